@@ -1,0 +1,5 @@
+//! Neural network architectures built from runtime-sized layers (so one binary serves every dataset and
+//! label-splitting factor), all visible to dfdx optimizers and safetensors through `TensorCollection`.
+
+pub mod conv;
+pub mod pool;
