@@ -1,1 +1,17 @@
-fn main() {}
+use clap::Parser;
+
+fn main() {
+    let cli = match ppdl::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if let Err(err) = ppdl::cli::dispatch(cli) {
+        let code = ppdl::error::exit_code(&err);
+        eprintln!("ppdl: error: {err:#}");
+        std::process::exit(code);
+    }
+}

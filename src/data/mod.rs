@@ -7,6 +7,7 @@ pub mod cifar;
 pub mod digits;
 pub mod embedded;
 pub mod idx;
+pub mod load;
 
 /// Height, width and channels of one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

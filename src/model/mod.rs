@@ -3,3 +3,6 @@
 
 pub mod conv;
 pub mod pool;
+pub mod arch;
+pub mod io;
+pub mod linear;

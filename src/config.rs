@@ -1,0 +1,495 @@
+//! The TOML experiment schema: serde defaults, validation, and errors that name the file, the field
+//! path, the line and what was expected.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::load::DatasetKind;
+use crate::data::ImageShape;
+use crate::error::InputError;
+
+/// One experiment: what data, which model, how to train, how to protect, what to attack, where to write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Short name; the run folder is `OUTPUT_DIR/NAME-TIMESTAMP`.
+    pub name: String,
+    /// Fixes data order and initialisation for both arms (not the key, unless `privacy.fixed_key` is set).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    pub data: DataConfig,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+    #[serde(default)]
+    pub attacks: AttacksConfig,
+    #[serde(default)]
+    pub output: OutputConfig,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub dataset: DatasetKind,
+    /// Folder with the dataset files; defaults to `data/<dataset>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// Use only the first N training samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_limit: Option<usize>,
+}
+
+/// The architecture menu. Layer sizes are runtime values, so every entry works for every dataset shape
+/// and every label-splitting factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Arch {
+    /// d -> 256 -> C
+    #[serde(rename = "mlp-256")]
+    Mlp256,
+    /// d -> 512 -> 256 -> C
+    #[serde(rename = "mlp-512-256")]
+    Mlp512x256,
+    /// d -> 1024 -> 512 -> C
+    #[serde(rename = "mlp-1024-512")]
+    Mlp1024x512,
+    /// conv3x3(16) -> pool -> conv3x3(32) -> pool -> 128 -> C (padding 1)
+    #[serde(rename = "cnn-small")]
+    CnnSmall,
+    /// LeNet-like: conv5x5(6, pad 2) -> pool -> conv5x5(16, pad 2) -> pool -> 120 -> C
+    #[serde(rename = "lenet")]
+    Lenet,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 5] = [Arch::Mlp256, Arch::Mlp512x256, Arch::Mlp1024x512, Arch::CnnSmall, Arch::Lenet];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Mlp256 => "mlp-256",
+            Arch::Mlp512x256 => "mlp-512-256",
+            Arch::Mlp1024x512 => "mlp-1024-512",
+            Arch::CnnSmall => "cnn-small",
+            Arch::Lenet => "lenet",
+        }
+    }
+
+    pub fn is_cnn(self) -> bool {
+        matches!(self, Arch::CnnSmall | Arch::Lenet)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    #[serde(default = "default_arch")]
+    pub arch: Arch,
+}
+
+fn default_arch() -> Arch {
+    Arch::Mlp256
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { arch: default_arch() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    Adam,
+    Sgd,
+}
+
+/// How the two arms share the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// Both arms train at the same time on their own threads (side by side).
+    Parallel,
+    /// One arm after the other, so each is timed alone (clean timings).
+    Sequential,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default = "default_optimizer")]
+    pub optimizer: OptimizerKind,
+    #[serde(default = "default_learning_rate")]
+    pub learning_rate: f64,
+    /// L2 weight decay (AdamW-style decoupled for Adam).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// SGD momentum (ignored by Adam).
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default = "default_schedule")]
+    pub schedule: Schedule,
+    #[serde(default = "default_device")]
+    pub device: DeviceKind,
+    /// Emit a training-progress event every this many steps.
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+}
+
+fn default_epochs() -> usize {
+    5
+}
+fn default_batch_size() -> usize {
+    64
+}
+fn default_optimizer() -> OptimizerKind {
+    OptimizerKind::Adam
+}
+fn default_learning_rate() -> f64 {
+    1e-3
+}
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_schedule() -> Schedule {
+    Schedule::Parallel
+}
+fn default_device() -> DeviceKind {
+    DeviceKind::Cpu
+}
+fn default_log_every() -> usize {
+    50
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: default_epochs(),
+            batch_size: default_batch_size(),
+            optimizer: default_optimizer(),
+            learning_rate: default_learning_rate(),
+            weight_decay: 0.0,
+            momentum: default_momentum(),
+            schedule: default_schedule(),
+            device: default_device(),
+            log_every: default_log_every(),
+        }
+    }
+}
+
+/// One keyed input transform, applied by the customer in list order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TransformSpec {
+    /// One secret permutation of all input features.
+    PixelPermutation,
+    /// Secret permutation of b x b blocks and of the pixels inside each block (optionally a keyed
+    /// negative/positive flip per block).
+    BlockShuffle {
+        block: usize,
+        #[serde(default)]
+        flip: bool,
+    },
+    /// x -> Q x with a secret random orthogonal matrix.
+    OrthogonalMix,
+    /// Keyed additive Gaussian noise: a fixed secret pattern, or fresh per sample when `per_sample`.
+    Noise {
+        sigma: f64,
+        #[serde(default)]
+        per_sample: bool,
+    },
+}
+
+impl TransformSpec {
+    pub fn label(&self) -> String {
+        match self {
+            TransformSpec::PixelPermutation => "pixel-permutation".into(),
+            TransformSpec::BlockShuffle { block, flip } => {
+                format!("block-shuffle(b={block}{})", if *flip { ",flip" } else { "" })
+            }
+            TransformSpec::OrthogonalMix => "orthogonal-mix".into(),
+            TransformSpec::Noise { sigma, per_sample } => {
+                format!("noise(sigma={sigma}{})", if *per_sample { ",per-sample" } else { "" })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    #[serde(default = "default_transforms")]
+    pub transforms: Vec<TransformSpec>,
+    /// Train on a secret permutation of the classes.
+    #[serde(default = "default_true")]
+    pub label_permutation: bool,
+    /// Label splitting: each class owns this many secret output codes (1 = off).
+    #[serde(default = "default_codes_per_class")]
+    pub codes_per_class: usize,
+    /// A 64-hex-digit (256-bit) secret for a reproducible key (figures, tests). Absent: a fresh secret
+    /// from the operating system for every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_key: Option<String>,
+}
+
+fn default_transforms() -> Vec<TransformSpec> {
+    vec![TransformSpec::PixelPermutation]
+}
+fn default_true() -> bool {
+    true
+}
+fn default_codes_per_class() -> usize {
+    1
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            transforms: default_transforms(),
+            label_permutation: true,
+            codes_per_class: 1,
+            fixed_key: None,
+        }
+    }
+}
+
+impl PrivacyConfig {
+    /// "pixel-permutation + noise(sigma=0.1) | labels: permuted, m=3"
+    pub fn describe(&self) -> String {
+        let t = if self.transforms.is_empty() {
+            "identity".to_string()
+        } else {
+            self.transforms.iter().map(|t| t.label()).collect::<Vec<_>>().join(" + ")
+        };
+        let l = if self.label_permutation { "permuted" } else { "plain" };
+        format!("{t} | labels: {l}, m={}", self.codes_per_class)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AttacksConfig {
+    /// Attacks to run after training (empty: none).
+    #[serde(default)]
+    pub enabled: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Parent folder of run folders.
+    #[serde(default = "default_output_dir")]
+    pub dir: PathBuf,
+    /// Render figures and the report at the end of the run.
+    #[serde(default = "default_true")]
+    pub figures: bool,
+}
+
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("results")
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self { dir: default_output_dir(), figures: true }
+    }
+}
+
+impl Config {
+    /// Read, parse and validate a config file.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::in_file(path, format!("cannot read config: {e}")))?;
+        Config::parse(&text, path)
+    }
+
+    /// Parse and validate config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+        let de = toml::Deserializer::new(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner.span().map(|s| line_of(text, s.start));
+            InputError::new(describe_parse_error(path, &field, line, inner.message()))
+        })?;
+        config.validate().map_err(|(field, expected)| {
+            let line = find_field_line(text, &field);
+            InputError::new(format_field_error(path, &field, line, &expected))
+        })?;
+        Ok(config)
+    }
+
+    /// The resolved config (every default filled in) as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises to TOML")
+    }
+
+    /// Image shape of the configured dataset, known without loading it.
+    pub fn image_shape(&self) -> ImageShape {
+        self.data.dataset.image_shape()
+    }
+
+    /// Check ranges and cross-field rules. Err((field path, what was expected)).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((f.to_string(), m));
+        if self.name.trim().is_empty() {
+            return err("name", "a non-empty name".into());
+        }
+        if !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+            return err("name", format!("letters, digits, '-', '_' or '.' only (it names the run folder), got {:?}", self.name));
+        }
+        if self.data.train_limit == Some(0) {
+            return err("data.train_limit", "an integer >= 1, got 0".into());
+        }
+        if self.data.test_limit == Some(0) {
+            return err("data.test_limit", "an integer >= 1, got 0".into());
+        }
+        let t = &self.train;
+        if t.epochs == 0 {
+            return err("train.epochs", "an integer >= 1, got 0".into());
+        }
+        if t.batch_size == 0 {
+            return err("train.batch_size", "an integer >= 1, got 0".into());
+        }
+        if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
+            return err("train.learning_rate", format!("a positive number, got {}", t.learning_rate));
+        }
+        if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+            return err("train.weight_decay", format!("a number >= 0, got {}", t.weight_decay));
+        }
+        if !(0.0..1.0).contains(&t.momentum) {
+            return err("train.momentum", format!("a number in [0, 1), got {}", t.momentum));
+        }
+        if t.log_every == 0 {
+            return err("train.log_every", "an integer >= 1, got 0".into());
+        }
+        let shape = self.image_shape();
+        if self.model.arch.is_cnn() && (shape.height < 8 || shape.width < 8) {
+            return err(
+                "model.arch",
+                format!(
+                    "an MLP for {} ({}x{} images are too small for {}'s two 2x2 poolings)",
+                    self.data.dataset.name(),
+                    shape.height,
+                    shape.width,
+                    self.model.arch.name()
+                ),
+            );
+        }
+        let p = &self.privacy;
+        if p.codes_per_class == 0 {
+            return err("privacy.codes_per_class", "an integer >= 1, got 0".into());
+        }
+        if p.codes_per_class > 64 {
+            return err("privacy.codes_per_class", format!("an integer <= 64, got {}", p.codes_per_class));
+        }
+        for (i, tr) in p.transforms.iter().enumerate() {
+            let field = format!("privacy.transforms[{i}]");
+            match tr {
+                TransformSpec::BlockShuffle { block, .. } => {
+                    if *block == 0 || shape.height % block != 0 || shape.width % block != 0 {
+                        return err(
+                            &format!("{field}.block"),
+                            format!(
+                                "a block size >= 1 that divides the {}x{} image, got {block}",
+                                shape.height, shape.width
+                            ),
+                        );
+                    }
+                }
+                TransformSpec::Noise { sigma, .. } => {
+                    if !(*sigma >= 0.0 && sigma.is_finite()) {
+                        return err(&format!("{field}.sigma"), format!("a number >= 0, got {sigma}"));
+                    }
+                }
+                TransformSpec::OrthogonalMix => {
+                    if shape.features() > 4096 {
+                        return err(
+                            &field,
+                            format!("a dataset with <= 4096 features for orthogonal-mix, {} has {}", self.data.dataset.name(), shape.features()),
+                        );
+                    }
+                }
+                TransformSpec::PixelPermutation => {}
+            }
+        }
+        if let Some(k) = &p.fixed_key {
+            if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
+                return err("privacy.fixed_key", "64 hexadecimal digits (a 256-bit secret)".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text[..byte.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Best-effort line of a dotted field path such as `train.batch_size` or `privacy.transforms[1].block`.
+fn find_field_line(text: &str, field: &str) -> Option<usize> {
+    let last = field.rsplit('.').next()?;
+    let key = last.split('[').next()?;
+    text.lines().position(|l| {
+        let l = l.trim_start();
+        l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+            || l.contains(&format!("{key} =")) || l.contains(&format!("{key}="))
+    }).map(|i| i + 1)
+}
+
+fn format_field_error(path: &Path, field: &str, line: Option<usize>, expected: &str) -> String {
+    match line {
+        Some(l) => format!("{}:{l}: field `{field}`: expected {expected}", path.display()),
+        None => format!("{}: field `{field}`: expected {expected}", path.display()),
+    }
+}
+
+fn describe_parse_error(path: &Path, field: &str, line: Option<usize>, message: &str) -> String {
+    let mut msg = message.trim().to_string();
+    if let Some(suggestion) = suggest_field(&msg) {
+        msg.push_str(&format!(" (did you mean `{suggestion}`?)"));
+    }
+    let place = match line {
+        Some(l) => format!("{}:{l}", path.display()),
+        None => path.display().to_string(),
+    };
+    if field.is_empty() || field == "." {
+        format!("{place}: {msg}")
+    } else {
+        format!("{place}: field `{field}`: {msg}")
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" pick the closest known name.
+fn suggest_field(message: &str) -> Option<String> {
+    let unknown = message.strip_prefix("unknown field `")?.split('`').next()?;
+    let (_, expected) = message.split_once("expected")?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|cand| (strsim::jaro_winkler(unknown, cand), cand))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}

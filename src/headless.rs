@@ -1,0 +1,182 @@
+//! Headless mode: runs an experiment and shows its events as indicatif bars on a terminal, or as plain
+//! progress lines when stdout is not a terminal (CI logs, pipes).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::config::Config;
+use crate::run::{run_dir_for, run_experiment, RunOutcome};
+use crate::train::{Arm, Control, Event};
+
+/// `ppdl run CONFIG [--out DIR]`.
+pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome> {
+    let config = Config::load(config_path)?;
+    let control = Arc::new(Control::default());
+    install_interrupt_handler(&control);
+    let dir = run_dir_for(&config, out);
+    let (tx, rx) = mpsc::channel();
+    let mut printer = Printer::new(std::io::stdout().is_terminal());
+    println!("ppdl run {} -> {}", config_path.display(), dir.display());
+    let outcome = std::thread::scope(|scope| {
+        let (config, dir, control) = (&config, &dir, &control);
+        // The worker owns the only sender: the loop ends when the experiment returns.
+        let worker = scope.spawn(move || run_experiment(config, dir, &tx, control));
+        for event in rx.iter() {
+            printer.show(&event);
+        }
+        worker.join().map_err(|_| anyhow::anyhow!("the experiment thread panicked"))?
+    });
+    printer.finish();
+    let outcome = outcome?;
+    print_summary(&outcome);
+    Ok(outcome)
+}
+
+/// First Ctrl-C: ask the trainers to stop after their current step (finished epochs are kept).
+/// Second Ctrl-C: leave at once.
+pub fn install_interrupt_handler(control: &Arc<Control>) {
+    let control = Arc::clone(control);
+    let _ = ctrlc::set_handler(move || {
+        if control.stop_requested() {
+            eprintln!("\nppdl: interrupted again, exiting now");
+            std::process::exit(130);
+        }
+        eprintln!("\nppdl: stopping after the current step (Ctrl-C again to quit at once)");
+        control.request_stop();
+    });
+}
+
+fn print_summary(outcome: &RunOutcome) {
+    let s = &outcome.summary;
+    println!();
+    println!("{} on {} ({} train / {} test), {}, seed {}", s.name, s.dataset.name, s.dataset.train, s.dataset.test, s.arch, s.seed);
+    println!("privacy: {}", s.privacy);
+    println!("{:<10} {:>10} {:>12} {:>12}", "arm", "test acc", "train s", "samples/s");
+    for (name, r) in [("baseline", &s.baseline), ("private", &s.private)] {
+        println!("{:<10} {:>9.2}% {:>12.2} {:>12.0}  {}", name, 100.0 * r.test_accuracy, r.train_seconds, r.samples_per_second, r.status);
+    }
+    println!("accuracy delta (private - baseline): {:+.2} points", 100.0 * s.accuracy_delta);
+    println!("run folder: {}", outcome.folder.root.display());
+}
+
+/// Renders events: bars on a terminal, lines otherwise.
+pub struct Printer {
+    bars: Option<(MultiProgress, HashMap<Arm, ProgressBar>)>,
+    epochs: HashMap<Arm, (usize, usize)>,
+}
+
+impl Printer {
+    pub fn new(terminal: bool) -> Self {
+        Printer { bars: terminal.then(|| (MultiProgress::new(), HashMap::new())), epochs: HashMap::new() }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(text);
+            }
+            None => println!("{text}"),
+        }
+    }
+
+    pub fn show(&mut self, event: &Event) {
+        match event {
+            Event::Stage(s) => self.line(format!("== {s}")),
+            Event::Log(s) => self.line(s.clone()),
+            Event::TrainStarted { arm, epochs, steps_per_epoch, samples } => {
+                self.epochs.insert(*arm, (*epochs, *steps_per_epoch));
+                if let Some((multi, bars)) = &mut self.bars {
+                    let bar = multi.add(ProgressBar::new((epochs * steps_per_epoch) as u64));
+                    bar.set_style(
+                        ProgressStyle::with_template("{prefix:>9} [{bar:30.cyan/blue}] {pos}/{len} steps {msg} ({eta})")
+                            .expect("valid template")
+                            .progress_chars("=> "),
+                    );
+                    bar.set_prefix(arm.name());
+                    bars.insert(*arm, bar);
+                } else {
+                    println!("[{}] training: {epochs} epochs x {steps_per_epoch} steps, {samples} samples", arm.name());
+                }
+            }
+            Event::Metric(row) => {
+                let (epochs, steps) = self.epochs.get(&row.arm).copied().unwrap_or((0, 0));
+                let text = if row.split == "test" {
+                    format!(
+                        "[{}] epoch {}/{} test accuracy {:.2}% (loss {:.4}), {:.0} samples/s",
+                        row.arm.name(),
+                        row.epoch,
+                        epochs,
+                        100.0 * row.accuracy,
+                        row.loss,
+                        row.samples_per_s
+                    )
+                } else {
+                    format!(
+                        "[{}] epoch {}/{} step {}/{} loss {:.4} train acc {:.2}% {:.0} samples/s",
+                        row.arm.name(),
+                        row.epoch,
+                        epochs,
+                        row.step,
+                        epochs * steps,
+                        row.loss,
+                        100.0 * row.accuracy,
+                        row.samples_per_s
+                    )
+                };
+                match &self.bars {
+                    Some((multi, bars)) => {
+                        if let Some(bar) = bars.get(&row.arm) {
+                            bar.set_position(row.step as u64);
+                            bar.set_message(format!("loss {:.3} acc {:.1}%", row.loss, 100.0 * row.accuracy));
+                        }
+                        if row.split == "test" {
+                            let _ = multi.println(text);
+                        }
+                    }
+                    None => println!("{text}"),
+                }
+            }
+            Event::TrainFinished { arm, summary } => {
+                if let Some((_, bars)) = &self.bars {
+                    if let Some(bar) = bars.get(arm) {
+                        bar.finish_with_message(format!("done: test acc {:.2}%", 100.0 * summary.test_accuracy));
+                    }
+                }
+                self.line(format!(
+                    "[{}] finished: test accuracy {:.2}%, {:.2} s, {:.0} samples/s",
+                    arm.name(),
+                    100.0 * summary.test_accuracy,
+                    summary.train_seconds,
+                    summary.samples_per_second
+                ));
+            }
+            Event::TrainStopped { arm, summary } => {
+                if let Some((_, bars)) = &self.bars {
+                    if let Some(bar) = bars.get(arm) {
+                        bar.abandon_with_message("stopped");
+                    }
+                }
+                self.line(format!("[{}] stopped after {} epochs", arm.name(), summary.epochs_completed));
+            }
+            Event::TrainFailed { arm, reason } => {
+                if let Some((_, bars)) = &self.bars {
+                    if let Some(bar) = bars.get(arm) {
+                        bar.abandon_with_message("failed");
+                    }
+                }
+                self.line(format!("[{}] FAILED: {reason}", arm.name()));
+            }
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some((multi, _)) = &self.bars {
+            let _ = multi.clear();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The architecture menu as concrete dfdx modules, and a way to run generic code on whichever one the
+//! config picked.
+
+use dfdx::nn::{Module, ModuleMut, ModuleVisitor, TensorCollection};
+use dfdx::prelude::*;
+
+use super::conv::{Conv2d, ConvGeometry};
+use super::linear::DynLinear;
+use super::pool::MaxPool2x2;
+use crate::config::Arch;
+use crate::data::ImageShape;
+
+type Act<D, T> = Tensor<(usize, usize), f32, D, T>;
+
+/// Everything a trainer needs from a model: forward with and without a tape, and its tensors visible
+/// to optimizers, `zero_grads` and safetensors.
+pub trait Net<D: Device<f32>>:
+    TensorCollection<f32, D>
+    + Module<Act<D, NoneTape>, Output = Act<D, NoneTape>, Error = D::Err>
+    + ModuleMut<Act<D, OwnedTape<f32, D>>, Output = Act<D, OwnedTape<f32, D>>, Error = D::Err>
+    + Clone
+{
+    /// The first fully connected layer that sees the input (for MLPs), e.g. to absorb a permutation.
+    fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>>;
+}
+
+/// Generic code to run on the concrete model type the config chose.
+pub trait WithNet<D: Device<f32>> {
+    type Output;
+    fn run<M: Net<D>>(self, model: M) -> Self::Output;
+}
+
+/// Build `arch` for `shape` inputs and `outputs` classes (or codes) on `dev`, then hand it to `job`.
+/// Building draws from the device's seeded generator: same seed, same initialisation.
+pub fn with_net<D: Device<f32>, J: WithNet<D>>(arch: Arch, dev: &D, shape: ImageShape, outputs: usize, job: J) -> J::Output
+where
+    Conv2d<D>: Clone,
+{
+    let d = shape.features();
+    match arch {
+        Arch::Mlp256 => job.run(Mlp1::new(dev, d, 256, outputs)),
+        Arch::Mlp512x256 => job.run(Mlp2::new(dev, d, 512, 256, outputs)),
+        Arch::Mlp1024x512 => job.run(Mlp2::new(dev, d, 1024, 512, outputs)),
+        Arch::CnnSmall => job.run(Cnn::new(dev, shape, 3, 1, 16, 32, 128, outputs)),
+        Arch::Lenet => job.run(Cnn::new(dev, shape, 5, 2, 6, 16, 120, outputs)),
+    }
+}
+
+/// d -> hidden -> outputs
+#[derive(Debug, Clone)]
+pub struct Mlp1<D: Storage<E>, E: Dtype = f32> {
+    pub fc1: DynLinear<D, E>,
+    pub fc2: DynLinear<D, E>,
+}
+
+impl<D: Device<f32>> Mlp1<D> {
+    pub fn new(dev: &D, inputs: usize, hidden: usize, outputs: usize) -> Self {
+        Self { fc1: DynLinear::new(dev, inputs, hidden), fc2: DynLinear::new(dev, hidden, outputs) }
+    }
+}
+
+/// d -> h1 -> h2 -> outputs
+#[derive(Debug, Clone)]
+pub struct Mlp2<D: Storage<E>, E: Dtype = f32> {
+    pub fc1: DynLinear<D, E>,
+    pub fc2: DynLinear<D, E>,
+    pub fc3: DynLinear<D, E>,
+}
+
+impl<D: Device<f32>> Mlp2<D> {
+    pub fn new(dev: &D, inputs: usize, h1: usize, h2: usize, outputs: usize) -> Self {
+        Self {
+            fc1: DynLinear::new(dev, inputs, h1),
+            fc2: DynLinear::new(dev, h1, h2),
+            fc3: DynLinear::new(dev, h2, outputs),
+        }
+    }
+}
+
+/// conv(k) -> relu -> pool -> conv(k) -> relu -> pool -> dense -> relu -> outputs
+#[derive(Debug, Clone)]
+pub struct Cnn<D: Storage<E>, E: Dtype = f32> {
+    pub conv1: Conv2d<D, E>,
+    pub pool1: MaxPool2x2,
+    pub conv2: Conv2d<D, E>,
+    pub pool2: MaxPool2x2,
+    pub fc1: DynLinear<D, E>,
+    pub fc2: DynLinear<D, E>,
+}
+
+impl<D: Device<f32>> Cnn<D> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(dev: &D, shape: ImageShape, kernel: usize, padding: usize, c1: usize, c2: usize, dense: usize, outputs: usize) -> Self {
+        let g1 = ConvGeometry {
+            height: shape.height,
+            width: shape.width,
+            in_channels: shape.channels,
+            out_channels: c1,
+            kernel,
+            padding,
+        };
+        let pool1 = MaxPool2x2 { height: g1.out_height(), width: g1.out_width(), channels: c1 };
+        let g2 = ConvGeometry {
+            height: g1.out_height() / 2,
+            width: g1.out_width() / 2,
+            in_channels: c1,
+            out_channels: c2,
+            kernel,
+            padding,
+        };
+        let pool2 = MaxPool2x2 { height: g2.out_height(), width: g2.out_width(), channels: c2 };
+        let flat = (g2.out_height() / 2) * (g2.out_width() / 2) * c2;
+        Self {
+            conv1: Conv2d::new(dev, g1),
+            pool1,
+            conv2: Conv2d::new(dev, g2),
+            pool2,
+            fc1: DynLinear::new(dev, flat, dense),
+            fc2: DynLinear::new(dev, dense, outputs),
+        }
+    }
+}
+
+macro_rules! forward_impls {
+    ($ty:ident, |$s:ident, $x:ident| $body:expr) => {
+        impl<D: Device<f32>, T: Tape<f32, D>> Module<Act<D, T>> for $ty<D>
+        where
+            Conv2d<D>: Module<Act<D, T>, Output = Act<D, T>, Error = D::Err>,
+        {
+            type Output = Act<D, T>;
+            type Error = D::Err;
+            fn try_forward(&self, $x: Act<D, T>) -> Result<Act<D, T>, D::Err> {
+                let $s = self;
+                $body
+            }
+        }
+        impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Act<D, T>> for $ty<D>
+        where
+            Conv2d<D>: Module<Act<D, T>, Output = Act<D, T>, Error = D::Err>,
+        {
+            type Output = Act<D, T>;
+            type Error = D::Err;
+            fn try_forward_mut(&mut self, x: Act<D, T>) -> Result<Act<D, T>, D::Err> {
+                self.try_forward(x)
+            }
+        }
+    };
+}
+
+forward_impls!(Mlp1, |s, x| {
+    let h = s.fc1.try_forward(x)?.try_relu()?;
+    s.fc2.try_forward(h)
+});
+
+forward_impls!(Mlp2, |s, x| {
+    let h = s.fc1.try_forward(x)?.try_relu()?;
+    let h = s.fc2.try_forward(h)?.try_relu()?;
+    s.fc3.try_forward(h)
+});
+
+forward_impls!(Cnn, |s, x| {
+    let h = s.conv1.try_forward(x)?.try_relu()?;
+    let h = s.pool1.try_forward(h)?;
+    let h = s.conv2.try_forward(h)?.try_relu()?;
+    let h = s.pool2.try_forward(h)?;
+    let h = s.fc1.try_forward(h)?.try_relu()?;
+    s.fc2.try_forward(h)
+});
+
+impl<D: Device<f32>> TensorCollection<f32, D> for Mlp1<D> {
+    type To<E2: Dtype, D2: Device<E2>> = Mlp1<D2, E2>;
+    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(v: &mut V) -> Result<Option<Mlp1<V::D2, V::E2>>, V::Err> {
+        v.visit_fields(
+            (Self::module("fc1", |s| &s.fc1, |s| &mut s.fc1), Self::module("fc2", |s| &s.fc2, |s| &mut s.fc2)),
+            |(fc1, fc2)| Mlp1 { fc1, fc2 },
+        )
+    }
+}
+
+impl<D: Device<f32>> TensorCollection<f32, D> for Mlp2<D> {
+    type To<E2: Dtype, D2: Device<E2>> = Mlp2<D2, E2>;
+    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(v: &mut V) -> Result<Option<Mlp2<V::D2, V::E2>>, V::Err> {
+        v.visit_fields(
+            (
+                Self::module("fc1", |s| &s.fc1, |s| &mut s.fc1),
+                Self::module("fc2", |s| &s.fc2, |s| &mut s.fc2),
+                Self::module("fc3", |s| &s.fc3, |s| &mut s.fc3),
+            ),
+            |(fc1, fc2, fc3)| Mlp2 { fc1, fc2, fc3 },
+        )
+    }
+}
+
+impl<D: Device<f32>> TensorCollection<f32, D> for Cnn<D> {
+    type To<E2: Dtype, D2: Device<E2>> = Cnn<D2, E2>;
+    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(v: &mut V) -> Result<Option<Cnn<V::D2, V::E2>>, V::Err> {
+        v.visit_fields(
+            (
+                Self::module("conv1", |s| &s.conv1, |s| &mut s.conv1),
+                Self::module("pool1", |s| &s.pool1, |s| &mut s.pool1),
+                Self::module("conv2", |s| &s.conv2, |s| &mut s.conv2),
+                Self::module("pool2", |s| &s.pool2, |s| &mut s.pool2),
+                Self::module("fc1", |s| &s.fc1, |s| &mut s.fc1),
+                Self::module("fc2", |s| &s.fc2, |s| &mut s.fc2),
+            ),
+            |(conv1, pool1, conv2, pool2, fc1, fc2)| Cnn { conv1, pool1, conv2, pool2, fc1, fc2 },
+        )
+    }
+}
+
+impl<D: Device<f32>> Net<D> for Mlp1<D> {
+    fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>> {
+        Some(&mut self.fc1)
+    }
+}
+
+impl<D: Device<f32>> Net<D> for Mlp2<D> {
+    fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>> {
+        Some(&mut self.fc1)
+    }
+}
+
+impl<D: Device<f32>> Net<D> for Cnn<D>
+where
+    Conv2d<D>: Module<Act<D, NoneTape>, Output = Act<D, NoneTape>, Error = D::Err>
+        + Module<Act<D, OwnedTape<f32, D>>, Output = Act<D, OwnedTape<f32, D>>, Error = D::Err>,
+{
+    fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>> {
+        None
+    }
+}

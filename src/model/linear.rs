@@ -1,0 +1,130 @@
+//! A fully connected layer whose sizes are runtime values.
+
+use dfdx::nn::{Module, ModuleVisitor, TensorCollection, TensorOptions};
+use dfdx::prelude::*;
+use rand_distr::Uniform;
+
+/// `y = x W + b` with `W` stored as (inputs, outputs), so no transpose is needed in forward.
+#[derive(Debug, Clone)]
+pub struct DynLinear<D: Storage<E>, E: Dtype = f32> {
+    pub weight: Tensor<(usize, usize), E, D>,
+    pub bias: Tensor<(usize,), E, D>,
+}
+
+impl<D: Device<f32>> DynLinear<D> {
+    /// Kaiming-uniform initialisation as dfdx's `Linear` (bound 1/sqrt(inputs)), drawn from the device's
+    /// seeded generator so a seeded device makes it deterministic.
+    pub fn new(dev: &D, inputs: usize, outputs: usize) -> Self {
+        let mut layer = Self { weight: dev.zeros_like(&(inputs, outputs)), bias: dev.zeros_like(&(outputs,)) };
+        Self::reset_weight(&mut layer.weight).expect("linear init");
+        let b = 1.0 / (inputs as f32).sqrt();
+        layer.bias.fill_with_distr(Uniform::new(-b, b));
+        layer
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.weight.shape().0
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.weight.shape().1
+    }
+
+    fn reset_weight(t: &mut Tensor<(usize, usize), f32, D>) -> Result<(), D::Err> {
+        let b = 1.0 / (t.shape().0 as f32).sqrt();
+        t.try_fill_with_distr(Uniform::new(-b, b))
+    }
+}
+
+impl<D: Device<f32>> TensorCollection<f32, D> for DynLinear<D> {
+    type To<E2: Dtype, D2: Device<E2>> = DynLinear<D2, E2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::tensor("weight", |s| &s.weight, |s| &mut s.weight, runtime_options((0, 0), Self::reset_weight)),
+                // The bias bound depends on the fan-in, which a bias alone does not know: reset it to zero.
+                Self::tensor("bias", |s| &s.bias, |s| &mut s.bias, runtime_options((0,), |t| t.try_fill_with_zeros())),
+            ),
+            // Only used by visitors that build new modules (device/dtype conversion); shapes travel with the tensors.
+            |(weight, bias)| DynLinear { weight, bias },
+        )
+    }
+}
+
+impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> for DynLinear<D> {
+    type Output = Tensor<(usize, usize), f32, D, T>;
+    type Error = D::Err;
+
+    fn try_forward(&self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
+        let y = x.try_matmul(self.weight.retaped::<T>())?;
+        let shape = *y.shape();
+        y.try_add(self.bias.retaped::<T>().try_broadcast_like::<_, Axis<0>>(&shape)?)
+    }
+}
+
+impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T>> for DynLinear<D> {
+    type Output = Tensor<(usize, usize), f32, D, T>;
+    type Error = D::Err;
+
+    fn try_forward_mut(&mut self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
+        self.try_forward(x)
+    }
+}
+
+/// Options for a runtime-shaped tensor.
+///
+/// dfdx 0.13's `TensorOptions` is `#[non_exhaustive]` and its constructors all require a compile-time
+/// shape, so a runtime-shaped tensor cannot get options the normal way. Its three fields are public and
+/// it has no others in the pinned version (`=0.13.0`; `runtime_options_layout` in the tests checks the
+/// size), so we initialise every field in place. `shape` is only read by `build_module`, which these
+/// modules never use: they are constructed with `new`.
+pub fn runtime_options<S: Shape, D: Device<f32>>(shape: S, reset: fn(&mut Tensor<S, f32, D>) -> Result<(), D::Err>) -> TensorOptions<S, f32, D> {
+    let mut opts = std::mem::MaybeUninit::<TensorOptions<S, f32, D>>::uninit();
+    let p = opts.as_mut_ptr();
+    // SAFETY: every field of the struct is written before `assume_init`; all are plain values.
+    unsafe {
+        std::ptr::addr_of_mut!((*p).do_gradient_update).write(true);
+        std::ptr::addr_of_mut!((*p).reset).write(reset);
+        std::ptr::addr_of_mut!((*p).shape).write(shape);
+        opts.assume_init()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_options_layout() {
+        type Opts = TensorOptions<(usize, usize), f32, Cpu>;
+        #[allow(dead_code)]
+        struct Mirror {
+            a: bool,
+            b: fn(&mut Tensor<(usize, usize), f32, Cpu>) -> Result<(), <Cpu as HasErr>::Err>,
+            c: (usize, usize),
+        }
+        assert_eq!(std::mem::size_of::<Opts>(), std::mem::size_of::<Mirror>(), "dfdx's TensorOptions gained fields");
+        let o: Opts = runtime_options((3, 4), |t| t.try_fill_with_zeros());
+        assert!(o.do_gradient_update);
+        assert_eq!(o.shape, (3, 4));
+    }
+
+    #[test]
+    fn forward_matches_manual_affine_map() {
+        let dev = Cpu::seed_from_u64(0);
+        let layer = DynLinear::new(&dev, 3, 2);
+        let x: Tensor<(usize, usize), f32, Cpu> = dev.tensor_from_vec(vec![1.0, 2.0, 3.0, -1.0, 0.5, 0.0], (2, 3));
+        let y = layer.forward(x).as_vec();
+        let (w, b) = (layer.weight.as_vec(), layer.bias.as_vec());
+        for r in 0..2 {
+            let xr = [[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]][r];
+            for o in 0..2 {
+                let want: f32 = (0..3).map(|i| xr[i] * w[i * 2 + o]).sum::<f32>() + b[o];
+                assert!((y[r * 2 + o] - want).abs() < 1e-5);
+            }
+        }
+    }
+}

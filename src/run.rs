@@ -1,0 +1,252 @@
+//! One experiment end to end: data -> customer encodes -> both arms train -> run folder.
+//! Reports through events; the caller (headless printer or TUI) decides how to show them.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use dfdx::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, DeviceKind, Schedule};
+use crate::data::load::load_dataset;
+use crate::data::Dataset;
+use crate::error::{InputError, Interrupted};
+use crate::results::{self, atomic, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
+use crate::scheme::protocol::plain_targets;
+use crate::scheme::{Customer, Judge, SecretKey, TrainingSet};
+use crate::train::{train_arm, Arm, ArmOutcome, Control, Event, MetricRow, TrainSpec};
+
+/// What a finished (or interrupted) run leaves behind.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub folder: RunFolder,
+    pub summary: Summary,
+}
+
+/// Load the configured dataset (limits applied).
+pub fn load_data(config: &Config) -> anyhow::Result<Dataset> {
+    load_dataset(config.data.dataset, config.data.dir.as_deref(), config.data.train_limit, config.data.test_limit)
+}
+
+/// The customer's key: fixed when the config asks for one, otherwise fresh from the OS.
+pub fn make_key(config: &Config) -> anyhow::Result<SecretKey> {
+    match &config.privacy.fixed_key {
+        Some(hex) => Ok(SecretKey::from_hex(hex).map_err(|e| InputError::new(format!("privacy.fixed_key: {e}")))?),
+        None => Ok(SecretKey::fresh()),
+    }
+}
+
+/// Where the run folder goes: `--out` if given, else `output.dir/NAME-TIMESTAMP`.
+pub fn run_dir_for(config: &Config, out: Option<&Path>) -> PathBuf {
+    match out {
+        Some(p) => p.to_path_buf(),
+        None => results::default_run_dir(&config.output.dir, &config.name),
+    }
+}
+
+/// Run `config` into `dir`. Validation and data loading happen before anything is written.
+pub fn run_experiment(config: &Config, dir: &Path, events: &Sender<Event>, control: &Arc<Control>) -> anyhow::Result<RunOutcome> {
+    let started_at = results::utc_timestamp_iso();
+    if config.train.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
+        return Err(InputError::new("train.device = \"cuda\" needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only").into());
+    }
+    let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
+    let dataset = load_data(config)?;
+    let key = make_key(config)?;
+    let customer = Customer::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
+
+    let folder = RunFolder::create(dir)?;
+    atomic::write(&folder.config_path(), config.to_toml().as_bytes())?;
+    customer.key_file().save(&folder.key_path())?;
+
+    let _ = events.send(Event::Stage("customer encodes the training set".into()));
+    let encode_start = Instant::now();
+    let encoded_train = customer.encode_training_set(&dataset.train);
+    let encoded_test = customer.encode_inputs(&dataset.test.images);
+    let encode_seconds = encode_start.elapsed().as_secs_f64();
+    write_provider_digests(&folder, &encoded_train, encoded_test.images())?;
+    let _ = events.send(Event::Log(format!(
+        "encoded {} training and {} test samples in {:.3} s ({})",
+        dataset.train.len(),
+        dataset.test.len(),
+        encode_seconds,
+        config.privacy.describe()
+    )));
+
+    let baseline_targets = plain_targets(&dataset.train);
+    let arms = [
+        ArmInput {
+            spec: spec_for(config, &dataset, Arm::Baseline, Some(folder.baseline_model_path())),
+            data: TrainingSet { images: &dataset.train.images, targets: &baseline_targets, features: dataset.shape.features(), outputs: dataset.classes },
+            test_inputs: &dataset.test.images,
+            judge: Judge::plain(&dataset.test.labels, dataset.classes),
+        },
+        ArmInput {
+            spec: spec_for(config, &dataset, Arm::Private, Some(folder.provider_model_path())),
+            data: encoded_train.view(),
+            test_inputs: encoded_test.images(),
+            judge: customer.judge(&dataset.test.labels),
+        },
+    ];
+
+    let _ = events.send(Event::Stage("training both arms".into()));
+    let metrics_path = folder.metrics_path();
+    let (outcomes, rows) = train_both(config, &arms, events, control, &metrics_path)?;
+    atomic::write(&metrics_path, results::metrics_csv(&rows).as_bytes())?;
+
+    let record = |o: &ArmOutcome| match o {
+        ArmOutcome::Finished(s) | ArmOutcome::Stopped(s) => ArmRecord {
+            status: if matches!(o, ArmOutcome::Finished(_)) { "finished" } else { "stopped" }.into(),
+            test_accuracy: s.test_accuracy,
+            train_seconds: s.train_seconds,
+            samples_per_second: s.samples_per_second,
+            epochs_completed: s.epochs_completed,
+            epoch_seconds: s.epoch_seconds.clone(),
+            failure: None,
+        },
+        ArmOutcome::Failed(reason) => ArmRecord {
+            status: "failed".into(),
+            test_accuracy: 0.0,
+            train_seconds: 0.0,
+            samples_per_second: 0.0,
+            epochs_completed: 0,
+            epoch_seconds: vec![],
+            failure: Some(reason.clone()),
+        },
+    };
+    let (baseline, private) = (record(&outcomes[0]), record(&outcomes[1]));
+    let summary = Summary {
+        format_version: RUN_FORMAT_VERSION,
+        name: config.name.clone(),
+        seed: config.seed,
+        arch: config.model.arch.name().into(),
+        privacy: config.privacy.describe(),
+        key_fingerprint: customer.fingerprint(),
+        fixed_key: config.privacy.fixed_key.is_some(),
+        dataset: DatasetRecord {
+            name: dataset.name.clone(),
+            train: dataset.train.len(),
+            test: dataset.test.len(),
+            shape: dataset.shape,
+            classes: dataset.classes,
+        },
+        accuracy_delta: private.test_accuracy - baseline.test_accuracy,
+        baseline,
+        private,
+        encode_seconds,
+        schedule: match config.train.schedule {
+            Schedule::Parallel => "parallel",
+            Schedule::Sequential => "sequential",
+        }
+        .into(),
+        interrupted: control.stop_requested(),
+        started_at,
+        finished_at: results::utc_timestamp_iso(),
+        ppdl_version: env!("CARGO_PKG_VERSION").into(),
+        crate_versions: results::summary::crate_versions(),
+        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
+    atomic::write_json(&folder.summary_path(), &summary)?;
+    if summary.interrupted {
+        let _ = events.send(Event::Log(format!("interrupted: kept finished epochs in {}", folder.root.display())));
+        return Err(anyhow::Error::new(Interrupted).context(format!("run interrupted; partial results in {}", folder.root.display())));
+    }
+    Ok(RunOutcome { folder, summary })
+}
+
+struct ArmInput<'a> {
+    spec: TrainSpec,
+    data: TrainingSet<'a>,
+    test_inputs: &'a [f32],
+    judge: Judge,
+}
+
+fn spec_for(config: &Config, dataset: &Dataset, arm: Arm, save_to: Option<PathBuf>) -> TrainSpec {
+    TrainSpec { arm, arch: config.model.arch, shape: dataset.shape, train: config.train.clone(), seed: config.seed, save_to }
+}
+
+/// Train the arms (side by side or one after the other), forwarding events and keeping metrics.csv
+/// current after every test evaluation.
+fn train_both(
+    config: &Config,
+    arms: &[ArmInput<'_>; 2],
+    events: &Sender<Event>,
+    control: &Arc<Control>,
+    metrics_path: &Path,
+) -> anyhow::Result<([ArmOutcome; 2], Vec<MetricRow>)> {
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut rows: Vec<MetricRow> = Vec::new();
+    let outcomes = std::thread::scope(|scope| -> anyhow::Result<[ArmOutcome; 2]> {
+        let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| -> ArmOutcome {
+            with_device(config, |dev| train_arm(dev, &arm.spec, arm.data, arm.test_inputs, &arm.judge, &tx, control))
+        };
+        // Each handle yields the outcomes of the arms it trained, in arm order.
+        let handles: Vec<_> = match config.train.schedule {
+            Schedule::Parallel => arms
+                .iter()
+                .map(|arm| {
+                    let tx = tx.clone();
+                    scope.spawn(move || vec![run_arm(arm, tx)])
+                })
+                .collect(),
+            Schedule::Sequential => {
+                let tx = tx.clone();
+                vec![scope.spawn(move || arms.iter().map(|arm| run_arm(arm, tx.clone())).collect())]
+            }
+        };
+        drop(tx);
+        for event in rx {
+            if let Event::Metric(row) = &event {
+                rows.push(row.clone());
+                if row.split == "test" {
+                    atomic::write(metrics_path, results::metrics_csv(&rows).as_bytes())?;
+                }
+            }
+            let _ = events.send(event);
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            out.extend(h.join().map_err(|_| anyhow::anyhow!("a trainer thread panicked"))?);
+        }
+        let private = out.pop().expect("two arms");
+        let baseline = out.pop().expect("two arms");
+        Ok([baseline, private])
+    })?;
+    Ok((outcomes, rows))
+}
+
+/// Run `f` on the device the config asks for, seeded with the experiment seed (same initialisation
+/// for both arms).
+fn with_device<R>(config: &Config, f: impl FnOnce(&Cpu) -> R) -> R {
+    // CUDA is dispatched in `with_device_cuda` when built with the feature.
+    let dev = Cpu::seed_from_u64(config.seed);
+    f(&dev)
+}
+
+/// sha256 digests of what the provider received: lets anyone check later that the provider trained on
+/// exactly these encoded bytes, without storing them twice.
+fn write_provider_digests(folder: &RunFolder, train: &crate::scheme::EncodedTrainingSet, test_inputs: &[f32]) -> anyhow::Result<()> {
+    let digest = |values: &[f32]| {
+        let mut h = Sha256::new();
+        for v in values {
+            h.update(v.to_le_bytes());
+        }
+        hex::encode(h.finalize())
+    };
+    let mut codes = Sha256::new();
+    for c in train.codes() {
+        codes.update(c.to_le_bytes());
+    }
+    let record = serde_json::json!({
+        "train_inputs_sha256": digest(train.inputs().images()),
+        "train_codes_sha256": hex::encode(codes.finalize()),
+        "test_inputs_sha256": digest(test_inputs),
+        "train_samples": train.inputs().len(),
+        "features": train.inputs().features(),
+        "encoding": "little-endian f32, row-major, samples in dataset order",
+    });
+    atomic::write_json(&folder.provider_digests_path(), &record).context("writing provider digests")
+}

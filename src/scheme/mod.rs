@@ -1,0 +1,9 @@
+//! The keyed scheme: secret key, input transforms, label protection, and the customer/provider roles.
+
+pub mod key;
+pub mod labels;
+pub mod protocol;
+pub mod transforms;
+
+pub use key::{KeyFile, SecretKey};
+pub use protocol::{Customer, EncodedInputs, EncodedTrainingSet, Evaluation, Judge, TrainingSet};

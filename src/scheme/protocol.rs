@@ -1,0 +1,223 @@
+//! The two parties and what crosses between them.
+//!
+//! The trust boundary is carried by types: only [`Customer`] holds the [`SecretKey`]; what it hands the
+//! provider ([`EncodedInputs`], [`EncodedTrainingSet`]) can be made only by encoding, and the provider
+//! side of the code (trainers, model serving) takes only [`TrainingSet`] views and returns raw scores.
+//! Accuracy on the test set is judged by a [`Judge`] the customer makes: it decodes the provider's
+//! scores with the secret label assignment and compares with the true labels the provider never sees.
+
+use std::sync::Mutex;
+
+use rand_chacha::ChaCha20Rng;
+
+use crate::config::PrivacyConfig;
+use crate::data::{ImageShape, Split};
+
+use super::key::{KeyContext, KeyFile, SecretKey};
+use super::labels::{argmax_rows, LabelCodec};
+use super::transforms::{self, Transform};
+
+/// What any trainer sees: inputs, integer targets and the number of outputs. The baseline makes one
+/// from raw data, the private arm from an [`EncodedTrainingSet`].
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingSet<'a> {
+    pub images: &'a [f32],
+    pub targets: &'a [u16],
+    pub features: usize,
+    pub outputs: usize,
+}
+
+impl TrainingSet<'_> {
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+}
+
+/// Inputs encoded by a customer. Fields are private: only encoding makes one.
+#[derive(Debug, Clone)]
+pub struct EncodedInputs {
+    images: Vec<f32>,
+    features: usize,
+}
+
+impl EncodedInputs {
+    pub fn images(&self) -> &[f32] {
+        &self.images
+    }
+
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    pub fn len(&self) -> usize {
+        self.images.len() / self.features
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// Bytes that cross the wire for these inputs (f32 each).
+    pub fn wire_bytes(&self) -> usize {
+        self.images.len() * 4
+    }
+}
+
+/// The encoded training set: encoded inputs and secret output codes.
+#[derive(Debug, Clone)]
+pub struct EncodedTrainingSet {
+    inputs: EncodedInputs,
+    codes: Vec<u16>,
+    outputs: usize,
+}
+
+impl EncodedTrainingSet {
+    pub fn view(&self) -> TrainingSet<'_> {
+        TrainingSet { images: &self.inputs.images, targets: &self.codes, features: self.inputs.features, outputs: self.outputs }
+    }
+
+    pub fn inputs(&self) -> &EncodedInputs {
+        &self.inputs
+    }
+
+    pub fn codes(&self) -> &[u16] {
+        &self.codes
+    }
+}
+
+/// Targets for the baseline arm: true classes, plainly.
+pub fn plain_targets(split: &Split) -> Vec<u16> {
+    split.labels.iter().map(|&l| l as u16).collect()
+}
+
+/// Accuracy and loss of a set of test scores, as the customer measures them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    pub accuracy: f64,
+    /// Mean negative log-likelihood of the true class under the decoded class probabilities.
+    pub loss: f64,
+}
+
+/// Scores a provider's test-set outputs against labels the provider never sees. Its fields are
+/// private: the provider side can call it but cannot read the labels or the label assignment.
+pub struct Judge {
+    codec: LabelCodec,
+    labels: Vec<u8>,
+}
+
+impl Judge {
+    /// Baseline arm: outputs are the classes themselves.
+    pub fn plain(labels: &[u8], classes: usize) -> Self {
+        Judge { codec: LabelCodec::identity(classes), labels: labels.to_vec() }
+    }
+
+    /// Decode `scores` (n rows of the model's outputs) and compare with the hidden labels.
+    pub fn evaluate(&self, scores: &[f32]) -> Evaluation {
+        let probs = self.codec.decode(scores);
+        let predicted = argmax_rows(&probs, self.codec.classes);
+        let n = self.labels.len().max(1) as f64;
+        let hits = predicted.iter().zip(&self.labels).filter(|(p, l)| **p == **l as usize).count();
+        let nll: f64 = probs
+            .chunks_exact(self.codec.classes)
+            .zip(&self.labels)
+            .map(|(row, &l)| -(row[l as usize].max(1e-12) as f64).ln())
+            .sum();
+        Evaluation { accuracy: hits as f64 / n, loss: nll / n }
+    }
+}
+
+/// The data owner: holds the key, encodes inputs and labels, decodes the provider's scores.
+pub struct Customer {
+    key: SecretKey,
+    privacy: PrivacyConfig,
+    dataset: String,
+    shape: ImageShape,
+    transforms: Vec<Box<dyn Transform>>,
+    codec: LabelCodec,
+    /// Per-sample randomness (label-splitting choices, per-sample noise), itself keyed.
+    fresh: Mutex<ChaCha20Rng>,
+}
+
+impl Customer {
+    pub fn new(key: SecretKey, privacy: &PrivacyConfig, dataset: &str, shape: ImageShape, classes: usize) -> Self {
+        let transforms = privacy.transforms.iter().enumerate().map(|(i, t)| transforms::build(t, i, &key, shape)).collect();
+        let codec = LabelCodec::random(classes, privacy.codes_per_class, privacy.label_permutation, &mut key.stream("labels/assignment"));
+        let fresh = Mutex::new(key.stream("fresh/per-sample"));
+        Customer { key, privacy: privacy.clone(), dataset: dataset.to_string(), shape, transforms, codec, fresh }
+    }
+
+    pub fn key_context(&self) -> KeyContext<'_> {
+        KeyContext {
+            dataset: &self.dataset,
+            shape: self.shape,
+            classes: self.codec.classes,
+            transforms: &self.privacy.transforms,
+            label_permutation: self.privacy.label_permutation,
+            codes_per_class: self.privacy.codes_per_class,
+        }
+    }
+
+    pub fn key_file(&self) -> KeyFile {
+        KeyFile::new(&self.key, &self.key_context())
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.key.fingerprint()
+    }
+
+    pub fn codec(&self) -> &LabelCodec {
+        &self.codec
+    }
+
+    pub fn shape(&self) -> ImageShape {
+        self.shape
+    }
+
+    /// Model outputs the provider must offer (C * codes_per_class).
+    pub fn outputs(&self) -> usize {
+        self.codec.outputs()
+    }
+
+    /// `T_K(x)` for a batch of raw images.
+    pub fn encode_inputs(&self, images: &[f32]) -> EncodedInputs {
+        let mut out = images.to_vec();
+        let mut fresh = self.fresh.lock().expect("customer rng");
+        for t in &self.transforms {
+            t.encode(&mut out, &mut fresh);
+        }
+        EncodedInputs { images: out, features: self.shape.features() }
+    }
+
+    /// Undo the transforms where they are invertible (None if some transform is not).
+    pub fn decode_inputs(&self, encoded: &[f32]) -> Option<Vec<f32>> {
+        let mut out = encoded.to_vec();
+        for t in self.transforms.iter().rev() {
+            if !t.decode(&mut out) {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// `(T_K(x), pi(y))` for a whole training split.
+    pub fn encode_training_set(&self, split: &Split) -> EncodedTrainingSet {
+        let inputs = self.encode_inputs(&split.images);
+        let mut fresh = self.fresh.lock().expect("customer rng");
+        let codes = split.labels.iter().map(|&y| self.codec.encode(y, &mut fresh)).collect();
+        EncodedTrainingSet { inputs, codes, outputs: self.outputs() }
+    }
+
+    /// Class probabilities from the provider's scores (n rows of `outputs()`).
+    pub fn decode_scores(&self, scores: &[f32]) -> Vec<f32> {
+        self.codec.decode(scores)
+    }
+
+    /// A judge for the test split: decodes scores with the secret label assignment.
+    pub fn judge(&self, labels: &[u8]) -> Judge {
+        Judge { codec: self.codec.clone(), labels: labels.to_vec() }
+    }
+}

@@ -1,0 +1,283 @@
+//! Keyed input transforms `T_K`. Each is built from its own key stream, encodes a batch in place,
+//! and decodes where the mathematics allows it.
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha20Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::config::TransformSpec;
+use crate::data::ImageShape;
+
+use super::key::SecretKey;
+
+/// One keyed transform over flattened channel-last images of `features` values.
+pub trait Transform: Send + Sync {
+    fn spec(&self) -> TransformSpec;
+    /// Encode `n = images.len() / features` images in place. `fresh` supplies per-sample randomness.
+    fn encode(&self, images: &mut [f32], fresh: &mut ChaCha20Rng);
+    /// Undo `encode` in place; false (and data untouched) where the transform is not invertible.
+    fn decode(&self, images: &mut [f32]) -> bool;
+}
+
+/// Build the transform `spec` (at position `index` in the list) from its own key stream.
+pub fn build(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageShape) -> Box<dyn Transform> {
+    let mut rng = key.stream(&format!("transform/{index}/{}", spec.label()));
+    match *spec {
+        TransformSpec::PixelPermutation => Box::new(PixelPermutation::random(shape.features(), &mut rng)),
+        TransformSpec::BlockShuffle { block, flip } => Box::new(BlockShuffle::random(shape, block, flip, &mut rng)),
+        TransformSpec::OrthogonalMix => Box::new(OrthogonalMix::random(shape.features(), &mut rng)),
+        TransformSpec::Noise { sigma, per_sample } => Box::new(Noise::random(shape.features(), sigma as f32, per_sample, &mut rng)),
+    }
+}
+
+/// A uniformly random permutation of `0..n` (Fisher-Yates from the key stream).
+pub fn random_permutation(n: usize, rng: &mut ChaCha20Rng) -> Vec<u32> {
+    let mut p: Vec<u32> = (0..n as u32).collect();
+    p.shuffle(rng);
+    p
+}
+
+/// `y[j] = x[perm[j]]`: one secret permutation of all features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PixelPermutation {
+    /// Source feature of each output position.
+    pub perm: Vec<u32>,
+}
+
+impl PixelPermutation {
+    pub fn random(features: usize, rng: &mut ChaCha20Rng) -> Self {
+        Self { perm: random_permutation(features, rng) }
+    }
+}
+
+impl Transform for PixelPermutation {
+    fn spec(&self) -> TransformSpec {
+        TransformSpec::PixelPermutation
+    }
+
+    fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        gather_rows(images, &self.perm);
+    }
+
+    fn decode(&self, images: &mut [f32]) -> bool {
+        scatter_rows(images, &self.perm);
+        true
+    }
+}
+
+/// Apply `y[j] = x[src[j]]` to each image of `src.len()` features.
+fn gather_rows(images: &mut [f32], src: &[u32]) {
+    let d = src.len();
+    let mut buf = vec![0f32; d];
+    for img in images.chunks_exact_mut(d) {
+        for (b, &s) in buf.iter_mut().zip(src) {
+            *b = img[s as usize];
+        }
+        img.copy_from_slice(&buf);
+    }
+}
+
+/// Inverse of [`gather_rows`]: `x[src[j]] = y[j]`.
+fn scatter_rows(images: &mut [f32], src: &[u32]) {
+    let d = src.len();
+    let mut buf = vec![0f32; d];
+    for img in images.chunks_exact_mut(d) {
+        for (j, &s) in src.iter().enumerate() {
+            buf[s as usize] = img[j];
+        }
+        img.copy_from_slice(&buf);
+    }
+}
+
+/// Block scrambling: the image is cut into b x b blocks; the blocks are permuted, the pixel positions
+/// inside each block are permuted (each block its own permutation), and, with `flip`, a keyed subset of
+/// blocks is negative/positive flipped (x -> 1 - x). Channels of a pixel move together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockShuffle {
+    pub block: usize,
+    pub shape: ImageShape,
+    /// Feature-level source index of every output feature (the composed block + in-block permutation).
+    pub src: Vec<u32>,
+    /// Per output feature: flipped or not.
+    pub flipped: Vec<bool>,
+    pub flip: bool,
+}
+
+impl BlockShuffle {
+    pub fn random(shape: ImageShape, block: usize, flip: bool, rng: &mut ChaCha20Rng) -> Self {
+        let (bh, bw) = (shape.height / block, shape.width / block);
+        let blocks = bh * bw;
+        let block_perm = random_permutation(blocks, rng);
+        let inner: Vec<Vec<u32>> = (0..blocks).map(|_| random_permutation(block * block, rng)).collect();
+        let flips: Vec<bool> = (0..blocks).map(|_| flip && rng.gen::<bool>()).collect();
+        let c = shape.channels;
+        let mut src = vec![0u32; shape.features()];
+        let mut flipped = vec![false; shape.features()];
+        for out_block in 0..blocks {
+            let in_block = block_perm[out_block] as usize;
+            let (obr, obc) = (out_block / bw, out_block % bw);
+            let (ibr, ibc) = (in_block / bw, in_block % bw);
+            for out_pos in 0..block * block {
+                let in_pos = inner[out_block][out_pos] as usize;
+                let (or, oc) = (obr * block + out_pos / block, obc * block + out_pos % block);
+                let (ir, ic) = (ibr * block + in_pos / block, ibc * block + in_pos % block);
+                for ch in 0..c {
+                    let o = (or * shape.width + oc) * c + ch;
+                    src[o] = ((ir * shape.width + ic) * c + ch) as u32;
+                    flipped[o] = flips[out_block];
+                }
+            }
+        }
+        Self { block, shape, src, flipped, flip }
+    }
+}
+
+impl Transform for BlockShuffle {
+    fn spec(&self) -> TransformSpec {
+        TransformSpec::BlockShuffle { block: self.block, flip: self.flip }
+    }
+
+    fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        gather_rows(images, &self.src);
+        if self.flip {
+            flip_marked(images, &self.flipped);
+        }
+    }
+
+    fn decode(&self, images: &mut [f32]) -> bool {
+        if self.flip {
+            flip_marked(images, &self.flipped);
+        }
+        scatter_rows(images, &self.src);
+        true
+    }
+}
+
+fn flip_marked(images: &mut [f32], flipped: &[bool]) {
+    for img in images.chunks_exact_mut(flipped.len()) {
+        for (v, &f) in img.iter_mut().zip(flipped) {
+            if f {
+                *v = 1.0 - *v;
+            }
+        }
+    }
+}
+
+/// `y = Q x` with a secret Haar-random orthogonal Q (QR of a Gaussian matrix, signs fixed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrthogonalMix {
+    pub features: usize,
+    /// Row-major d x d.
+    pub q: Vec<f32>,
+}
+
+impl OrthogonalMix {
+    pub fn random(features: usize, rng: &mut ChaCha20Rng) -> Self {
+        Self { features, q: random_orthogonal(features, rng) }
+    }
+}
+
+impl Transform for OrthogonalMix {
+    fn spec(&self) -> TransformSpec {
+        TransformSpec::OrthogonalMix
+    }
+
+    fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        // Row vectors: y^T = x^T Q^T.
+        matmul_rows_by(images, &self.q, self.features, true);
+    }
+
+    fn decode(&self, images: &mut [f32]) -> bool {
+        // x^T = y^T Q.
+        matmul_rows_by(images, &self.q, self.features, false);
+        true
+    }
+}
+
+/// images (n x d, row-major) <- images * (m^T if transpose else m), through gemm for speed.
+fn matmul_rows_by(images: &mut [f32], m: &[f32], d: usize, transpose: bool) {
+    use dfdx::prelude::*;
+    let dev = Cpu::default();
+    let mt: Tensor<(usize, usize), f32, Cpu> = dev.tensor_from_vec(m.to_vec(), (d, d));
+    let mt = if transpose { mt.permute::<_, Axes2<1, 0>>() } else { mt };
+    const CHUNK: usize = 4096;
+    for chunk in images.chunks_mut(CHUNK * d) {
+        let n = chunk.len() / d;
+        let x: Tensor<(usize, usize), f32, Cpu> = dev.tensor_from_vec(chunk.to_vec(), (n, d));
+        let y = x.matmul(mt.clone());
+        chunk.copy_from_slice(&y.as_vec());
+    }
+}
+
+/// Haar-distributed orthogonal d x d matrix (row-major) by modified Gram-Schmidt on Gaussian rows,
+/// done in f64 and twice (re-orthogonalisation) so Q^T Q = I to f32 rounding.
+pub fn random_orthogonal(d: usize, rng: &mut ChaCha20Rng) -> Vec<f32> {
+    let mut rows: Vec<Vec<f64>> = (0..d).map(|_| (0..d).map(|_| StandardNormal.sample(rng)).collect()).collect();
+    for i in 0..d {
+        for _pass in 0..2 {
+            for j in 0..i {
+                let (done, rest) = rows.split_at_mut(i);
+                let dot: f64 = rest[0].iter().zip(&done[j]).map(|(a, b)| a * b).sum();
+                for (a, b) in rest[0].iter_mut().zip(&done[j]) {
+                    *a -= dot * b;
+                }
+            }
+        }
+        let norm = rows[i].iter().map(|a| a * a).sum::<f64>().sqrt();
+        for a in rows[i].iter_mut() {
+            *a /= norm;
+        }
+    }
+    rows.into_iter().flatten().map(|v| v as f32).collect()
+}
+
+/// Keyed additive Gaussian noise: a fixed secret pattern (subtractable by the customer), or fresh
+/// noise per sample (not invertible: a utility/privacy knob).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Noise {
+    pub sigma: f32,
+    pub per_sample: bool,
+    /// sigma-scaled fixed pattern (unused when per_sample).
+    pub pattern: Vec<f32>,
+}
+
+impl Noise {
+    pub fn random(features: usize, sigma: f32, per_sample: bool, rng: &mut ChaCha20Rng) -> Self {
+        let pattern = (0..features).map(|_| { let z: f32 = StandardNormal.sample(rng); sigma * z }).collect();
+        Self { sigma, per_sample, pattern }
+    }
+}
+
+impl Transform for Noise {
+    fn spec(&self) -> TransformSpec {
+        TransformSpec::Noise { sigma: self.sigma as f64, per_sample: self.per_sample }
+    }
+
+    fn encode(&self, images: &mut [f32], fresh: &mut ChaCha20Rng) {
+        for img in images.chunks_exact_mut(self.pattern.len()) {
+            if self.per_sample {
+                for v in img.iter_mut() {
+                    let z: f32 = StandardNormal.sample(fresh);
+                    *v += self.sigma * z;
+                }
+            } else {
+                for (v, p) in img.iter_mut().zip(&self.pattern) {
+                    *v += p;
+                }
+            }
+        }
+    }
+
+    fn decode(&self, images: &mut [f32]) -> bool {
+        if self.per_sample {
+            return false;
+        }
+        for img in images.chunks_exact_mut(self.pattern.len()) {
+            for (v, p) in img.iter_mut().zip(&self.pattern) {
+                *v -= p;
+            }
+        }
+        true
+    }
+}

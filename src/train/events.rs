@@ -1,0 +1,65 @@
+//! What trainers (and later analyses) report. Consumers (headless printer, TUI, run-folder writer)
+//! all read the same events from one channel; producers know nothing about them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arm {
+    Baseline,
+    Private,
+}
+
+impl Arm {
+    pub const BOTH: [Arm; 2] = [Arm::Baseline, Arm::Private];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arm::Baseline => "baseline",
+            Arm::Private => "private",
+        }
+    }
+}
+
+/// One row of metrics.csv.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub arm: Arm,
+    /// 1-based epoch the row belongs to.
+    pub epoch: usize,
+    /// Global optimiser step count when the row was taken.
+    pub step: usize,
+    /// "train" (running figures since the last row) or "test" (end of epoch, decoded by the customer).
+    pub split: String,
+    pub loss: f64,
+    pub accuracy: f64,
+    pub samples_per_s: f64,
+    /// Seconds since this arm started training (evaluation time excluded).
+    pub wall_s: f64,
+}
+
+/// Final figures of one arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmSummary {
+    pub test_accuracy: f64,
+    pub train_seconds: f64,
+    pub samples_per_second: f64,
+    pub epochs_completed: usize,
+    /// Wall seconds of each completed epoch (training only).
+    pub epoch_seconds: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A stage of the run began (loading data, encoding, training, attacks, figures).
+    Stage(String),
+    /// A free-form log line.
+    Log(String),
+    TrainStarted { arm: Arm, epochs: usize, steps_per_epoch: usize, samples: usize },
+    /// A metrics row (train progress every `log_every` steps, test at each epoch's end).
+    Metric(MetricRow),
+    TrainFinished { arm: Arm, summary: ArmSummary },
+    /// The arm stopped early because it was asked to (Ctrl-C, TUI stop).
+    TrainStopped { arm: Arm, summary: ArmSummary },
+    TrainFailed { arm: Arm, reason: String },
+}
