@@ -14,9 +14,16 @@ use crate::error::InputError;
 
 pub const KEY_FILE_VERSION: u32 = 1;
 
-/// 256 secret bits. Not `Debug`, not `Serialize`: the secret leaves memory only through [`KeyFile`].
+/// 256 secret bits. Not `Serialize`, and `Debug` shows only the fingerprint: the secret leaves memory
+/// only through [`KeyFile`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey(fingerprint {})", self.fingerprint())
+    }
+}
 
 impl SecretKey {
     /// A fresh secret from the operating system's CSPRNG.
