@@ -346,7 +346,7 @@ impl Config {
 
     /// Image shape of the configured dataset, known without loading it.
     pub fn image_shape(&self) -> ImageShape {
-        self.data.dataset.image_shape()
+        self.data.dataset.shape()
     }
 
     /// Check ranges and cross-field rules. Err((field path, what was expected)).
