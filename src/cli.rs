@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ppdl", version, about = "Privacy-preserving deep learning without cryptography: a terminal workbench")]
+#[command(
+    name = "ppdl",
+    version,
+    about = "Privacy-preserving deep learning without cryptography: a terminal workbench"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
