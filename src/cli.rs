@@ -27,6 +27,14 @@ pub enum Command {
     },
     /// Check a config and print it with every default filled in.
     Validate { config: PathBuf },
+    /// Inference protocol on a saved run: customer encodes the test set, provider serves its stored
+    /// model, customer decodes; prints decoded accuracy and bytes exchanged.
+    Infer {
+        run_dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Run the parsed command; returns the process exit code on success.
@@ -40,6 +48,22 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let cfg = crate::config::Config::load(&config)?;
             println!("# {}: valid", config.display());
             print!("{}", cfg.to_toml());
+            Ok(())
+        }
+        Some(Command::Infer { run_dir, json }) => {
+            let r = crate::infer::infer(&run_dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("inference round trip on {} test samples of {}", r.samples, run_dir.display());
+                println!("  decoded accuracy        {:.2}%", 100.0 * r.accuracy);
+                println!("  customer -> provider    {} bytes/sample", r.bytes_to_provider_per_sample);
+                println!("  provider -> customer    {} bytes/sample", r.bytes_to_customer_per_sample);
+                println!(
+                    "  encode {:.4} s, provider forward {:.4} s, decode {:.4} s",
+                    r.encode_seconds, r.provider_seconds, r.decode_seconds
+                );
+            }
             Ok(())
         }
         None => {

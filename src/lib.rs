@@ -8,6 +8,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod headless;
+pub mod infer;
 pub mod model;
 pub mod results;
 pub mod run;

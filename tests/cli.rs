@@ -245,3 +245,28 @@ fn every_shipped_config_validates() {
     }
     assert!(n >= 5);
 }
+
+#[test]
+fn infer_round_trip_matches_the_run_and_refuses_a_foreign_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write(tmp.path(), "small.toml", SMALL);
+    let other = write(tmp.path(), "other.toml", &SMALL.replace("000102", "ff0102"));
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for (c, out) in [(&cfg, &a), (&other, &b)] {
+        let o = ppdl(&["run", c.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = ppdl(&["infer", a.to_str().unwrap(), "--json"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
+    // Fixed-pattern noise is deterministic, so serving the stored model reproduces the run's accuracy.
+    assert_eq!(report["accuracy"].as_f64(), summary["private"]["test_accuracy"].as_f64());
+    assert_eq!(report["samples"], 200);
+    assert_eq!(report["bytes_to_provider_per_sample"], 784 * 4);
+    assert_eq!(report["bytes_to_customer_per_sample"], 20 * 4, "m = 2 codes per class, 10 classes");
+
+    std::fs::copy(b.join("customer/key.json"), a.join("customer/key.json")).unwrap();
+    let o = ppdl(&["infer", a.to_str().unwrap()], tmp.path());
+    assert_input_error(&o, &["key.json", "another run"]);
+}
