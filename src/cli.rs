@@ -27,6 +27,11 @@ pub enum Command {
     },
     /// Check a config and print it with every default filled in.
     Validate { config: PathBuf },
+    /// Print a markdown table of saved runs' headline figures (from their summary.json).
+    Summarize {
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+    },
     /// Inference protocol on a saved run: customer encodes the test set, provider serves its stored
     /// model, customer decodes; prints decoded accuracy and bytes exchanged.
     Infer {
@@ -48,6 +53,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let cfg = crate::config::Config::load(&config)?;
             println!("# {}: valid", config.display());
             print!("{}", cfg.to_toml());
+            Ok(())
+        }
+        Some(Command::Summarize { run_dirs }) => {
+            print!("{}", crate::summarize::markdown_table(&run_dirs)?);
             Ok(())
         }
         Some(Command::Infer { run_dir, json }) => {

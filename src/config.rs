@@ -276,7 +276,7 @@ impl Default for PrivacyConfig {
 }
 
 impl PrivacyConfig {
-    /// "pixel-permutation + noise(sigma=0.1) | labels: permuted, m=3"
+    /// "pixel-permutation + noise(sigma=0.1); labels: permuted, m=3"
     pub fn describe(&self) -> String {
         let t = if self.transforms.is_empty() {
             "identity".to_string()
@@ -284,7 +284,7 @@ impl PrivacyConfig {
             self.transforms.iter().map(|t| t.label()).collect::<Vec<_>>().join(" + ")
         };
         let l = if self.label_permutation { "permuted" } else { "plain" };
-        format!("{t} | labels: {l}, m={}", self.codes_per_class)
+        format!("{t}; labels: {l}, m={}", self.codes_per_class)
     }
 }
 

@@ -13,4 +13,5 @@ pub mod model;
 pub mod results;
 pub mod run;
 pub mod scheme;
+pub mod summarize;
 pub mod train;
