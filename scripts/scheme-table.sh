@@ -5,7 +5,8 @@
 # Needs the full datasets: scripts/fetch-data.sh mnist fashion
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
+bin="${PPDL_BIN:-./target/release/ppdl}"
+[ -n "${PPDL_BIN:-}" ] || cargo build --release --quiet
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(configs/scheme/*.toml)
 runs=()
@@ -17,8 +18,8 @@ for c in "${configs[@]}"; do
   else
     rm -rf "$out"
     echo "== $name"
-    ./target/release/ppdl run "$c" --out "$out" | grep -E "finished|FAILED" || true
+    "$bin" run "$c" --out "$out" | grep -E "finished|FAILED" || true
   fi
   runs+=("$out")
 done
-./target/release/ppdl summarize "${runs[@]}"
+"$bin" summarize "${runs[@]}"

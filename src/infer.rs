@@ -39,7 +39,12 @@ impl Provider<'_> {
     /// Scores for the encoded inputs from the stored model (n rows of `outputs`).
     pub fn serve(&self, inputs: &EncodedInputs) -> anyhow::Result<Vec<f32>> {
         let dev = Cpu::default();
-        let job = Serve { path: &self.folder.provider_model_path(), dev: &dev, inputs: inputs.images(), features: inputs.features() };
+        let job = Serve {
+            path: &self.folder.provider_model_path(),
+            dev: &dev,
+            inputs: inputs.images(),
+            features: inputs.features(),
+        };
         with_net(self.arch, &dev, self.shape, self.outputs, job)
     }
 }
@@ -64,7 +69,13 @@ pub fn infer(run_dir: &Path) -> anyhow::Result<InferenceReport> {
     let folder = RunFolder::open(run_dir)?;
     let config = folder.load_config()?;
     let dataset = crate::run::load_data(&config)?;
-    let probe = Customer::new(crate::scheme::SecretKey::fresh(), &config.privacy, &dataset.name, dataset.shape, dataset.classes);
+    let probe = Customer::new(
+        crate::scheme::SecretKey::fresh(),
+        &config.privacy,
+        &dataset.name,
+        dataset.shape,
+        dataset.classes,
+    );
     let key = KeyFile::load(&folder.key_path(), &probe.key_context())?;
     let summary = folder.load_summary()?;
     if key.fingerprint() != summary.key_fingerprint {
@@ -79,7 +90,8 @@ pub fn infer(run_dir: &Path) -> anyhow::Result<InferenceReport> {
         .into());
     }
     let customer = Customer::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
-    let provider = Provider { folder: &folder, arch: config.model.arch, shape: dataset.shape, outputs: customer.outputs() };
+    let provider =
+        Provider { folder: &folder, arch: config.model.arch, shape: dataset.shape, outputs: customer.outputs() };
 
     let t = Instant::now();
     let encoded = customer.encode_inputs(&dataset.test.images);

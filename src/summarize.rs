@@ -11,7 +11,8 @@ pub fn markdown_table(runs: &[PathBuf]) -> anyhow::Result<String> {
     );
     for dir in runs {
         let s = RunFolder::open(dir)?.load_summary()?;
-        let ratio = if s.baseline.train_seconds > 0.0 { s.private.train_seconds / s.baseline.train_seconds } else { f64::NAN };
+        let ratio =
+            if s.baseline.train_seconds > 0.0 { s.private.train_seconds / s.baseline.train_seconds } else { f64::NAN };
         out.push_str(&format!(
             "| {} | {} ({}/{}) | {} | {} | {:.2}% | {:.2}% | {:+.2} | {:.3} |\n",
             s.name,

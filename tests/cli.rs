@@ -78,7 +78,8 @@ fn run_writes_the_run_folder_as_documented() {
     }
     assert!(!walk(&out.join("provider")).iter().any(|p| p.ends_with("key.json")), "key inside provider/");
 
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["name"], "small");
     assert_eq!(summary["seed"], 7);
     assert_eq!(summary["dataset"]["name"], "embedded");
@@ -91,7 +92,8 @@ fn run_writes_the_run_folder_as_documented() {
         assert!(summary[arm]["samples_per_second"].as_f64().unwrap() > 0.0);
     }
     let delta = summary["accuracy_delta"].as_f64().unwrap();
-    let want = summary["private"]["test_accuracy"].as_f64().unwrap() - summary["baseline"]["test_accuracy"].as_f64().unwrap();
+    let want =
+        summary["private"]["test_accuracy"].as_f64().unwrap() - summary["baseline"]["test_accuracy"].as_f64().unwrap();
     assert!((delta - want).abs() < 1e-12);
     assert!(summary["crate_versions"]["dfdx"].as_str().unwrap().starts_with("0.13"));
 
@@ -216,7 +218,8 @@ fn truncated_idx_file_names_file_and_offset() {
     std::fs::write(data.join("train-labels-idx1-ubyte"), idx(0x801, &[10], 10)).unwrap();
     std::fs::write(data.join("t10k-images-idx3-ubyte"), idx(0x803, &[2, 28, 28], 784 * 2)).unwrap();
     std::fs::write(data.join("t10k-labels-idx1-ubyte"), idx(0x801, &[2], 2)).unwrap();
-    let body = SMALL.replace("dataset = \"embedded\"", &format!("dataset = \"mnist\"\ndir = {:?}", data.to_str().unwrap()));
+    let body =
+        SMALL.replace("dataset = \"embedded\"", &format!("dataset = \"mnist\"\ndir = {:?}", data.to_str().unwrap()));
     let cfg = write(tmp.path(), "trunc.toml", &body);
     let out = tmp.path().join("r");
     let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
@@ -259,7 +262,8 @@ fn infer_round_trip_matches_the_run_and_refuses_a_foreign_key() {
     let o = ppdl(&["infer", a.to_str().unwrap(), "--json"], tmp.path());
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
     // Fixed-pattern noise is deterministic, so serving the stored model reproduces the run's accuracy.
     assert_eq!(report["accuracy"].as_f64(), summary["private"]["test_accuracy"].as_f64());
     assert_eq!(report["samples"], 200);

@@ -126,7 +126,8 @@ impl<D: Device<f32>> Cnn<D> {
         let pool2 = MaxPool2x2 { height: g2.out_height(), width: g2.out_width(), channels: c2 };
         let flat = (g2.out_height() / 2) * (g2.out_width() / 2) * c2;
         Self {
-            conv1: Conv2d::new(dev, g1),
+            // The first layer's input is data, not an activation: skip its input gradient.
+            conv1: Conv2d::new(dev, g1).with_input_grad(false),
             pool1,
             conv2: Conv2d::new(dev, g2),
             pool2,

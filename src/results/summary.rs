@@ -39,7 +39,7 @@ pub struct Summary {
     pub name: String,
     pub seed: u64,
     pub arch: String,
-    /// Human description of the privacy settings, e.g. "pixel-permutation | labels: permuted, m=1".
+    /// Human description of the privacy settings, e.g. "pixel-permutation; labels: permuted, m=1".
     pub privacy: String,
     /// Public fingerprint of the key (not the key).
     pub key_fingerprint: String,
