@@ -67,6 +67,7 @@ impl WithNet<Cpu> for Serve<'_> {
 /// `ppdl infer RUN_DIR`: the customer -> provider -> customer round trip on the run's test set.
 pub fn infer(run_dir: &Path) -> anyhow::Result<InferenceReport> {
     let folder = RunFolder::open(run_dir)?;
+    let summary = folder.load_summary()?;
     let config = folder.load_config()?;
     let dataset = crate::run::load_data(&config)?;
     let probe = Customer::new(
@@ -77,7 +78,6 @@ pub fn infer(run_dir: &Path) -> anyhow::Result<InferenceReport> {
         dataset.classes,
     );
     let key = KeyFile::load(&folder.key_path(), &probe.key_context())?;
-    let summary = folder.load_summary()?;
     if key.fingerprint() != summary.key_fingerprint {
         return Err(crate::error::InputError::in_file(
             &folder.key_path(),

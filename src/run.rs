@@ -165,6 +165,14 @@ pub fn run_experiment(
         return Err(anyhow::Error::new(Interrupted)
             .context(format!("run interrupted; partial results in {}", folder.root.display())));
     }
+    for (arm, record) in [("baseline", &summary.baseline), ("private", &summary.private)] {
+        if let Some(reason) = &record.failure {
+            return Err(anyhow::anyhow!(
+                "the {arm} arm failed: {reason} (the other arm's results are in {})",
+                folder.root.display()
+            ));
+        }
+    }
     Ok(RunOutcome { folder, summary })
 }
 

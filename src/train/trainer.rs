@@ -19,6 +19,9 @@ use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
 use crate::scheme::{Judge, TrainingSet};
 
+/// A training loss above this means the arm diverged.
+pub const DIVERGED_LOSS: f64 = 1e6;
+
 /// Everything a trainer needs besides the data.
 #[derive(Debug, Clone)]
 pub struct TrainSpec {
@@ -171,9 +174,11 @@ impl<D: Device<f32>> ArmJob<'_, D> {
                 let logit_values = logits.with_empty_tape().as_vec();
                 let loss = cross_entropy_with_logits_loss(logits, y);
                 let loss_value = loss.with_empty_tape().as_vec()[0] as f64;
-                if !loss_value.is_finite() {
+                // Cross-entropy over at most a few hundred outputs starts near ln(outputs); a loss beyond
+                // DIVERGED_LOSS only comes from exploding logits.
+                if !loss_value.is_finite() || loss_value > DIVERGED_LOSS {
                     return ArmOutcome::Failed(format!(
-                        "loss became {loss_value} at epoch {epoch}, step {} (diverged)",
+                        "loss became {loss_value:e} at epoch {epoch}, step {} (diverged)",
                         step + 1
                     ));
                 }
