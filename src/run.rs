@@ -207,7 +207,7 @@ fn train_both(
     let mut rows: Vec<MetricRow> = Vec::new();
     let outcomes = std::thread::scope(|scope| -> anyhow::Result<[ArmOutcome; 2]> {
         let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| -> ArmOutcome {
-            with_device(config, |dev| train_arm(dev, &arm.spec, arm.data, arm.test_inputs, &arm.judge, &tx, control))
+            train_on_configured_device(config, &arm.spec, arm.data, arm.test_inputs, &arm.judge, &tx, control)
         };
         // Each handle yields the outcomes of the arms it trained, in arm order.
         let handles: Vec<_> = match config.train.schedule {
@@ -244,12 +244,35 @@ fn train_both(
     Ok((outcomes, rows))
 }
 
-/// Run `f` on the device the config asks for, seeded with the experiment seed (same initialisation
-/// for both arms).
-fn with_device<R>(config: &Config, f: impl FnOnce(&Cpu) -> R) -> R {
-    // CUDA is dispatched in `with_device_cuda` when built with the feature.
-    let dev = Cpu::seed_from_u64(config.seed);
-    f(&dev)
+/// Train one arm on the device the config asks for, seeded with the experiment seed (same
+/// initialisation for both arms).
+fn train_on_configured_device(
+    config: &Config,
+    spec: &TrainSpec,
+    data: TrainingSet<'_>,
+    test_inputs: &[f32],
+    judge: &Judge,
+    tx: &Sender<Event>,
+    control: &Control,
+) -> ArmOutcome {
+    match config.train.device {
+        DeviceKind::Cpu => {
+            // Denormals slow CPU training down a lot and change nothing visible in the results.
+            dfdx::flush_denormals_to_zero();
+            train_arm(&Cpu::seed_from_u64(config.seed), spec, data, test_inputs, judge, tx, control)
+        }
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => match dfdx::tensor::Cuda::try_seed_from_u64(config.seed) {
+            Ok(dev) => train_arm(&dev, spec, data, test_inputs, judge, tx, control),
+            Err(e) => {
+                let reason = format!("cannot open the CUDA device: {e:?}");
+                let _ = tx.send(Event::TrainFailed { arm: spec.arm, reason: reason.clone() });
+                ArmOutcome::Failed(reason)
+            }
+        },
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => unreachable!("run_experiment refuses device = cuda without the cuda feature"),
+    }
 }
 
 /// sha256 digests of what the provider received: lets anyone check later that the provider trained on
