@@ -154,6 +154,13 @@ pub fn run_experiment(config: &Config, dir: &Path, events: &Sender<Event>, contr
         let _ = events.send(Event::Log(format!("interrupted: kept finished epochs in {}", folder.root.display())));
         return Err(anyhow::Error::new(Interrupted).context(format!("run interrupted; partial results in {}", folder.root.display())));
     }
+    let attacks = config.attacks.selected();
+    if !attacks.is_empty() {
+        crate::attacks::run_on_folder(config, &dataset, &folder, Some(&encoded_train), &attacks, false, events, control)?;
+        if control.stop_requested() {
+            return Err(anyhow::Error::new(Interrupted).context(format!("attacks interrupted; partial results in {}", folder.root.display())));
+        }
+    }
     Ok(RunOutcome { folder, summary })
 }
 
