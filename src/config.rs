@@ -142,6 +142,9 @@ pub struct TrainConfig {
     pub optimizer: OptimizerKind,
     #[serde(default = "default_learning_rate")]
     pub learning_rate: f64,
+    /// Multiply the learning rate by this after every epoch (1 = constant).
+    #[serde(default = "default_lr_decay")]
+    pub lr_decay: f64,
     /// L2 weight decay (AdamW-style decoupled for Adam).
     #[serde(default)]
     pub weight_decay: f64,
@@ -169,6 +172,9 @@ fn default_optimizer() -> OptimizerKind {
 fn default_learning_rate() -> f64 {
     1e-3
 }
+fn default_lr_decay() -> f64 {
+    1.0
+}
 fn default_momentum() -> f64 {
     0.9
 }
@@ -189,6 +195,7 @@ impl Default for TrainConfig {
             batch_size: default_batch_size(),
             optimizer: default_optimizer(),
             learning_rate: default_learning_rate(),
+            lr_decay: default_lr_decay(),
             weight_decay: 0.0,
             momentum: default_momentum(),
             schedule: default_schedule(),
@@ -265,17 +272,12 @@ fn default_codes_per_class() -> usize {
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
-        Self {
-            transforms: default_transforms(),
-            label_permutation: true,
-            codes_per_class: 1,
-            fixed_key: None,
-        }
+        Self { transforms: default_transforms(), label_permutation: true, codes_per_class: 1, fixed_key: None }
     }
 }
 
 impl PrivacyConfig {
-    /// "pixel-permutation + noise(sigma=0.1) | labels: permuted, m=3"
+    /// "pixel-permutation + noise(sigma=0.1); labels: permuted, m=3"
     pub fn describe(&self) -> String {
         let t = if self.transforms.is_empty() {
             "identity".to_string()
@@ -283,7 +285,7 @@ impl PrivacyConfig {
             self.transforms.iter().map(|t| t.label()).collect::<Vec<_>>().join(" + ")
         };
         let l = if self.label_permutation { "permuted" } else { "plain" };
-        format!("{t} | labels: {l}, m={}", self.codes_per_class)
+        format!("{t}; labels: {l}, m={}", self.codes_per_class)
     }
 }
 
@@ -510,7 +512,11 @@ fn default_pca_variance() -> f64 {
 
 impl Default for StatisticalAttackConfig {
     fn default() -> Self {
-        Self { n: default_statistical_n(), refine_rounds: default_refine_rounds(), pca_variance: default_pca_variance() }
+        Self {
+            n: default_statistical_n(),
+            refine_rounds: default_refine_rounds(),
+            pca_variance: default_pca_variance(),
+        }
     }
 }
 
@@ -589,7 +595,10 @@ impl AttacksConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
         let err = |f: &str, m: String| Err((f.to_string(), m));
         if !(self.aux_fraction > 0.0 && self.aux_fraction < 1.0) {
-            return err("attacks.aux_fraction", format!("a number strictly between 0 and 1, got {}", self.aux_fraction));
+            return err(
+                "attacks.aux_fraction",
+                format!("a number strictly between 0 and 1, got {}", self.aux_fraction),
+            );
         }
         let counts = |field: &str, n: &[usize]| -> Result<(), (String, String)> {
             if n.is_empty() {
@@ -620,7 +629,10 @@ impl AttacksConfig {
         rate("attacks.fine_tune.learning_rate", f.learning_rate)?;
         counts("attacks.known_plaintext.n", &self.known_plaintext.n)?;
         if !(self.known_plaintext.ridge > 0.0 && self.known_plaintext.ridge.is_finite()) {
-            return err("attacks.known_plaintext.ridge", format!("a positive number (e.g. 1e-6), got {}", self.known_plaintext.ridge));
+            return err(
+                "attacks.known_plaintext.ridge",
+                format!("a positive number (e.g. 1e-6), got {}", self.known_plaintext.ridge),
+            );
         }
         let s = &self.statistical;
         counts("attacks.statistical.n", &s.n)?;
@@ -663,8 +675,8 @@ impl Default for OutputConfig {
 impl Config {
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::in_file(path, format!("cannot read config: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read config: {e}")))?;
         Config::parse(&text, path)
     }
 
@@ -701,7 +713,10 @@ impl Config {
             return err("name", "a non-empty name".into());
         }
         if !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-            return err("name", format!("letters, digits, '-', '_' or '.' only (it names the run folder), got {:?}", self.name));
+            return err(
+                "name",
+                format!("letters, digits, '-', '_' or '.' only (it names the run folder), got {:?}", self.name),
+            );
         }
         if self.data.train_limit == Some(0) {
             return err("data.train_limit", "an integer >= 1, got 0".into());
@@ -718,6 +733,9 @@ impl Config {
         }
         if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
             return err("train.learning_rate", format!("a positive number, got {}", t.learning_rate));
+        }
+        if !(t.lr_decay > 0.0 && t.lr_decay <= 1.0) {
+            return err("train.lr_decay", format!("a number in (0, 1], got {}", t.lr_decay));
         }
         if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
             return err("train.weight_decay", format!("a number >= 0, got {}", t.weight_decay));
@@ -771,7 +789,11 @@ impl Config {
                     if shape.features() > 4096 {
                         return err(
                             &field,
-                            format!("a dataset with <= 4096 features for orthogonal-mix, {} has {}", self.data.dataset.name(), shape.features()),
+                            format!(
+                                "a dataset with <= 4096 features for orthogonal-mix, {} has {}",
+                                self.data.dataset.name(),
+                                shape.features()
+                            ),
                         );
                     }
                 }
@@ -796,11 +818,14 @@ fn line_of(text: &str, byte: usize) -> usize {
 fn find_field_line(text: &str, field: &str) -> Option<usize> {
     let last = field.rsplit('.').next()?;
     let key = last.split('[').next()?;
-    text.lines().position(|l| {
-        let l = l.trim_start();
-        l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
-            || l.contains(&format!("{key} =")) || l.contains(&format!("{key}="))
-    }).map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+                || l.contains(&format!("{key} ="))
+                || l.contains(&format!("{key}="))
+        })
+        .map(|i| i + 1)
 }
 
 fn format_field_error(path: &Path, field: &str, line: Option<usize>, expected: &str) -> String {
@@ -812,6 +837,14 @@ fn format_field_error(path: &Path, field: &str, line: Option<usize>, expected: &
 
 fn describe_parse_error(path: &Path, field: &str, line: Option<usize>, message: &str) -> String {
     let mut msg = message.trim().to_string();
+    for (rust, plain) in [
+        ("expected usize", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        msg = msg.replace(rust, plain);
+    }
     if let Some(suggestion) = suggest_field(&msg) {
         msg.push_str(&format!(" (did you mean `{suggestion}`?)"));
     }

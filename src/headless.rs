@@ -56,10 +56,15 @@ pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
     printer.finish();
     let file = outcome?;
     if control.stop_requested() {
-        return Err(anyhow::Error::new(crate::error::Interrupted).context("attacks interrupted; attacks.json holds what finished"));
+        return Err(anyhow::Error::new(crate::error::Interrupted)
+            .context("attacks interrupted; attacks.json holds what finished"));
     }
     if !file.failures.is_empty() {
-        anyhow::bail!("{} attack(s) failed: {}", file.failures.len(), file.failures.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "{} attack(s) failed: {}",
+            file.failures.len(),
+            file.failures.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(())
 }
@@ -81,11 +86,21 @@ pub fn install_interrupt_handler(control: &Arc<Control>) {
 fn print_summary(outcome: &RunOutcome) {
     let s = &outcome.summary;
     println!();
-    println!("{} on {} ({} train / {} test), {}, seed {}", s.name, s.dataset.name, s.dataset.train, s.dataset.test, s.arch, s.seed);
+    println!(
+        "{} on {} ({} train / {} test), {}, seed {}",
+        s.name, s.dataset.name, s.dataset.train, s.dataset.test, s.arch, s.seed
+    );
     println!("privacy: {}", s.privacy);
     println!("{:<10} {:>10} {:>12} {:>12}", "arm", "test acc", "train s", "samples/s");
     for (name, r) in [("baseline", &s.baseline), ("private", &s.private)] {
-        println!("{:<10} {:>9.2}% {:>12.2} {:>12.0}  {}", name, 100.0 * r.test_accuracy, r.train_seconds, r.samples_per_second, r.status);
+        println!(
+            "{:<10} {:>9.2}% {:>12.2} {:>12.0}  {}",
+            name,
+            100.0 * r.test_accuracy,
+            r.train_seconds,
+            r.samples_per_second,
+            r.status
+        );
     }
     println!("accuracy delta (private - baseline): {:+.2} points", 100.0 * s.accuracy_delta);
     println!("run folder: {}", outcome.folder.root.display());
@@ -101,7 +116,11 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(terminal: bool) -> Self {
-        Printer { bars: terminal.then(|| (MultiProgress::new(), HashMap::new())), epochs: HashMap::new(), attack_bar: None }
+        Printer {
+            bars: terminal.then(|| (MultiProgress::new(), HashMap::new())),
+            epochs: HashMap::new(),
+            attack_bar: None,
+        }
     }
 
     fn line(&self, text: String) {
@@ -122,9 +141,11 @@ impl Printer {
                 if let Some((multi, bars)) = &mut self.bars {
                     let bar = multi.add(ProgressBar::new((epochs * steps_per_epoch) as u64));
                     bar.set_style(
-                        ProgressStyle::with_template("{prefix:>9} [{bar:30.cyan/blue}] {pos}/{len} steps {msg} ({eta})")
-                            .expect("valid template")
-                            .progress_chars("=> "),
+                        ProgressStyle::with_template(
+                            "{prefix:>9} [{bar:30.cyan/blue}] {pos}/{len} steps {msg} ({eta})",
+                        )
+                        .expect("valid template")
+                        .progress_chars("=> "),
                     );
                     bar.set_prefix(arm.name());
                     bars.insert(*arm, bar);
@@ -204,9 +225,11 @@ impl Printer {
                 if let Some((multi, _)) = &self.bars {
                     let bar = multi.add(ProgressBar::new(1));
                     bar.set_style(
-                        ProgressStyle::with_template("{prefix:>16} [{bar:30.yellow/blue}] {pos}/{len} {msg} ({elapsed})")
-                            .expect("valid template")
-                            .progress_chars("=> "),
+                        ProgressStyle::with_template(
+                            "{prefix:>16} [{bar:30.yellow/blue}] {pos}/{len} {msg} ({elapsed})",
+                        )
+                        .expect("valid template")
+                        .progress_chars("=> "),
                     );
                     bar.set_prefix(name.clone());
                     self.attack_bar = Some(bar);

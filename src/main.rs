@@ -11,7 +11,11 @@ fn main() {
     };
     if let Err(err) = ppdl::cli::dispatch(cli) {
         let code = ppdl::error::exit_code(&err);
-        eprintln!("ppdl: error: {err:#}");
+        if code == 130 {
+            eprintln!("ppdl: {err}");
+        } else {
+            eprintln!("ppdl: error: {err:#}");
+        }
         std::process::exit(code);
     }
 }

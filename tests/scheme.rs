@@ -49,7 +49,9 @@ fn every_transform_inverts_where_it_can_and_changes_the_data() {
         assert!(changed > x.len() / 2, "{spec:?} left most values in place");
         let invertible = t.decode(&mut y);
         match spec {
-            TransformSpec::Noise { per_sample: true, .. } => assert!(!invertible, "per-sample noise cannot be inverted"),
+            TransformSpec::Noise { per_sample: true, .. } => {
+                assert!(!invertible, "per-sample noise cannot be inverted")
+            }
             _ => {
                 assert!(invertible, "{spec:?} should invert");
                 let err = y.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
@@ -232,8 +234,11 @@ fn permuted_mlp_follows_the_baseline_trajectory() {
     let mut losses = Vec::new();
     for step in 0..120 {
         let start = (step * batch) % n;
-        let onehot: Vec<f32> = (start..start + batch).flat_map(|i| (0..c).map(move |k| if k == labels[i] { 1.0 } else { 0.0 })).collect();
-        let t = |v: &[f32]| -> Tensor<(usize, usize), f32, Cpu> { dev.tensor_from_vec(v[start * d..(start + batch) * d].to_vec(), (batch, d)) };
+        let onehot: Vec<f32> =
+            (start..start + batch).flat_map(|i| (0..c).map(move |k| if k == labels[i] { 1.0 } else { 0.0 })).collect();
+        let t = |v: &[f32]| -> Tensor<(usize, usize), f32, Cpu> {
+            dev.tensor_from_vec(v[start * d..(start + batch) * d].to_vec(), (batch, d))
+        };
         let target: Tensor<(usize, usize), f32, Cpu> = dev.tensor_from_vec(onehot, (batch, c));
         let lb = cross_entropy_with_logits_loss(base.forward_mut(t(&x).traced(grads_b)), target.clone());
         let lp = cross_entropy_with_logits_loss(private.forward_mut(t(&y).traced(grads_p)), target);

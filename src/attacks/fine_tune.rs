@@ -8,7 +8,9 @@ use serde_json::json;
 
 use super::nn::{train_classifier, Plan};
 use super::wrong_key::identity_codec;
-use super::{accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel};
+use super::{
+    accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
+};
 use crate::config::FineTuneAttackConfig;
 use crate::model::arch::{with_net, Net, WithNet};
 use crate::scheme::labels::LabelCodec;
@@ -55,7 +57,8 @@ impl WithNet<Cpu> for Job<'_> {
                 break;
             }
             let x = &ctx.aux.images[..n * d];
-            let targets: Vec<u16> = ctx.aux.labels[..n].iter().map(|&y| identity.codes_of_class[y as usize][0]).collect();
+            let targets: Vec<u16> =
+                ctx.aux.labels[..n].iter().map(|&y| identity.codes_of_class[y as usize][0]).collect();
             let mut tuned = stolen.clone();
             let mut fresh = fresh_init.clone();
             let a = train_classifier(self.dev, &mut tuned, x, d, &targets, outputs, &self.plan, control);
@@ -72,7 +75,13 @@ impl WithNet<Cpu> for Job<'_> {
 
 pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let ns = clip_counts(&p.n, ctx.aux.len());
-    let plan = Plan { epochs: p.epochs, min_steps: p.min_steps, batch_size: p.batch_size, learning_rate: p.learning_rate, seed: ctx.config.seed ^ 0xf1e7 };
+    let plan = Plan {
+        epochs: p.epochs,
+        min_steps: p.min_steps,
+        batch_size: p.batch_size,
+        learning_rate: p.learning_rate,
+        seed: ctx.config.seed ^ 0xf1e7,
+    };
     if !ctx.provider_model.is_file() {
         anyhow::bail!("no provider model at {}", ctx.provider_model.display());
     }
@@ -89,7 +98,10 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
             holds: vec!["provider/model.safetensors".into(), "n labelled raw samples (adversary half)".into()],
             knowledge: "the architecture; not the key or the label map (targets use the public identity map)".into(),
         },
-        format!("{}; the first n samples of the adversary half train both models, accuracy on the evaluation half", ctx.aux_description),
+        format!(
+            "{}; the first n samples of the adversary half train both models, accuracy on the evaluation half",
+            ctx.aux_description
+        ),
     );
     let mut tuned = Curve::new("fine-tuned stolen model", "labelled raw samples n", "accuracy", true);
     let mut fresh = Curve::new("fresh model, same n and steps", "labelled raw samples n", "accuracy", true);
@@ -99,19 +111,23 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
         fresh.push(pt.n as f64, pt.fresh);
         adv.push(pt.n as f64, pt.fine_tuned - pt.fresh);
     }
-    let mean_adv = if points.is_empty() { 0.0 } else { points.iter().map(|p| p.fine_tuned - p.fresh).sum::<f64>() / points.len() as f64 };
+    let mean_adv = if points.is_empty() {
+        0.0
+    } else {
+        points.iter().map(|p| p.fine_tuned - p.fresh).sum::<f64>() / points.len() as f64
+    };
     let max_adv = points.iter().map(|p| p.fine_tuned - p.fresh).fold(f64::NEG_INFINITY, f64::max);
     r.parameters.insert("n".into(), json!(points.iter().map(|p| p.n).collect::<Vec<_>>()));
-    r.parameters.insert(
-        "steps".into(),
-        json!(points.iter().map(|p| plan.steps(p.n)).collect::<Vec<_>>()),
-    );
+    r.parameters.insert("steps".into(), json!(points.iter().map(|p| plan.steps(p.n)).collect::<Vec<_>>()));
     r.parameters.insert("epochs".into(), json!(p.epochs));
     r.parameters.insert("min_steps".into(), json!(p.min_steps));
     r.parameters.insert("batch_size".into(), json!(p.batch_size));
     r.parameters.insert("learning_rate".into(), json!(p.learning_rate));
     r.parameters.insert("optimizer".into(), json!("adam"));
-    r.parameters.insert("broken_if".into(), json!("mean advantage of the fine-tuned stolen model over the fresh model >= 0.02"));
+    r.parameters.insert(
+        "broken_if".into(),
+        json!("mean advantage of the fine-tuned stolen model over the fresh model >= 0.02"),
+    );
     r.headline = Figure::new("mean accuracy advantage of fine-tuning the stolen model", mean_adv, "points");
     r.figures.push(Figure::new("stolen model before fine-tuning (raw inputs, identity map)", start, "fraction"));
     if let Some(last) = points.last() {
@@ -149,10 +165,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
             pct(chance)
         )
     } else {
-        format!(
-            "the stolen model gives no head start: mean advantage {:+.1} points ({ends})",
-            100.0 * mean_adv
-        )
+        format!("the stolen model gives no head start: mean advantage {:+.1} points ({ends})", 100.0 * mean_adv)
     };
     Ok(r)
 }

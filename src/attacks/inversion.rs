@@ -12,7 +12,11 @@ use super::nn::{decode_with, train_decoder, Plan};
 use super::{clip_counts, AttackContext, AttackKind, AttackRecord, Figure, Progress, ThreatModel};
 use crate::config::InversionAttackConfig;
 
-pub fn run(ctx: &AttackContext<'_>, p: &InversionAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+pub fn run(
+    ctx: &AttackContext<'_>,
+    p: &InversionAttackConfig,
+    progress: &Progress<'_>,
+) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let ns = clip_counts(&p.n, ctx.aux.len());
     let n_max = *ns.last().unwrap_or(&0);
@@ -23,7 +27,13 @@ pub fn run(ctx: &AttackContext<'_>, p: &InversionAttackConfig, progress: &Progre
     let eval_enc = ctx.oracle.encode(&ctx.eval.images);
     let (mean_q, identity_q) = reference_qualities(ctx, &eval_enc);
 
-    let plan = Plan { epochs: p.epochs, min_steps: p.min_steps, batch_size: p.batch_size, learning_rate: p.learning_rate, seed: ctx.config.seed ^ 0x1a7e };
+    let plan = Plan {
+        epochs: p.epochs,
+        min_steps: p.min_steps,
+        batch_size: p.batch_size,
+        learning_rate: p.learning_rate,
+        seed: ctx.config.seed ^ 0x1a7e,
+    };
     let mut curves = QualityCurves::new("decoder network", "known pairs n");
     let mut stopped = false;
     for (step, &n) in ns.iter().enumerate() {
@@ -33,7 +43,9 @@ pub fn run(ctx: &AttackContext<'_>, p: &InversionAttackConfig, progress: &Progre
         }
         // --- Recovery (no key): fit the decoder on the pairs.
         let dev = Cpu::seed_from_u64(ctx.config.seed ^ 0xdec0de);
-        let Some(model) = train_decoder(&dev, &pairs_enc[..n * d], d, &pairs_raw[..n * d], d, p.hidden, &plan, ctx.control()) else {
+        let Some(model) =
+            train_decoder(&dev, &pairs_enc[..n * d], d, &pairs_raw[..n * d], d, p.hidden, &plan, ctx.control())
+        else {
             stopped = true;
             break;
         };
@@ -46,11 +58,16 @@ pub fn run(ctx: &AttackContext<'_>, p: &InversionAttackConfig, progress: &Progre
     let mut r = ctx.new_record(
         AttackKind::Inversion,
         ThreatModel {
-            adversary: "the provider (or a thief of its artifacts) that also obtains n raw samples whose encodings it saw".into(),
+            adversary:
+                "the provider (or a thief of its artifacts) that also obtains n raw samples whose encodings it saw"
+                    .into(),
             holds: vec!["n pairs (x, T_K(x))".into(), "the customer's encoded queries (evaluation half)".into()],
             knowledge: "nothing about the transform beyond its input and output size".into(),
         },
-        format!("{}; known pairs = the first n samples of the adversary half; unseen data = the evaluation half", ctx.aux_description),
+        format!(
+            "{}; known pairs = the first n samples of the adversary half; unseen data = the evaluation half",
+            ctx.aux_description
+        ),
     );
     r.parameters.insert("n".into(), json!(ns));
     r.parameters.insert("decoder".into(), json!(format!("{d} -> {} (relu) -> {d} (sigmoid), MSE, Adam", p.hidden)));

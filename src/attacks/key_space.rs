@@ -37,16 +37,15 @@ pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> 
     transforms
         .iter()
         .map(|t| match *t {
-            TransformSpec::PixelPermutation => Component {
-                what: t.label(),
-                bits: log2_factorial(d),
-                continuous_dim: 0,
-                note: format!("log2({d}!)"),
-            },
+            TransformSpec::PixelPermutation => {
+                Component { what: t.label(), bits: log2_factorial(d), continuous_dim: 0, note: format!("log2({d}!)") }
+            }
             TransformSpec::BlockShuffle { block, flip } => {
                 let blocks = ((shape.height / block) * (shape.width / block)) as u64;
                 let inner = (block * block) as u64;
-                let bits = log2_factorial(blocks) + blocks as f64 * log2_factorial(inner) + if flip { blocks as f64 } else { 0.0 };
+                let bits = log2_factorial(blocks)
+                    + blocks as f64 * log2_factorial(inner)
+                    + if flip { blocks as f64 } else { 0.0 };
                 Component {
                     what: t.label(),
                     bits,
@@ -81,11 +80,8 @@ pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> 
 
 /// Key space of the label assignment: log2((C m)! / (m!)^C) when permuted.
 pub fn label_component(classes: usize, m: usize, permuted: bool) -> Component {
-    let bits = if permuted {
-        log2_factorial((classes * m) as u64) - classes as f64 * log2_factorial(m as u64)
-    } else {
-        0.0
-    };
+    let bits =
+        if permuted { log2_factorial((classes * m) as u64) - classes as f64 * log2_factorial(m as u64) } else { 0.0 };
     Component {
         what: format!("labels (C={classes}, m={m})"),
         bits,
@@ -108,7 +104,11 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
     // Composed permutations are one permutation (with flips, one signed permutation): the sum over
     // the list overstates the distinct input transforms.
     let fw = ctx.family().feature_wise;
-    let cap = if fw && continuous == 0 { log2_factorial(d) + if ctx.family().flips { d as f64 } else { 0.0 } } else { f64::INFINITY };
+    let cap = if fw && continuous == 0 {
+        log2_factorial(d) + if ctx.family().flips { d as f64 } else { 0.0 }
+    } else {
+        f64::INFINITY
+    };
     let input_bits = discrete_sum.min(cap);
     let total = input_bits + labels.bits;
 
@@ -128,12 +128,17 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
         .collect();
     r.parameters.insert("components".into(), json!(comps));
     r.parameters.insert("features".into(), json!(d));
-    r.parameters.insert("broken_if".into(), json!("no continuous key component and fewer than 80 discrete bits in total"));
+    r.parameters
+        .insert("broken_if".into(), json!("no continuous key component and fewer than 80 discrete bits in total"));
     r.headline = Figure::new("discrete key bits (input transforms + labels)", total, "bits");
     for c in &inputs {
         r.figures.push(Figure::new(format!("{} bits", c.what), c.bits, "bits"));
         if c.continuous_dim > 0 {
-            r.figures.push(Figure::new(format!("{} continuous dimension", c.what), c.continuous_dim as f64, "dimensions"));
+            r.figures.push(Figure::new(
+                format!("{} continuous dimension", c.what),
+                c.continuous_dim as f64,
+                "dimensions",
+            ));
         }
     }
     r.figures.push(Figure::new("label assignment bits", labels.bits, "bits"));

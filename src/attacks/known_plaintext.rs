@@ -21,7 +21,9 @@ use super::assignment::assign;
 use super::linalg::{at_b, ridge_solve};
 use super::metrics::{quality, Quality};
 use super::oracle::TrueMap;
-use super::{clip_counts, to_f64, AttackContext, Family, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel};
+use super::{
+    clip_counts, to_f64, AttackContext, AttackKind, AttackRecord, Curve, Family, Figure, Progress, ThreatModel,
+};
 use crate::config::KnownPlaintextAttackConfig;
 
 /// An estimate of a feature-wise transform: `y[j] = sign[j] * x[src[j]] + offset[j]`.
@@ -130,7 +132,8 @@ impl AffineDecoder {
         use dfdx::prelude::*;
         let (p, k) = (self.d_in + 1, self.d_out);
         let dev = Cpu::default();
-        let weights: Tensor<(usize, usize), f32, Cpu> = dev.tensor_from_vec(self.m[..self.d_in * k].iter().map(|&v| v as f32).collect(), (self.d_in, k));
+        let weights: Tensor<(usize, usize), f32, Cpu> =
+            dev.tensor_from_vec(self.m[..self.d_in * k].iter().map(|&v| v as f32).collect(), (self.d_in, k));
         let intercept: Vec<f32> = self.m[(p - 1) * k..].iter().map(|&v| v as f32).collect();
         let mut out = Vec::with_capacity(encoded.len() / self.d_in * k);
         for chunk in encoded.chunks(2048 * self.d_in) {
@@ -236,13 +239,15 @@ impl QualityCurves {
 /// encoded data taken as if it were raw. Returns (best PSNR, its label, both qualities).
 pub(crate) fn reference_qualities(ctx: &AttackContext<'_>, eval_encoded: &[f32]) -> (Quality, Quality) {
     let d = ctx.features();
-    let mean: Vec<f32> = super::linalg::column_means(&to_f64(&ctx.aux.images), ctx.aux.len(), d).into_iter().map(|v| v as f32).collect();
+    let mean: Vec<f32> =
+        super::linalg::column_means(&to_f64(&ctx.aux.images), ctx.aux.len(), d).into_iter().map(|v| v as f32).collect();
     let guess: Vec<f32> = ctx.eval.images.chunks_exact(d).flat_map(|_| mean.iter().copied()).collect();
     (quality(&guess, &ctx.eval.images, ctx.shape), quality(eval_encoded, &ctx.eval.images, ctx.shape))
 }
 
 /// The common verdict rule for reconstruction attacks.
-pub(crate) const RECON_BROKEN_IF: &str = "unseen-data SSIM >= 0.8 (reconstructions recognisable) at the largest amount of data tried";
+pub(crate) const RECON_BROKEN_IF: &str =
+    "unseen-data SSIM >= 0.8 (reconstructions recognisable) at the largest amount of data tried";
 
 pub(crate) fn set_reference(r: &mut AttackRecord, mean_q: &Quality, identity_q: &Quality) {
     r.figures.push(Figure::new("reference: adversary's mean image, PSNR", mean_q.psnr_db, "dB"));
@@ -258,7 +263,11 @@ pub(crate) fn set_reference(r: &mut AttackRecord, mean_q: &Quality, identity_q: 
     }
 }
 
-pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+pub fn run(
+    ctx: &AttackContext<'_>,
+    p: &KnownPlaintextAttackConfig,
+    progress: &Progress<'_>,
+) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let family = ctx.family();
     let ns = clip_counts(&p.n, ctx.aux.len());
@@ -272,8 +281,18 @@ pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextAttackConfig, progress: &P
     let (mean_q, identity_q) = reference_qualities(ctx, &eval_enc);
 
     let x_label = "known pairs n";
-    let mut matching_key = Curve::new("feature matching: key recovered", x_label, "fraction of key recovered (features varying in the pairs)", true);
-    let mut ls_key = Curve::new("least squares: features within 0.5/255", x_label, "fraction of key recovered (features varying in the pairs)", true);
+    let mut matching_key = Curve::new(
+        "feature matching: key recovered",
+        x_label,
+        "fraction of key recovered (features varying in the pairs)",
+        true,
+    );
+    let mut ls_key = Curve::new(
+        "least squares: features within 0.5/255",
+        x_label,
+        "fraction of key recovered (features varying in the pairs)",
+        true,
+    );
     let mut matching_q = QualityCurves::new("feature matching", x_label);
     let mut ls_q = QualityCurves::new("least squares", x_label);
     let mut stopped = false;
@@ -330,19 +349,28 @@ pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextAttackConfig, progress: &P
     let mut r = ctx.new_record(
         AttackKind::KnownPlaintext,
         ThreatModel {
-            adversary: "the provider (or a thief of its artifacts) that also obtains n raw samples whose encodings it saw".into(),
+            adversary:
+                "the provider (or a thief of its artifacts) that also obtains n raw samples whose encodings it saw"
+                    .into(),
             holds: vec!["n pairs (x, T_K(x))".into(), "the customer's encoded queries (evaluation half)".into()],
             knowledge: "the transform family (public scheme), not the key".into(),
         },
-        format!("{}; known pairs = the first n samples of the adversary half; unseen data = the evaluation half", ctx.aux_description),
+        format!(
+            "{}; known pairs = the first n samples of the adversary half; unseen data = the evaluation half",
+            ctx.aux_description
+        ),
     );
     r.parameters.insert("n".into(), json!(ns));
     r.parameters.insert("ridge".into(), json!(p.ridge));
-    r.parameters.insert("methods".into(), json!(if family.feature_wise { vec!["feature matching", "least squares"] } else { vec!["least squares"] }));
+    r.parameters.insert(
+        "methods".into(),
+        json!(if family.feature_wise { vec!["feature matching", "least squares"] } else { vec!["least squares"] }),
+    );
     r.parameters.insert("flips_considered".into(), json!(family.flips));
     r.parameters.insert("broken_if".into(), json!(RECON_BROKEN_IF));
     set_reference(&mut r, &mean_q, &identity_q);
-    let best_at_end = |c: &QualityCurves| c.psnr.last_y().map(|v| (v, c.ssim.last_y().unwrap_or(0.0), c.mse.last_y().unwrap_or(0.0)));
+    let best_at_end =
+        |c: &QualityCurves| c.psnr.last_y().map(|v| (v, c.ssim.last_y().unwrap_or(0.0), c.mse.last_y().unwrap_or(0.0)));
     let candidates = [("feature matching", best_at_end(&matching_q)), ("least squares", best_at_end(&ls_q))];
     let (method, (psnr, ssim, mse)) = candidates
         .iter()

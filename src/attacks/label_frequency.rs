@@ -13,7 +13,9 @@ use serde_json::json;
 
 use super::assignment::assign;
 use super::wrong_key::with_provider_model;
-use super::{accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel};
+use super::{
+    accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
+};
 use crate::config::LabelFrequencyAttackConfig;
 use crate::scheme::labels::{argmax_rows, LabelCodec};
 
@@ -46,14 +48,18 @@ pub fn group_codes(scores: &[f32], outputs: usize, m: usize) -> Vec<Vec<usize>> 
             *o = ((v - max) as f64).exp() / total;
         }
     }
-    let mean: Vec<f64> = (0..outputs).map(|k| probs.iter().skip(k).step_by(outputs).sum::<f64>() / n.max(1) as f64).collect();
+    let mean: Vec<f64> =
+        (0..outputs).map(|k| probs.iter().skip(k).step_by(outputs).sum::<f64>() / n.max(1) as f64).collect();
     let sd: Vec<f64> = (0..outputs)
-        .map(|k| (probs.iter().skip(k).step_by(outputs).map(|v| (v - mean[k]).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt())
+        .map(|k| {
+            (probs.iter().skip(k).step_by(outputs).map(|v| (v - mean[k]).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt()
+        })
         .collect();
     let mut corr = vec![0f64; outputs * outputs];
     for a in 0..outputs {
         for b in 0..outputs {
-            let cov: f64 = probs.chunks_exact(outputs).map(|r| (r[a] - mean[a]) * (r[b] - mean[b])).sum::<f64>() / n.max(1) as f64;
+            let cov: f64 =
+                probs.chunks_exact(outputs).map(|r| (r[a] - mean[a]) * (r[b] - mean[b])).sum::<f64>() / n.max(1) as f64;
             corr[a * outputs + b] = if sd[a] > 0.0 && sd[b] > 0.0 { cov / (sd[a] * sd[b]) } else { 0.0 };
         }
     }
@@ -65,7 +71,11 @@ pub fn group_codes(scores: &[f32], outputs: usize, m: usize) -> Vec<Vec<usize>> 
                 if groups[a].len() + groups[b].len() > m {
                     continue;
                 }
-                let link: f64 = groups[a].iter().flat_map(|&x| groups[b].iter().map(move |&y| (x, y))).map(|(x, y)| corr[x * outputs + y]).sum::<f64>()
+                let link: f64 = groups[a]
+                    .iter()
+                    .flat_map(|&x| groups[b].iter().map(move |&y| (x, y)))
+                    .map(|(x, y)| corr[x * outputs + y])
+                    .sum::<f64>()
                     / (groups[a].len() * groups[b].len()) as f64;
                 if best.is_none_or(|(l, _, _)| link > l) {
                     best = Some((link, a, b));
@@ -129,7 +139,11 @@ pub fn predict_classes(scores: &[f32], outputs: usize, class_of_code: &[usize], 
     out
 }
 
-pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+pub fn run(
+    ctx: &AttackContext<'_>,
+    p: &LabelFrequencyAttackConfig,
+    progress: &Progress<'_>,
+) -> anyhow::Result<AttackRecord> {
     let (c, m) = (ctx.classes, ctx.codes_per_class());
     let outputs = c * m;
     // --- Observation: the provider's training codes and encoded inputs (what it trained on), the
@@ -146,9 +160,11 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyAttackConfig, progress: &P
     let truth = ctx.oracle.codec().clone();
 
     let (group_scores, eval_scores) = if ctx.provider_model.is_file() {
-        with_provider_model(ctx, |score| (score(&provider.inputs().images()[..group_rows * ctx.features()]), score(&eval_enc)))
-            .map(|(a, b)| (Some(a), Some(b)))
-            .unwrap_or((None, None))
+        with_provider_model(ctx, |score| {
+            (score(&provider.inputs().images()[..group_rows * ctx.features()]), score(&eval_enc))
+        })
+        .map(|(a, b)| (Some(a), Some(b)))
+        .unwrap_or((None, None))
     } else {
         (None, None)
     };
@@ -159,10 +175,14 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyAttackConfig, progress: &P
     };
 
     let x_label = "training codes counted";
-    let mut freq_classes = Curve::new("frequencies only: classes recovered", x_label, "fraction of classes recovered", true);
-    let mut freq_codes = Curve::new("frequencies only: codes assigned to their class", x_label, "fraction of codes right", true);
-    let mut grp_classes = Curve::new("grouped by model outputs: classes recovered", x_label, "fraction of classes recovered", true);
-    let mut grp_codes = Curve::new("grouped by model outputs: codes assigned to their class", x_label, "fraction of codes right", true);
+    let mut freq_classes =
+        Curve::new("frequencies only: classes recovered", x_label, "fraction of classes recovered", true);
+    let mut freq_codes =
+        Curve::new("frequencies only: codes assigned to their class", x_label, "fraction of codes right", true);
+    let mut grp_classes =
+        Curve::new("grouped by model outputs: classes recovered", x_label, "fraction of classes recovered", true);
+    let mut grp_codes =
+        Curve::new("grouped by model outputs: codes assigned to their class", x_label, "fraction of codes right", true);
     let mut last_maps: (Vec<usize>, Option<Vec<usize>>) = (vec![0; outputs], None);
     let mut stopped = false;
     for (step, &n) in ns.iter().enumerate() {
@@ -225,7 +245,11 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyAttackConfig, progress: &P
     r.figures.push(Figure::new("codes right, frequencies only", freq_codes.last_y().unwrap_or(0.0), "fraction"));
     if let Some(g) = grp_cl {
         r.figures.push(Figure::new("classes recovered, grouped by model outputs", g, "fraction"));
-        r.figures.push(Figure::new("codes right, grouped by model outputs", grp_codes.last_y().unwrap_or(0.0), "fraction"));
+        r.figures.push(Figure::new(
+            "codes right, grouped by model outputs",
+            grp_codes.last_y().unwrap_or(0.0),
+            "fraction",
+        ));
     }
     // What the recovered map gives the provider on the customer's queries.
     if let Some(scores) = &eval_scores {
@@ -238,7 +262,8 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyAttackConfig, progress: &P
         r.figures.push(Figure::new("queries whose class the provider learns (recovered map)", learned, "fraction"));
         r.figures.push(Figure::new("customer's own accuracy on the queries (true map)", customer, "fraction"));
         r.baseline = Some(customer);
-        r.baseline_label = Some("the customer's accuracy on its queries (what a perfect map would give the provider)".into());
+        r.baseline_label =
+            Some("the customer's accuracy on its queries (what a perfect map would give the provider)".into());
     }
     r.chance = Some(chance);
     let mut curves = vec![freq_classes, freq_codes];
@@ -249,9 +274,16 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyAttackConfig, progress: &P
     r.curves = curves;
     r.complete = !stopped;
     r.broken = best >= 0.5;
-    let learned = r.figure("queries whose class the provider learns (recovered map)").map(|v| format!("; the provider then reads the class of {} of the customer's queries", pct(v))).unwrap_or_default();
+    let learned = r
+        .figure("queries whose class the provider learns (recovered map)")
+        .map(|v| format!("; the provider then reads the class of {} of the customer's queries", pct(v)))
+        .unwrap_or_default();
     r.verdict = if r.broken {
-        format!("output protection broken: {} of the classes recovered ({variant}, m={m}; chance {}){learned}", pct(best), pct(chance))
+        format!(
+            "output protection broken: {} of the classes recovered ({variant}, m={m}; chance {}){learned}",
+            pct(best),
+            pct(chance)
+        )
     } else {
         format!("label assignment not recovered: {} of the classes (m={m}; chance {}){learned}", pct(best), pct(chance))
     };

@@ -48,7 +48,8 @@ fn window(h: usize, w: usize) -> Vec<f64> {
     }
     let size = size.max(1);
     let c = (size / 2) as f64;
-    let taps: Vec<f64> = (0..size).map(|i| (-((i as f64 - c).powi(2)) / (2.0 * SSIM_SIGMA * SSIM_SIGMA)).exp()).collect();
+    let taps: Vec<f64> =
+        (0..size).map(|i| (-((i as f64 - c).powi(2)) / (2.0 * SSIM_SIGMA * SSIM_SIGMA)).exp()).collect();
     let total: f64 = taps.iter().sum();
     taps.into_iter().map(|t| t / total).collect()
 }
@@ -120,7 +121,11 @@ pub fn quality(recon: &[f32], truth: &[f32], shape: ImageShape) -> Quality {
             let handles: Vec<_> = clamped
                 .chunks(per * d)
                 .zip(truth.chunks(per * d))
-                .map(|(r, t)| s.spawn(move || r.chunks_exact(d).zip(t.chunks_exact(d)).map(|(a, b)| ssim(a, b, shape)).sum::<f64>()))
+                .map(|(r, t)| {
+                    s.spawn(move || {
+                        r.chunks_exact(d).zip(t.chunks_exact(d)).map(|(a, b)| ssim(a, b, shape)).sum::<f64>()
+                    })
+                })
                 .collect();
             handles.into_iter().map(|h| h.join().expect("ssim thread")).sum::<f64>()
         }) / n as f64

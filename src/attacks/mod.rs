@@ -295,7 +295,12 @@ pub fn split_test(test: &Split, aux_fraction: f64, seed: u64) -> (Split, Split, 
 }
 
 /// Run `kinds` on one run's artifacts, reporting events; failures are recorded, not fatal.
-pub fn run_attacks(inputs: AttackInputs<'_>, kinds: &[AttackKind], events: &Sender<Event>, control: &Control) -> AttacksFile {
+pub fn run_attacks(
+    inputs: AttackInputs<'_>,
+    kinds: &[AttackKind],
+    events: &Sender<Event>,
+    control: &Control,
+) -> AttacksFile {
     let AttackInputs { config, dataset, key, provider_model, provider_digests, provider_train } = inputs;
     let oracle = Oracle::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
     let needs_train = kinds.iter().any(|k| k.needs_provider_training_set());
@@ -395,7 +400,8 @@ fn check_digests(path: &Path, t: &EncodedTrainingSet) -> String {
         h.update(c.to_le_bytes());
     }
     let codes = hex::encode(h.finalize());
-    let same = json["train_inputs_sha256"].as_str() == Some(inputs.as_str()) && json["train_codes_sha256"].as_str() == Some(codes.as_str());
+    let same = json["train_inputs_sha256"].as_str() == Some(inputs.as_str())
+        && json["train_codes_sha256"].as_str() == Some(codes.as_str());
     if same {
         "attacks: the re-encoded training set matches the provider's digests".into()
     } else {
@@ -434,10 +440,8 @@ pub fn run_on_folder(
         provider_digests: Some(folder.provider_digests_path()),
         provider_train,
     };
-    let _ = events.send(Event::Stage(format!(
-        "attacks: {}",
-        kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
-    )));
+    let _ = events
+        .send(Event::Stage(format!("attacks: {}", kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))));
     let fresh = run_attacks(inputs, kinds, events, control);
     let path = folder.attacks_path();
     let file = if merge && path.is_file() {
@@ -453,7 +457,12 @@ pub fn run_on_folder(
 }
 
 /// `ppdl attack RUN_DIR [--only NAME]`: re-run attacks on a saved run without retraining.
-pub fn rerun(run_dir: &Path, only: Option<&str>, events: &Sender<Event>, control: &Control) -> anyhow::Result<AttacksFile> {
+pub fn rerun(
+    run_dir: &Path,
+    only: Option<&str>,
+    events: &Sender<Event>,
+    control: &Control,
+) -> anyhow::Result<AttacksFile> {
     let folder = RunFolder::open(run_dir)?;
     let config = folder.load_config()?;
     let kinds = match only {

@@ -82,7 +82,9 @@ fn concrete(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageSha
     let mut rng: ChaCha20Rng = key.stream(&format!("transform/{index}/{}", spec.label()));
     match *spec {
         TransformSpec::PixelPermutation => Concrete::Perm(PixelPermutation::random(shape.features(), &mut rng)),
-        TransformSpec::BlockShuffle { block, flip } => Concrete::Block(BlockShuffle::random(shape, block, flip, &mut rng)),
+        TransformSpec::BlockShuffle { block, flip } => {
+            Concrete::Block(BlockShuffle::random(shape, block, flip, &mut rng))
+        }
         // Building Q is O(d^3); only its presence matters for scoring.
         TransformSpec::OrthogonalMix => Concrete::Mix(OrthogonalMix { features: 0, q: Vec::new() }),
         TransformSpec::Noise { sigma, per_sample } => {

@@ -148,8 +148,9 @@ impl Default for AttacksFile {
 impl AttacksFile {
     pub fn load(path: &Path) -> anyhow::Result<AttacksFile> {
         let text = std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
-        let file: AttacksFile = serde_json::from_str(&text)
-            .map_err(|e| InputError::in_file(path, format!("line {} column {}: not a ppdl attacks file: {e}", e.line(), e.column())))?;
+        let file: AttacksFile = serde_json::from_str(&text).map_err(|e| {
+            InputError::in_file(path, format!("line {} column {}: not a ppdl attacks file: {e}", e.line(), e.column()))
+        })?;
         if file.format_version != ATTACKS_FORMAT_VERSION {
             return Err(InputError::in_file(
                 path,

@@ -118,7 +118,13 @@ fn stat_cost(enc: &Stats, raw: &Stats, j: usize, i: usize, a: f64, family: Famil
 
 /// Adversary: assignment of encoded to raw features from statistics and correlation structure.
 /// `on_round(round, estimate)` sees every intermediate estimate (for progress).
-pub fn statistical_assignment(enc: &Stats, raw: &Stats, family: Family, rounds: usize, mut on_round: impl FnMut(usize, &FeatureMap) -> bool) -> FeatureMap {
+pub fn statistical_assignment(
+    enc: &Stats,
+    raw: &Stats,
+    family: Family,
+    rounds: usize,
+    mut on_round: impl FnMut(usize, &FeatureMap) -> bool,
+) -> FeatureMap {
     let d = enc.d;
     let signs: &[f64] = if family.flips { &[1.0, -1.0] } else { &[1.0] };
     // First assignment from per-feature statistics.
@@ -126,7 +132,11 @@ pub fn statistical_assignment(enc: &Stats, raw: &Stats, family: Family, rounds: 
     let mut base_sign = vec![1f64; d * d];
     for j in 0..d {
         for i in 0..d {
-            let (c, a) = signs.iter().map(|&a| (stat_cost(enc, raw, j, i, a, family), a)).min_by(|x, y| x.0.total_cmp(&y.0)).unwrap();
+            let (c, a) = signs
+                .iter()
+                .map(|&a| (stat_cost(enc, raw, j, i, a, family), a))
+                .min_by(|x, y| x.0.total_cmp(&y.0))
+                .unwrap();
             base[j * d + i] = c;
             base_sign[j * d + i] = a;
         }
@@ -250,7 +260,14 @@ fn projection_skew(x: &[f32], mean: &[f64], vecs: &[f64], d: usize, k: usize) ->
 }
 
 /// Adversary: PCA alignment from the encoded data's statistics and the public data's.
-pub fn pca_alignment(enc: &Stats, enc_rows: &[f32], raw: &Stats, raw_rows: &[f32], family: Family, variance: f64) -> PcaDecoder {
+pub fn pca_alignment(
+    enc: &Stats,
+    enc_rows: &[f32],
+    raw: &Stats,
+    raw_rows: &[f32],
+    family: Family,
+    variance: f64,
+) -> PcaDecoder {
     let d = enc.d;
     let (lx, vx_all) = symmetric_eigen(&raw.cov, d);
     let (_, vy_all) = symmetric_eigen(&enc.cov, d);
@@ -285,7 +302,11 @@ pub fn pca_alignment(enc: &Stats, enc_rows: &[f32], raw: &Stats, raw_rows: &[f32
     PcaDecoder { d, k, mean_x: raw.mean.clone(), mean_y: enc.mean.clone(), vx, vy, sign }
 }
 
-pub fn run(ctx: &AttackContext<'_>, p: &StatisticalAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+pub fn run(
+    ctx: &AttackContext<'_>,
+    p: &StatisticalAttackConfig,
+    progress: &Progress<'_>,
+) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let family = ctx.family();
     let noise_var = family.noise_sigma * family.noise_sigma;
@@ -306,7 +327,11 @@ pub fn run(ctx: &AttackContext<'_>, p: &StatisticalAttackConfig, progress: &Prog
     let mut key = Curve::new(
         format!("{method}: key recovered"),
         x_label,
-        if family.feature_wise { "fraction of key recovered (features varying in the public data)" } else { "fraction of features within 0.5/255" },
+        if family.feature_wise {
+            "fraction of key recovered (features varying in the public data)"
+        } else {
+            "fraction of features within 0.5/255"
+        },
         true,
     );
     let mut q_curves = QualityCurves::new(method, x_label);
@@ -367,7 +392,14 @@ pub fn run(ctx: &AttackContext<'_>, p: &StatisticalAttackConfig, progress: &Prog
     if family.feature_wise {
         r.parameters.insert("refine_rounds".into(), json!(p.refine_rounds));
         r.parameters.insert("rounds_used".into(), json!(rounds_used));
-        r.parameters.insert("statistics".into(), json!(if family.offsets { "spread, skewness, correlations (means hidden by a secret offset)" } else { "mean, spread, skewness, correlations" }));
+        r.parameters.insert(
+            "statistics".into(),
+            json!(if family.offsets {
+                "spread, skewness, correlations (means hidden by a secret offset)"
+            } else {
+                "mean, spread, skewness, correlations"
+            }),
+        );
     } else {
         r.parameters.insert("pca_variance".into(), json!(p.pca_variance));
         r.parameters.insert("components".into(), json!(components));
@@ -379,10 +411,18 @@ pub fn run(ctx: &AttackContext<'_>, p: &StatisticalAttackConfig, progress: &Prog
     let ssim = q_curves.ssim.last_y().unwrap_or(0.0);
     r.headline = Figure::new(format!("PSNR of unseen data at n={n_done} ({method})"), psnr, "dB");
     r.figures.push(Figure::new("SSIM of unseen data at the largest n", ssim, "fraction"));
-    r.figures.push(Figure::new("MSE of unseen data at the largest n", q_curves.mse.last_y().unwrap_or(0.0), "per value"));
+    r.figures.push(Figure::new(
+        "MSE of unseen data at the largest n",
+        q_curves.mse.last_y().unwrap_or(0.0),
+        "per value",
+    ));
     if let Some(k) = key.last_y() {
         r.figures.push(Figure::new(
-            if family.feature_wise { "key recovered at the largest n" } else { "features within 0.5/255 at the largest n" },
+            if family.feature_wise {
+                "key recovered at the largest n"
+            } else {
+                "features within 0.5/255 at the largest n"
+            },
             k,
             "fraction",
         ));
@@ -393,7 +433,10 @@ pub fn run(ctx: &AttackContext<'_>, p: &StatisticalAttackConfig, progress: &Prog
     r.curves = curves;
     r.complete = !stopped;
     r.broken = ssim >= 0.8;
-    let k = r.figure("key recovered at the largest n").map(|k| format!(", key {:.1}% recovered", 100.0 * k)).unwrap_or_default();
+    let k = r
+        .figure("key recovered at the largest n")
+        .map(|k| format!(", key {:.1}% recovered", 100.0 * k))
+        .unwrap_or_default();
     r.verdict = if r.broken {
         format!("broken without any plaintext: from {n_done} encoded samples and public data, unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}{k}")
     } else {

@@ -42,7 +42,13 @@ pub(crate) fn with_provider_model<R>(
     }
     let dev = Cpu::seed_from_u64(ctx.config.seed);
     let outputs = ctx.classes * ctx.codes_per_class();
-    with_net(ctx.config.model.arch, &dev, ctx.shape, outputs, Job { dev: &dev, path: &ctx.provider_model, features: ctx.features(), f })
+    with_net(
+        ctx.config.model.arch,
+        &dev,
+        ctx.shape,
+        outputs,
+        Job { dev: &dev, path: &ctx.provider_model, features: ctx.features(), f },
+    )
 }
 
 /// Adversary: the label map that best explains its labelled data: each code goes to the class it
@@ -141,7 +147,13 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
         (raw_identity, raw_fitted, raw_true_map, right_key)
     })?;
     let (raw_identity, raw_fitted, raw_true_map, right_key) = figures;
-    let mean = |cv: &Curve| if cv.points.is_empty() { 0.0 } else { cv.points.iter().map(|p| p[1]).sum::<f64>() / cv.points.len() as f64 };
+    let mean = |cv: &Curve| {
+        if cv.points.is_empty() {
+            0.0
+        } else {
+            cv.points.iter().map(|p| p[1]).sum::<f64>() / cv.points.len() as f64
+        }
+    };
     let max = |cv: &Curve| cv.points.iter().map(|p| p[1]).fold(0.0, f64::max);
     let (own_mean, fitted_mean) = (mean(&own), mean(&fitted));
     let best = raw_identity.max(raw_fitted).max(own_mean).max(fitted_mean);

@@ -32,7 +32,13 @@ pub trait WithNet<D: Device<f32>> {
 
 /// Build `arch` for `shape` inputs and `outputs` classes (or codes) on `dev`, then hand it to `job`.
 /// Building draws from the device's seeded generator: same seed, same initialisation.
-pub fn with_net<D: Device<f32>, J: WithNet<D>>(arch: Arch, dev: &D, shape: ImageShape, outputs: usize, job: J) -> J::Output
+pub fn with_net<D: Device<f32>, J: WithNet<D>>(
+    arch: Arch,
+    dev: &D,
+    shape: ImageShape,
+    outputs: usize,
+    job: J,
+) -> J::Output
 where
     Conv2d<D>: Clone,
 {
@@ -90,7 +96,16 @@ pub struct Cnn<D: Storage<E>, E: Dtype = f32> {
 
 impl<D: Device<f32>> Cnn<D> {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(dev: &D, shape: ImageShape, kernel: usize, padding: usize, c1: usize, c2: usize, dense: usize, outputs: usize) -> Self {
+    pub fn new(
+        dev: &D,
+        shape: ImageShape,
+        kernel: usize,
+        padding: usize,
+        c1: usize,
+        c2: usize,
+        dense: usize,
+        outputs: usize,
+    ) -> Self {
         let g1 = ConvGeometry {
             height: shape.height,
             width: shape.width,
@@ -111,7 +126,8 @@ impl<D: Device<f32>> Cnn<D> {
         let pool2 = MaxPool2x2 { height: g2.out_height(), width: g2.out_width(), channels: c2 };
         let flat = (g2.out_height() / 2) * (g2.out_width() / 2) * c2;
         Self {
-            conv1: Conv2d::new(dev, g1),
+            // The first layer's input is data, not an activation: skip its input gradient.
+            conv1: Conv2d::new(dev, g1).with_input_grad(false),
             pool1,
             conv2: Conv2d::new(dev, g2),
             pool2,

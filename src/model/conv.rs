@@ -1,19 +1,565 @@
-//! TEMP stub until the conv branch lands.
+//! A runtime-sized 2-D convolution (stride 1, zero padding) built only from stable dfdx tensor ops.
+//!
+//! Activations are 2-D `(batch, features)` tensors whose features are an image flattened channel-last:
+//! `index = (row * width + col) * channels + channel`.
+//!
+//! # How it is computed (and why)
+//!
+//! On dfdx's CPU device every op that moves data element by element (`gather`, `slice`, `concat`,
+//! non-contiguous `reshape`, ...) costs 2-7 ns per element, while its matrix multiply (the `gemm` crate)
+//! runs at 15-40 GMAC/s. A classic im2col by `gather` therefore spends most of its time copying (for a
+//! 16->32 channel 5x5 layer on 14x14 images it copies 25 values per input value, forward and backward).
+//! Here all data movement is done by matrix multiplies with constant 0/1 matrices, batched over
+//! broadcast (stride-0) operands so that nothing depends on the batch size:
+//!
+//! 1. **rows** (`S1`): for every (image, column) `x`, `Sh (Ho*K, H) @ X[b, :, x, :] (H, C)` gives the K
+//!    input rows each output row needs, laid out `(b, x, oy, ky, c)`; zero rows of `Sh` are the top and
+//!    bottom padding.
+//! 2. **columns** (`S2`): for every (image, output row) `oy`, `Dup (nT*Tin, W) @ S1[b, :, oy, :] (W, K*C)`
+//!    cuts the row into `nT` overlapping tiles of `Tin = tile + K - 1` input columns each (zero rows
+//!    are the left and right padding), laid out `(b, oy, t, xl, ky, c)`.
+//! 3. **weights** (`S3`): one large multiply `(B*Ho*nT, Tin*K*C) @ T (Tin*K*C, tile*Co)`, where `T` is a
+//!    block-Toeplitz arrangement of the kernel (gathered from the weight with a fixed index; batch
+//!    independent and small), gives `(b, oy, t, oxl, co)`, which *is* the channel-last output layout.
+//!
+//! With `tile = 1` this is exactly im2col + one matmul. Larger tiles trade a few wasted multiply-adds in
+//! `S3` (a factor `(tile+K-1)/K`) for a smaller `S2`. For a single input channel a cheaper variant of
+//! stage 1 is used, and when the whole output row is one tile ("full Toeplitz") stages 1 and 2 collapse
+//! into a single per-image multiply. The plan (which variant, tile width, the constant matrices) depends
+//! only on the geometry and is built once and cached.
+//!
+//! The constant matrices receive (unused) gradients too, because dfdx's matmul always computes both
+//! operand gradients; they are small and never leaf tensors, so `zero_grads`/optimizers ignore them.
+//! If the input needs no gradient (the first layer of a network), [Conv2d::input_grad] = `false`
+//! skips the backward pass of stages 1 and 2 entirely.
+
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+use dfdx::nn::{Module, ModuleMut, ModuleVisitor, ScalarOptions, TensorCollection, TensorOptions};
 use dfdx::prelude::*;
-use dfdx::nn::{Module, ModuleVisitor, TensorCollection};
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvGeometry { pub height: usize, pub width: usize, pub in_channels: usize, pub out_channels: usize, pub kernel: usize, pub padding: usize }
-impl ConvGeometry { pub fn out_height(&self)->usize{self.height} pub fn out_width(&self)->usize{self.width} }
-#[derive(Debug, Clone)]
-pub struct Conv2d<D: Storage<E>, E: Dtype = f32> { pub weight: Tensor<(usize, usize), E, D> }
-impl<D: Device<f32>> Conv2d<D> { pub fn new(dev: &D, _g: ConvGeometry) -> Self { Self { weight: dev.zeros_like(&(1,1)) } } }
-impl<D: Device<f32>> TensorCollection<f32, D> for Conv2d<D> {
-    type To<E2: Dtype, D2: Device<E2>> = Conv2d<D2, E2>;
-    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(v: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        v.visit_fields(Self::tensor("weight", |s| &s.weight, |s| &mut s.weight, super::linear::runtime_options((0,0), |t| t.try_fill_with_zeros())), |weight| Conv2d { weight })
+use rand::distributions::Uniform;
+
+/// Shape of a stride-1 convolution with square kernel and symmetric zero padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConvGeometry {
+    pub height: usize,
+    pub width: usize,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub padding: usize,
+}
+
+impl ConvGeometry {
+    /// `height + 2 * padding - kernel + 1`
+    pub fn out_height(&self) -> usize {
+        (self.height + 2 * self.padding + 1).saturating_sub(self.kernel)
+    }
+    /// `width + 2 * padding - kernel + 1`
+    pub fn out_width(&self) -> usize {
+        (self.width + 2 * self.padding + 1).saturating_sub(self.kernel)
+    }
+    /// `height * width * in_channels`
+    pub fn in_features(&self) -> usize {
+        self.height * self.width * self.in_channels
+    }
+    /// `out_height * out_width * out_channels`
+    pub fn out_features(&self) -> usize {
+        self.out_height() * self.out_width() * self.out_channels
+    }
+    /// Rows of the weight matrix: `kernel * kernel * in_channels`.
+    pub fn fan_in(&self) -> usize {
+        self.kernel * self.kernel * self.in_channels
+    }
+
+    fn validate(&self) {
+        assert!(
+            self.height > 0 && self.width > 0 && self.in_channels > 0 && self.out_channels > 0 && self.kernel > 0,
+            "conv geometry has a zero size: {self:?}"
+        );
+        assert!(self.out_height() > 0 && self.out_width() > 0, "conv kernel larger than the padded image: {self:?}");
     }
 }
+
+/// 2-D convolution over channel-last flattened images (see the module docs for the algorithm).
+///
+/// `E` defaults to `f32`; only `f32` has a forward pass. The other dtypes exist so that dfdx's
+/// `TensorCollection::To<E2, D2>` (dtype/device conversion) has a type to produce.
+pub struct Conv2d<D: Storage<E>, E: Dtype = f32> {
+    /// `(kernel * kernel * in_channels, out_channels)`, rows ordered `(ky, kx, c_in)`.
+    pub weight: Tensor<(usize, usize), E, D>,
+    /// `(out_channels,)`
+    pub bias: Tensor<(usize,), E, D>,
+    pub geometry: ConvGeometry,
+    /// Whether to propagate gradients to the input (default `true`). Set it to `false` on a first layer
+    /// whose input is data: the forward result and the weight/bias gradients are unchanged, but the
+    /// input gradient is not computed (it stays zero), which saves the backward pass of the data
+    /// movement stages.
+    pub input_grad: bool,
+    /// Cached `Arc<Plan<D>>` (type-erased because the struct is generic over the dtype), keyed by geometry.
+    plan: Mutex<Option<(ConvGeometry, Arc<dyn Any>)>>,
+    /// Forced tile width (benchmarks/tests); `None` picks one from a cost model.
+    tile: Option<usize>,
+}
+
+// SAFETY: the only field that is not automatically Send/Sync is the plan cache, and it only ever holds
+// a `Plan<D>` (built in `Conv2d::plan`), which consists of `Tensor<_, _, D>`s and plain data: those are
+// Send/Sync whenever `D` is. (A plain `dyn Any + Send + Sync` would need `D: Send + Sync` bounds on
+// every impl, which the generic model code does not carry.)
+unsafe impl<D: Storage<E> + Send + Sync, E: Dtype> Send for Conv2d<D, E> {}
+unsafe impl<D: Storage<E> + Send + Sync, E: Dtype> Sync for Conv2d<D, E> {}
+
+impl<D: Storage<E>, E: Dtype> Clone for Conv2d<D, E> {
+    fn clone(&self) -> Self {
+        Self {
+            weight: self.weight.clone(),
+            bias: self.bias.clone(),
+            geometry: self.geometry,
+            input_grad: self.input_grad,
+            plan: Mutex::new(self.plan.lock().unwrap().clone()),
+            tile: self.tile,
+        }
+    }
+}
+
+impl<D: Storage<E>, E: Dtype> std::fmt::Debug for Conv2d<D, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conv2d")
+            .field("geometry", &self.geometry)
+            .field("weight", &self.weight.shape())
+            .field("bias", &self.bias.shape())
+            .field("input_grad", &self.input_grad)
+            .finish()
+    }
+}
+
+impl<D: Device<f32>> Conv2d<D> {
+    /// Kaiming-uniform initialisation like dfdx's `Linear`: weight and bias uniform in
+    /// `±1/sqrt(kernel² · in_channels)`, drawn from the device's generator (a seeded device,
+    /// e.g. `Cpu::seed_from_u64`, makes it deterministic).
+    pub fn new(dev: &D, geometry: ConvGeometry) -> Self {
+        geometry.validate();
+        let mut conv = Self {
+            weight: dev.zeros_like(&(geometry.fan_in(), geometry.out_channels)),
+            bias: dev.zeros_like(&(geometry.out_channels,)),
+            geometry,
+            input_grad: true,
+            plan: Mutex::new(None),
+            tile: None,
+        };
+        Self::reset_weight(&mut conv.weight).expect("conv weight init");
+        Self::reset_bias(&mut conv.bias, geometry.fan_in()).expect("conv bias init");
+        conv
+    }
+
+    /// Builder form of [Conv2d::input_grad].
+    pub fn with_input_grad(mut self, input_grad: bool) -> Self {
+        self.input_grad = input_grad;
+        self
+    }
+
+    /// Forces the output tile width of the block-Toeplitz stage (`1` = plain im2col; `out_width` =
+    /// full Toeplitz). It must divide `out_width`. Meant for benchmarks and tests; the default choice
+    /// comes from a cost model.
+    #[doc(hidden)]
+    pub fn with_tile(mut self, tile: usize) -> Self {
+        assert!(tile > 0 && self.geometry.out_width() % tile == 0, "tile must divide out_width");
+        self.tile = Some(tile);
+        *self.plan.lock().unwrap() = None;
+        self
+    }
+
+    /// The reset used by `reset_params`: weight uniform in `±1/sqrt(rows)`. Usable as a
+    /// `TensorOptions` reset fn.
+    pub fn reset_weight(t: &mut Tensor<(usize, usize), f32, D>) -> Result<(), D::Err> {
+        let b = 1.0 / (t.shape().0 as f32).sqrt();
+        t.try_fill_with_distr(Uniform::new(-b, b))
+    }
+
+    fn reset_bias(t: &mut Tensor<(usize,), f32, D>, fan_in: usize) -> Result<(), D::Err> {
+        let b = 1.0 / (fan_in as f32).sqrt();
+        t.try_fill_with_distr(Uniform::new(-b, b))
+    }
+
+    /// Re-draws weight and bias as [Conv2d::new] does.
+    pub fn reset(&mut self) -> Result<(), D::Err> {
+        Self::reset_weight(&mut self.weight)?;
+        Self::reset_bias(&mut self.bias, self.geometry.fan_in())
+    }
+
+    fn plan(&self) -> Result<Arc<Plan<D>>, D::Err> {
+        let g = self.geometry;
+        let mut slot = self.plan.lock().unwrap();
+        if let Some((cached, plan)) = slot.as_ref() {
+            if *cached == g {
+                if let Some(plan) = plan.downcast_ref::<Arc<Plan<D>>>() {
+                    return Ok(plan.clone());
+                }
+            }
+        }
+        g.validate();
+        let plan = Arc::new(Plan::new(self.weight.device(), g, self.tile)?);
+        *slot = Some((g, Arc::new(plan.clone()) as Arc<dyn Any>));
+        Ok(plan)
+    }
+}
+
+/// Which data-movement scheme a geometry uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// Stages 1-2-3 with output tiles of `tile` columns.
+    Tiled { tile: usize },
+    /// One output tile spanning the whole row: stage 1 per image, no stage 2.
+    Full,
+}
+
+/// Everything about a convolution that depends only on its geometry.
+struct Plan<D: Device<f32>> {
+    scheme: Scheme,
+    /// Stage 1 for several input channels: `(Ho*K, H)`, `[(oy, ky), y] = 1` iff `y = oy + ky - p`.
+    /// For one input channel (tiled) it is stored transposed, `(H, Ho*K)`.
+    rows: Tensor<(usize, usize), f32, D>,
+    /// Stage 2: `(nT*Tin, W)`, `[(t, xl), x] = 1` iff `x = t*tile + xl - p`. Unused for `Full`.
+    cols: Option<Tensor<(usize, usize), f32, D>>,
+    /// Indices into `[weight (flattened) ++ 0]` that build the Toeplitz matrix `T`.
+    toeplitz_idx: Tensor<(usize,), usize, D>,
+    /// `T`'s shape.
+    toeplitz_shape: (usize, usize),
+    /// Number of output tiles per row.
+    tiles: usize,
+    /// Input columns per tile.
+    tile_in: usize,
+}
+
+impl<D: Device<f32>> Plan<D> {
+    fn new(dev: &D, g: ConvGeometry, forced_tile: Option<usize>) -> Result<Self, D::Err> {
+        let (h, w, c, co, k, p) = (g.height, g.width, g.in_channels, g.out_channels, g.kernel, g.padding);
+        let (ho, wo) = (g.out_height(), g.out_width());
+        let scheme = match forced_tile {
+            Some(t) if t == wo => Scheme::Full,
+            Some(t) => Scheme::Tiled { tile: t },
+            None => choose_scheme(g),
+        };
+        let zero = k * k * c * co; // index of the appended zero
+        let widx = |ky: usize, kx: usize, ci: usize, o: usize| ((ky * k + kx) * c + ci) * co + o;
+
+        // Stage 1 matrix, (Ho*K, H).
+        let mut sh = vec![0f32; ho * k * h];
+        for oy in 0..ho {
+            for ky in 0..k {
+                let y = (oy + ky) as isize - p as isize;
+                if y >= 0 && (y as usize) < h {
+                    sh[(oy * k + ky) * h + y as usize] = 1.0;
+                }
+            }
+        }
+
+        match scheme {
+            Scheme::Full => {
+                // T[(ky, x, c), (ox, o)] = W[ky, x - ox + p, c, o]
+                let rows_t = k * w * c;
+                let cols_t = wo * co;
+                let mut idx = vec![zero; rows_t * cols_t];
+                for ky in 0..k {
+                    for x in 0..w {
+                        for ci in 0..c {
+                            let r = (ky * w + x) * c + ci;
+                            for ox in 0..wo {
+                                let kx = (x + p) as isize - ox as isize;
+                                if kx < 0 || kx as usize >= k {
+                                    continue;
+                                }
+                                for o in 0..co {
+                                    idx[r * cols_t + ox * co + o] = widx(ky, kx as usize, ci, o);
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(Self {
+                    scheme,
+                    rows: dev.try_tensor_from_vec(sh, (ho * k, h))?,
+                    cols: None,
+                    toeplitz_idx: dev.try_tensor_from_vec(idx, (rows_t * cols_t,))?,
+                    toeplitz_shape: (rows_t, cols_t),
+                    tiles: 1,
+                    tile_in: w,
+                })
+            }
+            Scheme::Tiled { tile } => {
+                assert!(tile > 0 && wo % tile == 0);
+                let nt = wo / tile;
+                let tin = tile + k - 1;
+                // Stage 2 matrix, (nT*Tin, W).
+                let mut dup = vec![0f32; nt * tin * w];
+                for t in 0..nt {
+                    for xl in 0..tin {
+                        let x = (t * tile + xl) as isize - p as isize;
+                        if x >= 0 && (x as usize) < w {
+                            dup[(t * tin + xl) * w + x as usize] = 1.0;
+                        }
+                    }
+                }
+                // T[(xl, ky, c), (oxl, o)] = W[ky, xl - oxl, c, o]
+                let rows_t = tin * k * c;
+                let cols_t = tile * co;
+                let mut idx = vec![zero; rows_t * cols_t];
+                for xl in 0..tin {
+                    for ky in 0..k {
+                        for ci in 0..c {
+                            let r = (xl * k + ky) * c + ci;
+                            for oxl in 0..tile {
+                                if xl < oxl || xl - oxl >= k {
+                                    continue;
+                                }
+                                for o in 0..co {
+                                    idx[r * cols_t + oxl * co + o] = widx(ky, xl - oxl, ci, o);
+                                }
+                            }
+                        }
+                    }
+                }
+                let rows = if c == 1 {
+                    // transposed: (H, Ho*K)
+                    let mut sht = vec![0f32; h * ho * k];
+                    for r in 0..ho * k {
+                        for y in 0..h {
+                            sht[y * ho * k + r] = sh[r * h + y];
+                        }
+                    }
+                    dev.try_tensor_from_vec(sht, (h, ho * k))?
+                } else {
+                    dev.try_tensor_from_vec(sh, (ho * k, h))?
+                };
+                Ok(Self {
+                    scheme,
+                    rows,
+                    cols: Some(dev.try_tensor_from_vec(dup, (nt * tin, w))?),
+                    toeplitz_idx: dev.try_tensor_from_vec(idx, (rows_t * cols_t,))?,
+                    toeplitz_shape: (rows_t, cols_t),
+                    tiles: nt,
+                    tile_in: tin,
+                })
+            }
+        }
+    }
+}
+
+/// Picks the scheme with the lowest modelled cost (forward + backward multiply-adds, small batched
+/// multiplies weighted as slower, Toeplitz gather weighted per element), for a nominal batch of 64.
+fn choose_scheme(g: ConvGeometry) -> Scheme {
+    let (h, w, c, co, k) =
+        (g.height as f64, g.width as f64, g.in_channels as f64, g.out_channels as f64, g.kernel as f64);
+    let (ho, wo) = (g.out_height() as f64, g.out_width() as f64);
+    let b = 64.0;
+    // relative costs: big gemm MAC = 1, small batched gemm MAC = 2, one gathered element = 150
+    let small = 2.0;
+    let gather = 150.0;
+    let stage1 = |calls: f64| 3.0 * small * b * ho * k * h * w * c + calls * 2000.0;
+    let mut best = (f64::INFINITY, Scheme::Full);
+    // Full Toeplitz
+    {
+        let s3 = 3.0 * b * ho * k * w * c * wo * co;
+        let t = 2.0 * gather * k * w * c * wo * co;
+        let cost = stage1(b) + s3 + t;
+        if cost < best.0 {
+            best = (cost, Scheme::Full);
+        }
+    }
+    for tile in 1..g.out_width() {
+        if g.out_width() % tile != 0 {
+            continue;
+        }
+        let tl = tile as f64;
+        let tin = tl + k - 1.0;
+        let nt = wo / tl;
+        let s1 = if g.in_channels == 1 { stage1(b) } else { stage1(b * w) };
+        let s2 = 3.0 * small * b * ho * nt * tin * w * k * c + b * ho * 2000.0;
+        let s3 = 3.0 * b * ho * nt * tin * k * c * tl * co;
+        let t = 2.0 * gather * tin * k * c * tl * co;
+        let cost = s1 + s2 + s3 + t;
+        if cost < best.0 {
+            best = (cost, Scheme::Tiled { tile });
+        }
+    }
+    best.1
+}
+
 impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> for Conv2d<D> {
-    type Output = Tensor<(usize, usize), f32, D, T>; type Error = D::Err;
-    fn try_forward(&self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> { Ok(x) }
+    type Output = Tensor<(usize, usize), f32, D, T>;
+    type Error = D::Err;
+
+    fn try_forward(&self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
+        let g = self.geometry;
+        let (b, f) = *x.shape();
+        assert_eq!(f, g.in_features(), "conv input has {f} features, geometry {g:?} expects {}", g.in_features());
+        let plan = self.plan()?;
+        let (c, co, k) = (g.in_channels, g.out_channels, g.kernel);
+        let (ho, wo) = (g.out_height(), g.out_width());
+
+        // Without an input gradient, the data-movement stages run untaped and the tape continues on
+        // the weight path.
+        let patches = if self.input_grad {
+            patches(x, g, &plan)?
+        } else {
+            let (x, tape) = x.split_tape();
+            patches(x, g, &plan)?.put_tape(tape)
+        };
+
+        // Stage 3: block-Toeplitz weight matrix, gathered from [weight ++ 0].
+        let wt = self.weight.retaped::<T>().try_reshape_like(&(k * k * c * co,))?;
+        let zero: Tensor<(usize,), f32, D> = self.weight.device().try_zeros_like(&(1,))?;
+        let wt = (wt, zero).try_concat_along(Axis::<0>)?;
+        let tmat = wt.try_gather(plan.toeplitz_idx.clone())?.try_reshape_like(&plan.toeplitz_shape)?;
+        let out = patches.try_matmul(tmat)?.try_reshape_like(&(b * ho * wo, co))?;
+        let bias = self.bias.retaped::<T>().try_broadcast_like::<_, Axis<0>>(&(b * ho * wo, co))?;
+        out.try_add(bias)?.try_reshape_like(&(b, ho * wo * co))
+    }
+}
+
+/// Stages 1 and 2: `(B*Ho*nT, Tin*K*C)` patch rows for the Toeplitz multiply.
+fn patches<D: Device<f32>, T: Tape<f32, D>>(
+    x: Tensor<(usize, usize), f32, D, T>,
+    g: ConvGeometry,
+    plan: &Plan<D>,
+) -> Result<Tensor<(usize, usize), f32, D, T>, D::Err> {
+    let b = x.shape().0;
+    let (h, w, c, k) = (g.height, g.width, g.in_channels, g.kernel);
+    let ho = g.out_height();
+    match plan.scheme {
+        Scheme::Full => {
+            // (b, oy, ky, x, c) = Sh (Ho*K, H) @ X[b] (H, W*C)
+            let (x, t) = x.try_reshape_like(&(b, h, w * c))?.split_tape();
+            let sh = plan.rows.clone().try_broadcast_like::<_, Axis<0>>(&(b, ho * k, h))?.put_tape(t);
+            sh.try_matmul(x)?.try_reshape_like(&(b * ho, k * w * c))
+        }
+        Scheme::Tiled { .. } => {
+            let cols = plan.cols.as_ref().unwrap();
+            let (nt, tin) = (plan.tiles, plan.tile_in);
+            // Stage 1 -> (b, x, oy, ky, c)
+            let s1: Tensor<(usize, usize, usize, usize), f32, D, T> = if c == 1 {
+                // X[b] viewed (W, H) @ Sh^T (H, Ho*K)
+                let xt = x.try_reshape_like(&(b, h, w))?.try_permute::<_, Axes3<0, 2, 1>>()?;
+                xt.try_matmul(plan.rows.clone())?.try_reshape_like(&(b, w, ho * k, 1))?
+            } else {
+                let (xt, t) = x.try_reshape_like(&(b, h, w, c))?.try_permute::<_, Axes4<0, 2, 1, 3>>()?.split_tape();
+                let sh = plan.rows.clone().try_broadcast_like::<_, Axes2<0, 1>>(&(b, w, ho * k, h))?.put_tape(t);
+                sh.try_matmul(xt)?
+            };
+            // Stage 2 -> (b, oy, t, xl, ky, c)
+            let (s1v, t) = s1.try_reshape_like(&(b, w, ho, k * c))?.try_permute::<_, Axes4<0, 2, 1, 3>>()?.split_tape();
+            let dup = cols.clone().try_broadcast_like::<_, Axes2<0, 1>>(&(b, ho, nt * tin, w))?.put_tape(t);
+            dup.try_matmul(s1v)?.try_reshape_like(&(b * ho * nt, tin * k * c))
+        }
+    }
+}
+
+impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T>> for Conv2d<D> {
+    type Output = Tensor<(usize, usize), f32, D, T>;
+    type Error = D::Err;
+
+    fn try_forward_mut(&mut self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
+        self.try_forward(x)
+    }
+}
+
+/// `TensorOptions` for a runtime-shaped tensor (dfdx 0.13 only offers constructors for compile-time
+/// shapes, and the struct is `#[non_exhaustive]`). Same approach as `model::linear::runtime_options`:
+/// the three public fields are the only ones in the pinned dfdx version, so we write them in place.
+fn runtime_options<S: Shape, D: Device<f32>>(
+    shape: S,
+    reset: fn(&mut Tensor<S, f32, D>) -> Result<(), D::Err>,
+) -> TensorOptions<S, f32, D> {
+    let mut opts = std::mem::MaybeUninit::<TensorOptions<S, f32, D>>::uninit();
+    let p = opts.as_mut_ptr();
+    // SAFETY: every field of the struct is written before `assume_init`; all are plain values.
+    unsafe {
+        std::ptr::addr_of_mut!((*p).do_gradient_update).write(true);
+        std::ptr::addr_of_mut!((*p).reset).write(reset);
+        std::ptr::addr_of_mut!((*p).shape).write(shape);
+        opts.assume_init()
+    }
+}
+
+/// Fields: tensors `weight` and `bias`, and the geometry as scalar fields `height`, `width`,
+/// `in_channels`, `out_channels`, `kernel`, `padding`.
+///
+/// Why scalars: the builder closure of `visit_fields` only sees what the fields produce, and the
+/// geometry cannot be recovered from the weight shape `(K*K*C_in, C_out)` (height, width and padding
+/// are not in it at all). As scalar fields the geometry is written to safetensors files beside the
+/// weights (self-describing files; loading restores it, and the cached plan is keyed by geometry so
+/// it follows) and it reaches the builder. One limitation: dfdx's conversion visitors (`to_device`,
+/// `to_dtype`) do not read scalars and hand the builder the `ScalarOptions` default instead; the
+/// builder then keeps what the tensors tell (`out_channels`, and `kernel²·in_channels` when
+/// `in_channels` is 1...) only through the weight shape, so after such a conversion set `geometry`
+/// again (or build the layer on the target device with [Conv2d::new]). Optimizers, `zero_grads`,
+/// `reset_params` and safetensors only visit through `get_ref`/`get_mut` and are unaffected.
+impl<D: Device<f32>> TensorCollection<f32, D> for Conv2d<D> {
+    type To<E2: Dtype, D2: Device<E2>> = Conv2d<D2, E2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::tensor("weight", |s| &s.weight, |s| &mut s.weight, runtime_options((0, 0), Self::reset_weight)),
+                Self::tensor(
+                    "bias",
+                    |s| &s.bias,
+                    |s| &mut s.bias,
+                    // The bias bound needs the fan-in, which a lone bias does not know; `reset_params`
+                    // zeroes it (use `Conv2d::reset` for the Kaiming draw).
+                    runtime_options((0,), |t| t.try_fill_with_zeros()),
+                ),
+                (
+                    Self::scalar(
+                        "height",
+                        |s| &s.geometry.height,
+                        |s| &mut s.geometry.height,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "width",
+                        |s| &s.geometry.width,
+                        |s| &mut s.geometry.width,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "in_channels",
+                        |s| &s.geometry.in_channels,
+                        |s| &mut s.geometry.in_channels,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "out_channels",
+                        |s| &s.geometry.out_channels,
+                        |s| &mut s.geometry.out_channels,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "kernel",
+                        |s| &s.geometry.kernel,
+                        |s| &mut s.geometry.kernel,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "padding",
+                        |s| &s.geometry.padding,
+                        |s| &mut s.geometry.padding,
+                        ScalarOptions::from_default(0),
+                    ),
+                ),
+            ),
+            |(weight, bias, (height, width, in_channels, out_channels, kernel, padding))| {
+                let out_channels = if out_channels == 0 { bias.shape().0 } else { out_channels };
+                Conv2d {
+                    weight,
+                    bias,
+                    geometry: ConvGeometry { height, width, in_channels, out_channels, kernel, padding },
+                    input_grad: true,
+                    plan: Mutex::new(None),
+                    tile: None,
+                }
+            },
+        )
+    }
 }

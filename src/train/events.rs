@@ -55,20 +55,45 @@ pub enum Event {
     Stage(String),
     /// A free-form log line.
     Log(String),
-    TrainStarted { arm: Arm, epochs: usize, steps_per_epoch: usize, samples: usize },
+    TrainStarted {
+        arm: Arm,
+        epochs: usize,
+        steps_per_epoch: usize,
+        samples: usize,
+    },
     /// A metrics row (train progress every `log_every` steps, test at each epoch's end).
     Metric(MetricRow),
-    TrainFinished { arm: Arm, summary: ArmSummary },
+    TrainFinished {
+        arm: Arm,
+        summary: ArmSummary,
+    },
     /// The arm stopped early because it was asked to (Ctrl-C, TUI stop).
-    TrainStopped { arm: Arm, summary: ArmSummary },
-    TrainFailed { arm: Arm, reason: String },
+    TrainStopped {
+        arm: Arm,
+        summary: ArmSummary,
+    },
+    TrainFailed {
+        arm: Arm,
+        reason: String,
+    },
     /// An attack-resistance analysis began (`name` as in `attacks.json`, e.g. "known-plaintext").
-    AttackStarted { name: String },
+    AttackStarted {
+        name: String,
+    },
     /// `done` of `total` units of the attack's work (its own units: sample counts tried, keys, ...).
-    AttackProgress { name: String, done: usize, total: usize },
+    AttackProgress {
+        name: String,
+        done: usize,
+        total: usize,
+    },
     /// An attack finished (or stopped early: `record.complete == false`); the record is what
     /// attacks.json stores.
-    AttackFinished { record: Box<crate::attacks::AttackRecord> },
+    AttackFinished {
+        record: Box<crate::attacks::AttackRecord>,
+    },
     /// An attack could not run (missing artifact, failure); the run goes on with the next one.
-    AttackFailed { name: String, reason: String },
+    AttackFailed {
+        name: String,
+        reason: String,
+    },
 }
