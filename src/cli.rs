@@ -27,6 +27,15 @@ pub enum Command {
     },
     /// Check a config and print it with every default filled in.
     Validate { config: PathBuf },
+    /// Re-run the attack-resistance analyses on a saved run (no retraining) and rewrite attacks.json.
+    Attack {
+        /// A run folder written by `ppdl run`.
+        run_dir: PathBuf,
+        /// Run only this attack and merge its record into attacks.json (key-space, wrong-key,
+        /// fine-tune, known-plaintext, statistical, label-frequency, inversion).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Print a markdown table of saved runs' headline figures (from their summary.json).
     Summarize {
         #[arg(required = true)]
@@ -49,6 +58,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             crate::headless::run(&config, out.as_deref())?;
             Ok(())
         }
+        Some(Command::Attack { run_dir, only }) => crate::headless::attack(&run_dir, only.as_deref()),
         Some(Command::Validate { config }) => {
             let cfg = crate::config::Config::load(&config)?;
             println!("# {}: valid", config.display());

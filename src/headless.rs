@@ -37,6 +37,38 @@ pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome>
     Ok(outcome)
 }
 
+/// `ppdl attack RUN_DIR [--only NAME]`: re-run attacks on a saved run (no retraining) and rewrite
+/// attacks.json (with `--only`, merge that attack's record into it).
+pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
+    let control = Arc::new(Control::default());
+    install_interrupt_handler(&control);
+    let (tx, rx) = mpsc::channel();
+    let mut printer = Printer::new(std::io::stdout().is_terminal());
+    println!("ppdl attack {}", run_dir.display());
+    let outcome = std::thread::scope(|scope| {
+        let control = &control;
+        let worker = scope.spawn(move || crate::attacks::rerun(run_dir, only, &tx, control));
+        for event in rx.iter() {
+            printer.show(&event);
+        }
+        worker.join().map_err(|_| anyhow::anyhow!("the attack thread panicked"))?
+    });
+    printer.finish();
+    let file = outcome?;
+    if control.stop_requested() {
+        return Err(anyhow::Error::new(crate::error::Interrupted)
+            .context("attacks interrupted; attacks.json holds what finished"));
+    }
+    if !file.failures.is_empty() {
+        anyhow::bail!(
+            "{} attack(s) failed: {}",
+            file.failures.len(),
+            file.failures.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// First Ctrl-C: ask the trainers to stop after their current step (finished epochs are kept).
 /// Second Ctrl-C: leave at once.
 pub fn install_interrupt_handler(control: &Arc<Control>) {
@@ -78,11 +110,17 @@ fn print_summary(outcome: &RunOutcome) {
 pub struct Printer {
     bars: Option<(MultiProgress, HashMap<Arm, ProgressBar>)>,
     epochs: HashMap<Arm, (usize, usize)>,
+    /// The running attack's bar (terminal only).
+    attack_bar: Option<ProgressBar>,
 }
 
 impl Printer {
     pub fn new(terminal: bool) -> Self {
-        Printer { bars: terminal.then(|| (MultiProgress::new(), HashMap::new())), epochs: HashMap::new() }
+        Printer {
+            bars: terminal.then(|| (MultiProgress::new(), HashMap::new())),
+            epochs: HashMap::new(),
+            attack_bar: None,
+        }
     }
 
     fn line(&self, text: String) {
@@ -182,6 +220,56 @@ impl Printer {
                     }
                 }
                 self.line(format!("[{}] FAILED: {reason}", arm.name()));
+            }
+            Event::AttackStarted { name } => {
+                if let Some((multi, _)) = &self.bars {
+                    let bar = multi.add(ProgressBar::new(1));
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{prefix:>16} [{bar:30.yellow/blue}] {pos}/{len} {msg} ({elapsed})",
+                        )
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                    );
+                    bar.set_prefix(name.clone());
+                    self.attack_bar = Some(bar);
+                } else {
+                    println!("[attack {name}] started");
+                }
+            }
+            Event::AttackProgress { name, done, total } => match &self.attack_bar {
+                Some(bar) => {
+                    bar.set_length(*total as u64);
+                    bar.set_position(*done as u64);
+                }
+                None => println!("[attack {name}] {done}/{total}"),
+            },
+            Event::AttackFinished { record } => {
+                if let Some(bar) = self.attack_bar.take() {
+                    bar.finish_and_clear();
+                }
+                let h = &record.headline;
+                let value = match h.unit.as_str() {
+                    "fraction" => format!("{:.2}%", 100.0 * h.value),
+                    "points" => format!("{:+.2} points", 100.0 * h.value),
+                    unit => format!("{:.2} {unit}", h.value),
+                };
+                self.line(format!(
+                    "[attack {}] {}: {} ({:.1} s){}{}",
+                    record.name,
+                    h.metric,
+                    value,
+                    record.seconds,
+                    if record.broken { " BROKEN" } else { "" },
+                    if record.complete { "" } else { " (stopped early)" }
+                ));
+                self.line(format!("    {}", record.verdict));
+            }
+            Event::AttackFailed { name, reason } => {
+                if let Some(bar) = self.attack_bar.take() {
+                    bar.abandon_with_message("failed");
+                }
+                self.line(format!("[attack {name}] FAILED: {reason}"));
             }
         }
     }

@@ -173,6 +173,23 @@ pub fn run_experiment(
             ));
         }
     }
+    let attacks = config.attacks.selected();
+    if !attacks.is_empty() {
+        crate::attacks::run_on_folder(
+            config,
+            &dataset,
+            &folder,
+            Some(&encoded_train),
+            &attacks,
+            false,
+            events,
+            control,
+        )?;
+        if control.stop_requested() {
+            return Err(anyhow::Error::new(Interrupted)
+                .context(format!("attacks interrupted; partial results in {}", folder.root.display())));
+        }
+    }
     Ok(RunOutcome { folder, summary })
 }
 

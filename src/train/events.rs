@@ -76,4 +76,24 @@ pub enum Event {
         arm: Arm,
         reason: String,
     },
+    /// An attack-resistance analysis began (`name` as in `attacks.json`, e.g. "known-plaintext").
+    AttackStarted {
+        name: String,
+    },
+    /// `done` of `total` units of the attack's work (its own units: sample counts tried, keys, ...).
+    AttackProgress {
+        name: String,
+        done: usize,
+        total: usize,
+    },
+    /// An attack finished (or stopped early: `record.complete == false`); the record is what
+    /// attacks.json stores.
+    AttackFinished {
+        record: Box<crate::attacks::AttackRecord>,
+    },
+    /// An attack could not run (missing artifact, failure); the run goes on with the next one.
+    AttackFailed {
+        name: String,
+        reason: String,
+    },
 }

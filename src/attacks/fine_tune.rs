@@ -1,0 +1,171 @@
+//! Attack 3, stolen-model fine-tuning: an adversary with n labelled raw samples (adversary half)
+//! fine-tunes the stolen provider model on them, and, for comparison, trains a fresh model of the same
+//! architecture on the same n samples with the same number of steps. If the fine-tuned model is
+//! better, the stolen weights leak utility despite the key.
+
+use dfdx::prelude::*;
+use serde_json::json;
+
+use super::nn::{train_classifier, Plan};
+use super::wrong_key::identity_codec;
+use super::{
+    accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
+};
+use crate::config::FineTuneAttackConfig;
+use crate::model::arch::{with_net, Net, WithNet};
+use crate::scheme::labels::LabelCodec;
+use crate::train::trainer::predict;
+
+/// One n: accuracy of the fine-tuned stolen model and of the fresh model on the evaluation half.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub n: usize,
+    pub fine_tuned: f64,
+    pub fresh: f64,
+}
+
+struct Job<'a> {
+    dev: &'a Cpu,
+    ctx: &'a AttackContext<'a>,
+    plan: Plan,
+    ns: &'a [usize],
+    progress: &'a Progress<'a>,
+}
+
+impl WithNet<Cpu> for Job<'_> {
+    type Output = anyhow::Result<(f64, Vec<Point>)>;
+
+    fn run<M: Net<Cpu>>(self, fresh_init: M) -> Self::Output {
+        let ctx = self.ctx;
+        let (c, m, d) = (ctx.classes, ctx.codes_per_class(), ctx.features());
+        let outputs = c * m;
+        // The stolen weights.
+        let mut stolen = fresh_init.clone();
+        crate::model::io::load(&mut stolen, &ctx.provider_model)?;
+        // The adversary's targets: it does not know the secret codes, so it uses the public identity
+        // map (class y -> code y*m) and decodes the same way.
+        let identity: LabelCodec = identity_codec(c, m);
+        let eval_acc = |model: &M| {
+            let scores = predict(model, self.dev, &ctx.eval.images, d).expect("forward on CPU");
+            accuracy(&identity.predict(&scores), &ctx.eval.labels)
+        };
+        let start = eval_acc(&stolen);
+        let control = ctx.control();
+        let mut points = Vec::new();
+        for (k, &n) in self.ns.iter().enumerate() {
+            if control.stop_requested() {
+                break;
+            }
+            let x = &ctx.aux.images[..n * d];
+            let targets: Vec<u16> =
+                ctx.aux.labels[..n].iter().map(|&y| identity.codes_of_class[y as usize][0]).collect();
+            let mut tuned = stolen.clone();
+            let mut fresh = fresh_init.clone();
+            let a = train_classifier(self.dev, &mut tuned, x, d, &targets, outputs, &self.plan, control);
+            let b = a && train_classifier(self.dev, &mut fresh, x, d, &targets, outputs, &self.plan, control);
+            if !b {
+                break;
+            }
+            points.push(Point { n, fine_tuned: eval_acc(&tuned), fresh: eval_acc(&fresh) });
+            self.progress.report(k + 1, self.ns.len());
+        }
+        Ok((start, points))
+    }
+}
+
+pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    let ns = clip_counts(&p.n, ctx.aux.len());
+    let plan = Plan {
+        epochs: p.epochs,
+        min_steps: p.min_steps,
+        batch_size: p.batch_size,
+        learning_rate: p.learning_rate,
+        seed: ctx.config.seed ^ 0xf1e7,
+    };
+    if !ctx.provider_model.is_file() {
+        anyhow::bail!("no provider model at {}", ctx.provider_model.display());
+    }
+    // A fresh initialisation that is not the provider's (different seed).
+    let dev = Cpu::seed_from_u64(ctx.config.seed ^ 0x5eed_f4e5);
+    let job = Job { dev: &dev, ctx, plan, ns: &ns, progress };
+    let (start, points) = with_net(ctx.config.model.arch, &dev, ctx.shape, ctx.classes * ctx.codes_per_class(), job)?;
+
+    let chance = 1.0 / ctx.classes as f64;
+    let mut r = ctx.new_record(
+        AttackKind::FineTune,
+        ThreatModel {
+            adversary: "whoever steals the provider's model and has a few labelled raw samples".into(),
+            holds: vec!["provider/model.safetensors".into(), "n labelled raw samples (adversary half)".into()],
+            knowledge: "the architecture; not the key or the label map (targets use the public identity map)".into(),
+        },
+        format!(
+            "{}; the first n samples of the adversary half train both models, accuracy on the evaluation half",
+            ctx.aux_description
+        ),
+    );
+    let mut tuned = Curve::new("fine-tuned stolen model", "labelled raw samples n", "accuracy", true);
+    let mut fresh = Curve::new("fresh model, same n and steps", "labelled raw samples n", "accuracy", true);
+    let mut adv = Curve::new("advantage of the stolen model", "labelled raw samples n", "accuracy difference", true);
+    for pt in &points {
+        tuned.push(pt.n as f64, pt.fine_tuned);
+        fresh.push(pt.n as f64, pt.fresh);
+        adv.push(pt.n as f64, pt.fine_tuned - pt.fresh);
+    }
+    let mean_adv = if points.is_empty() {
+        0.0
+    } else {
+        points.iter().map(|p| p.fine_tuned - p.fresh).sum::<f64>() / points.len() as f64
+    };
+    let max_adv = points.iter().map(|p| p.fine_tuned - p.fresh).fold(f64::NEG_INFINITY, f64::max);
+    r.parameters.insert("n".into(), json!(points.iter().map(|p| p.n).collect::<Vec<_>>()));
+    r.parameters.insert("steps".into(), json!(points.iter().map(|p| plan.steps(p.n)).collect::<Vec<_>>()));
+    r.parameters.insert("epochs".into(), json!(p.epochs));
+    r.parameters.insert("min_steps".into(), json!(p.min_steps));
+    r.parameters.insert("batch_size".into(), json!(p.batch_size));
+    r.parameters.insert("learning_rate".into(), json!(p.learning_rate));
+    r.parameters.insert("optimizer".into(), json!("adam"));
+    r.parameters.insert(
+        "broken_if".into(),
+        json!("mean advantage of the fine-tuned stolen model over the fresh model >= 0.02"),
+    );
+    r.headline = Figure::new("mean accuracy advantage of fine-tuning the stolen model", mean_adv, "points");
+    r.figures.push(Figure::new("stolen model before fine-tuning (raw inputs, identity map)", start, "fraction"));
+    if let Some(last) = points.last() {
+        r.figures.push(Figure::new(format!("fine-tuned accuracy at n={}", last.n), last.fine_tuned, "fraction"));
+        r.figures.push(Figure::new(format!("fresh accuracy at n={}", last.n), last.fresh, "fraction"));
+    }
+    if let Some(first) = points.first() {
+        r.figures.push(Figure::new(format!("fine-tuned accuracy at n={}", first.n), first.fine_tuned, "fraction"));
+        r.figures.push(Figure::new(format!("fresh accuracy at n={}", first.n), first.fresh, "fraction"));
+    }
+    if max_adv.is_finite() {
+        r.figures.push(Figure::new("max advantage", max_adv, "points"));
+    }
+    r.chance = Some(0.0);
+    r.baseline = None;
+    r.curves = vec![tuned, fresh, adv];
+    r.complete = points.len() == ns.len();
+    r.broken = mean_adv >= 0.02;
+    let ends = match (points.first(), points.last()) {
+        (Some(a), Some(b)) => format!(
+            "n={}: {} vs {} fresh; n={}: {} vs {} fresh",
+            a.n,
+            pct(a.fine_tuned),
+            pct(a.fresh),
+            b.n,
+            pct(b.fine_tuned),
+            pct(b.fresh)
+        ),
+        _ => "no point finished".into(),
+    };
+    r.verdict = if r.broken {
+        format!(
+            "the stolen model leaks utility: fine-tuning it beats training from scratch by {:+.1} points on average ({ends}; chance {})",
+            100.0 * mean_adv,
+            pct(chance)
+        )
+    } else {
+        format!("the stolen model gives no head start: mean advantage {:+.1} points ({ends})", 100.0 * mean_adv)
+    };
+    Ok(r)
+}

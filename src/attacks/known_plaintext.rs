@@ -1,0 +1,423 @@
+//! Attack 4, known plaintext: the adversary holds n pairs (x, T_K(x)) (samples of the adversary half
+//! that it saw both raw and encoded) and recovers T:
+//!
+//! - **feature matching** (transform family without mixing: permutations, block shuffles with or
+//!   without flips, fixed noise): each encoded feature is one raw feature, maybe flipped and offset, so
+//!   the residual `y_j - a x_i` (a = +1, or -1 under flips) is constant across the pairs exactly for
+//!   the right source. The cost `var(y_j - a x_i)` over all (j, i) goes to an assignment problem
+//!   (Hungarian); the offset is the mean residual.
+//! - **least squares** (any affine transform, including orthogonal mixes and fixed noise): ridge
+//!   regression of x on [T_K(x), 1] through the normal equations in f64 (exact once n >= d on data
+//!   that spans the space).
+//!
+//! Reported vs n: the fraction of the key recovered among the features that vary in the pairs
+//! (matching: the exact source and flip of each encoded feature; least squares: raw features whose
+//! reconstruction of unseen data is within 0.5/255 RMS), and the reconstruction quality (PSNR, SSIM,
+//! MSE) of unseen encoded data (the evaluation half).
+
+use serde_json::json;
+
+use super::assignment::assign;
+use super::linalg::{at_b, ridge_solve};
+use super::metrics::{quality, Quality};
+use super::oracle::TrueMap;
+use super::{
+    clip_counts, to_f64, AttackContext, AttackKind, AttackRecord, Curve, Family, Figure, Progress, ThreatModel,
+};
+use crate::config::KnownPlaintextAttackConfig;
+
+/// An estimate of a feature-wise transform: `y[j] = sign[j] * x[src[j]] + offset[j]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureMap {
+    pub src: Vec<usize>,
+    pub sign: Vec<f32>,
+    pub offset: Vec<f32>,
+}
+
+impl FeatureMap {
+    /// Invert the map on encoded rows (every raw feature has exactly one source: `src` is a bijection).
+    pub fn decode(&self, encoded: &[f32]) -> Vec<f32> {
+        let d = self.src.len();
+        let mut out = vec![0f32; encoded.len()];
+        for (y, x) in encoded.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            for j in 0..d {
+                x[self.src[j]] = self.sign[j] * (y[j] - self.offset[j]);
+            }
+        }
+        out
+    }
+}
+
+/// Adversary: match the value sequences of encoded and raw features over n pairs. A family without
+/// permutations keeps every feature in place (only flips and offsets are estimated).
+pub fn match_features(raw: &[f32], encoded: &[f32], d: usize, family: Family) -> FeatureMap {
+    let flips = family.flips;
+    let n = raw.len() / d;
+    let (xc, mx, vx) = centred(raw, d);
+    let (yc, my, vy) = centred(encoded, d);
+    let mut cov = at_b(&yc, &xc, n, d, d);
+    cov.iter_mut().for_each(|c| *c /= n.max(1) as f64);
+    let mut cost = vec![0f64; d * d];
+    for j in 0..d {
+        for i in 0..d {
+            let c = cov[j * d + i];
+            let c = if flips { c.abs() } else { c };
+            cost[j * d + i] = (vy[j] + vx[i] - 2.0 * c).max(0.0);
+        }
+    }
+    let src = if family.permutes { assign_split_constants(&cost, d, &vy, &vx) } else { (0..d).collect() };
+    let sign: Vec<f32> = (0..d).map(|j| if flips && cov[j * d + src[j]] < 0.0 { -1.0 } else { 1.0 }).collect();
+    let offset = (0..d).map(|j| (my[j] - sign[j] as f64 * mx[src[j]]) as f32).collect();
+    FeatureMap { src, sign, offset }
+}
+
+/// Assignment for feature matching. Features constant over the pairs on both sides (equally many
+/// when the transform permutes) can only match each other at zero cost and carry no information
+/// about which is which: pair them in order and solve the assignment for the rest (much faster than
+/// a full assignment full of ties). Falls back to the full problem when the counts differ.
+fn assign_split_constants(cost: &[f64], d: usize, var_rows: &[f64], var_cols: &[f64]) -> Vec<usize> {
+    const CONSTANT: f64 = 1e-12;
+    let rows: Vec<usize> = (0..d).filter(|&j| var_rows[j] > CONSTANT).collect();
+    let cols: Vec<usize> = (0..d).filter(|&i| var_cols[i] > CONSTANT).collect();
+    if rows.len() != cols.len() || rows.len() == d {
+        return assign(cost, d, d);
+    }
+    let k = rows.len();
+    let mut sub = vec![0f64; k * k];
+    for (a, &j) in rows.iter().enumerate() {
+        for (b, &i) in cols.iter().enumerate() {
+            sub[a * k + b] = cost[j * d + i];
+        }
+    }
+    let mut src = vec![0usize; d];
+    for (a, b) in assign(&sub, k, k).into_iter().enumerate() {
+        src[rows[a]] = cols[b];
+    }
+    let const_rows = (0..d).filter(|&j| var_rows[j] <= CONSTANT);
+    let const_cols = (0..d).filter(|&i| var_cols[i] <= CONSTANT);
+    for (j, i) in const_rows.zip(const_cols) {
+        src[j] = i;
+    }
+    src
+}
+
+/// Centred f64 copy, means and variances (1/n) of the columns.
+pub(crate) fn centred(x: &[f32], d: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = x.len() / d;
+    let mut c = to_f64(x);
+    let mean = super::linalg::column_means(&c, n, d);
+    let mut var = vec![0f64; d];
+    for row in c.chunks_exact_mut(d) {
+        for i in 0..d {
+            row[i] -= mean[i];
+            var[i] += row[i] * row[i];
+        }
+    }
+    var.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+    (c, mean, var)
+}
+
+/// An affine decoder `x = [y, 1] M` fitted by ridge least squares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AffineDecoder {
+    pub d_in: usize,
+    pub d_out: usize,
+    /// (d_in + 1) x d_out, row-major; the last row is the intercept.
+    pub m: Vec<f64>,
+}
+
+impl AffineDecoder {
+    /// Decode in f32 (the fit is f64; applying it needs no more).
+    pub fn decode(&self, encoded: &[f32]) -> Vec<f32> {
+        use dfdx::prelude::*;
+        let (p, k) = (self.d_in + 1, self.d_out);
+        let dev = Cpu::default();
+        let weights: Tensor<(usize, usize), f32, Cpu> =
+            dev.tensor_from_vec(self.m[..self.d_in * k].iter().map(|&v| v as f32).collect(), (self.d_in, k));
+        let intercept: Vec<f32> = self.m[(p - 1) * k..].iter().map(|&v| v as f32).collect();
+        let mut out = Vec::with_capacity(encoded.len() / self.d_in * k);
+        for chunk in encoded.chunks(2048 * self.d_in) {
+            let n = chunk.len() / self.d_in;
+            let x: Tensor<(usize, usize), f32, Cpu> = dev.tensor_from_vec(chunk.to_vec(), (n, self.d_in));
+            let y = x.matmul(weights.clone()).as_vec();
+            out.extend(y.chunks_exact(k).flat_map(|row| row.iter().zip(&intercept).map(|(a, b)| a + b)));
+        }
+        out
+    }
+}
+
+/// Adversary: ridge regression of raw on encoded (with intercept); `ridge` is relative to the mean
+/// diagonal of the Gram matrix.
+pub fn least_squares(raw: &[f32], d_out: usize, encoded: &[f32], d_in: usize, ridge: f64) -> AffineDecoder {
+    let n = encoded.len() / d_in;
+    let p = d_in + 1;
+    let mut a = Vec::with_capacity(n * p);
+    for row in encoded.chunks_exact(d_in) {
+        a.extend(row.iter().map(|&v| v as f64));
+        a.push(1.0);
+    }
+    let g = at_b(&a, &a, n, p, p);
+    let b = at_b(&a, &to_f64(raw), n, p, d_out);
+    let trace: f64 = (0..p).map(|i| g[i * p + i]).sum();
+    let (m, _) = ridge_solve(&g, p, &b, d_out, (ridge * trace / p as f64).max(1e-300));
+    AffineDecoder { d_in, d_out, m }
+}
+
+/// Scoring: fraction of encoded features whose source and flip are right, among those whose true
+/// source is marked in `varying`.
+pub fn key_fraction(est: &FeatureMap, true_src: &[u32], true_sign: &[f32], varying: &[bool]) -> f64 {
+    let mut total = 0usize;
+    let mut right = 0usize;
+    for j in 0..est.src.len() {
+        let s = true_src[j] as usize;
+        if varying[s] {
+            total += 1;
+            if est.src[j] == s && est.sign[j] == true_sign[j] {
+                right += 1;
+            }
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        right as f64 / total as f64
+    }
+}
+
+/// Scoring: fraction of the raw features marked in `varying` whose reconstruction (clamped to [0, 1])
+/// is within `tol` RMS of the truth.
+pub fn functional_fraction(recon: &[f32], truth: &[f32], d: usize, varying: &[bool], tol: f64) -> f64 {
+    let n = truth.len() / d;
+    let mut sq = vec![0f64; d];
+    for (r, t) in recon.chunks_exact(d).zip(truth.chunks_exact(d)) {
+        for i in 0..d {
+            let e = r[i].clamp(0.0, 1.0) as f64 - t[i] as f64;
+            sq[i] += e * e;
+        }
+    }
+    let marked: Vec<usize> = (0..d).filter(|&i| varying[i]).collect();
+    if marked.is_empty() || n == 0 {
+        return 0.0;
+    }
+    marked.iter().filter(|&&i| (sq[i] / n as f64).sqrt() < tol).count() as f64 / marked.len() as f64
+}
+
+/// Raw features that vary (variance above 1e-12) in the rows `x`.
+pub fn varying_features(x: &[f32], d: usize) -> Vec<bool> {
+    let (_, _, var) = centred(x, d);
+    var.iter().map(|&v| v > 1e-12).collect()
+}
+
+/// Reconstruction-quality curves of one method.
+pub(crate) struct QualityCurves {
+    pub psnr: Curve,
+    pub ssim: Curve,
+    pub mse: Curve,
+}
+
+impl QualityCurves {
+    pub fn new(method: &str, x_label: &str) -> Self {
+        Self {
+            psnr: Curve::new(format!("{method}: PSNR"), x_label, "PSNR of unseen data (dB)", true),
+            ssim: Curve::new(format!("{method}: SSIM"), x_label, "SSIM of unseen data", true),
+            mse: Curve::new(format!("{method}: MSE"), x_label, "MSE of unseen data", true),
+        }
+    }
+
+    pub fn push(&mut self, x: f64, q: &Quality) {
+        self.psnr.push(x, q.psnr_db);
+        self.ssim.push(x, q.ssim);
+        self.mse.push(x, q.mse);
+    }
+
+    pub fn into_curves(self) -> [Curve; 3] {
+        [self.psnr, self.ssim, self.mse]
+    }
+}
+
+/// Zero-effort references for reconstructions: the adversary's mean image for every input, and the
+/// encoded data taken as if it were raw. Returns (best PSNR, its label, both qualities).
+pub(crate) fn reference_qualities(ctx: &AttackContext<'_>, eval_encoded: &[f32]) -> (Quality, Quality) {
+    let d = ctx.features();
+    let mean: Vec<f32> =
+        super::linalg::column_means(&to_f64(&ctx.aux.images), ctx.aux.len(), d).into_iter().map(|v| v as f32).collect();
+    let guess: Vec<f32> = ctx.eval.images.chunks_exact(d).flat_map(|_| mean.iter().copied()).collect();
+    (quality(&guess, &ctx.eval.images, ctx.shape), quality(eval_encoded, &ctx.eval.images, ctx.shape))
+}
+
+/// The common verdict rule for reconstruction attacks.
+pub(crate) const RECON_BROKEN_IF: &str =
+    "unseen-data SSIM >= 0.8 (reconstructions recognisable) at the largest amount of data tried";
+
+pub(crate) fn set_reference(r: &mut AttackRecord, mean_q: &Quality, identity_q: &Quality) {
+    r.figures.push(Figure::new("reference: adversary's mean image, PSNR", mean_q.psnr_db, "dB"));
+    r.figures.push(Figure::new("reference: adversary's mean image, SSIM", mean_q.ssim, "fraction"));
+    r.figures.push(Figure::new("reference: encoded data read as raw, PSNR", identity_q.psnr_db, "dB"));
+    r.figures.push(Figure::new("reference: encoded data read as raw, SSIM", identity_q.ssim, "fraction"));
+    if identity_q.psnr_db > mean_q.psnr_db {
+        r.baseline = Some(identity_q.psnr_db);
+        r.baseline_label = Some("PSNR of the encoded data read as raw (no attack)".into());
+    } else {
+        r.baseline = Some(mean_q.psnr_db);
+        r.baseline_label = Some("PSNR of the adversary's mean image for every input (no attack)".into());
+    }
+}
+
+pub fn run(
+    ctx: &AttackContext<'_>,
+    p: &KnownPlaintextAttackConfig,
+    progress: &Progress<'_>,
+) -> anyhow::Result<AttackRecord> {
+    let d = ctx.features();
+    let family = ctx.family();
+    let ns = clip_counts(&p.n, ctx.aux.len());
+    let n_max = *ns.last().unwrap_or(&0);
+
+    // --- Observation (simulation uses the key to encode): n_max known pairs from the adversary half,
+    // and the customer's encoded queries (evaluation half) to decode.
+    let pairs_raw = &ctx.aux.images[..n_max * d];
+    let pairs_enc = ctx.oracle.encode(pairs_raw);
+    let eval_enc = ctx.oracle.encode(&ctx.eval.images);
+    let (mean_q, identity_q) = reference_qualities(ctx, &eval_enc);
+
+    let x_label = "known pairs n";
+    let mut matching_key = Curve::new(
+        "feature matching: key recovered",
+        x_label,
+        "fraction of key recovered (features varying in the pairs)",
+        true,
+    );
+    let mut ls_key = Curve::new(
+        "least squares: features within 0.5/255",
+        x_label,
+        "fraction of key recovered (features varying in the pairs)",
+        true,
+    );
+    let mut matching_q = QualityCurves::new("feature matching", x_label);
+    let mut ls_q = QualityCurves::new("least squares", x_label);
+    let mut stopped = false;
+    let steps = ns.len() * if family.feature_wise { 2 } else { 1 };
+    let mut done = 0;
+    let truth = ctx.oracle.truth().clone();
+    let mut first_full_key: Option<usize> = None;
+    let mut first_40db: Option<usize> = None;
+    for &n in &ns {
+        if ctx.stop_requested() {
+            stopped = true;
+            break;
+        }
+        let (xr, ye) = (&pairs_raw[..n * d], &pairs_enc[..n * d]);
+        let varying = varying_features(xr, d);
+        if family.feature_wise {
+            // --- Recovery (no key).
+            let est = match_features(xr, ye, d, family);
+            // --- Scoring (the key judges).
+            let recon = est.decode(&eval_enc);
+            let q = quality(&recon, &ctx.eval.images, ctx.shape);
+            if let TrueMap::FeatureWise { src, sign, .. } = &truth {
+                let k = key_fraction(&est, src, sign, &varying);
+                matching_key.push(n as f64, k);
+                if k >= 0.999 && first_full_key.is_none() {
+                    first_full_key = Some(n);
+                }
+            }
+            if q.psnr_db >= 40.0 && first_40db.is_none() {
+                first_40db = Some(n);
+            }
+            matching_q.push(n as f64, &q);
+            done += 1;
+            progress.report(done, steps);
+            if ctx.stop_requested() {
+                stopped = true;
+                break;
+            }
+        }
+        // --- Recovery (no key).
+        let dec = least_squares(xr, d, ye, d, p.ridge);
+        // --- Scoring.
+        let recon = dec.decode(&eval_enc);
+        let q = quality(&recon, &ctx.eval.images, ctx.shape);
+        ls_key.push(n as f64, functional_fraction(&recon, &ctx.eval.images, d, &varying, 0.5 / 255.0));
+        if q.psnr_db >= 40.0 && first_40db.is_none_or(|f| n < f) {
+            first_40db = Some(n);
+        }
+        ls_q.push(n as f64, &q);
+        done += 1;
+        progress.report(done, steps);
+    }
+
+    let mut r = ctx.new_record(
+        AttackKind::KnownPlaintext,
+        ThreatModel {
+            adversary:
+                "the provider (or a thief of its artifacts) that also obtains n raw samples whose encodings it saw"
+                    .into(),
+            holds: vec!["n pairs (x, T_K(x))".into(), "the customer's encoded queries (evaluation half)".into()],
+            knowledge: "the transform family (public scheme), not the key".into(),
+        },
+        format!(
+            "{}; known pairs = the first n samples of the adversary half; unseen data = the evaluation half",
+            ctx.aux_description
+        ),
+    );
+    r.parameters.insert("n".into(), json!(ns));
+    r.parameters.insert("ridge".into(), json!(p.ridge));
+    r.parameters.insert(
+        "methods".into(),
+        json!(if family.feature_wise { vec!["feature matching", "least squares"] } else { vec!["least squares"] }),
+    );
+    r.parameters.insert("flips_considered".into(), json!(family.flips));
+    r.parameters.insert("broken_if".into(), json!(RECON_BROKEN_IF));
+    set_reference(&mut r, &mean_q, &identity_q);
+    let best_at_end =
+        |c: &QualityCurves| c.psnr.last_y().map(|v| (v, c.ssim.last_y().unwrap_or(0.0), c.mse.last_y().unwrap_or(0.0)));
+    let candidates = [("feature matching", best_at_end(&matching_q)), ("least squares", best_at_end(&ls_q))];
+    let (method, (psnr, ssim, mse)) = candidates
+        .iter()
+        .filter_map(|(m, v)| v.map(|v| (*m, v)))
+        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+        .unwrap_or(("none", (0.0, 0.0, 0.0)));
+    let n_done = matching_q.psnr.points.last().or(ls_q.psnr.points.last()).map(|p| p[0] as usize).unwrap_or(0);
+    r.headline = Figure::new(format!("PSNR of unseen data at n={n_done} ({method})"), psnr, "dB");
+    r.figures.push(Figure::new("SSIM of unseen data at the largest n", ssim, "fraction"));
+    r.figures.push(Figure::new("MSE of unseen data at the largest n", mse, "per value"));
+    if let Some(k) = matching_key.last_y() {
+        r.figures.push(Figure::new("key recovered at the largest n (feature matching)", k, "fraction"));
+    }
+    if let Some(k) = ls_key.last_y() {
+        r.figures.push(Figure::new("features within 0.5/255 at the largest n (least squares)", k, "fraction"));
+    }
+    if let Some(n) = first_full_key {
+        r.figures.push(Figure::new("pairs for the full key (feature matching)", n as f64, "samples"));
+    }
+    if let Some(n) = first_40db {
+        r.figures.push(Figure::new("pairs for 40 dB on unseen data", n as f64, "samples"));
+    }
+    r.chance = Some(0.0);
+    let mut curves = vec![];
+    if family.feature_wise {
+        curves.push(matching_key);
+    }
+    curves.push(ls_key);
+    if family.feature_wise {
+        curves.extend(matching_q.into_curves());
+    }
+    curves.extend(ls_q.into_curves());
+    r.curves = curves;
+    r.complete = !stopped;
+    r.broken = ssim >= 0.8;
+    let full = match (first_full_key, first_40db) {
+        (Some(k), _) => format!("; the whole key (every varying feature) from {k} pairs"),
+        (None, Some(n)) => format!("; 40 dB from {n} pairs"),
+        _ => String::new(),
+    };
+    r.verdict = if r.broken {
+        format!("broken by known plaintext: {n_done} pairs give unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3} ({method}){full}")
+    } else {
+        format!(
+            "resists known plaintext up to n={n_done}: unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3} (no-attack reference {:.1} dB)",
+            r.baseline.unwrap_or(0.0)
+        )
+    };
+    Ok(r)
+}

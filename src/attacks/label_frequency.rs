@@ -1,0 +1,291 @@
+//! Attack 6, label frequency: the provider counts how often each output code occurs among its
+//! training labels and matches the counts to public class priors (the adversary half's label
+//! frequencies) by an assignment. With label splitting (m codes per class), frequencies alone see
+//! C*m codes of about prior/m each; a second variant first groups the codes into classes using the
+//! provider's own model (codes of one class are interchangeable to it, so their output scores on the
+//! encoded training inputs move together), then matches group frequencies to priors.
+//!
+//! Reported: the fraction of classes recovered (every code of the class assigned to it), the fraction
+//! of codes assigned to their class, vs the number of training codes counted, and the accuracy with
+//! which the provider, using the recovered map, learns the class of the customer's queries.
+
+use serde_json::json;
+
+use super::assignment::assign;
+use super::wrong_key::with_provider_model;
+use super::{
+    accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
+};
+use crate::config::LabelFrequencyAttackConfig;
+use crate::scheme::labels::{argmax_rows, LabelCodec};
+
+/// Adversary: assign codes to classes so that code frequencies match `priors / m` (Hungarian over
+/// C*m codes and C*m class slots). Returns the class of each code.
+pub fn match_frequencies(counts: &[usize], priors: &[f64], m: usize) -> Vec<usize> {
+    let k = counts.len();
+    let c = priors.len();
+    assert_eq!(k, c * m);
+    let total = counts.iter().sum::<usize>().max(1) as f64;
+    let mut cost = vec![0f64; k * k];
+    for code in 0..k {
+        let f = counts[code] as f64 / total;
+        for slot in 0..k {
+            cost[code * k + slot] = (f - priors[slot / m] / m as f64).powi(2);
+        }
+    }
+    assign(&cost, k, k).into_iter().map(|slot| slot / m).collect()
+}
+
+/// Adversary: group C*m codes into C groups of m by how their softmax scores co-vary over inputs
+/// (average-linkage agglomeration under the size limit m). `scores` has n rows of C*m.
+pub fn group_codes(scores: &[f32], outputs: usize, m: usize) -> Vec<Vec<usize>> {
+    let n = scores.len() / outputs;
+    let mut probs = vec![0f64; scores.len()];
+    for (row, out) in scores.chunks_exact(outputs).zip(probs.chunks_exact_mut(outputs)) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let total: f64 = row.iter().map(|&v| ((v - max) as f64).exp()).sum();
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = ((v - max) as f64).exp() / total;
+        }
+    }
+    let mean: Vec<f64> =
+        (0..outputs).map(|k| probs.iter().skip(k).step_by(outputs).sum::<f64>() / n.max(1) as f64).collect();
+    let sd: Vec<f64> = (0..outputs)
+        .map(|k| {
+            (probs.iter().skip(k).step_by(outputs).map(|v| (v - mean[k]).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt()
+        })
+        .collect();
+    let mut corr = vec![0f64; outputs * outputs];
+    for a in 0..outputs {
+        for b in 0..outputs {
+            let cov: f64 =
+                probs.chunks_exact(outputs).map(|r| (r[a] - mean[a]) * (r[b] - mean[b])).sum::<f64>() / n.max(1) as f64;
+            corr[a * outputs + b] = if sd[a] > 0.0 && sd[b] > 0.0 { cov / (sd[a] * sd[b]) } else { 0.0 };
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = (0..outputs).map(|k| vec![k]).collect();
+    while groups.len() > outputs / m {
+        let mut best: Option<(f64, usize, usize)> = None;
+        for a in 0..groups.len() {
+            for b in a + 1..groups.len() {
+                if groups[a].len() + groups[b].len() > m {
+                    continue;
+                }
+                let link: f64 = groups[a]
+                    .iter()
+                    .flat_map(|&x| groups[b].iter().map(move |&y| (x, y)))
+                    .map(|(x, y)| corr[x * outputs + y])
+                    .sum::<f64>()
+                    / (groups[a].len() * groups[b].len()) as f64;
+                if best.is_none_or(|(l, _, _)| link > l) {
+                    best = Some((link, a, b));
+                }
+            }
+        }
+        let Some((_, a, b)) = best else { break };
+        let merged = groups.remove(b);
+        groups[a].extend(merged);
+    }
+    groups
+}
+
+/// Adversary: match the frequencies of code groups to class priors. Returns the class of each code.
+pub fn match_groups(groups: &[Vec<usize>], counts: &[usize], priors: &[f64]) -> Vec<usize> {
+    let c = priors.len();
+    let g = groups.len();
+    let total = counts.iter().sum::<usize>().max(1) as f64;
+    let freq: Vec<f64> = groups.iter().map(|gr| gr.iter().map(|&k| counts[k]).sum::<usize>() as f64 / total).collect();
+    let cols = g.max(c);
+    let mut cost = vec![0f64; g * cols];
+    for a in 0..g {
+        for b in 0..cols {
+            cost[a * cols + b] = if b < c { (freq[a] - priors[b]).powi(2) } else { 1.0 };
+        }
+    }
+    let class_of_group = assign(&cost, g, cols);
+    let mut class_of_code = vec![0usize; counts.len()];
+    for (a, gr) in groups.iter().enumerate() {
+        for &k in gr {
+            class_of_code[k] = class_of_group[a].min(c - 1);
+        }
+    }
+    class_of_code
+}
+
+/// Scoring: (fraction of classes all of whose codes are assigned to them, fraction of codes assigned
+/// to their class).
+pub fn score_map(class_of_code: &[usize], truth: &LabelCodec) -> (f64, f64) {
+    let codes_right = class_of_code.iter().enumerate().filter(|(k, &c)| truth.class_of_code[*k] as usize == c).count();
+    let classes_right = truth
+        .codes_of_class
+        .iter()
+        .enumerate()
+        .filter(|(c, codes)| codes.iter().all(|&k| class_of_code[k as usize] == *c))
+        .count();
+    (classes_right as f64 / truth.classes as f64, codes_right as f64 / class_of_code.len() as f64)
+}
+
+/// Class predictions from code scores under a code -> class map (class probabilities summed).
+pub fn predict_classes(scores: &[f32], outputs: usize, class_of_code: &[usize], classes: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(scores.len() / outputs);
+    for row in scores.chunks_exact(outputs) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut per_class = vec![0f32; classes];
+        for (k, &v) in row.iter().enumerate() {
+            per_class[class_of_code[k]] += (v - max).exp();
+        }
+        out.push(argmax_rows(&per_class, classes)[0]);
+    }
+    out
+}
+
+pub fn run(
+    ctx: &AttackContext<'_>,
+    p: &LabelFrequencyAttackConfig,
+    progress: &Progress<'_>,
+) -> anyhow::Result<AttackRecord> {
+    let (c, m) = (ctx.classes, ctx.codes_per_class());
+    let outputs = c * m;
+    // --- Observation: the provider's training codes and encoded inputs (what it trained on), the
+    // public priors (adversary half labels), the customer's encoded queries (evaluation half).
+    let provider = ctx.provider_training_set()?;
+    let codes = provider.codes();
+    let ns = clip_counts(&p.n, codes.len());
+    let mut priors = vec![0f64; c];
+    for &y in &ctx.aux.labels {
+        priors[y as usize] += 1.0 / ctx.aux.len().max(1) as f64;
+    }
+    let group_rows = p.group_samples.min(provider.inputs().len());
+    let eval_enc = ctx.oracle.encode(&ctx.eval.images);
+    let truth = ctx.oracle.codec().clone();
+
+    let (group_scores, eval_scores) = if ctx.provider_model.is_file() {
+        with_provider_model(ctx, |score| {
+            (score(&provider.inputs().images()[..group_rows * ctx.features()]), score(&eval_enc))
+        })
+        .map(|(a, b)| (Some(a), Some(b)))
+        .unwrap_or((None, None))
+    } else {
+        (None, None)
+    };
+    // --- Recovery (no key): code grouping once (model outputs), frequency matching per n.
+    let groups = match (&group_scores, m > 1) {
+        (Some(s), true) => Some(group_codes(s, outputs, m)),
+        _ => None,
+    };
+
+    let x_label = "training codes counted";
+    let mut freq_classes =
+        Curve::new("frequencies only: classes recovered", x_label, "fraction of classes recovered", true);
+    let mut freq_codes =
+        Curve::new("frequencies only: codes assigned to their class", x_label, "fraction of codes right", true);
+    let mut grp_classes =
+        Curve::new("grouped by model outputs: classes recovered", x_label, "fraction of classes recovered", true);
+    let mut grp_codes =
+        Curve::new("grouped by model outputs: codes assigned to their class", x_label, "fraction of codes right", true);
+    let mut last_maps: (Vec<usize>, Option<Vec<usize>>) = (vec![0; outputs], None);
+    let mut stopped = false;
+    for (step, &n) in ns.iter().enumerate() {
+        if ctx.stop_requested() {
+            stopped = true;
+            break;
+        }
+        let mut counts = vec![0usize; outputs];
+        for &k in &codes[..n] {
+            counts[k as usize] += 1;
+        }
+        let by_freq = match_frequencies(&counts, &priors, m);
+        // --- Scoring (the true assignment judges).
+        let (cl, co) = score_map(&by_freq, &truth);
+        freq_classes.push(n as f64, cl);
+        freq_codes.push(n as f64, co);
+        let by_group = groups.as_ref().map(|g| match_groups(g, &counts, &priors));
+        if let Some(map) = &by_group {
+            let (cl, co) = score_map(map, &truth);
+            grp_classes.push(n as f64, cl);
+            grp_codes.push(n as f64, co);
+        }
+        last_maps = (by_freq, by_group);
+        progress.report(step + 1, ns.len());
+    }
+
+    let mut r = ctx.new_record(
+        AttackKind::LabelFrequency,
+        ThreatModel {
+            adversary: "the provider".into(),
+            holds: vec![
+                "its training labels (the secret output codes pi(y))".into(),
+                "public class priors (label frequencies of the adversary half)".into(),
+                "its model and the encoded training inputs (to group split codes)".into(),
+                "the customer's encoded queries and its own outputs (evaluation half)".into(),
+            ],
+            knowledge: "the number of classes C and codes per class m (public), not the assignment".into(),
+        },
+        format!(
+            "{}; priors from the adversary half's labels; the provider's codes are the customer's training split, encoded; query decoding scored on the evaluation half",
+            ctx.aux_description
+        ),
+    );
+    // A class is recovered by chance when its m codes are exactly the m slots it gets: 1 / binom(C m, m).
+    let chance = 1.0 / (0..m).map(|i| (outputs - i) as f64 / (m - i) as f64).product::<f64>();
+    r.parameters.insert("n".into(), json!(ns));
+    r.parameters.insert("classes".into(), json!(c));
+    r.parameters.insert("codes_per_class".into(), json!(m));
+    r.parameters.insert("group_samples".into(), json!(if groups.is_some() { group_rows } else { 0 }));
+    r.parameters.insert("priors".into(), json!(priors));
+    r.parameters.insert("broken_if".into(), json!("at least half of the classes recovered"));
+    let freq_cl = freq_classes.last_y().unwrap_or(0.0);
+    let grp_cl = grp_classes.last_y();
+    let (best, variant) = match grp_cl {
+        Some(g) if g > freq_cl => (g, "grouped by model outputs"),
+        _ => (freq_cl, "frequencies only"),
+    };
+    r.headline = Figure::new(format!("classes recovered ({variant})"), best, "fraction");
+    r.figures.push(Figure::new("classes recovered, frequencies only", freq_cl, "fraction"));
+    r.figures.push(Figure::new("codes right, frequencies only", freq_codes.last_y().unwrap_or(0.0), "fraction"));
+    if let Some(g) = grp_cl {
+        r.figures.push(Figure::new("classes recovered, grouped by model outputs", g, "fraction"));
+        r.figures.push(Figure::new(
+            "codes right, grouped by model outputs",
+            grp_codes.last_y().unwrap_or(0.0),
+            "fraction",
+        ));
+    }
+    // What the recovered map gives the provider on the customer's queries.
+    if let Some(scores) = &eval_scores {
+        let best_map = match (&last_maps.1, grp_cl) {
+            (Some(g), Some(v)) if v > freq_cl => g,
+            _ => &last_maps.0,
+        };
+        let learned = accuracy(&predict_classes(scores, outputs, best_map, c), &ctx.eval.labels);
+        let customer = accuracy(&truth.predict(scores), &ctx.eval.labels);
+        r.figures.push(Figure::new("queries whose class the provider learns (recovered map)", learned, "fraction"));
+        r.figures.push(Figure::new("customer's own accuracy on the queries (true map)", customer, "fraction"));
+        r.baseline = Some(customer);
+        r.baseline_label =
+            Some("the customer's accuracy on its queries (what a perfect map would give the provider)".into());
+    }
+    r.chance = Some(chance);
+    let mut curves = vec![freq_classes, freq_codes];
+    if groups.is_some() {
+        curves.push(grp_classes);
+        curves.push(grp_codes);
+    }
+    r.curves = curves;
+    r.complete = !stopped;
+    r.broken = best >= 0.5;
+    let learned = r
+        .figure("queries whose class the provider learns (recovered map)")
+        .map(|v| format!("; the provider then reads the class of {} of the customer's queries", pct(v)))
+        .unwrap_or_default();
+    r.verdict = if r.broken {
+        format!(
+            "output protection broken: {} of the classes recovered ({variant}, m={m}; chance {}){learned}",
+            pct(best),
+            pct(chance)
+        )
+    } else {
+        format!("label assignment not recovered: {} of the classes (m={m}; chance {}){learned}", pct(best), pct(chance))
+    };
+    Ok(r)
+}

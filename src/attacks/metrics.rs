@@ -1,0 +1,146 @@
+//! Reconstruction quality: MSE, PSNR and SSIM on the image grid (pixel values in [0, 1]).
+
+use crate::data::ImageShape;
+
+/// PSNR of an exact reconstruction (MSE below 1e-10) is reported as this, so JSON stays finite.
+pub const PSNR_CAP_DB: f64 = 100.0;
+
+/// SSIM constants (Wang, Bovik, Sheikh & Simoncelli 2004) for data range L = 1.
+const K1: f64 = 0.01;
+const K2: f64 = 0.03;
+/// Gaussian window: 7 x 7 (smaller for smaller images), sigma 1.5, "valid" positions only.
+pub const SSIM_WINDOW: usize = 7;
+pub const SSIM_SIGMA: f64 = 1.5;
+
+/// Quality of a set of reconstructions against the truth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quality {
+    /// Mean squared error per value over the whole set.
+    pub mse: f64,
+    /// 10 log10(1 / mse), from the set's mean MSE, capped at [`PSNR_CAP_DB`].
+    pub psnr_db: f64,
+    /// Mean SSIM over images (and channels).
+    pub ssim: f64,
+}
+
+pub fn mse(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    if a.is_empty() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64
+}
+
+/// PSNR in dB for data range 1.
+pub fn psnr_from_mse(mse: f64) -> f64 {
+    if mse <= 1e-10 {
+        PSNR_CAP_DB
+    } else {
+        (10.0 * (1.0 / mse).log10()).min(PSNR_CAP_DB)
+    }
+}
+
+/// Normalised 1-D Gaussian taps of the SSIM window for an image of `h x w`.
+fn window(h: usize, w: usize) -> Vec<f64> {
+    let mut size = SSIM_WINDOW.min(h).min(w);
+    if size % 2 == 0 {
+        size -= 1;
+    }
+    let size = size.max(1);
+    let c = (size / 2) as f64;
+    let taps: Vec<f64> =
+        (0..size).map(|i| (-((i as f64 - c).powi(2)) / (2.0 * SSIM_SIGMA * SSIM_SIGMA)).exp()).collect();
+    let total: f64 = taps.iter().sum();
+    taps.into_iter().map(|t| t / total).collect()
+}
+
+/// Separable "valid" filtering of an h x w plane.
+fn filter(plane: &[f64], h: usize, w: usize, taps: &[f64]) -> Vec<f64> {
+    let k = taps.len();
+    let (oh, ow) = (h + 1 - k, w + 1 - k);
+    let mut rows = vec![0f64; h * ow];
+    for r in 0..h {
+        for c in 0..ow {
+            rows[r * ow + c] = taps.iter().enumerate().map(|(t, &g)| g * plane[r * w + c + t]).sum();
+        }
+    }
+    let mut out = vec![0f64; oh * ow];
+    for r in 0..oh {
+        for c in 0..ow {
+            out[r * ow + c] = taps.iter().enumerate().map(|(t, &g)| g * rows[(r + t) * ow + c]).sum();
+        }
+    }
+    out
+}
+
+/// SSIM of two images (flattened channel-last), averaged over channels and window positions.
+pub fn ssim(a: &[f32], b: &[f32], shape: ImageShape) -> f64 {
+    let (h, w, ch) = (shape.height, shape.width, shape.channels);
+    assert_eq!(a.len(), shape.features());
+    assert_eq!(b.len(), shape.features());
+    let taps = window(h, w);
+    let (c1, c2) = ((K1 * 1.0f64).powi(2), (K2 * 1.0f64).powi(2));
+    let mut total = 0.0;
+    let mut count = 0usize;
+    for c in 0..ch {
+        let pa: Vec<f64> = (0..h * w).map(|i| a[i * ch + c] as f64).collect();
+        let pb: Vec<f64> = (0..h * w).map(|i| b[i * ch + c] as f64).collect();
+        let prod = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| p * q).collect::<Vec<f64>>();
+        let mu_a = filter(&pa, h, w, &taps);
+        let mu_b = filter(&pb, h, w, &taps);
+        let aa = filter(&prod(&pa, &pa), h, w, &taps);
+        let bb = filter(&prod(&pb, &pb), h, w, &taps);
+        let ab = filter(&prod(&pa, &pb), h, w, &taps);
+        for i in 0..mu_a.len() {
+            let (ma, mb) = (mu_a[i], mu_b[i]);
+            let va = aa[i] - ma * ma;
+            let vb = bb[i] - mb * mb;
+            let cov = ab[i] - ma * mb;
+            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            count += 1;
+        }
+    }
+    total / count.max(1) as f64
+}
+
+/// Quality of reconstructions `recon` of `truth` (both n images of `shape`); reconstructions are
+/// clamped to [0, 1] first, as any decoder of images would.
+pub fn quality(recon: &[f32], truth: &[f32], shape: ImageShape) -> Quality {
+    let d = shape.features();
+    assert_eq!(recon.len(), truth.len());
+    let clamped: Vec<f32> = recon.iter().map(|v| if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }).collect();
+    let m = mse(&clamped, truth);
+    let n = truth.len() / d.max(1);
+    let ssim_mean = if n == 0 {
+        0.0
+    } else {
+        // Images are independent: split them over the available cores.
+        let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).clamp(1, 8);
+        let per = n.div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = clamped
+                .chunks(per * d)
+                .zip(truth.chunks(per * d))
+                .map(|(r, t)| {
+                    s.spawn(move || {
+                        r.chunks_exact(d).zip(t.chunks_exact(d)).map(|(a, b)| ssim(a, b, shape)).sum::<f64>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("ssim thread")).sum::<f64>()
+        }) / n as f64
+    };
+    Quality { mse: m, psnr_db: psnr_from_mse(m), ssim: ssim_mean }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_is_normalised_and_shrinks() {
+        assert_eq!(window(28, 28).len(), 7);
+        assert_eq!(window(4, 8).len(), 3);
+        assert!((window(28, 28).iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}

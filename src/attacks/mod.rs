@@ -1,0 +1,519 @@
+//! Attack-resistance analyses (DESIGN.md section 4).
+//!
+//! Every attack has the same shape: (run artifacts the adversary is assumed to hold, adversary
+//! knowledge, parameters) -> an [`AttackRecord`] with its figures and a one-line verdict. One file per
+//! attack:
+//!
+//! | name | file | adversary | result |
+//! |---|---|---|---|
+//! | `key-space` | [`key_space`] | brute force | log2 of the number of keys, analytic |
+//! | `wrong-key` | [`wrong_key`] | thief of the provider's model | accuracy on raw inputs / under wrong keys vs chance |
+//! | `fine-tune` | [`fine_tune`] | thief with n labelled raw samples | fine-tuned stolen model vs fresh model, vs n |
+//! | `known-plaintext` | [`known_plaintext`] | provider with n pairs (x, T_K(x)) | key recovered, reconstruction of unseen data, vs n |
+//! | `statistical` | [`statistical`] | provider with public raw data of the same distribution (ciphertext only) | same, vs encoded data seen |
+//! | `label-frequency` | [`label_frequency`] | provider with public class priors | label assignment recovered, with/without splitting |
+//! | `inversion` | [`inversion`] | provider with n pairs | decoder network T_K(x) -> x, reconstruction vs n |
+//!
+//! **Data.** The adversary's auxiliary data is the *adversary half* of the test split (a seeded
+//! shuffle, `attacks.aux_fraction` of it); the rest, the *evaluation half*, scores every attack. Both
+//! are disjoint from the customer's training data. The provider's own holdings (its model, the
+//! encoded training set with its output codes) are what the run produced.
+//!
+//! **The key.** The simulation needs the customer's key to make what the adversary observes and to
+//! score the result; both go through [`oracle::Oracle`]. Each attack file is laid out in three steps
+//! (observe, recover, score) and its recovery functions take only observations, never an `Oracle`.
+//!
+//! **Output.** `RUN_DIR/attacks.json`, documented in [`record`]. Progress is reported through
+//! [`Event::AttackStarted`], [`Event::AttackProgress`] and [`Event::AttackFinished`]; every attack stops
+//! early (returning what it has, `complete = false`) when [`Control::stop_requested`].
+
+pub mod assignment;
+pub mod fine_tune;
+pub mod inversion;
+pub mod key_space;
+pub mod known_plaintext;
+pub mod label_frequency;
+pub mod linalg;
+pub mod metrics;
+pub mod nn;
+pub mod oracle;
+pub mod record;
+pub mod statistical;
+pub mod wrong_key;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
+
+pub use oracle::Oracle;
+pub use record::{AttackFailure, AttackRecord, AttacksFile, Curve, Figure, ThreatModel, ATTACKS_FORMAT_VERSION};
+
+use crate::config::{Config, TransformSpec};
+use crate::data::{Dataset, ImageShape, Split};
+use crate::error::InputError;
+use crate::results::RunFolder;
+use crate::scheme::key::KeyContext;
+use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
+use crate::train::{Control, Event};
+
+/// The seven analyses, in canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttackKind {
+    KeySpace,
+    WrongKey,
+    FineTune,
+    KnownPlaintext,
+    Statistical,
+    LabelFrequency,
+    Inversion,
+}
+
+impl AttackKind {
+    pub const ALL: [AttackKind; 7] = [
+        AttackKind::KeySpace,
+        AttackKind::WrongKey,
+        AttackKind::FineTune,
+        AttackKind::KnownPlaintext,
+        AttackKind::Statistical,
+        AttackKind::LabelFrequency,
+        AttackKind::Inversion,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AttackKind::KeySpace => "key-space",
+            AttackKind::WrongKey => "wrong-key",
+            AttackKind::FineTune => "fine-tune",
+            AttackKind::KnownPlaintext => "known-plaintext",
+            AttackKind::Statistical => "statistical",
+            AttackKind::LabelFrequency => "label-frequency",
+            AttackKind::Inversion => "inversion",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            AttackKind::KeySpace => "Key space (brute force)",
+            AttackKind::WrongKey => "Stolen model without the key (raw inputs, wrong keys)",
+            AttackKind::FineTune => "Stolen-model fine-tuning vs training from scratch",
+            AttackKind::KnownPlaintext => "Known-plaintext recovery of the input transform",
+            AttackKind::Statistical => "Ciphertext-only statistical recovery of the input transform",
+            AttackKind::LabelFrequency => "Label assignment from output-code frequencies",
+            AttackKind::Inversion => "Model inversion: a decoder network T_K(x) -> x",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<AttackKind, InputError> {
+        AttackKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
+            let list = AttackKind::ALL.iter().map(|k| format!("`{}`", k.name())).collect::<Vec<_>>().join(", ");
+            InputError::new(format!("unknown attack `{name}`, expected one of {list}"))
+        })
+    }
+
+    /// Whether the attack reads the provider's encoded training set (inputs or codes).
+    fn needs_provider_training_set(self) -> bool {
+        matches!(self, AttackKind::Statistical | AttackKind::LabelFrequency)
+    }
+}
+
+/// Everything the attacks draw on for one run. Recovery code receives only observations made from
+/// it, never the context (which holds the [`Oracle`]).
+pub struct AttackContext<'a> {
+    /// The experiment's config. Public to the adversary (Kerckhoffs): the architecture, the transform
+    /// list and its parameters, label splitting. Not the key.
+    pub config: &'a Config,
+    pub shape: ImageShape,
+    pub classes: usize,
+    /// The adversary half of the test split (labelled raw samples of the customer's distribution).
+    pub aux: Split,
+    /// The evaluation half: raw truth for scoring, and the customer's queries once encoded.
+    pub eval: Split,
+    pub aux_description: String,
+    pub provider_model: PathBuf,
+    /// The key holder (simulation only).
+    pub oracle: Oracle,
+    provider_train: ProviderTrain<'a>,
+    control: &'a Control,
+}
+
+enum ProviderTrain<'a> {
+    Given(&'a EncodedTrainingSet),
+    Encoded(EncodedTrainingSet),
+    None,
+}
+
+impl AttackContext<'_> {
+    pub fn codes_per_class(&self) -> usize {
+        self.config.privacy.codes_per_class
+    }
+
+    pub fn features(&self) -> usize {
+        self.shape.features()
+    }
+
+    /// What the provider holds from training: the encoded training set and its output codes.
+    pub fn provider_training_set(&self) -> anyhow::Result<&EncodedTrainingSet> {
+        match &self.provider_train {
+            ProviderTrain::Given(t) => Ok(t),
+            ProviderTrain::Encoded(t) => Ok(t),
+            ProviderTrain::None => Err(anyhow::anyhow!("the provider's training set was not prepared")),
+        }
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        self.control.stop_requested()
+    }
+
+    /// The run's stop/pause requests, for training loops.
+    pub fn control(&self) -> &Control {
+        self.control
+    }
+
+    /// A record with the common fields filled in; the attack sets the rest.
+    pub fn new_record(&self, kind: AttackKind, threat_model: ThreatModel, aux_data: String) -> AttackRecord {
+        AttackRecord {
+            name: kind.name().into(),
+            title: kind.title().into(),
+            transform: self.config.privacy.describe(),
+            threat_model,
+            parameters: serde_json::Map::new(),
+            aux_data,
+            curves: Vec::new(),
+            headline: Figure::new("", 0.0, ""),
+            figures: Vec::new(),
+            chance: None,
+            baseline: None,
+            baseline_label: None,
+            verdict: String::new(),
+            broken: false,
+            complete: true,
+            seconds: 0.0,
+        }
+    }
+
+    /// The public transform family (known to the adversary; the key is not).
+    pub fn family(&self) -> Family {
+        Family::of(&self.config.privacy.transforms)
+    }
+}
+
+/// Reports one attack's progress.
+pub struct Progress<'a> {
+    name: &'static str,
+    events: &'a Sender<Event>,
+}
+
+impl Progress<'_> {
+    pub fn report(&self, done: usize, total: usize) {
+        let _ = self.events.send(Event::AttackProgress { name: self.name.into(), done, total });
+    }
+
+    pub fn log(&self, text: impl Into<String>) {
+        let _ = self.events.send(Event::Log(format!("[{}] {}", self.name, text.into())));
+    }
+}
+
+/// What the adversary knows about the transform from the public scheme description.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Family {
+    /// Some transform moves features (pixel permutation, block shuffle).
+    pub permutes: bool,
+    /// Only permutations, block shuffles and noise: every encoded feature is one raw feature, maybe
+    /// flipped and offset.
+    pub feature_wise: bool,
+    /// A keyed flip x -> 1 - x may apply (block shuffle with flip).
+    pub flips: bool,
+    /// A secret fixed offset may apply (fixed-pattern noise).
+    pub offsets: bool,
+    /// Standard deviation of fresh per-sample noise (public parameter), 0 if none.
+    pub noise_sigma: f64,
+}
+
+impl Family {
+    pub fn of(transforms: &[TransformSpec]) -> Family {
+        let mut f = Family { permutes: false, feature_wise: true, flips: false, offsets: false, noise_sigma: 0.0 };
+        let mut var = 0.0;
+        for t in transforms {
+            match t {
+                TransformSpec::PixelPermutation => f.permutes = true,
+                TransformSpec::BlockShuffle { flip, .. } => {
+                    f.permutes = true;
+                    f.flips |= *flip;
+                }
+                TransformSpec::OrthogonalMix => f.feature_wise = false,
+                TransformSpec::Noise { sigma, per_sample } => {
+                    if *per_sample {
+                        var += sigma * sigma;
+                    } else {
+                        f.offsets = true;
+                    }
+                }
+            }
+        }
+        f.noise_sigma = f64::sqrt(var);
+        f
+    }
+}
+
+/// What `run_attacks` needs from a run.
+pub struct AttackInputs<'a> {
+    pub config: &'a Config,
+    pub dataset: &'a Dataset,
+    /// The customer's key: given to the [`Oracle`] only.
+    pub key: SecretKey,
+    pub provider_model: PathBuf,
+    /// `provider/encoded-data.json`, to check a re-encoded training set against what the provider got.
+    pub provider_digests: Option<PathBuf>,
+    /// The encoded training set the provider trained on, if still in memory.
+    pub provider_train: Option<&'a EncodedTrainingSet>,
+}
+
+/// Divide the test split into the adversary half and the evaluation half (seeded shuffle).
+pub fn split_test(test: &Split, aux_fraction: f64, seed: u64) -> (Split, Split, String) {
+    let n = test.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed ^ 0x6174_7461_636b_7321));
+    let n_aux = ((n as f64 * aux_fraction).round() as usize).clamp(n.min(1), n.saturating_sub(1).max(n.min(1)));
+    let take = |idx: &[usize]| Split {
+        images: idx.iter().flat_map(|&i| test.image(i).iter().copied()).collect(),
+        labels: idx.iter().map(|&i| test.labels[i]).collect(),
+        features: test.features,
+    };
+    let aux = take(&order[..n_aux]);
+    let eval = take(&order[n_aux..]);
+    let description = format!(
+        "test split ({n} samples, disjoint from the customer's training data) shuffled with seed {seed}: adversary half = {} samples, evaluation half = {} samples",
+        aux.len(),
+        eval.len()
+    );
+    (aux, eval, description)
+}
+
+/// Run `kinds` on one run's artifacts, reporting events; failures are recorded, not fatal.
+pub fn run_attacks(
+    inputs: AttackInputs<'_>,
+    kinds: &[AttackKind],
+    events: &Sender<Event>,
+    control: &Control,
+) -> AttacksFile {
+    let AttackInputs { config, dataset, key, provider_model, provider_digests, provider_train } = inputs;
+    let oracle = Oracle::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
+    let needs_train = kinds.iter().any(|k| k.needs_provider_training_set());
+    // Re-encoding must come first on a fresh oracle to reproduce the run's per-sample randomness.
+    let provider_train = match (provider_train, needs_train) {
+        (Some(t), _) => ProviderTrain::Given(t),
+        (None, true) => {
+            let _ = events.send(Event::Log("attacks: re-encoding the training set the provider received".into()));
+            let t = oracle.encode_training_set(&dataset.train);
+            if let Some(path) = provider_digests.as_deref() {
+                let _ = events.send(Event::Log(check_digests(path, &t)));
+            }
+            ProviderTrain::Encoded(t)
+        }
+        (None, false) => ProviderTrain::None,
+    };
+    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed);
+    let ctx = AttackContext {
+        config,
+        shape: dataset.shape,
+        classes: dataset.classes,
+        aux,
+        eval,
+        aux_description,
+        provider_model,
+        oracle,
+        provider_train,
+        control,
+    };
+    let mut file = AttacksFile::default();
+    for &kind in kinds {
+        if control.stop_requested() {
+            break;
+        }
+        let _ = events.send(Event::AttackStarted { name: kind.name().into() });
+        let progress = Progress { name: kind.name(), events };
+        let start = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(kind, &ctx, &progress)));
+        let result = match result {
+            Ok(r) => r,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(anyhow::anyhow!("panicked: {msg}"))
+            }
+        };
+        match result {
+            Ok(mut record) => {
+                record.seconds = start.elapsed().as_secs_f64();
+                if control.stop_requested() {
+                    record.complete = false;
+                }
+                let _ = events.send(Event::AttackFinished { record: Box::new(record.clone()) });
+                file.records.push(record);
+            }
+            Err(e) => {
+                let reason = format!("{e:#}");
+                let _ = events.send(Event::AttackFailed { name: kind.name().into(), reason: reason.clone() });
+                file.failures.push(AttackFailure { name: kind.name().into(), reason });
+            }
+        }
+    }
+    file
+}
+
+fn run_one(kind: AttackKind, ctx: &AttackContext<'_>, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    let a = &ctx.config.attacks;
+    match kind {
+        AttackKind::KeySpace => Ok(key_space::run(ctx)),
+        AttackKind::WrongKey => wrong_key::run(ctx, &a.wrong_key, progress),
+        AttackKind::FineTune => fine_tune::run(ctx, &a.fine_tune, progress),
+        AttackKind::KnownPlaintext => known_plaintext::run(ctx, &a.known_plaintext, progress),
+        AttackKind::Statistical => statistical::run(ctx, &a.statistical, progress),
+        AttackKind::LabelFrequency => label_frequency::run(ctx, &a.label_frequency, progress),
+        AttackKind::Inversion => inversion::run(ctx, &a.inversion, progress),
+    }
+}
+
+/// Compare a re-encoded training set with the digests the run stored for the provider.
+fn check_digests(path: &Path, t: &EncodedTrainingSet) -> String {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return format!("attacks: no provider digests at {} to check the re-encoding against", path.display());
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return format!("attacks: {} is not valid JSON; re-encoding not checked", path.display());
+    };
+    let mut h = Sha256::new();
+    for v in t.inputs().images() {
+        h.update(v.to_le_bytes());
+    }
+    let inputs = hex::encode(h.finalize());
+    let mut h = Sha256::new();
+    for c in t.codes() {
+        h.update(c.to_le_bytes());
+    }
+    let codes = hex::encode(h.finalize());
+    let same = json["train_inputs_sha256"].as_str() == Some(inputs.as_str())
+        && json["train_codes_sha256"].as_str() == Some(codes.as_str());
+    if same {
+        "attacks: the re-encoded training set matches the provider's digests".into()
+    } else {
+        format!("attacks: WARNING: the re-encoded training set differs from the provider's digests in {} (data or key changed?)", path.display())
+    }
+}
+
+/// Run attacks on a run folder and write `attacks.json` atomically. `kinds` None: the config's
+/// enabled attacks (all seven if none are enabled). With `merge`, records of other attacks already in
+/// `attacks.json` are kept.
+#[allow(clippy::too_many_arguments)]
+pub fn run_on_folder(
+    config: &Config,
+    dataset: &Dataset,
+    folder: &RunFolder,
+    provider_train: Option<&EncodedTrainingSet>,
+    kinds: &[AttackKind],
+    merge: bool,
+    events: &Sender<Event>,
+    control: &Control,
+) -> anyhow::Result<AttacksFile> {
+    let ctx = KeyContext {
+        dataset: &dataset.name,
+        shape: dataset.shape,
+        classes: dataset.classes,
+        transforms: &config.privacy.transforms,
+        label_permutation: config.privacy.label_permutation,
+        codes_per_class: config.privacy.codes_per_class,
+    };
+    let key = KeyFile::load(&folder.key_path(), &ctx)?;
+    let inputs = AttackInputs {
+        config,
+        dataset,
+        key,
+        provider_model: folder.provider_model_path(),
+        provider_digests: Some(folder.provider_digests_path()),
+        provider_train,
+    };
+    let _ = events
+        .send(Event::Stage(format!("attacks: {}", kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))));
+    let fresh = run_attacks(inputs, kinds, events, control);
+    let path = folder.attacks_path();
+    let file = if merge && path.is_file() {
+        let mut old = AttacksFile::load(&path)?;
+        old.merge(fresh);
+        old
+    } else {
+        fresh
+    };
+    file.save(&path)?;
+    let _ = events.send(Event::Log(format!("attacks: wrote {}", path.display())));
+    Ok(file)
+}
+
+/// `ppdl attack RUN_DIR [--only NAME]`: re-run attacks on a saved run without retraining.
+pub fn rerun(
+    run_dir: &Path,
+    only: Option<&str>,
+    events: &Sender<Event>,
+    control: &Control,
+) -> anyhow::Result<AttacksFile> {
+    let folder = RunFolder::open(run_dir)?;
+    let config = folder.load_config()?;
+    let kinds = match only {
+        Some(name) => vec![AttackKind::from_name(name)?],
+        None => {
+            let selected = config.attacks.selected();
+            if selected.is_empty() {
+                AttackKind::ALL.to_vec()
+            } else {
+                selected
+            }
+        }
+    };
+    if !folder.provider_model_path().is_file() && kinds.iter().any(|k| *k != AttackKind::KeySpace) {
+        return Err(InputError::new(format!(
+            "{}: no provider model (provider/model.safetensors); did the private arm finish?",
+            run_dir.display()
+        ))
+        .into());
+    }
+    let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
+    let dataset = crate::run::load_data(&config)?;
+    run_on_folder(&config, &dataset, &folder, None, &kinds, only.is_some(), events, control)
+}
+
+/// Row-major f32 slice as f64.
+pub(crate) fn to_f64(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+/// The sample counts of `wanted` that fit in `available` (sorted, deduplicated); if none fits, just
+/// `available`.
+pub(crate) fn clip_counts(wanted: &[usize], available: usize) -> Vec<usize> {
+    let mut n: Vec<usize> = wanted.iter().copied().filter(|&v| v <= available && v > 0).collect();
+    n.sort_unstable();
+    n.dedup();
+    if n.is_empty() && available > 0 {
+        n.push(available);
+    }
+    n
+}
+
+/// Accuracy of predicted classes against labels.
+pub(crate) fn accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
+    if labels.is_empty() {
+        return 0.0;
+    }
+    predicted.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count() as f64 / labels.len() as f64
+}
+
+/// Format a fraction as a percentage for verdicts.
+pub(crate) fn pct(v: f64) -> String {
+    format!("{:.1}%", 100.0 * v)
+}

@@ -1,0 +1,449 @@
+//! Attack 5, statistical (ciphertext only): the provider holds the encoded training set and public
+//! raw data of the same distribution (the adversary half of the test split, no pairing between the
+//! two), and matches statistics:
+//!
+//! - **assignment** (families without mixing): per-feature mean (unless a secret offset may apply),
+//!   spread and skewness (sign-aware under flips) give a first encoded->raw assignment (Hungarian);
+//!   then rounds of correlation-structure matching: with the current assignment, encoded feature j is
+//!   compared with raw feature i through their correlations with all other features,
+//!   `S[j, i] = sum_k R_enc[j, k] R_raw[i, sigma(k)]`, and a new assignment minimises
+//!   `-S + statistics` (a projected step of graph matching). Offsets are the mean differences.
+//! - **PCA alignment** (families with an orthogonal mix; every transform of the scheme is then
+//!   `y = U x + b` with U orthogonal, plus isotropic noise): the covariances satisfy
+//!   `Sigma_y = U Sigma_x U^T`, so the leading eigenvectors match up to sign; signs come from the
+//!   means (no offset) or the skewness of the projections. The decoder keeps the leading components
+//!   that explain `pca_variance` of the public data's variance.
+//!
+//! Reported vs the number of encoded samples seen: the fraction of the key recovered (assignment:
+//! exact source and flip, among features that vary in the public data) and reconstruction quality of
+//! unseen encoded data (evaluation half).
+
+use serde_json::json;
+
+use super::assignment::assign;
+use super::known_plaintext::{
+    functional_fraction, key_fraction, reference_qualities, set_reference, FeatureMap, QualityCurves, RECON_BROKEN_IF,
+};
+use super::linalg::{a_bt, at_b, matmul, symmetric_eigen};
+use super::metrics::quality;
+use super::oracle::TrueMap;
+use super::{clip_counts, AttackContext, AttackKind, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
+use crate::config::StatisticalAttackConfig;
+
+/// Per-feature statistics of a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub d: usize,
+    pub n: usize,
+    pub mean: Vec<f64>,
+    /// Population covariance (d x d).
+    pub cov: Vec<f64>,
+    /// Standard deviation (after removing `noise_var` from the variance).
+    pub std: Vec<f64>,
+    /// Skewness (third standardised moment; 0 for constant features).
+    pub skew: Vec<f64>,
+}
+
+impl Stats {
+    /// Statistics of n rows of d features; `noise_var` (public per-sample noise variance) is removed
+    /// from the diagonal.
+    pub fn of(x: &[f32], d: usize, noise_var: f64) -> Stats {
+        let n = x.len() / d;
+        let mut mean = vec![0f64; d];
+        for row in x.chunks_exact(d) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
+        // Covariance in chunks (bounded memory), third moments on the way.
+        const CHUNK: usize = 4096;
+        let mut cov = vec![0f64; d * d];
+        let mut m3 = vec![0f64; d];
+        for chunk in x.chunks(CHUNK * d) {
+            let rows = chunk.len() / d;
+            let mut c = Vec::with_capacity(chunk.len());
+            for row in chunk.chunks_exact(d) {
+                for i in 0..d {
+                    let v = row[i] as f64 - mean[i];
+                    c.push(v);
+                    m3[i] += v * v * v;
+                }
+            }
+            for (a, b) in cov.iter_mut().zip(at_b(&c, &c, rows, d, d)) {
+                *a += b;
+            }
+        }
+        cov.iter_mut().for_each(|c| *c /= n.max(1) as f64);
+        let mut std = vec![0f64; d];
+        let mut skew = vec![0f64; d];
+        for i in 0..d {
+            let var_raw = cov[i * d + i];
+            let var = (var_raw - noise_var).max(0.0);
+            cov[i * d + i] = var;
+            std[i] = var.sqrt();
+            skew[i] = if var_raw > 1e-12 { m3[i] / n.max(1) as f64 / var_raw.powf(1.5) } else { 0.0 };
+        }
+        Stats { d, n, mean, cov, std, skew }
+    }
+
+    /// Correlation matrix with a zero diagonal (constant features: zero rows).
+    pub fn correlation(&self) -> Vec<f64> {
+        let d = self.d;
+        let mut r = vec![0f64; d * d];
+        for j in 0..d {
+            for k in 0..d {
+                if j != k && self.std[j] > 1e-9 && self.std[k] > 1e-9 {
+                    r[j * d + k] = (self.cov[j * d + k] / (self.std[j] * self.std[k])).clamp(-1.0, 1.0);
+                }
+            }
+        }
+        r
+    }
+}
+
+fn squash(skew: f64) -> f64 {
+    (skew / 2.0).tanh()
+}
+
+/// Statistic mismatch of encoded feature j read with orientation `a` against raw feature i.
+fn stat_cost(enc: &Stats, raw: &Stats, j: usize, i: usize, a: f64, family: Family) -> f64 {
+    let mut c = (enc.std[j] - raw.std[i]).powi(2);
+    if !family.offsets {
+        let m = if a > 0.0 { enc.mean[j] } else { 1.0 - enc.mean[j] };
+        c += (m - raw.mean[i]).powi(2);
+    }
+    c + 1e-3 * (squash(a * enc.skew[j]) - squash(raw.skew[i])).powi(2)
+}
+
+/// Adversary: assignment of encoded to raw features from statistics and correlation structure.
+/// `on_round(round, estimate)` sees every intermediate estimate (for progress).
+pub fn statistical_assignment(
+    enc: &Stats,
+    raw: &Stats,
+    family: Family,
+    rounds: usize,
+    mut on_round: impl FnMut(usize, &FeatureMap) -> bool,
+) -> FeatureMap {
+    let d = enc.d;
+    let signs: &[f64] = if family.flips { &[1.0, -1.0] } else { &[1.0] };
+    // First assignment from per-feature statistics.
+    let mut base = vec![0f64; d * d];
+    let mut base_sign = vec![1f64; d * d];
+    for j in 0..d {
+        for i in 0..d {
+            let (c, a) = signs
+                .iter()
+                .map(|&a| (stat_cost(enc, raw, j, i, a, family), a))
+                .min_by(|x, y| x.0.total_cmp(&y.0))
+                .unwrap();
+            base[j * d + i] = c;
+            base_sign[j * d + i] = a;
+        }
+    }
+    let mut src: Vec<usize> = if family.permutes { assign(&base, d, d) } else { (0..d).collect() };
+    let mut sign: Vec<f64> = (0..d).map(|j| base_sign[j * d + src[j]]).collect();
+    let make = |src: &[usize], sign: &[f64]| -> FeatureMap {
+        let offset = (0..d)
+            .map(|j| {
+                if family.offsets {
+                    (enc.mean[j] - sign[j] * raw.mean[src[j]]) as f32
+                } else {
+                    ((1.0 - sign[j]) / 2.0) as f32
+                }
+            })
+            .collect();
+        FeatureMap { src: src.to_vec(), sign: sign.iter().map(|&s| s as f32).collect(), offset }
+    };
+    if !on_round(0, &make(&src, &sign)) {
+        return make(&src, &sign);
+    }
+    if !family.permutes {
+        return make(&src, &sign);
+    }
+    let r_enc = enc.correlation();
+    let r_raw = raw.correlation();
+    let stat_norm = base.iter().sum::<f64>() / (d * d) as f64 + 1e-12;
+    for round in 1..=rounds {
+        // Orient the encoded correlations with the current signs, and reorder the raw ones by the
+        // current assignment: S = R_enc' Z with Z[k, :] = R_raw[src[k], :].
+        let mut oriented = r_enc.clone();
+        for j in 0..d {
+            for k in 0..d {
+                oriented[j * d + k] *= sign[j] * sign[k];
+            }
+        }
+        let mut z = vec![0f64; d * d];
+        for k in 0..d {
+            z[k * d..(k + 1) * d].copy_from_slice(&r_raw[src[k] * d..(src[k] + 1) * d]);
+        }
+        let s = matmul(&oriented, &z, d, d, d);
+        let s_norm = s.iter().fold(0f64, |m, v| m.max(v.abs())) + 1e-12;
+        let mut cost = vec![0f64; d * d];
+        let mut flip = vec![false; d * d];
+        for j in 0..d {
+            for i in 0..d {
+                let keep = -s[j * d + i] / s_norm + 0.1 * stat_cost(enc, raw, j, i, sign[j], family) / stat_norm;
+                let turn = if family.flips {
+                    s[j * d + i] / s_norm + 0.1 * stat_cost(enc, raw, j, i, -sign[j], family) / stat_norm
+                } else {
+                    f64::INFINITY
+                };
+                if turn < keep {
+                    cost[j * d + i] = turn;
+                    flip[j * d + i] = true;
+                } else {
+                    cost[j * d + i] = keep;
+                }
+            }
+        }
+        let next = assign(&cost, d, d);
+        let next_sign: Vec<f64> = (0..d).map(|j| if flip[j * d + next[j]] { -sign[j] } else { sign[j] }).collect();
+        let unchanged = next == src && next_sign == sign;
+        src = next;
+        sign = next_sign;
+        if !on_round(round, &make(&src, &sign)) || unchanged {
+            break;
+        }
+    }
+    make(&src, &sign)
+}
+
+/// A linear decoder from PCA alignment: `x = mean_x + sum_k s_k v_x,k (v_y,k . (y - mean_y))`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcaDecoder {
+    pub d: usize,
+    pub k: usize,
+    pub mean_x: Vec<f64>,
+    pub mean_y: Vec<f64>,
+    /// k x d each.
+    pub vx: Vec<f64>,
+    pub vy: Vec<f64>,
+    pub sign: Vec<f64>,
+}
+
+impl PcaDecoder {
+    pub fn decode(&self, encoded: &[f32]) -> Vec<f32> {
+        let (d, k) = (self.d, self.k);
+        let n = encoded.len() / d;
+        let mut yc = Vec::with_capacity(encoded.len());
+        for row in encoded.chunks_exact(d) {
+            yc.extend(row.iter().zip(&self.mean_y).map(|(&v, m)| v as f64 - m));
+        }
+        let mut proj = a_bt(&yc, &self.vy, n, d, k);
+        for row in proj.chunks_exact_mut(k) {
+            for (p, s) in row.iter_mut().zip(&self.sign) {
+                *p *= s;
+            }
+        }
+        let x = matmul(&proj, &self.vx, n, k, d);
+        x.chunks_exact(d).flat_map(|row| row.iter().zip(&self.mean_x).map(|(v, m)| (v + m) as f32)).collect()
+    }
+}
+
+/// Third moments of the projections of centred rows onto `vecs` (k x d).
+fn projection_skew(x: &[f32], mean: &[f64], vecs: &[f64], d: usize, k: usize) -> Vec<f64> {
+    let mut m3 = vec![0f64; k];
+    let mut m2 = vec![0f64; k];
+    for chunk in x.chunks(4096 * d) {
+        let rows = chunk.len() / d;
+        let c: Vec<f64> = chunk.chunks_exact(d).flat_map(|r| r.iter().zip(mean).map(|(&v, m)| v as f64 - m)).collect();
+        let p = a_bt(&c, vecs, rows, d, k);
+        for row in p.chunks_exact(k) {
+            for t in 0..k {
+                m2[t] += row[t] * row[t];
+                m3[t] += row[t] * row[t] * row[t];
+            }
+        }
+    }
+    (0..k).map(|t| if m2[t] > 0.0 { m3[t] / m2[t].powf(1.5) } else { 0.0 }).collect()
+}
+
+/// Adversary: PCA alignment from the encoded data's statistics and the public data's.
+pub fn pca_alignment(
+    enc: &Stats,
+    enc_rows: &[f32],
+    raw: &Stats,
+    raw_rows: &[f32],
+    family: Family,
+    variance: f64,
+) -> PcaDecoder {
+    let d = enc.d;
+    let (lx, vx_all) = symmetric_eigen(&raw.cov, d);
+    let (_, vy_all) = symmetric_eigen(&enc.cov, d);
+    let total: f64 = lx.iter().map(|v| v.max(0.0)).sum::<f64>().max(1e-300);
+    let mut k = 0;
+    let mut acc = 0.0;
+    while k < d && acc / total < variance {
+        acc += lx[k].max(0.0);
+        k += 1;
+    }
+    let k = k.max(1);
+    let vx = vx_all[..k * d].to_vec();
+    let vy = vy_all[..k * d].to_vec();
+    let sign: Vec<f64> = if !family.offsets && !family.flips {
+        // y = U x: the means project alike.
+        (0..k)
+            .map(|t| {
+                let px: f64 = vx[t * d..(t + 1) * d].iter().zip(&raw.mean).map(|(a, b)| a * b).sum();
+                let py: f64 = vy[t * d..(t + 1) * d].iter().zip(&enc.mean).map(|(a, b)| a * b).sum();
+                if px * py < 0.0 {
+                    -1.0
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    } else {
+        let sx = projection_skew(raw_rows, &raw.mean, &vx, d, k);
+        let sy = projection_skew(enc_rows, &enc.mean, &vy, d, k);
+        (0..k).map(|t| if sx[t] * sy[t] < 0.0 { -1.0 } else { 1.0 }).collect()
+    };
+    PcaDecoder { d, k, mean_x: raw.mean.clone(), mean_y: enc.mean.clone(), vx, vy, sign }
+}
+
+pub fn run(
+    ctx: &AttackContext<'_>,
+    p: &StatisticalAttackConfig,
+    progress: &Progress<'_>,
+) -> anyhow::Result<AttackRecord> {
+    let d = ctx.features();
+    let family = ctx.family();
+    let noise_var = family.noise_sigma * family.noise_sigma;
+    // --- Observation (simulation): the provider's encoded training set (made by the customer with the
+    // key during the run) and the customer's encoded queries (evaluation half).
+    let provider = ctx.provider_training_set()?;
+    let held = provider.inputs().images();
+    let ns = clip_counts(&p.n, provider.inputs().len());
+    let eval_enc = ctx.oracle.encode(&ctx.eval.images);
+    let (mean_q, identity_q) = reference_qualities(ctx, &eval_enc);
+    // Public raw data: the adversary half, unpaired.
+    let raw = Stats::of(&ctx.aux.images, d, 0.0);
+    let raw_varying: Vec<bool> = raw.std.iter().map(|&s| s > 1e-9).collect();
+    let truth = ctx.oracle.truth().clone();
+
+    let x_label = "encoded samples seen";
+    let method = if family.feature_wise { "assignment" } else { "PCA alignment" };
+    let mut key = Curve::new(
+        format!("{method}: key recovered"),
+        x_label,
+        if family.feature_wise {
+            "fraction of key recovered (features varying in the public data)"
+        } else {
+            "fraction of features within 0.5/255"
+        },
+        true,
+    );
+    let mut q_curves = QualityCurves::new(method, x_label);
+    let mut rounds_used = Vec::new();
+    let mut components = 0;
+    let mut stopped = false;
+    for (step, &n) in ns.iter().enumerate() {
+        if ctx.stop_requested() {
+            stopped = true;
+            break;
+        }
+        let rows = &held[..n * d];
+        // --- Recovery (no key).
+        let enc = Stats::of(rows, d, noise_var);
+        let recon = if family.feature_wise {
+            let mut last_round = 0;
+            let est = statistical_assignment(&enc, &raw, family, p.refine_rounds, |round, _| {
+                last_round = round;
+                !ctx.stop_requested()
+            });
+            rounds_used.push(last_round);
+            // --- Scoring.
+            if let TrueMap::FeatureWise { src, sign, .. } = &truth {
+                key.push(n as f64, key_fraction(&est, src, sign, &raw_varying));
+            }
+            est.decode(&eval_enc)
+        } else {
+            let dec = pca_alignment(&enc, rows, &raw, &ctx.aux.images, family, p.pca_variance);
+            components = dec.k;
+            // --- Scoring.
+            let recon = dec.decode(&eval_enc);
+            key.push(n as f64, functional_fraction(&recon, &ctx.eval.images, d, &raw_varying, 0.5 / 255.0));
+            recon
+        };
+        q_curves.push(n as f64, &quality(&recon, &ctx.eval.images, ctx.shape));
+        progress.report(step + 1, ns.len());
+    }
+
+    let mut r = ctx.new_record(
+        AttackKind::Statistical,
+        ThreatModel {
+            adversary: "the provider, ciphertext only".into(),
+            holds: vec![
+                "the encoded training set it trained on (first n samples)".into(),
+                "public raw data of the same distribution, unpaired (adversary half)".into(),
+                "the customer's encoded queries (evaluation half)".into(),
+            ],
+            knowledge: "the transform family and its public parameters (e.g. noise sigma), not the key".into(),
+        },
+        format!(
+            "{}; public raw data = the whole adversary half ({} samples); encoded data = the provider's training set (the customer's training split, encoded); unseen data = the evaluation half",
+            ctx.aux_description,
+            ctx.aux.len()
+        ),
+    );
+    r.parameters.insert("n".into(), json!(ns));
+    r.parameters.insert("method".into(), json!(method));
+    if family.feature_wise {
+        r.parameters.insert("refine_rounds".into(), json!(p.refine_rounds));
+        r.parameters.insert("rounds_used".into(), json!(rounds_used));
+        r.parameters.insert(
+            "statistics".into(),
+            json!(if family.offsets {
+                "spread, skewness, correlations (means hidden by a secret offset)"
+            } else {
+                "mean, spread, skewness, correlations"
+            }),
+        );
+    } else {
+        r.parameters.insert("pca_variance".into(), json!(p.pca_variance));
+        r.parameters.insert("components".into(), json!(components));
+    }
+    r.parameters.insert("broken_if".into(), json!(RECON_BROKEN_IF));
+    set_reference(&mut r, &mean_q, &identity_q);
+    let n_done = q_curves.psnr.points.last().map(|p| p[0] as usize).unwrap_or(0);
+    let psnr = q_curves.psnr.last_y().unwrap_or(0.0);
+    let ssim = q_curves.ssim.last_y().unwrap_or(0.0);
+    r.headline = Figure::new(format!("PSNR of unseen data at n={n_done} ({method})"), psnr, "dB");
+    r.figures.push(Figure::new("SSIM of unseen data at the largest n", ssim, "fraction"));
+    r.figures.push(Figure::new(
+        "MSE of unseen data at the largest n",
+        q_curves.mse.last_y().unwrap_or(0.0),
+        "per value",
+    ));
+    if let Some(k) = key.last_y() {
+        r.figures.push(Figure::new(
+            if family.feature_wise {
+                "key recovered at the largest n"
+            } else {
+                "features within 0.5/255 at the largest n"
+            },
+            k,
+            "fraction",
+        ));
+    }
+    r.chance = Some(0.0);
+    let mut curves = vec![key];
+    curves.extend(q_curves.into_curves());
+    r.curves = curves;
+    r.complete = !stopped;
+    r.broken = ssim >= 0.8;
+    let k = r
+        .figure("key recovered at the largest n")
+        .map(|k| format!(", key {:.1}% recovered", 100.0 * k))
+        .unwrap_or_default();
+    r.verdict = if r.broken {
+        format!("broken without any plaintext: from {n_done} encoded samples and public data, unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}{k}")
+    } else {
+        format!(
+            "partial leak at most: from {n_done} encoded samples, unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}{k} (no-attack reference {:.1} dB)",
+            r.baseline.unwrap_or(0.0)
+        )
+    };
+    Ok(r)
+}
