@@ -23,6 +23,12 @@ pub enum Command {
     },
     /// Check a config and print it with every default filled in.
     Validate { config: PathBuf },
+    /// Open the interactive workbench (also what `ppdl` with no arguments does).
+    Tui {
+        /// Folder of experiment configs (searched recursively for *.toml).
+        #[arg(long, default_value = "configs")]
+        configs: PathBuf,
+    },
 }
 
 /// Run the parsed command; returns the process exit code on success.
@@ -38,9 +44,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", cfg.to_toml());
             Ok(())
         }
-        None => {
-            eprintln!("ppdl: the interactive workbench is not built yet; use `ppdl run CONFIG`");
-            Ok(())
-        }
+        Some(Command::Tui { configs }) => crate::tui::run(&configs),
+        None => crate::tui::run(std::path::Path::new("configs")),
     }
 }

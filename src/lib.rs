@@ -13,3 +13,4 @@ pub mod results;
 pub mod run;
 pub mod scheme;
 pub mod train;
+pub mod tui;
