@@ -91,7 +91,8 @@ fetch_digits() {
   whl="$(ls "$tmp"/scikit_learn-1.6.1-*.whl)"
   check "$whl" 25fc636bdaf1cc2f4a124a116312d837148b5e10872147bdaf4887926b8c03d8
   mkdir -p "$out"
-  unzip -p "$whl" sklearn/datasets/data/digits.csv.gz > "$tmp/digits.csv.gz"
+  python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("sklearn/datasets/data/digits.csv.gz"))' \
+    "$whl" > "$tmp/digits.csv.gz"
   check "$tmp/digits.csv.gz" 09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22
   mv "$tmp/digits.csv.gz" "$out/digits.csv.gz"
   echo "digits: ok -> $out"

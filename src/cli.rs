@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ppdl", version, about = "Privacy-preserving deep learning without cryptography: a terminal workbench")]
+#[command(
+    name = "ppdl",
+    version,
+    about = "Privacy-preserving deep learning without cryptography: a terminal workbench"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -29,6 +33,19 @@ pub enum Command {
         #[arg(long, default_value = "configs")]
         configs: PathBuf,
     },
+    /// Print a markdown table of saved runs' headline figures (from their summary.json).
+    Summarize {
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+    },
+    /// Inference protocol on a saved run: customer encodes the test set, provider serves its stored
+    /// model, customer decodes; prints decoded accuracy and bytes exchanged.
+    Infer {
+        run_dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Run the parsed command; returns the process exit code on success.
@@ -45,6 +62,26 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Tui { configs }) => crate::tui::run(&configs),
+        Some(Command::Summarize { run_dirs }) => {
+            print!("{}", crate::summarize::markdown_table(&run_dirs)?);
+            Ok(())
+        }
+        Some(Command::Infer { run_dir, json }) => {
+            let r = crate::infer::infer(&run_dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("inference round trip on {} test samples of {}", r.samples, run_dir.display());
+                println!("  decoded accuracy        {:.2}%", 100.0 * r.accuracy);
+                println!("  customer -> provider    {} bytes/sample", r.bytes_to_provider_per_sample);
+                println!("  provider -> customer    {} bytes/sample", r.bytes_to_customer_per_sample);
+                println!(
+                    "  encode {:.4} s, provider forward {:.4} s, decode {:.4} s",
+                    r.encode_seconds, r.provider_seconds, r.decode_seconds
+                );
+            }
+            Ok(())
+        }
         None => crate::tui::run(std::path::Path::new("configs")),
     }
 }

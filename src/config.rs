@@ -141,6 +141,9 @@ pub struct TrainConfig {
     pub optimizer: OptimizerKind,
     #[serde(default = "default_learning_rate")]
     pub learning_rate: f64,
+    /// Multiply the learning rate by this after every epoch (1 = constant).
+    #[serde(default = "default_lr_decay")]
+    pub lr_decay: f64,
     /// L2 weight decay (AdamW-style decoupled for Adam).
     #[serde(default)]
     pub weight_decay: f64,
@@ -168,6 +171,9 @@ fn default_optimizer() -> OptimizerKind {
 fn default_learning_rate() -> f64 {
     1e-3
 }
+fn default_lr_decay() -> f64 {
+    1.0
+}
 fn default_momentum() -> f64 {
     0.9
 }
@@ -188,6 +194,7 @@ impl Default for TrainConfig {
             batch_size: default_batch_size(),
             optimizer: default_optimizer(),
             learning_rate: default_learning_rate(),
+            lr_decay: default_lr_decay(),
             weight_decay: 0.0,
             momentum: default_momentum(),
             schedule: default_schedule(),
@@ -264,17 +271,12 @@ fn default_codes_per_class() -> usize {
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
-        Self {
-            transforms: default_transforms(),
-            label_permutation: true,
-            codes_per_class: 1,
-            fixed_key: None,
-        }
+        Self { transforms: default_transforms(), label_permutation: true, codes_per_class: 1, fixed_key: None }
     }
 }
 
 impl PrivacyConfig {
-    /// "pixel-permutation + noise(sigma=0.1) | labels: permuted, m=3"
+    /// "pixel-permutation + noise(sigma=0.1); labels: permuted, m=3"
     pub fn describe(&self) -> String {
         let t = if self.transforms.is_empty() {
             "identity".to_string()
@@ -282,7 +284,7 @@ impl PrivacyConfig {
             self.transforms.iter().map(|t| t.label()).collect::<Vec<_>>().join(" + ")
         };
         let l = if self.label_permutation { "permuted" } else { "plain" };
-        format!("{t} | labels: {l}, m={}", self.codes_per_class)
+        format!("{t}; labels: {l}, m={}", self.codes_per_class)
     }
 }
 
@@ -318,8 +320,8 @@ impl Default for OutputConfig {
 impl Config {
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::in_file(path, format!("cannot read config: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read config: {e}")))?;
         Config::parse(&text, path)
     }
 
@@ -346,7 +348,7 @@ impl Config {
 
     /// Image shape of the configured dataset, known without loading it.
     pub fn image_shape(&self) -> ImageShape {
-        self.data.dataset.image_shape()
+        self.data.dataset.shape()
     }
 
     /// Check ranges and cross-field rules. Err((field path, what was expected)).
@@ -356,7 +358,10 @@ impl Config {
             return err("name", "a non-empty name".into());
         }
         if !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-            return err("name", format!("letters, digits, '-', '_' or '.' only (it names the run folder), got {:?}", self.name));
+            return err(
+                "name",
+                format!("letters, digits, '-', '_' or '.' only (it names the run folder), got {:?}", self.name),
+            );
         }
         if self.data.train_limit == Some(0) {
             return err("data.train_limit", "an integer >= 1, got 0".into());
@@ -373,6 +378,9 @@ impl Config {
         }
         if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
             return err("train.learning_rate", format!("a positive number, got {}", t.learning_rate));
+        }
+        if !(t.lr_decay > 0.0 && t.lr_decay <= 1.0) {
+            return err("train.lr_decay", format!("a number in (0, 1], got {}", t.lr_decay));
         }
         if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
             return err("train.weight_decay", format!("a number >= 0, got {}", t.weight_decay));
@@ -426,7 +434,11 @@ impl Config {
                     if shape.features() > 4096 {
                         return err(
                             &field,
-                            format!("a dataset with <= 4096 features for orthogonal-mix, {} has {}", self.data.dataset.name(), shape.features()),
+                            format!(
+                                "a dataset with <= 4096 features for orthogonal-mix, {} has {}",
+                                self.data.dataset.name(),
+                                shape.features()
+                            ),
                         );
                     }
                 }
@@ -450,11 +462,14 @@ fn line_of(text: &str, byte: usize) -> usize {
 fn find_field_line(text: &str, field: &str) -> Option<usize> {
     let last = field.rsplit('.').next()?;
     let key = last.split('[').next()?;
-    text.lines().position(|l| {
-        let l = l.trim_start();
-        l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
-            || l.contains(&format!("{key} =")) || l.contains(&format!("{key}="))
-    }).map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+                || l.contains(&format!("{key} ="))
+                || l.contains(&format!("{key}="))
+        })
+        .map(|i| i + 1)
 }
 
 fn format_field_error(path: &Path, field: &str, line: Option<usize>, expected: &str) -> String {
@@ -466,6 +481,14 @@ fn format_field_error(path: &Path, field: &str, line: Option<usize>, expected: &
 
 fn describe_parse_error(path: &Path, field: &str, line: Option<usize>, message: &str) -> String {
     let mut msg = message.trim().to_string();
+    for (rust, plain) in [
+        ("expected usize", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        msg = msg.replace(rust, plain);
+    }
     if let Some(suggestion) = suggest_field(&msg) {
         msg.push_str(&format!(" (did you mean `{suggestion}`?)"));
     }

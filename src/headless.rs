@@ -54,11 +54,21 @@ pub fn install_interrupt_handler(control: &Arc<Control>) {
 fn print_summary(outcome: &RunOutcome) {
     let s = &outcome.summary;
     println!();
-    println!("{} on {} ({} train / {} test), {}, seed {}", s.name, s.dataset.name, s.dataset.train, s.dataset.test, s.arch, s.seed);
+    println!(
+        "{} on {} ({} train / {} test), {}, seed {}",
+        s.name, s.dataset.name, s.dataset.train, s.dataset.test, s.arch, s.seed
+    );
     println!("privacy: {}", s.privacy);
     println!("{:<10} {:>10} {:>12} {:>12}", "arm", "test acc", "train s", "samples/s");
     for (name, r) in [("baseline", &s.baseline), ("private", &s.private)] {
-        println!("{:<10} {:>9.2}% {:>12.2} {:>12.0}  {}", name, 100.0 * r.test_accuracy, r.train_seconds, r.samples_per_second, r.status);
+        println!(
+            "{:<10} {:>9.2}% {:>12.2} {:>12.0}  {}",
+            name,
+            100.0 * r.test_accuracy,
+            r.train_seconds,
+            r.samples_per_second,
+            r.status
+        );
     }
     println!("accuracy delta (private - baseline): {:+.2} points", 100.0 * s.accuracy_delta);
     println!("run folder: {}", outcome.folder.root.display());
@@ -93,9 +103,11 @@ impl Printer {
                 if let Some((multi, bars)) = &mut self.bars {
                     let bar = multi.add(ProgressBar::new((epochs * steps_per_epoch) as u64));
                     bar.set_style(
-                        ProgressStyle::with_template("{prefix:>9} [{bar:30.cyan/blue}] {pos}/{len} steps {msg} ({eta})")
-                            .expect("valid template")
-                            .progress_chars("=> "),
+                        ProgressStyle::with_template(
+                            "{prefix:>9} [{bar:30.cyan/blue}] {pos}/{len} steps {msg} ({eta})",
+                        )
+                        .expect("valid template")
+                        .progress_chars("=> "),
                     );
                     bar.set_prefix(arm.name());
                     bars.insert(*arm, bar);

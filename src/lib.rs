@@ -3,14 +3,16 @@
 //! Data flows one way: config -> data -> (customer encodes) -> trainers -> events -> {TUI | headless}
 //! -> run folder -> analyses -> figures and report.
 
+pub mod cli;
 pub mod config;
 pub mod data;
 pub mod error;
-pub mod model;
-pub mod cli;
 pub mod headless;
+pub mod infer;
+pub mod model;
 pub mod results;
 pub mod run;
 pub mod scheme;
+pub mod summarize;
 pub mod train;
 pub mod tui;

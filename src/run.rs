@@ -48,7 +48,12 @@ pub fn run_dir_for(config: &Config, out: Option<&Path>) -> PathBuf {
 }
 
 /// Run `config` into `dir`. Validation and data loading happen before anything is written.
-pub fn run_experiment(config: &Config, dir: &Path, events: &Sender<Event>, control: &Arc<Control>) -> anyhow::Result<RunOutcome> {
+pub fn run_experiment(
+    config: &Config,
+    dir: &Path,
+    events: &Sender<Event>,
+    control: &Arc<Control>,
+) -> anyhow::Result<RunOutcome> {
     let started_at = results::utc_timestamp_iso();
     if config.train.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
         return Err(InputError::new("train.device = \"cuda\" needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only").into());
@@ -80,7 +85,12 @@ pub fn run_experiment(config: &Config, dir: &Path, events: &Sender<Event>, contr
     let arms = [
         ArmInput {
             spec: spec_for(config, &dataset, Arm::Baseline, Some(folder.baseline_model_path())),
-            data: TrainingSet { images: &dataset.train.images, targets: &baseline_targets, features: dataset.shape.features(), outputs: dataset.classes },
+            data: TrainingSet {
+                images: &dataset.train.images,
+                targets: &baseline_targets,
+                features: dataset.shape.features(),
+                outputs: dataset.classes,
+            },
             test_inputs: &dataset.test.images,
             judge: Judge::plain(&dataset.test.labels, dataset.classes),
         },
@@ -152,7 +162,8 @@ pub fn run_experiment(config: &Config, dir: &Path, events: &Sender<Event>, contr
     atomic::write_json(&folder.summary_path(), &summary)?;
     if summary.interrupted {
         let _ = events.send(Event::Log(format!("interrupted: kept finished epochs in {}", folder.root.display())));
-        return Err(anyhow::Error::new(Interrupted).context(format!("run interrupted; partial results in {}", folder.root.display())));
+        return Err(anyhow::Error::new(Interrupted)
+            .context(format!("run interrupted; partial results in {}", folder.root.display())));
     }
     Ok(RunOutcome { folder, summary })
 }
@@ -165,7 +176,14 @@ struct ArmInput<'a> {
 }
 
 fn spec_for(config: &Config, dataset: &Dataset, arm: Arm, save_to: Option<PathBuf>) -> TrainSpec {
-    TrainSpec { arm, arch: config.model.arch, shape: dataset.shape, train: config.train.clone(), seed: config.seed, save_to }
+    TrainSpec {
+        arm,
+        arch: config.model.arch,
+        shape: dataset.shape,
+        train: config.train.clone(),
+        seed: config.seed,
+        save_to,
+    }
 }
 
 /// Train the arms (side by side or one after the other), forwarding events and keeping metrics.csv
@@ -228,7 +246,11 @@ fn with_device<R>(config: &Config, f: impl FnOnce(&Cpu) -> R) -> R {
 
 /// sha256 digests of what the provider received: lets anyone check later that the provider trained on
 /// exactly these encoded bytes, without storing them twice.
-fn write_provider_digests(folder: &RunFolder, train: &crate::scheme::EncodedTrainingSet, test_inputs: &[f32]) -> anyhow::Result<()> {
+fn write_provider_digests(
+    folder: &RunFolder,
+    train: &crate::scheme::EncodedTrainingSet,
+    test_inputs: &[f32],
+) -> anyhow::Result<()> {
     let digest = |values: &[f32]| {
         let mut h = Sha256::new();
         for v in values {

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use ppdl::config::TransformSpec;
 use ppdl::results::{atomic, metrics_csv};
 use ppdl::train::Arm;
 use ppdl::tui::analysis::Availability;
@@ -57,10 +58,7 @@ fn start_pause_and_stop_gracefully() {
     assert!(press(&mut app, KeyCode::Char('s')).is_none());
     assert!(req.control.stop_requested());
     assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopping);
-    assert!(matches!(
-        app.update(AppEvent::RunDone(RunEnd::Stopped)),
-        Some(Command::Quit)
-    ));
+    assert!(matches!(app.update(AppEvent::RunDone(RunEnd::Stopped)), Some(Command::Quit)));
     assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopped);
 }
 
@@ -68,16 +66,10 @@ fn start_pause_and_stop_gracefully() {
 fn kill_quits_at_once_and_no_run_quits_without_asking() {
     let mut running = live_app();
     assert!(press(&mut running, KeyCode::Char('q')).is_none());
-    assert!(matches!(
-        press(&mut running, KeyCode::Char('k')),
-        Some(Command::Quit)
-    ));
+    assert!(matches!(press(&mut running, KeyCode::Char('k')), Some(Command::Quit)));
 
     let mut idle = app();
-    assert!(matches!(
-        press(&mut idle, KeyCode::Char('q')),
-        Some(Command::Quit)
-    ));
+    assert!(matches!(press(&mut idle, KeyCode::Char('q')), Some(Command::Quit)));
     let mut app = live_app();
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     assert!(app.handle_key(ctrl_c).is_none());
@@ -90,9 +82,7 @@ fn live_view_stop_key_and_run_failure() {
     press(&mut app, KeyCode::Char('x'));
     assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopping);
     assert!(app.live.as_ref().unwrap().control.stop_requested());
-    assert!(app
-        .update(AppEvent::RunDone(RunEnd::Failed("disk full".into())))
-        .is_none());
+    assert!(app.update(AppEvent::RunDone(RunEnd::Failed("disk full".into()))).is_none());
     let live = app.live.as_ref().unwrap();
     assert_eq!(live.status, RunStatus::Failed);
     assert_eq!(live.log.back().unwrap(), "error: disk full");
@@ -107,9 +97,7 @@ fn form_refuses_to_start_invalid_settings() {
     assert!(press(&mut app, KeyCode::Char('s')).is_none());
     assert!(app.message.as_ref().unwrap().text.contains("train.epochs"));
     press(&mut app, KeyCode::Char('2'));
-    let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Char('s')) else {
-        panic!("valid form starts")
-    };
+    let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Char('s')) else { panic!("valid form starts") };
     assert_eq!(req.config.train.epochs, 2);
 }
 
@@ -139,8 +127,8 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     let saved = ppdl::config::Config::load(&dir.path().join("noisy.toml")).unwrap();
     assert_eq!(saved.name, "noisy");
     assert_eq!(
-        saved.privacy.describe(),
-        "pixel-permutation + noise(sigma=0.25) | labels: permuted, m=1"
+        saved.privacy.transforms,
+        vec![TransformSpec::PixelPermutation, TransformSpec::Noise { sigma: 0.25, per_sample: false }]
     );
     assert_eq!(app.configs.len(), 2);
     assert_eq!(app.selected_config().unwrap().rel, "noisy.toml");
@@ -157,10 +145,7 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
         Some(Overlay::SaveAs { error: Some(e), .. }) => assert!(e.contains("exists"), "{e}"),
         other => panic!("expected an error in the dialog, got {other:?}"),
     }
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("noisy.toml")).unwrap(),
-        before
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("noisy.toml")).unwrap(), before);
 }
 
 /// Every "baseline" on the live screen is drawn in the baseline colour, every "private" in the
@@ -172,21 +157,13 @@ fn arm_colours_are_consistent() {
     let buf = terminal.backend().buffer();
     let mut seen = [0, 0];
     for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect::<Vec<_>>()
-            .concat();
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<Vec<_>>().concat();
         let chars: Vec<char> = line.chars().collect();
         for (i, arm) in Arm::BOTH.iter().enumerate() {
             let word: Vec<char> = arm.name().chars().collect();
             for x in 0..chars.len().saturating_sub(word.len()) {
                 if chars[x..x + word.len()] == word[..] {
-                    assert_eq!(
-                        buf[(x as u16, y)].fg,
-                        theme::arm_color(*arm),
-                        "{} at ({x}, {y}): {line}",
-                        arm.name()
-                    );
+                    assert_eq!(buf[(x as u16, y)].fg, theme::arm_color(*arm), "{} at ({x}, {y}): {line}", arm.name());
                     seen[i] += 1;
                 }
             }
@@ -198,14 +175,8 @@ fn arm_colours_are_consistent() {
 fn write_run(root: &Path, label: &str, config_text: &str, base: f64, private: f64) {
     let dir = root.join(label);
     std::fs::create_dir_all(&dir).unwrap();
-    let s = summary(
-        label,
-        "embedded",
-        base,
-        private,
-        "pixel-permutation | labels: permuted, m=1",
-        "2026-01-01T00:00:00Z",
-    );
+    let s =
+        summary(label, "embedded", base, private, "pixel-permutation; labels: permuted, m=1", "2026-01-01T00:00:00Z");
     atomic::write_json(&dir.join("summary.json"), &s).unwrap();
     let mut rows = metric_rows(Arm::Baseline, 188);
     rows.extend(metric_rows(Arm::Private, 188));
@@ -226,35 +197,22 @@ fn runs_open_compare_and_analyses() {
     let mut app = App::new("configs-that-do-not-exist".into());
     app.extra_results_dirs = vec![results.path().to_path_buf()];
     app.reload_runs();
-    assert_eq!(
-        app.runs
-            .iter()
-            .map(|r| r.label.as_str())
-            .collect::<Vec<_>>(),
-        vec!["b-run", "a-run"]
-    );
+    assert_eq!(app.runs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), vec!["b-run", "a-run"]);
     press(&mut app, KeyCode::Char('5'));
 
     press(&mut app, KeyCode::Enter);
-    let RunsMode::Detail(d) = &app.runs_mode else {
-        panic!("Enter opens the run")
-    };
+    let RunsMode::Detail(d) = &app.runs_mode else { panic!("Enter opens the run") };
     assert_eq!(d.curves.baseline.test_accuracy.len(), 2);
     assert_eq!(app.attacks.status, Availability::Done);
     assert_eq!(app.attacks.rows[0].name, "wrong-key");
     assert_eq!(app.overhead.status, Availability::NotRun);
-    assert!(matches!(
-        press(&mut app, KeyCode::Char('f')),
-        Some(Command::ExportFigures(_))
-    ));
+    assert!(matches!(press(&mut app, KeyCode::Char('f')), Some(Command::ExportFigures(_))));
     press(&mut app, KeyCode::Esc);
 
     press(&mut app, KeyCode::Char('m'));
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Char('c'));
-    let RunsMode::Compare(c) = &app.runs_mode else {
-        panic!("c compares: {:?}", app.message)
-    };
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
     assert_eq!((c.left.as_str(), c.right.as_str()), ("b-run", "a-run"));
     assert_eq!(ppdl::tui::diff::changes(&c.diff), 8);
 }
@@ -273,16 +231,11 @@ fn failing_run_reports_through_the_channel() {
     cfg.data.dir = Some("/nonexistent/ppdl-test-data".into());
     let out = tempfile::tempdir().unwrap();
     let mut app = app();
-    let Command::StartRun(req) = app.begin_run(cfg, out.path().join("run")) else {
-        unreachable!()
-    };
+    let Command::StartRun(req) = app.begin_run(cfg, out.path().join("run")) else { unreachable!() };
     let (tx, rx) = mpsc::channel();
     ppdl::tui::event::spawn_run(req, tx);
     loop {
-        match rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the worker reports within 20 s")
-        {
+        match rx.recv_timeout(Duration::from_secs(20)).expect("the worker reports within 20 s") {
             AppEvent::RunDone(end) => {
                 assert!(matches!(end, RunEnd::Failed(_)), "{end:?}");
                 app.update(AppEvent::RunDone(end));
@@ -294,8 +247,5 @@ fn failing_run_reports_through_the_channel() {
         }
     }
     assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Failed);
-    assert!(
-        !out.path().join("run").exists(),
-        "nothing is written when the data cannot be loaded"
-    );
+    assert!(!out.path().join("run").exists(), "nothing is written when the data cannot be loaded");
 }

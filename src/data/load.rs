@@ -1,12 +1,343 @@
-//! TEMP stub until the data branch lands.
-use std::path::Path;
-use serde::{Deserialize, Serialize};
-use super::{Dataset, ImageShape};
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetKind { Embedded, Mnist, FashionMnist, Digits, Cifar10 }
-impl DatasetKind {
-    pub fn name(self) -> &'static str { "x" }
-    pub fn image_shape(self) -> ImageShape { ImageShape{height:28,width:28,channels:1} }
+//! Loading a whole dataset by kind: [`load_dataset`].
+//!
+//! | kind | default folder | files | split |
+//! |---|---|---|---|
+//! | `embedded` | (in the binary) | Fashion-MNIST subset, see [`super::embedded`] | 6,000 / 1,000 |
+//! | `mnist` | `data/mnist` | `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]` | 60,000 / 10,000 |
+//! | `fashion-mnist` | `data/fashion-mnist` | same names as MNIST | 60,000 / 10,000 |
+//! | `digits` | `data/digits` | `digits.csv.gz` or `digits.csv` | first 1,437 rows / last 360 rows |
+//! | `cifar10` | `data/cifar10` | `data_batch_1..5.bin`, `test_batch.bin` | 50,000 / 10,000 |
+//!
+//! Default folders are relative to the current directory. For IDX files, the raw name is used when
+//! both it and the `.gz` name exist. For CIFAR-10, a `cifar-10-batches-bin` subfolder (as the official
+//! archive extracts) is also looked in. Digits has no official split: the fixed, unshuffled split puts
+//! the last `ceil(n / 5)` rows in test (see [`digits::split_sizes`]). All datasets have 10 classes; pixels are scaled to `[0, 1]`
+//! (`/255`, digits `/16`). Limits keep the first N samples of a split.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::Result;
+
+use super::{cifar, digits, embedded, idx, Dataset, ImageShape, Split};
+use crate::error::InputError;
+
+/// Which dataset to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum DatasetKind {
+    /// The Fashion-MNIST subset compiled into the binary (the default).
+    #[serde(rename = "embedded")]
+    Embedded,
+    #[serde(rename = "mnist")]
+    Mnist,
+    #[serde(rename = "fashion-mnist")]
+    FashionMnist,
+    /// scikit-learn's 8x8 digits.
+    #[serde(rename = "digits")]
+    Digits,
+    #[serde(rename = "cifar10")]
+    Cifar10,
 }
-pub fn load_dataset(_k: DatasetKind, _d: Option<&Path>, _a: Option<usize>, _b: Option<usize>) -> anyhow::Result<Dataset> { todo!() }
+
+impl DatasetKind {
+    pub const ALL: [DatasetKind; 5] = [
+        DatasetKind::Embedded,
+        DatasetKind::Mnist,
+        DatasetKind::FashionMnist,
+        DatasetKind::Digits,
+        DatasetKind::Cifar10,
+    ];
+
+    /// The name used in configs, on the command line and as `Dataset::name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Embedded => "embedded",
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Digits => "digits",
+            DatasetKind::Cifar10 => "cifar10",
+        }
+    }
+
+    /// The folder used when none is given (relative to the current directory); `None` for `embedded`.
+    pub fn default_dir(self) -> Option<PathBuf> {
+        match self {
+            DatasetKind::Embedded => None,
+            DatasetKind::Mnist => Some(PathBuf::from("data/mnist")),
+            DatasetKind::FashionMnist => Some(PathBuf::from("data/fashion-mnist")),
+            DatasetKind::Digits => Some(PathBuf::from("data/digits")),
+            DatasetKind::Cifar10 => Some(PathBuf::from("data/cifar10")),
+        }
+    }
+
+    /// Image shape of this kind.
+    pub fn shape(self) -> ImageShape {
+        match self {
+            DatasetKind::Embedded | DatasetKind::Mnist | DatasetKind::FashionMnist => {
+                ImageShape { height: 28, width: 28, channels: 1 }
+            }
+            DatasetKind::Digits => digits::SHAPE,
+            DatasetKind::Cifar10 => cifar::SHAPE,
+        }
+    }
+
+    /// Number of classes (10 for every kind).
+    pub fn classes(self) -> usize {
+        CLASSES
+    }
+
+    /// How to get the files, for messages.
+    fn how_to_get(self, dir: &Path) -> String {
+        match self {
+            DatasetKind::Embedded => String::new(),
+            DatasetKind::Mnist => format!(
+                "fetch it with `scripts/fetch-data.sh mnist` (run from the repository root; it writes data/mnist), \
+                 or use a folder holding {}",
+                IDX_FILES.map(|f| format!("{f}[.gz]")).join(", ")
+            ),
+            DatasetKind::FashionMnist => format!(
+                "fetch it with `scripts/fetch-data.sh fashion` (run from the repository root; it writes \
+                 data/fashion-mnist), or use a folder holding {}",
+                IDX_FILES.map(|f| format!("{f}[.gz]")).join(", ")
+            ),
+            DatasetKind::Digits => "fetch it with `scripts/fetch-data.sh digits` (run from the repository root; \
+                 it writes data/digits/digits.csv.gz), or use a folder holding digits.csv.gz or digits.csv"
+                .to_string(),
+            DatasetKind::Cifar10 => format!(
+                "CIFAR-10 cannot be fetched on this machine (no reachable package registry ships it): download \
+                 the binary version (cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html) \
+                 elsewhere and put {}, {} and {} into {} (or its subfolder cifar-10-batches-bin)",
+                cifar::TRAIN_FILES[..4].join(", "),
+                cifar::TRAIN_FILES[4],
+                cifar::TEST_FILE,
+                dir.display()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DatasetKind {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, InputError> {
+        DatasetKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            InputError::new(format!(
+                "unknown dataset {s:?}: expected one of {}",
+                DatasetKind::ALL.map(|k| k.name()).join(", ")
+            ))
+        })
+    }
+}
+
+/// Classes of every dataset kind.
+pub const CLASSES: usize = 10;
+
+/// Base names of the four IDX files: train images, train labels, test images, test labels.
+pub const IDX_FILES: [&str; 4] =
+    ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+/// Loads a dataset.
+///
+/// `dir` overrides the default folder (it must be `None` for `embedded`). `train_limit` / `test_limit`
+/// keep the first N samples of each split (all when N is larger); a limit of 0 is an error. Every
+/// problem with the user's files or arguments is an [`InputError`].
+pub fn load_dataset(
+    kind: DatasetKind,
+    dir: Option<&Path>,
+    train_limit: Option<usize>,
+    test_limit: Option<usize>,
+) -> Result<Dataset> {
+    for (name, limit) in [("train_limit", train_limit), ("test_limit", test_limit)] {
+        if limit == Some(0) {
+            return Err(anyhow::Error::new(InputError::new(format!(
+                "{name} is 0: expected at least 1 sample per split (or no limit)"
+            ))));
+        }
+    }
+    let train_limit = train_limit.unwrap_or(usize::MAX);
+    let test_limit = test_limit.unwrap_or(usize::MAX);
+    let mut dataset = if kind == DatasetKind::Embedded {
+        if let Some(dir) = dir {
+            return Err(anyhow::Error::new(InputError::new(format!(
+                "dataset \"embedded\" is built into the program and reads no folder, but the folder {} was \
+                 given: expected no folder, or another dataset ({})",
+                dir.display(),
+                DatasetKind::ALL[1..].iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+            ))));
+        }
+        embedded::load()?
+    } else {
+        let default = kind.default_dir().expect("non-embedded kinds have a default folder");
+        let dir = dir.unwrap_or(&default);
+        check_dir(kind, dir)?;
+        match kind {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => load_idx(kind, dir, train_limit, test_limit)?,
+            DatasetKind::Digits => load_digits(dir)?,
+            DatasetKind::Cifar10 => load_cifar(dir, train_limit, test_limit)?,
+            DatasetKind::Embedded => unreachable!(),
+        }
+    };
+    dataset.name = kind.name().to_string();
+    dataset.train = dataset.train.truncated(train_limit);
+    dataset.test = dataset.test.truncated(test_limit);
+    Ok(dataset)
+}
+
+/// `pixels[i] / max` as `f32`.
+pub fn scale_pixels(pixels: &[u8], max: u8) -> Vec<f32> {
+    let max = f32::from(max);
+    pixels.iter().map(|&p| f32::from(p) / max).collect()
+}
+
+fn check_dir(kind: DatasetKind, dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let what = if dir.exists() { "is not a folder" } else { "not found" };
+    Err(anyhow::Error::new(InputError::new(format!(
+        "dataset folder {} {what} (dataset \"{}\"); {}",
+        dir.display(),
+        kind.name(),
+        kind.how_to_get(dir)
+    ))))
+}
+
+/// `dir/base` if it exists, else `dir/base.gz`, else an error.
+fn find_idx(kind: DatasetKind, dir: &Path, base: &str) -> Result<PathBuf> {
+    let raw = dir.join(base);
+    if raw.is_file() {
+        return Ok(raw);
+    }
+    let gz = dir.join(format!("{base}.gz"));
+    if gz.is_file() {
+        return Ok(gz);
+    }
+    Err(anyhow::Error::new(InputError::new(format!(
+        "{}: missing {base} (or {base}.gz) in dataset folder {} (dataset \"{}\"); {}",
+        raw.display(),
+        dir.display(),
+        kind.name(),
+        kind.how_to_get(dir)
+    ))))
+}
+
+/// Scales only the first `limit` samples of each split.
+fn load_idx(kind: DatasetKind, dir: &Path, train_limit: usize, test_limit: usize) -> Result<Dataset> {
+    let paths = IDX_FILES.map(|base| find_idx(kind, dir, base));
+    let [train_images, train_labels, test_images, test_labels] = paths;
+    let (train_images, train_labels, test_images, test_labels) =
+        (train_images?, train_labels?, test_images?, test_labels?);
+    let (shape, train_px, train_y) = idx::read_pair(&train_images, &train_labels, CLASSES)?;
+    let (test_shape, test_px, test_y) = idx::read_pair(&test_images, &test_labels, CLASSES)?;
+    if test_shape != shape {
+        return Err(anyhow::Error::new(InputError::in_file(
+            &test_images,
+            format!(
+                "images are {}x{} but those in {} are {}x{}; expected the same size in both splits",
+                test_shape.height,
+                test_shape.width,
+                train_images.display(),
+                shape.height,
+                shape.width
+            ),
+        )));
+    }
+    non_empty(&train_images, train_y.len())?;
+    non_empty(&test_images, test_y.len())?;
+    let features = shape.features();
+    let split = |px: &[u8], mut y: Vec<u8>, limit: usize| {
+        y.truncate(limit);
+        Split { images: scale_pixels(&px[..y.len() * features], 255), labels: y, features }
+    };
+    Ok(Dataset {
+        name: kind.name().to_string(),
+        shape,
+        classes: CLASSES,
+        train: split(&train_px, train_y, train_limit),
+        test: split(&test_px, test_y, test_limit),
+    })
+}
+
+fn non_empty(path: &Path, n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(anyhow::Error::new(InputError::in_file(path, "holds 0 samples: expected at least 1")));
+    }
+    Ok(())
+}
+
+fn load_digits(dir: &Path) -> Result<Dataset> {
+    let Some(path) = digits::FILE_NAMES.iter().map(|f| dir.join(f)).find(|p| p.is_file()) else {
+        return Err(anyhow::Error::new(InputError::new(format!(
+            "{}: missing digits.csv.gz (or digits.csv) in dataset folder {} (dataset \"digits\"); {}",
+            dir.join(digits::FILE_NAMES[0]).display(),
+            dir.display(),
+            DatasetKind::Digits.how_to_get(dir)
+        ))));
+    };
+    let (pixels, labels) = digits::read_csv(&path)?;
+    if labels.len() < 2 {
+        return Err(anyhow::Error::new(InputError::in_file(
+            &path,
+            format!("holds {} sample: expected at least 2 (one for each split)", labels.len()),
+        )));
+    }
+    let (n_train, _) = digits::split_sizes(labels.len());
+    let features = digits::SHAPE.features();
+    let images = scale_pixels(&pixels, digits::MAX_PIXEL);
+    let (train_images, test_images) = images.split_at(n_train * features);
+    let (train_labels, test_labels) = labels.split_at(n_train);
+    Ok(Dataset {
+        name: DatasetKind::Digits.name().to_string(),
+        shape: digits::SHAPE,
+        classes: CLASSES,
+        train: Split { images: train_images.to_vec(), labels: train_labels.to_vec(), features },
+        test: Split { images: test_images.to_vec(), labels: test_labels.to_vec(), features },
+    })
+}
+
+/// Reads the batches in order until `limit` samples are had (later batches are then not read).
+fn load_cifar(dir: &Path, train_limit: usize, test_limit: usize) -> Result<Dataset> {
+    let sub = dir.join("cifar-10-batches-bin");
+    let all_files = || cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]);
+    let base = if all_files().all(|f| dir.join(f).is_file()) {
+        dir.to_path_buf()
+    } else if all_files().all(|f| sub.join(f).is_file()) {
+        sub
+    } else {
+        let look = if sub.is_dir() { &sub } else { dir };
+        let missing: Vec<&str> = all_files().filter(|f| !look.join(f).is_file()).copied().collect();
+        return Err(anyhow::Error::new(InputError::new(format!(
+            "dataset folder {} (dataset \"cifar10\") lacks {}; {}",
+            look.display(),
+            missing.join(", "),
+            DatasetKind::Cifar10.how_to_get(dir)
+        ))));
+    };
+    let read = |files: &[&str], limit: usize| -> Result<Split> {
+        let mut split = Split { images: Vec::new(), labels: Vec::new(), features: cifar::SHAPE.features() };
+        for f in files {
+            if split.len() >= limit {
+                break;
+            }
+            let (pixels, labels) = cifar::read_batch(&base.join(f))?;
+            let take = labels.len().min(limit - split.len());
+            split.images.extend(scale_pixels(&pixels[..take * cifar::PIXELS_PER_IMAGE], 255));
+            split.labels.extend_from_slice(&labels[..take]);
+        }
+        Ok(split)
+    };
+    Ok(Dataset {
+        name: DatasetKind::Cifar10.name().to_string(),
+        shape: cifar::SHAPE,
+        classes: CLASSES,
+        train: read(&cifar::TRAIN_FILES, train_limit)?,
+        test: read(&[cifar::TEST_FILE], test_limit)?,
+    })
+}

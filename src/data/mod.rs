@@ -9,6 +9,12 @@ pub mod embedded;
 pub mod idx;
 pub mod load;
 
+use std::borrow::Cow;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::InputError;
+
 /// Height, width and channels of one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageShape {
@@ -61,4 +67,57 @@ pub struct Dataset {
     pub classes: usize,
     pub train: Split,
     pub test: Split,
+}
+
+/// Largest decompressed size accepted from one gzip file (guards against gzip bombs).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
+
+/// True when `bytes` start with the gzip magic `1f 8b`.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Reads a whole data file. A missing or unreadable file is an [`InputError`] naming it.
+pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::NotFound => "file not found".to_string(),
+            _ => format!("cannot read file: {e}"),
+        };
+        anyhow::Error::new(InputError::in_file(path, what))
+    })
+}
+
+/// Returns `bytes` decompressed when they are gzip (start with `1f 8b`), unchanged otherwise.
+/// A corrupt gzip stream is an [`InputError`] naming `path`.
+pub fn gunzip_if_needed<'a>(bytes: &'a [u8], path: &Path) -> anyhow::Result<Cow<'a, [u8]>> {
+    if !is_gzip(bytes) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes).take(MAX_DECOMPRESSED_BYTES + 1).read_to_end(&mut out).map_err(|e| {
+        anyhow::Error::new(InputError::in_file(
+            path,
+            format!("starts with the gzip signature 1f 8b but is not a valid gzip stream: {e}"),
+        ))
+    })?;
+    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        return Err(anyhow::Error::new(InputError::in_file(
+            path,
+            format!("decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes; expected a dataset file"),
+        )));
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// `FILE: at byte OFFSET[ of the decompressed data]: MESSAGE` as an [`InputError`].
+pub(crate) fn offset_error(path: &Path, gzip: bool, offset: u64, message: impl std::fmt::Display) -> anyhow::Error {
+    if gzip {
+        anyhow::Error::new(InputError::new(format!(
+            "{}: at byte {offset} of the decompressed data: {message}",
+            path.display()
+        )))
+    } else {
+        anyhow::Error::new(InputError::at_offset(path, offset, message))
+    }
 }

@@ -32,7 +32,13 @@ pub trait WithNet<D: Device<f32>> {
 
 /// Build `arch` for `shape` inputs and `outputs` classes (or codes) on `dev`, then hand it to `job`.
 /// Building draws from the device's seeded generator: same seed, same initialisation.
-pub fn with_net<D: Device<f32>, J: WithNet<D>>(arch: Arch, dev: &D, shape: ImageShape, outputs: usize, job: J) -> J::Output
+pub fn with_net<D: Device<f32>, J: WithNet<D>>(
+    arch: Arch,
+    dev: &D,
+    shape: ImageShape,
+    outputs: usize,
+    job: J,
+) -> J::Output
 where
     Conv2d<D>: Clone,
 {
@@ -90,7 +96,16 @@ pub struct Cnn<D: Storage<E>, E: Dtype = f32> {
 
 impl<D: Device<f32>> Cnn<D> {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(dev: &D, shape: ImageShape, kernel: usize, padding: usize, c1: usize, c2: usize, dense: usize, outputs: usize) -> Self {
+    pub fn new(
+        dev: &D,
+        shape: ImageShape,
+        kernel: usize,
+        padding: usize,
+        c1: usize,
+        c2: usize,
+        dense: usize,
+        outputs: usize,
+    ) -> Self {
         let g1 = ConvGeometry {
             height: shape.height,
             width: shape.width,

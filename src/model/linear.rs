@@ -39,9 +39,7 @@ impl<D: Device<f32>> DynLinear<D> {
 impl<D: Device<f32>> TensorCollection<f32, D> for DynLinear<D> {
     type To<E2: Dtype, D2: Device<E2>> = DynLinear<D2, E2>;
 
-    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(
-        visitor: &mut V,
-    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(visitor: &mut V) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
             (
                 Self::tensor("weight", |s| &s.weight, |s| &mut s.weight, runtime_options((0, 0), Self::reset_weight)),
@@ -81,7 +79,10 @@ impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T
 /// it has no others in the pinned version (`=0.13.0`; `runtime_options_layout` in the tests checks the
 /// size), so we initialise every field in place. `shape` is only read by `build_module`, which these
 /// modules never use: they are constructed with `new`.
-pub fn runtime_options<S: Shape, D: Device<f32>>(shape: S, reset: fn(&mut Tensor<S, f32, D>) -> Result<(), D::Err>) -> TensorOptions<S, f32, D> {
+pub fn runtime_options<S: Shape, D: Device<f32>>(
+    shape: S,
+    reset: fn(&mut Tensor<S, f32, D>) -> Result<(), D::Err>,
+) -> TensorOptions<S, f32, D> {
     let mut opts = std::mem::MaybeUninit::<TensorOptions<S, f32, D>>::uninit();
     let p = opts.as_mut_ptr();
     // SAFETY: every field of the struct is written before `assume_init`; all are plain values.

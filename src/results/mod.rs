@@ -26,7 +26,11 @@ impl RunFolder {
     /// Create the folder and its sub-folders; an existing non-empty folder is refused.
     pub fn create(root: &Path) -> anyhow::Result<RunFolder> {
         if root.exists() && std::fs::read_dir(root).map(|mut d| d.next().is_some()).unwrap_or(true) {
-            return Err(InputError::new(format!("{}: output folder exists and is not empty (choose another --out)", root.display())).into());
+            return Err(InputError::new(format!(
+                "{}: output folder exists and is not empty (choose another --out)",
+                root.display()
+            ))
+            .into());
         }
         let run = RunFolder::new(root);
         for dir in [run.root.clone(), run.provider_dir(), run.customer_dir(), run.baseline_dir()] {
@@ -109,11 +113,14 @@ impl RunFolder {
 
 pub const METRICS_HEADER: &str = "arm,epoch,step,split,loss,accuracy,samples_per_s,wall_s";
 
-/// metrics.csv text for `rows` (header included).
+/// metrics.csv text for `rows` (header included). Rows are grouped by arm (baseline first), each arm's
+/// in the order they were produced, so the file does not depend on how the two threads interleaved.
 pub fn metrics_csv(rows: &[MetricRow]) -> String {
     let mut out = String::from(METRICS_HEADER);
     out.push('\n');
-    for r in rows {
+    let mut sorted: Vec<&MetricRow> = rows.iter().collect();
+    sorted.sort_by_key(|r| r.arm);
+    for r in sorted {
         out.push_str(&format!(
             "{},{},{},{},{:.6},{:.6},{:.1},{:.3}\n",
             r.arm.name(),
@@ -148,10 +155,18 @@ pub fn parse_metrics_csv(text: &str, path: &Path) -> anyhow::Result<Vec<MetricRo
         }
         let f: Vec<&str> = line.split(',').collect();
         let bad = |col: usize, what: &str| -> anyhow::Error {
-            InputError::in_file(path, format!("line {lineno}, column {}: expected {what}, found {:?}", col + 1, f.get(col).unwrap_or(&""))).into()
+            InputError::in_file(
+                path,
+                format!("line {lineno}, column {}: expected {what}, found {:?}", col + 1, f.get(col).unwrap_or(&"")),
+            )
+            .into()
         };
         if f.len() != 8 {
-            return Err(InputError::in_file(path, format!("line {lineno}: expected 8 comma-separated fields, found {}", f.len())).into());
+            return Err(InputError::in_file(
+                path,
+                format!("line {lineno}: expected 8 comma-separated fields, found {}", f.len()),
+            )
+            .into());
         }
         let arm = match f[0] {
             "baseline" => crate::train::Arm::Baseline,

@@ -65,8 +65,9 @@ pub struct Summary {
 impl Summary {
     pub fn load(path: &Path) -> anyhow::Result<Summary> {
         let text = std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| InputError::in_file(path, format!("line {} column {}: invalid JSON: {e}", e.line(), e.column())))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            InputError::in_file(path, format!("line {} column {}: invalid JSON: {e}", e.line(), e.column()))
+        })?;
         let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
         if version != RUN_FORMAT_VERSION as u64 {
             return Err(InputError::in_file(

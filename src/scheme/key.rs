@@ -14,9 +14,16 @@ use crate::error::InputError;
 
 pub const KEY_FILE_VERSION: u32 = 1;
 
-/// 256 secret bits. Not `Debug`, not `Serialize`: the secret leaves memory only through [`KeyFile`].
+/// 256 secret bits. Not `Serialize`, and `Debug` shows only the fingerprint: the secret leaves memory
+/// only through [`KeyFile`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey(fingerprint {})", self.fingerprint())
+    }
+}
 
 impl SecretKey {
     /// A fresh secret from the operating system's CSPRNG.
@@ -102,18 +109,38 @@ impl KeyFile {
     /// Read a key file, refusing one readable by others, from another format, or made for another setup.
     pub fn load(path: &Path, ctx: &KeyContext) -> anyhow::Result<SecretKey> {
         check_private_permissions(path)?;
-        let text = std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read key file: {e}")))?;
-        let file: KeyFile = serde_json::from_str(&text)
-            .map_err(|e| InputError::in_file(path, format!("line {} column {}: not a ppdl key file: {e}", e.line(), e.column())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::in_file(path, format!("cannot read key file: {e}")))?;
+        let file: KeyFile = serde_json::from_str(&text).map_err(|e| {
+            InputError::in_file(path, format!("line {} column {}: not a ppdl key file: {e}", e.line(), e.column()))
+        })?;
         if file.version != KEY_FILE_VERSION {
-            return Err(InputError::in_file(path, format!("field `version`: expected {KEY_FILE_VERSION}, found {} (a key from another ppdl format)", file.version)).into());
+            return Err(InputError::in_file(
+                path,
+                format!(
+                    "field `version`: expected {KEY_FILE_VERSION}, found {} (a key from another ppdl format)",
+                    file.version
+                ),
+            )
+            .into());
         }
-        let key = SecretKey::from_hex(&file.secret).map_err(|e| InputError::in_file(path, format!("field `secret`: {e}")))?;
+        let key =
+            SecretKey::from_hex(&file.secret).map_err(|e| InputError::in_file(path, format!("field `secret`: {e}")))?;
         if key.fingerprint() != file.fingerprint {
-            return Err(InputError::in_file(path, "field `fingerprint` does not match the secret (corrupted key file)").into());
+            return Err(InputError::in_file(
+                path,
+                "field `fingerprint` does not match the secret (corrupted key file)",
+            )
+            .into());
         }
         let mismatch = |field: &str, want: String, got: String| -> anyhow::Error {
-            InputError::in_file(path, format!("field `{field}`: this key was made for {got}, but the run needs {want} (a key from another run?)")).into()
+            InputError::in_file(
+                path,
+                format!(
+                    "field `{field}`: this key was made for {got}, but the run needs {want} (a key from another run?)"
+                ),
+            )
+            .into()
         };
         if file.dataset != ctx.dataset {
             return Err(mismatch("dataset", ctx.dataset.to_string(), file.dataset));
@@ -150,7 +177,14 @@ fn check_private_permissions(path: &Path) -> anyhow::Result<()> {
     let meta = std::fs::metadata(path).map_err(|e| InputError::in_file(path, format!("cannot read key file: {e}")))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(InputError::in_file(path, format!("key file has mode {mode:o}; expected 600 (readable by its owner only): run `chmod 600 {}`", path.display())).into());
+        return Err(InputError::in_file(
+            path,
+            format!(
+                "key file has mode {mode:o}; expected 600 (readable by its owner only): run `chmod 600 {}`",
+                path.display()
+            ),
+        )
+        .into());
     }
     Ok(())
 }

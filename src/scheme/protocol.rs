@@ -77,7 +77,12 @@ pub struct EncodedTrainingSet {
 
 impl EncodedTrainingSet {
     pub fn view(&self) -> TrainingSet<'_> {
-        TrainingSet { images: &self.inputs.images, targets: &self.codes, features: self.inputs.features, outputs: self.outputs }
+        TrainingSet {
+            images: &self.inputs.images,
+            targets: &self.codes,
+            features: self.inputs.features,
+            outputs: self.outputs,
+        }
     }
 
     pub fn inputs(&self) -> &EncodedInputs {
@@ -144,8 +149,14 @@ pub struct Customer {
 
 impl Customer {
     pub fn new(key: SecretKey, privacy: &PrivacyConfig, dataset: &str, shape: ImageShape, classes: usize) -> Self {
-        let transforms = privacy.transforms.iter().enumerate().map(|(i, t)| transforms::build(t, i, &key, shape)).collect();
-        let codec = LabelCodec::random(classes, privacy.codes_per_class, privacy.label_permutation, &mut key.stream("labels/assignment"));
+        let transforms =
+            privacy.transforms.iter().enumerate().map(|(i, t)| transforms::build(t, i, &key, shape)).collect();
+        let codec = LabelCodec::random(
+            classes,
+            privacy.codes_per_class,
+            privacy.label_permutation,
+            &mut key.stream("labels/assignment"),
+        );
         let fresh = Mutex::new(key.stream("fresh/per-sample"));
         Customer { key, privacy: privacy.clone(), dataset: dataset.to_string(), shape, transforms, codec, fresh }
     }

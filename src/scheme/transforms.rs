@@ -27,7 +27,9 @@ pub fn build(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageSh
         TransformSpec::PixelPermutation => Box::new(PixelPermutation::random(shape.features(), &mut rng)),
         TransformSpec::BlockShuffle { block, flip } => Box::new(BlockShuffle::random(shape, block, flip, &mut rng)),
         TransformSpec::OrthogonalMix => Box::new(OrthogonalMix::random(shape.features(), &mut rng)),
-        TransformSpec::Noise { sigma, per_sample } => Box::new(Noise::random(shape.features(), sigma as f32, per_sample, &mut rng)),
+        TransformSpec::Noise { sigma, per_sample } => {
+            Box::new(Noise::random(shape.features(), sigma as f32, per_sample, &mut rng))
+        }
     }
 }
 
@@ -244,7 +246,12 @@ pub struct Noise {
 
 impl Noise {
     pub fn random(features: usize, sigma: f32, per_sample: bool, rng: &mut ChaCha20Rng) -> Self {
-        let pattern = (0..features).map(|_| { let z: f32 = StandardNormal.sample(rng); sigma * z }).collect();
+        let pattern = (0..features)
+            .map(|_| {
+                let z: f32 = StandardNormal.sample(rng);
+                sigma * z
+            })
+            .collect();
         Self { sigma, per_sample, pattern }
     }
 }

@@ -55,11 +55,25 @@ pub enum Event {
     Stage(String),
     /// A free-form log line.
     Log(String),
-    TrainStarted { arm: Arm, epochs: usize, steps_per_epoch: usize, samples: usize },
+    TrainStarted {
+        arm: Arm,
+        epochs: usize,
+        steps_per_epoch: usize,
+        samples: usize,
+    },
     /// A metrics row (train progress every `log_every` steps, test at each epoch's end).
     Metric(MetricRow),
-    TrainFinished { arm: Arm, summary: ArmSummary },
+    TrainFinished {
+        arm: Arm,
+        summary: ArmSummary,
+    },
     /// The arm stopped early because it was asked to (Ctrl-C, TUI stop).
-    TrainStopped { arm: Arm, summary: ArmSummary },
-    TrainFailed { arm: Arm, reason: String },
+    TrainStopped {
+        arm: Arm,
+        summary: ArmSummary,
+    },
+    TrainFailed {
+        arm: Arm,
+        reason: String,
+    },
 }

@@ -92,7 +92,7 @@ impl<D: Device<f32>> WithNet<D> for ArmJob<'_, D> {
                     ..Default::default()
                 };
                 let opt = Adam::new(&model, cfg);
-                self.fit(model, opt)
+                self.fit(model, opt, |o: &mut Adam<M, f32, D>, lr| o.cfg.lr = lr)
             }
             OptimizerKind::Sgd => {
                 let cfg = SgdConfig {
@@ -101,7 +101,7 @@ impl<D: Device<f32>> WithNet<D> for ArmJob<'_, D> {
                     weight_decay: (t.weight_decay > 0.0).then_some(WeightDecay::L2(t.weight_decay)),
                 };
                 let opt = Sgd::new(&model, cfg);
-                self.fit(model, opt)
+                self.fit(model, opt, |o: &mut Sgd<M, f32, D>, lr| o.cfg.lr = lr)
             }
         }
     }
@@ -112,7 +112,7 @@ impl<D: Device<f32>> ArmJob<'_, D> {
         let _ = self.events.send(e);
     }
 
-    fn fit<M: Net<D>, O: Optimizer<M, D, f32>>(self, mut model: M, mut opt: O) -> ArmOutcome {
+    fn fit<M: Net<D>, O: Optimizer<M, D, f32>>(self, mut model: M, mut opt: O, set_lr: fn(&mut O, f64)) -> ArmOutcome {
         let spec = self.spec;
         let (arm, data) = (spec.arm, self.data);
         let (n, d, k) = (data.len(), data.features, data.outputs);
@@ -131,12 +131,17 @@ impl<D: Device<f32>> ArmJob<'_, D> {
         let summary = |epoch_seconds: &Vec<f64>, train_seconds: f64, acc: f64| ArmSummary {
             test_accuracy: acc,
             train_seconds,
-            samples_per_second: if train_seconds > 0.0 { (epoch_seconds.len() * n) as f64 / train_seconds } else { 0.0 },
+            samples_per_second: if train_seconds > 0.0 {
+                (epoch_seconds.len() * n) as f64 / train_seconds
+            } else {
+                0.0
+            },
             epochs_completed: epoch_seconds.len(),
             epoch_seconds: epoch_seconds.clone(),
         };
 
         for epoch in 1..=spec.train.epochs {
+            set_lr(&mut opt, spec.train.learning_rate * spec.train.lr_decay.powi(epoch as i32 - 1));
             let order = epoch_order(spec.seed, epoch, n);
             let epoch_start = Instant::now();
             let (mut window_loss, mut window_hits, mut window_samples) = (0.0f64, 0usize, 0usize);
@@ -159,13 +164,18 @@ impl<D: Device<f32>> ArmJob<'_, D> {
                 let y: Tensor<(usize, usize), f32, D> = self.dev.tensor_from_vec(y_buf.clone(), (b, k));
                 let logits = match model.try_forward_mut(x.traced(grads)) {
                     Ok(l) => l,
-                    Err(e) => return ArmOutcome::Failed(format!("forward failed at epoch {epoch}, step {step}: {e:?}")),
+                    Err(e) => {
+                        return ArmOutcome::Failed(format!("forward failed at epoch {epoch}, step {step}: {e:?}"))
+                    }
                 };
                 let logit_values = logits.with_empty_tape().as_vec();
                 let loss = cross_entropy_with_logits_loss(logits, y);
                 let loss_value = loss.with_empty_tape().as_vec()[0] as f64;
                 if !loss_value.is_finite() {
-                    return ArmOutcome::Failed(format!("loss became {loss_value} at epoch {epoch}, step {} (diverged)", step + 1));
+                    return ArmOutcome::Failed(format!(
+                        "loss became {loss_value} at epoch {epoch}, step {} (diverged)",
+                        step + 1
+                    ));
                 }
                 grads = loss.backward();
                 if let Err(e) = opt.update(&mut model, &grads) {
@@ -236,7 +246,10 @@ impl<D: Device<f32>> ArmJob<'_, D> {
 }
 
 /// Forward `inputs` (n rows of `features`) in batches without a tape; returns n rows of outputs.
-pub fn predict<D: Device<f32>, M: Module<Tensor<(usize, usize), f32, D>, Output = Tensor<(usize, usize), f32, D>, Error = D::Err>>(
+pub fn predict<
+    D: Device<f32>,
+    M: Module<Tensor<(usize, usize), f32, D>, Output = Tensor<(usize, usize), f32, D>, Error = D::Err>,
+>(
     model: &M,
     dev: &D,
     inputs: &[f32],

@@ -62,11 +62,7 @@ pub fn scan_configs(dir: &Path) -> Vec<ConfigEntry> {
     files
         .into_iter()
         .map(|path| {
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .into_owned();
+            let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
             let config = Config::load(&path).map_err(|e| format!("{e:#}"));
             ConfigEntry { path, rel, config }
         })
@@ -102,20 +98,11 @@ pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
             }
             let label = entry.file_name().to_string_lossy().into_owned();
             let summary = Summary::load(&path.join("summary.json")).map_err(|e| format!("{e:#}"));
-            runs.push(RunEntry {
-                dir: path,
-                label,
-                summary,
-            });
+            runs.push(RunEntry { dir: path, label, summary });
         }
     }
     runs.sort_by(|a, b| {
-        let key = |r: &RunEntry| {
-            r.summary
-                .as_ref()
-                .map(|s| s.started_at.clone())
-                .unwrap_or_default()
-        };
+        let key = |r: &RunEntry| r.summary.as_ref().map(|s| s.started_at.clone()).unwrap_or_default();
         key(b).cmp(&key(a)).then_with(|| b.label.cmp(&a.label))
     });
     runs.dedup_by(|a, b| a.dir == b.dir);
@@ -130,13 +117,7 @@ pub fn load_run(entry: &RunEntry) -> Result<RunDetail, String> {
         Ok(rows) => (Curves::from_rows(&rows), None),
         Err(e) => (Curves::default(), Some(format!("{e:#}"))),
     };
-    Ok(RunDetail {
-        label: entry.label.clone(),
-        dir: entry.dir.clone(),
-        summary,
-        curves,
-        metrics_error,
-    })
+    Ok(RunDetail { label: entry.label.clone(), dir: entry.dir.clone(), summary, curves, metrics_error })
 }
 
 /// Compare two runs: their summaries and a diff of their config.toml.
@@ -167,17 +148,10 @@ pub fn config_file_name(input: &str) -> Result<String, String> {
     if name.contains('/') || name.contains('\\') || name.starts_with('.') {
         return Err("a plain file name, without folders".into());
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         return Err("letters, digits, '-', '_' or '.' only".into());
     }
-    Ok(if name.ends_with(".toml") {
-        name.to_string()
-    } else {
-        format!("{name}.toml")
-    })
+    Ok(if name.ends_with(".toml") { name.to_string() } else { format!("{name}.toml") })
 }
 
 /// Write `config` as `dir/file_name`, never replacing an existing file. The config's `name` becomes
@@ -191,9 +165,7 @@ pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathB
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
         config.name = stem.to_string();
     }
-    config
-        .validate()
-        .map_err(|(field, expected)| format!("not saved: field `{field}`: expected {expected}"))?;
+    config.validate().map_err(|(field, expected)| format!("not saved: field `{field}`: expected {expected}"))?;
     let text = format!("# Saved from the ppdl workbench.\n{}", config.to_toml());
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut file = std::fs::OpenOptions::new()
@@ -201,8 +173,7 @@ pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathB
         .create_new(true)
         .open(&path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }
 
@@ -221,19 +192,13 @@ mod tests {
     #[test]
     fn save_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = Config::parse(
-            "name = \"a\"\n[data]\ndataset = \"embedded\"\n",
-            Path::new("a.toml"),
-        )
-        .unwrap();
+        let cfg = Config::parse("name = \"a\"\n[data]\ndataset = \"embedded\"\n", Path::new("a.toml")).unwrap();
         let name = config_file_name("mine").unwrap();
         let path = save_config(dir.path(), &name, &cfg).unwrap();
         assert_eq!(path, dir.path().join("mine.toml"));
         let back = Config::load(&path).unwrap();
         assert_eq!(back.name, "mine");
-        assert!(save_config(dir.path(), &name, &cfg)
-            .unwrap_err()
-            .contains("exists"));
+        assert!(save_config(dir.path(), &name, &cfg).unwrap_err().contains("exists"));
         assert!(config_file_name("../x").is_err());
         assert!(config_file_name("").is_err());
     }
@@ -242,22 +207,11 @@ mod tests {
     fn scans_configs_recursively() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(
-            dir.path().join("b.toml"),
-            "name = \"b\"\n[data]\ndataset = \"embedded\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("sub/a.toml"),
-            "name = \"a\"\n[data]\ndataset = \"nope\"\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("b.toml"), "name = \"b\"\n[data]\ndataset = \"embedded\"\n").unwrap();
+        std::fs::write(dir.path().join("sub/a.toml"), "name = \"a\"\n[data]\ndataset = \"nope\"\n").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
         let found = scan_configs(dir.path());
-        assert_eq!(
-            found.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(),
-            vec!["b.toml", "sub/a.toml"]
-        );
+        assert_eq!(found.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(), vec!["b.toml", "sub/a.toml"]);
         assert!(found[0].config.is_ok());
         assert!(found[1].config.is_err());
     }

@@ -37,11 +37,9 @@ pub enum Verdict {
 impl Verdict {
     pub fn parse(text: &str) -> Verdict {
         match text.trim().to_ascii_lowercase().as_str() {
-            "resists" | "resisted" | "holds" | "secure" | "safe" | "pass" | "passed"
-            | "protected" => Verdict::Resists,
+            "resists" | "resisted" | "holds" | "secure" | "safe" | "pass" | "passed" | "protected" => Verdict::Resists,
             "partial" | "partially" | "weak" | "degraded" | "some" => Verdict::Partial,
-            "broken" | "breaks" | "fails" | "failed" | "vulnerable" | "leaks" | "leak"
-            | "recovered" => Verdict::Broken,
+            "broken" | "breaks" | "fails" | "failed" | "vulnerable" | "leaks" | "leak" | "recovered" => Verdict::Broken,
             other => Verdict::Info(other.to_string()),
         }
     }
@@ -107,10 +105,7 @@ pub struct Attacks {
 
 impl Default for Attacks {
     fn default() -> Self {
-        Attacks {
-            status: Availability::NoRun,
-            rows: vec![],
-        }
+        Attacks { status: Availability::NoRun, rows: vec![] }
     }
 }
 
@@ -118,14 +113,8 @@ impl Attacks {
     /// `RUN_DIR/attacks.json`, tolerant of its exact shape.
     pub fn load(path: &Path) -> Attacks {
         match read_json(path) {
-            Err(status) => Attacks {
-                status,
-                rows: vec![],
-            },
-            Ok(value) => Attacks {
-                status: Availability::Done,
-                rows: parse_attacks(&value),
-            },
+            Err(status) => Attacks { status, rows: vec![] },
+            Ok(value) => Attacks { status: Availability::Done, rows: parse_attacks(&value) },
         }
     }
 
@@ -148,18 +137,8 @@ pub struct OverheadRow {
 }
 
 impl OverheadRow {
-    pub fn new(
-        quantity: &str,
-        unit: &str,
-        baseline: Option<f64>,
-        private: Option<f64>,
-    ) -> OverheadRow {
-        OverheadRow {
-            quantity: quantity.into(),
-            unit: unit.into(),
-            baseline,
-            private,
-        }
+    pub fn new(quantity: &str, unit: &str, baseline: Option<f64>, private: Option<f64>) -> OverheadRow {
+        OverheadRow { quantity: quantity.into(), unit: unit.into(), baseline, private }
     }
 
     /// private / baseline, when both are known and the baseline is not zero.
@@ -190,11 +169,7 @@ pub struct Overhead {
 
 impl Default for Overhead {
     fn default() -> Self {
-        Overhead {
-            status: Availability::NoRun,
-            rows: vec![],
-            literature: vec![],
-        }
+        Overhead { status: Availability::NoRun, rows: vec![], literature: vec![] }
     }
 }
 
@@ -202,18 +177,10 @@ impl Overhead {
     /// `RUN_DIR/overhead.json`, tolerant of its exact shape.
     pub fn load(path: &Path) -> Overhead {
         match read_json(path) {
-            Err(status) => Overhead {
-                status,
-                rows: vec![],
-                literature: vec![],
-            },
+            Err(status) => Overhead { status, rows: vec![], literature: vec![] },
             Ok(value) => {
                 let (rows, literature) = parse_overhead(&value);
-                Overhead {
-                    status: Availability::Done,
-                    rows,
-                    literature,
-                }
+                Overhead { status: Availability::Done, rows, literature }
             }
         }
     }
@@ -232,8 +199,7 @@ fn read_json(path: &Path) -> Result<Value, Availability> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Availability::NotRun),
         Err(e) => return Err(Availability::Unreadable(format!("{}: {e}", path.display()))),
     };
-    serde_json::from_str(&text)
-        .map_err(|e| Availability::Unreadable(format!("{}: invalid JSON: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| Availability::Unreadable(format!("{}: invalid JSON: {e}", path.display())))
 }
 
 fn str_field(v: &Value, names: &[&str]) -> Option<String> {
@@ -253,23 +219,13 @@ fn num_field(v: &Value, names: &[&str]) -> Option<f64> {
 fn parse_attacks(value: &Value) -> Vec<AttackRow> {
     let records: Vec<(Option<String>, &Value)> = match value {
         Value::Array(items) => items.iter().map(|v| (None, v)).collect(),
-        Value::Object(map) => match ["attacks", "results", "records"]
-            .iter()
-            .find_map(|k| map.get(*k)?.as_array())
-        {
+        Value::Object(map) => match ["attacks", "results", "records"].iter().find_map(|k| map.get(*k)?.as_array()) {
             Some(items) => items.iter().map(|v| (None, v)).collect(),
-            None => map
-                .iter()
-                .filter(|(_, v)| v.is_object())
-                .map(|(k, v)| (Some(k.clone()), v))
-                .collect(),
+            None => map.iter().filter(|(_, v)| v.is_object()).map(|(k, v)| (Some(k.clone()), v)).collect(),
         },
         _ => vec![],
     };
-    records
-        .into_iter()
-        .filter_map(|(key, v)| parse_attack(key, v))
-        .collect()
+    records.into_iter().filter_map(|(key, v)| parse_attack(key, v)).collect()
 }
 
 fn parse_attack(key: Option<String>, v: &Value) -> Option<AttackRow> {
@@ -284,17 +240,7 @@ fn parse_attack(key: Option<String>, v: &Value) -> Option<AttackRow> {
         .unwrap_or(Verdict::Info(String::new()));
     let detail = str_field(v, &["summary", "detail", "description", "note"]).unwrap_or_default();
     let (series, x_label, y_label) = parse_series(v);
-    Some(AttackRow {
-        name,
-        metric,
-        value,
-        display,
-        verdict,
-        detail,
-        series,
-        x_label,
-        y_label,
-    })
+    Some(AttackRow { name, metric, value, display, verdict, detail, series, x_label, y_label })
 }
 
 /// A curve as `[[x, y], ...]`, `[{"x":..,"y":..}, ...]` or `{"x": [...], "y": [...]}` under
@@ -320,15 +266,10 @@ fn parse_series(v: &Value) -> (Vec<(f64, f64)>, String, String) {
             if !b.is_empty() {
                 yl = b;
             }
-            match (
-                s.get("x").and_then(Value::as_array),
-                s.get("y").and_then(Value::as_array),
-            ) {
-                (Some(xs), Some(ys)) => xs
-                    .iter()
-                    .zip(ys)
-                    .filter_map(|(x, y)| Some((x.as_f64()?, y.as_f64()?)))
-                    .collect(),
+            match (s.get("x").and_then(Value::as_array), s.get("y").and_then(Value::as_array)) {
+                (Some(xs), Some(ys)) => {
+                    xs.iter().zip(ys).filter_map(|(x, y)| Some((x.as_f64()?, y.as_f64()?))).collect()
+                }
                 _ => s
                     .get("points")
                     .and_then(Value::as_array)
@@ -357,24 +298,15 @@ fn parse_overhead(value: &Value) -> (Vec<OverheadRow>, Vec<LiteratureRow>) {
         .find_map(|k| value.get(*k)?.as_array())
         .map(|items| items.iter().filter_map(parse_literature).collect())
         .unwrap_or_default();
-    let rows = match ["rows", "measurements", "quantities"]
-        .iter()
-        .find_map(|k| value.get(*k)?.as_array())
-    {
-        Some(items) => items
-            .iter()
-            .filter_map(|v| parse_overhead_row(None, v))
-            .collect(),
+    let rows = match ["rows", "measurements", "quantities"].iter().find_map(|k| value.get(*k)?.as_array()) {
+        Some(items) => items.iter().filter_map(|v| parse_overhead_row(None, v)).collect(),
         None => match value {
             Value::Object(map) => map
                 .iter()
                 .filter(|(k, _)| !["literature", "published", "references"].contains(&k.as_str()))
                 .filter_map(|(k, v)| parse_overhead_row(Some(k.clone()), v))
                 .collect(),
-            Value::Array(items) => items
-                .iter()
-                .filter_map(|v| parse_overhead_row(None, v))
-                .collect(),
+            Value::Array(items) => items.iter().filter_map(|v| parse_overhead_row(None, v)).collect(),
             _ => vec![],
         },
     };
@@ -392,12 +324,7 @@ fn parse_overhead_row(key: Option<String>, v: &Value) -> Option<OverheadRow> {
     let unit = str_field(v, &["unit", "units"]).unwrap_or_default();
     let baseline = num_field(v, &["baseline", "plain"]);
     let private = num_field(v, &["private", "scheme", "value"]);
-    (baseline.is_some() || private.is_some()).then(|| OverheadRow {
-        quantity,
-        unit,
-        baseline,
-        private,
-    })
+    (baseline.is_some() || private.is_some()).then(|| OverheadRow { quantity, unit, baseline, private })
 }
 
 fn parse_literature(v: &Value) -> Option<LiteratureRow> {
@@ -413,9 +340,7 @@ fn parse_literature(v: &Value) -> Option<LiteratureRow> {
 /// four significant digits.
 pub fn format_value(metric: &str, v: f64) -> String {
     let m = metric.to_ascii_lowercase();
-    let fraction = ["accuracy", "fraction", "rate", "recovered", "ratio of"]
-        .iter()
-        .any(|k| m.contains(k));
+    let fraction = ["accuracy", "fraction", "rate", "recovered", "ratio of"].iter().any(|k| m.contains(k));
     if fraction && (0.0..=1.0).contains(&v) {
         format!("{:.1}%", 100.0 * v)
     } else {
@@ -451,14 +376,8 @@ mod tests {
     #[test]
     fn missing_files_mean_not_run() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            Attacks::load(&dir.path().join("attacks.json")).status,
-            Availability::NotRun
-        );
-        assert_eq!(
-            Overhead::load(&dir.path().join("overhead.json")).status,
-            Availability::NotRun
-        );
+        assert_eq!(Attacks::load(&dir.path().join("attacks.json")).status, Availability::NotRun);
+        assert_eq!(Overhead::load(&dir.path().join("overhead.json")).status, Availability::NotRun);
     }
 
     #[test]
@@ -466,10 +385,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("attacks.json");
         std::fs::write(&p, "{nope").unwrap();
-        assert!(matches!(
-            Attacks::load(&p).status,
-            Availability::Unreadable(_)
-        ));
+        assert!(matches!(Attacks::load(&p).status, Availability::Unreadable(_)));
     }
 
     #[test]
@@ -502,15 +418,10 @@ mod tests {
         let (rows, lit) = parse_overhead(&a);
         assert!((rows[0].ratio().unwrap() - 1.1).abs() < 1e-12);
         assert_eq!(lit[0].system, "CryptoNets");
-        let b = serde_json::json!({"encode_samples_per_s": 12000.0, "train_seconds": {"baseline": 1.0, "private": 1.5}});
+        let b =
+            serde_json::json!({"encode_samples_per_s": 12000.0, "train_seconds": {"baseline": 1.0, "private": 1.5}});
         let (rows, _) = parse_overhead(&b);
         assert_eq!(rows.len(), 2);
-        assert_eq!(
-            rows.iter()
-                .find(|r| r.quantity == "train_seconds")
-                .unwrap()
-                .ratio(),
-            Some(1.5)
-        );
+        assert_eq!(rows.iter().find(|r| r.quantity == "train_seconds").unwrap().ratio(), Some(1.5));
     }
 }

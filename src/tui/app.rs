@@ -26,13 +26,7 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
-        View::Experiments,
-        View::Live,
-        View::Attacks,
-        View::Overhead,
-        View::Runs,
-    ];
+    pub const ALL: [View; 5] = [View::Experiments, View::Live, View::Attacks, View::Overhead, View::Runs];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -143,9 +137,7 @@ impl App {
 
     pub fn reload_configs(&mut self) {
         self.configs = actions::scan_configs(&self.configs_dir);
-        self.config_selected = self
-            .config_selected
-            .min(self.configs.len().saturating_sub(1));
+        self.config_selected = self.config_selected.min(self.configs.len().saturating_sub(1));
     }
 
     /// Where runs live: `results/` and every config's `output.dir`.
@@ -176,17 +168,11 @@ impl App {
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
-            text: text.into(),
-            error: false,
-        });
+        self.message = Some(Message { text: text.into(), error: false });
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
-            text: text.into(),
-            error: true,
-        });
+        self.message = Some(Message { text: text.into(), error: true });
     }
 
     /// One event from the channel. Returns what the loop must do, if anything.
@@ -282,10 +268,7 @@ impl App {
         if self.view != View::Experiments || self.form.is_none() {
             return false;
         }
-        !matches!(
-            key.code,
-            KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Tab | KeyCode::BackTab
-        )
+        !matches!(key.code, KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Tab | KeyCode::BackTab)
     }
 
     fn ctrl_c(&mut self) -> Option<Command> {
@@ -315,26 +298,22 @@ impl App {
                 KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
                 _ => self.overlay = None,
             },
-            Overlay::Quit => {
-                match key.code {
-                    KeyCode::Char('s') | KeyCode::Char('S') => {
-                        self.overlay = None;
-                        self.quit_after_stop = true;
-                        if let Some(l) = &mut self.live {
-                            l.request_stop();
-                        }
-                        if !self.run_active() {
-                            return Some(Command::Quit);
-                        }
-                        self.info("stopping after the current step; quitting once the run folder is written");
+            Overlay::Quit => match key.code {
+                KeyCode::Char('s') | KeyCode::Char('S') => {
+                    self.overlay = None;
+                    self.quit_after_stop = true;
+                    if let Some(l) = &mut self.live {
+                        l.request_stop();
                     }
-                    KeyCode::Char('k') | KeyCode::Char('K') => return Some(Command::Quit),
-                    KeyCode::Char('c') | KeyCode::Char('C') | KeyCode::Esc | KeyCode::Char('q') => {
-                        self.overlay = None
+                    if !self.run_active() {
+                        return Some(Command::Quit);
                     }
-                    _ => {}
+                    self.info("stopping after the current step; quitting once the run folder is written");
                 }
-            }
+                KeyCode::Char('k') | KeyCode::Char('K') => return Some(Command::Quit),
+                KeyCode::Char('c') | KeyCode::Char('C') | KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+                _ => {}
+            },
             Overlay::SaveAs { .. } => return self.save_as_key(key),
         }
         None
@@ -413,9 +392,7 @@ impl App {
     fn experiments_key(&mut self, key: KeyEvent) -> Option<Command> {
         let n = self.configs.len();
         match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.config_selected = self.config_selected.saturating_sub(1)
-            }
+            KeyCode::Up | KeyCode::Char('k') => self.config_selected = self.config_selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') => {
                 self.config_selected = (self.config_selected + 1).min(n.saturating_sub(1))
             }
@@ -425,9 +402,7 @@ impl App {
                 return match config {
                     Some(Ok(c)) => self.start_run(c),
                     Some(Err(_)) => {
-                        self.error(
-                            "this config is invalid: fix the file (the error is shown below)",
-                        );
+                        self.error("this config is invalid: fix the file (the error is shown below)");
                         None
                     }
                     None => None,
@@ -435,11 +410,7 @@ impl App {
             }
             KeyCode::Char('r') => {
                 self.reload_configs();
-                self.info(format!(
-                    "{} configs in {}",
-                    self.configs.len(),
-                    self.configs_dir.display()
-                ));
+                self.info(format!("{} configs in {}", self.configs.len(), self.configs_dir.display()));
             }
             _ => {}
         }
@@ -448,9 +419,7 @@ impl App {
 
     fn open_form(&mut self) {
         match self.selected_config() {
-            Some(ConfigEntry {
-                rel, config: Ok(c), ..
-            }) => self.form = Some(Form::new(rel.clone(), c.clone())),
+            Some(ConfigEntry { rel, config: Ok(c), .. }) => self.form = Some(Form::new(rel.clone(), c.clone())),
             Some(_) => self.error("this config is invalid: fix the file first"),
             None => {}
         }
@@ -470,17 +439,8 @@ impl App {
                     self.error(text);
                     return None;
                 }
-                let stem = form
-                    .source
-                    .trim_end_matches(".toml")
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("config")
-                    .to_string();
-                self.overlay = Some(Overlay::SaveAs {
-                    input: format!("{stem}-custom"),
-                    error: None,
-                });
+                let stem = form.source.trim_end_matches(".toml").rsplit('/').next().unwrap_or("config").to_string();
+                self.overlay = Some(Overlay::SaveAs { input: format!("{stem}-custom"), error: None });
                 None
             }
             FormAction::Start => {
@@ -508,29 +468,18 @@ impl App {
     /// Show a new live run and ask the loop to start it.
     pub fn begin_run(&mut self, config: Config, dir: PathBuf) -> Command {
         let control = Arc::new(Control::default());
-        self.live = Some(LiveRun::new(
-            config.name.clone(),
-            dir.clone(),
-            config.privacy.describe(),
-            Arc::clone(&control),
-        ));
+        self.live =
+            Some(LiveRun::new(config.name.clone(), dir.clone(), config.privacy.describe(), Arc::clone(&control)));
         self.quit_after_stop = false;
         self.view = View::Live;
         self.analysis_source = Some(format!("live: {}", config.name));
-        self.attacks = Attacks {
-            status: Availability::Running("waiting for training to finish".into()),
-            rows: vec![],
-        };
+        self.attacks = Attacks { status: Availability::Running("waiting for training to finish".into()), rows: vec![] };
         self.overhead = Overhead {
             status: Availability::Running("waiting for training to finish".into()),
             rows: vec![],
             literature: vec![],
         };
-        Command::StartRun(RunRequest {
-            config,
-            dir,
-            control,
-        })
+        Command::StartRun(RunRequest { config, dir, control })
     }
 
     fn live_key(&mut self, key: KeyEvent) {
@@ -550,9 +499,7 @@ impl App {
     fn attacks_key(&mut self, key: KeyEvent) {
         let n = self.attacks.rows.len();
         match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.attack_selected = self.attack_selected.saturating_sub(1)
-            }
+            KeyCode::Up | KeyCode::Char('k') => self.attack_selected = self.attack_selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') => {
                 self.attack_selected = (self.attack_selected + 1).min(n.saturating_sub(1))
             }
@@ -586,27 +533,16 @@ impl App {
     fn runs_list_key(&mut self, key: KeyEvent) -> Option<Command> {
         let n = self.runs.len();
         match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.run_selected = self.run_selected.saturating_sub(1)
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.run_selected = (self.run_selected + 1).min(n.saturating_sub(1))
-            }
+            KeyCode::Up | KeyCode::Char('k') => self.run_selected = self.run_selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.run_selected = (self.run_selected + 1).min(n.saturating_sub(1)),
             KeyCode::Enter => self.open_run(),
             KeyCode::Char('m') if n > 0 => {
-                self.run_marked = if self.run_marked == Some(self.run_selected) {
-                    None
-                } else {
-                    Some(self.run_selected)
-                };
+                self.run_marked =
+                    if self.run_marked == Some(self.run_selected) { None } else { Some(self.run_selected) };
             }
             KeyCode::Char('c') => self.compare_runs(),
             KeyCode::Char('f') => {
-                return self
-                    .runs
-                    .get(self.run_selected)
-                    .map(|r| r.dir.clone())
-                    .map(|d| self.export(d))
+                return self.runs.get(self.run_selected).map(|r| r.dir.clone()).map(|d| self.export(d))
             }
             KeyCode::Char('r') => {
                 self.reload_runs();
@@ -641,9 +577,7 @@ impl App {
             return;
         }
         match (self.runs.get(marked), self.runs.get(self.run_selected)) {
-            (Some(a), Some(b)) => {
-                self.runs_mode = RunsMode::Compare(Box::new(actions::compare_runs(a, b)))
-            }
+            (Some(a), Some(b)) => self.runs_mode = RunsMode::Compare(Box::new(actions::compare_runs(a, b))),
             _ => self.error("no such run"),
         }
     }

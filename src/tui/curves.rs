@@ -102,9 +102,7 @@ impl Curves {
             .iter()
             .flat_map(|&a| {
                 let c = self.arm(a);
-                [&c.train_accuracy, &c.test_accuracy, &c.samples_per_s]
-                    .into_iter()
-                    .flat_map(|s| s.iter().map(|p| p.0))
+                [&c.train_accuracy, &c.test_accuracy, &c.samples_per_s].into_iter().flat_map(|s| s.iter().map(|p| p.0))
             })
             .fold(1.0, f64::max)
     }
@@ -132,9 +130,7 @@ impl Curves {
 
 /// Steps per epoch of an arm, from its first test row (step at the end of epoch e is e * spe).
 pub fn infer_steps_per_epoch(rows: &[MetricRow], arm: Arm) -> Option<usize> {
-    rows.iter()
-        .find(|r| r.arm == arm && r.split == "test" && r.epoch > 0 && r.step > 0)
-        .map(|r| r.step / r.epoch)
+    rows.iter().find(|r| r.arm == arm && r.split == "test" && r.epoch > 0 && r.step > 0).map(|r| r.step / r.epoch)
 }
 
 #[cfg(test)]
@@ -170,10 +166,7 @@ mod tests {
 
     #[test]
     fn test_rows_become_the_line_without_train_rows() {
-        let rows = vec![
-            row(Arm::Private, 1, 10, "test", 0.6),
-            row(Arm::Private, 2, 20, "test", 0.7),
-        ];
+        let rows = vec![row(Arm::Private, 1, 10, "test", 0.6), row(Arm::Private, 2, 20, "test", 0.7)];
         let c = Curves::from_rows(&rows);
         let (line, points) = c.series(Arm::Private, Quantity::Accuracy);
         assert_eq!(line, &[(1.0, 0.6), (2.0, 0.7)]);

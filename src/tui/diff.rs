@@ -19,11 +19,7 @@ pub fn diff_lines(a: &str, b: &str) -> Vec<DiffLine> {
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
         }
     }
     let (mut i, mut j) = (0, 0);
@@ -46,9 +42,7 @@ pub fn diff_lines(a: &str, b: &str) -> Vec<DiffLine> {
 
 /// Number of changed lines (removed + added).
 pub fn changes(diff: &[DiffLine]) -> usize {
-    diff.iter()
-        .filter(|d| !matches!(d, DiffLine::Same(_)))
-        .count()
+    diff.iter().filter(|d| !matches!(d, DiffLine::Same(_))).count()
 }
 
 #[cfg(test)]

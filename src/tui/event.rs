@@ -48,79 +48,67 @@ pub struct RunRequest {
 
 /// Read terminal input on its own thread.
 pub fn spawn_input(tx: Sender<AppEvent>) {
-    let _ = thread::Builder::new()
-        .name("ppdl-input".into())
-        .spawn(move || loop {
-            let event = match ct::read() {
-                Ok(ct::Event::Key(k)) if k.kind != KeyEventKind::Release => AppEvent::Key(k),
-                Ok(ct::Event::Resize(..)) => AppEvent::Resize,
-                Ok(_) => continue,
-                Err(_) => break,
-            };
-            if tx.send(event).is_err() {
-                break;
-            }
-        });
+    let _ = thread::Builder::new().name("ppdl-input".into()).spawn(move || loop {
+        let event = match ct::read() {
+            Ok(ct::Event::Key(k)) if k.kind != KeyEventKind::Release => AppEvent::Key(k),
+            Ok(ct::Event::Resize(..)) => AppEvent::Resize,
+            Ok(_) => continue,
+            Err(_) => break,
+        };
+        if tx.send(event).is_err() {
+            break;
+        }
+    });
 }
 
 /// Send a tick every `period` until the receiver is gone.
 pub fn spawn_ticker(tx: Sender<AppEvent>, period: Duration) {
-    let _ = thread::Builder::new()
-        .name("ppdl-tick".into())
-        .spawn(move || loop {
-            thread::sleep(period);
-            if tx.send(AppEvent::Tick).is_err() {
-                break;
-            }
-        });
+    let _ = thread::Builder::new().name("ppdl-tick".into()).spawn(move || loop {
+        thread::sleep(period);
+        if tx.send(AppEvent::Tick).is_err() {
+            break;
+        }
+    });
 }
 
 /// Run an experiment on a worker thread, forwarding its events; ends with [`AppEvent::RunDone`].
 pub fn spawn_run(req: RunRequest, tx: Sender<AppEvent>) {
-    let _ = thread::Builder::new()
-        .name("ppdl-run".into())
-        .spawn(move || {
-            let (etx, erx) = mpsc::channel::<Event>();
-            let ftx = tx.clone();
-            let forwarder = thread::spawn(move || {
-                for event in erx {
-                    if ftx.send(AppEvent::Run(event)).is_err() {
-                        break;
-                    }
+    let _ = thread::Builder::new().name("ppdl-run".into()).spawn(move || {
+        let (etx, erx) = mpsc::channel::<Event>();
+        let ftx = tx.clone();
+        let forwarder = thread::spawn(move || {
+            for event in erx {
+                if ftx.send(AppEvent::Run(event)).is_err() {
+                    break;
                 }
-            });
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                crate::run::run_experiment(&req.config, &req.dir, &etx, &req.control)
-            }));
-            drop(etx);
-            let _ = forwarder.join();
-            let end = match result {
-                Ok(Ok(_)) => RunEnd::Finished,
-                Ok(Err(e)) if e.chain().any(|c| c.downcast_ref::<Interrupted>().is_some()) => {
-                    RunEnd::Stopped
-                }
-                Ok(Err(e)) => RunEnd::Failed(with_panic_note(format!("{e:#}"))),
-                Err(payload) => {
-                    RunEnd::Failed(format!("the experiment panicked: {}", panic_text(&payload)))
-                }
-            };
-            let _ = tx.send(AppEvent::RunDone(end));
+            }
         });
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::run::run_experiment(&req.config, &req.dir, &etx, &req.control)
+        }));
+        drop(etx);
+        let _ = forwarder.join();
+        let end = match result {
+            Ok(Ok(_)) => RunEnd::Finished,
+            Ok(Err(e)) if e.chain().any(|c| c.downcast_ref::<Interrupted>().is_some()) => RunEnd::Stopped,
+            Ok(Err(e)) => RunEnd::Failed(with_panic_note(format!("{e:#}"))),
+            Err(payload) => RunEnd::Failed(format!("the experiment panicked: {}", panic_text(&payload))),
+        };
+        let _ = tx.send(AppEvent::RunDone(end));
+    });
 }
 
 /// Export a run's figures on a worker thread; ends with [`AppEvent::FiguresDone`].
 pub fn spawn_export(run: PathBuf, tx: Sender<AppEvent>) {
-    let _ = thread::Builder::new()
-        .name("ppdl-figures".into())
-        .spawn(move || {
-            let result = std::panic::catch_unwind(|| super::actions::export_figures(&run));
-            let msg = match result {
-                Ok(Ok(m)) => Ok(m),
-                Ok(Err(e)) => Err(format!("export figures: {e:#}")),
-                Err(p) => Err(format!("export figures panicked: {}", panic_text(&p))),
-            };
-            let _ = tx.send(AppEvent::FiguresDone(msg));
-        });
+    let _ = thread::Builder::new().name("ppdl-figures".into()).spawn(move || {
+        let result = std::panic::catch_unwind(|| super::actions::export_figures(&run));
+        let msg = match result {
+            Ok(Ok(m)) => Ok(m),
+            Ok(Err(e)) => Err(format!("export figures: {e:#}")),
+            Err(p) => Err(format!("export figures panicked: {}", panic_text(&p))),
+        };
+        let _ = tx.send(AppEvent::FiguresDone(msg));
+    });
 }
 
 fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {

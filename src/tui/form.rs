@@ -23,20 +23,13 @@ impl Field {
     /// Index of the transform this row belongs to.
     pub fn transform(self) -> Option<usize> {
         match self {
-            Field::Kind(i)
-            | Field::Block(i)
-            | Field::Flip(i)
-            | Field::Sigma(i)
-            | Field::PerSample(i) => Some(i),
+            Field::Kind(i) | Field::Block(i) | Field::Flip(i) | Field::Sigma(i) | Field::PerSample(i) => Some(i),
             _ => None,
         }
     }
 
     fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            Field::Epochs | Field::CodesPerClass | Field::Block(_) | Field::Sigma(_)
-        )
+        matches!(self, Field::Epochs | Field::CodesPerClass | Field::Block(_) | Field::Sigma(_))
     }
 }
 
@@ -53,12 +46,7 @@ pub enum FormAction {
 }
 
 /// The transform kinds, in the order ←/→ cycles through them.
-pub const KINDS: [&str; 4] = [
-    "pixel-permutation",
-    "block-shuffle",
-    "orthogonal-mix",
-    "noise",
-];
+pub const KINDS: [&str; 4] = ["pixel-permutation", "block-shuffle", "orthogonal-mix", "noise"];
 
 fn kind_index(t: &TransformSpec) -> usize {
     match t {
@@ -72,15 +60,9 @@ fn kind_index(t: &TransformSpec) -> usize {
 fn default_of_kind(i: usize) -> TransformSpec {
     match i % KINDS.len() {
         0 => TransformSpec::PixelPermutation,
-        1 => TransformSpec::BlockShuffle {
-            block: 4,
-            flip: false,
-        },
+        1 => TransformSpec::BlockShuffle { block: 4, flip: false },
         2 => TransformSpec::OrthogonalMix,
-        _ => TransformSpec::Noise {
-            sigma: 0.1,
-            per_sample: false,
-        },
+        _ => TransformSpec::Noise { sigma: 0.1, per_sample: false },
     }
 }
 
@@ -101,14 +83,7 @@ pub struct Form {
 
 impl Form {
     pub fn new(source: String, config: Config) -> Form {
-        let mut form = Form {
-            source,
-            config,
-            cursor: 0,
-            edit: None,
-            invalid: None,
-            dirty: false,
-        };
+        let mut form = Form { source, config, cursor: 0, edit: None, invalid: None, dirty: false };
         form.revalidate();
         form
     }
@@ -206,9 +181,7 @@ impl Form {
                     self.adjust(field, 1);
                 }
             }
-            KeyCode::Char(c) if field.is_numeric() && (c.is_ascii_digit() || c == '.') => {
-                self.type_char(field, c)
-            }
+            KeyCode::Char(c) if field.is_numeric() && (c.is_ascii_digit() || c == '.') => self.type_char(field, c),
             KeyCode::Backspace if field.is_numeric() => self.backspace(field),
             KeyCode::Char('a') => self.add_transform(),
             KeyCode::Char('x') | KeyCode::Delete => self.remove_transform(),
@@ -248,8 +221,7 @@ impl Form {
             Field::LabelPermutation => p.label_permutation = !p.label_permutation,
             Field::CodesPerClass => p.codes_per_class = step(p.codes_per_class, 1),
             Field::Kind(i) => {
-                let k = (kind_index(&p.transforms[i]) as i64 + dir).rem_euclid(KINDS.len() as i64)
-                    as usize;
+                let k = (kind_index(&p.transforms[i]) as i64 + dir).rem_euclid(KINDS.len() as i64) as usize;
                 p.transforms[i] = default_of_kind(k);
             }
             Field::Block(i) => {
@@ -309,16 +281,12 @@ impl Form {
                 }
             }
             Field::Block(i) => {
-                if let (Ok(v), TransformSpec::BlockShuffle { block, .. }) =
-                    (text.parse(), &mut p.transforms[i])
-                {
+                if let (Ok(v), TransformSpec::BlockShuffle { block, .. }) = (text.parse(), &mut p.transforms[i]) {
                     *block = v;
                 }
             }
             Field::Sigma(i) => {
-                if let (Ok(v), TransformSpec::Noise { sigma, .. }) =
-                    (text.parse::<f64>(), &mut p.transforms[i])
-                {
+                if let (Ok(v), TransformSpec::Noise { sigma, .. }) = (text.parse::<f64>(), &mut p.transforms[i]) {
                     *sigma = v;
                 }
             }
@@ -335,16 +303,9 @@ impl Form {
             Some(i) => i + 1,
             None => self.config.privacy.transforms.len(),
         };
-        self.config
-            .privacy
-            .transforms
-            .insert(at, TransformSpec::PixelPermutation);
+        self.config.privacy.transforms.insert(at, TransformSpec::PixelPermutation);
         self.changed();
-        self.cursor = self
-            .fields()
-            .iter()
-            .position(|f| *f == Field::Kind(at))
-            .unwrap_or(0);
+        self.cursor = self.fields().iter().position(|f| *f == Field::Kind(at)).unwrap_or(0);
     }
 
     fn remove_transform(&mut self) {
@@ -377,11 +338,7 @@ impl Form {
         let j = j as usize;
         self.config.privacy.transforms.swap(i, j);
         self.changed();
-        self.cursor = self
-            .fields()
-            .iter()
-            .position(|f| *f == Field::Kind(j))
-            .unwrap_or(0);
+        self.cursor = self.fields().iter().position(|f| *f == Field::Kind(j)).unwrap_or(0);
     }
 }
 
@@ -396,11 +353,7 @@ mod tests {
     }
 
     fn form() -> Form {
-        let cfg = Config::parse(
-            "name = \"t\"\n[data]\ndataset = \"embedded\"\n",
-            Path::new("t.toml"),
-        )
-        .unwrap();
+        let cfg = Config::parse("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml")).unwrap();
         Form::new("t.toml".into(), cfg)
     }
 
@@ -417,73 +370,31 @@ mod tests {
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]); // on Kind(0)
         assert_eq!(f.current(), Field::Kind(0));
         press(&mut f, &[KeyCode::Char('a'), KeyCode::Right]); // Kind(1) -> block-shuffle
-        assert_eq!(
-            f.config.privacy.transforms[1],
-            TransformSpec::BlockShuffle {
-                block: 4,
-                flip: false
-            }
-        );
+        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 4, flip: false });
         press(&mut f, &[KeyCode::Down, KeyCode::Char('5')]);
         assert_eq!(f.current(), Field::Block(1));
-        assert_eq!(
-            f.config.privacy.transforms[1],
-            TransformSpec::BlockShuffle {
-                block: 5,
-                flip: false
-            }
-        );
+        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 5, flip: false });
         assert!(!f.is_valid());
         assert_eq!(f.invalid_field(), Some(Field::Block(1)));
         press(&mut f, &[KeyCode::Backspace, KeyCode::Char('7')]);
         assert!(f.is_valid(), "{:?}", f.invalid);
         assert_eq!(f.value_text(Field::Block(1)), "7");
         press(&mut f, &[KeyCode::Down, KeyCode::Char(' ')]);
-        assert_eq!(
-            f.config.privacy.transforms[1],
-            TransformSpec::BlockShuffle {
-                block: 7,
-                flip: true
-            }
-        );
+        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 7, flip: true });
     }
 
     #[test]
     fn reorder_and_remove() {
         let mut f = form();
-        press(
-            &mut f,
-            &[
-                KeyCode::Down,
-                KeyCode::Down,
-                KeyCode::Down,
-                KeyCode::Char('a'),
-                KeyCode::Left,
-            ],
-        ); // Kind(1) -> noise
-        assert!(matches!(
-            f.config.privacy.transforms[1],
-            TransformSpec::Noise { .. }
-        ));
+        press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char('a'), KeyCode::Left]); // Kind(1) -> noise
+        assert!(matches!(f.config.privacy.transforms[1], TransformSpec::Noise { .. }));
         press(&mut f, &[KeyCode::Char('[')]);
-        assert!(matches!(
-            f.config.privacy.transforms[0],
-            TransformSpec::Noise { .. }
-        ));
+        assert!(matches!(f.config.privacy.transforms[0], TransformSpec::Noise { .. }));
         assert_eq!(f.current(), Field::Kind(0));
         press(&mut f, &[KeyCode::Down, KeyCode::Right, KeyCode::Right]);
-        assert_eq!(
-            f.config.privacy.transforms[0],
-            TransformSpec::Noise {
-                sigma: 0.2,
-                per_sample: false
-            }
-        );
+        assert_eq!(f.config.privacy.transforms[0], TransformSpec::Noise { sigma: 0.2, per_sample: false });
         press(&mut f, &[KeyCode::Char('x')]);
-        assert_eq!(
-            f.config.privacy.transforms,
-            vec![TransformSpec::PixelPermutation]
-        );
+        assert_eq!(f.config.privacy.transforms, vec![TransformSpec::PixelPermutation]);
         press(&mut f, &[KeyCode::Char('x')]);
         assert!(f.config.privacy.transforms.is_empty());
         assert_eq!(f.current(), Field::CodesPerClass);

@@ -38,10 +38,7 @@ impl RunStatus {
 
     /// Still has a worker thread behind it.
     pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            RunStatus::Running | RunStatus::Paused | RunStatus::Stopping
-        )
+        matches!(self, RunStatus::Running | RunStatus::Paused | RunStatus::Stopping)
     }
 }
 
@@ -134,18 +131,11 @@ impl ArmLive {
 
     /// Latest test accuracy (end of an epoch), else the final summary's.
     pub fn test_accuracy(&self) -> Option<f64> {
-        self.last_test
-            .as_ref()
-            .map(|r| r.accuracy)
-            .or(self.summary.as_ref().map(|s| s.test_accuracy))
+        self.last_test.as_ref().map(|r| r.accuracy).or(self.summary.as_ref().map(|s| s.test_accuracy))
     }
 
     pub fn samples_per_s(&self) -> Option<f64> {
-        self.last_train
-            .as_ref()
-            .or(self.last_test.as_ref())
-            .map(|r| r.samples_per_s)
-            .filter(|v| *v > 0.0)
+        self.last_train.as_ref().or(self.last_test.as_ref()).map(|r| r.samples_per_s).filter(|v| *v > 0.0)
     }
 }
 
@@ -211,39 +201,23 @@ impl LiveRun {
                 self.stage = s;
             }
             Event::Log(s) => self.log_line(s),
-            Event::TrainStarted {
-                arm,
-                epochs,
-                steps_per_epoch,
-                samples,
-            } => {
+            Event::TrainStarted { arm, epochs, steps_per_epoch, samples } => {
                 let a = self.arm_mut(arm);
                 a.state = ArmState::Training;
                 a.epochs = epochs;
                 a.steps_per_epoch = steps_per_epoch;
                 a.samples = samples;
-                self.log_line(format!(
-                    "[{}] {epochs} epochs x {steps_per_epoch} steps, {samples} samples",
-                    arm.name()
-                ));
+                self.log_line(format!("[{}] {epochs} epochs x {steps_per_epoch} steps, {samples} samples", arm.name()));
             }
             Event::Metric(row) => self.apply_metric(row),
             Event::TrainFinished { arm, summary } => {
-                self.log_line(format!(
-                    "[{}] done: test {:.2}%",
-                    arm.name(),
-                    100.0 * summary.test_accuracy
-                ));
+                self.log_line(format!("[{}] done: test {:.2}%", arm.name(), 100.0 * summary.test_accuracy));
                 let a = self.arm_mut(arm);
                 a.state = ArmState::Finished;
                 a.summary = Some(summary);
             }
             Event::TrainStopped { arm, summary } => {
-                self.log_line(format!(
-                    "[{}] stopped after {} epochs",
-                    arm.name(),
-                    summary.epochs_completed
-                ));
+                self.log_line(format!("[{}] stopped after {} epochs", arm.name(), summary.epochs_completed));
                 let a = self.arm_mut(arm);
                 a.state = ArmState::Stopped;
                 a.summary = Some(summary);
@@ -294,10 +268,7 @@ impl LiveRun {
             RunEnd::Stopped => {
                 self.status = RunStatus::Stopped;
                 self.stage = "stopped".into();
-                self.log_line(format!(
-                    "stopped: finished epochs kept in {}",
-                    self.dir.display()
-                ));
+                self.log_line(format!("stopped: finished epochs kept in {}", self.dir.display()));
             }
             RunEnd::Failed(e) => {
                 self.status = RunStatus::Failed;

@@ -27,9 +27,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
-};
+use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::Terminal;
 
 use crate::error::InputError;
@@ -60,12 +58,7 @@ pub fn run(configs_dir: &Path) -> anyhow::Result<()> {
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
-fn main_loop(
-    terminal: &mut Term,
-    app: &mut App,
-    rx: &Receiver<AppEvent>,
-    tx: &Sender<AppEvent>,
-) -> anyhow::Result<()> {
+fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<AppEvent>, tx: &Sender<AppEvent>) -> anyhow::Result<()> {
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
     loop {
@@ -96,10 +89,8 @@ struct TerminalGuard {
 impl TerminalGuard {
     fn enter() -> anyhow::Result<TerminalGuard> {
         install_panic_hook();
-        *UI_THREAD
-            .get_or_init(|| Mutex::new(None))
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current().id());
+        *UI_THREAD.get_or_init(|| Mutex::new(None)).lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(std::thread::current().id());
         enable_raw_mode()?;
         UI_ACTIVE.store(true, Ordering::SeqCst);
         if let Err(e) = execute!(std::io::stdout(), EnterAlternateScreen) {
@@ -131,11 +122,7 @@ static WORKER_PANIC: Mutex<Option<String>> = Mutex::new(None);
 fn restore_terminal() {
     if UI_ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
-        let _ = execute!(
-            std::io::stdout(),
-            LeaveAlternateScreen,
-            ratatui::crossterm::cursor::Show
-        );
+        let _ = execute!(std::io::stdout(), LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
     }
 }
 
@@ -149,10 +136,7 @@ fn on_ui_thread() -> bool {
 /// The message of the last panic on a worker thread, taken (worker panics are not printed while the
 /// workbench owns the screen; the run's failure shows them).
 pub fn take_worker_panic() -> Option<String> {
-    WORKER_PANIC
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
+    WORKER_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 /// A panic on the UI thread restores the terminal before the message is printed. A panic on a

@@ -11,26 +11,16 @@ use super::theme;
 use super::views::{self, key_hints};
 
 pub fn draw(frame: &mut Frame, app: &App) {
-    let [top, body, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(frame.area());
+    let [top, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(frame.area());
     draw_tabs(frame, top, app);
     match app.view {
         View::Experiments => views::experiments::draw(frame, body, app),
         View::Live => views::live::draw(frame, body, app.live.as_ref()),
-        View::Attacks => views::attacks::draw(
-            frame,
-            body,
-            &app.attacks,
-            app.attack_selected,
-            app.analysis_source.as_deref(),
-        ),
-        View::Overhead => {
-            views::overhead::draw(frame, body, &app.overhead, app.analysis_source.as_deref())
+        View::Attacks => {
+            views::attacks::draw(frame, body, &app.attacks, app.attack_selected, app.analysis_source.as_deref())
         }
+        View::Overhead => views::overhead::draw(frame, body, &app.overhead, app.analysis_source.as_deref()),
         View::Runs => views::runs::draw(frame, body, app),
     }
     draw_footer(frame, footer, app);
@@ -58,12 +48,8 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
         ])
     });
     let badge_w = badge.as_ref().map(|b| b.width() as u16).unwrap_or(0);
-    let [tabs_area, badge_area] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(badge_w)]).areas(area);
-    let titles = View::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!("{} {}", i + 1, v.title()));
+    let [tabs_area, badge_area] = Layout::horizontal([Constraint::Min(0), Constraint::Length(badge_w)]).areas(area);
+    let titles = View::ALL.iter().enumerate().map(|(i, v)| format!("{} {}", i + 1, v.title()));
     let tabs = Tabs::new(titles)
         .select(app.view.index())
         .highlight_style(theme::selected().add_modifier(Modifier::BOLD))
@@ -77,31 +63,18 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
 
 fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
     let mut h: Vec<(&str, &str)> = match app.view {
-        View::Experiments if app.form.is_some() => vec![
-            ("↑↓", "move"),
-            ("←→", "change"),
-            ("s", "start"),
-            ("w", "save as"),
-            ("Esc", "back"),
-        ],
-        View::Experiments => vec![
-            ("↑↓", "select"),
-            ("Enter", "edit"),
-            ("s", "start"),
-            ("r", "rescan"),
-        ],
+        View::Experiments if app.form.is_some() => {
+            vec![("↑↓", "move"), ("←→", "change"), ("s", "start"), ("w", "save as"), ("Esc", "back")]
+        }
+        View::Experiments => vec![("↑↓", "select"), ("Enter", "edit"), ("s", "start"), ("r", "rescan")],
         View::Live if app.run_active() => vec![("p", "pause/resume"), ("x", "stop")],
         View::Live => vec![("1", "experiments")],
         View::Attacks => vec![("↑↓", "select")],
         View::Overhead => vec![],
         View::Runs => match app.runs_mode {
-            RunsMode::List => vec![
-                ("↑↓", "select"),
-                ("Enter", "open"),
-                ("m", "mark"),
-                ("c", "compare"),
-                ("f", "figures"),
-            ],
+            RunsMode::List => {
+                vec![("↑↓", "select"), ("Enter", "open"), ("m", "mark"), ("c", "compare"), ("f", "figures")]
+            }
             RunsMode::Detail(_) => vec![("f", "export figures"), ("Esc", "back")],
             RunsMode::Compare(_) => vec![("↑↓", "scroll"), ("Esc", "back")],
         },
@@ -115,10 +88,7 @@ fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let line = match &app.message {
-        Some(m) => Line::styled(
-            format!(" {}", m.text),
-            if m.error { theme::bad() } else { theme::good() },
-        ),
+        Some(m) => Line::styled(format!(" {}", m.text), if m.error { theme::bad() } else { theme::good() }),
         None => {
             let mut l = key_hints(&hints(app));
             l.spans.insert(0, Span::raw(" "));

@@ -10,9 +10,7 @@ use ppdl::data::ImageShape;
 use ppdl::results::{ArmRecord, DatasetRecord, Summary, RUN_FORMAT_VERSION};
 use ppdl::train::{Arm, ArmSummary, Event, MetricRow};
 use ppdl::tui::actions::{ConfigEntry, RunDetail, RunEntry};
-use ppdl::tui::analysis::{
-    AttackRow, Attacks, Availability, LiteratureRow, Overhead, OverheadRow, Verdict,
-};
+use ppdl::tui::analysis::{AttackRow, Attacks, Availability, LiteratureRow, Overhead, OverheadRow, Verdict};
 use ppdl::tui::curves::Curves;
 use ppdl::tui::App;
 use ratatui::backend::TestBackend;
@@ -67,10 +65,7 @@ pub fn config_entries() -> Vec<ConfigEntry> {
         ConfigEntry {
             path: "configs/broken.toml".into(),
             rel: "broken.toml".into(),
-            config: Err(
-                "configs/broken.toml:9: field `train.epochs`: expected an integer >= 1, got 0"
-                    .into(),
-            ),
+            config: Err("configs/broken.toml:9: field `train.epochs`: expected an integer >= 1, got 0".into()),
         },
     ]
 }
@@ -93,16 +88,7 @@ pub fn row(
     sps: f64,
     wall: f64,
 ) -> MetricRow {
-    MetricRow {
-        arm,
-        epoch,
-        step,
-        split: split.into(),
-        loss,
-        accuracy,
-        samples_per_s: sps,
-        wall_s: wall,
-    }
+    MetricRow { arm, epoch, step, split: split.into(), loss, accuracy, samples_per_s: sps, wall_s: wall }
 }
 
 /// Metric rows of a 5-epoch run, 94 steps per epoch, a train row every 30 steps, up to `upto` steps.
@@ -124,16 +110,7 @@ pub fn metric_rows(arm: Arm, upto: usize) -> Vec<MetricRow> {
             rows.push(row(arm, epoch, step, "train", loss, acc, sps, wall));
         }
         if step % spe == 0 {
-            rows.push(row(
-                arm,
-                epoch,
-                step,
-                "test",
-                loss + 0.02,
-                acc - 0.01,
-                speed,
-                wall,
-            ));
+            rows.push(row(arm, epoch, step, "test", loss + 0.02, acc - 0.01, speed, wall));
         }
     }
     rows
@@ -145,16 +122,13 @@ pub fn live_app() -> App {
     let _ = app.begin_run(config(QUICKSTART), PathBuf::from("results/quickstart-run"));
     let mut events = vec![
         Event::Stage("loading embedded".into()),
-        Event::Log("encoded 6000 training and 1000 test samples in 0.041 s (pixel-permutation | labels: permuted, m=1)".into()),
+        Event::Log(
+            "encoded 6000 training and 1000 test samples in 0.041 s (pixel-permutation; labels: permuted, m=1)".into(),
+        ),
         Event::Stage("training both arms".into()),
     ];
     for arm in Arm::BOTH {
-        events.push(Event::TrainStarted {
-            arm,
-            epochs: 5,
-            steps_per_epoch: 94,
-            samples: 6000,
-        });
+        events.push(Event::TrainStarted { arm, epochs: 5, steps_per_epoch: 94, samples: 6000 });
     }
     let b = metric_rows(Arm::Baseline, 300);
     let p = metric_rows(Arm::Private, 260);
@@ -200,40 +174,18 @@ pub fn finished_live_app() -> App {
 pub fn attacks() -> Attacks {
     let mut wrong = AttackRow::new("wrong-key", "accuracy", 0.103, Verdict::Resists);
     wrong.detail = "the provider's model on raw inputs and under 20 random wrong keys".into();
-    wrong.series = vec![
-        (0.0, 0.099),
-        (5.0, 0.104),
-        (10.0, 0.101),
-        (15.0, 0.097),
-        (20.0, 0.103),
-    ];
+    wrong.series = vec![(0.0, 0.099), (5.0, 0.104), (10.0, 0.101), (15.0, 0.097), (20.0, 0.103)];
     wrong.x_label = "wrong keys".into();
     wrong.y_label = "accuracy".into();
     let mut kp = AttackRow::new("known-plaintext", "key recovered", 1.0, Verdict::Broken);
-    kp.detail =
-        "feature value sequences match across 8 known pairs: the permutation is fully recovered"
-            .into();
-    kp.series = vec![
-        (1.0, 0.31),
-        (2.0, 0.72),
-        (4.0, 0.97),
-        (8.0, 1.0),
-        (16.0, 1.0),
-    ];
+    kp.detail = "feature value sequences match across 8 known pairs: the permutation is fully recovered".into();
+    kp.series = vec![(1.0, 0.31), (2.0, 0.72), (4.0, 0.97), (8.0, 1.0), (16.0, 1.0)];
     kp.x_label = "known pairs".into();
     kp.y_label = "fraction recovered".into();
-    let mut ks = AttackRow::new(
-        "key-space",
-        "bits",
-        6600.0,
-        Verdict::Info("analytic".into()),
-    );
+    let mut ks = AttackRow::new("key-space", "bits", 6600.0, Verdict::Info("analytic".into()));
     ks.display = Some("6,615 bits".into());
     let lf = AttackRow::new("label-frequency", "pi recovered", 0.2, Verdict::Partial);
-    Attacks {
-        status: Availability::Done,
-        rows: vec![wrong, kp, ks, lf],
-    }
+    Attacks { status: Availability::Done, rows: vec![wrong, kp, ks, lf] }
 }
 
 pub fn overhead() -> Overhead {
@@ -274,14 +226,7 @@ fn arm_record(acc: f64, secs: f64, sps: f64, status: &str) -> ArmRecord {
     }
 }
 
-pub fn summary(
-    name: &str,
-    dataset: &str,
-    base: f64,
-    private: f64,
-    privacy: &str,
-    started: &str,
-) -> Summary {
+pub fn summary(name: &str, dataset: &str, base: f64, private: f64, privacy: &str, started: &str) -> Summary {
     Summary {
         format_version: RUN_FORMAT_VERSION,
         name: name.into(),
@@ -294,11 +239,7 @@ pub fn summary(
             name: dataset.into(),
             train: 6000,
             test: 1000,
-            shape: ImageShape {
-                height: 28,
-                width: 28,
-                channels: 1,
-            },
+            shape: ImageShape { height: 28, width: 28, channels: 1 },
             classes: 10,
         },
         baseline: arm_record(base, 5.8, 5170.0, "finished"),
@@ -325,7 +266,7 @@ pub fn run_entries() -> Vec<RunEntry> {
                 "embedded",
                 0.8412,
                 0.8405,
-                "pixel-permutation | labels: permuted, m=1",
+                "pixel-permutation; labels: permuted, m=1",
                 "2026-01-02T09:00:00Z",
             )),
         },
@@ -337,17 +278,14 @@ pub fn run_entries() -> Vec<RunEntry> {
                 "fashion-mnist",
                 0.8921,
                 0.8533,
-                "block-shuffle(b=4,flip) + noise(sigma=0.05) | labels: permuted, m=3",
+                "block-shuffle(b=4,flip) + noise(sigma=0.05); labels: permuted, m=3",
                 "2026-01-01T12:00:00Z",
             )),
         },
         RunEntry {
             dir: "results/old-run".into(),
             label: "old-run".into(),
-            summary: Err(
-                "results/old-run/summary.json: run folder format 0, but this ppdl reads format 1"
-                    .into(),
-            ),
+            summary: Err("results/old-run/summary.json: run folder format 0, but this ppdl reads format 1".into()),
         },
     ]
 }
@@ -371,10 +309,7 @@ pub fn config_b() -> String {
     CONFIG_A
         .replace("epochs = 5", "epochs = 8")
         .replace("codes_per_class = 1", "codes_per_class = 3")
-        .replace(
-            "kind = \"pixel-permutation\"",
-            "kind = \"block-shuffle\"\nblock = 4\nflip = true",
-        )
+        .replace("kind = \"pixel-permutation\"", "kind = \"block-shuffle\"\nblock = 4\nflip = true")
 }
 
 /// Render the app on a `w` x `h` test terminal.

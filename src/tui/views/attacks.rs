@@ -5,9 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, TableState, Wrap,
-};
+use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use crate::tui::analysis::{AttackRow, Attacks, Availability, Verdict};
@@ -24,35 +22,22 @@ pub fn verdict_style(v: &Verdict) -> Style {
     }
 }
 
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    attacks: &Attacks,
-    selected: usize,
-    source: Option<&str>,
-) {
+pub fn draw(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize, source: Option<&str>) {
     let title = match source {
         Some(s) => format!("Attacks · {s}"),
         None => "Attacks".into(),
     };
     if attacks.rows.is_empty() {
         let lines = super::availability_lines("attack results", &attacks.status, "attacks.json")
-            .unwrap_or_else(|| {
-                vec![
-                    Line::from(""),
-                    Line::styled(" attacks.json lists no attacks.", theme::muted()),
-                ]
-            });
+            .unwrap_or_else(|| vec![Line::from(""), Line::styled(" attacks.json lists no attacks.", theme::muted())]);
         super::notice(frame, area, &title, lines);
         return;
     }
     let table_h = (attacks.rows.len() as u16 + 4).min(area.height / 2).max(5);
-    let [top, bottom] =
-        Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
+    let [top, bottom] = Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
     draw_table(frame, top, attacks, selected, &title);
     if let Some(row) = attacks.rows.get(selected) {
-        let [curve, detail] =
-            Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(bottom);
+        let [curve, detail] = Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(bottom);
         draw_curve(frame, curve, row);
         draw_detail(frame, detail, row);
     }
@@ -65,22 +50,11 @@ fn draw_table(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize,
             Cell::from(r.name.clone()),
             Cell::from(r.metric.clone()),
             Cell::from(r.value_text()),
-            Cell::from(Span::styled(
-                r.verdict.label().to_string(),
-                verdict_style(&r.verdict),
-            )),
+            Cell::from(Span::styled(r.verdict.label().to_string(), verdict_style(&r.verdict))),
         ])
     });
-    let widths = [
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Length(12),
-        Constraint::Length(10),
-    ];
-    let mut t = Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(theme::selected())
-        .highlight_symbol("> ");
+    let widths = [Constraint::Fill(2), Constraint::Fill(2), Constraint::Length(12), Constraint::Length(10)];
+    let mut t = Table::new(rows, widths).header(header).row_highlight_style(theme::selected()).highlight_symbol("> ");
     let status = match &attacks.status {
         Availability::Running(s) => format!(" (running: {s})"),
         _ => String::new(),
@@ -113,11 +87,7 @@ fn axis_number(v: f64) -> String {
 }
 
 fn draw_curve(frame: &mut Frame, area: Rect, row: &AttackRow) {
-    let title = if row.y_label.is_empty() {
-        row.name.clone()
-    } else {
-        format!("{}: {}", row.name, row.y_label)
-    };
+    let title = if row.y_label.is_empty() { row.name.clone() } else { format!("{}: {}", row.name, row.y_label) };
     if row.series.len() < 2 {
         let text = Line::styled(" no curve for this attack", theme::muted());
         frame.render_widget(Paragraph::new(text).block(block(title)), area);
@@ -138,10 +108,7 @@ fn draw_curve(frame: &mut Frame, area: Rect, row: &AttackRow) {
             .labels([axis_number(b[0]), axis_number(b[1])])
             .style(theme::muted())
     };
-    let chart = Chart::new(vec![data])
-        .block(block(title))
-        .x_axis(axis(xb, &row.x_label))
-        .y_axis(axis(yb, ""));
+    let chart = Chart::new(vec![data]).block(block(title)).x_axis(axis(xb, &row.x_label)).y_axis(axis(yb, ""));
     frame.render_widget(chart, area);
 }
 
@@ -151,19 +118,11 @@ fn draw_detail(frame: &mut Frame, area: Rect, row: &AttackRow) {
             Span::styled("verdict ", theme::muted()),
             Span::styled(row.verdict.label().to_string(), verdict_style(&row.verdict)),
         ]),
-        Line::from(vec![
-            Span::styled(format!("{} ", row.metric), theme::muted()),
-            Span::raw(row.value_text()),
-        ]),
+        Line::from(vec![Span::styled(format!("{} ", row.metric), theme::muted()), Span::raw(row.value_text())]),
     ];
     if !row.detail.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from(row.detail.clone()));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(block("Detail")),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block("Detail")), area);
 }

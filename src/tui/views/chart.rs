@@ -50,8 +50,7 @@ fn x_label(v: f64) -> String {
 /// `x_max`: right end of the x axis in epochs (the run's epoch count while it trains).
 pub fn draw(frame: &mut Frame, area: Rect, title: &str, curves: &Curves, q: Quantity, x_max: f64) {
     let Some((lo, hi)) = curves.y_range(q) else {
-        let text = Paragraph::new(Line::styled(" waiting for metrics", theme::muted()))
-            .block(block(title));
+        let text = Paragraph::new(Line::styled(" waiting for metrics", theme::muted())).block(block(title));
         frame.render_widget(text, area);
         return;
     };
@@ -68,13 +67,8 @@ pub fn draw(frame: &mut Frame, area: Rect, title: &str, curves: &Curves, q: Quan
                 .data(line),
         );
         if !points.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Dot)
-                    .graph_type(GraphType::Scatter)
-                    .style(style)
-                    .data(points),
-            );
+            datasets
+                .push(Dataset::default().marker(Marker::Dot).graph_type(GraphType::Scatter).style(style).data(points));
         }
     }
     let max_x = x_max.max(curves.max_x());

@@ -35,10 +35,8 @@ fn head_line(tag: &str, label: &str, s: Option<&crate::results::Summary>) -> Lin
 }
 
 fn draw_heads(frame: &mut Frame, area: Rect, c: &Compare) {
-    let mut lines = vec![
-        head_line("-", &c.left, c.left_summary.as_ref()),
-        head_line("+", &c.right, c.right_summary.as_ref()),
-    ];
+    let mut lines =
+        vec![head_line("-", &c.left, c.left_summary.as_ref()), head_line("+", &c.right, c.right_summary.as_ref())];
     if let (Some(a), Some(b)) = (&c.left_summary, &c.right_summary) {
         let d = |x: f64, y: f64| delta_points(y - x);
         lines.push(Line::from(vec![
@@ -51,10 +49,7 @@ fn draw_heads(frame: &mut Frame, area: Rect, c: &Compare) {
         ]));
     }
     let n = changes(&c.diff);
-    lines.push(Line::styled(
-        format!("config.toml: {n} changed lines"),
-        theme::muted(),
-    ));
+    lines.push(Line::styled(format!("config.toml: {n} changed lines"), theme::muted()));
     frame.render_widget(Paragraph::new(lines).block(block("Compare runs")), area);
 }
 
@@ -69,34 +64,21 @@ fn draw_diff(frame: &mut Frame, area: Rect, c: &Compare) {
         })
         .collect();
     if c.diff.iter().all(|d| matches!(d, DiffLine::Same(_))) {
-        lines.push(Line::styled(
-            "  the two config.toml files are identical",
-            theme::muted(),
-        ));
+        lines.push(Line::styled("  the two config.toml files are identical", theme::muted()));
     }
     if let Some(e) = &c.error {
         lines.insert(0, Line::styled(e.clone(), theme::bad()));
     }
-    let widget = Paragraph::new(lines)
-        .scroll((c.scroll, 0))
-        .block(block("config.toml diff (↑↓ PgUp PgDn scroll)"));
+    let widget = Paragraph::new(lines).scroll((c.scroll, 0)).block(block("config.toml diff (↑↓ PgUp PgDn scroll)"));
     frame.render_widget(widget, area);
 }
 
 /// Changed lines with one line of context and the `[section]` header of each section with a change;
 /// `None` marks skipped lines.
 fn condensed(diff: &[DiffLine]) -> Vec<Option<&DiffLine>> {
-    let changed: Vec<bool> = diff
-        .iter()
-        .map(|d| !matches!(d, DiffLine::Same(_)))
-        .collect();
-    let near = |i: usize| {
-        changed[i.saturating_sub(1)..(i + 2).min(diff.len())]
-            .iter()
-            .any(|c| *c)
-    };
-    let is_header =
-        |d: &DiffLine| matches!(d, DiffLine::Same(l) if l.trim_start().starts_with('['));
+    let changed: Vec<bool> = diff.iter().map(|d| !matches!(d, DiffLine::Same(_))).collect();
+    let near = |i: usize| changed[i.saturating_sub(1)..(i + 2).min(diff.len())].iter().any(|c| *c);
+    let is_header = |d: &DiffLine| matches!(d, DiffLine::Same(l) if l.trim_start().starts_with('['));
     // Section number of each line, and whether that section has a change.
     let mut section = Vec::with_capacity(diff.len());
     let mut s = 0;

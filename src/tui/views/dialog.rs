@@ -19,12 +19,7 @@ pub fn draw_quit(frame: &mut Frame, area: Rect) {
         key_hints(&[("k", "kill: abandon the run and quit now")]),
         key_hints(&[("c", "cancel (Esc)")]),
     ];
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block("Quit")),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Quit")), popup);
 }
 
 pub fn draw_save_as(frame: &mut Frame, area: Rect, dir: &str, input: &str, error: Option<&str>) {
@@ -32,23 +27,12 @@ pub fn draw_save_as(frame: &mut Frame, area: Rect, dir: &str, input: &str, error
     frame.render_widget(Clear, popup);
     let mut lines = vec![
         Line::from(format!("Save the edited config in {dir}/ as:")),
-        Line::from(vec![
-            Span::styled(format!("{input}▏"), theme::title()),
-            Span::styled(".toml", theme::muted()),
-        ]),
+        Line::from(vec![Span::styled(format!("{input}▏"), theme::title()), Span::styled(".toml", theme::muted())]),
         Line::from(""),
     ];
     match error {
         Some(e) => lines.push(Line::styled(e.to_string(), theme::bad())),
-        None => lines.push(key_hints(&[
-            ("Enter", "save (never overwrites)"),
-            ("Esc", "cancel"),
-        ])),
+        None => lines.push(key_hints(&[("Enter", "save (never overwrites)"), ("Esc", "cancel")])),
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block("Save as")),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Save as")), popup);
 }

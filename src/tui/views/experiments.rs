@@ -25,11 +25,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         super::form::draw(frame, area, form);
         return;
     }
-    let list_h = (app.configs.len() as u16 + 3)
-        .max(5)
-        .min(area.height.saturating_sub(8));
-    let [list, details] =
-        Layout::vertical([Constraint::Length(list_h), Constraint::Min(8)]).areas(area);
+    let list_h = (app.configs.len() as u16 + 3).max(5).min(area.height.saturating_sub(8));
+    let [list, details] = Layout::vertical([Constraint::Length(list_h), Constraint::Min(8)]).areas(area);
     draw_list(frame, list, app);
     draw_details(frame, details, app);
 }
@@ -39,21 +36,13 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     if app.configs.is_empty() {
         let text = vec![
             Line::from(""),
-            Line::styled(
-                format!(" No *.toml configs in {}.", app.configs_dir.display()),
-                theme::muted(),
-            ),
+            Line::styled(format!(" No *.toml configs in {}.", app.configs_dir.display()), theme::muted()),
             Line::styled(
                 " Start the workbench with `ppdl tui --configs DIR`, or add a config and press r.",
                 theme::muted(),
             ),
         ];
-        frame.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: false })
-                .block(block(title)),
-            area,
-        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block(title)), area);
         return;
     }
     let header = Row::new(["config", "dataset", "arch", "ep", "privacy"]).style(theme::title());
@@ -65,10 +54,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(c.train.epochs.to_string()),
             Cell::from(privacy_short(&c.privacy)),
         ]),
-        Err(_) => Row::new([
-            Cell::from(e.rel.clone()),
-            Cell::from(Span::styled("invalid", theme::bad())),
-        ]),
+        Err(_) => Row::new([Cell::from(e.rel.clone()), Cell::from(Span::styled("invalid", theme::bad()))]),
     });
     let widths = [
         Constraint::Length(18),
@@ -106,11 +92,7 @@ pub fn privacy_short(p: &PrivacyConfig) -> String {
         parts.push("no transform".into());
     }
     let mut s = parts.join("+");
-    s.push_str(if p.label_permutation {
-        ", labels perm"
-    } else {
-        ", labels plain"
-    });
+    s.push_str(if p.label_permutation { ", labels perm" } else { ", labels plain" });
     if p.codes_per_class > 1 {
         s.push_str(&format!(", m={}", p.codes_per_class));
     }
@@ -118,11 +100,7 @@ pub fn privacy_short(p: &PrivacyConfig) -> String {
 }
 
 fn field(name: &str, value: String) -> Vec<Span<'static>> {
-    vec![
-        Span::styled(format!("{name} "), theme::muted()),
-        Span::raw(value),
-        Span::raw("   "),
-    ]
+    vec![Span::styled(format!("{name} "), theme::muted()), Span::raw(value), Span::raw("   ")]
 }
 
 /// The settings of one config, a few lines long.
@@ -183,8 +161,6 @@ fn draw_details(frame: &mut Frame, area: Rect, app: &App) {
         }
         Err(e) => vec![Line::styled(e.clone(), theme::bad())],
     };
-    let widget = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(block(format!("Details: {}", entry.rel)));
+    let widget = Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(format!("Details: {}", entry.rel)));
     frame.render_widget(widget, area);
 }

@@ -34,8 +34,7 @@ fn hint(field: Field) -> &'static str {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, form: &Form) {
-    let [fields, verdict] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length(5)]).areas(area);
+    let [fields, verdict] = Layout::vertical([Constraint::Min(6), Constraint::Length(5)]).areas(area);
     draw_fields(frame, fields, form);
     draw_verdict(frame, verdict, form);
 }
@@ -47,45 +46,24 @@ fn draw_fields(frame: &mut Frame, area: Rect, form: &Form) {
         .fields()
         .into_iter()
         .map(|f| {
-            let marker = if Some(f) == bad {
-                Span::styled("✗ ", theme::bad())
-            } else {
-                Span::raw("  ")
-            };
+            let marker = if Some(f) == bad { Span::styled("✗ ", theme::bad()) } else { Span::raw("  ") };
             let value = form.value_text(f);
-            let value_style = if Some(f) == bad {
-                theme::bad()
-            } else {
-                theme::title()
-            };
-            let mut spans = vec![
-                marker,
-                Span::raw(format!("{:<20}", label(f))),
-                Span::styled(format!("{value:<18}"), value_style),
-            ];
+            let value_style = if Some(f) == bad { theme::bad() } else { theme::title() };
+            let mut spans =
+                vec![marker, Span::raw(format!("{:<20}", label(f))), Span::styled(format!("{value:<18}"), value_style)];
             if f == current {
                 spans.push(Span::styled(hint(f), theme::muted()));
             }
             ListItem::new(Line::from(spans))
         })
         .collect();
-    let changed = if form.dirty {
-        " (edited, not saved)"
-    } else {
-        ""
-    };
+    let changed = if form.dirty { " (edited, not saved)" } else { "" };
     let title = format!("Edit {}{changed}", form.source);
     let mut lines = items;
     if form.config.privacy.transforms.is_empty() {
-        lines.push(ListItem::new(Line::styled(
-            "  no input transform: a adds one",
-            theme::muted(),
-        )));
+        lines.push(ListItem::new(Line::styled("  no input transform: a adds one", theme::muted())));
     }
-    let list = List::new(lines)
-        .block(block(title))
-        .highlight_style(theme::selected())
-        .highlight_symbol("> ");
+    let list = List::new(lines).block(block(title)).highlight_style(theme::selected()).highlight_symbol("> ");
     let mut state = ListState::default().with_selected(Some(form.cursor));
     frame.render_stateful_widget(list, area, &mut state);
 }
@@ -104,8 +82,6 @@ fn draw_verdict(frame: &mut Frame, area: Rect, form: &Form) {
     }
     let keys = super::key_hints(&[("s", "start"), ("w", "save as"), ("Esc", "back")]);
     lines.push(keys);
-    let widget = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(block("Validation"));
+    let widget = Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Validation"));
     frame.render_widget(widget, area);
 }

@@ -41,13 +41,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ("s  w  Esc", "start / save as / back"),
         ],
     ),
-    (
-        "Live",
-        &[
-            ("p  Space", "pause / resume training"),
-            ("x", "stop run (keeps epochs)"),
-        ],
-    ),
+    ("Live", &[("p  Space", "pause / resume training"), ("x", "stop run (keeps epochs)")]),
     ("Attacks", &[("↑↓  j k", "select an attack (curve)")]),
     (
         "Runs",
@@ -61,14 +55,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ("↑↓ PgUp PgDn", "scroll the config diff"),
         ],
     ),
-    (
-        "Quit dialog",
-        &[
-            ("s", "stop gracefully, quit"),
-            ("k", "kill: abandon run, quit"),
-            ("c  Esc", "cancel"),
-        ],
-    ),
+    ("Quit dialog", &[("s", "stop gracefully, quit"), ("k", "kill: abandon run, quit"), ("c  Esc", "cancel")]),
 ];
 
 fn section_lines(sections: &[(&str, &[(&str, &str)])]) -> Vec<Line<'static>> {
@@ -76,10 +63,7 @@ fn section_lines(sections: &[(&str, &[(&str, &str)])]) -> Vec<Line<'static>> {
     for (name, keys) in sections {
         lines.push(Line::styled(name.to_string(), theme::title()));
         for (k, what) in keys.iter() {
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {k:<13}"), theme::key()),
-                Span::raw(what.to_string()),
-            ]));
+            lines.push(Line::from(vec![Span::styled(format!(" {k:<13}"), theme::key()), Span::raw(what.to_string())]));
         }
     }
     lines
@@ -91,16 +75,8 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: u16) {
     let outer = block("Keys (↑↓ scroll, any other key closes)");
     let inner = outer.inner(popup);
     frame.render_widget(outer, popup);
-    let [left, right] = Layout::horizontal([Constraint::Fill(1); 2])
-        .spacing(1)
-        .areas(inner);
+    let [left, right] = Layout::horizontal([Constraint::Fill(1); 2]).spacing(1).areas(inner);
     let split = 3;
-    frame.render_widget(
-        Paragraph::new(section_lines(&KEYS[..split])).scroll((scroll, 0)),
-        left,
-    );
-    frame.render_widget(
-        Paragraph::new(section_lines(&KEYS[split..])).scroll((scroll, 0)),
-        right,
-    );
+    frame.render_widget(Paragraph::new(section_lines(&KEYS[..split])).scroll((scroll, 0)), left);
+    frame.render_widget(Paragraph::new(section_lines(&KEYS[split..])).scroll((scroll, 0)), right);
 }

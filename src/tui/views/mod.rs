@@ -58,10 +58,7 @@ pub fn block(title: impl Into<String>) -> Block<'static> {
 
 /// A rectangle of at most `w` x `h` centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    area.centered(
-        Constraint::Length(w.min(area.width)),
-        Constraint::Length(h.min(area.height)),
-    )
+    area.centered(Constraint::Length(w.min(area.width)), Constraint::Length(h.min(area.height)))
 }
 
 /// "key label" pairs as one footer-style line.
@@ -79,20 +76,11 @@ pub fn key_hints(pairs: &[(&str, &str)]) -> Line<'static> {
 
 /// A wrapped paragraph in a block: for empty states and errors.
 pub fn notice(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>) {
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block(title)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title)), area);
 }
 
 /// The empty-state text of an analysis that has nothing to show, or None when it has rows.
-pub fn availability_lines(
-    what: &str,
-    status: &Availability,
-    file: &str,
-) -> Option<Vec<Line<'static>>> {
+pub fn availability_lines(what: &str, status: &Availability, file: &str) -> Option<Vec<Line<'static>>> {
     let (text, style): (String, Style) = match status {
         Availability::NoRun => (
             format!("No run selected. Start one in Experiments (1), or open one in Runs (5): its {what} appear here."),
@@ -103,10 +91,7 @@ pub fn availability_lines(
         Availability::Unreadable(e) => (format!("{what}: cannot read {file}: {e}"), theme::bad()),
         Availability::Done => return None,
     };
-    Some(vec![
-        Line::from(""),
-        Line::styled(format!(" {text}"), style),
-    ])
+    Some(vec![Line::from(""), Line::styled(format!(" {text}"), style)])
 }
 
 #[cfg(test)]

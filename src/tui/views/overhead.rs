@@ -19,28 +19,17 @@ pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, source: Option<&
     };
     if overhead.rows.is_empty() && overhead.literature.is_empty() {
         let lines =
-            super::availability_lines("overhead results", &overhead.status, "overhead.json")
-                .unwrap_or_else(|| {
-                    vec![
-                        Line::from(""),
-                        Line::styled(" overhead.json has no measurements.", theme::muted()),
-                    ]
-                });
+            super::availability_lines("overhead results", &overhead.status, "overhead.json").unwrap_or_else(|| {
+                vec![Line::from(""), Line::styled(" overhead.json has no measurements.", theme::muted())]
+            });
         super::notice(frame, area, &title, lines);
         return;
     }
     let table_h = (overhead.rows.len() as u16 + 3).min(area.height / 2);
-    let lit_h = if overhead.literature.is_empty() {
-        0
-    } else {
-        (overhead.literature.len() as u16 + 3).min(area.height / 4)
-    };
-    let [top, lit, bars] = Layout::vertical([
-        Constraint::Length(table_h),
-        Constraint::Length(lit_h),
-        Constraint::Min(0),
-    ])
-    .areas(area);
+    let lit_h =
+        if overhead.literature.is_empty() { 0 } else { (overhead.literature.len() as u16 + 3).min(area.height / 4) };
+    let [top, lit, bars] =
+        Layout::vertical([Constraint::Length(table_h), Constraint::Length(lit_h), Constraint::Min(0)]).areas(area);
     draw_table(frame, top, overhead, &title);
     if lit_h > 0 {
         draw_literature(frame, lit, overhead);
@@ -62,10 +51,7 @@ fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, title: &str) {
     ])
     .style(theme::title());
     let rows = overhead.rows.iter().map(|r| {
-        let ratio = r
-            .ratio()
-            .map(|x| format!("{x:.2}x"))
-            .unwrap_or_else(|| "-".into());
+        let ratio = r.ratio().map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into());
         Row::new([
             Cell::from(r.quantity.clone()),
             Cell::from(r.unit.clone()),
@@ -85,12 +71,7 @@ fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, title: &str) {
         Availability::Running(s) => format!(" (running: {s})"),
         _ => String::new(),
     };
-    frame.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .block(block(format!("{title}{status}"))),
-        area,
-    );
+    frame.render_widget(Table::new(rows, widths).header(header).block(block(format!("{title}{status}"))), area);
 }
 
 /// One horizontal bar per quantity measured on both arms: how much more the private arm costs.
@@ -122,22 +103,13 @@ fn draw_extra_cost(frame: &mut Frame, area: Rect, overhead: &Overhead) {
 
 fn draw_literature(frame: &mut Frame, area: Rect, overhead: &Overhead) {
     let header = Row::new(["system", "quantity", "value", "source"]).style(theme::title());
-    let rows = overhead.literature.iter().map(|l| {
-        Row::new([
-            l.system.clone(),
-            l.quantity.clone(),
-            l.value.clone(),
-            l.source.clone(),
-        ])
-    });
-    let widths = [
-        Constraint::Length(12),
-        Constraint::Fill(1),
-        Constraint::Length(10),
-        Constraint::Fill(1),
-    ];
-    let widget = Table::new(rows, widths).header(header).block(block(
-        "Published figures of cryptographic approaches (literature, not measured here)",
-    ));
+    let rows = overhead
+        .literature
+        .iter()
+        .map(|l| Row::new([l.system.clone(), l.quantity.clone(), l.value.clone(), l.source.clone()]));
+    let widths = [Constraint::Length(12), Constraint::Fill(1), Constraint::Length(10), Constraint::Fill(1)];
+    let widget = Table::new(rows, widths)
+        .header(header)
+        .block(block("Published figures of cryptographic approaches (literature, not measured here)"));
     frame.render_widget(widget, area);
 }

@@ -35,20 +35,11 @@ pub fn run_status(s: &Summary) -> &'static str {
 }
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
-    let dirs: Vec<String> = app
-        .results_dirs()
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
+    let dirs: Vec<String> = app.results_dirs().iter().map(|d| d.display().to_string()).collect();
     let title = format!("Runs in {}", dirs.join(", "));
     if app.runs.is_empty() {
-        let text = vec![
-            Line::from(""),
-            Line::styled(
-                " No run folders yet: finished runs appear here.",
-                theme::muted(),
-            ),
-        ];
+        let text =
+            vec![Line::from(""), Line::styled(" No run folders yet: finished runs appear here.", theme::muted())];
         super::notice(frame, area, &title, text);
         return;
     }
@@ -94,8 +85,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(6),
         Constraint::Length(7),
     ];
-    let [table_area, info] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(3)]).areas(area);
+    let [table_area, info] = Layout::vertical([Constraint::Min(4), Constraint::Length(3)]).areas(area);
     let table = Table::new(rows, widths)
         .header(header)
         .block(block(title))
@@ -104,19 +94,11 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let mut state = TableState::default().with_selected(Some(app.run_selected));
     frame.render_stateful_widget(table, table_area, &mut state);
     let text = match app.runs.get(app.run_selected).map(|r| &r.summary) {
-        Some(Ok(s)) => Line::from(vec![
-            Span::styled("privacy ", theme::muted()),
-            Span::raw(s.privacy.clone()),
-        ]),
+        Some(Ok(s)) => Line::from(vec![Span::styled("privacy ", theme::muted()), Span::raw(s.privacy.clone())]),
         Some(Err(e)) => Line::styled(e.clone(), theme::bad()),
         None => Line::from(""),
     };
-    frame.render_widget(
-        Paragraph::new(text)
-            .wrap(Wrap { trim: false })
-            .block(block("Selected")),
-        info,
-    );
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block("Selected")), info);
 }
 
 fn arm_line(arm: Arm, r: &crate::results::ArmRecord) -> Line<'static> {
@@ -135,67 +117,35 @@ fn arm_line(arm: Arm, r: &crate::results::ArmRecord) -> Line<'static> {
 
 /// Headline lines of a summary (used by the detail and compare views).
 pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
-    let key = if s.fixed_key {
-        "fixed key"
-    } else {
-        "fresh key"
-    };
+    let key = if s.fixed_key { "fixed key" } else { "fresh key" };
     vec![
         Line::from(vec![
             Span::styled("data ", theme::muted()),
-            Span::raw(format!(
-                "{} ({} train / {} test)  ",
-                s.dataset.name, s.dataset.train, s.dataset.test
-            )),
+            Span::raw(format!("{} ({} train / {} test)  ", s.dataset.name, s.dataset.train, s.dataset.test)),
             Span::styled("model ", theme::muted()),
             Span::raw(format!("{}  seed {}", s.arch, s.seed)),
         ]),
-        Line::from(vec![
-            Span::styled("privacy ", theme::muted()),
-            Span::raw(format!("{} ({key})", s.privacy)),
-        ]),
+        Line::from(vec![Span::styled("privacy ", theme::muted()), Span::raw(format!("{} ({key})", s.privacy))]),
         Line::styled(
-            format!(
-                "{:<9}{:>8} {:>8} {:>10}  {:>5}",
-                "arm", "test acc", "train", "speed", "epochs"
-            ),
+            format!("{:<9}{:>8} {:>8} {:>10}  {:>5}", "arm", "test acc", "train", "speed", "epochs"),
             theme::muted(),
         ),
         arm_line(Arm::Baseline, &s.baseline),
         arm_line(Arm::Private, &s.private),
-        Line::from(vec![
-            Span::styled("accuracy delta ", theme::muted()),
-            Span::raw(delta_points(s.accuracy_delta)),
-        ]),
+        Line::from(vec![Span::styled("accuracy delta ", theme::muted()), Span::raw(delta_points(s.accuracy_delta))]),
     ]
 }
 
 fn draw_detail(frame: &mut Frame, area: Rect, d: &RunDetail) {
-    let [summary, charts] =
-        Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(area);
+    let [summary, charts] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(area);
     let mut lines = summary_lines(&d.summary);
     if let Some(e) = &d.metrics_error {
-        lines.push(Line::styled(
-            format!("curves unavailable: {e}"),
-            theme::bad(),
-        ));
+        lines.push(Line::styled(format!("curves unavailable: {e}"), theme::bad()));
     }
     let title = format!("Run {} [{}]", d.label, run_status(&d.summary));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block(title)),
-        summary,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title)), summary);
     let [acc, loss] = Layout::horizontal([Constraint::Fill(1); 2]).areas(charts);
     let x_max = d.curves.max_x().ceil();
-    chart::draw(
-        frame,
-        acc,
-        "Accuracy (line train, • test)",
-        &d.curves,
-        Quantity::Accuracy,
-        x_max,
-    );
+    chart::draw(frame, acc, "Accuracy (line train, • test)", &d.curves, Quantity::Accuracy, x_max);
     chart::draw(frame, loss, "Loss", &d.curves, Quantity::Loss, x_max);
 }
