@@ -36,6 +36,12 @@ pub enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Open the interactive workbench (also what `ppdl` with no arguments does).
+    Tui {
+        /// Folder of experiment configs (searched recursively for *.toml).
+        #[arg(long, default_value = "configs")]
+        configs: PathBuf,
+    },
     /// Print a markdown table of saved runs' headline figures (from their summary.json).
     Summarize {
         #[arg(required = true)]
@@ -65,6 +71,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", cfg.to_toml());
             Ok(())
         }
+        Some(Command::Tui { configs }) => crate::tui::run(&configs),
         Some(Command::Summarize { run_dirs }) => {
             print!("{}", crate::summarize::markdown_table(&run_dirs)?);
             Ok(())
@@ -85,9 +92,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        None => {
-            eprintln!("ppdl: the interactive workbench is not built yet; use `ppdl run CONFIG`");
-            Ok(())
-        }
+        None => crate::tui::run(std::path::Path::new("configs")),
     }
 }

@@ -16,3 +16,4 @@ pub mod run;
 pub mod scheme;
 pub mod summarize;
 pub mod train;
+pub mod tui;
