@@ -73,6 +73,14 @@ pub fn run_experiment(
     let encoded_test = customer.encode_inputs(&dataset.test.images);
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     write_provider_digests(&folder, &encoded_train, encoded_test.images())?;
+    crate::plot::write_samples(
+        &folder,
+        &customer,
+        &config.privacy.describe(),
+        &dataset.test,
+        &encoded_test,
+        crate::plot::DEFAULT_SAMPLE_COUNT,
+    )?;
     let _ = events.send(Event::Log(format!(
         "encoded {} training and {} test samples in {:.3} s ({})",
         dataset.train.len(),
@@ -190,7 +198,32 @@ pub fn run_experiment(
                 .context(format!("attacks interrupted; partial results in {}", folder.root.display())));
         }
     }
+    if config.output.figures {
+        render_figures(&folder, events);
+    }
     Ok(RunOutcome { folder, summary })
+}
+
+/// Figures and report at the end of a run. A failure here is reported as a log event and does not
+/// lose the run: everything `ppdl plot RUN_DIR` needs is already saved.
+fn render_figures(folder: &RunFolder, events: &Sender<Event>) {
+    let _ = events.send(Event::Stage("figures and report".into()));
+    match crate::plot::render_run(&folder.root) {
+        Ok(r) => {
+            let _ = events.send(Event::Log(format!(
+                "{} figures (PNG + SVG) in {}, report {}",
+                r.figures.len(),
+                folder.figures_dir().display(),
+                r.report.display()
+            )));
+        }
+        Err(e) => {
+            let _ = events.send(Event::Log(format!(
+                "figures failed (the run is kept; retry with `ppdl plot {}`): {e:#}",
+                folder.root.display()
+            )));
+        }
+    }
 }
 
 struct ArmInput<'a> {
