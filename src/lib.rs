@@ -10,6 +10,7 @@ pub mod error;
 pub mod headless;
 pub mod infer;
 pub mod model;
+pub mod overhead;
 pub mod results;
 pub mod run;
 pub mod scheme;
