@@ -195,9 +195,7 @@ fn pool(dev: &Cpu, p: MaxPool2x2, batch: usize) {
 fn main() {
     dfdx::flush_denormals_to_zero();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let want = |what: &str| {
-        args.iter().any(|a| a == what) || (args.is_empty() && ["layers", "train"].contains(&what))
-    };
+    let want = |what: &str| args.iter().any(|a| a == what) || (args.is_empty() && ["layers", "train"].contains(&what));
     let dev = Cpu::seed_from_u64(0);
     // dfdx's allocation cache is off by default; without it every large buffer is a fresh mmap
     // (page faults + zeroing), ~20% of a training step here.
@@ -248,50 +246,81 @@ pub fn stages(dev: &Cpu) {
     let x: Tensor<(usize, usize, usize, usize), f32, Cpu> = dev.sample_normal_like(&(b, h, w, c));
     let sh: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(ho * k, h));
     let f = |name: &str, ms: f64| println!("  {name:<40} {ms:>7.3} ms");
-    f("S1 fwd", time_ms(10, || {
-        let xt = x.clone().permute::<_, Axes4<0, 2, 1, 3>>();
-        let _ = sh.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, w, ho * k, h)).matmul(xt);
-    }));
-    f("S1 fwd+bwd", time_ms(10, || {
-        let (xt, t) = x.clone().traced(Gradients::leaky()).permute::<_, Axes4<0, 2, 1, 3>>().split_tape();
-        let y = sh.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, w, ho * k, h)).put_tape(t).matmul(xt);
-        let _ = y.sum().backward();
-    }));
+    f(
+        "S1 fwd",
+        time_ms(10, || {
+            let xt = x.clone().permute::<_, Axes4<0, 2, 1, 3>>();
+            let _ = sh.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, w, ho * k, h)).matmul(xt);
+        }),
+    );
+    f(
+        "S1 fwd+bwd",
+        time_ms(10, || {
+            let (xt, t) = x.clone().traced(Gradients::leaky()).permute::<_, Axes4<0, 2, 1, 3>>().split_tape();
+            let y = sh.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, w, ho * k, h)).put_tape(t).matmul(xt);
+            let _ = y.sum().backward();
+        }),
+    );
     let s1: Tensor<(usize, usize, usize, usize), f32, Cpu> = dev.sample_normal_like(&(b, w, ho, k * c));
     let dup: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(nt * tin, w));
-    f("S2 fwd", time_ms(10, || {
-        let v = s1.clone().permute::<_, Axes4<0, 2, 1, 3>>();
-        let _ = dup.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, ho, nt * tin, w)).matmul(v);
-    }));
-    f("S2 fwd+bwd", time_ms(10, || {
-        let (v, t) = s1.clone().traced(Gradients::leaky()).permute::<_, Axes4<0, 2, 1, 3>>().split_tape();
-        let y = dup.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, ho, nt * tin, w)).put_tape(t).matmul(v);
-        let _ = y.sum().backward();
-    }));
+    f(
+        "S2 fwd",
+        time_ms(10, || {
+            let v = s1.clone().permute::<_, Axes4<0, 2, 1, 3>>();
+            let _ = dup.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, ho, nt * tin, w)).matmul(v);
+        }),
+    );
+    f(
+        "S2 fwd+bwd",
+        time_ms(10, || {
+            let (v, t) = s1.clone().traced(Gradients::leaky()).permute::<_, Axes4<0, 2, 1, 3>>().split_tape();
+            let y = dup.clone().broadcast_like::<_, Axes2<0, 1>>(&(b, ho, nt * tin, w)).put_tape(t).matmul(v);
+            let _ = y.sum().backward();
+        }),
+    );
     let p: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(b * ho * nt, tin * k * c));
     let tm: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(tin * k * c, tile * co));
-    f("S3 fwd", time_ms(10, || {
-        let _ = p.clone().matmul(tm.clone());
-    }));
-    f("S3 fwd+bwd", time_ms(10, || {
-        let y = p.clone().traced(Gradients::leaky()).matmul(tm.clone());
-        let _ = y.sum().backward();
-    }));
+    f(
+        "S3 fwd",
+        time_ms(10, || {
+            let _ = p.clone().matmul(tm.clone());
+        }),
+    );
+    f(
+        "S3 fwd+bwd",
+        time_ms(10, || {
+            let y = p.clone().traced(Gradients::leaky()).matmul(tm.clone());
+            let _ = y.sum().backward();
+        }),
+    );
     let o: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(b * ho * wo, co));
     let bias: Tensor<(usize,), f32, Cpu> = dev.sample_normal_like(&(co,));
-    f("bias fwd", time_ms(10, || {
-        let _ = o.clone() + bias.clone().broadcast_like::<_, Axis<0>>(&(b * ho * wo, co));
-    }));
-    f("bias fwd+bwd", time_ms(10, || {
-        let y = o.clone().traced(Gradients::leaky()) + bias.clone().broadcast_like::<_, Axis<0>>(&(b * ho * wo, co));
-        let _ = y.sum().backward();
-    }));
-    f("relu fwd+bwd", time_ms(10, || {
-        let y = o.clone().traced(Gradients::leaky()).relu();
-        let _ = y.sum().backward();
-    }));
-    f("sum fwd+bwd", time_ms(10, || {
-        let y = o.clone().traced(Gradients::leaky());
-        let _ = y.sum().backward();
-    }));
+    f(
+        "bias fwd",
+        time_ms(10, || {
+            let _ = o.clone() + bias.clone().broadcast_like::<_, Axis<0>>(&(b * ho * wo, co));
+        }),
+    );
+    f(
+        "bias fwd+bwd",
+        time_ms(10, || {
+            let y =
+                o.clone().traced(Gradients::leaky()) + bias.clone().broadcast_like::<_, Axis<0>>(&(b * ho * wo, co));
+            let _ = y.sum().backward();
+        }),
+    );
+    f(
+        "relu fwd+bwd",
+        time_ms(10, || {
+            let y = o.clone().traced(Gradients::leaky()).relu();
+            let _ = y.sum().backward();
+        }),
+    );
+    f(
+        "sum fwd+bwd",
+        time_ms(10, || {
+            let y = o.clone().traced(Gradients::leaky());
+            let _ = y.sum().backward();
+        }),
+    );
 }

@@ -65,6 +65,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Training throughput of ppdl's networks against the same networks in PyTorch (CPU), when
+    /// `import torch` works; same data, batch, optimiser and threads.
+    Bench(crate::overhead::bench::BenchArgs),
 }
 
 /// Run the parsed command; returns the process exit code on success.
@@ -101,6 +104,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     r.encode_seconds, r.provider_seconds, r.decode_seconds
                 );
             }
+            Ok(())
+        }
+        Some(Command::Bench(args)) => {
+            crate::overhead::bench::command(&args)?;
             Ok(())
         }
         None => crate::tui::run(std::path::Path::new("configs")),

@@ -69,7 +69,7 @@ pub fn run_experiment(
 
     let _ = events.send(Event::Stage("customer encodes the training set".into()));
     let encode_start = Instant::now();
-    let encoded_train = customer.encode_training_set(&dataset.train);
+    let (encoded_train, encode_timings) = customer.encode_training_set_timed(&dataset.train);
     let encoded_test = customer.encode_inputs(&dataset.test.images);
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     write_provider_digests(&folder, &encoded_train, encoded_test.images())?;
@@ -168,6 +168,21 @@ pub fn run_experiment(
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
     atomic::write_json(&folder.summary_path(), &summary)?;
+
+    let _ = events.send(Event::Stage("measuring overhead".into()));
+    let overhead = crate::overhead::measure_run(&crate::overhead::RunFacts {
+        config,
+        dataset: &dataset,
+        customer: &customer,
+        encode: &encode_timings,
+        baseline: &summary.baseline,
+        private: &summary.private,
+        baseline_model: &folder.baseline_model_path(),
+        private_model: &folder.provider_model_path(),
+    })?;
+    atomic::write_json(&folder.overhead_path(), &overhead)?;
+    let _ = events.send(Event::Log(crate::overhead::headline(&overhead)));
+
     if summary.interrupted {
         let _ = events.send(Event::Log(format!("interrupted: kept finished epochs in {}", folder.root.display())));
         return Err(anyhow::Error::new(Interrupted)

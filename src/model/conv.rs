@@ -459,8 +459,17 @@ impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> 
         let out = if plan.scheme == Scheme::Separable {
             let h = g.height;
             // (b, ky, y, ox, o) = Yw[b] (H*Wo, K*C) @ W[ky] (K*C, Co), batched over (b, ky)
-            let yw = patches.try_reshape_like(&(b, h * wo, k * c))?.try_broadcast_like::<_, Axis<1>>(&(b, k, h * wo, k * c))?;
-            let wk = self.weight.retaped::<T>().try_reshape_like(&(k, k * c, co))?.try_broadcast_like::<_, Axis<0>>(&(b, k, k * c, co))?;
+            let yw = patches.try_reshape_like(&(b, h * wo, k * c))?.try_broadcast_like::<_, Axis<1>>(&(
+                b,
+                k,
+                h * wo,
+                k * c,
+            ))?;
+            let wk = self
+                .weight
+                .retaped::<T>()
+                .try_reshape_like(&(k, k * c, co))?
+                .try_broadcast_like::<_, Axis<0>>(&(b, k, k * c, co))?;
             let (z, t) = yw.try_matmul(wk)?.try_reshape_like(&(b, k * h, wo * co))?.split_tape();
             // out[b] (Ho, Wo*Co) = Hs (Ho, K*H) @ Z[b] (K*H, Wo*Co)
             let hs = plan.rows.clone().try_broadcast_like::<_, Axis<0>>(&(b, ho, k * h))?.put_tape(t);
