@@ -249,3 +249,46 @@ fn failing_run_reports_through_the_channel() {
     assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Failed);
     assert!(!out.path().join("run").exists(), "nothing is written when the data cannot be loaded");
 }
+
+/// The run folder's attacks.json (the attacks module's format) loads into rows, failures included.
+#[test]
+fn attacks_json_of_the_attacks_module_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ppdl::attacks::AttacksFile {
+        format_version: ppdl::attacks::ATTACKS_FORMAT_VERSION,
+        records: attack_records(),
+        failures: vec![ppdl::attacks::AttackFailure { name: "inversion".into(), reason: "no model".into() }],
+    };
+    file.save(&dir.path().join("attacks.json")).unwrap();
+    let attacks = ppdl::tui::analysis::Attacks::load(&dir.path().join("attacks.json"));
+    assert_eq!(attacks.status, Availability::Done);
+    let names: Vec<&str> = attacks.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["key-space", "wrong-key", "known-plaintext", "label-frequency", "inversion"]);
+    assert_eq!(attacks.rows[1].value_text(), "10.3%");
+    assert_eq!(attacks.rows[1].chance, Some(0.1));
+    assert_eq!(attacks.rows[2].verdict, ppdl::tui::analysis::Verdict::Broken);
+    assert!(attacks.rows[2].x_log);
+    assert_eq!(attacks.rows[2].curves.len(), 2);
+    assert!(matches!(attacks.rows[4].verdict, ppdl::tui::analysis::Verdict::Failed(_)));
+}
+
+/// Attack events update the attacks view while the live run is its source, and not after another
+/// run was opened.
+#[test]
+fn attack_events_follow_the_live_run_only() {
+    use ppdl::train::Event;
+    let mut app = live_app();
+    let r = attack_records().remove(1);
+    app.handle_event(Event::AttackStarted { name: r.name.clone() });
+    assert!(matches!(app.attacks.status, Availability::Running(_)));
+    app.handle_event(Event::AttackFinished { record: Box::new(r.clone()) });
+    assert_eq!(app.attacks.rows.len(), 1);
+    assert_eq!(app.attacks.rows[0].value_text(), "10.3%");
+    assert!(app.live.as_ref().unwrap().log.iter().any(|l| l.starts_with("[attack wrong-key]")));
+
+    let other = tempfile::tempdir().unwrap();
+    app.show_analyses("other".into(), other.path());
+    assert_eq!(app.attacks.status, Availability::NotRun);
+    app.handle_event(Event::AttackFinished { record: Box::new(r) });
+    assert!(app.attacks.rows.is_empty());
+}

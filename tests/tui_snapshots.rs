@@ -165,3 +165,31 @@ fn help_120x40() {
     key(&mut app, KeyCode::Char('?'));
     insta::assert_snapshot!(render(&app, 120, 40).backend());
 }
+
+/// Attack results arrive as events while the run goes on: finished ones are listed, the running one
+/// shows its progress.
+#[test]
+fn attacks_live_80x24() {
+    let mut app = live_app();
+    let records = attack_records();
+    for r in &records[..2] {
+        app.handle_event(ppdl::train::Event::AttackStarted { name: r.name.clone() });
+        app.handle_event(ppdl::train::Event::AttackFinished { record: Box::new(r.clone()) });
+    }
+    app.handle_event(ppdl::train::Event::AttackStarted { name: "known-plaintext".into() });
+    app.handle_event(ppdl::train::Event::AttackProgress { name: "known-plaintext".into(), done: 3, total: 6 });
+    app.view = View::Attacks;
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn attacks_120x40() {
+    let mut app = app();
+    app.view = View::Attacks;
+    app.analysis_source = Some("quickstart-20260102-090000".into());
+    app.attacks = attacks();
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}

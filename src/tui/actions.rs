@@ -87,7 +87,12 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
 /// Run folders (sub-folders with a summary.json) directly under each of `dirs`, newest first.
 pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
     let mut runs = Vec::new();
+    // The same folder may be named twice ("results" and its absolute path).
+    let mut seen = std::collections::HashSet::new();
     for dir in dirs {
+        if !seen.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone())) {
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };
@@ -105,7 +110,6 @@ pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
         let key = |r: &RunEntry| r.summary.as_ref().map(|s| s.started_at.clone()).unwrap_or_default();
         key(b).cmp(&key(a)).then_with(|| b.label.cmp(&a.label))
     });
-    runs.dedup_by(|a, b| a.dir == b.dir);
     runs
 }
 
@@ -214,5 +218,18 @@ mod tests {
         assert_eq!(found.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(), vec!["b.toml", "sub/a.toml"]);
         assert!(found[0].config.is_ok());
         assert!(found[1].config.is_err());
+    }
+
+    #[test]
+    fn the_same_results_folder_named_twice_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("results/r1");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("summary.json"), "{}").unwrap();
+        let results = dir.path().join("results");
+        let twice = vec![results.clone(), dir.path().join("results/../results")];
+        let runs = scan_runs(&twice);
+        assert_eq!(runs.len(), 1);
+        assert!(runs[0].summary.is_err(), "an unreadable summary is listed, with its error");
     }
 }

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::attacks::{AttackRecord, AttacksFile};
+
 /// Whether an analysis has results to show.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Availability {
@@ -17,6 +19,8 @@ pub enum Availability {
     Running(String),
     /// Every result is in.
     Done,
+    /// The config does not ask for this analysis.
+    NotEnabled,
     /// The file exists but could not be read.
     Unreadable(String),
 }
@@ -32,6 +36,8 @@ pub enum Verdict {
     Broken,
     /// A measurement without a verdict (e.g. the analytic key space).
     Info(String),
+    /// The attack could not run.
+    Failed(String),
 }
 
 impl Verdict {
@@ -51,25 +57,42 @@ impl Verdict {
             Verdict::Broken => "broken",
             Verdict::Info(s) if s.is_empty() => "-",
             Verdict::Info(s) => s,
+            Verdict::Failed(_) => "failed",
         }
     }
 }
 
-/// One attack's headline: what it measured and how the scheme fared, plus an optional curve
+/// One named series of an attack's chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One attack's headline: what it measured and how the scheme fared, plus its curves
 /// (e.g. accuracy against the number of samples the adversary holds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttackRow {
     pub name: String,
     pub metric: String,
     pub value: Option<f64>,
+    /// `fraction`, `dB`, `bits`, `samples`, `points` or empty.
+    pub unit: String,
     /// The value as the producer wants it shown ("6,600 bits", "10.3%"); formatted from `value` when absent.
     pub display: Option<String>,
     pub verdict: Verdict,
-    /// One line about what the attack did.
+    /// What the attack found, in plain words.
     pub detail: String,
-    pub series: Vec<(f64, f64)>,
+    /// Curves sharing one chart (same axes).
+    pub curves: Vec<Series>,
     pub x_label: String,
     pub y_label: String,
+    /// The x axis spans orders of magnitude: plot it logarithmically.
+    pub x_log: bool,
+    /// The headline's value for an adversary who knows nothing (drawn as a reference line).
+    pub chance: Option<f64>,
+    /// False when the attack was stopped early.
+    pub complete: bool,
 }
 
 impl AttackRow {
@@ -78,20 +101,72 @@ impl AttackRow {
             name: name.into(),
             metric: metric.into(),
             value: Some(value),
+            unit: String::new(),
             display: None,
             verdict,
             detail: String::new(),
-            series: vec![],
+            curves: vec![],
             x_label: String::new(),
             y_label: String::new(),
+            x_log: false,
+            chance: None,
+            complete: true,
         }
     }
 
+    /// An attack that could not run.
+    pub fn failed(name: &str, reason: &str) -> AttackRow {
+        let mut row = AttackRow::new(name, "", 0.0, Verdict::Failed(reason.into()));
+        row.value = None;
+        row.detail = reason.into();
+        row
+    }
+
+    /// An attack under way (shown until its record arrives).
+    pub fn running(name: &str) -> AttackRow {
+        let mut row = AttackRow::new(name, "", 0.0, Verdict::Info("running".into()));
+        row.value = None;
+        row
+    }
+
     pub fn value_text(&self) -> String {
-        match (&self.display, self.value) {
+        let text = match (&self.display, self.value) {
             (Some(d), _) => d.clone(),
-            (None, Some(v)) => format_value(&self.metric, v),
+            (None, Some(v)) => format_with_unit(&self.metric, &self.unit, v),
             (None, None) => "-".into(),
+        };
+        if self.complete {
+            text
+        } else {
+            format!("{text} (partial)")
+        }
+    }
+}
+
+impl From<&AttackRecord> for AttackRow {
+    fn from(r: &AttackRecord) -> AttackRow {
+        let first = r.curves.first();
+        // Curves of one record that share axis labels belong on one chart: keep the first chart's.
+        let curves = r
+            .curves
+            .iter()
+            .filter(|c| first.is_some_and(|f| f.x_label == c.x_label && f.y_label == c.y_label))
+            .map(|c| Series { label: c.label.clone(), points: c.points.iter().map(|p| (p[0], p[1])).collect() })
+            .collect();
+        AttackRow {
+            name: r.name.clone(),
+            metric: r.headline.metric.clone(),
+            value: Some(r.headline.value),
+            unit: r.headline.unit.clone(),
+            display: None,
+            verdict: if r.broken { Verdict::Broken } else { Verdict::Resists },
+            detail: r.verdict.clone(),
+            curves,
+            x_label: first.map(|c| c.x_label.clone()).unwrap_or_default(),
+            y_label: first.map(|c| c.y_label.clone()).unwrap_or_default(),
+            x_log: first.is_some_and(|c| c.x_log),
+            chance: r.chance,
+            complete: r.complete,
         }
     }
 }
@@ -101,20 +176,40 @@ impl AttackRow {
 pub struct Attacks {
     pub status: Availability,
     pub rows: Vec<AttackRow>,
+    /// The attack running now: (name, done, total) in its own units.
+    pub progress: Option<(String, usize, usize)>,
 }
 
 impl Default for Attacks {
     fn default() -> Self {
-        Attacks { status: Availability::NoRun, rows: vec![] }
+        Attacks { status: Availability::NoRun, rows: vec![], progress: None }
     }
 }
 
 impl Attacks {
-    /// `RUN_DIR/attacks.json`, tolerant of its exact shape.
+    pub fn with_status(status: Availability) -> Attacks {
+        Attacks { status, ..Attacks::default() }
+    }
+
+    /// `RUN_DIR/attacks.json`: ppdl's format, or failing that any similar shape (tolerant).
     pub fn load(path: &Path) -> Attacks {
+        if let Ok(file) = AttacksFile::load(path) {
+            let mut rows: Vec<AttackRow> = file.records.iter().map(AttackRow::from).collect();
+            rows.extend(file.failures.iter().map(|f| AttackRow::failed(&f.name, &f.reason)));
+            return Attacks { status: Availability::Done, rows, progress: None };
+        }
         match read_json(path) {
-            Err(status) => Attacks { status, rows: vec![] },
-            Ok(value) => Attacks { status: Availability::Done, rows: parse_attacks(&value) },
+            Err(status) => Attacks::with_status(status),
+            Ok(value) => Attacks { status: Availability::Done, rows: parse_attacks(&value), progress: None },
+        }
+    }
+
+    /// An attack began: list it as running.
+    pub fn started(&mut self, name: &str) {
+        self.status = Availability::Running(name.into());
+        self.progress = Some((name.into(), 0, 0));
+        if !self.rows.iter().any(|r| r.name == name) {
+            self.rows.push(AttackRow::running(name));
         }
     }
 
@@ -235,12 +330,36 @@ fn parse_attack(key: Option<String>, v: &Value) -> Option<AttackRow> {
     let metric = str_field(src, &["metric", "headline_metric", "measure"]).unwrap_or_default();
     let value = num_field(src, &["value", "headline_value", "score"]);
     let display = str_field(src, &["display", "value_text", "formatted"]);
-    let verdict = str_field(v, &["verdict", "outcome", "result"])
-        .map(|s| Verdict::parse(&s))
-        .unwrap_or(Verdict::Info(String::new()));
-    let detail = str_field(v, &["summary", "detail", "description", "note"]).unwrap_or_default();
-    let (series, x_label, y_label) = parse_series(v);
-    Some(AttackRow { name, metric, value, display, verdict, detail, series, x_label, y_label })
+    let unit = str_field(src, &["unit", "units"]).unwrap_or_default();
+    let verdict_text = str_field(v, &["verdict", "outcome", "result"]);
+    let (verdict, detail) = match (v.get("broken").and_then(Value::as_bool), verdict_text) {
+        // A boolean says how it went; the verdict text then explains it.
+        (Some(b), text) => (if b { Verdict::Broken } else { Verdict::Resists }, text.unwrap_or_default()),
+        (None, Some(t)) => (Verdict::parse(&t), String::new()),
+        (None, None) => (Verdict::Info(String::new()), String::new()),
+    };
+    let detail = if detail.is_empty() {
+        str_field(v, &["summary", "detail", "description", "note"]).unwrap_or_default()
+    } else {
+        detail
+    };
+    let (points, x_label, y_label) = parse_series(v);
+    let curves = if points.is_empty() { vec![] } else { vec![Series { label: name.clone(), points }] };
+    Some(AttackRow {
+        name,
+        metric,
+        value,
+        unit,
+        display,
+        verdict,
+        detail,
+        curves,
+        x_label,
+        y_label,
+        x_log: false,
+        chance: num_field(v, &["chance"]),
+        complete: v.get("complete").and_then(Value::as_bool).unwrap_or(true),
+    })
 }
 
 /// A curve as `[[x, y], ...]`, `[{"x":..,"y":..}, ...]` or `{"x": [...], "y": [...]}` under
@@ -336,6 +455,19 @@ fn parse_literature(v: &Value) -> Option<LiteratureRow> {
     })
 }
 
+/// A headline value in its unit: fractions as percentages, `points` as signed points.
+pub fn format_with_unit(metric: &str, unit: &str, v: f64) -> String {
+    match unit {
+        "fraction" => format!("{:.1}%", 100.0 * v),
+        "points" => format!("{:+.2} pts", 100.0 * v),
+        "dB" => format!("{v:.1} dB"),
+        "bits" => format!("{v:.0} bits"),
+        "samples" => format!("{v:.0} samples"),
+        "" => format_value(metric, v),
+        other => format!("{} {other}", format_number(v)),
+    }
+}
+
 /// A number for a table cell: fractions of accuracy-like metrics as percentages, otherwise up to
 /// four significant digits.
 pub fn format_value(metric: &str, v: f64) -> String {
@@ -400,9 +532,9 @@ mod tests {
         let rows = parse_attacks(&a);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].value_text(), "10.1%");
-        assert_eq!(rows[0].series, vec![(1.0, 0.1), (2.0, 0.11)]);
+        assert_eq!(rows[0].curves[0].points, vec![(1.0, 0.1), (2.0, 0.11)]);
         assert_eq!(rows[1].verdict, Verdict::Broken);
-        assert_eq!(rows[1].series.len(), 3);
+        assert_eq!(rows[1].curves[0].points.len(), 3);
         let b = serde_json::json!({"key-space": {"metric": "bits", "value": 6600.0, "display": "6,600 bits"}});
         let rows = parse_attacks(&b);
         assert_eq!(rows[0].name, "key-space");

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::train::{Control, Event};
 
 use super::actions::{self, Compare, ConfigEntry, RunDetail, RunEntry};
-use super::analysis::{Attacks, Availability, Overhead};
+use super::analysis::{AttackRow, Attacks, Availability, Overhead};
 use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
 use super::live::{LiveRun, RunEnd};
@@ -95,6 +95,8 @@ pub struct App {
     pub runs_mode: RunsMode,
     /// Which run the attacks and overhead views show ("live: NAME" or a run folder name).
     pub analysis_source: Option<String>,
+    /// The attacks and overhead views follow the live run (its events update them).
+    pub analysis_is_live: bool,
     pub attacks: Attacks,
     pub attack_selected: usize,
     pub overhead: Overhead,
@@ -120,6 +122,7 @@ impl App {
             run_marked: None,
             runs_mode: RunsMode::List,
             analysis_source: None,
+            analysis_is_live: false,
             attacks: Attacks::default(),
             attack_selected: 0,
             overhead: Overhead::default(),
@@ -142,10 +145,12 @@ impl App {
 
     /// Where runs live: `results/` and every config's `output.dir`.
     pub fn results_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs = self.extra_results_dirs.clone();
-        for c in self.configs.iter().filter_map(|e| e.config.as_ref().ok()) {
-            if !dirs.contains(&c.output.dir) {
-                dirs.push(c.output.dir.clone());
+        let canonical = |d: &PathBuf| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let configured = self.configs.iter().filter_map(|e| e.config.as_ref().ok()).map(|c| &c.output.dir);
+        for d in self.extra_results_dirs.iter().chain(configured) {
+            if !dirs.iter().any(|x| x == d || canonical(x) == canonical(d)) {
+                dirs.push(d.clone());
             }
         }
         dirs
@@ -198,22 +203,47 @@ impl App {
 
     /// An event of the running experiment.
     pub fn handle_event(&mut self, event: Event) {
+        if self.analysis_is_live {
+            self.follow_attacks(&event);
+        }
         if let Some(live) = &mut self.live {
             live.apply(event);
         }
     }
 
+    /// Attack results appear as each attack finishes.
+    fn follow_attacks(&mut self, event: &Event) {
+        match event {
+            Event::AttackStarted { name } => self.attacks.started(name),
+            Event::AttackProgress { name, done, total } => {
+                self.attacks.progress = Some((name.clone(), *done, *total));
+            }
+            Event::AttackFinished { record } => {
+                self.attacks.upsert(AttackRow::from(record.as_ref()));
+                self.attacks.progress = None;
+            }
+            Event::AttackFailed { name, reason } => {
+                self.attacks.upsert(AttackRow::failed(name, reason));
+                self.attacks.progress = None;
+            }
+            _ => {}
+        }
+    }
+
     /// The experiment's worker ended: show the outcome, pick up its analyses, list the new run.
     pub fn handle_run_done(&mut self, end: RunEnd) -> Option<Command> {
-        let failed = matches!(end, RunEnd::Failed(_));
         let Some(live) = &mut self.live else {
             return None;
         };
         live.finish(end);
-        let dir = live.dir.clone();
-        let name = live.name.clone();
-        if !failed {
+        let (dir, name, attacks_enabled) = (live.dir.clone(), live.name.clone(), live.attacks_enabled);
+        if self.analysis_is_live {
+            // The run folder now holds every result (attacks.json written atomically at the end).
             self.show_analyses(format!("live: {name}"), &dir);
+            self.analysis_is_live = true;
+            if !attacks_enabled && self.attacks.status == Availability::NotRun {
+                self.attacks.status = Availability::NotEnabled;
+            }
         }
         self.reload_runs();
         if self.quit_after_stop {
@@ -225,6 +255,7 @@ impl App {
     /// Point the attacks and overhead views at a run folder.
     pub fn show_analyses(&mut self, source: String, dir: &Path) {
         self.analysis_source = Some(source);
+        self.analysis_is_live = false;
         self.attacks = Attacks::load(&dir.join("attacks.json"));
         self.overhead = Overhead::load(&dir.join("overhead.json"));
         self.attack_selected = 0;
@@ -468,14 +499,21 @@ impl App {
     /// Show a new live run and ask the loop to start it.
     pub fn begin_run(&mut self, config: Config, dir: PathBuf) -> Command {
         let control = Arc::new(Control::default());
-        self.live =
-            Some(LiveRun::new(config.name.clone(), dir.clone(), config.privacy.describe(), Arc::clone(&control)));
+        let mut live = LiveRun::new(config.name.clone(), dir.clone(), config.privacy.describe(), Arc::clone(&control));
+        live.attacks_enabled = !config.attacks.selected().is_empty();
+        self.live = Some(live);
         self.quit_after_stop = false;
         self.view = View::Live;
         self.analysis_source = Some(format!("live: {}", config.name));
-        self.attacks = Attacks { status: Availability::Running("waiting for training to finish".into()), rows: vec![] };
+        self.analysis_is_live = true;
+        self.attack_selected = 0;
+        self.attacks = if config.attacks.selected().is_empty() {
+            Attacks::with_status(Availability::NotEnabled)
+        } else {
+            Attacks::with_status(Availability::Running("waiting for training to finish".into()))
+        };
         self.overhead = Overhead {
-            status: Availability::Running("waiting for training to finish".into()),
+            status: Availability::Running("waiting for the run to finish".into()),
             rows: vec![],
             literature: vec![],
         };

@@ -153,6 +153,8 @@ pub struct LiveRun {
     pub log: VecDeque<String>,
     pub error: Option<String>,
     pub control: Arc<Control>,
+    /// The config asks for attacks after training.
+    pub attacks_enabled: bool,
 }
 
 impl LiveRun {
@@ -169,6 +171,7 @@ impl LiveRun {
             log: VecDeque::new(),
             error: None,
             control,
+            attacks_enabled: false,
         }
     }
 
@@ -226,7 +229,19 @@ impl LiveRun {
                 self.log_line(format!("[{}] FAILED: {reason}", arm.name()));
                 self.arm_mut(arm).state = ArmState::Failed(reason);
             }
-            // Events added later (attacks, overhead) that this state does not fold yet.
+            Event::AttackStarted { name } => {
+                self.stage = format!("attack {name}");
+                self.log_line(format!("[attack {name}] started"));
+            }
+            Event::AttackProgress { name, done, total } => self.stage = format!("attack {name} {done}/{total}"),
+            Event::AttackFinished { record } => {
+                let h = &record.headline;
+                let value = crate::tui::analysis::format_with_unit(&h.metric, &h.unit, h.value);
+                let broken = if record.broken { " BROKEN" } else { "" };
+                self.log_line(format!("[attack {}] {}: {value}{broken}", record.name, h.metric));
+            }
+            Event::AttackFailed { name, reason } => self.log_line(format!("[attack {name}] FAILED: {reason}")),
+            // Events added later (e.g. overhead) that this state does not fold yet.
             #[allow(unreachable_patterns)]
             other => self.log_line(format!("event: {other:?}")),
         }

@@ -61,11 +61,16 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<AppEvent>, tx: &Sender<AppEvent>) -> anyhow::Result<()> {
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
+    // Lets the end-to-end tests check that a panic restores the terminal.
+    let test_panic = std::env::var_os("PPDL_TUI_TEST_PANIC").is_some();
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             dirty = false;
+            if test_panic {
+                panic!("test panic requested by PPDL_TUI_TEST_PANIC");
+            }
         }
         let Ok(event) = rx.recv() else { return Ok(()) };
         if matches!(event, AppEvent::Resize) {

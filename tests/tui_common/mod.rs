@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ppdl::attacks::{AttackRecord, Curve, Figure, ThreatModel};
 use ppdl::config::Config;
 use ppdl::data::ImageShape;
 use ppdl::results::{ArmRecord, DatasetRecord, Summary, RUN_FORMAT_VERSION};
 use ppdl::train::{Arm, ArmSummary, Event, MetricRow};
 use ppdl::tui::actions::{ConfigEntry, RunDetail, RunEntry};
-use ppdl::tui::analysis::{AttackRow, Attacks, Availability, LiteratureRow, Overhead, OverheadRow, Verdict};
+use ppdl::tui::analysis::{AttackRow, Attacks, Availability, LiteratureRow, Overhead, OverheadRow};
 use ppdl::tui::curves::Curves;
 use ppdl::tui::App;
 use ratatui::backend::TestBackend;
@@ -171,21 +172,81 @@ pub fn finished_live_app() -> App {
     app
 }
 
+fn record(name: &str, title: &str, metric: &str, value: f64, unit: &str, broken: bool, verdict: &str) -> AttackRecord {
+    AttackRecord {
+        name: name.into(),
+        title: title.into(),
+        transform: "pixel-permutation; labels: permuted, m=1".into(),
+        threat_model: ThreatModel {
+            adversary: "the provider".into(),
+            holds: vec!["encoded training set".into()],
+            knowledge: "the public scheme, not the key".into(),
+        },
+        parameters: Default::default(),
+        aux_data: "half of the test split".into(),
+        curves: vec![],
+        headline: Figure::new(metric, value, unit),
+        figures: vec![],
+        chance: None,
+        baseline: None,
+        baseline_label: None,
+        verdict: verdict.into(),
+        broken,
+        complete: true,
+        seconds: 1.0,
+    }
+}
+
+/// Attack results as the attacks module records them, plus one attack that could not run.
+pub fn attack_records() -> Vec<AttackRecord> {
+    let ks = record("key-space", "Key space", "key bits", 6615.0, "bits", false, "brute force is out of reach");
+    let mut wrong = record(
+        "wrong-key",
+        "Wrong key / stolen model",
+        "accuracy on raw inputs",
+        0.103,
+        "fraction",
+        false,
+        "the stolen model is at chance without the key",
+    );
+    wrong.chance = Some(0.1);
+    let mut c = Curve::new("random wrong keys", "wrong keys tried", "accuracy", false);
+    for (x, y) in [(1.0, 0.099), (5.0, 0.104), (10.0, 0.101), (15.0, 0.097), (20.0, 0.103)] {
+        c.push(x, y);
+    }
+    wrong.curves.push(c);
+    let mut kp = record(
+        "known-plaintext",
+        "Known plaintext",
+        "key recovered",
+        1.0,
+        "fraction",
+        true,
+        "8 known pairs recover the whole permutation",
+    );
+    let mut c = Curve::new("key recovered", "known pairs", "fraction", true);
+    let mut d = Curve::new("reconstruction (SSIM)", "known pairs", "fraction", true);
+    for (x, y) in [(1.0, 0.31), (2.0, 0.72), (4.0, 0.97), (8.0, 1.0), (16.0, 1.0), (64.0, 1.0)] {
+        c.push(x, y);
+        d.push(x, (y * 0.95_f64).min(0.99));
+    }
+    kp.curves = vec![c, d];
+    let lf = record(
+        "label-frequency",
+        "Label frequency",
+        "classes recovered",
+        0.2,
+        "fraction",
+        false,
+        "class priors are nearly uniform",
+    );
+    vec![ks, wrong, kp, lf]
+}
+
 pub fn attacks() -> Attacks {
-    let mut wrong = AttackRow::new("wrong-key", "accuracy", 0.103, Verdict::Resists);
-    wrong.detail = "the provider's model on raw inputs and under 20 random wrong keys".into();
-    wrong.series = vec![(0.0, 0.099), (5.0, 0.104), (10.0, 0.101), (15.0, 0.097), (20.0, 0.103)];
-    wrong.x_label = "wrong keys".into();
-    wrong.y_label = "accuracy".into();
-    let mut kp = AttackRow::new("known-plaintext", "key recovered", 1.0, Verdict::Broken);
-    kp.detail = "feature value sequences match across 8 known pairs: the permutation is fully recovered".into();
-    kp.series = vec![(1.0, 0.31), (2.0, 0.72), (4.0, 0.97), (8.0, 1.0), (16.0, 1.0)];
-    kp.x_label = "known pairs".into();
-    kp.y_label = "fraction recovered".into();
-    let mut ks = AttackRow::new("key-space", "bits", 6600.0, Verdict::Info("analytic".into()));
-    ks.display = Some("6,615 bits".into());
-    let lf = AttackRow::new("label-frequency", "pi recovered", 0.2, Verdict::Partial);
-    Attacks { status: Availability::Done, rows: vec![wrong, kp, ks, lf] }
+    let mut rows: Vec<AttackRow> = attack_records().iter().map(AttackRow::from).collect();
+    rows.push(AttackRow::failed("inversion", "no provider model in the run folder"));
+    Attacks { status: Availability::Done, rows, progress: None }
 }
 
 pub fn overhead() -> Overhead {

@@ -1,11 +1,13 @@
 //! The attacks view: one row per attack (metric, value, verdict) as results arrive, and the
-//! selected attack's curve and detail.
+//! selected attack's curves and what it found.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{
+    Axis, Cell, Chart, Dataset, GraphType, LegendPosition, Paragraph, Row, Table, TableState, Wrap,
+};
 use ratatui::Frame;
 
 use crate::tui::analysis::{AttackRow, Attacks, Availability, Verdict};
@@ -13,11 +15,14 @@ use crate::tui::theme;
 
 use super::block;
 
+/// Curve colours of an attack chart (not the arm colours: these series are not the two arms).
+const PALETTE: [Color; 5] = [Color::Yellow, Color::Green, Color::LightBlue, Color::LightRed, Color::White];
+
 pub fn verdict_style(v: &Verdict) -> Style {
     match v {
         Verdict::Resists => theme::good(),
         Verdict::Partial => theme::warn(),
-        Verdict::Broken => theme::bad(),
+        Verdict::Broken | Verdict::Failed(_) => theme::bad(),
         Verdict::Info(_) => theme::muted(),
     }
 }
@@ -33,13 +38,23 @@ pub fn draw(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize, s
         super::notice(frame, area, &title, lines);
         return;
     }
-    let table_h = (attacks.rows.len() as u16 + 4).min(area.height / 2).max(5);
+    let table_h = (attacks.rows.len() as u16 + 3).min(area.height / 2).max(5);
     let [top, bottom] = Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
     draw_table(frame, top, attacks, selected, &title);
     if let Some(row) = attacks.rows.get(selected) {
         let [curve, detail] = Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(bottom);
-        draw_curve(frame, curve, row);
+        draw_curves(frame, curve, row);
         draw_detail(frame, detail, row);
+    }
+}
+
+fn progress_text(attacks: &Attacks) -> String {
+    match (&attacks.status, &attacks.progress) {
+        (Availability::Running(_), Some((name, done, total))) if *total > 0 => {
+            format!(" (running {name} {done}/{total})")
+        }
+        (Availability::Running(s), _) => format!(" (running {s})"),
+        _ => String::new(),
     }
 }
 
@@ -53,20 +68,20 @@ fn draw_table(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize,
             Cell::from(Span::styled(r.verdict.label().to_string(), verdict_style(&r.verdict))),
         ])
     });
-    let widths = [Constraint::Fill(2), Constraint::Fill(2), Constraint::Length(12), Constraint::Length(10)];
-    let mut t = Table::new(rows, widths).header(header).row_highlight_style(theme::selected()).highlight_symbol("> ");
-    let status = match &attacks.status {
-        Availability::Running(s) => format!(" (running: {s})"),
-        _ => String::new(),
-    };
-    t = t.block(block(format!("{title}{status}")));
+    let widths = [Constraint::Length(16), Constraint::Fill(1), Constraint::Length(16), Constraint::Length(9)];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .row_highlight_style(theme::selected())
+        .highlight_symbol("> ")
+        .block(block(format!("{title}{}", progress_text(attacks))));
     let mut state = TableState::default().with_selected(Some(selected));
-    frame.render_stateful_widget(t, area, &mut state);
+    frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn bounds(values: impl Iterator<Item = f64> + Clone) -> [f64; 2] {
-    let lo = values.clone().fold(f64::INFINITY, f64::min);
-    let hi = values.fold(f64::NEG_INFINITY, f64::max);
+/// Data bounds of every point, widened when flat.
+fn bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
     if !(lo.is_finite() && hi.is_finite()) {
         [0.0, 1.0]
     } else if hi - lo < 1e-12 {
@@ -76,7 +91,7 @@ fn bounds(values: impl Iterator<Item = f64> + Clone) -> [f64; 2] {
     }
 }
 
-/// Short axis labels: "16", "0.31", "2.5k".
+/// Short axis labels: "16", "0.31", "25k".
 fn axis_number(v: f64) -> String {
     if v.abs() >= 10_000.0 {
         format!("{:.0}k", v / 1000.0)
@@ -86,43 +101,94 @@ fn axis_number(v: f64) -> String {
     }
 }
 
-fn draw_curve(frame: &mut Frame, area: Rect, row: &AttackRow) {
+fn draw_curves(frame: &mut Frame, area: Rect, row: &AttackRow) {
     let title = if row.y_label.is_empty() { row.name.clone() } else { format!("{}: {}", row.name, row.y_label) };
-    if row.series.len() < 2 {
+    let plotted: Vec<(String, Vec<(f64, f64)>)> = row
+        .curves
+        .iter()
+        .map(|c| {
+            let pts = c
+                .points
+                .iter()
+                .filter(|p| !row.x_log || p.0 > 0.0)
+                .map(|&(x, y)| (if row.x_log { x.log10() } else { x }, y))
+                .collect();
+            (c.label.clone(), pts)
+        })
+        .filter(|(_, p): &(String, Vec<(f64, f64)>)| !p.is_empty())
+        .collect();
+    if plotted.is_empty() {
         let text = Line::styled(" no curve for this attack", theme::muted());
         frame.render_widget(Paragraph::new(text).block(block(title)), area);
         return;
     }
-    let xb = bounds(row.series.iter().map(|p| p.0));
-    let yb = bounds(row.series.iter().map(|p| p.1));
-    let colour = verdict_style(&row.verdict).fg.unwrap_or(Color::White);
-    let data = Dataset::default()
-        .marker(Marker::Braille)
-        .graph_type(GraphType::Line)
-        .style(Style::new().fg(colour))
-        .data(&row.series);
-    let axis = |b: [f64; 2], name: &str| {
-        Axis::default()
-            .title(Span::styled(name.to_string(), theme::muted()))
-            .bounds(b)
-            .labels([axis_number(b[0]), axis_number(b[1])])
-            .style(theme::muted())
-    };
-    let chart = Chart::new(vec![data]).block(block(title)).x_axis(axis(xb, &row.x_label)).y_axis(axis(yb, ""));
+    let xb = bounds(plotted.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)));
+    let ys = || plotted.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).chain(row.chance);
+    // Fractions (accuracy, key recovered, SSIM) on their full 0..1 scale, so "at chance" looks like it.
+    let yb = if ys().all(|y| (0.0..=1.0).contains(&y)) { [0.0, 1.0] } else { bounds(ys()) };
+    let chance_line = row.chance.map(|c| vec![(xb[0], c), (xb[1], c)]);
+    // The chance line first, so the curves are drawn over it.
+    let mut datasets: Vec<Dataset> = chance_line
+        .iter()
+        .map(|line| {
+            Dataset::default()
+                .name("chance")
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(theme::muted())
+                .data(line)
+        })
+        .collect();
+    datasets.extend(plotted.iter().enumerate().map(|(i, (label, pts))| {
+        let marker = if pts.len() == 1 { Marker::Dot } else { Marker::Braille };
+        Dataset::default()
+            .name(label.clone())
+            .marker(marker)
+            .graph_type(if pts.len() == 1 { GraphType::Scatter } else { GraphType::Line })
+            .style(Style::new().fg(PALETTE[i % PALETTE.len()]))
+            .data(pts)
+    }));
+    let x_labels =
+        if row.x_log { [xb[0], xb[1]].map(|v| axis_number(10f64.powf(v))) } else { [xb[0], xb[1]].map(axis_number) };
+    let x_title = if row.x_log { format!("{} (log)", row.x_label) } else { row.x_label.clone() };
+    let chart = Chart::new(datasets)
+        .block(block(title))
+        .x_axis(
+            Axis::default()
+                .title(Span::styled(x_title, theme::muted()))
+                .bounds(xb)
+                .labels(x_labels)
+                .style(theme::muted()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds(yb)
+                .labels([axis_number(yb[0]), axis_number((yb[0] + yb[1]) / 2.0), axis_number(yb[1])])
+                .style(theme::muted()),
+        )
+        .legend_position(Some(LegendPosition::TopLeft))
+        .hidden_legend_constraints((Constraint::Ratio(2, 3), Constraint::Ratio(1, 2)));
     frame.render_widget(chart, area);
 }
 
 fn draw_detail(frame: &mut Frame, area: Rect, row: &AttackRow) {
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("verdict ", theme::muted()),
-            Span::styled(row.verdict.label().to_string(), verdict_style(&row.verdict)),
-        ]),
-        Line::from(vec![Span::styled(format!("{} ", row.metric), theme::muted()), Span::raw(row.value_text())]),
-    ];
+    let mut lines = vec![Line::from(vec![
+        Span::styled("verdict ", theme::muted()),
+        Span::styled(row.verdict.label().to_string(), verdict_style(&row.verdict)),
+    ])];
+    if row.value.is_some() || row.display.is_some() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", row.metric), theme::muted()),
+            Span::raw(row.value_text()),
+        ]));
+    }
+    if let Some(c) = row.chance {
+        let chance = crate::tui::analysis::format_with_unit(&row.metric, &row.unit, c);
+        lines.push(Line::from(vec![Span::styled("chance ", theme::muted()), Span::raw(chance)]));
+    }
     if !row.detail.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from(row.detail.clone()));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block("Detail")), area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block("Finding")), area);
 }

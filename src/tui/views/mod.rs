@@ -88,6 +88,9 @@ pub fn availability_lines(what: &str, status: &Availability, file: &str) -> Opti
         ),
         Availability::NotRun => (format!("{what}: not run for this run (no {file})."), theme::muted()),
         Availability::Running(s) => (format!("{what}: {s} ..."), theme::warn()),
+        Availability::NotEnabled => {
+            (format!("{what}: not enabled in this run's config (e.g. [attacks] enabled = [\"all\"])."), theme::muted())
+        }
         Availability::Unreadable(e) => (format!("{what}: cannot read {file}: {e}"), theme::bad()),
         Availability::Done => return None,
     };

@@ -1,0 +1,186 @@
+//! End to end in a real terminal: tmux runs `ppdl tui`, the test types keys and reads the screen.
+//! Skips (with a message) when tmux is not installed; in CI install it (`apt-get install -y tmux`).
+//! Every wait polls with a timeout, so a slow machine is slower, not flaky.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The binary under test: cargo's, or `PPDL_E2E_BIN` (e.g. a copy, when a shared target folder may be
+/// rebuilt from other sources while the tests run).
+fn bin() -> String {
+    std::env::var("PPDL_E2E_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ppdl").to_string())
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux").arg("-V").output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// A tmux server of our own (private socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cwd: &Path, command: &str, width: u16, height: u16) -> Tmux {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let socket = format!("ppdl-e2e-{}-{nanos}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-s", "main"])
+            .args(["-x", &width.to_string(), "-y", &height.to_string(), "-c"])
+            .arg(cwd)
+            .arg(command)
+            .env_remove("TMUX")
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status =
+            Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "main"]).args(keys).status().unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Poll the screen until `pred` holds; panics with the last screen after `timeout`.
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        let mut exited: Option<Instant> = None;
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            // ppdl is gone and what we wait for did not show up: fail now, not at the timeout.
+            if screen.contains("PPDL_EXIT=") {
+                let since = *exited.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(2) {
+                    panic!("ppdl exited while waiting for {what}; screen:\n{screen}");
+                }
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+/// The arm's gauge line shows a test accuracy ("acc 71.50%").
+fn shows_accuracy(screen: &str, arm: &str) -> bool {
+    screen.lines().any(|l| {
+        l.trim_start().starts_with(arm)
+            && l.split("acc ").nth(1).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    })
+}
+
+fn write_config(dir: &Path, name: &str, train: usize, test: usize, epochs: usize) -> PathBuf {
+    let configs = dir.join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    let results = dir.join("results");
+    let text = format!(
+        "name = \"{name}\"\nseed = 1\n[data]\ndataset = \"embedded\"\ntrain_limit = {train}\ntest_limit = {test}\n\
+         [train]\nepochs = {epochs}\nlog_every = 3\n[privacy]\ntransforms = [{{ kind = \"pixel-permutation\" }}]\n\
+         [output]\ndir = {results:?}\nfigures = false\n"
+    );
+    std::fs::write(configs.join(format!("{name}.toml")), text).unwrap();
+    configs
+}
+
+fn shell_command(configs: &Path) -> String {
+    // After ppdl exits, the exit code is printed on the normal screen: seeing it proves the
+    // alternate screen was left.
+    // `stty -a` then shows whether the terminal is back in canonical (cooked) mode.
+    format!(
+        "sh -c '{} tui --configs {}; echo PPDL_EXIT=$?; stty -a | tr \" ;\" \"\\n\\n\" | grep -x -E -- \"-?icanon\"; sleep 120'",
+        bin(),
+        configs.display()
+    )
+}
+
+/// After ppdl exited: the exit line is there and the terminal left raw mode.
+fn exited_and_restored(screen: &str, code: i32) -> bool {
+    screen.contains(&format!("PPDL_EXIT={code}")) && screen.lines().any(|l| l.trim() == "icanon")
+}
+
+#[test]
+fn tui_runs_an_experiment_end_to_end() {
+    if !tmux_available() {
+        println!("SKIPPED tui_runs_an_experiment_end_to_end: tmux is not installed (apt-get install -y tmux)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "tiny", 600, 200, 2);
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 120, 40);
+    let minute = Duration::from_secs(60);
+
+    tmux.wait_for("the config list", minute, |s| s.contains("tiny.toml") && s.contains("valid"));
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("both arms' test accuracy", minute, |s| {
+        shows_accuracy(s, "baseline") && shows_accuracy(s, "private")
+    });
+    assert!(screen.contains("Accuracy"), "{screen}");
+    tmux.wait_for("the run to finish", minute, |s| s.contains("[done]"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+
+    let runs: Vec<PathBuf> =
+        std::fs::read_dir(tmp.path().join("results")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    for file in ["summary.json", "metrics.csv", "config.toml"] {
+        assert!(runs[0].join(file).is_file(), "{} missing in {}", file, runs[0].display());
+    }
+    let summary = ppdl::results::RunFolder::open(&runs[0]).unwrap().load_summary().unwrap();
+    assert_eq!((summary.baseline.status.as_str(), summary.private.status.as_str()), ("finished", "finished"));
+}
+
+#[test]
+fn tui_pauses_and_kill_quits_while_training() {
+    if !tmux_available() {
+        println!("SKIPPED tui_pauses_and_kill_quits_while_training: tmux is not installed (apt-get install -y tmux)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // Long enough that it is still training when the keys arrive.
+    let configs = write_config(tmp.path(), "long", 6000, 1000, 200);
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 80, 24);
+    let minute = Duration::from_secs(60);
+
+    tmux.wait_for("the config list", minute, |s| s.contains("long.toml"));
+    tmux.keys(&["s"]);
+    tmux.wait_for("training to start", minute, |s| s.contains("[running]") && s.contains("ep "));
+    tmux.keys(&["p"]);
+    tmux.wait_for("the paused status", minute, |s| s.contains("[paused]"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("the quit dialog", minute, |s| s.contains("A run is active"));
+    tmux.keys(&["k"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+}
+
+#[test]
+fn tui_restores_the_terminal_after_a_panic() {
+    if !tmux_available() {
+        println!("SKIPPED tui_restores_the_terminal_after_a_panic: tmux is not installed (apt-get install -y tmux)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "tiny", 600, 200, 1);
+    let command = format!("env PPDL_TUI_TEST_PANIC=1 {}", shell_command(&configs));
+    let tmux = Tmux::start(tmp.path(), &command, 100, 30);
+    let screen = tmux
+        .wait_for("ppdl to exit and restore the terminal", Duration::from_secs(60), |s| exited_and_restored(s, 101));
+    assert!(screen.contains("test panic requested by PPDL_TUI_TEST_PANIC"), "{screen}");
+    assert!(!screen.contains("Experiments │"), "the alternate screen was left: {screen}");
+}
