@@ -2,7 +2,9 @@
 
 use ppdl::attacks::assignment::{assign, total_cost};
 use ppdl::attacks::key_space::{label_component, log2_factorial, transform_components};
-use ppdl::attacks::known_plaintext::{functional_fraction, key_fraction, least_squares, match_features, varying_features};
+use ppdl::attacks::known_plaintext::{
+    functional_fraction, key_fraction, least_squares, match_features, varying_features,
+};
 use ppdl::attacks::label_frequency::{group_codes, match_frequencies, match_groups, score_map};
 use ppdl::attacks::metrics::{mse, psnr_from_mse, quality, ssim, PSNR_CAP_DB};
 use ppdl::attacks::oracle::TrueMap;
@@ -57,7 +59,7 @@ fn hungarian_is_optimal_on_small_random_matrices() {
     for trial in 0..60 {
         let n = 1 + trial % 7;
         let m = n + (trial / 7) % 3; // square and rectangular (n <= m)
-        // Integer costs make ties common, which the algorithm must still handle.
+                                     // Integer costs make ties common, which the algorithm must still handle.
         let cost: Vec<f64> = (0..n * m).map(|_| rng.gen_range(0..10) as f64 - 3.0).collect();
         let got = assign(&cost, n, m);
         let mut seen = vec![false; m];

@@ -87,7 +87,16 @@ fn provider_model(config: &Config, data: &Dataset, dir: &Path) -> std::path::Pat
     let dev = Cpu::seed_from_u64(1);
     let mut model = Mlp1::new(&dev, SHAPE.features(), 256, customer.outputs());
     let plan = Plan { epochs: 8, min_steps: 0, batch_size: 32, learning_rate: 1e-3, seed: 2 };
-    assert!(train_classifier(&dev, &mut model, enc.inputs().images(), SHAPE.features(), enc.codes(), customer.outputs(), &plan, &Control::default()));
+    assert!(train_classifier(
+        &dev,
+        &mut model,
+        enc.inputs().images(),
+        SHAPE.features(),
+        enc.codes(),
+        customer.outputs(),
+        &plan,
+        &Control::default()
+    ));
     let path = dir.join("model.safetensors");
     ppdl::model::io::save(&model, &path).unwrap();
     path
@@ -122,11 +131,10 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     // Events: each attack starts, may progress, and finishes with the record that attacks.json holds.
     let events: Vec<Event> = rx.iter().collect();
     for r in &file.records {
-        let started = events.iter().position(|e| matches!(e, Event::AttackStarted { name } if *name == r.name)).unwrap();
-        let finished = events
-            .iter()
-            .position(|e| matches!(e, Event::AttackFinished { record } if record.name == r.name))
-            .unwrap();
+        let started =
+            events.iter().position(|e| matches!(e, Event::AttackStarted { name } if *name == r.name)).unwrap();
+        let finished =
+            events.iter().position(|e| matches!(e, Event::AttackFinished { record } if record.name == r.name)).unwrap();
         assert!(started < finished);
         if let Event::AttackFinished { record } = &events[finished] {
             assert_eq!(**record, *r);
@@ -240,7 +248,11 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
     assert_eq!(c.attacks.wrong_key.keys, 10);
     assert_eq!(c.attacks.fine_tune.n, vec![50, 100, 500, 1000, 2000]);
     assert_eq!(c.attacks.aux_fraction, 0.5);
-    let c = Config::parse(&format!("{base}[attacks]\nenabled = [\"inversion\", \"key-space\", \"inversion\"]\n"), Path::new("c.toml")).unwrap();
+    let c = Config::parse(
+        &format!("{base}[attacks]\nenabled = [\"inversion\", \"key-space\", \"inversion\"]\n"),
+        Path::new("c.toml"),
+    )
+    .unwrap();
     assert_eq!(c.attacks.selected(), vec![AttackKind::KeySpace, AttackKind::Inversion]);
     assert_eq!(c.attacks.enabled[0], AttackChoice::Only(AttackKind::Inversion));
     // The resolved config round-trips.
