@@ -36,10 +36,26 @@ pub enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Open the interactive workbench (also what `ppdl` with no arguments does).
+    Tui {
+        /// Folder of experiment configs (searched recursively for *.toml).
+        #[arg(long, default_value = "configs")]
+        configs: PathBuf,
+    },
     /// Print a markdown table of saved runs' headline figures (from their summary.json).
     Summarize {
         #[arg(required = true)]
         run_dirs: Vec<PathBuf>,
+    },
+    /// Regenerate every figure (RUN_DIR/figures/*.png and *.svg) and RUN_DIR/report.md from saved
+    /// results, without retraining. With several run folders (or --out), also write the cross-run
+    /// privacy/utility scatter (tradeoff.png, .svg, .md) into --out (default: the current folder).
+    Plot {
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+        /// Folder for the cross-run trade-off figure and table.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Inference protocol on a saved run: customer encodes the test set, provider serves its stored
     /// model, customer decodes; prints decoded accuracy and bytes exchanged.
@@ -49,6 +65,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Training throughput of ppdl's networks against the same networks in PyTorch (CPU), when
+    /// `import torch` works; same data, batch, optimiser and threads.
+    Bench(crate::overhead::bench::BenchArgs),
 }
 
 /// Run the parsed command; returns the process exit code on success.
@@ -65,10 +84,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", cfg.to_toml());
             Ok(())
         }
+        Some(Command::Tui { configs }) => crate::tui::run(&configs),
         Some(Command::Summarize { run_dirs }) => {
             print!("{}", crate::summarize::markdown_table(&run_dirs)?);
             Ok(())
         }
+        Some(Command::Plot { run_dirs, out }) => crate::plot::plot_command(&run_dirs, out.as_deref()),
         Some(Command::Infer { run_dir, json }) => {
             let r = crate::infer::infer(&run_dir)?;
             if json {
@@ -85,9 +106,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        None => {
-            eprintln!("ppdl: the interactive workbench is not built yet; use `ppdl run CONFIG`");
+        Some(Command::Bench(args)) => {
+            crate::overhead::bench::command(&args)?;
             Ok(())
         }
+        None => crate::tui::run(std::path::Path::new("configs")),
     }
 }

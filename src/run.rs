@@ -69,10 +69,18 @@ pub fn run_experiment(
 
     let _ = events.send(Event::Stage("customer encodes the training set".into()));
     let encode_start = Instant::now();
-    let encoded_train = customer.encode_training_set(&dataset.train);
+    let (encoded_train, encode_timings) = customer.encode_training_set_timed(&dataset.train);
     let encoded_test = customer.encode_inputs(&dataset.test.images);
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     write_provider_digests(&folder, &encoded_train, encoded_test.images())?;
+    crate::plot::write_samples(
+        &folder,
+        &customer,
+        &config.privacy.describe(),
+        &dataset.test,
+        &encoded_test,
+        crate::plot::DEFAULT_SAMPLE_COUNT,
+    )?;
     let _ = events.send(Event::Log(format!(
         "encoded {} training and {} test samples in {:.3} s ({})",
         dataset.train.len(),
@@ -160,6 +168,21 @@ pub fn run_experiment(
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
     atomic::write_json(&folder.summary_path(), &summary)?;
+
+    let _ = events.send(Event::Stage("measuring overhead".into()));
+    let overhead = crate::overhead::measure_run(&crate::overhead::RunFacts {
+        config,
+        dataset: &dataset,
+        customer: &customer,
+        encode: &encode_timings,
+        baseline: &summary.baseline,
+        private: &summary.private,
+        baseline_model: &folder.baseline_model_path(),
+        private_model: &folder.provider_model_path(),
+    })?;
+    atomic::write_json(&folder.overhead_path(), &overhead)?;
+    let _ = events.send(Event::Log(crate::overhead::headline(&overhead)));
+
     if summary.interrupted {
         let _ = events.send(Event::Log(format!("interrupted: kept finished epochs in {}", folder.root.display())));
         return Err(anyhow::Error::new(Interrupted)
@@ -190,7 +213,32 @@ pub fn run_experiment(
                 .context(format!("attacks interrupted; partial results in {}", folder.root.display())));
         }
     }
+    if config.output.figures {
+        render_figures(&folder, events);
+    }
     Ok(RunOutcome { folder, summary })
+}
+
+/// Figures and report at the end of a run. A failure here is reported as a log event and does not
+/// lose the run: everything `ppdl plot RUN_DIR` needs is already saved.
+fn render_figures(folder: &RunFolder, events: &Sender<Event>) {
+    let _ = events.send(Event::Stage("figures and report".into()));
+    match crate::plot::render_run(&folder.root) {
+        Ok(r) => {
+            let _ = events.send(Event::Log(format!(
+                "{} figures (PNG + SVG) in {}, report {}",
+                r.figures.len(),
+                folder.figures_dir().display(),
+                r.report.display()
+            )));
+        }
+        Err(e) => {
+            let _ = events.send(Event::Log(format!(
+                "figures failed (the run is kept; retry with `ppdl plot {}`): {e:#}",
+                folder.root.display()
+            )));
+        }
+    }
 }
 
 struct ArmInput<'a> {
@@ -224,7 +272,7 @@ fn train_both(
     let mut rows: Vec<MetricRow> = Vec::new();
     let outcomes = std::thread::scope(|scope| -> anyhow::Result<[ArmOutcome; 2]> {
         let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| -> ArmOutcome {
-            with_device(config, |dev| train_arm(dev, &arm.spec, arm.data, arm.test_inputs, &arm.judge, &tx, control))
+            train_on_configured_device(config, &arm.spec, arm.data, arm.test_inputs, &arm.judge, &tx, control)
         };
         // Each handle yields the outcomes of the arms it trained, in arm order.
         let handles: Vec<_> = match config.train.schedule {
@@ -261,12 +309,35 @@ fn train_both(
     Ok((outcomes, rows))
 }
 
-/// Run `f` on the device the config asks for, seeded with the experiment seed (same initialisation
-/// for both arms).
-fn with_device<R>(config: &Config, f: impl FnOnce(&Cpu) -> R) -> R {
-    // CUDA is dispatched in `with_device_cuda` when built with the feature.
-    let dev = Cpu::seed_from_u64(config.seed);
-    f(&dev)
+/// Train one arm on the device the config asks for, seeded with the experiment seed (same
+/// initialisation for both arms).
+fn train_on_configured_device(
+    config: &Config,
+    spec: &TrainSpec,
+    data: TrainingSet<'_>,
+    test_inputs: &[f32],
+    judge: &Judge,
+    tx: &Sender<Event>,
+    control: &Control,
+) -> ArmOutcome {
+    match config.train.device {
+        DeviceKind::Cpu => {
+            // Denormals slow CPU training down a lot and change nothing visible in the results.
+            dfdx::flush_denormals_to_zero();
+            train_arm(&Cpu::seed_from_u64(config.seed), spec, data, test_inputs, judge, tx, control)
+        }
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => match dfdx::tensor::Cuda::try_seed_from_u64(config.seed) {
+            Ok(dev) => train_arm(&dev, spec, data, test_inputs, judge, tx, control),
+            Err(e) => {
+                let reason = format!("cannot open the CUDA device: {e:?}");
+                let _ = tx.send(Event::TrainFailed { arm: spec.arm, reason: reason.clone() });
+                ArmOutcome::Failed(reason)
+            }
+        },
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => unreachable!("run_experiment refuses device = cuda without the cuda feature"),
+    }
 }
 
 /// sha256 digests of what the provider received: lets anyone check later that the provider trained on

@@ -4,7 +4,7 @@
 use dfdx::nn::{LoadFromSafetensors, SaveToSafetensors, ZeroGrads};
 use dfdx::optim::{Adam, AdamConfig, Optimizer};
 use dfdx::prelude::*;
-use ppdl::model::conv::{Conv2d, ConvGeometry};
+use ppdl::model::conv::{Conv2d, ConvGeometry, ConvScheme};
 use ppdl::model::pool::MaxPool2x2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -113,16 +113,12 @@ fn geometries() -> Vec<ConvGeometry> {
     ]
 }
 
-/// Every way the layer can compute this geometry: the default choice and each forced tile width.
+/// Every way the layer can compute this geometry: the default choice and each forced scheme.
 fn variants(dev: &Cpu, g: ConvGeometry) -> Vec<(String, Conv2d<Cpu>)> {
-    let mut v = vec![("auto".to_string(), Conv2d::new(dev, g))];
-    let base = v[0].1.clone();
-    for t in 1..=g.out_width() {
-        if g.out_width() % t == 0 {
-            v.push((format!("tile {t}"), base.clone().with_tile(t)));
-        }
-    }
-    v
+    let base = Conv2d::new(dev, g);
+    let mut schemes = vec![None, Some(ConvScheme::Full), Some(ConvScheme::Separable)];
+    schemes.extend((1..g.out_width()).filter(|t| g.out_width() % t == 0).map(|t| Some(ConvScheme::Tiled(t))));
+    schemes.into_iter().map(|s| (format!("{s:?}"), base.clone().with_scheme(s))).collect()
 }
 
 #[test]
@@ -310,4 +306,11 @@ fn safetensors_round_trip_into_fresh_module() {
     let dev = Cpu::seed_from_u64(14);
     let x: Act = dev.sample_normal_like(&(2, g.in_features()));
     assert_eq!(a.forward(x.clone()).as_vec(), b.forward(x).as_vec());
+}
+
+#[test]
+fn layers_are_send_sync_clone() {
+    fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    check::<Conv2d<Cpu>>();
+    check::<MaxPool2x2>();
 }

@@ -99,8 +99,8 @@ pub struct Conv2d<D: Storage<E>, E: Dtype = f32> {
     pub input_grad: bool,
     /// Cached `Arc<Plan<D>>` (type-erased because the struct is generic over the dtype), keyed by geometry.
     plan: Mutex<Option<(ConvGeometry, Arc<dyn Any>)>>,
-    /// Forced tile width (benchmarks/tests); `None` picks one from a cost model.
-    tile: Option<usize>,
+    /// Forced scheme (benchmarks/tests); `None` picks one from a cost model.
+    scheme: Option<ConvScheme>,
 }
 
 // SAFETY: the only field that is not automatically Send/Sync is the plan cache, and it only ever holds
@@ -118,7 +118,7 @@ impl<D: Storage<E>, E: Dtype> Clone for Conv2d<D, E> {
             geometry: self.geometry,
             input_grad: self.input_grad,
             plan: Mutex::new(self.plan.lock().unwrap().clone()),
-            tile: self.tile,
+            scheme: self.scheme,
         }
     }
 }
@@ -146,7 +146,7 @@ impl<D: Device<f32>> Conv2d<D> {
             geometry,
             input_grad: true,
             plan: Mutex::new(None),
-            tile: None,
+            scheme: None,
         };
         Self::reset_weight(&mut conv.weight).expect("conv weight init");
         Self::reset_bias(&mut conv.bias, geometry.fan_in()).expect("conv bias init");
@@ -159,15 +159,22 @@ impl<D: Device<f32>> Conv2d<D> {
         self
     }
 
-    /// Forces the output tile width of the block-Toeplitz stage (`1` = plain im2col; `out_width` =
-    /// full Toeplitz). It must divide `out_width`. Meant for benchmarks and tests; the default choice
-    /// comes from a cost model.
+    /// Forces a computation scheme (`None`: choose by the cost model). Meant for benchmarks and
+    /// tests; every scheme gives the same result up to rounding.
     #[doc(hidden)]
-    pub fn with_tile(mut self, tile: usize) -> Self {
-        assert!(tile > 0 && self.geometry.out_width() % tile == 0, "tile must divide out_width");
-        self.tile = Some(tile);
+    pub fn with_scheme(mut self, scheme: Option<ConvScheme>) -> Self {
+        if let Some(ConvScheme::Tiled(t)) = scheme {
+            assert!(t > 0 && self.geometry.out_width() % t == 0, "tile must divide out_width");
+        }
+        self.scheme = scheme;
         *self.plan.lock().unwrap() = None;
         self
+    }
+
+    /// The scheme the cost model picks for this geometry.
+    #[doc(hidden)]
+    pub fn auto_scheme(&self) -> ConvScheme {
+        choose_scheme(self.geometry)
     }
 
     /// The reset used by `reset_params`: weight uniform in `±1/sqrt(rows)`. Usable as a
@@ -199,20 +206,25 @@ impl<D: Device<f32>> Conv2d<D> {
             }
         }
         g.validate();
-        let plan = Arc::new(Plan::new(self.weight.device(), g, self.tile)?);
+        let plan = Arc::new(Plan::new(self.weight.device(), g, self.scheme)?);
         *slot = Some((g, Arc::new(plan.clone()) as Arc<dyn Any>));
         Ok(plan)
     }
 }
 
-/// Which data-movement scheme a geometry uses.
+/// How a geometry is computed (see the module docs).
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scheme {
-    /// Stages 1-2-3 with output tiles of `tile` columns.
-    Tiled { tile: usize },
+pub enum ConvScheme {
+    /// Stages 1-2-3 with output tiles of this many columns (it divides `out_width`).
+    Tiled(usize),
     /// One output tile spanning the whole row: stage 1 per image, no stage 2.
     Full,
+    /// Width patches, then per (image, ky) a multiply by the weight rows of `ky`, then a per-image
+    /// height shift-and-sum multiply.
+    Separable,
 }
+use ConvScheme as Scheme;
 
 /// Everything about a convolution that depends only on its geometry.
 struct Plan<D: Device<f32>> {
@@ -222,8 +234,8 @@ struct Plan<D: Device<f32>> {
     rows: Tensor<(usize, usize), f32, D>,
     /// Stage 2: `(nT*Tin, W)`, `[(t, xl), x] = 1` iff `x = t*tile + xl - p`. Unused for `Full`.
     cols: Option<Tensor<(usize, usize), f32, D>>,
-    /// Indices into `[weight (flattened) ++ 0]` that build the Toeplitz matrix `T`.
-    toeplitz_idx: Tensor<(usize,), usize, D>,
+    /// Indices into `[weight (flattened) ++ 0]` that build the Toeplitz matrix `T` (not `Separable`).
+    toeplitz_idx: Option<Tensor<(usize,), usize, D>>,
     /// `T`'s shape.
     toeplitz_shape: (usize, usize),
     /// Number of output tiles per row.
@@ -233,13 +245,12 @@ struct Plan<D: Device<f32>> {
 }
 
 impl<D: Device<f32>> Plan<D> {
-    fn new(dev: &D, g: ConvGeometry, forced_tile: Option<usize>) -> Result<Self, D::Err> {
+    fn new(dev: &D, g: ConvGeometry, forced: Option<Scheme>) -> Result<Self, D::Err> {
         let (h, w, c, co, k, p) = (g.height, g.width, g.in_channels, g.out_channels, g.kernel, g.padding);
         let (ho, wo) = (g.out_height(), g.out_width());
-        let scheme = match forced_tile {
-            Some(t) if t == wo => Scheme::Full,
-            Some(t) => Scheme::Tiled { tile: t },
-            None => choose_scheme(g),
+        let scheme = match forced.unwrap_or_else(|| choose_scheme(g)) {
+            Scheme::Tiled(t) if t == wo => Scheme::Full,
+            s => s,
         };
         let zero = k * k * c * co; // index of the appended zero
         let widx = |ky: usize, kx: usize, ci: usize, o: usize| ((ky * k + kx) * c + ci) * co + o;
@@ -256,6 +267,44 @@ impl<D: Device<f32>> Plan<D> {
         }
 
         match scheme {
+            Scheme::Separable => {
+                // width patches: [(ox, kx), x] = 1 iff x = ox + kx - p; stored (W, Wo*K) for one
+                // input channel (a single multiply from the right), else (Wo*K, W).
+                let mut sw = vec![0f32; wo * k * w];
+                for ox in 0..wo {
+                    for kx in 0..k {
+                        let x = (ox + kx) as isize - p as isize;
+                        if x >= 0 && (x as usize) < w {
+                            let (r, col) = (ox * k + kx, x as usize);
+                            if c == 1 {
+                                sw[col * wo * k + r] = 1.0;
+                            } else {
+                                sw[r * w + col] = 1.0;
+                            }
+                        }
+                    }
+                }
+                // height shift-and-sum: [oy, (ky, y)] = 1 iff y = oy + ky - p
+                let mut hs = vec![0f32; ho * k * h];
+                for oy in 0..ho {
+                    for ky in 0..k {
+                        let y = (oy + ky) as isize - p as isize;
+                        if y >= 0 && (y as usize) < h {
+                            hs[oy * k * h + ky * h + y as usize] = 1.0;
+                        }
+                    }
+                }
+                let sw_shape = if c == 1 { (w, wo * k) } else { (wo * k, w) };
+                Ok(Self {
+                    scheme,
+                    rows: dev.try_tensor_from_vec(hs, (ho, k * h))?,
+                    cols: Some(dev.try_tensor_from_vec(sw, sw_shape)?),
+                    toeplitz_idx: None,
+                    toeplitz_shape: (0, 0),
+                    tiles: 1,
+                    tile_in: w,
+                })
+            }
             Scheme::Full => {
                 // T[(ky, x, c), (ox, o)] = W[ky, x - ox + p, c, o]
                 let rows_t = k * w * c;
@@ -281,13 +330,13 @@ impl<D: Device<f32>> Plan<D> {
                     scheme,
                     rows: dev.try_tensor_from_vec(sh, (ho * k, h))?,
                     cols: None,
-                    toeplitz_idx: dev.try_tensor_from_vec(idx, (rows_t * cols_t,))?,
+                    toeplitz_idx: Some(dev.try_tensor_from_vec(idx, (rows_t * cols_t,))?),
                     toeplitz_shape: (rows_t, cols_t),
                     tiles: 1,
                     tile_in: w,
                 })
             }
-            Scheme::Tiled { tile } => {
+            Scheme::Tiled(tile) => {
                 assert!(tile > 0 && wo % tile == 0);
                 let nt = wo / tile;
                 let tin = tile + k - 1;
@@ -336,7 +385,7 @@ impl<D: Device<f32>> Plan<D> {
                     scheme,
                     rows,
                     cols: Some(dev.try_tensor_from_vec(dup, (nt * tin, w))?),
-                    toeplitz_idx: dev.try_tensor_from_vec(idx, (rows_t * cols_t,))?,
+                    toeplitz_idx: Some(dev.try_tensor_from_vec(idx, (rows_t * cols_t,))?),
                     toeplitz_shape: (rows_t, cols_t),
                     tiles: nt,
                     tile_in: tin,
@@ -380,7 +429,7 @@ fn choose_scheme(g: ConvGeometry) -> Scheme {
         let t = 2.0 * gather * tin * k * c * tl * co;
         let cost = s1 + s2 + s3 + t;
         if cost < best.0 {
-            best = (cost, Scheme::Tiled { tile });
+            best = (cost, Scheme::Tiled(tile));
         }
     }
     best.1
@@ -407,18 +456,40 @@ impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> 
             patches(x, g, &plan)?.put_tape(tape)
         };
 
-        // Stage 3: block-Toeplitz weight matrix, gathered from [weight ++ 0].
-        let wt = self.weight.retaped::<T>().try_reshape_like(&(k * k * c * co,))?;
-        let zero: Tensor<(usize,), f32, D> = self.weight.device().try_zeros_like(&(1,))?;
-        let wt = (wt, zero).try_concat_along(Axis::<0>)?;
-        let tmat = wt.try_gather(plan.toeplitz_idx.clone())?.try_reshape_like(&plan.toeplitz_shape)?;
-        let out = patches.try_matmul(tmat)?.try_reshape_like(&(b * ho * wo, co))?;
+        let out = if plan.scheme == Scheme::Separable {
+            let h = g.height;
+            // (b, ky, y, ox, o) = Yw[b] (H*Wo, K*C) @ W[ky] (K*C, Co), batched over (b, ky)
+            let yw = patches.try_reshape_like(&(b, h * wo, k * c))?.try_broadcast_like::<_, Axis<1>>(&(
+                b,
+                k,
+                h * wo,
+                k * c,
+            ))?;
+            let wk = self
+                .weight
+                .retaped::<T>()
+                .try_reshape_like(&(k, k * c, co))?
+                .try_broadcast_like::<_, Axis<0>>(&(b, k, k * c, co))?;
+            let (z, t) = yw.try_matmul(wk)?.try_reshape_like(&(b, k * h, wo * co))?.split_tape();
+            // out[b] (Ho, Wo*Co) = Hs (Ho, K*H) @ Z[b] (K*H, Wo*Co)
+            let hs = plan.rows.clone().try_broadcast_like::<_, Axis<0>>(&(b, ho, k * h))?.put_tape(t);
+            hs.try_matmul(z)?.try_reshape_like(&(b * ho * wo, co))?
+        } else {
+            // Stage 3: block-Toeplitz weight matrix, gathered from [weight ++ 0].
+            let wt = self.weight.retaped::<T>().try_reshape_like(&(k * k * c * co,))?;
+            let zero: Tensor<(usize,), f32, D> = self.weight.device().try_zeros_like(&(1,))?;
+            let wt = (wt, zero).try_concat_along(Axis::<0>)?;
+            let idx = plan.toeplitz_idx.clone().unwrap();
+            let tmat = wt.try_gather(idx)?.try_reshape_like(&plan.toeplitz_shape)?;
+            patches.try_matmul(tmat)?.try_reshape_like(&(b * ho * wo, co))?
+        };
         let bias = self.bias.retaped::<T>().try_broadcast_like::<_, Axis<0>>(&(b * ho * wo, co))?;
         out.try_add(bias)?.try_reshape_like(&(b, ho * wo * co))
     }
 }
 
-/// Stages 1 and 2: `(B*Ho*nT, Tin*K*C)` patch rows for the Toeplitz multiply.
+/// Stages 1 and 2: `(B*Ho*nT, Tin*K*C)` patch rows for the Toeplitz multiply; for `Separable` the
+/// width patches `(B*H*Wo, K*C)`.
 fn patches<D: Device<f32>, T: Tape<f32, D>>(
     x: Tensor<(usize, usize), f32, D, T>,
     g: ConvGeometry,
@@ -428,13 +499,25 @@ fn patches<D: Device<f32>, T: Tape<f32, D>>(
     let (h, w, c, k) = (g.height, g.width, g.in_channels, g.kernel);
     let ho = g.out_height();
     match plan.scheme {
+        Scheme::Separable => {
+            let sw = plan.cols.as_ref().unwrap();
+            if c == 1 {
+                // X (B*H, W) @ Sw (W, Wo*K)
+                x.try_reshape_like(&(b * h, w))?.try_matmul(sw.clone())?.try_reshape_like(&(b * h * g.out_width(), k))
+            } else {
+                // per (b, y): Sw (Wo*K, W) @ X[b, y] (W, C)
+                let (xr, t) = x.try_reshape_like(&(b * h, w, c))?.split_tape();
+                let sw = sw.clone().try_broadcast_like::<_, Axis<0>>(&(b * h, g.out_width() * k, w))?.put_tape(t);
+                sw.try_matmul(xr)?.try_reshape_like(&(b * h * g.out_width(), k * c))
+            }
+        }
         Scheme::Full => {
             // (b, oy, ky, x, c) = Sh (Ho*K, H) @ X[b] (H, W*C)
             let (x, t) = x.try_reshape_like(&(b, h, w * c))?.split_tape();
             let sh = plan.rows.clone().try_broadcast_like::<_, Axis<0>>(&(b, ho * k, h))?.put_tape(t);
             sh.try_matmul(x)?.try_reshape_like(&(b * ho, k * w * c))
         }
-        Scheme::Tiled { .. } => {
+        Scheme::Tiled(_) => {
             let cols = plan.cols.as_ref().unwrap();
             let (nt, tin) = (plan.tiles, plan.tile_in);
             // Stage 1 -> (b, x, oy, ky, c)
@@ -557,7 +640,7 @@ impl<D: Device<f32>> TensorCollection<f32, D> for Conv2d<D> {
                     geometry: ConvGeometry { height, width, in_channels, out_channels, kernel, padding },
                     input_grad: true,
                     plan: Mutex::new(None),
-                    tile: None,
+                    scheme: None,
                 }
             },
         )

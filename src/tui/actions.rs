@@ -1,0 +1,218 @@
+//! The workbench's file-system actions: scanning configs and run folders, saving an edited config,
+//! loading a run for the runs view, and exporting figures. Kept apart from the state so the state
+//! stays testable on fixed data.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::results::{RunFolder, Summary};
+
+use super::curves::Curves;
+use super::diff::{diff_lines, DiffLine};
+
+/// One config file in the configs folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigEntry {
+    pub path: PathBuf,
+    /// Path relative to the configs folder, as shown.
+    pub rel: String,
+    /// The parsed and validated config, or the error message naming file, field and line.
+    pub config: Result<Config, String>,
+}
+
+/// One previous run folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEntry {
+    pub dir: PathBuf,
+    /// The folder's name.
+    pub label: String,
+    pub summary: Result<Summary, String>,
+}
+
+/// A run opened in the runs view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDetail {
+    pub label: String,
+    pub dir: PathBuf,
+    pub summary: Summary,
+    pub curves: Curves,
+    /// Why the curves are missing, if they are.
+    pub metrics_error: Option<String>,
+}
+
+/// Two runs side by side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compare {
+    pub left: String,
+    pub right: String,
+    pub left_summary: Option<Summary>,
+    pub right_summary: Option<Summary>,
+    pub diff: Vec<DiffLine>,
+    /// Why a config.toml could not be read, if one could not.
+    pub error: Option<String>,
+    pub scroll: u16,
+}
+
+/// Every `*.toml` under `dir`, recursively, sorted by relative path.
+pub fn scan_configs(dir: &Path) -> Vec<ConfigEntry> {
+    let mut files = Vec::new();
+    collect_toml(dir, &mut files, 0);
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
+            let config = Config::load(&path).map_err(|e| format!("{e:#}"));
+            ConfigEntry { path, rel, config }
+        })
+        .collect()
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && depth < 8 {
+            collect_toml(&path, out, depth + 1);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+}
+
+/// Run folders (sub-folders with a summary.json) directly under each of `dirs`, newest first.
+pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
+    let mut runs = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.join("summary.json").is_file() {
+                continue;
+            }
+            let label = entry.file_name().to_string_lossy().into_owned();
+            let summary = Summary::load(&path.join("summary.json")).map_err(|e| format!("{e:#}"));
+            runs.push(RunEntry { dir: path, label, summary });
+        }
+    }
+    runs.sort_by(|a, b| {
+        let key = |r: &RunEntry| r.summary.as_ref().map(|s| s.started_at.clone()).unwrap_or_default();
+        key(b).cmp(&key(a)).then_with(|| b.label.cmp(&a.label))
+    });
+    runs.dedup_by(|a, b| a.dir == b.dir);
+    runs
+}
+
+/// Open a run folder: summary plus curves from metrics.csv.
+pub fn load_run(entry: &RunEntry) -> Result<RunDetail, String> {
+    let folder = RunFolder::open(&entry.dir).map_err(|e| format!("{e:#}"))?;
+    let summary = folder.load_summary().map_err(|e| format!("{e:#}"))?;
+    let (curves, metrics_error) = match folder.load_metrics() {
+        Ok(rows) => (Curves::from_rows(&rows), None),
+        Err(e) => (Curves::default(), Some(format!("{e:#}"))),
+    };
+    Ok(RunDetail { label: entry.label.clone(), dir: entry.dir.clone(), summary, curves, metrics_error })
+}
+
+/// Compare two runs: their summaries and a diff of their config.toml.
+pub fn compare_runs(left: &RunEntry, right: &RunEntry) -> Compare {
+    let read = |e: &RunEntry| {
+        std::fs::read_to_string(e.dir.join("config.toml"))
+            .map_err(|err| format!("{}: {err}", e.dir.join("config.toml").display()))
+    };
+    let (a, b) = (read(left), read(right));
+    let error = a.as_ref().err().or(b.as_ref().err()).cloned();
+    Compare {
+        left: left.label.clone(),
+        right: right.label.clone(),
+        left_summary: left.summary.clone().ok(),
+        right_summary: right.summary.clone().ok(),
+        diff: diff_lines(a.as_deref().unwrap_or(""), b.as_deref().unwrap_or("")),
+        error,
+        scroll: 0,
+    }
+}
+
+/// A file name the user typed for a config: a plain name (no folders), `.toml` added when missing.
+pub fn config_file_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("type a file name".into());
+    }
+    if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+        return Err("a plain file name, without folders".into());
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err("letters, digits, '-', '_' or '.' only".into());
+    }
+    Ok(if name.ends_with(".toml") { name.to_string() } else { format!("{name}.toml") })
+}
+
+/// Write `config` as `dir/file_name`, never replacing an existing file. The config's `name` becomes
+/// the file's stem so its runs get their own folder names. Returns the path written.
+pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathBuf, String> {
+    let path = dir.join(file_name);
+    if path.exists() {
+        return Err(format!("{} exists: choose another name", path.display()));
+    }
+    let mut config = config.clone();
+    if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+        config.name = stem.to_string();
+    }
+    config.validate().map_err(|(field, expected)| format!("not saved: field `{field}`: expected {expected}"))?;
+    let text = format!("# Saved from the ppdl workbench.\n{}", config.to_toml());
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// Render a run's figures (PNG + SVG) and report. Called from a worker thread by the runs view.
+///
+/// The `plot` module lands from another branch; this is the single call site to wire to it.
+pub fn export_figures(run: &Path) -> anyhow::Result<String> {
+    let _ = run;
+    anyhow::bail!("plot module not available yet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::parse("name = \"a\"\n[data]\ndataset = \"embedded\"\n", Path::new("a.toml")).unwrap();
+        let name = config_file_name("mine").unwrap();
+        let path = save_config(dir.path(), &name, &cfg).unwrap();
+        assert_eq!(path, dir.path().join("mine.toml"));
+        let back = Config::load(&path).unwrap();
+        assert_eq!(back.name, "mine");
+        assert!(save_config(dir.path(), &name, &cfg).unwrap_err().contains("exists"));
+        assert!(config_file_name("../x").is_err());
+        assert!(config_file_name("").is_err());
+    }
+
+    #[test]
+    fn scans_configs_recursively() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("b.toml"), "name = \"b\"\n[data]\ndataset = \"embedded\"\n").unwrap();
+        std::fs::write(dir.path().join("sub/a.toml"), "name = \"a\"\n[data]\ndataset = \"nope\"\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let found = scan_configs(dir.path());
+        assert_eq!(found.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(), vec!["b.toml", "sub/a.toml"]);
+        assert!(found[0].config.is_ok());
+        assert!(found[1].config.is_err());
+    }
+}

@@ -1,0 +1,427 @@
+//! Plain data behind the attacks and overhead views. Filled from events while a run is live, or from
+//! the run folder's `attacks.json` / `overhead.json`. Loading is tolerant: a missing file means
+//! "not run", and unknown fields are ignored, so the views keep working while those formats evolve.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Whether an analysis has results to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Availability {
+    /// No run is selected.
+    NoRun,
+    /// The run has no results for it (file missing).
+    NotRun,
+    /// Results are arriving; the text says what is being computed.
+    Running(String),
+    /// Every result is in.
+    Done,
+    /// The file exists but could not be read.
+    Unreadable(String),
+}
+
+/// How an attack turned out for the scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The attack failed: the scheme holds.
+    Resists,
+    /// The attack recovered something, not everything.
+    Partial,
+    /// The attack succeeded: the scheme does not protect against it.
+    Broken,
+    /// A measurement without a verdict (e.g. the analytic key space).
+    Info(String),
+}
+
+impl Verdict {
+    pub fn parse(text: &str) -> Verdict {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "resists" | "resisted" | "holds" | "secure" | "safe" | "pass" | "passed" | "protected" => Verdict::Resists,
+            "partial" | "partially" | "weak" | "degraded" | "some" => Verdict::Partial,
+            "broken" | "breaks" | "fails" | "failed" | "vulnerable" | "leaks" | "leak" | "recovered" => Verdict::Broken,
+            other => Verdict::Info(other.to_string()),
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            Verdict::Resists => "resists",
+            Verdict::Partial => "partial",
+            Verdict::Broken => "broken",
+            Verdict::Info(s) if s.is_empty() => "-",
+            Verdict::Info(s) => s,
+        }
+    }
+}
+
+/// One attack's headline: what it measured and how the scheme fared, plus an optional curve
+/// (e.g. accuracy against the number of samples the adversary holds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttackRow {
+    pub name: String,
+    pub metric: String,
+    pub value: Option<f64>,
+    /// The value as the producer wants it shown ("6,600 bits", "10.3%"); formatted from `value` when absent.
+    pub display: Option<String>,
+    pub verdict: Verdict,
+    /// One line about what the attack did.
+    pub detail: String,
+    pub series: Vec<(f64, f64)>,
+    pub x_label: String,
+    pub y_label: String,
+}
+
+impl AttackRow {
+    pub fn new(name: &str, metric: &str, value: f64, verdict: Verdict) -> AttackRow {
+        AttackRow {
+            name: name.into(),
+            metric: metric.into(),
+            value: Some(value),
+            display: None,
+            verdict,
+            detail: String::new(),
+            series: vec![],
+            x_label: String::new(),
+            y_label: String::new(),
+        }
+    }
+
+    pub fn value_text(&self) -> String {
+        match (&self.display, self.value) {
+            (Some(d), _) => d.clone(),
+            (None, Some(v)) => format_value(&self.metric, v),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
+/// The attack results of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attacks {
+    pub status: Availability,
+    pub rows: Vec<AttackRow>,
+}
+
+impl Default for Attacks {
+    fn default() -> Self {
+        Attacks { status: Availability::NoRun, rows: vec![] }
+    }
+}
+
+impl Attacks {
+    /// `RUN_DIR/attacks.json`, tolerant of its exact shape.
+    pub fn load(path: &Path) -> Attacks {
+        match read_json(path) {
+            Err(status) => Attacks { status, rows: vec![] },
+            Ok(value) => Attacks { status: Availability::Done, rows: parse_attacks(&value) },
+        }
+    }
+
+    /// Add a finished attack (or replace the one with the same name).
+    pub fn upsert(&mut self, row: AttackRow) {
+        match self.rows.iter_mut().find(|r| r.name == row.name) {
+            Some(r) => *r = row,
+            None => self.rows.push(row),
+        }
+    }
+}
+
+/// One measured quantity, baseline against private.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverheadRow {
+    pub quantity: String,
+    pub unit: String,
+    pub baseline: Option<f64>,
+    pub private: Option<f64>,
+}
+
+impl OverheadRow {
+    pub fn new(quantity: &str, unit: &str, baseline: Option<f64>, private: Option<f64>) -> OverheadRow {
+        OverheadRow { quantity: quantity.into(), unit: unit.into(), baseline, private }
+    }
+
+    /// private / baseline, when both are known and the baseline is not zero.
+    pub fn ratio(&self) -> Option<f64> {
+        match (self.baseline, self.private) {
+            (Some(b), Some(p)) if b != 0.0 && b.is_finite() && p.is_finite() => Some(p / b),
+            _ => None,
+        }
+    }
+}
+
+/// A published figure of a cryptographic approach (never our measurement).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiteratureRow {
+    pub system: String,
+    pub quantity: String,
+    pub value: String,
+    pub source: String,
+}
+
+/// The overhead analysis of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overhead {
+    pub status: Availability,
+    pub rows: Vec<OverheadRow>,
+    pub literature: Vec<LiteratureRow>,
+}
+
+impl Default for Overhead {
+    fn default() -> Self {
+        Overhead { status: Availability::NoRun, rows: vec![], literature: vec![] }
+    }
+}
+
+impl Overhead {
+    /// `RUN_DIR/overhead.json`, tolerant of its exact shape.
+    pub fn load(path: &Path) -> Overhead {
+        match read_json(path) {
+            Err(status) => Overhead { status, rows: vec![], literature: vec![] },
+            Ok(value) => {
+                let (rows, literature) = parse_overhead(&value);
+                Overhead { status: Availability::Done, rows, literature }
+            }
+        }
+    }
+
+    pub fn upsert(&mut self, row: OverheadRow) {
+        match self.rows.iter_mut().find(|r| r.quantity == row.quantity) {
+            Some(r) => *r = row,
+            None => self.rows.push(row),
+        }
+    }
+}
+
+fn read_json(path: &Path) -> Result<Value, Availability> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Availability::NotRun),
+        Err(e) => return Err(Availability::Unreadable(format!("{}: {e}", path.display()))),
+    };
+    serde_json::from_str(&text).map_err(|e| Availability::Unreadable(format!("{}: invalid JSON: {e}", path.display())))
+}
+
+fn str_field(v: &Value, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| match v.get(n)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(x) => Some(x.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+fn num_field(v: &Value, names: &[&str]) -> Option<f64> {
+    names.iter().find_map(|n| v.get(n)?.as_f64())
+}
+
+/// The records of attacks.json: an array, `{"attacks": [...]}`, or `{name: record}`.
+fn parse_attacks(value: &Value) -> Vec<AttackRow> {
+    let records: Vec<(Option<String>, &Value)> = match value {
+        Value::Array(items) => items.iter().map(|v| (None, v)).collect(),
+        Value::Object(map) => match ["attacks", "results", "records"].iter().find_map(|k| map.get(*k)?.as_array()) {
+            Some(items) => items.iter().map(|v| (None, v)).collect(),
+            None => map.iter().filter(|(_, v)| v.is_object()).map(|(k, v)| (Some(k.clone()), v)).collect(),
+        },
+        _ => vec![],
+    };
+    records.into_iter().filter_map(|(key, v)| parse_attack(key, v)).collect()
+}
+
+fn parse_attack(key: Option<String>, v: &Value) -> Option<AttackRow> {
+    let name = str_field(v, &["name", "attack", "id", "kind"]).or(key)?;
+    let headline = v.get("headline").filter(|h| h.is_object());
+    let src = headline.unwrap_or(v);
+    let metric = str_field(src, &["metric", "headline_metric", "measure"]).unwrap_or_default();
+    let value = num_field(src, &["value", "headline_value", "score"]);
+    let display = str_field(src, &["display", "value_text", "formatted"]);
+    let verdict = str_field(v, &["verdict", "outcome", "result"])
+        .map(|s| Verdict::parse(&s))
+        .unwrap_or(Verdict::Info(String::new()));
+    let detail = str_field(v, &["summary", "detail", "description", "note"]).unwrap_or_default();
+    let (series, x_label, y_label) = parse_series(v);
+    Some(AttackRow { name, metric, value, display, verdict, detail, series, x_label, y_label })
+}
+
+/// A curve as `[[x, y], ...]`, `[{"x":..,"y":..}, ...]` or `{"x": [...], "y": [...]}` under
+/// `series`, `curve` or `points`.
+fn parse_series(v: &Value) -> (Vec<(f64, f64)>, String, String) {
+    let Some(s) = ["series", "curve", "points"].iter().find_map(|k| v.get(*k)) else {
+        return (vec![], String::new(), String::new());
+    };
+    let labels = |o: &Value| {
+        (
+            str_field(o, &["x_label", "xlabel"]).unwrap_or_default(),
+            str_field(o, &["y_label", "ylabel"]).unwrap_or_default(),
+        )
+    };
+    let (mut xl, mut yl) = labels(v);
+    let points = match s {
+        Value::Array(items) => items.iter().filter_map(point).collect(),
+        Value::Object(_) => {
+            let (a, b) = labels(s);
+            if !a.is_empty() {
+                xl = a;
+            }
+            if !b.is_empty() {
+                yl = b;
+            }
+            match (s.get("x").and_then(Value::as_array), s.get("y").and_then(Value::as_array)) {
+                (Some(xs), Some(ys)) => {
+                    xs.iter().zip(ys).filter_map(|(x, y)| Some((x.as_f64()?, y.as_f64()?))).collect()
+                }
+                _ => s
+                    .get("points")
+                    .and_then(Value::as_array)
+                    .map(|p| p.iter().filter_map(point).collect())
+                    .unwrap_or_default(),
+            }
+        }
+        _ => vec![],
+    };
+    (points, xl, yl)
+}
+
+fn point(v: &Value) -> Option<(f64, f64)> {
+    match v {
+        Value::Array(xy) if xy.len() >= 2 => Some((xy[0].as_f64()?, xy[1].as_f64()?)),
+        Value::Object(_) => Some((num_field(v, &["x", "n"])?, num_field(v, &["y", "value"])?)),
+        _ => None,
+    }
+}
+
+/// overhead.json: `{"rows": [...], "literature": [...]}`, or a flat object of quantities whose values
+/// are numbers or `{"baseline", "private"}` objects.
+fn parse_overhead(value: &Value) -> (Vec<OverheadRow>, Vec<LiteratureRow>) {
+    let literature = ["literature", "published", "references"]
+        .iter()
+        .find_map(|k| value.get(*k)?.as_array())
+        .map(|items| items.iter().filter_map(parse_literature).collect())
+        .unwrap_or_default();
+    let rows = match ["rows", "measurements", "quantities"].iter().find_map(|k| value.get(*k)?.as_array()) {
+        Some(items) => items.iter().filter_map(|v| parse_overhead_row(None, v)).collect(),
+        None => match value {
+            Value::Object(map) => map
+                .iter()
+                .filter(|(k, _)| !["literature", "published", "references"].contains(&k.as_str()))
+                .filter_map(|(k, v)| parse_overhead_row(Some(k.clone()), v))
+                .collect(),
+            Value::Array(items) => items.iter().filter_map(|v| parse_overhead_row(None, v)).collect(),
+            _ => vec![],
+        },
+    };
+    (rows, literature)
+}
+
+fn parse_overhead_row(key: Option<String>, v: &Value) -> Option<OverheadRow> {
+    if let Some(x) = v.as_f64() {
+        return Some(OverheadRow::new(&key?, "", None, Some(x)));
+    }
+    if !v.is_object() {
+        return None;
+    }
+    let quantity = str_field(v, &["quantity", "name", "metric", "what"]).or(key)?;
+    let unit = str_field(v, &["unit", "units"]).unwrap_or_default();
+    let baseline = num_field(v, &["baseline", "plain"]);
+    let private = num_field(v, &["private", "scheme", "value"]);
+    (baseline.is_some() || private.is_some()).then(|| OverheadRow { quantity, unit, baseline, private })
+}
+
+fn parse_literature(v: &Value) -> Option<LiteratureRow> {
+    Some(LiteratureRow {
+        system: str_field(v, &["system", "name", "approach"])?,
+        quantity: str_field(v, &["quantity", "metric", "what"]).unwrap_or_default(),
+        value: str_field(v, &["value", "figure"]).unwrap_or_else(|| "-".into()),
+        source: str_field(v, &["source", "citation", "reference"]).unwrap_or_default(),
+    })
+}
+
+/// A number for a table cell: fractions of accuracy-like metrics as percentages, otherwise up to
+/// four significant digits.
+pub fn format_value(metric: &str, v: f64) -> String {
+    let m = metric.to_ascii_lowercase();
+    let fraction = ["accuracy", "fraction", "rate", "recovered", "ratio of"].iter().any(|k| m.contains(k));
+    if fraction && (0.0..=1.0).contains(&v) {
+        format!("{:.1}%", 100.0 * v)
+    } else {
+        format_number(v)
+    }
+}
+
+/// Up to four significant digits, no exponent for ordinary magnitudes.
+pub fn format_number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1000.0 {
+        format!("{:.0}", v)
+    } else if a >= 100.0 {
+        format!("{:.1}", v)
+    } else if a >= 1.0 {
+        format!("{:.2}", v)
+    } else if a >= 0.01 {
+        format!("{:.3}", v)
+    } else {
+        format!("{:.2e}", v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_files_mean_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Attacks::load(&dir.path().join("attacks.json")).status, Availability::NotRun);
+        assert_eq!(Overhead::load(&dir.path().join("overhead.json")).status, Availability::NotRun);
+    }
+
+    #[test]
+    fn broken_json_is_unreadable_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("attacks.json");
+        std::fs::write(&p, "{nope").unwrap();
+        assert!(matches!(Attacks::load(&p).status, Availability::Unreadable(_)));
+    }
+
+    #[test]
+    fn attacks_in_several_shapes() {
+        let a = serde_json::json!([
+            {"name": "wrong-key", "metric": "accuracy", "value": 0.101, "verdict": "resists",
+             "series": [[1, 0.1], [2, 0.11]], "x_label": "keys"},
+            {"attack": "known-plaintext", "headline": {"metric": "key recovered", "value": 1.0}, "verdict": "broken",
+             "curve": {"x": [1, 2, 4], "y": [0.2, 0.9, 1.0]}},
+            {"metric": "no name"}
+        ]);
+        let rows = parse_attacks(&a);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].value_text(), "10.1%");
+        assert_eq!(rows[0].series, vec![(1.0, 0.1), (2.0, 0.11)]);
+        assert_eq!(rows[1].verdict, Verdict::Broken);
+        assert_eq!(rows[1].series.len(), 3);
+        let b = serde_json::json!({"key-space": {"metric": "bits", "value": 6600.0, "display": "6,600 bits"}});
+        let rows = parse_attacks(&b);
+        assert_eq!(rows[0].name, "key-space");
+        assert_eq!(rows[0].value_text(), "6,600 bits");
+    }
+
+    #[test]
+    fn overhead_rows_and_flat_objects() {
+        let a = serde_json::json!({
+            "rows": [{"quantity": "train s/epoch", "unit": "s", "baseline": 2.0, "private": 2.2}],
+            "literature": [{"system": "CryptoNets", "quantity": "inference latency", "value": "250 s", "source": "Gilad-Bachrach 2016"}]
+        });
+        let (rows, lit) = parse_overhead(&a);
+        assert!((rows[0].ratio().unwrap() - 1.1).abs() < 1e-12);
+        assert_eq!(lit[0].system, "CryptoNets");
+        let b =
+            serde_json::json!({"encode_samples_per_s": 12000.0, "train_seconds": {"baseline": 1.0, "private": 1.5}});
+        let (rows, _) = parse_overhead(&b);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.iter().find(|r| r.quantity == "train_seconds").unwrap().ratio(), Some(1.5));
+    }
+}

@@ -1,0 +1,589 @@
+//! The workbench's state and how keys and run events change it. No terminal and no threads here:
+//! things that must happen outside (start a run, export figures, quit) come back as [`Command`]s.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::config::Config;
+use crate::train::{Control, Event};
+
+use super::actions::{self, Compare, ConfigEntry, RunDetail, RunEntry};
+use super::analysis::{Attacks, Availability, Overhead};
+use super::event::{AppEvent, Command, RunRequest};
+use super::form::{Form, FormAction};
+use super::live::{LiveRun, RunEnd};
+
+/// The top-level views, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Experiments,
+    Live,
+    Attacks,
+    Overhead,
+    Runs,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [View::Experiments, View::Live, View::Attacks, View::Overhead, View::Runs];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Experiments => "Experiments",
+            View::Live => "Live",
+            View::Attacks => "Attacks",
+            View::Overhead => "Overhead",
+            View::Runs => "Runs",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    fn step(self, delta: isize) -> View {
+        let n = View::ALL.len() as isize;
+        View::ALL[(self.index() as isize + delta).rem_euclid(n) as usize]
+    }
+}
+
+/// A window drawn over the current view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    /// "A run is active: stop gracefully / kill / cancel".
+    Quit,
+    /// Ask for a file name to save the edited config under.
+    SaveAs {
+        input: String,
+        error: Option<String>,
+    },
+}
+
+/// What the runs view shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunsMode {
+    List,
+    Detail(Box<RunDetail>),
+    Compare(Box<Compare>),
+}
+
+/// A message in the footer until the next key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+pub struct App {
+    pub view: View,
+    pub overlay: Option<Overlay>,
+    pub message: Option<Message>,
+    pub configs_dir: PathBuf,
+    pub configs: Vec<ConfigEntry>,
+    pub config_selected: usize,
+    pub form: Option<Form>,
+    pub live: Option<LiveRun>,
+    /// Quit once the run being stopped has written its folder.
+    pub quit_after_stop: bool,
+    pub runs: Vec<RunEntry>,
+    pub run_selected: usize,
+    pub run_marked: Option<usize>,
+    pub runs_mode: RunsMode,
+    /// Which run the attacks and overhead views show ("live: NAME" or a run folder name).
+    pub analysis_source: Option<String>,
+    pub attacks: Attacks,
+    pub attack_selected: usize,
+    pub overhead: Overhead,
+    /// Folders scanned for runs besides the configs' `output.dir`s.
+    pub extra_results_dirs: Vec<PathBuf>,
+}
+
+impl App {
+    /// An empty workbench over `configs_dir` (nothing read yet: see [`App::reload_configs`]).
+    pub fn new(configs_dir: PathBuf) -> App {
+        App {
+            view: View::Experiments,
+            overlay: None,
+            message: None,
+            configs_dir,
+            configs: vec![],
+            config_selected: 0,
+            form: None,
+            live: None,
+            quit_after_stop: false,
+            runs: vec![],
+            run_selected: 0,
+            run_marked: None,
+            runs_mode: RunsMode::List,
+            analysis_source: None,
+            attacks: Attacks::default(),
+            attack_selected: 0,
+            overhead: Overhead::default(),
+            extra_results_dirs: vec![PathBuf::from("results")],
+        }
+    }
+
+    /// Read the configs folder and the run folders.
+    pub fn load(configs_dir: PathBuf) -> App {
+        let mut app = App::new(configs_dir);
+        app.reload_configs();
+        app.reload_runs();
+        app
+    }
+
+    pub fn reload_configs(&mut self) {
+        self.configs = actions::scan_configs(&self.configs_dir);
+        self.config_selected = self.config_selected.min(self.configs.len().saturating_sub(1));
+    }
+
+    /// Where runs live: `results/` and every config's `output.dir`.
+    pub fn results_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = self.extra_results_dirs.clone();
+        for c in self.configs.iter().filter_map(|e| e.config.as_ref().ok()) {
+            if !dirs.contains(&c.output.dir) {
+                dirs.push(c.output.dir.clone());
+            }
+        }
+        dirs
+    }
+
+    pub fn reload_runs(&mut self) {
+        self.runs = actions::scan_runs(&self.results_dirs());
+        self.run_selected = self.run_selected.min(self.runs.len().saturating_sub(1));
+        if self.run_marked.is_some_and(|m| m >= self.runs.len()) {
+            self.run_marked = None;
+        }
+    }
+
+    pub fn selected_config(&self) -> Option<&ConfigEntry> {
+        self.configs.get(self.config_selected)
+    }
+
+    pub fn run_active(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| l.status.is_active())
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(Message { text: text.into(), error: false });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.message = Some(Message { text: text.into(), error: true });
+    }
+
+    /// One event from the channel. Returns what the loop must do, if anything.
+    pub fn update(&mut self, event: AppEvent) -> Option<Command> {
+        match event {
+            AppEvent::Tick | AppEvent::Resize => None,
+            AppEvent::Key(k) => self.handle_key(k),
+            AppEvent::Run(e) => {
+                self.handle_event(e);
+                None
+            }
+            AppEvent::RunDone(end) => self.handle_run_done(end),
+            AppEvent::FiguresDone(Ok(m)) => {
+                self.info(m);
+                None
+            }
+            AppEvent::FiguresDone(Err(e)) => {
+                self.error(e);
+                None
+            }
+        }
+    }
+
+    /// An event of the running experiment.
+    pub fn handle_event(&mut self, event: Event) {
+        if let Some(live) = &mut self.live {
+            live.apply(event);
+        }
+    }
+
+    /// The experiment's worker ended: show the outcome, pick up its analyses, list the new run.
+    pub fn handle_run_done(&mut self, end: RunEnd) -> Option<Command> {
+        let failed = matches!(end, RunEnd::Failed(_));
+        let Some(live) = &mut self.live else {
+            return None;
+        };
+        live.finish(end);
+        let dir = live.dir.clone();
+        let name = live.name.clone();
+        if !failed {
+            self.show_analyses(format!("live: {name}"), &dir);
+        }
+        self.reload_runs();
+        if self.quit_after_stop {
+            return Some(Command::Quit);
+        }
+        None
+    }
+
+    /// Point the attacks and overhead views at a run folder.
+    pub fn show_analyses(&mut self, source: String, dir: &Path) {
+        self.analysis_source = Some(source);
+        self.attacks = Attacks::load(&dir.join("attacks.json"));
+        self.overhead = Overhead::load(&dir.join("overhead.json"));
+        self.attack_selected = 0;
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<Command> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return self.ctrl_c();
+        }
+        if self.overlay.is_some() {
+            return self.overlay_key(key);
+        }
+        self.message = None;
+        if self.form_takes(key) {
+            return self.form_key(key);
+        }
+        match key.code {
+            KeyCode::Char('?') => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                None
+            }
+            KeyCode::Char('q') => self.ask_quit(),
+            KeyCode::Tab => {
+                self.view = self.view.step(1);
+                None
+            }
+            KeyCode::BackTab => {
+                self.view = self.view.step(-1);
+                None
+            }
+            KeyCode::Char(c @ '1'..='5') => {
+                self.view = View::ALL[(c as u8 - b'1') as usize];
+                None
+            }
+            _ => self.view_key(key),
+        }
+    }
+
+    /// In the form every key but the global ones goes to it; digits go to it too.
+    fn form_takes(&self, key: KeyEvent) -> bool {
+        if self.view != View::Experiments || self.form.is_none() {
+            return false;
+        }
+        !matches!(key.code, KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Tab | KeyCode::BackTab)
+    }
+
+    fn ctrl_c(&mut self) -> Option<Command> {
+        match self.overlay {
+            Some(Overlay::Quit) => Some(Command::Quit),
+            _ if self.run_active() => {
+                self.overlay = Some(Overlay::Quit);
+                None
+            }
+            _ => Some(Command::Quit),
+        }
+    }
+
+    fn ask_quit(&mut self) -> Option<Command> {
+        if self.run_active() {
+            self.overlay = Some(Overlay::Quit);
+            None
+        } else {
+            Some(Command::Quit)
+        }
+    }
+
+    fn overlay_key(&mut self, key: KeyEvent) -> Option<Command> {
+        match self.overlay.as_mut()? {
+            Overlay::Help { scroll } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+                _ => self.overlay = None,
+            },
+            Overlay::Quit => match key.code {
+                KeyCode::Char('s') | KeyCode::Char('S') => {
+                    self.overlay = None;
+                    self.quit_after_stop = true;
+                    if let Some(l) = &mut self.live {
+                        l.request_stop();
+                    }
+                    if !self.run_active() {
+                        return Some(Command::Quit);
+                    }
+                    self.info("stopping after the current step; quitting once the run folder is written");
+                }
+                KeyCode::Char('k') | KeyCode::Char('K') => return Some(Command::Quit),
+                KeyCode::Char('c') | KeyCode::Char('C') | KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+                _ => {}
+            },
+            Overlay::SaveAs { .. } => return self.save_as_key(key),
+        }
+        None
+    }
+
+    fn save_as_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let Some(Overlay::SaveAs { input, error }) = &mut self.overlay else {
+            return None;
+        };
+        match key.code {
+            KeyCode::Esc => self.overlay = None,
+            KeyCode::Backspace => {
+                input.pop();
+                *error = None;
+            }
+            KeyCode::Char(c) if input.len() < 64 => {
+                input.push(c);
+                *error = None;
+            }
+            KeyCode::Enter => {
+                let input = input.clone();
+                self.save_form_as(&input);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn save_form_as(&mut self, input: &str) {
+        let Some(form) = &self.form else {
+            self.overlay = None;
+            return;
+        };
+        let result = actions::config_file_name(input)
+            .and_then(|name| actions::save_config(&self.configs_dir, &name, &form.config));
+        match result {
+            Ok(path) => {
+                self.overlay = None;
+                self.reload_configs();
+                if let Some(i) = self.configs.iter().position(|e| e.path == path) {
+                    self.config_selected = i;
+                    if let (Some(form), Some(entry)) = (&mut self.form, self.configs.get(i)) {
+                        form.source = entry.rel.clone();
+                        form.dirty = false;
+                        if let Ok(c) = &entry.config {
+                            form.config.name = c.name.clone();
+                        }
+                    }
+                }
+                self.info(format!("saved {}", path.display()));
+            }
+            Err(e) => {
+                if let Some(Overlay::SaveAs { error, .. }) = &mut self.overlay {
+                    *error = Some(e);
+                }
+            }
+        }
+    }
+
+    fn view_key(&mut self, key: KeyEvent) -> Option<Command> {
+        match self.view {
+            View::Experiments => self.experiments_key(key),
+            View::Live => {
+                self.live_key(key);
+                None
+            }
+            View::Attacks => {
+                self.attacks_key(key);
+                None
+            }
+            View::Overhead => None,
+            View::Runs => self.runs_key(key),
+        }
+    }
+
+    fn experiments_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let n = self.configs.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.config_selected = self.config_selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.config_selected = (self.config_selected + 1).min(n.saturating_sub(1))
+            }
+            KeyCode::Enter | KeyCode::Char('e') => self.open_form(),
+            KeyCode::Char('s') => {
+                let config = self.selected_config().map(|e| e.config.clone());
+                return match config {
+                    Some(Ok(c)) => self.start_run(c),
+                    Some(Err(_)) => {
+                        self.error("this config is invalid: fix the file (the error is shown below)");
+                        None
+                    }
+                    None => None,
+                };
+            }
+            KeyCode::Char('r') => {
+                self.reload_configs();
+                self.info(format!("{} configs in {}", self.configs.len(), self.configs_dir.display()));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn open_form(&mut self) {
+        match self.selected_config() {
+            Some(ConfigEntry { rel, config: Ok(c), .. }) => self.form = Some(Form::new(rel.clone(), c.clone())),
+            Some(_) => self.error("this config is invalid: fix the file first"),
+            None => {}
+        }
+    }
+
+    fn form_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let form = self.form.as_mut()?;
+        match form.handle_key(key) {
+            FormAction::None => None,
+            FormAction::Close => {
+                self.form = None;
+                None
+            }
+            FormAction::SaveAs => {
+                if let Some((field, expected)) = &form.invalid {
+                    let text = format!("cannot save: `{field}`: expected {expected}");
+                    self.error(text);
+                    return None;
+                }
+                let stem = form.source.trim_end_matches(".toml").rsplit('/').next().unwrap_or("config").to_string();
+                self.overlay = Some(Overlay::SaveAs { input: format!("{stem}-custom"), error: None });
+                None
+            }
+            FormAction::Start => {
+                if let Some((field, expected)) = &form.invalid {
+                    let text = format!("cannot start: `{field}`: expected {expected}");
+                    self.error(text);
+                    return None;
+                }
+                let config = form.config.clone();
+                self.start_run(config)
+            }
+        }
+    }
+
+    /// Start `config` in a new run folder under its `output.dir`.
+    pub fn start_run(&mut self, config: Config) -> Option<Command> {
+        if self.run_active() {
+            self.error("a run is already active: stop it first (Live view: x)");
+            return None;
+        }
+        let dir = crate::run::run_dir_for(&config, None);
+        Some(self.begin_run(config, dir))
+    }
+
+    /// Show a new live run and ask the loop to start it.
+    pub fn begin_run(&mut self, config: Config, dir: PathBuf) -> Command {
+        let control = Arc::new(Control::default());
+        self.live =
+            Some(LiveRun::new(config.name.clone(), dir.clone(), config.privacy.describe(), Arc::clone(&control)));
+        self.quit_after_stop = false;
+        self.view = View::Live;
+        self.analysis_source = Some(format!("live: {}", config.name));
+        self.attacks = Attacks { status: Availability::Running("waiting for training to finish".into()), rows: vec![] };
+        self.overhead = Overhead {
+            status: Availability::Running("waiting for training to finish".into()),
+            rows: vec![],
+            literature: vec![],
+        };
+        Command::StartRun(RunRequest { config, dir, control })
+    }
+
+    fn live_key(&mut self, key: KeyEvent) {
+        let Some(live) = &mut self.live else { return };
+        match key.code {
+            KeyCode::Char('p') | KeyCode::Char(' ') => live.toggle_pause(),
+            KeyCode::Char('x') => {
+                if live.status.is_active() {
+                    live.request_stop();
+                    self.info("stopping after the current step");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn attacks_key(&mut self, key: KeyEvent) {
+        let n = self.attacks.rows.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.attack_selected = self.attack_selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.attack_selected = (self.attack_selected + 1).min(n.saturating_sub(1))
+            }
+            _ => {}
+        }
+    }
+
+    fn runs_key(&mut self, key: KeyEvent) -> Option<Command> {
+        match &mut self.runs_mode {
+            RunsMode::List => return self.runs_list_key(key),
+            RunsMode::Detail(detail) => match key.code {
+                KeyCode::Esc | KeyCode::Backspace => self.runs_mode = RunsMode::List,
+                KeyCode::Char('f') => {
+                    let dir = detail.dir.clone();
+                    return Some(self.export(dir));
+                }
+                _ => {}
+            },
+            RunsMode::Compare(cmp) => match key.code {
+                KeyCode::Esc | KeyCode::Backspace => self.runs_mode = RunsMode::List,
+                KeyCode::Up | KeyCode::Char('k') => cmp.scroll = cmp.scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => cmp.scroll = cmp.scroll.saturating_add(1),
+                KeyCode::PageUp => cmp.scroll = cmp.scroll.saturating_sub(10),
+                KeyCode::PageDown => cmp.scroll = cmp.scroll.saturating_add(10),
+                _ => {}
+            },
+        }
+        None
+    }
+
+    fn runs_list_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let n = self.runs.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.run_selected = self.run_selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.run_selected = (self.run_selected + 1).min(n.saturating_sub(1)),
+            KeyCode::Enter => self.open_run(),
+            KeyCode::Char('m') if n > 0 => {
+                self.run_marked =
+                    if self.run_marked == Some(self.run_selected) { None } else { Some(self.run_selected) };
+            }
+            KeyCode::Char('c') => self.compare_runs(),
+            KeyCode::Char('f') => {
+                return self.runs.get(self.run_selected).map(|r| r.dir.clone()).map(|d| self.export(d))
+            }
+            KeyCode::Char('r') => {
+                self.reload_runs();
+                self.info(format!("{} runs", self.runs.len()));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn open_run(&mut self) {
+        let Some(entry) = self.runs.get(self.run_selected) else {
+            return;
+        };
+        match actions::load_run(entry) {
+            Ok(detail) => {
+                let (label, dir) = (detail.label.clone(), detail.dir.clone());
+                self.runs_mode = RunsMode::Detail(Box::new(detail));
+                self.show_analyses(label, &dir);
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn compare_runs(&mut self) {
+        let Some(marked) = self.run_marked else {
+            self.error("mark a run with m, select another, then press c");
+            return;
+        };
+        if marked == self.run_selected {
+            self.error("select a different run to compare with the marked one");
+            return;
+        }
+        match (self.runs.get(marked), self.runs.get(self.run_selected)) {
+            (Some(a), Some(b)) => self.runs_mode = RunsMode::Compare(Box::new(actions::compare_runs(a, b))),
+            _ => self.error("no such run"),
+        }
+    }
+
+    fn export(&mut self, dir: PathBuf) -> Command {
+        self.info(format!("exporting figures for {} ...", dir.display()));
+        Command::ExportFigures(dir)
+    }
+}

@@ -1,0 +1,413 @@
+//! The privacy-settings form: a copy of one config being edited, validated after every change.
+//! Pure state: no terminal, no files.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use crate::config::{Config, TransformSpec};
+
+/// One editable row of the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Epochs,
+    LabelPermutation,
+    CodesPerClass,
+    /// The kind of transform i.
+    Kind(usize),
+    Block(usize),
+    Flip(usize),
+    Sigma(usize),
+    PerSample(usize),
+}
+
+impl Field {
+    /// Index of the transform this row belongs to.
+    pub fn transform(self) -> Option<usize> {
+        match self {
+            Field::Kind(i) | Field::Block(i) | Field::Flip(i) | Field::Sigma(i) | Field::PerSample(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn is_numeric(self) -> bool {
+        matches!(self, Field::Epochs | Field::CodesPerClass | Field::Block(_) | Field::Sigma(_))
+    }
+}
+
+/// What the form asks its owner to do after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormAction {
+    None,
+    /// Start the edited config.
+    Start,
+    /// Ask for a file name and save the edited config.
+    SaveAs,
+    /// Leave the form (edits dropped).
+    Close,
+}
+
+/// The transform kinds, in the order ←/→ cycles through them.
+pub const KINDS: [&str; 4] = ["pixel-permutation", "block-shuffle", "orthogonal-mix", "noise"];
+
+fn kind_index(t: &TransformSpec) -> usize {
+    match t {
+        TransformSpec::PixelPermutation => 0,
+        TransformSpec::BlockShuffle { .. } => 1,
+        TransformSpec::OrthogonalMix => 2,
+        TransformSpec::Noise { .. } => 3,
+    }
+}
+
+fn default_of_kind(i: usize) -> TransformSpec {
+    match i % KINDS.len() {
+        0 => TransformSpec::PixelPermutation,
+        1 => TransformSpec::BlockShuffle { block: 4, flip: false },
+        2 => TransformSpec::OrthogonalMix,
+        _ => TransformSpec::Noise { sigma: 0.1, per_sample: false },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    /// The file the edits started from, as shown to the user (relative to the configs folder).
+    pub source: String,
+    pub config: Config,
+    /// Index into [`Form::fields`].
+    pub cursor: usize,
+    /// Digits typed into the current numeric field, not yet a valid number (or not yet left).
+    pub edit: Option<String>,
+    /// `Config::validate`'s verdict on the current settings: (field path, what was expected).
+    pub invalid: Option<(String, String)>,
+    /// Whether anything changed since the form opened or was saved.
+    pub dirty: bool,
+}
+
+impl Form {
+    pub fn new(source: String, config: Config) -> Form {
+        let mut form = Form { source, config, cursor: 0, edit: None, invalid: None, dirty: false };
+        form.revalidate();
+        form
+    }
+
+    /// Every row, top to bottom.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut out = vec![Field::Epochs, Field::LabelPermutation, Field::CodesPerClass];
+        for (i, t) in self.config.privacy.transforms.iter().enumerate() {
+            out.push(Field::Kind(i));
+            match t {
+                TransformSpec::BlockShuffle { .. } => out.extend([Field::Block(i), Field::Flip(i)]),
+                TransformSpec::Noise { .. } => out.extend([Field::Sigma(i), Field::PerSample(i)]),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    pub fn current(&self) -> Field {
+        let f = self.fields();
+        f[self.cursor.min(f.len() - 1)]
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.invalid.is_none()
+    }
+
+    /// The row a validation error points at, if it maps to one.
+    pub fn invalid_field(&self) -> Option<Field> {
+        let (path, _) = self.invalid.as_ref()?;
+        match path.as_str() {
+            "train.epochs" => return Some(Field::Epochs),
+            "privacy.codes_per_class" => return Some(Field::CodesPerClass),
+            "privacy.label_permutation" => return Some(Field::LabelPermutation),
+            _ => {}
+        }
+        let rest = path.strip_prefix("privacy.transforms[")?;
+        let (idx, tail) = rest.split_once(']')?;
+        let i: usize = idx.parse().ok()?;
+        Some(match tail {
+            ".block" => Field::Block(i),
+            ".flip" => Field::Flip(i),
+            ".sigma" => Field::Sigma(i),
+            ".per_sample" => Field::PerSample(i),
+            _ => Field::Kind(i),
+        })
+    }
+
+    /// The value shown for a row (the edit buffer for the row being typed into).
+    pub fn value_text(&self, field: Field) -> String {
+        if field == self.current() {
+            if let Some(e) = &self.edit {
+                return e.clone();
+            }
+        }
+        let onoff = |b: bool| if b { "on" } else { "off" }.to_string();
+        let t = |i: usize| &self.config.privacy.transforms[i];
+        match field {
+            Field::Epochs => self.config.train.epochs.to_string(),
+            Field::LabelPermutation => onoff(self.config.privacy.label_permutation),
+            Field::CodesPerClass => self.config.privacy.codes_per_class.to_string(),
+            Field::Kind(i) => KINDS[kind_index(t(i))].to_string(),
+            Field::Block(i) => match t(i) {
+                TransformSpec::BlockShuffle { block, .. } => block.to_string(),
+                _ => String::new(),
+            },
+            Field::Flip(i) => match t(i) {
+                TransformSpec::BlockShuffle { flip, .. } => onoff(*flip),
+                _ => String::new(),
+            },
+            Field::Sigma(i) => match t(i) {
+                TransformSpec::Noise { sigma, .. } => sigma.to_string(),
+                _ => String::new(),
+            },
+            Field::PerSample(i) => match t(i) {
+                TransformSpec::Noise { per_sample, .. } => onoff(*per_sample),
+                _ => String::new(),
+            },
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> FormAction {
+        let field = self.current();
+        match key.code {
+            KeyCode::Esc => return FormAction::Close,
+            KeyCode::Up | KeyCode::Char('k') => self.move_cursor(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.move_cursor(1),
+            KeyCode::Left | KeyCode::Char('h') => self.adjust(field, -1),
+            KeyCode::Right | KeyCode::Char('l') => self.adjust(field, 1),
+            KeyCode::Char(' ') => self.adjust(field, 1),
+            KeyCode::Enter => {
+                if self.edit.is_some() {
+                    self.edit = None;
+                } else {
+                    self.adjust(field, 1);
+                }
+            }
+            KeyCode::Char(c) if field.is_numeric() && (c.is_ascii_digit() || c == '.') => self.type_char(field, c),
+            KeyCode::Backspace if field.is_numeric() => self.backspace(field),
+            KeyCode::Char('a') => self.add_transform(),
+            KeyCode::Char('x') | KeyCode::Delete => self.remove_transform(),
+            KeyCode::Char('[') => self.move_transform(-1),
+            KeyCode::Char(']') => self.move_transform(1),
+            KeyCode::Char('s') => return FormAction::Start,
+            KeyCode::Char('w') => return FormAction::SaveAs,
+            _ => {}
+        }
+        FormAction::None
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        self.edit = None;
+        let n = self.fields().len() as isize;
+        self.cursor = (self.cursor as isize + delta).clamp(0, n - 1) as usize;
+    }
+
+    fn changed(&mut self) {
+        self.dirty = true;
+        self.revalidate();
+    }
+
+    fn revalidate(&mut self) {
+        self.invalid = self.config.validate().err();
+        let n = self.fields().len();
+        self.cursor = self.cursor.min(n - 1);
+    }
+
+    /// ←/→ (and Space/Enter on toggles and kinds).
+    fn adjust(&mut self, field: Field, dir: i64) {
+        self.edit = None;
+        let step = |v: usize, min: usize| (v as i64 + dir).max(min as i64) as usize;
+        let p = &mut self.config.privacy;
+        match field {
+            Field::Epochs => self.config.train.epochs = step(self.config.train.epochs, 1),
+            Field::LabelPermutation => p.label_permutation = !p.label_permutation,
+            Field::CodesPerClass => p.codes_per_class = step(p.codes_per_class, 1),
+            Field::Kind(i) => {
+                let k = (kind_index(&p.transforms[i]) as i64 + dir).rem_euclid(KINDS.len() as i64) as usize;
+                p.transforms[i] = default_of_kind(k);
+            }
+            Field::Block(i) => {
+                if let TransformSpec::BlockShuffle { block, .. } = &mut p.transforms[i] {
+                    *block = step(*block, 1);
+                }
+            }
+            Field::Flip(i) => {
+                if let TransformSpec::BlockShuffle { flip, .. } = &mut p.transforms[i] {
+                    *flip = !*flip;
+                }
+            }
+            Field::Sigma(i) => {
+                if let TransformSpec::Noise { sigma, .. } = &mut p.transforms[i] {
+                    let v = (*sigma + 0.05 * dir as f64).max(0.0);
+                    *sigma = (v * 1e6).round() / 1e6;
+                }
+            }
+            Field::PerSample(i) => {
+                if let TransformSpec::Noise { per_sample, .. } = &mut p.transforms[i] {
+                    *per_sample = !*per_sample;
+                }
+            }
+        }
+        self.changed();
+    }
+
+    fn type_char(&mut self, field: Field, c: char) {
+        if c == '.' && !matches!(field, Field::Sigma(_)) {
+            return;
+        }
+        let mut text = self.edit.take().unwrap_or_default();
+        if text.len() < 12 {
+            text.push(c);
+        }
+        self.apply_text(field, text);
+    }
+
+    fn backspace(&mut self, field: Field) {
+        let mut text = self.edit.take().unwrap_or_else(|| self.value_text(field));
+        text.pop();
+        self.apply_text(field, text);
+    }
+
+    /// Keep the typed text and apply it when it parses; validation then judges the value.
+    fn apply_text(&mut self, field: Field, text: String) {
+        let p = &mut self.config.privacy;
+        match field {
+            Field::Epochs => {
+                if let Ok(v) = text.parse() {
+                    self.config.train.epochs = v;
+                }
+            }
+            Field::CodesPerClass => {
+                if let Ok(v) = text.parse() {
+                    p.codes_per_class = v;
+                }
+            }
+            Field::Block(i) => {
+                if let (Ok(v), TransformSpec::BlockShuffle { block, .. }) = (text.parse(), &mut p.transforms[i]) {
+                    *block = v;
+                }
+            }
+            Field::Sigma(i) => {
+                if let (Ok(v), TransformSpec::Noise { sigma, .. }) = (text.parse::<f64>(), &mut p.transforms[i]) {
+                    *sigma = v;
+                }
+            }
+            _ => {}
+        }
+        self.edit = Some(text);
+        self.changed();
+    }
+
+    /// Insert a pixel permutation after the transform under the cursor (or at the end).
+    fn add_transform(&mut self) {
+        self.edit = None;
+        let at = match self.current().transform() {
+            Some(i) => i + 1,
+            None => self.config.privacy.transforms.len(),
+        };
+        self.config.privacy.transforms.insert(at, TransformSpec::PixelPermutation);
+        self.changed();
+        self.cursor = self.fields().iter().position(|f| *f == Field::Kind(at)).unwrap_or(0);
+    }
+
+    fn remove_transform(&mut self) {
+        self.edit = None;
+        let Some(i) = self.current().transform() else {
+            return;
+        };
+        self.config.privacy.transforms.remove(i);
+        self.changed();
+        let target = if i > 0 {
+            Field::Kind(i - 1)
+        } else if self.config.privacy.transforms.is_empty() {
+            Field::CodesPerClass
+        } else {
+            Field::Kind(0)
+        };
+        self.cursor = self.fields().iter().position(|f| *f == target).unwrap_or(0);
+    }
+
+    fn move_transform(&mut self, delta: isize) {
+        self.edit = None;
+        let Some(i) = self.current().transform() else {
+            return;
+        };
+        let j = i as isize + delta;
+        let n = self.config.privacy.transforms.len() as isize;
+        if j < 0 || j >= n {
+            return;
+        }
+        let j = j as usize;
+        self.config.privacy.transforms.swap(i, j);
+        self.changed();
+        self.cursor = self.fields().iter().position(|f| *f == Field::Kind(j)).unwrap_or(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyModifiers;
+    use std::path::Path;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn form() -> Form {
+        let cfg = Config::parse("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml")).unwrap();
+        Form::new("t.toml".into(), cfg)
+    }
+
+    fn press(f: &mut Form, keys: &[KeyCode]) {
+        for k in keys {
+            f.handle_key(key(*k));
+        }
+    }
+
+    #[test]
+    fn add_change_kind_and_edit_block() {
+        let mut f = form();
+        assert_eq!(f.fields().len(), 4);
+        press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]); // on Kind(0)
+        assert_eq!(f.current(), Field::Kind(0));
+        press(&mut f, &[KeyCode::Char('a'), KeyCode::Right]); // Kind(1) -> block-shuffle
+        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 4, flip: false });
+        press(&mut f, &[KeyCode::Down, KeyCode::Char('5')]);
+        assert_eq!(f.current(), Field::Block(1));
+        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 5, flip: false });
+        assert!(!f.is_valid());
+        assert_eq!(f.invalid_field(), Some(Field::Block(1)));
+        press(&mut f, &[KeyCode::Backspace, KeyCode::Char('7')]);
+        assert!(f.is_valid(), "{:?}", f.invalid);
+        assert_eq!(f.value_text(Field::Block(1)), "7");
+        press(&mut f, &[KeyCode::Down, KeyCode::Char(' ')]);
+        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 7, flip: true });
+    }
+
+    #[test]
+    fn reorder_and_remove() {
+        let mut f = form();
+        press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char('a'), KeyCode::Left]); // Kind(1) -> noise
+        assert!(matches!(f.config.privacy.transforms[1], TransformSpec::Noise { .. }));
+        press(&mut f, &[KeyCode::Char('[')]);
+        assert!(matches!(f.config.privacy.transforms[0], TransformSpec::Noise { .. }));
+        assert_eq!(f.current(), Field::Kind(0));
+        press(&mut f, &[KeyCode::Down, KeyCode::Right, KeyCode::Right]);
+        assert_eq!(f.config.privacy.transforms[0], TransformSpec::Noise { sigma: 0.2, per_sample: false });
+        press(&mut f, &[KeyCode::Char('x')]);
+        assert_eq!(f.config.privacy.transforms, vec![TransformSpec::PixelPermutation]);
+        press(&mut f, &[KeyCode::Char('x')]);
+        assert!(f.config.privacy.transforms.is_empty());
+        assert_eq!(f.current(), Field::CodesPerClass);
+    }
+
+    #[test]
+    fn zero_epochs_is_reported_inline() {
+        let mut f = form();
+        press(&mut f, &[KeyCode::Char('0')]);
+        assert_eq!(f.invalid_field(), Some(Field::Epochs));
+        assert_eq!(f.handle_key(key(KeyCode::Char('s'))), FormAction::Start);
+        press(&mut f, &[KeyCode::Char('3')]);
+        assert_eq!(f.config.train.epochs, 3);
+        assert!(f.is_valid());
+    }
+}

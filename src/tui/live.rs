@@ -1,0 +1,306 @@
+//! State of the run being watched: both arms' progress, curves, status and log, updated from the
+//! same [`Event`]s the headless printer reads.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::train::{Arm, ArmSummary, Control, Event, MetricRow};
+
+use super::curves::Curves;
+
+/// Log lines kept for the live view.
+pub const LOG_LINES: usize = 200;
+
+/// The run as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Paused,
+    /// A graceful stop was requested; trainers finish their current step and the folder is written.
+    Stopping,
+    Done,
+    Stopped,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Paused => "paused",
+            RunStatus::Stopping => "stopping",
+            RunStatus::Done => "done",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// Still has a worker thread behind it.
+    pub fn is_active(self) -> bool {
+        matches!(self, RunStatus::Running | RunStatus::Paused | RunStatus::Stopping)
+    }
+}
+
+/// How the worker thread ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    Finished,
+    /// Stopped on request; partial results were written.
+    Stopped,
+    Failed(String),
+}
+
+/// One arm's progress.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArmState {
+    Waiting,
+    Training,
+    Finished,
+    Stopped,
+    Failed(String),
+}
+
+impl ArmState {
+    pub fn label(&self) -> &str {
+        match self {
+            ArmState::Waiting => "waiting",
+            ArmState::Training => "training",
+            ArmState::Finished => "done",
+            ArmState::Stopped => "stopped",
+            ArmState::Failed(_) => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmLive {
+    pub state: ArmState,
+    pub epochs: usize,
+    pub steps_per_epoch: usize,
+    pub samples: usize,
+    /// Global step and epoch of the latest row.
+    pub step: usize,
+    pub epoch: usize,
+    /// Training seconds so far (from the latest row).
+    pub wall_s: f64,
+    pub last_train: Option<MetricRow>,
+    pub last_test: Option<MetricRow>,
+    pub summary: Option<ArmSummary>,
+}
+
+impl Default for ArmLive {
+    fn default() -> Self {
+        ArmLive {
+            state: ArmState::Waiting,
+            epochs: 0,
+            steps_per_epoch: 0,
+            samples: 0,
+            step: 0,
+            epoch: 0,
+            wall_s: 0.0,
+            last_train: None,
+            last_test: None,
+            summary: None,
+        }
+    }
+}
+
+impl ArmLive {
+    pub fn total_steps(&self) -> usize {
+        self.epochs * self.steps_per_epoch
+    }
+
+    /// Fraction of the arm's steps done, 0..=1.
+    pub fn progress(&self) -> f64 {
+        match self.state {
+            ArmState::Finished => 1.0,
+            _ if self.total_steps() == 0 => 0.0,
+            _ => (self.step as f64 / self.total_steps() as f64).clamp(0.0, 1.0),
+        }
+    }
+
+    /// Seconds left at the speed so far (training time only).
+    pub fn eta_s(&self) -> Option<f64> {
+        if self.state != ArmState::Training || self.step == 0 || self.wall_s <= 0.0 {
+            return None;
+        }
+        let left = self.total_steps().saturating_sub(self.step) as f64;
+        Some(self.wall_s / self.step as f64 * left)
+    }
+
+    /// Latest test accuracy (end of an epoch), else the final summary's.
+    pub fn test_accuracy(&self) -> Option<f64> {
+        self.last_test.as_ref().map(|r| r.accuracy).or(self.summary.as_ref().map(|s| s.test_accuracy))
+    }
+
+    pub fn samples_per_s(&self) -> Option<f64> {
+        self.last_train.as_ref().or(self.last_test.as_ref()).map(|r| r.samples_per_s).filter(|v| *v > 0.0)
+    }
+}
+
+/// The run shown by the live view.
+#[derive(Debug, Clone)]
+pub struct LiveRun {
+    pub name: String,
+    pub dir: PathBuf,
+    pub privacy: String,
+    pub status: RunStatus,
+    pub stage: String,
+    pub baseline: ArmLive,
+    pub private: ArmLive,
+    pub curves: Curves,
+    pub log: VecDeque<String>,
+    pub error: Option<String>,
+    pub control: Arc<Control>,
+}
+
+impl LiveRun {
+    pub fn new(name: String, dir: PathBuf, privacy: String, control: Arc<Control>) -> LiveRun {
+        LiveRun {
+            name,
+            dir,
+            privacy,
+            status: RunStatus::Running,
+            stage: "starting".into(),
+            baseline: ArmLive::default(),
+            private: ArmLive::default(),
+            curves: Curves::default(),
+            log: VecDeque::new(),
+            error: None,
+            control,
+        }
+    }
+
+    pub fn arm(&self, arm: Arm) -> &ArmLive {
+        match arm {
+            Arm::Baseline => &self.baseline,
+            Arm::Private => &self.private,
+        }
+    }
+
+    fn arm_mut(&mut self, arm: Arm) -> &mut ArmLive {
+        match arm {
+            Arm::Baseline => &mut self.baseline,
+            Arm::Private => &mut self.private,
+        }
+    }
+
+    pub fn log_line(&mut self, line: impl Into<String>) {
+        if self.log.len() == LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log.push_back(line.into());
+    }
+
+    /// Fold one event into the state.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Stage(s) => {
+                self.log_line(format!("== {s}"));
+                self.stage = s;
+            }
+            Event::Log(s) => self.log_line(s),
+            Event::TrainStarted { arm, epochs, steps_per_epoch, samples } => {
+                let a = self.arm_mut(arm);
+                a.state = ArmState::Training;
+                a.epochs = epochs;
+                a.steps_per_epoch = steps_per_epoch;
+                a.samples = samples;
+                self.log_line(format!("[{}] {epochs} epochs x {steps_per_epoch} steps, {samples} samples", arm.name()));
+            }
+            Event::Metric(row) => self.apply_metric(row),
+            Event::TrainFinished { arm, summary } => {
+                self.log_line(format!("[{}] done: test {:.2}%", arm.name(), 100.0 * summary.test_accuracy));
+                let a = self.arm_mut(arm);
+                a.state = ArmState::Finished;
+                a.summary = Some(summary);
+            }
+            Event::TrainStopped { arm, summary } => {
+                self.log_line(format!("[{}] stopped after {} epochs", arm.name(), summary.epochs_completed));
+                let a = self.arm_mut(arm);
+                a.state = ArmState::Stopped;
+                a.summary = Some(summary);
+            }
+            Event::TrainFailed { arm, reason } => {
+                self.log_line(format!("[{}] FAILED: {reason}", arm.name()));
+                self.arm_mut(arm).state = ArmState::Failed(reason);
+            }
+            // Events added later (attacks, overhead) that this state does not fold yet.
+            #[allow(unreachable_patterns)]
+            other => self.log_line(format!("event: {other:?}")),
+        }
+    }
+
+    fn apply_metric(&mut self, row: MetricRow) {
+        let spe = self.arm(row.arm).steps_per_epoch;
+        self.curves.push(&row, (spe > 0).then_some(spe));
+        if row.split == "test" {
+            let epochs = self.arm(row.arm).epochs;
+            let _ = epochs;
+            self.log_line(format!(
+                "[{}] ep{} test {:.2}% loss {:.3}",
+                row.arm.name(),
+                row.epoch,
+                100.0 * row.accuracy,
+                row.loss
+            ));
+        }
+        let a = self.arm_mut(row.arm);
+        a.step = a.step.max(row.step);
+        a.epoch = row.epoch;
+        a.wall_s = row.wall_s;
+        if row.split == "test" {
+            a.last_test = Some(row);
+        } else {
+            a.last_train = Some(row);
+        }
+    }
+
+    /// The worker thread ended.
+    pub fn finish(&mut self, end: RunEnd) {
+        match end {
+            RunEnd::Finished => {
+                self.status = RunStatus::Done;
+                self.stage = "done".into();
+                self.log_line(format!("run folder: {}", self.dir.display()));
+            }
+            RunEnd::Stopped => {
+                self.status = RunStatus::Stopped;
+                self.stage = "stopped".into();
+                self.log_line(format!("stopped: finished epochs kept in {}", self.dir.display()));
+            }
+            RunEnd::Failed(e) => {
+                self.status = RunStatus::Failed;
+                self.stage = "failed".into();
+                self.log_line(format!("error: {e}"));
+                self.error = Some(e);
+            }
+        }
+        self.control.set_paused(false);
+    }
+
+    /// Pause or resume the trainers (they poll between steps).
+    pub fn toggle_pause(&mut self) {
+        match self.status {
+            RunStatus::Running => {
+                self.control.set_paused(true);
+                self.status = RunStatus::Paused;
+            }
+            RunStatus::Paused => {
+                self.control.set_paused(false);
+                self.status = RunStatus::Running;
+            }
+            _ => {}
+        }
+    }
+
+    /// Ask the trainers to stop after their current step; finished epochs are written.
+    pub fn request_stop(&mut self) {
+        if self.status.is_active() {
+            self.control.request_stop();
+            self.control.set_paused(false);
+            self.status = RunStatus::Stopping;
+        }
+    }
+}

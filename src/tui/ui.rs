@@ -1,0 +1,99 @@
+//! Draw dispatch: the tab bar, the current view, the footer and any overlay.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Tabs};
+use ratatui::Frame;
+
+use super::app::{App, Overlay, RunsMode, View};
+use super::theme;
+use super::views::{self, key_hints};
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [top, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(frame.area());
+    draw_tabs(frame, top, app);
+    match app.view {
+        View::Experiments => views::experiments::draw(frame, body, app),
+        View::Live => views::live::draw(frame, body, app.live.as_ref()),
+        View::Attacks => {
+            views::attacks::draw(frame, body, &app.attacks, app.attack_selected, app.analysis_source.as_deref())
+        }
+        View::Overhead => views::overhead::draw(frame, body, &app.overhead, app.analysis_source.as_deref()),
+        View::Runs => views::runs::draw(frame, body, app),
+    }
+    draw_footer(frame, footer, app);
+    match &app.overlay {
+        Some(Overlay::Help { scroll }) => views::help::draw(frame, frame.area(), *scroll),
+        Some(Overlay::Quit) => views::dialog::draw_quit(frame, frame.area()),
+        Some(Overlay::SaveAs { input, error }) => views::dialog::draw_save_as(
+            frame,
+            frame.area(),
+            &app.configs_dir.display().to_string(),
+            input,
+            error.as_deref(),
+        ),
+        None => {}
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
+    let badge = app.live.as_ref().map(|l| {
+        let p = (l.baseline.progress() + l.private.progress()) / 2.0;
+        Line::from(vec![
+            Span::styled("run ", theme::muted()),
+            Span::styled(l.status.label(), views::live::status_style(l.status)),
+            Span::styled(format!(" {:.0}% ", 100.0 * p), theme::muted()),
+        ])
+    });
+    let badge_w = badge.as_ref().map(|b| b.width() as u16).unwrap_or(0);
+    let [tabs_area, badge_area] = Layout::horizontal([Constraint::Min(0), Constraint::Length(badge_w)]).areas(area);
+    let titles = View::ALL.iter().enumerate().map(|(i, v)| format!("{} {}", i + 1, v.title()));
+    let tabs = Tabs::new(titles)
+        .select(app.view.index())
+        .highlight_style(theme::selected().add_modifier(Modifier::BOLD))
+        .divider("│")
+        .padding(" ", " ");
+    frame.render_widget(tabs, tabs_area);
+    if let Some(b) = badge {
+        frame.render_widget(Paragraph::new(b), badge_area);
+    }
+}
+
+fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mut h: Vec<(&str, &str)> = match app.view {
+        View::Experiments if app.form.is_some() => {
+            vec![("↑↓", "move"), ("←→", "change"), ("s", "start"), ("w", "save as"), ("Esc", "back")]
+        }
+        View::Experiments => vec![("↑↓", "select"), ("Enter", "edit"), ("s", "start"), ("r", "rescan")],
+        View::Live if app.run_active() => vec![("p", "pause/resume"), ("x", "stop")],
+        View::Live => vec![("1", "experiments")],
+        View::Attacks => vec![("↑↓", "select")],
+        View::Overhead => vec![],
+        View::Runs => match app.runs_mode {
+            RunsMode::List => {
+                vec![("↑↓", "select"), ("Enter", "open"), ("m", "mark"), ("c", "compare"), ("f", "figures")]
+            }
+            RunsMode::Detail(_) => vec![("f", "export figures"), ("Esc", "back")],
+            RunsMode::Compare(_) => vec![("↑↓", "scroll"), ("Esc", "back")],
+        },
+    };
+    if app.form.is_none() || app.view != View::Experiments {
+        h.push(("Tab", "view"));
+    }
+    h.extend([("?", "help"), ("q", "quit")]);
+    h
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let line = match &app.message {
+        Some(m) => Line::styled(format!(" {}", m.text), if m.error { theme::bad() } else { theme::good() }),
+        None => {
+            let mut l = key_hints(&hints(app));
+            l.spans.insert(0, Span::raw(" "));
+            l
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}

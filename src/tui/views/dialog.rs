@@ -1,0 +1,38 @@
+//! Small dialogs over the current view: quit while a run is active, and "save as".
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::theme;
+
+use super::{block, centered, key_hints};
+
+pub fn draw_quit(frame: &mut Frame, area: Rect) {
+    let popup = centered(area, 60, 8);
+    frame.render_widget(Clear, popup);
+    let lines = vec![
+        Line::from("A run is active. What should happen to it?"),
+        Line::from(""),
+        key_hints(&[("s", "stop gracefully (keeps finished epochs), then quit")]),
+        key_hints(&[("k", "kill: abandon the run and quit now")]),
+        key_hints(&[("c", "cancel (Esc)")]),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Quit")), popup);
+}
+
+pub fn draw_save_as(frame: &mut Frame, area: Rect, dir: &str, input: &str, error: Option<&str>) {
+    let popup = centered(area, 64, 8);
+    frame.render_widget(Clear, popup);
+    let mut lines = vec![
+        Line::from(format!("Save the edited config in {dir}/ as:")),
+        Line::from(vec![Span::styled(format!("{input}▏"), theme::title()), Span::styled(".toml", theme::muted())]),
+        Line::from(""),
+    ];
+    match error {
+        Some(e) => lines.push(Line::styled(e.to_string(), theme::bad())),
+        None => lines.push(key_hints(&[("Enter", "save (never overwrites)"), ("Esc", "cancel")])),
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Save as")), popup);
+}

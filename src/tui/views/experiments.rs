@@ -1,0 +1,166 @@
+//! The experiments view: every config in the configs folder with its key settings, and the selected
+//! one's details.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use crate::config::{Config, OptimizerKind, PrivacyConfig, Schedule, TransformSpec};
+use crate::tui::app::App;
+use crate::tui::theme;
+
+use super::block;
+
+/// A dataset's config spelling ("fashion-mnist"), independent of loader internals.
+pub fn dataset_name(config: &Config) -> String {
+    serde_json::to_value(config.data.dataset)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    if let Some(form) = &app.form {
+        super::form::draw(frame, area, form);
+        return;
+    }
+    let list_h = (app.configs.len() as u16 + 3).max(5).min(area.height.saturating_sub(8));
+    let [list, details] = Layout::vertical([Constraint::Length(list_h), Constraint::Min(8)]).areas(area);
+    draw_list(frame, list, app);
+    draw_details(frame, details, app);
+}
+
+fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
+    let title = format!("Configs in {}", app.configs_dir.display());
+    if app.configs.is_empty() {
+        let text = vec![
+            Line::from(""),
+            Line::styled(format!(" No *.toml configs in {}.", app.configs_dir.display()), theme::muted()),
+            Line::styled(
+                " Start the workbench with `ppdl tui --configs DIR`, or add a config and press r.",
+                theme::muted(),
+            ),
+        ];
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block(title)), area);
+        return;
+    }
+    let header = Row::new(["config", "dataset", "arch", "ep", "privacy"]).style(theme::title());
+    let rows = app.configs.iter().map(|e| match &e.config {
+        Ok(c) => Row::new([
+            Cell::from(e.rel.clone()),
+            Cell::from(dataset_name(c)),
+            Cell::from(c.model.arch.name()),
+            Cell::from(c.train.epochs.to_string()),
+            Cell::from(privacy_short(&c.privacy)),
+        ]),
+        Err(_) => Row::new([Cell::from(e.rel.clone()), Cell::from(Span::styled("invalid", theme::bad()))]),
+    });
+    let widths = [
+        Constraint::Length(18),
+        Constraint::Length(13),
+        Constraint::Length(12),
+        Constraint::Length(3),
+        Constraint::Fill(1),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block(title))
+        .row_highlight_style(theme::selected())
+        .highlight_symbol("> ");
+    let mut state = TableState::default().with_selected(Some(app.config_selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The privacy settings in a table cell: "pixel-perm, labels perm, m=3".
+pub fn privacy_short(p: &PrivacyConfig) -> String {
+    let mut parts: Vec<String> = p
+        .transforms
+        .iter()
+        .map(|t| match t {
+            TransformSpec::PixelPermutation => "pixel-perm".into(),
+            TransformSpec::BlockShuffle { block, flip } => {
+                format!("block({block}{})", if *flip { ",flip" } else { "" })
+            }
+            TransformSpec::OrthogonalMix => "orth-mix".into(),
+            TransformSpec::Noise { sigma, per_sample } => {
+                format!("noise({sigma}{})", if *per_sample { ",ps" } else { "" })
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        parts.push("no transform".into());
+    }
+    let mut s = parts.join("+");
+    s.push_str(if p.label_permutation { ", labels perm" } else { ", labels plain" });
+    if p.codes_per_class > 1 {
+        s.push_str(&format!(", m={}", p.codes_per_class));
+    }
+    s
+}
+
+fn field(name: &str, value: String) -> Vec<Span<'static>> {
+    vec![Span::styled(format!("{name} "), theme::muted()), Span::raw(value), Span::raw("   ")]
+}
+
+/// The settings of one config, a few lines long.
+pub fn summary_lines(c: &Config) -> Vec<Line<'static>> {
+    let limit = |l: Option<usize>| l.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
+    let optimizer = match c.train.optimizer {
+        OptimizerKind::Adam => "adam",
+        OptimizerKind::Sgd => "sgd",
+    };
+    let schedule = match c.train.schedule {
+        Schedule::Parallel => "parallel",
+        Schedule::Sequential => "sequential",
+    };
+    vec![
+        Line::from(
+            [
+                field("name", c.name.clone()),
+                field("seed", c.seed.to_string()),
+                field("model", c.model.arch.name().into()),
+            ]
+            .concat(),
+        ),
+        Line::from(
+            [
+                field("data", dataset_name(c)),
+                field("train", limit(c.data.train_limit)),
+                field("test", limit(c.data.test_limit)),
+            ]
+            .concat(),
+        ),
+        Line::from(
+            [
+                field("epochs", c.train.epochs.to_string()),
+                field("batch", c.train.batch_size.to_string()),
+                field(optimizer, format!("lr {}", c.train.learning_rate)),
+                field("schedule", schedule.into()),
+            ]
+            .concat(),
+        ),
+        Line::from(field("privacy", c.privacy.describe())),
+        Line::from(field("output", c.output.dir.display().to_string())),
+    ]
+}
+
+fn draw_details(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(entry) = app.selected_config() else {
+        frame.render_widget(block("Details"), area);
+        return;
+    };
+    let lines = match &entry.config {
+        Ok(c) => {
+            let mut l = summary_lines(c);
+            l.push(Line::from(vec![
+                Span::styled("valid", theme::good()),
+                Span::styled("  (Enter: edit privacy settings, s: start)", theme::muted()),
+            ]));
+            l
+        }
+        Err(e) => vec![Line::styled(e.clone(), theme::bad())],
+    };
+    let widget = Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(format!("Details: {}", entry.rel)));
+    frame.render_widget(widget, area);
+}

@@ -1,0 +1,82 @@
+//! The `?` overlay: every key, by where it works.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use ratatui::Frame;
+
+use crate::tui::theme;
+
+use super::block;
+
+/// (section, [(keys, what)]) in display order.
+pub const KEYS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "Everywhere",
+        &[
+            ("?", "this help"),
+            ("q  Ctrl-C", "quit (asks if running)"),
+            ("Tab  S-Tab", "next / previous view"),
+            ("1-5", "go to view (not in form)"),
+        ],
+    ),
+    (
+        "Experiments",
+        &[
+            ("↑↓  j k", "select a config"),
+            ("Enter  e", "edit privacy settings"),
+            ("s", "start selected config"),
+            ("r", "rescan configs folder"),
+        ],
+    ),
+    (
+        "Edit form",
+        &[
+            ("↑↓  j k", "move between settings"),
+            ("←→  h l", "change value or kind"),
+            ("0-9 .  ⌫", "type a number"),
+            ("Space", "toggle on/off"),
+            ("a  x", "add / remove a transform"),
+            ("[  ]", "move transform up / down"),
+            ("s  w  Esc", "start / save as / back"),
+        ],
+    ),
+    ("Live", &[("p  Space", "pause / resume training"), ("x", "stop run (keeps epochs)")]),
+    ("Attacks", &[("↑↓  j k", "select an attack (curve)")]),
+    (
+        "Runs",
+        &[
+            ("↑↓  j k", "select a run"),
+            ("Enter", "open: curves and summary"),
+            ("m  c", "mark / compare to marked"),
+            ("f", "export figures (PNG+SVG)"),
+            ("r", "rescan run folders"),
+            ("Esc", "back to the list"),
+            ("↑↓ PgUp PgDn", "scroll the config diff"),
+        ],
+    ),
+    ("Quit dialog", &[("s", "stop gracefully, quit"), ("k", "kill: abandon run, quit"), ("c  Esc", "cancel")]),
+];
+
+fn section_lines(sections: &[(&str, &[(&str, &str)])]) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (name, keys) in sections {
+        lines.push(Line::styled(name.to_string(), theme::title()));
+        for (k, what) in keys.iter() {
+            lines.push(Line::from(vec![Span::styled(format!(" {k:<13}"), theme::key()), Span::raw(what.to_string())]));
+        }
+    }
+    lines
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, scroll: u16) {
+    let popup = super::centered(area, 100, 30);
+    frame.render_widget(Clear, popup);
+    let outer = block("Keys (↑↓ scroll, any other key closes)");
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let [left, right] = Layout::horizontal([Constraint::Fill(1); 2]).spacing(1).areas(inner);
+    let split = 3;
+    frame.render_widget(Paragraph::new(section_lines(&KEYS[..split])).scroll((scroll, 0)), left);
+    frame.render_widget(Paragraph::new(section_lines(&KEYS[split..])).scroll((scroll, 0)), right);
+}

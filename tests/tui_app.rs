@@ -1,0 +1,251 @@
+//! Workbench behaviour driven by keys and events, without a terminal.
+
+mod tui_common;
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ppdl::config::TransformSpec;
+use ppdl::results::{atomic, metrics_csv};
+use ppdl::train::Arm;
+use ppdl::tui::analysis::Availability;
+use ppdl::tui::app::{Overlay, RunsMode, View};
+use ppdl::tui::event::{AppEvent, Command};
+use ppdl::tui::live::{RunEnd, RunStatus};
+use ppdl::tui::{theme, App};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_common::*;
+
+fn press(app: &mut App, code: KeyCode) -> Option<Command> {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert!(press(app, KeyCode::Char(c)).is_none());
+    }
+}
+
+#[test]
+fn start_pause_and_stop_gracefully() {
+    let mut app = app();
+    let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Char('s')) else {
+        panic!("s starts the selected config")
+    };
+    assert_eq!(req.config.name, "quickstart");
+    assert!(req.dir.starts_with("results"), "{}", req.dir.display());
+    assert_eq!(app.view, View::Live);
+    assert!(app.run_active());
+
+    press(&mut app, KeyCode::Char('p'));
+    assert!(req.control.is_paused());
+    assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Paused);
+    press(&mut app, KeyCode::Char('p'));
+    assert!(!req.control.is_paused());
+
+    // A second start while one is active is refused.
+    press(&mut app, KeyCode::Char('1'));
+    assert!(press(&mut app, KeyCode::Char('s')).is_none());
+    assert!(app.message.as_ref().unwrap().error);
+
+    // q asks; c cancels; q then s stops gracefully and quits once the folder is written.
+    assert!(press(&mut app, KeyCode::Char('q')).is_none());
+    assert_eq!(app.overlay, Some(Overlay::Quit));
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.overlay, None);
+    assert!(press(&mut app, KeyCode::Char('q')).is_none());
+    assert!(press(&mut app, KeyCode::Char('s')).is_none());
+    assert!(req.control.stop_requested());
+    assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopping);
+    assert!(matches!(app.update(AppEvent::RunDone(RunEnd::Stopped)), Some(Command::Quit)));
+    assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopped);
+}
+
+#[test]
+fn kill_quits_at_once_and_no_run_quits_without_asking() {
+    let mut running = live_app();
+    assert!(press(&mut running, KeyCode::Char('q')).is_none());
+    assert!(matches!(press(&mut running, KeyCode::Char('k')), Some(Command::Quit)));
+
+    let mut idle = app();
+    assert!(matches!(press(&mut idle, KeyCode::Char('q')), Some(Command::Quit)));
+    let mut app = live_app();
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(app.handle_key(ctrl_c).is_none());
+    assert!(matches!(app.handle_key(ctrl_c), Some(Command::Quit)));
+}
+
+#[test]
+fn live_view_stop_key_and_run_failure() {
+    let mut app = live_app();
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopping);
+    assert!(app.live.as_ref().unwrap().control.stop_requested());
+    assert!(app.update(AppEvent::RunDone(RunEnd::Failed("disk full".into()))).is_none());
+    let live = app.live.as_ref().unwrap();
+    assert_eq!(live.status, RunStatus::Failed);
+    assert_eq!(live.log.back().unwrap(), "error: disk full");
+}
+
+#[test]
+fn form_refuses_to_start_invalid_settings() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('0')); // epochs = 0
+    assert!(!app.form.as_ref().unwrap().is_valid());
+    assert!(press(&mut app, KeyCode::Char('s')).is_none());
+    assert!(app.message.as_ref().unwrap().text.contains("train.epochs"));
+    press(&mut app, KeyCode::Char('2'));
+    let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Char('s')) else { panic!("valid form starts") };
+    assert_eq!(req.config.train.epochs, 2);
+}
+
+#[test]
+fn save_as_writes_a_new_file_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("quickstart.toml"), QUICKSTART).unwrap();
+    let mut app = App::load(dir.path().to_path_buf());
+    assert_eq!(app.configs.len(), 1);
+    press(&mut app, KeyCode::Enter);
+    // Add a noise transform after the permutation and set its sigma by typing.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Left); // pixel-permutation -> noise
+    press(&mut app, KeyCode::Down);
+    type_text(&mut app, "0.25");
+    press(&mut app, KeyCode::Char('w'));
+    assert!(matches!(app.overlay, Some(Overlay::SaveAs { .. })));
+    for _ in 0.."quickstart-custom".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "noisy");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, None, "{:?}", app.message);
+    let saved = ppdl::config::Config::load(&dir.path().join("noisy.toml")).unwrap();
+    assert_eq!(saved.name, "noisy");
+    assert_eq!(
+        saved.privacy.transforms,
+        vec![TransformSpec::PixelPermutation, TransformSpec::Noise { sigma: 0.25, per_sample: false }]
+    );
+    assert_eq!(app.configs.len(), 2);
+    assert_eq!(app.selected_config().unwrap().rel, "noisy.toml");
+
+    // Same name again: refused, the file is untouched.
+    let before = std::fs::read_to_string(dir.path().join("noisy.toml")).unwrap();
+    press(&mut app, KeyCode::Char('w'));
+    for _ in 0.."noisy-custom".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "noisy");
+    press(&mut app, KeyCode::Enter);
+    match &app.overlay {
+        Some(Overlay::SaveAs { error: Some(e), .. }) => assert!(e.contains("exists"), "{e}"),
+        other => panic!("expected an error in the dialog, got {other:?}"),
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("noisy.toml")).unwrap(), before);
+}
+
+/// Every "baseline" on the live screen is drawn in the baseline colour, every "private" in the
+/// private colour (gauges, legends, log).
+#[test]
+fn arm_colours_are_consistent() {
+    let app = live_app();
+    let terminal = render(&app, 120, 40);
+    let buf = terminal.backend().buffer();
+    let mut seen = [0, 0];
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<Vec<_>>().concat();
+        let chars: Vec<char> = line.chars().collect();
+        for (i, arm) in Arm::BOTH.iter().enumerate() {
+            let word: Vec<char> = arm.name().chars().collect();
+            for x in 0..chars.len().saturating_sub(word.len()) {
+                if chars[x..x + word.len()] == word[..] {
+                    assert_eq!(buf[(x as u16, y)].fg, theme::arm_color(*arm), "{} at ({x}, {y}): {line}", arm.name());
+                    seen[i] += 1;
+                }
+            }
+        }
+    }
+    assert!(seen[0] >= 3 && seen[1] >= 3, "{seen:?}");
+}
+
+fn write_run(root: &Path, label: &str, config_text: &str, base: f64, private: f64) {
+    let dir = root.join(label);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s =
+        summary(label, "embedded", base, private, "pixel-permutation; labels: permuted, m=1", "2026-01-01T00:00:00Z");
+    atomic::write_json(&dir.join("summary.json"), &s).unwrap();
+    let mut rows = metric_rows(Arm::Baseline, 188);
+    rows.extend(metric_rows(Arm::Private, 188));
+    atomic::write(&dir.join("metrics.csv"), metrics_csv(&rows).as_bytes()).unwrap();
+    std::fs::write(dir.join("config.toml"), config_text).unwrap();
+}
+
+#[test]
+fn runs_open_compare_and_analyses() {
+    let results = tempfile::tempdir().unwrap();
+    write_run(results.path(), "a-run", CONFIG_A, 0.84, 0.83);
+    write_run(results.path(), "b-run", &config_b(), 0.85, 0.80);
+    std::fs::write(
+        results.path().join("b-run/attacks.json"),
+        r#"[{"name": "wrong-key", "metric": "accuracy", "value": 0.1, "verdict": "resists"}]"#,
+    )
+    .unwrap();
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    assert_eq!(app.runs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), vec!["b-run", "a-run"]);
+    press(&mut app, KeyCode::Char('5'));
+
+    press(&mut app, KeyCode::Enter);
+    let RunsMode::Detail(d) = &app.runs_mode else { panic!("Enter opens the run") };
+    assert_eq!(d.curves.baseline.test_accuracy.len(), 2);
+    assert_eq!(app.attacks.status, Availability::Done);
+    assert_eq!(app.attacks.rows[0].name, "wrong-key");
+    assert_eq!(app.overhead.status, Availability::NotRun);
+    assert!(matches!(press(&mut app, KeyCode::Char('f')), Some(Command::ExportFigures(_))));
+    press(&mut app, KeyCode::Esc);
+
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('c'));
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
+    assert_eq!((c.left.as_str(), c.right.as_str()), ("b-run", "a-run"));
+    assert_eq!(ppdl::tui::diff::changes(&c.diff), 8);
+}
+
+#[test]
+fn export_figures_is_stubbed_until_plot_lands() {
+    let err = ppdl::tui::actions::export_figures(Path::new("results/x")).unwrap_err();
+    assert!(err.to_string().contains("plot module not available yet"));
+}
+
+/// A run whose data cannot be loaded ends as Failed through the same channel, without hanging.
+#[test]
+fn failing_run_reports_through_the_channel() {
+    let mut cfg = config(QUICKSTART);
+    cfg.data.dataset = serde_json::from_value(serde_json::json!("mnist")).unwrap();
+    cfg.data.dir = Some("/nonexistent/ppdl-test-data".into());
+    let out = tempfile::tempdir().unwrap();
+    let mut app = app();
+    let Command::StartRun(req) = app.begin_run(cfg, out.path().join("run")) else { unreachable!() };
+    let (tx, rx) = mpsc::channel();
+    ppdl::tui::event::spawn_run(req, tx);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(20)).expect("the worker reports within 20 s") {
+            AppEvent::RunDone(end) => {
+                assert!(matches!(end, RunEnd::Failed(_)), "{end:?}");
+                app.update(AppEvent::RunDone(end));
+                break;
+            }
+            other => {
+                app.update(other);
+            }
+        }
+    }
+    assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Failed);
+    assert!(!out.path().join("run").exists(), "nothing is written when the data cannot be loaded");
+}

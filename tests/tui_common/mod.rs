@@ -1,0 +1,320 @@
+//! Fixed data for the workbench tests: configs, a live run fed with fixed metrics, attack and
+//! overhead results, and run summaries. No timings or dates from the clock.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ppdl::config::Config;
+use ppdl::data::ImageShape;
+use ppdl::results::{ArmRecord, DatasetRecord, Summary, RUN_FORMAT_VERSION};
+use ppdl::train::{Arm, ArmSummary, Event, MetricRow};
+use ppdl::tui::actions::{ConfigEntry, RunDetail, RunEntry};
+use ppdl::tui::analysis::{AttackRow, Attacks, Availability, LiteratureRow, Overhead, OverheadRow, Verdict};
+use ppdl::tui::curves::Curves;
+use ppdl::tui::App;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+pub const QUICKSTART: &str = r#"
+name = "quickstart"
+seed = 42
+[data]
+dataset = "embedded"
+[model]
+arch = "mlp-256"
+[train]
+epochs = 5
+[privacy]
+transforms = [{ kind = "pixel-permutation" }]
+"#;
+
+pub const FASHION_CNN: &str = r#"
+name = "fashion-cnn"
+seed = 7
+[data]
+dataset = "fashion-mnist"
+train_limit = 20000
+test_limit = 2000
+[model]
+arch = "cnn-small"
+[train]
+epochs = 8
+batch_size = 128
+[privacy]
+transforms = [{ kind = "block-shuffle", block = 4, flip = true }, { kind = "noise", sigma = 0.05 }]
+codes_per_class = 3
+"#;
+
+pub fn config(text: &str) -> Config {
+    Config::parse(text, Path::new("fixture.toml")).expect("fixture config is valid")
+}
+
+pub fn config_entries() -> Vec<ConfigEntry> {
+    vec![
+        ConfigEntry {
+            path: "configs/quickstart.toml".into(),
+            rel: "quickstart.toml".into(),
+            config: Ok(config(QUICKSTART)),
+        },
+        ConfigEntry {
+            path: "configs/fashion-cnn.toml".into(),
+            rel: "fashion-cnn.toml".into(),
+            config: Ok(config(FASHION_CNN)),
+        },
+        ConfigEntry {
+            path: "configs/broken.toml".into(),
+            rel: "broken.toml".into(),
+            config: Err("configs/broken.toml:9: field `train.epochs`: expected an integer >= 1, got 0".into()),
+        },
+    ]
+}
+
+/// A workbench over fixed configs and runs (nothing read from disk).
+pub fn app() -> App {
+    let mut app = App::new(PathBuf::from("configs"));
+    app.configs = config_entries();
+    app.runs = run_entries();
+    app
+}
+
+pub fn row(
+    arm: Arm,
+    epoch: usize,
+    step: usize,
+    split: &str,
+    loss: f64,
+    accuracy: f64,
+    sps: f64,
+    wall: f64,
+) -> MetricRow {
+    MetricRow { arm, epoch, step, split: split.into(), loss, accuracy, samples_per_s: sps, wall_s: wall }
+}
+
+/// Metric rows of a 5-epoch run, 94 steps per epoch, a train row every 30 steps, up to `upto` steps.
+pub fn metric_rows(arm: Arm, upto: usize) -> Vec<MetricRow> {
+    let spe = 94;
+    let (acc_gap, speed) = match arm {
+        Arm::Baseline => (0.0, 5200.0),
+        Arm::Private => (0.004, 5000.0),
+    };
+    let mut rows = vec![];
+    for step in 1..=upto {
+        let epoch = (step - 1) / spe + 1;
+        let t = step as f64 / spe as f64;
+        let acc = 0.86 - 0.3 * (-1.2 * t).exp() - acc_gap;
+        let loss = 0.38 + 0.9 * (-1.1 * t).exp() + acc_gap;
+        let wall = step as f64 * 64.0 / speed;
+        let sps = speed + 100.0 * ((step as f64) * 0.3).sin();
+        if step % 30 == 0 {
+            rows.push(row(arm, epoch, step, "train", loss, acc, sps, wall));
+        }
+        if step % spe == 0 {
+            rows.push(row(arm, epoch, step, "test", loss + 0.02, acc - 0.01, speed, wall));
+        }
+    }
+    rows
+}
+
+/// A live run part-way: baseline at step 300 of 470, private at 260.
+pub fn live_app() -> App {
+    let mut app = app();
+    let _ = app.begin_run(config(QUICKSTART), PathBuf::from("results/quickstart-run"));
+    let mut events = vec![
+        Event::Stage("loading embedded".into()),
+        Event::Log(
+            "encoded 6000 training and 1000 test samples in 0.041 s (pixel-permutation; labels: permuted, m=1)".into(),
+        ),
+        Event::Stage("training both arms".into()),
+    ];
+    for arm in Arm::BOTH {
+        events.push(Event::TrainStarted { arm, epochs: 5, steps_per_epoch: 94, samples: 6000 });
+    }
+    let b = metric_rows(Arm::Baseline, 300);
+    let p = metric_rows(Arm::Private, 260);
+    let n = b.len().max(p.len());
+    for i in 0..n {
+        for rows in [&b, &p] {
+            if let Some(r) = rows.get(i) {
+                events.push(Event::Metric(r.clone()));
+            }
+        }
+    }
+    for e in events {
+        app.handle_event(e);
+    }
+    app
+}
+
+/// The live run after both arms finished.
+pub fn finished_live_app() -> App {
+    let mut app = live_app();
+    for arm in Arm::BOTH {
+        let rows = metric_rows(arm, 470);
+        let start = match arm {
+            Arm::Baseline => metric_rows(arm, 300).len(),
+            Arm::Private => metric_rows(arm, 260).len(),
+        };
+        for r in &rows[start..] {
+            app.handle_event(Event::Metric(r.clone()));
+        }
+        let last = rows.iter().rev().find(|r| r.split == "test").unwrap();
+        let summary = ArmSummary {
+            test_accuracy: last.accuracy,
+            train_seconds: last.wall_s,
+            samples_per_second: 5100.0,
+            epochs_completed: 5,
+            epoch_seconds: vec![],
+        };
+        app.handle_event(Event::TrainFinished { arm, summary });
+    }
+    app
+}
+
+pub fn attacks() -> Attacks {
+    let mut wrong = AttackRow::new("wrong-key", "accuracy", 0.103, Verdict::Resists);
+    wrong.detail = "the provider's model on raw inputs and under 20 random wrong keys".into();
+    wrong.series = vec![(0.0, 0.099), (5.0, 0.104), (10.0, 0.101), (15.0, 0.097), (20.0, 0.103)];
+    wrong.x_label = "wrong keys".into();
+    wrong.y_label = "accuracy".into();
+    let mut kp = AttackRow::new("known-plaintext", "key recovered", 1.0, Verdict::Broken);
+    kp.detail = "feature value sequences match across 8 known pairs: the permutation is fully recovered".into();
+    kp.series = vec![(1.0, 0.31), (2.0, 0.72), (4.0, 0.97), (8.0, 1.0), (16.0, 1.0)];
+    kp.x_label = "known pairs".into();
+    kp.y_label = "fraction recovered".into();
+    let mut ks = AttackRow::new("key-space", "bits", 6600.0, Verdict::Info("analytic".into()));
+    ks.display = Some("6,615 bits".into());
+    let lf = AttackRow::new("label-frequency", "pi recovered", 0.2, Verdict::Partial);
+    Attacks { status: Availability::Done, rows: vec![wrong, kp, ks, lf] }
+}
+
+pub fn overhead() -> Overhead {
+    Overhead {
+        status: Availability::Done,
+        rows: vec![
+            OverheadRow::new("train time per epoch", "s", Some(1.21), Some(1.26)),
+            OverheadRow::new("inference latency", "ms", Some(0.42), Some(0.47)),
+            OverheadRow::new("bytes per sample up", "B", Some(3136.0), Some(3136.0)),
+            OverheadRow::new("encode throughput", "samples/s", None, Some(146000.0)),
+        ],
+        literature: vec![
+            LiteratureRow {
+                system: "CryptoNets".into(),
+                quantity: "MNIST latency".into(),
+                value: "250 s".into(),
+                source: "ICML 2016".into(),
+            },
+            LiteratureRow {
+                system: "GAZELLE".into(),
+                quantity: "MNIST latency".into(),
+                value: "0.03 s".into(),
+                source: "USENIX Sec 2018".into(),
+            },
+        ],
+    }
+}
+
+fn arm_record(acc: f64, secs: f64, sps: f64, status: &str) -> ArmRecord {
+    ArmRecord {
+        status: status.into(),
+        test_accuracy: acc,
+        train_seconds: secs,
+        samples_per_second: sps,
+        epochs_completed: 5,
+        epoch_seconds: vec![],
+        failure: None,
+    }
+}
+
+pub fn summary(name: &str, dataset: &str, base: f64, private: f64, privacy: &str, started: &str) -> Summary {
+    Summary {
+        format_version: RUN_FORMAT_VERSION,
+        name: name.into(),
+        seed: 42,
+        arch: "mlp-256".into(),
+        privacy: privacy.into(),
+        key_fingerprint: "ab12cd34".into(),
+        fixed_key: false,
+        dataset: DatasetRecord {
+            name: dataset.into(),
+            train: 6000,
+            test: 1000,
+            shape: ImageShape { height: 28, width: 28, channels: 1 },
+            classes: 10,
+        },
+        baseline: arm_record(base, 5.8, 5170.0, "finished"),
+        private: arm_record(private, 6.1, 4920.0, "finished"),
+        accuracy_delta: private - base,
+        encode_seconds: 0.04,
+        schedule: "parallel".into(),
+        interrupted: false,
+        started_at: started.into(),
+        finished_at: started.into(),
+        ppdl_version: "0.1.0".into(),
+        crate_versions: BTreeMap::new(),
+        threads: 2,
+    }
+}
+
+pub fn run_entries() -> Vec<RunEntry> {
+    vec![
+        RunEntry {
+            dir: "results/quickstart-20260102-090000".into(),
+            label: "quickstart-20260102-090000".into(),
+            summary: Ok(summary(
+                "quickstart",
+                "embedded",
+                0.8412,
+                0.8405,
+                "pixel-permutation; labels: permuted, m=1",
+                "2026-01-02T09:00:00Z",
+            )),
+        },
+        RunEntry {
+            dir: "results/fashion-cnn-20260101-120000".into(),
+            label: "fashion-cnn-20260101-120000".into(),
+            summary: Ok(summary(
+                "fashion-cnn",
+                "fashion-mnist",
+                0.8921,
+                0.8533,
+                "block-shuffle(b=4,flip) + noise(sigma=0.05); labels: permuted, m=3",
+                "2026-01-01T12:00:00Z",
+            )),
+        },
+        RunEntry {
+            dir: "results/old-run".into(),
+            label: "old-run".into(),
+            summary: Err("results/old-run/summary.json: run folder format 0, but this ppdl reads format 1".into()),
+        },
+    ]
+}
+
+pub fn run_detail() -> RunDetail {
+    let entry = &run_entries()[0];
+    let mut rows = metric_rows(Arm::Baseline, 470);
+    rows.extend(metric_rows(Arm::Private, 470));
+    RunDetail {
+        label: entry.label.clone(),
+        dir: entry.dir.clone(),
+        summary: entry.summary.clone().unwrap(),
+        curves: Curves::from_rows(&rows),
+        metrics_error: None,
+    }
+}
+
+pub const CONFIG_A: &str = "name = \"quickstart\"\nseed = 42\n\n[data]\ndataset = \"embedded\"\n\n[model]\narch = \"mlp-256\"\n\n[train]\nepochs = 5\nbatch_size = 64\noptimizer = \"adam\"\nlearning_rate = 0.001\n\n[privacy]\nlabel_permutation = true\ncodes_per_class = 1\n\n[[privacy.transforms]]\nkind = \"pixel-permutation\"\n\n[output]\ndir = \"results\"\nfigures = true\n";
+
+pub fn config_b() -> String {
+    CONFIG_A
+        .replace("epochs = 5", "epochs = 8")
+        .replace("codes_per_class = 1", "codes_per_class = 3")
+        .replace("kind = \"pixel-permutation\"", "kind = \"block-shuffle\"\nblock = 4\nflip = true")
+}
+
+/// Render the app on a `w` x `h` test terminal.
+pub fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| ppdl::tui::ui::draw(f, app)).unwrap();
+    terminal
+}

@@ -1,0 +1,167 @@
+//! Whole-screen snapshots of every workbench view on fixed data (80x24, and the live view at 120x40).
+//! Accept changes locally with `INSTA_UPDATE=always cargo test --release --test tui_snapshots`.
+
+mod tui_common;
+
+use ppdl::tui::actions::{compare_runs, RunEntry};
+use ppdl::tui::app::{Overlay, RunsMode, View};
+use ppdl::tui::form::Form;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_common::*;
+
+fn key(app: &mut ppdl::tui::App, code: KeyCode) {
+    let _ = app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+#[test]
+fn experiments_80x24() {
+    let mut app = app();
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn experiments_invalid_config_80x24() {
+    let mut app = app();
+    app.config_selected = 2;
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn form_80x24() {
+    let mut app = app();
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    assert!(app.form.is_some());
+    // Down to transform 1's block size and type an invalid size: the error shows inline.
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('5'));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn form_valid_80x24() {
+    let mut app = app();
+    app.form = Some(Form::new("quickstart.toml".into(), config(QUICKSTART)));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn save_as_80x24() {
+    let mut app = app();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('w'));
+    assert!(matches!(app.overlay, Some(Overlay::SaveAs { .. })));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn live_80x24() {
+    let app = live_app();
+    assert_eq!(app.view, View::Live);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn live_120x40() {
+    let app = live_app();
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
+
+#[test]
+fn live_finished_80x24() {
+    let mut app = finished_live_app();
+    let _ = app.handle_run_done(ppdl::tui::live::RunEnd::Finished);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn live_empty_80x24() {
+    let mut app = app();
+    app.view = View::Live;
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn quit_dialog_80x24() {
+    let mut app = live_app();
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(app.overlay, Some(Overlay::Quit));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn attacks_80x24() {
+    let mut app = app();
+    app.view = View::Attacks;
+    app.analysis_source = Some("quickstart-20260102-090000".into());
+    app.attacks = attacks();
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn attacks_not_run_80x24() {
+    let mut app = app();
+    app.view = View::Attacks;
+    app.analysis_source = Some("quickstart-20260102-090000".into());
+    app.attacks.status = ppdl::tui::analysis::Availability::NotRun;
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn overhead_80x24() {
+    let mut app = app();
+    app.view = View::Overhead;
+    app.analysis_source = Some("quickstart-20260102-090000".into());
+    app.overhead = overhead();
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn runs_80x24() {
+    let mut app = app();
+    app.view = View::Runs;
+    key(&mut app, KeyCode::Char('m'));
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn run_detail_80x24() {
+    let mut app = app();
+    app.view = View::Runs;
+    app.runs_mode = RunsMode::Detail(Box::new(run_detail()));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn compare_80x24() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut entries: Vec<RunEntry> = run_entries().into_iter().take(2).collect();
+    for (e, text) in entries.iter_mut().zip([CONFIG_A.to_string(), config_b()]) {
+        e.dir = tmp.path().join(&e.label);
+        std::fs::create_dir_all(&e.dir).unwrap();
+        std::fs::write(e.dir.join("config.toml"), text).unwrap();
+    }
+    let mut app = app();
+    app.view = View::Runs;
+    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&entries[1], &entries[0])));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn help_80x24() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn help_120x40() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
