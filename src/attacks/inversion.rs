@@ -88,13 +88,13 @@ pub fn run(
     r.curves = curves.into_curves().to_vec();
     r.complete = !stopped;
     r.broken = ssim >= 0.8;
+    let reference = r.baseline.unwrap_or(0.0);
     r.verdict = if r.broken {
         format!("broken by inversion: a decoder trained on {n_done} pairs reconstructs unseen data at PSNR {psnr:.1} dB, SSIM {ssim:.3}")
+    } else if psnr > reference + 3.0 {
+        format!("partial leak: a decoder trained on {n_done} pairs reaches PSNR {psnr:.1} dB, SSIM {ssim:.3} on unseen data (no-attack reference {reference:.1} dB)")
     } else {
-        format!(
-            "a decoder trained on {n_done} pairs reaches PSNR {psnr:.1} dB, SSIM {ssim:.3} on unseen data (no-attack reference {:.1} dB)",
-            r.baseline.unwrap_or(0.0)
-        )
+        format!("resists inversion up to n={n_done}: PSNR {psnr:.1} dB, SSIM {ssim:.3}, no better than the no-attack reference {reference:.1} dB")
     };
     Ok(r)
 }

@@ -304,10 +304,19 @@ pub fn run_attacks(
     let AttackInputs { config, dataset, key, provider_model, provider_digests, provider_train } = inputs;
     let oracle = Oracle::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
     let needs_train = kinds.iter().any(|k| k.needs_provider_training_set());
-    // Re-encoding must come first on a fresh oracle to reproduce the run's per-sample randomness.
-    let provider_train = match (provider_train, needs_train) {
-        (Some(t), _) => ProviderTrain::Given(t),
-        (None, true) => {
+    // The customer's per-sample randomness is one keyed stream. Encoding the training set first, as
+    // the run did, reproduces the provider's data exactly and leaves the stream where the customer's
+    // later encodings (queries) continue, so simulated queries never reuse training noise.
+    let per_sample =
+        config.privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }));
+    let provider_train = match provider_train {
+        Some(t) => {
+            if per_sample {
+                let _ = oracle.encode_training_set(&dataset.train);
+            }
+            ProviderTrain::Given(t)
+        }
+        None if needs_train || per_sample => {
             let _ = events.send(Event::Log("attacks: re-encoding the training set the provider received".into()));
             let t = oracle.encode_training_set(&dataset.train);
             if let Some(path) = provider_digests.as_deref() {
@@ -315,7 +324,7 @@ pub fn run_attacks(
             }
             ProviderTrain::Encoded(t)
         }
-        (None, false) => ProviderTrain::None,
+        None => ProviderTrain::None,
     };
     let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed);
     let ctx = AttackContext {
