@@ -174,6 +174,7 @@ fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
                 color: arm_color(arm),
                 line: LineKind::Solid,
                 marker: Some(arm_marker(arm)),
+                on_top: arm == Arm::Private,
             });
         }
     }
@@ -211,6 +212,7 @@ fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
                 color: arm_color(arm),
                 line: LineKind::Solid,
                 marker: None,
+                on_top: arm == Arm::Private,
             });
         }
     }
@@ -223,6 +225,7 @@ fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
                 color: arm_color(arm),
                 line: LineKind::Dashed,
                 marker: Some(arm_marker(arm)),
+                on_top: arm == Arm::Private,
             });
         }
     }
@@ -253,6 +256,7 @@ fn throughput(run: &RunData) -> Option<(ChartFigure, String)> {
                 color: arm_color(arm),
                 line: LineKind::Solid,
                 marker: if few { Some(arm_marker(arm)) } else { None },
+                on_top: arm == Arm::Private,
             });
         }
     }
@@ -450,7 +454,7 @@ fn fmt_value(v: f64, unit: &str) -> String {
     match unit {
         "dB" => format!("{v:.1} dB"),
         "fraction" => format!("{v:.3}"),
-        "points" => format!("{:+.1} points", 100.0 * v),
+        "points" => format!("{:+.2} points", 100.0 * v),
         "bits" => format!("{v:.1} bits"),
         _ if unit.is_empty() => format!("{v:.4}"),
         _ => format!("{v:.4} {unit}"),
@@ -492,6 +496,7 @@ fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
             c.series.push(Series {
                 label: if curve.label.is_empty() { format!("curve {}", k + 1) } else { curve.label.clone() },
                 marker: Some(series_marker(k)),
+                on_top: false,
                 line: LineKind::Solid,
                 color: series_color(k),
                 points: pts,

@@ -89,6 +89,7 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
             color: style::PRIVATE,
             line: LineKind::None,
             marker: Some(Marker::Circle),
+            on_top: false,
         });
         c.point_labels = plotted
             .iter()
