@@ -314,3 +314,19 @@ fn layers_are_send_sync_clone() {
     check::<Conv2d<Cpu>>();
     check::<MaxPool2x2>();
 }
+
+#[test]
+fn one_layer_serves_several_batch_sizes() {
+    let dev = Cpu::seed_from_u64(15);
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let g = ConvGeometry { height: 7, width: 6, in_channels: 2, out_channels: 3, kernel: 3, padding: 1 };
+    for scheme in [None, Some(ConvScheme::Gather), Some(ConvScheme::Separable), Some(ConvScheme::Tiled(2))] {
+        let conv = Conv2d::new(&dev, g).with_scheme(scheme);
+        for b in [2usize, 3, 1, 2] {
+            let x = randv(&mut rng, b * g.in_features());
+            let want = conv_ref(g, b, &x, &conv.weight.as_vec(), &conv.bias.as_vec());
+            let y = conv.forward(dev.tensor_from_vec(x, (b, g.in_features())));
+            assert_close(&format!("{scheme:?} b={b}"), &y.as_vec(), &want, 1e-4);
+        }
+    }
+}
