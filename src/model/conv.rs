@@ -31,9 +31,14 @@
 //! multiply per image row), then per (image, `ky`) the multiply by the weight rows of `ky` into
 //! `(b, ky, y, ox, co)`, then per image a 0/1 multiply `(Ho, K*H)` that shifts and sums the `ky` planes.
 //!
-//! [Conv2d] picks a scheme per geometry with a cost model calibrated on dfdx's CPU device (see
-//! `scheme_cost`); all schemes are exact (same result up to float rounding) and are tested against a
-//! direct convolution. The plan (scheme, constant matrices, Toeplitz index) depends only on the
+//! The fourth scheme (`Gather`) is plain im2col by one `gather` + one matmul. It is the only one used
+//! on non-CPU devices: dfdx's CUDA batched matmuls assert non-zero batch strides, i.e. reject the
+//! broadcast constant operands the gemm schemes rely on (and a GPU gather is cheap). On the CPU it
+//! wins for small layers, where per-call gemm overheads dominate.
+//!
+//! On the CPU, [Conv2d] picks a scheme per geometry with a cost model calibrated on dfdx's CPU device
+//! (see `scheme_cost`); all schemes are exact (same result up to float rounding) and are tested
+//! against a direct convolution. The plan (scheme, constant matrices, Toeplitz index) depends only on the
 //! geometry and `input_grad`; it is built on first use and cached in the layer.
 //!
 //! The constant matrices receive (unused) gradients too, because dfdx's matmul always computes both
@@ -90,10 +95,7 @@ impl ConvGeometry {
             self.height > 0 && self.width > 0 && self.in_channels > 0 && self.out_channels > 0 && self.kernel > 0,
             "conv geometry has a zero size: {self:?}"
         );
-        assert!(
-            self.out_height() > 0 && self.out_width() > 0,
-            "conv kernel larger than the padded image: {self:?}"
-        );
+        assert!(self.out_height() > 0 && self.out_width() > 0, "conv kernel larger than the padded image: {self:?}");
     }
 }
 
@@ -114,10 +116,13 @@ pub struct Conv2d<D: Storage<E>, E: Dtype = f32> {
     pub input_grad: bool,
     /// Cached `Arc<Plan<D>>` (type-erased because the struct is generic over the dtype), keyed by
     /// geometry and `input_grad`.
-    plan: Mutex<Option<((ConvGeometry, bool), Arc<dyn Any>)>>,
+    plan: Mutex<Option<CachedPlan>>,
     /// Forced scheme (benchmarks/tests); `None` picks one from a cost model.
     scheme: Option<ConvScheme>,
 }
+
+/// A type-erased `Arc<Plan<D>>` with the `(geometry, input_grad)` it was built for.
+type CachedPlan = ((ConvGeometry, bool), Arc<dyn Any>);
 
 // SAFETY: the only field that is not automatically Send/Sync is the plan cache, and it only ever holds
 // a `Plan<D>` (built in `Conv2d::plan`), which consists of `Tensor<_, _, D>`s and plain data: those are
@@ -181,7 +186,7 @@ impl<D: Device<f32>> Conv2d<D> {
     #[doc(hidden)]
     pub fn with_scheme(mut self, scheme: Option<ConvScheme>) -> Self {
         if let Some(ConvScheme::Tiled(t)) = scheme {
-            assert!(t > 0 && self.geometry.out_width() % t == 0, "tile must divide out_width");
+            assert!(t > 0 && self.geometry.out_width().is_multiple_of(t), "tile must divide out_width");
         }
         self.scheme = scheme;
         *self.plan.lock().unwrap() = None;
@@ -251,6 +256,9 @@ pub enum ConvScheme {
     Gather,
 }
 
+type Index<D> = Tensor<(usize,), usize, D>;
+type Act<D, T> = Tensor<(usize, usize), f32, D, T>;
+
 /// Whether `D` is dfdx's CPU device (the gemm-based schemes are tuned for, and only valid on, it).
 fn is_cpu<D: 'static>() -> bool {
     std::any::TypeId::of::<D>() == std::any::TypeId::of::<Cpu>()
@@ -274,12 +282,12 @@ struct Plan<D: Device<f32>> {
     /// Input columns per tile.
     tile_in: usize,
     /// `Gather`: pixel-row index per batch size (`B*Ho*Wo*K*K` entries; row `B*H*W` is the zero row).
-    gather_idx: Mutex<std::collections::HashMap<usize, Tensor<(usize,), usize, D>>>,
+    gather_idx: Mutex<std::collections::HashMap<usize, Index<D>>>,
 }
 
 impl<D: Device<f32>> Plan<D> {
     /// The im2col pixel-row index for a batch of `b` (cached per batch size).
-    fn gather_index(&self, dev: &D, g: ConvGeometry, b: usize) -> Result<Tensor<(usize,), usize, D>, D::Err> {
+    fn gather_index(&self, dev: &D, g: ConvGeometry, b: usize) -> Result<Index<D>, D::Err> {
         let mut cache = self.gather_idx.lock().unwrap();
         if let Some(idx) = cache.get(&b) {
             return Ok(idx.clone());
@@ -490,7 +498,7 @@ fn scheme_cost(g: ConvGeometry, scheme: Scheme, input_grad: bool) -> f64 {
     let (ho, wo) = (f(g.out_height()), f(g.out_width()));
     let b = 64.0;
     let mv = if input_grad { 3.0 } else { 1.0 }; // passes of a data-movement stage
-    // (calls, MACs per call, small?) -> cost over `passes` passes
+                                                 // (calls, MACs per call, small?) -> cost over `passes` passes
     let mm = |passes: f64, calls: f64, macs: f64, small: bool| {
         passes * (calls * CALL + calls * macs * if small { SMALL } else { 1.0 })
     };
@@ -510,11 +518,8 @@ fn scheme_cost(g: ConvGeometry, scheme: Scheme, input_grad: bool) -> f64 {
         Scheme::Tiled(tile) => {
             let (tl, nt) = (f(tile), wo / f(tile));
             let tin = tl + k - 1.0;
-            let s1 = if g.in_channels == 1 {
-                mm(mv, b, w * h * ho * k, true)
-            } else {
-                mm(mv, b * w, ho * k * h * c, true)
-            };
+            let s1 =
+                if g.in_channels == 1 { mm(mv, b, w * h * ho * k, true) } else { mm(mv, b * w, ho * k * h * c, true) };
             let s2 = mm(mv, b * ho, nt * tin * w * k * c, true);
             let s3 = mm(3.0, 1.0, b * ho * nt * tin * k * c * tl * co, false);
             let t = 2.0 * GATHER * tin * k * c * tl * co;
@@ -536,7 +541,7 @@ fn scheme_cost(g: ConvGeometry, scheme: Scheme, input_grad: bool) -> f64 {
 /// The scheme with the lowest [scheme_cost].
 fn choose_scheme(g: ConvGeometry, input_grad: bool) -> Scheme {
     let mut candidates = vec![Scheme::Gather, Scheme::Full, Scheme::Separable];
-    candidates.extend((1..g.out_width()).filter(|t| g.out_width() % t == 0).map(Scheme::Tiled));
+    candidates.extend((1..g.out_width()).filter(|t| g.out_width().is_multiple_of(*t)).map(Scheme::Tiled));
     candidates
         .into_iter()
         .map(|s| (scheme_cost(g, s, input_grad), s))
@@ -571,8 +576,17 @@ impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> 
         } else if plan.scheme == Scheme::Separable {
             let h = g.height;
             // (b, ky, y, ox, o) = Yw[b] (H*Wo, K*C) @ W[ky] (K*C, Co), batched over (b, ky)
-            let yw = patches.try_reshape_like(&(b, h * wo, k * c))?.try_broadcast_like::<_, Axis<1>>(&(b, k, h * wo, k * c))?;
-            let wk = self.weight.retaped::<T>().try_reshape_like(&(k, k * c, co))?.try_broadcast_like::<_, Axis<0>>(&(b, k, k * c, co))?;
+            let yw = patches.try_reshape_like(&(b, h * wo, k * c))?.try_broadcast_like::<_, Axis<1>>(&(
+                b,
+                k,
+                h * wo,
+                k * c,
+            ))?;
+            let wk = self
+                .weight
+                .retaped::<T>()
+                .try_reshape_like(&(k, k * c, co))?
+                .try_broadcast_like::<_, Axis<0>>(&(b, k, k * c, co))?;
             let (z, t) = yw.try_matmul(wk)?.try_reshape_like(&(b, k * h, wo * co))?.split_tape();
             // out[b] (Ho, Wo*Co) = Hs (Ho, K*H) @ Z[b] (K*H, Wo*Co)
             let hs = plan.rows.clone().try_broadcast_like::<_, Axis<0>>(&(b, ho, k * h))?.put_tape(t);
@@ -597,7 +611,7 @@ fn patches<D: Device<f32>, T: Tape<f32, D>>(
     x: Tensor<(usize, usize), f32, D, T>,
     g: ConvGeometry,
     plan: &Plan<D>,
-) -> Result<Tensor<(usize, usize), f32, D, T>, D::Err> {
+) -> Result<Act<D, T>, D::Err> {
     let b = x.shape().0;
     let (h, w, c, k) = (g.height, g.width, g.in_channels, g.kernel);
     let ho = g.out_height();
@@ -658,13 +672,12 @@ impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T
     }
 }
 
+type ResetFn<S, D> = fn(&mut Tensor<S, f32, D>) -> Result<(), <D as HasErr>::Err>;
+
 /// `TensorOptions` for a runtime-shaped tensor (dfdx 0.13 only offers constructors for compile-time
 /// shapes, and the struct is `#[non_exhaustive]`). Same approach as `model::linear::runtime_options`:
 /// the three public fields are the only ones in the pinned dfdx version, so we write them in place.
-fn runtime_options<S: Shape, D: Device<f32>>(
-    shape: S,
-    reset: fn(&mut Tensor<S, f32, D>) -> Result<(), D::Err>,
-) -> TensorOptions<S, f32, D> {
+fn runtime_options<S: Shape, D: Device<f32>>(shape: S, reset: ResetFn<S, D>) -> TensorOptions<S, f32, D> {
     let mut opts = std::mem::MaybeUninit::<TensorOptions<S, f32, D>>::uninit();
     let p = opts.as_mut_ptr();
     // SAFETY: every field of the struct is written before `assume_init`; all are plain values.
@@ -706,22 +719,42 @@ impl<D: Device<f32>> TensorCollection<f32, D> for Conv2d<D> {
                     runtime_options((0,), |t| t.try_fill_with_zeros()),
                 ),
                 (
-                Self::scalar("height", |s| &s.geometry.height, |s| &mut s.geometry.height, ScalarOptions::from_default(0)),
-                Self::scalar("width", |s| &s.geometry.width, |s| &mut s.geometry.width, ScalarOptions::from_default(0)),
-                Self::scalar(
-                    "in_channels",
-                    |s| &s.geometry.in_channels,
-                    |s| &mut s.geometry.in_channels,
-                    ScalarOptions::from_default(0),
-                ),
-                Self::scalar(
-                    "out_channels",
-                    |s| &s.geometry.out_channels,
-                    |s| &mut s.geometry.out_channels,
-                    ScalarOptions::from_default(0),
-                ),
-                Self::scalar("kernel", |s| &s.geometry.kernel, |s| &mut s.geometry.kernel, ScalarOptions::from_default(0)),
-                Self::scalar("padding", |s| &s.geometry.padding, |s| &mut s.geometry.padding, ScalarOptions::from_default(0)),
+                    Self::scalar(
+                        "height",
+                        |s| &s.geometry.height,
+                        |s| &mut s.geometry.height,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "width",
+                        |s| &s.geometry.width,
+                        |s| &mut s.geometry.width,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "in_channels",
+                        |s| &s.geometry.in_channels,
+                        |s| &mut s.geometry.in_channels,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "out_channels",
+                        |s| &s.geometry.out_channels,
+                        |s| &mut s.geometry.out_channels,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "kernel",
+                        |s| &s.geometry.kernel,
+                        |s| &mut s.geometry.kernel,
+                        ScalarOptions::from_default(0),
+                    ),
+                    Self::scalar(
+                        "padding",
+                        |s| &s.geometry.padding,
+                        |s| &mut s.geometry.padding,
+                        ScalarOptions::from_default(0),
+                    ),
                 ),
             ),
             |(weight, bias, (height, width, in_channels, out_channels, kernel, padding))| {
