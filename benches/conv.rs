@@ -12,6 +12,8 @@ use ppdl::model::conv::{Conv2d, ConvGeometry, ConvScheme};
 use ppdl::model::pool::MaxPool2x2;
 
 type Act<T = NoneTape> = Tensor<(usize, usize), f32, Cpu, T>;
+/// Im2col index of the naive baseline, for the batch size it was built for.
+type IdxCache = std::sync::Mutex<Option<(usize, Tensor<(usize,), usize, Cpu>)>>;
 
 /// conv -> relu -> pool -> conv -> relu -> pool -> linear, on 28x28x1 inputs.
 #[derive(Clone)]
@@ -21,6 +23,46 @@ struct Net<const F: usize> {
     c2: Conv2d<Cpu>,
     p2: MaxPool2x2,
     fc: dfdx::nn::modules::Linear<F, 10, f32, Cpu>,
+    /// Baseline: im2col by one `gather` per layer (index cached per batch size) + one matmul.
+    naive: Option<[std::sync::Arc<IdxCache>; 2]>,
+}
+
+/// The straightforward stable-dfdx convolution this crate's `Conv2d` replaces: pixels as rows
+/// `(B*H*W + 1, C)` (last row zero, for padding), one `gather` into `(B*Ho*Wo*K*K, C)`, reshape to
+/// `(B*Ho*Wo, K*K*C)`, matmul with the weight, add the bias.
+fn naive_conv<T: Tape<f32, Cpu>>(conv: &Conv2d<Cpu>, cache: &IdxCache, x: Act<T>) -> Act<T> {
+    let g = conv.geometry;
+    let (h, w, c, co, k, p) = (g.height, g.width, g.in_channels, g.out_channels, g.kernel, g.padding);
+    let (ho, wo) = (g.out_height(), g.out_width());
+    let b = x.shape().0;
+    let dev = x.device().clone();
+    let mut slot = cache.lock().unwrap();
+    if slot.as_ref().map(|(n, _)| *n) != Some(b) {
+        let zero = b * h * w;
+        let mut idx = Vec::with_capacity(b * ho * wo * k * k);
+        for bi in 0..b {
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let (y, xx) = ((oy + ky) as isize - p as isize, (ox + kx) as isize - p as isize);
+                            let inside = y >= 0 && xx >= 0 && y < h as isize && xx < w as isize;
+                            idx.push(if inside { (bi * h + y as usize) * w + xx as usize } else { zero });
+                        }
+                    }
+                }
+            }
+        }
+        let n = idx.len();
+        *slot = Some((b, dev.tensor_from_vec(idx, (n,))));
+    }
+    let idx = slot.as_ref().unwrap().1.clone();
+    let zeros: Act = dev.zeros_like(&(1, c));
+    let rows = (x.reshape_like(&(b * h * w, c)), zeros).concat_along(Axis::<0>);
+    let cols: Act<T> = rows.gather(idx);
+    let out = cols.reshape_like(&(b * ho * wo, k * k * c)).matmul(conv.weight.retaped::<T>());
+    let out = out + conv.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&(b * ho * wo, co));
+    out.reshape_like(&(b, ho * wo * co))
 }
 
 impl<const F: usize> Net<F> {
@@ -43,12 +85,24 @@ impl<const F: usize> Net<F> {
             c2: Conv2d::new(dev, g2),
             p2,
             fc: dev.build_module::<Linear<F, 10>, f32>(),
+            naive: None,
         }
     }
 
+    fn naive(mut self) -> Self {
+        self.naive = Some([Default::default(), Default::default()]);
+        self
+    }
+
     fn forward<T: Tape<f32, Cpu>>(&self, x: Act<T>) -> Tensor<(usize, Const<10>), f32, Cpu, T> {
-        let h = self.p1.forward(self.c1.forward(x).relu());
-        let h = self.p2.forward(self.c2.forward(h).relu());
+        let h = match &self.naive {
+            None => self.p1.forward(self.c1.forward(x).relu()),
+            Some(c) => self.p1.forward(naive_conv(&self.c1, &c[0], x).relu()),
+        };
+        let h = match &self.naive {
+            None => self.p2.forward(self.c2.forward(h).relu()),
+            Some(c) => self.p2.forward(naive_conv(&self.c2, &c[1], h).relu()),
+        };
         let b = h.shape().0;
         self.fc.forward(h.reshape_like(&(b, Const::<F>)))
     }
@@ -124,7 +178,7 @@ fn thread_cpu_s() -> Option<f64> {
     let mut t = Timespec { sec: 0, nsec: 0 };
     // SAFETY: plain libc call writing into a properly laid out timespec.
     let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    (rc == 0).then(|| t.sec as f64 + t.nsec as f64 * 1e-9)
+    (rc == 0).then_some(t.sec as f64 + t.nsec as f64 * 1e-9)
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
@@ -157,9 +211,25 @@ fn time_ms<F: FnMut()>(reps: usize, mut f: F) -> f64 {
 
 fn layer(dev: &Cpu, g: ConvGeometry, batch: usize) {
     let x: Act = dev.sample_normal_like(&(batch, g.in_features()));
-    let mut schemes = vec![None, Some(ConvScheme::Full), Some(ConvScheme::Separable)];
-    schemes.extend((1..g.out_width()).filter(|t| g.out_width() % t == 0).map(|t| Some(ConvScheme::Tiled(t))));
+    let mut schemes = vec![None, Some(ConvScheme::Gather), Some(ConvScheme::Full), Some(ConvScheme::Separable)];
+    schemes.extend((1..g.out_width()).filter(|t| g.out_width().is_multiple_of(*t)).map(|t| Some(ConvScheme::Tiled(t))));
     println!("  (auto = {:?})", Conv2d::new(dev, g).auto_scheme());
+    {
+        let reps: usize = std::env::var("REPS").ok().and_then(|r| r.parse().ok()).unwrap_or(10);
+        let conv = Conv2d::new(dev, g);
+        let cache = std::sync::Mutex::new(None);
+        let fwd = time_ms(reps, || {
+            let _ = naive_conv(&conv, &cache, x.clone());
+        });
+        let both = time_ms(reps, || {
+            let y = naive_conv(&conv, &cache, x.clone().traced(Gradients::leaky()));
+            let _ = y.sum().backward();
+        });
+        println!(
+            "  {:<12} input_grad {:<5}: forward {fwd:>6.2} ms, forward+backward {both:>6.2} ms",
+            "naive gather", true
+        );
+    }
     for scheme in schemes {
         for input_grad in [true, false] {
             let conv = Conv2d::new(dev, g).with_input_grad(input_grad).with_scheme(scheme);
@@ -214,6 +284,23 @@ fn main() {
         pool(&dev, MaxPool2x2 { height: 28, width: 28, channels: 16 }, 64);
         pool(&dev, MaxPool2x2 { height: 11, width: 11, channels: 16 }, 64);
     }
+    if want("choices") {
+        for (h, c, co, k, p) in [
+            (28, 1, 16, 5, 2),
+            (14, 16, 32, 5, 2),
+            (28, 1, 8, 3, 0),
+            (13, 8, 16, 3, 0),
+            (32, 3, 32, 3, 1),
+            (16, 32, 64, 3, 1),
+            (28, 1, 6, 5, 2),
+            (14, 6, 16, 5, 2),
+        ] {
+            let g = ConvGeometry { height: h, width: h, in_channels: c, out_channels: co, kernel: k, padding: p };
+            let a = Conv2d::new(&dev, g).auto_scheme();
+            let b = Conv2d::new(&dev, g).with_input_grad(false).auto_scheme();
+            println!("{h}x{h} {c}->{co} k{k} p{p}: input_grad {a:?}, no input_grad {b:?}");
+        }
+    }
     if want("stages") {
         stages(&dev);
     }
@@ -225,6 +312,12 @@ fn main() {
         let net: Net<400> = Net::new(&dev, 3, 0, 8, 16);
         train("LeNet conv(1>8,k3) conv(8>16,k3) fc 400>10", &dev, net, 64, 100);
     }
+    if want("naive") {
+        let net: Net<400> = Net::new(&dev, 3, 0, 8, 16).naive();
+        train("LeNet, naive gather im2col", &dev, net, 64, 40);
+        let net: Net<1568> = Net::new(&dev, 5, 2, 16, 32).naive();
+        train("conv(1>16,k5,p2) conv(16>32,k5,p2), naive gather", &dev, net, 64, 10);
+    }
     if want("train") {
         for batch in [64, 128] {
             let net: Net<1568> = Net::new(&dev, 5, 2, 16, 32);
@@ -234,6 +327,10 @@ fn main() {
             let net: Net<400> = Net::new(&dev, 3, 0, 8, 16);
             train("LeNet conv(1>8,k3) conv(8>16,k3) fc 400>10", &dev, net, batch, 40);
         }
+        let net: Net<400> = Net::new(&dev, 3, 0, 8, 16).naive();
+        train("LeNet, naive gather im2col (baseline)", &dev, net, 64, 40);
+        let net: Net<1568> = Net::new(&dev, 5, 2, 16, 32).naive();
+        train("conv(1>16,k5,p2) conv(16>32,k5,p2), naive gather", &dev, net, 64, 10);
     }
 }
 

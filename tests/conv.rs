@@ -116,8 +116,8 @@ fn geometries() -> Vec<ConvGeometry> {
 /// Every way the layer can compute this geometry: the default choice and each forced scheme.
 fn variants(dev: &Cpu, g: ConvGeometry) -> Vec<(String, Conv2d<Cpu>)> {
     let base = Conv2d::new(dev, g);
-    let mut schemes = vec![None, Some(ConvScheme::Full), Some(ConvScheme::Separable)];
-    schemes.extend((1..g.out_width()).filter(|t| g.out_width() % t == 0).map(|t| Some(ConvScheme::Tiled(t))));
+    let mut schemes = vec![None, Some(ConvScheme::Gather), Some(ConvScheme::Full), Some(ConvScheme::Separable)];
+    schemes.extend((1..g.out_width()).filter(|t| g.out_width().is_multiple_of(*t)).map(|t| Some(ConvScheme::Tiled(t))));
     schemes.into_iter().map(|s| (format!("{s:?}"), base.clone().with_scheme(s))).collect()
 }
 
