@@ -240,7 +240,6 @@ impl App {
         if self.analysis_is_live {
             // The run folder now holds every result (attacks.json written atomically at the end).
             self.show_analyses(format!("live: {name}"), &dir);
-            self.analysis_is_live = true;
             if !attacks_enabled && self.attacks.status == Availability::NotRun {
                 self.attacks.status = Availability::NotEnabled;
             }

@@ -76,7 +76,7 @@ pub fn spawn_run(req: RunRequest, tx: Sender<AppEvent>) {
     let _ = thread::Builder::new().name("ppdl-run".into()).spawn(move || {
         let (etx, erx) = mpsc::channel::<Event>();
         let ftx = tx.clone();
-        let forwarder = thread::spawn(move || {
+        let forwarder = thread::Builder::new().name("ppdl-events".into()).spawn(move || {
             for event in erx {
                 if ftx.send(AppEvent::Run(event)).is_err() {
                     break;
@@ -87,7 +87,9 @@ pub fn spawn_run(req: RunRequest, tx: Sender<AppEvent>) {
             crate::run::run_experiment(&req.config, &req.dir, &etx, &req.control)
         }));
         drop(etx);
-        let _ = forwarder.join();
+        if let Ok(f) = forwarder {
+            let _ = f.join();
+        }
         let end = match result {
             Ok(Ok(_)) => RunEnd::Finished,
             Ok(Err(e)) if e.chain().any(|c| c.downcast_ref::<Interrupted>().is_some()) => RunEnd::Stopped,

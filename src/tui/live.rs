@@ -134,8 +134,10 @@ impl ArmLive {
         self.last_test.as_ref().map(|r| r.accuracy).or(self.summary.as_ref().map(|s| s.test_accuracy))
     }
 
+    /// The arm's overall speed once it ended, else the latest row's.
     pub fn samples_per_s(&self) -> Option<f64> {
-        self.last_train.as_ref().or(self.last_test.as_ref()).map(|r| r.samples_per_s).filter(|v| *v > 0.0)
+        let latest = || self.last_train.as_ref().or(self.last_test.as_ref()).map(|r| r.samples_per_s);
+        self.summary.as_ref().map(|s| s.samples_per_second).or_else(latest).filter(|v| *v > 0.0)
     }
 }
 

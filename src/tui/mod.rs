@@ -53,6 +53,10 @@ pub fn run(configs_dir: &Path) -> anyhow::Result<()> {
     event::spawn_ticker(tx.clone(), FRAME);
     let result = main_loop(&mut term.terminal, &mut app, &rx, &tx);
     drop(term);
+    if let Some(live) = &app.live {
+        // Back on the normal screen: say where the session's last run went.
+        eprintln!("ppdl: last run {} ({}): {}", live.name, live.status.label(), live.dir.display());
+    }
     result
 }
 

@@ -64,7 +64,7 @@ fn draw_diff(frame: &mut Frame, area: Rect, c: &Compare) {
         })
         .collect();
     if c.diff.iter().all(|d| matches!(d, DiffLine::Same(_))) {
-        lines.push(Line::styled("  the two config.toml files are identical", theme::muted()));
+        lines = vec![Line::styled("  the two config.toml files are identical", theme::muted())];
     }
     if let Some(e) = &c.error {
         lines.insert(0, Line::styled(e.clone(), theme::bad()));

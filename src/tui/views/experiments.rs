@@ -46,18 +46,23 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let header = Row::new(["config", "dataset", "arch", "ep", "privacy"]).style(theme::title());
+    let longest = app.configs.iter().map(|e| display_name(&e.rel).chars().count()).max().unwrap_or(6);
+    let name_w = longest.clamp(12, (area.width as usize / 3).max(12));
     let rows = app.configs.iter().map(|e| match &e.config {
         Ok(c) => Row::new([
-            Cell::from(e.rel.clone()),
+            Cell::from(fit_left(&display_name(&e.rel), name_w)),
             Cell::from(dataset_name(c)),
             Cell::from(c.model.arch.name()),
             Cell::from(c.train.epochs.to_string()),
             Cell::from(privacy_short(&c.privacy)),
         ]),
-        Err(_) => Row::new([Cell::from(e.rel.clone()), Cell::from(Span::styled("invalid", theme::bad()))]),
+        Err(_) => Row::new([
+            Cell::from(fit_left(&display_name(&e.rel), name_w)),
+            Cell::from(Span::styled("invalid", theme::bad())),
+        ]),
     });
     let widths = [
-        Constraint::Length(18),
+        Constraint::Length(name_w as u16),
         Constraint::Length(13),
         Constraint::Length(12),
         Constraint::Length(3),
@@ -70,6 +75,21 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         .highlight_symbol("> ");
     let mut state = TableState::default().with_selected(Some(app.config_selected));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// A config's name in the list: its path under the configs folder, without `.toml`.
+fn display_name(rel: &str) -> String {
+    rel.strip_suffix(".toml").unwrap_or(rel).to_string()
+}
+
+/// `text` in `width` columns, cut on the left ("…cnn-block4") so the distinctive end stays.
+pub fn fit_left(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width || width == 0 {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n - (width - 1)).collect();
+    format!("…{tail}")
 }
 
 /// The privacy settings in a table cell: "pixel-perm, labels perm, m=3".

@@ -109,5 +109,7 @@ mod tests {
         assert_eq!(pct(0.84123), "84.12%");
         assert_eq!(delta_points(-0.0005), "-0.05 pts");
         assert_eq!(rate(12345.0), "12.3k");
+        assert_eq!(experiments::fit_left("scheme/fashion-cnn-block4", 12), "…-cnn-block4");
+        assert_eq!(experiments::fit_left("quickstart", 12), "quickstart");
     }
 }
