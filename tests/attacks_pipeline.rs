@@ -121,6 +121,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
         provider_model: model,
         provider_digests: None,
         provider_train: None,
+        folder: None,
     };
     let file = run_attacks(inputs, &AttackKind::ALL, &tx, &Control::default());
     drop(tx);
@@ -227,6 +228,7 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
         provider_model: model,
         provider_digests: None,
         provider_train: None,
+        folder: None,
     };
     let kinds = [AttackKind::KeySpace, AttackKind::KnownPlaintext, AttackKind::Inversion];
     let file = run_attacks(inputs, &kinds, &tx, &control);

@@ -36,6 +36,7 @@ pub fn run(
     };
     let mut curves = QualityCurves::new("decoder network", "known pairs n");
     let mut stopped = false;
+    let mut last = None;
     for (step, &n) in ns.iter().enumerate() {
         if ctx.stop_requested() {
             stopped = true;
@@ -51,8 +52,16 @@ pub fn run(
         };
         // --- Scoring.
         let recon = decode_with(&dev, &model, &eval_enc, d);
-        curves.push(n as f64, &quality(&recon, &ctx.eval.images, ctx.shape));
+        let q = quality(&recon, &ctx.eval.images, ctx.shape);
+        curves.push(n as f64, &q);
+        if let Some(samples) = ctx.samples_encoded() {
+            last = Some((n, q, decode_with(&dev, &model, samples, d)));
+        }
         progress.report(step + 1, ns.len());
+    }
+
+    if let Some((n, q, images)) = &last {
+        ctx.add_reconstruction(AttackKind::Inversion, format!("decoder network, n={n}"), q, images);
     }
 
     let mut r = ctx.new_record(

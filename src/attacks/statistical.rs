@@ -344,6 +344,8 @@ pub fn run(
     );
     let mut q_curves = QualityCurves::new(method, x_label);
     let mut rounds_used = Vec::new();
+    let mut last: Option<(usize, Vec<f32>)> = None;
+    let mut last_q = None;
     let mut components = 0;
     let mut stopped = false;
     for (step, &n) in ns.iter().enumerate() {
@@ -365,18 +367,27 @@ pub fn run(
             if let TrueMap::FeatureWise { src, sign, .. } = &truth {
                 key.push(n as f64, key_fraction(&est, src, sign, &raw_varying));
             }
-            est.decode(&eval_enc)
+            let recon = est.decode(&eval_enc);
+            last = ctx.samples_encoded().map(|s| (n, est.decode(s)));
+            recon
         } else {
             let eig = raw_eigen.get_or_insert_with(|| public_eigen(&raw));
             let dec = pca_alignment(&enc, rows, &raw, &ctx.aux.images, eig, family, p.pca_variance);
+            last = ctx.samples_encoded().map(|s| (n, dec.decode(s)));
             components = dec.k;
             // --- Scoring.
             let recon = dec.decode(&eval_enc);
             key.push(n as f64, functional_fraction(&recon, &ctx.eval.images, d, &raw_varying, 0.5 / 255.0));
             recon
         };
-        q_curves.push(n as f64, &quality(&recon, &ctx.eval.images, ctx.shape));
+        let q = quality(&recon, &ctx.eval.images, ctx.shape);
+        q_curves.push(n as f64, &q);
+        last_q = Some(q);
         progress.report(step + 1, ns.len());
+    }
+
+    if let (Some((n, images)), Some(q)) = (&last, &last_q) {
+        ctx.add_reconstruction(AttackKind::Statistical, format!("{method}, {n} encoded samples seen"), q, images);
     }
 
     let mut r = ctx.new_record(
