@@ -1,7 +1,17 @@
 //! Training throughput of small CNNs built from `Conv2d` / `MaxPool2x2`, plus per-layer timings.
 //!
-//! `cargo bench --bench conv` runs everything; `cargo bench --bench conv -- layers` or `-- train`
-//! picks one part. Figures are wall-clock on the CPU device (gemm uses all cores via rayon).
+//! `cargo bench --bench conv` runs `layers` and `train`; pass names to pick parts:
+//! `layers` (every scheme per geometry, and the naive gather baseline), `train` (samples/s for the
+//! 5x5 net and LeNet at batch 64 and 128, and the naive baseline), `big`, `lenet`, `naive`, `choices`
+//! (the scheme the cost model picks), `stages` (the stages of the 16->32 5x5 layer).
+//!
+//! Times are wall clock by default (gemm uses all cores via rayon). On a shared machine wall clock
+//! mostly measures the other load; `CPU_TIME=1 RAYON_NUM_THREADS=1` measures the CPU time of a single
+//! thread doing all the work instead, which does not depend on the load. Steps report the median and
+//! the best of N. The device's allocation cache is enabled (`NO_CACHE=1` disables it).
+//!
+//! The baseline ("naive gather") is the straightforward stable-dfdx conv: pixel rows, one `gather`
+//! with a cached index, one matmul, bias add.
 
 use std::time::Instant;
 
