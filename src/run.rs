@@ -324,7 +324,10 @@ fn train_on_configured_device(
         DeviceKind::Cpu => {
             // Denormals slow CPU training down a lot and change nothing visible in the results.
             dfdx::flush_denormals_to_zero();
-            train_arm(&Cpu::seed_from_u64(config.seed), spec, data, test_inputs, judge, tx, control)
+            let dev = Cpu::seed_from_u64(config.seed);
+            // Reusing freed buffers avoids page faults that cost about a fifth of a CNN step.
+            dev.enable_cache();
+            train_arm(&dev, spec, data, test_inputs, judge, tx, control)
         }
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => match dfdx::tensor::Cuda::try_seed_from_u64(config.seed) {
