@@ -55,14 +55,14 @@ fn run_writes_samples_figures_and_report() {
     classes.dedup();
     assert_eq!(classes.len(), s.labels.len(), "one image per class: {:?}", s.labels);
     let decoded = s.decoded.as_ref().expect("pixel permutation is invertible");
-    for i in 0..s.raw.len() {
-        assert_ne!(s.raw[i], s.encoded[i], "image {i} not encoded");
-        let mut a = s.raw[i].clone();
-        let mut b = s.encoded[i].clone();
+    for (i, ((raw, enc), dec)) in s.raw.iter().zip(&s.encoded).zip(decoded).enumerate() {
+        assert_ne!(raw, enc, "image {i} not encoded");
+        let mut a = raw.clone();
+        let mut b = enc.clone();
         a.sort_by(f32::total_cmp);
         b.sort_by(f32::total_cmp);
         assert_eq!(a, b, "a permutation keeps the pixel values");
-        assert_eq!(&decoded[i], &s.raw[i], "customer decodes exactly");
+        assert_eq!(dec, raw, "customer decodes exactly");
     }
 
     // Regenerating from the folder alone gives the same figure set.

@@ -183,7 +183,7 @@ pub(crate) struct LegendItem {
 const SWATCH_W: i32 = 40;
 const SWATCH_GAP: i32 = 8;
 const ITEM_GAP: i32 = 26;
-const ROW_H: u32 = 30;
+const ROW_H: u32 = 34;
 
 /// Draw one marker centred at pixel `(x, y)`.
 pub(crate) fn draw_marker_px<DB: DrawingBackend>(
@@ -416,13 +416,19 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
         return vec![lo];
     }
     let raw = (hi - lo) / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
-    let mut v = (lo / step).ceil() * step;
+    let e = raw.log10().floor() as i32;
+    let mag = 10f64.powi(e);
+    let m = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().find(|m| m * mag >= raw).unwrap_or(10.0);
+    let step = m * mag;
+    // k * m * 10^e, computed so that 3 x 0.2 prints as 0.6 (divide by 10^-e rather than multiply by 10^e).
+    let value = |k: f64| if e < 0 { k * m / 10f64.powi(-e) } else { k * m * mag };
+    let first = (lo / step - 1e-9).ceil();
     let mut out = Vec::new();
-    while v <= hi + step * 1e-9 {
+    let mut k = first;
+    while value(k) <= hi + step * 1e-9 && out.len() < 1000 {
+        let v = value(k);
         out.push(if v.abs() < step * 1e-9 { 0.0 } else { v });
-        v += step;
+        k += 1.0;
     }
     out
 }
@@ -442,17 +448,45 @@ pub(crate) fn integer_ticks(lo: f64, hi: f64) -> Vec<f64> {
 
 /// Ticks for a log axis over `lo..hi`: the decades inside, with 2x and 5x when there are few.
 pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let out = round_log_ticks(lo, hi);
+    if out.len() < 2 {
+        vec![lo, hi]
+    } else {
+        out
+    }
+}
+
+/// The round values (decades, or 1-2-5 when there are few decades) inside `lo..hi`.
+fn round_log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return Vec::new();
+    }
     let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
     let decades: Vec<f64> = (a..=b).map(|k| 10f64.powi(k)).filter(|v| *v >= lo * 0.999 && *v <= hi * 1.001).collect();
     let mults: &[f64] = if decades.len() >= 3 { &[1.0] } else { &[1.0, 2.0, 5.0] };
-    let mut out: Vec<f64> = (a..=b)
+    (a..=b)
         .flat_map(|k| mults.iter().map(move |m| m * 10f64.powi(k)))
         .filter(|v| *v >= lo * 0.999 && *v <= hi * 1.001)
-        .collect();
-    if out.len() < 2 {
-        out = vec![lo, hi];
+        .collect()
+}
+
+/// Tick labels of one axis: thousands as k (or M) on every tick once the largest reaches 10,000.
+pub(crate) fn fmt_axis(v: f64, max_abs: f64) -> String {
+    if max_abs >= 1e7 {
+        return fmt_tick_unit(v / 1e6, "M");
     }
-    out
+    if max_abs >= 1e4 {
+        return fmt_tick_unit(v / 1e3, "k");
+    }
+    fmt_tick(v)
+}
+
+fn fmt_tick_unit(v: f64, unit: &str) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{}{unit}", fmt_tick(v))
+    }
 }
 
 /// A compact number for tick labels: no trailing zeros, thousands as k / M past 10,000.
@@ -523,6 +557,9 @@ pub(crate) struct Series {
     pub color: RGBColor,
     pub line: LineKind,
     pub marker: Option<Marker>,
+    /// Drawn 1 px thinner than usual, so that a curve it covers exactly stays visible around it
+    /// (the private arm on top of the baseline's, which pixel permutation makes identical).
+    pub on_top: bool,
 }
 
 /// A horizontal reference line across the chart (chance, reference value).
@@ -609,7 +646,16 @@ impl XyChart {
             XTicks::Log => {
                 let (l, h) = (lo.log10(), hi.log10());
                 let pad = ((h - l) * 0.06).max(0.08);
-                10f64.powf(l - pad)..10f64.powf(h + pad)
+                let (mut a, mut b) = (10f64.powf(l - pad), 10f64.powf(h + pad));
+                // At least two round ticks (1, 2, 5 x 10^k) inside the axis.
+                for _ in 0..20 {
+                    if round_log_ticks(a, b).len() >= 2 {
+                        break;
+                    }
+                    a /= 1.4;
+                    b *= 1.4;
+                }
+                a..b
             }
             XTicks::Integer => (lo - 0.3).min(lo - 0.05 * (hi - lo))..(hi + 0.3).max(hi + 0.05 * (hi - lo)),
             XTicks::Auto => pad_range(lo, hi, 0.03, false),
@@ -665,16 +711,22 @@ impl XyChart {
         Y: AsRangedCoord<Value = f64>,
         Y::CoordDescType: ValueFormatter<f64>,
     {
+        let (xr, yr) = (self.x_range(), self.y_range());
+        let (x_max_abs, y_max_abs) = (xr.start.abs().max(xr.end.abs()), yr.start.abs().max(yr.end.abs()));
+        // Log axes label each decade on its own (1, 10, 100, 1000, 10k), not in one unit.
+        let x_max_abs = if self.x_ticks == XTicks::Log { 0.0 } else { x_max_abs };
         let (w, h) = area.dim_in_pixel();
         // Axis descriptions must fit along their axes: wrapped (y), smaller type, then an ellipsis.
-        let (y_lines, y_px) = style::wrap_text(&self.y_desc, style::LABEL_PX, 16, h.saturating_sub(62 + 30), 2);
+        let (y_lines, y_px) = style::wrap_text(&self.y_desc, style::LABEL_PX, 16, h.saturating_sub(72 + 30), 2);
         let (x_desc, x_px) = style::fit_text(&self.x_desc, style::LABEL_PX, 15, w.saturating_sub(90 + 40));
         let y_area = 66 + y_lines.len() as u32 * (y_px + 4);
+        let x_max = x_max_abs;
+        let y_max = y_max_abs;
         let mut chart = ChartBuilder::on(area)
             .margin_top(12)
             .margin_right(28)
             .margin_left(8)
-            .x_label_area_size(62)
+            .x_label_area_size(72)
             .y_label_area_size(y_area)
             .build_cartesian_2d(x, y)?;
         chart
@@ -685,8 +737,8 @@ impl XyChart {
             .x_desc(x_desc)
             .label_style(text(style::TICK_PX))
             .axis_desc_style(text(x_px))
-            .x_label_formatter(&|v| fmt_tick(*v))
-            .y_label_formatter(&|v| fmt_tick(*v))
+            .x_label_formatter(&|v| fmt_axis(*v, x_max))
+            .y_label_formatter(&|v| fmt_axis(*v, y_max))
             .draw()?;
         draw_y_desc(area, chart.plotting_area(), &y_lines, y_px)?;
         let xr = chart.x_range();
@@ -700,7 +752,9 @@ impl XyChart {
             }
         }
         for s in &self.series {
-            let st = ShapeStyle::from(s.color).stroke_width(style::LINE_PX);
+            // Dense series get thinner lines so that they stay readable.
+            let width = if s.points.len() > 60 { 2 } else { style::LINE_PX } - u32::from(s.on_top);
+            let st = ShapeStyle::from(s.color).stroke_width(width);
             match s.line {
                 LineKind::Solid if s.points.len() > 1 => {
                     chart.draw_series(LineSeries::new(s.points.iter().copied(), st))?;
@@ -937,18 +991,20 @@ impl BarChart {
             let i = if horizontal { n - 1 - k as usize } else { k as usize };
             cats[i].clone()
         };
-        let val_fmt = |v: &f64| fmt_tick(*v);
+        let vr = self.value_range();
+        let v_max = if self.log { 0.0 } else { vr.start.abs().max(vr.end.abs()) };
+        let val_fmt = |v: &f64| fmt_axis(*v, v_max);
         let (_, h) = area.dim_in_pixel();
         let (y_lines, y_px) = if horizontal {
             (Vec::new(), style::LABEL_PX)
         } else {
-            style::wrap_text(&self.value_desc, style::LABEL_PX, 16, h.saturating_sub(62 + 30), 2)
+            style::wrap_text(&self.value_desc, style::LABEL_PX, 16, h.saturating_sub(72 + 30), 2)
         };
         let mut chart = ChartBuilder::on(area)
             .margin_top(12)
             .margin_right(28)
             .margin_left(8)
-            .x_label_area_size(62)
+            .x_label_area_size(72)
             .y_label_area_size(if horizontal { cat_label_w + 24 } else { 66 + y_lines.len() as u32 * (y_px + 4) })
             .build_cartesian_2d(x, y)?;
         {
@@ -1013,8 +1069,8 @@ impl BarChart {
                                 note.pos(Pos::new(HPos::Left, VPos::Center)),
                             ))?;
                         } else {
-                            let inside = style::text_colored(style::NOTE_PX, WHITE.into())
-                                .pos(Pos::new(HPos::Right, VPos::Center));
+                            let inside =
+                                style::text_colored(style::NOTE_PX, WHITE).pos(Pos::new(HPos::Right, VPos::Center));
                             plain.draw(&Text::new(a.clone(), (px - 8, py), inside))?;
                         }
                     } else {
@@ -1028,5 +1084,44 @@ impl BarChart {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+        assert_eq!(nice_ticks(57.3, 74.9, 6), vec![60.0, 65.0, 70.0]);
+        assert_eq!(nice_ticks(0.0, 25_800.0, 6), vec![0.0, 5000.0, 10_000.0, 15_000.0, 20_000.0, 25_000.0]);
+        assert_eq!(integer_ticks(0.7, 3.3), vec![1.0, 2.0, 3.0]);
+        assert_eq!(log_ticks(0.8, 1200.0), vec![1.0, 10.0, 100.0, 1000.0]);
+        assert_eq!(log_ticks(40.0, 600.0), vec![50.0, 100.0, 200.0, 500.0]);
+        assert_eq!(round_log_ticks(83.0, 120.0), vec![100.0]);
+    }
+
+    #[test]
+    fn numbers_format_compactly() {
+        assert_eq!(fmt_tick(0.5), "0.5");
+        assert_eq!(fmt_tick(2.0), "2");
+        assert_eq!(fmt_tick(0.125), "0.125");
+        assert_eq!(fmt_axis(5000.0, 25000.0), "5k");
+        assert_eq!(fmt_axis(0.0, 25000.0), "0");
+        assert_eq!(fmt_axis(5000.0, 9000.0), "5000");
+        assert_eq!(fmt_thousands(6413.4), "6,413");
+        assert_eq!(fmt_sig(0.08434), "0.0843");
+        assert_eq!(fmt_sig(2.1), "2.10");
+        assert_eq!(fmt_sig(123.4), "123");
+    }
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     }
 }

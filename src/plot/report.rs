@@ -49,7 +49,7 @@ fn figure_block(out: &mut String, run: &RunData, f: &FigureFiles, number: &mut u
     let _ = writeln!(out, "*Figure {}.* {} ([PNG]({png}), [SVG]({svg}))\n", number, f.caption);
 }
 
-fn figures_named<'a>(figures: &'a [FigureFiles], pred: impl Fn(&str) -> bool) -> Vec<&'a FigureFiles> {
+fn figures_named(figures: &[FigureFiles], pred: impl Fn(&str) -> bool) -> Vec<&FigureFiles> {
     figures.iter().filter(|f| pred(&f.name)).collect()
 }
 
