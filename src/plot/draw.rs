@@ -183,7 +183,7 @@ pub(crate) struct LegendItem {
 const SWATCH_W: i32 = 40;
 const SWATCH_GAP: i32 = 8;
 const ITEM_GAP: i32 = 26;
-const ROW_H: u32 = 30;
+const ROW_H: u32 = 34;
 
 /// Draw one marker centred at pixel `(x, y)`.
 pub(crate) fn draw_marker_px<DB: DrawingBackend>(
@@ -713,9 +713,11 @@ impl XyChart {
     {
         let (xr, yr) = (self.x_range(), self.y_range());
         let (x_max_abs, y_max_abs) = (xr.start.abs().max(xr.end.abs()), yr.start.abs().max(yr.end.abs()));
+        // Log axes label each decade on its own (1, 10, 100, 1000, 10k), not in one unit.
+        let x_max_abs = if self.x_ticks == XTicks::Log { 0.0 } else { x_max_abs };
         let (w, h) = area.dim_in_pixel();
         // Axis descriptions must fit along their axes: wrapped (y), smaller type, then an ellipsis.
-        let (y_lines, y_px) = style::wrap_text(&self.y_desc, style::LABEL_PX, 16, h.saturating_sub(62 + 30), 2);
+        let (y_lines, y_px) = style::wrap_text(&self.y_desc, style::LABEL_PX, 16, h.saturating_sub(72 + 30), 2);
         let (x_desc, x_px) = style::fit_text(&self.x_desc, style::LABEL_PX, 15, w.saturating_sub(90 + 40));
         let y_area = 66 + y_lines.len() as u32 * (y_px + 4);
         let x_max = x_max_abs;
@@ -724,7 +726,7 @@ impl XyChart {
             .margin_top(12)
             .margin_right(28)
             .margin_left(8)
-            .x_label_area_size(62)
+            .x_label_area_size(72)
             .y_label_area_size(y_area)
             .build_cartesian_2d(x, y)?;
         chart
@@ -990,19 +992,19 @@ impl BarChart {
             cats[i].clone()
         };
         let vr = self.value_range();
-        let v_max = vr.start.abs().max(vr.end.abs());
+        let v_max = if self.log { 0.0 } else { vr.start.abs().max(vr.end.abs()) };
         let val_fmt = |v: &f64| fmt_axis(*v, v_max);
         let (_, h) = area.dim_in_pixel();
         let (y_lines, y_px) = if horizontal {
             (Vec::new(), style::LABEL_PX)
         } else {
-            style::wrap_text(&self.value_desc, style::LABEL_PX, 16, h.saturating_sub(62 + 30), 2)
+            style::wrap_text(&self.value_desc, style::LABEL_PX, 16, h.saturating_sub(72 + 30), 2)
         };
         let mut chart = ChartBuilder::on(area)
             .margin_top(12)
             .margin_right(28)
             .margin_left(8)
-            .x_label_area_size(62)
+            .x_label_area_size(72)
             .y_label_area_size(if horizontal { cat_label_w + 24 } else { 66 + y_lines.len() as u32 * (y_px + 4) })
             .build_cartesian_2d(x, y)?;
         {

@@ -283,7 +283,7 @@ fn training_time(run: &RunData) -> Option<(ChartFigure, String)> {
     if epochs == 0 {
         return None;
     }
-    let annotate = epochs <= 6;
+    let annotate = epochs <= 4;
     let bar = |v: Option<&f64>, color| Bar {
         segments: v.map(|v| vec![(*v, color)]).unwrap_or_default(),
         annotation: if annotate { v.map(|v| fmt_sig(*v)) } else { None },
@@ -598,7 +598,7 @@ pub(crate) struct SamplesFigure {
     ih: u32,
     privacy: String,
     rescaled: bool,
-    /// Width of the row-label column.
+    /// Left and right margin of the image grid.
     left: u32,
 }
 
@@ -650,16 +650,11 @@ impl SamplesFigure {
         let columns = s.labels.iter().map(|&l| class_name(&run.summary.dataset.name, l)).collect::<Vec<_>>();
         let columns = if columns.len() == s.raw.len() { columns } else { vec![String::new(); s.raw.len()] };
         let privacy = if s.privacy.is_empty() { run.summary.privacy.clone() } else { s.privacy.clone() };
-        // The row-label column as wide as its longest line (within limits; longer details are cut).
-        let widest = rows
-            .iter()
-            .map(|r| style::text_width(&r.title, style::LEGEND_PX).max(style::text_width(&r.detail, style::NOTE_PX)))
-            .max()
-            .unwrap_or(0);
-        let left = (widest + 30).clamp(180, 360);
+        // Each row has a heading line above its images: "title  detail", cut to the figure's width.
+        let left = Self::MARGIN;
         for r in &mut rows {
-            r.detail = style::fit_text(&r.detail, style::NOTE_PX, style::NOTE_PX, left - 24).0;
-            r.title = style::fit_text(&r.title, style::LEGEND_PX, style::LEGEND_PX, left - 24).0;
+            let room = style::WIDTH - 2 * Self::MARGIN - style::text_width(&r.title, style::LEGEND_PX) - 24;
+            r.detail = style::fit_text(&r.detail, style::NOTE_PX, 16, room).0;
         }
         SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, privacy, rescaled, left }
     }
@@ -683,12 +678,23 @@ impl SamplesFigure {
         c
     }
 
-    const TOP: u32 = 40 + 34;
+    const MARGIN: u32 = 24;
+    /// Title and column headers.
+    const TOP: u32 = style::TITLE_PX + 18 + 34;
+    /// A row's heading line.
+    const HEADING: u32 = 32;
     const GAP: u32 = 12;
 
     fn cell(&self) -> u32 {
         let n = self.columns.len().max(1) as u32;
-        ((style::WIDTH - self.left - 16) / n).saturating_sub(Self::GAP).clamp(28, 140)
+        ((style::WIDTH - 2 * self.left - (n - 1) * Self::GAP) / n).clamp(28, 130)
+    }
+
+    /// Left edge of the image grid (centred).
+    fn grid_x(&self) -> i32 {
+        let n = self.columns.len().max(1) as u32;
+        let used = n * self.cell() + (n - 1) * Self::GAP;
+        ((style::WIDTH - used) / 2) as i32
     }
 }
 
@@ -700,7 +706,7 @@ impl Figure for SamplesFigure {
     fn size(&self) -> (u32, u32) {
         let cell = self.cell();
         let rows = self.rows.len() as u32;
-        (style::WIDTH, Self::TOP + rows * (cell + Self::GAP) + if self.rescaled { 34 } else { 12 })
+        (style::WIDTH, Self::TOP + rows * (Self::HEADING + cell + Self::GAP) + if self.rescaled { 36 } else { 8 })
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, images: &mut Vec<Placed>) -> anyhow::Result<()>
@@ -710,22 +716,26 @@ impl Figure for SamplesFigure {
         use plotters::style::text_anchor::{HPos, Pos, VPos};
         let _ = titled(root, &format!("Test images through the scheme ({})", transforms_of(&self.privacy)))?;
         let cell = self.cell();
+        let x0 = self.grid_x();
+        let step = (cell + Self::GAP) as i32;
         let head = text(style::NOTE_PX).pos(Pos::new(HPos::Center, VPos::Bottom));
         for (j, name) in self.columns.iter().enumerate() {
-            let x = self.left as i32 + j as i32 * (cell + Self::GAP) as i32 + cell as i32 / 2;
-            root.draw(&Text::new(name.clone(), (x, Self::TOP as i32 - 8), head.clone()))?;
+            let name = style::fit_text(name, style::NOTE_PX, 15, cell + Self::GAP - 4);
+            let x = x0 + j as i32 * step + cell as i32 / 2;
+            root.draw(&Text::new(name.0, (x, Self::TOP as i32 - 6), text(name.1).pos(head.pos)))?;
         }
-        let title_style = text(style::LEGEND_PX).pos(Pos::new(HPos::Right, VPos::Bottom));
-        let detail_style = text_colored_note().pos(Pos::new(HPos::Right, VPos::Top));
+        let title_style = text(style::LEGEND_PX).pos(Pos::new(HPos::Left, VPos::Bottom));
+        let detail_style = text_colored_note().pos(Pos::new(HPos::Left, VPos::Bottom));
         for (i, row) in self.rows.iter().enumerate() {
-            let y = Self::TOP as i32 + i as i32 * (cell + Self::GAP) as i32;
-            let mid = y + cell as i32 / 2;
+            let top = Self::TOP as i32 + i as i32 * (Self::HEADING + cell + Self::GAP) as i32;
+            let y = top + Self::HEADING as i32;
             let marked = row.images.iter().any(|im| im.1);
             let title = if marked { format!("{} *", row.title) } else { row.title.clone() };
-            root.draw(&Text::new(title, (self.left as i32 - 14, mid - 1), title_style.clone()))?;
-            root.draw(&Text::new(row.detail.clone(), (self.left as i32 - 14, mid + 3), detail_style.clone()))?;
+            root.draw(&Text::new(title.clone(), (x0, y - 6), title_style.clone()))?;
+            let tx = x0 + style::text_width(&title, style::LEGEND_PX) as i32 + 14;
+            root.draw(&Text::new(row.detail.clone(), (tx, y - 7), detail_style.clone()))?;
             for (j, (rgb, _)) in row.images.iter().enumerate() {
-                let x = self.left as i32 + j as i32 * (cell + Self::GAP) as i32;
+                let x = x0 + j as i32 * step;
                 root.draw(&Rectangle::new(
                     [(x - 1, y - 1), (x + cell as i32, y + cell as i32)],
                     style::MUTED.stroke_width(1),
@@ -737,7 +747,7 @@ impl Figure for SamplesFigure {
             let (_, h) = root.dim_in_pixel();
             root.draw(&Text::new(
                 "* values outside [0, 1]: each image shown rescaled to its own min..max".to_string(),
-                (self.left as i32, h as i32 - 22),
+                (x0, h as i32 - 26),
                 text_colored_note(),
             ))?;
         }

@@ -77,8 +77,7 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
     let plotted: Vec<&Point> = points.iter().filter(|p| p.kept.is_some() && p.best.is_some()).collect();
     let mut md = String::from("# Privacy/utility trade-off across runs\n\n");
     if !plotted.is_empty() {
-        let mut c =
-            XyChart::new("accuracy kept (private / baseline test accuracy)", "best attack reconstruction, PSNR (dB)");
+        let mut c = XyChart::new("accuracy kept (private / baseline test accuracy)", "best reconstruction PSNR (dB)");
         c.title = Some("Privacy/utility trade-off (one point per run)".into());
         c.series.push(Series {
             label: "run (private arm); higher PSNR = less private".into(),
