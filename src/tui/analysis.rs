@@ -443,7 +443,7 @@ fn parse_overhead_row(key: Option<String>, v: &Value) -> Option<OverheadRow> {
     let unit = str_field(v, &["unit", "units"]).unwrap_or_default();
     let baseline = num_field(v, &["baseline", "plain"]);
     let private = num_field(v, &["private", "scheme", "value"]);
-    (baseline.is_some() || private.is_some()).then(|| OverheadRow { quantity, unit, baseline, private })
+    (baseline.is_some() || private.is_some()).then_some(OverheadRow { quantity, unit, baseline, private })
 }
 
 fn parse_literature(v: &Value) -> Option<LiteratureRow> {

@@ -516,18 +516,16 @@ impl App {
             rows: vec![],
             literature: vec![],
         };
-        Command::StartRun(RunRequest { config, dir, control })
+        Command::StartRun(Box::new(RunRequest { config, dir, control }))
     }
 
     fn live_key(&mut self, key: KeyEvent) {
         let Some(live) = &mut self.live else { return };
         match key.code {
             KeyCode::Char('p') | KeyCode::Char(' ') => live.toggle_pause(),
-            KeyCode::Char('x') => {
-                if live.status.is_active() {
-                    live.request_stop();
-                    self.info("stopping after the current step");
-                }
+            KeyCode::Char('x') if live.status.is_active() => {
+                live.request_stop();
+                self.info("stopping after the current step");
             }
             _ => {}
         }

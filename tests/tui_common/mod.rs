@@ -79,6 +79,7 @@ pub fn app() -> App {
     app
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn row(
     arm: Arm,
     epoch: usize,
