@@ -47,6 +47,16 @@ pub enum Command {
         #[arg(required = true)]
         run_dirs: Vec<PathBuf>,
     },
+    /// Regenerate every figure (RUN_DIR/figures/*.png and *.svg) and RUN_DIR/report.md from saved
+    /// results, without retraining. With several run folders (or --out), also write the cross-run
+    /// privacy/utility scatter (tradeoff.png, .svg, .md) into --out (default: the current folder).
+    Plot {
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+        /// Folder for the cross-run trade-off figure and table.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Inference protocol on a saved run: customer encodes the test set, provider serves its stored
     /// model, customer decodes; prints decoded accuracy and bytes exchanged.
     Infer {
@@ -55,6 +65,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Training throughput of ppdl's networks against the same networks in PyTorch (CPU), when
+    /// `import torch` works; same data, batch, optimiser and threads.
+    Bench(crate::overhead::bench::BenchArgs),
 }
 
 /// Run the parsed command; returns the process exit code on success.
@@ -76,6 +89,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::summarize::markdown_table(&run_dirs)?);
             Ok(())
         }
+        Some(Command::Plot { run_dirs, out }) => crate::plot::plot_command(&run_dirs, out.as_deref()),
         Some(Command::Infer { run_dir, json }) => {
             let r = crate::infer::infer(&run_dir)?;
             if json {
@@ -90,6 +104,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     r.encode_seconds, r.provider_seconds, r.decode_seconds
                 );
             }
+            Ok(())
+        }
+        Some(Command::Bench(args)) => {
+            crate::overhead::bench::command(&args)?;
             Ok(())
         }
         None => crate::tui::run(std::path::Path::new("configs")),

@@ -507,7 +507,7 @@ fn default_refine_rounds() -> usize {
     6
 }
 fn default_pca_variance() -> f64 {
-    0.9
+    0.5
 }
 
 impl Default for StatisticalAttackConfig {

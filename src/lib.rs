@@ -11,6 +11,8 @@ pub mod error;
 pub mod headless;
 pub mod infer;
 pub mod model;
+pub mod overhead;
+pub mod plot;
 pub mod results;
 pub mod run;
 pub mod scheme;

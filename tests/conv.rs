@@ -116,8 +116,8 @@ fn geometries() -> Vec<ConvGeometry> {
 /// Every way the layer can compute this geometry: the default choice and each forced scheme.
 fn variants(dev: &Cpu, g: ConvGeometry) -> Vec<(String, Conv2d<Cpu>)> {
     let base = Conv2d::new(dev, g);
-    let mut schemes = vec![None, Some(ConvScheme::Full), Some(ConvScheme::Separable)];
-    schemes.extend((1..g.out_width()).filter(|t| g.out_width() % t == 0).map(|t| Some(ConvScheme::Tiled(t))));
+    let mut schemes = vec![None, Some(ConvScheme::Gather), Some(ConvScheme::Full), Some(ConvScheme::Separable)];
+    schemes.extend((1..g.out_width()).filter(|t| g.out_width().is_multiple_of(*t)).map(|t| Some(ConvScheme::Tiled(t))));
     schemes.into_iter().map(|s| (format!("{s:?}"), base.clone().with_scheme(s))).collect()
 }
 
@@ -313,4 +313,20 @@ fn layers_are_send_sync_clone() {
     fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
     check::<Conv2d<Cpu>>();
     check::<MaxPool2x2>();
+}
+
+#[test]
+fn one_layer_serves_several_batch_sizes() {
+    let dev = Cpu::seed_from_u64(15);
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let g = ConvGeometry { height: 7, width: 6, in_channels: 2, out_channels: 3, kernel: 3, padding: 1 };
+    for scheme in [None, Some(ConvScheme::Gather), Some(ConvScheme::Separable), Some(ConvScheme::Tiled(2))] {
+        let conv = Conv2d::new(&dev, g).with_scheme(scheme);
+        for b in [2usize, 3, 1, 2] {
+            let x = randv(&mut rng, b * g.in_features());
+            let want = conv_ref(g, b, &x, &conv.weight.as_vec(), &conv.bias.as_vec());
+            let y = conv.forward(dev.tensor_from_vec(x, (b, g.in_features())));
+            assert_close(&format!("{scheme:?} b={b}"), &y.as_vec(), &want, 1e-4);
+        }
+    }
 }

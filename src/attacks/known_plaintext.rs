@@ -300,6 +300,8 @@ pub fn run(
     let mut done = 0;
     let truth = ctx.oracle.truth().clone();
     let mut first_full_key: Option<usize> = None;
+    let mut last_matching: Option<(usize, Quality, FeatureMap)> = None;
+    let mut last_ls: Option<(usize, Quality, AffineDecoder)> = None;
     let mut first_40db: Option<usize> = None;
     for &n in &ns {
         if ctx.stop_requested() {
@@ -325,6 +327,7 @@ pub fn run(
                 first_40db = Some(n);
             }
             matching_q.push(n as f64, &q);
+            last_matching = Some((n, q, est));
             done += 1;
             progress.report(done, steps);
             if ctx.stop_requested() {
@@ -342,8 +345,35 @@ pub fn run(
             first_40db = Some(n);
         }
         ls_q.push(n as f64, &q);
+        last_ls = Some((n, q, dec));
         done += 1;
         progress.report(done, steps);
+    }
+
+    // The sample images of the figures, decoded by the better method at the largest n.
+    if let Some(samples) = ctx.samples_encoded() {
+        let use_matching = match (&last_matching, &last_ls) {
+            (Some(m), Some(l)) => m.1.psnr_db >= l.1.psnr_db,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if use_matching {
+            if let Some((n, q, est)) = &last_matching {
+                ctx.add_reconstruction(
+                    AttackKind::KnownPlaintext,
+                    format!("feature matching, n={n}"),
+                    q,
+                    &est.decode(samples),
+                );
+            }
+        } else if let Some((n, q, dec)) = &last_ls {
+            ctx.add_reconstruction(
+                AttackKind::KnownPlaintext,
+                format!("least squares, n={n}"),
+                q,
+                &dec.decode(samples),
+            );
+        }
     }
 
     let mut r = ctx.new_record(
@@ -411,13 +441,13 @@ pub fn run(
         (None, Some(n)) => format!("; 40 dB from {n} pairs"),
         _ => String::new(),
     };
+    let reference = r.baseline.unwrap_or(0.0);
     r.verdict = if r.broken {
         format!("broken by known plaintext: {n_done} pairs give unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3} ({method}){full}")
+    } else if psnr > reference + 3.0 {
+        format!("partial leak: {n_done} pairs give unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3} ({method}; no-attack reference {reference:.1} dB)")
     } else {
-        format!(
-            "resists known plaintext up to n={n_done}: unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3} (no-attack reference {:.1} dB)",
-            r.baseline.unwrap_or(0.0)
-        )
+        format!("resists known plaintext up to n={n_done}: unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}, no better than the no-attack reference {reference:.1} dB")
     };
     Ok(r)
 }

@@ -138,7 +138,17 @@ pub struct AttackContext<'a> {
     /// The key holder (simulation only).
     pub oracle: Oracle,
     provider_train: ProviderTrain<'a>,
+    samples: Option<Samples>,
+    events: &'a Sender<Event>,
     control: &'a Control,
+}
+
+/// The run's sample images (samples.json) as the provider received them.
+struct Samples {
+    folder: RunFolder,
+    /// Flattened encoded images.
+    encoded: Vec<f32>,
+    indices: Vec<usize>,
 }
 
 enum ProviderTrain<'a> {
@@ -167,6 +177,29 @@ impl AttackContext<'_> {
 
     pub fn stop_requested(&self) -> bool {
         self.control.stop_requested()
+    }
+
+    /// The encoded sample images of samples.json (flattened), if the run has them: reconstruction
+    /// attacks decode them for the figures.
+    pub fn samples_encoded(&self) -> Option<&[f32]> {
+        self.samples.as_ref().map(|s| s.encoded.as_slice())
+    }
+
+    /// Store one attack's reconstructions of the sample images (from [`Self::samples_encoded`]) in
+    /// samples.json; failures are logged, not fatal.
+    pub fn add_reconstruction(&self, kind: AttackKind, label: String, quality: &metrics::Quality, images: &[f32]) {
+        let Some(s) = &self.samples else { return };
+        let d = self.features();
+        let recon = crate::plot::Reconstruction {
+            attack: kind.name().into(),
+            label,
+            psnr_db: Some(quality.psnr_db),
+            ssim: Some(quality.ssim),
+            images: images.chunks_exact(d).map(|img| img.iter().map(|v| v.clamp(0.0, 1.0)).collect()).collect(),
+        };
+        if let Err(e) = crate::plot::add_reconstruction(&s.folder, recon) {
+            let _ = self.events.send(Event::Log(format!("[{}] reconstructions not stored: {e:#}", kind.name())));
+        }
     }
 
     /// The run's stop/pause requests, for training loops.
@@ -271,14 +304,22 @@ pub struct AttackInputs<'a> {
     pub provider_digests: Option<PathBuf>,
     /// The encoded training set the provider trained on, if still in memory.
     pub provider_train: Option<&'a EncodedTrainingSet>,
+    /// The run folder, if any: its samples.json receives the attacks' reconstructions of the sample
+    /// images (what the provider received for them), for the figures.
+    pub folder: Option<&'a RunFolder>,
 }
 
-/// Divide the test split into the adversary half and the evaluation half (seeded shuffle).
-pub fn split_test(test: &Split, aux_fraction: f64, seed: u64) -> (Split, Split, String) {
+/// Divide the test split into the adversary half and the evaluation half (seeded shuffle). The
+/// `reserved` positions (the sample images shown in figures) always go to the evaluation half, so
+/// their reconstructions are of data the adversary never saw.
+pub fn split_test(test: &Split, aux_fraction: f64, seed: u64, reserved: &[usize]) -> (Split, Split, String) {
     let n = test.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed ^ 0x6174_7461_636b_7321));
     let n_aux = ((n as f64 * aux_fraction).round() as usize).clamp(n.min(1), n.saturating_sub(1).max(n.min(1)));
+    // Move reserved positions to the end (stable otherwise), keeping the halves' sizes.
+    let n_aux = n_aux.min(n.saturating_sub(reserved.len()));
+    order.sort_by_key(|i| reserved.contains(i));
     let take = |idx: &[usize]| Split {
         images: idx.iter().flat_map(|&i| test.image(i).iter().copied()).collect(),
         labels: idx.iter().map(|&i| test.labels[i]).collect(),
@@ -286,8 +327,13 @@ pub fn split_test(test: &Split, aux_fraction: f64, seed: u64) -> (Split, Split, 
     };
     let aux = take(&order[..n_aux]);
     let eval = take(&order[n_aux..]);
+    let kept = if reserved.is_empty() {
+        String::new()
+    } else {
+        format!(" (the {} sample images of samples.json are in the evaluation half)", reserved.len())
+    };
     let description = format!(
-        "test split ({n} samples, disjoint from the customer's training data) shuffled with seed {seed}: adversary half = {} samples, evaluation half = {} samples",
+        "test split ({n} samples, disjoint from the customer's training data) shuffled with seed {seed}: adversary half = {} samples, evaluation half = {} samples{kept}",
         aux.len(),
         eval.len()
     );
@@ -301,13 +347,22 @@ pub fn run_attacks(
     events: &Sender<Event>,
     control: &Control,
 ) -> AttacksFile {
-    let AttackInputs { config, dataset, key, provider_model, provider_digests, provider_train } = inputs;
+    let AttackInputs { config, dataset, key, provider_model, provider_digests, provider_train, folder } = inputs;
     let oracle = Oracle::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
     let needs_train = kinds.iter().any(|k| k.needs_provider_training_set());
-    // Re-encoding must come first on a fresh oracle to reproduce the run's per-sample randomness.
-    let provider_train = match (provider_train, needs_train) {
-        (Some(t), _) => ProviderTrain::Given(t),
-        (None, true) => {
+    // The customer's per-sample randomness is one keyed stream. Encoding the training set first, as
+    // the run did, reproduces the provider's data exactly and leaves the stream where the customer's
+    // later encodings (queries) continue, so simulated queries never reuse training noise.
+    let per_sample =
+        config.privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }));
+    let provider_train = match provider_train {
+        Some(t) => {
+            if per_sample {
+                let _ = oracle.encode_training_set(&dataset.train);
+            }
+            ProviderTrain::Given(t)
+        }
+        None if needs_train || per_sample => {
             let _ = events.send(Event::Log("attacks: re-encoding the training set the provider received".into()));
             let t = oracle.encode_training_set(&dataset.train);
             if let Some(path) = provider_digests.as_deref() {
@@ -315,9 +370,20 @@ pub fn run_attacks(
             }
             ProviderTrain::Encoded(t)
         }
-        (None, false) => ProviderTrain::None,
+        None => ProviderTrain::None,
     };
-    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed);
+    let samples = folder.and_then(|f| match crate::plot::SamplesFile::load(&crate::plot::SamplesFile::path(f)) {
+        Ok(Some(file)) if file.shape == Some(dataset.shape) && !file.encoded.is_empty() => {
+            Some(Samples { folder: f.clone(), encoded: file.encoded.concat(), indices: file.indices })
+        }
+        Ok(_) => None,
+        Err(e) => {
+            let _ = events.send(Event::Log(format!("attacks: samples.json not used: {e:#}")));
+            None
+        }
+    });
+    let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
+    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
     let ctx = AttackContext {
         config,
         shape: dataset.shape,
@@ -328,6 +394,8 @@ pub fn run_attacks(
         provider_model,
         oracle,
         provider_train,
+        samples,
+        events,
         control,
     };
     let mut file = AttacksFile::default();
@@ -439,6 +507,7 @@ pub fn run_on_folder(
         provider_model: folder.provider_model_path(),
         provider_digests: Some(folder.provider_digests_path()),
         provider_train,
+        folder: Some(folder),
     };
     let _ = events
         .send(Event::Stage(format!("attacks: {}", kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))));

@@ -160,7 +160,10 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
 
     r.parameters.insert("wrong_keys".into(), json!(own.points.len()));
     r.parameters.insert("evaluation_samples".into(), json!(ctx.eval.len()));
-    r.parameters.insert("broken_if".into(), json!("best accuracy without the key > chance + 0.10"));
+    r.parameters.insert(
+        "broken_if".into(),
+        json!("best accuracy without the key keeps at least half of the right key's margin over chance"),
+    );
     r.headline = Figure::new("best accuracy without the key", best, "fraction");
     r.figures = vec![
         Figure::new("raw inputs, identity label map", raw_identity, "fraction"),
@@ -176,21 +179,31 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
     r.baseline_label = Some("accuracy with the right key (the customer's)".into());
     r.curves = vec![own, fitted];
     r.complete = !stopped;
-    r.broken = best > chance + 0.10;
+    // Share of the key holder's margin over chance that the adversary keeps.
+    let kept = if right_key > chance { ((best - chance) / (right_key - chance)).max(0.0) } else { 0.0 };
+    r.figures.push(Figure::new("share of the right key's margin over chance kept without the key", kept, "fraction"));
+    r.broken = kept >= 0.5;
+    let upper = format!("with the secret label map, raw inputs give {}", pct(raw_true_map));
     r.verdict = if r.broken {
         format!(
-            "the stolen model is usable without the key: {} (chance {}; right key {})",
+            "the stolen model is usable without the key: {} (chance {}; right key {}; {upper})",
+            pct(best),
+            pct(chance),
+            pct(right_key)
+        )
+    } else if best > chance + 0.05 {
+        format!(
+            "the stolen model leaks a little without the key: best {} against chance {} (right key {}; {upper})",
             pct(best),
             pct(chance),
             pct(right_key)
         )
     } else {
         format!(
-            "without the key the stolen model is near chance: best {} (chance {}; right key {}); with the secret label map raw inputs give {}",
+            "without the key the stolen model is at chance: best {} (chance {}; right key {}); {upper}",
             pct(best),
             pct(chance),
-            pct(right_key),
-            pct(raw_true_map)
+            pct(right_key)
         )
     };
     Ok(r)

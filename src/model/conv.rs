@@ -23,15 +23,32 @@
 //!    independent and small), gives `(b, oy, t, oxl, co)`, which *is* the channel-last output layout.
 //!
 //! With `tile = 1` this is exactly im2col + one matmul. Larger tiles trade a few wasted multiply-adds in
-//! `S3` (a factor `(tile+K-1)/K`) for a smaller `S2`. For a single input channel a cheaper variant of
-//! stage 1 is used, and when the whole output row is one tile ("full Toeplitz") stages 1 and 2 collapse
-//! into a single per-image multiply. The plan (which variant, tile width, the constant matrices) depends
-//! only on the geometry and is built once and cached.
+//! `S3` (a factor `(tile+K-1)/K`) for a smaller `S2`. For a single input channel stage 1 is one
+//! multiply per image, and when the whole output row is one tile (`Full` Toeplitz) stages 1 and 2
+//! collapse into a single per-image multiply `(b, oy, ky, x, c)`.
+//!
+//! A third scheme (`Separable`) avoids the Toeplitz overhead: width patches `(b, y, ox, kx, c)` (one
+//! multiply per image row), then per (image, `ky`) the multiply by the weight rows of `ky` into
+//! `(b, ky, y, ox, co)`, then per image a 0/1 multiply `(Ho, K*H)` that shifts and sums the `ky` planes.
+//!
+//! The fourth scheme (`Gather`) is plain im2col by one `gather` + one matmul. It is the only one used
+//! on non-CPU devices: dfdx's CUDA batched matmuls assert non-zero batch strides, i.e. reject the
+//! broadcast constant operands the gemm schemes rely on (and a GPU gather is cheap). On the CPU it
+//! wins for small layers, where per-call gemm overheads dominate.
+//!
+//! On the CPU, [Conv2d] picks a scheme per geometry with a cost model calibrated on dfdx's CPU device
+//! (see `scheme_cost`); all schemes are exact (same result up to float rounding) and are tested
+//! against a direct convolution. The plan (scheme, constant matrices, Toeplitz index) depends only on the
+//! geometry and `input_grad`; it is built on first use and cached in the layer.
 //!
 //! The constant matrices receive (unused) gradients too, because dfdx's matmul always computes both
-//! operand gradients; they are small and never leaf tensors, so `zero_grads`/optimizers ignore them.
+//! operand gradients; they are never leaf tensors, so `zero_grads`/optimizers ignore them.
 //! If the input needs no gradient (the first layer of a network), [Conv2d::input_grad] = `false`
-//! skips the backward pass of stages 1 and 2 entirely.
+//! skips the backward pass of the data-movement stages entirely.
+//!
+//! Performance note for callers: dfdx's CPU allocation cache is off by default, so every large
+//! intermediate is a fresh `mmap` (page faults + zeroing, about 20% of a training step of a small CNN).
+//! Call `dev.enable_cache()` (trait `dfdx::tensor::Cache`) on the training device.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};
@@ -97,11 +114,15 @@ pub struct Conv2d<D: Storage<E>, E: Dtype = f32> {
     /// input gradient is not computed (it stays zero), which saves the backward pass of the data
     /// movement stages.
     pub input_grad: bool,
-    /// Cached `Arc<Plan<D>>` (type-erased because the struct is generic over the dtype), keyed by geometry.
-    plan: Mutex<Option<(ConvGeometry, Arc<dyn Any>)>>,
+    /// Cached `Arc<Plan<D>>` (type-erased because the struct is generic over the dtype), keyed by
+    /// geometry and `input_grad`.
+    plan: Mutex<Option<CachedPlan>>,
     /// Forced scheme (benchmarks/tests); `None` picks one from a cost model.
     scheme: Option<ConvScheme>,
 }
+
+/// A type-erased `Arc<Plan<D>>` with the `(geometry, input_grad)` it was built for.
+type CachedPlan = ((ConvGeometry, bool), Arc<dyn Any>);
 
 // SAFETY: the only field that is not automatically Send/Sync is the plan cache, and it only ever holds
 // a `Plan<D>` (built in `Conv2d::plan`), which consists of `Tensor<_, _, D>`s and plain data: those are
@@ -160,21 +181,26 @@ impl<D: Device<f32>> Conv2d<D> {
     }
 
     /// Forces a computation scheme (`None`: choose by the cost model). Meant for benchmarks and
-    /// tests; every scheme gives the same result up to rounding.
+    /// tests; every scheme gives the same result up to rounding. Ignored on non-CPU devices, which
+    /// always use `Gather`.
     #[doc(hidden)]
     pub fn with_scheme(mut self, scheme: Option<ConvScheme>) -> Self {
         if let Some(ConvScheme::Tiled(t)) = scheme {
-            assert!(t > 0 && self.geometry.out_width() % t == 0, "tile must divide out_width");
+            assert!(t > 0 && self.geometry.out_width().is_multiple_of(t), "tile must divide out_width");
         }
         self.scheme = scheme;
         *self.plan.lock().unwrap() = None;
         self
     }
 
-    /// The scheme the cost model picks for this geometry.
+    /// The scheme used when none is forced: `Gather` on non-CPU devices, else the cost model's pick.
     #[doc(hidden)]
     pub fn auto_scheme(&self) -> ConvScheme {
-        choose_scheme(self.geometry)
+        if is_cpu::<D>() {
+            choose_scheme(self.geometry, self.input_grad)
+        } else {
+            ConvScheme::Gather
+        }
     }
 
     /// The reset used by `reset_params`: weight uniform in `±1/sqrt(rows)`. Usable as a
@@ -199,15 +225,15 @@ impl<D: Device<f32>> Conv2d<D> {
         let g = self.geometry;
         let mut slot = self.plan.lock().unwrap();
         if let Some((cached, plan)) = slot.as_ref() {
-            if *cached == g {
+            if *cached == (g, self.input_grad) {
                 if let Some(plan) = plan.downcast_ref::<Arc<Plan<D>>>() {
                     return Ok(plan.clone());
                 }
             }
         }
         g.validate();
-        let plan = Arc::new(Plan::new(self.weight.device(), g, self.scheme)?);
-        *slot = Some((g, Arc::new(plan.clone()) as Arc<dyn Any>));
+        let plan = Arc::new(Plan::new(self.weight.device(), g, self.scheme, self.input_grad)?);
+        *slot = Some(((g, self.input_grad), Arc::new(plan.clone()) as Arc<dyn Any>));
         Ok(plan)
     }
 }
@@ -223,6 +249,19 @@ pub enum ConvScheme {
     /// Width patches, then per (image, ky) a multiply by the weight rows of `ky`, then a per-image
     /// height shift-and-sum multiply.
     Separable,
+    /// Plain im2col: one `gather` of pixel rows (plus a zero row for the padding) into
+    /// `(B*Ho*Wo, K*K*C)`, then one multiply by the weight. Used on every non-CPU device: dfdx's CUDA
+    /// batched matmuls reject the broadcast (stride-0) operands the other schemes rely on, and a GPU
+    /// gather is cheap anyway.
+    Gather,
+}
+
+type Index<D> = Tensor<(usize,), usize, D>;
+type Act<D, T> = Tensor<(usize, usize), f32, D, T>;
+
+/// Whether `D` is dfdx's CPU device (the gemm-based schemes are tuned for, and only valid on, it).
+fn is_cpu<D: 'static>() -> bool {
+    std::any::TypeId::of::<D>() == std::any::TypeId::of::<Cpu>()
 }
 use ConvScheme as Scheme;
 
@@ -242,13 +281,48 @@ struct Plan<D: Device<f32>> {
     tiles: usize,
     /// Input columns per tile.
     tile_in: usize,
+    /// `Gather`: pixel-row index per batch size (`B*Ho*Wo*K*K` entries; row `B*H*W` is the zero row).
+    gather_idx: Mutex<std::collections::HashMap<usize, Index<D>>>,
 }
 
 impl<D: Device<f32>> Plan<D> {
-    fn new(dev: &D, g: ConvGeometry, forced: Option<Scheme>) -> Result<Self, D::Err> {
+    /// The im2col pixel-row index for a batch of `b` (cached per batch size).
+    fn gather_index(&self, dev: &D, g: ConvGeometry, b: usize) -> Result<Index<D>, D::Err> {
+        let mut cache = self.gather_idx.lock().unwrap();
+        if let Some(idx) = cache.get(&b) {
+            return Ok(idx.clone());
+        }
+        let (h, w, k, p) = (g.height, g.width, g.kernel, g.padding);
+        let (ho, wo) = (g.out_height(), g.out_width());
+        let zero = b * h * w;
+        let mut idx = Vec::with_capacity(b * ho * wo * k * k);
+        for bi in 0..b {
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let (y, x) = ((oy + ky) as isize - p as isize, (ox + kx) as isize - p as isize);
+                            let inside = y >= 0 && x >= 0 && y < h as isize && x < w as isize;
+                            idx.push(if inside { (bi * h + y as usize) * w + x as usize } else { zero });
+                        }
+                    }
+                }
+            }
+        }
+        let n = idx.len();
+        let idx = dev.try_tensor_from_vec(idx, (n,))?;
+        if cache.len() >= 4 {
+            cache.clear();
+        }
+        cache.insert(b, idx.clone());
+        Ok(idx)
+    }
+
+    fn new(dev: &D, g: ConvGeometry, forced: Option<Scheme>, input_grad: bool) -> Result<Self, D::Err> {
         let (h, w, c, co, k, p) = (g.height, g.width, g.in_channels, g.out_channels, g.kernel, g.padding);
         let (ho, wo) = (g.out_height(), g.out_width());
-        let scheme = match forced.unwrap_or_else(|| choose_scheme(g)) {
+        let scheme = match forced.unwrap_or_else(|| choose_scheme(g, input_grad)) {
+            _ if !is_cpu::<D>() => Scheme::Gather,
             Scheme::Tiled(t) if t == wo => Scheme::Full,
             s => s,
         };
@@ -267,6 +341,16 @@ impl<D: Device<f32>> Plan<D> {
         }
 
         match scheme {
+            Scheme::Gather => Ok(Self {
+                scheme,
+                rows: dev.try_zeros_like(&(0, 0))?,
+                cols: None,
+                toeplitz_idx: None,
+                toeplitz_shape: (0, 0),
+                tiles: 1,
+                tile_in: w,
+                gather_idx: Default::default(),
+            }),
             Scheme::Separable => {
                 // width patches: [(ox, kx), x] = 1 iff x = ox + kx - p; stored (W, Wo*K) for one
                 // input channel (a single multiply from the right), else (Wo*K, W).
@@ -303,6 +387,7 @@ impl<D: Device<f32>> Plan<D> {
                     toeplitz_shape: (0, 0),
                     tiles: 1,
                     tile_in: w,
+                    gather_idx: Default::default(),
                 })
             }
             Scheme::Full => {
@@ -334,6 +419,7 @@ impl<D: Device<f32>> Plan<D> {
                     toeplitz_shape: (rows_t, cols_t),
                     tiles: 1,
                     tile_in: w,
+                    gather_idx: Default::default(),
                 })
             }
             Scheme::Tiled(tile) => {
@@ -389,50 +475,79 @@ impl<D: Device<f32>> Plan<D> {
                     toeplitz_shape: (rows_t, cols_t),
                     tiles: nt,
                     tile_in: tin,
+                    gather_idx: Default::default(),
                 })
             }
         }
     }
 }
 
-/// Picks the scheme with the lowest modelled cost (forward + backward multiply-adds, small batched
-/// multiplies weighted as slower, Toeplitz gather weighted per element), for a nominal batch of 64.
-fn choose_scheme(g: ConvGeometry) -> Scheme {
-    let (h, w, c, co, k) =
-        (g.height as f64, g.width as f64, g.in_channels as f64, g.out_channels as f64, g.kernel as f64);
-    let (ho, wo) = (g.out_height() as f64, g.out_width() as f64);
+/// Modelled cost of one training step (forward + backward) of a scheme, in units of one multiply-add
+/// of a large matmul, for a nominal batch of 64. Calibrated on the dfdx CPU device (gemm crate):
+/// small batched multiplies run single-threaded and in edge kernels (x2), every gemm call has a fixed
+/// overhead (thread-local buffers, packing), gathered elements and intermediate buffers (zero-filled
+/// on allocation, then written and read) cost per element. A backward pass issues two multiplies per
+/// forward multiply; data-movement stages have no backward pass without an input gradient.
+fn scheme_cost(g: ConvGeometry, scheme: Scheme, input_grad: bool) -> f64 {
+    const SMALL: f64 = 2.0;
+    const CALL: f64 = 20_000.0;
+    const GATHER: f64 = 150.0;
+    const BUFFER: f64 = 20.0;
+    let f = |v: usize| v as f64;
+    let (h, w, c, co, k) = (f(g.height), f(g.width), f(g.in_channels), f(g.out_channels), f(g.kernel));
+    let (ho, wo) = (f(g.out_height()), f(g.out_width()));
     let b = 64.0;
-    // relative costs: big gemm MAC = 1, small batched gemm MAC = 2, one gathered element = 150
-    let small = 2.0;
-    let gather = 150.0;
-    let stage1 = |calls: f64| 3.0 * small * b * ho * k * h * w * c + calls * 2000.0;
-    let mut best = (f64::INFINITY, Scheme::Full);
-    // Full Toeplitz
-    {
-        let s3 = 3.0 * b * ho * k * w * c * wo * co;
-        let t = 2.0 * gather * k * w * c * wo * co;
-        let cost = stage1(b) + s3 + t;
-        if cost < best.0 {
-            best = (cost, Scheme::Full);
+    let mv = if input_grad { 3.0 } else { 1.0 }; // passes of a data-movement stage
+                                                 // (calls, MACs per call, small?) -> cost over `passes` passes
+    let mm = |passes: f64, calls: f64, macs: f64, small: bool| {
+        passes * (calls * CALL + calls * macs * if small { SMALL } else { 1.0 })
+    };
+    match scheme {
+        Scheme::Gather => {
+            // ~3.5 ns per gathered element forward, ~4.5 backward; then the im2col multiply
+            let n = b * ho * wo * k * k * c;
+            let gather = if input_grad { 160.0 } else { 70.0 };
+            n * gather + mm(3.0, 1.0, b * ho * wo * k * k * c * co, false) + BUFFER * 3.0 * n
+        }
+        Scheme::Full => {
+            let s1 = mm(mv, b, ho * k * h * w * c, true);
+            let s3 = mm(3.0, 1.0, b * ho * k * w * c * wo * co, false);
+            let t = 2.0 * GATHER * k * w * c * wo * co;
+            s1 + s3 + t + BUFFER * 3.0 * b * ho * k * w * c
+        }
+        Scheme::Tiled(tile) => {
+            let (tl, nt) = (f(tile), wo / f(tile));
+            let tin = tl + k - 1.0;
+            let s1 =
+                if g.in_channels == 1 { mm(mv, b, w * h * ho * k, true) } else { mm(mv, b * w, ho * k * h * c, true) };
+            let s2 = mm(mv, b * ho, nt * tin * w * k * c, true);
+            let s3 = mm(3.0, 1.0, b * ho * nt * tin * k * c * tl * co, false);
+            let t = 2.0 * GATHER * tin * k * c * tl * co;
+            s1 + s2 + s3 + t + BUFFER * 3.0 * (b * w * ho * k * c + b * ho * nt * tin * k * c)
+        }
+        Scheme::Separable => {
+            let s1 = if g.in_channels == 1 {
+                mm(mv, 1.0, b * h * w * wo * k, false)
+            } else {
+                mm(mv, b * h, wo * k * w * c, true)
+            };
+            let s2 = mm(3.0, b * k, h * wo * k * c * co, true);
+            let s3 = mm(3.0, b, ho * k * h * wo * co, true);
+            s1 + s2 + s3 + BUFFER * 3.0 * (b * h * wo * k * c + b * k * h * wo * co)
         }
     }
-    for tile in 1..g.out_width() {
-        if g.out_width() % tile != 0 {
-            continue;
-        }
-        let tl = tile as f64;
-        let tin = tl + k - 1.0;
-        let nt = wo / tl;
-        let s1 = if g.in_channels == 1 { stage1(b) } else { stage1(b * w) };
-        let s2 = 3.0 * small * b * ho * nt * tin * w * k * c + b * ho * 2000.0;
-        let s3 = 3.0 * b * ho * nt * tin * k * c * tl * co;
-        let t = 2.0 * gather * tin * k * c * tl * co;
-        let cost = s1 + s2 + s3 + t;
-        if cost < best.0 {
-            best = (cost, Scheme::Tiled(tile));
-        }
-    }
-    best.1
+}
+
+/// The scheme with the lowest [scheme_cost].
+fn choose_scheme(g: ConvGeometry, input_grad: bool) -> Scheme {
+    let mut candidates = vec![Scheme::Gather, Scheme::Full, Scheme::Separable];
+    candidates.extend((1..g.out_width()).filter(|t| g.out_width().is_multiple_of(*t)).map(Scheme::Tiled));
+    candidates
+        .into_iter()
+        .map(|s| (scheme_cost(g, s, input_grad), s))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, s)| s)
+        .unwrap()
 }
 
 impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> for Conv2d<D> {
@@ -456,11 +571,22 @@ impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> 
             patches(x, g, &plan)?.put_tape(tape)
         };
 
-        let out = if plan.scheme == Scheme::Separable {
+        let out = if plan.scheme == Scheme::Gather {
+            patches.try_matmul(self.weight.retaped::<T>())?
+        } else if plan.scheme == Scheme::Separable {
             let h = g.height;
             // (b, ky, y, ox, o) = Yw[b] (H*Wo, K*C) @ W[ky] (K*C, Co), batched over (b, ky)
-            let yw = patches.try_reshape_like(&(b, h * wo, k * c))?.try_broadcast_like::<_, Axis<1>>(&(b, k, h * wo, k * c))?;
-            let wk = self.weight.retaped::<T>().try_reshape_like(&(k, k * c, co))?.try_broadcast_like::<_, Axis<0>>(&(b, k, k * c, co))?;
+            let yw = patches.try_reshape_like(&(b, h * wo, k * c))?.try_broadcast_like::<_, Axis<1>>(&(
+                b,
+                k,
+                h * wo,
+                k * c,
+            ))?;
+            let wk = self
+                .weight
+                .retaped::<T>()
+                .try_reshape_like(&(k, k * c, co))?
+                .try_broadcast_like::<_, Axis<0>>(&(b, k, k * c, co))?;
             let (z, t) = yw.try_matmul(wk)?.try_reshape_like(&(b, k * h, wo * co))?.split_tape();
             // out[b] (Ho, Wo*Co) = Hs (Ho, K*H) @ Z[b] (K*H, Wo*Co)
             let hs = plan.rows.clone().try_broadcast_like::<_, Axis<0>>(&(b, ho, k * h))?.put_tape(t);
@@ -485,11 +611,19 @@ fn patches<D: Device<f32>, T: Tape<f32, D>>(
     x: Tensor<(usize, usize), f32, D, T>,
     g: ConvGeometry,
     plan: &Plan<D>,
-) -> Result<Tensor<(usize, usize), f32, D, T>, D::Err> {
+) -> Result<Act<D, T>, D::Err> {
     let b = x.shape().0;
     let (h, w, c, k) = (g.height, g.width, g.in_channels, g.kernel);
     let ho = g.out_height();
     match plan.scheme {
+        Scheme::Gather => {
+            let dev = x.device().clone();
+            let idx = plan.gather_index(&dev, g, b)?;
+            let zero: Tensor<(usize, usize), f32, D> = dev.try_zeros_like(&(1, c))?;
+            let rows = (x.try_reshape_like(&(b * h * w, c))?, zero).try_concat_along(Axis::<0>)?;
+            let (ho, wo) = (g.out_height(), g.out_width());
+            rows.try_gather(idx)?.try_reshape_like(&(b * ho * wo, k * k * c))
+        }
         Scheme::Separable => {
             let sw = plan.cols.as_ref().unwrap();
             if c == 1 {
@@ -538,13 +672,12 @@ impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T
     }
 }
 
+type ResetFn<S, D> = fn(&mut Tensor<S, f32, D>) -> Result<(), <D as HasErr>::Err>;
+
 /// `TensorOptions` for a runtime-shaped tensor (dfdx 0.13 only offers constructors for compile-time
 /// shapes, and the struct is `#[non_exhaustive]`). Same approach as `model::linear::runtime_options`:
 /// the three public fields are the only ones in the pinned dfdx version, so we write them in place.
-fn runtime_options<S: Shape, D: Device<f32>>(
-    shape: S,
-    reset: fn(&mut Tensor<S, f32, D>) -> Result<(), D::Err>,
-) -> TensorOptions<S, f32, D> {
+fn runtime_options<S: Shape, D: Device<f32>>(shape: S, reset: ResetFn<S, D>) -> TensorOptions<S, f32, D> {
     let mut opts = std::mem::MaybeUninit::<TensorOptions<S, f32, D>>::uninit();
     let p = opts.as_mut_ptr();
     // SAFETY: every field of the struct is written before `assume_init`; all are plain values.
@@ -561,14 +694,15 @@ fn runtime_options<S: Shape, D: Device<f32>>(
 ///
 /// Why scalars: the builder closure of `visit_fields` only sees what the fields produce, and the
 /// geometry cannot be recovered from the weight shape `(K*K*C_in, C_out)` (height, width and padding
-/// are not in it at all). As scalar fields the geometry is written to safetensors files beside the
-/// weights (self-describing files; loading restores it, and the cached plan is keyed by geometry so
-/// it follows) and it reaches the builder. One limitation: dfdx's conversion visitors (`to_device`,
-/// `to_dtype`) do not read scalars and hand the builder the `ScalarOptions` default instead; the
-/// builder then keeps what the tensors tell (`out_channels`, and `kernel²·in_channels` when
-/// `in_channels` is 1...) only through the weight shape, so after such a conversion set `geometry`
-/// again (or build the layer on the target device with [Conv2d::new]). Optimizers, `zero_grads`,
-/// `reset_params` and safetensors only visit through `get_ref`/`get_mut` and are unaffected.
+/// are not in it at all, and `K*K*C_in` does not factor uniquely). As scalar fields the geometry is
+/// written to safetensors files beside the weights (self-describing files), `load_safetensors`
+/// restores it (the cached plan is keyed by geometry, so it follows), and it reaches the builder.
+///
+/// Limitation: dfdx's conversion visitors (`to_device`, `to_dtype`) do not read scalar fields and hand
+/// the builder their `ScalarOptions` default (0) instead, so a converted layer has a zero geometry
+/// except `out_channels` (taken from the bias length): set `geometry` again after such a conversion,
+/// or build the layer on the target device with [Conv2d::new]. Optimizers, `zero_grads`,
+/// `reset_params` and safetensors visit through `get_ref`/`get_mut` and are unaffected.
 impl<D: Device<f32>> TensorCollection<f32, D> for Conv2d<D> {
     type To<E2: Dtype, D2: Device<E2>> = Conv2d<D2, E2>;
 

@@ -7,6 +7,7 @@
 //! scores with the secret label assignment and compares with the true labels the provider never sees.
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 
@@ -135,6 +136,17 @@ impl Judge {
     }
 }
 
+/// Where the customer's encoding time went (see [`Customer::encode_training_set_timed`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EncodeTimings {
+    /// Seconds per configured transform, in order.
+    pub per_transform_seconds: Vec<f64>,
+    /// Seconds spent encoding the labels.
+    pub labels_seconds: f64,
+    /// Everything, copying the inputs included.
+    pub total_seconds: f64,
+}
+
 /// The data owner: holds the key, encodes inputs and labels, decodes the provider's scores.
 pub struct Customer {
     key: SecretKey,
@@ -142,6 +154,8 @@ pub struct Customer {
     dataset: String,
     shape: ImageShape,
     transforms: Vec<Box<dyn Transform>>,
+    /// Seconds spent building each transform from the key (e.g. generating Q for orthogonal-mix).
+    setup_seconds: Vec<f64>,
     codec: LabelCodec,
     /// Per-sample randomness (label-splitting choices, per-sample noise), itself keyed.
     fresh: Mutex<ChaCha20Rng>,
@@ -149,8 +163,16 @@ pub struct Customer {
 
 impl Customer {
     pub fn new(key: SecretKey, privacy: &PrivacyConfig, dataset: &str, shape: ImageShape, classes: usize) -> Self {
-        let transforms =
-            privacy.transforms.iter().enumerate().map(|(i, t)| transforms::build(t, i, &key, shape)).collect();
+        let (transforms, setup_seconds) = privacy
+            .transforms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let start = Instant::now();
+                let built = transforms::build(t, i, &key, shape);
+                (built, start.elapsed().as_secs_f64())
+            })
+            .unzip();
         let codec = LabelCodec::random(
             classes,
             privacy.codes_per_class,
@@ -158,7 +180,16 @@ impl Customer {
             &mut key.stream("labels/assignment"),
         );
         let fresh = Mutex::new(key.stream("fresh/per-sample"));
-        Customer { key, privacy: privacy.clone(), dataset: dataset.to_string(), shape, transforms, codec, fresh }
+        Customer {
+            key,
+            privacy: privacy.clone(),
+            dataset: dataset.to_string(),
+            shape,
+            transforms,
+            setup_seconds,
+            codec,
+            fresh,
+        }
     }
 
     pub fn key_context(&self) -> KeyContext<'_> {
@@ -195,12 +226,33 @@ impl Customer {
 
     /// `T_K(x)` for a batch of raw images.
     pub fn encode_inputs(&self, images: &[f32]) -> EncodedInputs {
+        self.encode_inputs_timed(images).0
+    }
+
+    /// `T_K(x)` and the seconds each transform took, in order (for the overhead analysis).
+    pub fn encode_inputs_timed(&self, images: &[f32]) -> (EncodedInputs, Vec<f64>) {
         let mut out = images.to_vec();
         let mut fresh = self.fresh.lock().expect("customer rng");
-        for t in &self.transforms {
-            t.encode(&mut out, &mut fresh);
-        }
-        EncodedInputs { images: out, features: self.shape.features() }
+        let seconds = self
+            .transforms
+            .iter()
+            .map(|t| {
+                let start = Instant::now();
+                t.encode(&mut out, &mut fresh);
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        (EncodedInputs { images: out, features: self.shape.features() }, seconds)
+    }
+
+    /// The configured transforms' labels, in order (e.g. `block-shuffle(b=4,flip)`).
+    pub fn transform_labels(&self) -> Vec<String> {
+        self.privacy.transforms.iter().map(|t| t.label()).collect()
+    }
+
+    /// Seconds spent building each transform from the key when this customer was made.
+    pub fn transform_setup_seconds(&self) -> &[f64] {
+        &self.setup_seconds
     }
 
     /// Undo the transforms where they are invertible (None if some transform is not).
@@ -216,10 +268,23 @@ impl Customer {
 
     /// `(T_K(x), pi(y))` for a whole training split.
     pub fn encode_training_set(&self, split: &Split) -> EncodedTrainingSet {
-        let inputs = self.encode_inputs(&split.images);
+        self.encode_training_set_timed(split).0
+    }
+
+    /// [`encode_training_set`](Self::encode_training_set) with its timings.
+    pub fn encode_training_set_timed(&self, split: &Split) -> (EncodedTrainingSet, EncodeTimings) {
+        let start = Instant::now();
+        let (inputs, per_transform_seconds) = self.encode_inputs_timed(&split.images);
+        let labels_start = Instant::now();
         let mut fresh = self.fresh.lock().expect("customer rng");
         let codes = split.labels.iter().map(|&y| self.codec.encode(y, &mut fresh)).collect();
-        EncodedTrainingSet { inputs, codes, outputs: self.outputs() }
+        drop(fresh);
+        let timings = EncodeTimings {
+            per_transform_seconds,
+            labels_seconds: labels_start.elapsed().as_secs_f64(),
+            total_seconds: start.elapsed().as_secs_f64(),
+        };
+        (EncodedTrainingSet { inputs, codes, outputs: self.outputs() }, timings)
     }
 
     /// Class probabilities from the provider's scores (n rows of `outputs()`).

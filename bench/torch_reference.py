@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""PyTorch CPU reference for ppdl's training throughput.
+
+Trains the same networks as ppdl (src/model/arch.rs) on the same IDX data, with the same batch size,
+optimiser (Adam, lr 1e-3, PyTorch's default betas/eps as dfdx's) and number of threads, and reports
+the seconds of every epoch (training steps only: the data is loaded into memory first, evaluation is
+not timed). `ppdl bench` runs it and compares; it also runs on its own:
+
+    python3 bench/torch_reference.py --idx-dir assets/fashion-mnist-subset --arch mlp-512-256 \
+        --batch 64 --samples 6000 --epochs 4 --threads 2 --json
+
+Architectures (d = 784 inputs for 28x28 images, 10 classes):
+    mlp-256       d -> 256 -> 10
+    mlp-512-256   d -> 512 -> 256 -> 10
+    mlp-1024-512  d -> 1024 -> 512 -> 10
+    cnn-small     conv3x3(16, pad 1) - relu - maxpool2 - conv3x3(32, pad 1) - relu - maxpool2 - fc 128 - relu - fc 10
+    lenet         conv5x5(6, pad 2) - relu - maxpool2 - conv5x5(16, pad 2) - relu - maxpool2 - fc 120 - relu - fc 10
+"""
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import struct
+import sys
+import time
+
+
+def read_idx(path):
+    """A tiny IDX reader (.gz or plain): returns (dims, bytes)."""
+    for candidate in (path, path + ".gz"):
+        if os.path.exists(candidate):
+            opener = gzip.open if candidate.endswith(".gz") else open
+            with opener(candidate, "rb") as f:
+                data = f.read()
+            break
+    else:
+        sys.exit(f"torch_reference.py: {path}[.gz] not found")
+    zero, dtype, ndim = data[0:2], data[2], data[3]
+    if zero != b"\x00\x00" or dtype != 0x08:
+        sys.exit(f"torch_reference.py: {path}: not an unsigned-byte IDX file")
+    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    return dims, data[4 + 4 * ndim :]
+
+
+def load(idx_dir, samples, torch):
+    dims, pixels = read_idx(os.path.join(idx_dir, "train-images-idx3-ubyte"))
+    _, labels = read_idx(os.path.join(idx_dir, "train-labels-idx1-ubyte"))
+    n = min(samples, dims[0])
+    h, w = dims[1], dims[2]
+    x = torch.frombuffer(bytearray(pixels[: n * h * w]), dtype=torch.uint8).float().div_(255.0)
+    y = torch.frombuffer(bytearray(labels[:n]), dtype=torch.uint8).long()
+    return x.view(n, 1, h, w), y, h, w
+
+
+def build(arch, h, w, classes, nn):
+    d = h * w
+    if arch == "mlp-256":
+        return nn.Sequential(nn.Flatten(), nn.Linear(d, 256), nn.ReLU(), nn.Linear(256, classes))
+    if arch == "mlp-512-256":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(d, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, classes)
+        )
+    if arch == "mlp-1024-512":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(d, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, classes)
+        )
+    if arch in ("cnn-small", "lenet"):
+        k, pad, c1, c2, dense = (3, 1, 16, 32, 128) if arch == "cnn-small" else (5, 2, 6, 16, 120)
+        h1, w1 = (h + 2 * pad - k + 1) // 2, (w + 2 * pad - k + 1) // 2
+        h2, w2 = (h1 + 2 * pad - k + 1) // 2, (w1 + 2 * pad - k + 1) // 2
+        return nn.Sequential(
+            nn.Conv2d(1, c1, k, padding=pad),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, k, padding=pad),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(c2 * h2 * w2, dense),
+            nn.ReLU(),
+            nn.Linear(dense, classes),
+        )
+    sys.exit(f"torch_reference.py: unknown --arch {arch}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--idx-dir", required=True, help="folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]")
+    p.add_argument("--arch", default="mlp-512-256")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--samples", type=int, default=6000)
+    p.add_argument("--epochs", type=int, default=4, help="epochs to run; the first is a warm-up")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    args = p.parse_args()
+
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.manual_seed(args.seed)
+    x, y, h, w = load(args.idx_dir, args.samples, torch)
+    n = x.shape[0]
+    model = build(args.arch, h, w, 10, nn)
+    if args.arch.startswith("mlp"):
+        x = x.view(n, h * w)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+
+    epoch_seconds = []
+    for _ in range(args.epochs):
+        order = torch.randperm(n)
+        start = time.perf_counter()
+        for i in range(0, n, args.batch):
+            idx = order[i : i + args.batch]
+            xb, yb = x[idx], y[idx]
+            opt.zero_grad(set_to_none=True)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            opt.step()
+            # ppdl reads the loss and the predictions every step too.
+            _ = loss.item(), logits.detach().argmax(1)
+        epoch_seconds.append(time.perf_counter() - start)
+
+    timed = epoch_seconds[1:] or epoch_seconds
+    result = {
+        "framework": "pytorch",
+        "torch_version": torch.__version__,
+        "arch": args.arch,
+        "batch_size": args.batch,
+        "samples": n,
+        "threads": torch.get_num_threads(),
+        "epoch_seconds": epoch_seconds,
+        "samples_per_second": n / statistics.median(timed),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.arch}: {result['samples_per_second']:.0f} samples/s (PyTorch {torch.__version__}, {result['threads']} threads)")
+
+
+if __name__ == "__main__":
+    main()

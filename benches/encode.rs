@@ -1,0 +1,55 @@
+//! Customer encode cost per transform (1,000 embedded images), and deriving Q from the key.
+//! Quick by design: `cargo bench --bench encode`.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use ppdl::config::{PrivacyConfig, TransformSpec};
+use ppdl::scheme::{Customer, SecretKey};
+
+fn transforms() -> Vec<TransformSpec> {
+    vec![
+        TransformSpec::PixelPermutation,
+        TransformSpec::BlockShuffle { block: 4, flip: true },
+        TransformSpec::OrthogonalMix,
+        TransformSpec::Noise { sigma: 0.1, per_sample: true },
+        TransformSpec::Noise { sigma: 0.1, per_sample: false },
+    ]
+}
+
+fn encode(c: &mut Criterion) {
+    let data = ppdl::data::embedded::load().expect("embedded dataset");
+    let n = 1000;
+    let images = &data.train.images[..n * data.shape.features()];
+    let mut group = c.benchmark_group("encode_1000");
+    group.throughput(Throughput::Elements(n as u64));
+    for spec in transforms() {
+        let privacy = PrivacyConfig { transforms: vec![spec.clone()], ..PrivacyConfig::default() };
+        let customer =
+            Customer::new(SecretKey::from_hex(&"07".repeat(32)).unwrap(), &privacy, "embedded", data.shape, 10);
+        group.bench_with_input(BenchmarkId::from_parameter(spec.label()), &images, |b, images| {
+            b.iter(|| customer.encode_inputs(images))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("key_setup");
+    group.sample_size(10);
+    group.bench_function("orthogonal_q_784", |b| {
+        b.iter(|| ppdl::scheme::transforms::random_orthogonal(784, &mut ChaCha20Rng::seed_from_u64(1)))
+    });
+    group.finish();
+}
+
+fn quick() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! { name = benches; config = quick(); targets = encode }
+criterion_main!(benches);

@@ -1,0 +1,337 @@
+//! Overhead analyses (design section 5): what the scheme costs against the baseline, measured in the
+//! same process on the same data, and published figures of cryptographic approaches kept apart from
+//! our measurements.
+//!
+//! - [`measure_run`] builds `overhead.json` at the end of every run: customer encode cost (total and
+//!   per transform), per-epoch training time of both arms and their ratio, inference latency
+//!   (encode + forward + decode against forward alone, one sample and a batch), bytes per sample each
+//!   way, accuracy delta and peak memory.
+//! - [`literature`] holds the published figures, each with its source.
+//! - [`bench`] is `ppdl bench`: training throughput of the same networks against PyTorch on CPU.
+
+pub mod bench;
+pub mod inference;
+pub mod literature;
+pub mod memory;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Schedule};
+use crate::data::Dataset;
+use crate::results::ArmRecord;
+use crate::scheme::protocol::EncodeTimings;
+use crate::scheme::Customer;
+
+pub use inference::{InferenceCost, InferenceTimes};
+pub use literature::LiteratureEntry;
+
+/// Version of the `overhead.json` layout (bumped on incompatible changes).
+pub const OVERHEAD_FORMAT_VERSION: u32 = 1;
+
+/// `overhead.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverheadReport {
+    pub format_version: u32,
+    /// Measured in this run, on this machine.
+    pub measured: Measured,
+    /// Published figures of other systems, never measured here (see `literature_note`).
+    pub literature: Vec<LiteratureEntry>,
+    #[serde(default)]
+    pub literature_note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    pub encode: EncodeCost,
+    pub training: TrainingCost,
+    pub inference: InferenceCost,
+    pub bytes: BytesPerSample,
+    /// private test accuracy - baseline test accuracy (fraction, not points).
+    pub accuracy_delta: f64,
+    /// Peak resident memory of the whole process (both arms, data, encodings); null if unknown.
+    pub peak_memory_bytes: Option<u64>,
+    /// Where `peak_memory_bytes` came from: "VmHWM" (/proc/self/status), "getrusage" or "unavailable".
+    #[serde(default)]
+    pub peak_memory_source: String,
+    #[serde(default)]
+    pub context: MeasurementContext,
+}
+
+/// The customer's one-off cost of encoding the training set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncodeCost {
+    /// Training samples encoded.
+    pub samples: usize,
+    /// Seconds for inputs and labels together.
+    pub seconds: f64,
+    pub samples_per_second: f64,
+    /// Each configured transform, in order.
+    pub per_transform: Vec<TransformCost>,
+    /// Seconds spent encoding the labels (secret output codes).
+    #[serde(default)]
+    pub labels_seconds: f64,
+    /// Seconds spent deriving the transforms from the key (e.g. generating Q), once per key.
+    #[serde(default)]
+    pub key_setup_seconds: f64,
+    /// `seconds` / the baseline's median epoch seconds (null when no epoch finished).
+    #[serde(default)]
+    pub fraction_of_baseline_epoch: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransformCost {
+    /// The transform's label, e.g. `pixel-permutation` or `block-shuffle(b=4,flip)`.
+    pub transform: String,
+    /// Seconds to apply it to the whole training set.
+    pub seconds: f64,
+    pub samples_per_second: f64,
+    /// Seconds to derive it from the key (once per key).
+    #[serde(default)]
+    pub setup_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingCost {
+    pub baseline_epoch_seconds: Vec<f64>,
+    pub private_epoch_seconds: Vec<f64>,
+    /// median(private epoch seconds) / median(baseline epoch seconds); null when an arm finished no epoch.
+    pub ratio: Option<f64>,
+    /// True when the arms were trained one after the other (`schedule = "sequential"`), each timed
+    /// alone; false when they shared the machine, side by side.
+    pub clean: bool,
+    #[serde(default)]
+    pub schedule: String,
+    /// sum(private) / sum(baseline).
+    #[serde(default)]
+    pub ratio_of_totals: Option<f64>,
+    #[serde(default)]
+    pub baseline_samples_per_second: f64,
+    #[serde(default)]
+    pub private_samples_per_second: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BytesPerSample {
+    /// Encoded inputs the customer sends (f32 features).
+    pub to_provider_per_sample: usize,
+    /// Scores the provider returns (f32 per output code).
+    pub to_customer_per_sample: usize,
+    /// The raw input as the baseline model consumes it (f32 features).
+    pub raw_input_per_sample: usize,
+    /// The raw input as 8-bit pixels (how image datasets are stored).
+    #[serde(default)]
+    pub raw_input_u8_per_sample: usize,
+    /// Scores a plain service would return (f32 per class).
+    #[serde(default)]
+    pub raw_output_per_sample: usize,
+    /// to_provider_per_sample / raw_input_per_sample.
+    #[serde(default)]
+    pub input_expansion: f64,
+}
+
+/// What the figures were measured on, to judge their noise.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MeasurementContext {
+    pub arch: String,
+    pub dataset: String,
+    pub privacy: String,
+    /// Worker threads available (rayon pool size for the matrix products).
+    pub threads: usize,
+    /// 1-minute load average when the overhead was measured (null if unknown): above `threads`
+    /// the machine was shared and timings are noisy.
+    pub load_average_1m: Option<f64>,
+}
+
+/// Everything [`measure_run`] needs from a finished (or stopped) run.
+pub struct RunFacts<'a> {
+    pub config: &'a Config,
+    pub dataset: &'a Dataset,
+    pub customer: &'a Customer,
+    pub encode: &'a EncodeTimings,
+    pub baseline: &'a ArmRecord,
+    pub private: &'a ArmRecord,
+    /// Where the trained weights are (initial weights are used for timing when a file is missing).
+    pub baseline_model: &'a Path,
+    pub private_model: &'a Path,
+}
+
+/// Measure the overhead of a run (inference is timed here, on the saved models) and put it beside
+/// the literature table.
+pub fn measure_run(facts: &RunFacts<'_>) -> anyhow::Result<OverheadReport> {
+    let RunFacts { config, dataset, customer, encode, baseline, private, .. } = *facts;
+    let samples = dataset.train.len();
+    let setup = customer.transform_setup_seconds();
+    let per_transform = customer
+        .transform_labels()
+        .into_iter()
+        .zip(&encode.per_transform_seconds)
+        .enumerate()
+        .map(|(i, (transform, &seconds))| TransformCost {
+            transform,
+            seconds,
+            samples_per_second: rate(samples, seconds),
+            setup_seconds: setup.get(i).copied().unwrap_or(0.0),
+        })
+        .collect();
+    let baseline_median = median(&baseline.epoch_seconds);
+    let encode_cost = EncodeCost {
+        samples,
+        seconds: encode.total_seconds,
+        samples_per_second: rate(samples, encode.total_seconds),
+        per_transform,
+        labels_seconds: encode.labels_seconds,
+        key_setup_seconds: setup.iter().sum(),
+        fraction_of_baseline_epoch: baseline_median.filter(|m| *m > 0.0).map(|m| encode.total_seconds / m),
+    };
+
+    let training = training_cost(config.train.schedule, baseline, private);
+
+    let test_inputs = if dataset.test.is_empty() { &dataset.train.images } else { &dataset.test.images };
+    let inference = inference::measure(
+        config.model.arch,
+        dataset.shape,
+        dataset.classes,
+        customer,
+        test_inputs,
+        facts.baseline_model,
+        facts.private_model,
+        &inference::Budget::default(),
+    )?;
+
+    let features = dataset.shape.features();
+    let bytes = BytesPerSample {
+        to_provider_per_sample: 4 * features,
+        to_customer_per_sample: 4 * customer.outputs(),
+        raw_input_per_sample: 4 * features,
+        raw_input_u8_per_sample: features,
+        raw_output_per_sample: 4 * dataset.classes,
+        input_expansion: 1.0,
+    };
+    let (peak_memory_bytes, source) = memory::peak_memory();
+    Ok(OverheadReport {
+        format_version: OVERHEAD_FORMAT_VERSION,
+        measured: Measured {
+            encode: encode_cost,
+            training,
+            inference,
+            bytes,
+            accuracy_delta: private.test_accuracy - baseline.test_accuracy,
+            peak_memory_bytes,
+            peak_memory_source: source.into(),
+            context: MeasurementContext {
+                arch: config.model.arch.name().into(),
+                dataset: dataset.name.clone(),
+                privacy: config.privacy.describe(),
+                threads: worker_threads(),
+                load_average_1m: memory::load_average_1m(),
+            },
+        },
+        literature: literature::entries(),
+        literature_note: literature::NOTE.into(),
+    })
+}
+
+/// Per-epoch seconds of both arms and their ratio.
+pub fn training_cost(schedule: Schedule, baseline: &ArmRecord, private: &ArmRecord) -> TrainingCost {
+    let ratio = match (median(&private.epoch_seconds), median(&baseline.epoch_seconds)) {
+        (Some(p), Some(b)) if b > 0.0 => Some(p / b),
+        _ => None,
+    };
+    let (sp, sb): (f64, f64) = (private.epoch_seconds.iter().sum(), baseline.epoch_seconds.iter().sum());
+    TrainingCost {
+        baseline_epoch_seconds: baseline.epoch_seconds.clone(),
+        private_epoch_seconds: private.epoch_seconds.clone(),
+        ratio,
+        clean: schedule == Schedule::Sequential,
+        schedule: match schedule {
+            Schedule::Parallel => "parallel",
+            Schedule::Sequential => "sequential",
+        }
+        .into(),
+        ratio_of_totals: (sb > 0.0 && sp > 0.0).then(|| sp / sb),
+        baseline_samples_per_second: baseline.samples_per_second,
+        private_samples_per_second: private.samples_per_second,
+    }
+}
+
+/// One line for logs: the headline figures.
+pub fn headline(report: &OverheadReport) -> String {
+    let m = &report.measured;
+    let ratio = m.training.ratio.map(|r| format!("{r:.3}")).unwrap_or_else(|| "n/a".into());
+    format!(
+        "overhead: encode {:.3} s ({:.0} samples/s), private/baseline epoch time {} ({}), inference batch {} {:.3} ms vs {:.3} ms, one sample {:.3} ms vs {:.3} ms",
+        m.encode.seconds,
+        m.encode.samples_per_second,
+        ratio,
+        if m.training.clean { "clean: sequential" } else { "arms side by side" },
+        m.inference.batch.batch_size,
+        m.inference.batch.private_total_ms,
+        m.inference.batch.baseline_forward_ms,
+        m.inference.single_sample.private_total_ms,
+        m.inference.single_sample.baseline_forward_ms,
+    )
+}
+
+/// Median of `values` (None when empty).
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) })
+}
+
+fn rate(samples: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        samples as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// Threads the matrix products may use: `RAYON_NUM_THREADS` if set, else the available parallelism.
+pub fn worker_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+    }
+
+    fn arm(epochs: &[f64]) -> ArmRecord {
+        ArmRecord {
+            status: "finished".into(),
+            test_accuracy: 0.5,
+            train_seconds: epochs.iter().sum(),
+            samples_per_second: 1.0,
+            epochs_completed: epochs.len(),
+            epoch_seconds: epochs.to_vec(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn training_ratio_uses_medians_and_marks_clean_timings() {
+        let t = training_cost(Schedule::Sequential, &arm(&[2.0, 1.0, 1.0]), &arm(&[1.1, 1.1, 5.0]));
+        assert!((t.ratio.unwrap() - 1.1).abs() < 1e-12);
+        assert!(t.clean);
+        let t = training_cost(Schedule::Parallel, &arm(&[1.0]), &arm(&[]));
+        assert_eq!(t.ratio, None);
+        assert!(!t.clean);
+    }
+}

@@ -1,0 +1,750 @@
+//! The per-run figures. Each is built from a [`RunData`] and drawn by the shared machinery in `draw`.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::draw::{
+    arm_marker, fmt_sig, fmt_thousands, render, series_marker, titled, Bar, BarChart, Figure, HLine, LegendItem,
+    LineKind, Placed, Series, Swatch, XTicks, XyChart,
+};
+use super::inputs::{AttackRecord, RunData};
+use super::samples::SamplesFile;
+use super::style::{self, arm_color, series_color, text};
+use super::FigureFiles;
+use crate::train::Arm;
+
+/// A figure made of charts.
+pub(crate) enum Body {
+    Xy(XyChart),
+    Bars(BarChart),
+    /// Panels stacked top to bottom under one title.
+    Stack(String, Vec<XyChart>),
+}
+
+pub(crate) struct ChartFigure {
+    pub name: String,
+    pub size: (u32, u32),
+    pub body: Body,
+}
+
+impl Figure for ChartFigure {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _images: &mut Vec<Placed>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        match &self.body {
+            Body::Xy(c) => c.draw(root),
+            Body::Bars(b) => b.draw(root),
+            Body::Stack(title, panels) => {
+                let body = titled(root, title)?;
+                let (_, h) = body.dim_in_pixel();
+                let k = panels.len().max(1) as u32;
+                let mut rest = body;
+                for (i, p) in panels.iter().enumerate() {
+                    let (top, bottom) =
+                        if i + 1 < panels.len() { rest.split_vertically(h / k) } else { (rest.clone(), rest.clone()) };
+                    // Air between a panel's legend and the next panel.
+                    let top = if i > 0 { top.margin(18, 0, 0, 0) } else { top };
+                    p.draw(&top)?;
+                    rest = bottom;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn emit<F: Figure>(fig: &F, caption: String, dir: &Path, out: &mut Vec<FigureFiles>) -> anyhow::Result<()> {
+    let [png, svg] = render(fig, dir)?;
+    out.push(FigureFiles { name: fig.name(), caption, png, svg });
+    Ok(())
+}
+
+/// Render every figure the run's data allows into `dir`; returns the files and what was skipped.
+pub(crate) fn render_all(run: &RunData, dir: &Path) -> anyhow::Result<(Vec<FigureFiles>, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+
+    match accuracy(run) {
+        Some((f, c)) => emit(&f, c, dir, &mut out)?,
+        None => skipped.push("accuracy: metrics.csv has no test rows".into()),
+    }
+    match loss(run) {
+        Some((f, c)) => emit(&f, c, dir, &mut out)?,
+        None => skipped.push("loss: metrics.csv has no rows".into()),
+    }
+    match throughput(run) {
+        Some((f, c)) => emit(&f, c, dir, &mut out)?,
+        None => skipped.push("throughput: metrics.csv has no train rows".into()),
+    }
+    match training_time(run) {
+        Some((f, c)) => emit(&f, c, dir, &mut out)?,
+        None => skipped.push("training-time: no epoch completed".into()),
+    }
+    match &run.overhead {
+        None => skipped.push("inference-latency: overhead.json not found (overhead analysis not run)".into()),
+        Some(_) => match inference_latency(run) {
+            Some((f, c)) => emit(&f, c, dir, &mut out)?,
+            None => skipped.push("inference-latency: overhead.json has no inference timings".into()),
+        },
+    }
+    match &run.attacks {
+        None => skipped.push("key-space and attack figures: attacks.json not found (attacks not run)".into()),
+        Some(doc) => {
+            match doc.record("key-space").and_then(|r| key_space(run, r)) {
+                Some((f, c)) => emit(&f, c, dir, &mut out)?,
+                None => skipped.push("key-space: no key-space record with components in attacks.json".into()),
+            }
+            for r in &doc.records {
+                if r.name == "key-space" {
+                    continue;
+                }
+                match attack(r) {
+                    Some((f, c)) => emit(&f, c, dir, &mut out)?,
+                    None => skipped.push(format!("attack-{}: the record has no curves", file_stem(&r.name))),
+                }
+            }
+        }
+    }
+    match &run.samples {
+        None => skipped.push("samples: samples.json not found".into()),
+        Some(s) if s.raw.is_empty() => skipped.push("samples: samples.json holds no images".into()),
+        Some(s) => {
+            let f = SamplesFigure::new(run, s);
+            let c = f.caption();
+            emit(&f, c, dir, &mut out)?;
+        }
+    }
+    Ok((out, skipped))
+}
+
+/// A safe file stem from an attack name.
+pub(crate) fn file_stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    if s.is_empty() {
+        "unnamed".into()
+    } else {
+        s
+    }
+}
+
+/// "pixel-permutation" from "pixel-permutation; labels: permuted, m=1".
+pub(crate) fn transforms_of(privacy: &str) -> String {
+    privacy.split(';').next().unwrap_or(privacy).trim().to_string()
+}
+
+pub(crate) fn arm_label(run: &RunData, arm: Arm) -> String {
+    match arm {
+        Arm::Baseline => "baseline (raw data)".into(),
+        Arm::Private => format!("private ({})", transforms_of(&run.summary.privacy)),
+    }
+}
+
+fn subject(run: &RunData) -> String {
+    format!("{}, {}", run.summary.dataset.name, run.summary.arch)
+}
+
+fn single(name: &str, chart: XyChart) -> ChartFigure {
+    ChartFigure { name: name.into(), size: (style::WIDTH, style::HEIGHT), body: Body::Xy(chart) }
+}
+
+fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
+    let mut c = XyChart::new("epoch", "test accuracy (%)");
+    c.title = Some(format!("Test accuracy per epoch ({})", subject(run)));
+    c.x_ticks = XTicks::Integer;
+    for arm in Arm::BOTH {
+        let pts: Vec<(f64, f64)> = run.test_rows(arm).iter().map(|r| (r.epoch as f64, 100.0 * r.accuracy)).collect();
+        if !pts.is_empty() {
+            c.series.push(Series {
+                label: arm_label(run, arm),
+                points: pts,
+                color: arm_color(arm),
+                line: LineKind::Solid,
+                marker: Some(arm_marker(arm)),
+                on_top: arm == Arm::Private,
+            });
+        }
+    }
+    if c.series.is_empty() {
+        return None;
+    }
+    let ys: Vec<f64> = c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).collect();
+    let (lo, hi) = super::draw::min_max(&ys)?;
+    let span = (hi - lo).max(2.0);
+    c.y_range = Some((lo - 0.15 * span).max(0.0)..(hi + 0.15 * span).min(100.0));
+    Some((
+        single("accuracy", c),
+        format!(
+            "Test accuracy after each epoch ({} test images; the private arm's scores decoded by the customer). Final: baseline {:.2}%, private {:.2}% ({:+.2} points).",
+            run.summary.dataset.test,
+            100.0 * run.summary.baseline.test_accuracy,
+            100.0 * run.summary.private.test_accuracy,
+            100.0 * run.summary.accuracy_delta
+        ),
+    ))
+}
+
+fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
+    let m = run.codes_per_class();
+    let mut c = XyChart::new("optimiser step", "cross-entropy loss");
+    c.title = Some(format!("Training and test loss ({})", subject(run)));
+    c.y_from_zero = true;
+    for arm in Arm::BOTH {
+        let pts: Vec<(f64, f64)> = run.train_rows(arm).iter().map(|r| (r.step as f64, r.loss)).collect();
+        if !pts.is_empty() {
+            let what = if arm == Arm::Private && m > 1 { "train, over output codes" } else { "train" };
+            c.series.push(Series {
+                label: format!("{}, {what}", arm.name()),
+                points: pts,
+                color: arm_color(arm),
+                line: LineKind::Solid,
+                marker: None,
+                on_top: arm == Arm::Private,
+            });
+        }
+    }
+    for arm in Arm::BOTH {
+        let pts: Vec<(f64, f64)> = run.test_rows(arm).iter().map(|r| (r.step as f64, r.loss)).collect();
+        if !pts.is_empty() {
+            c.series.push(Series {
+                label: format!("{}, test (end of epoch)", arm.name()),
+                points: pts,
+                color: arm_color(arm),
+                line: LineKind::Dashed,
+                marker: Some(arm_marker(arm)),
+                on_top: arm == Arm::Private,
+            });
+        }
+    }
+    if c.series.is_empty() {
+        return None;
+    }
+    let mut caption = "Training loss (running mean over each logging interval, solid) and test loss of the decoded class probabilities at each epoch's end (dashed, markers).".to_string();
+    if m > 1 {
+        caption.push_str(&format!(
+            " With label splitting (m = {m}) the private arm's training loss is over its {} output codes, so it is not comparable with the baseline's; its test loss is over classes.",
+            m * run.summary.dataset.classes
+        ));
+    }
+    Some((single("loss", c), caption))
+}
+
+fn throughput(run: &RunData) -> Option<(ChartFigure, String)> {
+    let mut c = XyChart::new("wall time since the arm started (s)", "throughput (samples/s)");
+    c.title = Some(format!("Training throughput ({} schedule, {} threads)", run.summary.schedule, run.summary.threads));
+    c.y_from_zero = true;
+    for arm in Arm::BOTH {
+        let pts: Vec<(f64, f64)> = run.train_rows(arm).iter().map(|r| (r.wall_s, r.samples_per_s)).collect();
+        if !pts.is_empty() {
+            let few = pts.len() <= 25;
+            c.series.push(Series {
+                label: arm_label(run, arm),
+                points: pts,
+                color: arm_color(arm),
+                line: LineKind::Solid,
+                marker: if few { Some(arm_marker(arm)) } else { None },
+                on_top: arm == Arm::Private,
+            });
+        }
+    }
+    if c.series.is_empty() {
+        return None;
+    }
+    let sched = if run.summary.schedule == "parallel" {
+        "Both arms trained at the same time and shared the machine's cores."
+    } else {
+        "Each arm was trained alone (sequential schedule)."
+    };
+    Some((
+        single("throughput", c),
+        format!(
+            "Training throughput over each logging interval. {sched} Mean over the run: baseline {:.0}, private {:.0} samples/s.",
+            run.summary.baseline.samples_per_second, run.summary.private.samples_per_second
+        ),
+    ))
+}
+
+fn training_time(run: &RunData) -> Option<(ChartFigure, String)> {
+    let (b, p, source) = run.epoch_seconds();
+    let epochs = b.len().max(p.len());
+    if epochs == 0 {
+        return None;
+    }
+    let annotate = epochs <= 6;
+    let bar = |v: Option<&f64>, color| Bar {
+        segments: v.map(|v| vec![(*v, color)]).unwrap_or_default(),
+        annotation: if annotate { v.map(|v| fmt_sig(*v)) } else { None },
+    };
+    let groups: Vec<Vec<Bar>> =
+        (0..epochs).map(|e| vec![bar(b.get(e), style::BASELINE), bar(p.get(e), style::PRIVATE)]).collect();
+    let ratio = run.overhead.as_ref().and_then(|o| o.measured.training.as_ref()).and_then(|t| t.ratio).or_else(|| {
+        let (sb, sp): (f64, f64) = (b.iter().sum(), p.iter().sum());
+        (sb > 0.0 && sp > 0.0).then(|| sp / sb)
+    });
+    let title = match ratio {
+        Some(r) => format!("Training time per epoch (private/baseline = {r:.2}x)"),
+        None => "Training time per epoch".into(),
+    };
+    let chart = BarChart {
+        title: Some(title),
+        category_desc: "epoch".into(),
+        value_desc: "training time (s)".into(),
+        categories: (1..=epochs).map(|e| e.to_string()).collect(),
+        groups,
+        legend: vec![
+            LegendItem { label: arm_label(run, Arm::Baseline), swatch: Swatch::Box(style::BASELINE) },
+            LegendItem { label: arm_label(run, Arm::Private), swatch: Swatch::Box(style::PRIVATE) },
+        ],
+        horizontal: false,
+        log: false,
+    };
+    let clean = run.overhead.as_ref().and_then(|o| o.measured.training.as_ref()).and_then(|t| t.clean);
+    let how = match (clean, run.summary.schedule.as_str()) {
+        (Some(true), _) => "each arm timed alone",
+        (Some(false), _) | (None, "parallel") => {
+            "arms trained side by side, sharing the cores, so the ratio is indicative only"
+        }
+        _ => "each arm timed alone (sequential schedule)",
+    };
+    Some((
+        ChartFigure { name: "training-time".into(), size: (style::WIDTH, style::HEIGHT), body: Body::Bars(chart) },
+        format!("Wall-clock training seconds per epoch, evaluation excluded ({how}; from {source})."),
+    ))
+}
+
+fn inference_latency(run: &RunData) -> Option<(ChartFigure, String)> {
+    let inf = run.overhead.as_ref()?.measured.inference.as_ref()?;
+    let fwd_b = inf.baseline_forward_ms?;
+    let (enc, fwd_p, dec) =
+        (inf.private_encode_ms.unwrap_or(0.0), inf.private_forward_ms?, inf.private_decode_ms.unwrap_or(0.0));
+    let total_p = inf.private_total_ms.unwrap_or(enc + fwd_p + dec);
+    let batch = inf.batch_size.map(|b| format!(" of {}", fmt_thousands(b))).unwrap_or_default();
+    let ms = |v: f64| format!("{} ms", fmt_sig(v));
+    let chart = BarChart {
+        title: Some(format!("Inference latency per batch{batch}")),
+        category_desc: String::new(),
+        value_desc: format!("latency per batch{batch} (ms)"),
+        categories: vec!["baseline".into(), "private".into()],
+        groups: vec![
+            vec![Bar { segments: vec![(fwd_b, style::BASELINE)], annotation: Some(ms(fwd_b)) }],
+            vec![Bar {
+                segments: vec![(enc, style::ENCODE), (fwd_p, style::PRIVATE), (dec, style::DECODE)],
+                annotation: Some(format!(
+                    "{} ({:.2}x)",
+                    ms(total_p),
+                    if fwd_b > 0.0 { total_p / fwd_b } else { f64::NAN }
+                )),
+            }],
+        ],
+        legend: vec![
+            LegendItem { label: "forward, baseline (provider)".into(), swatch: Swatch::Box(style::BASELINE) },
+            LegendItem { label: "encode (customer)".into(), swatch: Swatch::Box(style::ENCODE) },
+            LegendItem { label: "forward, private (provider)".into(), swatch: Swatch::Box(style::PRIVATE) },
+            LegendItem { label: "decode (customer)".into(), swatch: Swatch::Box(style::DECODE) },
+        ],
+        horizontal: true,
+        log: false,
+    };
+    Some((
+        ChartFigure { name: "inference-latency".into(), size: (style::WIDTH, 380), body: Body::Bars(chart) },
+        format!(
+            "Inference latency per batch{batch}: the baseline's forward pass vs the private protocol's customer encode + provider forward + customer decode ({} vs {}; from overhead.json).",
+            ms(fwd_b),
+            ms(total_p)
+        ),
+    ))
+}
+
+/// Key-space components from the record: `parameters.components` = [{component, bits, continuous_dim}].
+fn key_components(r: &AttackRecord) -> Vec<(String, f64, f64)> {
+    let Some(list) = r.parameters.get("components").and_then(|v| v.as_array()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|c| {
+            let name = c.get("component").or_else(|| c.get("name")).and_then(|v| v.as_str())?.to_string();
+            let bits = c.get("bits").and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let dim = c.get("continuous_dim").and_then(|v| v.as_f64()).unwrap_or(0.0);
+            Some((name, bits, dim))
+        })
+        .collect()
+}
+
+fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
+    let comps = key_components(r);
+    if comps.is_empty() {
+        return None;
+    }
+    let total = r.headline.value;
+    let bits_label = |b: f64| if b >= 100.0 { format!("{} bits", fmt_thousands(b)) } else { format!("{b:.1} bits") };
+    let mut categories = Vec::new();
+    let mut groups = Vec::new();
+    for (name, bits, dim) in &comps {
+        categories.push(name.clone());
+        let annotation = if *bits > 0.0 {
+            let mut a = bits_label(*bits);
+            if *dim > 0.0 {
+                a.push_str(&format!(" + continuous (dim {})", fmt_thousands(*dim)));
+            }
+            a
+        } else if *dim > 0.0 {
+            format!("continuous key (dim {})", fmt_thousands(*dim))
+        } else {
+            "no key".into()
+        };
+        groups.push(vec![Bar { segments: vec![(*bits, style::PRIVATE)], annotation: Some(annotation) }]);
+    }
+    if let Some(t) = total {
+        categories.push("total (discrete)".into());
+        groups.push(vec![Bar { segments: vec![(t, style::INK)], annotation: Some(bits_label(t)) }]);
+    }
+    let pos: Vec<f64> = groups.iter().flatten().map(|b| b.total()).filter(|v| *v > 0.0).collect();
+    let (lo, hi) = super::draw::min_max(&pos).unwrap_or((1.0, 1.0));
+    let log = hi / lo.max(1e-9) > 50.0;
+    let chart = BarChart {
+        title: Some(format!("Key space ({})", transforms_of(&run.summary.privacy))),
+        category_desc: String::new(),
+        value_desc: format!("log2(number of keys) (bits{})", if log { ", log scale" } else { "" }),
+        categories,
+        groups,
+        legend: vec![],
+        horizontal: true,
+        log,
+    };
+    let height = (150 + 62 * chart.categories.len() as u32).clamp(320, 700);
+    Some((
+        ChartFigure { name: "key-space".into(), size: (style::WIDTH, height), body: Body::Bars(chart) },
+        format!(
+            "Key space of each secret component, in bits (log2 of the number of keys; analytic, from attacks.json). {}",
+            r.verdict
+        ),
+    ))
+}
+
+/// Whether a headline unit (the unit of `chance` and `baseline`) is what a panel's y axis shows.
+fn unit_matches(unit: &str, y_label: &str) -> bool {
+    let y = y_label.to_lowercase();
+    match unit.to_lowercase().as_str() {
+        "db" => y.contains("psnr") || y.contains("(db)"),
+        "fraction" => {
+            (y.contains("accuracy") || y.contains("fraction") || y.contains("recovered")) && !y.contains("difference")
+        }
+        "points" => y.contains("difference") || y.contains("advantage"),
+        "bits" => y.contains("bits"),
+        "ssim" => y.contains("ssim"),
+        "mse" => y.contains("mse"),
+        _ => false,
+    }
+}
+
+fn fmt_value(v: f64, unit: &str) -> String {
+    match unit {
+        "dB" => format!("{v:.1} dB"),
+        "fraction" => format!("{v:.3}"),
+        "points" => format!("{:+.2} points", 100.0 * v),
+        "bits" => format!("{v:.1} bits"),
+        _ if unit.is_empty() => format!("{v:.4}"),
+        _ => format!("{v:.4} {unit}"),
+    }
+}
+
+fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
+    // Curves that share x_label and y_label go on one panel, in order of first appearance.
+    let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
+    for (i, c) in r.curves.iter().enumerate() {
+        if c.xy().is_empty() {
+            continue;
+        }
+        let key = (c.x_label.clone(), c.y_label.clone());
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let unit = r.headline.unit.as_str();
+    let mut panels = Vec::new();
+    for ((x_label, y_label), idx) in &groups {
+        let mut c = XyChart::new(x_label.clone(), y_label.clone());
+        let curves: Vec<_> = idx.iter().map(|&i| &r.curves[i]).collect();
+        let all_pos_x = curves.iter().all(|c| c.xy().iter().all(|p| p.0 > 0.0));
+        let all_int_x = curves.iter().all(|c| c.xy().iter().all(|p| (p.0 - p.0.round()).abs() < 1e-9));
+        c.x_ticks = if curves.iter().any(|c| c.x_log) && all_pos_x {
+            XTicks::Log
+        } else if all_int_x {
+            XTicks::Integer
+        } else {
+            XTicks::Auto
+        };
+        for (k, curve) in curves.iter().enumerate() {
+            let pts = curve.xy();
+            c.series.push(Series {
+                label: if curve.label.is_empty() { format!("curve {}", k + 1) } else { curve.label.clone() },
+                marker: Some(series_marker(k)),
+                on_top: false,
+                line: LineKind::Solid,
+                color: series_color(k),
+                points: pts,
+            });
+        }
+        if unit_matches(unit, y_label) {
+            // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
+            // mean image, is the no-knowledge floor), so it is not drawn.
+            let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
+            if let Some(ch) = chance {
+                let label = if unit == "points" && ch == 0.0 {
+                    "no advantage (0 points)".to_string()
+                } else {
+                    format!("chance ({})", fmt_value(ch, unit))
+                };
+                c.hlines.push(HLine { label, y: ch, color: style::CHANCE, dotted: false });
+            }
+            if let Some(b) = r.baseline {
+                let what = r.baseline_label.clone().unwrap_or_else(|| "reference".into());
+                c.hlines.push(HLine {
+                    label: format!("{what} ({})", fmt_value(b, unit)),
+                    y: b,
+                    color: style::REFERENCE,
+                    dotted: true,
+                });
+            }
+        }
+        let ys: Vec<f64> =
+            c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).chain(c.hlines.iter().map(|h| h.y)).collect();
+        let yl = y_label.to_lowercase();
+        if (yl.contains("fraction") || yl == "accuracy" || yl.contains("ssim"))
+            && ys.iter().all(|y| (-1e-9..=1.0 + 1e-9).contains(y))
+        {
+            c.y_range = Some(0.0..1.04);
+        }
+        panels.push(c);
+    }
+    let n = panels.len() as u32;
+    let (size, body) = if n == 1 {
+        let mut c = panels.pop().expect("one panel");
+        c.title = Some(r.display_title());
+        ((style::WIDTH, style::HEIGHT + 40), Body::Xy(c))
+    } else {
+        ((style::WIDTH, 50 + n * style::PANEL_HEIGHT), Body::Stack(r.display_title(), panels))
+    };
+    let mut caption = r.display_title();
+    if !r.threat_model.adversary.is_empty() {
+        caption.push_str(&format!(". Adversary: {}", r.threat_model.adversary));
+        if !r.threat_model.holds.is_empty() {
+            caption.push_str(&format!(", holding {}", r.threat_model.holds.join("; ")));
+        }
+    }
+    if let Some(v) = r.headline.value {
+        caption.push_str(&format!(". {}: {}", r.headline.metric, fmt_value(v, unit)));
+    }
+    if !r.verdict.is_empty() {
+        caption.push_str(&format!(". Verdict: {}", r.verdict));
+    }
+    if r.complete == Some(false) {
+        caption.push_str(" (stopped early: curves hold the points done)");
+    }
+    caption.push('.');
+    Some((ChartFigure { name: format!("attack-{}", file_stem(&r.name)), size, body }, caption.replace("..", ".")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sample images
+
+const FASHION: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+const CIFAR: [&str; 10] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+
+fn class_name(dataset: &str, label: u32) -> String {
+    let d = dataset.to_lowercase();
+    let named = if d == "embedded" || d.contains("fashion") {
+        FASHION.get(label as usize)
+    } else if d.contains("cifar") {
+        CIFAR.get(label as usize)
+    } else {
+        None
+    };
+    match named {
+        Some(n) => n.to_string(),
+        None => format!("class {label}"),
+    }
+}
+
+struct Row {
+    title: String,
+    detail: String,
+    images: Vec<(Vec<u8>, bool)>,
+}
+
+/// Raw / encoded / decoded / reconstructed images of a few test samples, one row each.
+pub(crate) struct SamplesFigure {
+    rows: Vec<Row>,
+    columns: Vec<String>,
+    iw: u32,
+    ih: u32,
+    privacy: String,
+    rescaled: bool,
+    /// Width of the row-label column.
+    left: u32,
+}
+
+/// RGB bytes of one image; values outside [0, 1] are rescaled to the image's own range (flag true).
+fn to_rgb(values: &[f32], h: usize, w: usize, channels: usize) -> (Vec<u8>, bool) {
+    let finite: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (lo, hi) = finite.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let in_unit = lo >= -1e-3 && hi <= 1.0 + 1e-3;
+    let (off, scale, rescaled) = if in_unit || !lo.is_finite() {
+        (0.0, 1.0, false)
+    } else {
+        (lo, if hi > lo { 1.0 / (hi - lo) } else { 1.0 }, true)
+    };
+    let mut out = Vec::with_capacity(h * w * 3);
+    for p in 0..h * w {
+        for ch in 0..3 {
+            let src = if channels >= 3 { p * channels + ch } else { p * channels.max(1) };
+            let v = values.get(src).copied().unwrap_or(0.0);
+            let v = if v.is_finite() { ((v - off) * scale).clamp(0.0, 1.0) } else { 0.0 };
+            out.push((v * 255.0).round() as u8);
+        }
+    }
+    (out, rescaled)
+}
+
+impl SamplesFigure {
+    fn new(run: &RunData, s: &SamplesFile) -> Self {
+        let shape = s.shape.expect("checked when loaded");
+        let (h, w, c) = (shape.height, shape.width, shape.channels);
+        let conv = |list: &Vec<Vec<f32>>| list.iter().map(|img| to_rgb(img, h, w, c)).collect::<Vec<_>>();
+        let mut rows = vec![
+            Row { title: "raw".into(), detail: "customer's data".into(), images: conv(&s.raw) },
+            Row { title: "encoded".into(), detail: "what the provider sees".into(), images: conv(&s.encoded) },
+        ];
+        if let Some(d) = &s.decoded {
+            rows.push(Row { title: "decoded".into(), detail: "by the customer's key".into(), images: conv(d) });
+        }
+        for r in &s.reconstructions {
+            let mut detail = r.label.clone();
+            if let Some(p) = r.psnr_db {
+                if !detail.is_empty() {
+                    detail.push_str(", ");
+                }
+                detail.push_str(&format!("PSNR {p:.1} dB"));
+            }
+            rows.push(Row { title: format!("attack: {}", r.attack), detail, images: conv(&r.images) });
+        }
+        let rescaled = rows.iter().any(|r| r.images.iter().any(|i| i.1));
+        let columns = s.labels.iter().map(|&l| class_name(&run.summary.dataset.name, l)).collect::<Vec<_>>();
+        let columns = if columns.len() == s.raw.len() { columns } else { vec![String::new(); s.raw.len()] };
+        let privacy = if s.privacy.is_empty() { run.summary.privacy.clone() } else { s.privacy.clone() };
+        // The row-label column as wide as its longest line (within limits; longer details are cut).
+        let widest = rows
+            .iter()
+            .map(|r| style::text_width(&r.title, style::LEGEND_PX).max(style::text_width(&r.detail, style::NOTE_PX)))
+            .max()
+            .unwrap_or(0);
+        let left = (widest + 30).clamp(180, 360);
+        for r in &mut rows {
+            r.detail = style::fit_text(&r.detail, style::NOTE_PX, style::NOTE_PX, left - 24).0;
+            r.title = style::fit_text(&r.title, style::LEGEND_PX, style::LEGEND_PX, left - 24).0;
+        }
+        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, privacy, rescaled, left }
+    }
+
+    fn caption(&self) -> String {
+        let mut c = format!(
+            "{} test images: raw, encoded as the provider receives them ({}), decoded by the customer",
+            self.columns.len(),
+            transforms_of(&self.privacy)
+        );
+        let recon: Vec<&str> = self.rows.iter().skip(3).map(|r| r.title.trim_start_matches("attack: ")).collect();
+        if recon.is_empty() {
+            c.push_str(" (no attack reconstructions stored)");
+        } else {
+            c.push_str(&format!(", and reconstructed by {}", recon.join(", ")));
+        }
+        if self.rescaled {
+            c.push_str("; images marked * have values outside [0, 1] and are shown rescaled to their own range");
+        }
+        c.push('.');
+        c
+    }
+
+    const TOP: u32 = 40 + 34;
+    const GAP: u32 = 12;
+
+    fn cell(&self) -> u32 {
+        let n = self.columns.len().max(1) as u32;
+        ((style::WIDTH - self.left - 16) / n).saturating_sub(Self::GAP).clamp(28, 140)
+    }
+}
+
+impl Figure for SamplesFigure {
+    fn name(&self) -> String {
+        "samples".into()
+    }
+
+    fn size(&self) -> (u32, u32) {
+        let cell = self.cell();
+        let rows = self.rows.len() as u32;
+        (style::WIDTH, Self::TOP + rows * (cell + Self::GAP) + if self.rescaled { 34 } else { 12 })
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, images: &mut Vec<Placed>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        let _ = titled(root, &format!("Test images through the scheme ({})", transforms_of(&self.privacy)))?;
+        let cell = self.cell();
+        let head = text(style::NOTE_PX).pos(Pos::new(HPos::Center, VPos::Bottom));
+        for (j, name) in self.columns.iter().enumerate() {
+            let x = self.left as i32 + j as i32 * (cell + Self::GAP) as i32 + cell as i32 / 2;
+            root.draw(&Text::new(name.clone(), (x, Self::TOP as i32 - 8), head.clone()))?;
+        }
+        let title_style = text(style::LEGEND_PX).pos(Pos::new(HPos::Right, VPos::Bottom));
+        let detail_style = text_colored_note().pos(Pos::new(HPos::Right, VPos::Top));
+        for (i, row) in self.rows.iter().enumerate() {
+            let y = Self::TOP as i32 + i as i32 * (cell + Self::GAP) as i32;
+            let mid = y + cell as i32 / 2;
+            let marked = row.images.iter().any(|im| im.1);
+            let title = if marked { format!("{} *", row.title) } else { row.title.clone() };
+            root.draw(&Text::new(title, (self.left as i32 - 14, mid - 1), title_style.clone()))?;
+            root.draw(&Text::new(row.detail.clone(), (self.left as i32 - 14, mid + 3), detail_style.clone()))?;
+            for (j, (rgb, _)) in row.images.iter().enumerate() {
+                let x = self.left as i32 + j as i32 * (cell + Self::GAP) as i32;
+                root.draw(&Rectangle::new(
+                    [(x - 1, y - 1), (x + cell as i32, y + cell as i32)],
+                    style::MUTED.stroke_width(1),
+                ))?;
+                images.push(Placed { x, y, w: cell, h: cell, iw: self.iw, ih: self.ih, rgb: rgb.clone() });
+            }
+        }
+        if self.rescaled {
+            let (_, h) = root.dim_in_pixel();
+            root.draw(&Text::new(
+                "* values outside [0, 1]: each image shown rescaled to its own min..max".to_string(),
+                (self.left as i32, h as i32 - 22),
+                text_colored_note(),
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+fn text_colored_note() -> TextStyle<'static> {
+    style::text_colored(style::NOTE_PX, style::MUTED)
+}

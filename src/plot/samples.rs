@@ -1,0 +1,220 @@
+//! `RUN_DIR/samples.json`: a few test images as the customer has them, as the provider sees them, as
+//! the customer decodes them and as attacks reconstruct them, so the sample-image panel can be redrawn
+//! from the run folder alone.
+//!
+//! # Format (format_version 1)
+//!
+//! ```json
+//! {
+//!   "format_version": 1,
+//!   "privacy": "pixel-permutation; labels: permuted, m=1",
+//!   "shape": {"height": 28, "width": 28, "channels": 1},
+//!   "indices": [0, 2, ...],          // positions in the test split
+//!   "labels": [9, 2, ...],           // true classes (customer knowledge)
+//!   "raw": [[...784 values in 0..1...], ...],
+//!   "encoded": [[...], ...],         // T_K(x): exactly what the provider received for these images
+//!   "decoded": [[...], ...] | null,  // the customer's inverse of `encoded` (null: not invertible)
+//!   "reconstructions": [             // added by attacks (absent or empty: none yet)
+//!     {"attack": "known-plaintext", "label": "least squares, n=1000",
+//!      "psnr_db": 31.2, "ssim": 0.93, "images": [[...], ...]}
+//!   ]
+//! }
+//! ```
+//!
+//! Images are flattened channel-last (`(row * width + col) * channels + channel`), one list per
+//! sample, values rounded to 4 decimals (display only). `reconstructions[k].images[i]` is attack k's
+//! reconstruction of `encoded[i]`; an attack adds or replaces its entry with [`add_reconstruction`].
+//! The file holds raw customer images: it belongs to the experimenter's side of the run folder, like
+//! `customer/`, never to `provider/`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{ImageShape, Split};
+use crate::error::InputError;
+use crate::results::{atomic, RunFolder};
+use crate::scheme::{Customer, EncodedInputs};
+
+pub const SAMPLES_FORMAT_VERSION: u32 = 1;
+pub const SAMPLES_FILE: &str = "samples.json";
+/// How many test images a run keeps for the panel.
+pub const DEFAULT_SAMPLE_COUNT: usize = 6;
+
+/// One attack's reconstructions of the stored encoded samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Reconstruction {
+    /// Attack name as in attacks.json (`known-plaintext`, `statistical`, `inversion`, ...).
+    pub attack: String,
+    /// Short description for the row label (method, amount of data).
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psnr_db: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssim: Option<f64>,
+    pub images: Vec<Vec<f32>>,
+}
+
+/// The whole of samples.json (read tolerantly: unknown fields are ignored, missing ones default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SamplesFile {
+    pub format_version: u32,
+    pub privacy: String,
+    pub shape: Option<ImageShape>,
+    pub indices: Vec<usize>,
+    pub labels: Vec<u32>,
+    pub raw: Vec<Vec<f32>>,
+    pub encoded: Vec<Vec<f32>>,
+    pub decoded: Option<Vec<Vec<f32>>>,
+    pub reconstructions: Vec<Reconstruction>,
+}
+
+impl SamplesFile {
+    pub fn path(folder: &RunFolder) -> std::path::PathBuf {
+        folder.root.join(SAMPLES_FILE)
+    }
+
+    /// Read samples.json; `Ok(None)` when the run has none.
+    pub fn load(path: &Path) -> anyhow::Result<Option<SamplesFile>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+        let file: SamplesFile = serde_json::from_str(&text).map_err(|e| {
+            InputError::in_file(
+                path,
+                format!(
+                    "line {} column {}: expected a ppdl samples file (see plot::samples): {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        file.check(path)?;
+        Ok(Some(file))
+    }
+
+    /// Every image list has `shape.features()` values and there are as many of each kind as raw images.
+    fn check(&self, path: &Path) -> anyhow::Result<()> {
+        let Some(shape) = self.shape else {
+            return Err(InputError::in_file(path, "field `shape`: expected {height, width, channels}").into());
+        };
+        let d = shape.features();
+        let n = self.raw.len();
+        let bad = |field: &str, what: String| -> anyhow::Error {
+            InputError::in_file(path, format!("field `{field}`: {what}")).into()
+        };
+        let lists: Vec<(String, &Vec<Vec<f32>>)> =
+            [("raw".to_string(), &self.raw), ("encoded".to_string(), &self.encoded)]
+                .into_iter()
+                .chain(self.decoded.iter().map(|d| ("decoded".to_string(), d)))
+                .chain(
+                    self.reconstructions
+                        .iter()
+                        .enumerate()
+                        .map(|(k, r)| (format!("reconstructions[{k}].images"), &r.images)),
+                )
+                .collect();
+        for (field, list) in lists {
+            if list.len() != n {
+                return Err(bad(&field, format!("expected {n} images (as many as `raw`), found {}", list.len())));
+            }
+            if let Some((i, img)) = list.iter().enumerate().find(|(_, img)| img.len() != d) {
+                return Err(bad(
+                    &field,
+                    format!(
+                        "image {i}: expected {d} values ({}x{}x{}), found {}",
+                        shape.height,
+                        shape.width,
+                        shape.channels,
+                        img.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string(self)?;
+        text.push('\n');
+        atomic::write(path, text.as_bytes())
+    }
+}
+
+fn rounded(values: &[f32]) -> Vec<f32> {
+    values.iter().map(|v| if v.is_finite() { (v * 1e4).round() / 1e4 } else { 0.0 }).collect()
+}
+
+/// Test-split positions for the panel: the first image of each class in order of appearance, then the
+/// next images, `count` in all.
+pub fn pick_indices(labels: &[u8], count: usize) -> Vec<usize> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut picked: Vec<usize> = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        if picked.len() == count {
+            break;
+        }
+        if seen.insert(l) {
+            picked.push(i);
+        }
+    }
+    for i in 0..labels.len() {
+        if picked.len() >= count {
+            break;
+        }
+        if !picked.contains(&i) {
+            picked.push(i);
+        }
+    }
+    picked.sort_unstable();
+    picked
+}
+
+/// Write `RUN_DIR/samples.json` for the first `count` test images of distinct classes: raw, encoded
+/// exactly as the provider received them (`encoded_test`, the customer's encoding of `test`), and the
+/// customer's decoding of that.
+pub fn write_samples(
+    folder: &RunFolder,
+    customer: &Customer,
+    privacy: &str,
+    test: &Split,
+    encoded_test: &EncodedInputs,
+    count: usize,
+) -> anyhow::Result<()> {
+    let shape: ImageShape = customer.shape();
+    let d = shape.features();
+    let indices = pick_indices(&test.labels, count.min(test.len()));
+    let encoded_all = encoded_test.images();
+    let encoded: Vec<Vec<f32>> = indices.iter().map(|&i| encoded_all[i * d..(i + 1) * d].to_vec()).collect();
+    let decoded: Option<Vec<Vec<f32>>> =
+        encoded.iter().map(|e| customer.decode_inputs(e).map(|v| rounded(&v))).collect();
+    let file = SamplesFile {
+        format_version: SAMPLES_FORMAT_VERSION,
+        privacy: privacy.to_string(),
+        shape: Some(shape),
+        labels: indices.iter().map(|&i| test.labels[i] as u32).collect(),
+        raw: indices.iter().map(|&i| rounded(test.image(i))).collect(),
+        encoded: encoded.iter().map(|e| rounded(e)).collect(),
+        decoded,
+        reconstructions: Vec::new(),
+        indices,
+    };
+    file.save(&SamplesFile::path(folder))
+}
+
+/// Add (or replace: one entry per attack name) one attack's reconstructions of the stored samples.
+/// `recon.images[i]` must reconstruct `encoded[i]` of the file.
+pub fn add_reconstruction(folder: &RunFolder, mut recon: Reconstruction) -> anyhow::Result<()> {
+    let path = SamplesFile::path(folder);
+    let Some(mut file) = SamplesFile::load(&path)? else {
+        return Err(InputError::in_file(&path, "no samples file to add reconstructions to").into());
+    };
+    recon.images = recon.images.iter().map(|img| rounded(img)).collect();
+    file.reconstructions.retain(|r| r.attack != recon.attack);
+    file.reconstructions.push(recon);
+    file.check(&path)?;
+    file.save(&path)
+}

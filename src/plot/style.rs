@@ -1,0 +1,153 @@
+//! One place for the look of every figure: colours (the same baseline/private colours in all figures),
+//! font sizes and figure sizes.
+//!
+//! Colours are from the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies);
+//! the two arms also differ by marker shape, so figures survive grey-scale printing.
+
+use plotters::style::{FontFamily, FontStyle, IntoFont, RGBColor, TextStyle};
+
+use crate::train::Arm;
+
+/// The baseline arm (plain model on raw data): blue.
+pub const BASELINE: RGBColor = RGBColor(0, 114, 178);
+/// The private arm (keyed model on encoded data): vermilion.
+pub const PRIVATE: RGBColor = RGBColor(213, 94, 0);
+/// Chance level (an adversary who knows nothing): grey, dashed.
+pub const CHANCE: RGBColor = RGBColor(120, 120, 120);
+/// An attack record's reference value (`baseline` in attacks.json): black, dashed.
+pub const REFERENCE: RGBColor = RGBColor(0, 0, 0);
+/// Customer-side encoding cost.
+pub const ENCODE: RGBColor = RGBColor(230, 159, 0);
+/// Customer-side decoding cost.
+pub const DECODE: RGBColor = RGBColor(204, 121, 167);
+/// Grid lines.
+pub const GRID: RGBColor = RGBColor(225, 225, 225);
+/// Text and axes.
+pub const INK: RGBColor = RGBColor(0, 0, 0);
+/// Secondary text (notes inside figures).
+pub const MUTED: RGBColor = RGBColor(90, 90, 90);
+
+/// Series of attack curves (several curves on one chart), in order. None of them is an arm colour.
+pub const SERIES: [RGBColor; 5] = [
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 0, 0),       // black
+];
+
+/// The colour of an arm, used for it in every figure.
+pub fn arm_color(arm: Arm) -> RGBColor {
+    match arm {
+        Arm::Baseline => BASELINE,
+        Arm::Private => PRIVATE,
+    }
+}
+
+/// The n-th attack series colour.
+pub fn series_color(i: usize) -> RGBColor {
+    SERIES[i % SERIES.len()]
+}
+
+/// Font family name every figure uses; `plot::register_fonts` registers the embedded DejaVu Sans
+/// under it.
+pub const FONT: &str = "sans-serif";
+
+/// Figure title.
+pub const TITLE_PX: u32 = 22;
+/// Axis descriptions (with units).
+pub const LABEL_PX: u32 = 20;
+/// Tick labels.
+pub const TICK_PX: u32 = 18;
+/// Legend entries.
+pub const LEGEND_PX: u32 = 18;
+/// Notes and value annotations.
+pub const NOTE_PX: u32 = 16;
+
+/// Size of a one-panel figure (pixels): readable at a paper's column width.
+pub const WIDTH: u32 = 800;
+pub const HEIGHT: u32 = 500;
+/// Height of each panel of a multi-panel (stacked) figure.
+pub const PANEL_HEIGHT: u32 = 440;
+
+/// Line width of data series.
+pub const LINE_PX: u32 = 3;
+/// Marker radius.
+pub const MARKER_PX: u32 = 5;
+
+pub fn text(px: u32) -> TextStyle<'static> {
+    (FontFamily::Name(FONT), px as f64, FontStyle::Normal).into_font().color(&INK)
+}
+
+pub fn text_colored(px: u32, color: RGBColor) -> TextStyle<'static> {
+    (FontFamily::Name(FONT), px as f64, FontStyle::Normal).into_font().color(&color)
+}
+
+/// Width in pixels of `s` set in the figure font at `px` (an estimate when the font is unavailable).
+pub fn text_width(s: &str, px: u32) -> u32 {
+    use plotters::style::FontDesc;
+    FontDesc::new(FontFamily::Name(FONT), px as f64, FontStyle::Normal)
+        .box_size(s)
+        .map(|(w, _)| w)
+        .unwrap_or((s.chars().count() as f64 * px as f64 * 0.6) as u32)
+}
+
+/// `s` in the largest size from `px` down to `min_px` that fits `max_w` pixels; cut with an ellipsis
+/// when even `min_px` is too wide.
+pub fn fit_text(s: &str, px: u32, min_px: u32, max_w: u32) -> (String, u32) {
+    let mut size = px;
+    while size > min_px && text_width(s, size) > max_w {
+        size -= 1;
+    }
+    if text_width(s, size) <= max_w {
+        return (s.to_string(), size);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut n = chars.len();
+    while n > 1 {
+        n -= 1;
+        let cut: String = chars[..n].iter().collect::<String>().trim_end().to_string() + "…";
+        if text_width(&cut, size) <= max_w {
+            return (cut, size);
+        }
+    }
+    (s.to_string(), size)
+}
+
+/// Word-wrap `s` into at most `max_lines` lines of `max_w` pixels, in the largest size from `px` down
+/// to `min_px` that needs no cut; the last line is cut with an ellipsis when nothing fits.
+pub fn wrap_text(s: &str, px: u32, min_px: u32, max_w: u32, max_lines: usize) -> (Vec<String>, u32) {
+    let wrap = |size: u32| -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        for word in s.split_whitespace() {
+            let candidate = if cur.is_empty() { word.to_string() } else { format!("{cur} {word}") };
+            if cur.is_empty() || text_width(&candidate, size) <= max_w {
+                cur = candidate;
+            } else {
+                lines.push(std::mem::take(&mut cur));
+                cur = word.to_string();
+            }
+        }
+        if !cur.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    };
+    let mut size = px;
+    loop {
+        let lines = wrap(size);
+        let fits = lines.len() <= max_lines && lines.iter().all(|l| text_width(l, size) <= max_w);
+        if fits {
+            return (lines, size);
+        }
+        if size <= min_px {
+            let mut lines: Vec<String> = lines.into_iter().take(max_lines).collect();
+            if let Some(last) = lines.last_mut() {
+                *last = fit_text(&format!("{last} …"), size, size, max_w).0;
+            }
+            return (lines, size);
+        }
+        size -= 1;
+    }
+}

@@ -1,0 +1,275 @@
+//! All seven attacks end to end on a small synthetic run (8x8 images, a provider model trained on the
+//! encoded data): records, events, attacks.json, config, early stop.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use dfdx::prelude::*;
+use ppdl::attacks::nn::{train_classifier, Plan};
+use ppdl::attacks::{run_attacks, AttackInputs, AttackKind, AttacksFile};
+use ppdl::config::{AttackChoice, Config};
+use ppdl::data::{Dataset, ImageShape, Split};
+use ppdl::model::arch::Mlp1;
+use ppdl::scheme::{Customer, SecretKey};
+use ppdl::train::{Control, Event};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const SHAPE: ImageShape = ImageShape { height: 8, width: 8, channels: 1 };
+const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+/// Class prototypes plus noise; class c is drawn with weight c + 1 (imbalanced priors).
+fn synthetic(n: usize, seed: u64) -> Split {
+    let d = SHAPE.features();
+    let mut proto_rng = ChaCha8Rng::seed_from_u64(1000);
+    let protos: Vec<Vec<f32>> = (0..10).map(|_| (0..d).map(|_| proto_rng.gen::<f32>()).collect()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut images = Vec::with_capacity(n * d);
+    let mut labels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut u = rng.gen_range(0..55);
+        let mut c = 0;
+        while u > c {
+            u -= c + 1;
+            c += 1;
+        }
+        labels.push(c as u8);
+        images.extend(protos[c].iter().map(|p| (p + rng.gen_range(-0.25f32..0.25)).clamp(0.0, 1.0)));
+    }
+    Split { images, labels, features: d }
+}
+
+fn config(extra: &str) -> Config {
+    let text = format!(
+        r#"
+name = "synthetic"
+seed = 5
+[data]
+dataset = "digits"
+[model]
+arch = "mlp-256"
+[privacy]
+transforms = [{{ kind = "pixel-permutation" }}]
+fixed_key = "{KEY}"
+[attacks]
+enabled = ["all"]
+[attacks.wrong_key]
+keys = 5
+[attacks.fine_tune]
+n = [20, 100, 400]
+epochs = 3
+min_steps = 20
+[attacks.known_plaintext]
+n = [1, 4, 40, 100]
+[attacks.statistical]
+n = [200, 3000]
+refine_rounds = 2
+[attacks.label_frequency]
+n = [100, 3000]
+group_samples = 500
+[attacks.inversion]
+n = [50, 400]
+hidden = 32
+epochs = 2
+min_steps = 20
+{extra}
+"#
+    );
+    Config::parse(&text, Path::new("synthetic.toml")).unwrap()
+}
+
+/// Train the provider's model on the encoded training set and save it where a run would.
+fn provider_model(config: &Config, data: &Dataset, dir: &Path) -> std::path::PathBuf {
+    let key = SecretKey::from_hex(KEY).unwrap();
+    let customer = Customer::new(key, &config.privacy, &data.name, data.shape, data.classes);
+    let enc = customer.encode_training_set(&data.train);
+    let dev = Cpu::seed_from_u64(1);
+    let mut model = Mlp1::new(&dev, SHAPE.features(), 256, customer.outputs());
+    let plan = Plan { epochs: 8, min_steps: 0, batch_size: 32, learning_rate: 1e-3, seed: 2 };
+    assert!(train_classifier(
+        &dev,
+        &mut model,
+        enc.inputs().images(),
+        SHAPE.features(),
+        enc.codes(),
+        customer.outputs(),
+        &plan,
+        &Control::default()
+    ));
+    let path = dir.join("model.safetensors");
+    ppdl::model::io::save(&model, &path).unwrap();
+    path
+}
+
+fn dataset() -> Dataset {
+    Dataset { name: "digits".into(), shape: SHAPE, classes: 10, train: synthetic(3000, 1), test: synthetic(1200, 2) }
+}
+
+#[test]
+fn all_attacks_run_report_and_tell_the_expected_truths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config("");
+    assert_eq!(config.attacks.selected(), AttackKind::ALL.to_vec());
+    let data = dataset();
+    let model = provider_model(&config, &data, tmp.path());
+    let (tx, rx) = mpsc::channel();
+    let inputs = AttackInputs {
+        config: &config,
+        dataset: &data,
+        key: SecretKey::from_hex(KEY).unwrap(),
+        provider_model: model,
+        provider_digests: None,
+        provider_train: None,
+        folder: None,
+    };
+    let file = run_attacks(inputs, &AttackKind::ALL, &tx, &Control::default());
+    drop(tx);
+    assert!(file.failures.is_empty(), "failures: {:?}", file.failures);
+    let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, AttackKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>());
+
+    // Events: each attack starts, may progress, and finishes with the record that attacks.json holds.
+    let events: Vec<Event> = rx.iter().collect();
+    for r in &file.records {
+        let started =
+            events.iter().position(|e| matches!(e, Event::AttackStarted { name } if *name == r.name)).unwrap();
+        let finished =
+            events.iter().position(|e| matches!(e, Event::AttackFinished { record } if record.name == r.name)).unwrap();
+        assert!(started < finished);
+        if let Event::AttackFinished { record } = &events[finished] {
+            assert_eq!(**record, *r);
+        }
+    }
+    assert!(events.iter().any(|e| matches!(e, Event::AttackProgress { name, .. } if name == "known-plaintext")));
+
+    for r in &file.records {
+        assert!(r.complete, "{} incomplete", r.name);
+        assert!(!r.verdict.is_empty() && !r.threat_model.adversary.is_empty() && !r.aux_data.is_empty());
+        assert!(r.headline.value.is_finite());
+        for c in &r.curves {
+            assert!(c.points.iter().all(|p| p[0].is_finite() && p[1].is_finite()), "{}: {}", r.name, c.label);
+        }
+    }
+    let get = |name: &str| file.record(name).unwrap();
+
+    // Key space: log2(64!) + log2(10!).
+    let ks = get("key-space").headline.value;
+    assert!((ks - (296.0 + 21.79)).abs() < 1.0, "key space {ks}");
+
+    // Wrong keys (each with its own label map) and raw inputs (identity map) are near chance; the
+    // right key is not.
+    let wk = get("wrong-key");
+    assert!(wk.figure("right key (the customer)").unwrap() > 0.8, "{:?}", wk.figures);
+    assert!(wk.figure("wrong keys, own label map (mean)").unwrap() < 0.25, "{:?}", wk.figures);
+    assert!(wk.figure("raw inputs, identity label map").unwrap() < 0.3, "{:?}", wk.figures);
+    assert_eq!(wk.chance, Some(0.1));
+
+    // Known plaintext breaks a pixel permutation.
+    let kp = get("known-plaintext");
+    assert_eq!(kp.figure("key recovered at the largest n (feature matching)"), Some(1.0));
+    assert!(kp.broken && kp.headline.value > 40.0, "{}", kp.verdict);
+    let kp_key = kp.curve("feature matching: key recovered").unwrap();
+    assert_eq!(kp_key.points.iter().map(|p| p[0]).collect::<Vec<_>>(), vec![1.0, 4.0, 40.0, 100.0]);
+    assert!(kp_key.points[0][1] < 1.0);
+
+    // Label frequency on imbalanced classes without splitting: most of the permutation comes out.
+    let lf = get("label-frequency");
+    assert!(lf.headline.value >= 0.6, "{}", lf.verdict);
+
+    // The adversary's data came from the test split, disjoint from training, and says so.
+    assert!(kp.aux_data.contains("test split") && kp.aux_data.contains("disjoint"));
+
+    // attacks.json round trip and merge.
+    let path = tmp.path().join("attacks.json");
+    file.save(&path).unwrap();
+    let back = AttacksFile::load(&path).unwrap();
+    // (serde_json's float parsing may move the last bit of a number.)
+    assert_eq!(back.records.len(), file.records.len());
+    for (a, b) in back.records.iter().zip(&file.records) {
+        assert_eq!((&a.name, &a.verdict, a.broken, a.curves.len()), (&b.name, &b.verdict, b.broken, b.curves.len()));
+        assert!((a.headline.value - b.headline.value).abs() <= 1e-12 * b.headline.value.abs().max(1.0));
+    }
+    let mut merged = back.clone();
+    let mut newer = AttacksFile::default();
+    let mut kp2 = kp.clone();
+    kp2.verdict = "replaced".into();
+    newer.records.push(kp2);
+    merged.merge(newer);
+    assert_eq!(merged.records.len(), 7);
+    assert_eq!(merged.record("known-plaintext").unwrap().verdict, "replaced");
+    assert_eq!(merged.records[3].name, "known-plaintext", "canonical order kept");
+}
+
+#[test]
+fn a_stop_request_ends_the_attacks_early_with_partial_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config("");
+    let data = dataset();
+    let model = provider_model(&config, &data, tmp.path());
+    let control = Arc::new(Control::default());
+    let (tx, rx) = mpsc::channel();
+    let watcher = {
+        let control = Arc::clone(&control);
+        std::thread::spawn(move || {
+            for e in rx {
+                if let Event::AttackStarted { name } = &e {
+                    if name == "known-plaintext" {
+                        control.request_stop();
+                    }
+                }
+            }
+        })
+    };
+    let inputs = AttackInputs {
+        config: &config,
+        dataset: &data,
+        key: SecretKey::from_hex(KEY).unwrap(),
+        provider_model: model,
+        provider_digests: None,
+        provider_train: None,
+        folder: None,
+    };
+    let kinds = [AttackKind::KeySpace, AttackKind::KnownPlaintext, AttackKind::Inversion];
+    let file = run_attacks(inputs, &kinds, &tx, &control);
+    drop(tx);
+    watcher.join().unwrap();
+    let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, vec!["key-space", "known-plaintext"], "nothing runs after the stop");
+    assert!(file.records[0].complete);
+    let kp = &file.records[1];
+    assert!(!kp.complete, "the stopped attack says so");
+    assert!(kp.curves[0].points.len() < 4, "and keeps only the points it finished");
+}
+
+#[test]
+fn attacks_config_has_defaults_and_errors_name_the_field() {
+    let base = "name = \"x\"\n[data]\ndataset = \"mnist\"\n";
+    let c = Config::parse(base, Path::new("c.toml")).unwrap();
+    assert!(c.attacks.selected().is_empty(), "no attacks unless enabled");
+    assert_eq!(c.attacks.wrong_key.keys, 10);
+    assert_eq!(c.attacks.fine_tune.n, vec![50, 100, 500, 1000, 2000]);
+    assert_eq!(c.attacks.aux_fraction, 0.5);
+    let c = Config::parse(
+        &format!("{base}[attacks]\nenabled = [\"inversion\", \"key-space\", \"inversion\"]\n"),
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.attacks.selected(), vec![AttackKind::KeySpace, AttackKind::Inversion]);
+    assert_eq!(c.attacks.enabled[0], AttackChoice::Only(AttackKind::Inversion));
+    // The resolved config round-trips.
+    let again = Config::parse(&c.to_toml(), Path::new("resolved.toml")).unwrap();
+    assert_eq!(again, c);
+
+    let err = |text: &str| format!("{:#}", Config::parse(&format!("{base}{text}"), Path::new("c.toml")).unwrap_err());
+    let e = err("[attacks]\nenabled = [\"all\", \"known-plaintxt\"]\n");
+    assert!(e.contains("attacks.enabled[1]") && e.contains("did you mean `known-plaintext`"), "{e}");
+    let e = err("[attacks.fine_tune]\nn = [10, 0]\n");
+    assert!(e.contains("attacks.fine_tune.n[1]") && e.contains(">= 1"), "{e}");
+    let e = err("[attacks]\naux_fraction = 1.5\n");
+    assert!(e.contains("attacks.aux_fraction"), "{e}");
+    let e = err("[attacks.inversion]\nhiden = 3\n");
+    assert!(e.contains("hiden") && e.contains("did you mean `hidden`"), "{e}");
+    let e = err("[attacks.statistical]\npca_variance = 0\n");
+    assert!(e.contains("attacks.statistical.pca_variance"), "{e}");
+}

@@ -1,0 +1,113 @@
+//! `ppdl run` ends with the figures and the report (output.figures = true), and keeps a samples.json
+//! from which the sample panel can be redrawn.
+
+use std::path::Path;
+use std::process::Command;
+
+const CONFIG: &str = r#"
+name = "plotted"
+seed = 3
+[data]
+dataset = "embedded"
+train_limit = 300
+test_limit = 100
+[model]
+arch = "mlp-256"
+[train]
+epochs = 2
+batch_size = 50
+log_every = 2
+[privacy]
+transforms = [{ kind = "pixel-permutation" }]
+fixed_key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+[output]
+figures = true
+"#;
+
+#[test]
+fn run_writes_samples_figures_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let out = tmp.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_ppdl"))
+        .args(["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("== figures and report"), "{text}");
+    assert!(!text.contains("figures failed"), "{text}");
+    // Every run now writes overhead.json, so its two figures are expected too.
+    let expected = ["accuracy", "loss", "throughput", "training-time", "inference-latency", "samples"];
+    for name in expected {
+        for ext in ["png", "svg"] {
+            assert!(out.join("figures").join(format!("{name}.{ext}")).is_file(), "missing {name}.{ext}: {text}");
+        }
+    }
+    assert!(out.join("report.md").is_file());
+
+    // samples.json: distinct classes, the provider's encoding, and the customer's exact inverse.
+    let s = ppdl::plot::SamplesFile::load(&out.join("samples.json")).unwrap().expect("samples.json");
+    assert_eq!(s.raw.len(), ppdl::plot::DEFAULT_SAMPLE_COUNT);
+    assert_eq!(s.encoded.len(), s.raw.len());
+    let mut classes = s.labels.clone();
+    classes.sort_unstable();
+    classes.dedup();
+    assert_eq!(classes.len(), s.labels.len(), "one image per class: {:?}", s.labels);
+    let decoded = s.decoded.as_ref().expect("pixel permutation is invertible");
+    for (i, ((raw, enc), dec)) in s.raw.iter().zip(&s.encoded).zip(decoded).enumerate() {
+        assert_ne!(raw, enc, "image {i} not encoded");
+        let mut a = raw.clone();
+        let mut b = enc.clone();
+        a.sort_by(f32::total_cmp);
+        b.sort_by(f32::total_cmp);
+        assert_eq!(a, b, "a permutation keeps the pixel values");
+        assert_eq!(dec, raw, "customer decodes exactly");
+    }
+
+    // Regenerating from the folder alone gives the same figure set.
+    std::fs::remove_dir_all(out.join("figures")).unwrap();
+    let r = ppdl::plot::render_run(Path::new(&out)).unwrap();
+    let names: Vec<&str> = r.figures.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names.len(), expected.len(), "{names:?}");
+    for name in expected {
+        assert!(names.contains(&name), "{name} not regenerated: {names:?}");
+    }
+}
+
+#[test]
+fn reconstructions_can_be_added_and_are_drawn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for f in ["summary.json", "metrics.csv", "config.toml", "samples.json"] {
+        std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
+    }
+    let folder = ppdl::results::RunFolder::open(&dir).unwrap();
+    let s = ppdl::plot::SamplesFile::load(&dir.join("samples.json")).unwrap().unwrap();
+    let recon = ppdl::plot::Reconstruction {
+        attack: "known-plaintext".into(),
+        label: "feature matching, n=20".into(),
+        psnr_db: Some(100.0),
+        ssim: Some(1.0),
+        images: s.raw.clone(),
+    };
+    ppdl::plot::add_reconstruction(&folder, recon.clone()).unwrap();
+    ppdl::plot::add_reconstruction(&folder, recon).unwrap(); // replaces, does not duplicate
+    let s2 = ppdl::plot::SamplesFile::load(&dir.join("samples.json")).unwrap().unwrap();
+    assert_eq!(s2.reconstructions.iter().filter(|r| r.attack == "known-plaintext").count(), 1);
+    // A reconstruction of the wrong size is refused.
+    let bad = ppdl::plot::Reconstruction {
+        attack: "inversion".into(),
+        images: vec![vec![0.0; 3]; s.raw.len()],
+        ..Default::default()
+    };
+    let err = ppdl::plot::add_reconstruction(&folder, bad).unwrap_err();
+    assert_eq!(ppdl::error::exit_code(&err), 2, "{err:#}");
+    let r = ppdl::plot::render_run(&dir).unwrap();
+    let samples = r.figures.iter().find(|f| f.name == "samples").expect("samples figure");
+    assert!(samples.caption.contains("known-plaintext"), "{}", samples.caption);
+}
