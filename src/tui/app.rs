@@ -511,11 +511,7 @@ impl App {
         } else {
             Attacks::with_status(Availability::Running("waiting for training to finish".into()))
         };
-        self.overhead = Overhead {
-            status: Availability::Running("waiting for the run to finish".into()),
-            rows: vec![],
-            literature: vec![],
-        };
+        self.overhead = Overhead::with_status(Availability::Running("waiting for the run to finish".into()));
         Command::StartRun(Box::new(RunRequest { config, dir, control }))
     }
 
