@@ -217,10 +217,22 @@ fn runs_open_compare_and_analyses() {
     assert_eq!(ppdl::tui::diff::changes(&c.diff), 8);
 }
 
+/// "export figures" renders the run's figures and report through the plot module.
 #[test]
-fn export_figures_is_stubbed_until_plot_lands() {
-    let err = ppdl::tui::actions::export_figures(Path::new("results/x")).unwrap_err();
-    assert!(err.to_string().contains("plot module not available yet"));
+fn export_figures_renders_into_the_run_folder() {
+    let results = tempfile::tempdir().unwrap();
+    write_run(results.path(), "a-run", CONFIG_A, 0.84, 0.83);
+    let dir = results.path().join("a-run");
+    let msg = ppdl::tui::actions::export_figures(&dir).unwrap();
+    assert!(msg.contains("figures (PNG + SVG)"), "{msg}");
+    assert!(dir.join("report.md").is_file());
+    let pngs = std::fs::read_dir(dir.join("figures"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+        .count();
+    assert!(pngs > 0);
+    let err = ppdl::tui::actions::export_figures(&results.path().join("missing")).unwrap_err();
+    assert!(format!("{err:#}").contains("missing"), "{err:#}");
 }
 
 /// A run whose data cannot be loaded ends as Failed through the same channel, without hanging.

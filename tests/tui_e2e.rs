@@ -133,13 +133,22 @@ fn tui_runs_an_experiment_end_to_end() {
     });
     assert!(screen.contains("Accuracy"), "{screen}");
     tmux.wait_for("the run to finish", minute, |s| s.contains("[done]"));
+    // The run's overhead.json shows in the overhead view; the runs view exports its figures.
+    tmux.keys(&["4"]);
+    tmux.wait_for("the overhead table", minute, |s| s.contains("train s/epoch") && s.contains("Published figures"));
+    tmux.keys(&["5"]);
+    tmux.wait_for("the run in the runs view", minute, |s| s.contains("tiny-"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the run's detail", minute, |s| s.contains("accuracy delta"));
+    tmux.keys(&["f"]);
+    tmux.wait_for("figures to be exported", minute, |s| s.contains("figures (PNG + SVG)"));
     tmux.keys(&["q"]);
     tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
 
     let runs: Vec<PathBuf> =
         std::fs::read_dir(tmp.path().join("results")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    for file in ["summary.json", "metrics.csv", "config.toml"] {
+    for file in ["summary.json", "metrics.csv", "config.toml", "overhead.json", "report.md"] {
         assert!(runs[0].join(file).is_file(), "{} missing in {}", file, runs[0].display());
     }
     let summary = ppdl::results::RunFolder::open(&runs[0]).unwrap().load_summary().unwrap();

@@ -193,3 +193,12 @@ fn attacks_120x40() {
     key(&mut app, KeyCode::Down);
     insta::assert_snapshot!(render(&app, 120, 40).backend());
 }
+
+#[test]
+fn overhead_120x40() {
+    let mut app = app();
+    app.view = View::Overhead;
+    app.analysis_source = Some("quickstart-20260102-090000".into());
+    app.overhead = overhead();
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}

@@ -183,10 +183,17 @@ pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathB
 
 /// Render a run's figures (PNG + SVG) and report. Called from a worker thread by the runs view.
 ///
-/// The `plot` module lands from another branch; this is the single call site to wire to it.
+/// Returns a one-line message for the footer.
 pub fn export_figures(run: &Path) -> anyhow::Result<String> {
-    let _ = run;
-    anyhow::bail!("plot module not available yet")
+    let rendered = crate::plot::render_run(run)?;
+    let skipped =
+        if rendered.skipped.is_empty() { String::new() } else { format!("; skipped: {}", rendered.skipped.join("; ")) };
+    Ok(format!(
+        "{} figures (PNG + SVG) in {} and {}{skipped}",
+        rendered.figures.len(),
+        run.join("figures").display(),
+        rendered.report.display()
+    ))
 }
 
 #[cfg(test)]

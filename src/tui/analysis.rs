@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::attacks::{AttackRecord, AttacksFile};
+use crate::overhead::OverheadReport;
 
 /// Whether an analysis has results to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -229,11 +230,19 @@ pub struct OverheadRow {
     pub unit: String,
     pub baseline: Option<f64>,
     pub private: Option<f64>,
+    /// A cost (time, bytes): more is worse, so private / baseline - 1 is the extra cost. False for
+    /// rates and deltas, which the extra-cost chart leaves out.
+    pub cost: bool,
 }
 
 impl OverheadRow {
     pub fn new(quantity: &str, unit: &str, baseline: Option<f64>, private: Option<f64>) -> OverheadRow {
-        OverheadRow { quantity: quantity.into(), unit: unit.into(), baseline, private }
+        OverheadRow { quantity: quantity.into(), unit: unit.into(), baseline, private, cost: true }
+    }
+
+    /// A row that is not a cost (throughput, accuracy delta, memory of the whole process).
+    pub fn figure(quantity: &str, unit: &str, baseline: Option<f64>, private: Option<f64>) -> OverheadRow {
+        OverheadRow { cost: false, ..OverheadRow::new(quantity, unit, baseline, private) }
     }
 
     /// private / baseline, when both are known and the baseline is not zero.
@@ -260,22 +269,32 @@ pub struct Overhead {
     pub status: Availability,
     pub rows: Vec<OverheadRow>,
     pub literature: Vec<LiteratureRow>,
+    /// How to read the measurements (shared machine, noisy load, ...).
+    pub notes: Vec<String>,
 }
 
 impl Default for Overhead {
     fn default() -> Self {
-        Overhead { status: Availability::NoRun, rows: vec![], literature: vec![] }
+        Overhead::with_status(Availability::NoRun)
     }
 }
 
 impl Overhead {
-    /// `RUN_DIR/overhead.json`, tolerant of its exact shape.
+    pub fn with_status(status: Availability) -> Overhead {
+        Overhead { status, rows: vec![], literature: vec![], notes: vec![] }
+    }
+
+    /// `RUN_DIR/overhead.json`: ppdl's format, or failing that any similar shape (tolerant).
     pub fn load(path: &Path) -> Overhead {
+        let typed = std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<OverheadReport>(&t).ok());
+        if let Some(report) = typed {
+            return Overhead::from(&report);
+        }
         match read_json(path) {
-            Err(status) => Overhead { status, rows: vec![], literature: vec![] },
+            Err(status) => Overhead::with_status(status),
             Ok(value) => {
                 let (rows, literature) = parse_overhead(&value);
-                Overhead { status: Availability::Done, rows, literature }
+                Overhead { status: Availability::Done, rows, literature, notes: vec![] }
             }
         }
     }
@@ -285,6 +304,92 @@ impl Overhead {
             Some(r) => *r = row,
             None => self.rows.push(row),
         }
+    }
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+impl From<&OverheadReport> for Overhead {
+    fn from(r: &OverheadReport) -> Overhead {
+        let m = &r.measured;
+        let (t, inf, b) = (&m.training, &m.inference, &m.bytes);
+        let rows = vec![
+            OverheadRow::new(
+                "train s/epoch (median)",
+                "s",
+                median(&t.baseline_epoch_seconds),
+                median(&t.private_epoch_seconds),
+            ),
+            OverheadRow::figure(
+                "train throughput",
+                "samples/s",
+                Some(t.baseline_samples_per_second),
+                Some(t.private_samples_per_second),
+            ),
+            OverheadRow::new(
+                &format!("inference, batch {}", inf.batch.batch_size),
+                "ms",
+                Some(inf.batch.baseline_forward_ms),
+                Some(inf.batch.private_total_ms),
+            ),
+            OverheadRow::new(
+                "inference, 1 sample",
+                "ms",
+                Some(inf.single_sample.baseline_forward_ms),
+                Some(inf.single_sample.private_total_ms),
+            ),
+            OverheadRow::new(
+                "bytes to provider/sample",
+                "B",
+                Some(b.raw_input_per_sample as f64),
+                Some(b.to_provider_per_sample as f64),
+            ),
+            OverheadRow::new(
+                "bytes to customer/sample",
+                "B",
+                Some(b.raw_output_per_sample as f64),
+                Some(b.to_customer_per_sample as f64),
+            ),
+            OverheadRow::figure("customer encode, train set", "s", None, Some(m.encode.seconds)),
+            OverheadRow::figure("encode throughput", "samples/s", None, Some(m.encode.samples_per_second)),
+            OverheadRow::figure("accuracy delta", "pts", None, Some(100.0 * m.accuracy_delta)),
+            OverheadRow::figure(
+                "peak memory (process)",
+                "MiB",
+                None,
+                m.peak_memory_bytes.map(|x| x as f64 / (1024.0 * 1024.0)),
+            ),
+        ];
+        let mut notes = Vec::new();
+        if !t.clean {
+            notes.push("arms shared the machine (parallel): a sequential schedule gives clean timings".into());
+        }
+        if let Some(load) = m.context.load_average_1m.filter(|l| *l > m.context.threads as f64) {
+            notes.push(format!(
+                "load average {load:.1} on {} threads when measured: timings are noisy",
+                m.context.threads
+            ));
+        }
+        let literature = r
+            .literature
+            .iter()
+            .map(|e| LiteratureRow {
+                system: e.system.clone(),
+                quantity: e.metric.clone(),
+                value: format!("{} {}", format_number(e.value), e.unit),
+                // The venue part of the citation ("ICML 2016 (PMLR 48), abstract").
+                source: e.source.rsplit(". ").next().unwrap_or(&e.source).to_string(),
+            })
+            .collect();
+        Overhead { status: Availability::Done, rows, literature, notes }
     }
 }
 
@@ -434,7 +539,7 @@ fn parse_overhead(value: &Value) -> (Vec<OverheadRow>, Vec<LiteratureRow>) {
 
 fn parse_overhead_row(key: Option<String>, v: &Value) -> Option<OverheadRow> {
     if let Some(x) = v.as_f64() {
-        return Some(OverheadRow::new(&key?, "", None, Some(x)));
+        return Some(OverheadRow::figure(&key?, "", None, Some(x)));
     }
     if !v.is_object() {
         return None;
@@ -443,7 +548,7 @@ fn parse_overhead_row(key: Option<String>, v: &Value) -> Option<OverheadRow> {
     let unit = str_field(v, &["unit", "units"]).unwrap_or_default();
     let baseline = num_field(v, &["baseline", "plain"]);
     let private = num_field(v, &["private", "scheme", "value"]);
-    (baseline.is_some() || private.is_some()).then(|| OverheadRow { quantity, unit, baseline, private })
+    (baseline.is_some() || private.is_some()).then_some(OverheadRow { quantity, unit, baseline, private, cost: true })
 }
 
 fn parse_literature(v: &Value) -> Option<LiteratureRow> {

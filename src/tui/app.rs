@@ -511,23 +511,17 @@ impl App {
         } else {
             Attacks::with_status(Availability::Running("waiting for training to finish".into()))
         };
-        self.overhead = Overhead {
-            status: Availability::Running("waiting for the run to finish".into()),
-            rows: vec![],
-            literature: vec![],
-        };
-        Command::StartRun(RunRequest { config, dir, control })
+        self.overhead = Overhead::with_status(Availability::Running("waiting for the run to finish".into()));
+        Command::StartRun(Box::new(RunRequest { config, dir, control }))
     }
 
     fn live_key(&mut self, key: KeyEvent) {
         let Some(live) = &mut self.live else { return };
         match key.code {
             KeyCode::Char('p') | KeyCode::Char(' ') => live.toggle_pause(),
-            KeyCode::Char('x') => {
-                if live.status.is_active() {
-                    live.request_stop();
-                    self.info("stopping after the current step");
-                }
+            KeyCode::Char('x') if live.status.is_active() => {
+                live.request_stop();
+                self.info("stopping after the current step");
             }
             _ => {}
         }

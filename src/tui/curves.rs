@@ -20,6 +20,9 @@ pub struct Curves {
     pub private: ArmCurves,
 }
 
+/// A chart series: (x, y) points.
+pub type Points = [(f64, f64)];
+
 /// Which quantity a chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quantity {
@@ -82,9 +85,9 @@ impl Curves {
 
     /// (line, points) of one arm for a quantity: train rows as a line, test rows as points.
     /// When an arm has no train rows (short runs), its test rows become the line.
-    pub fn series(&self, arm: Arm, q: Quantity) -> (&[(f64, f64)], &[(f64, f64)]) {
+    pub fn series(&self, arm: Arm, q: Quantity) -> (&Points, &Points) {
         let c = self.arm(arm);
-        let (train, test): (&[(f64, f64)], &[(f64, f64)]) = match q {
+        let (train, test): (&Points, &Points) = match q {
             Quantity::Accuracy => (&c.train_accuracy, &c.test_accuracy),
             Quantity::Loss => (&c.train_loss, &c.test_loss),
             Quantity::Speed => (&c.samples_per_s, &[]),

@@ -34,7 +34,7 @@ pub enum AppEvent {
 /// What the UI loop must do for the app (things that start threads or end the program).
 #[derive(Debug)]
 pub enum Command {
-    StartRun(RunRequest),
+    StartRun(Box<RunRequest>),
     ExportFigures(PathBuf),
     Quit,
 }
@@ -72,7 +72,7 @@ pub fn spawn_ticker(tx: Sender<AppEvent>, period: Duration) {
 }
 
 /// Run an experiment on a worker thread, forwarding its events; ends with [`AppEvent::RunDone`].
-pub fn spawn_run(req: RunRequest, tx: Sender<AppEvent>) {
+pub fn spawn_run(req: Box<RunRequest>, tx: Sender<AppEvent>) {
     let _ = thread::Builder::new().name("ppdl-run".into()).spawn(move || {
         let (etx, erx) = mpsc::channel::<Event>();
         let ftx = tx.clone();

@@ -1,16 +1,20 @@
-//! The overhead view: what the scheme costs against the baseline (table and a bar chart of the extra
-//! cost), and published figures of cryptographic approaches, marked as literature values.
+//! The overhead view: what the scheme costs against the baseline (a table whose last column is a
+//! small bar chart of the extra cost, and a bar chart when there is room), and published figures of
+//! cryptographic approaches, marked as literature values.
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Row, Table};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::train::Arm;
-use crate::tui::analysis::{format_number, Availability, Overhead};
+use crate::tui::analysis::{format_number, Availability, Overhead, OverheadRow};
 use crate::tui::theme;
 
 use super::block;
+
+/// Width of the in-table extra-cost bar.
+const BAR_CELLS: usize = 6;
 
 pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, source: Option<&str>) {
     let title = match source {
@@ -25,20 +29,47 @@ pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, source: Option<&
         super::notice(frame, area, &title, lines);
         return;
     }
-    let table_h = (overhead.rows.len() as u16 + 3).min(area.height / 2);
-    let lit_h =
-        if overhead.literature.is_empty() { 0 } else { (overhead.literature.len() as u16 + 3).min(area.height / 4) };
-    let [top, lit, bars] =
-        Layout::vertical([Constraint::Length(table_h), Constraint::Length(lit_h), Constraint::Min(0)]).areas(area);
+    let table_h = (overhead.rows.len() as u16 + 3).min(area.height.saturating_sub(4));
+    let notes_h = (overhead.notes.len() as u16).min(area.height.saturating_sub(table_h));
+    let lit_h = if overhead.literature.is_empty() { 0 } else { overhead.literature.len() as u16 + 3 };
+    let [top, notes, lit, rest] = Layout::vertical([
+        Constraint::Length(table_h),
+        Constraint::Length(notes_h),
+        Constraint::Length(lit_h),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     draw_table(frame, top, overhead, &title);
+    let note_lines: Vec<Line> = overhead.notes.iter().map(|n| Line::styled(format!(" {n}"), theme::warn())).collect();
+    frame.render_widget(Paragraph::new(note_lines), notes);
     if lit_h > 0 {
         draw_literature(frame, lit, overhead);
     }
-    draw_extra_cost(frame, bars, overhead);
+    let costs = cost_rows(overhead);
+    if !costs.is_empty() && rest.height as usize >= costs.len() + 2 {
+        draw_extra_cost(frame, rest, &costs);
+    }
 }
 
-fn cell(v: Option<f64>) -> String {
-    v.map(format_number).unwrap_or_else(|| "-".into())
+fn cell(v: Option<f64>, unit: &str) -> String {
+    match v {
+        Some(x) if unit == "B" => format!("{x:.0}"),
+        Some(x) => format_number(x),
+        None => "-".into(),
+    }
+}
+
+/// (quantity, extra cost in percent) of the rows that are costs measured on both arms.
+fn cost_rows(overhead: &Overhead) -> Vec<(&OverheadRow, f64)> {
+    overhead.rows.iter().filter(|r| r.cost).filter_map(|r| Some((r, 100.0 * (r.ratio()? - 1.0)))).collect()
+}
+
+/// "+4.1% ██▌" scaled so the largest extra cost fills the bar.
+fn extra_cell(extra: f64, max: f64) -> String {
+    const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    let eighths = if max > 0.0 { ((extra.max(0.0) / max) * (BAR_CELLS * 8) as f64).round() as usize } else { 0 };
+    let bar = format!("{}{}", "█".repeat(eighths / 8), EIGHTHS[eighths % 8]);
+    format!("{:>7} {bar}", format!("{extra:+.1}%"))
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, title: &str) {
@@ -48,24 +79,30 @@ fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, title: &str) {
         Cell::from(Span::styled("baseline", theme::arm_style(Arm::Baseline))),
         Cell::from(Span::styled("private", theme::arm_style(Arm::Private))),
         Cell::from("ratio"),
+        Cell::from("extra cost"),
     ])
     .style(theme::title());
+    let costs = cost_rows(overhead);
+    let max = costs.iter().map(|c| c.1).fold(0.0, f64::max);
     let rows = overhead.rows.iter().map(|r| {
         let ratio = r.ratio().map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into());
+        let extra = costs.iter().find(|c| std::ptr::eq(c.0, r)).map(|c| extra_cell(c.1, max)).unwrap_or_default();
         Row::new([
             Cell::from(r.quantity.clone()),
             Cell::from(r.unit.clone()),
-            Cell::from(cell(r.baseline)),
-            Cell::from(cell(r.private)),
+            Cell::from(cell(r.baseline, &r.unit)),
+            Cell::from(cell(r.private, &r.unit)),
             Cell::from(ratio),
+            Cell::from(Span::styled(extra, theme::arm_style(Arm::Private))),
         ])
     });
     let widths = [
         Constraint::Fill(1),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(7),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(14),
     ];
     let status = match &overhead.status {
         Availability::Running(s) => format!(" (running: {s})"),
@@ -74,20 +111,16 @@ fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, title: &str) {
     frame.render_widget(Table::new(rows, widths).header(header).block(block(format!("{title}{status}"))), area);
 }
 
-/// One horizontal bar per quantity measured on both arms: how much more the private arm costs.
-fn draw_extra_cost(frame: &mut Frame, area: Rect, overhead: &Overhead) {
-    let bars: Vec<Bar> = overhead
-        .rows
+/// One horizontal bar per cost measured on both arms: how much more the private arm pays.
+fn draw_extra_cost(frame: &mut Frame, area: Rect, costs: &[(&OverheadRow, f64)]) {
+    let bars: Vec<Bar> = costs
         .iter()
-        .filter_map(|r| {
-            let extra = 100.0 * (r.ratio()? - 1.0);
-            let label: String = r.quantity.chars().take(22).collect();
-            Some(
-                Bar::default()
-                    .value(extra.max(0.0).round() as u64)
-                    .text_value(format!("{extra:+.1}%"))
-                    .label(Line::from(label)),
-            )
+        .map(|(r, extra)| {
+            let label: String = r.quantity.chars().take(24).collect();
+            Bar::default()
+                .value((extra.max(0.0) * 10.0).round() as u64)
+                .text_value(format!("{extra:+.1}%"))
+                .label(Line::from(label))
         })
         .collect();
     let widget = BarChart::default()
@@ -102,12 +135,12 @@ fn draw_extra_cost(frame: &mut Frame, area: Rect, overhead: &Overhead) {
 }
 
 fn draw_literature(frame: &mut Frame, area: Rect, overhead: &Overhead) {
-    let header = Row::new(["system", "quantity", "value", "source"]).style(theme::title());
+    let header = Row::new(["system", "figure", "value", "source"]).style(theme::title());
     let rows = overhead
         .literature
         .iter()
         .map(|l| Row::new([l.system.clone(), l.quantity.clone(), l.value.clone(), l.source.clone()]));
-    let widths = [Constraint::Length(12), Constraint::Fill(1), Constraint::Length(10), Constraint::Fill(1)];
+    let widths = [Constraint::Length(11), Constraint::Fill(1), Constraint::Fill(1), Constraint::Fill(1)];
     let widget = Table::new(rows, widths)
         .header(header)
         .block(block("Published figures of cryptographic approaches (literature, not measured here)"));
