@@ -172,6 +172,13 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let kp_key = kp.curve("feature matching: key recovered").unwrap();
     assert_eq!(kp_key.points.iter().map(|p| p[0]).collect::<Vec<_>>(), vec![1.0, 4.0, 40.0, 100.0]);
     assert!(kp_key.points[0][1] < 1.0);
+    // The content of the reconstructions survives: a classifier trained on public raw data reads them
+    // as well as the true images.
+    let truth = kp.figure("reference: true images, recognised (the classifier's ceiling)").unwrap();
+    let recognised = kp.figure("reconstructions recognised at the largest n").unwrap();
+    assert!(truth > 0.8 && (recognised - truth).abs() < 1e-9, "{recognised} vs {truth}");
+    let mean_image = kp.figure("reference: adversary's mean image, recognised").unwrap();
+    assert!(mean_image < 0.35, "the mean image is one class: {mean_image}");
 
     // Label frequency on imbalanced classes without splitting: most of the permutation comes out.
     let lf = get("label-frequency");

@@ -6,10 +6,9 @@
 use dfdx::prelude::*;
 use serde_json::json;
 
-use super::known_plaintext::{reference_qualities, set_reference, QualityCurves, RECON_BROKEN_IF};
-use super::metrics::quality;
 use super::nn::{decode_with, train_decoder, Plan};
-use super::{clip_counts, AttackContext, AttackKind, AttackRecord, Figure, Progress, ThreatModel};
+use super::recon::{assess, conclude, references, set_reference, QualityCurves};
+use super::{clip_counts, AttackContext, AttackKind, AttackRecord, Progress, ThreatModel};
 use crate::config::InversionAttackConfig;
 
 pub fn run(
@@ -25,7 +24,7 @@ pub fn run(
     let pairs_raw = &ctx.aux.images[..n_max * d];
     let pairs_enc = ctx.oracle.encode(pairs_raw);
     let eval_enc = ctx.oracle.encode(&ctx.eval.images);
-    let (mean_q, identity_q) = reference_qualities(ctx, &eval_enc);
+    let refs = references(ctx, &eval_enc);
 
     let plan = Plan {
         epochs: p.epochs,
@@ -52,8 +51,9 @@ pub fn run(
         };
         // --- Scoring.
         let recon = decode_with(&dev, &model, &eval_enc, d);
-        let q = quality(&recon, &ctx.eval.images, ctx.shape);
-        curves.push(n as f64, &q);
+        let a = assess(ctx, &recon);
+        let q = a.q;
+        curves.push(n as f64, &a);
         if let Some(samples) = ctx.samples_encoded() {
             last = Some((n, q, decode_with(&dev, &model, samples, d)));
         }
@@ -85,25 +85,11 @@ pub fn run(
     r.parameters.insert("steps".into(), json!(ns.iter().map(|&n| plan.steps(n)).collect::<Vec<_>>()));
     r.parameters.insert("batch_size".into(), json!(p.batch_size));
     r.parameters.insert("learning_rate".into(), json!(p.learning_rate));
-    r.parameters.insert("broken_if".into(), json!(RECON_BROKEN_IF));
-    set_reference(&mut r, &mean_q, &identity_q);
-    let n_done = curves.psnr.points.last().map(|p| p[0] as usize).unwrap_or(0);
-    let psnr = curves.psnr.last_y().unwrap_or(0.0);
-    let ssim = curves.ssim.last_y().unwrap_or(0.0);
-    r.headline = Figure::new(format!("PSNR of unseen data at n={n_done}"), psnr, "dB");
-    r.figures.push(Figure::new("SSIM of unseen data at the largest n", ssim, "fraction"));
-    r.figures.push(Figure::new("MSE of unseen data at the largest n", curves.mse.last_y().unwrap_or(0.0), "per value"));
-    r.chance = Some(0.0);
-    r.curves = curves.into_curves().to_vec();
+    set_reference(&mut r, &refs);
+    if let Some((n, last)) = curves.last() {
+        conclude(&mut r, &refs, "decoder network", n, &last, "inversion", &format!("{n} pairs"), "");
+    }
+    r.curves = curves.into_curves();
     r.complete = !stopped;
-    r.broken = ssim >= 0.8;
-    let reference = r.baseline.unwrap_or(0.0);
-    r.verdict = if r.broken {
-        format!("broken by inversion: a decoder trained on {n_done} pairs reconstructs unseen data at PSNR {psnr:.1} dB, SSIM {ssim:.3}")
-    } else if psnr > reference + 3.0 {
-        format!("partial leak: a decoder trained on {n_done} pairs reaches PSNR {psnr:.1} dB, SSIM {ssim:.3} on unseen data (no-attack reference {reference:.1} dB)")
-    } else {
-        format!("resists inversion up to n={n_done}: PSNR {psnr:.1} dB, SSIM {ssim:.3}, no better than the no-attack reference {reference:.1} dB")
-    };
     Ok(r)
 }

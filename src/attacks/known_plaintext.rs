@@ -19,8 +19,9 @@ use serde_json::json;
 
 use super::assignment::assign;
 use super::linalg::{at_b, ridge_solve};
-use super::metrics::{quality, Quality};
+use super::metrics::Quality;
 use super::oracle::TrueMap;
+use super::recon::{assess, conclude, references, set_reference, QualityCurves};
 use super::{
     clip_counts, to_f64, AttackContext, AttackKind, AttackRecord, Curve, Family, Figure, Progress, ThreatModel,
 };
@@ -208,61 +209,6 @@ pub fn varying_features(x: &[f32], d: usize) -> Vec<bool> {
     var.iter().map(|&v| v > 1e-12).collect()
 }
 
-/// Reconstruction-quality curves of one method.
-pub(crate) struct QualityCurves {
-    pub psnr: Curve,
-    pub ssim: Curve,
-    pub mse: Curve,
-}
-
-impl QualityCurves {
-    pub fn new(method: &str, x_label: &str) -> Self {
-        Self {
-            psnr: Curve::new(format!("{method}: PSNR"), x_label, "PSNR of unseen data (dB)", true),
-            ssim: Curve::new(format!("{method}: SSIM"), x_label, "SSIM of unseen data", true),
-            mse: Curve::new(format!("{method}: MSE"), x_label, "MSE of unseen data", true),
-        }
-    }
-
-    pub fn push(&mut self, x: f64, q: &Quality) {
-        self.psnr.push(x, q.psnr_db);
-        self.ssim.push(x, q.ssim);
-        self.mse.push(x, q.mse);
-    }
-
-    pub fn into_curves(self) -> [Curve; 3] {
-        [self.psnr, self.ssim, self.mse]
-    }
-}
-
-/// Zero-effort references for reconstructions: the adversary's mean image for every input, and the
-/// encoded data taken as if it were raw. Returns (best PSNR, its label, both qualities).
-pub(crate) fn reference_qualities(ctx: &AttackContext<'_>, eval_encoded: &[f32]) -> (Quality, Quality) {
-    let d = ctx.features();
-    let mean: Vec<f32> =
-        super::linalg::column_means(&to_f64(&ctx.aux.images), ctx.aux.len(), d).into_iter().map(|v| v as f32).collect();
-    let guess: Vec<f32> = ctx.eval.images.chunks_exact(d).flat_map(|_| mean.iter().copied()).collect();
-    (quality(&guess, &ctx.eval.images, ctx.shape), quality(eval_encoded, &ctx.eval.images, ctx.shape))
-}
-
-/// The common verdict rule for reconstruction attacks.
-pub(crate) const RECON_BROKEN_IF: &str =
-    "unseen-data SSIM >= 0.8 (reconstructions recognisable) at the largest amount of data tried";
-
-pub(crate) fn set_reference(r: &mut AttackRecord, mean_q: &Quality, identity_q: &Quality) {
-    r.figures.push(Figure::new("reference: adversary's mean image, PSNR", mean_q.psnr_db, "dB"));
-    r.figures.push(Figure::new("reference: adversary's mean image, SSIM", mean_q.ssim, "fraction"));
-    r.figures.push(Figure::new("reference: encoded data read as raw, PSNR", identity_q.psnr_db, "dB"));
-    r.figures.push(Figure::new("reference: encoded data read as raw, SSIM", identity_q.ssim, "fraction"));
-    if identity_q.psnr_db > mean_q.psnr_db {
-        r.baseline = Some(identity_q.psnr_db);
-        r.baseline_label = Some("PSNR of the encoded data read as raw (no attack)".into());
-    } else {
-        r.baseline = Some(mean_q.psnr_db);
-        r.baseline_label = Some("PSNR of the adversary's mean image for every input (no attack)".into());
-    }
-}
-
 pub fn run(
     ctx: &AttackContext<'_>,
     p: &KnownPlaintextAttackConfig,
@@ -278,7 +224,7 @@ pub fn run(
     let pairs_raw = &ctx.aux.images[..n_max * d];
     let pairs_enc = ctx.oracle.encode(pairs_raw);
     let eval_enc = ctx.oracle.encode(&ctx.eval.images);
-    let (mean_q, identity_q) = reference_qualities(ctx, &eval_enc);
+    let refs = references(ctx, &eval_enc);
 
     let x_label = "known pairs n";
     let mut matching_key = Curve::new(
@@ -315,7 +261,8 @@ pub fn run(
             let est = match_features(xr, ye, d, family);
             // --- Scoring (the key judges).
             let recon = est.decode(&eval_enc);
-            let q = quality(&recon, &ctx.eval.images, ctx.shape);
+            let a = assess(ctx, &recon);
+            let q = a.q;
             if let TrueMap::FeatureWise { src, sign, .. } = &truth {
                 let k = key_fraction(&est, src, sign, &varying);
                 matching_key.push(n as f64, k);
@@ -326,7 +273,7 @@ pub fn run(
             if q.psnr_db >= 40.0 && first_40db.is_none() {
                 first_40db = Some(n);
             }
-            matching_q.push(n as f64, &q);
+            matching_q.push(n as f64, &a);
             last_matching = Some((n, q, est));
             done += 1;
             progress.report(done, steps);
@@ -339,12 +286,13 @@ pub fn run(
         let dec = least_squares(xr, d, ye, d, p.ridge);
         // --- Scoring.
         let recon = dec.decode(&eval_enc);
-        let q = quality(&recon, &ctx.eval.images, ctx.shape);
+        let a = assess(ctx, &recon);
+        let q = a.q;
         ls_key.push(n as f64, functional_fraction(&recon, &ctx.eval.images, d, &varying, 0.5 / 255.0));
         if q.psnr_db >= 40.0 && first_40db.is_none_or(|f| n < f) {
             first_40db = Some(n);
         }
-        ls_q.push(n as f64, &q);
+        ls_q.push(n as f64, &a);
         last_ls = Some((n, q, dec));
         done += 1;
         progress.report(done, steps);
@@ -397,35 +345,36 @@ pub fn run(
         json!(if family.feature_wise { vec!["feature matching", "least squares"] } else { vec!["least squares"] }),
     );
     r.parameters.insert("flips_considered".into(), json!(family.flips));
-    r.parameters.insert("broken_if".into(), json!(RECON_BROKEN_IF));
-    set_reference(&mut r, &mean_q, &identity_q);
-    let best_at_end =
-        |c: &QualityCurves| c.psnr.last_y().map(|v| (v, c.ssim.last_y().unwrap_or(0.0), c.mse.last_y().unwrap_or(0.0)));
-    let candidates = [("feature matching", best_at_end(&matching_q)), ("least squares", best_at_end(&ls_q))];
-    let (method, (psnr, ssim, mse)) = candidates
-        .iter()
-        .filter_map(|(m, v)| v.map(|v| (*m, v)))
-        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
-        .unwrap_or(("none", (0.0, 0.0, 0.0)));
-    let n_done = matching_q.psnr.points.last().or(ls_q.psnr.points.last()).map(|p| p[0] as usize).unwrap_or(0);
-    r.headline = Figure::new(format!("PSNR of unseen data at n={n_done} ({method})"), psnr, "dB");
-    r.figures.push(Figure::new("SSIM of unseen data at the largest n", ssim, "fraction"));
-    r.figures.push(Figure::new("MSE of unseen data at the largest n", mse, "per value"));
-    if let Some(k) = matching_key.last_y() {
-        r.figures.push(Figure::new("key recovered at the largest n (feature matching)", k, "fraction"));
+    set_reference(&mut r, &refs);
+    let best = [("feature matching", matching_q.last()), ("least squares", ls_q.last())]
+        .into_iter()
+        .filter_map(|(m, v)| v.map(|v| (m, v)))
+        .max_by(|a, b| a.1 .1.q.psnr_db.total_cmp(&b.1 .1.q.psnr_db));
+    if family.permutes {
+        if let Some(k) = matching_key.last_y() {
+            r.figures.push(Figure::new("key recovered at the largest n (feature matching)", k, "fraction"));
+        }
+        if let Some(n) = first_full_key {
+            r.figures.push(Figure::new("pairs for the full key (feature matching)", n as f64, "samples"));
+        }
     }
     if let Some(k) = ls_key.last_y() {
         r.figures.push(Figure::new("features within 0.5/255 at the largest n (least squares)", k, "fraction"));
     }
-    if let Some(n) = first_full_key {
-        r.figures.push(Figure::new("pairs for the full key (feature matching)", n as f64, "samples"));
-    }
     if let Some(n) = first_40db {
         r.figures.push(Figure::new("pairs for 40 dB on unseen data", n as f64, "samples"));
     }
-    r.chance = Some(0.0);
+    let full = match (first_full_key.filter(|_| family.permutes), first_40db) {
+        (Some(k), _) => format!("; the whole key (every varying feature) from {k} pairs"),
+        (None, Some(n)) => format!("; 40 dB from {n} pairs"),
+        _ => String::new(),
+    };
+    if let Some((method, (n, last))) = best {
+        conclude(&mut r, &refs, method, n, &last, "known plaintext", &format!("{n} pairs"), &full);
+    }
     let mut curves = vec![];
-    if family.feature_wise {
+    // The key of a family without permutations is not a feature map: no key curve for it.
+    if family.feature_wise && family.permutes {
         curves.push(matching_key);
     }
     curves.push(ls_key);
@@ -435,19 +384,5 @@ pub fn run(
     curves.extend(ls_q.into_curves());
     r.curves = curves;
     r.complete = !stopped;
-    r.broken = ssim >= 0.8;
-    let full = match (first_full_key, first_40db) {
-        (Some(k), _) => format!("; the whole key (every varying feature) from {k} pairs"),
-        (None, Some(n)) => format!("; 40 dB from {n} pairs"),
-        _ => String::new(),
-    };
-    let reference = r.baseline.unwrap_or(0.0);
-    r.verdict = if r.broken {
-        format!("broken by known plaintext: {n_done} pairs give unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3} ({method}){full}")
-    } else if psnr > reference + 3.0 {
-        format!("partial leak: {n_done} pairs give unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3} ({method}; no-attack reference {reference:.1} dB)")
-    } else {
-        format!("resists known plaintext up to n={n_done}: unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}, no better than the no-attack reference {reference:.1} dB")
-    };
     Ok(r)
 }

@@ -243,6 +243,18 @@ pub fn run(
     r.headline = Figure::new(format!("classes recovered ({variant})"), best, "fraction");
     r.figures.push(Figure::new("classes recovered, frequencies only", freq_cl, "fraction"));
     r.figures.push(Figure::new("codes right, frequencies only", freq_codes.last_y().unwrap_or(0.0), "fraction"));
+    if let Some(groups) = &groups {
+        // Scoring: did the provider's own model tell which codes belong together?
+        let exact = groups
+            .iter()
+            .filter(|g| g.len() == m && g.iter().all(|&k| truth.class_of_code[k] == truth.class_of_code[g[0]]))
+            .count();
+        r.figures.push(Figure::new(
+            "code groups that are exactly one class's codes",
+            exact as f64 / groups.len().max(1) as f64,
+            "fraction",
+        ));
+    }
     if let Some(g) = grp_cl {
         r.figures.push(Figure::new("classes recovered, grouped by model outputs", g, "fraction"));
         r.figures.push(Figure::new(

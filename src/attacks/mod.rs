@@ -37,6 +37,7 @@ pub mod linalg;
 pub mod metrics;
 pub mod nn;
 pub mod oracle;
+pub mod recon;
 pub mod record;
 pub mod statistical;
 pub mod wrong_key;
@@ -139,8 +140,17 @@ pub struct AttackContext<'a> {
     pub oracle: Oracle,
     provider_train: ProviderTrain<'a>,
     samples: Option<Samples>,
+    /// Trained on first use (scoring only; see [`recon`]).
+    recogniser: std::cell::OnceCell<Option<Recogniser>>,
     events: &'a Sender<Event>,
     control: &'a Control,
+}
+
+/// A classifier the adversary trains on its labelled public raw data (the adversary half); scoring
+/// applies it to reconstructions to tell whether their content survives.
+struct Recogniser {
+    dev: dfdx::prelude::Cpu,
+    model: crate::model::arch::Mlp1<dfdx::prelude::Cpu>,
 }
 
 /// The run's sample images (samples.json) as the provider received them.
@@ -200,6 +210,39 @@ impl AttackContext<'_> {
         if let Err(e) = crate::plot::add_reconstruction(&s.folder, recon) {
             let _ = self.events.send(Event::Log(format!("[{}] reconstructions not stored: {e:#}", kind.name())));
         }
+    }
+
+    /// Accuracy (on the evaluation half's labels) of the recogniser applied to `images`, n_eval
+    /// reconstructions of the evaluation half; None if it could not be trained (stopped, no data).
+    pub fn recognise(&self, images: &[f32]) -> Option<f64> {
+        use dfdx::prelude::*;
+        let d = self.features();
+        if images.len() != self.eval.len() * d || self.eval.is_empty() {
+            return None;
+        }
+        let r = self
+            .recogniser
+            .get_or_init(|| {
+                if self.aux.is_empty() {
+                    return None;
+                }
+                let dev = Cpu::seed_from_u64(self.config.seed ^ 0x7265_636f_676e);
+                let mut model = crate::model::arch::Mlp1::new(&dev, d, 128, self.classes);
+                let targets: Vec<u16> = self.aux.labels.iter().map(|&y| y as u16).collect();
+                let plan = nn::Plan {
+                    epochs: 10,
+                    min_steps: 300,
+                    batch_size: 64,
+                    learning_rate: 1e-3,
+                    seed: self.config.seed,
+                };
+                nn::train_classifier(&dev, &mut model, &self.aux.images, d, &targets, self.classes, &plan, self.control)
+                    .then_some(Recogniser { dev, model })
+            })
+            .as_ref()?;
+        let clamped: Vec<f32> = images.iter().map(|v| if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }).collect();
+        let scores = crate::train::trainer::predict(&r.model, &r.dev, &clamped, d).ok()?;
+        Some(accuracy(&crate::scheme::labels::argmax_rows(&scores, self.classes), &self.eval.labels))
     }
 
     /// The run's stop/pause requests, for training loops.
@@ -395,6 +438,7 @@ pub fn run_attacks(
         oracle,
         provider_train,
         samples,
+        recogniser: std::cell::OnceCell::new(),
         events,
         control,
     };

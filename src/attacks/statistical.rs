@@ -21,12 +21,10 @@
 use serde_json::json;
 
 use super::assignment::assign;
-use super::known_plaintext::{
-    functional_fraction, key_fraction, reference_qualities, set_reference, FeatureMap, QualityCurves, RECON_BROKEN_IF,
-};
+use super::known_plaintext::{functional_fraction, key_fraction, FeatureMap};
 use super::linalg::{a_bt, at_b, matmul, symmetric_eigen};
-use super::metrics::quality;
 use super::oracle::TrueMap;
+use super::recon::{assess, conclude, references, set_reference, QualityCurves};
 use super::{clip_counts, AttackContext, AttackKind, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
 use crate::config::StatisticalAttackConfig;
 
@@ -323,7 +321,7 @@ pub fn run(
     let held = provider.inputs().images();
     let ns = clip_counts(&p.n, provider.inputs().len());
     let eval_enc = ctx.oracle.encode(&ctx.eval.images);
-    let (mean_q, identity_q) = reference_qualities(ctx, &eval_enc);
+    let refs = references(ctx, &eval_enc);
     // Public raw data: the adversary half, unpaired.
     let raw = Stats::of(&ctx.aux.images, d, 0.0);
     let raw_varying: Vec<bool> = raw.std.iter().map(|&s| s > 1e-9).collect();
@@ -380,9 +378,9 @@ pub fn run(
             key.push(n as f64, functional_fraction(&recon, &ctx.eval.images, d, &raw_varying, 0.5 / 255.0));
             recon
         };
-        let q = quality(&recon, &ctx.eval.images, ctx.shape);
-        q_curves.push(n as f64, &q);
-        last_q = Some(q);
+        let a = assess(ctx, &recon);
+        q_curves.push(n as f64, &a);
+        last_q = Some(a.q);
         progress.report(step + 1, ns.len());
     }
 
@@ -424,46 +422,33 @@ pub fn run(
         r.parameters.insert("pca_variance".into(), json!(p.pca_variance));
         r.parameters.insert("components".into(), json!(components));
     }
-    r.parameters.insert("broken_if".into(), json!(RECON_BROKEN_IF));
-    set_reference(&mut r, &mean_q, &identity_q);
-    let n_done = q_curves.psnr.points.last().map(|p| p[0] as usize).unwrap_or(0);
-    let psnr = q_curves.psnr.last_y().unwrap_or(0.0);
-    let ssim = q_curves.ssim.last_y().unwrap_or(0.0);
-    r.headline = Figure::new(format!("PSNR of unseen data at n={n_done} ({method})"), psnr, "dB");
-    r.figures.push(Figure::new("SSIM of unseen data at the largest n", ssim, "fraction"));
-    r.figures.push(Figure::new(
-        "MSE of unseen data at the largest n",
-        q_curves.mse.last_y().unwrap_or(0.0),
-        "per value",
-    ));
-    if let Some(k) = key.last_y() {
-        r.figures.push(Figure::new(
-            if family.feature_wise {
-                "key recovered at the largest n"
-            } else {
-                "features within 0.5/255 at the largest n"
-            },
-            k,
-            "fraction",
-        ));
+    set_reference(&mut r, &refs);
+    // A family without permutations has no feature map to recover.
+    let key_label =
+        if family.feature_wise { "key recovered at the largest n" } else { "features within 0.5/255 at the largest n" };
+    let show_key = !family.feature_wise || family.permutes;
+    if let (Some(k), true) = (key.last_y(), show_key) {
+        r.figures.push(Figure::new(key_label, k, "fraction"));
     }
-    r.chance = Some(0.0);
-    let mut curves = vec![key];
+    let k = r
+        .figure("key recovered at the largest n")
+        .map(|k| format!("; key {:.1}% recovered", 100.0 * k))
+        .unwrap_or_default();
+    if let Some((n, last)) = q_curves.last() {
+        conclude(
+            &mut r,
+            &refs,
+            method,
+            n,
+            &last,
+            "ciphertext-only statistics",
+            &format!("{n} encoded samples and public raw data"),
+            &k,
+        );
+    }
+    let mut curves = if show_key { vec![key] } else { vec![] };
     curves.extend(q_curves.into_curves());
     r.curves = curves;
     r.complete = !stopped;
-    r.broken = ssim >= 0.8;
-    let k = r
-        .figure("key recovered at the largest n")
-        .map(|k| format!(", key {:.1}% recovered", 100.0 * k))
-        .unwrap_or_default();
-    let reference = r.baseline.unwrap_or(0.0);
-    r.verdict = if r.broken {
-        format!("broken without any plaintext: from {n_done} encoded samples and public data, unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}{k}")
-    } else if psnr > reference + 3.0 {
-        format!("partial leak: from {n_done} encoded samples, unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}{k} (no-attack reference {reference:.1} dB)")
-    } else {
-        format!("resists: from {n_done} encoded samples, unseen-data PSNR {psnr:.1} dB, SSIM {ssim:.3}{k}, no better than the no-attack reference {reference:.1} dB")
-    };
     Ok(r)
 }
