@@ -180,3 +180,25 @@ fn blocked_gram_schmidt_gives_the_same_orthogonal_matrix() {
         }
     }
 }
+
+#[test]
+fn orthogonal_mix_gives_the_same_codes_one_sample_at_a_time() {
+    use ppdl::config::{PrivacyConfig, TransformSpec};
+    use ppdl::scheme::{Customer, SecretKey};
+    let data = ppdl::data::embedded::load().unwrap();
+    let d = data.shape.features();
+    let privacy = PrivacyConfig { transforms: vec![TransformSpec::OrthogonalMix], ..PrivacyConfig::default() };
+    let key = || SecretKey::from_hex(&"5a".repeat(32)).unwrap();
+    let customer = Customer::new(key(), &privacy, "embedded", data.shape, 10);
+    let images = &data.test.images[..20 * d];
+    let together = customer.encode_inputs(images); // matrix-product path
+    for i in 0..3 {
+        let alone = customer.encode_inputs(&images[i * d..(i + 1) * d]); // single-sample path
+        let worst =
+            alone.images().iter().zip(&together.images()[i * d..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst < 1e-5, "sample {i}: {worst}");
+        let back = customer.decode_inputs(alone.images()).unwrap();
+        let worst = back.iter().zip(&images[i * d..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst < 1e-4, "sample {i} decode: {worst}");
+    }
+}

@@ -139,7 +139,7 @@ impl<D: Device<f32>> Cnn<D> {
 
 macro_rules! forward_impls {
     ($ty:ident, |$s:ident, $x:ident| $body:expr) => {
-        impl<D: Device<f32>, T: Tape<f32, D>> Module<Act<D, T>> for $ty<D>
+        impl<D: Device<f32>, T: Tape<f32, D> + 'static> Module<Act<D, T>> for $ty<D>
         where
             Conv2d<D>: Module<Act<D, T>, Output = Act<D, T>, Error = D::Err>,
         {
@@ -150,7 +150,7 @@ macro_rules! forward_impls {
                 $body
             }
         }
-        impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Act<D, T>> for $ty<D>
+        impl<D: Device<f32>, T: Tape<f32, D> + 'static> ModuleMut<Act<D, T>> for $ty<D>
         where
             Conv2d<D>: Module<Act<D, T>, Output = Act<D, T>, Error = D::Err>,
         {

@@ -1,5 +1,7 @@
 //! A fully connected layer whose sizes are runtime values.
 
+use std::any::Any;
+
 use dfdx::nn::{Module, ModuleVisitor, TensorCollection, TensorOptions};
 use dfdx::prelude::*;
 use rand_distr::Uniform;
@@ -9,13 +11,19 @@ use rand_distr::Uniform;
 pub struct DynLinear<D: Storage<E>, E: Dtype = f32> {
     pub weight: Tensor<(usize, usize), E, D>,
     pub bias: Tensor<(usize,), E, D>,
+    /// False when nothing needs the gradient of this layer's input (the first layer of a network that
+    /// is being trained): on the CPU device the backward pass then computes only the weight and bias
+    /// gradients, which saves the `batch x inputs x outputs` product of the input gradient (a quarter
+    /// of an MLP's training work). Other devices compute it anyway. Default true.
+    pub input_grad: bool,
 }
 
 impl<D: Device<f32>> DynLinear<D> {
     /// Kaiming-uniform initialisation as dfdx's `Linear` (bound 1/sqrt(inputs)), drawn from the device's
     /// seeded generator so a seeded device makes it deterministic.
     pub fn new(dev: &D, inputs: usize, outputs: usize) -> Self {
-        let mut layer = Self { weight: dev.zeros_like(&(inputs, outputs)), bias: dev.zeros_like(&(outputs,)) };
+        let mut layer =
+            Self { weight: dev.zeros_like(&(inputs, outputs)), bias: dev.zeros_like(&(outputs,)), input_grad: true };
         Self::reset_weight(&mut layer.weight).expect("linear init");
         let b = 1.0 / (inputs as f32).sqrt();
         layer.bias.fill_with_distr(Uniform::new(-b, b));
@@ -47,29 +55,79 @@ impl<D: Device<f32>> TensorCollection<f32, D> for DynLinear<D> {
                 Self::tensor("bias", |s| &s.bias, |s| &mut s.bias, runtime_options((0,), |t| t.try_fill_with_zeros())),
             ),
             // Only used by visitors that build new modules (device/dtype conversion); shapes travel with the tensors.
-            |(weight, bias)| DynLinear { weight, bias },
+            |(weight, bias)| DynLinear { weight, bias, input_grad: true },
         )
     }
 }
 
-impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> for DynLinear<D> {
+impl<D: Device<f32>, T: Tape<f32, D> + 'static> Module<Tensor<(usize, usize), f32, D, T>> for DynLinear<D> {
     type Output = Tensor<(usize, usize), f32, D, T>;
     type Error = D::Err;
 
     fn try_forward(&self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
+        let x = if !self.input_grad && T::OWNS_TAPE {
+            match forward_without_input_grad(self, x) {
+                Ok(y) => return Ok(y),
+                Err(x) => x,
+            }
+        } else {
+            x
+        };
         let y = x.try_matmul(self.weight.retaped::<T>())?;
         let shape = *y.shape();
         y.try_add(self.bias.retaped::<T>().try_broadcast_like::<_, Axis<0>>(&shape)?)
     }
 }
 
-impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T>> for DynLinear<D> {
+impl<D: Device<f32>, T: Tape<f32, D> + 'static> ModuleMut<Tensor<(usize, usize), f32, D, T>> for DynLinear<D> {
     type Output = Tensor<(usize, usize), f32, D, T>;
     type Error = D::Err;
 
     fn try_forward_mut(&mut self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
         self.try_forward(x)
     }
+}
+
+type CpuTaped = Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>;
+
+/// The CPU fast path of [`DynLinear::input_grad`] = false; gives `x` back on any other device/tape.
+fn forward_without_input_grad<D: Device<f32>, T: Tape<f32, D> + 'static>(
+    layer: &DynLinear<D>,
+    x: Tensor<(usize, usize), f32, D, T>,
+) -> Result<Tensor<(usize, usize), f32, D, T>, Tensor<(usize, usize), f32, D, T>> {
+    let Some(layer) = (layer as &dyn Any).downcast_ref::<DynLinear<Cpu>>() else {
+        return Err(x);
+    };
+    let x = match (Box::new(x) as Box<dyn Any>).downcast::<CpuTaped>() {
+        Ok(x) => *x,
+        Err(x) => return Err(*x.downcast().expect("the same type")),
+    };
+    let y = cpu_forward_without_input_grad(layer, x);
+    Ok(*(Box::new(y) as Box<dyn Any>).downcast().expect("D is Cpu and T is its OwnedTape"))
+}
+
+/// `x W + b` whose backward pass adds `x^T dy` to W's gradient (and the bias gradient, through the
+/// ordinary broadcast add) but computes no gradient for `x`.
+fn cpu_forward_without_input_grad(layer: &DynLinear<Cpu>, x: CpuTaped) -> CpuTaped {
+    let (x, mut tape) = x.split_tape();
+    let w = layer.weight.clone();
+    // The CPU device's errors are allocation failures: there is no error path to return them on
+    // through the type juggling above, so they panic like an allocation failure would.
+    let y = x.clone().try_matmul(w.clone()).expect("cpu matmul");
+    let y_ghost = y.clone();
+    tape.add_backward_op(move |grads| {
+        let dy = grads.get(&y_ghost);
+        let dw = x.try_permute::<_, Axes2<1, 0>>()?.try_matmul(dy)?.as_vec();
+        let dst = grads.get_or_alloc_mut(&w)?;
+        for (d, v) in dst.iter_mut().zip(&dw) {
+            *d += v;
+        }
+        Ok(())
+    });
+    let y = y.put_tape(tape);
+    let shape = *y.shape();
+    let bias = layer.bias.retaped::<OwnedTape<f32, Cpu>>().broadcast_like::<_, Axis<0>>(&shape);
+    y.try_add(bias).expect("cpu add")
 }
 
 /// Options for a runtime-shaped tensor.
@@ -111,6 +169,31 @@ mod tests {
         let o: Opts = runtime_options((3, 4), |t| t.try_fill_with_zeros());
         assert!(o.do_gradient_update);
         assert_eq!(o.shape, (3, 4));
+    }
+
+    #[test]
+    fn no_input_grad_gives_the_same_output_and_parameter_gradients() {
+        use dfdx::nn::ZeroGrads;
+        let dev = Cpu::seed_from_u64(3);
+        let plain = DynLinear::new(&dev, 7, 5);
+        let mut fast = plain.clone();
+        fast.input_grad = false;
+        let x: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(4, 7));
+        let mut results = Vec::new();
+        for layer in [&plain, &fast] {
+            let grads = layer.alloc_grads();
+            let y = layer.forward(x.clone().traced(grads)).relu();
+            let out = y.with_empty_tape().as_vec();
+            let g = y.square().sum().backward();
+            results.push((out, g.get(&layer.weight).as_vec(), g.get(&layer.bias).as_vec()));
+        }
+        for (a, b) in [(&results[0].0, &results[1].0), (&results[0].1, &results[1].1), (&results[0].2, &results[1].2)] {
+            assert_eq!(a.len(), b.len());
+            for (u, v) in a.iter().zip(b.iter()) {
+                assert!((u - v).abs() < 1e-5, "{u} vs {v}");
+            }
+        }
+        assert!(results[1].1.iter().any(|v| *v != 0.0));
     }
 
     #[test]

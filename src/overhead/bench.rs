@@ -21,7 +21,7 @@ use crate::data::Dataset;
 use crate::error::InputError;
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::{Judge, TrainingSet};
-use crate::train::{train_arm, Arm, ArmOutcome, Control, TrainSpec};
+use crate::train::{train_arm, Arm, ArmOutcome, Control, Event, TrainSpec};
 
 use super::{median, memory, worker_threads};
 
@@ -70,6 +70,15 @@ pub struct BenchRow {
     pub torch_samples_per_second: Option<f64>,
     /// ppdl / torch samples per second (above 1: ppdl is faster).
     pub ratio: Option<f64>,
+    /// CPU seconds (all threads) of every epoch, and samples per CPU-second (median after the
+    /// warm-up): hardly affected by other programs on the machine, so the fairer figure on a busy
+    /// machine, above all with one thread.
+    pub ppdl_epoch_cpu_seconds: Option<Vec<f64>>,
+    pub ppdl_samples_per_cpu_second: Option<f64>,
+    pub torch_epoch_cpu_seconds: Option<Vec<f64>>,
+    pub torch_samples_per_cpu_second: Option<f64>,
+    /// ppdl / torch samples per CPU-second.
+    pub cpu_ratio: Option<f64>,
 }
 
 /// The whole comparison (`--json`).
@@ -86,6 +95,8 @@ pub struct BenchReport {
     /// Why PyTorch was not run, if it was not.
     pub torch_skipped: Option<String>,
     pub torch_version: Option<String>,
+    /// `OMP_WAIT_POLICY` the PyTorch side ran with.
+    pub torch_omp_wait_policy: Option<String>,
     pub load_average_1m_before: Option<f64>,
     pub load_average_1m_after: Option<f64>,
 }
@@ -133,24 +144,36 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 
     let mut rows = Vec::new();
     for &arch in &opts.archs {
-        let ppdl_epoch_seconds = ppdl_epochs(arch, &dataset, opts.batch_size, opts.epochs)?;
-        let ppdl_sps = samples_per_second(n, &ppdl_epoch_seconds[WARMUP_EPOCHS.min(ppdl_epoch_seconds.len())..]);
-        println!("  {:<13} ppdl  {:>9.0} samples/s", arch.name(), ppdl_sps);
-        let (mut torch_epoch_seconds, mut torch_sps) = (None, None);
+        let (ppdl_epoch_seconds, ppdl_cpu) = ppdl_epochs(arch, &dataset, opts.batch_size, opts.epochs)?;
+        let ppdl_sps = samples_per_second(n, timed(&ppdl_epoch_seconds));
+        let ppdl_cpu_sps = ppdl_cpu.as_deref().map(|c| samples_per_second(n, timed(c)));
+        println!("  {:<13} ppdl  {:>9.0} samples/s{}", arch.name(), ppdl_sps, per_cpu(ppdl_cpu_sps));
+        let (mut torch_epoch_seconds, mut torch_sps, mut torch_cpu, mut torch_cpu_sps) = (None, None, None, None);
         if let (Ok(t), Some(dir)) = (&torch, &workdir) {
-            let secs = t.epochs(dir, arch, opts, threads, n)?;
-            let sps = samples_per_second(n, &secs[WARMUP_EPOCHS.min(secs.len())..]);
-            println!("  {:<13} torch {:>9.0} samples/s", arch.name(), sps);
+            let (secs, cpu) = t.epochs(dir, arch, opts, threads, n)?;
+            let sps = samples_per_second(n, timed(&secs));
+            torch_cpu_sps = cpu.as_deref().map(|c| samples_per_second(n, timed(c)));
+            println!("  {:<13} torch {:>9.0} samples/s{}", arch.name(), sps, per_cpu(torch_cpu_sps));
             torch_epoch_seconds = Some(secs);
             torch_sps = Some(sps);
+            torch_cpu = cpu;
         }
+        let ratio_of = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        };
         rows.push(BenchRow {
             arch: arch.name().into(),
-            ratio: torch_sps.filter(|t| *t > 0.0).map(|t| ppdl_sps / t),
+            ratio: ratio_of(Some(ppdl_sps), torch_sps),
+            cpu_ratio: ratio_of(ppdl_cpu_sps, torch_cpu_sps),
             ppdl_epoch_seconds,
             ppdl_samples_per_second: ppdl_sps,
             torch_epoch_seconds,
             torch_samples_per_second: torch_sps,
+            ppdl_epoch_cpu_seconds: ppdl_cpu,
+            ppdl_samples_per_cpu_second: ppdl_cpu_sps,
+            torch_epoch_cpu_seconds: torch_cpu,
+            torch_samples_per_cpu_second: torch_cpu_sps,
         });
     }
     if let Some(dir) = workdir {
@@ -165,6 +188,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         warmup_epochs: WARMUP_EPOCHS,
         timed_epochs: opts.epochs,
         rows,
+        torch_omp_wait_policy: torch_version.as_ref().map(|_| torch_omp_wait_policy()),
         torch_skipped,
         torch_version,
         load_average_1m_before: load_before,
@@ -174,16 +198,45 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 
 /// The comparison as a table.
 pub fn table(report: &BenchReport) -> String {
-    let mut out = format!("{:<13} {:>16} {:>16} {:>11}\n", "arch", "ppdl samples/s", "torch samples/s", "ppdl/torch");
+    let opt = |v: Option<f64>, suffix: &str| v.map(|v| format!("{v:.0}{suffix}")).unwrap_or_else(|| "-".into());
+    let ratio = |v: Option<f64>| v.map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
+    let mut out = format!(
+        "{:<13} {:>15} {:>15} {:>10}   {:>15} {:>15} {:>10}\n",
+        "", "ppdl", "torch", "ppdl/torch", "ppdl", "torch", "ppdl/torch"
+    );
+    out.push_str(&format!(
+        "{:<13} {:>15} {:>15} {:>10}   {:>15} {:>15} {:>10}\n",
+        "arch", "samples/s", "samples/s", "(wall)", "per CPU-s", "per CPU-s", "(CPU)"
+    ));
     for r in &report.rows {
-        let t = r.torch_samples_per_second.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into());
-        let ratio = r.ratio.map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
-        out.push_str(&format!("{:<13} {:>16.0} {:>16} {:>11}\n", r.arch, r.ppdl_samples_per_second, t, ratio));
+        out.push_str(&format!(
+            "{:<13} {:>15.0} {:>15} {:>10}   {:>15} {:>15} {:>10}\n",
+            r.arch,
+            r.ppdl_samples_per_second,
+            opt(r.torch_samples_per_second, ""),
+            ratio(r.ratio),
+            opt(r.ppdl_samples_per_cpu_second, ""),
+            opt(r.torch_samples_per_cpu_second, ""),
+            ratio(r.cpu_ratio),
+        ));
     }
     if let Some(v) = &report.torch_version {
-        out.push_str(&format!("(PyTorch {v}, {} thread(s))\n", report.threads));
+        out.push_str(&format!(
+            "(PyTorch {v}, {} thread(s), OMP_WAIT_POLICY={})\n",
+            report.threads,
+            report.torch_omp_wait_policy.as_deref().unwrap_or("?")
+        ));
     }
     out
+}
+
+/// The epochs after the warm-up.
+fn timed(epochs: &[f64]) -> &[f64] {
+    &epochs[WARMUP_EPOCHS.min(epochs.len())..]
+}
+
+fn per_cpu(v: Option<f64>) -> String {
+    v.map(|v| format!(", {v:>9.0} per CPU-second")).unwrap_or_default()
 }
 
 fn samples_per_second(n: usize, epoch_seconds: &[f64]) -> f64 {
@@ -193,8 +246,15 @@ fn samples_per_second(n: usize, epoch_seconds: &[f64]) -> f64 {
     }
 }
 
-/// Epoch seconds of the real trainer on `arch` (warm-up epoch first).
-pub fn ppdl_epochs(arch: Arch, dataset: &Dataset, batch_size: usize, epochs: usize) -> anyhow::Result<Vec<f64>> {
+/// Wall and CPU seconds of every epoch of the real trainer on `arch` (warm-up epoch first). CPU time
+/// is the whole process's (all threads), taken when each epoch's end is reported (its evaluation on
+/// 100 samples included, which is negligible).
+pub fn ppdl_epochs(
+    arch: Arch,
+    dataset: &Dataset,
+    batch_size: usize,
+    epochs: usize,
+) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>)> {
     let targets = plain_targets(&dataset.train);
     let data = TrainingSet {
         images: &dataset.train.images,
@@ -219,13 +279,39 @@ pub fn ppdl_epochs(arch: Arch, dataset: &Dataset, batch_size: usize, epochs: usi
         save_to: None,
     };
     let judge = Judge::plain(&dataset.test.labels, dataset.classes);
-    let (tx, _rx) = mpsc::channel();
+    let (tx, rx) = mpsc::channel::<Event>();
     let dev = Cpu::seed_from_u64(1);
-    match train_arm(&dev, &spec, data, &dataset.test.images, &judge, &tx, &Control::default()) {
-        ArmOutcome::Finished(s) => Ok(s.epoch_seconds),
+    let (outcome, cpu_marks) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(move || {
+            let mut marks = vec![memory::process_cpu_seconds()];
+            for event in rx {
+                if matches!(&event, Event::Metric(row) if row.split == "test") {
+                    marks.push(memory::process_cpu_seconds());
+                }
+            }
+            marks
+        });
+        let outcome = train_arm(&dev, &spec, data, &dataset.test.images, &judge, &tx, &Control::default());
+        drop(tx);
+        (outcome, watcher.join().unwrap_or_default())
+    });
+    let cpu: Option<Vec<f64>> =
+        cpu_marks.into_iter().collect::<Option<Vec<f64>>>().map(|m| m.windows(2).map(|w| w[1] - w[0]).collect());
+    match outcome {
+        ArmOutcome::Finished(s) => Ok((s.epoch_seconds, cpu)),
         ArmOutcome::Stopped(_) => anyhow::bail!("{}: training stopped", arch.name()),
         ArmOutcome::Failed(why) => anyhow::bail!("{}: training failed: {why}", arch.name()),
     }
+}
+
+/// PyTorch's OpenMP threads spin while waiting by default; on a machine shared with other work that
+/// costs it up to 10x (measured here). ppdl's rayon threads yield. Unless the caller set
+/// `OMP_WAIT_POLICY`, the reference runs with passive waiting.
+const OMP_WAIT_POLICY: &str = "PASSIVE";
+
+/// The `OMP_WAIT_POLICY` the PyTorch side runs with.
+pub fn torch_omp_wait_policy() -> String {
+    std::env::var("OMP_WAIT_POLICY").unwrap_or_else(|_| OMP_WAIT_POLICY.into())
 }
 
 /// A Python with torch.
@@ -255,8 +341,12 @@ impl TorchSide {
         opts: &BenchOptions,
         threads: usize,
         n: usize,
-    ) -> anyhow::Result<Vec<f64>> {
-        let out = Command::new(&self.python)
+    ) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>)> {
+        let mut cmd = Command::new(&self.python);
+        if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+            cmd.env("OMP_WAIT_POLICY", OMP_WAIT_POLICY);
+        }
+        let out = cmd
             .arg(&dir.script)
             .args(["--idx-dir", &dir.data.to_string_lossy()])
             .args(["--arch", arch.name()])
@@ -279,13 +369,9 @@ impl TorchSide {
         let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
         let v: serde_json::Value =
             serde_json::from_str(line).with_context(|| format!("torch_reference.py printed no JSON: {stdout}"))?;
-        let secs = v["epoch_seconds"]
-            .as_array()
-            .context("torch_reference.py: no epoch_seconds")?
-            .iter()
-            .filter_map(|x| x.as_f64())
-            .collect();
-        Ok(secs)
+        let list = |key: &str| v[key].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>());
+        let secs = list("epoch_seconds").context("torch_reference.py: no epoch_seconds")?;
+        Ok((secs, list("epoch_cpu_seconds")))
     }
 }
 

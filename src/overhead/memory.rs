@@ -27,17 +27,19 @@ pub fn parse_vm_hwm(status: &str) -> Option<u64> {
     Some(value * scale)
 }
 
+/// The leading fields of `struct rusage` on 64-bit Unix systems: two `struct timeval`s (16 bytes each)
+/// then `ru_maxrss` as a C long; the rest is room for the remaining 13 longs.
 #[cfg(unix)]
-fn max_rss_bytes() -> Option<u64> {
-    // The leading fields of `struct rusage` on 64-bit Unix systems: two `struct timeval`s (16 bytes
-    // each) then `ru_maxrss` as a C long; the rest is padding room for the remaining 13 longs.
-    #[repr(C)]
-    struct RUsage {
-        utime: [i64; 2],
-        stime: [i64; 2],
-        maxrss: i64,
-        rest: [i64; 13],
-    }
+#[repr(C)]
+struct RUsage {
+    utime: [i64; 2],
+    stime: [i64; 2],
+    maxrss: i64,
+    rest: [i64; 13],
+}
+
+#[cfg(unix)]
+fn rusage_self() -> Option<RUsage> {
     extern "C" {
         fn getrusage(who: i32, usage: *mut RUsage) -> i32;
     }
@@ -47,9 +49,12 @@ fn max_rss_bytes() -> Option<u64> {
     let mut usage = RUsage { utime: [0; 2], stime: [0; 2], maxrss: 0, rest: [0; 13] };
     // SAFETY: RUSAGE_SELF = 0; the buffer is at least as large as `struct rusage` on 64-bit targets.
     let rc = unsafe { getrusage(0, &mut usage) };
-    if rc != 0 || usage.maxrss <= 0 {
-        return None;
-    }
+    (rc == 0).then_some(usage)
+}
+
+#[cfg(unix)]
+fn max_rss_bytes() -> Option<u64> {
+    let usage = rusage_self().filter(|u| u.maxrss > 0)?;
     // Linux reports kilobytes, macOS bytes.
     let scale = if cfg!(target_os = "macos") { 1 } else { 1024 };
     Some(usage.maxrss as u64 * scale)
@@ -57,6 +62,21 @@ fn max_rss_bytes() -> Option<u64> {
 
 #[cfg(not(unix))]
 fn max_rss_bytes() -> Option<u64> {
+    None
+}
+
+/// CPU seconds (user + system, all threads) this process has used so far. Unlike wall time it hardly
+/// depends on how many other programs share the machine, so single-threaded comparisons stay fair on
+/// a busy machine.
+#[cfg(unix)]
+pub fn process_cpu_seconds() -> Option<f64> {
+    let u = rusage_self()?;
+    let tv = |t: [i64; 2]| t[0] as f64 + t[1] as f64 * 1e-6;
+    Some(tv(u.utime) + tv(u.stime))
+}
+
+#[cfg(not(unix))]
+pub fn process_cpu_seconds() -> Option<f64> {
     None
 }
 
@@ -82,6 +102,18 @@ mod tests {
         if cfg!(unix) {
             assert!(bytes.unwrap() > 0, "{source}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cpu_time_grows_with_work() {
+        let a = process_cpu_seconds().unwrap();
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        while start.elapsed().as_millis() < 50 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        assert!(process_cpu_seconds().unwrap() > a);
     }
 
     #[cfg(unix)]

@@ -71,10 +71,12 @@ impl Transform for PixelPermutation {
 /// Apply `y[j] = x[src[j]]` to each image of `src.len()` features.
 fn gather_rows(images: &mut [f32], src: &[u32]) {
     let d = src.len();
+    assert!(src.iter().all(|&s| (s as usize) < d), "permutation index out of range");
     let mut buf = vec![0f32; d];
     for img in images.chunks_exact_mut(d) {
         for (b, &s) in buf.iter_mut().zip(src) {
-            *b = img[s as usize];
+            // SAFETY: every index was checked to be < d = img.len() above (hot loop: no bounds check).
+            *b = unsafe { *img.get_unchecked(s as usize) };
         }
         img.copy_from_slice(&buf);
     }
@@ -83,10 +85,12 @@ fn gather_rows(images: &mut [f32], src: &[u32]) {
 /// Inverse of [`gather_rows`]: `x[src[j]] = y[j]`.
 fn scatter_rows(images: &mut [f32], src: &[u32]) {
     let d = src.len();
+    assert!(src.iter().all(|&s| (s as usize) < d), "permutation index out of range");
     let mut buf = vec![0f32; d];
     for img in images.chunks_exact_mut(d) {
-        for (j, &s) in src.iter().enumerate() {
-            buf[s as usize] = img[j];
+        for (&v, &s) in img.iter().zip(src) {
+            // SAFETY: as in gather_rows.
+            unsafe { *buf.get_unchecked_mut(s as usize) = v };
         }
         img.copy_from_slice(&buf);
     }
@@ -157,11 +161,12 @@ impl Transform for BlockShuffle {
 }
 
 fn flip_marked(images: &mut [f32], flipped: &[bool]) {
+    // x -> offset + scale * x with (1, -1) where flipped and (0, 1) elsewhere: branch-free, vectorises.
+    let offset: Vec<f32> = flipped.iter().map(|&f| if f { 1.0 } else { 0.0 }).collect();
+    let scale: Vec<f32> = flipped.iter().map(|&f| if f { -1.0 } else { 1.0 }).collect();
     for img in images.chunks_exact_mut(flipped.len()) {
-        for (v, &f) in img.iter_mut().zip(flipped) {
-            if f {
-                *v = 1.0 - *v;
-            }
+        for ((v, o), s) in img.iter_mut().zip(&offset).zip(&scale) {
+            *v = o + s * *v;
         }
     }
 }
@@ -205,6 +210,28 @@ fn matmul_rows_by(images: &mut [f32], m: &[f32], d: usize, transpose: bool) {
         return;
     }
     let rows = images.len() / d;
+    if rows <= 4 {
+        // A few samples (interactive inference): plain vectorised loops beat gemm's packing.
+        let mut y = vec![0f32; d];
+        for img in images.chunks_exact_mut(d) {
+            if transpose {
+                // y[j] = <x, m row j>
+                for (yj, row) in y.iter_mut().zip(m.chunks_exact(d)) {
+                    *yj = dot_f32(img, row);
+                }
+            } else {
+                // y = sum_k x[k] * (m row k)
+                y.iter_mut().for_each(|v| *v = 0.0);
+                for (&xk, row) in img.iter().zip(m.chunks_exact(d)) {
+                    for (v, &r) in y.iter_mut().zip(row) {
+                        *v += xk * r;
+                    }
+                }
+            }
+            img.copy_from_slice(&y);
+        }
+        return;
+    }
     let mut out = vec![0f32; CHUNK.min(rows) * d];
     // Element (k, j) of the right-hand matrix: m[k][j], or m[j][k] when transposed.
     let (rhs_cs, rhs_rs) = if transpose { (d as isize, 1) } else { (1, d as isize) };
@@ -330,6 +357,19 @@ pub fn random_orthogonal(d: usize, rng: &mut ChaCha20Rng) -> Vec<f32> {
         start = end;
     }
     a.into_iter().map(|v| v as f32).collect()
+}
+
+/// f32 dot product with independent partial sums (vectorises).
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..16 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Dot product with independent partial sums (vectorises; the order differs from a plain fold only

@@ -61,6 +61,9 @@ pub fn train_arm<D: Device<f32>>(
     events: &Sender<Event>,
     control: &Control,
 ) -> ArmOutcome {
+    // Denormal floats (e.g. Adam moments of rarely active inputs decaying towards zero) are slow on
+    // CPUs; flush them to zero on this (the trainer's) thread, as dfdx's own examples do.
+    dfdx::flush_denormals_to_zero();
     let job = ArmJob { dev, spec, data, test_inputs, judge, events, control };
     let outcome = with_net(spec.arch, dev, spec.shape, data.outputs, job);
     let event = match &outcome {
@@ -116,6 +119,10 @@ impl<D: Device<f32>> ArmJob<'_, D> {
     }
 
     fn fit<M: Net<D>, O: Optimizer<M, D, f32>>(self, mut model: M, mut opt: O, set_lr: fn(&mut O, f64)) -> ArmOutcome {
+        // The training data needs no gradient: the first layer can skip its input gradient.
+        if let Some(first) = model.input_layer_mut() {
+            first.input_grad = false;
+        }
         let spec = self.spec;
         let (arm, data) = (spec.arm, self.data);
         let (n, d, k) = (data.len(), data.features, data.outputs);
