@@ -123,10 +123,14 @@ fn draw_curves(frame: &mut Frame, area: Rect, row: &AttackRow) {
         return;
     }
     let xb = bounds(plotted.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)));
-    let ys = || plotted.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).chain(row.chance);
+    // The chance level is in the headline's unit: draw it only over curves in that unit (fractions).
+    let in_unit = |y: f64| (0.0..=1.0).contains(&y);
+    let chance =
+        row.chance.filter(|_| row.unit == "fraction" && plotted.iter().all(|(_, p)| p.iter().all(|q| in_unit(q.1))));
+    let ys = || plotted.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).chain(chance);
     // Fractions (accuracy, key recovered, SSIM) on their full 0..1 scale, so "at chance" looks like it.
     let yb = if ys().all(|y| (0.0..=1.0).contains(&y)) { [0.0, 1.0] } else { bounds(ys()) };
-    let chance_line = row.chance.map(|c| vec![(xb[0], c), (xb[1], c)]);
+    let chance_line = chance.map(|c| vec![(xb[0], c), (xb[1], c)]);
     // The chance line first, so the curves are drawn over it.
     let mut datasets: Vec<Dataset> = chance_line
         .iter()
