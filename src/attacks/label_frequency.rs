@@ -299,5 +299,13 @@ pub fn run(
     } else {
         format!("label assignment not recovered: {} of the classes (m={m}; chance {}){learned}", pct(best), pct(chance))
     };
+    if let Some(g) = r.figure("code groups that are exactly one class's codes") {
+        if g >= 0.9 {
+            r.verdict.push_str(&format!(
+                "; but the provider's own model groups the split codes by class ({} of groups exact): splitting reduces to m=1, and only balanced priors keep the classes hidden",
+                pct(g)
+            ));
+        }
+    }
     Ok(r)
 }

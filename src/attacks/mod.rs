@@ -628,5 +628,9 @@ pub(crate) fn accuracy(predicted: &[usize], labels: &[u8]) -> f64 {
 
 /// Format a fraction as a percentage for verdicts.
 pub(crate) fn pct(v: f64) -> String {
-    format!("{:.1}%", 100.0 * v)
+    if v > 0.0 && v < 0.001 {
+        format!("{:.3}%", 100.0 * v)
+    } else {
+        format!("{:.1}%", 100.0 * v)
+    }
 }
