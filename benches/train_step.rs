@@ -26,6 +26,10 @@ impl WithNet<Cpu> for Step<'_> {
     type Output = ();
     fn run<M: Net<Cpu>>(self, mut model: M) {
         let dev = self.dev;
+        // As the trainer does: the data needs no gradient, so the first layer skips its input gradient.
+        if let Some(first) = model.input_layer_mut() {
+            first.input_grad = false;
+        }
         let mut opt = Adam::new(&model, AdamConfig { lr: 1e-3, ..Default::default() });
         let mut grads = Some(model.alloc_grads());
         let mut group = self.c.benchmark_group("train_step_b64");

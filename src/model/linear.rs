@@ -89,12 +89,13 @@ impl<D: Device<f32>, T: Tape<f32, D> + 'static> ModuleMut<Tensor<(usize, usize),
 }
 
 type CpuTaped = Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>;
+type Act<D, T> = Tensor<(usize, usize), f32, D, T>;
 
 /// The CPU fast path of [`DynLinear::input_grad`] = false; gives `x` back on any other device/tape.
 fn forward_without_input_grad<D: Device<f32>, T: Tape<f32, D> + 'static>(
     layer: &DynLinear<D>,
-    x: Tensor<(usize, usize), f32, D, T>,
-) -> Result<Tensor<(usize, usize), f32, D, T>, Tensor<(usize, usize), f32, D, T>> {
+    x: Act<D, T>,
+) -> Result<Act<D, T>, Act<D, T>> {
     let Some(layer) = (layer as &dyn Any).downcast_ref::<DynLinear<Cpu>>() else {
         return Err(x);
     };

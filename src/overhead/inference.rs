@@ -63,7 +63,7 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { batch_size: 256, min_repeats: 7, max_repeats: 201, time: Duration::from_millis(1500) }
+        Budget { batch_size: 256, min_repeats: 5, max_repeats: 201, time: Duration::from_millis(750) }
     }
 }
 
