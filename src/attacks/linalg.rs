@@ -77,7 +77,7 @@ pub fn cholesky(a: &mut [f64], p: usize) -> Result<(), usize> {
         for k in 0..j {
             diag -= a[j * p + k] * a[j * p + k];
         }
-        if !(diag > 0.0) {
+        if diag.is_nan() || diag <= 0.0 {
             return Err(j);
         }
         let ljj = diag.sqrt();
@@ -184,11 +184,8 @@ fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
         d[j] = v[at(n - 1, j)];
     }
     for i in (1..n).rev() {
-        let mut scale = 0.0;
+        let scale: f64 = d[..i].iter().map(|v| v.abs()).sum();
         let mut h = 0.0;
-        for k in 0..i {
-            scale += d[k].abs();
-        }
         if scale == 0.0 {
             e[i] = d[i - 1];
             for j in 0..i {
@@ -197,9 +194,9 @@ fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
                 v[at(j, i)] = 0.0;
             }
         } else {
-            for k in 0..i {
-                d[k] /= scale;
-                h += d[k] * d[k];
+            for dk in d[..i].iter_mut() {
+                *dk /= scale;
+                h += *dk * *dk;
             }
             let mut f = d[i - 1];
             let mut g = h.sqrt();

@@ -43,7 +43,7 @@ pub fn psnr_from_mse(mse: f64) -> f64 {
 /// Normalised 1-D Gaussian taps of the SSIM window for an image of `h x w`.
 fn window(h: usize, w: usize) -> Vec<f64> {
     let mut size = SSIM_WINDOW.min(h).min(w);
-    if size % 2 == 0 {
+    if size.is_multiple_of(2) {
         size -= 1;
     }
     let size = size.max(1);
