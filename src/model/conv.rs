@@ -53,8 +53,10 @@
 use std::any::Any;
 use std::sync::{Arc, Mutex};
 
-use dfdx::nn::{Module, ModuleMut, ModuleVisitor, ScalarOptions, TensorCollection, TensorOptions};
+use dfdx::nn::{Module, ModuleMut, ModuleVisitor, ScalarOptions, TensorCollection};
 use dfdx::prelude::*;
+
+use super::linear::runtime_options;
 use rand::distributions::Uniform;
 
 /// Shape of a stride-1 convolution with square kernel and symmetric zero padding.
@@ -669,23 +671,6 @@ impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T
 
     fn try_forward_mut(&mut self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
         self.try_forward(x)
-    }
-}
-
-type ResetFn<S, D> = fn(&mut Tensor<S, f32, D>) -> Result<(), <D as HasErr>::Err>;
-
-/// `TensorOptions` for a runtime-shaped tensor (dfdx 0.13 only offers constructors for compile-time
-/// shapes, and the struct is `#[non_exhaustive]`). Same approach as `model::linear::runtime_options`:
-/// the three public fields are the only ones in the pinned dfdx version, so we write them in place.
-fn runtime_options<S: Shape, D: Device<f32>>(shape: S, reset: ResetFn<S, D>) -> TensorOptions<S, f32, D> {
-    let mut opts = std::mem::MaybeUninit::<TensorOptions<S, f32, D>>::uninit();
-    let p = opts.as_mut_ptr();
-    // SAFETY: every field of the struct is written before `assume_init`; all are plain values.
-    unsafe {
-        std::ptr::addr_of_mut!((*p).do_gradient_update).write(true);
-        std::ptr::addr_of_mut!((*p).reset).write(reset);
-        std::ptr::addr_of_mut!((*p).shape).write(shape);
-        opts.assume_init()
     }
 }
 
