@@ -848,6 +848,16 @@ fn describe_parse_error(path: &Path, field: &str, line: Option<usize>, message: 
     if let Some(suggestion) = suggest_field(&msg) {
         msg.push_str(&format!(" (did you mean `{suggestion}`?)"));
     }
+    // toml's words for a non-string where an enum is expected name neither the type nor the choices.
+    if msg.starts_with("wanted string or table") || msg.starts_with("wanted exactly 1 element") {
+        msg = match enum_choices(field) {
+            Some(choices) => format!("expected a string, one of {choices}"),
+            None => "expected a string".to_string(),
+        };
+    }
+    if msg.starts_with("number too large to fit in target type") {
+        msg = format!("integer out of range: expected at most {} (TOML integers are 64-bit signed)", i64::MAX);
+    }
     let place = match line {
         Some(l) => format!("{}:{l}", path.display()),
         None => path.display().to_string(),
@@ -857,6 +867,19 @@ fn describe_parse_error(path: &Path, field: &str, line: Option<usize>, message: 
     } else {
         format!("{place}: field `{field}`: {msg}")
     }
+}
+
+/// The accepted values of the config's enum-valued fields, as serde would list them.
+fn enum_choices(field: &str) -> Option<String> {
+    let quoted = |names: &[&str]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    Some(match field {
+        "model.arch" => quoted(&Arch::ALL.map(Arch::name)),
+        "data.dataset" => quoted(&DatasetKind::ALL.map(DatasetKind::name)),
+        "train.optimizer" => quoted(&["adam", "sgd"]),
+        "train.schedule" => quoted(&["parallel", "sequential"]),
+        "train.device" => quoted(&["cpu", "cuda"]),
+        _ => return None,
+    })
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" pick the closest known name.

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod headless;
 pub mod infer;
 pub mod model;

@@ -274,3 +274,46 @@ fn infer_round_trip_matches_the_run_and_refuses_a_foreign_key() {
     let o = ppdl(&["infer", a.to_str().unwrap()], tmp.path());
     assert_input_error(&o, &["key.json", "another run"]);
 }
+
+#[test]
+fn every_bad_config_value_is_named_and_nothing_is_written() {
+    // (edits of SMALL, what the message must contain); each goes through `run`, so "nothing written" is real.
+    type Case = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+    let cases: &[Case] = &[
+        (&[("epochs = 2", "epochs = -3")], &["bad.toml:11", "train.epochs", "non-negative integer"]),
+        (&[("epochs = 2", "epochs = 0")], &["bad.toml:11", "train.epochs", ">= 1"]),
+        (&[("batch_size = 50", "batch_size = 0")], &["bad.toml:12", "train.batch_size", ">= 1"]),
+        (&[("batch_size = 50", "batch_size = 1e3")], &["bad.toml:12", "train.batch_size", "integer"]),
+        (&[("sigma = 0.05", "sigma = -0.1")], &["bad.toml:15", "privacy.transforms[1].sigma", ">= 0"]),
+        (&[("sigma = 0.05", "sigma = nan")], &["bad.toml:15", "privacy.transforms[1].sigma", ">= 0"]),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"block-shuffle\", block = 5 }")],
+            &["privacy.transforms[0].block", "divides the 28x28 image, got 5"],
+        ),
+        (&[("{ kind = \"pixel-permutation\" }", "{ kind = \"rot13\" }")], &["privacy.transforms[0]", "rot13"]),
+        (&[("codes_per_class = 2", "codes_per_class = 0")], &["bad.toml:16", "privacy.codes_per_class", ">= 1"]),
+        (
+            &[
+                ("dataset = \"embedded\"", "dataset = \"digits\""),
+                ("{ kind = \"pixel-permutation\" }", "{ kind = \"block-shuffle\", block = 3 }"),
+            ],
+            &["privacy.transforms[0].block", "divides the 8x8 image, got 3"],
+        ),
+        (&[("arch = \"mlp-256\"", "arch = \"mlp-256\"\nkernel = 3")], &["bad.toml:10", "kernel", "unknown field"]),
+        (&[("arch = \"mlp-256\"", "arch = 5")], &["bad.toml:9", "model.arch", "one of `mlp-256`"]),
+        (&[("seed = 7", "seed = 18446744073709551615")], &["bad.toml:3", "at most 9223372036854775807"]),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (edits, needles) in cases {
+        let mut body = SMALL.to_string();
+        for (from, to) in *edits {
+            assert!(body.contains(from), "test edit `{from}` does not apply");
+            body = body.replace(from, to);
+        }
+        let cfg = write(tmp.path(), "bad.toml", &body);
+        let out = tmp.path().join("r");
+        let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+        assert_input_error(&o, needles);
+        assert!(!out.exists(), "{edits:?}: nothing may be written for a bad config");
+    }
+}

@@ -1,0 +1,4 @@
+//! CIFAR-10 binary batches: no panic, and every refusal is bad input (exit code 2).
+//! The property lives in `ppdl::fuzz_checks`, which `cargo test` also runs on fuzz/seeds/cifar.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ppdl::fuzz_checks::check_cifar(data));

@@ -1,0 +1,67 @@
+//! The properties fuzzing checks, shared by the cargo-fuzz targets (`fuzz/`) and by `cargo test`,
+//! which replays every committed seed and past crash in `fuzz/seeds/` through them.
+//!
+//! Each check takes arbitrary bytes and panics only when the code under test is wrong: a parser
+//! panicked, accepted something inconsistent, or refused input without classing it as bad input
+//! (the exit-code-2 [`crate::error::InputError`]).
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::data::{cifar, digits, idx};
+use crate::error::exit_code;
+
+/// The fuzz targets, by the name of their folder under `fuzz/seeds/`.
+pub const TARGETS: [(&str, fn(&[u8])); 4] =
+    [("config", check_config), ("idx", check_idx), ("cifar", check_cifar), ("digits_csv", check_digits_csv)];
+
+fn assert_bad_input(result: anyhow::Result<()>) {
+    if let Err(e) = result {
+        assert_eq!(exit_code(&e), 2, "refused without being classed as bad input: {e:#}");
+    }
+}
+
+/// Config text either parses to a config that survives a TOML round trip unchanged, or is bad input.
+pub fn check_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let path = Path::new("fuzz.toml");
+    assert_bad_input(Config::parse(text, path).map(|config| {
+        let again = Config::parse(&config.to_toml(), path).expect("a resolved config parses again");
+        assert_eq!(again, config, "the config changed in a TOML round trip");
+    }));
+}
+
+/// A well-formed 1x1 IDX images file holding one image, and labels for it.
+const ONE_IMAGE: [u8; 17] = [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 200];
+const ONE_LABEL: [u8; 9] = [0, 0, 8, 1, 0, 0, 0, 1, 3];
+
+/// The bytes as an IDX images file, a labels file, and either half of a pair (raw or gzip).
+pub fn check_idx(data: &[u8]) {
+    let p = Path::new("fuzz.idx");
+    assert_bad_input(idx::parse_images(data, p).map(|(shape, pixels)| {
+        assert_eq!(pixels.len() % shape.features(), 0, "pixel data is not a whole number of images")
+    }));
+    assert_bad_input(idx::parse_labels(data, p).map(drop));
+    assert_bad_input(idx::parse_pair(data, p, &ONE_LABEL, p, 10).map(drop));
+    assert_bad_input(
+        idx::parse_pair(&ONE_IMAGE, p, data, p, 10)
+            .map(|(_, _, labels)| assert!(labels.iter().all(|&l| l < 10), "a label out of range was accepted")),
+    );
+}
+
+/// The bytes as a CIFAR-10 binary batch (raw or gzip).
+pub fn check_cifar(data: &[u8]) {
+    assert_bad_input(cifar::parse_batch(data, Path::new("fuzz.bin")).map(|(pixels, labels)| {
+        assert_eq!(pixels.len(), labels.len() * cifar::PIXELS_PER_IMAGE);
+        assert!(labels.iter().all(|&l| usize::from(l) < cifar::CLASSES), "a label out of range was accepted");
+    }));
+}
+
+/// The bytes as the digits CSV (plain or gzip).
+pub fn check_digits_csv(data: &[u8]) {
+    assert_bad_input(digits::parse_csv(data, Path::new("fuzz.csv")).map(|(pixels, labels)| {
+        assert_eq!(pixels.len(), labels.len() * digits::SHAPE.features());
+        assert!(labels.iter().all(|&l| usize::from(l) < digits::CLASSES), "a label out of range was accepted");
+        assert!(pixels.iter().all(|&v| v <= digits::MAX_PIXEL), "a pixel out of range was accepted");
+    }));
+}
