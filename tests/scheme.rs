@@ -255,3 +255,34 @@ fn permuted_mlp_follows_the_baseline_trajectory() {
     assert!(losses[119] < 0.7 * losses[0], "training should make progress: {} -> {}", losses[0], losses[119]);
     assert!(max_rel < 1e-4, "trajectories diverged: max relative loss difference {max_rel}");
 }
+
+#[test]
+fn per_sample_noise_is_gaussian_fresh_per_sample_and_independent_across_parallel_chunks() {
+    // 2,000 images span several of the parallel noise streams; each stream must be N(0, sigma^2) and
+    // unrelated to the others (a stream reused for two chunks would repeat its noise exactly).
+    let d = SHAPE.features();
+    let n = 2000;
+    let t = transforms::build(&TransformSpec::Noise { sigma: 0.5, per_sample: true }, 0, &key(4), SHAPE);
+    let mut y = vec![0f32; n * d];
+    t.encode(&mut y, &mut ChaCha20Rng::seed_from_u64(9));
+    let (mean, var) = {
+        let m = y.iter().map(|&v| v as f64).sum::<f64>() / y.len() as f64;
+        (m, y.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / y.len() as f64)
+    };
+    assert!(mean.abs() < 0.005, "mean {mean}");
+    assert!((var.sqrt() - 0.5).abs() < 0.005, "std {}", var.sqrt());
+    let images: Vec<&[f32]> = y.chunks_exact(d).collect();
+    for (i, a) in images.iter().enumerate().step_by(97) {
+        for b in images.iter().skip(i + 1).step_by(89) {
+            assert_ne!(a, b, "two samples got the same noise");
+        }
+    }
+    // Same fresh stream, same noise; a different one, different noise.
+    let again = |seed| {
+        let mut z = vec![0f32; n * d];
+        t.encode(&mut z, &mut ChaCha20Rng::seed_from_u64(seed));
+        z
+    };
+    assert_eq!(again(9), y);
+    assert_ne!(again(10), y);
+}

@@ -414,16 +414,13 @@ impl Transform for Noise {
     }
 
     fn encode(&self, images: &mut [f32], fresh: &mut ChaCha20Rng) {
+        if self.per_sample {
+            add_fresh_noise(images, self.pattern.len(), self.sigma, fresh);
+            return;
+        }
         for img in images.chunks_exact_mut(self.pattern.len()) {
-            if self.per_sample {
-                for v in img.iter_mut() {
-                    let z: f32 = StandardNormal.sample(fresh);
-                    *v += self.sigma * z;
-                }
-            } else {
-                for (v, p) in img.iter_mut().zip(&self.pattern) {
-                    *v += p;
-                }
+            for (v, p) in img.iter_mut().zip(&self.pattern) {
+                *v += p;
             }
         }
     }
@@ -439,4 +436,45 @@ impl Transform for Noise {
         }
         true
     }
+}
+
+/// Images per independent noise stream: the unit of parallel work, fixed so that the noise drawn
+/// depends on the key alone, never on the number of threads.
+const NOISE_CHUNK_IMAGES: usize = 512;
+
+/// `images += sigma * z`, z standard normal and fresh for every value. One 256-bit seed is drawn from
+/// `fresh`; chunk k of the batch uses ChaCha12 stream k of that seed, so chunks are filled on all
+/// cores and the result is the same on any machine. ChaCha12 (rand's StdRng) rather than ChaCha20:
+/// this noise is a utility/privacy knob, not key material, and drawing it was most of its cost.
+fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut ChaCha20Rng) {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha12Rng;
+    if features == 0 || images.is_empty() {
+        return;
+    }
+    let seed: [u8; 32] = fresh.gen();
+    let fill = |(k, chunk): (usize, &mut [f32])| {
+        let mut rng = ChaCha12Rng::from_seed(seed);
+        rng.set_stream(k as u64);
+        for v in chunk.iter_mut() {
+            let z: f32 = StandardNormal.sample(&mut rng);
+            *v += sigma * z;
+        }
+    };
+    let chunks: Vec<(usize, &mut [f32])> = images.chunks_mut(NOISE_CHUNK_IMAGES * features).enumerate().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chunks.len());
+    if threads <= 1 {
+        chunks.into_iter().for_each(fill);
+        return;
+    }
+    // Deal chunks round-robin to the threads (equal sizes, so equal work).
+    let mut shares: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        shares[i % threads].push(chunk);
+    }
+    std::thread::scope(|scope| {
+        for share in shares {
+            scope.spawn(move || share.into_iter().for_each(fill));
+        }
+    });
 }
