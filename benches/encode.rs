@@ -15,6 +15,7 @@ fn transforms() -> Vec<TransformSpec> {
         TransformSpec::PixelPermutation,
         TransformSpec::BlockShuffle { block: 4, flip: true },
         TransformSpec::OrthogonalMix,
+        TransformSpec::SeparableMix,
         TransformSpec::Noise { sigma: 0.1, per_sample: true },
         TransformSpec::Noise { sigma: 0.1, per_sample: false },
     ]

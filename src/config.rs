@@ -220,6 +220,9 @@ pub enum TransformSpec {
     },
     /// x -> Q x with a secret random orthogonal matrix.
     OrthogonalMix,
+    /// x -> (Q_rows (x) Q_cols (x) Q_channels) x: one secret orthogonal matrix per image axis. Orthogonal
+    /// like `orthogonal-mix` but O(d (h + w + c)) to apply instead of O(d^2), with a far smaller key.
+    SeparableMix,
     /// Keyed additive Gaussian noise: a fixed secret pattern, or fresh per sample when `per_sample`.
     Noise {
         sigma: f64,
@@ -236,6 +239,7 @@ impl TransformSpec {
                 format!("block-shuffle(b={block}{})", if *flip { ",flip" } else { "" })
             }
             TransformSpec::OrthogonalMix => "orthogonal-mix".into(),
+            TransformSpec::SeparableMix => "separable-mix".into(),
             TransformSpec::Noise { sigma, per_sample } => {
                 format!("noise(sigma={sigma}{})", if *per_sample { ",per-sample" } else { "" })
             }
@@ -797,7 +801,7 @@ impl Config {
                         );
                     }
                 }
-                TransformSpec::PixelPermutation => {}
+                TransformSpec::PixelPermutation | TransformSpec::SeparableMix => {}
             }
         }
         if let Some(k) = &p.fixed_key {

@@ -11,7 +11,7 @@ use ppdl::data::{ImageShape, Split};
 use ppdl::model::arch::Mlp1;
 use ppdl::scheme::key::{KeyContext, KeyFile};
 use ppdl::scheme::labels::LabelCodec;
-use ppdl::scheme::transforms::{self, BlockShuffle, PixelPermutation};
+use ppdl::scheme::transforms::{self, BlockShuffle, PixelPermutation, SeparableMix};
 use ppdl::scheme::{Customer, SecretKey};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -33,6 +33,7 @@ fn all_specs() -> Vec<TransformSpec> {
         TransformSpec::BlockShuffle { block: 2, flip: false },
         TransformSpec::BlockShuffle { block: 4, flip: true },
         TransformSpec::OrthogonalMix,
+        TransformSpec::SeparableMix,
         TransformSpec::Noise { sigma: 0.1, per_sample: false },
         TransformSpec::Noise { sigma: 0.1, per_sample: true },
     ]
@@ -113,6 +114,33 @@ fn orthogonal_mix_preserves_norms() {
         let nb: f32 = b.iter().map(|v| v * v).sum();
         assert!((na - nb).abs() < 1e-3 * na, "norm {na} -> {nb}");
     }
+}
+
+#[test]
+fn separable_mix_is_the_kronecker_product_of_its_axis_factors() {
+    // A non-square, multi-channel shape pins the index convention (channel-last), and 300 images take
+    // the multi-threaded path.
+    let shape = ImageShape { height: 4, width: 6, channels: 3 };
+    let d = shape.features();
+    let t = SeparableMix::random(shape, &mut ChaCha20Rng::seed_from_u64(11));
+    let [qr, qc, qch] = &t.factors;
+    let dense = |i: usize, j: usize| {
+        let (ih, iw, ic) = (i / 18, (i / 3) % 6, i % 3);
+        let (jh, jw, jc) = (j / 18, (j / 3) % 6, j % 3);
+        qr[ih * 4 + jh] * qc[iw * 6 + jw] * qch[ic * 3 + jc]
+    };
+    let x = images(300, d, 12);
+    let mut y = x.clone();
+    transforms::Transform::encode(&t, &mut y, &mut ChaCha20Rng::seed_from_u64(0));
+    for (xs, ys) in x.chunks(d).zip(y.chunks(d)) {
+        for i in 0..d {
+            let want: f32 = (0..d).map(|j| dense(i, j) * xs[j]).sum();
+            assert!((ys[i] - want).abs() < 1e-4, "feature {i}: {} vs {want}", ys[i]);
+        }
+    }
+    assert!(transforms::Transform::decode(&t, &mut y));
+    let err = y.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(err < 1e-5, "round trip error {err}");
 }
 
 #[test]

@@ -62,6 +62,22 @@ pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> 
                 continuous_dim: d * (d - 1) / 2,
                 note: format!("continuous: O({d}) has dimension d(d-1)/2 = {}", d * (d - 1) / 2),
             },
+            TransformSpec::SeparableMix => {
+                let dims = [shape.height, shape.width, shape.channels];
+                let dim: usize = dims.iter().map(|k| k * (k - 1) / 2).sum();
+                Component {
+                    what: t.label(),
+                    bits: 0.0,
+                    continuous_dim: dim as u64,
+                    note: format!(
+                        "continuous: O({}) x O({}) x O({}) has dimension {dim} (a dense Q on {d} features: {})",
+                        dims[0],
+                        dims[1],
+                        dims[2],
+                        d * (d - 1) / 2
+                    ),
+                }
+            }
             TransformSpec::Noise { per_sample: false, .. } => Component {
                 what: t.label(),
                 bits: 0.0,

@@ -39,6 +39,7 @@ pub mod nn;
 pub mod oracle;
 pub mod recon;
 pub mod record;
+pub mod separable;
 pub mod statistical;
 pub mod wrong_key;
 
@@ -308,11 +309,22 @@ pub struct Family {
     pub offsets: bool,
     /// Standard deviation of fresh per-sample noise (public parameter), 0 if none.
     pub noise_sigma: f64,
+    /// A separable mix and nothing but noise besides: the whole map is a Kronecker product of small
+    /// per-axis matrices (plus an offset), which a structure-aware adversary fits from a few pairs.
+    pub separable: bool,
 }
 
 impl Family {
     pub fn of(transforms: &[TransformSpec]) -> Family {
-        let mut f = Family { permutes: false, feature_wise: true, flips: false, offsets: false, noise_sigma: 0.0 };
+        let mut f = Family {
+            permutes: false,
+            feature_wise: true,
+            flips: false,
+            offsets: false,
+            noise_sigma: 0.0,
+            separable: transforms.contains(&TransformSpec::SeparableMix)
+                && transforms.iter().all(|t| matches!(t, TransformSpec::SeparableMix | TransformSpec::Noise { .. })),
+        };
         let mut var = 0.0;
         for t in transforms {
             match t {
@@ -321,7 +333,7 @@ impl Family {
                     f.permutes = true;
                     f.flips |= *flip;
                 }
-                TransformSpec::OrthogonalMix => f.feature_wise = false,
+                TransformSpec::OrthogonalMix | TransformSpec::SeparableMix => f.feature_wise = false,
                 TransformSpec::Noise { sigma, per_sample } => {
                     if *per_sample {
                         var += sigma * sigma;

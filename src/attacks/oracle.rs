@@ -86,7 +86,9 @@ fn concrete(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageSha
             Concrete::Block(BlockShuffle::random(shape, block, flip, &mut rng))
         }
         // Building Q is O(d^3); only its presence matters for scoring.
-        TransformSpec::OrthogonalMix => Concrete::Mix(OrthogonalMix { features: 0, q: Vec::new() }),
+        TransformSpec::OrthogonalMix | TransformSpec::SeparableMix => {
+            Concrete::Mix(OrthogonalMix { features: 0, q: Vec::new() })
+        }
         TransformSpec::Noise { sigma, per_sample } => {
             Concrete::Noise(Noise::random(shape.features(), sigma as f32, per_sample, &mut rng))
         }

@@ -27,6 +27,7 @@ pub fn build(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageSh
         TransformSpec::PixelPermutation => Box::new(PixelPermutation::random(shape.features(), &mut rng)),
         TransformSpec::BlockShuffle { block, flip } => Box::new(BlockShuffle::random(shape, block, flip, &mut rng)),
         TransformSpec::OrthogonalMix => Box::new(OrthogonalMix::random(shape.features(), &mut rng)),
+        TransformSpec::SeparableMix => Box::new(SeparableMix::random(shape, &mut rng)),
         TransformSpec::Noise { sigma, per_sample } => {
             Box::new(Noise::random(shape.features(), sigma as f32, per_sample, &mut rng))
         }
@@ -200,6 +201,108 @@ impl Transform for OrthogonalMix {
         matmul_rows_by(images, &self.q, self.features, false);
         true
     }
+}
+
+/// `y = (Q_rows (x) Q_cols (x) Q_channels) x` on channel-last images: each axis is mixed by its own
+/// Haar-random orthogonal matrix (drawn in that order from the key stream). Orthogonal, so the
+/// customer inverts it with the transposes, and an MLP's first layer absorbs it like a dense Q; but
+/// applying it costs (h + w + c) multiply-adds per feature instead of d.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeparableMix {
+    pub shape: ImageShape,
+    /// Row-major h x h, w x w and c x c.
+    pub factors: [Vec<f32>; 3],
+}
+
+impl SeparableMix {
+    pub fn random(shape: ImageShape, rng: &mut ChaCha20Rng) -> Self {
+        let factors = [shape.height, shape.width, shape.channels].map(|k| random_orthogonal(k, rng));
+        Self { shape, factors }
+    }
+
+    /// (axis length, values per step along it) for rows, columns and channels of one image.
+    fn axes(&self) -> [(usize, usize); 3] {
+        let ImageShape { width, channels, .. } = self.shape;
+        [(self.shape.height, width * channels), (width, channels), (channels, 1)]
+    }
+}
+
+impl Transform for SeparableMix {
+    fn spec(&self) -> TransformSpec {
+        TransformSpec::SeparableMix
+    }
+
+    fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        for ((k, inner), q) in self.axes().into_iter().zip(&self.factors) {
+            mix_axis(images, q, k, inner, false);
+        }
+    }
+
+    fn decode(&self, images: &mut [f32]) -> bool {
+        for ((k, inner), q) in self.axes().into_iter().zip(&self.factors).rev() {
+            mix_axis(images, q, k, inner, true);
+        }
+        true
+    }
+}
+
+/// Mix one axis of `data`, viewed as (outer, k, inner) row-major: `y[o, i, j] = sum_l M[i, l] x[o, l, j]`
+/// with M = `q` (k x k), or its transpose when `transpose`.
+fn mix_axis(data: &mut [f32], q: &[f32], k: usize, inner: usize, transpose: bool) {
+    if k <= 1 || data.is_empty() {
+        return;
+    }
+    if inner == 1 {
+        // Rows of length k: Y = X M^T, one large product.
+        matmul_rows_by(data, q, k, !transpose);
+        return;
+    }
+    let block = k * inner;
+    // Element (i, l) of M: q[i][l], or q[l][i] when transposed.
+    let (q_cs, q_rs) = if transpose { (k as isize, 1) } else { (1, k as isize) };
+    let mix_blocks = |blocks: &mut [f32]| {
+        let mut out = vec![0f32; block];
+        for x in blocks.chunks_exact_mut(block) {
+            // SAFETY: out and x are k x inner, q is k x k, row-major with the strides given; out
+            // overlaps neither input.
+            unsafe {
+                gemm::gemm(
+                    k,
+                    inner,
+                    k,
+                    out.as_mut_ptr(),
+                    1,
+                    inner as isize,
+                    false,
+                    q.as_ptr(),
+                    q_cs,
+                    q_rs,
+                    x.as_ptr(),
+                    1,
+                    inner as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            x.copy_from_slice(&out);
+        }
+    };
+    // Many small products: split the blocks over the cores rather than each product.
+    let blocks = data.len() / block;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(blocks.div_ceil(64));
+    if threads <= 1 {
+        mix_blocks(data);
+        return;
+    }
+    std::thread::scope(|scope| {
+        for part in data.chunks_mut(blocks.div_ceil(threads) * block) {
+            scope.spawn(|| mix_blocks(part));
+        }
+    });
 }
 
 /// images (n x d, row-major) <- images * (m^T if transpose else m), with `gemm` on the rayon pool

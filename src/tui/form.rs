@@ -46,14 +46,15 @@ pub enum FormAction {
 }
 
 /// The transform kinds, in the order ←/→ cycles through them.
-pub const KINDS: [&str; 4] = ["pixel-permutation", "block-shuffle", "orthogonal-mix", "noise"];
+pub const KINDS: [&str; 5] = ["pixel-permutation", "block-shuffle", "orthogonal-mix", "separable-mix", "noise"];
 
 fn kind_index(t: &TransformSpec) -> usize {
     match t {
         TransformSpec::PixelPermutation => 0,
         TransformSpec::BlockShuffle { .. } => 1,
         TransformSpec::OrthogonalMix => 2,
-        TransformSpec::Noise { .. } => 3,
+        TransformSpec::SeparableMix => 3,
+        TransformSpec::Noise { .. } => 4,
     }
 }
 
@@ -62,6 +63,7 @@ fn default_of_kind(i: usize) -> TransformSpec {
         0 => TransformSpec::PixelPermutation,
         1 => TransformSpec::BlockShuffle { block: 4, flip: false },
         2 => TransformSpec::OrthogonalMix,
+        3 => TransformSpec::SeparableMix,
         _ => TransformSpec::Noise { sigma: 0.1, per_sample: false },
     }
 }

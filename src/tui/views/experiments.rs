@@ -103,6 +103,7 @@ pub fn privacy_short(p: &PrivacyConfig) -> String {
                 format!("block({block}{})", if *flip { ",flip" } else { "" })
             }
             TransformSpec::OrthogonalMix => "orth-mix".into(),
+            TransformSpec::SeparableMix => "sep-mix".into(),
             TransformSpec::Noise { sigma, per_sample } => {
                 format!("noise({sigma}{})", if *per_sample { ",ps" } else { "" })
             }
