@@ -257,52 +257,29 @@ fn mix_axis(data: &mut [f32], q: &[f32], k: usize, inner: usize, transpose: bool
         matmul_rows_by(data, q, k, !transpose);
         return;
     }
+    // Many tiny (k x k) (k x inner) products would be all call overhead: transpose each (k x inner)
+    // block so the axis comes last, mix every row in one large product, and transpose back.
+    const CHUNK_BLOCKS: usize = 1024;
     let block = k * inner;
-    // Element (i, l) of M: q[i][l], or q[l][i] when transposed.
-    let (q_cs, q_rs) = if transpose { (k as isize, 1) } else { (1, k as isize) };
-    let mix_blocks = |blocks: &mut [f32]| {
-        let mut out = vec![0f32; block];
-        for x in blocks.chunks_exact_mut(block) {
-            // SAFETY: out and x are k x inner, q is k x k, row-major with the strides given; out
-            // overlaps neither input.
-            unsafe {
-                gemm::gemm(
-                    k,
-                    inner,
-                    k,
-                    out.as_mut_ptr(),
-                    1,
-                    inner as isize,
-                    false,
-                    q.as_ptr(),
-                    q_cs,
-                    q_rs,
-                    x.as_ptr(),
-                    1,
-                    inner as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
+    let mut scratch = vec![0f32; CHUNK_BLOCKS.min(data.len() / block) * block];
+    for chunk in data.chunks_mut(CHUNK_BLOCKS * block) {
+        let t = &mut scratch[..chunk.len()];
+        for (src, dst) in chunk.chunks_exact(block).zip(t.chunks_exact_mut(block)) {
+            for (l, row) in src.chunks_exact(inner).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    dst[j * k + l] = v;
+                }
             }
-            x.copy_from_slice(&out);
         }
-    };
-    // Many small products: split the blocks over the cores rather than each product.
-    let blocks = data.len() / block;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(blocks.div_ceil(64));
-    if threads <= 1 {
-        mix_blocks(data);
-        return;
+        matmul_rows_by(t, q, k, !transpose);
+        for (src, dst) in t.chunks_exact(block).zip(chunk.chunks_exact_mut(block)) {
+            for (j, col) in src.chunks_exact(k).enumerate() {
+                for (l, &v) in col.iter().enumerate() {
+                    dst[l * inner + j] = v;
+                }
+            }
+        }
     }
-    std::thread::scope(|scope| {
-        for part in data.chunks_mut(blocks.div_ceil(threads) * block) {
-            scope.spawn(|| mix_blocks(part));
-        }
-    });
 }
 
 /// images (n x d, row-major) <- images * (m^T if transpose else m), with `gemm` on the rayon pool
