@@ -46,6 +46,9 @@ pub enum Command {
     Summarize {
         #[arg(required = true)]
         run_dirs: Vec<PathBuf>,
+        /// Tabulate the measured costs (overhead.json) instead of the accuracies.
+        #[arg(long)]
+        overhead: bool,
     },
     /// Regenerate every figure (RUN_DIR/figures/*.png and *.svg) and RUN_DIR/report.md from saved
     /// results, without retraining. With several run folders (or --out), also write the cross-run
@@ -85,8 +88,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Tui { configs }) => crate::tui::run(&configs),
-        Some(Command::Summarize { run_dirs }) => {
-            print!("{}", crate::summarize::markdown_table(&run_dirs)?);
+        Some(Command::Summarize { run_dirs, overhead }) => {
+            let table = if overhead { crate::summarize::overhead_table } else { crate::summarize::markdown_table };
+            print!("{}", table(&run_dirs)?);
             Ok(())
         }
         Some(Command::Plot { run_dirs, out }) => crate::plot::plot_command(&run_dirs, out.as_deref()),

@@ -1,4 +1,5 @@
-//! `ppdl summarize RUN_DIR...`: one markdown table row per saved run, from its summary.json alone.
+//! `ppdl summarize RUN_DIR...`: one markdown table row per saved run, from its summary.json alone;
+//! with `--overhead`, the customer's and provider's costs from each run's overhead.json instead.
 
 use std::path::PathBuf;
 
@@ -25,6 +26,39 @@ pub fn markdown_table(runs: &[PathBuf]) -> anyhow::Result<String> {
             100.0 * s.private.test_accuracy,
             100.0 * s.accuracy_delta,
             ratio
+        ));
+    }
+    Ok(out)
+}
+
+/// The measured costs of each run (overhead.json): encoding, training-time ratio, inference.
+pub fn overhead_table(runs: &[PathBuf]) -> anyhow::Result<String> {
+    let mut out = String::from(
+        "| run | arch | privacy | encode training set | encode / baseline epoch | private/baseline epoch time \
+         | inference batch 256: private / forward only |\n|---|---|---|---:|---:|---:|---:|\n",
+    );
+    for dir in runs {
+        let folder = RunFolder::open(dir)?;
+        let s = folder.load_summary()?;
+        let path = folder.overhead_path();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| crate::error::InputError::in_file(&path, format!("cannot read overhead.json: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| crate::error::InputError::in_file(&path, format!("not valid JSON: {e}")))?;
+        let m = &v["measured"];
+        let num = |ptr: &str| m.pointer(ptr).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+        let clean = m.pointer("/training/clean").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.3} s ({:.0} samples/s) | {:.1}% | {:.3}{} | {:.2}x |\n",
+            s.name,
+            s.arch,
+            s.privacy,
+            num("/encode/seconds"),
+            num("/encode/samples_per_second"),
+            100.0 * num("/encode/fraction_of_baseline_epoch"),
+            num("/training/ratio"),
+            if clean { " (clean)" } else { "" },
+            num("/inference/overhead_ratio"),
         ));
     }
     Ok(out)

@@ -67,6 +67,18 @@ fn a_short_run_writes_a_complete_overhead_report() {
     assert!(text.contains("overhead: encode"), "{text}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("overhead.json")).unwrap()).unwrap();
     check_report(&report, &out);
+
+    // `summarize --overhead` tabulates the same figures.
+    let o = Command::new(env!("CARGO_BIN_EXE_ppdl"))
+        .args(["summarize", "--overhead", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{table}");
+    let row = table.lines().nth(2).expect("one row per run");
+    let encode_pct = format!("{:.1}%", 100.0 * num(&report, "measured.encode.fraction_of_baseline_epoch"));
+    let ratio = format!("{:.3} (clean)", num(&report, "measured.training.ratio"));
+    assert!(row.starts_with("| overhead | mlp-256 |") && row.contains(&encode_pct) && row.contains(&ratio), "{row}");
 }
 
 fn check_report(r: &Value, run: &Path) {
