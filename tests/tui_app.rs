@@ -304,3 +304,12 @@ fn attack_events_follow_the_live_run_only() {
     app.handle_event(Event::AttackFinished { record: Box::new(r) });
     assert!(app.attacks.rows.is_empty());
 }
+
+#[test]
+fn the_workbench_opens_on_the_quickstart_config() {
+    // The shipped configs folder: alphabetically digits-mlp comes first, but it needs a download.
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let app = App::load(configs);
+    assert!(app.configs.len() > 1);
+    assert_eq!(app.selected_config().map(|e| e.rel.as_str()), Some(ppdl::tui::app::DEFAULT_CONFIG));
+}

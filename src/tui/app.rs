@@ -104,6 +104,9 @@ pub struct App {
     pub extra_results_dirs: Vec<PathBuf>,
 }
 
+/// The config selected when the workbench opens: the embedded-data quickstart.
+pub const DEFAULT_CONFIG: &str = "quickstart.toml";
+
 impl App {
     /// An empty workbench over `configs_dir` (nothing read yet: see [`App::reload_configs`]).
     pub fn new(configs_dir: PathBuf) -> App {
@@ -134,6 +137,10 @@ impl App {
     pub fn load(configs_dir: PathBuf) -> App {
         let mut app = App::new(configs_dir);
         app.reload_configs();
+        // Start on the config that needs no download, where there is one.
+        if let Some(i) = app.configs.iter().position(|e| e.rel == DEFAULT_CONFIG) {
+            app.config_selected = i;
+        }
         app.reload_runs();
         app
     }
