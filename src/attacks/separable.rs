@@ -4,10 +4,16 @@
 //! with two factors fixed, the third is an ordinary ridge regression of size (axis length)^2. That is
 //! h^2 + w^2 + c^2 unknowns instead of d^2, so a handful of known pairs recover the whole transform
 //! where the generic least squares needs about d of them: the price of separable-mix's speed.
+//!
+//! Without any pairs (ciphertext only, [`axis_alignment`]): the covariance of the encoded images
+//! along one axis, summed over the others, is `Q_axis C_axis Q_axis^T`, where C_axis is the same
+//! statistic of public raw data (the other axes' factors cancel because they are orthogonal). Its
+//! eigenvectors therefore give each factor up to one sign per eigenvector, and the mean image fixes
+//! the signs.
 
 use crate::data::ImageShape;
 
-use super::linalg::ridge_solve;
+use super::linalg::{ridge_solve, symmetric_eigen};
 
 /// The fitted decoder: one square factor per axis (rows, columns, channels), and the centring means.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +127,94 @@ impl SeparableDecoder {
     }
 }
 
+/// The k x k second-moment matrix of centred images along `axis`, summed over the other axes.
+fn axis_gram(rows: &[f32], mean: &[f64], dims: [usize; 3], axis: usize) -> Vec<f64> {
+    let k = dims[axis];
+    let inner: usize = dims[axis + 1..].iter().product();
+    let d = mean.len();
+    let mut g = vec![0.0; k * k];
+    let mut z = vec![0.0; d];
+    for row in rows.chunks_exact(d) {
+        for ((zv, &v), m) in z.iter_mut().zip(row).zip(mean) {
+            *zv = v as f64 - m;
+        }
+        for block in z.chunks_exact(k * inner) {
+            for a in 0..k {
+                let ra = &block[a * inner..(a + 1) * inner];
+                for b in a..k {
+                    let dot: f64 = ra.iter().zip(&block[b * inner..(b + 1) * inner]).map(|(x, y)| x * y).sum();
+                    g[a * k + b] += dot;
+                }
+            }
+        }
+    }
+    for a in 0..k {
+        for b in 0..a {
+            g[a * k + b] = g[b * k + a];
+        }
+    }
+    g
+}
+
+/// Adversary, ciphertext only: a separable decoder from the encoded images' statistics and unpaired
+/// public raw images (see the module doc). Assumes no secret offset (the mean fixes the signs).
+pub fn axis_alignment(encoded: &[f32], public: &[f32], shape: ImageShape) -> SeparableDecoder {
+    let d = shape.features();
+    let dims = axis_lengths(shape);
+    let mean = |x: &[f32]| {
+        let n = (x.len() / d).max(1) as f64;
+        let mut m = vec![0.0; d];
+        for row in x.chunks_exact(d) {
+            for (a, &v) in m.iter_mut().zip(row) {
+                *a += v as f64 / n;
+            }
+        }
+        m
+    };
+    let (mean_encoded, mean_raw) = (mean(encoded), mean(public));
+    // Eigenvectors (rows) per axis: u_y from the encoded data, u_x from the public data.
+    let eig = |rows: &[f32], m: &[f64], axis: usize| symmetric_eigen(&axis_gram(rows, m, dims, axis), dims[axis]).1;
+    let u_y: Vec<Vec<f64>> = (0..3).map(|a| eig(encoded, &mean_encoded, a)).collect();
+    let u_x: Vec<Vec<f64>> = (0..3).map(|a| eig(public, &mean_raw, a)).collect();
+    // The means in eigen-coordinates agree up to one sign per eigenvector of each axis:
+    // a[i,j,l] = s_i t_j u_l b[i,j,l]. Fit the signs by alternating majority votes.
+    let (mut a, mut b) = (mean_encoded.clone(), mean_raw.clone());
+    for axis in 0..3 {
+        a = along_axis(&a, dims, axis, &u_y[axis]);
+        b = along_axis(&b, dims, axis, &u_x[axis]);
+    }
+    let ab: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x * y).collect();
+    let mut signs: Vec<Vec<f64>> = dims.iter().map(|&k| vec![1.0; k]).collect();
+    let index = |f: usize| [f / (dims[1] * dims[2]), (f / dims[2]) % dims[1], f % dims[2]];
+    for _ in 0..10 {
+        for axis in 0..3 {
+            let mut votes = vec![0.0; dims[axis]];
+            for (f, &v) in ab.iter().enumerate() {
+                let ix = index(f);
+                let others: f64 = (0..3).filter(|&o| o != axis).map(|o| signs[o][ix[o]]).product();
+                votes[ix[axis]] += v * others;
+            }
+            signs[axis] = votes.iter().map(|&v| if v < 0.0 { -1.0 } else { 1.0 }).collect();
+        }
+    }
+    // Decoder factor P = U_x^T S U_y (rows of U are eigenvectors).
+    let factors = [0, 1, 2].map(|axis| {
+        let k = dims[axis];
+        let (ux, uy, s) = (&u_x[axis], &u_y[axis], &signs[axis]);
+        let mut p = vec![0.0; k * k];
+        for t in 0..k {
+            for i in 0..k {
+                let w = ux[t * k + i] * s[t];
+                for l in 0..k {
+                    p[i * k + l] += w * uy[t * k + l];
+                }
+            }
+        }
+        p
+    });
+    SeparableDecoder { shape, factors, mean_raw, mean_encoded }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +243,38 @@ mod tests {
         let generic = super::super::known_plaintext::least_squares(&train, d, &encode(&train), d, 1e-9);
         let unstructured = err(&generic.decode(&encode(&unseen)));
         assert!(unstructured > 0.1, "generic least squares should fail with 10 pairs, error {unstructured}");
+    }
+
+    #[test]
+    fn statistics_alone_recover_a_separable_mix_of_structured_images() {
+        // Images with distinct row and column statistics (a smooth random field with a bright centre),
+        // as natural images have; the encoded set and the public set are different draws.
+        let shape = ImageShape { height: 8, width: 8, channels: 1 };
+        let d = shape.features();
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let t = SeparableMix::random(shape, &mut rng);
+        let scale: Vec<f32> = (0..d).map(|f| 0.3 + ((f / 8) as f32 * 0.7 + (f % 8) as f32 * 0.3) / 8.0).collect();
+        let mut draw = |n: usize| -> Vec<f32> {
+            (0..n * d)
+                .map(|i| {
+                    let f = i % d;
+                    scale[f] * (rng.gen::<f32>() + rng.gen::<f32>() * ((f / 8) as f32 / 8.0))
+                })
+                .collect()
+        };
+        let (private, public, unseen) = (draw(20000), draw(20000), draw(50));
+        let encode = |x: &[f32]| {
+            let mut y = x.to_vec();
+            t.encode(&mut y, &mut ChaCha20Rng::seed_from_u64(0));
+            y
+        };
+        let dec = axis_alignment(&encode(&private), &public, shape);
+        let recon = dec.decode(&encode(&unseen));
+        let mse = recon.iter().zip(&unseen).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / unseen.len() as f64;
+        let var = {
+            let m = unseen.iter().map(|&v| v as f64).sum::<f64>() / unseen.len() as f64;
+            unseen.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / unseen.len() as f64
+        };
+        assert!(mse < 0.02 * var, "reconstruction MSE {mse} against data variance {var}");
     }
 }

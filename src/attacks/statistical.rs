@@ -13,6 +13,8 @@
 //!   `Sigma_y = U Sigma_x U^T`, so the leading eigenvectors match up to sign; signs come from the
 //!   means (no offset) or the skewness of the projections. The decoder keeps the leading components
 //!   that explain `pca_variance` of the public data's variance.
+//! - **axis alignment** (a separable mix, no secret offset): the same idea per image axis, where the
+//!   covariances are small (h x h, w x w) and the whole map follows; see [`super::separable`].
 //!
 //! Reported vs the number of encoded samples seen: the fraction of the key recovered (assignment:
 //! exact source and flip, among features that vary in the public data) and reconstruction quality of
@@ -329,7 +331,14 @@ pub fn run(
     let mut raw_eigen: Option<(Vec<f64>, Vec<f64>)> = None;
 
     let x_label = "encoded samples seen";
-    let method = if family.feature_wise { "assignment" } else { "PCA alignment" };
+    let axis_wise = family.separable && !family.offsets;
+    let method = if family.feature_wise {
+        "assignment"
+    } else if axis_wise {
+        "axis alignment"
+    } else {
+        "PCA alignment"
+    };
     let mut key = Curve::new(
         format!("{method}: key recovered"),
         x_label,
@@ -367,6 +376,13 @@ pub fn run(
             }
             let recon = est.decode(&eval_enc);
             last = ctx.samples_encoded().map(|s| (n, est.decode(s)));
+            recon
+        } else if axis_wise {
+            let dec = super::separable::axis_alignment(rows, &ctx.aux.images, ctx.shape);
+            last = ctx.samples_encoded().map(|s| (n, dec.decode(s)));
+            // --- Scoring.
+            let recon = dec.decode(&eval_enc);
+            key.push(n as f64, functional_fraction(&recon, &ctx.eval.images, d, &raw_varying, 0.5 / 255.0));
             recon
         } else {
             let eig = raw_eigen.get_or_insert_with(|| public_eigen(&raw));
@@ -418,7 +434,7 @@ pub fn run(
                 "mean, spread, skewness, correlations"
             }),
         );
-    } else {
+    } else if !axis_wise {
         r.parameters.insert("pca_variance".into(), json!(p.pca_variance));
         r.parameters.insert("components".into(), json!(components));
     }
