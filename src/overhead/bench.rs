@@ -12,7 +12,6 @@ use std::process::Command;
 use std::sync::mpsc;
 
 use anyhow::Context;
-use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Arch, OptimizerKind, Schedule, TrainConfig};
@@ -280,7 +279,8 @@ pub fn ppdl_epochs(
     };
     let judge = Judge::plain(&dataset.test.labels, dataset.classes);
     let (tx, rx) = mpsc::channel::<Event>();
-    let dev = Cpu::seed_from_u64(1);
+    // The same device setup as a real run, so the figures are the ones a run gets.
+    let dev = crate::model::cpu_training_device(1);
     let (outcome, cpu_marks) = std::thread::scope(|scope| {
         let watcher = scope.spawn(move || {
             let mut marks = vec![memory::process_cpu_seconds()];

@@ -17,6 +17,7 @@ use super::events::{Arm, ArmSummary, Event, MetricRow};
 use crate::config::{Arch, OptimizerKind, TrainConfig};
 use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::model::tensor_from_slice;
 use crate::scheme::{Judge, TrainingSet};
 
 /// A training loss above this means the arm diverged.
@@ -170,8 +171,13 @@ impl<D: Device<f32>> ArmJob<'_, D> {
                     x_buf[row * d..(row + 1) * d].copy_from_slice(&data.images[i * d..(i + 1) * d]);
                     y_buf[row * k + data.targets[i] as usize] = 1.0;
                 }
-                let x: Tensor<(usize, usize), f32, D> = self.dev.tensor_from_vec(x_buf.clone(), (b, d));
-                let y: Tensor<(usize, usize), f32, D> = self.dev.tensor_from_vec(y_buf.clone(), (b, k));
+                let (x, y) =
+                    match (tensor_from_slice(self.dev, &x_buf, (b, d)), tensor_from_slice(self.dev, &y_buf, (b, k))) {
+                        (Ok(x), Ok(y)) => (x, y),
+                        (Err(e), _) | (_, Err(e)) => {
+                            return ArmOutcome::Failed(format!("cannot allocate batch {step} of epoch {epoch}: {e:?}"))
+                        }
+                    };
                 let logits = match model.try_forward_mut(x.traced(grads)) {
                     Ok(l) => l,
                     Err(e) => {
@@ -270,7 +276,7 @@ pub fn predict<
     const EVAL_BATCH: usize = 1000;
     let mut out = Vec::new();
     for chunk in inputs.chunks(EVAL_BATCH * features) {
-        let x: Tensor<(usize, usize), f32, D> = dev.tensor_from_vec(chunk.to_vec(), (chunk.len() / features, features));
+        let x = tensor_from_slice(dev, chunk, (chunk.len() / features, features))?;
         out.extend(model.try_forward(x)?.as_vec());
     }
     Ok(out)
