@@ -118,29 +118,35 @@ fn orthogonal_mix_preserves_norms() {
 
 #[test]
 fn separable_mix_is_the_kronecker_product_of_its_axis_factors() {
-    // A non-square, multi-channel shape pins the index convention (channel-last), and 300 images take
-    // the multi-threaded path.
-    let shape = ImageShape { height: 4, width: 6, channels: 3 };
-    let d = shape.features();
-    let t = SeparableMix::random(shape, &mut ChaCha20Rng::seed_from_u64(11));
-    let [qr, qc, qch] = &t.factors;
-    let dense = |i: usize, j: usize| {
-        let (ih, iw, ic) = (i / 18, (i / 3) % 6, i % 3);
-        let (jh, jw, jc) = (j / 18, (j / 3) % 6, j % 3);
-        qr[ih * 4 + jh] * qc[iw * 6 + jw] * qch[ic * 3 + jc]
-    };
-    let x = images(300, d, 12);
-    let mut y = x.clone();
-    transforms::Transform::encode(&t, &mut y, &mut ChaCha20Rng::seed_from_u64(0));
-    for (xs, ys) in x.chunks(d).zip(y.chunks(d)) {
-        for i in 0..d {
-            let want: f32 = (0..d).map(|j| dense(i, j) * xs[j]).sum();
-            assert!((ys[i] - want).abs() < 1e-4, "feature {i}: {} vs {want}", ys[i]);
+    // A non-square, multi-channel shape pins the index convention (channel-last) and, with 3,000
+    // images, takes the multi-threaded path; 28x28 and 32x32 take the fixed-size kernels.
+    for (shape, n) in [
+        (ImageShape { height: 4, width: 6, channels: 3 }, 3000),
+        (ImageShape { height: 28, width: 28, channels: 1 }, 3),
+        (ImageShape { height: 32, width: 32, channels: 1 }, 3),
+    ] {
+        let (h, w, c) = (shape.height, shape.width, shape.channels);
+        let d = shape.features();
+        let t = SeparableMix::random(shape, &mut ChaCha20Rng::seed_from_u64(11));
+        let [qr, qc, qch] = &t.factors;
+        let dense = |i: usize, j: usize| {
+            let (ih, iw, ic) = (i / (w * c), (i / c) % w, i % c);
+            let (jh, jw, jc) = (j / (w * c), (j / c) % w, j % c);
+            qr[ih * h + jh] * qc[iw * w + jw] * qch[ic * c + jc]
+        };
+        let x = images(n, d, 12);
+        let mut y = x.clone();
+        transforms::Transform::encode(&t, &mut y, &mut ChaCha20Rng::seed_from_u64(0));
+        for (xs, ys) in x.chunks(d).zip(y.chunks(d)) {
+            for i in 0..d {
+                let want: f32 = (0..d).map(|j| dense(i, j) * xs[j]).sum();
+                assert!((ys[i] - want).abs() < 1e-4, "{shape:?} feature {i}: {} vs {want}", ys[i]);
+            }
         }
+        assert!(transforms::Transform::decode(&t, &mut y));
+        let err = y.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(err < 1e-5, "{shape:?} round trip error {err}");
     }
-    assert!(transforms::Transform::decode(&t, &mut y));
-    let err = y.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    assert!(err < 1e-5, "round trip error {err}");
 }
 
 #[test]

@@ -231,7 +231,12 @@ impl Customer {
 
     /// `T_K(x)` and the seconds each transform took, in order (for the overhead analysis).
     pub fn encode_inputs_timed(&self, images: &[f32]) -> (EncodedInputs, Vec<f64>) {
-        let mut out = images.to_vec();
+        // Zeroed pages are mapped lazily, so the copy's page faults are shared by the copying threads.
+        let mut out = vec![0f32; images.len()];
+        let d = self.shape.features();
+        transforms::on_image_runs(&mut out, d, |offset, run| {
+            run.copy_from_slice(&images[offset..offset + run.len()]);
+        });
         let mut fresh = self.fresh.lock().expect("customer rng");
         let seconds = self
             .transforms

@@ -69,32 +69,58 @@ impl Transform for PixelPermutation {
     }
 }
 
+/// Images below which a batch is processed on the calling thread (thread start-up would dominate).
+const PARALLEL_MIN_IMAGES: usize = 2048;
+
+/// Run `f(offset, run)` on contiguous runs of whole images (of `features` values; `offset` is where the
+/// run starts in `images`), one run per core for a large batch. Encoding a training set is
+/// memory-bound, and two cores move about twice the bytes of one.
+pub(crate) fn on_image_runs(images: &mut [f32], features: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let n = images.len() / features.max(1);
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    if n < PARALLEL_MIN_IMAGES || threads <= 1 {
+        f(0, images);
+        return;
+    }
+    let per_run = n.div_ceil(threads) * features;
+    std::thread::scope(|scope| {
+        for (i, run) in images.chunks_mut(per_run).enumerate() {
+            let f = &f;
+            scope.spawn(move || f(i * per_run, run));
+        }
+    });
+}
+
 /// Apply `y[j] = x[src[j]]` to each image of `src.len()` features.
 fn gather_rows(images: &mut [f32], src: &[u32]) {
     let d = src.len();
     assert!(src.iter().all(|&s| (s as usize) < d), "permutation index out of range");
-    let mut buf = vec![0f32; d];
-    for img in images.chunks_exact_mut(d) {
-        for (b, &s) in buf.iter_mut().zip(src) {
-            // SAFETY: every index was checked to be < d = img.len() above (hot loop: no bounds check).
-            *b = unsafe { *img.get_unchecked(s as usize) };
+    on_image_runs(images, d, |_, run| {
+        let mut buf = vec![0f32; d];
+        for img in run.chunks_exact_mut(d) {
+            for (b, &s) in buf.iter_mut().zip(src) {
+                // SAFETY: every index was checked to be < d = img.len() above (hot loop: no bounds check).
+                *b = unsafe { *img.get_unchecked(s as usize) };
+            }
+            img.copy_from_slice(&buf);
         }
-        img.copy_from_slice(&buf);
-    }
+    });
 }
 
 /// Inverse of [`gather_rows`]: `x[src[j]] = y[j]`.
 fn scatter_rows(images: &mut [f32], src: &[u32]) {
     let d = src.len();
     assert!(src.iter().all(|&s| (s as usize) < d), "permutation index out of range");
-    let mut buf = vec![0f32; d];
-    for img in images.chunks_exact_mut(d) {
-        for (&v, &s) in img.iter().zip(src) {
-            // SAFETY: as in gather_rows.
-            unsafe { *buf.get_unchecked_mut(s as usize) = v };
+    on_image_runs(images, d, |_, run| {
+        let mut buf = vec![0f32; d];
+        for img in run.chunks_exact_mut(d) {
+            for (&v, &s) in img.iter().zip(src) {
+                // SAFETY: as in gather_rows.
+                unsafe { *buf.get_unchecked_mut(s as usize) = v };
+            }
+            img.copy_from_slice(&buf);
         }
-        img.copy_from_slice(&buf);
-    }
+    });
 }
 
 /// Block scrambling: the image is cut into b x b blocks; the blocks are permuted, the pixel positions
@@ -165,11 +191,13 @@ fn flip_marked(images: &mut [f32], flipped: &[bool]) {
     // x -> offset + scale * x with (1, -1) where flipped and (0, 1) elsewhere: branch-free, vectorises.
     let offset: Vec<f32> = flipped.iter().map(|&f| if f { 1.0 } else { 0.0 }).collect();
     let scale: Vec<f32> = flipped.iter().map(|&f| if f { -1.0 } else { 1.0 }).collect();
-    for img in images.chunks_exact_mut(flipped.len()) {
-        for ((v, o), s) in img.iter_mut().zip(&offset).zip(&scale) {
-            *v = o + s * *v;
+    on_image_runs(images, flipped.len(), |_, run| {
+        for img in run.chunks_exact_mut(flipped.len()) {
+            for ((v, o), s) in img.iter_mut().zip(&offset).zip(&scale) {
+                *v = o + s * *v;
+            }
         }
-    }
+    });
 }
 
 /// `y = Q x` with a secret Haar-random orthogonal Q (QR of a Gaussian matrix, signs fixed).
@@ -216,7 +244,10 @@ pub struct SeparableMix {
 
 impl SeparableMix {
     pub fn random(shape: ImageShape, rng: &mut ChaCha20Rng) -> Self {
-        let factors = [shape.height, shape.width, shape.channels].map(|k| random_orthogonal(k, rng));
+        // A 1 x 1 orthogonal factor is a global sign: no secret worth having, and [`mix_axis`] skips it.
+        let factors =
+            [shape.height, shape.width, shape.channels]
+                .map(|k| if k == 1 { vec![1.0] } else { random_orthogonal(k, rng) });
         Self { shape, factors }
     }
 
@@ -252,33 +283,110 @@ fn mix_axis(data: &mut [f32], q: &[f32], k: usize, inner: usize, transpose: bool
     if k <= 1 || data.is_empty() {
         return;
     }
-    if inner == 1 {
+    if inner == 1 && k > SMALL_AXIS {
         // Rows of length k: Y = X M^T, one large product.
         matmul_rows_by(data, q, k, !transpose);
         return;
     }
-    // Many tiny (k x k) (k x inner) products would be all call overhead: transpose each (k x inner)
-    // block so the axis comes last, mix every row in one large product, and transpose back.
-    const CHUNK_BLOCKS: usize = 1024;
+    // Many tiny products: a library gemm would be all call overhead, so plain kernels run on every
+    // core, compiled for AVX2/FMA where the CPU has them. Their inner loops run along the longer of
+    // `inner` and `k`, so they vectorise for rows (inner = w c) and for columns (inner = c, often 1).
+    let m: Vec<f32> = if transpose { q.to_vec() } else { transposed(q, k) }; // m = M^T, row-major
     let block = k * inner;
-    let mut scratch = vec![0f32; CHUNK_BLOCKS.min(data.len() / block) * block];
-    for chunk in data.chunks_mut(CHUNK_BLOCKS * block) {
-        let t = &mut scratch[..chunk.len()];
-        for (src, dst) in chunk.chunks_exact(block).zip(t.chunks_exact_mut(block)) {
-            for (l, row) in src.chunks_exact(inner).enumerate() {
-                for (j, &v) in row.iter().enumerate() {
-                    dst[j * k + l] = v;
+    on_image_runs(data, block, |_, run| {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports the features the function is compiled for (checked above).
+            unsafe { mix_blocks_avx2_fma(run, &m, k, inner) };
+            return;
+        }
+        mix_blocks::<false>(run, &m, k, inner);
+    });
+}
+
+/// Axis lengths up to which [`mix_axis`] uses its own kernels rather than gemm.
+const SMALL_AXIS: usize = 64;
+
+fn transposed(q: &[f32], k: usize) -> Vec<f32> {
+    (0..k * k).map(|i| q[(i % k) * k + i / k]).collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn mix_blocks_avx2_fma(run: &mut [f32], mt: &[f32], k: usize, inner: usize) {
+    mix_blocks::<true>(run, mt, k, inner);
+}
+
+/// `x <- M x` for each (k x inner) block of `run`, given `mt` = M^T (row-major). `FMA`: fused
+/// multiply-adds (only where the caller is compiled for them; elsewhere `mul_add` is a library call).
+#[inline(always)]
+fn mix_blocks<const FMA: bool>(run: &mut [f32], mt: &[f32], k: usize, inner: usize) {
+    // Both cases are sums of scaled vectors whose length, made a constant for common image sizes,
+    // lets the compiler keep the accumulator in registers.
+    match (k, inner) {
+        (28, 28) => mix_rows_fixed::<FMA, 28>(run, mt, k),
+        (32, 32) => mix_rows_fixed::<FMA, 32>(run, mt, k),
+        (28, 1) => mix_cols_fixed::<FMA, 28>(run, mt),
+        (32, 1) => mix_cols_fixed::<FMA, 32>(run, mt),
+        _ => mix_blocks_any::<FMA>(run, mt, k, inner),
+    }
+}
+
+#[inline(always)]
+fn fma<const FMA: bool>(acc: f32, w: f32, x: f32) -> f32 {
+    if FMA {
+        w.mul_add(x, acc)
+    } else {
+        acc + w * x
+    }
+}
+
+/// `out[i, :] = sum_l M[i, l] x[l, :]` for blocks of k rows of N values.
+#[inline(always)]
+fn mix_rows_fixed<const FMA: bool, const N: usize>(run: &mut [f32], mt: &[f32], k: usize) {
+    let mut out = vec![0f32; k * N];
+    for x in run.chunks_exact_mut(k * N) {
+        for (i, o) in out.chunks_exact_mut(N).enumerate() {
+            let mut acc = [0f32; N];
+            for (l, xl) in x.chunks_exact(N).enumerate() {
+                let w = mt[l * k + i];
+                for j in 0..N {
+                    acc[j] = fma::<FMA>(acc[j], w, xl[j]);
                 }
             }
+            o.copy_from_slice(&acc);
         }
-        matmul_rows_by(t, q, k, !transpose);
-        for (src, dst) in t.chunks_exact(block).zip(chunk.chunks_exact_mut(block)) {
-            for (j, col) in src.chunks_exact(k).enumerate() {
-                for (l, &v) in col.iter().enumerate() {
-                    dst[l * inner + j] = v;
-                }
+        x.copy_from_slice(&out);
+    }
+}
+
+/// `out = sum_l x[l] M[:, l]` for rows of N values (M^T's rows are M's columns).
+#[inline(always)]
+fn mix_cols_fixed<const FMA: bool, const N: usize>(run: &mut [f32], mt: &[f32]) {
+    for x in run.chunks_exact_mut(N) {
+        let mut acc = [0f32; N];
+        for (&xv, col) in x.iter().zip(mt.chunks_exact(N)) {
+            for j in 0..N {
+                acc[j] = fma::<FMA>(acc[j], col[j], xv);
             }
         }
+        x.copy_from_slice(&acc);
+    }
+}
+
+#[inline(always)]
+fn mix_blocks_any<const FMA: bool>(run: &mut [f32], mt: &[f32], k: usize, inner: usize) {
+    let mut out = vec![0f32; k * inner];
+    for x in run.chunks_exact_mut(k * inner) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        for (l, xl) in x.chunks_exact(inner).enumerate() {
+            let col = &mt[l * k..(l + 1) * k];
+            for (i, o) in out.chunks_exact_mut(inner).enumerate() {
+                let w = col[i];
+                o.iter_mut().zip(xl).for_each(|(ov, &xv)| *ov = fma::<FMA>(*ov, w, xv));
+            }
+        }
+        x.copy_from_slice(&out);
     }
 }
 
@@ -498,11 +606,13 @@ impl Transform for Noise {
             add_fresh_noise(images, self.pattern.len(), self.sigma, fresh);
             return;
         }
-        for img in images.chunks_exact_mut(self.pattern.len()) {
-            for (v, p) in img.iter_mut().zip(&self.pattern) {
-                *v += p;
+        on_image_runs(images, self.pattern.len(), |_, run| {
+            for img in run.chunks_exact_mut(self.pattern.len()) {
+                for (v, p) in img.iter_mut().zip(&self.pattern) {
+                    *v += p;
+                }
             }
-        }
+        });
     }
 
     fn decode(&self, images: &mut [f32]) -> bool {
@@ -523,18 +633,19 @@ impl Transform for Noise {
 const NOISE_CHUNK_IMAGES: usize = 512;
 
 /// `images += sigma * z`, z standard normal and fresh for every value. One 256-bit seed is drawn from
-/// `fresh`; chunk k of the batch uses ChaCha12 stream k of that seed, so chunks are filled on all
-/// cores and the result is the same on any machine. ChaCha12 (rand's StdRng) rather than ChaCha20:
-/// this noise is a utility/privacy knob, not key material, and drawing it was most of its cost.
+/// `fresh`; chunk k of the batch uses ChaCha8 stream k of that seed, so chunks are filled on all
+/// cores and the result is the same on any machine. ChaCha8 rather than ChaCha20: this noise is a
+/// utility/privacy knob, not key material, drawing it was most of its cost, and 8 rounds still have
+/// no known distinguisher.
 fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut ChaCha20Rng) {
     use rand::SeedableRng;
-    use rand_chacha::ChaCha12Rng;
+    use rand_chacha::ChaCha8Rng;
     if features == 0 || images.is_empty() {
         return;
     }
     let seed: [u8; 32] = fresh.gen();
     let fill = |(k, chunk): (usize, &mut [f32])| {
-        let mut rng = ChaCha12Rng::from_seed(seed);
+        let mut rng = ChaCha8Rng::from_seed(seed);
         rng.set_stream(k as u64);
         for v in chunk.iter_mut() {
             let z: f32 = StandardNormal.sample(&mut rng);
