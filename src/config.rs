@@ -774,7 +774,7 @@ impl Config {
             let field = format!("privacy.transforms[{i}]");
             match tr {
                 TransformSpec::BlockShuffle { block, .. } => {
-                    if *block == 0 || shape.height % block != 0 || shape.width % block != 0 {
+                    if *block == 0 || !shape.height.is_multiple_of(*block) || !shape.width.is_multiple_of(*block) {
                         return err(
                             &format!("{field}.block"),
                             format!(

@@ -11,8 +11,11 @@ use crate::config::Config;
 use crate::data::{cifar, digits, idx};
 use crate::error::exit_code;
 
+/// A property check over arbitrary bytes: panics when the code under test is wrong.
+pub type Check = fn(&[u8]);
+
 /// The fuzz targets, by the name of their folder under `fuzz/seeds/`.
-pub const TARGETS: [(&str, fn(&[u8])); 4] =
+pub const TARGETS: [(&str, Check); 4] =
     [("config", check_config), ("idx", check_idx), ("cifar", check_cifar), ("digits_csv", check_digits_csv)];
 
 fn assert_bad_input(result: anyhow::Result<()>) {

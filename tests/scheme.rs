@@ -138,9 +138,9 @@ fn separable_mix_is_the_kronecker_product_of_its_axis_factors() {
         let mut y = x.clone();
         transforms::Transform::encode(&t, &mut y, &mut ChaCha20Rng::seed_from_u64(0));
         for (xs, ys) in x.chunks(d).zip(y.chunks(d)) {
-            for i in 0..d {
+            for (i, &got) in ys.iter().enumerate() {
                 let want: f32 = (0..d).map(|j| dense(i, j) * xs[j]).sum();
-                assert!((ys[i] - want).abs() < 1e-4, "{shape:?} feature {i}: {} vs {want}", ys[i]);
+                assert!((got - want).abs() < 1e-4, "{shape:?} feature {i}: {got} vs {want}");
             }
         }
         assert!(transforms::Transform::decode(&t, &mut y));

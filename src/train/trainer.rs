@@ -206,7 +206,7 @@ impl<D: Device<f32>> ArmJob<'_, D> {
                 window_hits += chunk.iter().zip(&predicted).filter(|(&i, &p)| data.targets[i] as usize == p).count();
                 window_loss += loss_value * b as f64;
                 window_samples += b;
-                if step % spec.train.log_every == 0 {
+                if step.is_multiple_of(spec.train.log_every) {
                     let secs = window_start.elapsed().as_secs_f64();
                     self.send(Event::Metric(MetricRow {
                         arm,
