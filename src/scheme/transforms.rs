@@ -634,9 +634,10 @@ const NOISE_CHUNK_IMAGES: usize = 512;
 
 /// `images += sigma * z`, z standard normal and fresh for every value. One 256-bit seed is drawn from
 /// `fresh`; chunk k of the batch uses ChaCha8 stream k of that seed, so chunks are filled on all
-/// cores and the result is the same on any machine. ChaCha8 rather than ChaCha20: this noise is a
-/// utility/privacy knob, not key material, drawing it was most of its cost, and 8 rounds still have
-/// no known distinguisher.
+/// cores and the result is the same on any machine. ChaCha8 rather than ChaCha20, and a 32-bit
+/// ziggurat rather than `rand_distr`'s 64-bit one: this noise is a utility/privacy knob, not key
+/// material, drawing the random bits was most of its cost, and 8 rounds still have no known
+/// distinguisher.
 fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut ChaCha20Rng) {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -648,8 +649,7 @@ fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut 
         let mut rng = ChaCha8Rng::from_seed(seed);
         rng.set_stream(k as u64);
         for v in chunk.iter_mut() {
-            let z: f32 = StandardNormal.sample(&mut rng);
-            *v += sigma * z;
+            *v += sigma * super::gaussian::standard_normal(&mut rng);
         }
     };
     let chunks: Vec<(usize, &mut [f32])> = images.chunks_mut(NOISE_CHUNK_IMAGES * features).enumerate().collect();
