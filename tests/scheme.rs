@@ -291,11 +291,11 @@ fn permuted_mlp_follows_the_baseline_trajectory() {
 }
 
 #[test]
-fn per_sample_noise_is_gaussian_fresh_per_sample_and_independent_across_parallel_chunks() {
-    // 2,000 images span several of the parallel noise streams; each stream must be N(0, sigma^2) and
-    // unrelated to the others (a stream reused for two chunks would repeat its noise exactly).
+fn per_sample_noise_is_gaussian_fresh_per_sample_and_independent_of_how_the_batch_is_split() {
+    // 3,000 images are split over the cores; every image has its own noise stream, which must be
+    // N(0, sigma^2) and unrelated to the others (a stream reused for two images repeats its noise).
     let d = SHAPE.features();
-    let n = 2000;
+    let n = 3000;
     let t = transforms::build(&TransformSpec::Noise { sigma: 0.5, per_sample: true }, 0, &key(4), SHAPE);
     let mut y = vec![0f32; n * d];
     t.encode(&mut y, &mut ChaCha20Rng::seed_from_u64(9));
@@ -319,4 +319,9 @@ fn per_sample_noise_is_gaussian_fresh_per_sample_and_independent_across_parallel
     };
     assert_eq!(again(9), y);
     assert_ne!(again(10), y);
+    // Image k's noise depends on k and the fresh stream only: a batch of 5 (one thread) gets exactly
+    // the noise the first 5 images got in the batch of 3,000.
+    let mut small = vec![0f32; 5 * d];
+    t.encode(&mut small, &mut ChaCha20Rng::seed_from_u64(9));
+    assert_eq!(small, y[..5 * d]);
 }

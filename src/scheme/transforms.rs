@@ -628,15 +628,11 @@ impl Transform for Noise {
     }
 }
 
-/// Images per independent noise stream: the unit of parallel work, fixed so that the noise drawn
-/// depends on the key alone, never on the number of threads.
-const NOISE_CHUNK_IMAGES: usize = 512;
-
 /// `images += sigma * z`, z standard normal and fresh for every value. One 256-bit seed is drawn from
-/// `fresh`; chunk k of the batch uses ChaCha8 stream k of that seed, so chunks are filled on all
-/// cores and the result is the same on any machine. ChaCha8 rather than ChaCha20, and a 32-bit
-/// ziggurat rather than `rand_distr`'s 64-bit one: this noise is a utility/privacy knob, not key
-/// material, drawing the random bits was most of its cost, and 8 rounds still have no known
+/// `fresh`; image k of the batch takes its noise from ChaCha8 stream k of that seed, so the noise
+/// depends on the key alone, never on how the batch is split over cores. ChaCha8 rather than ChaCha20,
+/// and a 32-bit ziggurat rather than `rand_distr`'s 64-bit one: this noise is a utility/privacy knob,
+/// not key material, drawing the random bits was most of its cost, and 8 rounds still have no known
 /// distinguisher.
 fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut ChaCha20Rng) {
     use rand::SeedableRng;
@@ -645,27 +641,14 @@ fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut 
         return;
     }
     let seed: [u8; 32] = fresh.gen();
-    let fill = |(k, chunk): (usize, &mut [f32])| {
+    on_image_runs(images, features, |offset, run| {
         let mut rng = ChaCha8Rng::from_seed(seed);
-        rng.set_stream(k as u64);
-        for v in chunk.iter_mut() {
-            *v += sigma * super::gaussian::standard_normal(&mut rng);
-        }
-    };
-    let chunks: Vec<(usize, &mut [f32])> = images.chunks_mut(NOISE_CHUNK_IMAGES * features).enumerate().collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chunks.len());
-    if threads <= 1 {
-        chunks.into_iter().for_each(fill);
-        return;
-    }
-    // Deal chunks round-robin to the threads (equal sizes, so equal work).
-    let mut shares: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        shares[i % threads].push(chunk);
-    }
-    std::thread::scope(|scope| {
-        for share in shares {
-            scope.spawn(move || share.into_iter().for_each(fill));
+        for (k, img) in run.chunks_exact_mut(features).enumerate() {
+            rng.set_stream((offset / features + k) as u64);
+            rng.set_word_pos(0);
+            for v in img.iter_mut() {
+                *v += sigma * super::gaussian::standard_normal(&mut rng);
+            }
         }
     });
 }
