@@ -13,6 +13,7 @@
 
 use crate::data::ImageShape;
 
+use super::known_plaintext::centred;
 use super::linalg::{ridge_solve, symmetric_eigen};
 
 /// The fitted decoder: one square factor per axis (rows, columns, channels), and the centring means.
@@ -54,25 +55,13 @@ fn identity(k: usize) -> Vec<f64> {
     (0..k * k).map(|i| if i / k == i % k { 1.0 } else { 0.0 }).collect()
 }
 
-fn centred(data: &[f32], d: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-    let n = (data.len() / d).max(1) as f64;
-    let mut mean = vec![0.0; d];
-    for row in data.chunks_exact(d) {
-        for (m, &v) in mean.iter_mut().zip(row) {
-            *m += v as f64 / n;
-        }
-    }
-    let rows = data.chunks_exact(d).map(|row| row.iter().zip(&mean).map(|(&v, m)| v as f64 - m).collect()).collect();
-    (rows, mean)
-}
-
 /// Fit the decoder from known pairs (`raw[i]`, `encoded[i]`) by `sweeps` rounds of alternating ridge
 /// regressions; `ridge` is relative to the mean diagonal of each Gram matrix.
 pub fn fit(raw: &[f32], encoded: &[f32], shape: ImageShape, ridge: f64, sweeps: usize) -> SeparableDecoder {
     let d = shape.features();
     let dims = axis_lengths(shape);
-    let (xs, mean_raw) = centred(raw, d);
-    let (ys, mean_encoded) = centred(encoded, d);
+    let (xs, mean_raw, _) = centred(raw, d);
+    let (ys, mean_encoded, _) = centred(encoded, d);
     let mut factors = dims.map(identity);
     for _ in 0..sweeps {
         for axis in 0..3 {
@@ -84,8 +73,8 @@ pub fn fit(raw: &[f32], encoded: &[f32], shape: ImageShape, ridge: f64, sweeps: 
             let inner: usize = dims[axis + 1..].iter().product();
             // z = y with the other two factors applied: then x = P_axis z along `axis`, linear in P_axis.
             let (mut gram, mut cross) = (vec![0.0; k * k], vec![0.0; k * k]);
-            for (x, y) in xs.iter().zip(&ys) {
-                let mut z = y.clone();
+            for (x, y) in xs.chunks_exact(d).zip(ys.chunks_exact(d)) {
+                let mut z = y.to_vec();
                 for other in (0..3).filter(|&o| o != axis) {
                     z = along_axis(&z, dims, other, &factors[other]);
                 }
