@@ -324,8 +324,8 @@ fn mix_blocks<const FMA: bool>(run: &mut [f32], mt: &[f32], k: usize, inner: usi
     // Both cases are sums of scaled vectors whose length, made a constant for common image sizes,
     // lets the compiler keep the accumulator in registers.
     match (k, inner) {
-        (28, 28) => mix_rows_fixed::<FMA, 28>(run, mt, k),
-        (32, 32) => mix_rows_fixed::<FMA, 32>(run, mt, k),
+        (28, 28) => mix_rows_fixed::<FMA, 28>(run, mt),
+        (32, 32) => mix_rows_fixed::<FMA, 32>(run, mt),
         (28, 1) => mix_cols_fixed::<FMA, 28>(run, mt),
         (32, 1) => mix_cols_fixed::<FMA, 32>(run, mt),
         _ => mix_blocks_any::<FMA>(run, mt, k, inner),
@@ -341,15 +341,15 @@ fn fma<const FMA: bool>(acc: f32, w: f32, x: f32) -> f32 {
     }
 }
 
-/// `out[i, :] = sum_l M[i, l] x[l, :]` for blocks of k rows of N values.
+/// `out[i, :] = sum_l M[i, l] x[l, :]` for square N x N blocks.
 #[inline(always)]
-fn mix_rows_fixed<const FMA: bool, const N: usize>(run: &mut [f32], mt: &[f32], k: usize) {
-    let mut out = vec![0f32; k * N];
-    for x in run.chunks_exact_mut(k * N) {
+fn mix_rows_fixed<const FMA: bool, const N: usize>(run: &mut [f32], mt: &[f32]) {
+    let mut out = vec![0f32; N * N];
+    for x in run.chunks_exact_mut(N * N) {
         for (i, o) in out.chunks_exact_mut(N).enumerate() {
             let mut acc = [0f32; N];
             for (l, xl) in x.chunks_exact(N).enumerate() {
-                let w = mt[l * k + i];
+                let w = mt[l * N + i];
                 for j in 0..N {
                     acc[j] = fma::<FMA>(acc[j], w, xl[j]);
                 }
