@@ -56,6 +56,7 @@ use std::sync::{Arc, Mutex};
 use dfdx::nn::{Module, ModuleMut, ModuleVisitor, ScalarOptions, TensorCollection};
 use dfdx::prelude::*;
 
+use super::cpu_kernels::{self, as_cpu};
 use super::linear::runtime_options;
 use rand::distributions::Uniform;
 
@@ -199,7 +200,7 @@ impl<D: Device<f32>> Conv2d<D> {
     #[doc(hidden)]
     pub fn auto_scheme(&self) -> ConvScheme {
         if is_cpu::<D>() {
-            choose_scheme(self.geometry, self.input_grad)
+            ConvScheme::Direct
         } else {
             ConvScheme::Gather
         }
@@ -251,6 +252,10 @@ pub enum ConvScheme {
     /// Width patches, then per (image, ky) a multiply by the weight rows of `ky`, then a per-image
     /// height shift-and-sum multiply.
     Separable,
+    /// The hand-written CPU kernel (`cpu_kernels::conv`): im2col and col2im by slice copies and one
+    /// matrix product per chunk of images, all in parallel. The default on the CPU; on other devices
+    /// it falls back to `Gather`.
+    Direct,
     /// Plain im2col: one `gather` of pixel rows (plus a zero row for the padding) into
     /// `(B*Ho*Wo, K*K*C)`, then one multiply by the weight. Used on every non-CPU device: dfdx's CUDA
     /// batched matmuls reject the broadcast (stride-0) operands the other schemes rely on, and a GPU
@@ -325,6 +330,7 @@ impl<D: Device<f32>> Plan<D> {
         let (ho, wo) = (g.out_height(), g.out_width());
         let scheme = match forced.unwrap_or_else(|| choose_scheme(g, input_grad)) {
             _ if !is_cpu::<D>() => Scheme::Gather,
+            Scheme::Direct => Scheme::Gather,
             Scheme::Tiled(t) if t == wo => Scheme::Full,
             s => s,
         };
@@ -343,7 +349,7 @@ impl<D: Device<f32>> Plan<D> {
         }
 
         match scheme {
-            Scheme::Gather => Ok(Self {
+            Scheme::Gather | Scheme::Direct => Ok(Self {
                 scheme,
                 rows: dev.try_zeros_like(&(0, 0))?,
                 cols: None,
@@ -505,6 +511,7 @@ fn scheme_cost(g: ConvGeometry, scheme: Scheme, input_grad: bool) -> f64 {
         passes * (calls * CALL + calls * macs * if small { SMALL } else { 1.0 })
     };
     match scheme {
+        Scheme::Direct => 0.0,
         Scheme::Gather => {
             // ~3.5 ns per gathered element forward, ~4.5 backward; then the im2col multiply
             let n = b * ho * wo * k * k * c;
@@ -552,7 +559,7 @@ fn choose_scheme(g: ConvGeometry, input_grad: bool) -> Scheme {
         .unwrap()
 }
 
-impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> for Conv2d<D> {
+impl<D: Device<f32>, T: Tape<f32, D> + 'static> Module<Tensor<(usize, usize), f32, D, T>> for Conv2d<D> {
     type Output = Tensor<(usize, usize), f32, D, T>;
     type Error = D::Err;
 
@@ -560,6 +567,21 @@ impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> 
         let g = self.geometry;
         let (b, f) = *x.shape();
         assert_eq!(f, g.in_features(), "conv input has {f} features, geometry {g:?} expects {}", g.in_features());
+        g.validate();
+        let x = if self.scheme.unwrap_or_else(|| self.auto_scheme()) == Scheme::Direct {
+            let (weight, bias) = (as_cpu(&self.weight), as_cpu(&self.bias));
+            let input_grad = self.input_grad;
+            let ran = cpu_kernels::run_on_cpu(x, (b, g.out_features()), |x, out, track| {
+                let (weight, bias) = (weight.expect("D is Cpu"), bias.expect("D is Cpu"));
+                cpu_kernels::conv::forward(g, input_grad, weight, bias, x, out, track)
+            })?;
+            match ran {
+                Ok(out) => return Ok(out),
+                Err(x) => x, // not on the CPU: the portable path below (`Gather`)
+            }
+        } else {
+            x
+        };
         let plan = self.plan()?;
         let (c, co, k) = (g.in_channels, g.out_channels, g.kernel);
         let (ho, wo) = (g.out_height(), g.out_width());
@@ -618,7 +640,7 @@ fn patches<D: Device<f32>, T: Tape<f32, D>>(
     let (h, w, c, k) = (g.height, g.width, g.in_channels, g.kernel);
     let ho = g.out_height();
     match plan.scheme {
-        Scheme::Gather => {
+        Scheme::Gather | Scheme::Direct => {
             let dev = x.device().clone();
             let idx = plan.gather_index(&dev, g, b)?;
             let zero: Tensor<(usize, usize), f32, D> = dev.try_zeros_like(&(1, c))?;
@@ -665,7 +687,7 @@ fn patches<D: Device<f32>, T: Tape<f32, D>>(
     }
 }
 
-impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T>> for Conv2d<D> {
+impl<D: Device<f32>, T: Tape<f32, D> + 'static> ModuleMut<Tensor<(usize, usize), f32, D, T>> for Conv2d<D> {
     type Output = Tensor<(usize, usize), f32, D, T>;
     type Error = D::Err;
 

@@ -3,6 +3,7 @@
 
 pub mod arch;
 pub mod conv;
+mod cpu_kernels;
 pub mod io;
 pub mod linear;
 pub mod pool;

@@ -42,7 +42,7 @@ impl<D: Device<f32>> TensorCollection<f32, D> for MaxPool2x2 {
     }
 }
 
-impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> for MaxPool2x2 {
+impl<D: Device<f32>, T: Tape<f32, D> + 'static> Module<Tensor<(usize, usize), f32, D, T>> for MaxPool2x2 {
     type Output = Tensor<(usize, usize), f32, D, T>;
     type Error = D::Err;
 
@@ -52,6 +52,13 @@ impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> 
         assert_eq!(f, self.in_features(), "pool input has {f} features, {self:?} expects {}", self.in_features());
         let (h2, w2) = (h / 2, w / 2);
         assert!(h2 > 0 && w2 > 0, "pool input smaller than 2x2: {self:?}");
+        let pool = *self;
+        let x = match super::cpu_kernels::run_on_cpu(x, (b, self.out_features()), |x, out, track| {
+            super::cpu_kernels::pool::forward(pool, x, out, track)
+        })? {
+            Ok(out) => return Ok(out),
+            Err(x) => x, // not on the CPU: the portable dfdx formulation below
+        };
         let out = if h % 2 == 0 && w % 2 == 0 {
             x.try_reshape_like(&(b, h2, 2, w2, 2, c))?.try_max::<(usize, usize, usize, usize), Axes2<2, 4>>()?
         } else {
@@ -77,7 +84,7 @@ impl<D: Device<f32>, T: Tape<f32, D>> Module<Tensor<(usize, usize), f32, D, T>> 
     }
 }
 
-impl<D: Device<f32>, T: Tape<f32, D>> ModuleMut<Tensor<(usize, usize), f32, D, T>> for MaxPool2x2 {
+impl<D: Device<f32>, T: Tape<f32, D> + 'static> ModuleMut<Tensor<(usize, usize), f32, D, T>> for MaxPool2x2 {
     type Output = Tensor<(usize, usize), f32, D, T>;
     type Error = D::Err;
 

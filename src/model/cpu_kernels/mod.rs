@@ -1,0 +1,161 @@
+//! Hand-written CPU kernels (forward and backward) for the two layers whose dfdx formulation is
+//! dominated by single-threaded data movement: convolution (im2col) and 2x2 max pooling.
+//!
+//! dfdx 0.13 has no public custom-op API, so a kernel is attached the way dfdx's own ops are: the
+//! forward result is computed on plain slices, and a backward closure that reads the output gradient
+//! and accumulates into the input and parameter gradients is pushed onto the tape
+//! (`Tape::add_backward_op`). The layers stay generic over the device: they call these kernels only
+//! when the device *is* `Cpu` (checked by `TypeId` at run time, see [as_cpu]) and keep their portable
+//! dfdx formulation for every other device (CUDA).
+//!
+//! Work is split over images with rayon (the thread pool that gemm's parallel mode uses too), and every
+//! per-chunk matrix product runs single-threaded inside its chunk, so one layer call keeps all cores
+//! busy without nested parallelism.
+
+pub(crate) mod conv;
+pub(crate) mod pool;
+mod scratch;
+
+pub(crate) use scratch::Scratch;
+
+use std::any::Any;
+
+use dfdx::prelude::*;
+
+/// `a` as a `B` when `A` and `B` are the same type (moves, no copy). The layers are generic over the
+/// device; this turns a `Tensor<_, _, D>` into a `Tensor<_, _, Cpu>` (and back) when `D = Cpu`.
+pub(crate) fn cast<A: 'static, B: 'static>(a: A) -> Result<B, A> {
+    let mut slot = Some(a);
+    match (&mut slot as &mut dyn Any).downcast_mut::<Option<B>>() {
+        Some(b) => Ok(b.take().expect("slot is filled")),
+        None => Err(slot.expect("slot is untouched")),
+    }
+}
+
+/// `t` viewed as a CPU tensor, if the device is `Cpu`.
+pub(crate) fn as_cpu<S: Shape, D: Storage<f32>>(t: &Tensor<S, f32, D>) -> Option<&Tensor<S, f32, Cpu>> {
+    (t as &dyn Any).downcast_ref()
+}
+
+/// A backward pass, as the CPU tape stores it.
+pub(crate) type CpuBackward = Box<dyn FnOnce(&mut Gradients<f32, Cpu>) -> Result<(), CpuError>>;
+
+/// Run `kernel` on the CPU view of `x` and give its output back as a `D` tensor on `x`'s tape, with
+/// the backward pass `kernel` returns recorded on that tape. `None` when `D` is not `Cpu` (the
+/// caller then uses its portable formulation).
+///
+/// `kernel` gets the (untaped) input, a zeroed output of `out_shape` to fill, and whether gradients
+/// are being tracked (when not, it should skip saving anything for the backward pass).
+pub(crate) fn run_on_cpu<D, T, K>(
+    x: Tensor<(usize, usize), f32, D, T>,
+    out_shape: (usize, usize),
+    kernel: K,
+) -> Result<Result<Tensor<(usize, usize), f32, D, T>, Tensor<(usize, usize), f32, D, T>>, D::Err>
+where
+    D: Device<f32>,
+    T: Tape<f32, D> + 'static,
+    K: FnOnce(&Tensor<(usize, usize), f32, Cpu>, &mut Tensor<(usize, usize), f32, Cpu>, bool) -> Option<CpuBackward>,
+{
+    if std::any::TypeId::of::<D>() != std::any::TypeId::of::<Cpu>() {
+        return Ok(Err(x));
+    }
+    // Allocate through the generic device so that an out-of-memory error has the caller's type.
+    let out: Tensor<(usize, usize), f32, D> = x.device().try_zeros_like(&out_shape)?;
+    let (x, mut tape) = x.split_tape();
+    let x_cpu: Tensor<(usize, usize), f32, Cpu> = cast(x).ok().expect("D is Cpu");
+    let mut out_cpu: Tensor<(usize, usize), f32, Cpu> = cast(out).ok().expect("D is Cpu");
+    let backward = kernel(&x_cpu, &mut out_cpu, T::OWNS_TAPE);
+    if let Some(op) = backward {
+        // A tape that owns operations on a Cpu tensor is an `OwnedTape<f32, Cpu>`.
+        let owned = (&mut tape as &mut dyn Any)
+            .downcast_mut::<OwnedTape<f32, Cpu>>()
+            .expect("a gradient-tracking tape on the CPU is an OwnedTape<f32, Cpu>");
+        owned.add_backward_op(op);
+    }
+    let out: Tensor<(usize, usize), f32, D> = cast(out_cpu).ok().expect("D is Cpu");
+    Ok(Ok(out.put_tape(tape)))
+}
+
+/// The contents of a dense, row-major CPU tensor (the layers' inputs always are: data batches or
+/// outputs of other layers). dfdx does not expose strides; `copy_into` copies the raw buffer and
+/// panics if its length is not `rows * cols` (a broadcast view).
+pub(crate) fn contiguous_data(t: &Tensor<(usize, usize), f32, Cpu>) -> Scratch {
+    let (rows, cols) = *t.shape();
+    let mut v = Scratch::take(rows * cols);
+    t.copy_into(&mut v);
+    v
+}
+
+/// How many images each parallel chunk gets: a few chunks per thread for balance, whole images only.
+pub(crate) fn images_per_chunk(batch: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    batch.div_ceil(threads * 2).max(1)
+}
+
+/// A read-only matrix for [gemm_into]: element `(i, j)` is `data[i * row_stride + j * col_stride]`, so
+/// one buffer serves as a matrix or its transpose.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<'a> {
+    pub data: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// `data` as a dense row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: cols, col_stride: 1 }
+    }
+    /// The transpose of `data` read as a dense row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: 1, col_stride: cols }
+    }
+    fn check(&self, rows: usize, cols: usize) {
+        if rows > 0 && cols > 0 {
+            let last = (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
+            assert!(last < self.data.len(), "matrix view ({rows}x{cols}) reads past its buffer");
+        }
+    }
+}
+
+/// `dst (m x n, dense row-major) = [dst +] a (m x k) @ b (k x n)`, single-threaded (callers run it
+/// inside their own parallel chunks).
+pub(crate) fn gemm_into(dst: &mut [f32], m: usize, n: usize, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
+    assert_eq!(dst.len(), m * n, "gemm destination is not m x n");
+    a.check(m, k);
+    b.check(k, n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: every element the product reads lies inside `a.data` / `b.data` (checked above), `dst`
+    // is exactly m x n with the strides given, and it cannot overlap the shared borrows `a`, `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
