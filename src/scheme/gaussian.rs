@@ -48,14 +48,40 @@ fn tables() -> &'static Tables {
     })
 }
 
-/// One standard normal value.
+/// `out[i] += sigma * z_i` for standard normal `z_i`. Draws one 32-bit word per value up front (in
+/// bulk, which is several times cheaper than one call per value), takes the ziggurat's fast path
+/// branch-free over the whole slice, and finishes the few values (about 1.2%) whose word falls
+/// outside its layer's rectangle with further draws from `rng`, as the sequential ziggurat would.
+pub fn add_scaled_normals<G: RngCore>(out: &mut [f32], sigma: f32, rng: &mut G) {
+    let t = tables();
+    let mut words = vec![0u32; out.len()];
+    rng.fill(&mut words[..]);
+    let mut slow = Vec::new();
+    for (idx, (v, &u)) in out.iter_mut().zip(&words).enumerate() {
+        let (i, j) = split_word(u);
+        let fast = j.unsigned_abs() < t.k[i];
+        *v += if fast { sigma * (j as f32 * t.w[i]) } else { 0.0 };
+        if !fast {
+            slow.push(idx);
+        }
+    }
+    for idx in slow {
+        out[idx] += sigma * from_word(words[idx], rng);
+    }
+}
+
+/// Layer index (bits 0..7) and signed value (bits 7..32) of a random word.
 #[inline]
-pub fn standard_normal<G: RngCore>(rng: &mut G) -> f32 {
+fn split_word(u: u32) -> (usize, i32) {
+    ((u as usize) & (LAYERS - 1), (u as i32) >> 7)
+}
+
+/// The ziggurat sample that starts with word `u`, drawing more from `rng` only if `u` is rejected.
+#[inline]
+fn from_word<G: RngCore>(mut u: u32, rng: &mut G) -> f32 {
     let t = tables();
     loop {
-        let u = rng.next_u32();
-        let i = (u as usize) & (LAYERS - 1);
-        let j = (u as i32) >> 7; // signed, |j| < 2^24
+        let (i, j) = split_word(u);
         let x = j as f32 * t.w[i];
         if j.unsigned_abs() < t.k[i] {
             return x;
@@ -76,6 +102,7 @@ pub fn standard_normal<G: RngCore>(rng: &mut G) -> f32 {
         if y < (-0.5 * x * x).exp() {
             return x;
         }
+        u = rng.next_u32();
     }
 }
 
@@ -98,7 +125,12 @@ mod tests {
     fn samples_follow_the_standard_normal_distribution() {
         let n = 1_000_000;
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut xs: Vec<f64> = (0..n).map(|_| standard_normal(&mut rng) as f64).collect();
+        // In image-sized slices, as the noise transform calls it.
+        let mut zs = vec![0f32; n];
+        for img in zs.chunks_mut(784) {
+            add_scaled_normals(img, 1.0, &mut rng);
+        }
+        let mut xs: Vec<f64> = zs.iter().map(|&z| z as f64).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let moment = |p: i32| xs.iter().map(|x| (x - mean).powi(p)).sum::<f64>() / n as f64;
         let var = moment(2);
@@ -125,5 +157,17 @@ mod tests {
             })
             .fold(0.0, f64::max);
         assert!(ks < 1.63 / (n as f64).sqrt(), "KS distance {ks}");
+    }
+
+    #[test]
+    fn noise_is_added_and_scaled_by_sigma() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut xs = vec![3.0f32; 200_000];
+        add_scaled_normals(&mut xs, 0.5, &mut rng);
+        let n = xs.len() as f64;
+        let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let sd = (xs.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!((mean - 3.0).abs() < 0.005, "mean {mean}");
+        assert!((sd - 0.5).abs() < 0.005, "standard deviation {sd}");
     }
 }

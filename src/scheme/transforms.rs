@@ -646,9 +646,7 @@ fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut 
         for (k, img) in run.chunks_exact_mut(features).enumerate() {
             rng.set_stream((offset / features + k) as u64);
             rng.set_word_pos(0);
-            for v in img.iter_mut() {
-                *v += sigma * super::gaussian::standard_normal(&mut rng);
-            }
+            super::gaussian::add_scaled_normals(img, sigma, &mut rng);
         }
     });
 }
