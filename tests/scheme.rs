@@ -63,6 +63,30 @@ fn every_transform_inverts_where_it_can_and_changes_the_data() {
 }
 
 #[test]
+fn encode_into_equals_copy_then_encode() {
+    // 2,100 images take the multi-threaded paths; 28x28 the fixed-size mixing kernels; 6x10x3 the
+    // general ones, with channels.
+    for shape in
+        [SHAPE, ImageShape { height: 28, width: 28, channels: 1 }, ImageShape { height: 6, width: 10, channels: 3 }]
+    {
+        for n in [3, 2100] {
+            let x = images(n, shape.features(), 5);
+            for spec in all_specs() {
+                let t = transforms::build(&spec, 0, &key(9), shape);
+                let mut copied = x.clone();
+                t.encode(&mut copied, &mut ChaCha20Rng::seed_from_u64(4));
+                let mut into = vec![f32::NAN; x.len()];
+                t.encode_into(&x, &mut into, &mut ChaCha20Rng::seed_from_u64(4));
+                let err = copied.iter().zip(&into).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                // The same arithmetic in the same order, except the dense mix (one gemm instead of
+                // chunks of 2,048 rows), which may sum in another order.
+                assert!(err <= 1e-6, "{spec:?} {shape:?} n={n}: encode_into differs by {err}");
+            }
+        }
+    }
+}
+
+#[test]
 fn transforms_are_determined_by_the_key_and_differ_across_keys() {
     let x = images(3, SHAPE.features(), 2);
     for spec in all_specs() {
@@ -124,6 +148,9 @@ fn separable_mix_is_the_kronecker_product_of_its_axis_factors() {
         (ImageShape { height: 4, width: 6, channels: 3 }, 3000),
         (ImageShape { height: 28, width: 28, channels: 1 }, 3),
         (ImageShape { height: 32, width: 32, channels: 1 }, 3),
+        // An axis longer than the small-matrix kernels take: that axis is one gemm, and the axes are
+        // mixed one after the other instead of fused.
+        (ImageShape { height: 3, width: 70, channels: 1 }, 5),
     ] {
         let (h, w, c) = (shape.height, shape.width, shape.channels);
         let d = shape.features();

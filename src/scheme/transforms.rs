@@ -16,6 +16,13 @@ pub trait Transform: Send + Sync {
     fn spec(&self) -> TransformSpec;
     /// Encode `n = images.len() / features` images in place. `fresh` supplies per-sample randomness.
     fn encode(&self, images: &mut [f32], fresh: &mut ChaCha20Rng);
+    /// Encode `src` into `dst` (same length): exactly what copying and then [`encode`](Self::encode)
+    /// gives. The default does just that; transforms override it to read each input once, so that
+    /// encoding a dataset is one pass over memory instead of two.
+    fn encode_into(&self, src: &[f32], dst: &mut [f32], fresh: &mut ChaCha20Rng) {
+        copy_images(src, dst, 1);
+        self.encode(dst, fresh);
+    }
     /// Undo `encode` in place; false (and data untouched) where the transform is not invertible.
     fn decode(&self, images: &mut [f32]) -> bool;
 }
@@ -63,6 +70,10 @@ impl Transform for PixelPermutation {
         gather_rows(images, &self.perm);
     }
 
+    fn encode_into(&self, src: &[f32], dst: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        gather_rows_into(src, dst, &self.perm, None);
+    }
+
     fn decode(&self, images: &mut [f32]) -> bool {
         scatter_rows(images, &self.perm);
         true
@@ -87,6 +98,34 @@ pub(crate) fn on_image_runs(images: &mut [f32], features: usize, f: impl Fn(usiz
         for (i, run) in images.chunks_mut(per_run).enumerate() {
             let f = &f;
             scope.spawn(move || f(i * per_run, run));
+        }
+    });
+}
+
+/// `dst = src`, split over cores in runs of whole images of `features` values.
+fn copy_images(src: &[f32], dst: &mut [f32], features: usize) {
+    assert_eq!(src.len(), dst.len(), "encode_into: source and destination differ in length");
+    on_image_runs(dst, features, |offset, run| run.copy_from_slice(&src[offset..offset + run.len()]));
+}
+
+/// `dst_img[j] = src_img[perm[j]]` for each image of `perm.len()` features, then, with `flips`
+/// `(offset, scale)`, `dst_img[j] = offset[j] + scale[j] * dst_img[j]`.
+fn gather_rows_into(src: &[f32], dst: &mut [f32], perm: &[u32], flips: Option<&(Vec<f32>, Vec<f32>)>) {
+    let d = perm.len();
+    assert_eq!(src.len(), dst.len(), "encode_into: source and destination differ in length");
+    assert!(perm.iter().all(|&s| (s as usize) < d), "permutation index out of range");
+    on_image_runs(dst, d, |offset, run| {
+        let src_run = &src[offset..offset + run.len()];
+        for (out, img) in run.chunks_exact_mut(d).zip(src_run.chunks_exact(d)) {
+            for (o, &s) in out.iter_mut().zip(perm) {
+                // SAFETY: every index was checked to be < d = img.len() above (hot loop: no bounds check).
+                *o = unsafe { *img.get_unchecked(s as usize) };
+            }
+            if let Some((offset, scale)) = flips {
+                for ((v, o), s) in out.iter_mut().zip(offset).zip(scale) {
+                    *v = o + s * *v;
+                }
+            }
         }
     });
 }
@@ -178,6 +217,11 @@ impl Transform for BlockShuffle {
         }
     }
 
+    fn encode_into(&self, src: &[f32], dst: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        let flips = self.flip.then(|| flip_coefficients(&self.flipped));
+        gather_rows_into(src, dst, &self.src, flips.as_ref());
+    }
+
     fn decode(&self, images: &mut [f32]) -> bool {
         if self.flip {
             flip_marked(images, &self.flipped);
@@ -187,10 +231,16 @@ impl Transform for BlockShuffle {
     }
 }
 
+/// The flip as `x -> offset + scale * x`: (1, -1) where flipped and (0, 1) elsewhere, which is
+/// branch-free and vectorises.
+fn flip_coefficients(flipped: &[bool]) -> (Vec<f32>, Vec<f32>) {
+    let offset = flipped.iter().map(|&f| if f { 1.0 } else { 0.0 }).collect();
+    let scale = flipped.iter().map(|&f| if f { -1.0 } else { 1.0 }).collect();
+    (offset, scale)
+}
+
 fn flip_marked(images: &mut [f32], flipped: &[bool]) {
-    // x -> offset + scale * x with (1, -1) where flipped and (0, 1) elsewhere: branch-free, vectorises.
-    let offset: Vec<f32> = flipped.iter().map(|&f| if f { 1.0 } else { 0.0 }).collect();
-    let scale: Vec<f32> = flipped.iter().map(|&f| if f { -1.0 } else { 1.0 }).collect();
+    let (offset, scale) = flip_coefficients(flipped);
     on_image_runs(images, flipped.len(), |_, run| {
         for img in run.chunks_exact_mut(flipped.len()) {
             for ((v, o), s) in img.iter_mut().zip(&offset).zip(&scale) {
@@ -222,6 +272,17 @@ impl Transform for OrthogonalMix {
     fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
         // Row vectors: y^T = x^T Q^T.
         matmul_rows_by(images, &self.q, self.features, true);
+    }
+
+    fn encode_into(&self, src: &[f32], dst: &mut [f32], fresh: &mut ChaCha20Rng) {
+        let d = self.features;
+        if d == 0 || src.len() / d <= 4 {
+            copy_images(src, dst, 1);
+            return self.encode(dst, fresh);
+        }
+        assert_eq!(src.len(), dst.len(), "encode_into: source and destination differ in length");
+        // One product straight into the destination: y^T = x^T Q^T.
+        gemm_rows(src, dst, &self.q, d, true);
     }
 
     fn decode(&self, images: &mut [f32]) -> bool {
@@ -256,7 +317,45 @@ impl SeparableMix {
         let ImageShape { width, channels, .. } = self.shape;
         [(self.shape.height, width * channels), (width, channels), (channels, 1)]
     }
+
+    /// Whether every axis goes through the small-matrix kernels (no axis needs gemm), so that a
+    /// batch of images can be mixed along all axes while it is in cache.
+    fn fusable(&self) -> bool {
+        self.axes().iter().all(|&(k, inner)| !uses_gemm(k, inner))
+    }
+
+    /// Mix all axes (in reverse with the transposes when `inverse`), one cache-sized batch of images
+    /// at a time: one pass over memory instead of one per axis. With `src`, each batch is first
+    /// copied from it (`encode_into`).
+    fn mix_fused(&self, src: Option<&[f32]>, images: &mut [f32], inverse: bool) {
+        let d = self.shape.features();
+        let mut steps: Vec<(usize, usize, Vec<f32>)> = self
+            .axes()
+            .into_iter()
+            .zip(&self.factors)
+            .filter(|((k, _), _)| *k > 1)
+            .map(|((k, inner), q)| (k, inner, if inverse { q.clone() } else { transposed(q, k) }))
+            .collect();
+        if inverse {
+            steps.reverse();
+        }
+        let batch = (FUSED_BATCH_BYTES / (d * 4)).max(1) * d;
+        on_image_runs(images, d, |offset, run| {
+            for (b, chunk) in run.chunks_mut(batch).enumerate() {
+                if let Some(src) = src {
+                    let start = offset + b * batch;
+                    chunk.copy_from_slice(&src[start..start + chunk.len()]);
+                }
+                for (k, inner, m) in &steps {
+                    mix_run(chunk, m, *k, *inner);
+                }
+            }
+        });
+    }
 }
+
+/// Images per batch of [`SeparableMix::mix_fused`]: about this many bytes, which stay in L2.
+const FUSED_BATCH_BYTES: usize = 128 << 10;
 
 impl Transform for SeparableMix {
     fn spec(&self) -> TransformSpec {
@@ -264,12 +363,28 @@ impl Transform for SeparableMix {
     }
 
     fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        if self.fusable() {
+            return self.mix_fused(None, images, false);
+        }
         for ((k, inner), q) in self.axes().into_iter().zip(&self.factors) {
             mix_axis(images, q, k, inner, false);
         }
     }
 
+    fn encode_into(&self, src: &[f32], dst: &mut [f32], fresh: &mut ChaCha20Rng) {
+        if !self.fusable() {
+            copy_images(src, dst, 1);
+            return self.encode(dst, fresh);
+        }
+        assert_eq!(src.len(), dst.len(), "encode_into: source and destination differ in length");
+        self.mix_fused(Some(src), dst, false);
+    }
+
     fn decode(&self, images: &mut [f32]) -> bool {
+        if self.fusable() {
+            self.mix_fused(None, images, true);
+            return true;
+        }
         for ((k, inner), q) in self.axes().into_iter().zip(&self.factors).rev() {
             mix_axis(images, q, k, inner, true);
         }
@@ -283,25 +398,33 @@ fn mix_axis(data: &mut [f32], q: &[f32], k: usize, inner: usize, transpose: bool
     if k <= 1 || data.is_empty() {
         return;
     }
-    if inner == 1 && k > SMALL_AXIS {
+    if uses_gemm(k, inner) {
         // Rows of length k: Y = X M^T, one large product.
         matmul_rows_by(data, q, k, !transpose);
         return;
     }
-    // Many tiny products: a library gemm would be all call overhead, so plain kernels run on every
-    // core, compiled for AVX2/FMA where the CPU has them. Their inner loops run along the longer of
-    // `inner` and `k`, so they vectorise for rows (inner = w c) and for columns (inner = c, often 1).
     let m: Vec<f32> = if transpose { q.to_vec() } else { transposed(q, k) }; // m = M^T, row-major
-    let block = k * inner;
-    on_image_runs(data, block, |_, run| {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features the function is compiled for (checked above).
-            unsafe { mix_blocks_avx2_fma(run, &m, k, inner) };
-            return;
-        }
-        mix_blocks::<false>(run, &m, k, inner);
-    });
+    on_image_runs(data, k * inner, |_, run| mix_run(run, &m, k, inner));
+}
+
+/// Whether [`mix_axis`] mixes an axis of length `k` with `inner` values per step by one gemm.
+fn uses_gemm(k: usize, inner: usize) -> bool {
+    inner == 1 && k > SMALL_AXIS
+}
+
+/// `x <- M x` for each (k x inner) block of `run` on the calling thread, given `m` = M^T.
+///
+/// Many tiny products: a library gemm would be all call overhead, so these are plain kernels,
+/// compiled for AVX2/FMA where the CPU has them. Their inner loops run along the longer of `inner`
+/// and `k`, so they vectorise for rows (inner = w c) and for columns (inner = c, often 1).
+fn mix_run(run: &mut [f32], m: &[f32], k: usize, inner: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function is compiled for (checked above).
+        unsafe { mix_blocks_avx2_fma(run, m, k, inner) };
+        return;
+    }
+    mix_blocks::<false>(run, m, k, inner);
 }
 
 /// Axis lengths up to which [`mix_axis`] uses its own kernels rather than gemm.
@@ -421,37 +544,44 @@ fn matmul_rows_by(images: &mut [f32], m: &[f32], d: usize, transpose: bool) {
         return;
     }
     let mut out = vec![0f32; CHUNK.min(rows) * d];
+    for chunk in images.chunks_mut(CHUNK * d) {
+        let dst = &mut out[..chunk.len()];
+        gemm_rows(chunk, dst, m, d, transpose);
+        chunk.copy_from_slice(dst);
+    }
+}
+
+/// `dst (n x d) = src (n x d) * (m^T if transpose else m)`, all row-major, with `gemm` on the rayon
+/// pool.
+fn gemm_rows(src: &[f32], dst: &mut [f32], m: &[f32], d: usize, transpose: bool) {
+    assert!(src.len() == dst.len() && src.len() % d == 0 && m.len() == d * d, "gemm_rows: shapes disagree");
+    let n = src.len() / d;
     // Element (k, j) of the right-hand matrix: m[k][j], or m[j][k] when transposed.
     let (rhs_cs, rhs_rs) = if transpose { (d as isize, 1) } else { (1, d as isize) };
-    for chunk in images.chunks_mut(CHUNK * d) {
-        let n = chunk.len() / d;
-        let dst = &mut out[..n * d];
-        // SAFETY: dst is n x d, chunk is n x d and m is d x d, all row-major with the strides given;
-        // dst does not overlap either input.
-        unsafe {
-            gemm::gemm(
-                n,
-                d,
-                d,
-                dst.as_mut_ptr(),
-                1,
-                d as isize,
-                false,
-                chunk.as_ptr(),
-                1,
-                d as isize,
-                m.as_ptr(),
-                rhs_cs,
-                rhs_rs,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-        }
-        chunk.copy_from_slice(dst);
+    // SAFETY: dst and src are n x d and m is d x d (checked above), all row-major with the strides
+    // given; dst is a unique borrow, so it overlaps neither input.
+    unsafe {
+        gemm::gemm(
+            n,
+            d,
+            d,
+            dst.as_mut_ptr(),
+            1,
+            d as isize,
+            false,
+            src.as_ptr(),
+            1,
+            d as isize,
+            m.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(0),
+        );
     }
 }
 
@@ -602,17 +732,12 @@ impl Transform for Noise {
     }
 
     fn encode(&self, images: &mut [f32], fresh: &mut ChaCha20Rng) {
-        if self.per_sample {
-            add_fresh_noise(images, self.pattern.len(), self.sigma, fresh);
-            return;
-        }
-        on_image_runs(images, self.pattern.len(), |_, run| {
-            for img in run.chunks_exact_mut(self.pattern.len()) {
-                for (v, p) in img.iter_mut().zip(&self.pattern) {
-                    *v += p;
-                }
-            }
-        });
+        self.add_noise(None, images, fresh);
+    }
+
+    fn encode_into(&self, src: &[f32], dst: &mut [f32], fresh: &mut ChaCha20Rng) {
+        assert_eq!(src.len(), dst.len(), "encode_into: source and destination differ in length");
+        self.add_noise(Some(src), dst, fresh);
     }
 
     fn decode(&self, images: &mut [f32]) -> bool {
@@ -628,13 +753,32 @@ impl Transform for Noise {
     }
 }
 
-/// `images += sigma * z`, z standard normal and fresh for every value. One 256-bit seed is drawn from
+impl Noise {
+    /// `images (= src, if given) + noise`.
+    fn add_noise(&self, src: Option<&[f32]>, images: &mut [f32], fresh: &mut ChaCha20Rng) {
+        let d = self.pattern.len();
+        if self.per_sample {
+            return add_fresh_noise(src, images, d, self.sigma, fresh);
+        }
+        on_image_runs(images, d, |offset, run| {
+            for (i, img) in run.chunks_exact_mut(d).enumerate() {
+                let base = src.map(|s| &s[offset + i * d..offset + (i + 1) * d]);
+                match base {
+                    Some(x) => img.iter_mut().zip(x).zip(&self.pattern).for_each(|((v, x), p)| *v = x + p),
+                    None => img.iter_mut().zip(&self.pattern).for_each(|(v, p)| *v += p),
+                }
+            }
+        });
+    }
+}
+
+/// `images (= src, if given) += sigma * z`, z standard normal and fresh for every value. One 256-bit seed is drawn from
 /// `fresh`; image k of the batch takes its noise from ChaCha8 stream k of that seed, so the noise
 /// depends on the key alone, never on how the batch is split over cores. ChaCha8 rather than ChaCha20,
 /// and a 32-bit ziggurat rather than `rand_distr`'s 64-bit one: this noise is a utility/privacy knob,
 /// not key material, drawing the random bits was most of its cost, and 8 rounds still have no known
 /// distinguisher.
-fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut ChaCha20Rng) {
+fn add_fresh_noise(src: Option<&[f32]>, images: &mut [f32], features: usize, sigma: f32, fresh: &mut ChaCha20Rng) {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     if features == 0 || images.is_empty() {
@@ -644,6 +788,10 @@ fn add_fresh_noise(images: &mut [f32], features: usize, sigma: f32, fresh: &mut 
     on_image_runs(images, features, |offset, run| {
         let mut rng = ChaCha8Rng::from_seed(seed);
         for (k, img) in run.chunks_exact_mut(features).enumerate() {
+            if let Some(src) = src {
+                let start = offset + k * features;
+                img.copy_from_slice(&src[start..start + features]);
+            }
             rng.set_stream((offset / features + k) as u64);
             rng.set_word_pos(0);
             super::gaussian::add_scaled_normals(img, sigma, &mut rng);

@@ -105,9 +105,10 @@ pub(crate) fn forward(
     let patches = if track {
         // Kept for the weight gradient.
         let mut patches = Scratch::take(b * rows_per_image * fan_in);
-        y.par_chunks_mut(y_chunk).zip(patches.par_chunks_mut(p_chunk)).zip(xs.par_chunks(x_chunk)).for_each(
-            |((yc, pc), xc)| forward_chunk(&g, &w, &bias_v, xc, pc, yc),
-        );
+        y.par_chunks_mut(y_chunk)
+            .zip(patches.par_chunks_mut(p_chunk))
+            .zip(xs.par_chunks(x_chunk))
+            .for_each(|((yc, pc), xc)| forward_chunk(&g, &w, &bias_v, xc, pc, yc));
         patches
     } else {
         y.par_chunks_mut(y_chunk).zip(xs.par_chunks(x_chunk)).for_each(|(yc, xc)| {
@@ -149,8 +150,17 @@ pub(crate) fn forward(
                     param_grads(dyc, pc, part);
                     let rows = dyc.len() / co;
                     let mut dpatches = Scratch::take(rows * fan_in);
-                    gemm_into(&mut dpatches, rows, fan_in, co, MatRef::rows(dyc, co), MatRef::transposed(&w, co), false);
-                    for (img, dp) in dxc.chunks_exact_mut(g.in_features()).zip(dpatches.chunks_exact(rows_per_image * fan_in))
+                    gemm_into(
+                        &mut dpatches,
+                        rows,
+                        fan_in,
+                        co,
+                        MatRef::rows(dyc, co),
+                        MatRef::transposed(&w, co),
+                        false,
+                    );
+                    for (img, dp) in
+                        dxc.chunks_exact_mut(g.in_features()).zip(dpatches.chunks_exact(rows_per_image * fan_in))
                     {
                         col2im_add(&g, dp, img);
                     }
