@@ -116,8 +116,7 @@ fn geometries() -> Vec<ConvGeometry> {
 /// Every way the layer can compute this geometry: the default choice and each forced scheme.
 fn variants(dev: &Cpu, g: ConvGeometry) -> Vec<(String, Conv2d<Cpu>)> {
     let base = Conv2d::new(dev, g);
-    let mut schemes = vec![None, Some(ConvScheme::Gather), Some(ConvScheme::Full), Some(ConvScheme::Separable)];
-    schemes.extend((1..g.out_width()).filter(|t| g.out_width().is_multiple_of(*t)).map(|t| Some(ConvScheme::Tiled(t))));
+    let schemes = [None, Some(ConvScheme::Direct), Some(ConvScheme::Gather)];
     schemes.into_iter().map(|s| (format!("{s:?}"), base.clone().with_scheme(s))).collect()
 }
 
@@ -320,7 +319,7 @@ fn one_layer_serves_several_batch_sizes() {
     let dev = Cpu::seed_from_u64(15);
     let mut rng = ChaCha8Rng::seed_from_u64(16);
     let g = ConvGeometry { height: 7, width: 6, in_channels: 2, out_channels: 3, kernel: 3, padding: 1 };
-    for scheme in [None, Some(ConvScheme::Gather), Some(ConvScheme::Separable), Some(ConvScheme::Tiled(2))] {
+    for scheme in [None, Some(ConvScheme::Gather)] {
         let conv = Conv2d::new(&dev, g).with_scheme(scheme);
         for b in [2usize, 3, 1, 2] {
             let x = randv(&mut rng, b * g.in_features());

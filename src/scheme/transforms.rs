@@ -554,7 +554,7 @@ fn matmul_rows_by(images: &mut [f32], m: &[f32], d: usize, transpose: bool) {
 /// `dst (n x d) = src (n x d) * (m^T if transpose else m)`, all row-major, with `gemm` on the rayon
 /// pool.
 fn gemm_rows(src: &[f32], dst: &mut [f32], m: &[f32], d: usize, transpose: bool) {
-    assert!(src.len() == dst.len() && src.len() % d == 0 && m.len() == d * d, "gemm_rows: shapes disagree");
+    assert!(src.len() == dst.len() && src.len().is_multiple_of(d) && m.len() == d * d, "gemm_rows: shapes disagree");
     let n = src.len() / d;
     // Element (k, j) of the right-hand matrix: m[k][j], or m[j][k] when transposed.
     let (rhs_cs, rhs_rs) = if transpose { (d as isize, 1) } else { (1, d as isize) };

@@ -32,6 +32,14 @@ pub(crate) fn cast<A: 'static, B: 'static>(a: A) -> Result<B, A> {
     }
 }
 
+/// [cast] where the types are known to be equal (checked by the caller).
+fn same<A: 'static, B: 'static>(a: A) -> B {
+    cast(a).unwrap_or_else(|_| unreachable!("the caller checked that the types are equal"))
+}
+
+/// A batch of flattened images.
+pub(crate) type Act<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
+
 /// `t` viewed as a CPU tensor, if the device is `Cpu`.
 pub(crate) fn as_cpu<S: Shape, D: Storage<f32>>(t: &Tensor<S, f32, D>) -> Option<&Tensor<S, f32, Cpu>> {
     (t as &dyn Any).downcast_ref()
@@ -46,24 +54,25 @@ pub(crate) type CpuBackward = Box<dyn FnOnce(&mut Gradients<f32, Cpu>) -> Result
 ///
 /// `kernel` gets the (untaped) input, a zeroed output of `out_shape` to fill, and whether gradients
 /// are being tracked (when not, it should skip saving anything for the backward pass).
+#[allow(clippy::type_complexity)] // Ok(kernel output) or Err(the input, untouched), or an allocation error
 pub(crate) fn run_on_cpu<D, T, K>(
-    x: Tensor<(usize, usize), f32, D, T>,
+    x: Act<D, T>,
     out_shape: (usize, usize),
     kernel: K,
-) -> Result<Result<Tensor<(usize, usize), f32, D, T>, Tensor<(usize, usize), f32, D, T>>, D::Err>
+) -> Result<Result<Act<D, T>, Act<D, T>>, D::Err>
 where
     D: Device<f32>,
     T: Tape<f32, D> + 'static,
-    K: FnOnce(&Tensor<(usize, usize), f32, Cpu>, &mut Tensor<(usize, usize), f32, Cpu>, bool) -> Option<CpuBackward>,
+    K: FnOnce(&Act<Cpu>, &mut Act<Cpu>, bool) -> Option<CpuBackward>,
 {
     if std::any::TypeId::of::<D>() != std::any::TypeId::of::<Cpu>() {
         return Ok(Err(x));
     }
     // Allocate through the generic device so that an out-of-memory error has the caller's type.
-    let out: Tensor<(usize, usize), f32, D> = x.device().try_zeros_like(&out_shape)?;
+    let out: Act<D> = x.device().try_zeros_like(&out_shape)?;
     let (x, mut tape) = x.split_tape();
-    let x_cpu: Tensor<(usize, usize), f32, Cpu> = cast(x).ok().expect("D is Cpu");
-    let mut out_cpu: Tensor<(usize, usize), f32, Cpu> = cast(out).ok().expect("D is Cpu");
+    let x_cpu: Act<Cpu> = same(x);
+    let mut out_cpu: Act<Cpu> = same(out);
     let backward = kernel(&x_cpu, &mut out_cpu, T::OWNS_TAPE);
     if let Some(op) = backward {
         // A tape that owns operations on a Cpu tensor is an `OwnedTape<f32, Cpu>`.
@@ -72,14 +81,14 @@ where
             .expect("a gradient-tracking tape on the CPU is an OwnedTape<f32, Cpu>");
         owned.add_backward_op(op);
     }
-    let out: Tensor<(usize, usize), f32, D> = cast(out_cpu).ok().expect("D is Cpu");
+    let out: Act<D> = same(out_cpu);
     Ok(Ok(out.put_tape(tape)))
 }
 
 /// The contents of a dense, row-major CPU tensor (the layers' inputs always are: data batches or
 /// outputs of other layers). dfdx does not expose strides; `copy_into` copies the raw buffer and
 /// panics if its length is not `rows * cols` (a broadcast view).
-pub(crate) fn contiguous_data(t: &Tensor<(usize, usize), f32, Cpu>) -> Scratch {
+pub(crate) fn contiguous_data(t: &Act<Cpu>) -> Scratch {
     let (rows, cols) = *t.shape();
     let mut v = Scratch::take(rows * cols);
     t.copy_into(&mut v);
