@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz_checks;
+mod gemm_f32;
 pub mod headless;
 pub mod infer;
 pub mod model;

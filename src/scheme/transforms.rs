@@ -10,6 +10,7 @@ use crate::config::TransformSpec;
 use crate::data::ImageShape;
 
 use super::key::SecretKey;
+use crate::gemm_f32::{matmul, MatRef, Threads};
 
 /// One keyed transform over flattened channel-last images of `features` values.
 pub trait Transform: Send + Sync {
@@ -554,35 +555,9 @@ fn matmul_rows_by(images: &mut [f32], m: &[f32], d: usize, transpose: bool) {
 /// `dst (n x d) = src (n x d) * (m^T if transpose else m)`, all row-major, with `gemm` on the rayon
 /// pool.
 fn gemm_rows(src: &[f32], dst: &mut [f32], m: &[f32], d: usize, transpose: bool) {
-    assert!(src.len() == dst.len() && src.len().is_multiple_of(d) && m.len() == d * d, "gemm_rows: shapes disagree");
     let n = src.len() / d;
-    // Element (k, j) of the right-hand matrix: m[k][j], or m[j][k] when transposed.
-    let (rhs_cs, rhs_rs) = if transpose { (d as isize, 1) } else { (1, d as isize) };
-    // SAFETY: dst and src are n x d and m is d x d (checked above), all row-major with the strides
-    // given; dst is a unique borrow, so it overlaps neither input.
-    unsafe {
-        gemm::gemm(
-            n,
-            d,
-            d,
-            dst.as_mut_ptr(),
-            1,
-            d as isize,
-            false,
-            src.as_ptr(),
-            1,
-            d as isize,
-            m.as_ptr(),
-            rhs_cs,
-            rhs_rs,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        );
-    }
+    let rhs = if transpose { MatRef::transposed(m, d) } else { MatRef::rows(m, d) };
+    matmul(dst, n, d, d, MatRef::rows(src, d), rhs, false, Threads::All);
 }
 
 /// Haar-distributed orthogonal d x d matrix (row-major): Gram-Schmidt on Gaussian rows (the rows are

@@ -9,7 +9,8 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-use super::{contiguous_data, gemm_into, images_per_chunk, CpuBackward, MatRef, Scratch};
+use super::{contiguous_data, images_per_chunk, CpuBackward, Scratch};
+use crate::gemm_f32::{matmul, MatRef, Threads};
 use crate::model::conv::ConvGeometry;
 
 /// For output column `ox`: the kernel columns `kx` that land inside the image, and the image column of
@@ -78,7 +79,7 @@ fn forward_chunk(g: &ConvGeometry, weight: &[f32], bias: &[f32], x: &[f32], patc
         row.copy_from_slice(bias);
     }
     let rows = y.len() / co;
-    gemm_into(y, rows, co, fan_in, MatRef::rows(patches, fan_in), MatRef::rows(weight, co), true);
+    matmul(y, rows, co, fan_in, MatRef::rows(patches, fan_in), MatRef::rows(weight, co), true, Threads::One);
 }
 
 /// Runs the convolution of `x` (`(B, H*W*C)` channel-last) into `out` (`(B, Ho*Wo*Co)`); with
@@ -133,7 +134,7 @@ pub(crate) fn forward(
         let param_grads = |dyc: &[f32], pc: &[f32], part: &mut [f32]| {
             let rows = dyc.len() / co;
             let (gw, gb) = part.split_at_mut(fan_in * co);
-            gemm_into(gw, fan_in, co, rows, MatRef::transposed(pc, fan_in), MatRef::rows(dyc, co), false);
+            matmul(gw, fan_in, co, rows, MatRef::transposed(pc, fan_in), MatRef::rows(dyc, co), false, Threads::One);
             for row in dyc.chunks_exact(co) {
                 for (s, v) in gb.iter_mut().zip(row) {
                     *s += v;
@@ -150,7 +151,7 @@ pub(crate) fn forward(
                     param_grads(dyc, pc, part);
                     let rows = dyc.len() / co;
                     let mut dpatches = Scratch::take(rows * fan_in);
-                    gemm_into(
+                    matmul(
                         &mut dpatches,
                         rows,
                         fan_in,
@@ -158,6 +159,7 @@ pub(crate) fn forward(
                         MatRef::rows(dyc, co),
                         MatRef::transposed(&w, co),
                         false,
+                        Threads::One,
                     );
                     for (img, dp) in
                         dxc.chunks_exact_mut(g.in_features()).zip(dpatches.chunks_exact(rows_per_image * fan_in))
