@@ -24,7 +24,7 @@ use dfdx::prelude::*;
 
 /// `a` as a `B` when `A` and `B` are the same type (moves, no copy). The layers are generic over the
 /// device; this turns a `Tensor<_, _, D>` into a `Tensor<_, _, Cpu>` (and back) when `D = Cpu`.
-pub(crate) fn cast<A: 'static, B: 'static>(a: A) -> Result<B, A> {
+fn cast<A: 'static, B: 'static>(a: A) -> Result<B, A> {
     let mut slot = Some(a);
     match (&mut slot as &mut dyn Any).downcast_mut::<Option<B>>() {
         Some(b) => Ok(b.take().expect("slot is filled")),
@@ -49,8 +49,8 @@ pub(crate) fn as_cpu<S: Shape, D: Storage<f32>>(t: &Tensor<S, f32, D>) -> Option
 pub(crate) type CpuBackward = Box<dyn FnOnce(&mut Gradients<f32, Cpu>) -> Result<(), CpuError>>;
 
 /// Run `kernel` on the CPU view of `x` and give its output back as a `D` tensor on `x`'s tape, with
-/// the backward pass `kernel` returns recorded on that tape. `None` when `D` is not `Cpu` (the
-/// caller then uses its portable formulation).
+/// the backward pass `kernel` returns recorded on that tape: `Ok(Ok(output))`. When `D` is not `Cpu`,
+/// `Ok(Err(x))` hands the input back untouched for the caller's portable formulation.
 ///
 /// `kernel` gets the (untaped) input, a zeroed output of `out_shape` to fill, and whether gradients
 /// are being tracked (when not, it should skip saving anything for the backward pass).

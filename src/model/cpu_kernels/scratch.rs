@@ -19,6 +19,9 @@ pub(crate) struct Scratch {
 impl Scratch {
     /// A buffer of `len` elements: the smallest free one that is large enough, else a new one.
     pub fn take(len: usize) -> Self {
+        if len == 0 {
+            return Scratch { buf: Vec::new(), len };
+        }
         let reused = {
             let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
             let best = free.iter().enumerate().filter(|(_, v)| v.len() >= len).min_by_key(|(_, v)| v.len());
@@ -44,6 +47,9 @@ impl std::ops::DerefMut for Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let buf = std::mem::take(&mut self.buf);
+        if buf.is_empty() {
+            return;
+        }
         let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
         free.push(buf);
         // Over budget: free the smallest first (the large ones are the expensive ones to recreate).
