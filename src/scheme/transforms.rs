@@ -89,8 +89,15 @@ const PARALLEL_MIN_IMAGES: usize = 2048;
 /// memory-bound, and two cores move about twice the bytes of one.
 pub(crate) fn on_image_runs(images: &mut [f32], features: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let n = images.len() / features.max(1);
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    if n < PARALLEL_MIN_IMAGES || threads <= 1 {
+    if n < PARALLEL_MIN_IMAGES {
+        f(0, images);
+        return;
+    }
+    // Asked once: `available_parallelism` reads cgroup files on Linux (about 15 us, as much as
+    // encoding one image).
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |t| t.get()));
+    if threads <= 1 {
         f(0, images);
         return;
     }
