@@ -252,19 +252,39 @@ fn pool_forward_and_gradient_match_reference() {
             }
             let (want, arg) = pool_ref(p, b, &x);
             let coeffs = randv(&mut rng, want.len());
-            let x0: Act = dev.tensor_from_vec(x.clone(), (b, h * w * c));
-            let y = p.forward(x0.clone().traced(Gradients::leaky()));
-            assert_eq!(*y.shape(), (b, p.out_features()));
-            assert_eq!(y.as_vec(), want, "pool forward {p:?} b={b}");
-            let cy: Act = dev.tensor_from_vec(coeffs.clone(), (b, want.len() / b));
-            let grads = (y * cy).sum().backward();
             let mut dx_want = vec![0f32; n];
             for (o, &i) in arg.iter().enumerate() {
                 dx_want[i] += coeffs[o];
             }
-            assert_eq!(grads.get(&x0).as_vec(), dx_want, "pool gradient {p:?} b={b}");
+            // The CPU kernel, then the dfdx formulation other devices run.
+            for portable in [false, true] {
+                let x0: Act = dev.tensor_from_vec(x.clone(), (b, h * w * c));
+                let traced = x0.clone().traced(Gradients::leaky());
+                let y = if portable { p.try_forward_portable(traced).unwrap() } else { p.forward(traced) };
+                assert_eq!(*y.shape(), (b, p.out_features()));
+                assert_eq!(y.as_vec(), want, "pool forward {p:?} b={b} portable={portable}");
+                let cy: Act = dev.tensor_from_vec(coeffs.clone(), (b, want.len() / b));
+                let grads = (y * cy).sum().backward();
+                assert_eq!(grads.get(&x0).as_vec(), dx_want, "pool gradient {p:?} b={b} portable={portable}");
+            }
         }
     }
+}
+
+#[test]
+fn pool_kernel_sends_a_tied_gradient_to_the_first_pixel_and_lets_nan_win() {
+    let dev = Cpu::seed_from_u64(12);
+    let p = MaxPool2x2 { height: 2, width: 4, channels: 1 };
+    // Two windows, row-major pixels: [2, 2 / 1, 2] (tied maximum) and [0, NaN / 5, 1].
+    let x0: Act = dev.tensor_from_vec(vec![2.0, 2.0, 0.0, f32::NAN, 1.0, 2.0, 5.0, 1.0], (1, 8));
+    let y = p.forward(x0.clone().traced(Gradients::leaky()));
+    let out = y.as_vec();
+    assert_eq!(out[0], 2.0);
+    assert!(out[1].is_nan(), "NaN must propagate, got {}", out[1]);
+    let grads = y.sum().backward();
+    let g = grads.get(&x0).as_vec();
+    assert_eq!(&g[..2], &[1.0, 0.0], "tie: the gradient goes to the first maximal pixel only");
+    assert_eq!((g[3], g[6]), (1.0, 0.0), "the NaN pixel won its window");
 }
 
 // ---------------------------------------------------------------------------------- tensor collection

@@ -16,7 +16,7 @@
 //! The history, for the record: a first version built from dfdx ops only (the `gather` im2col above,
 //! then four schemes that moved data with 0/1 matrix products, chosen per layer by a cost model)
 //! trained `cnn-small` at 0.30x PyTorch's CPU speed, because dfdx's CPU `gather` and reductions run on
-//! one thread and every op copies. The kernel trains it at about 1.0x (see bench/README.md), and
+//! one thread and every op copies. The kernel trains it at 1.0-1.2x (see bench/README.md), and
 //! `cargo bench --bench conv -- layers` shows it 2.5-5x faster than the best of those schemes per layer.
 //! `ConvScheme::Gather` can still be forced on the CPU, which is how the CUDA path is tested without
 //! a GPU.

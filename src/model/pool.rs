@@ -1,17 +1,18 @@
-//! 2x2 max pooling (stride 2) over channel-last flattened images, from stable dfdx ops.
+//! 2x2 max pooling (stride 2) over channel-last flattened images: a CPU kernel on the CPU, stable dfdx
+//! ops elsewhere.
 
 use dfdx::nn::{Module, ModuleMut, ModuleVisitor, TensorCollection};
 use dfdx::prelude::*;
 
 /// 2x2 max pooling with stride 2. `height`, `width`, `channels` describe the *input* image; the output
-/// is `(height / 2) x (width / 2) x channels`, flattened channel-last like the input.
+/// is `(height / 2) x (width / 2) x channels`, flattened channel-last like the input. Odd sizes are
+/// floored like PyTorch's `MaxPool2d(2)`: the last row / column is dropped.
 ///
-/// Odd sizes are floored like PyTorch's `MaxPool2d(2)`: the last row / column is dropped. Even sizes
-/// are a free reshape to `(b, h/2, 2, w/2, 2, c)` and a `max` over the two size-2 axes; odd sizes first
-/// gather the kept pixels into window order (one `gather`, slower).
-///
-/// Gradient: dfdx's `max` sends the output gradient to every input equal to the maximum, so a window
-/// with tied maxima passes the gradient to each of them (PyTorch picks one).
+/// On the CPU it runs `cpu_kernels::pool` (parallel over images; the gradient goes to the first
+/// maximal pixel of each window, as in PyTorch). Elsewhere, even sizes are a free reshape to
+/// `(b, h/2, 2, w/2, 2, c)` and a `max` over the two size-2 axes, and odd sizes first gather the kept
+/// pixels into window order; dfdx's `max` sends the gradient to every pixel equal to the maximum, so
+/// only windows with tied maxima differ between the two.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MaxPool2x2 {
     pub height: usize,
@@ -47,18 +48,36 @@ impl<D: Device<f32>, T: Tape<f32, D> + 'static> Module<Tensor<(usize, usize), f3
     type Error = D::Err;
 
     fn try_forward(&self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
-        let (h, w, c) = (self.height, self.width, self.channels);
-        let (b, f) = *x.shape();
-        assert_eq!(f, self.in_features(), "pool input has {f} features, {self:?} expects {}", self.in_features());
-        let (h2, w2) = (h / 2, w / 2);
-        assert!(h2 > 0 && w2 > 0, "pool input smaller than 2x2: {self:?}");
+        self.check_input(&x);
         let pool = *self;
-        let x = match super::cpu_kernels::run_on_cpu(x, (b, self.out_features()), |x, out, track| {
+        let b = x.shape().0;
+        match super::cpu_kernels::run_on_cpu(x, (b, self.out_features()), |x, out, track| {
             super::cpu_kernels::pool::forward(pool, x, out, track)
         })? {
-            Ok(out) => return Ok(out),
-            Err(x) => x, // not on the CPU: the portable dfdx formulation below
-        };
+            Ok(out) => Ok(out),
+            Err(x) => self.try_forward_portable(x), // not on the CPU
+        }
+    }
+}
+
+impl MaxPool2x2 {
+    fn check_input<D: Device<f32>, T>(&self, x: &Tensor<(usize, usize), f32, D, T>) {
+        let f = x.shape().1;
+        assert_eq!(f, self.in_features(), "pool input has {f} features, {self:?} expects {}", self.in_features());
+        assert!(self.out_height() > 0 && self.out_width() > 0, "pool input smaller than 2x2: {self:?}");
+    }
+
+    /// The pooling as stable dfdx ops, which dfdx differentiates: what non-CPU devices run. Public
+    /// (hidden) so that the tests can check it on the CPU.
+    #[doc(hidden)]
+    pub fn try_forward_portable<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<(usize, usize), f32, D, T>,
+    ) -> Result<Tensor<(usize, usize), f32, D, T>, D::Err> {
+        self.check_input(&x);
+        let (h, w, c) = (self.height, self.width, self.channels);
+        let (h2, w2) = (self.out_height(), self.out_width());
+        let b = x.shape().0;
         let out = if h % 2 == 0 && w % 2 == 0 {
             x.try_reshape_like(&(b, h2, 2, w2, 2, c))?.try_max::<(usize, usize, usize, usize), Axes2<2, 4>>()?
         } else {
