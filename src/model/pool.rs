@@ -4,6 +4,8 @@
 use dfdx::nn::{Module, ModuleMut, ModuleVisitor, TensorCollection};
 use dfdx::prelude::*;
 
+use super::cpu_kernels::Act;
+
 /// 2x2 max pooling with stride 2. `height`, `width`, `channels` describe the *input* image; the output
 /// is `(height / 2) x (width / 2) x channels`, flattened channel-last like the input. Odd sizes are
 /// floored like PyTorch's `MaxPool2d(2)`: the last row / column is dropped.
@@ -70,10 +72,7 @@ impl MaxPool2x2 {
     /// The pooling as stable dfdx ops, which dfdx differentiates: what non-CPU devices run. Public
     /// (hidden) so that the tests can check it on the CPU.
     #[doc(hidden)]
-    pub fn try_forward_portable<D: Device<f32>, T: Tape<f32, D>>(
-        &self,
-        x: Tensor<(usize, usize), f32, D, T>,
-    ) -> Result<Tensor<(usize, usize), f32, D, T>, D::Err> {
+    pub fn try_forward_portable<D: Device<f32>, T: Tape<f32, D>>(&self, x: Act<D, T>) -> Result<Act<D, T>, D::Err> {
         self.check_input(&x);
         let (h, w, c) = (self.height, self.width, self.channels);
         let (h2, w2) = (self.out_height(), self.out_width());
