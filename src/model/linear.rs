@@ -131,6 +131,9 @@ fn cpu_forward_without_input_grad(layer: &DynLinear<Cpu>, x: CpuTaped) -> CpuTap
     y.try_add(bias).expect("cpu add")
 }
 
+/// How `reset_params` re-initialises one tensor.
+pub type ResetFn<S, D> = fn(&mut Tensor<S, f32, D>) -> Result<(), <D as HasErr>::Err>;
+
 /// Options for a runtime-shaped tensor.
 ///
 /// dfdx 0.13's `TensorOptions` is `#[non_exhaustive]` and its constructors all require a compile-time
@@ -138,10 +141,7 @@ fn cpu_forward_without_input_grad(layer: &DynLinear<Cpu>, x: CpuTaped) -> CpuTap
 /// it has no others in the pinned version (`=0.13.0`; `runtime_options_layout` in the tests checks the
 /// size), so we initialise every field in place. `shape` is only read by `build_module`, which these
 /// modules never use: they are constructed with `new`.
-pub fn runtime_options<S: Shape, D: Device<f32>>(
-    shape: S,
-    reset: fn(&mut Tensor<S, f32, D>) -> Result<(), D::Err>,
-) -> TensorOptions<S, f32, D> {
+pub fn runtime_options<S: Shape, D: Device<f32>>(shape: S, reset: ResetFn<S, D>) -> TensorOptions<S, f32, D> {
     let mut opts = std::mem::MaybeUninit::<TensorOptions<S, f32, D>>::uninit();
     let p = opts.as_mut_ptr();
     // SAFETY: every field of the struct is written before `assume_init`; all are plain values.
@@ -163,7 +163,7 @@ mod tests {
         #[allow(dead_code)]
         struct Mirror {
             a: bool,
-            b: fn(&mut Tensor<(usize, usize), f32, Cpu>) -> Result<(), <Cpu as HasErr>::Err>,
+            b: ResetFn<(usize, usize), Cpu>,
             c: (usize, usize),
         }
         assert_eq!(std::mem::size_of::<Opts>(), std::mem::size_of::<Mirror>(), "dfdx's TensorOptions gained fields");

@@ -198,8 +198,8 @@ impl BlockShuffle {
             let in_block = block_perm[out_block] as usize;
             let (obr, obc) = (out_block / bw, out_block % bw);
             let (ibr, ibc) = (in_block / bw, in_block % bw);
-            for out_pos in 0..block * block {
-                let in_pos = inner[out_block][out_pos] as usize;
+            for (out_pos, &in_pos) in inner[out_block].iter().enumerate() {
+                let in_pos = in_pos as usize;
                 let (or, oc) = (obr * block + out_pos / block, obc * block + out_pos % block);
                 let (ir, ic) = (ibr * block + in_pos / block, ibc * block + in_pos % block);
                 for ch in 0..c {
