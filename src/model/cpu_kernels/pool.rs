@@ -26,7 +26,7 @@ fn pool_image(p: &MaxPool2x2, image: &[f32], out: &mut [f32], winner: &mut [u8])
         let (a, b) = (&image[top..top + c], &image[top + c..top + 2 * c]);
         let (d, e) = (&image[bottom..bottom + c], &image[bottom + c..bottom + 2 * c]);
         for i in 0..c {
-            // Branch-free so that the channel loop vectorises; `v > best || v != v` lets a NaN win.
+            // Branch-free so that the channel loop vectorises; the NaN test lets a NaN win.
             let (mut best, mut win) = (a[i], 0u8);
             for (which, v) in [(1u8, b[i]), (2, d[i]), (3, e[i])] {
                 let take = v > best || (v.is_nan() & !best.is_nan());
