@@ -188,12 +188,10 @@ fn pool(dev: &Cpu, p: MaxPool2x2, batch: usize) {
 }
 
 fn main() {
-    dfdx::flush_denormals_to_zero();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |what: &str| args.is_empty() || args.iter().any(|a| a == what);
-    let dev = Cpu::seed_from_u64(0);
-    // As in training (`model::cpu_training_device`): reuse freed buffers instead of fresh mmaps.
-    dev.enable_cache();
+    // As in training: denormals flushed, freed buffers reused.
+    let dev = ppdl::model::cpu_training_device(0);
     if want("layers") {
         for (h, c, co, k, p) in
             [(28, 1, 16, 3, 1), (14, 16, 32, 3, 1), (28, 1, 6, 5, 2), (14, 6, 16, 5, 2), (14, 16, 32, 5, 2)]

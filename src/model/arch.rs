@@ -10,7 +10,7 @@ use super::pool::MaxPool2x2;
 use crate::config::Arch;
 use crate::data::ImageShape;
 
-type Act<D, T> = Tensor<(usize, usize), f32, D, T>;
+use super::Act;
 
 /// Everything a trainer needs from a model: forward with and without a tape, and its tensors visible
 /// to optimizers, `zero_grads` and safetensors.

@@ -28,8 +28,9 @@ use std::sync::{Arc, Mutex};
 use dfdx::nn::{Module, ModuleMut, ModuleVisitor, ScalarOptions, TensorCollection};
 use dfdx::prelude::*;
 
-use super::cpu_kernels::{self, as_cpu, Act};
+use super::cpu_kernels::{self, as_cpu};
 use super::linear::runtime_options;
+use super::Act;
 use rand::distributions::Uniform;
 
 /// Shape of a stride-1 convolution with square kernel and symmetric zero padding.

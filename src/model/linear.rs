@@ -89,7 +89,7 @@ impl<D: Device<f32>, T: Tape<f32, D> + 'static> ModuleMut<Tensor<(usize, usize),
 }
 
 type CpuTaped = Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>;
-type Act<D, T> = Tensor<(usize, usize), f32, D, T>;
+use super::Act;
 
 /// The CPU fast path of [`DynLinear::input_grad`] = false; gives `x` back on any other device/tape.
 fn forward_without_input_grad<D: Device<f32>, T: Tape<f32, D> + 'static>(

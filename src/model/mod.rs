@@ -10,6 +10,9 @@ pub mod pool;
 
 use dfdx::prelude::*;
 
+/// A batch of flattened inputs or activations, `(batch, features)`: what every layer here takes.
+pub(crate) type Act<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
+
 /// The CPU device every training and benchmark run uses: seeded, denormals flushed to zero (they slow
 /// training down a lot and change nothing visible), and freed buffers reused (avoiding page faults
 /// that cost about a fifth of a CNN step).

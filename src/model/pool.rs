@@ -4,7 +4,7 @@
 use dfdx::nn::{Module, ModuleMut, ModuleVisitor, TensorCollection};
 use dfdx::prelude::*;
 
-use super::cpu_kernels::Act;
+use super::Act;
 
 /// 2x2 max pooling with stride 2. `height`, `width`, `channels` describe the *input* image; the output
 /// is `(height / 2) x (width / 2) x channels`, flattened channel-last like the input. Odd sizes are

@@ -37,8 +37,7 @@ fn same<A: 'static, B: 'static>(a: A) -> B {
     cast(a).unwrap_or_else(|_| unreachable!("the caller checked that the types are equal"))
 }
 
-/// A batch of flattened images.
-pub(crate) type Act<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
+pub(crate) use super::Act;
 
 /// `t` viewed as a CPU tensor, if the device is `Cpu`.
 pub(crate) fn as_cpu<S: Shape, D: Storage<f32>>(t: &Tensor<S, f32, D>) -> Option<&Tensor<S, f32, Cpu>> {
