@@ -96,7 +96,8 @@ fn provider_model(config: &Config, data: &Dataset, dir: &Path) -> std::path::Pat
         customer.outputs(),
         &plan,
         &Control::default()
-    ));
+    )
+    .unwrap());
     let path = dir.join("model.safetensors");
     ppdl::model::io::save(&model, &path).unwrap();
     path

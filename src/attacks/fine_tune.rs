@@ -61,8 +61,8 @@ impl WithNet<Cpu> for Job<'_> {
                 ctx.aux.labels[..n].iter().map(|&y| identity.codes_of_class[y as usize][0]).collect();
             let mut tuned = stolen.clone();
             let mut fresh = fresh_init.clone();
-            let a = train_classifier(self.dev, &mut tuned, x, d, &targets, outputs, &self.plan, control);
-            let b = a && train_classifier(self.dev, &mut fresh, x, d, &targets, outputs, &self.plan, control);
+            let a = train_classifier(self.dev, &mut tuned, x, d, &targets, outputs, &self.plan, control)?;
+            let b = a && train_classifier(self.dev, &mut fresh, x, d, &targets, outputs, &self.plan, control)?;
             if !b {
                 break;
             }

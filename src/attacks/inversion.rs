@@ -44,18 +44,18 @@ pub fn run(
         // --- Recovery (no key): fit the decoder on the pairs.
         let dev = Cpu::seed_from_u64(ctx.config.seed ^ 0xdec0de);
         let Some(model) =
-            train_decoder(&dev, &pairs_enc[..n * d], d, &pairs_raw[..n * d], d, p.hidden, &plan, ctx.control())
+            train_decoder(&dev, &pairs_enc[..n * d], d, &pairs_raw[..n * d], d, p.hidden, &plan, ctx.control())?
         else {
             stopped = true;
             break;
         };
         // --- Scoring.
-        let recon = decode_with(&dev, &model, &eval_enc, d);
+        let recon = decode_with(&dev, &model, &eval_enc, d)?;
         let a = assess(ctx, &recon);
         let q = a.q;
         curves.push(n as f64, &a);
         if let Some(samples) = ctx.samples_encoded() {
-            last = Some((n, q, decode_with(&dev, &model, samples, d)));
+            last = Some((n, q, decode_with(&dev, &model, samples, d)?));
         }
         progress.report(step + 1, ns.len());
     }

@@ -237,7 +237,9 @@ impl AttackContext<'_> {
                     learning_rate: 1e-3,
                     seed: self.config.seed,
                 };
+                // A device error leaves the recogniser out, like a stop: the records say "not measured".
                 nn::train_classifier(&dev, &mut model, &self.aux.images, d, &targets, self.classes, &plan, self.control)
+                    .ok()?
                     .then_some(Recogniser { dev, model })
             })
             .as_ref()?;

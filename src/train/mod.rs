@@ -2,6 +2,7 @@
 
 pub mod control;
 pub mod events;
+pub mod fit;
 pub mod trainer;
 
 pub use control::Control;

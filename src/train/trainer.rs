@@ -1,19 +1,18 @@
 //! One trainer per arm. It sees only a [`TrainingSet`] (raw for the baseline, encoded for the private
-//! arm), test inputs and a [`Judge`]; it reports through [`Event`]s and knows nothing of any UI.
+//! arm), test inputs and a [`Judge`]; it reports through [`Event`]s and knows nothing of any UI. The
+//! loop itself is [`super::fit`], shared with the attacks' networks.
 
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
-use dfdx::nn::{Module, ZeroGrads};
+use dfdx::nn::Module;
 use dfdx::optim::{Adam, AdamConfig, Momentum, Optimizer, Sgd, SgdConfig, WeightDecay};
 use dfdx::prelude::*;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 
 use super::control::Control;
 use super::events::{Arm, ArmSummary, Event, MetricRow};
+use super::fit::{fit, FitEnd, ModelStep, Observer, Progress, Rows, Schedule, StepOutput, Targets};
 use crate::config::{Arch, OptimizerKind, TrainConfig};
 use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
@@ -41,14 +40,6 @@ pub enum ArmOutcome {
     Finished(ArmSummary),
     Stopped(ArmSummary),
     Failed(String),
-}
-
-/// Order of the training samples in `epoch` (1-based): the same for every arm with the same seed.
-pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rng);
-    order
 }
 
 /// Train one arm on `dev` (seeded by the caller: same seed, same initialisation) and report events.
@@ -89,8 +80,9 @@ struct ArmJob<'a, D: Device<f32>> {
 impl<D: Device<f32>> WithNet<D> for ArmJob<'_, D> {
     type Output = ArmOutcome;
 
-    fn run<M: Net<D>>(self, model: M) -> ArmOutcome {
+    fn run<M: Net<D>>(self, mut model: M) -> ArmOutcome {
         let t = &self.spec.train;
+        let loss = |out, y| cross_entropy_with_logits_loss(out, y);
         match t.optimizer {
             OptimizerKind::Adam => {
                 let cfg = AdamConfig {
@@ -99,7 +91,9 @@ impl<D: Device<f32>> WithNet<D> for ArmJob<'_, D> {
                     ..Default::default()
                 };
                 let opt = Adam::new(&model, cfg);
-                self.fit(model, opt, |o: &mut Adam<M, f32, D>, lr| o.cfg.lr = lr)
+                let set_lr = |o: &mut Adam<M, f32, D>, lr| o.cfg.lr = lr;
+                let outcome = self.fit(&mut ModelStep::new(self.dev, &mut model, opt, set_lr, loss));
+                self.save(&model, outcome)
             }
             OptimizerKind::Sgd => {
                 let cfg = SgdConfig {
@@ -108,161 +102,176 @@ impl<D: Device<f32>> WithNet<D> for ArmJob<'_, D> {
                     weight_decay: (t.weight_decay > 0.0).then_some(WeightDecay::L2(t.weight_decay)),
                 };
                 let opt = Sgd::new(&model, cfg);
-                self.fit(model, opt, |o: &mut Sgd<M, f32, D>, lr| o.cfg.lr = lr)
+                let set_lr = |o: &mut Sgd<M, f32, D>, lr| o.cfg.lr = lr;
+                let outcome = self.fit(&mut ModelStep::new(self.dev, &mut model, opt, set_lr, loss));
+                self.save(&model, outcome)
             }
         }
     }
 }
 
 impl<D: Device<f32>> ArmJob<'_, D> {
-    fn send(&self, e: Event) {
-        let _ = self.events.send(e);
+    fn fit<M: Net<D>, O: Optimizer<M, D, f32>>(&self, step: &mut ModelStep<'_, D, M, O>) -> ArmOutcome {
+        let (spec, data) = (self.spec, self.data);
+        let t = &spec.train;
+        let schedule = Schedule {
+            epochs: t.epochs,
+            min_steps: 0,
+            batch_size: t.batch_size,
+            learning_rate: t.learning_rate,
+            lr_decay: t.lr_decay,
+            seed: spec.seed,
+        };
+        let n = data.len();
+        let rows = Rows {
+            inputs: data.images,
+            features: data.features,
+            targets: Targets::Classes { labels: data.targets, outputs: data.outputs },
+        };
+        let _ = self.events.send(Event::TrainStarted {
+            arm: spec.arm,
+            epochs: t.epochs,
+            steps_per_epoch: schedule.steps_per_epoch(n),
+            samples: n,
+        });
+        let mut reporter = ArmReporter::new(self);
+        match fit(step, rows, &schedule, &mut reporter) {
+            Ok(FitEnd::Finished) => ArmOutcome::Finished(reporter.summary()),
+            Ok(FitEnd::Stopped) => ArmOutcome::Stopped(reporter.summary()),
+            Err(reason) => ArmOutcome::Failed(reason),
+        }
     }
 
-    fn fit<M: Net<D>, O: Optimizer<M, D, f32>>(self, mut model: M, mut opt: O, set_lr: fn(&mut O, f64)) -> ArmOutcome {
-        // The training data needs no gradient: the first layer can skip its input gradient.
-        if let Some(first) = model.input_layer_mut() {
-            first.input_grad = false;
-        }
-        let spec = self.spec;
-        let (arm, data) = (spec.arm, self.data);
-        let (n, d, k) = (data.len(), data.features, data.outputs);
-        let batch = spec.train.batch_size.min(n.max(1));
-        let steps_per_epoch = n.div_ceil(batch);
-        self.send(Event::TrainStarted { arm, epochs: spec.train.epochs, steps_per_epoch, samples: n });
-
-        let mut grads = model.alloc_grads();
-        let mut step = 0usize;
-        let mut train_seconds = 0.0f64;
-        let mut epoch_seconds = Vec::new();
-        let mut last_test_accuracy = 0.0;
-        let mut x_buf = vec![0f32; batch * d];
-        let mut y_buf = vec![0f32; batch * k];
-
-        let summary = |epoch_seconds: &Vec<f64>, train_seconds: f64, acc: f64| ArmSummary {
-            test_accuracy: acc,
-            train_seconds,
-            samples_per_second: if train_seconds > 0.0 {
-                (epoch_seconds.len() * n) as f64 / train_seconds
-            } else {
-                0.0
+    fn save<M: Net<D>>(&self, model: &M, outcome: ArmOutcome) -> ArmOutcome {
+        match (&outcome, &self.spec.save_to) {
+            (ArmOutcome::Finished(_), Some(path)) => match crate::model::io::save(model, path) {
+                Ok(()) => outcome,
+                Err(e) => ArmOutcome::Failed(format!("cannot save the model to {}: {e:#}", path.display())),
             },
-            epochs_completed: epoch_seconds.len(),
-            epoch_seconds: epoch_seconds.clone(),
-        };
-
-        for epoch in 1..=spec.train.epochs {
-            set_lr(&mut opt, spec.train.learning_rate * spec.train.lr_decay.powi(epoch as i32 - 1));
-            let order = epoch_order(spec.seed, epoch, n);
-            let epoch_start = Instant::now();
-            let (mut window_loss, mut window_hits, mut window_samples) = (0.0f64, 0usize, 0usize);
-            let mut window_start = Instant::now();
-            for chunk in order.chunks(batch) {
-                if !self.control.wait_while_paused() {
-                    let elapsed = epoch_start.elapsed().as_secs_f64();
-                    let _ = elapsed; // a partial epoch is not counted
-                    return ArmOutcome::Stopped(summary(&epoch_seconds, train_seconds, last_test_accuracy));
-                }
-                let b = chunk.len();
-                x_buf.resize(b * d, 0.0);
-                y_buf.clear();
-                y_buf.resize(b * k, 0.0);
-                for (row, &i) in chunk.iter().enumerate() {
-                    x_buf[row * d..(row + 1) * d].copy_from_slice(&data.images[i * d..(i + 1) * d]);
-                    y_buf[row * k + data.targets[i] as usize] = 1.0;
-                }
-                let (x, y) =
-                    match (tensor_from_slice(self.dev, &x_buf, (b, d)), tensor_from_slice(self.dev, &y_buf, (b, k))) {
-                        (Ok(x), Ok(y)) => (x, y),
-                        (Err(e), _) | (_, Err(e)) => {
-                            return ArmOutcome::Failed(format!("cannot allocate batch {step} of epoch {epoch}: {e:?}"))
-                        }
-                    };
-                let logits = match model.try_forward_mut(x.traced(grads)) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        return ArmOutcome::Failed(format!("forward failed at epoch {epoch}, step {step}: {e:?}"))
-                    }
-                };
-                let logit_values = logits.with_empty_tape().as_vec();
-                let loss = cross_entropy_with_logits_loss(logits, y);
-                let loss_value = loss.with_empty_tape().as_vec()[0] as f64;
-                // Cross-entropy over at most a few hundred outputs starts near ln(outputs); a loss beyond
-                // DIVERGED_LOSS only comes from exploding logits.
-                if !loss_value.is_finite() || loss_value > DIVERGED_LOSS {
-                    return ArmOutcome::Failed(format!(
-                        "loss became {loss_value:e} at epoch {epoch}, step {} (diverged)",
-                        step + 1
-                    ));
-                }
-                grads = loss.backward();
-                if let Err(e) = opt.update(&mut model, &grads) {
-                    return ArmOutcome::Failed(format!("optimizer update failed at epoch {epoch}, step {step}: {e:?}"));
-                }
-                model.zero_grads(&mut grads);
-                step += 1;
-
-                let predicted = crate::scheme::labels::argmax_rows(&logit_values, k);
-                window_hits += chunk.iter().zip(&predicted).filter(|(&i, &p)| data.targets[i] as usize == p).count();
-                window_loss += loss_value * b as f64;
-                window_samples += b;
-                if step.is_multiple_of(spec.train.log_every) {
-                    let secs = window_start.elapsed().as_secs_f64();
-                    self.send(Event::Metric(MetricRow {
-                        arm,
-                        epoch,
-                        step,
-                        split: "train".into(),
-                        loss: window_loss / window_samples as f64,
-                        accuracy: window_hits as f64 / window_samples as f64,
-                        samples_per_s: window_samples as f64 / secs.max(1e-9),
-                        wall_s: train_seconds + epoch_start.elapsed().as_secs_f64(),
-                    }));
-                    (window_loss, window_hits, window_samples) = (0.0, 0, 0);
-                    window_start = Instant::now();
-                }
-            }
-            let secs = epoch_start.elapsed().as_secs_f64();
-            train_seconds += secs;
-            epoch_seconds.push(secs);
-            if window_samples > 0 {
-                self.send(Event::Metric(MetricRow {
-                    arm,
-                    epoch,
-                    step,
-                    split: "train".into(),
-                    loss: window_loss / window_samples as f64,
-                    accuracy: window_hits as f64 / window_samples as f64,
-                    samples_per_s: window_samples as f64 / window_start.elapsed().as_secs_f64().max(1e-9),
-                    wall_s: train_seconds,
-                }));
-            }
-            let scores = match predict(&model, self.dev, self.test_inputs, d) {
-                Ok(s) => s,
-                Err(e) => return ArmOutcome::Failed(format!("evaluation failed after epoch {epoch}: {e:?}")),
-            };
-            let eval = self.judge.evaluate(&scores);
-            last_test_accuracy = eval.accuracy;
-            self.send(Event::Metric(MetricRow {
-                arm,
-                epoch,
-                step,
-                split: "test".into(),
-                loss: eval.loss,
-                accuracy: eval.accuracy,
-                samples_per_s: n as f64 / secs.max(1e-9),
-                wall_s: train_seconds,
-            }));
+            _ => outcome,
         }
-        if let Some(path) = &spec.save_to {
-            if let Err(e) = crate::model::io::save(&model, path) {
-                return ArmOutcome::Failed(format!("cannot save the model to {}: {e:#}", path.display()));
-            }
-        }
-        ArmOutcome::Finished(summary(&epoch_seconds, train_seconds, last_test_accuracy))
     }
 }
 
+/// Turns the loop's steps and epochs into the arm's events: running train metrics every `log_every`
+/// steps, a test evaluation (through the customer's [`Judge`]) after every epoch.
+struct ArmReporter<'a, 'j, D: Device<f32>> {
+    job: &'a ArmJob<'j, D>,
+    train_seconds: f64,
+    epoch_seconds: Vec<f64>,
+    last_test_accuracy: f64,
+    epoch_start: Instant,
+    window: Window,
+}
+
+/// Loss and hits since the last train metric row.
+struct Window {
+    loss: f64,
+    hits: usize,
+    samples: usize,
+    start: Instant,
+}
+
+impl Window {
+    fn new() -> Self {
+        Self { loss: 0.0, hits: 0, samples: 0, start: Instant::now() }
+    }
+}
+
+impl<'a, 'j, D: Device<f32>> ArmReporter<'a, 'j, D> {
+    fn new(job: &'a ArmJob<'j, D>) -> Self {
+        Self { job, train_seconds: 0.0, epoch_seconds: Vec::new(), last_test_accuracy: 0.0, epoch_start: Instant::now(), window: Window::new() }
+    }
+
+    fn summary(&self) -> ArmSummary {
+        let n = self.job.data.len();
+        ArmSummary {
+            test_accuracy: self.last_test_accuracy,
+            train_seconds: self.train_seconds,
+            samples_per_second: if self.train_seconds > 0.0 {
+                (self.epoch_seconds.len() * n) as f64 / self.train_seconds
+            } else {
+                0.0
+            },
+            epochs_completed: self.epoch_seconds.len(),
+            epoch_seconds: self.epoch_seconds.clone(),
+        }
+    }
+
+    fn send_metric(&self, at: Progress, split: &str, loss: f64, accuracy: f64, samples_per_s: f64, wall_s: f64) {
+        let row = MetricRow {
+            arm: self.job.spec.arm,
+            epoch: at.epoch,
+            step: at.step,
+            split: split.into(),
+            loss,
+            accuracy,
+            samples_per_s,
+            wall_s,
+        };
+        let _ = self.job.events.send(Event::Metric(row));
+    }
+
+    /// The running train row of the window so far, then a fresh window.
+    fn flush_window(&mut self, at: Progress, wall_s: f64) {
+        let w = &self.window;
+        let samples_per_s = w.samples as f64 / w.start.elapsed().as_secs_f64().max(1e-9);
+        self.send_metric(at, "train", w.loss / w.samples as f64, w.hits as f64 / w.samples as f64, samples_per_s, wall_s);
+        self.window = Window::new();
+    }
+}
+
+impl<D: Device<f32>, M: Net<D>, O> Observer<ModelStep<'_, D, M, O>> for ArmReporter<'_, '_, D>
+where
+    O: Optimizer<M, D, f32>,
+{
+    fn proceed(&mut self) -> bool {
+        self.job.control.wait_while_paused()
+    }
+
+    fn before_epoch(&mut self, _epoch: usize) {
+        self.epoch_start = Instant::now();
+    }
+
+    fn wants_outputs(&self) -> bool {
+        true
+    }
+
+    fn after_step(&mut self, at: Progress, indices: &[usize], out: &StepOutput) -> Result<(), String> {
+        // Cross-entropy over at most a few hundred outputs starts near ln(outputs); a loss beyond
+        // DIVERGED_LOSS only comes from exploding logits.
+        if !out.loss.is_finite() || out.loss > DIVERGED_LOSS {
+            return Err(format!("loss became {:e} at epoch {}, step {} (diverged)", out.loss, at.epoch, at.step));
+        }
+        let data = self.job.data;
+        let predicted = crate::scheme::labels::argmax_rows(&out.outputs, data.outputs);
+        self.window.hits += indices.iter().zip(&predicted).filter(|(&i, &p)| data.targets[i] as usize == p).count();
+        self.window.loss += out.loss * indices.len() as f64;
+        self.window.samples += indices.len();
+        if at.step.is_multiple_of(self.job.spec.train.log_every) {
+            // Training time so far: finished epochs plus this one's part.
+            let wall_s = self.train_seconds + self.epoch_start.elapsed().as_secs_f64();
+            self.flush_window(at, wall_s);
+        }
+        Ok(())
+    }
+
+    fn after_epoch(&mut self, step: &ModelStep<'_, D, M, O>, at: Progress, seconds: f64) -> Result<(), String> {
+        self.train_seconds += seconds;
+        self.epoch_seconds.push(seconds);
+        if self.window.samples > 0 {
+            self.flush_window(at, self.train_seconds);
+        }
+        let (job, d) = (self.job, self.job.data.features);
+        let scores = predict(&*step.model, job.dev, job.test_inputs, d)
+            .map_err(|e| format!("evaluation failed after epoch {}: {e:?}", at.epoch))?;
+        let eval = job.judge.evaluate(&scores);
+        self.last_test_accuracy = eval.accuracy;
+        let n = job.data.len();
+        self.send_metric(at, "test", eval.loss, eval.accuracy, n as f64 / seconds.max(1e-9), self.train_seconds);
+        Ok(())
+    }
+}
 /// Forward `inputs` (n rows of `features`) in batches without a tape; returns n rows of outputs.
 pub fn predict<
     D: Device<f32>,
