@@ -2,6 +2,7 @@
 
 pub mod gaussian;
 pub mod key;
+pub mod fast_mix;
 pub mod labels;
 pub mod protocol;
 pub mod transforms;
