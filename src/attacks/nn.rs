@@ -109,7 +109,9 @@ pub fn decode_with(dev: &Cpu, model: &Mlp1<Cpu>, x: &[f32], d_in: usize) -> anyh
     for chunk in x.chunks(1000 * d_in) {
         let t = tensor_from_slice(dev, chunk, (chunk.len() / d_in, d_in))
             .map_err(|e| anyhow::anyhow!("cannot allocate a batch for the decoder: {e:?}"))?;
-        out.extend(model.try_forward(t).map_err(|e| anyhow::anyhow!("decoder forward failed: {e:?}"))?.sigmoid().as_vec());
+        out.extend(
+            model.try_forward(t).map_err(|e| anyhow::anyhow!("decoder forward failed: {e:?}"))?.sigmoid().as_vec(),
+        );
     }
     Ok(out)
 }

@@ -248,8 +248,10 @@ impl<'a, D: Device<f32>, M: Net<D>, O: Optimizer<M, D, f32>> ModelStep<'a, D, M,
 impl<D: Device<f32>, M: Net<D>, O: Optimizer<M, D, f32>> TrainStep for ModelStep<'_, D, M, O> {
     fn step(&mut self, x: &[f32], y: &[f32], rows: usize, want_outputs: bool) -> Result<StepOutput, String> {
         let grads = self.grads.take().unwrap_or_else(|| self.model.alloc_grads());
-        let xt = tensor_from_slice(self.dev, x, (rows, x.len() / rows)).map_err(|e| format!("cannot allocate batch: {e:?}"))?;
-        let yt = tensor_from_slice(self.dev, y, (rows, y.len() / rows)).map_err(|e| format!("cannot allocate batch: {e:?}"))?;
+        let xt = tensor_from_slice(self.dev, x, (rows, x.len() / rows))
+            .map_err(|e| format!("cannot allocate batch: {e:?}"))?;
+        let yt = tensor_from_slice(self.dev, y, (rows, y.len() / rows))
+            .map_err(|e| format!("cannot allocate batch: {e:?}"))?;
         let out = self.model.try_forward_mut(xt.traced(grads)).map_err(|e| format!("forward failed: {e:?}"))?;
         let outputs = if want_outputs { out.with_empty_tape().as_vec() } else { Vec::new() };
         let loss = (self.loss)(out, yt);

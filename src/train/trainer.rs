@@ -180,7 +180,14 @@ impl Window {
 
 impl<'a, 'j, D: Device<f32>> ArmReporter<'a, 'j, D> {
     fn new(job: &'a ArmJob<'j, D>) -> Self {
-        Self { job, train_seconds: 0.0, epoch_seconds: Vec::new(), last_test_accuracy: 0.0, epoch_start: Instant::now(), window: Window::new() }
+        Self {
+            job,
+            train_seconds: 0.0,
+            epoch_seconds: Vec::new(),
+            last_test_accuracy: 0.0,
+            epoch_start: Instant::now(),
+            window: Window::new(),
+        }
     }
 
     fn summary(&self) -> ArmSummary {
@@ -216,7 +223,14 @@ impl<'a, 'j, D: Device<f32>> ArmReporter<'a, 'j, D> {
     fn flush_window(&mut self, at: Progress, wall_s: f64) {
         let w = &self.window;
         let samples_per_s = w.samples as f64 / w.start.elapsed().as_secs_f64().max(1e-9);
-        self.send_metric(at, "train", w.loss / w.samples as f64, w.hits as f64 / w.samples as f64, samples_per_s, wall_s);
+        self.send_metric(
+            at,
+            "train",
+            w.loss / w.samples as f64,
+            w.hits as f64 / w.samples as f64,
+            samples_per_s,
+            wall_s,
+        );
         self.window = Window::new();
     }
 }
