@@ -16,6 +16,7 @@ fn transforms() -> Vec<TransformSpec> {
         TransformSpec::BlockShuffle { block: 4, flip: true },
         TransformSpec::OrthogonalMix,
         TransformSpec::SeparableMix,
+        TransformSpec::FastMix { rounds: 3 },
         TransformSpec::Noise { sigma: 0.1, per_sample: true },
         TransformSpec::Noise { sigma: 0.1, per_sample: false },
     ]

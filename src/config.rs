@@ -223,6 +223,12 @@ pub enum TransformSpec {
     /// x -> (Q_rows (x) Q_cols (x) Q_channels) x: one secret orthogonal matrix per image axis. Orthogonal
     /// like `orthogonal-mix` but O(d (h + w + c)) to apply instead of O(d^2), with a far smaller key.
     SeparableMix,
+    /// Rounds of keyed sign flips, a keyed permutation and Walsh–Hadamard transforms: mixes every
+    /// feature with every other like `orthogonal-mix`, in O(d log d) (`scheme::fast_mix`).
+    FastMix {
+        #[serde(default = "default_fast_mix_rounds")]
+        rounds: usize,
+    },
     /// Keyed additive Gaussian noise: a fixed secret pattern, or fresh per sample when `per_sample`.
     Noise {
         sigma: f64,
@@ -240,6 +246,7 @@ impl TransformSpec {
             }
             TransformSpec::OrthogonalMix => "orthogonal-mix".into(),
             TransformSpec::SeparableMix => "separable-mix".into(),
+            TransformSpec::FastMix { rounds } => format!("fast-mix(rounds={rounds})"),
             TransformSpec::Noise { sigma, per_sample } => {
                 format!("noise(sigma={sigma}{})", if *per_sample { ",per-sample" } else { "" })
             }
@@ -262,6 +269,10 @@ pub struct PrivacyConfig {
     /// from the operating system for every run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_key: Option<String>,
+}
+
+fn default_fast_mix_rounds() -> usize {
+    crate::scheme::fast_mix::DEFAULT_ROUNDS
 }
 
 fn default_transforms() -> Vec<TransformSpec> {
@@ -799,6 +810,11 @@ impl Config {
                                 shape.features()
                             ),
                         );
+                    }
+                }
+                TransformSpec::FastMix { rounds } => {
+                    if !(1..=16).contains(rounds) {
+                        return err(&format!("{field}.rounds"), format!("an integer from 1 to 16, got {rounds}"));
                     }
                 }
                 TransformSpec::PixelPermutation | TransformSpec::SeparableMix => {}

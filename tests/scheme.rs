@@ -34,6 +34,7 @@ fn all_specs() -> Vec<TransformSpec> {
         TransformSpec::BlockShuffle { block: 4, flip: true },
         TransformSpec::OrthogonalMix,
         TransformSpec::SeparableMix,
+        TransformSpec::FastMix { rounds: 3 },
         TransformSpec::Noise { sigma: 0.1, per_sample: false },
         TransformSpec::Noise { sigma: 0.1, per_sample: true },
     ]

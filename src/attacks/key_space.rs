@@ -78,6 +78,12 @@ pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> 
                     ),
                 }
             }
+            TransformSpec::FastMix { rounds } => Component {
+                what: t.label(),
+                bits: rounds as f64 * (d as f64 + log2_factorial(d as u64)),
+                continuous_dim: 0,
+                note: format!("log2((2^{d} * {d}!)^{rounds}): keyed signs and a permutation per round"),
+            },
             TransformSpec::Noise { per_sample: false, .. } => Component {
                 what: t.label(),
                 bits: 0.0,

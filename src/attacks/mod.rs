@@ -335,7 +335,9 @@ impl Family {
                     f.permutes = true;
                     f.flips |= *flip;
                 }
-                TransformSpec::OrthogonalMix | TransformSpec::SeparableMix => f.feature_wise = false,
+                TransformSpec::OrthogonalMix | TransformSpec::SeparableMix | TransformSpec::FastMix { .. } => {
+                    f.feature_wise = false
+                }
                 TransformSpec::Noise { sigma, per_sample } => {
                     if *per_sample {
                         var += sigma * sigma;

@@ -86,7 +86,7 @@ fn concrete(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageSha
             Concrete::Block(BlockShuffle::random(shape, block, flip, &mut rng))
         }
         // Building Q is O(d^3); only its presence matters for scoring.
-        TransformSpec::OrthogonalMix | TransformSpec::SeparableMix => {
+        TransformSpec::OrthogonalMix | TransformSpec::SeparableMix | TransformSpec::FastMix { .. } => {
             Concrete::Mix(OrthogonalMix { features: 0, q: Vec::new() })
         }
         TransformSpec::Noise { sigma, per_sample } => {

@@ -22,7 +22,8 @@
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
-use super::transforms::{on_image_runs, random_permutation};
+use super::transforms::{on_image_runs, random_permutation, Transform};
+use crate::config::TransformSpec;
 
 /// Rounds when the config does not say: three `HD` blocks, as in the orthogonal-random-features papers.
 pub const DEFAULT_ROUNDS: usize = 3;
@@ -218,6 +219,25 @@ impl FastMix {
         let d = self.features as f64;
         let log2_factorial: f64 = (2..=self.features).map(|k| (k as f64).log2()).sum();
         self.rounds.len() as f64 * (d + log2_factorial)
+    }
+}
+
+impl Transform for FastMix {
+    fn spec(&self) -> TransformSpec {
+        TransformSpec::FastMix { rounds: self.rounds() }
+    }
+
+    fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        FastMix::encode(self, images);
+    }
+
+    fn encode_into(&self, src: &[f32], dst: &mut [f32], _fresh: &mut ChaCha20Rng) {
+        FastMix::encode_into(self, src, dst);
+    }
+
+    fn decode(&self, images: &mut [f32]) -> bool {
+        FastMix::decode(self, images);
+        true
     }
 }
 

@@ -36,6 +36,9 @@ pub fn build(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageSh
         TransformSpec::BlockShuffle { block, flip } => Box::new(BlockShuffle::random(shape, block, flip, &mut rng)),
         TransformSpec::OrthogonalMix => Box::new(OrthogonalMix::random(shape.features(), &mut rng)),
         TransformSpec::SeparableMix => Box::new(SeparableMix::random(shape, &mut rng)),
+        TransformSpec::FastMix { rounds } => {
+            Box::new(super::fast_mix::FastMix::random(shape.features(), rounds, &mut rng))
+        }
         TransformSpec::Noise { sigma, per_sample } => {
             Box::new(Noise::random(shape.features(), sigma as f32, per_sample, &mut rng))
         }

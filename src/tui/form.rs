@@ -46,7 +46,8 @@ pub enum FormAction {
 }
 
 /// The transform kinds, in the order ←/→ cycles through them.
-pub const KINDS: [&str; 5] = ["pixel-permutation", "block-shuffle", "orthogonal-mix", "separable-mix", "noise"];
+pub const KINDS: [&str; 6] =
+    ["pixel-permutation", "block-shuffle", "orthogonal-mix", "separable-mix", "fast-mix", "noise"];
 
 fn kind_index(t: &TransformSpec) -> usize {
     match t {
@@ -54,7 +55,8 @@ fn kind_index(t: &TransformSpec) -> usize {
         TransformSpec::BlockShuffle { .. } => 1,
         TransformSpec::OrthogonalMix => 2,
         TransformSpec::SeparableMix => 3,
-        TransformSpec::Noise { .. } => 4,
+        TransformSpec::FastMix { .. } => 4,
+        TransformSpec::Noise { .. } => 5,
     }
 }
 
@@ -64,6 +66,7 @@ fn default_of_kind(i: usize) -> TransformSpec {
         1 => TransformSpec::BlockShuffle { block: 4, flip: false },
         2 => TransformSpec::OrthogonalMix,
         3 => TransformSpec::SeparableMix,
+        4 => TransformSpec::FastMix { rounds: crate::scheme::fast_mix::DEFAULT_ROUNDS },
         _ => TransformSpec::Noise { sigma: 0.1, per_sample: false },
     }
 }

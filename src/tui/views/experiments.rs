@@ -104,6 +104,7 @@ pub fn privacy_short(p: &PrivacyConfig) -> String {
             }
             TransformSpec::OrthogonalMix => "orth-mix".into(),
             TransformSpec::SeparableMix => "sep-mix".into(),
+            TransformSpec::FastMix { .. } => "fast-mix".into(),
             TransformSpec::Noise { sigma, per_sample } => {
                 format!("noise({sigma}{})", if *per_sample { ",ps" } else { "" })
             }
