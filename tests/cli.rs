@@ -458,7 +458,7 @@ fn summarize_shows_status_and_epochs_and_takes_a_folder_of_runs() {
     std::fs::create_dir_all(tmp.path().join("empty/sub")).unwrap();
     for cmd in ["summarize", "plot"] {
         assert_input_error(&ppdl(&[cmd, "empty"], tmp.path()), &["empty", "no run folder inside"]);
-        assert_input_error(&ppdl(&[cmd, "nowhere"], tmp.path()), &["nowhere", "no such folder"]);
+        assert_input_error(&ppdl(&[cmd, "nowhere"], tmp.path()), &["nowhere", "not a folder"]);
     }
 }
 

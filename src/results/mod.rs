@@ -124,9 +124,11 @@ pub fn run_folders_in(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             continue;
         }
         if !path.is_dir() {
-            return Err(
-                InputError::new(format!("{}: no such folder (expected a ppdl run folder)", path.display())).into()
-            );
+            return Err(InputError::new(format!(
+                "{}: not a folder (expected a ppdl run folder or a folder of runs)",
+                path.display()
+            ))
+            .into());
         }
         let entries = std::fs::read_dir(path)
             .map_err(|e| InputError::new(format!("{}: cannot list the folder: {e}", path.display())))?;
