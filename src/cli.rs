@@ -42,8 +42,9 @@ pub enum Command {
         #[arg(long, default_value = "configs")]
         configs: PathBuf,
     },
-    /// Print a markdown table of saved runs' headline figures (from their summary.json).
+    /// Print a markdown table of saved runs' headline figures and status (from their summary.json).
     Summarize {
+        /// Run folders, or folders holding run folders (e.g. `results`).
         #[arg(required = true)]
         run_dirs: Vec<PathBuf>,
         /// Tabulate the measured costs (overhead.json) instead of the accuracies.
@@ -54,6 +55,7 @@ pub enum Command {
     /// results, without retraining. With several run folders (or --out), also write the cross-run
     /// privacy/utility scatter (tradeoff.png, .svg, .md) into --out (default: the current folder).
     Plot {
+        /// Run folders, or folders holding run folders (e.g. `results`).
         #[arg(required = true)]
         run_dirs: Vec<PathBuf>,
         /// Folder for the cross-run trade-off figure and table.
@@ -61,7 +63,8 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Inference protocol on a saved run: customer encodes the test set, provider serves its stored
-    /// model, customer decodes; prints decoded accuracy and bytes exchanged.
+    /// model, customer decodes; prints decoded accuracy against the run's recorded one (and, with
+    /// per-sample noise, its spread over fresh noise draws) and bytes exchanged.
     Infer {
         run_dir: PathBuf,
         /// Print the report as JSON.
@@ -100,13 +103,28 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 println!("inference round trip on {} test samples of {}", r.samples, run_dir.display());
-                println!("  decoded accuracy        {:.2}%", 100.0 * r.accuracy);
+                println!(
+                    "  decoded accuracy        {:.2}% ({} the run's recorded {:.2}%)",
+                    100.0 * r.accuracy,
+                    if r.matches_run { "equals" } else { "differs from" },
+                    100.0 * r.recorded_accuracy
+                );
+                if let Some(f) = &r.fresh_noise {
+                    println!(
+                        "  fresh noise, {} draws   mean {:.2}%, min {:.2}%, max {:.2}%",
+                        f.accuracies.len(),
+                        100.0 * f.mean,
+                        100.0 * f.min,
+                        100.0 * f.max
+                    );
+                }
                 println!("  customer -> provider    {} bytes/sample", r.bytes_to_provider_per_sample);
                 println!("  provider -> customer    {} bytes/sample", r.bytes_to_customer_per_sample);
                 println!(
                     "  encode {:.4} s, provider forward {:.4} s, decode {:.4} s",
                     r.encode_seconds, r.provider_seconds, r.decode_seconds
                 );
+                println!("  {}", r.explanation);
             }
             Ok(())
         }

@@ -15,7 +15,8 @@ use crate::data::Dataset;
 use crate::error::{InputError, Interrupted};
 use crate::results::{self, atomic, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
 use crate::scheme::protocol::plain_targets;
-use crate::scheme::{Customer, Judge, SecretKey, TrainingSet};
+use crate::scheme::protocol::EncodeTimings;
+use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
 use crate::train::{train_arm, Arm, ArmOutcome, Control, Event, MetricRow, TrainSpec};
 
 /// What a finished (or interrupted) run leaves behind.
@@ -68,8 +69,7 @@ pub fn run_experiment(
 
     let _ = events.send(Event::Stage("customer encodes the training set".into()));
     let encode_start = Instant::now();
-    let (encoded_train, encode_timings) = customer.encode_training_set_timed(&dataset.train);
-    let encoded_test = customer.encode_inputs(&dataset.test.images);
+    let (encoded_train, encode_timings, encoded_test) = encode_run_data(&customer, &dataset);
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     write_provider_digests(&folder, &encoded_train, encoded_test.images())?;
     crate::plot::write_samples(
@@ -216,6 +216,15 @@ pub fn run_experiment(
         render_figures(&folder, events);
     }
     Ok(RunOutcome { folder, summary })
+}
+
+/// The customer's encoding in a run: the training set (inputs, then label codes), then the test
+/// inputs. Per-sample noise and label splitting take their draws from the customer's keyed stream in
+/// this order, so `ppdl infer` replays it to encode the test set exactly as the run evaluated it.
+pub fn encode_run_data(customer: &Customer, dataset: &Dataset) -> (EncodedTrainingSet, EncodeTimings, EncodedInputs) {
+    let (train, timings) = customer.encode_training_set_timed(&dataset.train);
+    let test = customer.encode_inputs(&dataset.test.images);
+    (train, timings, test)
 }
 
 /// Figures and report at the end of a run. A failure here is reported as a log event and does not

@@ -3,20 +3,35 @@
 
 use std::path::PathBuf;
 
-use crate::results::RunFolder;
+use crate::overhead::TrainingTimeRatio;
+use crate::results::{run_folders_in, RunFolder, RunStatus, Summary};
 
-pub fn markdown_table(runs: &[PathBuf]) -> anyhow::Result<String> {
+/// The ratio cell: the one definition ([`TrainingTimeRatio`]) and how the arms were timed.
+fn ratio_cell(s: &Summary) -> String {
+    let r = TrainingTimeRatio::of(s);
+    format!("{} ({})", r.value_text(3), if r.timed_alone { "timed alone" } else { "side by side" })
+}
+
+/// `paths` are run folders or folders of runs (see [`run_folders_in`]).
+pub fn markdown_table(paths: &[PathBuf]) -> anyhow::Result<String> {
     let mut out = String::from(
-        "| run | dataset | arch | privacy | baseline acc | private acc | delta (points) | private/baseline train time |\n\
-         |---|---|---|---|---:|---:|---:|---:|\n",
+        "| run | status | epochs | dataset | arch | privacy | baseline acc | private acc | delta (points) \
+         | training time per epoch, private/baseline (median) |\n\
+         |---|---|---:|---|---|---|---:|---:|---:|---:|\n",
     );
-    for dir in runs {
-        let s = RunFolder::open(dir)?.load_summary()?;
-        let ratio =
-            if s.baseline.train_seconds > 0.0 { s.private.train_seconds / s.baseline.train_seconds } else { f64::NAN };
+    let mut notes = Vec::new();
+    for dir in run_folders_in(paths)? {
+        let folder = RunFolder::open(&dir)?;
+        let s = folder.load_summary()?;
+        let status = RunStatus::load(&folder, &s);
+        if !status.is_finished() {
+            notes.push(format!("- {}: {}", s.name, status.detail()));
+        }
         out.push_str(&format!(
-            "| {} | {} ({}/{}) | {} | {} | {:.2}% | {:.2}% | {:+.2} | {:.3} |\n",
+            "| {} | {} | {} | {} ({}/{}) | {} | {} | {:.2}% | {:.2}% | {:+.2} | {} |\n",
             s.name,
+            status.label(),
+            status.epochs(),
             s.dataset.name,
             s.dataset.train,
             s.dataset.test,
@@ -25,21 +40,28 @@ pub fn markdown_table(runs: &[PathBuf]) -> anyhow::Result<String> {
             100.0 * s.baseline.test_accuracy,
             100.0 * s.private.test_accuracy,
             100.0 * s.accuracy_delta,
-            ratio
+            ratio_cell(&s)
         ));
+    }
+    if !notes.is_empty() {
+        out.push_str("\nNot finished:\n\n");
+        out.push_str(&notes.join("\n"));
+        out.push('\n');
     }
     Ok(out)
 }
 
 /// The measured costs of each run (overhead.json): encoding, training-time ratio, inference.
-pub fn overhead_table(runs: &[PathBuf]) -> anyhow::Result<String> {
+pub fn overhead_table(paths: &[PathBuf]) -> anyhow::Result<String> {
     let mut out = String::from(
-        "| run | arch | privacy | encode training set | encode / baseline epoch | private/baseline epoch time \
-         | inference batch 256: private / forward only |\n|---|---|---|---:|---:|---:|---:|\n",
+        "| run | status | arch | privacy | encode training set | encode / baseline epoch \
+         | training time per epoch, private/baseline (median) | inference batch 256: private / forward only |\n\
+         |---|---|---|---|---:|---:|---:|---:|\n",
     );
-    for dir in runs {
-        let folder = RunFolder::open(dir)?;
+    for dir in run_folders_in(paths)? {
+        let folder = RunFolder::open(&dir)?;
         let s = folder.load_summary()?;
+        let status = RunStatus::load(&folder, &s);
         let path = folder.overhead_path();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| crate::error::InputError::in_file(&path, format!("cannot read overhead.json: {e}")))?;
@@ -47,17 +69,16 @@ pub fn overhead_table(runs: &[PathBuf]) -> anyhow::Result<String> {
             .map_err(|e| crate::error::InputError::in_file(&path, format!("not valid JSON: {e}")))?;
         let m = &v["measured"];
         let num = |ptr: &str| m.pointer(ptr).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
-        let clean = m.pointer("/training/clean").and_then(serde_json::Value::as_bool).unwrap_or(false);
         out.push_str(&format!(
-            "| {} | {} | {} | {:.3} s ({:.0} samples/s) | {:.1}% | {:.3}{} | {:.2}x |\n",
+            "| {} | {} | {} | {} | {:.3} s ({:.0} samples/s) | {:.1}% | {} | {:.2}x |\n",
             s.name,
+            status.label(),
             s.arch,
             s.privacy,
             num("/encode/seconds"),
             num("/encode/samples_per_second"),
             100.0 * num("/encode/fraction_of_baseline_epoch"),
-            num("/training/ratio"),
-            if clean { " (clean)" } else { "" },
+            ratio_cell(&s),
             num("/inference/overhead_ratio"),
         ));
     }

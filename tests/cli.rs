@@ -266,6 +266,10 @@ fn infer_round_trip_matches_the_run_and_refuses_a_foreign_key() {
         serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
     // Fixed-pattern noise is deterministic, so serving the stored model reproduces the run's accuracy.
     assert_eq!(report["accuracy"].as_f64(), summary["private"]["test_accuracy"].as_f64());
+    assert_eq!(report["recorded_accuracy"].as_f64(), summary["private"]["test_accuracy"].as_f64());
+    assert_eq!(report["matches_run"], true);
+    assert!(report.get("fresh_noise").is_none(), "no fresh draws without per-sample noise: {report}");
+    assert!(report["explanation"].as_str().unwrap().contains("deterministic"), "{report}");
     assert_eq!(report["samples"], 200);
     assert_eq!(report["bytes_to_provider_per_sample"], 784 * 4);
     assert_eq!(report["bytes_to_customer_per_sample"], 20 * 4, "m = 2 codes per class, 10 classes");
@@ -316,4 +320,171 @@ fn every_bad_config_value_is_named_and_nothing_is_written() {
         assert_input_error(&o, needles);
         assert!(!out.exists(), "{edits:?}: nothing may be written for a bad config");
     }
+}
+
+const NOISY: &str = r#"
+name = "noisy"
+seed = 7
+[data]
+dataset = "embedded"
+train_limit = 600
+test_limit = 200
+[model]
+arch = "mlp-256"
+[train]
+epochs = 2
+batch_size = 50
+[privacy]
+transforms = [{ kind = "pixel-permutation" }, { kind = "noise", sigma = 0.5, per_sample = true }]
+codes_per_class = 2
+fixed_key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+[attacks]
+enabled = []
+[output]
+figures = false
+"#;
+
+/// Per-sample noise: the run encoded its test set with the draws that follow the training set's on the
+/// key's stream. infer replays them and reproduces the recorded accuracy exactly, and reports the
+/// spread over fresh draws (what a new query gets); a first draw without the replay (what infer did
+/// before) is a different encoding, which is why it disagreed with the run.
+#[test]
+fn infer_replays_per_sample_noise_and_reports_fresh_draws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write(tmp.path(), "noisy.toml", NOISY);
+    let run = tmp.path().join("run");
+    let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", run.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ppdl(&["infer", run.to_str().unwrap(), "--json"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let summary = ppdl::results::Summary::load(&run.join("summary.json")).unwrap();
+    assert_eq!(report["accuracy"].as_f64(), Some(summary.private.test_accuracy), "{report}");
+    assert_eq!(report["matches_run"], true);
+    let fresh = &report["fresh_noise"];
+    let accs: Vec<f64> = fresh["accuracies"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect();
+    assert_eq!(accs.len(), ppdl::infer::FRESH_DRAWS);
+    let (min, max) = (fresh["min"].as_f64().unwrap(), fresh["max"].as_f64().unwrap());
+    assert!(accs.iter().all(|a| (min..=max).contains(a)), "{fresh}");
+    assert!((fresh["mean"].as_f64().unwrap() - accs.iter().sum::<f64>() / accs.len() as f64).abs() < 1e-12);
+    assert!(report["explanation"].as_str().unwrap().contains("fresh noise"), "{report}");
+    // The human form says both numbers and why.
+    let o = ppdl(&["infer", run.to_str().unwrap()], tmp.path());
+    let t = text(&o);
+    assert!(t.contains("equals the run's recorded") && t.contains("fresh noise, 5 draws"), "{t}");
+
+    // The reason: the test set's first draw on a new customer is not the run's encoding; the replay is.
+    let config = ppdl::config::Config::load(&run.join("config.toml")).unwrap();
+    let data = ppdl::run::load_data(&config).unwrap();
+    let customer = || {
+        ppdl::scheme::Customer::new(
+            ppdl::run::make_key(&config).unwrap(),
+            &config.privacy,
+            &data.name,
+            data.shape,
+            data.classes,
+        )
+    };
+    let first_draw = customer().encode_inputs(&data.test.images);
+    let replayed = ppdl::run::encode_run_data(&customer(), &data).2;
+    let again = ppdl::run::encode_run_data(&customer(), &data).2;
+    assert_ne!(first_draw.images(), replayed.images());
+    assert_eq!(replayed.images(), again.images(), "the replay is deterministic given the key");
+}
+
+/// A copy of the committed version-1 fixture run folder as `dir/name`.
+fn fixture_copy(dir: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    let dst = dir.join(name);
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    dst
+}
+
+/// Mark a run folder as stopped by the user after `epochs` epochs, renamed `name`.
+fn mark_interrupted(run: &Path, name: &str, epochs: usize) {
+    let path = run.join("summary.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    v["name"] = name.into();
+    v["interrupted"] = true.into();
+    for arm in ["baseline", "private"] {
+        v[arm]["status"] = "stopped".into();
+        v[arm]["epochs_completed"] = epochs.into();
+        v[arm]["epoch_seconds"].as_array_mut().unwrap().truncate(epochs);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn summarize_shows_status_and_epochs_and_takes_a_folder_of_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    let o = ppdl(&["summarize", fixture.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let table = String::from_utf8_lossy(&o.stdout).to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("| run | status | epochs |"), "{table}");
+    // The fixture's ratio of median epoch times (0.084263382 / 0.079297498), its arms side by side.
+    assert!(
+        lines[2].starts_with("| fixture | finished | 3/3 |") && lines[2].ends_with("| 1.063 (side by side) |"),
+        "{table}"
+    );
+    assert_eq!(lines.len(), 3, "no notes for a finished run: {table}");
+
+    let results = tmp.path().join("results");
+    fixture_copy(&results, "a-finished");
+    mark_interrupted(&fixture_copy(&results, "b-stopped"), "stopped", 2);
+    std::fs::create_dir_all(results.join("not-a-run")).unwrap();
+    let o = ppdl(&["summarize", "results"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let table = String::from_utf8_lossy(&o.stdout).to_string();
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| fixture") || l.starts_with("| stopped")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].starts_with("| fixture | finished | 3/3 |"), "{table}");
+    assert!(rows[1].starts_with("| stopped | interrupted 2/3 epochs | 2/3 |"), "{table}");
+    assert!(table.contains("- stopped: training interrupted after 2/3 epochs"), "{table}");
+    let o = ppdl(&["summarize", "--overhead", "results"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("| stopped | interrupted 2/3 epochs | mlp-256 |"),
+        "{}",
+        text(&o)
+    );
+
+    // A folder with no run in it, or a path that does not exist: exit 2, naming it.
+    std::fs::create_dir_all(tmp.path().join("empty/sub")).unwrap();
+    for cmd in ["summarize", "plot"] {
+        assert_input_error(&ppdl(&[cmd, "empty"], tmp.path()), &["empty", "no run folder inside"]);
+        assert_input_error(&ppdl(&[cmd, "nowhere"], tmp.path()), &["nowhere", "not a folder"]);
+    }
+}
+
+#[test]
+fn plot_takes_a_folder_of_runs_and_marks_an_interrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let done = fixture_copy(&results, "a-finished");
+    let stopped = fixture_copy(&results, "b-stopped");
+    mark_interrupted(&stopped, "stopped", 2);
+    let o = ppdl(&["plot", "results", "--out", "cross"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let report = |dir: &Path| std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(!report(&done).contains("**Status:"), "{}", report(&done));
+    assert!(
+        report(&stopped)
+            .contains("**Status: interrupted 2/3 epochs.** Training interrupted after 2/3 epochs; accuracies are"),
+        "{}",
+        report(&stopped)
+    );
+    let md = std::fs::read_to_string(tmp.path().join("cross/tradeoff.md")).unwrap();
+    assert!(md.contains("| fixture | finished |") && md.contains("| stopped | interrupted 2/3 epochs |"), "{md}");
+    // The figure labels the interrupted point with its status and keys the hollow marker.
+    let svg = std::fs::read_to_string(tmp.path().join("cross/tradeoff.svg")).unwrap();
+    assert!(
+        svg.contains("stopped (interrupted 2/3 epochs)") && svg.contains("run not finished"),
+        "tradeoff.svg lacks the status"
+    );
 }

@@ -71,6 +71,18 @@ fn sigint_stops_both_arms_keeps_finished_epochs_and_exits_130() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+
+    // `summarize` says so, with the epochs each arm finished out of the 500 configured.
+    let o = ppdl(&["summarize", out.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let (b, p) = (summary["baseline"]["epochs_completed"].as_u64(), summary["private"]["epochs_completed"].as_u64());
+    let epochs = if b == p {
+        format!("{}/500", b.unwrap())
+    } else {
+        format!("baseline {}/500, private {}/500", b.unwrap(), p.unwrap())
+    };
+    let row = format!("| interrupted {epochs} epochs | {epochs} |");
+    assert!(text(&o).contains(&row), "expected {row}: {}", text(&o));
 }
 
 #[test]
@@ -93,6 +105,10 @@ fn a_diverging_arm_is_marked_failed_and_the_other_finishes() {
     assert_eq!(summary["private"]["status"], "failed");
     let reason = summary["private"]["failure"].as_str().unwrap();
     assert!(reason.contains("loss became") && reason.contains("diverged"), "{reason}");
+    let o = ppdl(&["summarize", out.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("| failed (private arm) |"), "{}", text(&o));
+    assert!(text(&o).contains("the private arm failed: loss became"), "{}", text(&o));
 }
 
 #[test]

@@ -217,6 +217,49 @@ fn runs_open_compare_and_analyses() {
     assert_eq!(ppdl::tui::diff::changes(&c.diff), 8);
 }
 
+/// The runs list reads each run's status from its folder: an interrupted run shows its epochs, a
+/// run whose enabled attacks are missing says so.
+#[test]
+fn the_runs_list_marks_interrupted_and_attack_incomplete_runs() {
+    let results = tempfile::tempdir().unwrap();
+    let with_attacks = |list: &str| CONFIG_A.replace("[output]", &format!("[attacks]\nenabled = [{list}]\n\n[output]"));
+    write_run(results.path(), "a-done", &with_attacks(""), 0.84, 0.83);
+    write_run(results.path(), "b-stopped", &with_attacks(""), 0.84, 0.83);
+    write_run(results.path(), "c-no-attacks", &with_attacks("\"all\""), 0.84, 0.83);
+    let path = results.path().join("b-stopped/summary.json");
+    let s = interrupted(ppdl::results::Summary::load(&path).unwrap(), 3);
+    atomic::write_json(&path, &s).unwrap();
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    let short = |label: &str| app.runs.iter().find(|r| r.label == label).unwrap().status.as_ref().unwrap().short();
+    assert_eq!(short("a-done"), "finished");
+    assert_eq!(short("b-stopped"), "interrupted 3/5");
+    assert_eq!(short("c-no-attacks"), "attacks missing");
+
+    press(&mut app, KeyCode::Char('5'));
+    let screen = format!("{:?}", render(&app, 100, 24).backend());
+    assert!(screen.contains("interrupted 3/5") && screen.contains("attacks missing"), "{screen}");
+    app.run_selected = app.runs.iter().position(|r| r.label == "b-stopped").unwrap();
+    press(&mut app, KeyCode::Enter);
+    let RunsMode::Detail(d) = &app.runs_mode else { panic!("Enter opens the run") };
+    assert_eq!(d.status.label(), "interrupted 3/5 epochs");
+    let screen = format!("{:?}", render(&app, 100, 24).backend());
+    assert!(screen.contains("[interrupted 3/5 epochs]"), "{screen}");
+}
+
+/// The overhead view's training row has the one training-time ratio (medians of each arm's epochs).
+#[test]
+fn the_overhead_view_shows_the_one_training_time_ratio() {
+    let report = overhead_report();
+    let o = ppdl::tui::analysis::Overhead::from(&report);
+    let row = o.rows.iter().find(|r| r.quantity.starts_with("train s/epoch")).unwrap();
+    let t = &report.measured.training;
+    let one = ppdl::overhead::training_time_ratio(&t.baseline_epoch_seconds, &t.private_epoch_seconds);
+    assert!(one.is_some());
+    assert_eq!(row.ratio(), one);
+}
+
 /// "export figures" renders the run's figures and report through the plot module.
 #[test]
 fn export_figures_renders_into_the_run_folder() {

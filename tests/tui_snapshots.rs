@@ -129,6 +129,16 @@ fn runs_80x24() {
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
+/// An interrupted run selected: the list says how many epochs it finished, the panel below why.
+#[test]
+fn runs_interrupted_80x24() {
+    let mut app = app();
+    app.view = View::Runs;
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
 #[test]
 fn run_detail_80x24() {
     let mut app = app();

@@ -96,14 +96,15 @@ pub struct TransformCost {
 pub struct TrainingCost {
     pub baseline_epoch_seconds: Vec<f64>,
     pub private_epoch_seconds: Vec<f64>,
-    /// median(private epoch seconds) / median(baseline epoch seconds); null when an arm finished no epoch.
+    /// The private/baseline training-time ratio, [`training_time_ratio`]: median(private epoch
+    /// seconds) / median(baseline epoch seconds); null when an arm finished no epoch.
     pub ratio: Option<f64>,
     /// True when the arms were trained one after the other (`schedule = "sequential"`), each timed
     /// alone; false when they shared the machine, side by side.
     pub clean: bool,
     #[serde(default)]
     pub schedule: String,
-    /// sum(private) / sum(baseline).
+    /// sum(private) / sum(baseline): a different figure from `ratio`, kept under its own name.
     #[serde(default)]
     pub ratio_of_totals: Option<f64>,
     #[serde(default)]
@@ -235,10 +236,7 @@ pub fn measure_run(facts: &RunFacts<'_>) -> anyhow::Result<OverheadReport> {
 
 /// Per-epoch seconds of both arms and their ratio.
 pub fn training_cost(schedule: Schedule, baseline: &ArmRecord, private: &ArmRecord) -> TrainingCost {
-    let ratio = match (median(&private.epoch_seconds), median(&baseline.epoch_seconds)) {
-        (Some(p), Some(b)) if b > 0.0 => Some(p / b),
-        _ => None,
-    };
+    let ratio = training_time_ratio(&baseline.epoch_seconds, &private.epoch_seconds);
     let (sp, sb): (f64, f64) = (private.epoch_seconds.iter().sum(), baseline.epoch_seconds.iter().sum());
     TrainingCost {
         baseline_epoch_seconds: baseline.epoch_seconds.clone(),
@@ -256,12 +254,61 @@ pub fn training_cost(schedule: Schedule, baseline: &ArmRecord, private: &ArmReco
     }
 }
 
+/// THE private/baseline training-time ratio, the one figure every front end shows under that name:
+/// the median of the private arm's epoch seconds over the median of the baseline arm's. Medians of
+/// each arm's own epochs, because one slow epoch (warm-up, a busy machine) should not move it and
+/// because epoch k of the two arms need not have run at the same time (sequential schedule). None
+/// when an arm finished no epoch.
+pub fn training_time_ratio(baseline_epoch_seconds: &[f64], private_epoch_seconds: &[f64]) -> Option<f64> {
+    match (median(baseline_epoch_seconds), median(private_epoch_seconds)) {
+        (Some(b), Some(p)) if b > 0.0 => Some(p / b),
+        _ => None,
+    }
+}
+
+/// [`training_time_ratio`] of a run with how its arms were timed, from summary.json alone (so runs
+/// of every version have it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingTimeRatio {
+    pub value: Option<f64>,
+    /// Each arm was timed alone (`schedule = "sequential"`); otherwise they shared the machine.
+    pub timed_alone: bool,
+}
+
+impl TrainingTimeRatio {
+    /// The figure's name wherever it is shown.
+    pub const NAME: &'static str = "training time per epoch, private / baseline";
+    /// How it is computed, for captions and notes.
+    pub const DEFINITION: &'static str = "median private epoch seconds / median baseline epoch seconds";
+
+    pub fn of(summary: &crate::results::Summary) -> TrainingTimeRatio {
+        TrainingTimeRatio {
+            value: training_time_ratio(&summary.baseline.epoch_seconds, &summary.private.epoch_seconds),
+            timed_alone: summary.schedule == "sequential",
+        }
+    }
+
+    /// The value with `digits` decimals, or `n/a`.
+    pub fn value_text(&self, digits: usize) -> String {
+        self.value.map(|r| format!("{r:.digits$}")).unwrap_or_else(|| "n/a".into())
+    }
+
+    /// "each arm timed alone" or "arms side by side".
+    pub fn timing(&self) -> &'static str {
+        if self.timed_alone {
+            "each arm timed alone"
+        } else {
+            "arms side by side"
+        }
+    }
+}
+
 /// One line for logs: the headline figures.
 pub fn headline(report: &OverheadReport) -> String {
     let m = &report.measured;
     let ratio = m.training.ratio.map(|r| format!("{r:.3}")).unwrap_or_else(|| "n/a".into());
     format!(
-        "overhead: encode {:.3} s ({:.0} samples/s), private/baseline epoch time {} ({}), inference batch {} {:.3} ms vs {:.3} ms, one sample {:.3} ms vs {:.3} ms",
+        "overhead: encode {:.3} s ({:.0} samples/s), training time per epoch private/baseline {} (medians; {}), inference batch {} {:.3} ms vs {:.3} ms, one sample {:.3} ms vs {:.3} ms",
         m.encode.seconds,
         m.encode.samples_per_second,
         ratio,
@@ -276,10 +323,10 @@ pub fn headline(report: &OverheadReport) -> String {
 
 /// Median of `values` (None when empty).
 pub fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
         return None;
     }
-    let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
     Some(if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) })
@@ -333,5 +380,25 @@ mod tests {
         let t = training_cost(Schedule::Parallel, &arm(&[1.0]), &arm(&[]));
         assert_eq!(t.ratio, None);
         assert!(!t.clean);
+    }
+
+    #[test]
+    fn the_training_time_ratio_is_the_ratio_of_median_epochs() {
+        // Not the ratio of totals (7/4 = 1.75), nor the mean of per-epoch ratios (1.57).
+        let (b, p) = ([1.0, 1.0, 2.0], [1.2, 1.2, 4.6]);
+        assert!((training_time_ratio(&b, &p).unwrap() - 1.2).abs() < 1e-12);
+        assert_eq!(training_time_ratio(&b, &[]), None);
+        assert_eq!(training_time_ratio(&[0.0], &p), None);
+        let mut s: crate::results::Summary =
+            serde_json::from_str(include_str!("../../tests/fixtures/run-pixel-permutation/summary.json")).unwrap();
+        s.baseline.epoch_seconds = b.to_vec();
+        s.private.epoch_seconds = p.to_vec();
+        let r = TrainingTimeRatio::of(&s);
+        assert_eq!(r.value, training_time_ratio(&b, &p));
+        assert!(!r.timed_alone, "the fixture trained its arms side by side");
+        assert_eq!(r.value_text(3), "1.200");
+        // overhead.json stores the same figure.
+        let t = training_cost(Schedule::Sequential, &s.baseline, &s.private);
+        assert_eq!(t.ratio, r.value);
     }
 }

@@ -151,6 +151,8 @@ pub(crate) enum Marker {
     Triangle,
     Square,
     Diamond,
+    /// A hollow circle: a point that is not a finished result (e.g. an interrupted run).
+    Ring,
 }
 
 pub(crate) fn arm_marker(arm: crate::train::Arm) -> Marker {
@@ -199,6 +201,7 @@ where
     let fill = color.filled();
     match marker {
         Marker::Circle => area.draw(&Circle::new((x, y), r, fill))?,
+        Marker::Ring => area.draw(&Circle::new((x, y), r, color.stroke_width(2)))?,
         Marker::Square => area.draw(&Rectangle::new([(x - r + 1, y - r + 1), (x + r - 1, y + r - 1)], fill))?,
         Marker::Triangle => {
             area.draw(&Polygon::new(vec![(x, y - r - 1), (x - r - 1, y + r), (x + r + 1, y + r)], fill))?

@@ -290,12 +290,9 @@ fn training_time(run: &RunData) -> Option<(ChartFigure, String)> {
     };
     let groups: Vec<Vec<Bar>> =
         (0..epochs).map(|e| vec![bar(b.get(e), style::BASELINE), bar(p.get(e), style::PRIVATE)]).collect();
-    let ratio = run.overhead.as_ref().and_then(|o| o.measured.training.as_ref()).and_then(|t| t.ratio).or_else(|| {
-        let (sb, sp): (f64, f64) = (b.iter().sum(), p.iter().sum());
-        (sb > 0.0 && sp > 0.0).then(|| sp / sb)
-    });
+    let ratio = crate::overhead::TrainingTimeRatio::of(&run.summary).value;
     let title = match ratio {
-        Some(r) => format!("Training time per epoch (private/baseline = {r:.2}x)"),
+        Some(r) => format!("Training time per epoch (private/baseline = {r:.2}x, medians)"),
         None => "Training time per epoch".into(),
     };
     let chart = BarChart {
@@ -321,7 +318,10 @@ fn training_time(run: &RunData) -> Option<(ChartFigure, String)> {
     };
     Some((
         ChartFigure { name: "training-time".into(), size: (style::WIDTH, style::HEIGHT), body: Body::Bars(chart) },
-        format!("Wall-clock training seconds per epoch, evaluation excluded ({how}; from {source})."),
+        format!(
+            "Wall-clock training seconds per epoch, evaluation excluded ({how}; from {source}). The ratio in the title is {}.",
+            crate::overhead::TrainingTimeRatio::DEFINITION
+        ),
     ))
 }
 

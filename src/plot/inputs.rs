@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::InputError;
-use crate::results::{RunFolder, Summary};
+use crate::results::{RunFolder, RunStatus, Summary};
 use crate::train::{Arm, MetricRow};
 
 use super::samples::SamplesFile;
@@ -192,6 +192,8 @@ pub struct OverheadDoc {
 pub struct RunData {
     pub folder: RunFolder,
     pub summary: Summary,
+    /// Finished, interrupted, failed or attacks incomplete ([`RunStatus`]).
+    pub status: RunStatus,
     pub metrics: Vec<MetricRow>,
     /// config.toml as written by the run (None when the file is missing).
     pub config_text: Option<String>,
@@ -226,7 +228,8 @@ impl RunData {
         let attacks: Option<AttacksDoc> = load_optional_json(&folder.attacks_path(), "a ppdl attacks file")?;
         let overhead: Option<OverheadDoc> = load_optional_json(&folder.overhead_path(), "a ppdl overhead file")?;
         let samples = SamplesFile::load(&SamplesFile::path(&folder))?;
-        Ok(RunData { folder, summary, metrics, config_text, attacks, overhead, samples })
+        let status = RunStatus::load(&folder, &summary);
+        Ok(RunData { folder, summary, status, metrics, config_text, attacks, overhead, samples })
     }
 
     pub fn figures_dir(&self) -> PathBuf {

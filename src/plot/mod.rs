@@ -101,8 +101,10 @@ pub fn render_tradeoff(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathB
 
 /// `ppdl plot RUN_DIR... [--out DIR]`: every run folder is read (and checked) before anything is
 /// written; per-run figures and report go into each run folder; with two or more runs (or `--out`),
-/// the cross-run scatter goes into `out` (default `.`). Prints what it wrote.
+/// the cross-run scatter goes into `out` (default `.`). A folder that is not a run stands for the run
+/// folders directly inside it. Prints what it wrote.
 pub fn plot_command(run_dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<()> {
+    let run_dirs = crate::results::run_folders_in(run_dirs)?;
     let runs: Vec<RunData> = run_dirs.iter().map(|d| RunData::load(d)).collect::<anyhow::Result<_>>()?;
     for run in &runs {
         let r = render_loaded(run)?;

@@ -67,8 +67,11 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         s.started_at,
         s.finished_at
     );
-    if s.interrupted {
-        out.push_str("**This run was interrupted**: only the epochs that finished are reported.\n\n");
+    if !run.status.is_finished() {
+        let detail = run.status.detail();
+        let mut chars = detail.chars();
+        let detail: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+        let _ = writeln!(out, "**Status: {}.** {detail}.\n", run.status.label());
     }
 
     // Summary
@@ -107,7 +110,10 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
             pct(r.test_accuracy),
             r.train_seconds,
             r.samples_per_second,
-            r.epochs_completed
+            match run.status.configured_epochs {
+                Some(c) => format!("{}/{c}", r.epochs_completed),
+                None => r.epochs_completed.to_string(),
+            }
         );
     }
     let _ = writeln!(out, "\nAccuracy delta (private − baseline): **{:+.2} points**.\n", 100.0 * s.accuracy_delta);
@@ -277,19 +283,17 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                     num(e.seconds, 3)
                 );
             }
-            if let Some(t) = &m.training {
-                let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+            if m.training.is_some() {
+                let r = crate::overhead::TrainingTimeRatio::of(s);
+                let median = crate::overhead::median;
                 let _ = writeln!(
                     out,
-                    "| training time per epoch (s, mean) | {} | {} | ratio {}{} |",
-                    num(mean(&t.baseline_epoch_seconds), 3),
-                    num(mean(&t.private_epoch_seconds), 3),
-                    num(t.ratio, 3),
-                    match t.clean {
-                        Some(true) => ", each arm timed alone",
-                        Some(false) => ", arms shared the machine: indicative only",
-                        None => "",
-                    }
+                    "| training time per epoch (s, median) | {} | {} | private / baseline {} ({}){} |",
+                    num(median(&s.baseline.epoch_seconds), 3),
+                    num(median(&s.private.epoch_seconds), 3),
+                    r.value_text(3),
+                    crate::overhead::TrainingTimeRatio::DEFINITION,
+                    if r.timed_alone { ", each arm timed alone" } else { ", arms shared the machine: indicative only" }
                 );
             }
             if let Some(i) = &m.inference {

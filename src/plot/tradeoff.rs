@@ -26,6 +26,8 @@ struct Point {
     best: Option<(f64, String)>,
     /// Known-plaintext key fraction when reported.
     key_fraction: Option<f64>,
+    /// None for a finished run, else its status label (drawn hollow, the label says why).
+    unfinished: Option<String>,
 }
 
 fn point(run: &RunData) -> Point {
@@ -48,7 +50,8 @@ fn point(run: &RunData) -> Point {
             }
         }
     }
-    Point { name: s.name.clone(), privacy: s.privacy.clone(), kept, best, key_fraction }
+    let unfinished = (!run.status.is_finished()).then(|| run.status.label());
+    Point { name: s.name.clone(), privacy: s.privacy.clone(), kept, best, key_fraction, unfinished }
 }
 
 struct Scatter(XyChart);
@@ -79,20 +82,29 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
     if !plotted.is_empty() {
         let mut c = XyChart::new("accuracy kept (private / baseline test accuracy)", "best reconstruction PSNR (dB)");
         c.title = Some("Privacy/utility trade-off (one point per run)".into());
-        c.series.push(Series {
-            label: "run (private arm); higher PSNR = less private".into(),
-            points: plotted
-                .iter()
-                .map(|p| (p.kept.unwrap_or(0.0), p.best.as_ref().map(|b| b.0).unwrap_or(0.0)))
-                .collect(),
-            color: style::PRIVATE,
-            line: LineKind::None,
-            marker: Some(Marker::Circle),
-            on_top: false,
-        });
+        let xy = |p: &&Point| (p.kept.unwrap_or(0.0), p.best.as_ref().map(|b| b.0).unwrap_or(0.0));
+        let (done, unfinished): (Vec<&Point>, Vec<&Point>) = plotted.iter().partition(|p| p.unfinished.is_none());
+        for (points, label, marker) in [
+            (&done, "run (private arm); higher PSNR = less private", Marker::Circle),
+            (&unfinished, "run not finished (hollow; status in its label)", Marker::Ring),
+        ] {
+            if !points.is_empty() {
+                c.series.push(Series {
+                    label: label.into(),
+                    points: points.iter().map(xy).collect(),
+                    color: style::PRIVATE,
+                    line: LineKind::None,
+                    marker: Some(marker),
+                    on_top: false,
+                });
+            }
+        }
         c.point_labels = plotted
             .iter()
-            .map(|p| ((p.kept.unwrap_or(0.0), p.best.as_ref().map(|b| b.0).unwrap_or(0.0)), p.name.clone()))
+            .map(|p| match &p.unfinished {
+                None => (xy(p), p.name.clone()),
+                Some(status) => (xy(p), format!("{} ({status})", p.name)),
+            })
             .collect();
         c.y_from_zero = true;
         let [png, svg] = render_figure(&Scatter(c), out)?;
@@ -103,14 +115,15 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
         md.push_str("No run has both an accuracy and a reconstruction attack (known-plaintext, statistical or inversion): no scatter drawn.\n\n");
     }
     md.push_str(
-        "| run | privacy | accuracy kept | best reconstruction PSNR (dB) | by | known-plaintext key fraction | folder |\n\
-         |---|---|---:|---:|---|---:|---|\n",
+        "| run | status | privacy | accuracy kept | best reconstruction PSNR (dB) | by | known-plaintext key fraction | folder |\n\
+         |---|---|---|---:|---:|---|---:|---|\n",
     );
     for (p, run) in points.iter().zip(runs) {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             p.name,
+            run.status.label(),
             transforms_of(&p.privacy).replace('|', "\\|"),
             p.kept.map(|k| format!("{k:.4}")).unwrap_or_else(|| "n/a".into()),
             p.best.as_ref().map(|b| format!("{:.1}", b.0)).unwrap_or_else(|| "n/a".into()),

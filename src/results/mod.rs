@@ -1,6 +1,7 @@
 //! The run folder: layout, atomic writes, CSV/JSON records, and reloading them for `plot`/`attack`.
 
 pub mod atomic;
+pub mod status;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use anyhow::Context;
 use crate::error::InputError;
 use crate::train::MetricRow;
 
+pub use status::RunStatus;
 pub use summary::{ArmRecord, DatasetRecord, Summary, RUN_FORMAT_VERSION};
 
 /// Paths inside one run folder (see README: "Run folder").
@@ -109,6 +111,40 @@ impl RunFolder {
     pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
         crate::config::Config::load(&self.config_path())
     }
+}
+
+/// The run folders named by `paths` (for `summarize` and `plot`): a run folder stands for itself; any
+/// other folder for the run folders directly inside it (sub-folders with a summary.json, by name).
+/// A path that is neither is an [`InputError`] naming it.
+pub fn run_folders_in(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut runs = Vec::new();
+    for path in paths {
+        if RunFolder::new(path).summary_path().is_file() {
+            runs.push(path.clone());
+            continue;
+        }
+        if !path.is_dir() {
+            return Err(InputError::new(format!(
+                "{}: not a folder (expected a ppdl run folder or a folder of runs)",
+                path.display()
+            ))
+            .into());
+        }
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| InputError::new(format!("{}: cannot list the folder: {e}", path.display())))?;
+        let mut inside: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| RunFolder::new(p).summary_path().is_file()).collect();
+        if inside.is_empty() {
+            return Err(InputError::new(format!(
+                "{}: not a ppdl run folder, and no run folder inside it (no summary.json here or in its sub-folders)",
+                path.display()
+            ))
+            .into());
+        }
+        inside.sort();
+        runs.extend(inside);
+    }
+    Ok(runs)
 }
 
 pub const METRICS_HEADER: &str = "arm,epoch,step,split,loss,accuracy,samples_per_s,wall_s";

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 
-use crate::config::PrivacyConfig;
+use crate::config::{PrivacyConfig, TransformSpec};
 use crate::data::{ImageShape, Split};
 
 use super::key::{KeyContext, KeyFile, SecretKey};
@@ -254,6 +254,13 @@ impl Customer {
             out.copy_from_slice(images);
         }
         (EncodedInputs { images: out, features: self.shape.features() }, seconds)
+    }
+
+    /// Whether encoding inputs draws fresh randomness (per-sample noise): then each call to
+    /// [`encode_inputs`](Self::encode_inputs) gives different encodings, taken in turn from the
+    /// customer's keyed stream.
+    pub fn draws_fresh_input_noise(&self) -> bool {
+        self.privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }))
     }
 
     /// The configured transforms' labels, in order (e.g. `block-shuffle(b=4,flip)`).

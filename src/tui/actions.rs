@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::results::{RunFolder, Summary};
+use crate::results::{RunFolder, RunStatus, Summary};
 
 use super::curves::Curves;
 use super::diff::{diff_lines, DiffLine};
@@ -28,6 +28,8 @@ pub struct RunEntry {
     /// The folder's name.
     pub label: String,
     pub summary: Result<Summary, String>,
+    /// Finished, interrupted, failed or attacks incomplete (None when the summary is unreadable).
+    pub status: Option<RunStatus>,
 }
 
 /// A run opened in the runs view.
@@ -36,6 +38,7 @@ pub struct RunDetail {
     pub label: String,
     pub dir: PathBuf,
     pub summary: Summary,
+    pub status: RunStatus,
     pub curves: Curves,
     /// Why the curves are missing, if they are.
     pub metrics_error: Option<String>,
@@ -103,7 +106,8 @@ pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
             }
             let label = entry.file_name().to_string_lossy().into_owned();
             let summary = Summary::load(&path.join("summary.json")).map_err(|e| format!("{e:#}"));
-            runs.push(RunEntry { dir: path, label, summary });
+            let status = summary.as_ref().ok().map(|s| RunStatus::load(&RunFolder::new(&path), s));
+            runs.push(RunEntry { dir: path, label, summary, status });
         }
     }
     runs.sort_by(|a, b| {
@@ -117,11 +121,12 @@ pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
 pub fn load_run(entry: &RunEntry) -> Result<RunDetail, String> {
     let folder = RunFolder::open(&entry.dir).map_err(|e| format!("{e:#}"))?;
     let summary = folder.load_summary().map_err(|e| format!("{e:#}"))?;
+    let status = RunStatus::load(&folder, &summary);
     let (curves, metrics_error) = match folder.load_metrics() {
         Ok(rows) => (Curves::from_rows(&rows), None),
         Err(e) => (Curves::default(), Some(format!("{e:#}"))),
     };
-    Ok(RunDetail { label: entry.label.clone(), dir: entry.dir.clone(), summary, curves, metrics_error })
+    Ok(RunDetail { label: entry.label.clone(), dir: entry.dir.clone(), summary, status, curves, metrics_error })
 }
 
 /// Compare two runs: their summaries and a diff of their config.toml.

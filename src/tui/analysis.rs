@@ -307,20 +307,13 @@ impl Overhead {
     }
 }
 
-fn median(v: &[f64]) -> Option<f64> {
-    let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
-}
-
 impl From<&OverheadReport> for Overhead {
     fn from(r: &OverheadReport) -> Overhead {
         let m = &r.measured;
         let (t, inf, b) = (&m.training, &m.inference, &m.bytes);
+        // Medians, so that this row's ratio is the one training-time ratio
+        // (crate::overhead::training_time_ratio).
+        let median = crate::overhead::median;
         let rows = vec![
             OverheadRow::new(
                 "train s/epoch (median)",

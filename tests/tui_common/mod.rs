@@ -12,7 +12,7 @@ use ppdl::overhead::{
     BytesPerSample, EncodeCost, InferenceCost, InferenceTimes, LiteratureEntry, Measured, MeasurementContext,
     OverheadReport, TrainingCost,
 };
-use ppdl::results::{ArmRecord, DatasetRecord, Summary, RUN_FORMAT_VERSION};
+use ppdl::results::{ArmRecord, DatasetRecord, RunStatus, Summary, RUN_FORMAT_VERSION};
 use ppdl::train::{Arm, ArmSummary, Event, MetricRow};
 use ppdl::tui::actions::{ConfigEntry, RunDetail, RunEntry};
 use ppdl::tui::analysis::{AttackRow, Attacks, Availability, Overhead};
@@ -353,7 +353,7 @@ fn arm_record(acc: f64, secs: f64, sps: f64, status: &str) -> ArmRecord {
         train_seconds: secs,
         samples_per_second: sps,
         epochs_completed: 5,
-        epoch_seconds: vec![],
+        epoch_seconds: vec![secs / 5.0; 5],
         failure: None,
     }
 }
@@ -388,11 +388,28 @@ pub fn summary(name: &str, dataset: &str, base: f64, private: f64, privacy: &str
     }
 }
 
+/// The status of a run whose config asked for 5 epochs and no attacks.
+pub fn status_of(s: &Summary) -> RunStatus {
+    RunStatus::derive(s, Some(5), &[], Ok(None))
+}
+
+/// `summary` stopped by the user after `epochs` epochs.
+pub fn interrupted(mut s: Summary, epochs: usize) -> Summary {
+    s.interrupted = true;
+    for arm in [&mut s.baseline, &mut s.private] {
+        arm.status = "stopped".into();
+        arm.epochs_completed = epochs;
+        arm.epoch_seconds.truncate(epochs);
+    }
+    s
+}
+
 pub fn run_entries() -> Vec<RunEntry> {
-    vec![
+    let entries = vec![
         RunEntry {
             dir: "results/quickstart-20260102-090000".into(),
             label: "quickstart-20260102-090000".into(),
+            status: None,
             summary: Ok(summary(
                 "quickstart",
                 "embedded",
@@ -405,6 +422,7 @@ pub fn run_entries() -> Vec<RunEntry> {
         RunEntry {
             dir: "results/fashion-cnn-20260101-120000".into(),
             label: "fashion-cnn-20260101-120000".into(),
+            status: None,
             summary: Ok(summary(
                 "fashion-cnn",
                 "fashion-mnist",
@@ -415,11 +433,35 @@ pub fn run_entries() -> Vec<RunEntry> {
             )),
         },
         RunEntry {
+            dir: "results/mnist-mlp-20251231-080000".into(),
+            label: "mnist-mlp-20251231-080000".into(),
+            status: None,
+            summary: Ok(interrupted(
+                summary(
+                    "mnist-mlp",
+                    "mnist",
+                    0.9512,
+                    0.9488,
+                    "orthogonal-mix; labels: permuted, m=1",
+                    "2025-12-31T08:00:00Z",
+                ),
+                3,
+            )),
+        },
+        RunEntry {
             dir: "results/old-run".into(),
             label: "old-run".into(),
+            status: None,
             summary: Err("results/old-run/summary.json: run folder format 0, but this ppdl reads format 1".into()),
         },
-    ]
+    ];
+    entries
+        .into_iter()
+        .map(|mut e: RunEntry| {
+            e.status = e.summary.as_ref().ok().map(status_of);
+            e
+        })
+        .collect()
 }
 
 pub fn run_detail() -> RunDetail {
@@ -430,6 +472,7 @@ pub fn run_detail() -> RunDetail {
         label: entry.label.clone(),
         dir: entry.dir.clone(),
         summary: entry.summary.clone().unwrap(),
+        status: entry.status.clone().unwrap(),
         curves: Curves::from_rows(&rows),
         metrics_error: None,
     }

@@ -6,6 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
+use crate::overhead::TrainingTimeRatio;
+use crate::results::status::{RunStatus, Training};
 use crate::results::Summary;
 use crate::train::Arm;
 use crate::tui::actions::RunDetail;
@@ -23,15 +25,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-/// "done", "stopped", "failed" from the arms' records.
-pub fn run_status(s: &Summary) -> &'static str {
-    if s.baseline.status == "failed" || s.private.status == "failed" {
-        "failed"
-    } else if s.interrupted || s.baseline.status == "stopped" || s.private.status == "stopped" {
-        "stopped"
-    } else {
-        "done"
-    }
+/// The status cell: plain when finished, a warning otherwise, an error for a failed arm.
+fn status_cell(status: &RunStatus) -> Cell<'static> {
+    let style = match status.training {
+        Training::Failed { .. } => theme::bad(),
+        _ if status.is_finished() => theme::good(),
+        _ => theme::warn(),
+    };
+    Cell::from(Span::styled(status.short(), style))
 }
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
@@ -53,6 +54,8 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         Cell::from("status"),
     ])
     .style(theme::title());
+    // The status column as wide as its longest entry, so finished runs leave the names room.
+    let status_width = app.runs.iter().filter_map(|r| r.status.as_ref()).map(|s| s.short().len()).max().unwrap_or(0);
     let rows = app.runs.iter().enumerate().map(|(i, r)| {
         let mark = if app.run_marked == Some(i) { "*" } else { " " };
         match &r.summary {
@@ -63,7 +66,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(pct(s.baseline.test_accuracy)),
                 Cell::from(pct(s.private.test_accuracy)),
                 Cell::from(format!("{:+.2}", 100.0 * s.accuracy_delta)),
-                Cell::from(run_status(s)),
+                r.status.as_ref().map(status_cell).unwrap_or_else(|| Cell::from("-")),
             ]),
             Err(_) => Row::new([
                 Cell::from(mark),
@@ -83,9 +86,13 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(8),
         Constraint::Length(8),
         Constraint::Length(6),
-        Constraint::Length(7),
+        Constraint::Length(status_width.max("status".len()) as u16),
     ];
-    let [table_area, info] = Layout::vertical([Constraint::Min(4), Constraint::Length(3)]).areas(area);
+    let selected = app.runs.get(app.run_selected);
+    // Two more lines when the selected run is not finished: its status, wrapped.
+    let unfinished = selected.and_then(|r| r.status.as_ref()).is_some_and(|s| !s.is_finished());
+    let info_height = if unfinished { 5 } else { 3 };
+    let [table_area, info] = Layout::vertical([Constraint::Min(4), Constraint::Length(info_height)]).areas(area);
     let table = Table::new(rows, widths)
         .header(header)
         .block(block(title))
@@ -93,10 +100,17 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         .highlight_symbol("> ");
     let mut state = TableState::default().with_selected(Some(app.run_selected));
     frame.render_stateful_widget(table, table_area, &mut state);
-    let text = match app.runs.get(app.run_selected).map(|r| &r.summary) {
-        Some(Ok(s)) => Line::from(vec![Span::styled("privacy ", theme::muted()), Span::raw(s.privacy.clone())]),
-        Some(Err(e)) => Line::styled(e.clone(), theme::bad()),
-        None => Line::from(""),
+    let text = match selected {
+        Some(r) => match &r.summary {
+            Ok(s) => {
+                let mut lines =
+                    vec![Line::from(vec![Span::styled("privacy ", theme::muted()), Span::raw(s.privacy.clone())])];
+                lines.extend(r.status.as_ref().and_then(status_line));
+                lines
+            }
+            Err(e) => vec![Line::styled(e.clone(), theme::bad())],
+        },
+        None => vec![],
     };
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block("Selected")), info);
 }
@@ -113,6 +127,13 @@ fn arm_line(arm: Arm, r: &crate::results::ArmRecord) -> Line<'static> {
             r.status
         )),
     ])
+}
+
+/// What is not finished about a run, in words (None when it is finished).
+fn status_line(status: &RunStatus) -> Option<Line<'static>> {
+    (!status.is_finished()).then(|| {
+        Line::from(vec![Span::styled("status ", theme::muted()), Span::styled(status.detail(), theme::warn())])
+    })
 }
 
 /// Headline lines of a summary (used by the detail and compare views).
@@ -133,16 +154,28 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
         arm_line(Arm::Baseline, &s.baseline),
         arm_line(Arm::Private, &s.private),
         Line::from(vec![Span::styled("accuracy delta ", theme::muted()), Span::raw(delta_points(s.accuracy_delta))]),
+        ratio_line(s),
     ]
 }
 
+/// The one private/baseline training-time ratio ([`TrainingTimeRatio`]).
+fn ratio_line(s: &Summary) -> Line<'static> {
+    let r = TrainingTimeRatio::of(s);
+    Line::from(vec![
+        Span::styled(format!("{} ", TrainingTimeRatio::NAME), theme::muted()),
+        Span::raw(format!("{} (medians; {})", r.value_text(2), r.timing())),
+    ])
+}
+
 fn draw_detail(frame: &mut Frame, area: Rect, d: &RunDetail) {
-    let [summary, charts] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(area);
     let mut lines = summary_lines(&d.summary);
+    lines.extend(status_line(&d.status));
     if let Some(e) = &d.metrics_error {
         lines.push(Line::styled(format!("curves unavailable: {e}"), theme::bad()));
     }
-    let title = format!("Run {} [{}]", d.label, run_status(&d.summary));
+    let height = lines.len() as u16 + 2;
+    let [summary, charts] = Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(area);
+    let title = format!("Run {} [{}]", d.label, d.status.label());
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title)), summary);
     let [acc, loss] = Layout::horizontal([Constraint::Fill(1); 2]).areas(charts);
     let x_max = d.curves.max_x().ceil();
