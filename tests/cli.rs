@@ -246,6 +246,13 @@ fn every_shipped_config_validates() {
         if p.extension().is_some_and(|e| e == "toml") {
             let o = ppdl(&["validate", p.to_str().unwrap()], root);
             assert!(o.status.success(), "{}: {}", p.display(), text(&o));
+            // Every shipped config attacks the scheme after training.
+            assert!(
+                text(&o).contains("# attacks that will run after training: all 7:"),
+                "{}: {}",
+                p.display(),
+                text(&o)
+            );
             n += 1;
         }
     }
