@@ -25,9 +25,11 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Check a config and print it with every default filled in.
+    /// Check a config and print it with every default filled in, which attacks will run, and a
+    /// warning (with the fetch command) when its dataset's files are not there.
     Validate { config: PathBuf },
-    /// Re-run the attack-resistance analyses on a saved run (no retraining) and rewrite attacks.json.
+    /// Re-run the attack-resistance analyses on a saved run (no retraining), rewrite attacks.json, and
+    /// regenerate the run's figures and report.md (or say they are stale when `output.figures` is off).
     Attack {
         /// A run folder written by `ppdl run`.
         run_dir: PathBuf,
@@ -87,6 +89,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Validate { config }) => {
             let cfg = crate::config::Config::load(&config)?;
             println!("# {}: valid", config.display());
+            println!("# attacks that will run after training: {}", cfg.attacks.describe());
+            // The same check `ppdl run` makes before training, relative to the current folder.
+            if let Err(e) = crate::data::load::check_present(cfg.data.dataset, cfg.data.dir.as_deref()) {
+                println!("# warning: the data is missing, so `ppdl run` would stop here: {e:#}");
+            }
             print!("{}", cfg.to_toml());
             Ok(())
         }

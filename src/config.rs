@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::attacks::AttackKind;
 use crate::data::load::DatasetKind;
 use crate::data::ImageShape;
-use crate::error::InputError;
+use crate::error::{closest, did_you_mean, InputError};
 
 /// One experiment: what data, which model, how to train, how to protect, what to attack, where to write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,8 +311,9 @@ impl PrivacyConfig {
 #[serde(deny_unknown_fields)]
 pub struct AttacksConfig {
     /// Attacks to run after training: names from `key-space`, `wrong-key`, `fine-tune`,
-    /// `known-plaintext`, `statistical`, `label-frequency`, `inversion`, or `all` (empty: none).
-    #[serde(default)]
+    /// `known-plaintext`, `statistical`, `label-frequency`, `inversion`, or `all` (the default; an
+    /// empty list turns them off).
+    #[serde(default = "default_enabled")]
     pub enabled: Vec<AttackChoice>,
     /// Fraction of the test split given to the adversary as auxiliary (public) data; the rest is the
     /// evaluation half that scores every attack. Both are disjoint from the customer's training data.
@@ -332,6 +333,9 @@ pub struct AttacksConfig {
     pub inversion: InversionAttackConfig,
 }
 
+fn default_enabled() -> Vec<AttackChoice> {
+    vec![AttackChoice::All]
+}
 fn default_aux_fraction() -> f64 {
     0.5
 }
@@ -339,7 +343,7 @@ fn default_aux_fraction() -> f64 {
 impl Default for AttacksConfig {
     fn default() -> Self {
         Self {
-            enabled: Vec::new(),
+            enabled: default_enabled(),
             aux_fraction: default_aux_fraction(),
             wrong_key: Default::default(),
             fine_tune: Default::default(),
@@ -358,6 +362,17 @@ impl AttacksConfig {
             .into_iter()
             .filter(|k| self.enabled.iter().any(|c| matches!(c, AttackChoice::All) || *c == AttackChoice::Only(*k)))
             .collect()
+    }
+
+    /// Which attacks will run, in words: "all 7: key-space, wrong-key, ..." or "none: attacks are off".
+    pub fn describe(&self) -> String {
+        let selected = self.selected();
+        let names = selected.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ");
+        match selected.len() {
+            0 => "none: attacks are off (attacks.enabled = [])".into(),
+            n if n == AttackKind::ALL.len() => format!("all {n}: {names}"),
+            n => format!("{n} of {}: {names}", AttackKind::ALL.len()),
+        }
     }
 }
 
@@ -384,14 +399,7 @@ impl AttackChoice {
         AttackKind::from_name(name).map(AttackChoice::Only).map_err(|_| {
             let names: Vec<&str> = std::iter::once("all").chain(AttackKind::ALL.iter().map(|k| k.name())).collect();
             let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-            let close = names
-                .iter()
-                .map(|c| (strsim::jaro_winkler(name, c), *c))
-                .filter(|(score, _)| *score > 0.75)
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, c)| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
-            format!("unknown attack `{name}`, expected one of {list}{close}")
+            format!("unknown attack `{name}`, expected one of {list}{}", did_you_mean(name, names.iter().copied()))
         })
     }
 }
@@ -733,6 +741,14 @@ impl Config {
                 format!("letters, digits, '-', '_' or '.' only (it names the run folder), got {:?}", self.name),
             );
         }
+        if self.data.dataset == DatasetKind::Embedded && self.data.dir.is_some() {
+            return err(
+                "data.dir",
+                "no `dir` for dataset \"embedded\" (it is built into the program): remove `dir`, or pick a \
+                 dataset read from a folder"
+                    .into(),
+            );
+        }
         if self.data.train_limit == Some(0) {
             return err("data.train_limit", "an integer >= 1, got 0".into());
         }
@@ -865,7 +881,7 @@ fn describe_parse_error(path: &Path, field: &str, line: Option<usize>, message: 
     ] {
         msg = msg.replace(rust, plain);
     }
-    if let Some(suggestion) = suggest_field(&msg) {
+    if let Some(suggestion) = suggest_name(&msg) {
         msg.push_str(&format!(" (did you mean `{suggestion}`?)"));
     }
     // toml's words for a non-string where an enum is expected name neither the type nor the choices.
@@ -902,16 +918,12 @@ fn enum_choices(field: &str) -> Option<String> {
     })
 }
 
-/// For serde's "unknown field `x`, expected one of `a`, `b`" pick the closest known name.
-fn suggest_field(message: &str) -> Option<String> {
-    let unknown = message.strip_prefix("unknown field `")?.split('`').next()?;
-    let (_, expected) = message.split_once("expected")?;
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|cand| (strsim::jaro_winkler(unknown, cand), cand))
-        .filter(|(score, _)| *score > 0.75)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (a misspelt key) and "unknown variant
+/// `x`, expected `a` or `b`" (a near-miss value of an enum-valued field: dataset, arch, optimizer,
+/// schedule, device, transform kind) pick the closest accepted name.
+fn suggest_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (unknown, after) = rest.split_once('`')?;
+    let (_, expected) = after.split_once("expected")?;
+    closest(unknown, expected.split('`').skip(1).step_by(2)).map(str::to_string)
 }

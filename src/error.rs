@@ -37,6 +37,23 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The candidate closest to `word` (Jaro-Winkler similarity above 0.75, ignoring case), for "did you
+/// mean" hints on unknown field names and near-miss enum values.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&word, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// " (did you mean `NAME`?)" for the closest candidate, or "" when none is close.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    closest(word, candidates).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default()
+}
+
 /// Returned when the user interrupted (Ctrl-C); the process exits with 130.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interrupted;

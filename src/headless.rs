@@ -37,8 +37,9 @@ pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome>
     Ok(outcome)
 }
 
-/// `ppdl attack RUN_DIR [--only NAME]`: re-run attacks on a saved run (no retraining) and rewrite
-/// attacks.json (with `--only`, merge that attack's record into it).
+/// `ppdl attack RUN_DIR [--only NAME]`: re-run attacks on a saved run (no retraining), rewrite
+/// attacks.json (with `--only`, merge that attack's record into it), then bring the figures and
+/// report.md up to date (see [`crate::run::refresh_after_attacks`]).
 pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
     let control = Arc::new(Control::default());
     install_interrupt_handler(&control);
@@ -47,7 +48,11 @@ pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
     println!("ppdl attack {}", run_dir.display());
     let outcome = std::thread::scope(|scope| {
         let control = &control;
-        let worker = scope.spawn(move || crate::attacks::rerun(run_dir, only, &tx, control));
+        let worker = scope.spawn(move || -> anyhow::Result<crate::attacks::AttacksFile> {
+            let file = crate::attacks::rerun(run_dir, only, &tx, control)?;
+            crate::run::refresh_after_attacks(run_dir, &tx, control);
+            Ok(file)
+        });
         for event in rx.iter() {
             printer.show(&event);
         }

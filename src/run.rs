@@ -249,6 +249,33 @@ fn render_figures(folder: &RunFolder, events: &Sender<Event>) {
     }
 }
 
+/// After `ppdl attack` rewrote attacks.json: regenerate the figures and report.md through the same
+/// path as the end of a run and `ppdl plot` when the run's `output.figures` is on; otherwise (or when
+/// interrupted) say plainly that they no longer match attacks.json.
+pub fn refresh_after_attacks(run_dir: &Path, events: &Sender<Event>, control: &Control) {
+    let log = |text: String| {
+        let _ = events.send(Event::Log(text));
+    };
+    let plot = format!("`ppdl plot {}` regenerates them", run_dir.display());
+    let folder = match RunFolder::open(run_dir) {
+        Ok(f) => f,
+        Err(e) => return log(format!("figures and report.md not regenerated: {e:#}")),
+    };
+    let drawn = folder.report_path().is_file() || folder.figures_dir().is_dir();
+    if control.stop_requested() {
+        log(format!("interrupted: report.md and the figures were not regenerated and predate attacks.json; {plot}"));
+    } else if folder.load_config().map(|c| c.output.figures).unwrap_or(true) {
+        render_figures(&folder, events);
+    } else if drawn {
+        log(format!(
+            "output.figures is false for this run: report.md and the figures were not regenerated and are now \
+             STALE (they predate attacks.json); {plot}"
+        ));
+    } else {
+        log(format!("output.figures is false for this run: no figures or report.md drawn; {plot}"));
+    }
+}
+
 struct ArmInput<'a> {
     spec: TrainSpec,
     data: TrainingSet<'a>,

@@ -254,7 +254,11 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
 fn attacks_config_has_defaults_and_errors_name_the_field() {
     let base = "name = \"x\"\n[data]\ndataset = \"mnist\"\n";
     let c = Config::parse(base, Path::new("c.toml")).unwrap();
-    assert!(c.attacks.selected().is_empty(), "no attacks unless enabled");
+    assert_eq!(c.attacks.selected(), AttackKind::ALL.to_vec(), "every attack runs unless turned off");
+    assert_eq!(c.attacks.enabled, vec![AttackChoice::All]);
+    let off = Config::parse(&format!("{base}[attacks]\nenabled = []\n"), Path::new("c.toml")).unwrap();
+    assert!(off.attacks.selected().is_empty(), "an empty list turns them off");
+    assert_eq!(off.attacks.describe(), "none: attacks are off (attacks.enabled = [])");
     assert_eq!(c.attacks.wrong_key.keys, 10);
     assert_eq!(c.attacks.fine_tune.n, vec![50, 100, 500, 1000, 2000]);
     assert_eq!(c.attacks.aux_fraction, 0.5);

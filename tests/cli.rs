@@ -30,6 +30,9 @@ codes_per_class = 2
 fixed_key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 [output]
 figures = false
+[attacks]
+# Off here: these tests check training and the run folder; attacks get runs of their own below.
+enabled = []
 "#;
 
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -243,6 +246,13 @@ fn every_shipped_config_validates() {
         if p.extension().is_some_and(|e| e == "toml") {
             let o = ppdl(&["validate", p.to_str().unwrap()], root);
             assert!(o.status.success(), "{}: {}", p.display(), text(&o));
+            // Every shipped config attacks the scheme after training.
+            assert!(
+                text(&o).contains("# attacks that will run after training: all 7:"),
+                "{}: {}",
+                p.display(),
+                text(&o)
+            );
             n += 1;
         }
     }
@@ -487,4 +497,210 @@ fn plot_takes_a_folder_of_runs_and_marks_an_interrupted_one() {
         svg.contains("stopped (interrupted 2/3 epochs)") && svg.contains("run not finished"),
         "tradeoff.svg lacks the status"
     );
+}
+
+/// SMALL with `[attacks]` replaced by `attacks` (a TOML body, or "" for no table at all).
+fn small_with_attacks(attacks: &str) -> String {
+    let off = "[attacks]\n# Off here: these tests check training and the run folder; attacks get runs of their own below.\nenabled = []\n";
+    assert!(SMALL.ends_with(off), "SMALL ends with its [attacks] table");
+    format!("{}{attacks}", &SMALL[..SMALL.len() - off.len()])
+}
+
+fn attacks_json(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("attacks.json")).unwrap()).unwrap()
+}
+
+fn record_names(attacks: &serde_json::Value) -> Vec<String> {
+    attacks["records"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
+}
+
+const ALL_ATTACKS: [&str; 7] =
+    ["key-space", "wrong-key", "fine-tune", "known-plaintext", "statistical", "label-frequency", "inversion"];
+
+#[test]
+fn a_config_without_an_attacks_table_runs_every_attack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write(tmp.path(), "default.toml", &small_with_attacks(""));
+    let v = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
+    assert!(v.status.success(), "{}", text(&v));
+    assert!(text(&v).contains(&format!("# attacks that will run after training: all 7: {}", ALL_ATTACKS.join(", "))));
+    assert!(text(&v).contains("enabled = [\"all\"]"), "the resolved config shows the default: {}", text(&v));
+    let out = tmp.path().join("run");
+    let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let file = attacks_json(&out);
+    assert_eq!(record_names(&file), ALL_ATTACKS, "failures: {}", file["failures"]);
+}
+
+#[test]
+fn validate_lists_the_attacks_that_will_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (attacks, expected) in [
+        ("[attacks]\nenabled = []\n", "none: attacks are off (attacks.enabled = [])"),
+        ("[attacks]\nenabled = [\"inversion\", \"key-space\"]\n", "2 of 7: key-space, inversion"),
+        ("[attacks]\nenabled = [\"all\"]\n", "all 7: key-space, wrong-key,"),
+    ] {
+        let cfg = write(tmp.path(), "a.toml", &small_with_attacks(attacks));
+        let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains(&format!("# attacks that will run after training: {expected}")), "{}", text(&o));
+        assert!(!text(&o).contains("warning"), "the embedded data is always there: {}", text(&o));
+    }
+}
+
+#[test]
+fn validate_warns_when_the_data_is_missing_and_says_how_to_fetch_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let partial = tmp.path().join("partial");
+    std::fs::create_dir(&partial).unwrap();
+    for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte.gz"] {
+        std::fs::write(partial.join(f), b"only the names are checked").unwrap();
+    }
+    let partial_dir = format!("dataset = \"mnist\"\ndir = {:?}", partial.to_str().unwrap());
+    let cases: [(&str, &[&str]); 4] = [
+        // The default folder, relative to where ppdl runs (as for `ppdl run`).
+        ("dataset = \"mnist\"", &["data/mnist not found", "`scripts/fetch-data.sh mnist`"]),
+        ("dataset = \"fashion-mnist\"\ndir = \"nowhere/fm\"", &["nowhere/fm", "`scripts/fetch-data.sh fashion`"]),
+        ("dataset = \"digits\"", &["data/digits", "`scripts/fetch-data.sh digits`"]),
+        (&partial_dir, &["missing t10k-labels-idx1-ubyte", "`scripts/fetch-data.sh mnist`"]),
+    ];
+    for (data, needles) in cases {
+        let cfg = write(tmp.path(), "data.toml", &SMALL.replace("dataset = \"embedded\"", data));
+        let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
+        assert_eq!(o.status.code(), Some(0), "a valid config validates even without its data: {}", text(&o));
+        let t = text(&o);
+        assert!(t.contains("data.toml: valid"), "{t}");
+        assert!(t.contains("# warning: the data is missing"), "{t}");
+        for n in needles {
+            assert!(t.contains(n), "{data}: the warning should mention {n:?}: {t}");
+        }
+        // `run` still refuses, with exit 2 and nothing written.
+        let out = tmp.path().join("r");
+        let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+        assert_input_error(&o, needles);
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn near_miss_enum_values_get_a_suggestion_and_nothing_is_written() {
+    // (edit of SMALL, line, field, suggestion)
+    let cases = [
+        (("dataset = \"embedded\"", "dataset = \"fashion\""), 5, "data.dataset", "fashion-mnist"),
+        (("dataset = \"embedded\"", "dataset = \"MNIST\""), 5, "data.dataset", "mnist"),
+        (("arch = \"mlp-256\"", "arch = \"mlp256\""), 9, "model.arch", "mlp-256"),
+        (("epochs = 2", "epochs = 2\noptimizer = \"adma\""), 12, "train.optimizer", "adam"),
+        (("epochs = 2", "epochs = 2\nschedule = \"sequental\""), 12, "train.schedule", "sequential"),
+        (("epochs = 2", "epochs = 2\ndevice = \"cudaa\""), 12, "train.device", "cuda"),
+        (
+            ("{ kind = \"pixel-permutation\" }", "{ kind = \"pixel_permutation\" }"),
+            15,
+            "privacy.transforms[0].kind",
+            "pixel-permutation",
+        ),
+        (("{ kind = \"noise\", sigma", "{ kind = \"nosie\", sigma"), 15, "privacy.transforms[1].kind", "noise"),
+        (("enabled = []", "enabled = [\"key-space\", \"inverson\"]"), 22, "attacks.enabled[1]", "inversion"),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for ((from, to), line, field, suggestion) in cases {
+        assert!(SMALL.contains(from), "test edit `{from}` does not apply");
+        let cfg = write(tmp.path(), "bad.toml", &SMALL.replace(from, to));
+        let out = tmp.path().join("r");
+        for args in [
+            vec!["validate", cfg.to_str().unwrap()],
+            vec!["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        ] {
+            let o = ppdl(&args, tmp.path());
+            let line = format!("bad.toml:{line}:");
+            let field = format!("field `{field}`");
+            let hint = format!("(did you mean `{suggestion}`?)");
+            assert_input_error(&o, &[&line, &field, &hint]);
+        }
+        assert!(!out.exists(), "{to}: nothing may be written for a bad config");
+    }
+    // Far from every accepted value: the list of values, no guess.
+    let cfg = write(tmp.path(), "bad.toml", &SMALL.replace("dataset = \"embedded\"", "dataset = \"imagenet\""));
+    let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
+    assert_input_error(&o, &["bad.toml:5:", "field `data.dataset`", "`fashion-mnist`"]);
+    assert!(!text(&o).contains("did you mean"), "{}", text(&o));
+    // The same hint for `attack --only`, before anything is run or written.
+    let run = tmp.path().join("fixture");
+    std::fs::create_dir(&run).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+        std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+    }
+    let before = std::fs::read(run.join("attacks.json")).unwrap();
+    let o = ppdl(&["attack", run.to_str().unwrap(), "--only", "fine_tune"], tmp.path());
+    assert_input_error(&o, &["unknown attack `fine_tune`", "(did you mean `fine-tune`?)"]);
+    assert_eq!(std::fs::read(run.join("attacks.json")).unwrap(), before);
+}
+
+#[test]
+fn a_folder_for_the_embedded_dataset_is_a_config_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write(
+        tmp.path(),
+        "bad.toml",
+        &SMALL.replace("dataset = \"embedded\"", "dataset = \"embedded\"\ndir = \"data/x\""),
+    );
+    let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
+    assert_input_error(&o, &["bad.toml:6:", "field `data.dir`", "built into the program"]);
+}
+
+/// Files under `dir` with their modification times.
+fn mtimes(dir: &Path) -> std::collections::BTreeMap<PathBuf, std::time::SystemTime> {
+    walk(dir).into_iter().map(|p| (p.clone(), std::fs::metadata(&p).unwrap().modified().unwrap())).collect()
+}
+
+#[test]
+fn attack_only_regenerates_the_figures_and_report_or_says_they_are_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body =
+        small_with_attacks("[attacks]\nenabled = [\"key-space\"]\n").replace("figures = false", "figures = true");
+    let cfg = write(tmp.path(), "fig.toml", &body);
+    let out = tmp.path().join("run");
+    let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let figures = out.join("figures");
+    assert!(figures.join("key-space.png").is_file());
+    assert!(!figures.join("attack-wrong-key.png").exists());
+    let report_before = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let times_before = mtimes(&figures);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    let o = ppdl(&["attack", out.to_str().unwrap(), "--only", "wrong-key"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("== figures and report"), "{}", text(&o));
+    let file = attacks_json(&out);
+    assert_eq!(record_names(&file), ["key-space", "wrong-key"], "the record is merged into attacks.json");
+    // The figure of the new record is drawn and every earlier figure is redrawn (the same path as `ppdl plot`).
+    for ext in ["png", "svg"] {
+        assert!(figures.join(format!("attack-wrong-key.{ext}")).is_file(), "attack-wrong-key.{ext} not drawn");
+    }
+    let times_after = mtimes(&figures);
+    for (path, before) in &times_before {
+        assert!(times_after[path] > *before, "{} not regenerated", path.display());
+    }
+    // report.md now describes what attacks.json holds, record by record.
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert_ne!(report, report_before);
+    for r in file["records"].as_array().unwrap() {
+        let title = r["title"].as_str().unwrap();
+        let wall = format!("wall time: {:.2} s", r["seconds"].as_f64().unwrap());
+        assert!(report.contains(title) && report.contains(&wall), "report.md lacks {title} / {wall}:\n{report}");
+    }
+    assert!(report.contains("attack-wrong-key.png"), "the report shows the new figure:\n{report}");
+
+    // With figures off for this run, the report is left as it is and the command says it is stale.
+    let resolved = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(resolved.contains("figures = true"));
+    std::fs::write(out.join("config.toml"), resolved.replace("figures = true", "figures = false")).unwrap();
+    let times_before = mtimes(&figures);
+    let o = ppdl(&["attack", out.to_str().unwrap(), "--only", "key-space"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("STALE") && t.contains(&format!("`ppdl plot {}`", out.display())), "{t}");
+    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report, "report.md is not rewritten");
+    assert_eq!(mtimes(&figures), times_before, "figures are not rewritten");
 }

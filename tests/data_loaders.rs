@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ppdl::data::load::{load_dataset, DatasetKind};
+use ppdl::data::load::{check_present, load_dataset, DatasetKind};
 use ppdl::data::{cifar, digits, embedded, idx, ImageShape};
 use ppdl::error::exit_code;
 use proptest::prelude::*;
@@ -419,6 +419,11 @@ fn load_idx_folders_raw_and_gzip_with_limits() {
     assert_has(&input_err(load_dataset(DatasetKind::Digits, Some(&raw), None, Some(0))), &["test_limit", "0"]);
     assert_has(&input_err(load_dataset(DatasetKind::Embedded, None, Some(0), None)), &["train_limit"]);
 
+    // The presence check (`ppdl validate`) agrees: every file is there, only names are looked at.
+    assert!(check_present(DatasetKind::Mnist, Some(&raw)).is_ok());
+    assert!(check_present(DatasetKind::FashionMnist, Some(&gzd)).is_ok());
+    assert!(check_present(DatasetKind::Embedded, None).is_ok());
+
     // a bad label inside a folder surfaces with the file and offset
     write(&raw, "t10k-labels-idx1-ubyte", &idx_labels(&[0, 1, 12, 3, 4]));
     let m = input_err(load_dataset(DatasetKind::Mnist, Some(&raw), None, None));
@@ -427,6 +432,9 @@ fn load_idx_folders_raw_and_gzip_with_limits() {
     std::fs::remove_file(gzd.join("train-labels-idx1-ubyte.gz")).unwrap();
     let m = input_err(load_dataset(DatasetKind::FashionMnist, Some(&gzd), None, None));
     assert_has(&m, &["train-labels-idx1-ubyte", ".gz", "scripts/fetch-data.sh fashion"]);
+    // ... and the presence check says the same, word for word
+    let p = input_err(check_present(DatasetKind::FashionMnist, Some(&gzd)));
+    assert_eq!(p, m);
 }
 
 #[test]

@@ -90,10 +90,11 @@ fn write_config(dir: &Path, name: &str, train: usize, test: usize, epochs: usize
     let configs = dir.join("configs");
     std::fs::create_dir_all(&configs).unwrap();
     let results = dir.join("results");
+    // Attacks off: these tests are of the TUI, and the attacks would add seconds to every wait.
     let text = format!(
         "name = \"{name}\"\nseed = 1\n[data]\ndataset = \"embedded\"\ntrain_limit = {train}\ntest_limit = {test}\n\
          [train]\nepochs = {epochs}\nlog_every = 3\n[privacy]\ntransforms = [{{ kind = \"pixel-permutation\" }}]\n\
-         [output]\ndir = {results:?}\nfigures = false\n"
+         [output]\ndir = {results:?}\nfigures = false\n[attacks]\nenabled = []\n"
     );
     std::fs::write(configs.join(format!("{name}.toml")), text).unwrap();
     configs

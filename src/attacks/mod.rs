@@ -113,7 +113,8 @@ impl AttackKind {
     pub fn from_name(name: &str) -> Result<AttackKind, InputError> {
         AttackKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
             let list = AttackKind::ALL.iter().map(|k| format!("`{}`", k.name())).collect::<Vec<_>>().join(", ");
-            InputError::new(format!("unknown attack `{name}`, expected one of {list}"))
+            let hint = crate::error::did_you_mean(name, AttackKind::ALL.map(AttackKind::name));
+            InputError::new(format!("unknown attack `{name}`, expected one of {list}{hint}"))
         })
     }
 

@@ -1,4 +1,5 @@
-//! Loading a whole dataset by kind: [`load_dataset`].
+//! Loading a whole dataset by kind: [`load_dataset`]; [`check_present`] tells, without reading them,
+//! whether its files are there (what `ppdl validate` warns about).
 //!
 //! | kind | default folder | files | split |
 //! |---|---|---|---|
@@ -129,8 +130,9 @@ impl FromStr for DatasetKind {
     fn from_str(s: &str) -> Result<Self, InputError> {
         DatasetKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
             InputError::new(format!(
-                "unknown dataset {s:?}: expected one of {}",
-                DatasetKind::ALL.map(|k| k.name()).join(", ")
+                "unknown dataset {s:?}: expected one of {}{}",
+                DatasetKind::ALL.map(|k| k.name()).join(", "),
+                crate::error::did_you_mean(s, DatasetKind::ALL.map(|k| k.name()))
             ))
         })
     }
@@ -163,7 +165,38 @@ pub fn load_dataset(
     }
     let train_limit = train_limit.unwrap_or(usize::MAX);
     let test_limit = test_limit.unwrap_or(usize::MAX);
-    let mut dataset = if kind == DatasetKind::Embedded {
+    let mut dataset = match locate(kind, dir)? {
+        Located::Embedded => embedded::load()?,
+        Located::Idx(paths) => load_idx(kind, paths, train_limit, test_limit)?,
+        Located::Digits(path) => load_digits(&path)?,
+        Located::Cifar(base) => load_cifar(&base, train_limit, test_limit)?,
+    };
+    dataset.name = kind.name().to_string();
+    dataset.train = dataset.train.truncated(train_limit);
+    dataset.test = dataset.test.truncated(test_limit);
+    Ok(dataset)
+}
+
+/// Checks, without reading them, that the files [`load_dataset`] needs for `kind` are in `dir` (the
+/// default folder when `None`). The error is the one a run would stop with: what is missing, where,
+/// and how to get it (the fetch command). `embedded` is always present.
+pub fn check_present(kind: DatasetKind, dir: Option<&Path>) -> Result<()> {
+    locate(kind, dir).map(|_| ())
+}
+
+/// Where a dataset's files are.
+enum Located {
+    Embedded,
+    /// Train images, train labels, test images, test labels.
+    Idx([PathBuf; 4]),
+    Digits(PathBuf),
+    /// The folder holding the CIFAR-10 batch files.
+    Cifar(PathBuf),
+}
+
+/// Finds every file the loader of `kind` needs, or says what is missing and how to get it.
+fn locate(kind: DatasetKind, dir: Option<&Path>) -> Result<Located> {
+    if kind == DatasetKind::Embedded {
         if let Some(dir) = dir {
             return Err(anyhow::Error::new(InputError::new(format!(
                 "dataset \"embedded\" is built into the program and reads no folder, but the folder {} was \
@@ -172,22 +205,20 @@ pub fn load_dataset(
                 DatasetKind::ALL[1..].iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
             ))));
         }
-        embedded::load()?
-    } else {
-        let default = kind.default_dir().expect("non-embedded kinds have a default folder");
-        let dir = dir.unwrap_or(&default);
-        check_dir(kind, dir)?;
-        match kind {
-            DatasetKind::Mnist | DatasetKind::FashionMnist => load_idx(kind, dir, train_limit, test_limit)?,
-            DatasetKind::Digits => load_digits(dir)?,
-            DatasetKind::Cifar10 => load_cifar(dir, train_limit, test_limit)?,
-            DatasetKind::Embedded => unreachable!(),
+        return Ok(Located::Embedded);
+    }
+    let default = kind.default_dir().expect("non-embedded kinds have a default folder");
+    let dir = dir.unwrap_or(&default);
+    check_dir(kind, dir)?;
+    Ok(match kind {
+        DatasetKind::Mnist | DatasetKind::FashionMnist => {
+            let [a, b, c, d] = IDX_FILES.map(|base| find_idx(kind, dir, base));
+            Located::Idx([a?, b?, c?, d?])
         }
-    };
-    dataset.name = kind.name().to_string();
-    dataset.train = dataset.train.truncated(train_limit);
-    dataset.test = dataset.test.truncated(test_limit);
-    Ok(dataset)
+        DatasetKind::Digits => Located::Digits(find_digits(dir)?),
+        DatasetKind::Cifar10 => Located::Cifar(find_cifar(dir)?),
+        DatasetKind::Embedded => unreachable!("handled above"),
+    })
 }
 
 /// `pixels[i] / max` as `f32`.
@@ -229,11 +260,8 @@ fn find_idx(kind: DatasetKind, dir: &Path, base: &str) -> Result<PathBuf> {
 }
 
 /// Scales only the first `limit` samples of each split.
-fn load_idx(kind: DatasetKind, dir: &Path, train_limit: usize, test_limit: usize) -> Result<Dataset> {
-    let paths = IDX_FILES.map(|base| find_idx(kind, dir, base));
+fn load_idx(kind: DatasetKind, paths: [PathBuf; 4], train_limit: usize, test_limit: usize) -> Result<Dataset> {
     let [train_images, train_labels, test_images, test_labels] = paths;
-    let (train_images, train_labels, test_images, test_labels) =
-        (train_images?, train_labels?, test_images?, test_labels?);
     let (shape, train_px, train_y) = idx::read_pair(&train_images, &train_labels, CLASSES)?;
     let (test_shape, test_px, test_y) = idx::read_pair(&test_images, &test_labels, CLASSES)?;
     if test_shape != shape {
@@ -272,19 +300,22 @@ fn non_empty(path: &Path, n: usize) -> Result<()> {
     Ok(())
 }
 
-fn load_digits(dir: &Path) -> Result<Dataset> {
-    let Some(path) = digits::FILE_NAMES.iter().map(|f| dir.join(f)).find(|p| p.is_file()) else {
-        return Err(anyhow::Error::new(InputError::new(format!(
+fn find_digits(dir: &Path) -> Result<PathBuf> {
+    digits::FILE_NAMES.iter().map(|f| dir.join(f)).find(|p| p.is_file()).ok_or_else(|| {
+        anyhow::Error::new(InputError::new(format!(
             "{}: missing digits.csv.gz (or digits.csv) in dataset folder {} (dataset \"digits\"); {}",
             dir.join(digits::FILE_NAMES[0]).display(),
             dir.display(),
             DatasetKind::Digits.how_to_get(dir)
-        ))));
-    };
-    let (pixels, labels) = digits::read_csv(&path)?;
+        )))
+    })
+}
+
+fn load_digits(path: &Path) -> Result<Dataset> {
+    let (pixels, labels) = digits::read_csv(path)?;
     if labels.len() < 2 {
         return Err(anyhow::Error::new(InputError::in_file(
-            &path,
+            path,
             format!("holds {} sample: expected at least 2 (one for each split)", labels.len()),
         )));
     }
@@ -302,24 +333,28 @@ fn load_digits(dir: &Path) -> Result<Dataset> {
     })
 }
 
-/// Reads the batches in order until `limit` samples are had (later batches are then not read).
-fn load_cifar(dir: &Path, train_limit: usize, test_limit: usize) -> Result<Dataset> {
+/// `dir`, or its `cifar-10-batches-bin` subfolder, whichever holds every batch file.
+fn find_cifar(dir: &Path) -> Result<PathBuf> {
     let sub = dir.join("cifar-10-batches-bin");
     let all_files = || cifar::TRAIN_FILES.iter().chain([&cifar::TEST_FILE]);
-    let base = if all_files().all(|f| dir.join(f).is_file()) {
-        dir.to_path_buf()
+    if all_files().all(|f| dir.join(f).is_file()) {
+        Ok(dir.to_path_buf())
     } else if all_files().all(|f| sub.join(f).is_file()) {
-        sub
+        Ok(sub)
     } else {
         let look = if sub.is_dir() { &sub } else { dir };
         let missing: Vec<&str> = all_files().filter(|f| !look.join(f).is_file()).copied().collect();
-        return Err(anyhow::Error::new(InputError::new(format!(
+        Err(anyhow::Error::new(InputError::new(format!(
             "dataset folder {} (dataset \"cifar10\") lacks {}; {}",
             look.display(),
             missing.join(", "),
             DatasetKind::Cifar10.how_to_get(dir)
-        ))));
-    };
+        ))))
+    }
+}
+
+/// Reads the batches in order until `limit` samples are had (later batches are then not read).
+fn load_cifar(base: &Path, train_limit: usize, test_limit: usize) -> Result<Dataset> {
     let read = |files: &[&str], limit: usize| -> Result<Split> {
         let mut split = Split { images: Vec::new(), labels: Vec::new(), features: cifar::SHAPE.features() };
         for f in files {

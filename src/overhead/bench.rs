@@ -467,14 +467,19 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         .map(|name| {
             Arch::ALL.iter().copied().find(|a| a.name() == name.trim()).ok_or_else(|| {
                 InputError::new(format!(
-                    "--arch {name}: expected one of {}",
-                    Arch::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+                    "--arch {name}: expected one of {}{}",
+                    Arch::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
+                    crate::error::did_you_mean(name.trim(), Arch::ALL.map(Arch::name))
                 ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let dataset = DatasetKind::ALL.iter().copied().find(|k| k.name() == args.dataset).ok_or_else(|| {
-        InputError::new(format!("--dataset {}: expected embedded, mnist or fashion-mnist", args.dataset))
+        InputError::new(format!(
+            "--dataset {}: expected embedded, mnist or fashion-mnist{}",
+            args.dataset,
+            crate::error::did_you_mean(&args.dataset, ["embedded", "mnist", "fashion-mnist"])
+        ))
     })?;
     let defaults = BenchOptions::default();
     let opts = BenchOptions {

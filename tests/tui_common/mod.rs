@@ -49,6 +49,8 @@ batch_size = 128
 [privacy]
 transforms = [{ kind = "block-shuffle", block = 4, flip = true }, { kind = "noise", sigma = 0.05 }]
 codes_per_class = 3
+[attacks]
+enabled = ["inversion", "key-space", "wrong-key"]
 "#;
 
 pub fn config(text: &str) -> Config {

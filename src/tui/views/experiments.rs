@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use crate::config::{Config, OptimizerKind, PrivacyConfig, Schedule, TransformSpec};
+use crate::attacks::AttackKind;
+use crate::config::{AttacksConfig, Config, OptimizerKind, PrivacyConfig, Schedule, TransformSpec};
 use crate::tui::app::App;
 use crate::tui::theme;
 
@@ -45,7 +46,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block(title)), area);
         return;
     }
-    let header = Row::new(["config", "dataset", "arch", "ep", "privacy"]).style(theme::title());
+    let header = Row::new(["config", "dataset", "arch", "ep", "attacks", "privacy"]).style(theme::title());
     let longest = app.configs.iter().map(|e| display_name(&e.rel).chars().count()).max().unwrap_or(6);
     let name_w = longest.clamp(12, (area.width as usize / 3).max(12));
     let rows = app.configs.iter().map(|e| match &e.config {
@@ -54,6 +55,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(dataset_name(c)),
             Cell::from(c.model.arch.name()),
             Cell::from(c.train.epochs.to_string()),
+            Cell::from(attacks_short(&c.attacks)),
             Cell::from(privacy_short(&c.privacy)),
         ]),
         Err(_) => Row::new([
@@ -66,6 +68,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(13),
         Constraint::Length(12),
         Constraint::Length(3),
+        Constraint::Length(7),
         Constraint::Fill(1),
     ];
     let table = Table::new(rows, widths)
@@ -121,6 +124,15 @@ pub fn privacy_short(p: &PrivacyConfig) -> String {
     s
 }
 
+/// How many attacks a config runs after training, in a table cell: "all 7", "3 of 7" or "none".
+pub fn attacks_short(a: &AttacksConfig) -> String {
+    match a.selected().len() {
+        0 => "none".into(),
+        n if n == AttackKind::ALL.len() => format!("all {n}"),
+        n => format!("{n} of {}", AttackKind::ALL.len()),
+    }
+}
+
 fn field(name: &str, value: String) -> Vec<Span<'static>> {
     vec![Span::styled(format!("{name} "), theme::muted()), Span::raw(value), Span::raw("   ")]
 }
@@ -163,6 +175,7 @@ pub fn summary_lines(c: &Config) -> Vec<Line<'static>> {
             .concat(),
         ),
         Line::from(field("privacy", c.privacy.describe())),
+        Line::from(field("attacks", c.attacks.describe())),
         Line::from(field("output", c.output.dir.display().to_string())),
     ]
 }
