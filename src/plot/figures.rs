@@ -9,7 +9,7 @@ use super::draw::{
     arm_marker, fmt_sig, fmt_thousands, render, series_marker, titled, Bar, BarChart, Figure, HLine, LegendItem,
     LineKind, Placed, Series, Swatch, XTicks, XyChart,
 };
-use super::inputs::{AttackRecord, RunData};
+use super::inputs::{AttackRecord, Curve, RunData};
 use super::samples::SamplesFile;
 use super::style::{self, arm_color, series_color, text};
 use super::FigureFiles;
@@ -109,7 +109,7 @@ pub(crate) fn render_all(run: &RunData, dir: &Path) -> anyhow::Result<(Vec<Figur
                 if r.name == "key-space" {
                     continue;
                 }
-                match attack(r) {
+                match attack(r, run) {
                     Some((f, c)) => emit(&f, c, dir, &mut out)?,
                     None => skipped.push(format!("attack-{}: the record has no curves", file_stem(&r.name))),
                 }
@@ -153,8 +153,14 @@ pub(crate) fn arm_label(run: &RunData, arm: Arm) -> String {
     }
 }
 
+/// The run's dataset as a reader knows it ("Fashion-MNIST (6k/1k subset)"), for titles and the report.
+pub(crate) fn dataset_title(run: &RunData) -> String {
+    let ds = &run.summary.dataset;
+    crate::data::display_name(&ds.name, ds.train, ds.test)
+}
+
 fn subject(run: &RunData) -> String {
-    format!("{}, {}", run.summary.dataset.name, run.summary.arch)
+    format!("{}, {}", dataset_title(run), run.summary.arch)
 }
 
 fn single(name: &str, chart: XyChart) -> ChartFigure {
@@ -163,7 +169,7 @@ fn single(name: &str, chart: XyChart) -> ChartFigure {
 
 fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
     let mut c = XyChart::new("epoch", "test accuracy (%)");
-    c.title = Some(format!("Test accuracy per epoch ({})", subject(run)));
+    c.title = Some(format!("Test accuracy per epoch{}{}", style::TITLE_PART_SEPARATOR, subject(run)));
     c.x_ticks = XTicks::Integer;
     for arm in Arm::BOTH {
         let pts: Vec<(f64, f64)> = run.test_rows(arm).iter().map(|r| (r.epoch as f64, 100.0 * r.accuracy)).collect();
@@ -200,7 +206,7 @@ fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
 fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
     let m = run.codes_per_class();
     let mut c = XyChart::new("optimiser step", "cross-entropy loss");
-    c.title = Some(format!("Training and test loss ({})", subject(run)));
+    c.title = Some(format!("Training and test loss{}{}", style::TITLE_PART_SEPARATOR, subject(run)));
     c.y_from_zero = true;
     for arm in Arm::BOTH {
         let pts: Vec<(f64, f64)> = run.train_rows(arm).iter().map(|r| (r.step as f64, r.loss)).collect();
@@ -415,7 +421,12 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     let (lo, hi) = super::draw::min_max(&pos).unwrap_or((1.0, 1.0));
     let log = hi / lo.max(1e-9) > 50.0;
     let chart = BarChart {
-        title: Some(format!("Key space ({})", transforms_of(&run.summary.privacy))),
+        title: Some(format!(
+            "Key space ({}){}{}",
+            transforms_of(&run.summary.privacy),
+            style::TITLE_PART_SEPARATOR,
+            dataset_title(run)
+        )),
         category_desc: String::new(),
         value_desc: format!("log2(number of keys) (bits{})", if log { ", log scale" } else { "" }),
         categories,
@@ -461,8 +472,182 @@ fn fmt_value(v: f64, unit: &str) -> String {
     }
 }
 
-fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
-    // Curves that share x_label and y_label go on one panel, in order of first appearance.
+/// Whether curves with this x label plot independent draws ("wrong key #": the x value only numbers
+/// them, no order or trend between them). Those are drawn as points in a strip plot, never joined.
+pub(crate) fn independent_draws(x_label: &str) -> bool {
+    x_label.trim_end().ends_with('#')
+}
+
+/// `labels` without the words they all start with ("wrong keys, own map", "wrong keys, fitted map"
+/// -> "own map", "fitted map"); unchanged when that would leave one empty.
+fn without_common_prefix(labels: &[String]) -> Vec<String> {
+    if labels.len() < 2 {
+        return labels.to_vec();
+    }
+    let first = &labels[0];
+    let mut cut = 0;
+    for (i, c) in first.char_indices() {
+        if labels.iter().any(|l| !l[i..].starts_with(c)) {
+            break;
+        }
+        // Cut only after a word separator.
+        if c == ',' || c == ':' || c == ' ' {
+            cut = i + c.len_utf8();
+        }
+    }
+    let out: Vec<String> = labels.iter().map(|l| l[cut..].trim().to_string()).collect();
+    if out.iter().any(|l| l.is_empty()) {
+        labels.to_vec()
+    } else {
+        out
+    }
+}
+
+/// Horizontal offset of draw `j` of `m` inside its column (evenly spread, so equal values stay apart).
+fn strip_offset(j: usize, m: usize) -> f64 {
+    if m < 2 {
+        0.0
+    } else {
+        (j as f64 / (m - 1) as f64 - 0.5) * 0.5
+    }
+}
+
+/// A strip plot of curves of independent draws: one column per curve, one unjoined point per draw,
+/// and a short bar at each column's mean.
+pub(crate) fn strip_chart(x_label: &str, y_label: &str, curves: &[&Curve]) -> XyChart {
+    let labels: Vec<String> = curves
+        .iter()
+        .enumerate()
+        .map(|(k, c)| if c.label.is_empty() { format!("curve {}", k + 1) } else { c.label.clone() })
+        .collect();
+    let what = x_label.trim_end().trim_end_matches('#').trim();
+    let n = curves.iter().map(|c| c.xy().len()).max().unwrap_or(0);
+    let plural = if n == 1 || what.ends_with('s') { "" } else { "s" };
+    let mut c = XyChart::new(format!("{n} independent {what}{plural}, one point each"), y_label.to_string());
+    c.x_categories = without_common_prefix(&labels);
+    let mut means = Vec::new();
+    for (k, curve) in curves.iter().enumerate() {
+        let ys: Vec<f64> = curve.xy().iter().map(|p| p.1).collect();
+        let m = ys.len();
+        c.series.push(Series {
+            // Named by its column; the legend keeps to the reference levels.
+            label: String::new(),
+            points: ys.iter().enumerate().map(|(j, y)| (k as f64 + strip_offset(j, m), *y)).collect(),
+            color: series_color(k),
+            line: LineKind::None,
+            marker: Some(series_marker(k)),
+            on_top: false,
+        });
+        if m > 1 {
+            let mean = ys.iter().sum::<f64>() / m as f64;
+            means.push(Series {
+                label: if means.is_empty() { format!("mean over the {what}{plural}") } else { String::new() },
+                points: vec![(k as f64 - 0.32, mean), (k as f64 + 0.32, mean)],
+                color: style::MUTED,
+                line: LineKind::Solid,
+                marker: None,
+                on_top: false,
+            });
+        }
+    }
+    // Means first, so that the points are drawn over them.
+    means.append(&mut c.series);
+    c.series = means;
+    c
+}
+
+/// The y range of an attack panel: the data and every reference line drawn on it, on a scale where
+/// a small change does not fill the axis. Fractions in [0, 1] (accuracy, SSIM, key recovered) get
+/// the whole 0..1; PSNR at least [`MIN_PSNR_SPAN_DB`]; accuracy differences at least
+/// [`MIN_DIFFERENCE_SPAN`] around 0. `None`: the chart's own range from data and lines.
+pub(crate) fn attack_y_range(y_label: &str, ys: &[f64]) -> Option<std::ops::Range<f64>> {
+    let yl = y_label.to_lowercase();
+    let (lo, hi) = super::draw::min_max(ys)?;
+    let fraction = yl.contains("fraction") || yl.contains("accuracy") || yl.contains("ssim");
+    if yl.contains("difference") || yl.contains("advantage") {
+        let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+        let grow = (MIN_DIFFERENCE_SPAN - (hi - lo)).max(0.0) / 2.0;
+        return Some(super::draw::pad_range(lo - grow, hi + grow, 0.07, false));
+    }
+    if fraction && lo >= -1e-9 && hi <= 1.0 + 1e-9 {
+        return Some(0.0..1.04);
+    }
+    if yl.contains("psnr") || yl.contains("(db)") {
+        // Grow upwards, towards better reconstructions: the no-attack reference is the floor that matters.
+        let hi = hi.max(lo + MIN_PSNR_SPAN_DB);
+        return Some(super::draw::pad_range(lo, hi, 0.07, false));
+    }
+    None
+}
+
+/// Smallest PSNR axis span: a 0.5 dB change looks like one.
+pub(crate) const MIN_PSNR_SPAN_DB: f64 = 10.0;
+/// Smallest span of an accuracy-difference axis (fraction; 0.1 = 10 points).
+pub(crate) const MIN_DIFFERENCE_SPAN: f64 = 0.1;
+
+/// The reference lines of one attack panel: chance and the record's reference when the record's
+/// headline unit is what the panel shows, chance (1 / classes) on any other accuracy panel, and on
+/// accuracy panels the stolen model's best accuracy on raw inputs when the record holds it.
+fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine> {
+    let unit = r.headline.unit.as_str();
+    let yl = y_label.to_lowercase();
+    let accuracy_panel = yl.contains("accuracy") && !yl.contains("difference");
+    let mut out = Vec::new();
+    if unit_matches(unit, y_label) {
+        // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
+        // mean image, is the no-knowledge floor), so it is not drawn.
+        let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
+        if let Some(ch) = chance {
+            let label = if unit == "points" && ch == 0.0 {
+                "no advantage (0 points)".to_string()
+            } else {
+                format!("chance ({})", fmt_value(ch, unit))
+            };
+            out.push(HLine { label, y: ch, color: style::CHANCE, dotted: false });
+        }
+        if let Some(b) = r.baseline {
+            let what = r.baseline_label.clone().unwrap_or_else(|| "reference".into());
+            out.push(HLine {
+                label: format!("{what} ({})", fmt_value(b, unit)),
+                y: b,
+                color: style::REFERENCE,
+                dotted: true,
+            });
+        }
+    } else if accuracy_panel && classes > 0 {
+        let ch = 1.0 / classes as f64;
+        out.push(HLine {
+            label: format!("chance (1/{classes} = {})", fmt_value(ch, "fraction")),
+            y: ch,
+            color: style::CHANCE,
+            dotted: false,
+        });
+    }
+    if accuracy_panel {
+        // "raw inputs, ..." figures without the key (not the upper bound that needs the secret map).
+        let raw = std::iter::once(&r.headline)
+            .chain(&r.figures)
+            .filter(|f| {
+                let m = f.metric.to_lowercase();
+                m.starts_with("raw inputs") && f.unit == "fraction" && !m.contains("upper bound") && !m.contains("secret")
+            })
+            .filter_map(|f| f.value)
+            .fold(None, |best: Option<f64>, v| Some(best.map_or(v, |b| b.max(v))));
+        if let Some(v) = raw {
+            out.push(HLine {
+                label: format!("raw inputs without the key, best label map ({})", fmt_value(v, "fraction")),
+                y: v,
+                color: style::BASELINE,
+                dotted: false,
+            });
+        }
+    }
+    out
+}
+
+/// The panels of an attack's figure: curves that share x_label and y_label go on one panel, in order
+/// of first appearance; independent draws as a strip plot; reference lines and ranges that show them.
+pub(crate) fn attack_panels(r: &AttackRecord, classes: usize) -> Vec<XyChart> {
     let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
     for (i, c) in r.curves.iter().enumerate() {
         if c.xy().is_empty() {
@@ -474,73 +659,57 @@ fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
             None => groups.push((key, vec![i])),
         }
     }
-    if groups.is_empty() {
-        return None;
-    }
-    let unit = r.headline.unit.as_str();
     let mut panels = Vec::new();
     for ((x_label, y_label), idx) in &groups {
-        let mut c = XyChart::new(x_label.clone(), y_label.clone());
         let curves: Vec<_> = idx.iter().map(|&i| &r.curves[i]).collect();
-        let all_pos_x = curves.iter().all(|c| c.xy().iter().all(|p| p.0 > 0.0));
-        let all_int_x = curves.iter().all(|c| c.xy().iter().all(|p| (p.0 - p.0.round()).abs() < 1e-9));
-        c.x_ticks = if curves.iter().any(|c| c.x_log) && all_pos_x {
-            XTicks::Log
-        } else if all_int_x {
-            XTicks::Integer
+        let mut c = if independent_draws(x_label) {
+            strip_chart(x_label, y_label, &curves)
         } else {
-            XTicks::Auto
-        };
-        for (k, curve) in curves.iter().enumerate() {
-            let pts = curve.xy();
-            c.series.push(Series {
-                label: if curve.label.is_empty() { format!("curve {}", k + 1) } else { curve.label.clone() },
-                marker: Some(series_marker(k)),
-                on_top: false,
-                line: LineKind::Solid,
-                color: series_color(k),
-                points: pts,
-            });
-        }
-        if unit_matches(unit, y_label) {
-            // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
-            // mean image, is the no-knowledge floor), so it is not drawn.
-            let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
-            if let Some(ch) = chance {
-                let label = if unit == "points" && ch == 0.0 {
-                    "no advantage (0 points)".to_string()
-                } else {
-                    format!("chance ({})", fmt_value(ch, unit))
-                };
-                c.hlines.push(HLine { label, y: ch, color: style::CHANCE, dotted: false });
-            }
-            if let Some(b) = r.baseline {
-                let what = r.baseline_label.clone().unwrap_or_else(|| "reference".into());
-                c.hlines.push(HLine {
-                    label: format!("{what} ({})", fmt_value(b, unit)),
-                    y: b,
-                    color: style::REFERENCE,
-                    dotted: true,
+            let mut c = XyChart::new(x_label.clone(), y_label.clone());
+            let all_pos_x = curves.iter().all(|c| c.xy().iter().all(|p| p.0 > 0.0));
+            let all_int_x = curves.iter().all(|c| c.xy().iter().all(|p| (p.0 - p.0.round()).abs() < 1e-9));
+            c.x_ticks = if curves.iter().any(|c| c.x_log) && all_pos_x {
+                XTicks::Log
+            } else if all_int_x {
+                XTicks::Integer
+            } else {
+                XTicks::Auto
+            };
+            for (k, curve) in curves.iter().enumerate() {
+                c.series.push(Series {
+                    label: if curve.label.is_empty() { format!("curve {}", k + 1) } else { curve.label.clone() },
+                    marker: Some(series_marker(k)),
+                    on_top: false,
+                    line: LineKind::Solid,
+                    color: series_color(k),
+                    points: curve.xy(),
                 });
             }
-        }
+            c
+        };
+        c.hlines = reference_lines(r, y_label, classes);
         let ys: Vec<f64> =
             c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).chain(c.hlines.iter().map(|h| h.y)).collect();
-        let yl = y_label.to_lowercase();
-        if (yl.contains("fraction") || yl == "accuracy" || yl.contains("ssim"))
-            && ys.iter().all(|y| (-1e-9..=1.0 + 1e-9).contains(y))
-        {
-            c.y_range = Some(0.0..1.04);
-        }
+        c.y_range = attack_y_range(y_label, &ys);
         panels.push(c);
     }
+    panels
+}
+
+fn attack(r: &AttackRecord, run: &RunData) -> Option<(ChartFigure, String)> {
+    let unit = r.headline.unit.as_str();
+    let mut panels = attack_panels(r, run.summary.dataset.classes);
+    if panels.is_empty() {
+        return None;
+    }
+    let title = format!("{}{}{}", r.display_title(), style::TITLE_PART_SEPARATOR, dataset_title(run));
     let n = panels.len() as u32;
     let (size, body) = if n == 1 {
         let mut c = panels.pop().expect("one panel");
-        c.title = Some(r.display_title());
+        c.title = Some(title);
         ((style::WIDTH, style::HEIGHT + 40), Body::Xy(c))
     } else {
-        ((style::WIDTH, 50 + n * style::PANEL_HEIGHT), Body::Stack(r.display_title(), panels))
+        ((style::WIDTH, 50 + n * style::PANEL_HEIGHT), Body::Stack(title, panels))
     };
     let mut caption = r.display_title();
     if !r.threat_model.adversary.is_empty() {
@@ -597,6 +766,8 @@ pub(crate) struct SamplesFigure {
     iw: u32,
     ih: u32,
     privacy: String,
+    /// "Test images through the scheme (TRANSFORMS) — DATASET", laid out by `style::title_layout`.
+    title: String,
     rescaled: bool,
     /// Left and right margin of the image grid.
     left: u32,
@@ -656,7 +827,13 @@ impl SamplesFigure {
             let room = style::WIDTH - 2 * Self::MARGIN - style::text_width(&r.title, style::LEGEND_PX) - 24;
             r.detail = style::fit_text(&r.detail, style::NOTE_PX, 16, room).0;
         }
-        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, privacy, rescaled, left }
+        let title = format!(
+            "Test images through the scheme ({}){}{}",
+            transforms_of(&privacy),
+            style::TITLE_PART_SEPARATOR,
+            dataset_title(run)
+        );
+        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, privacy, title, rescaled, left }
     }
 
     fn caption(&self) -> String {
@@ -679,11 +856,16 @@ impl SamplesFigure {
     }
 
     const MARGIN: u32 = 24;
-    /// Title and column headers.
-    const TOP: u32 = style::TITLE_PX + 18 + 34;
+    /// Column headers, below the title.
+    const HEADERS: u32 = 34;
     /// A row's heading line.
     const HEADING: u32 = 32;
     const GAP: u32 = 12;
+
+    /// Title and column headers.
+    fn top(&self) -> u32 {
+        style::title_layout(&self.title, style::WIDTH).height + Self::HEADERS
+    }
 
     fn cell(&self) -> u32 {
         let n = self.columns.len().max(1) as u32;
@@ -706,7 +888,7 @@ impl Figure for SamplesFigure {
     fn size(&self) -> (u32, u32) {
         let cell = self.cell();
         let rows = self.rows.len() as u32;
-        (style::WIDTH, Self::TOP + rows * (Self::HEADING + cell + Self::GAP) + if self.rescaled { 36 } else { 8 })
+        (style::WIDTH, self.top() + rows * (Self::HEADING + cell + Self::GAP) + if self.rescaled { 36 } else { 8 })
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, images: &mut Vec<Placed>) -> anyhow::Result<()>
@@ -714,7 +896,8 @@ impl Figure for SamplesFigure {
         DB::ErrorType: 'static,
     {
         use plotters::style::text_anchor::{HPos, Pos, VPos};
-        let _ = titled(root, &format!("Test images through the scheme ({})", transforms_of(&self.privacy)))?;
+        let _ = titled(root, &self.title)?;
+        let top = self.top() as i32;
         let cell = self.cell();
         let x0 = self.grid_x();
         let step = (cell + Self::GAP) as i32;
@@ -722,13 +905,12 @@ impl Figure for SamplesFigure {
         for (j, name) in self.columns.iter().enumerate() {
             let name = style::fit_text(name, style::NOTE_PX, 15, cell + Self::GAP - 4);
             let x = x0 + j as i32 * step + cell as i32 / 2;
-            root.draw(&Text::new(name.0, (x, Self::TOP as i32 - 6), text(name.1).pos(head.pos)))?;
+            root.draw(&Text::new(name.0, (x, top - 6), text(name.1).pos(head.pos)))?;
         }
         let title_style = text(style::LEGEND_PX).pos(Pos::new(HPos::Left, VPos::Bottom));
         let detail_style = text_colored_note().pos(Pos::new(HPos::Left, VPos::Bottom));
         for (i, row) in self.rows.iter().enumerate() {
-            let top = Self::TOP as i32 + i as i32 * (Self::HEADING + cell + Self::GAP) as i32;
-            let y = top + Self::HEADING as i32;
+            let y = top + i as i32 * (Self::HEADING + cell + Self::GAP) as i32 + Self::HEADING as i32;
             let marked = row.images.iter().any(|im| im.1);
             let title = if marked { format!("{} *", row.title) } else { row.title.clone() };
             root.draw(&Text::new(title.clone(), (x0, y - 6), title_style.clone()))?;
