@@ -34,8 +34,15 @@ impl Figure for ChartFigure {
         self.name.clone()
     }
 
+    /// The nominal size, taller by the lines a long title wraps onto (the plot keeps its height).
     fn size(&self) -> (u32, u32) {
-        self.size
+        let title = match &self.body {
+            Body::Xy(c) => c.title.as_deref(),
+            Body::Bars(b) => b.title.as_deref(),
+            Body::Stack(t, _) => Some(t.as_str()),
+        };
+        let extra = title.map_or(0, |t| style::title_layout(t, self.size.0).extra_height());
+        (self.size.0, self.size.1 + extra)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _images: &mut Vec<Placed>) -> anyhow::Result<()>
@@ -445,18 +452,54 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     ))
 }
 
+/// What an attack panel's y axis measures, read from its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum YKind {
+    /// A difference of accuracies (fraction; 0 = no advantage).
+    Difference,
+    Psnr,
+    Ssim,
+    Mse,
+    /// A classification rate: accuracy, reconstructions classified correctly.
+    Accuracy,
+    /// Another fraction: key recovered, classes recovered.
+    Fraction,
+    Bits,
+    Other,
+}
+
+pub(crate) fn y_kind(y_label: &str) -> YKind {
+    let y = y_label.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| y.contains(w));
+    if has(&["difference", "advantage"]) {
+        YKind::Difference
+    } else if has(&["psnr", "(db)"]) {
+        YKind::Psnr
+    } else if has(&["ssim"]) {
+        YKind::Ssim
+    } else if has(&["mse"]) {
+        YKind::Mse
+    } else if has(&["accuracy", "classified", "recognised", "recognized"]) {
+        YKind::Accuracy
+    } else if has(&["fraction", "recovered", "rate", "share"]) {
+        YKind::Fraction
+    } else if has(&["bits"]) {
+        YKind::Bits
+    } else {
+        YKind::Other
+    }
+}
+
 /// Whether a headline unit (the unit of `chance` and `baseline`) is what a panel's y axis shows.
 fn unit_matches(unit: &str, y_label: &str) -> bool {
-    let y = y_label.to_lowercase();
+    let kind = y_kind(y_label);
     match unit.to_lowercase().as_str() {
-        "db" => y.contains("psnr") || y.contains("(db)"),
-        "fraction" => {
-            (y.contains("accuracy") || y.contains("fraction") || y.contains("recovered")) && !y.contains("difference")
-        }
-        "points" => y.contains("difference") || y.contains("advantage"),
-        "bits" => y.contains("bits"),
-        "ssim" => y.contains("ssim"),
-        "mse" => y.contains("mse"),
+        "db" => kind == YKind::Psnr,
+        "fraction" => matches!(kind, YKind::Accuracy | YKind::Fraction),
+        "points" => kind == YKind::Difference,
+        "bits" => kind == YKind::Bits,
+        "ssim" => kind == YKind::Ssim,
+        "mse" => kind == YKind::Mse,
         _ => false,
     }
 }
@@ -557,27 +600,27 @@ pub(crate) fn strip_chart(x_label: &str, y_label: &str, curves: &[&Curve]) -> Xy
 }
 
 /// The y range of an attack panel: the data and every reference line drawn on it, on a scale where
-/// a small change does not fill the axis. Fractions in [0, 1] (accuracy, SSIM, key recovered) get
-/// the whole 0..1; PSNR at least [`MIN_PSNR_SPAN_DB`]; accuracy differences at least
-/// [`MIN_DIFFERENCE_SPAN`] around 0. `None`: the chart's own range from data and lines.
+/// a small change does not fill the axis. Rates and fractions in [0, 1] (accuracy, recognised, SSIM,
+/// key recovered) get the whole 0..1; PSNR at least [`MIN_PSNR_SPAN_DB`]; accuracy differences at
+/// least [`MIN_DIFFERENCE_SPAN`] around 0; MSE from 0 (perfect reconstruction). `None`: the chart's
+/// own range from data and lines.
 pub(crate) fn attack_y_range(y_label: &str, ys: &[f64]) -> Option<std::ops::Range<f64>> {
-    let yl = y_label.to_lowercase();
     let (lo, hi) = super::draw::min_max(ys)?;
-    let fraction = yl.contains("fraction") || yl.contains("accuracy") || yl.contains("ssim");
-    if yl.contains("difference") || yl.contains("advantage") {
-        let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-        let grow = (MIN_DIFFERENCE_SPAN - (hi - lo)).max(0.0) / 2.0;
-        return Some(super::draw::pad_range(lo - grow, hi + grow, 0.07, false));
+    match y_kind(y_label) {
+        YKind::Difference => {
+            let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+            let grow = (MIN_DIFFERENCE_SPAN - (hi - lo)).max(0.0) / 2.0;
+            Some(super::draw::pad_range(lo - grow, hi + grow, 0.07, false))
+        }
+        YKind::Accuracy | YKind::Fraction | YKind::Ssim if lo >= -1e-9 && hi <= 1.0 + 1e-9 => Some(0.0..1.04),
+        YKind::Psnr => {
+            // Grow upwards, towards better reconstructions: the no-attack reference is the floor that matters.
+            let hi = hi.max(lo + MIN_PSNR_SPAN_DB);
+            Some(super::draw::pad_range(lo, hi, 0.07, false))
+        }
+        YKind::Mse if lo >= 0.0 => Some(super::draw::pad_range(0.0, hi, 0.07, true)),
+        _ => None,
     }
-    if fraction && lo >= -1e-9 && hi <= 1.0 + 1e-9 {
-        return Some(0.0..1.04);
-    }
-    if yl.contains("psnr") || yl.contains("(db)") {
-        // Grow upwards, towards better reconstructions: the no-attack reference is the floor that matters.
-        let hi = hi.max(lo + MIN_PSNR_SPAN_DB);
-        return Some(super::draw::pad_range(lo, hi, 0.07, false));
-    }
-    None
 }
 
 /// Smallest PSNR axis span: a 0.5 dB change looks like one.
@@ -590,8 +633,7 @@ pub(crate) const MIN_DIFFERENCE_SPAN: f64 = 0.1;
 /// accuracy panels the stolen model's best accuracy on raw inputs when the record holds it.
 fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine> {
     let unit = r.headline.unit.as_str();
-    let yl = y_label.to_lowercase();
-    let accuracy_panel = yl.contains("accuracy") && !yl.contains("difference");
+    let accuracy_panel = y_kind(y_label) == YKind::Accuracy;
     let mut out = Vec::new();
     if unit_matches(unit, y_label) {
         // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's

@@ -208,6 +208,12 @@ impl TitleLayout {
         self.px + 4
     }
 
+    /// Height beyond a one-line title: figures grow by it, so that a long title takes no room from
+    /// the plot.
+    pub fn extra_height(&self) -> u32 {
+        self.height.saturating_sub(TITLE_PX + 18)
+    }
+
     /// Widest line that fits.
     pub fn max_width(figure_width: u32) -> u32 {
         figure_width.saturating_sub(2 * TITLE_SIDE_PX)

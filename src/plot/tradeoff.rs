@@ -201,7 +201,8 @@ impl Figure for Scatter {
     }
 
     fn size(&self) -> (u32, u32) {
-        (style::WIDTH, style::HEIGHT + 120)
+        let extra = self.0.title.as_deref().map_or(0, |t| style::title_layout(t, style::WIDTH).extra_height());
+        (style::WIDTH, style::HEIGHT + 120 + extra)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _images: &mut Vec<Placed>) -> anyhow::Result<()>
