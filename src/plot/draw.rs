@@ -1317,6 +1317,64 @@ mod tests {
     }
 
     #[test]
+    fn labels_of_close_points_do_not_overlap() {
+        // Six points within a few pixels of each other, and a horizontal bar through them.
+        let anchors = [(300, 200), (304, 202), (298, 205), (310, 198), (302, 210), (306, 196)];
+        let sizes = [(90, 22), (120, 22), (60, 22), (100, 22), (80, 22), (140, 22)];
+        let bar = LabelBox { x: 100, y: 197, w: 400, h: 6, far: false };
+        let bounds = (600, 400);
+        let boxes = place_labels(&anchors, &sizes, &[bar], bounds);
+        assert_eq!(boxes.len(), anchors.len());
+        let r = style::MARKER_PX as i32;
+        for (i, b) in boxes.iter().enumerate() {
+            assert_eq!((b.w, b.h), sizes[i]);
+            assert!(b.x >= 0 && b.y >= 0 && b.x + b.w <= bounds.0 && b.y + b.h <= bounds.1, "{b:?} outside");
+            assert!(!b.overlaps(&bar), "label {i} {b:?} covers the bar");
+            for (j, o) in boxes.iter().enumerate().skip(i + 1) {
+                assert!(!b.overlaps(o), "labels {i} {b:?} and {j} {o:?} overlap");
+            }
+            for &(x, y) in &anchors {
+                let marker = LabelBox { x: x - r, y: y - r, w: 2 * r, h: 2 * r, far: false };
+                assert!(!b.overlaps(&marker), "label {i} {b:?} covers the point at ({x}, {y})");
+            }
+        }
+        // Deterministic.
+        assert_eq!(boxes, place_labels(&anchors, &sizes, &[bar], bounds));
+        // A lone point's label sits right next to it.
+        let lone = place_labels(&[(100, 100)], &[(50, 20)], &[], bounds);
+        assert!(!lone[0].far && lone[0].x > 100 && lone[0].x < 100 + 20, "{:?}", lone[0]);
+    }
+
+    #[test]
+    fn a_strip_plot_has_named_columns_and_reference_lines_move_the_axes() {
+        let mut c = XyChart::new("x", "y");
+        c.x_categories = vec!["a".into(), "b".into(), "c".into()];
+        c.series.push(Series {
+            label: String::new(),
+            points: vec![(0.0, 1.0), (2.2, 3.0)],
+            color: INK,
+            line: LineKind::None,
+            marker: Some(Marker::Circle),
+            on_top: false,
+        });
+        assert_eq!(c.x_range(), -0.5..2.5);
+        let mut c = XyChart::new("x", "y");
+        c.series.push(Series {
+            label: String::new(),
+            points: vec![(1.0, 1.0), (2.0, 3.0)],
+            color: INK,
+            line: LineKind::None,
+            marker: None,
+            on_top: false,
+        });
+        c.vlines.push(VLine { label: "zero".into(), x: -4.0, color: INK, dotted: false });
+        c.hlines.push(HLine { label: "ref".into(), y: 10.0, color: INK, dotted: true });
+        assert!(c.x_range().contains(&-4.0), "{:?}", c.x_range());
+        assert!(c.y_range().contains(&10.0), "{:?}", c.y_range());
+        assert_eq!(c.legend_items().len(), 2, "reference lines are in the legend");
+    }
+
+    #[test]
     fn base64_matches_the_standard_alphabet() {
         assert_eq!(base64(b""), "");
         assert_eq!(base64(b"f"), "Zg==");

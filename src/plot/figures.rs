@@ -982,3 +982,105 @@ impl Figure for SamplesFigure {
 fn text_colored_note() -> TextStyle<'static> {
     style::text_colored(style::NOTE_PX, style::MUTED)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: &str) -> AttackRecord {
+        serde_json::from_str(json).expect("a test record")
+    }
+
+    const WRONG_KEY: &str = r#"{"name": "wrong-key",
+        "curves": [
+            {"label": "wrong keys, each key's own label map", "x_label": "wrong key #", "y_label": "accuracy",
+             "points": [[1, 0.09], [2, 0.11], [3, 0.10], [4, 0.12], [5, 0.08]]},
+            {"label": "wrong keys, label map fitted on labelled aux data", "x_label": "wrong key #", "y_label": "accuracy",
+             "points": [[1, 0.16], [2, 0.18], [3, 0.15], [4, 0.17], [5, 0.19]]}],
+        "headline": {"metric": "best accuracy without the key", "value": 0.19, "unit": "fraction"},
+        "figures": [{"metric": "raw inputs, identity label map", "value": 0.11, "unit": "fraction"},
+                    {"metric": "raw inputs, label map fitted on aux labels", "value": 0.14, "unit": "fraction"},
+                    {"metric": "raw inputs, true label map (upper bound, needs the secret map)", "value": 0.7, "unit": "fraction"}],
+        "chance": 0.1, "baseline": 0.73, "baseline_label": "accuracy with the right key"}"#;
+
+    #[test]
+    fn independent_wrong_keys_are_points_in_columns_not_a_line() {
+        let panels = attack_panels(&record(WRONG_KEY), 10);
+        assert_eq!(panels.len(), 1);
+        let c = &panels[0];
+        assert_eq!(c.x_categories, ["each key's own label map", "label map fitted on labelled aux data"]);
+        assert!(c.x_desc.contains("5 independent wrong keys"), "{}", c.x_desc);
+        let points: Vec<&Series> = c.series.iter().filter(|s| s.line == LineKind::None).collect();
+        assert_eq!(points.len(), 2, "one point series per curve");
+        for (k, s) in points.iter().enumerate() {
+            assert!(s.marker.is_some());
+            assert_eq!(s.points.len(), 5, "one point per key");
+            for p in &s.points {
+                assert!((p.0 - k as f64).abs() <= 0.25 + 1e-9, "key drawn outside its column: {p:?}");
+            }
+            let xs: Vec<f64> = s.points.iter().map(|p| p.0).collect();
+            assert!(xs.windows(2).all(|w| w[0] < w[1]), "equal values stay apart: {xs:?}");
+        }
+        // Lines are only the two-point mean bars, never joining keys.
+        for s in c.series.iter().filter(|s| s.line != LineKind::None) {
+            assert_eq!(s.points.len(), 2);
+            assert_eq!(s.points[0].1, s.points[1].1, "a mean bar is horizontal");
+        }
+        let fitted_mean = c.series.iter().filter(|s| s.line == LineKind::Solid).nth(1).unwrap().points[0].1;
+        assert!((fitted_mean - 0.17).abs() < 1e-9, "{fitted_mean}");
+        // Chance, the right key and the best raw-input accuracy without the key (not the upper bound).
+        let levels: Vec<f64> = c.hlines.iter().map(|h| h.y).collect();
+        assert_eq!(levels, [0.1, 0.73, 0.14], "{:?}", c.hlines);
+        assert!(c.hlines.iter().all(|h| !h.label.is_empty()));
+        assert_eq!(c.y_range, Some(0.0..1.04));
+        // Ordered x values of another attack stay a line.
+        assert!(!independent_draws("known pairs n") && independent_draws("wrong key #"));
+    }
+
+    #[test]
+    fn attack_axes_include_the_reference_and_do_not_magnify_small_changes() {
+        let r = record(
+            r#"{"name": "inversion", "headline": {"metric": "PSNR", "value": 16.14, "unit": "dB"},
+            "chance": 0.0, "baseline": 10.6, "baseline_label": "no attack",
+            "curves": [
+              {"label": "decoder: PSNR", "x_label": "known pairs n", "y_label": "PSNR of unseen data (dB)", "x_log": true,
+               "points": [[100, 15.61], [500, 16.14]]},
+              {"label": "decoder: recognised", "x_label": "known pairs n",
+               "y_label": "reconstructions classified correctly", "x_log": true, "points": [[100, 0.668], [500, 0.664]]},
+              {"label": "decoder: MSE", "x_label": "known pairs n", "y_label": "MSE of unseen data", "x_log": true,
+               "points": [[100, 0.0346], [500, 0.0283]]}]}"#,
+        );
+        let panels = attack_panels(&r, 10);
+        assert_eq!(panels.len(), 3);
+        let psnr = panels[0].y_range.clone().unwrap();
+        assert!(psnr.contains(&10.6) && psnr.contains(&16.14), "{psnr:?}");
+        assert!(psnr.end - psnr.start >= MIN_PSNR_SPAN_DB, "a 0.5 dB change fills the axis: {psnr:?}");
+        assert_eq!(panels[0].hlines.len(), 1, "the no-attack reference, not a 0 dB chance");
+        let rate = panels[1].y_range.clone().unwrap();
+        assert!(rate.contains(&0.1) && rate.contains(&0.668), "{rate:?}");
+        assert!(panels[1].hlines.iter().any(|h| (h.y - 0.1).abs() < 1e-12), "chance on the rate panel");
+        let mse = panels[2].y_range.clone().unwrap();
+        assert_eq!(mse.start, 0.0, "MSE from perfect reconstruction: {mse:?}");
+
+        // An accuracy difference keeps 0 (no advantage) and at least 10 points in view.
+        let r = record(
+            r#"{"name": "fine-tune", "headline": {"metric": "advantage", "value": 0.0075, "unit": "points"}, "chance": 0.0,
+            "curves": [{"label": "advantage", "x_label": "n", "y_label": "accuracy difference",
+               "points": [[10, 0.02], [30, 0.01], [250, -0.01]]},
+               {"label": "fine-tuned", "x_label": "n", "y_label": "accuracy", "points": [[10, 0.31], [30, 0.45]]}]}"#,
+        );
+        let panels = attack_panels(&r, 10);
+        let diff = panels[0].y_range.clone().unwrap();
+        assert!(diff.contains(&0.0) && diff.end - diff.start >= MIN_DIFFERENCE_SPAN, "{diff:?}");
+        assert!(panels[1].hlines.iter().any(|h| (h.y - 0.1).abs() < 1e-12), "chance on the accuracy panel");
+        assert_eq!(panels[1].y_range, Some(0.0..1.04));
+    }
+
+    #[test]
+    fn common_prefixes_are_cut_at_word_boundaries() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(without_common_prefix(&l(&["wrong keys, own map", "wrong keys, fitted map"])), ["own map", "fitted map"]);
+        assert_eq!(without_common_prefix(&l(&["abc", "abd"])), ["abc", "abd"]);
+        assert_eq!(without_common_prefix(&l(&["same", "same"])), ["same", "same"]);
+    }
+}

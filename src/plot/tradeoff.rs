@@ -270,3 +270,51 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
     written.push(md_path);
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(name: &str, family: Family, delta: f64, psnr: f64) -> Point {
+        Point {
+            name: name.into(),
+            privacy: String::new(),
+            family,
+            dataset: "Fashion-MNIST (6k/1k subset)".into(),
+            kept: Some(1.0 + delta),
+            delta: Some(delta),
+            delta_half_width: Some(0.03),
+            best: Some((psnr, "known-plaintext".into())),
+            reference: Some(10.6),
+            key_fraction: None,
+        }
+    }
+
+    #[test]
+    fn the_scatter_colours_by_family_and_draws_its_reference_lines() {
+        let points = [
+            pt("a", Family::PixelPermutation, -0.002, 56.6),
+            pt("b", Family::BlockShuffle, 0.006, 56.6),
+            pt("c", Family::PixelPermutation, 0.001, 40.0),
+            pt("d", Family::Noise, 0.004, 21.0),
+        ];
+        let refs: Vec<&Point> = points.iter().collect();
+        let c = chart(&refs);
+        let families: Vec<&Series> = c.series.iter().filter(|s| s.line == LineKind::None).collect();
+        assert_eq!(families.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(), ["pixel-permutation", "block-shuffle", "noise"]);
+        assert_eq!(families[0].points.len(), 2);
+        for s in &families {
+            let f = Family::ALL.into_iter().find(|f| f.name() == s.label).unwrap();
+            assert_eq!(s.color, style::family_color(f));
+        }
+        // No accuracy change and the no-attack reference, both inside the axes.
+        assert_eq!(c.vlines.len(), 1);
+        assert_eq!(c.vlines[0].x, 0.0);
+        assert_eq!(c.hlines.len(), 1);
+        assert!((c.hlines[0].y - 10.6).abs() < 1e-9 && c.hlines[0].label.contains("no attack"));
+        assert!(c.x_range().contains(&0.0) && c.x_range().contains(&-3.2) && c.x_range().contains(&3.6));
+        assert!(c.y_range().contains(&10.6));
+        assert_eq!(c.point_labels.len(), 4);
+        assert!(c.title.as_deref().unwrap().contains("Fashion-MNIST (6k/1k subset)"));
+    }
+}
