@@ -254,7 +254,10 @@ fn plot_command_with_several_runs_writes_the_tradeoff_scatter() {
     assert!(md.contains("| fixture |") && md.contains("| other |"), "{md}");
     assert!(md.contains("| 0.8953 |"), "accuracy kept 0.65/0.726: {md}");
     assert!(md.contains("| -7.60 ± "), "accuracy change in points with its interval: {md}");
-    assert!(md.contains("| pixel-permutation | Fashion-MNIST (600 train / 500 test subset) |"), "family and dataset: {md}");
+    assert!(
+        md.contains("| pixel-permutation | Fashion-MNIST (600 train / 500 test subset) |"),
+        "family and dataset: {md}"
+    );
     for target in link_targets(&md) {
         assert!(out.join(&target).is_file(), "tradeoff.md links a missing file: {target}");
     }

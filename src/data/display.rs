@@ -48,14 +48,14 @@ pub fn display_name(name: &str, train: usize, test: usize) -> String {
 
 /// A sample count as a reader says it: 6000 -> "6k", 2500 -> "2.5k", 1437 -> "1,437", 600 -> "600".
 fn count(n: usize) -> String {
-    if n >= 1000 && n % 100 == 0 {
+    if n >= 1000 && n.is_multiple_of(100) {
         let k = n as f64 / 1000.0;
-        return if n % 1000 == 0 { format!("{}k", n / 1000) } else { format!("{k:.1}k") };
+        return if n.is_multiple_of(1000) { format!("{}k", n / 1000) } else { format!("{k:.1}k") };
     }
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

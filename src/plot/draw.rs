@@ -898,7 +898,10 @@ impl XyChart {
                     // A leader line from the point to the label's nearest edge.
                     let tx = px.clamp(b.x, b.x + b.w);
                     let ty = py.clamp(b.y, b.y + b.h);
-                    plain.draw(&PathElement::new(vec![(px, py), (tx, ty)], ShapeStyle::from(style::MUTED).stroke_width(1)))?;
+                    plain.draw(&PathElement::new(
+                        vec![(px, py), (tx, ty)],
+                        ShapeStyle::from(style::MUTED).stroke_width(1),
+                    ))?;
                 }
                 plain.draw(&Text::new(
                     label.clone(),

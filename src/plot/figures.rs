@@ -671,7 +671,10 @@ fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine
             .chain(&r.figures)
             .filter(|f| {
                 let m = f.metric.to_lowercase();
-                m.starts_with("raw inputs") && f.unit == "fraction" && !m.contains("upper bound") && !m.contains("secret")
+                m.starts_with("raw inputs")
+                    && f.unit == "fraction"
+                    && !m.contains("upper bound")
+                    && !m.contains("secret")
             })
             .filter_map(|f| f.value)
             .fold(None, |best: Option<f64>, v| Some(best.map_or(v, |b| b.max(v))));
@@ -1079,7 +1082,10 @@ mod tests {
     #[test]
     fn common_prefixes_are_cut_at_word_boundaries() {
         let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(without_common_prefix(&l(&["wrong keys, own map", "wrong keys, fitted map"])), ["own map", "fitted map"]);
+        assert_eq!(
+            without_common_prefix(&l(&["wrong keys, own map", "wrong keys, fitted map"])),
+            ["own map", "fitted map"]
+        );
         assert_eq!(without_common_prefix(&l(&["abc", "abd"])), ["abc", "abd"]);
         assert_eq!(without_common_prefix(&l(&["same", "same"])), ["same", "same"]);
     }

@@ -80,7 +80,11 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         dataset_title(run),
         ds.name,
         ds.train,
-        ds.test, ds.shape.height, ds.shape.width, ds.shape.channels, ds.classes
+        ds.test,
+        ds.shape.height,
+        ds.shape.width,
+        ds.shape.channels,
+        ds.classes
     );
     let _ = writeln!(out, "| model | {} |", s.arch);
     let _ = writeln!(out, "| privacy | {} |", cell(&s.privacy));

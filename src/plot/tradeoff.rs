@@ -72,7 +72,8 @@ pub(crate) fn point(run: &RunData) -> Point {
         family: Family::of_description(&s.privacy),
         dataset: crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test),
         kept,
-        delta: kept.map(|_| s.accuracy_delta),
+        // From the accuracies, like `kept` (summary.json's accuracy_delta is the same difference).
+        delta: kept.map(|_| s.private.test_accuracy - s.baseline.test_accuracy),
         delta_half_width: kept.and_then(|_| {
             let n = s.dataset.test as f64;
             let var = |p: f64| p * (1.0 - p) / n;
@@ -301,7 +302,10 @@ mod tests {
         let refs: Vec<&Point> = points.iter().collect();
         let c = chart(&refs);
         let families: Vec<&Series> = c.series.iter().filter(|s| s.line == LineKind::None).collect();
-        assert_eq!(families.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(), ["pixel-permutation", "block-shuffle", "noise"]);
+        assert_eq!(
+            families.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(),
+            ["pixel-permutation", "block-shuffle", "noise"]
+        );
         assert_eq!(families[0].points.len(), 2);
         for s in &families {
             let f = Family::ALL.into_iter().find(|f| f.name() == s.label).unwrap();

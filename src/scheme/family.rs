@@ -103,7 +103,10 @@ mod tests {
             vec![TransformSpec::SeparableMix],
             vec![TransformSpec::Noise { sigma: 0.1, per_sample: true }],
             vec![TransformSpec::PixelPermutation, TransformSpec::Noise { sigma: 0.05, per_sample: false }],
-            vec![TransformSpec::BlockShuffle { block: 2, flip: false }, TransformSpec::BlockShuffle { block: 7, flip: false }],
+            vec![
+                TransformSpec::BlockShuffle { block: 2, flip: false },
+                TransformSpec::BlockShuffle { block: 7, flip: false },
+            ],
             vec![],
         ];
         let expected = [
