@@ -118,6 +118,7 @@ fn every_figure_in_both_formats_and_a_report_that_links_only_existing_files() {
         "```toml",
         "seed = 7",
         "| dfdx | 0.13.0 |",
+        "# Run report: fixture on Fashion-MNIST (600 train / 500 test subset)",
     ] {
         assert!(report.contains(needle), "report lacks {needle:?}");
     }
@@ -252,7 +253,74 @@ fn plot_command_with_several_runs_writes_the_tradeoff_scatter() {
     let md = std::fs::read_to_string(out.join("tradeoff.md")).unwrap();
     assert!(md.contains("| fixture |") && md.contains("| other |"), "{md}");
     assert!(md.contains("| 0.8953 |"), "accuracy kept 0.65/0.726: {md}");
+    assert!(md.contains("| -7.60 ± "), "accuracy change in points with its interval: {md}");
+    assert!(
+        md.contains("| pixel-permutation | Fashion-MNIST (600 train / 500 test subset) |"),
+        "family and dataset: {md}"
+    );
     for target in link_targets(&md) {
         assert!(out.join(&target).is_file(), "tradeoff.md links a missing file: {target}");
+    }
+}
+
+#[test]
+fn long_titles_wrap_or_shorten_within_the_figure_width() {
+    use ppdl::plot::style::{text_width, title_layout, TitleLayout, TITLE_PX};
+    ppdl::plot::register_fonts().unwrap();
+    let width = 800;
+    let max = TitleLayout::max_width(width);
+    let short = title_layout("Key space (pixel-permutation)", width);
+    assert_eq!((short.lines.len(), short.px), (1, TITLE_PX));
+    assert_eq!(short.extra_height(), 0);
+
+    let long = "Test images through the scheme (block-shuffle(b=4,flip) + noise(sigma=0.1,per-sample) + \
+                separable-mix + orthogonal-mix) — Fashion-MNIST (600 train / 500 test subset)";
+    assert!(text_width(long, TITLE_PX) > max, "the test title must be too long for one line");
+    let t = title_layout(long, width);
+    assert!(t.lines.len() > 1, "{t:?}");
+    for line in &t.lines {
+        assert!(text_width(line, t.px) <= max, "line {line:?} is wider than {max} px: {t:?}");
+    }
+    // Parts start new lines; nothing is lost when it fits in three lines.
+    assert_eq!(t.lines.last().unwrap(), "Fashion-MNIST (600 train / 500 test subset)");
+    assert_eq!(t.lines.join(" ").replace(" — ", " "), long.replace(" — ", " "));
+    assert!(t.extra_height() > 0, "the figure grows by the extra lines");
+
+    // A title that cannot fit even in three lines of the smallest size is cut, never clipped.
+    let huge = format!("{} {}", "x".repeat(200), "word ".repeat(80));
+    let t = title_layout(&huge, width);
+    assert!(t.lines.len() <= 3);
+    for line in &t.lines {
+        assert!(text_width(line, t.px) <= max, "line {line:?} is wider than {max} px");
+    }
+    assert!(t.lines.iter().any(|l| l.ends_with('…')), "{t:?}");
+}
+
+#[test]
+fn datasets_have_the_names_papers_use() {
+    use ppdl::data::display_name;
+    assert_eq!(display_name("embedded", 6000, 1000), "Fashion-MNIST (6k/1k subset)");
+    assert_eq!(display_name("embedded", 600, 500), "Fashion-MNIST (600 train / 500 test subset)");
+    assert_eq!(display_name("mnist", 60_000, 10_000), "MNIST");
+    assert_eq!(display_name("mnist", 6000, 1000), "MNIST (6k train / 1k test)");
+    assert_eq!(display_name("fashion-mnist", 60_000, 10_000), "Fashion-MNIST");
+    assert_eq!(display_name("digits", 1437, 360), "scikit-learn digits");
+    assert_eq!(display_name("digits", 1000, 360), "scikit-learn digits (1k train / 360 test)");
+    assert_eq!(display_name("cifar10", 50_000, 10_000), "CIFAR-10");
+    assert_eq!(display_name("cifar10", 2500, 1437), "CIFAR-10 (2.5k train / 1,437 test)");
+    assert_eq!(display_name("something-new", 5, 5), "something-new");
+}
+
+#[test]
+fn every_scheme_family_has_its_own_colour() {
+    use ppdl::plot::style::family_color;
+    use ppdl::scheme::family::Family;
+    let colours: Vec<_> = Family::ALL.iter().map(|f| family_color(*f)).collect();
+    for (i, a) in colours.iter().enumerate() {
+        for (j, b) in colours.iter().enumerate().skip(i + 1) {
+            assert_ne!(a, b, "{:?} and {:?} share a colour", Family::ALL[i], Family::ALL[j]);
+        }
+        // Not the arms' baseline blue or a near-white that vanishes on paper.
+        assert!(u32::from(a.0) + u32::from(a.1) + u32::from(a.2) < 600, "{:?} is too light", Family::ALL[i]);
     }
 }

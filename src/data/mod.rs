@@ -5,6 +5,7 @@
 
 pub mod cifar;
 pub mod digits;
+pub mod display;
 pub mod embedded;
 pub mod idx;
 pub mod load;
@@ -14,6 +15,8 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::error::InputError;
+
+pub use display::display_name;
 
 /// Height, width and channels of one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -153,6 +153,10 @@ pub(crate) enum Marker {
     Diamond,
     /// A hollow circle: a point that is not a finished result (e.g. an interrupted run).
     Ring,
+    /// Point down.
+    TriangleDown,
+    /// A diagonal cross.
+    Cross,
 }
 
 pub(crate) fn arm_marker(arm: crate::train::Arm) -> Marker {
@@ -208,6 +212,14 @@ where
         }
         Marker::Diamond => {
             area.draw(&Polygon::new(vec![(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)], fill))?
+        }
+        Marker::TriangleDown => {
+            area.draw(&Polygon::new(vec![(x, y + r + 1), (x - r - 1, y - r), (x + r + 1, y - r)], fill))?
+        }
+        Marker::Cross => {
+            let st = ShapeStyle::from(color).stroke_width(3);
+            area.draw(&PathElement::new(vec![(x - r, y - r), (x + r, y + r)], st))?;
+            area.draw(&PathElement::new(vec![(x - r, y + r), (x + r, y - r)], st))?;
         }
     }
     Ok(())
@@ -329,7 +341,8 @@ where
     Ok(())
 }
 
-/// Draw a centred title line and return the area below it.
+/// Draw a centred title (wrapped or shortened to the area's width: [`style::title_layout`]) and return
+/// the area below it.
 pub(crate) fn titled<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -337,16 +350,17 @@ pub(crate) fn titled<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let (top, rest) = area.split_vertically(style::TITLE_PX + 18);
-    let (w, h) = top.dim_in_pixel();
-    top.draw(&Text::new(
-        title.to_string(),
-        (w as i32 / 2, h as i32 / 2 + 2),
-        text(style::TITLE_PX).pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Center,
-            plotters::style::text_anchor::VPos::Center,
-        )),
-    ))?;
+    let (w, _) = area.dim_in_pixel();
+    let layout = style::title_layout(title, w);
+    let (top, rest) = area.split_vertically(layout.height);
+    let centred = text(layout.px).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Center,
+        plotters::style::text_anchor::VPos::Center,
+    ));
+    for (i, line) in layout.lines.iter().enumerate() {
+        let y = 11 + layout.px as i32 / 2 + i as i32 * layout.line_step() as i32;
+        top.draw(&Text::new(line.clone(), (w as i32 / 2, y), centred.clone()))?;
+    }
     Ok(rest)
 }
 
@@ -359,12 +373,21 @@ where
     DB::ErrorType: 'static,
 {
     let (w, h) = area.dim_in_pixel();
-    let lh = legend_height(area, items, w)?;
+    // An entry wider than the strip is cut with an ellipsis, never clipped at the figure's edge.
+    let room = (w as i32 - 20 - SWATCH_W - SWATCH_GAP).max(40) as u32;
+    let items: Vec<LegendItem> = items
+        .iter()
+        .map(|i| LegendItem {
+            label: style::fit_text(&i.label, style::LEGEND_PX, style::LEGEND_PX, room).0,
+            swatch: i.swatch,
+        })
+        .collect();
+    let lh = legend_height(area, &items, w)?;
     if lh == 0 {
         return Ok(area.clone());
     }
     let (top, bottom) = area.split_vertically(h.saturating_sub(lh));
-    draw_legend(&bottom, items)?;
+    draw_legend(&bottom, &items)?;
     Ok(top)
 }
 
@@ -574,6 +597,15 @@ pub(crate) struct HLine {
     pub dotted: bool,
 }
 
+/// A vertical reference line across the chart (e.g. no accuracy change).
+#[derive(Debug, Clone)]
+pub(crate) struct VLine {
+    pub label: String,
+    pub x: f64,
+    pub color: RGBColor,
+    pub dotted: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum XTicks {
     Auto,
@@ -588,12 +620,18 @@ pub(crate) struct XyChart {
     pub x_desc: String,
     pub y_desc: String,
     pub x_ticks: XTicks,
+    /// Fixed x range (otherwise from the data, padded).
+    pub x_fixed: Option<Range<f64>>,
     /// Fixed y range (otherwise from the data, padded).
     pub y_range: Option<Range<f64>>,
     /// Keep 0 inside the y range.
     pub y_from_zero: bool,
     pub series: Vec<Series>,
     pub hlines: Vec<HLine>,
+    pub vlines: Vec<VLine>,
+    /// Named columns instead of a numeric x axis (strip plots): column i is centred on x = i, its name
+    /// is the tick label.
+    pub x_categories: Vec<String>,
     /// A short note drawn in the top-left corner of the plotting area (e.g. "no data").
     pub note: Option<String>,
     /// Text labels next to data points (scatter plots).
@@ -607,10 +645,13 @@ impl XyChart {
             x_desc: x_desc.into(),
             y_desc: y_desc.into(),
             x_ticks: XTicks::Auto,
+            x_fixed: None,
             y_range: None,
             y_from_zero: false,
             series: Vec::new(),
             hlines: Vec::new(),
+            vlines: Vec::new(),
+            x_categories: Vec::new(),
             note: None,
             point_labels: Vec::new(),
         }
@@ -634,14 +675,25 @@ impl XyChart {
             label: h.label.clone(),
             swatch: if h.dotted { Swatch::Dotted(h.color) } else { Swatch::Dashed(h.color, None) },
         }));
+        items.extend(self.vlines.iter().map(|v| LegendItem {
+            label: v.label.clone(),
+            swatch: if v.dotted { Swatch::Dotted(v.color) } else { Swatch::Dashed(v.color, None) },
+        }));
         items
     }
 
-    fn x_range(&self) -> Range<f64> {
+    pub(crate) fn x_range(&self) -> Range<f64> {
+        if !self.x_categories.is_empty() {
+            return -0.5..self.x_categories.len() as f64 - 0.5;
+        }
+        if let Some(r) = &self.x_fixed {
+            return r.clone();
+        }
         let xs: Vec<f64> = self
             .series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
+            .chain(self.vlines.iter().map(|v| v.x))
             .filter(|x| x.is_finite() && (self.x_ticks != XTicks::Log || *x > 0.0))
             .collect();
         let (lo, hi) = min_max(&xs).unwrap_or((1.0, 10.0));
@@ -665,7 +717,7 @@ impl XyChart {
         }
     }
 
-    fn y_range(&self) -> Range<f64> {
+    pub(crate) fn y_range(&self) -> Range<f64> {
         if let Some(r) = &self.y_range {
             return r.clone();
         }
@@ -689,6 +741,10 @@ impl XyChart {
         let xr = self.x_range();
         let yr = self.y_range();
         let yt = nice_ticks(yr.start, yr.end, 6);
+        if !self.x_categories.is_empty() {
+            let ticks = (0..self.x_categories.len()).map(|i| i as f64).collect();
+            return self.plot(&plot, linear(xr, ticks), linear(yr, yt));
+        }
         match self.x_ticks {
             XTicks::Log => {
                 let ticks = log_ticks(xr.start, xr.end);
@@ -725,6 +781,18 @@ impl XyChart {
         let y_area = 66 + y_lines.len() as u32 * (y_px + 4);
         let x_max = x_max_abs;
         let y_max = y_max_abs;
+        // Column names of a strip plot: all in one size that lets each fit its column.
+        let (categories, cat_px) = fit_columns(&self.x_categories, w.saturating_sub(y_area + 36));
+        let x_fmt = |v: &f64| -> String {
+            if categories.is_empty() {
+                return fmt_axis(*v, x_max);
+            }
+            let k = v.round();
+            if (v - k).abs() > 1e-6 || k < 0.0 {
+                return String::new();
+            }
+            categories.get(k as usize).cloned().unwrap_or_default()
+        };
         let mut chart = ChartBuilder::on(area)
             .margin_top(12)
             .margin_right(28)
@@ -739,12 +807,23 @@ impl XyChart {
             .axis_style(ShapeStyle::from(INK).stroke_width(1))
             .x_desc(x_desc)
             .label_style(text(style::TICK_PX))
+            .x_label_style(text(cat_px))
             .axis_desc_style(text(x_px))
-            .x_label_formatter(&|v| fmt_axis(*v, x_max))
+            .x_label_formatter(&x_fmt)
             .y_label_formatter(&|v| fmt_axis(*v, y_max))
             .draw()?;
         draw_y_desc(area, chart.plotting_area(), &y_lines, y_px)?;
         let xr = chart.x_range();
+        let yr = chart.y_range();
+        for v in &self.vlines {
+            let st = ShapeStyle::from(v.color).stroke_width(2);
+            let pts = vec![(v.x, yr.start), (v.x, yr.end)];
+            if v.dotted {
+                chart.draw_series(DashedLineSeries::new(pts, 3, 5, st))?;
+            } else {
+                chart.draw_series(DashedLineSeries::new(pts, 10, 6, st))?;
+            }
+        }
         for h in &self.hlines {
             let st = ShapeStyle::from(h.color).stroke_width(2);
             let pts = vec![(xr.start, h.y), (xr.end, h.y)];
@@ -785,27 +864,53 @@ impl XyChart {
             let pa = chart.plotting_area();
             let plain = pa.strip_coord_spec();
             let (bx, by) = plain.get_base_pixel();
-            let (w, _) = plain.dim_in_pixel();
+            let (w, h) = plain.dim_in_pixel();
             use plotters::style::text_anchor::{HPos, Pos, VPos};
             let font = text(style::NOTE_PX);
+            let mut anchors = Vec::new();
+            let mut sizes = Vec::new();
             for ((x, y), label) in &self.point_labels {
                 let at = pa.map_coordinate(&(*x, *y));
-                let (px, py) = (at.0 - bx, at.1 - by);
-                let (tw, _) = plain.estimate_text_size(label, &font)?;
-                // Right of the point, or left of it near the right edge.
-                if px + 12 + tw as i32 > w as i32 {
-                    plain.draw(&Text::new(
-                        label.clone(),
-                        (px - 10, py - 4),
-                        font.pos(Pos::new(HPos::Right, VPos::Bottom)),
-                    ))?;
-                } else {
-                    plain.draw(&Text::new(
-                        label.clone(),
-                        (px + 10, py - 4),
-                        font.pos(Pos::new(HPos::Left, VPos::Bottom)),
+                anchors.push((at.0 - bx, at.1 - by));
+                let (tw, th) = plain.estimate_text_size(label, &font)?;
+                sizes.push((tw as i32 + 4, th as i32 + 2));
+            }
+            // Labels keep clear of horizontal segments (interval bars) too.
+            let mut obstacles = Vec::new();
+            for s in &self.series {
+                if let [a, b] = s.points.as_slice() {
+                    if s.line != LineKind::None && a.1 == b.1 {
+                        let (p, q) = (pa.map_coordinate(a), pa.map_coordinate(b));
+                        let (x0, x1) = (p.0.min(q.0) - bx, p.0.max(q.0) - bx);
+                        obstacles.push(LabelBox { x: x0, y: p.1 - by - 3, w: x1 - x0, h: 6, far: false });
+                    }
+                }
+            }
+            // So are the reference lines.
+            for v in &self.vlines {
+                let x = pa.map_coordinate(&(v.x, yr.start)).0 - bx;
+                obstacles.push(LabelBox { x: x - 2, y: 0, w: 4, h: h as i32, far: false });
+            }
+            for l in &self.hlines {
+                let y = pa.map_coordinate(&(xr.start, l.y)).1 - by;
+                obstacles.push(LabelBox { x: 0, y: y - 2, w: w as i32, h: 4, far: false });
+            }
+            let boxes = place_labels(&anchors, &sizes, &obstacles, (w as i32, h as i32));
+            for (((_, label), b), &(px, py)) in self.point_labels.iter().zip(&boxes).zip(&anchors) {
+                if b.far {
+                    // A leader line from the point to the label's nearest edge.
+                    let tx = px.clamp(b.x, b.x + b.w);
+                    let ty = py.clamp(b.y, b.y + b.h);
+                    plain.draw(&PathElement::new(
+                        vec![(px, py), (tx, ty)],
+                        ShapeStyle::from(style::MUTED).stroke_width(1),
                     ))?;
                 }
+                plain.draw(&Text::new(
+                    label.clone(),
+                    (b.x + 2, b.y + b.h / 2),
+                    font.pos(Pos::new(HPos::Left, VPos::Center)),
+                ))?;
             }
         }
         if let Some(note) = &self.note {
@@ -854,6 +959,104 @@ where
     let plain = pa.strip_coord_spec();
     let (bx, by) = plain.get_base_pixel();
     draw_marker_px(&plain, (at.0 - bx, at.1 - by), marker, color)
+}
+
+/// Column names of a strip plot in one tick size (from [`style::TICK_PX`] down to 15 px) that lets
+/// each fit its column of a plot `plot_w` pixels wide; names still too wide are cut with an ellipsis.
+fn fit_columns(names: &[String], plot_w: u32) -> (Vec<String>, u32) {
+    if names.is_empty() {
+        return (Vec::new(), style::TICK_PX);
+    }
+    let band = (plot_w / names.len() as u32).saturating_sub(12).max(40);
+    let px = names.iter().map(|n| style::fit_text(n, style::TICK_PX, 15, band).1).min().unwrap_or(style::TICK_PX);
+    (names.iter().map(|n| style::fit_text(n, px, px, band).0).collect(), px)
+}
+
+/// A placed point label: top-left corner and size in pixels; `far` when it is not next to its point
+/// (it gets a leader line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LabelBox {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+    pub far: bool,
+}
+
+impl LabelBox {
+    #[cfg(test)]
+    pub fn overlaps(&self, o: &LabelBox) -> bool {
+        self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
+    }
+
+    fn overlap_area(&self, o: &LabelBox) -> i64 {
+        let w = (self.x + self.w).min(o.x + o.w) - self.x.max(o.x);
+        let h = (self.y + self.h).min(o.y + o.h) - self.y.max(o.y);
+        if w > 0 && h > 0 {
+            w as i64 * h as i64
+        } else {
+            0
+        }
+    }
+}
+
+/// Where to put the label of each point (pixel `anchors`, label `sizes`) inside a `bounds` area: each
+/// label, in order, takes the first of eight positions around its point (right, left, above, below,
+/// then the corners), on rings ever further out, that stays inside the area and overlaps neither an
+/// earlier label, nor any point's marker, nor an `obstacle`. Deterministic; when no position is free
+/// (a crowded area), the one with the least overlap is taken.
+pub(crate) fn place_labels(
+    anchors: &[(i32, i32)],
+    sizes: &[(i32, i32)],
+    obstacles: &[LabelBox],
+    bounds: (i32, i32),
+) -> Vec<LabelBox> {
+    let r = style::MARKER_PX as i32 + 2;
+    let mut markers: Vec<LabelBox> =
+        anchors.iter().map(|&(x, y)| LabelBox { x: x - r, y: y - r, w: 2 * r, h: 2 * r, far: false }).collect();
+    markers.extend_from_slice(obstacles);
+    let mut placed: Vec<LabelBox> = Vec::new();
+    for (&(px, py), &(w, h)) in anchors.iter().zip(sizes) {
+        let mut best: Option<(i64, LabelBox)> = None;
+        'rings: for ring in 0..12 {
+            let d = 4 + r + ring * 16;
+            let diag = d * 7 / 10;
+            let candidates = [
+                (px + d, py - h / 2),
+                (px - d - w, py - h / 2),
+                (px - w / 2, py - d - h),
+                (px - w / 2, py + d),
+                (px + diag, py - diag - h),
+                (px + diag, py + diag),
+                (px - diag - w, py - diag - h),
+                (px - diag - w, py + diag),
+            ];
+            for (x, y) in candidates {
+                let b = LabelBox { x, y, w, h, far: ring > 0 };
+                if x < 0 || y < 0 || x + w > bounds.0 || y + h > bounds.1 {
+                    continue;
+                }
+                // Any overlap costs more than any distance.
+                let cost: i64 =
+                    100 * placed.iter().chain(&markers).map(|o| b.overlap_area(o)).sum::<i64>() + ring as i64;
+                if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+                    best = Some((cost, b));
+                }
+                if cost == ring as i64 {
+                    break 'rings;
+                }
+            }
+        }
+        let b = best.map(|(_, b)| b).unwrap_or(LabelBox {
+            x: (px + r).clamp(0, (bounds.0 - w).max(0)),
+            y: (py - h / 2).clamp(0, (bounds.1 - h).max(0)),
+            w,
+            h,
+            far: false,
+        });
+        placed.push(b);
+    }
+    placed
 }
 
 pub(crate) fn min_max(v: &[f64]) -> Option<(f64, f64)> {
@@ -1117,6 +1320,64 @@ mod tests {
         assert_eq!(fmt_sig(0.08434), "0.0843");
         assert_eq!(fmt_sig(2.1), "2.10");
         assert_eq!(fmt_sig(123.4), "123");
+    }
+
+    #[test]
+    fn labels_of_close_points_do_not_overlap() {
+        // Six points within a few pixels of each other, and a horizontal bar through them.
+        let anchors = [(300, 200), (304, 202), (298, 205), (310, 198), (302, 210), (306, 196)];
+        let sizes = [(90, 22), (120, 22), (60, 22), (100, 22), (80, 22), (140, 22)];
+        let bar = LabelBox { x: 100, y: 197, w: 400, h: 6, far: false };
+        let bounds = (600, 400);
+        let boxes = place_labels(&anchors, &sizes, &[bar], bounds);
+        assert_eq!(boxes.len(), anchors.len());
+        let r = style::MARKER_PX as i32;
+        for (i, b) in boxes.iter().enumerate() {
+            assert_eq!((b.w, b.h), sizes[i]);
+            assert!(b.x >= 0 && b.y >= 0 && b.x + b.w <= bounds.0 && b.y + b.h <= bounds.1, "{b:?} outside");
+            assert!(!b.overlaps(&bar), "label {i} {b:?} covers the bar");
+            for (j, o) in boxes.iter().enumerate().skip(i + 1) {
+                assert!(!b.overlaps(o), "labels {i} {b:?} and {j} {o:?} overlap");
+            }
+            for &(x, y) in &anchors {
+                let marker = LabelBox { x: x - r, y: y - r, w: 2 * r, h: 2 * r, far: false };
+                assert!(!b.overlaps(&marker), "label {i} {b:?} covers the point at ({x}, {y})");
+            }
+        }
+        // Deterministic.
+        assert_eq!(boxes, place_labels(&anchors, &sizes, &[bar], bounds));
+        // A lone point's label sits right next to it.
+        let lone = place_labels(&[(100, 100)], &[(50, 20)], &[], bounds);
+        assert!(!lone[0].far && lone[0].x > 100 && lone[0].x < 100 + 20, "{:?}", lone[0]);
+    }
+
+    #[test]
+    fn a_strip_plot_has_named_columns_and_reference_lines_move_the_axes() {
+        let mut c = XyChart::new("x", "y");
+        c.x_categories = vec!["a".into(), "b".into(), "c".into()];
+        c.series.push(Series {
+            label: String::new(),
+            points: vec![(0.0, 1.0), (2.2, 3.0)],
+            color: INK,
+            line: LineKind::None,
+            marker: Some(Marker::Circle),
+            on_top: false,
+        });
+        assert_eq!(c.x_range(), -0.5..2.5);
+        let mut c = XyChart::new("x", "y");
+        c.series.push(Series {
+            label: String::new(),
+            points: vec![(1.0, 1.0), (2.0, 3.0)],
+            color: INK,
+            line: LineKind::None,
+            marker: None,
+            on_top: false,
+        });
+        c.vlines.push(VLine { label: "zero".into(), x: -4.0, color: INK, dotted: false });
+        c.hlines.push(HLine { label: "ref".into(), y: 10.0, color: INK, dotted: true });
+        assert!(c.x_range().contains(&-4.0), "{:?}", c.x_range());
+        assert!(c.y_range().contains(&10.0), "{:?}", c.y_range());
+        assert_eq!(c.legend_items().len(), 2, "reference lines are in the legend");
     }
 
     #[test]

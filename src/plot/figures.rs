@@ -9,7 +9,7 @@ use super::draw::{
     arm_marker, fmt_sig, fmt_thousands, render, series_marker, titled, Bar, BarChart, Figure, HLine, LegendItem,
     LineKind, Placed, Series, Swatch, XTicks, XyChart,
 };
-use super::inputs::{AttackRecord, RunData};
+use super::inputs::{AttackRecord, Curve, RunData};
 use super::samples::SamplesFile;
 use super::style::{self, arm_color, series_color, text};
 use super::FigureFiles;
@@ -34,8 +34,15 @@ impl Figure for ChartFigure {
         self.name.clone()
     }
 
+    /// The nominal size, taller by the lines a long title wraps onto (the plot keeps its height).
     fn size(&self) -> (u32, u32) {
-        self.size
+        let title = match &self.body {
+            Body::Xy(c) => c.title.as_deref(),
+            Body::Bars(b) => b.title.as_deref(),
+            Body::Stack(t, _) => Some(t.as_str()),
+        };
+        let extra = title.map_or(0, |t| style::title_layout(t, self.size.0).extra_height());
+        (self.size.0, self.size.1 + extra)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _images: &mut Vec<Placed>) -> anyhow::Result<()>
@@ -109,7 +116,7 @@ pub(crate) fn render_all(run: &RunData, dir: &Path) -> anyhow::Result<(Vec<Figur
                 if r.name == "key-space" {
                     continue;
                 }
-                match attack(r) {
+                match attack(r, run) {
                     Some((f, c)) => emit(&f, c, dir, &mut out)?,
                     None => skipped.push(format!("attack-{}: the record has no curves", file_stem(&r.name))),
                 }
@@ -153,8 +160,14 @@ pub(crate) fn arm_label(run: &RunData, arm: Arm) -> String {
     }
 }
 
+/// The run's dataset as a reader knows it ("Fashion-MNIST (6k/1k subset)"), for titles and the report.
+pub(crate) fn dataset_title(run: &RunData) -> String {
+    let ds = &run.summary.dataset;
+    crate::data::display_name(&ds.name, ds.train, ds.test)
+}
+
 fn subject(run: &RunData) -> String {
-    format!("{}, {}", run.summary.dataset.name, run.summary.arch)
+    format!("{}, {}", dataset_title(run), run.summary.arch)
 }
 
 fn single(name: &str, chart: XyChart) -> ChartFigure {
@@ -163,7 +176,7 @@ fn single(name: &str, chart: XyChart) -> ChartFigure {
 
 fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
     let mut c = XyChart::new("epoch", "test accuracy (%)");
-    c.title = Some(format!("Test accuracy per epoch ({})", subject(run)));
+    c.title = Some(format!("Test accuracy per epoch{}{}", style::TITLE_PART_SEPARATOR, subject(run)));
     c.x_ticks = XTicks::Integer;
     for arm in Arm::BOTH {
         let pts: Vec<(f64, f64)> = run.test_rows(arm).iter().map(|r| (r.epoch as f64, 100.0 * r.accuracy)).collect();
@@ -200,7 +213,7 @@ fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
 fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
     let m = run.codes_per_class();
     let mut c = XyChart::new("optimiser step", "cross-entropy loss");
-    c.title = Some(format!("Training and test loss ({})", subject(run)));
+    c.title = Some(format!("Training and test loss{}{}", style::TITLE_PART_SEPARATOR, subject(run)));
     c.y_from_zero = true;
     for arm in Arm::BOTH {
         let pts: Vec<(f64, f64)> = run.train_rows(arm).iter().map(|r| (r.step as f64, r.loss)).collect();
@@ -415,7 +428,12 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     let (lo, hi) = super::draw::min_max(&pos).unwrap_or((1.0, 1.0));
     let log = hi / lo.max(1e-9) > 50.0;
     let chart = BarChart {
-        title: Some(format!("Key space ({})", transforms_of(&run.summary.privacy))),
+        title: Some(format!(
+            "Key space ({}){}{}",
+            transforms_of(&run.summary.privacy),
+            style::TITLE_PART_SEPARATOR,
+            dataset_title(run)
+        )),
         category_desc: String::new(),
         value_desc: format!("log2(number of keys) (bits{})", if log { ", log scale" } else { "" }),
         categories,
@@ -434,18 +452,54 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     ))
 }
 
+/// What an attack panel's y axis measures, read from its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum YKind {
+    /// A difference of accuracies (fraction; 0 = no advantage).
+    Difference,
+    Psnr,
+    Ssim,
+    Mse,
+    /// A classification rate: accuracy, reconstructions classified correctly.
+    Accuracy,
+    /// Another fraction: key recovered, classes recovered.
+    Fraction,
+    Bits,
+    Other,
+}
+
+pub(crate) fn y_kind(y_label: &str) -> YKind {
+    let y = y_label.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| y.contains(w));
+    if has(&["difference", "advantage"]) {
+        YKind::Difference
+    } else if has(&["psnr", "(db)"]) {
+        YKind::Psnr
+    } else if has(&["ssim"]) {
+        YKind::Ssim
+    } else if has(&["mse"]) {
+        YKind::Mse
+    } else if has(&["accuracy", "classified", "recognised", "recognized"]) {
+        YKind::Accuracy
+    } else if has(&["fraction", "recovered", "rate", "share"]) {
+        YKind::Fraction
+    } else if has(&["bits"]) {
+        YKind::Bits
+    } else {
+        YKind::Other
+    }
+}
+
 /// Whether a headline unit (the unit of `chance` and `baseline`) is what a panel's y axis shows.
 fn unit_matches(unit: &str, y_label: &str) -> bool {
-    let y = y_label.to_lowercase();
+    let kind = y_kind(y_label);
     match unit.to_lowercase().as_str() {
-        "db" => y.contains("psnr") || y.contains("(db)"),
-        "fraction" => {
-            (y.contains("accuracy") || y.contains("fraction") || y.contains("recovered")) && !y.contains("difference")
-        }
-        "points" => y.contains("difference") || y.contains("advantage"),
-        "bits" => y.contains("bits"),
-        "ssim" => y.contains("ssim"),
-        "mse" => y.contains("mse"),
+        "db" => kind == YKind::Psnr,
+        "fraction" => matches!(kind, YKind::Accuracy | YKind::Fraction),
+        "points" => kind == YKind::Difference,
+        "bits" => kind == YKind::Bits,
+        "ssim" => kind == YKind::Ssim,
+        "mse" => kind == YKind::Mse,
         _ => false,
     }
 }
@@ -461,8 +515,184 @@ fn fmt_value(v: f64, unit: &str) -> String {
     }
 }
 
-fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
-    // Curves that share x_label and y_label go on one panel, in order of first appearance.
+/// Whether curves with this x label plot independent draws ("wrong key #": the x value only numbers
+/// them, no order or trend between them). Those are drawn as points in a strip plot, never joined.
+pub(crate) fn independent_draws(x_label: &str) -> bool {
+    x_label.trim_end().ends_with('#')
+}
+
+/// `labels` without the words they all start with ("wrong keys, own map", "wrong keys, fitted map"
+/// -> "own map", "fitted map"); unchanged when that would leave one empty.
+fn without_common_prefix(labels: &[String]) -> Vec<String> {
+    if labels.len() < 2 {
+        return labels.to_vec();
+    }
+    let first = &labels[0];
+    let mut cut = 0;
+    for (i, c) in first.char_indices() {
+        if labels.iter().any(|l| !l[i..].starts_with(c)) {
+            break;
+        }
+        // Cut only after a word separator.
+        if c == ',' || c == ':' || c == ' ' {
+            cut = i + c.len_utf8();
+        }
+    }
+    let out: Vec<String> = labels.iter().map(|l| l[cut..].trim().to_string()).collect();
+    if out.iter().any(|l| l.is_empty()) {
+        labels.to_vec()
+    } else {
+        out
+    }
+}
+
+/// Horizontal offset of draw `j` of `m` inside its column (evenly spread, so equal values stay apart).
+fn strip_offset(j: usize, m: usize) -> f64 {
+    if m < 2 {
+        0.0
+    } else {
+        (j as f64 / (m - 1) as f64 - 0.5) * 0.5
+    }
+}
+
+/// A strip plot of curves of independent draws: one column per curve, one unjoined point per draw,
+/// and a short bar at each column's mean.
+pub(crate) fn strip_chart(x_label: &str, y_label: &str, curves: &[&Curve]) -> XyChart {
+    let labels: Vec<String> = curves
+        .iter()
+        .enumerate()
+        .map(|(k, c)| if c.label.is_empty() { format!("curve {}", k + 1) } else { c.label.clone() })
+        .collect();
+    let what = x_label.trim_end().trim_end_matches('#').trim();
+    let n = curves.iter().map(|c| c.xy().len()).max().unwrap_or(0);
+    let plural = if n == 1 || what.ends_with('s') { "" } else { "s" };
+    let mut c = XyChart::new(format!("{n} independent {what}{plural}, one point each"), y_label.to_string());
+    c.x_categories = without_common_prefix(&labels);
+    let mut means = Vec::new();
+    for (k, curve) in curves.iter().enumerate() {
+        let ys: Vec<f64> = curve.xy().iter().map(|p| p.1).collect();
+        let m = ys.len();
+        c.series.push(Series {
+            // Named by its column; the legend keeps to the reference levels.
+            label: String::new(),
+            points: ys.iter().enumerate().map(|(j, y)| (k as f64 + strip_offset(j, m), *y)).collect(),
+            color: series_color(k),
+            line: LineKind::None,
+            marker: Some(series_marker(k)),
+            on_top: false,
+        });
+        if m > 1 {
+            let mean = ys.iter().sum::<f64>() / m as f64;
+            means.push(Series {
+                label: if means.is_empty() { format!("mean over the {what}{plural}") } else { String::new() },
+                points: vec![(k as f64 - 0.32, mean), (k as f64 + 0.32, mean)],
+                color: style::MUTED,
+                line: LineKind::Solid,
+                marker: None,
+                on_top: false,
+            });
+        }
+    }
+    // Means first, so that the points are drawn over them.
+    means.append(&mut c.series);
+    c.series = means;
+    c
+}
+
+/// The y range of an attack panel: the data and every reference line drawn on it, on a scale where
+/// a small change does not fill the axis. Rates and fractions in [0, 1] (accuracy, recognised, SSIM,
+/// key recovered) get the whole 0..1; PSNR at least [`MIN_PSNR_SPAN_DB`]; accuracy differences at
+/// least [`MIN_DIFFERENCE_SPAN`] around 0; MSE from 0 (perfect reconstruction). `None`: the chart's
+/// own range from data and lines.
+pub(crate) fn attack_y_range(y_label: &str, ys: &[f64]) -> Option<std::ops::Range<f64>> {
+    let (lo, hi) = super::draw::min_max(ys)?;
+    match y_kind(y_label) {
+        YKind::Difference => {
+            let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+            let grow = (MIN_DIFFERENCE_SPAN - (hi - lo)).max(0.0) / 2.0;
+            Some(super::draw::pad_range(lo - grow, hi + grow, 0.07, false))
+        }
+        YKind::Accuracy | YKind::Fraction | YKind::Ssim if lo >= -1e-9 && hi <= 1.0 + 1e-9 => Some(0.0..1.04),
+        YKind::Psnr => {
+            // Grow upwards, towards better reconstructions: the no-attack reference is the floor that matters.
+            let hi = hi.max(lo + MIN_PSNR_SPAN_DB);
+            Some(super::draw::pad_range(lo, hi, 0.07, false))
+        }
+        YKind::Mse if lo >= 0.0 => Some(super::draw::pad_range(0.0, hi, 0.07, true)),
+        _ => None,
+    }
+}
+
+/// Smallest PSNR axis span: a 0.5 dB change looks like one.
+pub(crate) const MIN_PSNR_SPAN_DB: f64 = 10.0;
+/// Smallest span of an accuracy-difference axis (fraction; 0.1 = 10 points).
+pub(crate) const MIN_DIFFERENCE_SPAN: f64 = 0.1;
+
+/// The reference lines of one attack panel: chance and the record's reference when the record's
+/// headline unit is what the panel shows, chance (1 / classes) on any other accuracy panel, and on
+/// accuracy panels the stolen model's best accuracy on raw inputs when the record holds it.
+fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine> {
+    let unit = r.headline.unit.as_str();
+    let accuracy_panel = y_kind(y_label) == YKind::Accuracy;
+    let mut out = Vec::new();
+    if unit_matches(unit, y_label) {
+        // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
+        // mean image, is the no-knowledge floor), so it is not drawn.
+        let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
+        if let Some(ch) = chance {
+            let label = if unit == "points" && ch == 0.0 {
+                "no advantage (0 points)".to_string()
+            } else {
+                format!("chance ({})", fmt_value(ch, unit))
+            };
+            out.push(HLine { label, y: ch, color: style::CHANCE, dotted: false });
+        }
+        if let Some(b) = r.baseline {
+            let what = r.baseline_label.clone().unwrap_or_else(|| "reference".into());
+            out.push(HLine {
+                label: format!("{what} ({})", fmt_value(b, unit)),
+                y: b,
+                color: style::REFERENCE,
+                dotted: true,
+            });
+        }
+    } else if accuracy_panel && classes > 0 {
+        let ch = 1.0 / classes as f64;
+        out.push(HLine {
+            label: format!("chance (1/{classes} = {})", fmt_value(ch, "fraction")),
+            y: ch,
+            color: style::CHANCE,
+            dotted: false,
+        });
+    }
+    if accuracy_panel {
+        // "raw inputs, ..." figures without the key (not the upper bound that needs the secret map).
+        let raw = std::iter::once(&r.headline)
+            .chain(&r.figures)
+            .filter(|f| {
+                let m = f.metric.to_lowercase();
+                m.starts_with("raw inputs")
+                    && f.unit == "fraction"
+                    && !m.contains("upper bound")
+                    && !m.contains("secret")
+            })
+            .filter_map(|f| f.value)
+            .fold(None, |best: Option<f64>, v| Some(best.map_or(v, |b| b.max(v))));
+        if let Some(v) = raw {
+            out.push(HLine {
+                label: format!("raw inputs without the key, best label map ({})", fmt_value(v, "fraction")),
+                y: v,
+                color: style::BASELINE,
+                dotted: false,
+            });
+        }
+    }
+    out
+}
+
+/// The panels of an attack's figure: curves that share x_label and y_label go on one panel, in order
+/// of first appearance; independent draws as a strip plot; reference lines and ranges that show them.
+pub(crate) fn attack_panels(r: &AttackRecord, classes: usize) -> Vec<XyChart> {
     let mut groups: Vec<((String, String), Vec<usize>)> = Vec::new();
     for (i, c) in r.curves.iter().enumerate() {
         if c.xy().is_empty() {
@@ -474,73 +704,57 @@ fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
             None => groups.push((key, vec![i])),
         }
     }
-    if groups.is_empty() {
-        return None;
-    }
-    let unit = r.headline.unit.as_str();
     let mut panels = Vec::new();
     for ((x_label, y_label), idx) in &groups {
-        let mut c = XyChart::new(x_label.clone(), y_label.clone());
         let curves: Vec<_> = idx.iter().map(|&i| &r.curves[i]).collect();
-        let all_pos_x = curves.iter().all(|c| c.xy().iter().all(|p| p.0 > 0.0));
-        let all_int_x = curves.iter().all(|c| c.xy().iter().all(|p| (p.0 - p.0.round()).abs() < 1e-9));
-        c.x_ticks = if curves.iter().any(|c| c.x_log) && all_pos_x {
-            XTicks::Log
-        } else if all_int_x {
-            XTicks::Integer
+        let mut c = if independent_draws(x_label) {
+            strip_chart(x_label, y_label, &curves)
         } else {
-            XTicks::Auto
-        };
-        for (k, curve) in curves.iter().enumerate() {
-            let pts = curve.xy();
-            c.series.push(Series {
-                label: if curve.label.is_empty() { format!("curve {}", k + 1) } else { curve.label.clone() },
-                marker: Some(series_marker(k)),
-                on_top: false,
-                line: LineKind::Solid,
-                color: series_color(k),
-                points: pts,
-            });
-        }
-        if unit_matches(unit, y_label) {
-            // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
-            // mean image, is the no-knowledge floor), so it is not drawn.
-            let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
-            if let Some(ch) = chance {
-                let label = if unit == "points" && ch == 0.0 {
-                    "no advantage (0 points)".to_string()
-                } else {
-                    format!("chance ({})", fmt_value(ch, unit))
-                };
-                c.hlines.push(HLine { label, y: ch, color: style::CHANCE, dotted: false });
-            }
-            if let Some(b) = r.baseline {
-                let what = r.baseline_label.clone().unwrap_or_else(|| "reference".into());
-                c.hlines.push(HLine {
-                    label: format!("{what} ({})", fmt_value(b, unit)),
-                    y: b,
-                    color: style::REFERENCE,
-                    dotted: true,
+            let mut c = XyChart::new(x_label.clone(), y_label.clone());
+            let all_pos_x = curves.iter().all(|c| c.xy().iter().all(|p| p.0 > 0.0));
+            let all_int_x = curves.iter().all(|c| c.xy().iter().all(|p| (p.0 - p.0.round()).abs() < 1e-9));
+            c.x_ticks = if curves.iter().any(|c| c.x_log) && all_pos_x {
+                XTicks::Log
+            } else if all_int_x {
+                XTicks::Integer
+            } else {
+                XTicks::Auto
+            };
+            for (k, curve) in curves.iter().enumerate() {
+                c.series.push(Series {
+                    label: if curve.label.is_empty() { format!("curve {}", k + 1) } else { curve.label.clone() },
+                    marker: Some(series_marker(k)),
+                    on_top: false,
+                    line: LineKind::Solid,
+                    color: series_color(k),
+                    points: curve.xy(),
                 });
             }
-        }
+            c
+        };
+        c.hlines = reference_lines(r, y_label, classes);
         let ys: Vec<f64> =
             c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).chain(c.hlines.iter().map(|h| h.y)).collect();
-        let yl = y_label.to_lowercase();
-        if (yl.contains("fraction") || yl == "accuracy" || yl.contains("ssim"))
-            && ys.iter().all(|y| (-1e-9..=1.0 + 1e-9).contains(y))
-        {
-            c.y_range = Some(0.0..1.04);
-        }
+        c.y_range = attack_y_range(y_label, &ys);
         panels.push(c);
     }
+    panels
+}
+
+fn attack(r: &AttackRecord, run: &RunData) -> Option<(ChartFigure, String)> {
+    let unit = r.headline.unit.as_str();
+    let mut panels = attack_panels(r, run.summary.dataset.classes);
+    if panels.is_empty() {
+        return None;
+    }
+    let title = format!("{}{}{}", r.display_title(), style::TITLE_PART_SEPARATOR, dataset_title(run));
     let n = panels.len() as u32;
     let (size, body) = if n == 1 {
         let mut c = panels.pop().expect("one panel");
-        c.title = Some(r.display_title());
+        c.title = Some(title);
         ((style::WIDTH, style::HEIGHT + 40), Body::Xy(c))
     } else {
-        ((style::WIDTH, 50 + n * style::PANEL_HEIGHT), Body::Stack(r.display_title(), panels))
+        ((style::WIDTH, 50 + n * style::PANEL_HEIGHT), Body::Stack(title, panels))
     };
     let mut caption = r.display_title();
     if !r.threat_model.adversary.is_empty() {
@@ -597,6 +811,8 @@ pub(crate) struct SamplesFigure {
     iw: u32,
     ih: u32,
     privacy: String,
+    /// "Test images through the scheme (TRANSFORMS) — DATASET", laid out by `style::title_layout`.
+    title: String,
     rescaled: bool,
     /// Left and right margin of the image grid.
     left: u32,
@@ -656,7 +872,13 @@ impl SamplesFigure {
             let room = style::WIDTH - 2 * Self::MARGIN - style::text_width(&r.title, style::LEGEND_PX) - 24;
             r.detail = style::fit_text(&r.detail, style::NOTE_PX, 16, room).0;
         }
-        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, privacy, rescaled, left }
+        let title = format!(
+            "Test images through the scheme ({}){}{}",
+            transforms_of(&privacy),
+            style::TITLE_PART_SEPARATOR,
+            dataset_title(run)
+        );
+        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, privacy, title, rescaled, left }
     }
 
     fn caption(&self) -> String {
@@ -679,11 +901,16 @@ impl SamplesFigure {
     }
 
     const MARGIN: u32 = 24;
-    /// Title and column headers.
-    const TOP: u32 = style::TITLE_PX + 18 + 34;
+    /// Column headers, below the title.
+    const HEADERS: u32 = 34;
     /// A row's heading line.
     const HEADING: u32 = 32;
     const GAP: u32 = 12;
+
+    /// Title and column headers.
+    fn top(&self) -> u32 {
+        style::title_layout(&self.title, style::WIDTH).height + Self::HEADERS
+    }
 
     fn cell(&self) -> u32 {
         let n = self.columns.len().max(1) as u32;
@@ -706,7 +933,7 @@ impl Figure for SamplesFigure {
     fn size(&self) -> (u32, u32) {
         let cell = self.cell();
         let rows = self.rows.len() as u32;
-        (style::WIDTH, Self::TOP + rows * (Self::HEADING + cell + Self::GAP) + if self.rescaled { 36 } else { 8 })
+        (style::WIDTH, self.top() + rows * (Self::HEADING + cell + Self::GAP) + if self.rescaled { 36 } else { 8 })
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, images: &mut Vec<Placed>) -> anyhow::Result<()>
@@ -714,7 +941,8 @@ impl Figure for SamplesFigure {
         DB::ErrorType: 'static,
     {
         use plotters::style::text_anchor::{HPos, Pos, VPos};
-        let _ = titled(root, &format!("Test images through the scheme ({})", transforms_of(&self.privacy)))?;
+        let _ = titled(root, &self.title)?;
+        let top = self.top() as i32;
         let cell = self.cell();
         let x0 = self.grid_x();
         let step = (cell + Self::GAP) as i32;
@@ -722,13 +950,12 @@ impl Figure for SamplesFigure {
         for (j, name) in self.columns.iter().enumerate() {
             let name = style::fit_text(name, style::NOTE_PX, 15, cell + Self::GAP - 4);
             let x = x0 + j as i32 * step + cell as i32 / 2;
-            root.draw(&Text::new(name.0, (x, Self::TOP as i32 - 6), text(name.1).pos(head.pos)))?;
+            root.draw(&Text::new(name.0, (x, top - 6), text(name.1).pos(head.pos)))?;
         }
         let title_style = text(style::LEGEND_PX).pos(Pos::new(HPos::Left, VPos::Bottom));
         let detail_style = text_colored_note().pos(Pos::new(HPos::Left, VPos::Bottom));
         for (i, row) in self.rows.iter().enumerate() {
-            let top = Self::TOP as i32 + i as i32 * (Self::HEADING + cell + Self::GAP) as i32;
-            let y = top + Self::HEADING as i32;
+            let y = top + i as i32 * (Self::HEADING + cell + Self::GAP) as i32 + Self::HEADING as i32;
             let marked = row.images.iter().any(|im| im.1);
             let title = if marked { format!("{} *", row.title) } else { row.title.clone() };
             root.draw(&Text::new(title.clone(), (x0, y - 6), title_style.clone()))?;
@@ -757,4 +984,109 @@ impl Figure for SamplesFigure {
 
 fn text_colored_note() -> TextStyle<'static> {
     style::text_colored(style::NOTE_PX, style::MUTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: &str) -> AttackRecord {
+        serde_json::from_str(json).expect("a test record")
+    }
+
+    const WRONG_KEY: &str = r#"{"name": "wrong-key",
+        "curves": [
+            {"label": "wrong keys, each key's own label map", "x_label": "wrong key #", "y_label": "accuracy",
+             "points": [[1, 0.09], [2, 0.11], [3, 0.10], [4, 0.12], [5, 0.08]]},
+            {"label": "wrong keys, label map fitted on labelled aux data", "x_label": "wrong key #", "y_label": "accuracy",
+             "points": [[1, 0.16], [2, 0.18], [3, 0.15], [4, 0.17], [5, 0.19]]}],
+        "headline": {"metric": "best accuracy without the key", "value": 0.19, "unit": "fraction"},
+        "figures": [{"metric": "raw inputs, identity label map", "value": 0.11, "unit": "fraction"},
+                    {"metric": "raw inputs, label map fitted on aux labels", "value": 0.14, "unit": "fraction"},
+                    {"metric": "raw inputs, true label map (upper bound, needs the secret map)", "value": 0.7, "unit": "fraction"}],
+        "chance": 0.1, "baseline": 0.73, "baseline_label": "accuracy with the right key"}"#;
+
+    #[test]
+    fn independent_wrong_keys_are_points_in_columns_not_a_line() {
+        let panels = attack_panels(&record(WRONG_KEY), 10);
+        assert_eq!(panels.len(), 1);
+        let c = &panels[0];
+        assert_eq!(c.x_categories, ["each key's own label map", "label map fitted on labelled aux data"]);
+        assert!(c.x_desc.contains("5 independent wrong keys"), "{}", c.x_desc);
+        let points: Vec<&Series> = c.series.iter().filter(|s| s.line == LineKind::None).collect();
+        assert_eq!(points.len(), 2, "one point series per curve");
+        for (k, s) in points.iter().enumerate() {
+            assert!(s.marker.is_some());
+            assert_eq!(s.points.len(), 5, "one point per key");
+            for p in &s.points {
+                assert!((p.0 - k as f64).abs() <= 0.25 + 1e-9, "key drawn outside its column: {p:?}");
+            }
+            let xs: Vec<f64> = s.points.iter().map(|p| p.0).collect();
+            assert!(xs.windows(2).all(|w| w[0] < w[1]), "equal values stay apart: {xs:?}");
+        }
+        // Lines are only the two-point mean bars, never joining keys.
+        for s in c.series.iter().filter(|s| s.line != LineKind::None) {
+            assert_eq!(s.points.len(), 2);
+            assert_eq!(s.points[0].1, s.points[1].1, "a mean bar is horizontal");
+        }
+        let fitted_mean = c.series.iter().filter(|s| s.line == LineKind::Solid).nth(1).unwrap().points[0].1;
+        assert!((fitted_mean - 0.17).abs() < 1e-9, "{fitted_mean}");
+        // Chance, the right key and the best raw-input accuracy without the key (not the upper bound).
+        let levels: Vec<f64> = c.hlines.iter().map(|h| h.y).collect();
+        assert_eq!(levels, [0.1, 0.73, 0.14], "{:?}", c.hlines);
+        assert!(c.hlines.iter().all(|h| !h.label.is_empty()));
+        assert_eq!(c.y_range, Some(0.0..1.04));
+        // Ordered x values of another attack stay a line.
+        assert!(!independent_draws("known pairs n") && independent_draws("wrong key #"));
+    }
+
+    #[test]
+    fn attack_axes_include_the_reference_and_do_not_magnify_small_changes() {
+        let r = record(
+            r#"{"name": "inversion", "headline": {"metric": "PSNR", "value": 16.14, "unit": "dB"},
+            "chance": 0.0, "baseline": 10.6, "baseline_label": "no attack",
+            "curves": [
+              {"label": "decoder: PSNR", "x_label": "known pairs n", "y_label": "PSNR of unseen data (dB)", "x_log": true,
+               "points": [[100, 15.61], [500, 16.14]]},
+              {"label": "decoder: recognised", "x_label": "known pairs n",
+               "y_label": "reconstructions classified correctly", "x_log": true, "points": [[100, 0.668], [500, 0.664]]},
+              {"label": "decoder: MSE", "x_label": "known pairs n", "y_label": "MSE of unseen data", "x_log": true,
+               "points": [[100, 0.0346], [500, 0.0283]]}]}"#,
+        );
+        let panels = attack_panels(&r, 10);
+        assert_eq!(panels.len(), 3);
+        let psnr = panels[0].y_range.clone().unwrap();
+        assert!(psnr.contains(&10.6) && psnr.contains(&16.14), "{psnr:?}");
+        assert!(psnr.end - psnr.start >= MIN_PSNR_SPAN_DB, "a 0.5 dB change fills the axis: {psnr:?}");
+        assert_eq!(panels[0].hlines.len(), 1, "the no-attack reference, not a 0 dB chance");
+        let rate = panels[1].y_range.clone().unwrap();
+        assert!(rate.contains(&0.1) && rate.contains(&0.668), "{rate:?}");
+        assert!(panels[1].hlines.iter().any(|h| (h.y - 0.1).abs() < 1e-12), "chance on the rate panel");
+        let mse = panels[2].y_range.clone().unwrap();
+        assert_eq!(mse.start, 0.0, "MSE from perfect reconstruction: {mse:?}");
+
+        // An accuracy difference keeps 0 (no advantage) and at least 10 points in view.
+        let r = record(
+            r#"{"name": "fine-tune", "headline": {"metric": "advantage", "value": 0.0075, "unit": "points"}, "chance": 0.0,
+            "curves": [{"label": "advantage", "x_label": "n", "y_label": "accuracy difference",
+               "points": [[10, 0.02], [30, 0.01], [250, -0.01]]},
+               {"label": "fine-tuned", "x_label": "n", "y_label": "accuracy", "points": [[10, 0.31], [30, 0.45]]}]}"#,
+        );
+        let panels = attack_panels(&r, 10);
+        let diff = panels[0].y_range.clone().unwrap();
+        assert!(diff.contains(&0.0) && diff.end - diff.start >= MIN_DIFFERENCE_SPAN, "{diff:?}");
+        assert!(panels[1].hlines.iter().any(|h| (h.y - 0.1).abs() < 1e-12), "chance on the accuracy panel");
+        assert_eq!(panels[1].y_range, Some(0.0..1.04));
+    }
+
+    #[test]
+    fn common_prefixes_are_cut_at_word_boundaries() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            without_common_prefix(&l(&["wrong keys, own map", "wrong keys, fitted map"])),
+            ["own map", "fitted map"]
+        );
+        assert_eq!(without_common_prefix(&l(&["abc", "abd"])), ["abc", "abd"]);
+        assert_eq!(without_common_prefix(&l(&["same", "same"])), ["same", "same"]);
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::figures::{arm_label, transforms_of};
+use super::figures::{arm_label, dataset_title, transforms_of};
 use super::inputs::{AttackRecord, RunData};
 use super::FigureFiles;
 use crate::train::Arm;
@@ -57,7 +57,7 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
     let s = &run.summary;
     let mut out = String::new();
     let mut fig_no = 0usize;
-    let _ = writeln!(out, "# Run report: {}\n", s.name);
+    let _ = writeln!(out, "# Run report: {} on {}\n", s.name, dataset_title(run));
     let _ = writeln!(
         out,
         "Regenerated from the saved results in this folder by `ppdl plot` (ppdl {}); nothing was retrained. \
@@ -79,8 +79,15 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
     let ds = &s.dataset;
     let _ = writeln!(
         out,
-        "| dataset | {} ({} train / {} test, {}x{}x{}, {} classes) |",
-        ds.name, ds.train, ds.test, ds.shape.height, ds.shape.width, ds.shape.channels, ds.classes
+        "| dataset | {} (`{}`: {} train / {} test, {}x{}x{}, {} classes) |",
+        dataset_title(run),
+        ds.name,
+        ds.train,
+        ds.test,
+        ds.shape.height,
+        ds.shape.width,
+        ds.shape.channels,
+        ds.classes
     );
     let _ = writeln!(out, "| model | {} |", s.arch);
     let _ = writeln!(out, "| privacy | {} |", cell(&s.privacy));

@@ -1,7 +1,9 @@
-//! The cross-run privacy/utility trade-off: one point per run, accuracy kept (private / baseline test
-//! accuracy) against the best reconstruction an attack achieved (PSNR of unseen data, dB, over the
-//! known-plaintext, statistical and inversion attacks). Written as tradeoff.png/.svg plus tradeoff.md
-//! (the same numbers as a table, including runs that have no reconstruction attack).
+//! The cross-run privacy/utility trade-off: one point per run, the test accuracy change (private minus
+//! baseline, points) against the best reconstruction an attack achieved (PSNR of unseen data, dB, over
+//! the known-plaintext, statistical and inversion attacks), coloured by scheme family, with lines at
+//! no accuracy change and at the attacks' no-attack reference. Labels are placed so that they do not
+//! overlap. Written as tradeoff.png/.svg plus tradeoff.md (the same numbers as a table, with accuracy
+//! kept = private / baseline, including runs that have no reconstruction attack).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -9,31 +11,46 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::draw::{render as render_figure, Figure, LineKind, Marker, Placed, Series, XyChart};
+use super::draw::{
+    min_max, pad_range, render as render_figure, Figure, HLine, LineKind, Marker, Placed, Series, VLine, XyChart,
+};
 use super::figures::transforms_of;
 use super::inputs::RunData;
 use super::style;
+use crate::scheme::family::Family;
 
 /// Attacks whose headline is a reconstruction PSNR.
 const RECONSTRUCTION_ATTACKS: [&str; 3] = ["known-plaintext", "statistical", "inversion"];
 
 #[derive(Debug, Clone)]
-struct Point {
-    name: String,
-    privacy: String,
-    kept: Option<f64>,
+pub(crate) struct Point {
+    /// The run's name (the folder's name where two runs share one).
+    pub name: String,
+    pub privacy: String,
+    pub family: Family,
+    /// The dataset as a reader knows it (`data::display_name`).
+    pub dataset: String,
+    pub kept: Option<f64>,
+    /// Private minus baseline test accuracy (fraction).
+    pub delta: Option<f64>,
+    /// Half-width of a 95% interval of `delta` (fraction): normal approximation for two proportions on
+    /// `n` test images each, unpaired, so conservative (both arms are scored on the same images).
+    pub delta_half_width: Option<f64>,
     /// (PSNR dB, attack name)
-    best: Option<(f64, String)>,
+    pub best: Option<(f64, String)>,
+    /// The best attack's no-attack reference (PSNR dB: its record's `baseline`), when it holds one.
+    pub reference: Option<f64>,
     /// Known-plaintext key fraction when reported.
-    key_fraction: Option<f64>,
-    /// None for a finished run, else its status label (drawn hollow, the label says why).
-    unfinished: Option<String>,
+    pub key_fraction: Option<f64>,
+    /// None for a finished run, else its status label (drawn hollow; the label says why).
+    pub unfinished: Option<String>,
 }
 
-fn point(run: &RunData) -> Point {
+pub(crate) fn point(run: &RunData) -> Point {
     let s = &run.summary;
     let kept = (s.baseline.test_accuracy > 0.0).then(|| s.private.test_accuracy / s.baseline.test_accuracy);
     let mut best: Option<(f64, String)> = None;
+    let mut reference = None;
     let mut key_fraction = None;
     if let Some(doc) = &run.attacks {
         for r in &doc.records {
@@ -41,6 +58,7 @@ fn point(run: &RunData) -> Point {
                 if let Some(v) = r.headline.value {
                     if best.as_ref().is_none_or(|b| v > b.0) {
                         best = Some((v, r.name.clone()));
+                        reference = r.baseline;
                     }
                 }
             }
@@ -50,9 +68,150 @@ fn point(run: &RunData) -> Point {
             }
         }
     }
-    let unfinished = (!run.status.is_finished()).then(|| run.status.label());
-    Point { name: s.name.clone(), privacy: s.privacy.clone(), kept, best, key_fraction, unfinished }
+    Point {
+        name: s.name.clone(),
+        privacy: s.privacy.clone(),
+        family: Family::of_description(&s.privacy),
+        dataset: crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test),
+        kept,
+        // From the accuracies, like `kept` (summary.json's accuracy_delta is the same difference).
+        delta: kept.map(|_| s.private.test_accuracy - s.baseline.test_accuracy),
+        delta_half_width: kept.and_then(|_| {
+            let n = s.dataset.test as f64;
+            let var = |p: f64| p * (1.0 - p) / n;
+            (n > 0.0).then(|| 1.96 * (var(s.baseline.test_accuracy) + var(s.private.test_accuracy)).sqrt())
+        }),
+        best,
+        reference,
+        key_fraction,
+        unfinished: (!run.status.is_finished()).then(|| run.status.label()),
+    }
 }
+
+/// The points of `runs`, named so that no two share a label (the folder name where run names repeat).
+pub(crate) fn points(runs: &[RunData]) -> Vec<Point> {
+    let mut points: Vec<Point> = runs.iter().map(point).collect();
+    let names: Vec<String> = points.iter().map(|p| p.name.clone()).collect();
+    for (p, run) in points.iter_mut().zip(runs) {
+        if names.iter().filter(|n| **n == p.name).count() > 1 {
+            if let Some(folder) = run.folder.root.file_name() {
+                p.name = folder.to_string_lossy().into_owned();
+            }
+        }
+    }
+    points
+}
+
+/// The text next to a run's point (with its status when the run did not finish).
+fn point_label(p: &Point) -> String {
+    match &p.unfinished {
+        None => p.name.clone(),
+        Some(status) => format!("{} ({status})", p.name),
+    }
+}
+
+/// The scatter: x = accuracy change in points, y = best reconstruction PSNR; one series per scheme
+/// family (colour and marker); a vertical line at no accuracy change and the attacks' no-attack
+/// reference as horizontal lines (one per dataset when the runs used several).
+pub(crate) fn chart(plotted: &[&Point]) -> XyChart {
+    let xy = |p: &Point| (100.0 * p.delta.unwrap_or(0.0), p.best.as_ref().map(|b| b.0).unwrap_or(0.0));
+    let mut datasets: Vec<&str> = plotted.iter().map(|p| p.dataset.as_str()).collect();
+    datasets.dedup();
+    datasets.sort_unstable();
+    datasets.dedup();
+    let mut c = XyChart::new(
+        "test accuracy change, private - baseline (points)",
+        "best reconstruction PSNR of unseen data (dB; higher = less private)",
+    );
+    c.title = Some(match datasets.as_slice() {
+        [one] => format!("Privacy/utility trade-off (one point per run){}{one}", style::TITLE_PART_SEPARATOR),
+        _ => "Privacy/utility trade-off (one point per run)".into(),
+    });
+    let mut families: Vec<Family> = plotted.iter().map(|p| p.family).collect();
+    families.sort_unstable();
+    families.dedup();
+    // 95% intervals of the accuracy change first, under the points.
+    for (i, p) in plotted.iter().enumerate() {
+        let ((x, y), h) = (xy(p), 100.0 * p.delta_half_width.unwrap_or(0.0));
+        c.series.push(Series {
+            label: if i == 0 { "95% interval of the accuracy change".into() } else { String::new() },
+            points: vec![(x - h, y), (x + h, y)],
+            color: style::MUTED,
+            line: LineKind::Solid,
+            marker: None,
+            on_top: true,
+        });
+    }
+    for f in families {
+        c.series.push(Series {
+            label: f.name().to_string(),
+            points: plotted.iter().filter(|p| p.family == f).map(|p| xy(p)).collect(),
+            color: style::family_color(f),
+            line: LineKind::None,
+            marker: Some(family_marker(f)),
+            on_top: false,
+        });
+    }
+    // Unfinished runs again, hollow on top of their family's marker: their numbers are not final.
+    let unfinished: Vec<(f64, f64)> = plotted.iter().filter(|p| p.unfinished.is_some()).map(|p| xy(p)).collect();
+    if !unfinished.is_empty() {
+        c.series.push(Series {
+            label: "run not finished (status in its label)".into(),
+            points: unfinished,
+            color: style::MUTED,
+            line: LineKind::None,
+            marker: Some(Marker::Ring),
+            on_top: false,
+        });
+    }
+    c.point_labels = plotted.iter().map(|p| (xy(p), point_label(p))).collect();
+    c.vlines.push(VLine { label: "no accuracy change".into(), x: 0.0, color: style::CHANCE, dotted: false });
+    for d in &datasets {
+        let refs: Vec<f64> = plotted.iter().filter(|p| p.dataset == *d).filter_map(|p| p.reference).collect();
+        if refs.is_empty() {
+            continue;
+        }
+        let mean = refs.iter().sum::<f64>() / refs.len() as f64;
+        let label = if datasets.len() > 1 {
+            format!("no attack, {d} ({mean:.1} dB)")
+        } else {
+            format!("no attack ({mean:.1} dB)")
+        };
+        c.hlines.push(HLine { label, y: mean, color: style::REFERENCE, dotted: true });
+    }
+    // x: the intervals and 0, at least 2 points wide, with room for labels at the sides.
+    let xs: Vec<f64> = plotted
+        .iter()
+        .flat_map(|p| {
+            let (x, h) = (xy(p).0, 100.0 * p.delta_half_width.unwrap_or(0.0));
+            [x - h, x + h]
+        })
+        .chain(std::iter::once(0.0))
+        .collect();
+    let (lo, hi) = min_max(&xs).unwrap_or((0.0, 0.0));
+    let grow = (MIN_DELTA_SPAN_POINTS - (hi - lo)).max(0.0) / 2.0;
+    c.x_fixed = Some(pad_range(lo - grow, hi + grow, 0.12, false));
+    c.y_from_zero = true;
+    c
+}
+
+/// The marker of a family's points (with its colour, so that families differ in grey-scale too).
+pub(crate) fn family_marker(f: Family) -> Marker {
+    match f {
+        Family::PixelPermutation => Marker::Circle,
+        Family::BlockShuffle => Marker::Square,
+        Family::OrthogonalMix => Marker::Triangle,
+        Family::SeparableMix => Marker::Diamond,
+        Family::FastMix => Marker::Triangle,
+        Family::Noise => Marker::TriangleDown,
+        Family::Combined => Marker::Cross,
+        Family::Identity => Marker::Diamond,
+        Family::Other => Marker::Cross,
+    }
+}
+
+/// Smallest span of the accuracy-change axis, in points: a 0.2-point change does not fill it.
+const MIN_DELTA_SPAN_POINTS: f64 = 2.0;
 
 struct Scatter(XyChart);
 
@@ -62,7 +221,8 @@ impl Figure for Scatter {
     }
 
     fn size(&self) -> (u32, u32) {
-        (style::WIDTH, style::HEIGHT + 40)
+        let extra = self.0.title.as_deref().map_or(0, |t| style::title_layout(t, style::WIDTH).extra_height());
+        (style::WIDTH, style::HEIGHT + 120 + extra)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _images: &mut Vec<Placed>) -> anyhow::Result<()>
@@ -75,38 +235,12 @@ impl Figure for Scatter {
 
 /// Write tradeoff.md always, and the scatter when at least one run has both coordinates.
 pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let points: Vec<Point> = runs.iter().map(point).collect();
+    let points = points(runs);
     let mut written = Vec::new();
     let plotted: Vec<&Point> = points.iter().filter(|p| p.kept.is_some() && p.best.is_some()).collect();
     let mut md = String::from("# Privacy/utility trade-off across runs\n\n");
     if !plotted.is_empty() {
-        let mut c = XyChart::new("accuracy kept (private / baseline test accuracy)", "best reconstruction PSNR (dB)");
-        c.title = Some("Privacy/utility trade-off (one point per run)".into());
-        let xy = |p: &&Point| (p.kept.unwrap_or(0.0), p.best.as_ref().map(|b| b.0).unwrap_or(0.0));
-        let (done, unfinished): (Vec<&Point>, Vec<&Point>) = plotted.iter().partition(|p| p.unfinished.is_none());
-        for (points, label, marker) in [
-            (&done, "run (private arm); higher PSNR = less private", Marker::Circle),
-            (&unfinished, "run not finished (hollow; status in its label)", Marker::Ring),
-        ] {
-            if !points.is_empty() {
-                c.series.push(Series {
-                    label: label.into(),
-                    points: points.iter().map(xy).collect(),
-                    color: style::PRIVATE,
-                    line: LineKind::None,
-                    marker: Some(marker),
-                    on_top: false,
-                });
-            }
-        }
-        c.point_labels = plotted
-            .iter()
-            .map(|p| match &p.unfinished {
-                None => (xy(p), p.name.clone()),
-                Some(status) => (xy(p), format!("{} ({status})", p.name)),
-            })
-            .collect();
-        c.y_from_zero = true;
+        let c = chart(&plotted);
         let [png, svg] = render_figure(&Scatter(c), out)?;
         let _ = writeln!(md, "![trade-off](tradeoff.png)\n\n([PNG](tradeoff.png), [SVG](tradeoff.svg))\n");
         written.push(png);
@@ -115,18 +249,34 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
         md.push_str("No run has both an accuracy and a reconstruction attack (known-plaintext, statistical or inversion): no scatter drawn.\n\n");
     }
     md.push_str(
-        "| run | status | privacy | accuracy kept | best reconstruction PSNR (dB) | by | known-plaintext key fraction | folder |\n\
-         |---|---|---|---:|---:|---|---:|---|\n",
+        "Accuracy change: private minus baseline test accuracy on each run's test images; ± is a 95% \
+         interval (normal approximation for two proportions, unpaired, so conservative: both arms are \
+         scored on the same images). Family: the kind of input transform (several kinds: combined). \
+         No-attack reference: the best reconstruction attack's PSNR without attacking (its record's \
+         reference, e.g. the adversary's mean image).\n\n",
+    );
+    md.push_str(
+        "| run | status | privacy | family | dataset | accuracy kept | accuracy change (points, 95% interval) | best reconstruction PSNR (dB) | no-attack reference (dB) | by | known-plaintext key fraction | folder |\n\
+         |---|---|---|---|---|---:|---:|---:|---:|---|---:|---|\n",
     );
     for (p, run) in points.iter().zip(runs) {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             p.name,
             run.status.label(),
             transforms_of(&p.privacy).replace('|', "\\|"),
+            p.family.name(),
+            p.dataset,
             p.kept.map(|k| format!("{k:.4}")).unwrap_or_else(|| "n/a".into()),
+            p.delta
+                .map(|d| match p.delta_half_width {
+                    Some(h) => format!("{:+.2} ± {:.2}", 100.0 * d, 100.0 * h),
+                    None => format!("{:+.2}", 100.0 * d),
+                })
+                .unwrap_or_else(|| "n/a".into()),
             p.best.as_ref().map(|b| format!("{:.1}", b.0)).unwrap_or_else(|| "n/a".into()),
+            p.reference.map(|r| format!("{r:.1}")).unwrap_or_else(|| "n/a".into()),
             p.best.as_ref().map(|b| b.1.clone()).unwrap_or_else(|| if run.attacks.is_none() {
                 "attacks not run".into()
             } else {
@@ -140,4 +290,56 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
     crate::results::atomic::write(&md_path, md.as_bytes())?;
     written.push(md_path);
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(name: &str, family: Family, delta: f64, psnr: f64) -> Point {
+        Point {
+            name: name.into(),
+            privacy: String::new(),
+            family,
+            dataset: "Fashion-MNIST (6k/1k subset)".into(),
+            kept: Some(1.0 + delta),
+            delta: Some(delta),
+            delta_half_width: Some(0.03),
+            best: Some((psnr, "known-plaintext".into())),
+            reference: Some(10.6),
+            key_fraction: None,
+            unfinished: None,
+        }
+    }
+
+    #[test]
+    fn the_scatter_colours_by_family_and_draws_its_reference_lines() {
+        let points = [
+            pt("a", Family::PixelPermutation, -0.002, 56.6),
+            pt("b", Family::BlockShuffle, 0.006, 56.6),
+            pt("c", Family::PixelPermutation, 0.001, 40.0),
+            pt("d", Family::Noise, 0.004, 21.0),
+        ];
+        let refs: Vec<&Point> = points.iter().collect();
+        let c = chart(&refs);
+        let families: Vec<&Series> = c.series.iter().filter(|s| s.line == LineKind::None).collect();
+        assert_eq!(
+            families.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(),
+            ["pixel-permutation", "block-shuffle", "noise"]
+        );
+        assert_eq!(families[0].points.len(), 2);
+        for s in &families {
+            let f = Family::ALL.into_iter().find(|f| f.name() == s.label).unwrap();
+            assert_eq!(s.color, style::family_color(f));
+        }
+        // No accuracy change and the no-attack reference, both inside the axes.
+        assert_eq!(c.vlines.len(), 1);
+        assert_eq!(c.vlines[0].x, 0.0);
+        assert_eq!(c.hlines.len(), 1);
+        assert!((c.hlines[0].y - 10.6).abs() < 1e-9 && c.hlines[0].label.contains("no attack"));
+        assert!(c.x_range().contains(&0.0) && c.x_range().contains(&-3.2) && c.x_range().contains(&3.6));
+        assert!(c.y_range().contains(&10.6));
+        assert_eq!(c.point_labels.len(), 4);
+        assert!(c.title.as_deref().unwrap().contains("Fashion-MNIST (6k/1k subset)"));
+    }
 }

@@ -1,5 +1,6 @@
 //! The keyed scheme: secret key, input transforms, label protection, and the customer/provider roles.
 
+pub mod family;
 pub mod gaussian;
 pub mod key;
 pub mod fast_mix;
