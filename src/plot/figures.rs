@@ -428,26 +428,11 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     Some((
         ChartFigure { name: "key-space".into(), size: (style::WIDTH, height), body: Body::Bars(chart) },
         format!(
-            "Key space of each secret component, in bits (log2 of the number of keys; analytic, from attacks.json). {}",
+            "Key space of each secret component, in bits (log2 of the number of keys; analytic, from attacks.json). Verdict: {}: {}",
+            r.verdict_cell(),
             r.verdict
         ),
     ))
-}
-
-/// Whether a headline unit (the unit of `chance` and `baseline`) is what a panel's y axis shows.
-fn unit_matches(unit: &str, y_label: &str) -> bool {
-    let y = y_label.to_lowercase();
-    match unit.to_lowercase().as_str() {
-        "db" => y.contains("psnr") || y.contains("(db)"),
-        "fraction" => {
-            (y.contains("accuracy") || y.contains("fraction") || y.contains("recovered")) && !y.contains("difference")
-        }
-        "points" => y.contains("difference") || y.contains("advantage"),
-        "bits" => y.contains("bits"),
-        "ssim" => y.contains("ssim"),
-        "mse" => y.contains("mse"),
-        _ => false,
-    }
 }
 
 fn fmt_value(v: f64, unit: &str) -> String {
@@ -502,15 +487,15 @@ fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
                 points: pts,
             });
         }
-        if unit_matches(unit, y_label) {
+        if crate::attacks::record::unit_matches(unit, y_label) {
             // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
             // mean image, is the no-knowledge floor), so it is not drawn.
             let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
             if let Some(ch) = chance {
-                let label = if unit == "points" && ch == 0.0 {
-                    "no advantage (0 points)".to_string()
-                } else {
-                    format!("chance ({})", fmt_value(ch, unit))
+                let label = match &r.chance_label {
+                    Some(what) => format!("{what} ({})", fmt_value(ch, unit)),
+                    None if unit == "points" && ch == 0.0 => "no advantage (0 points)".to_string(),
+                    None => format!("chance ({})", fmt_value(ch, unit)),
                 };
                 c.hlines.push(HLine { label, y: ch, color: style::CHANCE, dotted: false });
             }
@@ -552,8 +537,9 @@ fn attack(r: &AttackRecord) -> Option<(ChartFigure, String)> {
     if let Some(v) = r.headline.value {
         caption.push_str(&format!(". {}: {}", r.headline.metric, fmt_value(v, unit)));
     }
+    caption.push_str(&format!(". Verdict: {}", r.verdict_cell()));
     if !r.verdict.is_empty() {
-        caption.push_str(&format!(". Verdict: {}", r.verdict));
+        caption.push_str(&format!(": {}", r.verdict));
     }
     if r.complete == Some(false) {
         caption.push_str(" (stopped early: curves hold the points done)");
