@@ -114,7 +114,7 @@ fn print_attacks(path: &Path) {
         return;
     }
     match crate::attacks::AttacksFile::load(path) {
-        Ok(file) => print!("{}", attack_table(&file)),
+        Ok(file) => print!("\n{}", attack_table(&file)),
         Err(e) => println!("attacks: {e:#}"),
     }
 }

@@ -197,6 +197,28 @@ impl Criterion {
         self
     }
 
+    /// "partial leak ≥ 27.2%, broken ≥ 60.7% (a quarter / three quarters of the way from ...)", with the
+    /// note when the interval overruled them.
+    pub fn thresholds_text(&self) -> String {
+        let op = if self.lower_is_worse { "<" } else { "≥" };
+        let note = self.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
+        format!(
+            "partial leak {op} {}, broken {op} {} ({}){note}",
+            fmt_value(self.partial_leak_at, &self.unit),
+            fmt_value(self.broken_at, &self.unit),
+            self.thresholds
+        )
+    }
+
+    /// "recognised 67.6% (95% interval 63.4% – 71.6%)": the value with its interval, if any.
+    pub fn value_text(&self) -> String {
+        let f = |v: f64| fmt_value(v, &self.unit);
+        match self.interval {
+            Some([lo, hi]) => format!("{} {} (95% interval {} – {})", self.metric, f(self.value), f(lo), f(hi)),
+            None => format!("{} {}", self.metric, f(self.value)),
+        }
+    }
+
     /// "recognised 66.8% ≥ 60.6%": the value against the threshold that placed it.
     pub fn comparison(&self) -> String {
         let v = fmt_value(self.value, &self.unit);
@@ -265,11 +287,20 @@ impl Rule {
 /// The verdict with its deciding metric: "partial leak (SSIM 0.480 ≥ 0.353)". `rule` None with a
 /// level: a format-1 record the rule could not re-decide; neither: nothing was measured.
 pub fn verdict_cell(level: Option<Level>, rule: Option<&Rule>) -> String {
-    match (level, rule.and_then(Rule::deciding)) {
-        (Some(level), Some(c)) => format!("{level} ({})", c.comparison()),
-        (Some(level), None) => format!("{level} (format-1 record: its own `broken_if`)"),
-        (None, _) => "no verdict (nothing measured)".into(),
+    match (level, decided_by(level, rule)) {
+        (Some(level), Some(why)) => format!("{level} ({why})"),
+        _ => "no verdict (nothing measured)".into(),
     }
+}
+
+/// What decided a verdict: the deciding criterion against its threshold ("SSIM 0.480 ≥ 0.353"), or
+/// for a format-1 record the rule it recorded. None without a verdict.
+pub fn decided_by(level: Option<Level>, rule: Option<&Rule>) -> Option<String> {
+    level?;
+    Some(match rule.and_then(Rule::deciding) {
+        Some(c) => c.comparison(),
+        None => "format-1 record: its own `broken_if`".into(),
+    })
 }
 
 /// A value in a criterion's unit.

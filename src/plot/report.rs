@@ -38,7 +38,7 @@ fn headline_value(r: &AttackRecord, v: Option<f64>) -> String {
 
 /// "How verdicts are decided": the rule set, then each attack's rule as applied in this run.
 fn rules_section(out: &mut String, doc: &super::inputs::AttacksDoc) {
-    use crate::attacks::verdict::{fmt_value, BROKEN_SHARE, PARTIAL_LEAK_SHARE};
+    use crate::attacks::verdict::{BROKEN_SHARE, PARTIAL_LEAK_SHARE};
     let _ = writeln!(
         out,
         "### How verdicts are decided\n\n\
@@ -61,22 +61,8 @@ fn rules_section(out: &mut String, doc: &super::inputs::AttacksDoc) {
         };
         let _ = writeln!(out, "- **{}**: {level}: {}.", r.display_title(), r.level.map_or("", |l| rule.meaning(l)));
         for (i, c) in rule.criteria.iter().enumerate() {
-            let f = |v: f64| fmt_value(v, &c.unit);
-            let op = if c.lower_is_worse { "<" } else { "≥" };
-            let interval =
-                c.interval.map(|[lo, hi]| format!(" (95% interval {} – {})", f(lo), f(hi))).unwrap_or_default();
-            let note = c.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  - {}{} {}{interval}: {}; partial leak {op} {}, broken {op} {} ({}){note}",
-                if i == rule.deciding { "deciding: " } else { "" },
-                c.metric,
-                f(c.value),
-                c.level,
-                f(c.partial_leak_at),
-                f(c.broken_at),
-                c.thresholds
-            );
+            let deciding = if i == rule.deciding { "deciding: " } else { "" };
+            let _ = writeln!(out, "  - {deciding}{}: {}; {}", c.value_text(), c.level, c.thresholds_text());
         }
     }
     out.push('\n');

@@ -196,22 +196,8 @@ impl From<&AttackRecord> for AttackRow {
             .map(|c| Series { label: c.label.clone(), points: c.points.iter().map(|p| (p[0], p[1])).collect() })
             .collect();
         let deciding = r.rule.as_ref().and_then(|rule| rule.deciding());
-        let decided_by = match (r.level, deciding) {
-            (Some(_), Some(c)) => Some(c.comparison()),
-            (Some(_), None) => Some("format-1 record: its own `broken_if`".into()),
-            (None, _) => None,
-        };
-        let thresholds = deciding.map(|c| {
-            let (op, fmt) =
-                (if c.lower_is_worse { "<" } else { "≥" }, |v| crate::attacks::verdict::fmt_value(v, &c.unit));
-            let note = c.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
-            format!(
-                "partial leak {op} {}, broken {op} {}: {}{note}",
-                fmt(c.partial_leak_at),
-                fmt(c.broken_at),
-                c.thresholds
-            )
-        });
+        let decided_by = crate::attacks::verdict::decided_by(r.level, r.rule.as_ref());
+        let thresholds = deciding.map(|c| c.thresholds_text());
         AttackRow {
             name: r.name.clone(),
             metric: r.headline.metric.clone(),
