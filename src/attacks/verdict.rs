@@ -285,11 +285,12 @@ impl Rule {
 }
 
 /// The verdict with its deciding metric: "partial leak (SSIM 0.480 ≥ 0.353)". `rule` None with a
-/// level: a format-1 record the rule could not re-decide; neither: nothing was measured.
+/// level: a format-1 record the rule could not re-decide; neither: no verdict (nothing measured, or a
+/// record from elsewhere without one).
 pub fn verdict_cell(level: Option<Level>, rule: Option<&Rule>) -> String {
     match (level, decided_by(level, rule)) {
         (Some(level), Some(why)) => format!("{level} ({why})"),
-        _ => "no verdict (nothing measured)".into(),
+        _ => "no verdict".into(),
     }
 }
 
@@ -770,7 +771,7 @@ mod tests {
         assert_eq!(Level::legacy(false, "the stolen model leaks a little without the key"), Level::PartialLeak);
         assert_eq!(Level::legacy(false, "blurry reconstructions"), Level::Protects);
         assert_eq!(verdict_cell(Some(Level::Broken), None), "broken (format-1 record: its own `broken_if`)");
-        assert_eq!(verdict_cell(None, None), "no verdict (nothing measured)");
+        assert_eq!(verdict_cell(None, None), "no verdict");
     }
 
     #[test]

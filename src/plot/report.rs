@@ -54,7 +54,7 @@ fn rules_section(out: &mut String, doc: &super::inputs::AttacksDoc) {
         let Some(rule) = &r.rule else {
             let why = match r.parameters.get("broken_if").and_then(|v| v.as_str()) {
                 Some(b) => format!("its format-1 record's `broken` and verdict words (its criterion: {b})"),
-                None => "nothing was measured".into(),
+                None => "no recorded verdict (nothing measured)".into(),
             };
             let _ = writeln!(out, "- **{}**: {level}, from {why}.", r.display_title());
             continue;
