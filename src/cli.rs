@@ -52,6 +52,9 @@ pub enum Command {
         /// Tabulate the measured costs (overhead.json) instead of the accuracies.
         #[arg(long)]
         overhead: bool,
+        /// Tabulate the attack verdicts (attacks.json): one row per attack, one column per run.
+        #[arg(long, conflicts_with = "overhead")]
+        attacks: bool,
     },
     /// Regenerate every figure (RUN_DIR/figures/*.png and *.svg) and RUN_DIR/report.md from saved
     /// results, without retraining. With several run folders (or --out), also write the cross-run
@@ -98,8 +101,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Tui { configs }) => crate::tui::run(&configs),
-        Some(Command::Summarize { run_dirs, overhead }) => {
-            let table = if overhead { crate::summarize::overhead_table } else { crate::summarize::markdown_table };
+        Some(Command::Summarize { run_dirs, overhead, attacks }) => {
+            let table = if attacks {
+                crate::summarize::attacks_table
+            } else if overhead {
+                crate::summarize::overhead_table
+            } else {
+                crate::summarize::markdown_table
+            };
             print!("{}", table(&run_dirs)?);
             Ok(())
         }

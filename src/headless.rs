@@ -34,6 +34,7 @@ pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome>
     printer.finish();
     let outcome = outcome?;
     print_summary(&outcome);
+    print_attacks(&outcome.folder.attacks_path());
     Ok(outcome)
 }
 
@@ -60,6 +61,7 @@ pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
     });
     printer.finish();
     let file = outcome?;
+    print!("\n{}", attack_table(&file));
     if control.stop_requested() {
         return Err(anyhow::Error::new(crate::error::Interrupted)
             .context("attacks interrupted; attacks.json holds what finished"));
@@ -109,6 +111,36 @@ fn print_summary(outcome: &RunOutcome) {
     }
     println!("accuracy delta (private - baseline): {:+.2} points", 100.0 * s.accuracy_delta);
     println!("run folder: {}", outcome.folder.root.display());
+}
+
+/// The attack table of a finished run, if it ran attacks.
+fn print_attacks(path: &Path) {
+    if !path.is_file() {
+        return;
+    }
+    match crate::attacks::AttacksFile::load(path) {
+        Ok(file) => print!("\n{}", attack_table(&file)),
+        Err(e) => println!("attacks: {e:#}"),
+    }
+}
+
+/// One line per attack: its headline and its verdict with the deciding metric.
+pub fn attack_table(file: &crate::attacks::AttacksFile) -> String {
+    use crate::attacks::verdict::fmt_value;
+    let mut out = format!("{:<16} {:>12}  {}\n", "attack", "headline", "verdict (deciding metric)");
+    for r in &file.records {
+        let stopped = if r.complete { "" } else { ", stopped early" };
+        out.push_str(&format!(
+            "{:<16} {:>12}  {}{stopped}\n",
+            r.name,
+            fmt_value(r.headline.value, &r.headline.unit),
+            r.verdict_cell()
+        ));
+    }
+    for f in &file.failures {
+        out.push_str(&format!("{:<16} {:>12}  failed: {}\n", f.name, "-", f.reason));
+    }
+    out
 }
 
 /// Renders events: bars on a terminal, lines otherwise.
@@ -260,12 +292,12 @@ impl Printer {
                     unit => format!("{:.2} {unit}", h.value),
                 };
                 self.line(format!(
-                    "[attack {}] {}: {} ({:.1} s){}{}",
+                    "[attack {}] {}: {} ({:.1} s): {}{}",
                     record.name,
                     h.metric,
                     value,
                     record.seconds,
-                    if record.broken { " BROKEN" } else { "" },
+                    record.verdict_cell(),
                     if record.complete { "" } else { " (stopped early)" }
                 ));
                 self.line(format!("    {}", record.verdict));

@@ -1,5 +1,6 @@
 //! `ppdl summarize RUN_DIR...`: one markdown table row per saved run, from its summary.json alone;
-//! with `--overhead`, the customer's and provider's costs from each run's overhead.json instead.
+//! with `--overhead`, the customer's and provider's costs from each run's overhead.json instead; with
+//! `--attacks`, the attack verdicts from each run's attacks.json (one column per run).
 
 use std::path::PathBuf;
 
@@ -81,6 +82,50 @@ pub fn overhead_table(paths: &[PathBuf]) -> anyhow::Result<String> {
             ratio_cell(&s),
             num("/inference/overhead_ratio"),
         ));
+    }
+    Ok(out)
+}
+
+/// README's attack tables: one row per attack, one column per run; each cell the headline and the
+/// verdict with its deciding metric (broken in bold), from each run's attacks.json.
+pub fn attacks_table(runs: &[PathBuf]) -> anyhow::Result<String> {
+    use crate::attacks::{verdict::fmt_value, AttackKind, AttacksFile, Level};
+    let mut columns = Vec::new();
+    for dir in runs {
+        let folder = RunFolder::open(dir)?;
+        let name = folder.load_summary()?.name;
+        let path = folder.attacks_path();
+        let file = if path.is_file() { Some(AttacksFile::load(&path)?) } else { None };
+        columns.push((name, file));
+    }
+    let mut out =
+        format!("| attack | {} |\n|---|", columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(" | "));
+    out.push_str(&"---|".repeat(columns.len()));
+    out.push('\n');
+    for kind in AttackKind::ALL {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, file)| {
+                let Some(file) = file else { return "not run".into() };
+                if let Some(r) = file.record(kind.name()) {
+                    let verdict = match r.level {
+                        Some(Level::Broken) => format!("**{}**", r.verdict_cell()),
+                        _ => r.verdict_cell(),
+                    };
+                    let stopped = if r.complete { "" } else { " (stopped early)" };
+                    let headline = format!("{}: {}", r.headline.metric, fmt_value(r.headline.value, &r.headline.unit));
+                    format!("{}; {verdict}{stopped}", headline.replace('|', "/"))
+                } else if let Some(f) = file.failures.iter().find(|f| f.name == kind.name()) {
+                    format!("failed: {}", f.reason.replace('|', "/"))
+                } else {
+                    "not run".into()
+                }
+            })
+            .collect();
+        if cells.iter().all(|c| c == "not run") {
+            continue;
+        }
+        out.push_str(&format!("| {} | {} |\n", kind.name(), cells.join(" | ")));
     }
     Ok(out)
 }

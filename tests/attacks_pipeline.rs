@@ -169,7 +169,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     // Known plaintext breaks a pixel permutation.
     let kp = get("known-plaintext");
     assert_eq!(kp.figure("key recovered at the largest n (feature matching)"), Some(1.0));
-    assert!(kp.broken && kp.headline.value > 40.0, "{}", kp.verdict);
+    assert!(kp.level == Some(ppdl::attacks::Level::Broken) && kp.headline.value > 40.0, "{}", kp.verdict);
     let kp_key = kp.curve("feature matching: key recovered").unwrap();
     assert_eq!(kp_key.points.iter().map(|p| p[0]).collect::<Vec<_>>(), vec![1.0, 4.0, 40.0, 100.0]);
     assert!(kp_key.points[0][1] < 1.0);
@@ -185,6 +185,25 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let lf = get("label-frequency");
     assert!(lf.headline.value >= 0.6, "{}", lf.verdict);
 
+    // Every record states a three-level verdict decided by its rule, and every table shows the
+    // deciding metric next to it.
+    let table = ppdl::headless::attack_table(&file);
+    for r in &file.records {
+        let rule = r.rule.as_ref().unwrap_or_else(|| panic!("{}: no rule", r.name));
+        assert_eq!(r.level, Some(rule.level()), "{}", r.name);
+        let deciding = rule.deciding().unwrap();
+        assert!(!rule.meaning(rule.level()).is_empty());
+        let cell = r.verdict_cell();
+        assert!(cell.starts_with(rule.level().label()) && cell.contains(&deciding.comparison()), "{cell}");
+        let line = table.lines().find(|l| l.starts_with(&r.name)).unwrap();
+        assert!(line.ends_with(&cell), "{line}");
+    }
+    assert_eq!(get("key-space").level, Some(ppdl::attacks::Level::Protects));
+    assert!(lf.level >= Some(ppdl::attacks::Level::PartialLeak), "{}", lf.verdict_cell());
+    // Reconstructions: the no-attack reference is the mean image's PSNR, not 0 dB.
+    let mean_psnr = kp.figure("reference: adversary's mean image, PSNR").unwrap();
+    assert!(mean_psnr > 3.0 && kp.chance == Some(mean_psnr), "{:?}", kp.chance);
+
     // The adversary's data came from the test split, disjoint from training, and says so.
     assert!(kp.aux_data.contains("test split") && kp.aux_data.contains("disjoint"));
 
@@ -195,7 +214,8 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     // (serde_json's float parsing may move the last bit of a number.)
     assert_eq!(back.records.len(), file.records.len());
     for (a, b) in back.records.iter().zip(&file.records) {
-        assert_eq!((&a.name, &a.verdict, a.broken, a.curves.len()), (&b.name, &b.verdict, b.broken, b.curves.len()));
+        assert_eq!((&a.name, &a.verdict, a.level, a.curves.len()), (&b.name, &b.verdict, b.level, b.curves.len()));
+        assert_eq!(a.rule.as_ref().map(|r| r.deciding), b.rule.as_ref().map(|r| r.deciding));
         assert!((a.headline.value - b.headline.value).abs() <= 1e-12 * b.headline.value.abs().max(1.0));
     }
     let mut merged = back.clone();

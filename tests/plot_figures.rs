@@ -112,7 +112,7 @@ fn every_figure_in_both_formats_and_a_report_that_links_only_existing_files() {
         "## Summary",
         "| 1 | 59.40% | 58.60% |",
         "Known-plaintext attack",
-        "**yes**",
+        "**broken (format-1 record",
         "NOT measured here",
         "Gilad-Bachrach et al., ICML 2016",
         "```toml",

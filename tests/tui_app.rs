@@ -312,19 +312,23 @@ fn attacks_json_of_the_attacks_module_loads() {
     let file = ppdl::attacks::AttacksFile {
         format_version: ppdl::attacks::ATTACKS_FORMAT_VERSION,
         records: attack_records(),
-        failures: vec![ppdl::attacks::AttackFailure { name: "inversion".into(), reason: "no model".into() }],
+        failures: vec![ppdl::attacks::AttackFailure { name: "statistical".into(), reason: "no model".into() }],
     };
     file.save(&dir.path().join("attacks.json")).unwrap();
     let attacks = ppdl::tui::analysis::Attacks::load(&dir.path().join("attacks.json"));
     assert_eq!(attacks.status, Availability::Done);
     let names: Vec<&str> = attacks.rows.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["key-space", "wrong-key", "known-plaintext", "label-frequency", "inversion"]);
+    assert_eq!(names, ["key-space", "wrong-key", "known-plaintext", "label-frequency", "inversion", "statistical"]);
     assert_eq!(attacks.rows[1].value_text(), "10.3%");
     assert_eq!(attacks.rows[1].chance, Some(0.1));
-    assert_eq!(attacks.rows[2].verdict, ppdl::tui::analysis::Verdict::Broken);
+    use ppdl::tui::analysis::Verdict;
+    assert_eq!(attacks.rows[2].verdict, Verdict::Broken);
+    assert_eq!(attacks.rows[2].verdict_text(), "broken (recognised 78.0% ≥ 61.0%)");
+    assert_eq!(attacks.rows[4].verdict, Verdict::PartialLeak);
+    assert_eq!(attacks.rows[0].verdict_text(), "protects (key 6615 bits ≥ 128 bits)");
     assert!(attacks.rows[2].x_log);
     assert_eq!(attacks.rows[2].curves.len(), 2);
-    assert!(matches!(attacks.rows[4].verdict, ppdl::tui::analysis::Verdict::Failed(_)));
+    assert!(matches!(attacks.rows[5].verdict, Verdict::Failed(_)));
 }
 
 /// Attack events update the attacks view while the live run is its source, and not after another

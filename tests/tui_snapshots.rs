@@ -204,6 +204,23 @@ fn attacks_120x40() {
     insta::assert_snapshot!(render(&app, 120, 40).backend());
 }
 
+/// A PSNR chart keeps the no-attack reference in range: a 0.5 dB rise from 15.61 to 16.14 dB is drawn
+/// against the 10.6 dB an adversary gets without attacking, not stretched over the whole height.
+#[test]
+fn attacks_psnr_chart_includes_the_no_attack_reference_80x24() {
+    let mut app = app();
+    app.view = View::Attacks;
+    app.analysis_source = Some("quickstart-20260102-090000".into());
+    app.attacks = attacks();
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Down);
+    }
+    let row = &app.attacks.rows[4];
+    assert_eq!(row.name, "inversion");
+    assert_eq!(row.chart_reference(), Some(10.6));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
 #[test]
 fn overhead_120x40() {
     let mut app = app();

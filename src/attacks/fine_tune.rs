@@ -7,6 +7,7 @@ use dfdx::prelude::*;
 use serde_json::json;
 
 use super::nn::{train_classifier, Plan};
+use super::verdict::Level;
 use super::wrong_key::identity_codec;
 use super::{
     accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
@@ -15,6 +16,10 @@ use crate::config::FineTuneAttackConfig;
 use crate::model::arch::{with_net, Net, WithNet};
 use crate::scheme::labels::LabelCodec;
 use crate::train::trainer::predict;
+
+/// Curve labels the verdict rule reads (for the interval of the advantage).
+pub const TUNED_CURVE: &str = "fine-tuned stolen model";
+pub const FRESH_CURVE: &str = "fresh model, same n and steps";
 
 /// One n: accuracy of the fine-tuned stolen model and of the fresh model on the evaluation half.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,8 +108,8 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
             ctx.aux_description
         ),
     );
-    let mut tuned = Curve::new("fine-tuned stolen model", "labelled raw samples n", "accuracy", true);
-    let mut fresh = Curve::new("fresh model, same n and steps", "labelled raw samples n", "accuracy", true);
+    let mut tuned = Curve::new(TUNED_CURVE, "labelled raw samples n", "accuracy", true);
+    let mut fresh = Curve::new(FRESH_CURVE, "labelled raw samples n", "accuracy", true);
     let mut adv = Curve::new("advantage of the stolen model", "labelled raw samples n", "accuracy difference", true);
     for pt in &points {
         tuned.push(pt.n as f64, pt.fine_tuned);
@@ -124,10 +129,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
     r.parameters.insert("batch_size".into(), json!(p.batch_size));
     r.parameters.insert("learning_rate".into(), json!(p.learning_rate));
     r.parameters.insert("optimizer".into(), json!("adam"));
-    r.parameters.insert(
-        "broken_if".into(),
-        json!("mean advantage of the fine-tuned stolen model over the fresh model >= 0.02"),
-    );
+    r.parameters.insert(super::EVALUATION_SAMPLES.into(), json!(ctx.eval.len()));
     r.headline = Figure::new("mean accuracy advantage of fine-tuning the stolen model", mean_adv, "points");
     r.figures.push(Figure::new("stolen model before fine-tuning (raw inputs, identity map)", start, "fraction"));
     if let Some(last) = points.last() {
@@ -142,10 +144,19 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
         r.figures.push(Figure::new("max advantage", max_adv, "points"));
     }
     r.chance = Some(0.0);
+    r.chance_label = Some("no advantage".into());
     r.baseline = None;
     r.curves = vec![tuned, fresh, adv];
     r.complete = points.len() == ns.len();
-    r.broken = mean_adv >= 0.02;
+    if !points.is_empty() {
+        super::verdict::decide(&mut r);
+    }
+    let interval = r
+        .rule
+        .as_ref()
+        .and_then(|rule| rule.deciding()?.interval)
+        .map(|[lo, hi]| format!(", 95% interval {:+.1} to {:+.1}", 100.0 * lo, 100.0 * hi))
+        .unwrap_or_default();
     let ends = match (points.first(), points.last()) {
         (Some(a), Some(b)) => format!(
             "n={}: {} vs {} fresh; n={}: {} vs {} fresh",
@@ -158,14 +169,14 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
         ),
         _ => "no point finished".into(),
     };
-    r.verdict = if r.broken {
-        format!(
-            "the stolen model leaks utility: fine-tuning it beats training from scratch by {:+.1} points on average ({ends}; chance {})",
-            100.0 * mean_adv,
-            pct(chance)
-        )
-    } else {
-        format!("the stolen model gives no head start: mean advantage {:+.1} points ({ends})", 100.0 * mean_adv)
+    let mean = format!("{:+.1} points on average{interval} ({ends}; chance {})", 100.0 * mean_adv, pct(chance));
+    r.verdict = match r.level {
+        Some(Level::Broken) => {
+            format!("the stolen model leaks utility: fine-tuning it beats training from scratch by {mean}")
+        }
+        Some(Level::PartialLeak) => format!("the stolen model gives a small head start: {mean}"),
+        Some(Level::Protects) => format!("the stolen model gives no head start: {mean}"),
+        None => "stopped before any data size finished".into(),
     };
     Ok(r)
 }

@@ -85,7 +85,7 @@ pub fn run(
     r.parameters.insert("steps".into(), json!(ns.iter().map(|&n| plan.steps(n)).collect::<Vec<_>>()));
     r.parameters.insert("batch_size".into(), json!(p.batch_size));
     r.parameters.insert("learning_rate".into(), json!(p.learning_rate));
-    set_reference(&mut r, &refs);
+    set_reference(&mut r, &refs, ctx.eval.len());
     if let Some((n, last)) = curves.last() {
         conclude(&mut r, &refs, "decoder network", n, &last, "inversion", &format!("{n} pairs"), "");
     }

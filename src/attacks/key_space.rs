@@ -4,9 +4,13 @@
 
 use serde_json::json;
 
+use super::verdict::Level;
 use super::{AttackContext, AttackKind, AttackRecord, Figure, ThreatModel};
 use crate::config::TransformSpec;
 use crate::data::ImageShape;
+
+/// The figure the verdict rule reads: a key with a continuous component cannot be enumerated.
+pub const CONTINUOUS_DIM: &str = "continuous key dimension";
 
 /// log2(n!) (exact sum below a million, Stirling's series above).
 pub fn log2_factorial(n: u64) -> f64 {
@@ -80,7 +84,7 @@ pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> 
             }
             TransformSpec::FastMix { rounds } => Component {
                 what: t.label(),
-                bits: rounds as f64 * (d as f64 + log2_factorial(d as u64)),
+                bits: rounds as f64 * (d as f64 + log2_factorial(d)),
                 continuous_dim: 0,
                 note: format!("log2((2^{d} * {d}!)^{rounds}): keyed signs and a permutation per round"),
             },
@@ -150,8 +154,6 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
         .collect();
     r.parameters.insert("components".into(), json!(comps));
     r.parameters.insert("features".into(), json!(d));
-    r.parameters
-        .insert("broken_if".into(), json!("no continuous key component and fewer than 80 discrete bits in total"));
     r.headline = Figure::new("discrete key bits (input transforms + labels)", total, "bits");
     for c in &inputs {
         r.figures.push(Figure::new(format!("{} bits", c.what), c.bits, "bits"));
@@ -165,19 +167,22 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
     }
     r.figures.push(Figure::new("label assignment bits", labels.bits, "bits"));
     r.figures.push(Figure::new("input transform bits", input_bits, "bits"));
-    r.figures.push(Figure::new("continuous key dimension", continuous as f64, "dimensions"));
-    r.broken = continuous == 0 && total < 80.0;
+    r.figures.push(Figure::new(CONTINUOUS_DIM, continuous as f64, "dimensions"));
+    super::verdict::decide(&mut r);
     let cont = if continuous > 0 { format!(" plus a continuous key of dimension {continuous}") } else { String::new() };
-    r.verdict = if r.broken {
-        format!(
+    r.verdict = match r.level.unwrap_or(Level::Protects) {
+        Level::Broken => format!(
             "only {total:.1} bits{cont}: small enough to search exhaustively; the label assignment alone is {:.1} bits",
             labels.bits
-        )
-    } else {
-        format!(
-            "{total:.0} discrete bits{cont} (labels {:.1} bits): far beyond exhaustive search, which says nothing about the structural attacks (known-plaintext, statistical, label frequency)",
+        ),
+        Level::PartialLeak => format!(
+            "{total:.1} bits{cont}: below the 128-bit margin, within reach of a determined search; the label assignment alone is {:.1} bits",
             labels.bits
-        )
+        ),
+        Level::Protects => format!(
+            "{total:.0} discrete bits{cont} (labels {:.1} bits): beyond exhaustive search, which says nothing about the structural attacks (known-plaintext, statistical, label frequency)",
+            labels.bits
+        ),
     };
     r
 }

@@ -379,7 +379,7 @@ pub fn run(
         .collect::<Vec<_>>()),
     );
     r.parameters.insert("flips_considered".into(), json!(family.flips));
-    set_reference(&mut r, &refs);
+    set_reference(&mut r, &refs, ctx.eval.len());
     let best = [("feature matching", matching_q.last()), (SEPARABLE, sep_q.last()), ("least squares", ls_q.last())]
         .into_iter()
         .filter_map(|(m, v)| v.map(|v| (m, v)))

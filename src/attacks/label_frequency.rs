@@ -12,6 +12,7 @@
 use serde_json::json;
 
 use super::assignment::assign;
+use super::verdict::Level;
 use super::wrong_key::with_provider_model;
 use super::{
     accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
@@ -233,7 +234,6 @@ pub fn run(
     r.parameters.insert("codes_per_class".into(), json!(m));
     r.parameters.insert("group_samples".into(), json!(if groups.is_some() { group_rows } else { 0 }));
     r.parameters.insert("priors".into(), json!(priors));
-    r.parameters.insert("broken_if".into(), json!("at least half of the classes recovered"));
     let freq_cl = freq_classes.last_y().unwrap_or(0.0);
     let grp_cl = grp_classes.last_y();
     let (best, variant) = match grp_cl {
@@ -278,6 +278,7 @@ pub fn run(
             Some("the customer's accuracy on its queries (what a perfect map would give the provider)".into());
     }
     r.chance = Some(chance);
+    let measured = !freq_classes.points.is_empty();
     let mut curves = vec![freq_classes, freq_codes];
     if groups.is_some() {
         curves.push(grp_classes);
@@ -285,19 +286,19 @@ pub fn run(
     }
     r.curves = curves;
     r.complete = !stopped;
-    r.broken = best >= 0.5;
+    if measured {
+        super::verdict::decide(&mut r);
+    }
     let learned = r
         .figure("queries whose class the provider learns (recovered map)")
         .map(|v| format!("; the provider then reads the class of {} of the customer's queries", pct(v)))
         .unwrap_or_default();
-    r.verdict = if r.broken {
-        format!(
-            "output protection broken: {} of the classes recovered ({variant}, m={m}; chance {}){learned}",
-            pct(best),
-            pct(chance)
-        )
-    } else {
-        format!("label assignment not recovered: {} of the classes (m={m}; chance {}){learned}", pct(best), pct(chance))
+    let found = format!("{} of the classes recovered ({variant}, m={m}; chance {}){learned}", pct(best), pct(chance));
+    r.verdict = match r.level {
+        Some(Level::Broken) => format!("output protection broken: {found}"),
+        Some(Level::PartialLeak) => format!("label assignment partly recovered: {found}"),
+        Some(Level::Protects) => format!("label assignment not recovered: {found}"),
+        None => "stopped before any count finished".into(),
     };
     if let Some(g) = r.figure("code groups that are exactly one class's codes") {
         if g >= 0.9 {

@@ -1,7 +1,8 @@
 //! Attack-resistance analyses (DESIGN.md section 4).
 //!
 //! Every attack has the same shape: (run artifacts the adversary is assumed to hold, adversary
-//! knowledge, parameters) -> an [`AttackRecord`] with its figures and a one-line verdict. One file per
+//! knowledge, parameters) -> an [`AttackRecord`] with its figures, a three-level verdict (`protects`,
+//! `partial leak`, `broken`) with the rule that decided it, and a one-line finding. One file per
 //! attack:
 //!
 //! | name | file | adversary | result |
@@ -23,6 +24,12 @@
 //! score the result; both go through [`oracle::Oracle`]. Each attack file is laid out in three steps
 //! (observe, recover, score) and its recovery functions take only observations, never an `Oracle`.
 //!
+//! **Verdicts.** One rule set for all attacks, in [`verdict`] (and README, "How verdicts are
+//! decided"): each attack's deciding metric on the scale from what the adversary has without the
+//! attack to what the key holder has, partial leak from a quarter of the way, broken from three
+//! quarters; absolute thresholds for the key space (bits) and fine-tuning (points). The deciding metric
+//! is shown next to the verdict in every table, view and figure.
+//!
 //! **Output.** `RUN_DIR/attacks.json`, documented in [`record`]. Progress is reported through
 //! [`Event::AttackStarted`], [`Event::AttackProgress`] and [`Event::AttackFinished`]; every attack stops
 //! early (returning what it has, `complete = false`) when [`Control::stop_requested`].
@@ -41,6 +48,7 @@ pub mod recon;
 pub mod record;
 pub mod separable;
 pub mod statistical;
+pub mod verdict;
 pub mod wrong_key;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +62,10 @@ use sha2::{Digest, Sha256};
 
 pub use oracle::Oracle;
 pub use record::{AttackFailure, AttackRecord, AttacksFile, Curve, Figure, ThreatModel, ATTACKS_FORMAT_VERSION};
+pub use verdict::{Level, Rule};
+
+/// Parameter naming the size of the evaluation half an attack was scored on (for intervals).
+pub const EVALUATION_SAMPLES: &str = "evaluation_samples";
 
 use crate::config::{Config, TransformSpec};
 use crate::data::{Dataset, ImageShape, Split};
@@ -267,10 +279,12 @@ impl AttackContext<'_> {
             headline: Figure::new("", 0.0, ""),
             figures: Vec::new(),
             chance: None,
+            chance_label: None,
             baseline: None,
             baseline_label: None,
             verdict: String::new(),
-            broken: false,
+            level: None,
+            rule: None,
             complete: true,
             seconds: 0.0,
         }

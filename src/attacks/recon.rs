@@ -1,9 +1,10 @@
 //! Scoring shared by the reconstruction attacks (known-plaintext, statistical, inversion): image
 //! quality of the reconstructions of unseen data (PSNR, SSIM, MSE), whether their content survives
 //! (accuracy of a classifier trained on the adversary's public raw data, applied to the
-//! reconstructions), zero-effort references, and the verdict rule.
+//! reconstructions), and zero-effort references (the verdict rule is in [`super::verdict`]).
 
 use super::metrics::{quality, Quality};
+use super::verdict::{Level, AS_RAW_RECOGNISED, AS_RAW_SSIM};
 use super::{to_f64, AttackContext, AttackRecord, Curve, Figure};
 
 /// One set of reconstructions of the evaluation half, scored.
@@ -73,8 +74,22 @@ impl QualityCurves {
     }
 }
 
-/// Zero-effort references: the adversary's mean image for every input, the encoded data read as if
-/// it were raw, and the recogniser on the true images (its ceiling).
+/// Figure names the verdict rule reads ([`super::verdict`]).
+pub const RECOGNISED: &str = "reconstructions recognised at the largest n";
+pub const SSIM_AT_LARGEST: &str = "SSIM of unseen data at the largest n";
+pub const MEAN_PSNR: &str = "reference: adversary's mean image, PSNR";
+pub const MEAN_SSIM: &str = "reference: adversary's mean image, SSIM";
+pub const MEAN_RECOGNISED: &str = "reference: adversary's mean image, recognised";
+pub const RAW_PSNR: &str = "reference: encoded data read as raw, PSNR";
+pub const RAW_SSIM: &str = "reference: encoded data read as raw, SSIM";
+pub const RAW_RECOGNISED: &str = "reference: encoded data read as raw, recognised";
+pub const TRUE_RECOGNISED: &str = "reference: true images, recognised (the classifier's ceiling)";
+/// What `chance` of a reconstruction record is: the PSNR an adversary gets without any attack.
+pub const NO_ATTACK_LABEL: &str = "no attack: the adversary's mean public image";
+
+/// Zero-effort references: the adversary's mean image for every input (the best constant guess it
+/// can make without attacking), the encoded data read as if it were raw, and the recogniser on the
+/// true images (its ceiling).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct References {
     pub mean: Assessed,
@@ -94,41 +109,28 @@ pub fn references(ctx: &AttackContext<'_>, eval_encoded: &[f32]) -> References {
     }
 }
 
-/// The verdict rule of reconstruction attacks.
-pub const BROKEN_IF: &str = "at the largest amount of data tried: unseen-data SSIM >= 0.8, or the reconstructions are \
-     classified correctly at >= 90% of the rate of the true images by a classifier trained on public raw data";
-
-/// Share of the recogniser's accuracy on true images that counts as "content revealed".
-const RECOGNISED_SHARE: f64 = 0.9;
-
-fn revealed(a: &Assessed, refs: &References) -> bool {
-    a.q.ssim >= 0.8 || matches!((a.recognised, refs.truth_recognised), (Some(r), Some(t)) if r >= RECOGNISED_SHARE * t)
-}
-
-/// Record the references as figures and the baseline.
-pub fn set_reference(r: &mut AttackRecord, refs: &References) {
+/// Record the references as figures, the no-attack PSNR as `chance` and the encoded data read as
+/// raw as `baseline`.
+pub fn set_reference(r: &mut AttackRecord, refs: &References, evaluation_samples: usize) {
     let (m, i) = (&refs.mean, &refs.identity);
-    r.figures.push(Figure::new("reference: adversary's mean image, PSNR", m.q.psnr_db, "dB"));
-    r.figures.push(Figure::new("reference: adversary's mean image, SSIM", m.q.ssim, "fraction"));
-    r.figures.push(Figure::new("reference: encoded data read as raw, PSNR", i.q.psnr_db, "dB"));
-    r.figures.push(Figure::new("reference: encoded data read as raw, SSIM", i.q.ssim, "fraction"));
+    r.figures.push(Figure::new(MEAN_PSNR, m.q.psnr_db, "dB"));
+    r.figures.push(Figure::new(MEAN_SSIM, m.q.ssim, "fraction"));
+    r.figures.push(Figure::new(RAW_PSNR, i.q.psnr_db, "dB"));
+    r.figures.push(Figure::new(RAW_SSIM, i.q.ssim, "fraction"));
     if let Some(v) = i.recognised {
-        r.figures.push(Figure::new("reference: encoded data read as raw, recognised", v, "fraction"));
+        r.figures.push(Figure::new(RAW_RECOGNISED, v, "fraction"));
     }
     if let Some(v) = m.recognised {
-        r.figures.push(Figure::new("reference: adversary's mean image, recognised", v, "fraction"));
+        r.figures.push(Figure::new(MEAN_RECOGNISED, v, "fraction"));
     }
     if let Some(v) = refs.truth_recognised {
-        r.figures.push(Figure::new("reference: true images, recognised (the classifier's ceiling)", v, "fraction"));
+        r.figures.push(Figure::new(TRUE_RECOGNISED, v, "fraction"));
     }
-    if i.q.psnr_db > m.q.psnr_db {
-        r.baseline = Some(i.q.psnr_db);
-        r.baseline_label = Some("PSNR of the encoded data read as raw (no attack)".into());
-    } else {
-        r.baseline = Some(m.q.psnr_db);
-        r.baseline_label = Some("PSNR of the adversary's mean image for every input (no attack)".into());
-    }
-    r.parameters.insert("broken_if".into(), serde_json::json!(BROKEN_IF));
+    r.chance = Some(m.q.psnr_db);
+    r.chance_label = Some(NO_ATTACK_LABEL.into());
+    r.baseline = Some(i.q.psnr_db);
+    r.baseline_label = Some("PSNR of the encoded data read as raw (no attack)".into());
+    r.parameters.insert(super::EVALUATION_SAMPLES.into(), serde_json::json!(evaluation_samples));
     r.parameters.insert(
         "recogniser".into(),
         serde_json::json!(
@@ -137,9 +139,9 @@ pub fn set_reference(r: &mut AttackRecord, refs: &References) {
     );
 }
 
-/// Fill `headline`, figures, `broken` and `verdict` from the final assessment of the best method.
-/// `attack` names the attack in the verdict ("known plaintext"), `what` the data it used ("1000
-/// pairs"), `extra` is appended to a broken verdict.
+/// Fill `headline`, figures, the verdict's level and rule ([`super::verdict`]) and the verdict text
+/// from the final assessment of the best method. `attack` names the attack in the verdict ("known
+/// plaintext"), `what` the data it used ("1000 pairs"), `extra` is appended to a broken verdict.
 #[allow(clippy::too_many_arguments)]
 pub fn conclude(
     r: &mut AttackRecord,
@@ -153,27 +155,29 @@ pub fn conclude(
 ) {
     let q = &last.q;
     r.headline = Figure::new(format!("PSNR of unseen data at n={n} ({method})"), q.psnr_db, "dB");
-    r.figures.push(Figure::new("SSIM of unseen data at the largest n", q.ssim, "fraction"));
+    r.figures.push(Figure::new(SSIM_AT_LARGEST, q.ssim, "fraction"));
     r.figures.push(Figure::new("MSE of unseen data at the largest n", q.mse, "per value"));
     if let Some(v) = last.recognised {
-        r.figures.push(Figure::new("reconstructions recognised at the largest n", v, "fraction"));
+        r.figures.push(Figure::new(RECOGNISED, v, "fraction"));
     }
-    r.chance = Some(0.0);
-    r.broken = revealed(last, refs);
+    super::verdict::decide(r);
     let rec = last.recognised.map(|v| format!(", {:.1}% recognised", 100.0 * v)).unwrap_or_default();
     let truth = refs.truth_recognised.map(|v| format!(" of {:.1}% for true images", 100.0 * v)).unwrap_or_default();
     let summary = format!("unseen-data PSNR {:.1} dB, SSIM {:.3}{rec}{truth}", q.psnr_db, q.ssim);
-    let reference = r.baseline.unwrap_or(0.0);
-    let mean_rec = refs.mean.recognised.unwrap_or(0.0);
-    let leaks = q.psnr_db > reference + 3.0 || last.recognised.is_some_and(|v| v > mean_rec + 0.2);
-    r.verdict = if r.broken {
-        format!("broken by {attack}: {what} give {summary} ({method}){extra}")
-    } else if leaks {
-        format!("partial leak under {attack}: {what} give {summary} ({method}; no-attack reference {reference:.1} dB)")
-    } else {
-        format!("resists {attack} with {what}: {summary}, no better than the no-attack reference {reference:.1} dB")
+    let reference = refs.mean.q.psnr_db;
+    let mean_rec = refs.mean.recognised.map(|v| format!(", {:.1}% recognised", 100.0 * v)).unwrap_or_default();
+    let no_attack = format!("no-attack reference (mean image) {reference:.1} dB{mean_rec}");
+    r.verdict = match r.level.unwrap_or(Level::Protects) {
+        Level::Broken => format!("broken by {attack}: {what} give {summary} ({method}){extra}"),
+        Level::PartialLeak => format!("partial leak under {attack}: {what} give {summary} ({method}; {no_attack})"),
+        Level::Protects => format!("protects against {attack} with {what}: {summary} ({method}; {no_attack})"),
     };
-    if revealed(&refs.identity, refs) {
+    let raw_decides = r
+        .rule
+        .as_ref()
+        .and_then(|rule| rule.deciding())
+        .is_some_and(|c| [AS_RAW_RECOGNISED, AS_RAW_SSIM].contains(&c.metric.as_str()));
+    if raw_decides && r.level > Some(Level::Protects) {
         let v = refs.identity.recognised.map(|v| format!("{:.1}% recognised, ", 100.0 * v)).unwrap_or_default();
         r.verdict.push_str(&format!(
             "; note: the encoded data read as raw already reveal the images ({v}SSIM {:.3}): no input protection to break",

@@ -438,7 +438,7 @@ pub fn run(
         r.parameters.insert("pca_variance".into(), json!(p.pca_variance));
         r.parameters.insert("components".into(), json!(components));
     }
-    set_reference(&mut r, &refs);
+    set_reference(&mut r, &refs, ctx.eval.len());
     // A family without permutations has no feature map to recover.
     let key_label =
         if family.feature_wise { "key recovered at the largest n" } else { "features within 0.5/255 at the largest n" };

@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
+use super::verdict::Level;
 use super::{accuracy, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::config::WrongKeyAttackConfig;
 use crate::model::arch::{with_net, Net, WithNet};
@@ -159,11 +160,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
     let best = raw_identity.max(raw_fitted).max(own_mean).max(fitted_mean);
 
     r.parameters.insert("wrong_keys".into(), json!(own.points.len()));
-    r.parameters.insert("evaluation_samples".into(), json!(ctx.eval.len()));
-    r.parameters.insert(
-        "broken_if".into(),
-        json!("best accuracy without the key keeps at least half of the right key's margin over chance"),
-    );
+    r.parameters.insert(super::EVALUATION_SAMPLES.into(), json!(ctx.eval.len()));
     r.headline = Figure::new("best accuracy without the key", best, "fraction");
     r.figures = vec![
         Figure::new("raw inputs, identity label map", raw_identity, "fraction"),
@@ -182,29 +179,13 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
     // Share of the key holder's margin over chance that the adversary keeps.
     let kept = if right_key > chance { ((best - chance) / (right_key - chance)).max(0.0) } else { 0.0 };
     r.figures.push(Figure::new("share of the right key's margin over chance kept without the key", kept, "fraction"));
-    r.broken = kept >= 0.5;
+    super::verdict::decide(&mut r);
     let upper = format!("with the secret label map, raw inputs give {}", pct(raw_true_map));
-    r.verdict = if r.broken {
-        format!(
-            "the stolen model is usable without the key: {} (chance {}; right key {}; {upper})",
-            pct(best),
-            pct(chance),
-            pct(right_key)
-        )
-    } else if best > chance + 0.05 {
-        format!(
-            "the stolen model leaks a little without the key: best {} against chance {} (right key {}; {upper})",
-            pct(best),
-            pct(chance),
-            pct(right_key)
-        )
-    } else {
-        format!(
-            "without the key the stolen model is at chance: best {} (chance {}; right key {}); {upper}",
-            pct(best),
-            pct(chance),
-            pct(right_key)
-        )
+    let figures = format!("best {} (chance {}; right key {}; {upper})", pct(best), pct(chance), pct(right_key));
+    r.verdict = match r.level.unwrap_or(Level::Protects) {
+        Level::Broken => format!("the stolen model is usable without the key: {figures}"),
+        Level::PartialLeak => format!("the stolen model leaks without the key: {figures}"),
+        Level::Protects => format!("without the key the stolen model is little better than chance: {figures}"),
     };
     Ok(r)
 }

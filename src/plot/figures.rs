@@ -446,7 +446,8 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     Some((
         ChartFigure { name: "key-space".into(), size: (style::WIDTH, height), body: Body::Bars(chart) },
         format!(
-            "Key space of each secret component, in bits (log2 of the number of keys; analytic, from attacks.json). {}",
+            "Key space of each secret component, in bits (log2 of the number of keys; analytic, from attacks.json). Verdict: {}: {}",
+            r.verdict_cell(),
             r.verdict
         ),
     ))
@@ -487,20 +488,6 @@ pub(crate) fn y_kind(y_label: &str) -> YKind {
         YKind::Bits
     } else {
         YKind::Other
-    }
-}
-
-/// Whether a headline unit (the unit of `chance` and `baseline`) is what a panel's y axis shows.
-fn unit_matches(unit: &str, y_label: &str) -> bool {
-    let kind = y_kind(y_label);
-    match unit.to_lowercase().as_str() {
-        "db" => kind == YKind::Psnr,
-        "fraction" => matches!(kind, YKind::Accuracy | YKind::Fraction),
-        "points" => kind == YKind::Difference,
-        "bits" => kind == YKind::Bits,
-        "ssim" => kind == YKind::Ssim,
-        "mse" => kind == YKind::Mse,
-        _ => false,
     }
 }
 
@@ -635,15 +622,15 @@ fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine
     let unit = r.headline.unit.as_str();
     let accuracy_panel = y_kind(y_label) == YKind::Accuracy;
     let mut out = Vec::new();
-    if unit_matches(unit, y_label) {
+    if crate::attacks::record::unit_matches(unit, y_label) {
         // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
         // mean image, is the no-knowledge floor), so it is not drawn.
         let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
         if let Some(ch) = chance {
-            let label = if unit == "points" && ch == 0.0 {
-                "no advantage (0 points)".to_string()
-            } else {
-                format!("chance ({})", fmt_value(ch, unit))
+            let label = match &r.chance_label {
+                Some(what) => format!("{what} ({})", fmt_value(ch, unit)),
+                None if unit == "points" && ch == 0.0 => "no advantage (0 points)".to_string(),
+                None => format!("chance ({})", fmt_value(ch, unit)),
             };
             out.push(HLine { label, y: ch, color: style::CHANCE, dotted: false });
         }
@@ -766,8 +753,9 @@ fn attack(r: &AttackRecord, run: &RunData) -> Option<(ChartFigure, String)> {
     if let Some(v) = r.headline.value {
         caption.push_str(&format!(". {}: {}", r.headline.metric, fmt_value(v, unit)));
     }
+    caption.push_str(&format!(". Verdict: {}", r.verdict_cell()));
     if !r.verdict.is_empty() {
-        caption.push_str(&format!(". Verdict: {}", r.verdict));
+        caption.push_str(&format!(": {}", r.verdict));
     }
     if r.complete == Some(false) {
         caption.push_str(" (stopped early: curves hold the points done)");

@@ -4,13 +4,16 @@
 //! attacks.json and overhead.json are read with this module's own tolerant structs (every field
 //! optional, unknown fields ignored), so that small format differences between versions do not stop
 //! the figures; a file that is not JSON, or whose fields have the wrong types, is an [`InputError`]
-//! naming the file, the line and what was expected.
+//! naming the file, the line and what was expected. Verdicts are the attacks module's: an
+//! attacks.json the typed record reads (format 1 migrated, see [`crate::attacks::record`]) is taken
+//! from it, so every front end shows the same level and rule.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
+use crate::attacks::{Level, Rule};
 use crate::error::InputError;
 use crate::results::{RunFolder, RunStatus, Summary};
 use crate::train::{Arm, MetricRow};
@@ -72,9 +75,16 @@ pub struct AttackRecord {
     pub headline: Headline,
     pub figures: Vec<Headline>,
     pub chance: Option<f64>,
+    /// What `chance` is (absent: plain chance).
+    pub chance_label: Option<String>,
     pub baseline: Option<f64>,
     pub baseline_label: Option<String>,
     pub verdict: String,
+    #[serde(deserialize_with = "lenient")]
+    pub level: Option<Level>,
+    #[serde(deserialize_with = "lenient")]
+    pub rule: Option<Rule>,
+    /// Format 1's verdict (before `level`).
     pub broken: Option<bool>,
     pub complete: Option<bool>,
     pub seconds: Option<f64>,
@@ -94,6 +104,17 @@ impl AttackRecord {
     pub fn figure(&self, metric: &str) -> Option<f64> {
         std::iter::once(&self.headline).chain(&self.figures).find(|f| f.metric == metric).and_then(|f| f.value)
     }
+
+    /// The verdict with its deciding metric: "partial leak (SSIM 0.480 ≥ 0.353)".
+    pub fn verdict_cell(&self) -> String {
+        crate::attacks::verdict::verdict_cell(self.level, self.rule.as_ref())
+    }
+}
+
+/// A field that is dropped (None) rather than failing the whole file when it does not read.
+fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -225,7 +246,7 @@ impl RunData {
             .map_err(|e| InputError::in_file(&metrics_path, format!("cannot read: {e}")))?;
         let metrics = crate::results::parse_metrics_csv(&text, &metrics_path)?;
         let config_text = std::fs::read_to_string(folder.config_path()).ok();
-        let attacks: Option<AttacksDoc> = load_optional_json(&folder.attacks_path(), "a ppdl attacks file")?;
+        let attacks = load_attacks(&folder.attacks_path())?;
         let overhead: Option<OverheadDoc> = load_optional_json(&folder.overhead_path(), "a ppdl overhead file")?;
         let samples = SamplesFile::load(&SamplesFile::path(&folder))?;
         let status = RunStatus::load(&folder, &summary);
@@ -269,6 +290,24 @@ impl RunData {
             .and_then(|v| v.parse().ok())
             .unwrap_or(1)
     }
+}
+
+/// attacks.json: through the typed record when it reads (verdicts decided or migrated by the attacks
+/// module), else tolerantly, a format-1 `broken` giving the level.
+fn load_attacks(path: &Path) -> anyhow::Result<Option<AttacksDoc>> {
+    if path.is_file() {
+        if let Ok(file) = crate::attacks::AttacksFile::load(path) {
+            let doc = serde_json::to_value(&file).and_then(serde_json::from_value)?;
+            return Ok(Some(doc));
+        }
+    }
+    let mut doc: Option<AttacksDoc> = load_optional_json(path, "a ppdl attacks file")?;
+    for r in doc.iter_mut().flat_map(|d| d.records.iter_mut()) {
+        if r.level.is_none() {
+            r.level = r.broken.map(|b| Level::legacy(b, &r.verdict));
+        }
+    }
+    Ok(doc)
 }
 
 /// Parse an optional JSON file with tolerant structs: `Ok(None)` when absent.

@@ -36,6 +36,38 @@ fn headline_value(r: &AttackRecord, v: Option<f64>) -> String {
     }
 }
 
+/// "How verdicts are decided": the rule set, then each attack's rule as applied in this run.
+fn rules_section(out: &mut String, doc: &super::inputs::AttacksDoc) {
+    use crate::attacks::verdict::{BROKEN_SHARE, PARTIAL_LEAK_SHARE};
+    let _ = writeln!(
+        out,
+        "### How verdicts are decided\n\n\
+         Each attack's deciding metrics are placed on the scale from what the adversary has without the attack \
+         (chance, its mean public image) to what the key holder has (the right key's accuracy, the true images): \
+         *partial leak* from {PARTIAL_LEAK_SHARE} of the way, *broken* from {BROKEN_SHARE}; the key space and \
+         fine-tuning use absolute thresholds (bits, points). The verdict is the worst level any criterion \
+         reaches; a criterion whose 95% interval includes its no-attack value counts as *protects*. \
+         In this run:\n"
+    );
+    for r in &doc.records {
+        let level = r.level.map_or("no verdict".to_string(), |l| l.to_string());
+        let Some(rule) = &r.rule else {
+            let why = match r.parameters.get("broken_if").and_then(|v| v.as_str()) {
+                Some(b) => format!("its format-1 record's `broken` and verdict words (its criterion: {b})"),
+                None => "no recorded verdict (nothing measured)".into(),
+            };
+            let _ = writeln!(out, "- **{}**: {level}, from {why}.", r.display_title());
+            continue;
+        };
+        let _ = writeln!(out, "- **{}**: {level}: {}.", r.display_title(), r.level.map_or("", |l| rule.meaning(l)));
+        for (i, c) in rule.criteria.iter().enumerate() {
+            let deciding = if i == rule.deciding { "deciding: " } else { "" };
+            let _ = writeln!(out, "  - {deciding}{}: {}; {}", c.value_text(), c.level, c.thresholds_text());
+        }
+    }
+    out.push('\n');
+}
+
 /// File name relative to the run folder (`figures/NAME.png`).
 fn rel(run: &RunData, path: &std::path::Path) -> String {
     path.strip_prefix(&run.folder.root).unwrap_or(path).to_string_lossy().replace('\\', "/")
@@ -181,15 +213,22 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         }
         Some(doc) => {
             out.push_str(
-                "Each attack is simulated against this run's artifacts; \"broken\" means it defeats the protection it \
-                 targets by the criterion in its parameters (`broken_if`).\n\n\
-                 | attack | adversary | headline | chance | reference | broken | verdict |\n|---|---|---|---:|---:|---|---|\n",
+                "Each attack is simulated against this run's artifacts. Its verdict, *protects*, *partial leak* or \
+                 *broken*, is decided by the rule under \"How verdicts are decided\" below; the metric that decided \
+                 it is shown next to it.\n\n\
+                 | attack | adversary | headline | without the attack | reference | verdict (deciding metric) | finding |\n\
+                 |---|---|---|---:|---:|---|---|\n",
             );
             for r in &doc.records {
-                let reference = match (r.baseline, &r.baseline_label) {
+                let labelled = |v: Option<f64>, label: &Option<String>, default: &str| match (v, label) {
                     (Some(v), Some(l)) => format!("{} ({})", headline_value(r, Some(v)), cell(l)),
-                    (Some(v), None) => headline_value(r, Some(v)),
+                    (Some(v), None) if default.is_empty() => headline_value(r, Some(v)),
+                    (Some(v), None) => format!("{} ({default})", headline_value(r, Some(v))),
                     _ => "n/a".into(),
+                };
+                let verdict = match r.level {
+                    Some(crate::attacks::Level::Broken) => format!("**{}**", r.verdict_cell()),
+                    _ => r.verdict_cell(),
                 };
                 let _ = writeln!(
                     out,
@@ -198,18 +237,15 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                     cell(&r.threat_model.adversary),
                     cell(&r.headline.metric),
                     headline_value(r, r.headline.value),
-                    headline_value(r, r.chance),
-                    reference,
-                    match r.broken {
-                        Some(true) => "**yes**",
-                        Some(false) => "no",
-                        None => "n/a",
-                    },
+                    labelled(r.chance, &r.chance_label, "chance"),
+                    labelled(r.baseline, &r.baseline_label, ""),
+                    cell(&verdict),
                     cell(&r.verdict),
                     if r.complete == Some(false) { " (stopped early)" } else { "" }
                 );
             }
             out.push('\n');
+            rules_section(&mut out, doc);
             if !doc.failures.is_empty() {
                 out.push_str("Attacks that could not run:\n\n");
                 for f in &doc.failures {

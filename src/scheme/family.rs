@@ -119,6 +119,7 @@ mod tests {
             Family::BlockShuffle,
             Family::OrthogonalMix,
             Family::SeparableMix,
+            Family::FastMix,
             Family::Noise,
             Family::Combined,
             Family::BlockShuffle,

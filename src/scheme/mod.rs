@@ -1,9 +1,9 @@
 //! The keyed scheme: secret key, input transforms, label protection, and the customer/provider roles.
 
 pub mod family;
+pub mod fast_mix;
 pub mod gaussian;
 pub mod key;
-pub mod fast_mix;
 pub mod labels;
 pub mod protocol;
 pub mod transforms;

@@ -337,7 +337,7 @@ mod tests {
         }
         for (x, y) in &rec.batches {
             for (row, &v) in x.iter().enumerate() {
-                let mut one_hot = vec![0.0; 3];
+                let mut one_hot = [0.0; 3];
                 one_hot[LABELS[v as usize] as usize] = 1.0;
                 assert_eq!(&y[row * 3..row * 3 + 3], &one_hot[..]);
             }

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::attacks::{AttackRecord, AttacksFile};
+use crate::attacks::record::unit_matches;
+use crate::attacks::{AttackRecord, AttacksFile, Level};
 use crate::overhead::OverheadReport;
 
 /// Whether an analysis has results to show.
@@ -30,22 +31,36 @@ pub enum Availability {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// The attack failed: the scheme holds.
-    Resists,
+    Protects,
     /// The attack recovered something, not everything.
-    Partial,
+    PartialLeak,
     /// The attack succeeded: the scheme does not protect against it.
     Broken,
-    /// A measurement without a verdict (e.g. the analytic key space).
+    /// A measurement without a verdict (e.g. nothing measured yet).
     Info(String),
     /// The attack could not run.
     Failed(String),
 }
 
+impl From<Level> for Verdict {
+    fn from(level: Level) -> Verdict {
+        match level {
+            Level::Protects => Verdict::Protects,
+            Level::PartialLeak => Verdict::PartialLeak,
+            Level::Broken => Verdict::Broken,
+        }
+    }
+}
+
 impl Verdict {
     pub fn parse(text: &str) -> Verdict {
         match text.trim().to_ascii_lowercase().as_str() {
-            "resists" | "resisted" | "holds" | "secure" | "safe" | "pass" | "passed" | "protected" => Verdict::Resists,
-            "partial" | "partially" | "weak" | "degraded" | "some" => Verdict::Partial,
+            "protects" | "resists" | "resisted" | "holds" | "secure" | "safe" | "pass" | "passed" | "protected" => {
+                Verdict::Protects
+            }
+            "partial leak" | "partial-leak" | "partial" | "partially" | "weak" | "degraded" | "some" => {
+                Verdict::PartialLeak
+            }
             "broken" | "breaks" | "fails" | "failed" | "vulnerable" | "leaks" | "leak" | "recovered" => Verdict::Broken,
             other => Verdict::Info(other.to_string()),
         }
@@ -53,9 +68,9 @@ impl Verdict {
 
     pub fn label(&self) -> &str {
         match self {
-            Verdict::Resists => "resists",
-            Verdict::Partial => "partial",
-            Verdict::Broken => "broken",
+            Verdict::Protects => Level::Protects.label(),
+            Verdict::PartialLeak => Level::PartialLeak.label(),
+            Verdict::Broken => Level::Broken.label(),
             Verdict::Info(s) if s.is_empty() => "-",
             Verdict::Info(s) => s,
             Verdict::Failed(_) => "failed",
@@ -82,6 +97,12 @@ pub struct AttackRow {
     /// The value as the producer wants it shown ("6,600 bits", "10.3%"); formatted from `value` when absent.
     pub display: Option<String>,
     pub verdict: Verdict,
+    /// The deciding metric against the threshold that placed it ("recognised 66.8% ≥ 60.6%").
+    pub decided_by: Option<String>,
+    /// The deciding metric's thresholds and how they were set, in words.
+    pub thresholds: Option<String>,
+    /// What an adversary can do at this verdict's level.
+    pub meaning: Option<String>,
     /// What the attack found, in plain words.
     pub detail: String,
     /// Curves sharing one chart (same axes).
@@ -90,8 +111,11 @@ pub struct AttackRow {
     pub y_label: String,
     /// The x axis spans orders of magnitude: plot it logarithmically.
     pub x_log: bool,
-    /// The headline's value for an adversary who knows nothing (drawn as a reference line).
+    /// The headline's value without the attack (chance, the mean image's PSNR), drawn as a reference
+    /// line when the chart is in the headline's unit.
     pub chance: Option<f64>,
+    /// What `chance` is ("chance", "no attack: ...").
+    pub chance_label: String,
     /// False when the attack was stopped early.
     pub complete: bool,
 }
@@ -105,12 +129,16 @@ impl AttackRow {
             unit: String::new(),
             display: None,
             verdict,
+            decided_by: None,
+            thresholds: None,
+            meaning: None,
             detail: String::new(),
             curves: vec![],
             x_label: String::new(),
             y_label: String::new(),
             x_log: false,
             chance: None,
+            chance_label: "chance".into(),
             complete: true,
         }
     }
@@ -128,6 +156,19 @@ impl AttackRow {
         let mut row = AttackRow::new(name, "", 0.0, Verdict::Info("running".into()));
         row.value = None;
         row
+    }
+
+    /// The verdict with its deciding metric, as tables show it.
+    pub fn verdict_text(&self) -> String {
+        match &self.decided_by {
+            Some(d) => format!("{} ({d})", self.verdict.label()),
+            None => self.verdict.label().to_string(),
+        }
+    }
+
+    /// The no-attack reference, when the chart shows the headline's unit.
+    pub fn chart_reference(&self) -> Option<f64> {
+        self.chance.filter(|_| unit_matches(&self.unit, &self.y_label))
     }
 
     pub fn value_text(&self) -> String {
@@ -154,19 +195,26 @@ impl From<&AttackRecord> for AttackRow {
             .filter(|c| first.is_some_and(|f| f.x_label == c.x_label && f.y_label == c.y_label))
             .map(|c| Series { label: c.label.clone(), points: c.points.iter().map(|p| (p[0], p[1])).collect() })
             .collect();
+        let deciding = r.rule.as_ref().and_then(|rule| rule.deciding());
+        let decided_by = crate::attacks::verdict::decided_by(r.level, r.rule.as_ref());
+        let thresholds = deciding.map(|c| c.thresholds_text());
         AttackRow {
             name: r.name.clone(),
             metric: r.headline.metric.clone(),
             value: Some(r.headline.value),
             unit: r.headline.unit.clone(),
             display: None,
-            verdict: if r.broken { Verdict::Broken } else { Verdict::Resists },
+            verdict: r.level.map_or(Verdict::Info("no verdict".into()), Verdict::from),
+            decided_by,
+            thresholds,
+            meaning: r.rule.as_ref().zip(r.level).map(|(rule, level)| rule.meaning(level).to_string()),
             detail: r.verdict.clone(),
             curves,
             x_label: first.map(|c| c.x_label.clone()).unwrap_or_default(),
             y_label: first.map(|c| c.y_label.clone()).unwrap_or_default(),
             x_log: first.is_some_and(|c| c.x_log),
             chance: r.chance,
+            chance_label: r.chance_label.clone().unwrap_or_else(|| "chance".into()),
             complete: r.complete,
         }
     }
@@ -430,11 +478,16 @@ fn parse_attack(key: Option<String>, v: &Value) -> Option<AttackRow> {
     let display = str_field(src, &["display", "value_text", "formatted"]);
     let unit = str_field(src, &["unit", "units"]).unwrap_or_default();
     let verdict_text = str_field(v, &["verdict", "outcome", "result"]);
-    let (verdict, detail) = match (v.get("broken").and_then(Value::as_bool), verdict_text) {
-        // A boolean says how it went; the verdict text then explains it.
-        (Some(b), text) => (if b { Verdict::Broken } else { Verdict::Resists }, text.unwrap_or_default()),
-        (None, Some(t)) => (Verdict::parse(&t), String::new()),
-        (None, None) => (Verdict::Info(String::new()), String::new()),
+    let level = v.get("level").and_then(|l| serde_json::from_value::<Level>(l.clone()).ok());
+    let (verdict, detail) = match (level, v.get("broken").and_then(Value::as_bool), verdict_text) {
+        // A level (or a format-1 boolean) says how it went; the verdict text then explains it.
+        (Some(l), _, text) => (Verdict::from(l), text.unwrap_or_default()),
+        (None, Some(b), text) => {
+            let text = text.unwrap_or_default();
+            (Verdict::from(Level::legacy(b, &text)), text)
+        }
+        (None, None, Some(t)) => (Verdict::parse(&t), String::new()),
+        (None, None, None) => (Verdict::Info(String::new()), String::new()),
     };
     let detail = if detail.is_empty() {
         str_field(v, &["summary", "detail", "description", "note"]).unwrap_or_default()
@@ -450,12 +503,16 @@ fn parse_attack(key: Option<String>, v: &Value) -> Option<AttackRow> {
         unit,
         display,
         verdict,
+        decided_by: None,
+        thresholds: None,
+        meaning: None,
         detail,
         curves,
         x_label,
         y_label,
         x_log: false,
         chance: num_field(v, &["chance"]),
+        chance_label: str_field(v, &["chance_label"]).unwrap_or_else(|| "chance".into()),
         complete: v.get("complete").and_then(Value::as_bool).unwrap_or(true),
     })
 }

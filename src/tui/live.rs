@@ -239,8 +239,7 @@ impl LiveRun {
             Event::AttackFinished { record } => {
                 let h = &record.headline;
                 let value = crate::tui::analysis::format_with_unit(&h.metric, &h.unit, h.value);
-                let broken = if record.broken { " BROKEN" } else { "" };
-                self.log_line(format!("[attack {}] {}: {value}{broken}", record.name, h.metric));
+                self.log_line(format!("[attack {}] {}: {value}: {}", record.name, h.metric, record.verdict_cell()));
             }
             Event::AttackFailed { name, reason } => self.log_line(format!("[attack {name}] FAILED: {reason}")),
             // Events added later (e.g. overhead) that this state does not fold yet.

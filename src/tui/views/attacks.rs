@@ -1,5 +1,5 @@
-//! The attacks view: one row per attack (metric, value, verdict) as results arrive, and the
-//! selected attack's curves and what it found.
+//! The attacks view: one row per attack (headline, verdict with its deciding metric) as results
+//! arrive, and the selected attack's curves (with the no-attack reference in range) and what it found.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -20,8 +20,8 @@ const PALETTE: [Color; 5] = [Color::Yellow, Color::Green, Color::LightBlue, Colo
 
 pub fn verdict_style(v: &Verdict) -> Style {
     match v {
-        Verdict::Resists => theme::good(),
-        Verdict::Partial => theme::warn(),
+        Verdict::Protects => theme::good(),
+        Verdict::PartialLeak => theme::warn(),
         Verdict::Broken | Verdict::Failed(_) => theme::bad(),
         Verdict::Info(_) => theme::muted(),
     }
@@ -59,16 +59,15 @@ fn progress_text(attacks: &Attacks) -> String {
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize, title: &str) {
-    let header = Row::new(["attack", "metric", "value", "verdict"]).style(theme::title());
+    let header = Row::new(["attack", "headline", "verdict (deciding metric)"]).style(theme::title());
     let rows = attacks.rows.iter().map(|r| {
         Row::new([
             Cell::from(r.name.clone()),
-            Cell::from(r.metric.clone()),
             Cell::from(r.value_text()),
-            Cell::from(Span::styled(r.verdict.label().to_string(), verdict_style(&r.verdict))),
+            Cell::from(Span::styled(r.verdict_text(), verdict_style(&r.verdict))),
         ])
     });
-    let widths = [Constraint::Length(16), Constraint::Fill(1), Constraint::Length(16), Constraint::Length(9)];
+    let widths = [Constraint::Length(16), Constraint::Length(14), Constraint::Fill(1)];
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(theme::selected())
@@ -89,6 +88,12 @@ fn bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
     } else {
         [lo, hi]
     }
+}
+
+/// Bounds with a margin of a twentieth of the span on each side.
+fn padded([lo, hi]: [f64; 2]) -> [f64; 2] {
+    let m = (hi - lo) / 20.0;
+    [lo - m, hi + m]
 }
 
 /// Short axis labels: "16", "0.31", "25k".
@@ -123,20 +128,20 @@ fn draw_curves(frame: &mut Frame, area: Rect, row: &AttackRow) {
         return;
     }
     let xb = bounds(plotted.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)));
-    // The chance level is in the headline's unit: draw it only over curves in that unit (fractions).
-    let in_unit = |y: f64| (0.0..=1.0).contains(&y);
-    let chance =
-        row.chance.filter(|_| row.unit == "fraction" && plotted.iter().all(|(_, p)| p.iter().all(|q| in_unit(q.1))));
+    // The no-attack reference (chance, the mean image's PSNR) is in the headline's unit: drawn only
+    // over curves in that unit, and always inside the y range, so that a gain over it is seen at scale.
+    let chance = row.chart_reference();
     let ys = || plotted.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).chain(chance);
     // Fractions (accuracy, key recovered, SSIM) on their full 0..1 scale, so "at chance" looks like it.
-    let yb = if ys().all(|y| (0.0..=1.0).contains(&y)) { [0.0, 1.0] } else { bounds(ys()) };
+    let yb = if ys().all(|y| (0.0..=1.0).contains(&y)) { [0.0, 1.0] } else { padded(bounds(ys())) };
     let chance_line = chance.map(|c| vec![(xb[0], c), (xb[1], c)]);
-    // The chance line first, so the curves are drawn over it.
+    let chance_name = if row.chance_label.starts_with("no attack") { "no attack" } else { "chance" };
+    // The reference line first, so the curves are drawn over it.
     let mut datasets: Vec<Dataset> = chance_line
         .iter()
         .map(|line| {
             Dataset::default()
-                .name("chance")
+                .name(chance_name)
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Line)
                 .style(theme::muted())
@@ -178,8 +183,11 @@ fn draw_curves(frame: &mut Frame, area: Rect, row: &AttackRow) {
 fn draw_detail(frame: &mut Frame, area: Rect, row: &AttackRow) {
     let mut lines = vec![Line::from(vec![
         Span::styled("verdict ", theme::muted()),
-        Span::styled(row.verdict.label().to_string(), verdict_style(&row.verdict)),
+        Span::styled(row.verdict_text(), verdict_style(&row.verdict)),
     ])];
+    if let Some(m) = &row.meaning {
+        lines.push(Line::from(vec![Span::styled("meaning ", theme::muted()), Span::raw(m.clone())]));
+    }
     if row.value.is_some() || row.display.is_some() {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", row.metric), theme::muted()),
@@ -188,7 +196,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, row: &AttackRow) {
     }
     if let Some(c) = row.chance {
         let chance = crate::tui::analysis::format_with_unit(&row.metric, &row.unit, c);
-        lines.push(Line::from(vec![Span::styled("chance ", theme::muted()), Span::raw(chance)]));
+        lines.push(Line::from(vec![Span::styled(format!("{} ", row.chance_label), theme::muted()), Span::raw(chance)]));
+    }
+    if let Some(t) = &row.thresholds {
+        lines.push(Line::from(vec![Span::styled("rule ", theme::muted()), Span::raw(t.clone())]));
     }
     if !row.detail.is_empty() {
         lines.push(Line::from(""));
