@@ -2,7 +2,7 @@
 # README's attack tables, from saved run folders' attacks.json: one row per attack (headline, verdict
 # and the metric that decided it), one column per run.
 #   scripts/attack-tables.sh RUN_DIR...   one table of the given runs
-#   scripts/attack-tables.sh              README's three tables (MNIST, Fashion-MNIST, separable mix) from
+#   scripts/attack-tables.sh              README's four tables (MNIST, Fashion-MNIST, separable mix, fast mix) from
 #                                         results/scheme/NAME: runs configs/scheme/NAME.toml first where
 #                                         the run is missing and `ppdl attack` where its attacks.json is
 # The table itself is `ppdl summarize --attacks` (the verdicts are the attacks module's, never re-derived
@@ -45,3 +45,4 @@ for ds in mnist fashion; do
   table "$label" "$ds-mlp-perm" "$ds-mlp-block4" "$ds-mlp-orth" "$ds-mlp-noise01" "$ds-mlp-split3"
 done
 table "Separable mix" mnist-mlp-sep fashion-mlp-sep
+table "Fast mix next to the dense orthogonal mix" mnist-mlp-orth mnist-mlp-fastmix fashion-mlp-orth fashion-mlp-fastmix

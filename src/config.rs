@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::attacks::AttackKind;
 use crate::data::load::DatasetKind;
 use crate::data::ImageShape;
 use crate::error::{closest, did_you_mean, InputError};
@@ -49,6 +48,13 @@ pub struct DataConfig {
     /// Use only the first N test samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_limit: Option<usize>,
+}
+
+impl DataConfig {
+    /// Load the configured dataset (limits applied).
+    pub fn load(&self) -> anyhow::Result<crate::data::Dataset> {
+        crate::data::load::load_dataset(self.dataset, self.dir.as_deref(), self.train_limit, self.test_limit)
+    }
 }
 
 /// The architecture menu. Layer sizes are runtime values, so every entry works for every dataset shape
@@ -271,8 +277,12 @@ pub struct PrivacyConfig {
     pub fixed_key: Option<String>,
 }
 
+/// Rounds of `fast-mix` when the config does not say: three sign-flip/Hadamard blocks, as in the
+/// orthogonal-random-features papers (`scheme::fast_mix` measures how well 1 to 4 rounds mix).
+pub const FAST_MIX_DEFAULT_ROUNDS: usize = 3;
+
 fn default_fast_mix_rounds() -> usize {
-    crate::scheme::fast_mix::DEFAULT_ROUNDS
+    FAST_MIX_DEFAULT_ROUNDS
 }
 
 fn default_transforms() -> Vec<TransformSpec> {
@@ -304,7 +314,64 @@ impl PrivacyConfig {
     }
 }
 
-/// `[attacks]`: which attack-resistance analyses run after training (DESIGN.md section 4) and their
+/// The attack-resistance analyses by name, in canonical order: the names `[attacks] enabled` and
+/// `[attacks.NAME]` use (the attacks themselves live in the `attacks` module, above config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttackKind {
+    KeySpace,
+    WrongKey,
+    FineTune,
+    KnownPlaintext,
+    Statistical,
+    LabelFrequency,
+    Inversion,
+}
+
+impl AttackKind {
+    pub const ALL: [AttackKind; 7] = [
+        AttackKind::KeySpace,
+        AttackKind::WrongKey,
+        AttackKind::FineTune,
+        AttackKind::KnownPlaintext,
+        AttackKind::Statistical,
+        AttackKind::LabelFrequency,
+        AttackKind::Inversion,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AttackKind::KeySpace => "key-space",
+            AttackKind::WrongKey => "wrong-key",
+            AttackKind::FineTune => "fine-tune",
+            AttackKind::KnownPlaintext => "known-plaintext",
+            AttackKind::Statistical => "statistical",
+            AttackKind::LabelFrequency => "label-frequency",
+            AttackKind::Inversion => "inversion",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            AttackKind::KeySpace => "Key space (brute force)",
+            AttackKind::WrongKey => "Stolen model without the key (raw inputs, wrong keys)",
+            AttackKind::FineTune => "Stolen-model fine-tuning vs training from scratch",
+            AttackKind::KnownPlaintext => "Known-plaintext recovery of the input transform",
+            AttackKind::Statistical => "Ciphertext-only statistical recovery of the input transform",
+            AttackKind::LabelFrequency => "Label assignment from output-code frequencies",
+            AttackKind::Inversion => "Model inversion: a decoder network T_K(x) -> x",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<AttackKind, InputError> {
+        AttackKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
+            let list = AttackKind::ALL.iter().map(|k| format!("`{}`", k.name())).collect::<Vec<_>>().join(", ");
+            let hint = crate::error::did_you_mean(name, AttackKind::ALL.map(AttackKind::name));
+            InputError::new(format!("unknown attack `{name}`, expected one of {list}{hint}"))
+        })
+    }
+}
+
+/// `[attacks]`: which attack-resistance analyses run after training (docs/ARCHITECTURE.md, "Attacks") and their
 /// parameters. Every sub-table has defaults sized so that all seven attacks on full MNIST take a few
 /// minutes on 2 CPU cores. Sample counts larger than the data available are clipped (and recorded).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -105,7 +105,7 @@ pub fn infer(run_dir: &Path) -> anyhow::Result<InferenceReport> {
     let folder = RunFolder::open(run_dir)?;
     let summary = folder.load_summary()?;
     let config = folder.load_config()?;
-    let dataset = crate::run::load_data(&config)?;
+    let dataset = config.data.load()?;
     let probe = Customer::new(
         crate::scheme::SecretKey::fresh(),
         &config.privacy,

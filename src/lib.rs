@@ -3,6 +3,7 @@
 //! Data flows one way: config -> data -> (customer encodes) -> trainers -> events -> {TUI | headless}
 //! -> run folder -> analyses -> figures and report.
 
+pub mod atomic;
 pub mod attacks;
 pub mod cli;
 pub mod config;

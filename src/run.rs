@@ -9,11 +9,11 @@ use std::time::Instant;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
+use crate::atomic;
 use crate::config::{Config, DeviceKind, Schedule};
-use crate::data::load::load_dataset;
 use crate::data::Dataset;
 use crate::error::{InputError, Interrupted};
-use crate::results::{self, atomic, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
+use crate::results::{self, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
@@ -24,11 +24,6 @@ use crate::train::{train_arm, Arm, ArmOutcome, Control, Event, MetricRow, TrainS
 pub struct RunOutcome {
     pub folder: RunFolder,
     pub summary: Summary,
-}
-
-/// Load the configured dataset (limits applied).
-pub fn load_data(config: &Config) -> anyhow::Result<Dataset> {
-    load_dataset(config.data.dataset, config.data.dir.as_deref(), config.data.train_limit, config.data.test_limit)
 }
 
 /// The customer's key: fixed when the config asks for one, otherwise fresh from the OS.
@@ -59,7 +54,7 @@ pub fn run_experiment(
         return Err(InputError::new("train.device = \"cuda\" needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only").into());
     }
     let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
-    let dataset = load_data(config)?;
+    let dataset = config.data.load()?;
     let key = make_key(config)?;
     let customer = Customer::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
 
@@ -72,13 +67,13 @@ pub fn run_experiment(
     let (encoded_train, encode_timings, encoded_test) = encode_run_data(&customer, &dataset);
     let encode_seconds = encode_start.elapsed().as_secs_f64();
     write_provider_digests(&folder, &encoded_train, encoded_test.images())?;
-    crate::plot::write_samples(
+    crate::results::samples::write_samples(
         &folder,
         &customer,
         &config.privacy.describe(),
         &dataset.test,
         &encoded_test,
-        crate::plot::DEFAULT_SAMPLE_COUNT,
+        crate::results::samples::DEFAULT_SAMPLE_COUNT,
     )?;
     let _ = events.send(Event::Log(format!(
         "encoded {} training and {} test samples in {:.3} s ({})",

@@ -385,7 +385,7 @@ fn infer_replays_per_sample_noise_and_reports_fresh_draws() {
 
     // The reason: the test set's first draw on a new customer is not the run's encoding; the replay is.
     let config = ppdl::config::Config::load(&run.join("config.toml")).unwrap();
-    let data = ppdl::run::load_data(&config).unwrap();
+    let data = config.data.load().unwrap();
     let customer = || {
         ppdl::scheme::Customer::new(
             ppdl::run::make_key(&config).unwrap(),

@@ -52,8 +52,8 @@ fn run_writes_samples_figures_and_report() {
     assert!(out.join("report.md").is_file());
 
     // samples.json: distinct classes, the provider's encoding, and the customer's exact inverse.
-    let s = ppdl::plot::SamplesFile::load(&out.join("samples.json")).unwrap().expect("samples.json");
-    assert_eq!(s.raw.len(), ppdl::plot::DEFAULT_SAMPLE_COUNT);
+    let s = ppdl::results::samples::SamplesFile::load(&out.join("samples.json")).unwrap().expect("samples.json");
+    assert_eq!(s.raw.len(), ppdl::results::samples::DEFAULT_SAMPLE_COUNT);
     assert_eq!(s.encoded.len(), s.raw.len());
     let mut classes = s.labels.clone();
     classes.sort_unstable();
@@ -90,25 +90,25 @@ fn reconstructions_can_be_added_and_are_drawn() {
         std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
     }
     let folder = ppdl::results::RunFolder::open(&dir).unwrap();
-    let s = ppdl::plot::SamplesFile::load(&dir.join("samples.json")).unwrap().unwrap();
-    let recon = ppdl::plot::Reconstruction {
+    let s = ppdl::results::samples::SamplesFile::load(&dir.join("samples.json")).unwrap().unwrap();
+    let recon = ppdl::results::samples::Reconstruction {
         attack: "known-plaintext".into(),
         label: "feature matching, n=20".into(),
         psnr_db: Some(100.0),
         ssim: Some(1.0),
         images: s.raw.clone(),
     };
-    ppdl::plot::add_reconstruction(&folder, recon.clone()).unwrap();
-    ppdl::plot::add_reconstruction(&folder, recon).unwrap(); // replaces, does not duplicate
-    let s2 = ppdl::plot::SamplesFile::load(&dir.join("samples.json")).unwrap().unwrap();
+    ppdl::results::samples::add_reconstruction(&folder, recon.clone()).unwrap();
+    ppdl::results::samples::add_reconstruction(&folder, recon).unwrap(); // replaces, does not duplicate
+    let s2 = ppdl::results::samples::SamplesFile::load(&dir.join("samples.json")).unwrap().unwrap();
     assert_eq!(s2.reconstructions.iter().filter(|r| r.attack == "known-plaintext").count(), 1);
     // A reconstruction of the wrong size is refused.
-    let bad = ppdl::plot::Reconstruction {
+    let bad = ppdl::results::samples::Reconstruction {
         attack: "inversion".into(),
         images: vec![vec![0.0; 3]; s.raw.len()],
         ..Default::default()
     };
-    let err = ppdl::plot::add_reconstruction(&folder, bad).unwrap_err();
+    let err = ppdl::results::samples::add_reconstruction(&folder, bad).unwrap_err();
     assert_eq!(ppdl::error::exit_code(&err), 2, "{err:#}");
     let r = ppdl::plot::render_run(&dir).unwrap();
     let samples = r.figures.iter().find(|f| f.name == "samples").expect("samples figure");

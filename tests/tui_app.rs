@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use ppdl::atomic;
 use ppdl::config::TransformSpec;
-use ppdl::results::{atomic, metrics_csv};
+use ppdl::results::metrics_csv;
 use ppdl::train::Arm;
 use ppdl::tui::analysis::Availability;
 use ppdl::tui::app::{Overlay, RunsMode, View};

@@ -1,4 +1,4 @@
-//! Attack-resistance analyses (DESIGN.md section 4).
+//! Attack-resistance analyses (docs/ARCHITECTURE.md, "Attacks").
 //!
 //! Every attack has the same shape: (run artifacts the adversary is assumed to hold, adversary
 //! knowledge, parameters) -> an [`AttackRecord`] with its figures, a three-level verdict (`protects`,
@@ -60,6 +60,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
+pub use crate::config::AttackKind;
 pub use oracle::Oracle;
 pub use record::{AttackFailure, AttackRecord, AttacksFile, Curve, Figure, ThreatModel, ATTACKS_FORMAT_VERSION};
 pub use verdict::{Level, Rule};
@@ -75,65 +76,9 @@ use crate::scheme::key::KeyContext;
 use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
 use crate::train::{Control, Event};
 
-/// The seven analyses, in canonical order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AttackKind {
-    KeySpace,
-    WrongKey,
-    FineTune,
-    KnownPlaintext,
-    Statistical,
-    LabelFrequency,
-    Inversion,
-}
-
-impl AttackKind {
-    pub const ALL: [AttackKind; 7] = [
-        AttackKind::KeySpace,
-        AttackKind::WrongKey,
-        AttackKind::FineTune,
-        AttackKind::KnownPlaintext,
-        AttackKind::Statistical,
-        AttackKind::LabelFrequency,
-        AttackKind::Inversion,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AttackKind::KeySpace => "key-space",
-            AttackKind::WrongKey => "wrong-key",
-            AttackKind::FineTune => "fine-tune",
-            AttackKind::KnownPlaintext => "known-plaintext",
-            AttackKind::Statistical => "statistical",
-            AttackKind::LabelFrequency => "label-frequency",
-            AttackKind::Inversion => "inversion",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            AttackKind::KeySpace => "Key space (brute force)",
-            AttackKind::WrongKey => "Stolen model without the key (raw inputs, wrong keys)",
-            AttackKind::FineTune => "Stolen-model fine-tuning vs training from scratch",
-            AttackKind::KnownPlaintext => "Known-plaintext recovery of the input transform",
-            AttackKind::Statistical => "Ciphertext-only statistical recovery of the input transform",
-            AttackKind::LabelFrequency => "Label assignment from output-code frequencies",
-            AttackKind::Inversion => "Model inversion: a decoder network T_K(x) -> x",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Result<AttackKind, InputError> {
-        AttackKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
-            let list = AttackKind::ALL.iter().map(|k| format!("`{}`", k.name())).collect::<Vec<_>>().join(", ");
-            let hint = crate::error::did_you_mean(name, AttackKind::ALL.map(AttackKind::name));
-            InputError::new(format!("unknown attack `{name}`, expected one of {list}{hint}"))
-        })
-    }
-
-    /// Whether the attack reads the provider's encoded training set (inputs or codes).
-    fn needs_provider_training_set(self) -> bool {
-        matches!(self, AttackKind::Statistical | AttackKind::LabelFrequency)
-    }
+/// Whether the attack reads the provider's encoded training set (inputs or codes).
+fn needs_provider_training_set(kind: AttackKind) -> bool {
+    matches!(kind, AttackKind::Statistical | AttackKind::LabelFrequency)
 }
 
 /// Everything the attacks draw on for one run. Recovery code receives only observations made from
@@ -214,14 +159,14 @@ impl AttackContext<'_> {
     pub fn add_reconstruction(&self, kind: AttackKind, label: String, quality: &metrics::Quality, images: &[f32]) {
         let Some(s) = &self.samples else { return };
         let d = self.features();
-        let recon = crate::plot::Reconstruction {
+        let recon = crate::results::samples::Reconstruction {
             attack: kind.name().into(),
             label,
             psnr_db: Some(quality.psnr_db),
             ssim: Some(quality.ssim),
             images: images.chunks_exact(d).map(|img| img.iter().map(|v| v.clamp(0.0, 1.0)).collect()).collect(),
         };
-        if let Err(e) = crate::plot::add_reconstruction(&s.folder, recon) {
+        if let Err(e) = crate::results::samples::add_reconstruction(&s.folder, recon) {
             let _ = self.events.send(Event::Log(format!("[{}] reconstructions not stored: {e:#}", kind.name())));
         }
     }
@@ -423,7 +368,7 @@ pub fn run_attacks(
 ) -> AttacksFile {
     let AttackInputs { config, dataset, key, provider_model, provider_digests, provider_train, folder } = inputs;
     let oracle = Oracle::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
-    let needs_train = kinds.iter().any(|k| k.needs_provider_training_set());
+    let needs_train = kinds.iter().any(|&k| needs_provider_training_set(k));
     // The customer's per-sample randomness is one keyed stream. Encoding the training set first, as
     // the run did, reproduces the provider's data exactly and leaves the stream where the customer's
     // later encodings (queries) continue, so simulated queries never reuse training noise.
@@ -446,14 +391,16 @@ pub fn run_attacks(
         }
         None => ProviderTrain::None,
     };
-    let samples = folder.and_then(|f| match crate::plot::SamplesFile::load(&crate::plot::SamplesFile::path(f)) {
-        Ok(Some(file)) if file.shape == Some(dataset.shape) && !file.encoded.is_empty() => {
-            Some(Samples { folder: f.clone(), encoded: file.encoded.concat(), indices: file.indices })
-        }
-        Ok(_) => None,
-        Err(e) => {
-            let _ = events.send(Event::Log(format!("attacks: samples.json not used: {e:#}")));
-            None
+    let samples = folder.and_then(|f| {
+        match crate::results::samples::SamplesFile::load(&crate::results::samples::SamplesFile::path(f)) {
+            Ok(Some(file)) if file.shape == Some(dataset.shape) && !file.encoded.is_empty() => {
+                Some(Samples { folder: f.clone(), encoded: file.encoded.concat(), indices: file.indices })
+            }
+            Ok(_) => None,
+            Err(e) => {
+                let _ = events.send(Event::Log(format!("attacks: samples.json not used: {e:#}")));
+                None
+            }
         }
     });
     let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
@@ -628,7 +575,7 @@ pub fn rerun(
         .into());
     }
     let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
-    let dataset = crate::run::load_data(&config)?;
+    let dataset = config.data.load()?;
     run_on_folder(&config, &dataset, &folder, None, &kinds, only.is_some(), events, control)
 }
 

@@ -185,7 +185,7 @@ impl AttacksFile {
     }
 
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        crate::results::atomic::write_json(path, self)
+        crate::atomic::write_json(path, self)
     }
 
     /// Replace the records (and failures) of the attacks in `newer`, keep the others, and keep the

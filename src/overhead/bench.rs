@@ -496,7 +496,7 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     println!();
     print!("{}", table(&report));
     if let Some(path) = &args.json {
-        crate::results::atomic::write_json(path, &report)?;
+        crate::atomic::write_json(path, &report)?;
         println!("wrote {}", path.display());
     }
     Ok(report)

@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::style::{self, text, INK};
-use crate::results::atomic;
+use crate::atomic;
 
 /// A bitmap placed on a figure, in pixels: `rgb` holds `iw x ih` RGB pixels shown scaled (nearest
 /// neighbour) into the `w x h` box at `(x, y)`.

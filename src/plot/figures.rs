@@ -10,9 +10,9 @@ use super::draw::{
     LineKind, Placed, Series, Swatch, XTicks, XyChart,
 };
 use super::inputs::{AttackRecord, Curve, RunData};
-use super::samples::SamplesFile;
 use super::style::{self, arm_color, series_color, text};
 use super::FigureFiles;
+use crate::results::samples::SamplesFile;
 use crate::train::Arm;
 
 /// A figure made of charts.

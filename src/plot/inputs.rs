@@ -18,7 +18,7 @@ use crate::error::InputError;
 use crate::results::{RunFolder, RunStatus, Summary};
 use crate::train::{Arm, MetricRow};
 
-use super::samples::SamplesFile;
+use crate::results::samples::SamplesFile;
 
 /// Who the adversary is and what it holds.
 #[derive(Debug, Clone, Default, Deserialize)]

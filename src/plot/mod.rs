@@ -28,7 +28,6 @@ mod draw;
 mod figures;
 pub mod inputs;
 mod report;
-pub mod samples;
 pub mod style;
 mod tradeoff;
 
@@ -38,7 +37,6 @@ use std::sync::OnceLock;
 use anyhow::Context;
 
 pub use inputs::RunData;
-pub use samples::{add_reconstruction, write_samples, Reconstruction, SamplesFile, DEFAULT_SAMPLE_COUNT};
 
 /// DejaVu Sans (Bitstream Vera licence, see assets/fonts/LICENSE-DejaVu).
 static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -88,7 +86,7 @@ pub fn render_loaded(run: &RunData) -> anyhow::Result<Rendered> {
     let (figures, skipped) = figures::render_all(run, &dir)?;
     let report = run.folder.report_path();
     let text = report::markdown(run, &figures, &skipped);
-    crate::results::atomic::write(&report, text.as_bytes())?;
+    crate::atomic::write(&report, text.as_bytes())?;
     Ok(Rendered { figures, report, skipped })
 }
 

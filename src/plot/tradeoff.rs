@@ -287,7 +287,7 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
         );
     }
     let md_path = out.join("tradeoff.md");
-    crate::results::atomic::write(&md_path, md.as_bytes())?;
+    crate::atomic::write(&md_path, md.as_bytes())?;
     written.push(md_path);
     Ok(written)
 }

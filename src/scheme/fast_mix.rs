@@ -25,9 +25,6 @@ use rand_chacha::ChaCha20Rng;
 use super::transforms::{on_image_runs, random_permutation, Transform};
 use crate::config::TransformSpec;
 
-/// Rounds when the config does not say: three `HD` blocks, as in the orthogonal-random-features papers.
-pub const DEFAULT_ROUNDS: usize = 3;
-
 /// One round's key: which features change sign, then where each output position reads from.
 #[derive(Debug, Clone, PartialEq)]
 struct Round {
@@ -390,6 +387,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
+    use crate::config::FAST_MIX_DEFAULT_ROUNDS as DEFAULT_ROUNDS;
 
     fn mix(features: usize, rounds: usize) -> FastMix {
         FastMix::random(features, rounds, &mut ChaCha20Rng::seed_from_u64(9))

@@ -167,7 +167,7 @@ impl KeyFile {
     /// Write with mode 0600 (atomically: temp file, then rename).
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(self)?;
-        crate::results::atomic::write_private(path, text.as_bytes())
+        crate::atomic::write_private(path, text.as_bytes())
     }
 }
 

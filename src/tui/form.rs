@@ -66,7 +66,7 @@ fn default_of_kind(i: usize) -> TransformSpec {
         1 => TransformSpec::BlockShuffle { block: 4, flip: false },
         2 => TransformSpec::OrthogonalMix,
         3 => TransformSpec::SeparableMix,
-        4 => TransformSpec::FastMix { rounds: crate::scheme::fast_mix::DEFAULT_ROUNDS },
+        4 => TransformSpec::FastMix { rounds: crate::config::FAST_MIX_DEFAULT_ROUNDS },
         _ => TransformSpec::Noise { sigma: 0.1, per_sample: false },
     }
 }

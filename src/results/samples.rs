@@ -31,9 +31,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::RunFolder;
+use crate::atomic;
 use crate::data::{ImageShape, Split};
 use crate::error::InputError;
-use crate::results::{atomic, RunFolder};
 use crate::scheme::{Customer, EncodedInputs};
 
 pub const SAMPLES_FORMAT_VERSION: u32 = 1;
@@ -86,7 +87,7 @@ impl SamplesFile {
             InputError::in_file(
                 path,
                 format!(
-                    "line {} column {}: expected a ppdl samples file (see plot::samples): {e}",
+                    "line {} column {}: expected a ppdl samples file (see results::samples): {e}",
                     e.line(),
                     e.column()
                 ),
