@@ -118,7 +118,7 @@ fn print_attacks(path: &Path) {
     if !path.is_file() {
         return;
     }
-    match crate::attacks::AttacksFile::load(path) {
+    match crate::attacks::load_file(path) {
         Ok(file) => print!("\n{}", attack_table(&file)),
         Err(e) => println!("attacks: {e:#}"),
     }
@@ -126,7 +126,7 @@ fn print_attacks(path: &Path) {
 
 /// One line per attack: its headline and its verdict with the deciding metric.
 pub fn attack_table(file: &crate::attacks::AttacksFile) -> String {
-    use crate::attacks::verdict::fmt_value;
+    use crate::results::attacks::fmt_value;
     let mut out = format!("{:<16} {:>12}  {}\n", "attack", "headline", "verdict (deciding metric)");
     for r in &file.records {
         let stopped = if r.complete { "" } else { ", stopped early" };

@@ -89,13 +89,14 @@ pub fn overhead_table(paths: &[PathBuf]) -> anyhow::Result<String> {
 /// README's attack tables: one row per attack, one column per run; each cell the headline and the
 /// verdict with its deciding metric (broken in bold), from each run's attacks.json.
 pub fn attacks_table(runs: &[PathBuf]) -> anyhow::Result<String> {
-    use crate::attacks::{verdict::fmt_value, AttackKind, AttacksFile, Level};
+    use crate::attacks::{load_file, AttackKind, Level};
+    use crate::results::attacks::fmt_value;
     let mut columns = Vec::new();
     for dir in runs {
         let folder = RunFolder::open(dir)?;
         let name = folder.load_summary()?.name;
         let path = folder.attacks_path();
-        let file = if path.is_file() { Some(AttacksFile::load(&path)?) } else { None };
+        let file = if path.is_file() { Some(load_file(&path)?) } else { None };
         columns.push((name, file));
     }
     let mut out =

@@ -210,7 +210,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     // attacks.json round trip and merge.
     let path = tmp.path().join("attacks.json");
     file.save(&path).unwrap();
-    let back = AttacksFile::load(&path).unwrap();
+    let back = ppdl::attacks::load_file(&path).unwrap();
     // (serde_json's float parsing may move the last bit of a number.)
     assert_eq!(back.records.len(), file.records.len());
     for (a, b) in back.records.iter().zip(&file.records) {

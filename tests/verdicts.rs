@@ -42,7 +42,7 @@ fn format_1_fixture_loads_with_sensible_verdicts() {
     let path = fixture().join("attacks.json");
     let before = std::fs::read(&path).unwrap();
     assert!(String::from_utf8_lossy(&before).contains("\"format_version\": 1"));
-    let file = AttacksFile::load(&path).unwrap();
+    let file = ppdl::attacks::load_file(&path).unwrap();
     assert_eq!(file.format_version, ATTACKS_FORMAT_VERSION);
     let level = |name: &str| file.record(name).unwrap().level;
     // Re-decided by the rule from the figures the records hold ...

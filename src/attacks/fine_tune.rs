@@ -7,13 +7,13 @@ use dfdx::prelude::*;
 use serde_json::json;
 
 use super::nn::{train_classifier, Plan};
-use super::verdict::Level;
 use super::wrong_key::identity_codec;
 use super::{
     accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
 };
 use crate::config::FineTuneAttackConfig;
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::results::attacks::Level;
 use crate::scheme::labels::LabelCodec;
 use crate::train::trainer::predict;
 

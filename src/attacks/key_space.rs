@@ -4,10 +4,10 @@
 
 use serde_json::json;
 
-use super::verdict::Level;
 use super::{AttackContext, AttackKind, AttackRecord, Figure, ThreatModel};
 use crate::config::TransformSpec;
 use crate::data::ImageShape;
+use crate::results::attacks::Level;
 
 /// The figure the verdict rule reads: a key with a continuous component cannot be enumerated.
 pub const CONTINUOUS_DIM: &str = "continuous key dimension";

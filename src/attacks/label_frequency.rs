@@ -12,12 +12,12 @@
 use serde_json::json;
 
 use super::assignment::assign;
-use super::verdict::Level;
 use super::wrong_key::with_provider_model;
 use super::{
     accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
 };
 use crate::config::LabelFrequencyAttackConfig;
+use crate::results::attacks::Level;
 use crate::scheme::labels::{argmax_rows, LabelCodec};
 
 /// Adversary: assign codes to classes so that code frequencies match `priors / m` (Hungarian over

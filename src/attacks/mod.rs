@@ -61,9 +61,11 @@ use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
 pub use crate::config::AttackKind;
+pub use crate::results::attacks::{
+    AttackFailure, AttackRecord, AttacksFile, Curve, Figure, Level, Rule, ThreatModel, ATTACKS_FORMAT_VERSION,
+};
 pub use oracle::Oracle;
-pub use record::{AttackFailure, AttackRecord, AttacksFile, Curve, Figure, ThreatModel, ATTACKS_FORMAT_VERSION};
-pub use verdict::{Level, Rule};
+pub use record::load_file;
 
 /// Parameter naming the size of the evaluation half an attack was scored on (for intervals).
 pub const EVALUATION_SAMPLES: &str = "evaluation_samples";
@@ -232,6 +234,7 @@ impl AttackContext<'_> {
             rule: None,
             complete: true,
             seconds: 0.0,
+            format_1_broken: None,
         }
     }
 
@@ -536,7 +539,7 @@ pub fn run_on_folder(
     let fresh = run_attacks(inputs, kinds, events, control);
     let path = folder.attacks_path();
     let file = if merge && path.is_file() {
-        let mut old = AttacksFile::load(&path)?;
+        let mut old = load_file(&path)?;
         old.merge(fresh);
         old
     } else {

@@ -4,8 +4,9 @@
 //! reconstructions), and zero-effort references (the verdict rule is in [`super::verdict`]).
 
 use super::metrics::{quality, Quality};
-use super::verdict::{Level, AS_RAW_RECOGNISED, AS_RAW_SSIM};
+use super::verdict::{AS_RAW_RECOGNISED, AS_RAW_SSIM};
 use super::{to_f64, AttackContext, AttackRecord, Curve, Figure};
+use crate::results::attacks::Level;
 
 /// One set of reconstructions of the evaluation half, scored.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -32,55 +32,13 @@
 //! The rule reads the record's own figures, so it also re-decides records saved by older versions
 //! (format 1 recorded only `broken`); [`Level::legacy`] covers those whose figures do not suffice.
 
-use serde::{Deserialize, Serialize};
-
 use super::fine_tune::{FRESH_CURVE, TUNED_CURVE};
 use super::key_space::CONTINUOUS_DIM;
 use super::recon::{
     MEAN_RECOGNISED, MEAN_SSIM, RAW_RECOGNISED, RAW_SSIM, RECOGNISED, SSIM_AT_LARGEST, TRUE_RECOGNISED,
 };
-use super::record::AttackRecord;
 use super::{AttackKind, EVALUATION_SAMPLES};
-
-/// How an attack turned out for the scheme, from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Level {
-    Protects,
-    PartialLeak,
-    Broken,
-}
-
-impl Level {
-    pub const ALL: [Level; 3] = [Level::Protects, Level::PartialLeak, Level::Broken];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Level::Protects => "protects",
-            Level::PartialLeak => "partial leak",
-            Level::Broken => "broken",
-        }
-    }
-
-    /// The level of a format-1 record whose figures do not let the rule decide: it recorded only
-    /// `broken`, and said "partial leak" (or "leaks a little") only in its verdict text.
-    pub fn legacy(broken: bool, verdict: &str) -> Level {
-        let text = verdict.to_ascii_lowercase();
-        if broken {
-            Level::Broken
-        } else if text.starts_with("partial") || text.contains("partial leak") || text.contains("leaks a little") {
-            Level::PartialLeak
-        } else {
-            Level::Protects
-        }
-    }
-}
-
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.label())
-    }
-}
+use crate::results::attacks::{finite, fmt_value, AttackRecord, Criterion, Level, Rule};
 
 /// Partial leak from this share of the way from "without the attack" to "the key holder".
 pub const PARTIAL_LEAK_SHARE: f64 = 0.25;
@@ -101,40 +59,11 @@ pub const AS_RAW_SSIM: &str = "encoded-as-raw SSIM";
 /// Two-sided 95% normal quantile.
 const Z95: f64 = 1.96;
 
-/// One measured metric with its thresholds, as applied in one run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Criterion {
-    /// Short name for tables ("recognised", "SSIM", "key bits").
-    pub metric: String,
-    pub value: f64,
-    /// `fraction` (shown as %), `points` (a fraction shown as points), `bits`, `dimensions`, or empty (a
-    /// plain number such as SSIM).
-    pub unit: String,
-    /// 95% interval of `value` (sampling error of the evaluation set), when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interval: Option<[f64; 2]>,
-    /// Smaller values are worse for the scheme (key bits).
-    #[serde(default)]
-    pub lower_is_worse: bool,
-    /// The value without the attack (chance, the mean image, no advantage), when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub no_attack: Option<f64>,
-    pub partial_leak_at: f64,
-    pub broken_at: f64,
-    /// How the thresholds follow from the rule and this run's references, in words with numbers.
-    pub thresholds: String,
-    /// The level this criterion reaches.
-    pub level: Level,
-    /// Why the level is not what the thresholds alone say (an interval that includes no attack).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
 impl Criterion {
     fn new(metric: &str, value: f64, unit: &str, partial_leak_at: f64, broken_at: f64, thresholds: String) -> Self {
         Criterion {
             metric: metric.into(),
-            value: super::record::finite(value),
+            value: finite(value),
             unit: unit.into(),
             interval: None,
             lower_is_worse: false,
@@ -196,61 +125,6 @@ impl Criterion {
         }
         self
     }
-
-    /// "partial leak ≥ 27.2%, broken ≥ 60.7% (a quarter / three quarters of the way from ...)", with the
-    /// note when the interval overruled them.
-    pub fn thresholds_text(&self) -> String {
-        let op = if self.lower_is_worse { "<" } else { "≥" };
-        let note = self.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
-        format!(
-            "partial leak {op} {}, broken {op} {} ({}){note}",
-            fmt_value(self.partial_leak_at, &self.unit),
-            fmt_value(self.broken_at, &self.unit),
-            self.thresholds
-        )
-    }
-
-    /// "recognised 67.6% (95% interval 63.4% – 71.6%)": the value with its interval, if any.
-    pub fn value_text(&self) -> String {
-        let f = |v: f64| fmt_value(v, &self.unit);
-        match self.interval {
-            Some([lo, hi]) => format!("{} {} (95% interval {} – {})", self.metric, f(self.value), f(lo), f(hi)),
-            None => format!("{} {}", self.metric, f(self.value)),
-        }
-    }
-
-    /// "recognised 66.8% ≥ 60.6%": the value against the threshold that placed it.
-    pub fn comparison(&self) -> String {
-        let v = fmt_value(self.value, &self.unit);
-        if self.note.is_some() {
-            let [lo, hi] = self.interval.unwrap_or([self.value, self.value]);
-            return format!(
-                "{} {v}, 95% interval {} – {} includes no attack",
-                self.metric,
-                fmt_value(lo, &self.unit),
-                fmt_value(hi, &self.unit)
-            );
-        }
-        let (worse, better) = if self.lower_is_worse { ("<", "≥") } else { ("≥", "<") };
-        let (op, t) = match self.level {
-            Level::Broken => (worse, self.broken_at),
-            Level::PartialLeak => (worse, self.partial_leak_at),
-            Level::Protects => (better, self.partial_leak_at),
-        };
-        format!("{} {v} {op} {}", self.metric, fmt_value(t, &self.unit))
-    }
-}
-
-/// An attack's rule as applied in one run: its criteria, the one that decided, and what an adversary
-/// can do at each level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rule {
-    pub criteria: Vec<Criterion>,
-    /// Index in `criteria` of the criterion that decided the level (the first to reach the worst).
-    pub deciding: usize,
-    pub protects: String,
-    pub partial_leak: String,
-    pub broken: String,
 }
 
 impl Rule {
@@ -264,55 +138,6 @@ impl Rule {
             partial_leak: spec.partial_leak.into(),
             broken: spec.broken.into(),
         })
-    }
-
-    pub fn level(&self) -> Level {
-        self.deciding().map_or(Level::Protects, |c| c.level)
-    }
-
-    pub fn deciding(&self) -> Option<&Criterion> {
-        self.criteria.get(self.deciding)
-    }
-
-    /// What an adversary can do at `level`.
-    pub fn meaning(&self, level: Level) -> &str {
-        match level {
-            Level::Protects => &self.protects,
-            Level::PartialLeak => &self.partial_leak,
-            Level::Broken => &self.broken,
-        }
-    }
-}
-
-/// The verdict with its deciding metric: "partial leak (SSIM 0.480 ≥ 0.353)". `rule` None with a
-/// level: a format-1 record the rule could not re-decide; neither: no verdict (nothing measured, or a
-/// record from elsewhere without one).
-pub fn verdict_cell(level: Option<Level>, rule: Option<&Rule>) -> String {
-    match (level, decided_by(level, rule)) {
-        (Some(level), Some(why)) => format!("{level} ({why})"),
-        _ => "no verdict".into(),
-    }
-}
-
-/// What decided a verdict: the deciding criterion against its threshold ("SSIM 0.480 ≥ 0.353"), or
-/// for a format-1 record the rule it recorded. None without a verdict.
-pub fn decided_by(level: Option<Level>, rule: Option<&Rule>) -> Option<String> {
-    level?;
-    Some(match rule.and_then(Rule::deciding) {
-        Some(c) => c.comparison(),
-        None => "format-1 record: its own `broken_if`".into(),
-    })
-}
-
-/// A value in a criterion's unit.
-pub fn fmt_value(v: f64, unit: &str) -> String {
-    match unit {
-        "fraction" => format!("{:.1}%", 100.0 * v),
-        "points" => format!("{:+.1} pts", 100.0 * v),
-        "bits" | "dimensions" => format!("{v:.0} {unit}").replace(" dimensions", ""),
-        "dB" => format!("{v:.1} dB"),
-        "" => format!("{v:.3}"),
-        u => format!("{v:.3} {u}"),
     }
 }
 
@@ -557,7 +382,7 @@ fn label_frequency(r: &AttackRecord) -> Vec<Criterion> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attacks::record::{Curve, Figure, ThreatModel};
+    use crate::results::attacks::{verdict_cell, Curve, Figure, ThreatModel};
 
     fn record(name: &str, headline: f64, unit: &str) -> AttackRecord {
         AttackRecord {
@@ -579,6 +404,7 @@ mod tests {
             rule: None,
             complete: true,
             seconds: 0.0,
+            format_1_broken: None,
         }
     }
 

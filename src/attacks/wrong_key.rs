@@ -10,10 +10,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
-use super::verdict::Level;
 use super::{accuracy, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::config::WrongKeyAttackConfig;
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::results::attacks::Level;
 use crate::scheme::labels::{argmax_rows, LabelCodec};
 use crate::scheme::{Customer, SecretKey};
 use crate::train::trainer::predict;

@@ -622,7 +622,7 @@ fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine
     let unit = r.headline.unit.as_str();
     let accuracy_panel = y_kind(y_label) == YKind::Accuracy;
     let mut out = Vec::new();
-    if crate::attacks::record::unit_matches(unit, y_label) {
+    if crate::results::attacks::unit_matches(unit, y_label) {
         // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
         // mean image, is the no-knowledge floor), so it is not drawn.
         let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));

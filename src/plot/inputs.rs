@@ -107,7 +107,7 @@ impl AttackRecord {
 
     /// The verdict with its deciding metric: "partial leak (SSIM 0.480 ≥ 0.353)".
     pub fn verdict_cell(&self) -> String {
-        crate::attacks::verdict::verdict_cell(self.level, self.rule.as_ref())
+        crate::results::attacks::verdict_cell(self.level, self.rule.as_ref())
     }
 }
 
@@ -296,7 +296,7 @@ impl RunData {
 /// module), else tolerantly, a format-1 `broken` giving the level.
 fn load_attacks(path: &Path) -> anyhow::Result<Option<AttacksDoc>> {
     if path.is_file() {
-        if let Ok(file) = crate::attacks::AttacksFile::load(path) {
+        if let Ok(file) = crate::attacks::load_file(path) {
             let doc = serde_json::to_value(&file).and_then(serde_json::from_value)?;
             return Ok(Some(doc));
         }

@@ -1,5 +1,6 @@
 //! The run folder: layout, atomic writes, CSV/JSON records, and reloading them for `plot`/`attack`.
 
+pub mod attacks;
 pub mod samples;
 pub mod status;
 pub mod summary;

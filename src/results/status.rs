@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
+use super::attacks::AttacksFile;
 use super::{RunFolder, Summary};
 
 /// How training ended.
@@ -39,42 +38,44 @@ impl AttackGaps {
     }
 }
 
-/// attacks.json as far as the status needs it: each record's name and `complete` flag, and the
-/// failures. Read tolerantly (every field optional) so older files still count.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(default)]
+/// What attacks.json says about completeness: each record's name and `complete` flag, and the
+/// failures (a view of [`AttacksFile`], the one schema of the file).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AttacksSeen {
     pub records: Vec<SeenRecord>,
     pub failures: Vec<SeenFailure>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SeenRecord {
     pub name: String,
-    #[serde(default = "yes")]
     pub complete: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SeenFailure {
     pub name: String,
-    #[serde(default)]
     pub reason: String,
 }
 
-fn yes() -> bool {
-    true
-}
-
 impl AttacksSeen {
+    pub fn of(file: &AttacksFile) -> AttacksSeen {
+        AttacksSeen {
+            records: file.records.iter().map(|r| SeenRecord { name: r.name.clone(), complete: r.complete }).collect(),
+            failures: file
+                .failures
+                .iter()
+                .map(|f| SeenFailure { name: f.name.clone(), reason: f.reason.clone() })
+                .collect(),
+        }
+    }
+
     /// `Ok(None)` when the file is absent; `Err(why)` when it cannot be read.
     pub fn load(path: &Path) -> Result<Option<AttacksSeen>, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
-        };
-        serde_json::from_str(&text).map(Some).map_err(|e| format!("{}: not a ppdl attacks file: {e}", path.display()))
+        if !path.exists() {
+            return Ok(None);
+        }
+        AttacksFile::load(path).map(|f| Some(AttacksSeen::of(&f))).map_err(|e| format!("{e:#}"))
     }
 }
 

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::attacks::record::unit_matches;
-use crate::attacks::{AttackRecord, AttacksFile, Level};
+use crate::attacks::{AttackRecord, Level};
 use crate::overhead::OverheadReport;
+use crate::results::attacks::unit_matches;
 
 /// Whether an analysis has results to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,7 +196,7 @@ impl From<&AttackRecord> for AttackRow {
             .map(|c| Series { label: c.label.clone(), points: c.points.iter().map(|p| (p[0], p[1])).collect() })
             .collect();
         let deciding = r.rule.as_ref().and_then(|rule| rule.deciding());
-        let decided_by = crate::attacks::verdict::decided_by(r.level, r.rule.as_ref());
+        let decided_by = crate::results::attacks::decided_by(r.level, r.rule.as_ref());
         let thresholds = deciding.map(|c| c.thresholds_text());
         AttackRow {
             name: r.name.clone(),
@@ -242,7 +242,7 @@ impl Attacks {
 
     /// `RUN_DIR/attacks.json`: ppdl's format, or failing that any similar shape (tolerant).
     pub fn load(path: &Path) -> Attacks {
-        if let Ok(file) = AttacksFile::load(path) {
+        if let Ok(file) = crate::attacks::load_file(path) {
             let mut rows: Vec<AttackRow> = file.records.iter().map(AttackRow::from).collect();
             rows.extend(file.failures.iter().map(|f| AttackRow::failed(&f.name, &f.reason)));
             return Attacks { status: Availability::Done, rows, progress: None };

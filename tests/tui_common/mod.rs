@@ -203,6 +203,7 @@ fn record(name: &str, title: &str, metric: &str, value: f64, unit: &str, verdict
         rule: None,
         complete: true,
         seconds: 1.0,
+        format_1_broken: None,
     }
 }
 
