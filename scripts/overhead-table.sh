@@ -42,6 +42,7 @@ perm [{ kind = "pixel-permutation" }]
 block4 [{ kind = "block-shuffle", block = 4, flip = true }]
 orth [{ kind = "orthogonal-mix" }]
 sep [{ kind = "separable-mix" }]
+fastmix [{ kind = "fast-mix", rounds = 3 }]
 noise01-fixed [{ kind = "noise", sigma = 0.1 }]
 noise01-per-sample [{ kind = "noise", sigma = 0.1, per_sample = true }]
 LIST
