@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use crate::attacks::Event;
 use crate::config::Config;
 use crate::run::{run_dir_for, run_experiment, RunOutcome};
-use crate::train::{Arm, Control, Event};
+use crate::train::{Arm, Control};
 
 /// `ppdl run CONFIG [--out DIR]`.
 pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome> {

@@ -10,6 +10,7 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
+use crate::attacks::Event;
 use crate::config::{Config, DeviceKind, Schedule};
 use crate::data::Dataset;
 use crate::error::{InputError, Interrupted};
@@ -17,7 +18,7 @@ use crate::results::{self, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FOR
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
-use crate::train::{train_arm, Arm, ArmOutcome, Control, Event, MetricRow, TrainSpec};
+use crate::train::{train_arm, Arm, ArmOutcome, Control, MetricRow, TrainSpec};
 
 /// What a finished (or interrupted) run leaves behind.
 #[derive(Debug, Clone)]

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use dfdx::prelude::*;
 use ppdl::attacks::nn::{train_classifier, Plan};
+use ppdl::attacks::Event;
 use ppdl::attacks::{run_attacks, AttackInputs, AttackKind, AttacksFile};
 use ppdl::config::{AttackChoice, Config};
 use ppdl::data::{Dataset, ImageShape, Split};
 use ppdl::model::arch::Mlp1;
 use ppdl::scheme::{Customer, SecretKey};
-use ppdl::train::{Control, Event};
+use ppdl::train::Control;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -336,7 +336,7 @@ fn attacks_json_of_the_attacks_module_loads() {
 /// run was opened.
 #[test]
 fn attack_events_follow_the_live_run_only() {
-    use ppdl::train::Event;
+    use ppdl::attacks::Event;
     let mut app = live_app();
     let r = attack_records().remove(1);
     app.handle_event(Event::AttackStarted { name: r.name.clone() });

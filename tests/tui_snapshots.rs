@@ -183,11 +183,11 @@ fn attacks_live_80x24() {
     let mut app = live_app();
     let records = attack_records();
     for r in &records[..2] {
-        app.handle_event(ppdl::train::Event::AttackStarted { name: r.name.clone() });
-        app.handle_event(ppdl::train::Event::AttackFinished { record: Box::new(r.clone()) });
+        app.handle_event(ppdl::attacks::Event::AttackStarted { name: r.name.clone() });
+        app.handle_event(ppdl::attacks::Event::AttackFinished { record: Box::new(r.clone()) });
     }
-    app.handle_event(ppdl::train::Event::AttackStarted { name: "known-plaintext".into() });
-    app.handle_event(ppdl::train::Event::AttackProgress { name: "known-plaintext".into(), done: 3, total: 6 });
+    app.handle_event(ppdl::attacks::Event::AttackStarted { name: "known-plaintext".into() });
+    app.handle_event(ppdl::attacks::Event::AttackProgress { name: "known-plaintext".into(), done: 3, total: 6 });
     app.view = View::Attacks;
     key(&mut app, KeyCode::Down);
     insta::assert_snapshot!(render(&app, 80, 24).backend());

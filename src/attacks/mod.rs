@@ -67,6 +67,9 @@ pub use crate::results::attacks::{
 pub use oracle::Oracle;
 pub use record::load_file;
 
+/// The run's events, with the attack record as what a finished attack reports.
+pub type Event = crate::train::Event<AttackRecord>;
+
 /// Parameter naming the size of the evaluation half an attack was scored on (for intervals).
 pub const EVALUATION_SAMPLES: &str = "evaluation_samples";
 
@@ -76,7 +79,7 @@ use crate::error::InputError;
 use crate::results::RunFolder;
 use crate::scheme::key::KeyContext;
 use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
-use crate::train::{Control, Event};
+use crate::train::Control;
 
 /// Whether the attack reads the provider's encoded training set (inputs or codes).
 fn needs_provider_training_set(kind: AttackKind) -> bool {

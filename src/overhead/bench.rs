@@ -278,7 +278,8 @@ pub fn ppdl_epochs(
         save_to: None,
     };
     let judge = Judge::plain(&dataset.test.labels, dataset.classes);
-    let (tx, rx) = mpsc::channel::<Event>();
+    // No attacks here: the events carry no attack record.
+    let (tx, rx) = mpsc::channel::<Event<()>>();
     // The same device setup as a real run, so the figures are the ones a run gets.
     let dev = crate::model::cpu_training_device(1);
     let (outcome, cpu_marks) = std::thread::scope(|scope| {

@@ -49,8 +49,11 @@ pub struct ArmSummary {
     pub epoch_seconds: Vec<f64>,
 }
 
+/// What the run reports to its front ends (the TUI and the headless printer read the same events).
+/// `R` is what a finished attack reports: the attack record, which lives above training, so the
+/// front ends use `attacks::Event` (this with `R` fixed) and training stays free of attacks.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub enum Event<R> {
     /// A stage of the run began (loading data, encoding, training, attacks, figures).
     Stage(String),
     /// A free-form log line.
@@ -89,7 +92,7 @@ pub enum Event {
     /// An attack finished (or stopped early: `record.complete == false`); the record is what
     /// attacks.json stores.
     AttackFinished {
-        record: Box<crate::attacks::AttackRecord>,
+        record: Box<R>,
     },
     /// An attack could not run (missing artifact, failure); the run goes on with the next one.
     AttackFailed {

@@ -44,13 +44,13 @@ pub enum ArmOutcome {
 
 /// Train one arm on `dev` (seeded by the caller: same seed, same initialisation) and report events.
 #[allow(clippy::too_many_arguments)]
-pub fn train_arm<D: Device<f32>>(
+pub fn train_arm<D: Device<f32>, R>(
     dev: &D,
     spec: &TrainSpec,
     data: TrainingSet<'_>,
     test_inputs: &[f32],
     judge: &Judge,
-    events: &Sender<Event>,
+    events: &Sender<Event<R>>,
     control: &Control,
 ) -> ArmOutcome {
     // Denormal floats (e.g. Adam moments of rarely active inputs decaying towards zero) are slow on
@@ -67,17 +67,17 @@ pub fn train_arm<D: Device<f32>>(
     outcome
 }
 
-struct ArmJob<'a, D: Device<f32>> {
+struct ArmJob<'a, D: Device<f32>, R> {
     dev: &'a D,
     spec: &'a TrainSpec,
     data: TrainingSet<'a>,
     test_inputs: &'a [f32],
     judge: &'a Judge,
-    events: &'a Sender<Event>,
+    events: &'a Sender<Event<R>>,
     control: &'a Control,
 }
 
-impl<D: Device<f32>> WithNet<D> for ArmJob<'_, D> {
+impl<D: Device<f32>, R> WithNet<D> for ArmJob<'_, D, R> {
     type Output = ArmOutcome;
 
     fn run<M: Net<D>>(self, mut model: M) -> ArmOutcome {
@@ -110,7 +110,7 @@ impl<D: Device<f32>> WithNet<D> for ArmJob<'_, D> {
     }
 }
 
-impl<D: Device<f32>> ArmJob<'_, D> {
+impl<D: Device<f32>, R> ArmJob<'_, D, R> {
     fn fit<M: Net<D>, O: Optimizer<M, D, f32>>(&self, step: &mut ModelStep<'_, D, M, O>) -> ArmOutcome {
         let (spec, data) = (self.spec, self.data);
         let t = &spec.train;
@@ -155,8 +155,8 @@ impl<D: Device<f32>> ArmJob<'_, D> {
 
 /// Turns the loop's steps and epochs into the arm's events: running train metrics every `log_every`
 /// steps, a test evaluation (through the customer's [`Judge`]) after every epoch.
-struct ArmReporter<'a, 'j, D: Device<f32>> {
-    job: &'a ArmJob<'j, D>,
+struct ArmReporter<'a, 'j, D: Device<f32>, R> {
+    job: &'a ArmJob<'j, D, R>,
     train_seconds: f64,
     epoch_seconds: Vec<f64>,
     last_test_accuracy: f64,
@@ -178,8 +178,8 @@ impl Window {
     }
 }
 
-impl<'a, 'j, D: Device<f32>> ArmReporter<'a, 'j, D> {
-    fn new(job: &'a ArmJob<'j, D>) -> Self {
+impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
+    fn new(job: &'a ArmJob<'j, D, R>) -> Self {
         Self {
             job,
             train_seconds: 0.0,
@@ -235,7 +235,7 @@ impl<'a, 'j, D: Device<f32>> ArmReporter<'a, 'j, D> {
     }
 }
 
-impl<D: Device<f32>, M: Net<D>, O> Observer<ModelStep<'_, D, M, O>> for ArmReporter<'_, '_, D>
+impl<D: Device<f32>, M: Net<D>, O, R> Observer<ModelStep<'_, D, M, O>> for ArmReporter<'_, '_, D, R>
 where
     O: Optimizer<M, D, f32>,
 {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::attacks::Event;
 use crate::config::Config;
-use crate::train::{Control, Event};
+use crate::train::Control;
 
 use super::actions::{self, Compare, ConfigEntry, RunDetail, RunEntry};
 use super::analysis::{AttackRow, Attacks, Availability, Overhead};

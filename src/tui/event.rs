@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{self as ct, KeyEvent, KeyEventKind};
 
+use crate::attacks::Event;
 use crate::config::Config;
 use crate::error::Interrupted;
-use crate::train::{Control, Event};
+use crate::train::Control;
 
 use super::live::RunEnd;
 

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::train::{Arm, ArmSummary, Control, Event, MetricRow};
+use crate::attacks::Event;
+use crate::train::{Arm, ArmSummary, Control, MetricRow};
 
 use super::curves::Curves;
 

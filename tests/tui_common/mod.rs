@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ppdl::attacks::Event;
 use ppdl::attacks::{AttackRecord, Curve, Figure, ThreatModel};
 use ppdl::config::Config;
 use ppdl::data::ImageShape;
@@ -13,7 +14,7 @@ use ppdl::overhead::{
     OverheadReport, TrainingCost,
 };
 use ppdl::results::{ArmRecord, DatasetRecord, RunStatus, Summary, RUN_FORMAT_VERSION};
-use ppdl::train::{Arm, ArmSummary, Event, MetricRow};
+use ppdl::train::{Arm, ArmSummary, MetricRow};
 use ppdl::tui::actions::{ConfigEntry, RunDetail, RunEntry};
 use ppdl::tui::analysis::{AttackRow, Attacks, Availability, Overhead};
 use ppdl::tui::curves::Curves;
