@@ -64,23 +64,21 @@ pub fn overhead_table(paths: &[PathBuf]) -> anyhow::Result<String> {
         let s = folder.load_summary()?;
         let status = RunStatus::load(&folder, &s);
         let path = folder.overhead_path();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| crate::error::InputError::in_file(&path, format!("cannot read overhead.json: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| crate::error::InputError::in_file(&path, format!("not valid JSON: {e}")))?;
-        let m = &v["measured"];
-        let num = |ptr: &str| m.pointer(ptr).and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+        let Some(report) = crate::overhead::OverheadReport::load(&path)? else {
+            return Err(crate::error::InputError::in_file(&path, "missing: the run measured no overhead").into());
+        };
+        let m = &report.measured;
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.3} s ({:.0} samples/s) | {:.1}% | {} | {:.2}x |\n",
+            "| {} | {} | {} | {} | {:.3} s ({:.0} samples/s) | {} | {} | {} |\n",
             s.name,
             status.label(),
             s.arch,
             s.privacy,
-            num("/encode/seconds"),
-            num("/encode/samples_per_second"),
-            100.0 * num("/encode/fraction_of_baseline_epoch"),
+            m.encode.seconds,
+            m.encode.samples_per_second,
+            m.encode.fraction_of_baseline_epoch.map_or("n/a".into(), |f| format!("{:.1}%", 100.0 * f)),
             ratio_cell(&s),
-            num("/inference/overhead_ratio"),
+            m.inference.batch.ratio().map_or("n/a".into(), |r| format!("{r:.2}x")),
         ));
     }
     Ok(out)

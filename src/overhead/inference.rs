@@ -38,12 +38,25 @@ pub struct InferenceTimes {
     pub repeats: usize,
 }
 
+impl InferenceTimes {
+    /// Encode + forward + decode against the forward alone (older files did not store the ratio).
+    pub fn ratio(&self) -> Option<f64> {
+        if self.overhead_ratio > 0.0 {
+            Some(self.overhead_ratio)
+        } else {
+            (self.baseline_forward_ms > 0.0).then(|| self.private_total_ms / self.baseline_forward_ms)
+        }
+    }
+}
+
 /// `inference` in overhead.json: the batch figures at the top level, one sample beside them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InferenceCost {
     #[serde(flatten)]
     pub batch: InferenceTimes,
-    pub single_sample: InferenceTimes,
+    /// None in runs older than this field.
+    #[serde(default)]
+    pub single_sample: Option<InferenceTimes>,
     /// "trained" when both saved models were loaded, else "initial" (timing does not depend on the
     /// weights' values).
     #[serde(default)]
@@ -107,7 +120,11 @@ impl WithNet<Cpu> for Outer<'_> {
         loaded &= private_exists;
         let inner = Inner { outer: &self, baseline, load_private: private_exists };
         let (batch, single_sample) = with_net(self.arch, self.dev, self.shape, self.customer.outputs(), inner)?;
-        Ok(InferenceCost { batch, single_sample, weights: if loaded { "trained" } else { "initial" }.into() })
+        Ok(InferenceCost {
+            batch,
+            single_sample: Some(single_sample),
+            weights: if loaded { "trained" } else { "initial" }.into(),
+        })
     }
 }
 

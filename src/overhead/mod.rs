@@ -42,6 +42,24 @@ pub struct OverheadReport {
     pub literature_note: String,
 }
 
+impl OverheadReport {
+    /// Read `overhead.json` (every reader goes through this); `Ok(None)` when the run has none.
+    pub fn load(path: &Path) -> anyhow::Result<Option<OverheadReport>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(crate::error::InputError::in_file(path, format!("cannot read: {e}")).into()),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            crate::error::InputError::in_file(
+                path,
+                format!("line {} column {}: not a ppdl overhead file: {e}", e.line(), e.column()),
+            )
+            .into()
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
     pub encode: EncodeCost,
@@ -67,7 +85,8 @@ pub struct EncodeCost {
     /// Seconds for inputs and labels together.
     pub seconds: f64,
     pub samples_per_second: f64,
-    /// Each configured transform, in order.
+    /// Each configured transform, in order (empty in runs older than this field).
+    #[serde(default)]
     pub per_transform: Vec<TransformCost>,
     /// Seconds spent encoding the labels (secret output codes).
     #[serde(default)]
@@ -307,8 +326,12 @@ impl TrainingTimeRatio {
 pub fn headline(report: &OverheadReport) -> String {
     let m = &report.measured;
     let ratio = m.training.ratio.map(|r| format!("{r:.3}")).unwrap_or_else(|| "n/a".into());
+    let one = match &m.inference.single_sample {
+        Some(s) => format!("{:.3} ms vs {:.3} ms", s.private_total_ms, s.baseline_forward_ms),
+        None => "not measured".into(),
+    };
     format!(
-        "overhead: encode {:.3} s ({:.0} samples/s), training time per epoch private/baseline {} (medians; {}), inference batch {} {:.3} ms vs {:.3} ms, one sample {:.3} ms vs {:.3} ms",
+        "overhead: encode {:.3} s ({:.0} samples/s), training time per epoch private/baseline {} (medians; {}), inference batch {} {:.3} ms vs {:.3} ms, one sample {one}",
         m.encode.seconds,
         m.encode.samples_per_second,
         ratio,
@@ -316,8 +339,6 @@ pub fn headline(report: &OverheadReport) -> String {
         m.inference.batch.batch_size,
         m.inference.batch.private_total_ms,
         m.inference.batch.baseline_forward_ms,
-        m.inference.single_sample.private_total_ms,
-        m.inference.single_sample.baseline_forward_ms,
     )
 }
 

@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::attacks::{AttackRecord, Level};
 use crate::overhead::OverheadReport;
 use crate::results::attacks::unit_matches;
@@ -240,16 +238,19 @@ impl Attacks {
         Attacks { status, ..Attacks::default() }
     }
 
-    /// `RUN_DIR/attacks.json`: ppdl's format, or failing that any similar shape (tolerant).
+    /// `RUN_DIR/attacks.json` through its one schema (`results::attacks`; format 1 re-decided). A file
+    /// that does not read is shown as unreadable, with why, not guessed at.
     pub fn load(path: &Path) -> Attacks {
-        if let Ok(file) = crate::attacks::load_file(path) {
-            let mut rows: Vec<AttackRow> = file.records.iter().map(AttackRow::from).collect();
-            rows.extend(file.failures.iter().map(|f| AttackRow::failed(&f.name, &f.reason)));
-            return Attacks { status: Availability::Done, rows, progress: None };
+        if !path.exists() {
+            return Attacks::with_status(Availability::NotRun);
         }
-        match read_json(path) {
-            Err(status) => Attacks::with_status(status),
-            Ok(value) => Attacks { status: Availability::Done, rows: parse_attacks(&value), progress: None },
+        match crate::attacks::load_file(path) {
+            Ok(file) => {
+                let mut rows: Vec<AttackRow> = file.records.iter().map(AttackRow::from).collect();
+                rows.extend(file.failures.iter().map(|f| AttackRow::failed(&f.name, &f.reason)));
+                Attacks { status: Availability::Done, rows, progress: None }
+            }
+            Err(e) => Attacks::with_status(Availability::Unreadable(format!("{e:#}"))),
         }
     }
 
@@ -332,18 +333,13 @@ impl Overhead {
         Overhead { status, rows: vec![], literature: vec![], notes: vec![] }
     }
 
-    /// `RUN_DIR/overhead.json`: ppdl's format, or failing that any similar shape (tolerant).
+    /// `RUN_DIR/overhead.json` through its one schema ([`OverheadReport`]). A file that does not read
+    /// is shown as unreadable, with why, not guessed at.
     pub fn load(path: &Path) -> Overhead {
-        let typed = std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<OverheadReport>(&t).ok());
-        if let Some(report) = typed {
-            return Overhead::from(&report);
-        }
-        match read_json(path) {
-            Err(status) => Overhead::with_status(status),
-            Ok(value) => {
-                let (rows, literature) = parse_overhead(&value);
-                Overhead { status: Availability::Done, rows, literature, notes: vec![] }
-            }
+        match OverheadReport::load(path) {
+            Ok(Some(report)) => Overhead::from(&report),
+            Ok(None) => Overhead::with_status(Availability::NotRun),
+            Err(e) => Overhead::with_status(Availability::Unreadable(format!("{e:#}"))),
         }
     }
 
@@ -353,6 +349,11 @@ impl Overhead {
             None => self.rows.push(row),
         }
     }
+}
+
+/// A figure that older overhead.json files lack (read as 0): None, shown as not recorded.
+fn recorded(v: f64) -> Option<f64> {
+    (v > 0.0).then_some(v)
 }
 
 impl From<&OverheadReport> for Overhead {
@@ -372,8 +373,8 @@ impl From<&OverheadReport> for Overhead {
             OverheadRow::figure(
                 "train throughput",
                 "samples/s",
-                Some(t.baseline_samples_per_second),
-                Some(t.private_samples_per_second),
+                recorded(t.baseline_samples_per_second),
+                recorded(t.private_samples_per_second),
             ),
             OverheadRow::new(
                 &format!("inference, batch {}", inf.batch.batch_size),
@@ -384,8 +385,8 @@ impl From<&OverheadReport> for Overhead {
             OverheadRow::new(
                 "inference, 1 sample",
                 "ms",
-                Some(inf.single_sample.baseline_forward_ms),
-                Some(inf.single_sample.private_total_ms),
+                inf.single_sample.as_ref().map(|s| s.baseline_forward_ms),
+                inf.single_sample.as_ref().map(|s| s.private_total_ms),
             ),
             OverheadRow::new(
                 "bytes to provider/sample",
@@ -396,7 +397,7 @@ impl From<&OverheadReport> for Overhead {
             OverheadRow::new(
                 "bytes to customer/sample",
                 "B",
-                Some(b.raw_output_per_sample as f64),
+                recorded(b.raw_output_per_sample as f64),
                 Some(b.to_customer_per_sample as f64),
             ),
             OverheadRow::figure("customer encode, train set", "s", None, Some(m.encode.seconds)),
@@ -432,182 +433,6 @@ impl From<&OverheadReport> for Overhead {
             .collect();
         Overhead { status: Availability::Done, rows, literature, notes }
     }
-}
-
-fn read_json(path: &Path) -> Result<Value, Availability> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Availability::NotRun),
-        Err(e) => return Err(Availability::Unreadable(format!("{}: {e}", path.display()))),
-    };
-    serde_json::from_str(&text).map_err(|e| Availability::Unreadable(format!("{}: invalid JSON: {e}", path.display())))
-}
-
-fn str_field(v: &Value, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| match v.get(n)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(x) => Some(x.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
-}
-
-fn num_field(v: &Value, names: &[&str]) -> Option<f64> {
-    names.iter().find_map(|n| v.get(n)?.as_f64())
-}
-
-/// The records of attacks.json: an array, `{"attacks": [...]}`, or `{name: record}`.
-fn parse_attacks(value: &Value) -> Vec<AttackRow> {
-    let records: Vec<(Option<String>, &Value)> = match value {
-        Value::Array(items) => items.iter().map(|v| (None, v)).collect(),
-        Value::Object(map) => match ["attacks", "results", "records"].iter().find_map(|k| map.get(*k)?.as_array()) {
-            Some(items) => items.iter().map(|v| (None, v)).collect(),
-            None => map.iter().filter(|(_, v)| v.is_object()).map(|(k, v)| (Some(k.clone()), v)).collect(),
-        },
-        _ => vec![],
-    };
-    records.into_iter().filter_map(|(key, v)| parse_attack(key, v)).collect()
-}
-
-fn parse_attack(key: Option<String>, v: &Value) -> Option<AttackRow> {
-    let name = str_field(v, &["name", "attack", "id", "kind"]).or(key)?;
-    let headline = v.get("headline").filter(|h| h.is_object());
-    let src = headline.unwrap_or(v);
-    let metric = str_field(src, &["metric", "headline_metric", "measure"]).unwrap_or_default();
-    let value = num_field(src, &["value", "headline_value", "score"]);
-    let display = str_field(src, &["display", "value_text", "formatted"]);
-    let unit = str_field(src, &["unit", "units"]).unwrap_or_default();
-    let verdict_text = str_field(v, &["verdict", "outcome", "result"]);
-    let level = v.get("level").and_then(|l| serde_json::from_value::<Level>(l.clone()).ok());
-    let (verdict, detail) = match (level, v.get("broken").and_then(Value::as_bool), verdict_text) {
-        // A level (or a format-1 boolean) says how it went; the verdict text then explains it.
-        (Some(l), _, text) => (Verdict::from(l), text.unwrap_or_default()),
-        (None, Some(b), text) => {
-            let text = text.unwrap_or_default();
-            (Verdict::from(Level::legacy(b, &text)), text)
-        }
-        (None, None, Some(t)) => (Verdict::parse(&t), String::new()),
-        (None, None, None) => (Verdict::Info(String::new()), String::new()),
-    };
-    let detail = if detail.is_empty() {
-        str_field(v, &["summary", "detail", "description", "note"]).unwrap_or_default()
-    } else {
-        detail
-    };
-    let (points, x_label, y_label) = parse_series(v);
-    let curves = if points.is_empty() { vec![] } else { vec![Series { label: name.clone(), points }] };
-    Some(AttackRow {
-        name,
-        metric,
-        value,
-        unit,
-        display,
-        verdict,
-        decided_by: None,
-        thresholds: None,
-        meaning: None,
-        detail,
-        curves,
-        x_label,
-        y_label,
-        x_log: false,
-        chance: num_field(v, &["chance"]),
-        chance_label: str_field(v, &["chance_label"]).unwrap_or_else(|| "chance".into()),
-        complete: v.get("complete").and_then(Value::as_bool).unwrap_or(true),
-    })
-}
-
-/// A curve as `[[x, y], ...]`, `[{"x":..,"y":..}, ...]` or `{"x": [...], "y": [...]}` under
-/// `series`, `curve` or `points`.
-fn parse_series(v: &Value) -> (Vec<(f64, f64)>, String, String) {
-    let Some(s) = ["series", "curve", "points"].iter().find_map(|k| v.get(*k)) else {
-        return (vec![], String::new(), String::new());
-    };
-    let labels = |o: &Value| {
-        (
-            str_field(o, &["x_label", "xlabel"]).unwrap_or_default(),
-            str_field(o, &["y_label", "ylabel"]).unwrap_or_default(),
-        )
-    };
-    let (mut xl, mut yl) = labels(v);
-    let points = match s {
-        Value::Array(items) => items.iter().filter_map(point).collect(),
-        Value::Object(_) => {
-            let (a, b) = labels(s);
-            if !a.is_empty() {
-                xl = a;
-            }
-            if !b.is_empty() {
-                yl = b;
-            }
-            match (s.get("x").and_then(Value::as_array), s.get("y").and_then(Value::as_array)) {
-                (Some(xs), Some(ys)) => {
-                    xs.iter().zip(ys).filter_map(|(x, y)| Some((x.as_f64()?, y.as_f64()?))).collect()
-                }
-                _ => s
-                    .get("points")
-                    .and_then(Value::as_array)
-                    .map(|p| p.iter().filter_map(point).collect())
-                    .unwrap_or_default(),
-            }
-        }
-        _ => vec![],
-    };
-    (points, xl, yl)
-}
-
-fn point(v: &Value) -> Option<(f64, f64)> {
-    match v {
-        Value::Array(xy) if xy.len() >= 2 => Some((xy[0].as_f64()?, xy[1].as_f64()?)),
-        Value::Object(_) => Some((num_field(v, &["x", "n"])?, num_field(v, &["y", "value"])?)),
-        _ => None,
-    }
-}
-
-/// overhead.json: `{"rows": [...], "literature": [...]}`, or a flat object of quantities whose values
-/// are numbers or `{"baseline", "private"}` objects.
-fn parse_overhead(value: &Value) -> (Vec<OverheadRow>, Vec<LiteratureRow>) {
-    let literature = ["literature", "published", "references"]
-        .iter()
-        .find_map(|k| value.get(*k)?.as_array())
-        .map(|items| items.iter().filter_map(parse_literature).collect())
-        .unwrap_or_default();
-    let rows = match ["rows", "measurements", "quantities"].iter().find_map(|k| value.get(*k)?.as_array()) {
-        Some(items) => items.iter().filter_map(|v| parse_overhead_row(None, v)).collect(),
-        None => match value {
-            Value::Object(map) => map
-                .iter()
-                .filter(|(k, _)| !["literature", "published", "references"].contains(&k.as_str()))
-                .filter_map(|(k, v)| parse_overhead_row(Some(k.clone()), v))
-                .collect(),
-            Value::Array(items) => items.iter().filter_map(|v| parse_overhead_row(None, v)).collect(),
-            _ => vec![],
-        },
-    };
-    (rows, literature)
-}
-
-fn parse_overhead_row(key: Option<String>, v: &Value) -> Option<OverheadRow> {
-    if let Some(x) = v.as_f64() {
-        return Some(OverheadRow::figure(&key?, "", None, Some(x)));
-    }
-    if !v.is_object() {
-        return None;
-    }
-    let quantity = str_field(v, &["quantity", "name", "metric", "what"]).or(key)?;
-    let unit = str_field(v, &["unit", "units"]).unwrap_or_default();
-    let baseline = num_field(v, &["baseline", "plain"]);
-    let private = num_field(v, &["private", "scheme", "value"]);
-    (baseline.is_some() || private.is_some()).then_some(OverheadRow { quantity, unit, baseline, private, cost: true })
-}
-
-fn parse_literature(v: &Value) -> Option<LiteratureRow> {
-    Some(LiteratureRow {
-        system: str_field(v, &["system", "name", "approach"])?,
-        quantity: str_field(v, &["quantity", "metric", "what"]).unwrap_or_default(),
-        value: str_field(v, &["value", "figure"]).unwrap_or_else(|| "-".into()),
-        source: str_field(v, &["source", "citation", "reference"]).unwrap_or_default(),
-    })
 }
 
 /// A headline value in its unit: fractions as percentages, `points` as signed points.
@@ -673,42 +498,5 @@ mod tests {
         let p = dir.path().join("attacks.json");
         std::fs::write(&p, "{nope").unwrap();
         assert!(matches!(Attacks::load(&p).status, Availability::Unreadable(_)));
-    }
-
-    #[test]
-    fn attacks_in_several_shapes() {
-        let a = serde_json::json!([
-            {"name": "wrong-key", "metric": "accuracy", "value": 0.101, "verdict": "resists",
-             "series": [[1, 0.1], [2, 0.11]], "x_label": "keys"},
-            {"attack": "known-plaintext", "headline": {"metric": "key recovered", "value": 1.0}, "verdict": "broken",
-             "curve": {"x": [1, 2, 4], "y": [0.2, 0.9, 1.0]}},
-            {"metric": "no name"}
-        ]);
-        let rows = parse_attacks(&a);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].value_text(), "10.1%");
-        assert_eq!(rows[0].curves[0].points, vec![(1.0, 0.1), (2.0, 0.11)]);
-        assert_eq!(rows[1].verdict, Verdict::Broken);
-        assert_eq!(rows[1].curves[0].points.len(), 3);
-        let b = serde_json::json!({"key-space": {"metric": "bits", "value": 6600.0, "display": "6,600 bits"}});
-        let rows = parse_attacks(&b);
-        assert_eq!(rows[0].name, "key-space");
-        assert_eq!(rows[0].value_text(), "6,600 bits");
-    }
-
-    #[test]
-    fn overhead_rows_and_flat_objects() {
-        let a = serde_json::json!({
-            "rows": [{"quantity": "train s/epoch", "unit": "s", "baseline": 2.0, "private": 2.2}],
-            "literature": [{"system": "CryptoNets", "quantity": "inference latency", "value": "250 s", "source": "Gilad-Bachrach 2016"}]
-        });
-        let (rows, lit) = parse_overhead(&a);
-        assert!((rows[0].ratio().unwrap() - 1.1).abs() < 1e-12);
-        assert_eq!(lit[0].system, "CryptoNets");
-        let b =
-            serde_json::json!({"encode_samples_per_s": 12000.0, "train_seconds": {"baseline": 1.0, "private": 1.5}});
-        let (rows, _) = parse_overhead(&b);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows.iter().find(|r| r.quantity == "train_seconds").unwrap().ratio(), Some(1.5));
     }
 }

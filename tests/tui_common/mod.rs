@@ -337,7 +337,7 @@ pub fn overhead_report() -> OverheadReport {
             },
             inference: InferenceCost {
                 batch: times(256, 2.4, 2.7),
-                single_sample: times(1, 0.042, 0.047),
+                single_sample: Some(times(1, 0.042, 0.047)),
                 weights: "trained".into(),
             },
             bytes: BytesPerSample {
