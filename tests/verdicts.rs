@@ -126,6 +126,22 @@ fn report_shows_the_deciding_metric_next_to_each_verdict_and_the_rules() {
     ] {
         assert!(report.contains(needle), "report lacks {needle:?}:\n{report}");
     }
+    // Each attack figure carries its verdict and deciding metric in its title, like the report.
+    let file = ppdl::attacks::load_file(&dir.join("attacks.json")).unwrap();
+    let mut checked = 0;
+    for r in file.records.iter().filter(|r| r.level.is_some()) {
+        let svg = dir.join("figures").join(format!("attack-{}.svg", r.name));
+        let Ok(text) = std::fs::read_to_string(&svg) else { continue };
+        let verdict = r.verdict_cell().replace('≥', "&#8805;").replace('<', "&lt;");
+        let plain = r.verdict_cell();
+        assert!(
+            text.contains(&format!("verdict: {plain}")) || text.contains(&format!("verdict: {verdict}")),
+            "{} lacks `verdict: {plain}`",
+            svg.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} attack figures checked");
 }
 
 #[test]

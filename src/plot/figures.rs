@@ -734,7 +734,11 @@ fn attack(r: &AttackRecord, run: &RunData) -> Option<(ChartFigure, String)> {
     if panels.is_empty() {
         return None;
     }
-    let title = format!("{}{}{}", r.display_title(), style::TITLE_PART_SEPARATOR, dataset_title(run));
+    let mut title = format!("{}{}{}", r.display_title(), style::TITLE_PART_SEPARATOR, dataset_title(run));
+    if r.level.is_some() {
+        // The verdict and the metric that decided it travel with the figure, not only with the report.
+        title.push_str(&format!("{}verdict: {}", style::TITLE_PART_SEPARATOR, r.verdict_cell()));
+    }
     let n = panels.len() as u32;
     let (size, body) = if n == 1 {
         let mut c = panels.pop().expect("one panel");
