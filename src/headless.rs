@@ -95,8 +95,13 @@ fn print_summary(outcome: &RunOutcome) {
     let s = &outcome.summary;
     println!();
     println!(
-        "{} on {} ({} train / {} test), {}, seed {}",
-        s.name, s.dataset.name, s.dataset.train, s.dataset.test, s.arch, s.seed
+        "{} on {}, {} train / {} test, {}, seed {}",
+        s.name,
+        crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test),
+        s.dataset.train,
+        s.dataset.test,
+        s.arch,
+        s.seed
     );
     println!("privacy: {}", s.privacy);
     println!("{:<10} {:>10} {:>12} {:>12}", "arm", "test acc", "train s", "samples/s");

@@ -29,13 +29,11 @@ pub fn markdown_table(paths: &[PathBuf]) -> anyhow::Result<String> {
             notes.push(format!("- {}: {}", s.name, status.detail()));
         }
         out.push_str(&format!(
-            "| {} | {} | {} | {} ({}/{}) | {} | {} | {:.2}% | {:.2}% | {:+.2} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.2}% | {:.2}% | {:+.2} | {} |\n",
             s.name,
             status.label(),
             status.epochs(),
-            s.dataset.name,
-            s.dataset.train,
-            s.dataset.test,
+            crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test),
             s.arch,
             s.privacy,
             100.0 * s.baseline.test_accuracy,

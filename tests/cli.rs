@@ -442,6 +442,8 @@ fn summarize_shows_status_and_epochs_and_takes_a_folder_of_runs() {
         lines[2].starts_with("| fixture | finished | 3/3 |") && lines[2].ends_with("| 1.063 (side by side) |"),
         "{table}"
     );
+    // The dataset as the figures and papers name it, not its config key.
+    assert!(lines[2].contains("| Fashion-MNIST (600 train / 500 test subset) |"), "{table}");
     assert_eq!(lines.len(), 3, "no notes for a finished run: {table}");
 
     let results = tmp.path().join("results");

@@ -142,7 +142,7 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
     vec![
         Line::from(vec![
             Span::styled("data ", theme::muted()),
-            Span::raw(format!("{} ({} train / {} test)  ", s.dataset.name, s.dataset.train, s.dataset.test)),
+            Span::raw(format!("{}  ", crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test))),
             Span::styled("model ", theme::muted()),
             Span::raw(format!("{}  seed {}", s.arch, s.seed)),
         ]),
