@@ -338,6 +338,10 @@ impl AttackKind {
         AttackKind::Inversion,
     ];
 
+    /// The attacks that reconstruct the customer's inputs (judged, and plotted, by reconstruction quality).
+    pub const RECONSTRUCTION: [AttackKind; 3] =
+        [AttackKind::KnownPlaintext, AttackKind::Statistical, AttackKind::Inversion];
+
     pub fn name(self) -> &'static str {
         match self {
             AttackKind::KeySpace => "key-space",

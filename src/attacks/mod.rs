@@ -218,27 +218,7 @@ impl AttackContext<'_> {
 
     /// A record with the common fields filled in; the attack sets the rest.
     pub fn new_record(&self, kind: AttackKind, threat_model: ThreatModel, aux_data: String) -> AttackRecord {
-        AttackRecord {
-            name: kind.name().into(),
-            title: kind.title().into(),
-            transform: self.config.privacy.describe(),
-            threat_model,
-            parameters: serde_json::Map::new(),
-            aux_data,
-            curves: Vec::new(),
-            headline: Figure::new("", 0.0, ""),
-            figures: Vec::new(),
-            chance: None,
-            chance_label: None,
-            baseline: None,
-            baseline_label: None,
-            verdict: String::new(),
-            level: None,
-            rule: None,
-            complete: true,
-            seconds: 0.0,
-            format_1_broken: None,
-        }
+        AttackRecord::new(kind.name(), kind.title(), self.config.privacy.describe(), threat_model, aux_data)
     }
 
     /// The public transform family (known to the adversary; the key is not).

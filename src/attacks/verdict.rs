@@ -152,8 +152,6 @@ pub struct Spec {
     pub broken: &'static str,
 }
 
-const RECONSTRUCTION: &[AttackKind] = &[AttackKind::KnownPlaintext, AttackKind::Statistical, AttackKind::Inversion];
-
 /// The rule set: one entry per group of attacks.
 pub fn specs() -> Vec<Spec> {
     let (p, b) = (PARTIAL_LEAK_SHARE, BROKEN_SHARE);
@@ -193,7 +191,7 @@ pub fn specs() -> Vec<Spec> {
             broken: "the stolen weights are a real head start: the model's utility is stolen along with it",
         },
         Spec {
-            kinds: RECONSTRUCTION,
+            kinds: &AttackKind::RECONSTRUCTION,
             decided_by: format!(
                 "the worst of: reconstructions of unseen inputs recognised by a classifier the adversary trained on public \
                  raw data, on the scale from its rate on the adversary's mean image to its rate on the true images; their \
@@ -385,26 +383,10 @@ mod tests {
     use crate::results::attacks::{verdict_cell, Curve, Figure, ThreatModel};
 
     fn record(name: &str, headline: f64, unit: &str) -> AttackRecord {
+        let nobody = ThreatModel { adversary: String::new(), holds: vec![], knowledge: String::new() };
         AttackRecord {
-            name: name.into(),
-            title: name.into(),
-            transform: String::new(),
-            threat_model: ThreatModel { adversary: String::new(), holds: vec![], knowledge: String::new() },
-            parameters: serde_json::Map::new(),
-            aux_data: String::new(),
-            curves: vec![],
             headline: Figure::new("headline", headline, unit),
-            figures: vec![],
-            chance: None,
-            chance_label: None,
-            baseline: None,
-            baseline_label: None,
-            verdict: String::new(),
-            level: None,
-            rule: None,
-            complete: true,
-            seconds: 0.0,
-            format_1_broken: None,
+            ..AttackRecord::new(name, name, "", nobody, "")
         }
     }
 

@@ -17,10 +17,8 @@ use super::draw::{
 use super::figures::transforms_of;
 use super::inputs::RunData;
 use super::style;
+use crate::config::AttackKind;
 use crate::scheme::family::Family;
-
-/// Attacks whose headline is a reconstruction PSNR.
-const RECONSTRUCTION_ATTACKS: [&str; 3] = ["known-plaintext", "statistical", "inversion"];
 
 #[derive(Debug, Clone)]
 pub(crate) struct Point {
@@ -54,7 +52,9 @@ pub(crate) fn point(run: &RunData) -> Point {
     let mut key_fraction = None;
     if let Some(doc) = &run.attacks {
         for r in &doc.records {
-            if RECONSTRUCTION_ATTACKS.contains(&r.name.as_str()) && r.headline.unit == "dB" {
+            if AttackKind::from_name(&r.name).is_ok_and(|k| AttackKind::RECONSTRUCTION.contains(&k))
+                && r.headline.unit == "dB"
+            {
                 if let Some(v) = r.headline.value {
                     if best.as_ref().is_none_or(|b| v > b.0) {
                         best = Some((v, r.name.clone()));

@@ -131,6 +131,38 @@ pub struct AttackRecord {
 }
 
 impl AttackRecord {
+    /// A record with nothing measured yet: the attack then sets its parameters, curves, figures and
+    /// verdict.
+    pub fn new(
+        name: impl Into<String>,
+        title: impl Into<String>,
+        transform: impl Into<String>,
+        threat_model: ThreatModel,
+        aux_data: impl Into<String>,
+    ) -> AttackRecord {
+        AttackRecord {
+            name: name.into(),
+            title: title.into(),
+            transform: transform.into(),
+            threat_model,
+            parameters: serde_json::Map::new(),
+            aux_data: aux_data.into(),
+            curves: Vec::new(),
+            headline: Figure::new("", 0.0, ""),
+            figures: Vec::new(),
+            chance: None,
+            chance_label: None,
+            baseline: None,
+            baseline_label: None,
+            verdict: String::new(),
+            level: None,
+            rule: None,
+            complete: true,
+            seconds: 0.0,
+            format_1_broken: None,
+        }
+    }
+
     /// The verdict with its deciding metric: "partial leak (SSIM 0.480 ≥ 0.353)".
     pub fn verdict_cell(&self) -> String {
         verdict_cell(self.level, self.rule.as_ref())

@@ -181,30 +181,23 @@ pub fn finished_live_app() -> App {
 }
 
 fn record(name: &str, title: &str, metric: &str, value: f64, unit: &str, verdict: &str) -> AttackRecord {
+    let threat_model = ThreatModel {
+        adversary: "the provider".into(),
+        holds: vec!["encoded training set".into()],
+        knowledge: "the public scheme, not the key".into(),
+    };
     AttackRecord {
-        name: name.into(),
-        title: title.into(),
-        transform: "pixel-permutation; labels: permuted, m=1".into(),
-        threat_model: ThreatModel {
-            adversary: "the provider".into(),
-            holds: vec!["encoded training set".into()],
-            knowledge: "the public scheme, not the key".into(),
-        },
         parameters: [("evaluation_samples".to_string(), serde_json::json!(500))].into_iter().collect(),
-        aux_data: "half of the test split".into(),
-        curves: vec![],
         headline: Figure::new(metric, value, unit),
-        figures: vec![],
-        chance: None,
-        chance_label: None,
-        baseline: None,
-        baseline_label: None,
         verdict: verdict.into(),
-        level: None,
-        rule: None,
-        complete: true,
         seconds: 1.0,
-        format_1_broken: None,
+        ..AttackRecord::new(
+            name,
+            title,
+            "pixel-permutation; labels: permuted, m=1",
+            threat_model,
+            "half of the test split",
+        )
     }
 }
 
