@@ -126,10 +126,11 @@ pub struct TrainingCost {
     /// sum(private) / sum(baseline): a different figure from `ratio`, kept under its own name.
     #[serde(default)]
     pub ratio_of_totals: Option<f64>,
+    /// None in runs older than these fields.
     #[serde(default)]
-    pub baseline_samples_per_second: f64,
+    pub baseline_samples_per_second: Option<f64>,
     #[serde(default)]
-    pub private_samples_per_second: f64,
+    pub private_samples_per_second: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,9 +144,9 @@ pub struct BytesPerSample {
     /// The raw input as 8-bit pixels (how image datasets are stored).
     #[serde(default)]
     pub raw_input_u8_per_sample: usize,
-    /// Scores a plain service would return (f32 per class).
+    /// Scores a plain service would return (f32 per class); None in runs older than this field.
     #[serde(default)]
-    pub raw_output_per_sample: usize,
+    pub raw_output_per_sample: Option<usize>,
     /// to_provider_per_sample / raw_input_per_sample.
     #[serde(default)]
     pub input_expansion: f64,
@@ -226,7 +227,7 @@ pub fn measure_run(facts: &RunFacts<'_>) -> anyhow::Result<OverheadReport> {
         to_customer_per_sample: 4 * customer.outputs(),
         raw_input_per_sample: 4 * features,
         raw_input_u8_per_sample: features,
-        raw_output_per_sample: 4 * dataset.classes,
+        raw_output_per_sample: Some(4 * dataset.classes),
         input_expansion: 1.0,
     };
     let (peak_memory_bytes, source) = memory::peak_memory();
@@ -268,8 +269,8 @@ pub fn training_cost(schedule: Schedule, baseline: &ArmRecord, private: &ArmReco
         }
         .into(),
         ratio_of_totals: (sb > 0.0 && sp > 0.0).then(|| sp / sb),
-        baseline_samples_per_second: baseline.samples_per_second,
-        private_samples_per_second: private.samples_per_second,
+        baseline_samples_per_second: Some(baseline.samples_per_second),
+        private_samples_per_second: Some(private.samples_per_second),
     }
 }
 

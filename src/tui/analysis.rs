@@ -351,11 +351,6 @@ impl Overhead {
     }
 }
 
-/// A figure that older overhead.json files lack (read as 0): None, shown as not recorded.
-fn recorded(v: f64) -> Option<f64> {
-    (v > 0.0).then_some(v)
-}
-
 impl From<&OverheadReport> for Overhead {
     fn from(r: &OverheadReport) -> Overhead {
         let m = &r.measured;
@@ -373,8 +368,8 @@ impl From<&OverheadReport> for Overhead {
             OverheadRow::figure(
                 "train throughput",
                 "samples/s",
-                recorded(t.baseline_samples_per_second),
-                recorded(t.private_samples_per_second),
+                t.baseline_samples_per_second,
+                t.private_samples_per_second,
             ),
             OverheadRow::new(
                 &format!("inference, batch {}", inf.batch.batch_size),
@@ -397,7 +392,7 @@ impl From<&OverheadReport> for Overhead {
             OverheadRow::new(
                 "bytes to customer/sample",
                 "B",
-                recorded(b.raw_output_per_sample as f64),
+                b.raw_output_per_sample.map(|v| v as f64),
                 Some(b.to_customer_per_sample as f64),
             ),
             OverheadRow::figure("customer encode, train set", "s", None, Some(m.encode.seconds)),
