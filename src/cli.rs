@@ -90,7 +90,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Attack { run_dir, only }) => crate::headless::attack(&run_dir, only.as_deref()),
         Some(Command::Validate { config }) => {
-            let cfg = crate::config::Config::load(&config)?;
+            let cfg = crate::validate::load_config(&config)?;
             println!("# {}: valid", config.display());
             println!("# attacks that will run after training: {}", cfg.attacks.describe());
             // The same check `ppdl run` makes before training, relative to the current folder.

@@ -767,15 +767,17 @@ impl Default for OutputConfig {
 }
 
 impl Config {
-    /// Read, parse and validate a config file.
-    pub fn load(path: &Path) -> anyhow::Result<Config> {
+    /// Read and parse a config file, checking the fields the config layer owns. The full check, with
+    /// the parameters the transform and attack registries own, is `validate::load_config`.
+    pub fn load_fields(path: &Path) -> anyhow::Result<Config> {
         let text =
             std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read config: {e}")))?;
-        Config::parse(&text, path)
+        Config::parse_fields(&text, path)
     }
 
-    /// Parse and validate config text; `path` is only used in messages.
-    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+    /// Parse config text and check the fields the config layer owns (`validate::parse_config` checks
+    /// everything); `path` is only used in messages.
+    pub fn parse_fields(text: &str, path: &Path) -> anyhow::Result<Config> {
         let de = toml::Deserializer::new(text);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
@@ -783,10 +785,7 @@ impl Config {
             let line = inner.span().map(|s| line_of(text, s.start));
             InputError::new(describe_parse_error(path, &field, line, inner.message()))
         })?;
-        config.validate().map_err(|(field, expected)| {
-            let line = find_field_line(text, &field);
-            InputError::new(format_field_error(path, &field, line, &expected))
-        })?;
+        config.validate_fields().map_err(|(field, expected)| field_error(text, path, &field, &expected))?;
         Ok(config)
     }
 
@@ -800,8 +799,9 @@ impl Config {
         self.data.dataset.shape()
     }
 
-    /// Check ranges and cross-field rules. Err((field path, what was expected)).
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    /// Check the ranges and cross-field rules of the fields the config layer owns. Err((field path,
+    /// what was expected)). `validate::check` adds the registries' parameters.
+    pub fn validate_fields(&self) -> Result<(), (String, String)> {
         let err = |f: &str, m: String| Err((f.to_string(), m));
         if self.name.trim().is_empty() {
             return err("name", "a non-empty name".into());
@@ -933,6 +933,12 @@ fn find_field_line(text: &str, field: &str) -> Option<usize> {
                 || l.contains(&format!("{key}="))
         })
         .map(|i| i + 1)
+}
+
+/// The error for a field that failed a check: file, line (when the field can be found in `text`),
+/// field path and what was expected.
+pub fn field_error(text: &str, path: &Path, field: &str, expected: &str) -> InputError {
+    InputError::new(format_field_error(path, field, find_field_line(text, field), expected))
 }
 
 fn format_field_error(path: &Path, field: &str, line: Option<usize>, expected: &str) -> String {

@@ -7,7 +7,6 @@
 
 use std::path::Path;
 
-use crate::config::Config;
 use crate::data::{cifar, digits, idx};
 use crate::error::exit_code;
 
@@ -28,8 +27,8 @@ fn assert_bad_input(result: anyhow::Result<()>) {
 pub fn check_config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let path = Path::new("fuzz.toml");
-    assert_bad_input(Config::parse(text, path).map(|config| {
-        let again = Config::parse(&config.to_toml(), path).expect("a resolved config parses again");
+    assert_bad_input(crate::validate::parse_config(text, path).map(|config| {
+        let again = crate::validate::parse_config(&config.to_toml(), path).expect("a resolved config parses again");
         assert_eq!(again, config, "the config changed in a TOML round trip");
     }));
 }

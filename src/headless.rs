@@ -10,13 +10,12 @@ use std::sync::Arc;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::attacks::Event;
-use crate::config::Config;
 use crate::run::{run_dir_for, run_experiment, RunOutcome};
 use crate::train::{Arm, Control};
 
 /// `ppdl run CONFIG [--out DIR]`.
 pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome> {
-    let config = Config::load(config_path)?;
+    let config = crate::validate::load_config(config_path)?;
     let control = Arc::new(Control::default());
     install_interrupt_handler(&control);
     let dir = run_dir_for(&config, out);

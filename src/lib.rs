@@ -23,3 +23,4 @@ pub mod scheme;
 pub mod summarize;
 pub mod train;
 pub mod tui;
+pub mod validate;

@@ -77,7 +77,7 @@ min_steps = 20
 {extra}
 "#
     );
-    Config::parse(&text, Path::new("synthetic.toml")).unwrap()
+    ppdl::validate::parse_config(&text, Path::new("synthetic.toml")).unwrap()
 }
 
 /// Train the provider's model on the encoded training set and save it where a run would.
@@ -274,16 +274,16 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
 #[test]
 fn attacks_config_has_defaults_and_errors_name_the_field() {
     let base = "name = \"x\"\n[data]\ndataset = \"mnist\"\n";
-    let c = Config::parse(base, Path::new("c.toml")).unwrap();
+    let c = ppdl::validate::parse_config(base, Path::new("c.toml")).unwrap();
     assert_eq!(c.attacks.selected(), AttackKind::ALL.to_vec(), "every attack runs unless turned off");
     assert_eq!(c.attacks.enabled, vec![AttackChoice::All]);
-    let off = Config::parse(&format!("{base}[attacks]\nenabled = []\n"), Path::new("c.toml")).unwrap();
+    let off = ppdl::validate::parse_config(&format!("{base}[attacks]\nenabled = []\n"), Path::new("c.toml")).unwrap();
     assert!(off.attacks.selected().is_empty(), "an empty list turns them off");
     assert_eq!(off.attacks.describe(), "none: attacks are off (attacks.enabled = [])");
     assert_eq!(c.attacks.wrong_key.keys, 10);
     assert_eq!(c.attacks.fine_tune.n, vec![50, 100, 500, 1000, 2000]);
     assert_eq!(c.attacks.aux_fraction, 0.5);
-    let c = Config::parse(
+    let c = ppdl::validate::parse_config(
         &format!("{base}[attacks]\nenabled = [\"inversion\", \"key-space\", \"inversion\"]\n"),
         Path::new("c.toml"),
     )
@@ -291,10 +291,10 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
     assert_eq!(c.attacks.selected(), vec![AttackKind::KeySpace, AttackKind::Inversion]);
     assert_eq!(c.attacks.enabled[0], AttackChoice::Only(AttackKind::Inversion));
     // The resolved config round-trips.
-    let again = Config::parse(&c.to_toml(), Path::new("resolved.toml")).unwrap();
+    let again = ppdl::validate::parse_config(&c.to_toml(), Path::new("resolved.toml")).unwrap();
     assert_eq!(again, c);
 
-    let err = |text: &str| format!("{:#}", Config::parse(&format!("{base}{text}"), Path::new("c.toml")).unwrap_err());
+    let err = |text: &str| format!("{:#}", ppdl::validate::parse_config(&format!("{base}{text}"), Path::new("c.toml")).unwrap_err());
     let e = err("[attacks]\nenabled = [\"all\", \"known-plaintxt\"]\n");
     assert!(e.contains("attacks.enabled[1]") && e.contains("did you mean `known-plaintext`"), "{e}");
     let e = err("[attacks.fine_tune]\nn = [10, 0]\n");

@@ -384,7 +384,7 @@ fn infer_replays_per_sample_noise_and_reports_fresh_draws() {
     assert!(t.contains("equals the run's recorded") && t.contains("fresh noise, 5 draws"), "{t}");
 
     // The reason: the test set's first draw on a new customer is not the run's encoding; the replay is.
-    let config = ppdl::config::Config::load(&run.join("config.toml")).unwrap();
+    let config = ppdl::validate::load_config(&run.join("config.toml")).unwrap();
     let data = config.data.load().unwrap();
     let customer = || {
         ppdl::scheme::Customer::new(

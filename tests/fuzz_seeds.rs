@@ -152,7 +152,7 @@ mod config_grammar {
         let (mut valid, mut refused) = (0, 0);
         for _ in 0..1000 {
             let text = document().new_tree(&mut runner).unwrap().current();
-            match ppdl::config::Config::parse(&text, std::path::Path::new("g.toml")) {
+            match ppdl::validate::parse_config(&text, std::path::Path::new("g.toml")) {
                 Ok(_) => valid += 1,
                 Err(_) => refused += 1,
             }

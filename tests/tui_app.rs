@@ -125,7 +125,7 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     type_text(&mut app, "noisy");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.overlay, None, "{:?}", app.message);
-    let saved = ppdl::config::Config::load(&dir.path().join("noisy.toml")).unwrap();
+    let saved = ppdl::validate::load_config(&dir.path().join("noisy.toml")).unwrap();
     assert_eq!(saved.name, "noisy");
     assert_eq!(
         saved.privacy.transforms,

@@ -110,7 +110,7 @@ impl RunFolder {
     }
 
     pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
-        crate::config::Config::load(&self.config_path())
+        crate::config::Config::load_fields(&self.config_path())
     }
 }
 

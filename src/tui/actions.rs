@@ -66,7 +66,7 @@ pub fn scan_configs(dir: &Path) -> Vec<ConfigEntry> {
         .into_iter()
         .map(|path| {
             let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
-            let config = Config::load(&path).map_err(|e| format!("{e:#}"));
+            let config = crate::validate::load_config(&path).map_err(|e| format!("{e:#}"));
             ConfigEntry { path, rel, config }
         })
         .collect()
@@ -174,7 +174,7 @@ pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathB
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
         config.name = stem.to_string();
     }
-    config.validate().map_err(|(field, expected)| format!("not saved: field `{field}`: expected {expected}"))?;
+    crate::validate::check(&config).map_err(|(field, expected)| format!("not saved: field `{field}`: expected {expected}"))?;
     let text = format!("# Saved from the ppdl workbench.\n{}", config.to_toml());
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut file = std::fs::OpenOptions::new()
@@ -208,11 +208,11 @@ mod tests {
     #[test]
     fn save_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = Config::parse("name = \"a\"\n[data]\ndataset = \"embedded\"\n", Path::new("a.toml")).unwrap();
+        let cfg = crate::validate::parse_config("name = \"a\"\n[data]\ndataset = \"embedded\"\n", Path::new("a.toml")).unwrap();
         let name = config_file_name("mine").unwrap();
         let path = save_config(dir.path(), &name, &cfg).unwrap();
         assert_eq!(path, dir.path().join("mine.toml"));
-        let back = Config::load(&path).unwrap();
+        let back = crate::validate::load_config(&path).unwrap();
         assert_eq!(back.name, "mine");
         assert!(save_config(dir.path(), &name, &cfg).unwrap_err().contains("exists"));
         assert!(config_file_name("../x").is_err());

@@ -211,7 +211,7 @@ impl Form {
     }
 
     fn revalidate(&mut self) {
-        self.invalid = self.config.validate().err();
+        self.invalid = crate::validate::check(&self.config).err();
         let n = self.fields().len();
         self.cursor = self.cursor.min(n - 1);
     }
@@ -358,7 +358,7 @@ mod tests {
     }
 
     fn form() -> Form {
-        let cfg = Config::parse("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml")).unwrap();
+        let cfg = crate::validate::parse_config("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml")).unwrap();
         Form::new("t.toml".into(), cfg)
     }
 

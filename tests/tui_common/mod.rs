@@ -55,7 +55,7 @@ enabled = ["inversion", "key-space", "wrong-key"]
 "#;
 
 pub fn config(text: &str) -> Config {
-    Config::parse(text, Path::new("fixture.toml")).expect("fixture config is valid")
+    ppdl::validate::parse_config(text, Path::new("fixture.toml")).expect("fixture config is valid")
 }
 
 pub fn config_entries() -> Vec<ConfigEntry> {
