@@ -15,7 +15,7 @@ use crate::error::{closest, did_you_mean, InputError};
 pub struct Config {
     /// Short name; the run folder is `OUTPUT_DIR/NAME-TIMESTAMP`.
     pub name: String,
-    /// Fixes data order and initialisation for both arms (not the key, unless `privacy.fixed_key` is set).
+    /// Fixes data order and initialisation for every arm (not the keys, unless an arm fixes its key).
     #[serde(default = "default_seed")]
     pub seed: u64,
     pub data: DataConfig,
@@ -23,8 +23,13 @@ pub struct Config {
     pub model: ModelConfig,
     #[serde(default)]
     pub train: TrainConfig,
-    #[serde(default)]
-    pub privacy: PrivacyConfig,
+    /// The two-arm form: the baseline plus one keyed arm (`private`) with these settings. A config
+    /// has this or `[[arms]]`; with neither, the keyed arm has the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<PrivacyConfig>,
+    /// The arms of the run, all trained on the same seed, initialisation and batch order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arms: Option<Vec<ArmConfig>>,
     #[serde(default)]
     pub attacks: AttacksConfig,
     #[serde(default)]
@@ -128,6 +133,15 @@ pub enum Schedule {
     Parallel,
     /// One arm after the other, so each is timed alone (clean timings).
     Sequential,
+}
+
+impl Schedule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Parallel => "parallel",
+            Schedule::Sequential => "sequential",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,6 +325,154 @@ impl PrivacyConfig {
         };
         let l = if self.label_permutation { "permuted" } else { "plain" };
         format!("{t}; labels: {l}, m={}", self.codes_per_class)
+    }
+}
+
+/// The arm names of the two-arm form (`[privacy]`, or neither `[privacy]` nor `[[arms]]`).
+pub const BASELINE_ARM: &str = "baseline";
+pub const PRIVATE_ARM: &str = "private";
+
+/// One arm of a run: a unique name (it names the arm in every output and its folders) and its
+/// protection scheme. In TOML: `[[arms]]` with `name`, `scheme` and the scheme's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmConfig {
+    pub name: String,
+    pub scheme: SchemeConfig,
+}
+
+/// What kind of protection an arm has (`scheme = "..."`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemeConfig {
+    /// No protection: the baseline, trained on raw inputs and true labels.
+    None,
+    /// Keyed input transforms with label protection, the fields of `[privacy]`.
+    Keyed(PrivacyConfig),
+}
+
+impl SchemeConfig {
+    /// Accepted values of `scheme`, in the order of the variants.
+    pub const KINDS: [&'static str; 2] = ["none", "keyed"];
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SchemeConfig::None => "none",
+            SchemeConfig::Keyed(_) => "keyed",
+        }
+    }
+
+    /// One line for tables and legends: "none" or the keyed settings.
+    pub fn describe(&self) -> String {
+        match self {
+            SchemeConfig::None => "none (raw inputs, true labels)".into(),
+            SchemeConfig::Keyed(p) => p.describe(),
+        }
+    }
+
+    /// The keyed settings, for arms that have them.
+    pub fn keyed(&self) -> Option<&PrivacyConfig> {
+        match self {
+            SchemeConfig::Keyed(p) => Some(p),
+            SchemeConfig::None => None,
+        }
+    }
+
+    /// The scheme with any fixed key removed (for records that must not hold secrets).
+    pub fn without_key(&self) -> SchemeConfig {
+        match self {
+            SchemeConfig::Keyed(p) => SchemeConfig::Keyed(PrivacyConfig { fixed_key: None, ..p.clone() }),
+            SchemeConfig::None => SchemeConfig::None,
+        }
+    }
+}
+
+impl ArmConfig {
+    pub fn is_baseline(&self) -> bool {
+        matches!(self.scheme, SchemeConfig::None)
+    }
+}
+
+impl SchemeConfig {
+    /// The kind's own fields (everything but `scheme`).
+    fn fields(&self) -> Result<toml::Table, String> {
+        let mut table = toml::Table::new();
+        if let SchemeConfig::Keyed(p) = self {
+            match toml::Value::try_from(p).map_err(|e| e.to_string())? {
+                toml::Value::Table(fields) => table.extend(fields),
+                _ => return Err("keyed settings serialise to a table".into()),
+            }
+        }
+        Ok(table)
+    }
+
+    /// Read a scheme from a table holding `scheme` and the kind's fields (`arm` names it in messages).
+    pub fn from_table(mut table: toml::Table, arm: &str) -> Result<SchemeConfig, String> {
+        let kinds = SchemeConfig::KINDS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        let kind = match table.remove("scheme") {
+            Some(toml::Value::String(k)) => k,
+            Some(other) => return Err(format!("arm `{arm}`: field `scheme`: expected a string, one of {kinds}, got {other}")),
+            None => return Err(format!("arm `{arm}`: missing field `scheme`, one of {kinds}")),
+        };
+        match kind.as_str() {
+            "none" => match table.keys().next() {
+                None => Ok(SchemeConfig::None),
+                Some(extra) => Err(format!("arm `{arm}`: unknown field `{extra}` (scheme \"none\" takes only `name`)")),
+            },
+            "keyed" => toml::Value::Table(table)
+                .try_into()
+                .map(SchemeConfig::Keyed)
+                .map_err(|e: toml::de::Error| format!("arm `{arm}`: {}", e.message().trim())),
+            other => Err(format!(
+                "arm `{arm}`: field `scheme`: unknown scheme `{other}`, expected one of {kinds}{}",
+                did_you_mean(other, SchemeConfig::KINDS)
+            )),
+        }
+    }
+}
+
+fn serialize_table<S: serde::Serializer>(entries: &[(&str, toml::Value)], rest: &toml::Table, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(entries.len() + rest.len()))?;
+    for (k, v) in entries {
+        map.serialize_entry(k, v)?;
+    }
+    for (k, v) in rest {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+impl Serialize for SchemeConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fields = self.fields().map_err(serde::ser::Error::custom)?;
+        serialize_table(&[("scheme", toml::Value::String(self.kind().into()))], &fields, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemeConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SchemeConfig::from_table(toml::Table::deserialize(d)?, "?").map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for ArmConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fields = self.scheme.fields().map_err(serde::ser::Error::custom)?;
+        let head = [("name", toml::Value::String(self.name.clone())), ("scheme", toml::Value::String(self.scheme.kind().into()))];
+        serialize_table(&head, &fields, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ArmConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(d)?;
+        let name = match table.remove("name") {
+            Some(toml::Value::String(n)) => n,
+            Some(other) => return Err(D::Error::custom(format!("field `name`: expected a string, got {other}"))),
+            None => return Err(D::Error::custom("missing field `name` (every arm needs a unique name)")),
+        };
+        let scheme = SchemeConfig::from_table(table, &name).map_err(D::Error::custom)?;
+        Ok(ArmConfig { name, scheme })
     }
 }
 
@@ -789,6 +951,30 @@ impl Config {
         Ok(config)
     }
 
+    /// The arms of the run, in order: `[[arms]]` as written, or for the two-arm form the baseline and
+    /// the keyed arm `private`.
+    pub fn arms(&self) -> Vec<ArmConfig> {
+        match &self.arms {
+            Some(arms) => arms.clone(),
+            None => vec![
+                ArmConfig { name: BASELINE_ARM.into(), scheme: SchemeConfig::None },
+                ArmConfig { name: PRIVATE_ARM.into(), scheme: SchemeConfig::Keyed(self.privacy.clone().unwrap_or_default()) },
+            ],
+        }
+    }
+
+    /// The keyed arms' settings with their field prefix (`privacy` or `arms[i]`).
+    pub fn keyed_settings(&self) -> Vec<(String, PrivacyConfig)> {
+        match &self.arms {
+            Some(arms) => arms
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| a.scheme.keyed().map(|p| (format!("arms[{i}]"), p.clone())))
+                .collect(),
+            None => vec![("privacy".into(), self.privacy.clone().unwrap_or_default())],
+        }
+    }
+
     /// The resolved config (every default filled in) as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises to TOML")
@@ -861,15 +1047,36 @@ impl Config {
                 ),
             );
         }
-        let p = &self.privacy;
+        if self.privacy.is_some() && self.arms.is_some() {
+            return err(
+                "arms",
+                "either `[privacy]` (the baseline plus one keyed arm) or `[[arms]]`, not both: move the \
+                 `[privacy]` settings into a `[[arms]]` entry with `scheme = \"keyed\"`"
+                    .into(),
+            );
+        }
+        if let Some(arms) = &self.arms {
+            check_arm_list(arms)?;
+        }
+        for (prefix, p) in self.keyed_settings() {
+            check_keyed(&p, &prefix, shape, self.data.dataset)?;
+        }
+        self.attacks.validate()?;
+        Ok(())
+    }
+}
+
+/// The checks of one keyed arm's settings (`prefix` is `privacy` or `arms[i]`).
+fn check_keyed(p: &PrivacyConfig, prefix: &str, shape: ImageShape, dataset: DatasetKind) -> Result<(), (String, String)> {
+    let err = |f: &str, m: String| Err((f.to_string(), m));
         if p.codes_per_class == 0 {
-            return err("privacy.codes_per_class", "an integer >= 1, got 0".into());
+            return err(&format!("{prefix}.codes_per_class"), "an integer >= 1, got 0".into());
         }
         if p.codes_per_class > 64 {
-            return err("privacy.codes_per_class", format!("an integer <= 64, got {}", p.codes_per_class));
+            return err(&format!("{prefix}.codes_per_class"), format!("an integer <= 64, got {}", p.codes_per_class));
         }
         for (i, tr) in p.transforms.iter().enumerate() {
-            let field = format!("privacy.transforms[{i}]");
+            let field = format!("{prefix}.transforms[{i}]");
             match tr {
                 TransformSpec::BlockShuffle { block, .. } => {
                     if *block == 0 || !shape.height.is_multiple_of(*block) || !shape.width.is_multiple_of(*block) {
@@ -893,7 +1100,7 @@ impl Config {
                             &field,
                             format!(
                                 "a dataset with <= 4096 features for orthogonal-mix, {} has {}",
-                                self.data.dataset.name(),
+                                dataset.name(),
                                 shape.features()
                             ),
                         );
@@ -909,11 +1116,34 @@ impl Config {
         }
         if let Some(k) = &p.fixed_key {
             if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
-                return err("privacy.fixed_key", "64 hexadecimal digits (a 256-bit secret)".into());
+                return err(&format!("{prefix}.fixed_key"), "64 hexadecimal digits (a 256-bit secret)".into());
             }
         }
-        self.attacks.validate()?;
-        Ok(())
+    Ok(())
+}
+
+/// `[[arms]]`: at least one arm, unique names that can name folders, exactly one baseline.
+fn check_arm_list(arms: &[ArmConfig]) -> Result<(), (String, String)> {
+    if arms.is_empty() {
+        return Err((
+            "arms".into(),
+            "at least one arm: a baseline (`scheme = \"none\"`) and the protected arms to compare with it".into(),
+        ));
+    }
+    for (i, arm) in arms.iter().enumerate() {
+        let field = format!("arms[{i}].name");
+        if arm.name.is_empty() || !arm.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err((field, format!("letters, digits, '-' or '_' only (it names the arm's folders), got {:?}", arm.name)));
+        }
+        if let Some(j) = arms[..i].iter().position(|a| a.name == arm.name) {
+            return Err((field, format!("a unique arm name: `{}` is also the name of arms[{j}]", arm.name)));
+        }
+    }
+    let baselines: Vec<usize> = arms.iter().enumerate().filter(|(_, a)| a.is_baseline()).map(|(i, _)| i).collect();
+    match baselines.as_slice() {
+        [_] => Ok(()),
+        [] => Err(("arms".into(), "exactly one arm with `scheme = \"none\"` (the baseline every delta is measured against), got none".into())),
+        [_, second, ..] => Err((format!("arms[{second}].scheme"), format!("exactly one baseline arm (`scheme = \"none\"`), got {}", baselines.len()))),
     }
 }
 

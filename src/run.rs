@@ -1,4 +1,5 @@
-//! One experiment end to end: data -> customer encodes -> both arms train -> run folder.
+//! One experiment end to end: data -> the customer encodes for each keyed arm -> every arm trains ->
+//! run folder.
 //! Reports through events; the caller (headless printer or TUI) decides how to show them.
 
 use std::path::{Path, PathBuf};
@@ -11,14 +12,14 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic;
 use crate::attacks::Event;
-use crate::config::{Config, DeviceKind, Schedule};
+use crate::config::{ArmConfig, Config, DeviceKind, PrivacyConfig, Schedule, SchemeConfig};
 use crate::data::Dataset;
 use crate::error::{InputError, Interrupted};
-use crate::results::{self, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
+use crate::results::{self, ArmRecord, ArmStatus, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
-use crate::train::{train_arm, Arm, ArmOutcome, Control, MetricRow, TrainSpec};
+use crate::train::{train_arm, ArmOutcome, Control, MetricRow, MetricSplit, TrainSpec};
 
 /// What a finished (or interrupted) run leaves behind.
 #[derive(Debug, Clone)]
@@ -27,10 +28,10 @@ pub struct RunOutcome {
     pub summary: Summary,
 }
 
-/// The customer's key: fixed when the config asks for one, otherwise fresh from the OS.
-pub fn make_key(config: &Config) -> anyhow::Result<SecretKey> {
-    match &config.privacy.fixed_key {
-        Some(hex) => Ok(SecretKey::from_hex(hex).map_err(|e| InputError::new(format!("privacy.fixed_key: {e}")))?),
+/// A keyed arm's key: fixed when its settings give one, otherwise fresh from the OS.
+pub fn make_key(privacy: &PrivacyConfig, field: &str) -> anyhow::Result<SecretKey> {
+    match &privacy.fixed_key {
+        Some(hex) => Ok(SecretKey::from_hex(hex).map_err(|e| InputError::new(format!("{field}.fixed_key: {e}")))?),
         None => Ok(SecretKey::fresh()),
     }
 }
@@ -43,7 +44,134 @@ pub fn run_dir_for(config: &Config, out: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Run `config` into `dir`. Validation and data loading happen before anything is written.
+/// What one arm's trainer is given, by kind of protection. A new kind of arm adds a variant here
+/// (its data preparation) and its own module for anything else it needs.
+enum ArmData {
+    /// The baseline: raw inputs, true labels.
+    Plain { targets: Vec<u16> },
+    /// Keyed transforms with label protection: the customer's encodings.
+    Keyed {
+        customer: Box<Customer>,
+        train: EncodedTrainingSet,
+        timings: EncodeTimings,
+        test: EncodedInputs,
+        encode_seconds: f64,
+    },
+}
+
+/// One arm of the run, prepared: its config and its trainer's data.
+struct PreparedArm {
+    config: ArmConfig,
+    data: ArmData,
+}
+
+impl PreparedArm {
+    fn customer(&self) -> Option<&Customer> {
+        match &self.data {
+            ArmData::Keyed { customer, .. } => Some(customer),
+            ArmData::Plain { .. } => None,
+        }
+    }
+
+    fn encoded_train(&self) -> Option<&EncodedTrainingSet> {
+        match &self.data {
+            ArmData::Keyed { train, .. } => Some(train),
+            ArmData::Plain { .. } => None,
+        }
+    }
+
+    fn input<'a>(&'a self, config: &Config, dataset: &'a Dataset, folder: &RunFolder) -> ArmInput<'a> {
+        let spec = TrainSpec {
+            arm: self.config.name.clone(),
+            arch: config.model.arch,
+            shape: dataset.shape,
+            train: config.train.clone(),
+            seed: config.seed,
+            save_to: Some(folder.model_path(&self.config.name)),
+        };
+        match &self.data {
+            ArmData::Plain { targets } => ArmInput {
+                spec,
+                data: TrainingSet {
+                    images: &dataset.train.images,
+                    targets,
+                    features: dataset.shape.features(),
+                    outputs: dataset.classes,
+                },
+                test_inputs: &dataset.test.images,
+                judge: Judge::plain(&dataset.test.labels, dataset.classes),
+            },
+            ArmData::Keyed { customer, train, test, .. } => ArmInput {
+                spec,
+                data: train.view(),
+                test_inputs: test.images(),
+                judge: customer.judge(&dataset.test.labels),
+            },
+        }
+    }
+}
+
+/// Keys for every keyed arm, made before anything is written (a bad fixed key is an input error).
+fn make_keys(config: &Config) -> anyhow::Result<Vec<Option<SecretKey>>> {
+    config
+        .arms()
+        .iter()
+        .enumerate()
+        .map(|(i, arm)| {
+            let field = if config.arms.is_some() { format!("arms[{i}]") } else { "privacy".into() };
+            arm.scheme.keyed().map(|p| make_key(p, &field)).transpose()
+        })
+        .collect()
+}
+
+/// Encode the data of each keyed arm (the customer's work) and write what the provider and the
+/// customer keep of it: the key, the provider's digests, the sample images.
+fn prepare_arms(
+    config: &Config,
+    dataset: &Dataset,
+    keys: Vec<Option<SecretKey>>,
+    folder: &RunFolder,
+    events: &Sender<Event>,
+) -> anyhow::Result<Vec<PreparedArm>> {
+    let mut prepared = Vec::new();
+    for (arm, key) in config.arms().into_iter().zip(keys) {
+        folder.create_arm_dirs(&arm.name)?;
+        let data = match (&arm.scheme, key) {
+            (SchemeConfig::Keyed(privacy), Some(key)) => {
+                let customer = Customer::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);
+                customer.key_file().save(&folder.key_path(&arm.name))?;
+                let _ = events.send(Event::Stage(format!("customer encodes the training set for `{}`", arm.name)));
+                let start = Instant::now();
+                let (train, timings, test) = encode_run_data(&customer, dataset);
+                let encode_seconds = start.elapsed().as_secs_f64();
+                write_provider_digests(&folder.provider_digests_path(&arm.name), &train, test.images())?;
+                crate::results::samples::write_samples(
+                    folder,
+                    &arm.name,
+                    &customer,
+                    &privacy.describe(),
+                    &dataset.test,
+                    &test,
+                    crate::results::samples::DEFAULT_SAMPLE_COUNT,
+                )?;
+                let _ = events.send(Event::Log(format!(
+                    "`{}`: encoded {} training and {} test samples in {:.3} s ({})",
+                    arm.name,
+                    dataset.train.len(),
+                    dataset.test.len(),
+                    encode_seconds,
+                    privacy.describe()
+                )));
+                ArmData::Keyed { customer: Box::new(customer), train, timings, test, encode_seconds }
+            }
+            _ => ArmData::Plain { targets: plain_targets(&dataset.train) },
+        };
+        prepared.push(PreparedArm { config: arm, data });
+    }
+    Ok(prepared)
+}
+
+/// Run `config` into `dir`. Validation, keys and data loading happen before anything is written.
 pub fn run_experiment(
     config: &Config,
     dir: &Path,
@@ -56,153 +184,60 @@ pub fn run_experiment(
     }
     let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
     let dataset = config.data.load()?;
-    let key = make_key(config)?;
-    let customer = Customer::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
+    let keys = make_keys(config)?;
 
     let folder = RunFolder::create(dir)?;
     atomic::write(&folder.config_path(), config.to_toml().as_bytes())?;
-    customer.key_file().save(&folder.key_path())?;
+    let arms = prepare_arms(config, &dataset, keys, &folder, events)?;
+    let names: Vec<String> = arms.iter().map(|a| a.config.name.clone()).collect();
+    let inputs: Vec<ArmInput<'_>> = arms.iter().map(|a| a.input(config, &dataset, &folder)).collect();
 
-    let _ = events.send(Event::Stage("customer encodes the training set".into()));
-    let encode_start = Instant::now();
-    let (encoded_train, encode_timings, encoded_test) = encode_run_data(&customer, &dataset);
-    let encode_seconds = encode_start.elapsed().as_secs_f64();
-    write_provider_digests(&folder, &encoded_train, encoded_test.images())?;
-    crate::results::samples::write_samples(
-        &folder,
-        &customer,
-        &config.privacy.describe(),
-        &dataset.test,
-        &encoded_test,
-        crate::results::samples::DEFAULT_SAMPLE_COUNT,
-    )?;
-    let _ = events.send(Event::Log(format!(
-        "encoded {} training and {} test samples in {:.3} s ({})",
-        dataset.train.len(),
-        dataset.test.len(),
-        encode_seconds,
-        config.privacy.describe()
-    )));
-
-    let baseline_targets = plain_targets(&dataset.train);
-    let arms = [
-        ArmInput {
-            spec: spec_for(config, &dataset, Arm::Baseline, Some(folder.baseline_model_path())),
-            data: TrainingSet {
-                images: &dataset.train.images,
-                targets: &baseline_targets,
-                features: dataset.shape.features(),
-                outputs: dataset.classes,
-            },
-            test_inputs: &dataset.test.images,
-            judge: Judge::plain(&dataset.test.labels, dataset.classes),
-        },
-        ArmInput {
-            spec: spec_for(config, &dataset, Arm::Private, Some(folder.provider_model_path())),
-            data: encoded_train.view(),
-            test_inputs: encoded_test.images(),
-            judge: customer.judge(&dataset.test.labels),
-        },
-    ];
-
-    let _ = events.send(Event::Stage("training both arms".into()));
+    let _ = events.send(Event::Stage(format!("training {} arms: {}", arms.len(), names.join(", "))));
     let metrics_path = folder.metrics_path();
-    let (outcomes, rows) = train_both(config, &arms, events, control, &metrics_path)?;
-    atomic::write(&metrics_path, results::metrics_csv(&rows).as_bytes())?;
+    let (outcomes, rows) = train_arms(config, &inputs, events, control, &metrics_path, &names)?;
+    atomic::write(&metrics_path, results::metrics_csv(&rows, &names).as_bytes())?;
 
-    let record = |o: &ArmOutcome| match o {
-        ArmOutcome::Finished(s) | ArmOutcome::Stopped(s) => ArmRecord {
-            status: if matches!(o, ArmOutcome::Finished(_)) { "finished" } else { "stopped" }.into(),
-            test_accuracy: s.test_accuracy,
-            train_seconds: s.train_seconds,
-            samples_per_second: s.samples_per_second,
-            epochs_completed: s.epochs_completed,
-            epoch_seconds: s.epoch_seconds.clone(),
-            failure: None,
-        },
-        ArmOutcome::Failed(reason) => ArmRecord {
-            status: "failed".into(),
-            test_accuracy: 0.0,
-            train_seconds: 0.0,
-            samples_per_second: 0.0,
-            epochs_completed: 0,
-            epoch_seconds: vec![],
-            failure: Some(reason.clone()),
-        },
-    };
-    let (baseline, private) = (record(&outcomes[0]), record(&outcomes[1]));
-    let summary = Summary {
-        format_version: RUN_FORMAT_VERSION,
-        name: config.name.clone(),
-        seed: config.seed,
-        arch: config.model.arch.name().into(),
-        privacy: config.privacy.describe(),
-        key_fingerprint: customer.fingerprint(),
-        fixed_key: config.privacy.fixed_key.is_some(),
-        dataset: DatasetRecord {
-            name: dataset.name.clone(),
-            train: dataset.train.len(),
-            test: dataset.test.len(),
-            shape: dataset.shape,
-            classes: dataset.classes,
-        },
-        accuracy_delta: private.test_accuracy - baseline.test_accuracy,
-        baseline,
-        private,
-        encode_seconds,
-        schedule: match config.train.schedule {
-            Schedule::Parallel => "parallel",
-            Schedule::Sequential => "sequential",
-        }
-        .into(),
-        interrupted: control.stop_requested(),
-        started_at,
-        finished_at: results::utc_timestamp_iso(),
-        ppdl_version: env!("CARGO_PKG_VERSION").into(),
-        crate_versions: results::summary::crate_versions(),
-        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-    };
+    let summary = summarize(config, &dataset, &arms, &outcomes, control.stop_requested(), started_at);
     atomic::write_json(&folder.summary_path(), &summary)?;
 
     let _ = events.send(Event::Stage("measuring overhead".into()));
-    let overhead = crate::overhead::measure_run(&crate::overhead::RunFacts {
-        config,
-        dataset: &dataset,
-        customer: &customer,
-        encode: &encode_timings,
-        baseline: &summary.baseline,
-        private: &summary.private,
-        baseline_model: &folder.baseline_model_path(),
-        private_model: &folder.provider_model_path(),
-    })?;
+    let overhead = measure_overhead(config, &dataset, &arms, &summary, &folder)?;
     atomic::write_json(&folder.overhead_path(), &overhead)?;
-    let _ = events.send(Event::Log(crate::overhead::headline(&overhead)));
+    for line in crate::overhead::headlines(&overhead) {
+        let _ = events.send(Event::Log(line));
+    }
 
     if summary.interrupted {
         let _ = events.send(Event::Log(format!("interrupted: kept finished epochs in {}", folder.root.display())));
         return Err(anyhow::Error::new(Interrupted)
             .context(format!("run interrupted; partial results in {}", folder.root.display())));
     }
-    for (arm, record) in [("baseline", &summary.baseline), ("private", &summary.private)] {
-        if let Some(reason) = &record.failure {
-            return Err(anyhow::anyhow!(
-                "the {arm} arm failed: {reason} (the other arm's results are in {})",
-                folder.root.display()
-            ));
-        }
+    let failed: Vec<String> = summary
+        .arms
+        .iter()
+        .filter_map(|a| a.failure.as_ref().map(|reason| format!("the `{}` arm failed: {reason}", a.name)))
+        .collect();
+    if !failed.is_empty() {
+        return Err(anyhow::anyhow!("{} (the other arms' results are in {})", failed.join("; "), folder.root.display()));
     }
     let attacks = config.attacks.selected();
     if !attacks.is_empty() {
-        crate::attacks::run_on_folder(
-            config,
-            &dataset,
-            &folder,
-            Some(&encoded_train),
-            &attacks,
-            false,
-            events,
-            control,
-        )?;
+        for arm in &arms {
+            if arm.customer().is_none() || control.stop_requested() {
+                continue;
+            }
+            crate::attacks::run_on_folder(
+                config,
+                &arm.config.name,
+                &dataset,
+                &folder,
+                arm.encoded_train(),
+                &attacks,
+                true,
+                events,
+                control,
+            )?;
+        }
         if control.stop_requested() {
             return Err(anyhow::Error::new(Interrupted)
                 .context(format!("attacks interrupted; partial results in {}", folder.root.display())));
@@ -212,6 +247,99 @@ pub fn run_experiment(
         render_figures(&folder, events);
     }
     Ok(RunOutcome { folder, summary })
+}
+
+/// summary.json of a run from its arms' outcomes.
+fn summarize(
+    config: &Config,
+    dataset: &Dataset,
+    arms: &[PreparedArm],
+    outcomes: &[ArmOutcome],
+    interrupted: bool,
+    started_at: String,
+) -> Summary {
+    let mut records: Vec<ArmRecord> = arms
+        .iter()
+        .zip(outcomes)
+        .map(|(arm, outcome)| {
+            let (status, s, failure) = match outcome {
+                ArmOutcome::Finished(s) => (ArmStatus::Finished, Some(s), None),
+                ArmOutcome::Stopped(s) => (ArmStatus::Stopped, Some(s), None),
+                ArmOutcome::Failed(reason) => (ArmStatus::Failed, None, Some(reason.clone())),
+            };
+            ArmRecord {
+                name: arm.config.name.clone(),
+                scheme: arm.config.scheme.without_key(),
+                description: arm.config.scheme.describe(),
+                key_fingerprint: arm.customer().map(Customer::fingerprint),
+                fixed_key: arm.config.scheme.keyed().is_some_and(|p| p.fixed_key.is_some()),
+                status,
+                test_accuracy: s.map_or(0.0, |s| s.test_accuracy),
+                train_seconds: s.map_or(0.0, |s| s.train_seconds),
+                samples_per_second: s.map_or(0.0, |s| s.samples_per_second),
+                epochs_completed: s.map_or(0, |s| s.epochs_completed),
+                epoch_seconds: s.map(|s| s.epoch_seconds.clone()).unwrap_or_default(),
+                accuracy_delta: None,
+                encode_seconds: match &arm.data {
+                    ArmData::Keyed { encode_seconds, .. } => Some(*encode_seconds),
+                    ArmData::Plain { .. } => None,
+                },
+                failure,
+            }
+        })
+        .collect();
+    if let Some(baseline) = records.iter().find(|r| r.is_baseline()).map(|r| r.test_accuracy) {
+        for r in records.iter_mut().filter(|r| !r.is_baseline()) {
+            r.accuracy_delta = Some(r.test_accuracy - baseline);
+        }
+    }
+    Summary {
+        format_version: RUN_FORMAT_VERSION,
+        name: config.name.clone(),
+        seed: config.seed,
+        arch: config.model.arch.name().into(),
+        dataset: DatasetRecord {
+            name: dataset.name.clone(),
+            train: dataset.train.len(),
+            test: dataset.test.len(),
+            shape: dataset.shape,
+            classes: dataset.classes,
+        },
+        arms: records,
+        schedule: config.train.schedule,
+        interrupted,
+        started_at,
+        finished_at: results::utc_timestamp_iso(),
+        ppdl_version: env!("CARGO_PKG_VERSION").into(),
+        crate_versions: results::summary::crate_versions(),
+        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    }
+}
+
+/// overhead.json: each keyed arm's costs against the baseline.
+fn measure_overhead(
+    config: &Config,
+    dataset: &Dataset,
+    arms: &[PreparedArm],
+    summary: &Summary,
+    folder: &RunFolder,
+) -> anyhow::Result<crate::overhead::OverheadReport> {
+    let baseline = summary.baseline().expect("a validated config has one baseline arm");
+    let mut measured = Vec::new();
+    for (arm, record) in arms.iter().zip(&summary.arms) {
+        let ArmData::Keyed { customer, timings, .. } = &arm.data else { continue };
+        measured.push(crate::overhead::measure_arm(&crate::overhead::RunFacts {
+            config,
+            dataset,
+            customer,
+            encode: timings,
+            baseline,
+            private: record,
+            baseline_model: &folder.model_path(&baseline.name),
+            private_model: &folder.model_path(&record.name),
+        })?);
+    }
+    Ok(crate::overhead::OverheadReport::new(measured))
 }
 
 /// The customer's encoding in a run: the training set (inputs, then label codes), then the test
@@ -279,29 +407,19 @@ struct ArmInput<'a> {
     judge: Judge,
 }
 
-fn spec_for(config: &Config, dataset: &Dataset, arm: Arm, save_to: Option<PathBuf>) -> TrainSpec {
-    TrainSpec {
-        arm,
-        arch: config.model.arch,
-        shape: dataset.shape,
-        train: config.train.clone(),
-        seed: config.seed,
-        save_to,
-    }
-}
-
 /// Train the arms (side by side or one after the other), forwarding events and keeping metrics.csv
-/// current after every test evaluation.
-fn train_both(
+/// current after every test evaluation. Outcomes are in arm order.
+fn train_arms(
     config: &Config,
-    arms: &[ArmInput<'_>; 2],
+    arms: &[ArmInput<'_>],
     events: &Sender<Event>,
     control: &Arc<Control>,
     metrics_path: &Path,
-) -> anyhow::Result<([ArmOutcome; 2], Vec<MetricRow>)> {
+    names: &[String],
+) -> anyhow::Result<(Vec<ArmOutcome>, Vec<MetricRow>)> {
     let (tx, rx) = mpsc::channel::<Event>();
     let mut rows: Vec<MetricRow> = Vec::new();
-    let outcomes = std::thread::scope(|scope| -> anyhow::Result<[ArmOutcome; 2]> {
+    let outcomes = std::thread::scope(|scope| -> anyhow::Result<Vec<ArmOutcome>> {
         let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| -> ArmOutcome {
             train_on_configured_device(config, &arm.spec, arm.data, arm.test_inputs, &arm.judge, &tx, control)
         };
@@ -323,8 +441,8 @@ fn train_both(
         for event in rx {
             if let Event::Metric(row) = &event {
                 rows.push(row.clone());
-                if row.split == "test" {
-                    atomic::write(metrics_path, results::metrics_csv(&rows).as_bytes())?;
+                if row.split == MetricSplit::Test {
+                    atomic::write(metrics_path, results::metrics_csv(&rows, names).as_bytes())?;
                 }
             }
             let _ = events.send(event);
@@ -333,9 +451,7 @@ fn train_both(
         for h in handles {
             out.extend(h.join().map_err(|_| anyhow::anyhow!("a trainer thread panicked"))?);
         }
-        let private = out.pop().expect("two arms");
-        let baseline = out.pop().expect("two arms");
-        Ok([baseline, private])
+        Ok(out)
     })?;
     Ok((outcomes, rows))
 }
@@ -361,7 +477,7 @@ fn train_on_configured_device(
             Ok(dev) => train_arm(&dev, spec, data, test_inputs, judge, tx, control),
             Err(e) => {
                 let reason = format!("cannot open the CUDA device: {e:?}");
-                let _ = tx.send(Event::TrainFailed { arm: spec.arm, reason: reason.clone() });
+                let _ = tx.send(Event::TrainFailed { arm: spec.arm.clone(), reason: reason.clone() });
                 ArmOutcome::Failed(reason)
             }
         },
@@ -373,7 +489,7 @@ fn train_on_configured_device(
 /// sha256 digests of what the provider received: lets anyone check later that the provider trained on
 /// exactly these encoded bytes, without storing them twice.
 fn write_provider_digests(
-    folder: &RunFolder,
+    path: &Path,
     train: &crate::scheme::EncodedTrainingSet,
     test_inputs: &[f32],
 ) -> anyhow::Result<()> {
@@ -396,5 +512,5 @@ fn write_provider_digests(
         "features": train.inputs().features(),
         "encoding": "little-endian f32, row-major, samples in dataset order",
     });
-    atomic::write_json(&folder.provider_digests_path(), &record).context("writing provider digests")
+    atomic::write_json(path, &record).context("writing provider digests")
 }

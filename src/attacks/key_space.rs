@@ -121,7 +121,7 @@ pub fn label_component(classes: usize, m: usize, permuted: bool) -> Component {
 }
 
 pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
-    let p = &ctx.config.privacy;
+    let p = ctx.privacy;
     let d = ctx.features() as u64;
     let inputs = transform_components(&p.transforms, ctx.shape);
     let labels = label_component(ctx.classes, p.codes_per_class, p.label_permutation);

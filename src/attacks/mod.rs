@@ -73,7 +73,7 @@ pub type Event = crate::train::Event<AttackRecord>;
 /// Parameter naming the size of the evaluation half an attack was scored on (for intervals).
 pub const EVALUATION_SAMPLES: &str = "evaluation_samples";
 
-use crate::config::{Config, TransformSpec};
+use crate::config::{Config, PrivacyConfig, TransformSpec};
 use crate::data::{Dataset, ImageShape, Split};
 use crate::error::InputError;
 use crate::results::RunFolder;
@@ -92,6 +92,9 @@ pub struct AttackContext<'a> {
     /// The experiment's config. Public to the adversary (Kerckhoffs): the architecture, the transform
     /// list and its parameters, label splitting. Not the key.
     pub config: &'a Config,
+    /// The attacked arm's name and its keyed settings (public too; its key is the oracle's).
+    pub arm: &'a str,
+    pub privacy: &'a PrivacyConfig,
     pub shape: ImageShape,
     pub classes: usize,
     /// The adversary half of the test split (labelled raw samples of the customer's distribution).
@@ -133,7 +136,7 @@ enum ProviderTrain<'a> {
 
 impl AttackContext<'_> {
     pub fn codes_per_class(&self) -> usize {
-        self.config.privacy.codes_per_class
+        self.privacy.codes_per_class
     }
 
     pub fn features(&self) -> usize {
@@ -171,7 +174,7 @@ impl AttackContext<'_> {
             ssim: Some(quality.ssim),
             images: images.chunks_exact(d).map(|img| img.iter().map(|v| v.clamp(0.0, 1.0)).collect()).collect(),
         };
-        if let Err(e) = crate::results::samples::add_reconstruction(&s.folder, recon) {
+        if let Err(e) = crate::results::samples::add_reconstruction(&s.folder, self.arm, recon) {
             let _ = self.events.send(Event::Log(format!("[{}] reconstructions not stored: {e:#}", kind.name())));
         }
     }
@@ -218,12 +221,12 @@ impl AttackContext<'_> {
 
     /// A record with the common fields filled in; the attack sets the rest.
     pub fn new_record(&self, kind: AttackKind, threat_model: ThreatModel, aux_data: String) -> AttackRecord {
-        AttackRecord::new(kind.name(), kind.title(), self.config.privacy.describe(), threat_model, aux_data)
+        AttackRecord::new(kind.name(), kind.title(), self.privacy.describe(), threat_model, aux_data)
     }
 
     /// The public transform family (known to the adversary; the key is not).
     pub fn family(&self) -> Family {
-        Family::of(&self.config.privacy.transforms)
+        Family::of(&self.privacy.transforms)
     }
 }
 
@@ -301,6 +304,9 @@ impl Family {
 /// What `run_attacks` needs from a run.
 pub struct AttackInputs<'a> {
     pub config: &'a Config,
+    /// The attacked (keyed) arm's name and settings.
+    pub arm: &'a str,
+    pub privacy: &'a PrivacyConfig,
     pub dataset: &'a Dataset,
     /// The customer's key: given to the [`Oracle`] only.
     pub key: SecretKey,
@@ -352,14 +358,15 @@ pub fn run_attacks(
     events: &Sender<Event>,
     control: &Control,
 ) -> AttacksFile {
-    let AttackInputs { config, dataset, key, provider_model, provider_digests, provider_train, folder } = inputs;
-    let oracle = Oracle::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
+    let AttackInputs { config, arm, privacy, dataset, key, provider_model, provider_digests, provider_train, folder } =
+        inputs;
+    let oracle = Oracle::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);
     let needs_train = kinds.iter().any(|&k| needs_provider_training_set(k));
     // The customer's per-sample randomness is one keyed stream. Encoding the training set first, as
     // the run did, reproduces the provider's data exactly and leaves the stream where the customer's
     // later encodings (queries) continue, so simulated queries never reuse training noise.
     let per_sample =
-        config.privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }));
+        privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }));
     let provider_train = match provider_train {
         Some(t) => {
             if per_sample {
@@ -378,7 +385,7 @@ pub fn run_attacks(
         None => ProviderTrain::None,
     };
     let samples = folder.and_then(|f| {
-        match crate::results::samples::SamplesFile::load(&crate::results::samples::SamplesFile::path(f)) {
+        match crate::results::samples::SamplesFile::load(&crate::results::samples::SamplesFile::path(f, arm)) {
             Ok(Some(file)) if file.shape == Some(dataset.shape) && !file.encoded.is_empty() => {
                 Some(Samples { folder: f.clone(), encoded: file.encoded.concat(), indices: file.indices })
             }
@@ -393,6 +400,8 @@ pub fn run_attacks(
     let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
     let ctx = AttackContext {
         config,
+        arm,
+        privacy,
         shape: dataset.shape,
         classes: dataset.classes,
         aux,
@@ -429,6 +438,7 @@ pub fn run_attacks(
         match result {
             Ok(mut record) => {
                 record.seconds = start.elapsed().as_secs_f64();
+                record.arm = arm.to_string();
                 if control.stop_requested() {
                     record.complete = false;
                 }
@@ -438,7 +448,7 @@ pub fn run_attacks(
             Err(e) => {
                 let reason = format!("{e:#}");
                 let _ = events.send(Event::AttackFailed { name: kind.name().into(), reason: reason.clone() });
-                file.failures.push(AttackFailure { name: kind.name().into(), reason });
+                file.failures.push(AttackFailure { arm: arm.to_string(), name: kind.name().into(), reason });
             }
         }
     }
@@ -491,6 +501,7 @@ fn check_digests(path: &Path, t: &EncodedTrainingSet) -> String {
 #[allow(clippy::too_many_arguments)]
 pub fn run_on_folder(
     config: &Config,
+    arm: &str,
     dataset: &Dataset,
     folder: &RunFolder,
     provider_train: Option<&EncodedTrainingSet>,
@@ -499,26 +510,34 @@ pub fn run_on_folder(
     events: &Sender<Event>,
     control: &Control,
 ) -> anyhow::Result<AttacksFile> {
+    let arms = config.arms();
+    let Some(privacy) = arms.iter().find(|a| a.name == arm).and_then(|a| a.scheme.keyed()) else {
+        return Err(InputError::new(format!("no keyed arm named `{arm}` in this run (attacks need a keyed arm)")).into());
+    };
     let ctx = KeyContext {
         dataset: &dataset.name,
         shape: dataset.shape,
         classes: dataset.classes,
-        transforms: &config.privacy.transforms,
-        label_permutation: config.privacy.label_permutation,
-        codes_per_class: config.privacy.codes_per_class,
+        transforms: &privacy.transforms,
+        label_permutation: privacy.label_permutation,
+        codes_per_class: privacy.codes_per_class,
     };
-    let key = KeyFile::load(&folder.key_path(), &ctx)?;
+    let key = KeyFile::load(&folder.key_path(arm), &ctx)?;
     let inputs = AttackInputs {
         config,
+        arm,
+        privacy,
         dataset,
         key,
-        provider_model: folder.provider_model_path(),
-        provider_digests: Some(folder.provider_digests_path()),
+        provider_model: folder.model_path(arm),
+        provider_digests: Some(folder.provider_digests_path(arm)),
         provider_train,
         folder: Some(folder),
     };
-    let _ = events
-        .send(Event::Stage(format!("attacks: {}", kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "))));
+    let _ = events.send(Event::Stage(format!(
+        "attacks on `{arm}`: {}",
+        kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+    )));
     let fresh = run_attacks(inputs, kinds, events, control);
     let path = folder.attacks_path();
     let file = if merge && path.is_file() {
@@ -553,16 +572,31 @@ pub fn rerun(
             }
         }
     };
-    if !folder.provider_model_path().is_file() && kinds.iter().any(|k| *k != AttackKind::KeySpace) {
-        return Err(InputError::new(format!(
-            "{}: no provider model (provider/model.safetensors); did the private arm finish?",
-            run_dir.display()
-        ))
-        .into());
+    let keyed: Vec<String> =
+        config.arms().into_iter().filter(|a| a.scheme.keyed().is_some()).map(|a| a.name).collect();
+    for arm in &keyed {
+        let model = folder.model_path(arm);
+        if !model.is_file() && kinds.iter().any(|k| *k != AttackKind::KeySpace) {
+            return Err(InputError::new(format!(
+                "{}: no model for the arm `{arm}` ({}); did it finish?",
+                run_dir.display(),
+                model.display()
+            ))
+            .into());
+        }
     }
     let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
     let dataset = config.data.load()?;
-    run_on_folder(&config, &dataset, &folder, None, &kinds, only.is_some(), events, control)
+    let mut file = AttacksFile::default();
+    // Records of the attacks not re-run are kept (`--only`); a full re-run replaces them all.
+    for (i, arm) in keyed.iter().enumerate() {
+        let merge = only.is_some() || i > 0;
+        file = run_on_folder(&config, arm, &dataset, &folder, None, &kinds, merge, events, control)?;
+        if control.stop_requested() {
+            break;
+        }
+    }
+    Ok(file)
 }
 
 /// Row-major f32 slice as f64.

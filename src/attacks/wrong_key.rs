@@ -95,7 +95,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
     let (c, m) = (ctx.classes, ctx.codes_per_class());
     let outputs = c * m;
     let chance = 1.0 / c as f64;
-    let privacy = &ctx.config.privacy;
+    let privacy = ctx.privacy;
     let total = p.keys + 2;
 
     // --- Observation (simulation). The right key only makes the customer's queries for the

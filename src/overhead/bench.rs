@@ -20,7 +20,7 @@ use crate::data::Dataset;
 use crate::error::InputError;
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::{Judge, TrainingSet};
-use crate::train::{train_arm, Arm, ArmOutcome, Control, Event, TrainSpec};
+use crate::train::{train_arm, ArmOutcome, Control, Event, TrainSpec};
 
 use super::{median, memory, worker_threads};
 
@@ -262,7 +262,7 @@ pub fn ppdl_epochs(
         outputs: dataset.classes,
     };
     let spec = TrainSpec {
-        arm: Arm::Baseline,
+        arm: crate::config::BASELINE_ARM.into(),
         arch,
         shape: dataset.shape,
         train: TrainConfig {
@@ -286,7 +286,7 @@ pub fn ppdl_epochs(
         let watcher = scope.spawn(move || {
             let mut marks = vec![memory::process_cpu_seconds()];
             for event in rx {
-                if matches!(&event, Event::Metric(row) if row.split == "test") {
+                if matches!(&event, Event::Metric(row) if row.split == crate::train::MetricSplit::Test) {
                     marks.push(memory::process_cpu_seconds());
                 }
             }

@@ -27,22 +27,53 @@ use crate::scheme::Customer;
 pub use inference::{InferenceCost, InferenceTimes};
 pub use literature::LiteratureEntry;
 
-/// Version of the `overhead.json` layout (bumped on incompatible changes).
-pub const OVERHEAD_FORMAT_VERSION: u32 = 1;
+/// Version of the `overhead.json` layout (bumped on incompatible changes). Format 1 (one `measured`
+/// for the one keyed arm) still reads, as the arm `private`.
+pub const OVERHEAD_FORMAT_VERSION: u32 = 2;
 
 /// `overhead.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OverheadReport {
     pub format_version: u32,
-    /// Measured in this run, on this machine.
-    pub measured: Measured,
+    /// Measured in this run, on this machine: each protected arm against the baseline, in arm order.
+    pub arms: Vec<ArmOverhead>,
     /// Published figures of other systems, never measured here (see `literature_note`).
     pub literature: Vec<LiteratureEntry>,
     #[serde(default)]
     pub literature_note: String,
 }
 
+/// One protected arm's costs against the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmOverhead {
+    pub arm: String,
+    pub measured: Measured,
+}
+
+/// overhead.json format 1: the one keyed arm's figures.
+#[derive(Deserialize)]
+struct OverheadReportV1 {
+    measured: Measured,
+    literature: Vec<LiteratureEntry>,
+    #[serde(default)]
+    literature_note: String,
+}
+
 impl OverheadReport {
+    /// The report of a run's measured arms, with the literature table beside them.
+    pub fn new(arms: Vec<ArmOverhead>) -> OverheadReport {
+        OverheadReport {
+            format_version: OVERHEAD_FORMAT_VERSION,
+            arms,
+            literature: literature::entries(),
+            literature_note: literature::NOTE.into(),
+        }
+    }
+
+    pub fn arm(&self, name: &str) -> Option<&Measured> {
+        self.arms.iter().find(|a| a.arm == name).map(|a| &a.measured)
+    }
+
     /// Read `overhead.json` (every reader goes through this); `Ok(None)` when the run has none.
     pub fn load(path: &Path) -> anyhow::Result<Option<OverheadReport>> {
         let text = match std::fs::read_to_string(path) {
@@ -50,13 +81,35 @@ impl OverheadReport {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(crate::error::InputError::in_file(path, format!("cannot read: {e}")).into()),
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| {
+        let bad = |e: serde_json::Error| -> anyhow::Error {
             crate::error::InputError::in_file(
                 path,
                 format!("line {} column {}: not a ppdl overhead file: {e}", e.line(), e.column()),
             )
             .into()
-        })
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(default)]
+            format_version: u32,
+        }
+        match serde_json::from_str::<Version>(&text).map_err(bad)?.format_version {
+            OVERHEAD_FORMAT_VERSION => serde_json::from_str(&text).map(Some).map_err(bad),
+            0 | 1 => {
+                let old: OverheadReportV1 = serde_json::from_str(&text).map_err(bad)?;
+                Ok(Some(OverheadReport {
+                    format_version: OVERHEAD_FORMAT_VERSION,
+                    arms: vec![ArmOverhead { arm: crate::config::PRIVATE_ARM.into(), measured: old.measured }],
+                    literature: old.literature,
+                    literature_note: old.literature_note,
+                }))
+            }
+            found => Err(crate::error::InputError::in_file(
+                path,
+                format!("field `format_version`: expected 1 or {OVERHEAD_FORMAT_VERSION}, found {found}"),
+            )
+            .into()),
+        }
     }
 }
 
@@ -178,9 +231,9 @@ pub struct RunFacts<'a> {
     pub private_model: &'a Path,
 }
 
-/// Measure the overhead of a run (inference is timed here, on the saved models) and put it beside
-/// the literature table.
-pub fn measure_run(facts: &RunFacts<'_>) -> anyhow::Result<OverheadReport> {
+/// Measure one keyed arm's overhead against the baseline (inference is timed here, on the saved
+/// models).
+pub fn measure_arm(facts: &RunFacts<'_>) -> anyhow::Result<ArmOverhead> {
     let RunFacts { config, dataset, customer, encode, baseline, private, .. } = *facts;
     let samples = dataset.train.len();
     let setup = customer.transform_setup_seconds();
@@ -231,8 +284,8 @@ pub fn measure_run(facts: &RunFacts<'_>) -> anyhow::Result<OverheadReport> {
         input_expansion: 1.0,
     };
     let (peak_memory_bytes, source) = memory::peak_memory();
-    Ok(OverheadReport {
-        format_version: OVERHEAD_FORMAT_VERSION,
+    Ok(ArmOverhead {
+        arm: private.name.clone(),
         measured: Measured {
             encode: encode_cost,
             training,
@@ -244,13 +297,11 @@ pub fn measure_run(facts: &RunFacts<'_>) -> anyhow::Result<OverheadReport> {
             context: MeasurementContext {
                 arch: config.model.arch.name().into(),
                 dataset: dataset.name.clone(),
-                privacy: config.privacy.describe(),
+                privacy: private.description.clone(),
                 threads: worker_threads(),
                 load_average_1m: memory::load_average_1m(),
             },
         },
-        literature: literature::entries(),
-        literature_note: literature::NOTE.into(),
     })
 }
 
@@ -263,11 +314,7 @@ pub fn training_cost(schedule: Schedule, baseline: &ArmRecord, private: &ArmReco
         private_epoch_seconds: private.epoch_seconds.clone(),
         ratio,
         clean: schedule == Schedule::Sequential,
-        schedule: match schedule {
-            Schedule::Parallel => "parallel",
-            Schedule::Sequential => "sequential",
-        }
-        .into(),
+        schedule: schedule.name().into(),
         ratio_of_totals: (sb > 0.0 && sp > 0.0).then(|| sp / sb),
         baseline_samples_per_second: Some(baseline.samples_per_second),
         private_samples_per_second: Some(private.samples_per_second),
@@ -297,15 +344,18 @@ pub struct TrainingTimeRatio {
 
 impl TrainingTimeRatio {
     /// The figure's name wherever it is shown.
-    pub const NAME: &'static str = "training time per epoch, private / baseline";
+    pub const NAME: &'static str = "training time per epoch, arm / baseline";
     /// How it is computed, for captions and notes.
-    pub const DEFINITION: &'static str = "median private epoch seconds / median baseline epoch seconds";
+    pub const DEFINITION: &'static str = "median arm epoch seconds / median baseline epoch seconds";
 
-    pub fn of(summary: &crate::results::Summary) -> TrainingTimeRatio {
-        TrainingTimeRatio {
-            value: training_time_ratio(&summary.baseline.epoch_seconds, &summary.private.epoch_seconds),
-            timed_alone: summary.schedule == "sequential",
-        }
+    /// The ratio of arm `arm` of a run against its baseline (value None when either is missing or
+    /// finished no epoch).
+    pub fn of(summary: &crate::results::Summary, arm: &str) -> TrainingTimeRatio {
+        let value = match (summary.baseline(), summary.arm(arm)) {
+            (Some(b), Some(a)) => training_time_ratio(&b.epoch_seconds, &a.epoch_seconds),
+            _ => None,
+        };
+        TrainingTimeRatio { value, timed_alone: summary.schedule == Schedule::Sequential }
     }
 
     /// The value with `digits` decimals, or `n/a`.
@@ -324,8 +374,13 @@ impl TrainingTimeRatio {
 }
 
 /// One line for logs: the headline figures.
-pub fn headline(report: &OverheadReport) -> String {
-    let m = &report.measured;
+/// One line per measured arm, for the run's log.
+pub fn headlines(report: &OverheadReport) -> Vec<String> {
+    report.arms.iter().map(|a| format!("`{}` {}", a.arm, headline(&a.measured))).collect()
+}
+
+/// The headline costs of one arm: encoding, training-time ratio, inference.
+pub fn headline(m: &Measured) -> String {
     let ratio = m.training.ratio.map(|r| format!("{r:.3}")).unwrap_or_else(|| "n/a".into());
     let one = match &m.inference.single_sample {
         Some(s) => format!("{:.3} ms vs {:.3} ms", s.private_total_ms, s.baseline_forward_ms),
@@ -411,16 +466,16 @@ mod tests {
         assert!((training_time_ratio(&b, &p).unwrap() - 1.2).abs() < 1e-12);
         assert_eq!(training_time_ratio(&b, &[]), None);
         assert_eq!(training_time_ratio(&[0.0], &p), None);
-        let mut s: crate::results::Summary =
-            serde_json::from_str(include_str!("../../tests/fixtures/run-pixel-permutation/summary.json")).unwrap();
-        s.baseline.epoch_seconds = b.to_vec();
-        s.private.epoch_seconds = p.to_vec();
-        let r = TrainingTimeRatio::of(&s);
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run-pixel-permutation/summary.json");
+        let mut s = crate::results::Summary::load(std::path::Path::new(fixture)).unwrap();
+        s.arms[0].epoch_seconds = b.to_vec();
+        s.arms[1].epoch_seconds = p.to_vec();
+        let r = TrainingTimeRatio::of(&s, "private");
         assert_eq!(r.value, training_time_ratio(&b, &p));
         assert!(!r.timed_alone, "the fixture trained its arms side by side");
         assert_eq!(r.value_text(3), "1.200");
         // overhead.json stores the same figure.
-        let t = training_cost(Schedule::Sequential, &s.baseline, &s.private);
+        let t = training_cost(Schedule::Sequential, &s.arms[0], &s.arms[1]);
         assert_eq!(t.ratio, r.value);
     }
 }

@@ -103,6 +103,9 @@ impl Figure {
 /// What one attack found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttackRecord {
+    /// The arm attacked (format 1 and run-format-1 files: the one keyed arm, `private`).
+    #[serde(default = "private_arm")]
+    pub arm: String,
     pub name: String,
     pub title: String,
     pub transform: String,
@@ -141,6 +144,7 @@ impl AttackRecord {
         aux_data: impl Into<String>,
     ) -> AttackRecord {
         AttackRecord {
+            arm: String::new(),
             name: name.into(),
             title: title.into(),
             transform: transform.into(),
@@ -181,6 +185,8 @@ impl AttackRecord {
 /// An attack that could not run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttackFailure {
+    #[serde(default = "private_arm")]
+    pub arm: String,
     pub name: String,
     pub reason: String,
 }
@@ -226,23 +232,51 @@ impl AttacksFile {
         crate::atomic::write_json(path, self)
     }
 
-    /// Replace the records (and failures) of the attacks in `newer`, keep the others, and keep the
-    /// canonical attack order.
+    /// Replace the records (and failures) of the (arm, attack) pairs in `newer`, keep the others, and
+    /// keep the arms' order of first appearance and the canonical attack order within each.
     pub fn merge(&mut self, newer: AttacksFile) {
-        let names: Vec<String> =
-            newer.records.iter().map(|r| r.name.clone()).chain(newer.failures.iter().map(|f| f.name.clone())).collect();
-        self.records.retain(|r| !names.contains(&r.name));
-        self.failures.retain(|f| !names.contains(&f.name));
+        let pairs: Vec<(String, String)> = newer
+            .records
+            .iter()
+            .map(|r| (r.arm.clone(), r.name.clone()))
+            .chain(newer.failures.iter().map(|f| (f.arm.clone(), f.name.clone())))
+            .collect();
+        let replaced = |arm: &str, name: &str| pairs.iter().any(|(a, n)| a == arm && n == name);
+        self.records.retain(|r| !replaced(&r.arm, &r.name));
+        self.failures.retain(|f| !replaced(&f.arm, &f.name));
+        let mut arms: Vec<String> = Vec::new();
+        for arm in self.records.iter().map(|r| &r.arm).chain(&pairs.iter().map(|p| p.0.clone()).collect::<Vec<_>>()) {
+            if !arms.contains(arm) {
+                arms.push(arm.clone());
+            }
+        }
         self.records.extend(newer.records);
         self.failures.extend(newer.failures);
         let rank = |name: &str| crate::config::AttackKind::from_name(name).map(|k| k as usize).unwrap_or(usize::MAX);
-        self.records.sort_by_key(|r| rank(&r.name));
-        self.failures.sort_by_key(|f| rank(&f.name));
+        let arm_rank = |arm: &str| arms.iter().position(|a| a == arm).unwrap_or(usize::MAX);
+        self.records.sort_by_key(|r| (arm_rank(&r.arm), rank(&r.name)));
+        self.failures.sort_by_key(|f| (arm_rank(&f.arm), rank(&f.name)));
     }
 
-    pub fn record(&self, name: &str) -> Option<&AttackRecord> {
-        self.records.iter().find(|r| r.name == name)
+    /// The record of attack `name` on arm `arm`.
+    pub fn record(&self, arm: &str, name: &str) -> Option<&AttackRecord> {
+        self.records.iter().find(|r| r.arm == arm && r.name == name)
     }
+
+    /// The arms with records or failures, in file order.
+    pub fn arms(&self) -> Vec<&str> {
+        let mut arms: Vec<&str> = Vec::new();
+        for arm in self.records.iter().map(|r| r.arm.as_str()).chain(self.failures.iter().map(|f| f.arm.as_str())) {
+            if !arms.contains(&arm) {
+                arms.push(arm);
+            }
+        }
+        arms
+    }
+}
+
+fn private_arm() -> String {
+    crate::config::PRIVATE_ARM.into()
 }
 
 /// Whether a panel whose y axis reads `y_label` shows values in a headline's `unit` (the unit of
@@ -310,6 +344,7 @@ mod v1 {
     impl AttackRecord {
         fn into_current(self) -> super::AttackRecord {
             super::AttackRecord {
+                arm: super::private_arm(),
                 name: self.name,
                 title: self.title,
                 transform: self.transform,

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::error::InputError;
-use crate::train::MetricRow;
+use crate::train::{MetricRow, MetricSplit};
 
 pub use status::RunStatus;
-pub use summary::{ArmRecord, DatasetRecord, Summary, RUN_FORMAT_VERSION};
+pub use summary::{ArmRecord, ArmStatus, DatasetRecord, Summary, RUN_FORMAT_VERSION};
 
 /// Paths inside one run folder (see README: "Run folder").
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,7 @@ impl RunFolder {
             .into());
         }
         let run = RunFolder::new(root);
-        for dir in [run.root.clone(), run.provider_dir(), run.customer_dir(), run.baseline_dir()] {
+        for dir in [run.root.clone(), run.provider_dir(), run.customer_dir()] {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| InputError::new(format!("{}: cannot create output folder: {e}", dir.display())))?;
         }
@@ -84,21 +84,51 @@ impl RunFolder {
     pub fn customer_dir(&self) -> PathBuf {
         self.root.join("customer")
     }
-    /// The baseline arm's weights (not a provider artifact: the customer's own plain model).
-    pub fn baseline_dir(&self) -> PathBuf {
-        self.root.join("baseline")
+    /// An arm's trained weights: `provider/ARM/model.safetensors` (format 1: `baseline/` and
+    /// `provider/model.safetensors`).
+    pub fn model_path(&self, arm: &str) -> PathBuf {
+        self.current_or_format_1(self.provider_dir().join(arm).join("model.safetensors"), |r| match arm {
+            crate::config::BASELINE_ARM => Some(r.join("baseline").join("model.safetensors")),
+            crate::config::PRIVATE_ARM => Some(r.join("provider").join("model.safetensors")),
+            _ => None,
+        })
     }
-    pub fn provider_model_path(&self) -> PathBuf {
-        self.provider_dir().join("model.safetensors")
+    /// sha256 digests of what the provider received for a keyed arm: `provider/ARM/encoded-data.json`.
+    pub fn provider_digests_path(&self, arm: &str) -> PathBuf {
+        self.current_or_format_1(self.provider_dir().join(arm).join("encoded-data.json"), |r| {
+            (arm == crate::config::PRIVATE_ARM).then(|| r.join("provider").join("encoded-data.json"))
+        })
     }
-    pub fn provider_digests_path(&self) -> PathBuf {
-        self.provider_dir().join("encoded-data.json")
+    /// A keyed arm's secret key: `customer/ARM/key.json` (format 1: `customer/key.json`).
+    pub fn key_path(&self, arm: &str) -> PathBuf {
+        self.current_or_format_1(self.customer_dir().join(arm).join("key.json"), |r| {
+            (arm == crate::config::PRIVATE_ARM).then(|| r.join("customer").join("key.json"))
+        })
     }
-    pub fn baseline_model_path(&self) -> PathBuf {
-        self.baseline_dir().join("model.safetensors")
+
+    /// A keyed arm's sample images (raw, encoded, decoded, reconstructed): `samples/ARM.json`
+    /// (format 1: `samples.json`).
+    pub fn samples_path(&self, arm: &str) -> PathBuf {
+        self.current_or_format_1(self.root.join("samples").join(format!("{arm}.json")), |r| {
+            (arm == crate::config::PRIVATE_ARM).then(|| r.join("samples.json"))
+        })
     }
-    pub fn key_path(&self) -> PathBuf {
-        self.customer_dir().join("key.json")
+
+    /// `current` unless only the format-1 file of the two-arm layout exists.
+    fn current_or_format_1(&self, current: PathBuf, format_1: impl Fn(&Path) -> Option<PathBuf>) -> PathBuf {
+        match format_1(&self.root) {
+            Some(old) if !current.exists() && old.exists() => old,
+            _ => current,
+        }
+    }
+
+    /// Create the folders an arm's files go in (the customer's mode 0700, as the run's).
+    pub fn create_arm_dirs(&self, arm: &str) -> anyhow::Result<()> {
+        for dir in [self.provider_dir().join(arm), self.customer_dir().join(arm), self.root.join("samples")] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| InputError::new(format!("{}: cannot create output folder: {e}", dir.display())))?;
+        }
+        Ok(())
     }
 
     pub fn load_summary(&self) -> anyhow::Result<Summary> {
@@ -150,20 +180,21 @@ pub fn run_folders_in(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 pub const METRICS_HEADER: &str = "arm,epoch,step,split,loss,accuracy,samples_per_s,wall_s";
 
-/// metrics.csv text for `rows` (header included). Rows are grouped by arm (baseline first), each arm's
-/// in the order they were produced, so the file does not depend on how the two threads interleaved.
-pub fn metrics_csv(rows: &[MetricRow]) -> String {
+/// metrics.csv text for `rows` (header included). Rows are grouped by arm in the order of `arms`
+/// (the config's), each arm's in the order they were produced, so the file does not depend on how the
+/// trainer threads interleaved.
+pub fn metrics_csv(rows: &[MetricRow], arms: &[String]) -> String {
     let mut out = String::from(METRICS_HEADER);
     out.push('\n');
     let mut sorted: Vec<&MetricRow> = rows.iter().collect();
-    sorted.sort_by_key(|r| r.arm);
+    sorted.sort_by_key(|r| arms.iter().position(|a| *a == r.arm).unwrap_or(usize::MAX));
     for r in sorted {
         out.push_str(&format!(
             "{},{},{},{},{:.6},{:.6},{:.1},{:.3}\n",
-            r.arm.name(),
+            r.arm,
             r.epoch,
             r.step,
-            r.split,
+            r.split.name(),
             r.loss,
             r.accuracy,
             r.samples_per_s,
@@ -205,18 +236,17 @@ pub fn parse_metrics_csv(text: &str, path: &Path) -> anyhow::Result<Vec<MetricRo
             )
             .into());
         }
-        let arm = match f[0] {
-            "baseline" => crate::train::Arm::Baseline,
-            "private" => crate::train::Arm::Private,
-            _ => return Err(bad(0, "`baseline` or `private`")),
-        };
+        if f[0].is_empty() {
+            return Err(bad(0, "an arm name"));
+        }
+        let split = MetricSplit::from_name(f[3]).ok_or_else(|| bad(3, "`train` or `test`"))?;
         let num = |col: usize| f[col].parse::<f64>().map_err(|_| bad(col, "a number"));
         let int = |col: usize| f[col].parse::<usize>().map_err(|_| bad(col, "a non-negative integer"));
         rows.push(MetricRow {
-            arm,
+            arm: f[0].to_string(),
             epoch: int(1)?,
             step: int(2)?,
-            split: f[3].to_string(),
+            split,
             loss: num(4)?,
             accuracy: num(5)?,
             samples_per_s: num(6)?,

@@ -73,8 +73,9 @@ pub struct SamplesFile {
 }
 
 impl SamplesFile {
-    pub fn path(folder: &RunFolder) -> std::path::PathBuf {
-        folder.root.join(SAMPLES_FILE)
+    /// A keyed arm's samples: `samples/ARM.json` (format 1: `samples.json`).
+    pub fn path(folder: &RunFolder, arm: &str) -> std::path::PathBuf {
+        folder.samples_path(arm)
     }
 
     /// Read samples.json; `Ok(None)` when the run has none.
@@ -179,6 +180,7 @@ pub fn pick_indices(labels: &[u8], count: usize) -> Vec<usize> {
 /// customer's decoding of that.
 pub fn write_samples(
     folder: &RunFolder,
+    arm: &str,
     customer: &Customer,
     privacy: &str,
     test: &Split,
@@ -203,13 +205,13 @@ pub fn write_samples(
         reconstructions: Vec::new(),
         indices,
     };
-    file.save(&SamplesFile::path(folder))
+    file.save(&SamplesFile::path(folder, arm))
 }
 
 /// Add (or replace: one entry per attack name) one attack's reconstructions of the stored samples.
 /// `recon.images[i]` must reconstruct `encoded[i]` of the file.
-pub fn add_reconstruction(folder: &RunFolder, mut recon: Reconstruction) -> anyhow::Result<()> {
-    let path = SamplesFile::path(folder);
+pub fn add_reconstruction(folder: &RunFolder, arm: &str, mut recon: Reconstruction) -> anyhow::Result<()> {
+    let path = SamplesFile::path(folder, arm);
     let Some(mut file) = SamplesFile::load(&path)? else {
         return Err(InputError::in_file(&path, "no samples file to add reconstructions to").into());
     };

@@ -11,11 +11,11 @@ use super::{RunFolder, Summary};
 /// How training ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Training {
-    /// Both arms ran every configured epoch.
+    /// Every arm ran every configured epoch.
     Finished,
     /// Stopped (Ctrl-C, the TUI's stop) before the configured epochs; the finished epochs are kept.
     Interrupted,
-    /// An arm failed; the other arm's results are kept.
+    /// An arm failed (`arm` names them all); the other arms' results are kept.
     Failed { arm: String, reason: String },
 }
 
@@ -48,12 +48,14 @@ pub struct AttacksSeen {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeenRecord {
+    pub arm: String,
     pub name: String,
     pub complete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeenFailure {
+    pub arm: String,
     pub name: String,
     pub reason: String,
 }
@@ -61,11 +63,15 @@ pub struct SeenFailure {
 impl AttacksSeen {
     pub fn of(file: &AttacksFile) -> AttacksSeen {
         AttacksSeen {
-            records: file.records.iter().map(|r| SeenRecord { name: r.name.clone(), complete: r.complete }).collect(),
+            records: file
+                .records
+                .iter()
+                .map(|r| SeenRecord { arm: r.arm.clone(), name: r.name.clone(), complete: r.complete })
+                .collect(),
             failures: file
                 .failures
                 .iter()
-                .map(|f| SeenFailure { name: f.name.clone(), reason: f.reason.clone() })
+                .map(|f| SeenFailure { arm: f.arm.clone(), name: f.name.clone(), reason: f.reason.clone() })
                 .collect(),
         }
     }
@@ -82,10 +88,11 @@ impl AttacksSeen {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunStatus {
     pub training: Training,
-    pub baseline_epochs: usize,
-    pub private_epochs: usize,
+    /// Epochs each arm completed, in arm order.
+    pub arm_epochs: Vec<(String, usize)>,
     /// `train.epochs` of the run's config.toml (None when it cannot be read).
     pub configured_epochs: Option<usize>,
+    /// Attack names are `NAME` in a run with one attacked arm, `ARM: NAME` with several.
     pub attacks: AttackGaps,
 }
 
@@ -103,55 +110,71 @@ impl RunStatus {
     }
 
     /// The status from what the run left: its summary, the configured epochs, the attacks its config
-    /// enabled and attacks.json (`Ok(None)`: absent).
+    /// enabled (run on every protected arm) and attacks.json (`Ok(None)`: absent).
     pub fn derive(
         summary: &Summary,
         configured_epochs: Option<usize>,
         enabled_attacks: &[String],
         attacks: Result<Option<AttacksSeen>, String>,
     ) -> RunStatus {
-        let (b, p) = (&summary.baseline, &summary.private);
-        let failed: Vec<(&str, &super::ArmRecord)> =
-            [("baseline", b), ("private", p)].into_iter().filter(|(_, r)| r.status == "failed").collect();
-        let short_of_epochs = configured_epochs.is_some_and(|c| b.epochs_completed.min(p.epochs_completed) < c);
+        let failed: Vec<&super::ArmRecord> =
+            summary.arms.iter().filter(|r| r.status == super::ArmStatus::Failed).collect();
+        let fewest = summary.arms.iter().map(|a| a.epochs_completed).min().unwrap_or(0);
+        let short_of_epochs = configured_epochs.is_some_and(|c| fewest < c);
+        let stopped = summary.arms.iter().any(|a| a.status == super::ArmStatus::Stopped);
         let training = if !failed.is_empty() {
             Training::Failed {
-                arm: failed.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(" and "),
+                arm: failed.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(" and "),
                 reason: failed
                     .iter()
-                    .map(|(_, r)| r.failure.clone().unwrap_or_else(|| "no reason recorded".into()))
+                    .map(|r| r.failure.clone().unwrap_or_else(|| "no reason recorded".into()))
                     .collect::<Vec<_>>()
                     .join("; "),
             }
-        } else if summary.interrupted || b.status == "stopped" || p.status == "stopped" || short_of_epochs {
+        } else if summary.interrupted || stopped || short_of_epochs {
             Training::Interrupted
         } else {
             Training::Finished
         };
 
+        let attacked: Vec<&str> = summary.protected().map(|a| a.name.as_str()).collect();
+        let label = |arm: &str, name: &str| {
+            if attacked.len() > 1 {
+                format!("{arm}: {name}")
+            } else {
+                name.to_string()
+            }
+        };
         let mut gaps = AttackGaps::default();
         match attacks {
             Err(why) => gaps.unreadable = Some(why),
             Ok(seen) => {
                 let seen = seen.unwrap_or_default();
-                gaps.incomplete = seen.records.iter().filter(|r| !r.complete).map(|r| r.name.clone()).collect();
-                gaps.failed = seen.failures.iter().map(|f| (f.name.clone(), f.reason.clone())).collect();
-                gaps.missing = enabled_attacks
-                    .iter()
-                    .filter(|a| {
-                        !seen.records.iter().any(|r| &r.name == *a) && !seen.failures.iter().any(|f| &f.name == *a)
-                    })
-                    .cloned()
-                    .collect();
+                gaps.incomplete =
+                    seen.records.iter().filter(|r| !r.complete).map(|r| label(&r.arm, &r.name)).collect();
+                gaps.failed = seen.failures.iter().map(|f| (label(&f.arm, &f.name), f.reason.clone())).collect();
+                for arm in &attacked {
+                    for a in enabled_attacks {
+                        let ran = seen.records.iter().any(|r| r.arm == *arm && &r.name == a)
+                            || seen.failures.iter().any(|f| f.arm == *arm && &f.name == a);
+                        if !ran {
+                            gaps.missing.push(label(arm, a));
+                        }
+                    }
+                }
             }
         }
         RunStatus {
             training,
-            baseline_epochs: b.epochs_completed,
-            private_epochs: p.epochs_completed,
+            arm_epochs: summary.arms.iter().map(|a| (a.name.clone(), a.epochs_completed)).collect(),
             configured_epochs,
             attacks: gaps,
         }
+    }
+
+    /// Whether every arm completed the same number of epochs.
+    fn arms_agree(&self) -> bool {
+        self.arm_epochs.windows(2).all(|w| w[0].1 == w[1].1)
     }
 
     /// Training finished and every enabled attack has a complete record.
@@ -165,10 +188,10 @@ impl RunStatus {
             Some(c) => format!("{n}/{c}"),
             None => n.to_string(),
         };
-        if self.baseline_epochs == self.private_epochs {
-            of(self.baseline_epochs)
+        if self.arms_agree() {
+            of(self.arm_epochs.first().map_or(0, |a| a.1))
         } else {
-            format!("baseline {}, private {}", of(self.baseline_epochs), of(self.private_epochs))
+            self.arm_epochs.iter().map(|(arm, n)| format!("{arm} {}", of(*n))).collect::<Vec<_>>().join(", ")
         }
     }
 
@@ -189,7 +212,7 @@ impl RunStatus {
         let g = &self.attacks;
         match &self.training {
             Training::Failed { .. } => "failed".into(),
-            Training::Interrupted if self.baseline_epochs == self.private_epochs => {
+            Training::Interrupted if self.arms_agree() => {
                 format!("interrupted {}", self.epochs())
             }
             Training::Interrupted => "interrupted".into(),
@@ -206,7 +229,7 @@ impl RunStatus {
         let mut parts = Vec::new();
         match &self.training {
             Training::Finished => {}
-            Training::Interrupted if self.baseline_epochs != self.private_epochs => parts.push(format!(
+            Training::Interrupted if !self.arms_agree() => parts.push(format!(
                 "training interrupted after {} epochs; accuracies are each arm's last finished epoch, so the \
                  delta compares different epochs",
                 self.epochs()
@@ -241,15 +264,19 @@ mod tests {
     use super::*;
 
     fn fixture() -> Summary {
-        serde_json::from_str(include_str!("../../tests/fixtures/run-pixel-permutation/summary.json")).unwrap()
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+        Summary::load(&dir.join("summary.json")).unwrap()
     }
 
     fn seen(records: &[(&str, bool)], failures: &[(&str, &str)]) -> Result<Option<AttacksSeen>, String> {
         Ok(Some(AttacksSeen {
-            records: records.iter().map(|(n, c)| SeenRecord { name: n.to_string(), complete: *c }).collect(),
+            records: records
+                .iter()
+                .map(|(n, c)| SeenRecord { arm: "private".into(), name: n.to_string(), complete: *c })
+                .collect(),
             failures: failures
                 .iter()
-                .map(|(n, r)| SeenFailure { name: n.to_string(), reason: r.to_string() })
+                .map(|(n, r)| SeenFailure { arm: "private".into(), name: n.to_string(), reason: r.to_string() })
                 .collect(),
         }))
     }
@@ -276,10 +303,10 @@ mod tests {
     fn an_interrupted_run_says_how_many_epochs_it_finished() {
         let mut sum = fixture();
         sum.interrupted = true;
-        sum.baseline.status = "stopped".into();
-        sum.private.status = "stopped".into();
-        sum.baseline.epochs_completed = 4;
-        sum.private.epochs_completed = 4;
+        for arm in &mut sum.arms {
+            arm.status = crate::results::ArmStatus::Stopped;
+            arm.epochs_completed = 4;
+        }
         let s = RunStatus::derive(&sum, Some(6), &names(&["inversion"]), Ok(None));
         assert_eq!(s.training, Training::Interrupted);
         assert!(!s.is_finished());
@@ -288,7 +315,7 @@ mod tests {
         assert!(s.detail().contains("after 4/6 epochs"), "{}", s.detail());
         assert!(s.detail().contains("not run (training did not finish): inversion"), "{}", s.detail());
         // Arms that stopped at different epochs are both named.
-        sum.private.epochs_completed = 3;
+        sum.arms[1].epochs_completed = 3;
         let s = RunStatus::derive(&sum, Some(6), &[], Ok(None));
         assert_eq!(s.epochs(), "baseline 4/6, private 3/6");
         assert!(s.detail().contains("compares different epochs"), "{}", s.detail());
@@ -301,8 +328,8 @@ mod tests {
     #[test]
     fn a_failed_arm_is_named_with_its_reason() {
         let mut sum = fixture();
-        sum.private.status = "failed".into();
-        sum.private.failure = Some("loss became inf at epoch 2".into());
+        sum.arms[1].status = crate::results::ArmStatus::Failed;
+        sum.arms[1].failure = Some("loss became inf at epoch 2".into());
         let s = RunStatus::derive(&sum, Some(3), &[], Ok(None));
         assert_eq!(s.training, Training::Failed { arm: "private".into(), reason: "loss became inf at epoch 2".into() });
         assert_eq!(s.label(), "failed (private arm)");

@@ -5,11 +5,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{Schedule, SchemeConfig};
 use crate::data::ImageShape;
 use crate::error::InputError;
 
-/// Bumped when the run folder layout changes incompatibly.
-pub const RUN_FORMAT_VERSION: u32 = 1;
+/// Bumped when the run folder layout changes incompatibly. Format 1 (two fixed arms, `baseline` and
+/// `private`) still reads: [`Summary::load`] migrates it.
+pub const RUN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetRecord {
@@ -20,17 +22,61 @@ pub struct DatasetRecord {
     pub classes: usize,
 }
 
+/// How an arm's training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArmStatus {
+    Finished,
+    /// Stopped early on request (Ctrl-C, TUI stop): the completed epochs are kept.
+    Stopped,
+    Failed,
+}
+
+impl ArmStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            ArmStatus::Finished => "finished",
+            ArmStatus::Stopped => "stopped",
+            ArmStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One arm's headline figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmRecord {
-    /// "finished", "stopped" or "failed".
-    pub status: String,
+    /// Unique in the run; names the arm in every output.
+    pub name: String,
+    /// The arm's protection as configured (any fixed key removed).
+    pub scheme: SchemeConfig,
+    /// The scheme in words, e.g. "pixel-permutation; labels: permuted, m=1".
+    pub description: String,
+    /// Public fingerprint of a keyed arm's key (not the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
+    /// Whether the key came from the config's `fixed_key` (reproducible) or was fresh.
+    #[serde(default)]
+    pub fixed_key: bool,
+    pub status: ArmStatus,
     pub test_accuracy: f64,
     pub train_seconds: f64,
     pub samples_per_second: f64,
     pub epochs_completed: usize,
     pub epoch_seconds: Vec<f64>,
+    /// test_accuracy minus the baseline's (a fraction, not points); None for the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_delta: Option<f64>,
+    /// Seconds the customer spent encoding this arm's training set (keyed arms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encode_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+}
+
+impl ArmRecord {
+    pub fn is_baseline(&self) -> bool {
+        matches!(self.scheme, SchemeConfig::None)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,20 +85,10 @@ pub struct Summary {
     pub name: String,
     pub seed: u64,
     pub arch: String,
-    /// Human description of the privacy settings, e.g. "pixel-permutation; labels: permuted, m=1".
-    pub privacy: String,
-    /// Public fingerprint of the key (not the key).
-    pub key_fingerprint: String,
-    /// Whether the key came from `privacy.fixed_key` (reproducible) or was fresh.
-    pub fixed_key: bool,
     pub dataset: DatasetRecord,
-    pub baseline: ArmRecord,
-    pub private: ArmRecord,
-    /// private.test_accuracy - baseline.test_accuracy (fraction, not points).
-    pub accuracy_delta: f64,
-    /// Seconds the customer spent encoding the training set.
-    pub encode_seconds: f64,
-    pub schedule: String,
+    /// Every arm in config order; exactly one is the baseline (scheme "none").
+    pub arms: Vec<ArmRecord>,
+    pub schedule: Schedule,
     pub interrupted: bool,
     pub started_at: String,
     pub finished_at: String,
@@ -63,20 +99,145 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Read summary.json of this format, or of format 1 (migrated: its two arms become `baseline`
+    /// and `private`, the private arm's scheme taken from the config.toml beside it).
     pub fn load(path: &Path) -> anyhow::Result<Summary> {
         let text = std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             InputError::in_file(path, format!("line {} column {}: invalid JSON: {e}", e.line(), e.column()))
         })?;
-        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
-        if version != RUN_FORMAT_VERSION as u64 {
-            return Err(InputError::in_file(
+        let unexpected = |e: serde_json::Error| InputError::in_file(path, format!("unexpected content: {e}"));
+        match value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) {
+            2 => Ok(serde_json::from_value(value).map_err(unexpected)?),
+            1 => {
+                let old: v1::Summary = serde_json::from_value(value).map_err(unexpected)?;
+                let config = path.with_file_name("config.toml");
+                let privacy = crate::config::Config::load_fields(&config)
+                    .map_err(|e| {
+                        InputError::in_file(path, format!("format-1 summary.json is read with its config.toml: {e:#}"))
+                    })?
+                    .privacy
+                    .unwrap_or_default();
+                Ok(old.into_current(privacy))
+            }
+            version => Err(InputError::in_file(
                 path,
-                format!("run folder format {version}, but this ppdl reads format {RUN_FORMAT_VERSION} (re-run the experiment with this version)"),
+                format!(
+                    "field `format_version`: run folder format {version}, but this ppdl reads formats 1 and \
+                     {RUN_FORMAT_VERSION} (re-run the experiment with this version)"
+                ),
             )
-            .into());
+            .into()),
         }
-        serde_json::from_value(value).map_err(|e| InputError::in_file(path, format!("unexpected content: {e}")).into())
+    }
+
+    /// The baseline arm (the one with no protection).
+    pub fn baseline(&self) -> Option<&ArmRecord> {
+        self.arms.iter().find(|a| a.is_baseline())
+    }
+
+    /// The protected arms, in order.
+    pub fn protected(&self) -> impl Iterator<Item = &ArmRecord> {
+        self.arms.iter().filter(|a| !a.is_baseline())
+    }
+
+    pub fn arm(&self, name: &str) -> Option<&ArmRecord> {
+        self.arms.iter().find(|a| a.name == name)
+    }
+}
+
+/// summary.json format 1: two fixed arms.
+mod v1 {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::{ArmStatus, DatasetRecord};
+    use crate::config::{PrivacyConfig, Schedule, SchemeConfig, BASELINE_ARM, PRIVATE_ARM};
+
+    #[derive(Deserialize)]
+    pub struct ArmRecord {
+        status: ArmStatus,
+        test_accuracy: f64,
+        train_seconds: f64,
+        samples_per_second: f64,
+        epochs_completed: usize,
+        epoch_seconds: Vec<f64>,
+        #[serde(default)]
+        failure: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Summary {
+        name: String,
+        seed: u64,
+        arch: String,
+        privacy: String,
+        key_fingerprint: String,
+        fixed_key: bool,
+        dataset: DatasetRecord,
+        baseline: ArmRecord,
+        private: ArmRecord,
+        accuracy_delta: f64,
+        encode_seconds: f64,
+        schedule: Schedule,
+        interrupted: bool,
+        started_at: String,
+        finished_at: String,
+        ppdl_version: String,
+        crate_versions: BTreeMap<String, String>,
+        threads: usize,
+    }
+
+    impl ArmRecord {
+        fn into_current(self, name: &str, scheme: SchemeConfig, description: String) -> super::ArmRecord {
+            super::ArmRecord {
+                name: name.into(),
+                scheme,
+                description,
+                key_fingerprint: None,
+                fixed_key: false,
+                status: self.status,
+                test_accuracy: self.test_accuracy,
+                train_seconds: self.train_seconds,
+                samples_per_second: self.samples_per_second,
+                epochs_completed: self.epochs_completed,
+                epoch_seconds: self.epoch_seconds,
+                accuracy_delta: None,
+                encode_seconds: None,
+                failure: self.failure,
+            }
+        }
+    }
+
+    impl Summary {
+        pub fn into_current(self, privacy: PrivacyConfig) -> super::Summary {
+            let baseline = self.baseline.into_current(BASELINE_ARM, SchemeConfig::None, SchemeConfig::None.describe());
+            let mut private = self.private.into_current(
+                PRIVATE_ARM,
+                SchemeConfig::Keyed(PrivacyConfig { fixed_key: None, ..privacy }),
+                self.privacy,
+            );
+            private.key_fingerprint = Some(self.key_fingerprint);
+            private.fixed_key = self.fixed_key;
+            private.accuracy_delta = Some(self.accuracy_delta);
+            private.encode_seconds = Some(self.encode_seconds);
+            super::Summary {
+                format_version: super::RUN_FORMAT_VERSION,
+                name: self.name,
+                seed: self.seed,
+                arch: self.arch,
+                dataset: self.dataset,
+                arms: vec![baseline, private],
+                schedule: self.schedule,
+                interrupted: self.interrupted,
+                started_at: self.started_at,
+                finished_at: self.finished_at,
+                ppdl_version: self.ppdl_version,
+                crate_versions: self.crate_versions,
+                threads: self.threads,
+            }
+        }
     }
 }
 

@@ -3,34 +3,39 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Which figures a metrics row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Arm {
-    Baseline,
-    Private,
+pub enum MetricSplit {
+    /// Running figures on the training batches since the last row.
+    Train,
+    /// The test set at the end of an epoch, decoded by the customer.
+    Test,
 }
 
-impl Arm {
-    pub const BOTH: [Arm; 2] = [Arm::Baseline, Arm::Private];
-
+impl MetricSplit {
     pub fn name(self) -> &'static str {
         match self {
-            Arm::Baseline => "baseline",
-            Arm::Private => "private",
+            MetricSplit::Train => "train",
+            MetricSplit::Test => "test",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<MetricSplit> {
+        [MetricSplit::Train, MetricSplit::Test].into_iter().find(|s| s.name() == name)
     }
 }
 
 /// One row of metrics.csv.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
-    pub arm: Arm,
+    /// The arm's name (unique in the run).
+    pub arm: String,
     /// 1-based epoch the row belongs to.
     pub epoch: usize,
     /// Global optimiser step count when the row was taken.
     pub step: usize,
-    /// "train" (running figures since the last row) or "test" (end of epoch, decoded by the customer).
-    pub split: String,
+    pub split: MetricSplit,
     pub loss: f64,
     pub accuracy: f64,
     pub samples_per_s: f64,
@@ -59,7 +64,7 @@ pub enum Event<R> {
     /// A free-form log line.
     Log(String),
     TrainStarted {
-        arm: Arm,
+        arm: String,
         epochs: usize,
         steps_per_epoch: usize,
         samples: usize,
@@ -67,16 +72,16 @@ pub enum Event<R> {
     /// A metrics row (train progress every `log_every` steps, test at each epoch's end).
     Metric(MetricRow),
     TrainFinished {
-        arm: Arm,
+        arm: String,
         summary: ArmSummary,
     },
     /// The arm stopped early because it was asked to (Ctrl-C, TUI stop).
     TrainStopped {
-        arm: Arm,
+        arm: String,
         summary: ArmSummary,
     },
     TrainFailed {
-        arm: Arm,
+        arm: String,
         reason: String,
     },
     /// An attack-resistance analysis began (`name` as in `attacks.json`, e.g. "known-plaintext").

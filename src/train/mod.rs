@@ -6,5 +6,5 @@ pub mod fit;
 pub mod trainer;
 
 pub use control::Control;
-pub use events::{Arm, ArmSummary, Event, MetricRow};
+pub use events::{ArmSummary, Event, MetricRow, MetricSplit};
 pub use trainer::{train_arm, ArmOutcome, TrainSpec};

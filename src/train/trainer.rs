@@ -11,7 +11,7 @@ use dfdx::optim::{Adam, AdamConfig, Momentum, Optimizer, Sgd, SgdConfig, WeightD
 use dfdx::prelude::*;
 
 use super::control::Control;
-use super::events::{Arm, ArmSummary, Event, MetricRow};
+use super::events::{ArmSummary, Event, MetricRow, MetricSplit};
 use super::fit::{fit, FitEnd, ModelStep, Observer, Progress, Rows, Schedule, StepOutput, Targets};
 use crate::config::{Arch, OptimizerKind, TrainConfig};
 use crate::data::ImageShape;
@@ -25,7 +25,8 @@ pub const DIVERGED_LOSS: f64 = 1e6;
 /// Everything a trainer needs besides the data.
 #[derive(Debug, Clone)]
 pub struct TrainSpec {
-    pub arm: Arm,
+    /// The arm's name, as events and metrics.csv carry it.
+    pub arm: String,
     pub arch: Arch,
     pub shape: ImageShape,
     pub train: TrainConfig,
@@ -59,9 +60,9 @@ pub fn train_arm<D: Device<f32>, R>(
     let job = ArmJob { dev, spec, data, test_inputs, judge, events, control };
     let outcome = with_net(spec.arch, dev, spec.shape, data.outputs, job);
     let event = match &outcome {
-        ArmOutcome::Finished(s) => Event::TrainFinished { arm: spec.arm, summary: s.clone() },
-        ArmOutcome::Stopped(s) => Event::TrainStopped { arm: spec.arm, summary: s.clone() },
-        ArmOutcome::Failed(r) => Event::TrainFailed { arm: spec.arm, reason: r.clone() },
+        ArmOutcome::Finished(s) => Event::TrainFinished { arm: spec.arm.clone(), summary: s.clone() },
+        ArmOutcome::Stopped(s) => Event::TrainStopped { arm: spec.arm.clone(), summary: s.clone() },
+        ArmOutcome::Failed(r) => Event::TrainFailed { arm: spec.arm.clone(), reason: r.clone() },
     };
     let _ = events.send(event);
     outcome
@@ -129,7 +130,7 @@ impl<D: Device<f32>, R> ArmJob<'_, D, R> {
             targets: Targets::Classes { labels: data.targets, outputs: data.outputs },
         };
         let _ = self.events.send(Event::TrainStarted {
-            arm: spec.arm,
+            arm: spec.arm.clone(),
             epochs: t.epochs,
             steps_per_epoch: schedule.steps_per_epoch(n),
             samples: n,
@@ -205,12 +206,12 @@ impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
         }
     }
 
-    fn send_metric(&self, at: Progress, split: &str, loss: f64, accuracy: f64, samples_per_s: f64, wall_s: f64) {
+    fn send_metric(&self, at: Progress, split: MetricSplit, loss: f64, accuracy: f64, samples_per_s: f64, wall_s: f64) {
         let row = MetricRow {
-            arm: self.job.spec.arm,
+            arm: self.job.spec.arm.clone(),
             epoch: at.epoch,
             step: at.step,
-            split: split.into(),
+            split,
             loss,
             accuracy,
             samples_per_s,
@@ -225,7 +226,7 @@ impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
         let samples_per_s = w.samples as f64 / w.start.elapsed().as_secs_f64().max(1e-9);
         self.send_metric(
             at,
-            "train",
+            MetricSplit::Train,
             w.loss / w.samples as f64,
             w.hits as f64 / w.samples as f64,
             samples_per_s,
@@ -282,7 +283,7 @@ where
         let eval = job.judge.evaluate(&scores);
         self.last_test_accuracy = eval.accuracy;
         let n = job.data.len();
-        self.send_metric(at, "test", eval.loss, eval.accuracy, n as f64 / seconds.max(1e-9), self.train_seconds);
+        self.send_metric(at, MetricSplit::Test, eval.loss, eval.accuracy, n as f64 / seconds.max(1e-9), self.train_seconds);
         Ok(())
     }
 }
