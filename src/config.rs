@@ -409,7 +409,9 @@ impl SchemeConfig {
         let kinds = SchemeConfig::KINDS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
         let kind = match table.remove("scheme") {
             Some(toml::Value::String(k)) => k,
-            Some(other) => return Err(format!("arm `{arm}`: field `scheme`: expected a string, one of {kinds}, got {other}")),
+            Some(other) => {
+                return Err(format!("arm `{arm}`: field `scheme`: expected a string, one of {kinds}, got {other}"))
+            }
             None => return Err(format!("arm `{arm}`: missing field `scheme`, one of {kinds}")),
         };
         match kind.as_str() {
@@ -429,7 +431,11 @@ impl SchemeConfig {
     }
 }
 
-fn serialize_table<S: serde::Serializer>(entries: &[(&str, toml::Value)], rest: &toml::Table, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_table<S: serde::Serializer>(
+    entries: &[(&str, toml::Value)],
+    rest: &toml::Table,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = s.serialize_map(Some(entries.len() + rest.len()))?;
     for (k, v) in entries {
@@ -457,7 +463,10 @@ impl<'de> Deserialize<'de> for SchemeConfig {
 impl Serialize for ArmConfig {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let fields = self.scheme.fields().map_err(serde::ser::Error::custom)?;
-        let head = [("name", toml::Value::String(self.name.clone())), ("scheme", toml::Value::String(self.scheme.kind().into()))];
+        let head = [
+            ("name", toml::Value::String(self.name.clone())),
+            ("scheme", toml::Value::String(self.scheme.kind().into())),
+        ];
         serialize_table(&head, &fields, s)
     }
 }
@@ -958,7 +967,10 @@ impl Config {
             Some(arms) => arms.clone(),
             None => vec![
                 ArmConfig { name: BASELINE_ARM.into(), scheme: SchemeConfig::None },
-                ArmConfig { name: PRIVATE_ARM.into(), scheme: SchemeConfig::Keyed(self.privacy.clone().unwrap_or_default()) },
+                ArmConfig {
+                    name: PRIVATE_ARM.into(),
+                    scheme: SchemeConfig::Keyed(self.privacy.clone().unwrap_or_default()),
+                },
             ],
         }
     }
@@ -1067,58 +1079,63 @@ impl Config {
 }
 
 /// The checks of one keyed arm's settings (`prefix` is `privacy` or `arms[i]`).
-fn check_keyed(p: &PrivacyConfig, prefix: &str, shape: ImageShape, dataset: DatasetKind) -> Result<(), (String, String)> {
+fn check_keyed(
+    p: &PrivacyConfig,
+    prefix: &str,
+    shape: ImageShape,
+    dataset: DatasetKind,
+) -> Result<(), (String, String)> {
     let err = |f: &str, m: String| Err((f.to_string(), m));
-        if p.codes_per_class == 0 {
-            return err(&format!("{prefix}.codes_per_class"), "an integer >= 1, got 0".into());
-        }
-        if p.codes_per_class > 64 {
-            return err(&format!("{prefix}.codes_per_class"), format!("an integer <= 64, got {}", p.codes_per_class));
-        }
-        for (i, tr) in p.transforms.iter().enumerate() {
-            let field = format!("{prefix}.transforms[{i}]");
-            match tr {
-                TransformSpec::BlockShuffle { block, .. } => {
-                    if *block == 0 || !shape.height.is_multiple_of(*block) || !shape.width.is_multiple_of(*block) {
-                        return err(
-                            &format!("{field}.block"),
-                            format!(
-                                "a block size >= 1 that divides the {}x{} image, got {block}",
-                                shape.height, shape.width
-                            ),
-                        );
-                    }
+    if p.codes_per_class == 0 {
+        return err(&format!("{prefix}.codes_per_class"), "an integer >= 1, got 0".into());
+    }
+    if p.codes_per_class > 64 {
+        return err(&format!("{prefix}.codes_per_class"), format!("an integer <= 64, got {}", p.codes_per_class));
+    }
+    for (i, tr) in p.transforms.iter().enumerate() {
+        let field = format!("{prefix}.transforms[{i}]");
+        match tr {
+            TransformSpec::BlockShuffle { block, .. } => {
+                if *block == 0 || !shape.height.is_multiple_of(*block) || !shape.width.is_multiple_of(*block) {
+                    return err(
+                        &format!("{field}.block"),
+                        format!(
+                            "a block size >= 1 that divides the {}x{} image, got {block}",
+                            shape.height, shape.width
+                        ),
+                    );
                 }
-                TransformSpec::Noise { sigma, .. } => {
-                    if !(*sigma >= 0.0 && sigma.is_finite()) {
-                        return err(&format!("{field}.sigma"), format!("a number >= 0, got {sigma}"));
-                    }
-                }
-                TransformSpec::OrthogonalMix => {
-                    if shape.features() > 4096 {
-                        return err(
-                            &field,
-                            format!(
-                                "a dataset with <= 4096 features for orthogonal-mix, {} has {}",
-                                dataset.name(),
-                                shape.features()
-                            ),
-                        );
-                    }
-                }
-                TransformSpec::FastMix { rounds } => {
-                    if !(1..=16).contains(rounds) {
-                        return err(&format!("{field}.rounds"), format!("an integer from 1 to 16, got {rounds}"));
-                    }
-                }
-                TransformSpec::PixelPermutation | TransformSpec::SeparableMix => {}
             }
-        }
-        if let Some(k) = &p.fixed_key {
-            if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
-                return err(&format!("{prefix}.fixed_key"), "64 hexadecimal digits (a 256-bit secret)".into());
+            TransformSpec::Noise { sigma, .. } => {
+                if !(*sigma >= 0.0 && sigma.is_finite()) {
+                    return err(&format!("{field}.sigma"), format!("a number >= 0, got {sigma}"));
+                }
             }
+            TransformSpec::OrthogonalMix => {
+                if shape.features() > 4096 {
+                    return err(
+                        &field,
+                        format!(
+                            "a dataset with <= 4096 features for orthogonal-mix, {} has {}",
+                            dataset.name(),
+                            shape.features()
+                        ),
+                    );
+                }
+            }
+            TransformSpec::FastMix { rounds } => {
+                if !(1..=16).contains(rounds) {
+                    return err(&format!("{field}.rounds"), format!("an integer from 1 to 16, got {rounds}"));
+                }
+            }
+            TransformSpec::PixelPermutation | TransformSpec::SeparableMix => {}
         }
+    }
+    if let Some(k) = &p.fixed_key {
+        if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
+            return err(&format!("{prefix}.fixed_key"), "64 hexadecimal digits (a 256-bit secret)".into());
+        }
+    }
     Ok(())
 }
 
@@ -1133,7 +1150,10 @@ fn check_arm_list(arms: &[ArmConfig]) -> Result<(), (String, String)> {
     for (i, arm) in arms.iter().enumerate() {
         let field = format!("arms[{i}].name");
         if arm.name.is_empty() || !arm.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err((field, format!("letters, digits, '-' or '_' only (it names the arm's folders), got {:?}", arm.name)));
+            return Err((
+                field,
+                format!("letters, digits, '-' or '_' only (it names the arm's folders), got {:?}", arm.name),
+            ));
         }
         if let Some(j) = arms[..i].iter().position(|a| a.name == arm.name) {
             return Err((field, format!("a unique arm name: `{}` is also the name of arms[{j}]", arm.name)));
@@ -1142,8 +1162,14 @@ fn check_arm_list(arms: &[ArmConfig]) -> Result<(), (String, String)> {
     let baselines: Vec<usize> = arms.iter().enumerate().filter(|(_, a)| a.is_baseline()).map(|(i, _)| i).collect();
     match baselines.as_slice() {
         [_] => Ok(()),
-        [] => Err(("arms".into(), "exactly one arm with `scheme = \"none\"` (the baseline every delta is measured against), got none".into())),
-        [_, second, ..] => Err((format!("arms[{second}].scheme"), format!("exactly one baseline arm (`scheme = \"none\"`), got {}", baselines.len()))),
+        [] => Err((
+            "arms".into(),
+            "exactly one arm with `scheme = \"none\"` (the baseline every delta is measured against), got none".into(),
+        )),
+        [_, second, ..] => Err((
+            format!("arms[{second}].scheme"),
+            format!("exactly one baseline arm (`scheme = \"none\"`), got {}", baselines.len()),
+        )),
     }
 }
 
@@ -1151,18 +1177,26 @@ fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
-/// Best-effort line of a dotted field path such as `train.batch_size` or `privacy.transforms[1].block`.
+/// Best-effort line of a dotted field path such as `train.batch_size`, `privacy.transforms[1].block`
+/// or `arms[2].name` (searched from the third `[[arms]]` header on).
 fn find_field_line(text: &str, field: &str) -> Option<usize> {
     let last = field.rsplit('.').next()?;
     let key = last.split('[').next()?;
-    text.lines()
+    let lines: Vec<&str> = text.lines().collect();
+    let from = match field.strip_prefix("arms[").and_then(|r| r.split(']').next()).and_then(|i| i.parse().ok()) {
+        Some(i) => lines.iter().enumerate().filter(|(_, l)| l.trim() == "[[arms]]").nth(i).map_or(0, |(n, _)| n),
+        None => 0,
+    };
+    lines[from..]
+        .iter()
         .position(|l| {
             let l = l.trim_start();
             l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
                 || l.contains(&format!("{key} ="))
                 || l.contains(&format!("{key}="))
         })
-        .map(|i| i + 1)
+        .map(|i| from + i + 1)
+        .or_else(|| (from > 0).then_some(from + 1))
 }
 
 /// The error for a field that failed a check: file, line (when the field can be found in `text`),

@@ -7,8 +7,8 @@ use std::time::Instant;
 use dfdx::prelude::*;
 use serde::Serialize;
 
-use crate::model::arch::{with_net, Net, WithNet};
 use crate::error::InputError;
+use crate::model::arch::{with_net, Net, WithNet};
 use crate::results::{ArmRecord, RunFolder, Summary};
 use crate::scheme::{Customer, EncodedInputs, KeyFile};
 use crate::train::trainer::predict;
@@ -78,12 +78,7 @@ impl Provider<'_> {
     pub fn serve(&self, inputs: &EncodedInputs) -> anyhow::Result<Vec<f32>> {
         // The device the run trained and evaluated on (denormals flushed alike).
         let dev = crate::model::cpu_training_device(0);
-        let job = Serve {
-            path: self.model,
-            dev: &dev,
-            inputs: inputs.images(),
-            features: inputs.features(),
-        };
+        let job = Serve { path: self.model, dev: &dev, inputs: inputs.images(), features: inputs.features() };
         with_net(self.arch, &dev, self.shape, self.outputs, job)
     }
 }

@@ -218,7 +218,11 @@ pub fn run_experiment(
         .filter_map(|a| a.failure.as_ref().map(|reason| format!("the `{}` arm failed: {reason}", a.name)))
         .collect();
     if !failed.is_empty() {
-        return Err(anyhow::anyhow!("{} (the other arms' results are in {})", failed.join("; "), folder.root.display()));
+        return Err(anyhow::anyhow!(
+            "{} (the other arms' results are in {})",
+            failed.join("; "),
+            folder.root.display()
+        ));
     }
     let attacks = config.attacks.selected();
     if !attacks.is_empty() {

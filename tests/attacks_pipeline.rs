@@ -83,7 +83,8 @@ min_steps = 20
 /// Train the provider's model on the encoded training set and save it where a run would.
 fn provider_model(config: &Config, data: &Dataset, dir: &Path) -> std::path::PathBuf {
     let key = SecretKey::from_hex(KEY).unwrap();
-    let customer = Customer::new(key, &config.privacy, &data.name, data.shape, data.classes);
+    let privacy = config.keyed_settings().remove(0).1;
+    let customer = Customer::new(key, &privacy, &data.name, data.shape, data.classes);
     let enc = customer.encode_training_set(&data.train);
     let dev = Cpu::seed_from_u64(1);
     let mut model = Mlp1::new(&dev, SHAPE.features(), 256, customer.outputs());
@@ -116,8 +117,11 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let data = dataset();
     let model = provider_model(&config, &data, tmp.path());
     let (tx, rx) = mpsc::channel();
+    let privacy = config.keyed_settings().remove(0).1;
     let inputs = AttackInputs {
         config: &config,
+        arm: "private",
+        privacy: &privacy,
         dataset: &data,
         key: SecretKey::from_hex(KEY).unwrap(),
         provider_model: model,
@@ -135,7 +139,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let events: Vec<Event> = rx.iter().collect();
     for r in &file.records {
         let started =
-            events.iter().position(|e| matches!(e, Event::AttackStarted { name } if *name == r.name)).unwrap();
+            events.iter().position(|e| matches!(e, Event::AttackStarted { name, .. } if *name == r.name)).unwrap();
         let finished =
             events.iter().position(|e| matches!(e, Event::AttackFinished { record } if record.name == r.name)).unwrap();
         assert!(started < finished);
@@ -153,7 +157,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
             assert!(c.points.iter().all(|p| p[0].is_finite() && p[1].is_finite()), "{}: {}", r.name, c.label);
         }
     }
-    let get = |name: &str| file.record(name).unwrap();
+    let get = |name: &str| file.record("private", name).unwrap();
 
     // Key space: log2(64!) + log2(10!).
     let ks = get("key-space").headline.value;
@@ -196,7 +200,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
         assert!(!rule.meaning(rule.level()).is_empty());
         let cell = r.verdict_cell();
         assert!(cell.starts_with(rule.level().label()) && cell.contains(&deciding.comparison()), "{cell}");
-        let line = table.lines().find(|l| l.starts_with(&r.name)).unwrap();
+        let line = table.lines().find(|l| l.split_whitespace().take(2).eq([r.arm.as_str(), r.name.as_str()])).unwrap();
         assert!(line.ends_with(&cell), "{line}");
     }
     assert_eq!(get("key-space").level, Some(ppdl::attacks::Level::Protects));
@@ -226,7 +230,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     newer.records.push(kp2);
     merged.merge(newer);
     assert_eq!(merged.records.len(), 7);
-    assert_eq!(merged.record("known-plaintext").unwrap().verdict, "replaced");
+    assert_eq!(merged.record("private", "known-plaintext").unwrap().verdict, "replaced");
     assert_eq!(merged.records[3].name, "known-plaintext", "canonical order kept");
 }
 
@@ -242,7 +246,7 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
         let control = Arc::clone(&control);
         std::thread::spawn(move || {
             for e in rx {
-                if let Event::AttackStarted { name } = &e {
+                if let Event::AttackStarted { name, .. } = &e {
                     if name == "known-plaintext" {
                         control.request_stop();
                     }
@@ -250,8 +254,11 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
             }
         })
     };
+    let privacy = config.keyed_settings().remove(0).1;
     let inputs = AttackInputs {
         config: &config,
+        arm: "private",
+        privacy: &privacy,
         dataset: &data,
         key: SecretKey::from_hex(KEY).unwrap(),
         provider_model: model,
@@ -294,7 +301,9 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
     let again = ppdl::validate::parse_config(&c.to_toml(), Path::new("resolved.toml")).unwrap();
     assert_eq!(again, c);
 
-    let err = |text: &str| format!("{:#}", ppdl::validate::parse_config(&format!("{base}{text}"), Path::new("c.toml")).unwrap_err());
+    let err = |text: &str| {
+        format!("{:#}", ppdl::validate::parse_config(&format!("{base}{text}"), Path::new("c.toml")).unwrap_err())
+    };
     let e = err("[attacks]\nenabled = [\"all\", \"known-plaintxt\"]\n");
     assert!(e.contains("attacks.enabled[1]") && e.contains("did you mean `known-plaintext`"), "{e}");
     let e = err("[attacks.fine_tune]\nn = [10, 0]\n");

@@ -64,10 +64,11 @@ fn run_writes_the_run_folder_as_documented() {
         "config.toml",
         "metrics.csv",
         "summary.json",
-        "provider/model.safetensors",
-        "provider/encoded-data.json",
-        "baseline/model.safetensors",
-        "customer/key.json",
+        "provider/private/model.safetensors",
+        "provider/private/encoded-data.json",
+        "provider/baseline/model.safetensors",
+        "customer/private/key.json",
+        "samples/private.json",
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
@@ -76,8 +77,10 @@ fn run_writes_the_run_folder_as_documented() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(out.join("customer/key.json")).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(out.join("customer/private/key.json")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let mode = std::fs::metadata(out.join("customer")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
     }
     assert!(!walk(&out.join("provider")).iter().any(|p| p.ends_with("key.json")), "key inside provider/");
 
@@ -88,16 +91,24 @@ fn run_writes_the_run_folder_as_documented() {
     assert_eq!(summary["dataset"]["name"], "embedded");
     assert_eq!(summary["dataset"]["train"], 600);
     assert_eq!(summary["dataset"]["test"], 200);
-    for arm in ["baseline", "private"] {
-        let acc = summary[arm]["test_accuracy"].as_f64().unwrap();
-        assert!(acc > 0.3 && acc <= 1.0, "{arm} accuracy {acc} should beat chance (0.1) clearly");
-        assert!(summary[arm]["train_seconds"].as_f64().unwrap() > 0.0);
-        assert!(summary[arm]["samples_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(summary["format_version"], 2);
+    // The two-arm form (`[privacy]`) runs as the arms `baseline` and `private`, in that order.
+    let arms = summary["arms"].as_array().unwrap();
+    let names: Vec<&str> = arms.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["baseline", "private"]);
+    assert_eq!(arms[0]["scheme"]["scheme"], "none");
+    assert_eq!(arms[1]["scheme"]["scheme"], "keyed");
+    assert!(arms[1]["scheme"].get("fixed_key").is_none(), "no key material in summary.json: {}", arms[1]);
+    for arm in arms {
+        let acc = arm["test_accuracy"].as_f64().unwrap();
+        assert!(acc > 0.3 && acc <= 1.0, "{} accuracy {acc} should beat chance (0.1) clearly", arm["name"]);
+        assert!(arm["train_seconds"].as_f64().unwrap() > 0.0);
+        assert!(arm["samples_per_second"].as_f64().unwrap() > 0.0);
     }
-    let delta = summary["accuracy_delta"].as_f64().unwrap();
-    let want =
-        summary["private"]["test_accuracy"].as_f64().unwrap() - summary["baseline"]["test_accuracy"].as_f64().unwrap();
+    let delta = arms[1]["accuracy_delta"].as_f64().unwrap();
+    let want = arms[1]["test_accuracy"].as_f64().unwrap() - arms[0]["test_accuracy"].as_f64().unwrap();
     assert!((delta - want).abs() < 1e-12);
+    assert!(arms[0].get("accuracy_delta").is_none(), "the baseline has no delta against itself");
     assert!(summary["crate_versions"]["dfdx"].as_str().unwrap().starts_with("0.13"));
 
     let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
@@ -107,7 +118,7 @@ fn run_writes_the_run_folder_as_documented() {
     // The last test row of each arm is the summary's accuracy.
     let last_private = tests.iter().rev().find(|l| l.starts_with("private")).unwrap();
     let acc: f64 = last_private.split(',').nth(5).unwrap().parse().unwrap();
-    assert!((acc - summary["private"]["test_accuracy"].as_f64().unwrap()).abs() < 1e-6);
+    assert!((acc - arms[1]["test_accuracy"].as_f64().unwrap()).abs() < 1e-6);
 
     // The resolved config re-validates and carries the defaults.
     let resolved = std::fs::read_to_string(out.join("config.toml")).unwrap();
@@ -154,7 +165,8 @@ fn same_seed_gives_same_metrics_and_weights() {
     let (a, b) = (metrics(&runs[0]), metrics(&runs[1]));
     assert!(a.len() > 5);
     assert_eq!(a, b);
-    for f in ["provider/model.safetensors", "baseline/model.safetensors", "customer/key.json"] {
+    for f in ["provider/private/model.safetensors", "provider/baseline/model.safetensors", "customer/private/key.json"]
+    {
         assert_eq!(std::fs::read(runs[0].join(f)).unwrap(), std::fs::read(runs[1].join(f)).unwrap(), "{f} differs");
     }
 }
@@ -272,11 +284,12 @@ fn infer_round_trip_matches_the_run_and_refuses_a_foreign_key() {
     let o = ppdl(&["infer", a.to_str().unwrap(), "--json"], tmp.path());
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(a.join("summary.json")).unwrap()).unwrap();
+    let summary = ppdl::results::Summary::load(&a.join("summary.json")).unwrap();
+    let recorded = Some(summary.arm("private").unwrap().test_accuracy);
     // Fixed-pattern noise is deterministic, so serving the stored model reproduces the run's accuracy.
-    assert_eq!(report["accuracy"].as_f64(), summary["private"]["test_accuracy"].as_f64());
-    assert_eq!(report["recorded_accuracy"].as_f64(), summary["private"]["test_accuracy"].as_f64());
+    assert_eq!(report["accuracy"].as_f64(), recorded);
+    assert_eq!(report["recorded_accuracy"].as_f64(), recorded);
+    assert_eq!(report["arm"], "private");
     assert_eq!(report["matches_run"], true);
     assert!(report.get("fresh_noise").is_none(), "no fresh draws without per-sample noise: {report}");
     assert!(report["explanation"].as_str().unwrap().contains("deterministic"), "{report}");
@@ -284,7 +297,7 @@ fn infer_round_trip_matches_the_run_and_refuses_a_foreign_key() {
     assert_eq!(report["bytes_to_provider_per_sample"], 784 * 4);
     assert_eq!(report["bytes_to_customer_per_sample"], 20 * 4, "m = 2 codes per class, 10 classes");
 
-    std::fs::copy(b.join("customer/key.json"), a.join("customer/key.json")).unwrap();
+    std::fs::copy(b.join("customer/private/key.json"), a.join("customer/private/key.json")).unwrap();
     let o = ppdl(&["infer", a.to_str().unwrap()], tmp.path());
     assert_input_error(&o, &["key.json", "another run"]);
 }
@@ -369,7 +382,7 @@ fn infer_replays_per_sample_noise_and_reports_fresh_draws() {
     assert!(o.status.success(), "{}", text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let summary = ppdl::results::Summary::load(&run.join("summary.json")).unwrap();
-    assert_eq!(report["accuracy"].as_f64(), Some(summary.private.test_accuracy), "{report}");
+    assert_eq!(report["accuracy"].as_f64(), Some(summary.arm("private").unwrap().test_accuracy), "{report}");
     assert_eq!(report["matches_run"], true);
     let fresh = &report["fresh_noise"];
     let accs: Vec<f64> = fresh["accuracies"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect();
@@ -388,8 +401,8 @@ fn infer_replays_per_sample_noise_and_reports_fresh_draws() {
     let data = config.data.load().unwrap();
     let customer = || {
         ppdl::scheme::Customer::new(
-            ppdl::run::make_key(&config).unwrap(),
-            &config.privacy,
+            ppdl::run::make_key(&config.keyed_settings()[0].1, "privacy").unwrap(),
+            &config.keyed_settings()[0].1,
             &data.name,
             data.shape,
             data.classes,
@@ -436,10 +449,11 @@ fn summarize_shows_status_and_epochs_and_takes_a_folder_of_runs() {
     assert!(o.status.success(), "{}", text(&o));
     let table = String::from_utf8_lossy(&o.stdout).to_string();
     let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[0].starts_with("| run | status | epochs |"), "{table}");
+    assert!(lines[0].starts_with("| run | arm | status | epochs |"), "{table}");
     // The fixture's ratio of median epoch times (0.084263382 / 0.079297498), its arms side by side.
     assert!(
-        lines[2].starts_with("| fixture | finished | 3/3 |") && lines[2].ends_with("| 1.063 (side by side) |"),
+        lines[2].starts_with("| fixture | private | finished | 3/3 |")
+            && lines[2].ends_with("| 1.063 (side by side) |"),
         "{table}"
     );
     // The dataset as the figures and papers name it, not its config key.
@@ -455,13 +469,13 @@ fn summarize_shows_status_and_epochs_and_takes_a_folder_of_runs() {
     let table = String::from_utf8_lossy(&o.stdout).to_string();
     let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| fixture") || l.starts_with("| stopped")).collect();
     assert_eq!(rows.len(), 2, "{table}");
-    assert!(rows[0].starts_with("| fixture | finished | 3/3 |"), "{table}");
-    assert!(rows[1].starts_with("| stopped | interrupted 2/3 epochs | 2/3 |"), "{table}");
+    assert!(rows[0].starts_with("| fixture | private | finished | 3/3 |"), "{table}");
+    assert!(rows[1].starts_with("| stopped | private | interrupted 2/3 epochs | 2/3 |"), "{table}");
     assert!(table.contains("- stopped: training interrupted after 2/3 epochs"), "{table}");
     let o = ppdl(&["summarize", "--overhead", "results"], tmp.path());
     assert!(o.status.success(), "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("| stopped | interrupted 2/3 epochs | mlp-256 |"),
+        String::from_utf8_lossy(&o.stdout).contains("| stopped | private | interrupted 2/3 epochs | mlp-256 |"),
         "{}",
         text(&o)
     );
@@ -705,4 +719,153 @@ fn attack_only_regenerates_the_figures_and_report_or_says_they_are_stale() {
     assert!(t.contains("STALE") && t.contains(&format!("`ppdl plot {}`", out.display())), "{t}");
     assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report, "report.md is not rewritten");
     assert_eq!(mtimes(&figures), times_before, "figures are not rewritten");
+}
+
+/// SMALL with `[[arms]]`: the baseline, the same keyed arm as SMALL's `[privacy]` (named `private`),
+/// then `extra` (any further arms).
+fn small_with_arms(extra: &str) -> String {
+    let head = SMALL.split("[privacy]").next().unwrap();
+    let tail = SMALL.split("[output]").nth(1).unwrap();
+    format!(
+        r#"{head}
+[[arms]]
+name = "baseline"
+scheme = "none"
+
+[[arms]]
+name = "private"
+scheme = "keyed"
+transforms = [{{ kind = "pixel-permutation" }}, {{ kind = "noise", sigma = 0.05 }}]
+codes_per_class = 2
+fixed_key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+{extra}
+[output]{tail}"#
+    )
+}
+
+/// Any number of arms in one run: every arm trains on the same seed, initialisation and batch order,
+/// so adding arms changes none of the others' numbers, and `[privacy]` runs exactly as the same arms
+/// written out as `[[arms]]`.
+#[test]
+fn arms_as_data_train_side_by_side_with_the_same_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let two = write(tmp.path(), "two.toml", SMALL);
+    let four = write(
+        tmp.path(),
+        "four.toml",
+        &small_with_arms(
+            r#"
+[[arms]]
+name = "blocks"
+scheme = "keyed"
+transforms = [{ kind = "block-shuffle", block = 4, flip = true }]
+
+[[arms]]
+name = "fast"
+scheme = "keyed"
+transforms = [{ kind = "fast-mix" }]
+label_permutation = false
+"#,
+        ),
+    );
+    let (a, b) = (tmp.path().join("two"), tmp.path().join("four"));
+    for (cfg, out) in [(&two, &a), (&four, &b)] {
+        let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // Loss and accuracy columns (not the timings) of the arms both runs have are identical.
+    let rows = |dir: &Path, arm: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.join("metrics.csv"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with(&format!("{arm},")))
+            .map(|l| l.split(',').take(6).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    for arm in ["baseline", "private"] {
+        assert!(!rows(&a, arm).is_empty());
+        assert_eq!(rows(&a, arm), rows(&b, arm), "{arm} changed when arms were added");
+    }
+    let s = ppdl::results::Summary::load(&b.join("summary.json")).unwrap();
+    let names: Vec<&str> = s.arms.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["baseline", "private", "blocks", "fast"]);
+    assert_eq!(s.baseline().unwrap().name, "baseline");
+    for arm in s.protected() {
+        assert_eq!(arm.epochs_completed, 2, "{}", arm.name);
+        assert!(arm.test_accuracy > 0.3, "{}: {}", arm.name, arm.test_accuracy);
+        let delta = arm.accuracy_delta.unwrap();
+        assert!((delta - (arm.test_accuracy - s.arms[0].test_accuracy)).abs() < 1e-12);
+        assert!(b.join("customer").join(&arm.name).join("key.json").is_file(), "{}", arm.name);
+        assert!(b.join("provider").join(&arm.name).join("model.safetensors").is_file(), "{}", arm.name);
+    }
+    assert!(!b.join("customer/baseline").exists(), "the baseline has no key");
+    // Each keyed arm has its own fresh key unless it fixes one.
+    let prints: Vec<&str> = s.protected().map(|a| a.key_fingerprint.as_deref().unwrap()).collect();
+    assert!(prints[0] != prints[1] && prints[1] != prints[2], "{prints:?}");
+    assert_eq!(s.arm("fast").unwrap().description, "fast-mix(rounds=3); labels: plain, m=1");
+    // overhead.json measures every keyed arm against the baseline.
+    let o = ppdl::overhead::OverheadReport::load(&b.join("overhead.json")).unwrap().unwrap();
+    assert_eq!(o.arms.iter().map(|a| a.arm.as_str()).collect::<Vec<_>>(), ["private", "blocks", "fast"]);
+    // summarize: one row per protected arm; infer needs --arm when there are several keyed arms.
+    let t = text(&ppdl(&["summarize", b.to_str().unwrap()], tmp.path()));
+    for arm in ["private", "blocks", "fast"] {
+        assert!(t.contains(&format!("| small | {arm} |")), "{t}");
+    }
+    assert_input_error(&ppdl(&["infer", b.to_str().unwrap()], tmp.path()), &["3 keyed arms", "--arm"]);
+    assert_input_error(
+        &ppdl(&["infer", b.to_str().unwrap(), "--arm", "blokcs"], tmp.path()),
+        &["did you mean `blocks`"],
+    );
+    let o = ppdl(&["infer", b.to_str().unwrap(), "--arm", "blocks", "--json"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["arm"], "blocks");
+    assert_eq!(report["matches_run"], true, "{report}");
+}
+
+#[test]
+fn bad_arm_lists_are_input_errors_naming_file_line_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keyed = "\n[[arms]]\nname = \"p\"\nscheme = \"keyed\"\n";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            small_with_arms("").replace("[data]", "arms = []\n[data]").split("[[arms]]").next().unwrap().to_string()
+                + "[output]"
+                + SMALL.split("[output]").nth(1).unwrap(),
+            vec!["field `arms`", "at least one arm"],
+        ),
+        (
+            small_with_arms("[[arms]]\nname = \"private\"\nscheme = \"none\"\n"),
+            vec!["arms[2].name", "unique", "bad1.toml:26:"],
+        ),
+        (
+            small_with_arms("[[arms]]\nname = \"x\"\nscheme = \"keyd\"\n"),
+            vec!["unknown scheme `keyd`", "did you mean `keyed`"],
+        ),
+        (
+            small_with_arms("[[arms]]\nname = \"b2\"\nscheme = \"none\"\n"),
+            vec!["arms[2].scheme", "exactly one baseline"],
+        ),
+        (
+            small_with_arms(&format!("{keyed}transforms = [{{ kind = \"block-shuffle\", block = 5 }}]\n")),
+            vec!["arms[2].transforms[0].block", "divides the 28x28 image"],
+        ),
+        (small_with_arms(&format!("{keyed}codes_per_class = 0\n")), vec!["arms[2].codes_per_class"]),
+        (small_with_arms("[[arms]]\nname = \"a b\"\nscheme = \"keyed\"\n"), vec!["arms[2].name", "letters, digits"]),
+        (small_with_arms("[[arms]]\nscheme = \"keyed\"\n"), vec!["missing field `name`"]),
+        (
+            format!("{SMALL}\n[[arms]]\nname = \"baseline\"\nscheme = \"none\"\n"),
+            vec!["either `[privacy]`", "not both"],
+        ),
+    ];
+    for (i, (body, needles)) in cases.iter().enumerate() {
+        let cfg = write(tmp.path(), &format!("bad{i}.toml"), &body);
+        let out = tmp.path().join(format!("out{i}"));
+        let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+        let mut needles = needles.clone();
+        let name = format!("bad{i}.toml");
+        needles.push(&name);
+        assert_input_error(&o, &needles);
+        assert!(!out.exists(), "case {i}: something was written");
+    }
 }

@@ -54,12 +54,12 @@ fn sigint_stops_both_arms_keeps_finished_epochs_and_exits_130() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", text(&o));
     assert!(!text(&o).contains("panicked"));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["interrupted"], true);
+    let summary = ppdl::results::Summary::load(&out.join("summary.json")).unwrap();
+    assert!(summary.interrupted);
     for arm in ["baseline", "private"] {
-        assert_eq!(summary[arm]["status"], "stopped");
-        let done = summary[arm]["epochs_completed"].as_u64().unwrap();
+        let record = summary.arm(arm).unwrap();
+        assert_eq!(record.status, ppdl::results::ArmStatus::Stopped);
+        let done = record.epochs_completed as u64;
         assert!((1..500).contains(&done), "{arm} completed {done} epochs");
         let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
         let tests = metrics.lines().filter(|l| l.starts_with(arm) && l.contains(",test,")).count() as u64;
@@ -75,12 +75,8 @@ fn sigint_stops_both_arms_keeps_finished_epochs_and_exits_130() {
     // `summarize` says so, with the epochs each arm finished out of the 500 configured.
     let o = ppdl(&["summarize", out.to_str().unwrap()], tmp.path());
     assert!(o.status.success(), "{}", text(&o));
-    let (b, p) = (summary["baseline"]["epochs_completed"].as_u64(), summary["private"]["epochs_completed"].as_u64());
-    let epochs = if b == p {
-        format!("{}/500", b.unwrap())
-    } else {
-        format!("baseline {}/500, private {}/500", b.unwrap(), p.unwrap())
-    };
+    let (b, p) = (summary.arms[0].epochs_completed, summary.arms[1].epochs_completed);
+    let epochs = if b == p { format!("{b}/500") } else { format!("baseline {b}/500, private {p}/500") };
     let row = format!("| interrupted {epochs} epochs | {epochs} |");
     assert!(text(&o).contains(&row), "expected {row}: {}", text(&o));
 }
@@ -97,13 +93,13 @@ fn a_diverging_arm_is_marked_failed_and_the_other_finishes() {
     let out = tmp.path().join("run");
     let o = ppdl(&["run", "div.toml", "--out", out.to_str().unwrap()], tmp.path());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("the private arm failed"), "{}", text(&o));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["baseline"]["status"], "finished");
-    assert_eq!(summary["baseline"]["epochs_completed"], 2);
-    assert_eq!(summary["private"]["status"], "failed");
-    let reason = summary["private"]["failure"].as_str().unwrap();
+    assert!(text(&o).contains("the `private` arm failed"), "{}", text(&o));
+    let summary = ppdl::results::Summary::load(&out.join("summary.json")).unwrap();
+    let (baseline, private) = (summary.arm("baseline").unwrap(), summary.arm("private").unwrap());
+    assert_eq!(baseline.status, ppdl::results::ArmStatus::Finished);
+    assert_eq!(baseline.epochs_completed, 2);
+    assert_eq!(private.status, ppdl::results::ArmStatus::Failed);
+    let reason = private.failure.as_deref().unwrap();
     assert!(reason.contains("loss became") && reason.contains("diverged"), "{reason}");
     let o = ppdl(&["summarize", out.to_str().unwrap()], tmp.path());
     assert!(o.status.success(), "{}", text(&o));

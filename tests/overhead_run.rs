@@ -70,6 +70,8 @@ fn a_short_run_writes_a_complete_overhead_report() {
     assert!(text.contains("overhead: encode"), "{text}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("overhead.json")).unwrap()).unwrap();
     check_report(&report, &out);
+    // The figures of the one keyed arm, as format 1 held them under `measured`.
+    let report = serde_json::json!({ "measured": report["arms"][0]["measured"].clone() });
 
     // `summarize --overhead` tabulates the same figures.
     let o = Command::new(env!("CARGO_BIN_EXE_ppdl"))
@@ -82,7 +84,9 @@ fn a_short_run_writes_a_complete_overhead_report() {
     let encode_pct = format!("{:.1}%", 100.0 * num(&report, "measured.encode.fraction_of_baseline_epoch"));
     let ratio = format!("| {:.3} (timed alone) |", num(&report, "measured.training.ratio"));
     assert!(
-        row.starts_with("| overhead | finished | mlp-256 |") && row.contains(&encode_pct) && row.contains(&ratio),
+        row.starts_with("| overhead | private | finished | mlp-256 |")
+            && row.contains(&encode_pct)
+            && row.contains(&ratio),
         "{row}"
     );
 
@@ -103,8 +107,11 @@ fn a_short_run_writes_a_complete_overhead_report() {
 }
 
 fn check_report(r: &Value, run: &Path) {
-    assert_eq!(r["format_version"], 1);
-    let m = &r["measured"];
+    assert_eq!(r["format_version"], 2);
+    let arms = r["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), 1, "one keyed arm measured against the baseline");
+    assert_eq!(arms[0]["arm"], "private");
+    let m = &arms[0]["measured"];
 
     // Encode: the 500 training samples, every transform in order, each timed.
     assert_eq!(m["encode"]["samples"], 500);
@@ -156,7 +163,7 @@ fn check_report(r: &Value, run: &Path) {
 
     // Accuracy delta matches summary.json.
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
-    assert!((num(m, "accuracy_delta") - num(&summary, "accuracy_delta")).abs() < 1e-12);
+    assert!((num(m, "accuracy_delta") - num(&summary["arms"][1], "accuracy_delta")).abs() < 1e-12);
     assert!(num(m, "accuracy_delta").abs() <= 1.0);
     if cfg!(unix) {
         assert!(num(m, "peak_memory_bytes") > 1e6, "peak memory {}", m["peak_memory_bytes"]);

@@ -366,8 +366,7 @@ pub fn run_attacks(
     // The customer's per-sample randomness is one keyed stream. Encoding the training set first, as
     // the run did, reproduces the provider's data exactly and leaves the stream where the customer's
     // later encodings (queries) continue, so simulated queries never reuse training noise.
-    let per_sample =
-        privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }));
+    let per_sample = privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }));
     let provider_train = match provider_train {
         Some(t) => {
             if per_sample {
@@ -448,7 +447,11 @@ pub fn run_attacks(
             }
             Err(e) => {
                 let reason = format!("{e:#}");
-                let _ = events.send(Event::AttackFailed { arm: arm.into(), name: kind.name().into(), reason: reason.clone() });
+                let _ = events.send(Event::AttackFailed {
+                    arm: arm.into(),
+                    name: kind.name().into(),
+                    reason: reason.clone(),
+                });
                 file.failures.push(AttackFailure { arm: arm.to_string(), name: kind.name().into(), reason });
             }
         }
@@ -513,7 +516,9 @@ pub fn run_on_folder(
 ) -> anyhow::Result<AttacksFile> {
     let arms = config.arms();
     let Some(privacy) = arms.iter().find(|a| a.name == arm).and_then(|a| a.scheme.keyed()) else {
-        return Err(InputError::new(format!("no keyed arm named `{arm}` in this run (attacks need a keyed arm)")).into());
+        return Err(
+            InputError::new(format!("no keyed arm named `{arm}` in this run (attacks need a keyed arm)")).into()
+        );
     };
     let ctx = KeyContext {
         dataset: &dataset.name,
@@ -573,8 +578,7 @@ pub fn rerun(
             }
         }
     };
-    let keyed: Vec<String> =
-        config.arms().into_iter().filter(|a| a.scheme.keyed().is_some()).map(|a| a.name).collect();
+    let keyed: Vec<String> = config.arms().into_iter().filter(|a| a.scheme.keyed().is_some()).map(|a| a.name).collect();
     for arm in &keyed {
         let model = folder.model_path(arm);
         if !model.is_file() && kinds.iter().any(|k| *k != AttackKind::KeySpace) {

@@ -82,9 +82,10 @@ impl OverheadReport {
             Err(e) => return Err(crate::error::InputError::in_file(path, format!("cannot read: {e}")).into()),
         };
         let bad = |e: serde_json::Error| -> anyhow::Error {
+            let kind = if e.is_syntax() || e.is_eof() { "invalid JSON" } else { "unexpected content" };
             crate::error::InputError::in_file(
                 path,
-                format!("line {} column {}: not a ppdl overhead file: {e}", e.line(), e.column()),
+                format!("line {} column {}: {kind}: expected a ppdl overhead file: {e}", e.line(), e.column()),
             )
             .into()
         };
@@ -439,7 +440,14 @@ mod tests {
 
     fn arm(epochs: &[f64]) -> ArmRecord {
         ArmRecord {
-            status: "finished".into(),
+            name: "arm".into(),
+            scheme: crate::config::SchemeConfig::None,
+            description: String::new(),
+            key_fingerprint: None,
+            fixed_key: false,
+            status: crate::results::ArmStatus::Finished,
+            accuracy_delta: None,
+            encode_seconds: None,
             test_accuracy: 0.5,
             train_seconds: epochs.iter().sum(),
             samples_per_second: 1.0,

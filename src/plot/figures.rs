@@ -115,14 +115,16 @@ pub(crate) fn render_all(run: &RunData, dir: &Path) -> anyhow::Result<(Vec<Figur
                 let suffix = arm_suffix(run, arm);
                 match doc.record(arm, "key-space").and_then(|r| key_space(run, r)) {
                     Some((f, c)) => emit(&f, c, dir, &mut out)?,
-                    None => skipped.push(format!(
-                        "key-space{suffix}: no key-space record with components in attacks.json"
-                    )),
+                    None => {
+                        skipped.push(format!("key-space{suffix}: no key-space record with components in attacks.json"))
+                    }
                 }
                 for r in doc.records.iter().filter(|r| r.arm == arm && r.name != "key-space") {
                     match attack(r, run) {
                         Some((f, c)) => emit(&f, c, dir, &mut out)?,
-                        None => skipped.push(format!("attack-{}{suffix}: the record has no curves", file_stem(&r.name))),
+                        None => {
+                            skipped.push(format!("attack-{}{suffix}: the record has no curves", file_stem(&r.name)))
+                        }
                     }
                 }
             }
@@ -389,7 +391,10 @@ fn training_time(run: &RunData) -> Option<(ChartFigure, String)> {
         value_desc: "training time (s)".into(),
         categories: (1..=epochs).map(|e| e.to_string()).collect(),
         groups,
-        legend: arms.iter().map(|a| LegendItem { label: arm_label(a), swatch: Swatch::Box(arm_color(run, a)) }).collect(),
+        legend: arms
+            .iter()
+            .map(|a| LegendItem { label: arm_label(a), swatch: Swatch::Box(arm_color(run, a)) })
+            .collect(),
         horizontal: false,
         log: false,
     };
@@ -426,7 +431,11 @@ fn inference_latency(run: &RunData) -> Option<(ChartFigure, String)> {
         let color = run.summary.arm(&a.arm).map_or(style::PRIVATE, |r| arm_color(run, r));
         categories.push(a.arm.clone());
         groups.push(vec![Bar {
-            segments: vec![(b.private_encode_ms, style::ENCODE), (b.private_forward_ms, color), (b.private_decode_ms, style::DECODE)],
+            segments: vec![
+                (b.private_encode_ms, style::ENCODE),
+                (b.private_forward_ms, color),
+                (b.private_decode_ms, style::DECODE),
+            ],
             annotation: Some(format!(
                 "{} ({:.2}x)",
                 ms(b.private_total_ms),
@@ -1084,8 +1093,19 @@ fn text_colored_note() -> TextStyle<'static> {
 mod tests {
     use super::*;
 
+    /// A record with the fields `json` gives over an empty one.
     fn record(json: &str) -> AttackRecord {
-        serde_json::from_str(json).expect("a test record")
+        let threat = crate::results::attacks::ThreatModel {
+            adversary: String::new(),
+            holds: Vec::new(),
+            knowledge: String::new(),
+        };
+        let mut value = serde_json::to_value(AttackRecord::new("", "", "", threat, "")).unwrap();
+        let given: serde_json::Value = serde_json::from_str(json).expect("a test record");
+        for (k, v) in given.as_object().unwrap() {
+            value[k] = v.clone();
+        }
+        serde_json::from_value(value).expect("a test record")
     }
 
     const WRONG_KEY: &str = r#"{"name": "wrong-key",

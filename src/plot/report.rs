@@ -179,7 +179,12 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
             let _ = write!(out, "| {epoch} |");
             for (a, r) in s.arms.iter().zip(&rows) {
                 let cellv = match r.get(e) {
-                    Some(m) => format!("{} ({}), {} s", pct(m.accuracy), num(Some(m.loss), 4), num(a.epoch_seconds.get(e).copied(), 2)),
+                    Some(m) => format!(
+                        "{} ({}), {} s",
+                        pct(m.accuracy),
+                        num(Some(m.loss), 4),
+                        num(a.epoch_seconds.get(e).copied(), 2)
+                    ),
                     None => "n/a".into(),
                 };
                 let _ = write!(out, " {cellv} |");

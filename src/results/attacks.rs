@@ -225,7 +225,11 @@ impl AttacksFile {
     pub fn load(path: &Path) -> anyhow::Result<AttacksFile> {
         let text = std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
         let bad = |e: serde_json::Error| {
-            InputError::in_file(path, format!("line {} column {}: not a ppdl attacks file: {e}", e.line(), e.column()))
+            let kind = if e.is_syntax() || e.is_eof() { "invalid JSON" } else { "unexpected content" };
+            InputError::in_file(
+                path,
+                format!("line {} column {}: {kind}: expected a ppdl attacks file: {e}", e.line(), e.column()),
+            )
         };
         #[derive(Deserialize)]
         struct Version {

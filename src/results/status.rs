@@ -150,8 +150,7 @@ impl RunStatus {
             Err(why) => gaps.unreadable = Some(why),
             Ok(seen) => {
                 let seen = seen.unwrap_or_default();
-                gaps.incomplete =
-                    seen.records.iter().filter(|r| !r.complete).map(|r| label(&r.arm, &r.name)).collect();
+                gaps.incomplete = seen.records.iter().filter(|r| !r.complete).map(|r| label(&r.arm, &r.name)).collect();
                 gaps.failed = seen.failures.iter().map(|f| (label(&f.arm, &f.name), f.reason.clone())).collect();
                 for arm in &attacked {
                     for a in enabled_attacks {

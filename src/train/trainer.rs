@@ -283,7 +283,14 @@ where
         let eval = job.judge.evaluate(&scores);
         self.last_test_accuracy = eval.accuracy;
         let n = job.data.len();
-        self.send_metric(at, MetricSplit::Test, eval.loss, eval.accuracy, n as f64 / seconds.max(1e-9), self.train_seconds);
+        self.send_metric(
+            at,
+            MetricSplit::Test,
+            eval.loss,
+            eval.accuracy,
+            n as f64 / seconds.max(1e-9),
+            self.train_seconds,
+        );
         Ok(())
     }
 }
