@@ -37,6 +37,9 @@ pub enum Command {
         /// fine-tune, known-plaintext, statistical, label-frequency, inversion).
         #[arg(long)]
         only: Option<String>,
+        /// Attack only this keyed arm (default: every keyed arm of the run).
+        #[arg(long)]
+        arm: Option<String>,
     },
     /// Open the interactive workbench (also what `ppdl` with no arguments does).
     Tui {
@@ -91,7 +94,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             crate::headless::run(&config, out.as_deref())?;
             Ok(())
         }
-        Some(Command::Attack { run_dir, only }) => crate::headless::attack(&run_dir, only.as_deref()),
+        Some(Command::Attack { run_dir, only, arm }) => {
+            crate::headless::attack(&run_dir, only.as_deref(), arm.as_deref())
+        }
         Some(Command::Validate { config }) => {
             let cfg = crate::validate::load_config(&config)?;
             println!("# {}: valid", config.display());

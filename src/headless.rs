@@ -38,10 +38,10 @@ pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome>
     Ok(outcome)
 }
 
-/// `ppdl attack RUN_DIR [--only NAME]`: re-run attacks on a saved run (no retraining), rewrite
-/// attacks.json (with `--only`, merge that attack's record into it), then bring the figures and
-/// report.md up to date (see [`crate::run::refresh_after_attacks`]).
-pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
+/// `ppdl attack RUN_DIR [--only NAME] [--arm NAME]`: re-run attacks on a saved run (no retraining),
+/// rewrite attacks.json (with `--only` or `--arm`, merge those records into it), then bring the
+/// figures and report.md up to date (see [`crate::run::refresh_after_attacks`]).
+pub fn attack(run_dir: &Path, only: Option<&str>, arm: Option<&str>) -> anyhow::Result<()> {
     let control = Arc::new(Control::default());
     install_interrupt_handler(&control);
     let (tx, rx) = mpsc::channel();
@@ -50,7 +50,7 @@ pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
     let outcome = std::thread::scope(|scope| {
         let control = &control;
         let worker = scope.spawn(move || -> anyhow::Result<crate::attacks::AttacksFile> {
-            let file = crate::attacks::rerun(run_dir, only, &tx, control)?;
+            let file = crate::attacks::rerun(run_dir, only, arm, &tx, control)?;
             crate::run::refresh_after_attacks(run_dir, &tx, control);
             Ok(file)
         });

@@ -558,10 +558,12 @@ pub fn run_on_folder(
     Ok(file)
 }
 
-/// `ppdl attack RUN_DIR [--only NAME]`: re-run attacks on a saved run without retraining.
+/// `ppdl attack RUN_DIR [--only NAME] [--arm NAME]`: re-run attacks on a saved run without
+/// retraining, on every keyed arm or the one named.
 pub fn rerun(
     run_dir: &Path,
     only: Option<&str>,
+    arm: Option<&str>,
     events: &Sender<Event>,
     control: &Control,
 ) -> anyhow::Result<AttacksFile> {
@@ -593,10 +595,11 @@ pub fn rerun(
     let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
     let dataset = config.data.load()?;
     let mut file = AttacksFile::default();
-    // Records of the attacks not re-run are kept (`--only`); a full re-run replaces them all.
-    for (i, arm) in keyed.iter().enumerate() {
-        let merge = only.is_some() || i > 0;
-        file = run_on_folder(&config, arm, &dataset, &folder, None, &kinds, merge, events, control)?;
+    // Records of the attacks and arms not re-run are kept (`--only`, `--arm`); a full re-run
+    // replaces them all.
+    for (i, name) in keyed.iter().enumerate() {
+        let merge = only.is_some() || arm.is_some() || i > 0;
+        file = run_on_folder(&config, name, &dataset, &folder, None, &kinds, merge, events, control)?;
         if control.stop_requested() {
             break;
         }

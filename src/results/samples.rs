@@ -38,7 +38,6 @@ use crate::error::InputError;
 use crate::scheme::{Customer, EncodedInputs};
 
 pub const SAMPLES_FORMAT_VERSION: u32 = 1;
-pub const SAMPLES_FILE: &str = "samples.json";
 /// How many test images a run keeps for the panel.
 pub const DEFAULT_SAMPLE_COUNT: usize = 6;
 
