@@ -18,6 +18,7 @@ use crate::results::{self, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FOR
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
+use crate::scheme::transforms::DescribePrivacy;
 use crate::train::{train_arm, Arm, ArmOutcome, Control, MetricRow, TrainSpec};
 
 /// What a finished (or interrupted) run leaves behind.

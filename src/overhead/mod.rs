@@ -23,6 +23,7 @@ use crate::data::Dataset;
 use crate::results::ArmRecord;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::Customer;
+use crate::scheme::transforms::DescribePrivacy;
 
 pub use inference::{InferenceCost, InferenceTimes};
 pub use literature::LiteratureEntry;

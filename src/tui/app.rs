@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::attacks::Event;
 use crate::config::Config;
 use crate::train::Control;
+use crate::scheme::transforms::DescribePrivacy;
 
 use super::actions::{self, Compare, ConfigEntry, RunDetail, RunEntry};
 use super::analysis::{AttackRow, Attacks, Availability, Overhead};
