@@ -49,7 +49,7 @@ fn inference(c: &mut Criterion) {
     let d = data.shape.features();
     let key = || SecretKey::from_hex(&"07".repeat(32)).unwrap();
     let customers: Vec<(String, Customer)> =
-        [("pixel-permutation", TransformSpec::PixelPermutation), ("orthogonal-mix", TransformSpec::OrthogonalMix)]
+        [("pixel-permutation", TransformSpec::new("pixel-permutation")), ("orthogonal-mix", TransformSpec::new("orthogonal-mix"))]
             .into_iter()
             .map(|(name, spec)| {
                 let privacy = PrivacyConfig { transforms: vec![spec], ..PrivacyConfig::default() };

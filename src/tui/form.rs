@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn arrows_offer_only_block_sizes_that_divide_the_image() {
-        // The embedded dataset's images are 8x8: block sizes 1, 2, 4 and 8.
+        // The embedded dataset's images are 28x28: block sizes 1, 2, 4, 7, 14 and 28.
         let mut f = form();
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Right, KeyCode::Down]);
         assert_eq!(f.current(), Field::Param(0, 0));
@@ -389,7 +389,7 @@ mod tests {
             seen.push(f.value_text(Field::Param(0, 0)));
             assert!(f.is_valid(), "{:?}", f.invalid);
         }
-        assert_eq!(seen, ["8", "8", "8", "8", "4", "2", "1", "1", "1"]);
+        assert_eq!(seen, ["7", "14", "28", "28", "14", "7", "4", "2", "1"]);
     }
 
     #[test]
