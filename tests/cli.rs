@@ -306,6 +306,25 @@ fn every_bad_config_value_is_named_and_nothing_is_written() {
         ),
         (&[("{ kind = \"pixel-permutation\" }", "{ kind = \"rot13\" }")], &["privacy.transforms[0]", "rot13"]),
         (&[("codes_per_class = 2", "codes_per_class = 0")], &["bad.toml:16", "privacy.codes_per_class", ">= 1"]),
+        // Transform parameters are checked by their kind (the registry): names, types, ranges.
+        (
+            &[("sigma = 0.05", "sigam = 0.05")],
+            &["bad.toml:15", "privacy.transforms[1].sigam", "`sigma`, `per_sample`", "(did you mean `sigma`?)"],
+        ),
+        (&[("sigma = 0.05", "sigma = \"0.05\"")], &["bad.toml:15", "privacy.transforms[1].sigma", "a number"]),
+        (&[(", sigma = 0.05", "")], &["bad.toml:15", "privacy.transforms[1]`", "`sigma` for noise"]),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"pixel-permutation\", block = 4 }")],
+            &["bad.toml:15", "privacy.transforms[0].block", "no parameters for pixel-permutation"],
+        ),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"fast-mix\", rounds = 17 }")],
+            &["bad.toml:15", "privacy.transforms[0].rounds", "from 1 to 16, got 17"],
+        ),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"block-shuffle\", block = 4, flip = 1 }")],
+            &["bad.toml:15", "privacy.transforms[0].flip", "true or false, got 1"],
+        ),
         (
             &[
                 ("dataset = \"embedded\"", "dataset = \"digits\""),

@@ -234,15 +234,13 @@ pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str
             let Some(decl) = kind.params().iter().find(|p| p.name == name) else {
                 let names: Vec<&str> = kind.params().iter().map(|p| p.name).collect();
                 let hint = did_you_mean(name, names.iter().copied());
-                let accepted = if names.is_empty() {
-                    "no parameters".to_string()
+                let expected = if names.is_empty() {
+                    format!("no parameters for {}, got `{name}`", kind.name())
                 } else {
-                    format!("parameters {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                    let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+                    format!("a parameter of {}, one of {list}; got `{name}`{hint}", kind.name())
                 };
-                return Err((
-                    format!("{field}.{name}"),
-                    format!("no parameter `{name}`: {} takes {accepted}{hint}", kind.name()),
-                ));
+                return Err((format!("{field}.{name}"), expected));
             };
             let fits = match decl.ty {
                 ParamType::Integer => value.as_integer().is_some_and(|v| v >= 0),
@@ -254,10 +252,8 @@ pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str
             }
         }
         if let Some(missing) = kind.params().iter().find(|p| p.default.is_none() && spec.get(p.name).is_none()) {
-            return Err((
-                format!("{field}.{}", missing.name),
-                format!("a value for `{}` ({}): {} requires it", missing.name, missing.doc, kind.name()),
-            ));
+            // The transform's own path: the missing key has no line of its own to point at.
+            return Err((field, format!("`{}` for {} ({})", missing.name, kind.name(), missing.doc)));
         }
         kind.check(&Params::new(spec, kind), shape).map_err(|(param, expected)| {
             (if param.is_empty() { field.clone() } else { format!("{field}.{param}") }, expected)
