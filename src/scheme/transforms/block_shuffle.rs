@@ -24,7 +24,7 @@ const PARAMS: &[Param] = &[
     Param {
         name: "flip",
         title: "flip",
-        doc: "also flip a keyed half of the blocks, x -> 1 - x",
+        doc: "also flip each block, x -> 1 - x, on a keyed coin toss (about half of them)",
         ty: ParamType::Flag,
         default: Some(toml::Value::Boolean(false)),
         initial: toml::Value::Boolean(false),

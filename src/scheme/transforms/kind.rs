@@ -340,3 +340,17 @@ pub fn draws_fresh_noise(specs: &[TransformSpec]) -> bool {
         find(&s.kind).is_some_and(|k| matches!(k.structure(&Params::new(s, k)), Structure::Noise { per_sample: true, .. }))
     })
 }
+
+/// README's table of transform kinds and their parameters, from the registry (a test keeps README's
+/// copy equal to it).
+pub fn reference_table() -> String {
+    let mut out = String::from("| kind | parameter | default | meaning |\n|---|---|---|---|\n");
+    for kind in super::ALL {
+        out.push_str(&format!("| `{}` | | | {} |\n", kind.name(), kind.about()));
+        for p in kind.params() {
+            let default = p.default.as_ref().map_or("required".to_string(), |v| v.to_string());
+            out.push_str(&format!("| | `{}` | {default} | {} |\n", p.name, p.doc));
+        }
+    }
+    out
+}

@@ -15,7 +15,7 @@ pub mod kind;
 
 pub use block_shuffle::BlockShuffle;
 pub use kind::{
-    check_transforms, draws_fresh_noise, find, initial_spec, log2_factorial, resolve_transforms, DescribePrivacy,
+    check_transforms, draws_fresh_noise, find, initial_spec, log2_factorial, reference_table, resolve_transforms, DescribePrivacy,
     FamilyStyle, FeatureMap, KeySpace, Param, ParamType, Params, Shape, Structure, TransformKind, TransformLabel,
 };
 pub use noise::Noise;
