@@ -17,8 +17,8 @@ use crate::error::{InputError, Interrupted};
 use crate::results::{self, ArmRecord, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
-use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
 use crate::scheme::transforms::DescribePrivacy;
+use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
 use crate::train::{train_arm, Arm, ArmOutcome, Control, MetricRow, TrainSpec};
 
 /// What a finished (or interrupted) run leaves behind.

@@ -255,7 +255,10 @@ fn key_space_formulas() {
     let exact: f64 = (2..=1_000_000u64).map(|k| (k as f64).log2()).sum();
     assert!((log2_factorial(1_000_000) - exact).abs() < 1e-3);
     let comps = transform_components(
-        &[TransformSpec::new("block-shuffle").with("block", 4).with("flip", true), TransformSpec::new("orthogonal-mix")],
+        &[
+            TransformSpec::new("block-shuffle").with("block", 4).with("flip", true),
+            TransformSpec::new("orthogonal-mix"),
+        ],
         mnist,
     );
     let want = log2_factorial(49) + 49.0 * log2_factorial(16) + 49.0;

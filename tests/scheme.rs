@@ -321,7 +321,8 @@ fn per_sample_noise_is_gaussian_fresh_per_sample_and_independent_of_how_the_batc
     // N(0, sigma^2) and unrelated to the others (a stream reused for two images repeats its noise).
     let d = SHAPE.features();
     let n = 3000;
-    let t = transforms::build(&TransformSpec::new("noise").with("sigma", 0.5).with("per_sample", true), 0, &key(4), SHAPE);
+    let t =
+        transforms::build(&TransformSpec::new("noise").with("sigma", 0.5).with("per_sample", true), 0, &key(4), SHAPE);
     let mut y = vec![0f32; n * d];
     t.encode(&mut y, &mut ChaCha20Rng::seed_from_u64(9));
     let (mean, var) = {

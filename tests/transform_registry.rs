@@ -98,7 +98,7 @@ fn bad_transform_tables_name_the_field_and_what_was_expected() {
         (t("separable-mix").with("rounds", 2), "p[0].rounds", "no parameters for separable-mix"),
     ];
     for (spec, field, expected) in cases {
-        let (f, e) = check_transforms(&[spec.clone()], shape, "p").unwrap_err();
+        let (f, e) = check_transforms(std::slice::from_ref(&spec), shape, "p").unwrap_err();
         assert_eq!(f, field, "{spec:?}");
         assert!(e.contains(expected), "{spec:?}: {e}");
     }

@@ -7,8 +7,8 @@ use serde_json::json;
 use super::{AttackContext, AttackKind, AttackRecord, Figure, ThreatModel};
 use crate::config::TransformSpec;
 use crate::data::ImageShape;
-use crate::scheme::transforms::{self, KeySpace, TransformLabel};
 use crate::results::attacks::Level;
+use crate::scheme::transforms::{self, KeySpace, TransformLabel};
 
 /// The figure the verdict rule reads: a key with a continuous component cannot be enumerated.
 pub const CONTINUOUS_DIM: &str = "continuous key dimension";

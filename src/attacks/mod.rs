@@ -78,8 +78,8 @@ use crate::data::{Dataset, ImageShape, Split};
 use crate::error::InputError;
 use crate::results::RunFolder;
 use crate::scheme::key::KeyContext;
-use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
 use crate::scheme::transforms::{self as scheme_transforms, DescribePrivacy, Structure};
+use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
 use crate::train::Control;
 
 /// Whether the attack reads the provider's encoded training set (inputs or codes).

@@ -22,8 +22,8 @@ use crate::config::{Config, Schedule};
 use crate::data::Dataset;
 use crate::results::ArmRecord;
 use crate::scheme::protocol::EncodeTimings;
-use crate::scheme::Customer;
 use crate::scheme::transforms::DescribePrivacy;
+use crate::scheme::Customer;
 
 pub use inference::{InferenceCost, InferenceTimes};
 pub use literature::LiteratureEntry;

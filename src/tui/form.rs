@@ -160,9 +160,7 @@ impl Form {
                     self.adjust(field, 1);
                 }
             }
-            KeyCode::Char(c) if self.is_numeric(field) && (c.is_ascii_digit() || c == '.') => {
-                self.type_char(field, c)
-            }
+            KeyCode::Char(c) if self.is_numeric(field) && (c.is_ascii_digit() || c == '.') => self.type_char(field, c),
             KeyCode::Backspace if self.is_numeric(field) => self.backspace(field),
             KeyCode::Char('a') => self.add_transform(),
             KeyCode::Char('x') | KeyCode::Delete => self.remove_transform(),
@@ -266,7 +264,9 @@ impl Form {
             }
             Field::Param(i, _) => {
                 let value = match self.param(field).map(|d| (d.name, d.ty)) {
-                    Some((name, ParamType::Integer)) => text.parse::<i64>().ok().map(|v| (name, toml::Value::Integer(v))),
+                    Some((name, ParamType::Integer)) => {
+                        text.parse::<i64>().ok().map(|v| (name, toml::Value::Integer(v)))
+                    }
                     Some((name, ParamType::Number)) => text.parse::<f64>().ok().map(|v| (name, toml::Value::Float(v))),
                     _ => None,
                 };
@@ -337,7 +337,8 @@ mod tests {
     }
 
     fn form() -> Form {
-        let cfg = crate::validate::parse_config("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml")).unwrap();
+        let cfg = crate::validate::parse_config("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml"))
+            .unwrap();
         Form::new("t.toml".into(), cfg)
     }
 

@@ -80,7 +80,8 @@ impl TransformKind for Kind {
         let (block, flip) = (p.integer("block"), p.flag("flip"));
         let blocks = ((shape.height / block) * (shape.width / block)) as u64;
         let inner = (block * block) as u64;
-        let bits = log2_factorial(blocks) + blocks as f64 * log2_factorial(inner) + if flip { blocks as f64 } else { 0.0 };
+        let bits =
+            log2_factorial(blocks) + blocks as f64 * log2_factorial(inner) + if flip { blocks as f64 } else { 0.0 };
         let flips = if flip { format!(" * 2^{blocks}") } else { String::new() };
         KeySpace { bits, continuous_dim: 0, note: format!("log2({blocks}! * ({inner}!)^{blocks}{flips})") }
     }

@@ -228,7 +228,10 @@ pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str
             let names: Vec<&str> = super::ALL.iter().map(|k| k.name()).collect();
             let hint = did_you_mean(&spec.kind, names.iter().copied());
             let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-            return Err((format!("{field}.kind"), format!("a transform kind, one of {list}; got `{}`{hint}", spec.kind)));
+            return Err((
+                format!("{field}.kind"),
+                format!("a transform kind, one of {list}; got `{}`{hint}", spec.kind),
+            ));
         };
         for (name, value) in &spec.params {
             let Some(decl) = kind.params().iter().find(|p| p.name == name) else {
@@ -337,7 +340,8 @@ impl DescribePrivacy for PrivacyConfig {
 /// Whether encoding with these transforms draws fresh randomness per sample.
 pub fn draws_fresh_noise(specs: &[TransformSpec]) -> bool {
     specs.iter().any(|s| {
-        find(&s.kind).is_some_and(|k| matches!(k.structure(&Params::new(s, k)), Structure::Noise { per_sample: true, .. }))
+        find(&s.kind)
+            .is_some_and(|k| matches!(k.structure(&Params::new(s, k)), Structure::Noise { per_sample: true, .. }))
     })
 }
 

@@ -65,7 +65,11 @@ impl TransformKind for Kind {
     fn key_space(&self, p: &Params, shape: ImageShape) -> KeySpace {
         let d = shape.features() as u64;
         if p.flag("per_sample") {
-            KeySpace { bits: 0.0, continuous_dim: 0, note: "no key: fresh noise per sample (not invertible by anyone)".into() }
+            KeySpace {
+                bits: 0.0,
+                continuous_dim: 0,
+                note: "no key: fresh noise per sample (not invertible by anyone)".into(),
+            }
         } else {
             KeySpace { bits: 0.0, continuous_dim: d, note: format!("continuous: a fixed pattern in R^{d}") }
         }

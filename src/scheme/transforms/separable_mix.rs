@@ -273,4 +273,3 @@ fn mix_blocks_any<const FMA: bool>(run: &mut [f32], mt: &[f32], k: usize, inner:
         x.copy_from_slice(&out);
     }
 }
-

@@ -98,11 +98,7 @@ pub fn fit_left(text: &str, width: usize) -> String {
 
 /// The privacy settings in a table cell: "pixel-perm, labels perm, m=3".
 pub fn privacy_short(p: &PrivacyConfig) -> String {
-    let mut parts: Vec<String> = p
-        .transforms
-        .iter()
-        .map(|t| t.short_label())
-        .collect();
+    let mut parts: Vec<String> = p.transforms.iter().map(|t| t.short_label()).collect();
     if parts.is_empty() {
         parts.push("no transform".into());
     }

@@ -51,8 +51,11 @@ fn draw_fields(frame: &mut Frame, area: Rect, form: &Form) {
             let marker = if Some(f) == bad { Span::styled("✗ ", theme::bad()) } else { Span::raw("  ") };
             let value = form.value_text(f);
             let value_style = if Some(f) == bad { theme::bad() } else { theme::title() };
-            let mut spans =
-                vec![marker, Span::raw(format!("{:<20}", label(form, f))), Span::styled(format!("{value:<18}"), value_style)];
+            let mut spans = vec![
+                marker,
+                Span::raw(format!("{:<20}", label(form, f))),
+                Span::styled(format!("{value:<18}"), value_style),
+            ];
             if f == current {
                 spans.push(Span::styled(hint(form, f), theme::muted()));
             }
