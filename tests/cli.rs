@@ -725,3 +725,37 @@ fn attack_only_regenerates_the_figures_and_report_or_says_they_are_stale() {
     assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report, "report.md is not rewritten");
     assert_eq!(mtimes(&figures), times_before, "figures are not rewritten");
 }
+
+#[test]
+fn a_saved_run_whose_config_names_a_bad_transform_is_refused_before_anything_runs() {
+    // A run folder's config.toml rebuilds the scheme for `attack` and `infer`: it is checked like any
+    // config, with the transform registry, instead of reaching the scheme with an unknown kind.
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for (from, to, needles) in [
+        (
+            "kind = \"pixel-permutation\"",
+            "kind = \"pixel-permutaton\"",
+            &["config.toml:30", "privacy.transforms[0].kind", "(did you mean `pixel-permutation`?)"][..],
+        ),
+        (
+            "kind = \"pixel-permutation\"",
+            "kind = \"block-shuffle\"\nblock = 5",
+            &["config.toml:31", "privacy.transforms[0].block", "divides the 28x28 image, got 5"][..],
+        ),
+    ] {
+        let run = tmp.path().join("run");
+        let _ = std::fs::remove_dir_all(&run);
+        std::fs::create_dir(&run).unwrap();
+        for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+            std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+        }
+        let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+        assert!(config.contains(from));
+        std::fs::write(run.join("config.toml"), config.replace(from, to)).unwrap();
+        let before = std::fs::read(run.join("attacks.json")).unwrap();
+        let o = ppdl(&["attack", run.to_str().unwrap(), "--only", "key-space"], tmp.path());
+        assert_input_error(&o, needles);
+        assert_eq!(std::fs::read(run.join("attacks.json")).unwrap(), before);
+    }
+}

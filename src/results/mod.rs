@@ -109,8 +109,19 @@ impl RunFolder {
         read_metrics_csv(&self.metrics_path())
     }
 
+    /// The run's config.toml with its fields and its transforms checked (a saved config may have been
+    /// edited since): what `attack`, `infer` and the TUI rebuild the run's scheme from.
     pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
-        crate::config::Config::load_fields(&self.config_path())
+        use crate::scheme::transforms::{check_transforms, resolve_transforms};
+        let path = self.config_path();
+        let mut config = crate::config::Config::load_fields(&path)?;
+        let shape = config.image_shape();
+        check_transforms(&config.privacy.transforms, shape, "privacy.transforms").map_err(|(field, expected)| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            crate::config::field_error(&text, &path, &field, &expected)
+        })?;
+        resolve_transforms(&mut config.privacy.transforms);
+        Ok(config)
     }
 }
 
