@@ -8,17 +8,18 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use ppdl::config::{PrivacyConfig, TransformSpec};
+use ppdl::scheme::transforms::TransformLabel;
 use ppdl::scheme::{Customer, SecretKey};
 
 fn transforms() -> Vec<TransformSpec> {
     vec![
-        TransformSpec::PixelPermutation,
-        TransformSpec::BlockShuffle { block: 4, flip: true },
-        TransformSpec::OrthogonalMix,
-        TransformSpec::SeparableMix,
-        TransformSpec::FastMix { rounds: 3 },
-        TransformSpec::Noise { sigma: 0.1, per_sample: true },
-        TransformSpec::Noise { sigma: 0.1, per_sample: false },
+        TransformSpec::new("pixel-permutation"),
+        TransformSpec::new("block-shuffle").with("block", 4).with("flip", true),
+        TransformSpec::new("orthogonal-mix"),
+        TransformSpec::new("separable-mix"),
+        TransformSpec::new("fast-mix").with("rounds", 3),
+        TransformSpec::new("noise").with("sigma", 0.1).with("per_sample", true),
+        TransformSpec::new("noise").with("sigma", 0.1).with("per_sample", false),
     ]
 }
 

@@ -48,14 +48,16 @@ fn inference(c: &mut Criterion) {
     let data = ppdl::data::embedded::load().expect("embedded dataset");
     let d = data.shape.features();
     let key = || SecretKey::from_hex(&"07".repeat(32)).unwrap();
-    let customers: Vec<(String, Customer)> =
-        [("pixel-permutation", TransformSpec::PixelPermutation), ("orthogonal-mix", TransformSpec::OrthogonalMix)]
-            .into_iter()
-            .map(|(name, spec)| {
-                let privacy = PrivacyConfig { transforms: vec![spec], ..PrivacyConfig::default() };
-                (name.to_string(), Customer::new(key(), &privacy, "embedded", data.shape, 10))
-            })
-            .collect();
+    let customers: Vec<(String, Customer)> = [
+        ("pixel-permutation", TransformSpec::new("pixel-permutation")),
+        ("orthogonal-mix", TransformSpec::new("orthogonal-mix")),
+    ]
+    .into_iter()
+    .map(|(name, spec)| {
+        let privacy = PrivacyConfig { transforms: vec![spec], ..PrivacyConfig::default() };
+        (name.to_string(), Customer::new(key(), &privacy, "embedded", data.shape, 10))
+    })
+    .collect();
     for arch in [Arch::Mlp256, Arch::CnnSmall] {
         let dev = Cpu::seed_from_u64(1);
         let job = Serve { c: &mut *c, arch, dev: &dev, images: &data.test.images, d, customers: &customers };

@@ -225,52 +225,79 @@ impl Default for TrainConfig {
     }
 }
 
-/// One keyed input transform, applied by the customer in list order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum TransformSpec {
-    /// One secret permutation of all input features.
-    PixelPermutation,
-    /// Secret permutation of b x b blocks and of the pixels inside each block (optionally a keyed
-    /// negative/positive flip per block).
-    BlockShuffle {
-        block: usize,
-        #[serde(default)]
-        flip: bool,
-    },
-    /// x -> Q x with a secret random orthogonal matrix.
-    OrthogonalMix,
-    /// x -> (Q_rows (x) Q_cols (x) Q_channels) x: one secret orthogonal matrix per image axis. Orthogonal
-    /// like `orthogonal-mix` but O(d (h + w + c)) to apply instead of O(d^2), with a far smaller key.
-    SeparableMix,
-    /// Rounds of keyed sign flips, a keyed permutation and Walsh–Hadamard transforms: mixes every
-    /// feature with every other like `orthogonal-mix`, in O(d log d) (`scheme::fast_mix`).
-    FastMix {
-        #[serde(default = "default_fast_mix_rounds")]
-        rounds: usize,
-    },
-    /// Keyed additive Gaussian noise: a fixed secret pattern, or fresh per sample when `per_sample`.
-    Noise {
-        sigma: f64,
-        #[serde(default)]
-        per_sample: bool,
-    },
+/// One keyed input transform, applied by the customer in list order: a kind and its parameters, as
+/// written in TOML (`{ kind = "block-shuffle", block = 4, flip = true }`). The kinds, their parameters
+/// and what they mean belong to the transform registry (`scheme::transforms`, which sits above
+/// config); `validate::check` checks them and fills their defaults. Parameters keep their order, so a
+/// resolved config prints them as the kind declares them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformSpec {
+    pub kind: String,
+    pub params: Vec<(String, toml::Value)>,
 }
 
 impl TransformSpec {
-    pub fn label(&self) -> String {
-        match self {
-            TransformSpec::PixelPermutation => "pixel-permutation".into(),
-            TransformSpec::BlockShuffle { block, flip } => {
-                format!("block-shuffle(b={block}{})", if *flip { ",flip" } else { "" })
+    /// A transform of `kind` with no parameters given (defaults apply).
+    pub fn new(kind: &str) -> Self {
+        TransformSpec { kind: kind.to_string(), params: Vec::new() }
+    }
+
+    /// The same transform with parameter `name` set to `value`.
+    pub fn with(mut self, name: &str, value: impl Into<toml::Value>) -> Self {
+        self.set(name, value.into());
+        self
+    }
+
+    /// The value given for parameter `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&toml::Value> {
+        self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// Set parameter `name` (in place if given, else appended).
+    pub fn set(&mut self, name: &str, value: toml::Value) {
+        match self.params.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => *v = value,
+            None => self.params.push((name.to_string(), value)),
+        }
+    }
+}
+
+impl Serialize for TransformSpec {
+    /// `kind` first, then the parameters in order: the table as a config file writes it.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1 + self.params.len()))?;
+        map.serialize_entry("kind", &self.kind)?;
+        for (name, value) in &self.params {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for TransformSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Table;
+        impl<'de> serde::de::Visitor<'de> for Table {
+            type Value = TransformSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a transform table such as { kind = \"pixel-permutation\" }")
             }
-            TransformSpec::OrthogonalMix => "orthogonal-mix".into(),
-            TransformSpec::SeparableMix => "separable-mix".into(),
-            TransformSpec::FastMix { rounds } => format!("fast-mix(rounds={rounds})"),
-            TransformSpec::Noise { sigma, per_sample } => {
-                format!("noise(sigma={sigma}{})", if *per_sample { ",per-sample" } else { "" })
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TransformSpec, A::Error> {
+                let mut kind = None;
+                let mut params = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "kind" {
+                        kind = Some(map.next_value::<String>()?);
+                    } else {
+                        params.push((name, map.next_value::<toml::Value>()?));
+                    }
+                }
+                let kind = kind.ok_or_else(|| serde::de::Error::missing_field("kind"))?;
+                Ok(TransformSpec { kind, params })
             }
         }
+        d.deserialize_map(Table)
     }
 }
 
@@ -291,16 +318,8 @@ pub struct PrivacyConfig {
     pub fixed_key: Option<String>,
 }
 
-/// Rounds of `fast-mix` when the config does not say: three sign-flip/Hadamard blocks, as in the
-/// orthogonal-random-features papers (`scheme::fast_mix` measures how well 1 to 4 rounds mix).
-pub const FAST_MIX_DEFAULT_ROUNDS: usize = 3;
-
-fn default_fast_mix_rounds() -> usize {
-    FAST_MIX_DEFAULT_ROUNDS
-}
-
 fn default_transforms() -> Vec<TransformSpec> {
-    vec![TransformSpec::PixelPermutation]
+    vec![TransformSpec::new("pixel-permutation")]
 }
 fn default_true() -> bool {
     true
@@ -312,19 +331,6 @@ fn default_codes_per_class() -> usize {
 impl Default for PrivacyConfig {
     fn default() -> Self {
         Self { transforms: default_transforms(), label_permutation: true, codes_per_class: 1, fixed_key: None }
-    }
-}
-
-impl PrivacyConfig {
-    /// "pixel-permutation + noise(sigma=0.1); labels: permuted, m=3"
-    pub fn describe(&self) -> String {
-        let t = if self.transforms.is_empty() {
-            "identity".to_string()
-        } else {
-            self.transforms.iter().map(|t| t.label()).collect::<Vec<_>>().join(" + ")
-        };
-        let l = if self.label_permutation { "permuted" } else { "plain" };
-        format!("{t}; labels: {l}, m={}", self.codes_per_class)
     }
 }
 
@@ -357,14 +363,6 @@ impl SchemeConfig {
         match self {
             SchemeConfig::None => "none",
             SchemeConfig::Keyed(_) => "keyed",
-        }
-    }
-
-    /// One line for tables and legends: "none" or the keyed settings.
-    pub fn describe(&self) -> String {
-        match self {
-            SchemeConfig::None => "none (raw inputs, true labels)".into(),
-            SchemeConfig::Keyed(p) => p.describe(),
         }
     }
 
@@ -1071,65 +1069,22 @@ impl Config {
             check_arm_list(arms)?;
         }
         for (prefix, p) in self.keyed_settings() {
-            check_keyed(&p, &prefix, shape, self.data.dataset)?;
+            check_keyed(&p, &prefix)?;
         }
         self.attacks.validate()?;
         Ok(())
     }
 }
 
-/// The checks of one keyed arm's settings (`prefix` is `privacy` or `arms[i]`).
-fn check_keyed(
-    p: &PrivacyConfig,
-    prefix: &str,
-    shape: ImageShape,
-    dataset: DatasetKind,
-) -> Result<(), (String, String)> {
+/// The checks of one keyed arm's own fields (`prefix` is `privacy` or `arms[i]`); its transform list
+/// is checked by the transform registry (`validate::check`).
+fn check_keyed(p: &PrivacyConfig, prefix: &str) -> Result<(), (String, String)> {
     let err = |f: &str, m: String| Err((f.to_string(), m));
     if p.codes_per_class == 0 {
         return err(&format!("{prefix}.codes_per_class"), "an integer >= 1, got 0".into());
     }
     if p.codes_per_class > 64 {
         return err(&format!("{prefix}.codes_per_class"), format!("an integer <= 64, got {}", p.codes_per_class));
-    }
-    for (i, tr) in p.transforms.iter().enumerate() {
-        let field = format!("{prefix}.transforms[{i}]");
-        match tr {
-            TransformSpec::BlockShuffle { block, .. } => {
-                if *block == 0 || !shape.height.is_multiple_of(*block) || !shape.width.is_multiple_of(*block) {
-                    return err(
-                        &format!("{field}.block"),
-                        format!(
-                            "a block size >= 1 that divides the {}x{} image, got {block}",
-                            shape.height, shape.width
-                        ),
-                    );
-                }
-            }
-            TransformSpec::Noise { sigma, .. } => {
-                if !(*sigma >= 0.0 && sigma.is_finite()) {
-                    return err(&format!("{field}.sigma"), format!("a number >= 0, got {sigma}"));
-                }
-            }
-            TransformSpec::OrthogonalMix => {
-                if shape.features() > 4096 {
-                    return err(
-                        &field,
-                        format!(
-                            "a dataset with <= 4096 features for orthogonal-mix, {} has {}",
-                            dataset.name(),
-                            shape.features()
-                        ),
-                    );
-                }
-            }
-            TransformSpec::FastMix { rounds } => {
-                if !(1..=16).contains(rounds) {
-                    return err(&format!("{field}.rounds"), format!("an integer from 1 to 16, got {rounds}"));
-                }
-            }
-            TransformSpec::PixelPermutation | TransformSpec::SeparableMix => {}
-        }
     }
     if let Some(k) = &p.fixed_key {
         if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -18,6 +18,7 @@ use crate::error::{InputError, Interrupted};
 use crate::results::{self, ArmRecord, ArmStatus, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
+use crate::scheme::transforms::DescribePrivacy;
 use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
 use crate::train::{train_arm, ArmOutcome, Control, MetricRow, MetricSplit, TrainSpec};
 

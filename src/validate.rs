@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::config::{field_error, Config};
 use crate::error::InputError;
+use crate::scheme::transforms;
 
 /// Read, parse and fully check a config file.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
@@ -17,8 +18,9 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
 
 /// Parse and fully check config text; `path` is only used in messages.
 pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<Config> {
-    let config = Config::parse_fields(text, path)?;
+    let mut config = Config::parse_fields(text, path)?;
     check(&config).map_err(|(field, expected)| field_error(text, path, &field, &expected))?;
+    resolve(&mut config);
     Ok(config)
 }
 
@@ -26,5 +28,12 @@ pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<Config> {
 /// expected)).
 pub fn check(config: &Config) -> Result<(), (String, String)> {
     config.validate_fields()?;
+    transforms::check_config_transforms(config)?;
     Ok(())
+}
+
+/// Fill in what a checked config leaves to its defaults where the registries own them (transform
+/// parameters), so that a resolved config (`ppdl validate`, a run's config.toml) shows every value.
+pub fn resolve(config: &mut Config) {
+    transforms::resolve_config_transforms(config);
 }

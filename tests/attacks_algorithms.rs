@@ -111,9 +111,9 @@ fn ssim_and_psnr_behave() {
 
 #[test]
 fn known_plaintext_recovers_a_pixel_permutation_once_enough_pairs_are_seen() {
-    let o = oracle(vec![TransformSpec::PixelPermutation]);
+    let o = oracle(vec![TransformSpec::new("pixel-permutation")]);
     let TrueMap::FeatureWise { src, sign, .. } = o.truth().clone() else { panic!("feature-wise") };
-    let family = Family::of(&[TransformSpec::PixelPermutation]);
+    let family = Family::of(&[TransformSpec::new("pixel-permutation")]);
     let d = SHAPE.features();
     let pairs = binary_images(64, 3);
     let encoded = o.encode(&pairs);
@@ -134,8 +134,8 @@ fn known_plaintext_recovers_a_pixel_permutation_once_enough_pairs_are_seen() {
 #[test]
 fn known_plaintext_recovers_block_shuffle_with_flips_and_fixed_noise() {
     let specs = vec![
-        TransformSpec::BlockShuffle { block: 4, flip: true },
-        TransformSpec::Noise { sigma: 0.2, per_sample: false },
+        TransformSpec::new("block-shuffle").with("block", 4).with("flip", true),
+        TransformSpec::new("noise").with("sigma", 0.2).with("per_sample", false),
     ];
     let o = oracle(specs.clone());
     let TrueMap::FeatureWise { src, sign, .. } = o.truth().clone() else { panic!("feature-wise") };
@@ -152,7 +152,7 @@ fn known_plaintext_recovers_block_shuffle_with_flips_and_fixed_noise() {
 
 #[test]
 fn least_squares_recovers_an_orthogonal_mix_once_n_reaches_d() {
-    let o = oracle(vec![TransformSpec::OrthogonalMix]);
+    let o = oracle(vec![TransformSpec::new("orthogonal-mix")]);
     assert_eq!(*o.truth(), TrueMap::Mixing);
     let d = SHAPE.features();
     let pairs = uniform_images(2 * d, 7);
@@ -255,7 +255,10 @@ fn key_space_formulas() {
     let exact: f64 = (2..=1_000_000u64).map(|k| (k as f64).log2()).sum();
     assert!((log2_factorial(1_000_000) - exact).abs() < 1e-3);
     let comps = transform_components(
-        &[TransformSpec::BlockShuffle { block: 4, flip: true }, TransformSpec::OrthogonalMix],
+        &[
+            TransformSpec::new("block-shuffle").with("block", 4).with("flip", true),
+            TransformSpec::new("orthogonal-mix"),
+        ],
         mnist,
     );
     let want = log2_factorial(49) + 49.0 * log2_factorial(16) + 49.0;

@@ -319,6 +319,25 @@ fn every_bad_config_value_is_named_and_nothing_is_written() {
         ),
         (&[("{ kind = \"pixel-permutation\" }", "{ kind = \"rot13\" }")], &["privacy.transforms[0]", "rot13"]),
         (&[("codes_per_class = 2", "codes_per_class = 0")], &["bad.toml:16", "privacy.codes_per_class", ">= 1"]),
+        // Transform parameters are checked by their kind (the registry): names, types, ranges.
+        (
+            &[("sigma = 0.05", "sigam = 0.05")],
+            &["bad.toml:15", "privacy.transforms[1].sigam", "`sigma`, `per_sample`", "(did you mean `sigma`?)"],
+        ),
+        (&[("sigma = 0.05", "sigma = \"0.05\"")], &["bad.toml:15", "privacy.transforms[1].sigma", "a number"]),
+        (&[(", sigma = 0.05", "")], &["bad.toml:15", "privacy.transforms[1]`", "`sigma` for noise"]),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"pixel-permutation\", block = 4 }")],
+            &["bad.toml:15", "privacy.transforms[0].block", "no parameters for pixel-permutation"],
+        ),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"fast-mix\", rounds = 17 }")],
+            &["bad.toml:15", "privacy.transforms[0].rounds", "from 1 to 16, got 17"],
+        ),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"block-shuffle\", block = 4, flip = 1 }")],
+            &["bad.toml:15", "privacy.transforms[0].flip", "true or false, got 1"],
+        ),
         (
             &[
                 ("dataset = \"embedded\"", "dataset = \"digits\""),
@@ -867,5 +886,36 @@ fn bad_arm_lists_are_input_errors_naming_file_line_and_field() {
         needles.push(&name);
         assert_input_error(&o, &needles);
         assert!(!out.exists(), "case {i}: something was written");
+#[test]
+fn a_saved_run_whose_config_names_a_bad_transform_is_refused_before_anything_runs() {
+    // A run folder's config.toml rebuilds the scheme for `attack` and `infer`: it is checked like any
+    // config, with the transform registry, instead of reaching the scheme with an unknown kind.
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for (from, to, needles) in [
+        (
+            "kind = \"pixel-permutation\"",
+            "kind = \"pixel-permutaton\"",
+            &["config.toml:30", "privacy.transforms[0].kind", "(did you mean `pixel-permutation`?)"][..],
+        ),
+        (
+            "kind = \"pixel-permutation\"",
+            "kind = \"block-shuffle\"\nblock = 5",
+            &["config.toml:31", "privacy.transforms[0].block", "divides the 28x28 image, got 5"][..],
+        ),
+    ] {
+        let run = tmp.path().join("run");
+        let _ = std::fs::remove_dir_all(&run);
+        std::fs::create_dir(&run).unwrap();
+        for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+            std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+        }
+        let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+        assert!(config.contains(from));
+        std::fs::write(run.join("config.toml"), config.replace(from, to)).unwrap();
+        let before = std::fs::read(run.join("attacks.json")).unwrap();
+        let o = ppdl(&["attack", run.to_str().unwrap(), "--only", "key-space"], tmp.path());
+        assert_input_error(&o, needles);
+        assert_eq!(std::fs::read(run.join("attacks.json")).unwrap(), before);
     }
 }

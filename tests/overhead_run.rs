@@ -227,7 +227,7 @@ fn orthogonal_mix_gives_the_same_codes_one_sample_at_a_time() {
     use ppdl::scheme::{Customer, SecretKey};
     let data = ppdl::data::embedded::load().unwrap();
     let d = data.shape.features();
-    let privacy = PrivacyConfig { transforms: vec![TransformSpec::OrthogonalMix], ..PrivacyConfig::default() };
+    let privacy = PrivacyConfig { transforms: vec![TransformSpec::new("orthogonal-mix")], ..PrivacyConfig::default() };
     let key = || SecretKey::from_hex(&"5a".repeat(32)).unwrap();
     let customer = Customer::new(key(), &privacy, "embedded", data.shape, 10);
     let images = &data.test.images[..20 * d];

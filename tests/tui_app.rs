@@ -129,7 +129,10 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     assert_eq!(saved.name, "noisy");
     assert_eq!(
         saved.privacy.transforms,
-        vec![TransformSpec::PixelPermutation, TransformSpec::Noise { sigma: 0.25, per_sample: false }]
+        vec![
+            TransformSpec::new("pixel-permutation"),
+            TransformSpec::new("noise").with("sigma", 0.25).with("per_sample", false)
+        ]
     );
     assert_eq!(app.configs.len(), 2);
     assert_eq!(app.selected_config().unwrap().rel, "noisy.toml");

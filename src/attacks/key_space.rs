@@ -8,21 +8,12 @@ use super::{AttackContext, AttackKind, AttackRecord, Figure, ThreatModel};
 use crate::config::TransformSpec;
 use crate::data::ImageShape;
 use crate::results::attacks::Level;
+use crate::scheme::transforms::{self, KeySpace, TransformLabel};
 
 /// The figure the verdict rule reads: a key with a continuous component cannot be enumerated.
 pub const CONTINUOUS_DIM: &str = "continuous key dimension";
 
-/// log2(n!) (exact sum below a million, Stirling's series above).
-pub fn log2_factorial(n: u64) -> f64 {
-    if n < 2 {
-        return 0.0;
-    }
-    if n < 1_000_000 {
-        return (2..=n).map(|k| (k as f64).log2()).sum();
-    }
-    let x = n as f64;
-    (x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + 1.0 / (12.0 * x)) / std::f64::consts::LN_2
-}
+pub use crate::scheme::transforms::log2_factorial;
 
 /// The key space of one transform.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,71 +26,14 @@ pub struct Component {
     pub note: String,
 }
 
-/// Key space of each transform of the list.
+/// Key space of each transform of the list (each kind counts its own).
 pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> Vec<Component> {
-    let d = shape.features() as u64;
     transforms
         .iter()
-        .map(|t| match *t {
-            TransformSpec::PixelPermutation => {
-                Component { what: t.label(), bits: log2_factorial(d), continuous_dim: 0, note: format!("log2({d}!)") }
-            }
-            TransformSpec::BlockShuffle { block, flip } => {
-                let blocks = ((shape.height / block) * (shape.width / block)) as u64;
-                let inner = (block * block) as u64;
-                let bits = log2_factorial(blocks)
-                    + blocks as f64 * log2_factorial(inner)
-                    + if flip { blocks as f64 } else { 0.0 };
-                Component {
-                    what: t.label(),
-                    bits,
-                    continuous_dim: 0,
-                    note: format!(
-                        "log2({blocks}! * ({inner}!)^{blocks}{})",
-                        if flip { format!(" * 2^{blocks}") } else { String::new() }
-                    ),
-                }
-            }
-            TransformSpec::OrthogonalMix => Component {
-                what: t.label(),
-                bits: 0.0,
-                continuous_dim: d * (d - 1) / 2,
-                note: format!("continuous: O({d}) has dimension d(d-1)/2 = {}", d * (d - 1) / 2),
-            },
-            TransformSpec::SeparableMix => {
-                let dims = [shape.height, shape.width, shape.channels];
-                let dim: usize = dims.iter().map(|k| k * (k - 1) / 2).sum();
-                Component {
-                    what: t.label(),
-                    bits: 0.0,
-                    continuous_dim: dim as u64,
-                    note: format!(
-                        "continuous: O({}) x O({}) x O({}) has dimension {dim} (a dense Q on {d} features: {})",
-                        dims[0],
-                        dims[1],
-                        dims[2],
-                        d * (d - 1) / 2
-                    ),
-                }
-            }
-            TransformSpec::FastMix { rounds } => Component {
-                what: t.label(),
-                bits: rounds as f64 * (d as f64 + log2_factorial(d)),
-                continuous_dim: 0,
-                note: format!("log2((2^{d} * {d}!)^{rounds}): keyed signs and a permutation per round"),
-            },
-            TransformSpec::Noise { per_sample: false, .. } => Component {
-                what: t.label(),
-                bits: 0.0,
-                continuous_dim: d,
-                note: format!("continuous: a fixed pattern in R^{d}"),
-            },
-            TransformSpec::Noise { per_sample: true, .. } => Component {
-                what: t.label(),
-                bits: 0.0,
-                continuous_dim: 0,
-                note: "no key: fresh noise per sample (not invertible by anyone)".into(),
-            },
+        .map(|t| {
+            let (kind, p) = transforms::kind::params(t);
+            let KeySpace { bits, continuous_dim, note } = kind.key_space(&p, shape);
+            Component { what: t.label(), bits, continuous_dim, note }
         })
         .collect()
 }

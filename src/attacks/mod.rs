@@ -78,6 +78,7 @@ use crate::data::{Dataset, ImageShape, Split};
 use crate::error::InputError;
 use crate::results::RunFolder;
 use crate::scheme::key::KeyContext;
+use crate::scheme::transforms::{self as scheme_transforms, DescribePrivacy, Structure};
 use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
 use crate::train::Control;
 
@@ -267,29 +268,35 @@ pub struct Family {
 }
 
 impl Family {
+    /// From each transform's [`Structure`]: what its kind tells the attacks.
     pub fn of(transforms: &[TransformSpec]) -> Family {
+        let structures: Vec<Structure> = transforms
+            .iter()
+            .map(|t| {
+                let (kind, p) = scheme_transforms::kind::params(t);
+                kind.structure(&p)
+            })
+            .collect();
+        let separable_mix = |s: &Structure| matches!(s, Structure::Mixes { separable: true });
         let mut f = Family {
             permutes: false,
             feature_wise: true,
             flips: false,
             offsets: false,
             noise_sigma: 0.0,
-            separable: transforms.contains(&TransformSpec::SeparableMix)
-                && transforms.iter().all(|t| matches!(t, TransformSpec::SeparableMix | TransformSpec::Noise { .. })),
+            separable: structures.iter().any(separable_mix)
+                && structures.iter().all(|s| separable_mix(s) || matches!(s, Structure::Noise { .. })),
         };
         let mut var = 0.0;
-        for t in transforms {
-            match t {
-                TransformSpec::PixelPermutation => f.permutes = true,
-                TransformSpec::BlockShuffle { flip, .. } => {
+        for s in structures {
+            match s {
+                Structure::Permutes { flips } => {
                     f.permutes = true;
-                    f.flips |= *flip;
+                    f.flips |= flips;
                 }
-                TransformSpec::OrthogonalMix | TransformSpec::SeparableMix | TransformSpec::FastMix { .. } => {
-                    f.feature_wise = false
-                }
-                TransformSpec::Noise { sigma, per_sample } => {
-                    if *per_sample {
+                Structure::Mixes { .. } => f.feature_wise = false,
+                Structure::Noise { sigma, per_sample } => {
+                    if per_sample {
                         var += sigma * sigma;
                     } else {
                         f.offsets = true;
@@ -366,7 +373,7 @@ pub fn run_attacks(
     // The customer's per-sample randomness is one keyed stream. Encoding the training set first, as
     // the run did, reproduces the provider's data exactly and leaves the stream where the customer's
     // later encodings (queries) continue, so simulated queries never reuse training noise.
-    let per_sample = privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }));
+    let per_sample = scheme_transforms::draws_fresh_noise(&privacy.transforms);
     let provider_train = match provider_train {
         Some(t) => {
             if per_sample {

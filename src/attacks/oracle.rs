@@ -6,92 +6,38 @@
 //! attack's recovery function takes plain observations (slices, counts) and returns an estimate, and
 //! its signature shows that it cannot reach the key.
 
-use rand_chacha::ChaCha20Rng;
-
 use crate::config::{PrivacyConfig, TransformSpec};
 use crate::data::{ImageShape, Split};
 use crate::scheme::labels::LabelCodec;
-use crate::scheme::transforms::{BlockShuffle, Noise, OrthogonalMix, PixelPermutation};
+use crate::scheme::transforms::{self, FeatureMap};
 use crate::scheme::{Customer, EncodedTrainingSet, SecretKey};
 
 /// The ground truth of the input transform, for scoring.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrueMap {
     /// `y[j] = sign[j] * x[src[j]] + offset[j]` (+ fresh Gaussian noise of `noise_sigma` per value):
-    /// what any composition of pixel permutations, block shuffles (with flips) and noise is.
+    /// what any composition of feature-wise transforms (permutations, block shuffles with flips,
+    /// noise) is.
     FeatureWise { src: Vec<u32>, sign: Vec<f32>, offset: Vec<f32>, noise_sigma: f32 },
     /// The composition mixes features (orthogonal mix): no feature-level key to compare with.
     Mixing,
 }
 
 impl TrueMap {
-    /// Compose the concrete transforms in list order.
-    fn compose(transforms: &[Concrete], d: usize) -> TrueMap {
-        let mut src: Vec<u32> = (0..d as u32).collect();
-        let mut sign = vec![1f32; d];
-        let mut offset = vec![0f32; d];
-        let mut var = 0f32;
-        for t in transforms {
-            match t {
-                Concrete::Perm(p) => {
-                    src = p.perm.iter().map(|&s| src[s as usize]).collect();
-                    sign = p.perm.iter().map(|&s| sign[s as usize]).collect();
-                    offset = p.perm.iter().map(|&s| offset[s as usize]).collect();
-                }
-                Concrete::Block(b) => {
-                    let (s0, g0, o0) = (src.clone(), sign.clone(), offset.clone());
-                    for j in 0..d {
-                        let s = b.src[j] as usize;
-                        src[j] = s0[s];
-                        if b.flip && b.flipped[j] {
-                            sign[j] = -g0[s];
-                            offset[j] = 1.0 - o0[s];
-                        } else {
-                            sign[j] = g0[s];
-                            offset[j] = o0[s];
-                        }
-                    }
-                }
-                Concrete::Noise(n) => {
-                    if n.per_sample {
-                        var += n.sigma * n.sigma;
-                    } else {
-                        for (o, p) in offset.iter_mut().zip(&n.pattern) {
-                            *o += p;
-                        }
-                    }
-                }
-                Concrete::Mix(_) => return TrueMap::Mixing,
+    /// Each transform's feature map, drawn from its key stream exactly as
+    /// [`crate::scheme::transforms::build`] draws the transform (`tests` checks that both encode
+    /// alike), composed in list order; mixing transforms are not built (a dense Q is O(d^3)).
+    fn of(transforms: &[TransformSpec], key: &SecretKey, shape: ImageShape) -> TrueMap {
+        let mut map = FeatureMap::identity(shape.features());
+        for (i, spec) in transforms.iter().enumerate() {
+            let (kind, p) = transforms::kind::params(spec);
+            match kind.feature_map(&p, shape, &mut transforms::key_stream(spec, i, key)) {
+                Some(next) => map = map.then(&next),
+                None => return TrueMap::Mixing,
             }
         }
-        TrueMap::FeatureWise { src, sign, offset, noise_sigma: var.sqrt() }
-    }
-}
-
-/// The transforms as concrete values (the customer keeps them boxed), rebuilt from the key exactly as
-/// [`crate::scheme::transforms::build`] does; `tests` checks that both encode alike.
-#[derive(Debug, Clone)]
-enum Concrete {
-    Perm(PixelPermutation),
-    Block(BlockShuffle),
-    Mix(#[allow(dead_code)] OrthogonalMix),
-    Noise(Noise),
-}
-
-fn concrete(spec: &TransformSpec, index: usize, key: &SecretKey, shape: ImageShape) -> Concrete {
-    let mut rng: ChaCha20Rng = key.stream(&format!("transform/{index}/{}", spec.label()));
-    match *spec {
-        TransformSpec::PixelPermutation => Concrete::Perm(PixelPermutation::random(shape.features(), &mut rng)),
-        TransformSpec::BlockShuffle { block, flip } => {
-            Concrete::Block(BlockShuffle::random(shape, block, flip, &mut rng))
-        }
-        // Building Q is O(d^3); only its presence matters for scoring.
-        TransformSpec::OrthogonalMix | TransformSpec::SeparableMix | TransformSpec::FastMix { .. } => {
-            Concrete::Mix(OrthogonalMix { features: 0, q: Vec::new() })
-        }
-        TransformSpec::Noise { sigma, per_sample } => {
-            Concrete::Noise(Noise::random(shape.features(), sigma as f32, per_sample, &mut rng))
-        }
+        let FeatureMap { src, sign, offset, noise_var } = map;
+        TrueMap::FeatureWise { src, sign, offset, noise_sigma: noise_var.sqrt() }
     }
 }
 
@@ -103,9 +49,7 @@ pub struct Oracle {
 
 impl Oracle {
     pub fn new(key: SecretKey, privacy: &PrivacyConfig, dataset: &str, shape: ImageShape, classes: usize) -> Self {
-        let transforms: Vec<Concrete> =
-            privacy.transforms.iter().enumerate().map(|(i, t)| concrete(t, i, &key, shape)).collect();
-        let truth = TrueMap::compose(&transforms, shape.features());
+        let truth = TrueMap::of(&privacy.transforms, &key, shape);
         let customer = Customer::new(key, privacy, dataset, shape, classes);
         Oracle { customer, truth }
     }
@@ -155,13 +99,12 @@ mod tests {
 
     #[test]
     fn true_map_matches_the_customer_encoding() {
-        check(vec![TransformSpec::PixelPermutation]);
-        check(vec![TransformSpec::BlockShuffle { block: 2, flip: true }]);
-        check(vec![TransformSpec::Noise { sigma: 0.1, per_sample: false }]);
-        check(vec![
-            TransformSpec::BlockShuffle { block: 4, flip: true },
-            TransformSpec::Noise { sigma: 0.2, per_sample: false },
-            TransformSpec::PixelPermutation,
-        ]);
+        let block = |b: i64, flip: bool| TransformSpec::new("block-shuffle").with("block", b).with("flip", flip);
+        let noise = |sigma: f64| TransformSpec::new("noise").with("sigma", sigma);
+        check(vec![TransformSpec::new("pixel-permutation")]);
+        check(vec![block(2, true)]);
+        check(vec![noise(0.1)]);
+        check(vec![block(4, true), noise(0.2), TransformSpec::new("pixel-permutation")]);
+        check(vec![noise(0.1), block(2, true), block(4, false), TransformSpec::new("pixel-permutation")]);
     }
 }

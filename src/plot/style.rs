@@ -58,20 +58,11 @@ pub fn arm_color(baseline: bool, protected_index: usize) -> RGBColor {
     }
 }
 
-/// The colour of a scheme family (trade-off figure): Okabe-Ito, one per family, none of them the
-/// yellow that vanishes on white.
+/// The colour of a scheme family (trade-off figure): each transform kind names its own
+/// (colour-blind-safe, none of them the yellow that vanishes on white).
 pub fn family_color(family: Family) -> RGBColor {
-    match family {
-        Family::PixelPermutation => RGBColor(213, 94, 0), // vermilion
-        Family::BlockShuffle => RGBColor(0, 114, 178),    // blue
-        Family::OrthogonalMix => RGBColor(0, 158, 115),   // bluish green
-        Family::SeparableMix => RGBColor(204, 121, 167),  // reddish purple
-        Family::FastMix => RGBColor(160, 140, 0),         // Okabe-Ito yellow, darkened to show on white
-        Family::Noise => RGBColor(230, 159, 0),           // orange
-        Family::Combined => RGBColor(86, 180, 233),       // sky blue
-        Family::Identity => RGBColor(0, 0, 0),            // black
-        Family::Other => RGBColor(120, 120, 120),         // grey
-    }
+    let (r, g, b) = family.style().color;
+    RGBColor(r, g, b)
 }
 
 /// The n-th attack series colour.

@@ -20,6 +20,7 @@ use super::style;
 use crate::config::AttackKind;
 use crate::results::ArmRecord;
 use crate::scheme::family::Family;
+use crate::scheme::transforms::Shape;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Point {
@@ -211,16 +212,13 @@ pub(crate) fn chart(plotted: &[&Point]) -> XyChart {
 
 /// The marker of a family's points (with its colour, so that families differ in grey-scale too).
 pub(crate) fn family_marker(f: Family) -> Marker {
-    match f {
-        Family::PixelPermutation => Marker::Circle,
-        Family::BlockShuffle => Marker::Square,
-        Family::OrthogonalMix => Marker::Triangle,
-        Family::SeparableMix => Marker::Diamond,
-        Family::FastMix => Marker::Triangle,
-        Family::Noise => Marker::TriangleDown,
-        Family::Combined => Marker::Cross,
-        Family::Identity => Marker::Diamond,
-        Family::Other => Marker::Cross,
+    match f.style().marker {
+        Shape::Circle => Marker::Circle,
+        Shape::Square => Marker::Square,
+        Shape::Triangle => Marker::Triangle,
+        Shape::TriangleDown => Marker::TriangleDown,
+        Shape::Diamond => Marker::Diamond,
+        Shape::Cross => Marker::Cross,
     }
 }
 
@@ -329,10 +327,10 @@ mod tests {
     #[test]
     fn the_scatter_colours_by_family_and_draws_its_reference_lines() {
         let points = [
-            pt("a", Family::PixelPermutation, -0.002, 56.6),
-            pt("b", Family::BlockShuffle, 0.006, 56.6),
-            pt("c", Family::PixelPermutation, 0.001, 40.0),
-            pt("d", Family::Noise, 0.004, 21.0),
+            pt("a", Family::named("pixel-permutation"), -0.002, 56.6),
+            pt("b", Family::named("block-shuffle"), 0.006, 56.6),
+            pt("c", Family::named("pixel-permutation"), 0.001, 40.0),
+            pt("d", Family::named("noise"), 0.004, 21.0),
         ];
         let refs: Vec<&Point> = points.iter().collect();
         let c = chart(&refs);
@@ -343,7 +341,7 @@ mod tests {
         );
         assert_eq!(families[0].points.len(), 2);
         for s in &families {
-            let f = Family::ALL.into_iter().find(|f| f.name() == s.label).unwrap();
+            let f = Family::named(&s.label);
             assert_eq!(s.color, style::family_color(f));
         }
         // No accuracy change and the no-attack reference, both inside the axes.

@@ -144,8 +144,18 @@ impl RunFolder {
         read_metrics_csv(&self.metrics_path())
     }
 
+    /// The run's config.toml with its fields and its transforms checked (a saved config may have been
+    /// edited since): what `attack`, `infer` and the TUI rebuild the run's scheme from.
     pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
-        crate::config::Config::load_fields(&self.config_path())
+        use crate::scheme::transforms::{check_config_transforms, resolve_config_transforms};
+        let path = self.config_path();
+        let mut config = crate::config::Config::load_fields(&path)?;
+        check_config_transforms(&config).map_err(|(field, expected)| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            crate::config::field_error(&text, &path, &field, &expected)
+        })?;
+        resolve_config_transforms(&mut config);
+        Ok(config)
     }
 }
 

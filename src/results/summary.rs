@@ -154,6 +154,7 @@ mod v1 {
 
     use super::{ArmStatus, DatasetRecord};
     use crate::config::{PrivacyConfig, Schedule, SchemeConfig, BASELINE_ARM, PRIVATE_ARM};
+    use crate::scheme::transforms::DescribePrivacy;
 
     #[derive(Deserialize)]
     pub struct ArmRecord {

@@ -4,15 +4,13 @@
 
 use crate::config::TransformSpec;
 
+use super::transforms::{self, FamilyStyle, Shape};
+
 /// The kind of keyed input transform, whatever its parameters (block size, sigma, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
-    PixelPermutation,
-    BlockShuffle,
-    OrthogonalMix,
-    SeparableMix,
-    FastMix,
-    Noise,
+    /// One registered transform kind (its position in `transforms::ALL`, which orders legends).
+    Transform(usize),
     /// Two or more transforms of different families, applied in turn.
     Combined,
     /// No input transform (labels only).
@@ -21,43 +19,48 @@ pub enum Family {
     Other,
 }
 
+impl std::fmt::Debug for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Family {
-    pub const ALL: [Family; 9] = [
-        Family::PixelPermutation,
-        Family::BlockShuffle,
-        Family::OrthogonalMix,
-        Family::SeparableMix,
-        Family::FastMix,
-        Family::Noise,
-        Family::Combined,
-        Family::Identity,
-        Family::Other,
-    ];
+    /// Every family: each transform kind, then combined, identity and other.
+    pub fn all() -> Vec<Family> {
+        (0..transforms::ALL.len())
+            .map(Family::Transform)
+            .chain([Family::Combined, Family::Identity, Family::Other])
+            .collect()
+    }
+
+    /// The family of the transform kind called `name`.
+    pub fn named(name: &str) -> Family {
+        transforms::ALL.iter().position(|k| k.name() == name).map_or(Family::Other, Family::Transform)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
-            Family::PixelPermutation => "pixel-permutation",
-            Family::BlockShuffle => "block-shuffle",
-            Family::OrthogonalMix => "orthogonal-mix",
-            Family::SeparableMix => "separable-mix",
-            Family::FastMix => "fast-mix",
-            Family::Noise => "noise",
+            Family::Transform(i) => transforms::ALL[i].name(),
             Family::Combined => "combined",
             Family::Identity => "identity",
             Family::Other => "other",
         }
     }
 
+    /// Colour and marker in figures: a transform kind's own, Okabe-Ito for the rest.
+    pub fn style(self) -> FamilyStyle {
+        match self {
+            Family::Transform(i) => transforms::ALL[i].style(),
+            Family::Combined => FamilyStyle { color: (86, 180, 233), marker: Shape::Cross }, // sky blue
+            Family::Identity => FamilyStyle { color: (0, 0, 0), marker: Shape::Diamond },    // black
+            Family::Other => FamilyStyle { color: (120, 120, 120), marker: Shape::Cross },   // grey
+        }
+    }
+
     /// The family of one transform.
     pub fn of_transform(t: &TransformSpec) -> Family {
-        match t {
-            TransformSpec::PixelPermutation => Family::PixelPermutation,
-            TransformSpec::BlockShuffle { .. } => Family::BlockShuffle,
-            TransformSpec::OrthogonalMix => Family::OrthogonalMix,
-            TransformSpec::SeparableMix => Family::SeparableMix,
-            TransformSpec::FastMix { .. } => Family::FastMix,
-            TransformSpec::Noise { .. } => Family::Noise,
-        }
+        Family::named(&t.kind)
     }
 
     /// The family of a transform list: its one family, `Combined` when they differ, `Identity` when empty.
@@ -66,16 +69,13 @@ impl Family {
     }
 
     /// The family from a saved privacy description, "block-shuffle(b=4) + noise(sigma=0.1); labels: ...":
-    /// the transform part is `TransformSpec::label`s joined by " + ", or "identity".
+    /// the transform part is transform labels joined by " + ", or "identity".
     pub fn of_description(privacy: &str) -> Family {
         let transforms = privacy.split(';').next().unwrap_or("").trim();
         if transforms.is_empty() || transforms == "identity" {
             return Family::Identity;
         }
-        combine(transforms.split(" + ").map(|label| {
-            let base = label.trim().split('(').next().unwrap_or("").trim();
-            Family::ALL.into_iter().find(|f| f.name() == base && *f != Family::Other).unwrap_or(Family::Other)
-        }))
+        combine(transforms.split(" + ").map(|label| Family::named(label.trim().split('(').next().unwrap_or("").trim())))
     }
 }
 
@@ -97,34 +97,41 @@ fn combine(families: impl Iterator<Item = Family>) -> Family {
 mod tests {
     use super::*;
     use crate::config::PrivacyConfig;
+    use crate::scheme::transforms::{DescribePrivacy, TransformLabel};
 
     #[test]
     fn the_description_gives_the_same_family_as_the_config() {
+        let t = TransformSpec::new;
+        let block = |b: i64| t("block-shuffle").with("block", b);
+        let noise = |sigma: f64, per_sample: bool| t("noise").with("sigma", sigma).with("per_sample", per_sample);
         let specs = [
-            vec![TransformSpec::PixelPermutation],
-            vec![TransformSpec::BlockShuffle { block: 4, flip: true }],
-            vec![TransformSpec::OrthogonalMix],
-            vec![TransformSpec::SeparableMix],
-            vec![TransformSpec::FastMix { rounds: 3 }],
-            vec![TransformSpec::Noise { sigma: 0.1, per_sample: true }],
-            vec![TransformSpec::PixelPermutation, TransformSpec::Noise { sigma: 0.05, per_sample: false }],
-            vec![
-                TransformSpec::BlockShuffle { block: 2, flip: false },
-                TransformSpec::BlockShuffle { block: 7, flip: false },
-            ],
+            vec![t("pixel-permutation")],
+            vec![block(4).with("flip", true)],
+            vec![t("orthogonal-mix")],
+            vec![t("separable-mix")],
+            vec![t("fast-mix").with("rounds", 3)],
+            vec![noise(0.1, true)],
+            vec![t("pixel-permutation"), noise(0.05, false)],
+            vec![block(2), block(7)],
             vec![],
         ];
         let expected = [
-            Family::PixelPermutation,
-            Family::BlockShuffle,
-            Family::OrthogonalMix,
-            Family::SeparableMix,
-            Family::FastMix,
-            Family::Noise,
+            Family::named("pixel-permutation"),
+            Family::named("block-shuffle"),
+            Family::named("orthogonal-mix"),
+            Family::named("separable-mix"),
+            Family::named("fast-mix"),
+            Family::named("noise"),
             Family::Combined,
-            Family::BlockShuffle,
+            Family::named("block-shuffle"),
             Family::Identity,
         ];
+        // Every registered kind is its own family, found again from its label.
+        for kind in transforms::ALL {
+            let spec = transforms::initial_spec(*kind);
+            assert_eq!(Family::of_transform(&spec).name(), kind.name());
+            assert_eq!(Family::of_description(&format!("{}; labels: plain, m=1", spec.label())).name(), kind.name());
+        }
         for (ts, want) in specs.iter().zip(expected) {
             let p = PrivacyConfig { transforms: ts.clone(), codes_per_class: 3, ..PrivacyConfig::default() };
             assert_eq!(Family::of_transforms(ts), want, "{ts:?}");

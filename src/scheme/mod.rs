@@ -1,7 +1,6 @@
 //! The keyed scheme: secret key, input transforms, label protection, and the customer/provider roles.
 
 pub mod family;
-pub mod fast_mix;
 pub mod gaussian;
 pub mod key;
 pub mod labels;

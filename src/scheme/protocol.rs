@@ -11,12 +11,12 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 
-use crate::config::{PrivacyConfig, TransformSpec};
+use crate::config::PrivacyConfig;
 use crate::data::{ImageShape, Split};
 
 use super::key::{KeyContext, KeyFile, SecretKey};
 use super::labels::{argmax_rows, LabelCodec};
-use super::transforms::{self, Transform};
+use super::transforms::{self, Transform, TransformLabel};
 
 /// What any trainer sees: inputs, integer targets and the number of outputs. The baseline makes one
 /// from raw data, the private arm from an [`EncodedTrainingSet`].
@@ -260,7 +260,7 @@ impl Customer {
     /// [`encode_inputs`](Self::encode_inputs) gives different encodings, taken in turn from the
     /// customer's keyed stream.
     pub fn draws_fresh_input_noise(&self) -> bool {
-        self.privacy.transforms.iter().any(|t| matches!(t, TransformSpec::Noise { per_sample: true, .. }))
+        transforms::draws_fresh_noise(&self.privacy.transforms)
     }
 
     /// The configured transforms' labels, in order (e.g. `block-shuffle(b=4,flip)`).

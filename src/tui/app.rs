@@ -8,6 +8,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::attacks::Event;
 use crate::config::Config;
+use crate::scheme::transforms::DescribePrivacy;
 use crate::train::Control;
 
 use super::actions::{self, Compare, ConfigEntry, RunDetail, RunEntry};

@@ -4,6 +4,10 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use crate::config::{Config, TransformSpec};
+use crate::scheme::transforms::{self, Param, ParamType, Params};
+
+/// What ←/→ adds to or takes from a number parameter.
+const NUMBER_STEP: f64 = 0.05;
 
 /// One editable row of the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,23 +17,17 @@ pub enum Field {
     CodesPerClass,
     /// The kind of transform i.
     Kind(usize),
-    Block(usize),
-    Flip(usize),
-    Sigma(usize),
-    PerSample(usize),
+    /// Parameter j (in its kind's declared order) of transform i.
+    Param(usize, usize),
 }
 
 impl Field {
     /// Index of the transform this row belongs to.
     pub fn transform(self) -> Option<usize> {
         match self {
-            Field::Kind(i) | Field::Block(i) | Field::Flip(i) | Field::Sigma(i) | Field::PerSample(i) => Some(i),
+            Field::Kind(i) | Field::Param(i, _) => Some(i),
             _ => None,
         }
-    }
-
-    fn is_numeric(self) -> bool {
-        matches!(self, Field::Epochs | Field::CodesPerClass | Field::Block(_) | Field::Sigma(_))
     }
 }
 
@@ -45,30 +43,9 @@ pub enum FormAction {
     Close,
 }
 
-/// The transform kinds, in the order ←/→ cycles through them.
-pub const KINDS: [&str; 6] =
-    ["pixel-permutation", "block-shuffle", "orthogonal-mix", "separable-mix", "fast-mix", "noise"];
-
+/// Position of a transform's kind in the registry (the order ←/→ cycles through them).
 fn kind_index(t: &TransformSpec) -> usize {
-    match t {
-        TransformSpec::PixelPermutation => 0,
-        TransformSpec::BlockShuffle { .. } => 1,
-        TransformSpec::OrthogonalMix => 2,
-        TransformSpec::SeparableMix => 3,
-        TransformSpec::FastMix { .. } => 4,
-        TransformSpec::Noise { .. } => 5,
-    }
-}
-
-fn default_of_kind(i: usize) -> TransformSpec {
-    match i % KINDS.len() {
-        0 => TransformSpec::PixelPermutation,
-        1 => TransformSpec::BlockShuffle { block: 4, flip: false },
-        2 => TransformSpec::OrthogonalMix,
-        3 => TransformSpec::SeparableMix,
-        4 => TransformSpec::FastMix { rounds: crate::config::FAST_MIX_DEFAULT_ROUNDS },
-        _ => TransformSpec::Noise { sigma: 0.1, per_sample: false },
-    }
+    transforms::ALL.iter().position(|k| k.name() == t.kind).unwrap_or(0)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,13 +75,21 @@ impl Form {
         let mut out = vec![Field::Epochs, Field::LabelPermutation, Field::CodesPerClass];
         for (i, t) in self.config.privacy.transforms.iter().enumerate() {
             out.push(Field::Kind(i));
-            match t {
-                TransformSpec::BlockShuffle { .. } => out.extend([Field::Block(i), Field::Flip(i)]),
-                TransformSpec::Noise { .. } => out.extend([Field::Sigma(i), Field::PerSample(i)]),
-                _ => {}
-            }
+            let params = transforms::find(&t.kind).map_or(&[][..], |k| k.params());
+            out.extend((0..params.len()).map(|j| Field::Param(i, j)));
         }
         out
+    }
+
+    /// The declaration of a parameter row.
+    pub fn param(&self, field: Field) -> Option<&'static Param> {
+        let Field::Param(i, j) = field else { return None };
+        transforms::find(&self.config.privacy.transforms.get(i)?.kind)?.params().get(j)
+    }
+
+    fn is_numeric(&self, field: Field) -> bool {
+        matches!(field, Field::Epochs | Field::CodesPerClass)
+            || self.param(field).is_some_and(|p| p.ty != ParamType::Flag)
     }
 
     pub fn current(&self) -> Field {
@@ -128,13 +113,9 @@ impl Form {
         let rest = path.strip_prefix("privacy.transforms[")?;
         let (idx, tail) = rest.split_once(']')?;
         let i: usize = idx.parse().ok()?;
-        Some(match tail {
-            ".block" => Field::Block(i),
-            ".flip" => Field::Flip(i),
-            ".sigma" => Field::Sigma(i),
-            ".per_sample" => Field::PerSample(i),
-            _ => Field::Kind(i),
-        })
+        let params = transforms::find(&self.config.privacy.transforms.get(i)?.kind).map_or(&[][..], |k| k.params());
+        let name = tail.strip_prefix('.').unwrap_or("");
+        Some(params.iter().position(|p| p.name == name).map_or(Field::Kind(i), |j| Field::Param(i, j)))
     }
 
     /// The value shown for a row (the edit buffer for the row being typed into).
@@ -150,23 +131,16 @@ impl Form {
             Field::Epochs => self.config.train.epochs.to_string(),
             Field::LabelPermutation => onoff(self.config.privacy.label_permutation),
             Field::CodesPerClass => self.config.privacy.codes_per_class.to_string(),
-            Field::Kind(i) => KINDS[kind_index(t(i))].to_string(),
-            Field::Block(i) => match t(i) {
-                TransformSpec::BlockShuffle { block, .. } => block.to_string(),
-                _ => String::new(),
-            },
-            Field::Flip(i) => match t(i) {
-                TransformSpec::BlockShuffle { flip, .. } => onoff(*flip),
-                _ => String::new(),
-            },
-            Field::Sigma(i) => match t(i) {
-                TransformSpec::Noise { sigma, .. } => sigma.to_string(),
-                _ => String::new(),
-            },
-            Field::PerSample(i) => match t(i) {
-                TransformSpec::Noise { per_sample, .. } => onoff(*per_sample),
-                _ => String::new(),
-            },
+            Field::Kind(i) => t(i).kind.clone(),
+            Field::Param(i, _) => {
+                let Some(decl) = self.param(field) else { return String::new() };
+                let p = Params::new(t(i), transforms::kind::kind_of(t(i)));
+                match decl.ty {
+                    ParamType::Integer => p.integer(decl.name).to_string(),
+                    ParamType::Number => p.number(decl.name).to_string(),
+                    ParamType::Flag => onoff(p.flag(decl.name)),
+                }
+            }
         }
     }
 
@@ -186,8 +160,8 @@ impl Form {
                     self.adjust(field, 1);
                 }
             }
-            KeyCode::Char(c) if field.is_numeric() && (c.is_ascii_digit() || c == '.') => self.type_char(field, c),
-            KeyCode::Backspace if field.is_numeric() => self.backspace(field),
+            KeyCode::Char(c) if self.is_numeric(field) && (c.is_ascii_digit() || c == '.') => self.type_char(field, c),
+            KeyCode::Backspace if self.is_numeric(field) => self.backspace(field),
             KeyCode::Char('a') => self.add_transform(),
             KeyCode::Char('x') | KeyCode::Delete => self.remove_transform(),
             KeyCode::Char('[') => self.move_transform(-1),
@@ -226,36 +200,40 @@ impl Form {
             Field::LabelPermutation => p.label_permutation = !p.label_permutation,
             Field::CodesPerClass => p.codes_per_class = step(p.codes_per_class, 1),
             Field::Kind(i) => {
-                let k = (kind_index(&p.transforms[i]) as i64 + dir).rem_euclid(KINDS.len() as i64) as usize;
-                p.transforms[i] = default_of_kind(k);
+                let n = transforms::ALL.len() as i64;
+                let k = (kind_index(&p.transforms[i]) as i64 + dir).rem_euclid(n) as usize;
+                p.transforms[i] = transforms::initial_spec(transforms::ALL[k]);
             }
-            Field::Block(i) => {
-                if let TransformSpec::BlockShuffle { block, .. } = &mut p.transforms[i] {
-                    *block = step(*block, 1);
-                }
-            }
-            Field::Flip(i) => {
-                if let TransformSpec::BlockShuffle { flip, .. } = &mut p.transforms[i] {
-                    *flip = !*flip;
-                }
-            }
-            Field::Sigma(i) => {
-                if let TransformSpec::Noise { sigma, .. } = &mut p.transforms[i] {
-                    let v = (*sigma + 0.05 * dir as f64).max(0.0);
-                    *sigma = (v * 1e6).round() / 1e6;
-                }
-            }
-            Field::PerSample(i) => {
-                if let TransformSpec::Noise { per_sample, .. } = &mut p.transforms[i] {
-                    *per_sample = !*per_sample;
-                }
+            Field::Param(i, _) => {
+                let Some(decl) = self.param(field) else { return };
+                let spec = &self.config.privacy.transforms[i];
+                let kind = transforms::kind::kind_of(spec);
+                let p = Params::new(spec, kind);
+                let value = match decl.ty {
+                    ParamType::Flag => toml::Value::Boolean(!p.flag(decl.name)),
+                    ParamType::Number => {
+                        let v = (p.number(decl.name) + NUMBER_STEP * dir as f64).max(0.0);
+                        toml::Value::Float((v * 1e6).round() / 1e6)
+                    }
+                    ParamType::Integer => {
+                        let v = p.integer(decl.name) as i64;
+                        // Only valid values where the kind lists them (block sizes that divide the image).
+                        let next = match kind.choices(decl.name, self.config.image_shape()) {
+                            Some(c) if dir > 0 => c.iter().copied().find(|&x| x > v).or(c.last().copied()),
+                            Some(c) => c.iter().rev().copied().find(|&x| x < v).or(c.first().copied()),
+                            None => Some((v + dir).max(0)),
+                        };
+                        toml::Value::Integer(next.unwrap_or(v))
+                    }
+                };
+                self.config.privacy.transforms[i].set(decl.name, value);
             }
         }
         self.changed();
     }
 
     fn type_char(&mut self, field: Field, c: char) {
-        if c == '.' && !matches!(field, Field::Sigma(_)) {
+        if c == '.' && !self.param(field).is_some_and(|p| p.ty == ParamType::Number) {
             return;
         }
         let mut text = self.edit.take().unwrap_or_default();
@@ -273,7 +251,6 @@ impl Form {
 
     /// Keep the typed text and apply it when it parses; validation then judges the value.
     fn apply_text(&mut self, field: Field, text: String) {
-        let p = &mut self.config.privacy;
         match field {
             Field::Epochs => {
                 if let Ok(v) = text.parse() {
@@ -282,17 +259,19 @@ impl Form {
             }
             Field::CodesPerClass => {
                 if let Ok(v) = text.parse() {
-                    p.codes_per_class = v;
+                    self.config.privacy.codes_per_class = v;
                 }
             }
-            Field::Block(i) => {
-                if let (Ok(v), TransformSpec::BlockShuffle { block, .. }) = (text.parse(), &mut p.transforms[i]) {
-                    *block = v;
-                }
-            }
-            Field::Sigma(i) => {
-                if let (Ok(v), TransformSpec::Noise { sigma, .. }) = (text.parse::<f64>(), &mut p.transforms[i]) {
-                    *sigma = v;
+            Field::Param(i, _) => {
+                let value = match self.param(field).map(|d| (d.name, d.ty)) {
+                    Some((name, ParamType::Integer)) => {
+                        text.parse::<i64>().ok().map(|v| (name, toml::Value::Integer(v)))
+                    }
+                    Some((name, ParamType::Number)) => text.parse::<f64>().ok().map(|v| (name, toml::Value::Float(v))),
+                    _ => None,
+                };
+                if let Some((name, value)) = value {
+                    self.config.privacy.transforms[i].set(name, value);
                 }
             }
             _ => {}
@@ -308,7 +287,7 @@ impl Form {
             Some(i) => i + 1,
             None => self.config.privacy.transforms.len(),
         };
-        self.config.privacy.transforms.insert(at, TransformSpec::PixelPermutation);
+        self.config.privacy.transforms.insert(at, transforms::initial_spec(transforms::ALL[0]));
         self.changed();
         self.cursor = self.fields().iter().position(|f| *f == Field::Kind(at)).unwrap_or(0);
     }
@@ -358,8 +337,13 @@ mod tests {
     }
 
     fn form() -> Form {
-        let cfg = crate::validate::parse_config("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml")).unwrap();
+        let cfg = crate::validate::parse_config("name = \"t\"\n[data]\ndataset = \"embedded\"\n", Path::new("t.toml"))
+            .unwrap();
         Form::new("t.toml".into(), cfg)
+    }
+
+    fn block(size: i64, flip: bool) -> TransformSpec {
+        TransformSpec::new("block-shuffle").with("block", size).with("flip", flip)
     }
 
     fn press(f: &mut Form, keys: &[KeyCode]) {
@@ -375,31 +359,73 @@ mod tests {
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]); // on Kind(0)
         assert_eq!(f.current(), Field::Kind(0));
         press(&mut f, &[KeyCode::Char('a'), KeyCode::Right]); // Kind(1) -> block-shuffle
-        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 4, flip: false });
+        assert_eq!(f.config.privacy.transforms[1], block(4, false));
         press(&mut f, &[KeyCode::Down, KeyCode::Char('5')]);
-        assert_eq!(f.current(), Field::Block(1));
-        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 5, flip: false });
+        assert_eq!(f.current(), Field::Param(1, 0));
+        assert_eq!(f.config.privacy.transforms[1], block(5, false));
         assert!(!f.is_valid());
-        assert_eq!(f.invalid_field(), Some(Field::Block(1)));
+        assert_eq!(f.invalid_field(), Some(Field::Param(1, 0)));
         press(&mut f, &[KeyCode::Backspace, KeyCode::Char('7')]);
         assert!(f.is_valid(), "{:?}", f.invalid);
-        assert_eq!(f.value_text(Field::Block(1)), "7");
+        assert_eq!(f.value_text(Field::Param(1, 0)), "7");
         press(&mut f, &[KeyCode::Down, KeyCode::Char(' ')]);
-        assert_eq!(f.config.privacy.transforms[1], TransformSpec::BlockShuffle { block: 7, flip: true });
+        assert_eq!(f.config.privacy.transforms[1], block(7, true));
+    }
+
+    #[test]
+    fn arrows_offer_only_block_sizes_that_divide_the_image() {
+        // The embedded dataset's images are 28x28: block sizes 1, 2, 4, 7, 14 and 28.
+        let mut f = form();
+        press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Right, KeyCode::Down]);
+        assert_eq!(f.current(), Field::Param(0, 0));
+        assert_eq!(f.value_text(Field::Param(0, 0)), "4");
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            press(&mut f, &[KeyCode::Right]);
+            seen.push(f.value_text(Field::Param(0, 0)));
+            assert!(f.is_valid(), "{:?}", f.invalid);
+        }
+        for _ in 0..5 {
+            press(&mut f, &[KeyCode::Left]);
+            seen.push(f.value_text(Field::Param(0, 0)));
+            assert!(f.is_valid(), "{:?}", f.invalid);
+        }
+        assert_eq!(seen, ["7", "14", "28", "28", "14", "7", "4", "2", "1"]);
+    }
+
+    #[test]
+    fn every_registered_kind_is_offered_with_its_parameters() {
+        let mut f = form();
+        press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]);
+        let mut kinds = Vec::new();
+        for _ in 0..transforms::ALL.len() {
+            let spec = &f.config.privacy.transforms[0];
+            kinds.push(spec.kind.clone());
+            let kind = transforms::find(&spec.kind).unwrap();
+            let rows: Vec<Field> = f.fields().into_iter().filter(|r| matches!(r, Field::Param(0, _))).collect();
+            assert_eq!(rows.len(), kind.params().len(), "{}", spec.kind);
+            for (row, decl) in rows.iter().zip(kind.params()) {
+                assert_eq!(f.param(*row).map(|p| p.name), Some(decl.name));
+            }
+            assert!(f.is_valid(), "{} starts invalid: {:?}", spec.kind, f.invalid);
+            press(&mut f, &[KeyCode::Right]);
+        }
+        assert_eq!(kinds, transforms::ALL.iter().map(|k| k.name().to_string()).collect::<Vec<_>>());
     }
 
     #[test]
     fn reorder_and_remove() {
         let mut f = form();
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char('a'), KeyCode::Left]); // Kind(1) -> noise
-        assert!(matches!(f.config.privacy.transforms[1], TransformSpec::Noise { .. }));
+        assert_eq!(f.config.privacy.transforms[1].kind, "noise");
         press(&mut f, &[KeyCode::Char('[')]);
-        assert!(matches!(f.config.privacy.transforms[0], TransformSpec::Noise { .. }));
+        assert_eq!(f.config.privacy.transforms[0].kind, "noise");
         assert_eq!(f.current(), Field::Kind(0));
         press(&mut f, &[KeyCode::Down, KeyCode::Right, KeyCode::Right]);
-        assert_eq!(f.config.privacy.transforms[0], TransformSpec::Noise { sigma: 0.2, per_sample: false });
+        let noise = TransformSpec::new("noise").with("sigma", 0.2).with("per_sample", false);
+        assert_eq!(f.config.privacy.transforms[0], noise);
         press(&mut f, &[KeyCode::Char('x')]);
-        assert_eq!(f.config.privacy.transforms, vec![TransformSpec::PixelPermutation]);
+        assert_eq!(f.config.privacy.transforms, vec![TransformSpec::new("pixel-permutation")]);
         press(&mut f, &[KeyCode::Char('x')]);
         assert!(f.config.privacy.transforms.is_empty());
         assert_eq!(f.current(), Field::CodesPerClass);

@@ -7,7 +7,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use crate::attacks::AttackKind;
-use crate::config::{AttacksConfig, Config, OptimizerKind, PrivacyConfig, Schedule, TransformSpec};
+use crate::config::{AttacksConfig, Config, OptimizerKind, PrivacyConfig, Schedule};
+use crate::scheme::transforms::{DescribePrivacy, TransformLabel};
 use crate::tui::app::App;
 use crate::tui::theme;
 
@@ -97,22 +98,7 @@ pub fn fit_left(text: &str, width: usize) -> String {
 
 /// The privacy settings in a table cell: "pixel-perm, labels perm, m=3".
 pub fn privacy_short(p: &PrivacyConfig) -> String {
-    let mut parts: Vec<String> = p
-        .transforms
-        .iter()
-        .map(|t| match t {
-            TransformSpec::PixelPermutation => "pixel-perm".into(),
-            TransformSpec::BlockShuffle { block, flip } => {
-                format!("block({block}{})", if *flip { ",flip" } else { "" })
-            }
-            TransformSpec::OrthogonalMix => "orth-mix".into(),
-            TransformSpec::SeparableMix => "sep-mix".into(),
-            TransformSpec::FastMix { .. } => "fast-mix".into(),
-            TransformSpec::Noise { sigma, per_sample } => {
-                format!("noise({sigma}{})", if *per_sample { ",ps" } else { "" })
-            }
-        })
-        .collect();
+    let mut parts: Vec<String> = p.transforms.iter().map(|t| t.short_label()).collect();
     if parts.is_empty() {
         parts.push("no transform".into());
     }

@@ -6,30 +6,32 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::scheme::transforms::{DescribePrivacy, ParamType};
 use crate::tui::form::{Field, Form};
 use crate::tui::theme;
 
 use super::block;
 
-fn label(field: Field) -> String {
+fn label(form: &Form, field: Field) -> String {
     match field {
         Field::Epochs => "epochs".into(),
         Field::LabelPermutation => "label permutation".into(),
         Field::CodesPerClass => "codes per class".into(),
         Field::Kind(i) => format!("transform {}", i + 1),
-        Field::Block(_) => "  block size".into(),
-        Field::Flip(_) => "  flip".into(),
-        Field::Sigma(_) => "  sigma".into(),
-        Field::PerSample(_) => "  per sample".into(),
+        Field::Param(..) => format!("  {}", form.param(field).map_or("", |p| p.title)),
     }
 }
 
-fn hint(field: Field) -> &'static str {
+fn hint(form: &Form, field: Field) -> &'static str {
     match field {
-        Field::Epochs | Field::CodesPerClass | Field::Block(_) => "type digits or ←/→",
-        Field::Sigma(_) => "type a number or ←/→ (±0.05)",
-        Field::LabelPermutation | Field::Flip(_) | Field::PerSample(_) => "Space toggles",
+        Field::Epochs | Field::CodesPerClass => "type digits or ←/→",
+        Field::LabelPermutation => "Space toggles",
         Field::Kind(_) => "←/→ kind  [ ] move  x remove  a add",
+        Field::Param(..) => match form.param(field).map(|p| p.ty) {
+            Some(ParamType::Integer) => "type digits or ←/→",
+            Some(ParamType::Number) => "type a number or ←/→ (±0.05)",
+            _ => "Space toggles",
+        },
     }
 }
 
@@ -49,10 +51,13 @@ fn draw_fields(frame: &mut Frame, area: Rect, form: &Form) {
             let marker = if Some(f) == bad { Span::styled("✗ ", theme::bad()) } else { Span::raw("  ") };
             let value = form.value_text(f);
             let value_style = if Some(f) == bad { theme::bad() } else { theme::title() };
-            let mut spans =
-                vec![marker, Span::raw(format!("{:<20}", label(f))), Span::styled(format!("{value:<18}"), value_style)];
+            let mut spans = vec![
+                marker,
+                Span::raw(format!("{:<20}", label(form, f))),
+                Span::styled(format!("{value:<18}"), value_style),
+            ];
             if f == current {
-                spans.push(Span::styled(hint(f), theme::muted()));
+                spans.push(Span::styled(hint(form, f), theme::muted()));
             }
             ListItem::new(Line::from(spans))
         })

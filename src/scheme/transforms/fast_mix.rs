@@ -22,8 +22,80 @@
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
-use super::transforms::{on_image_runs, random_permutation, Transform};
-use crate::config::TransformSpec;
+use super::kind::{log2_factorial, FamilyStyle, KeySpace, Param, ParamType, Params, Shape, Structure, TransformKind};
+use super::{on_image_runs, random_permutation, Transform};
+use crate::data::ImageShape;
+
+pub struct Kind;
+
+/// Rounds when the config does not say: three sign-flip/Hadamard blocks, as in the
+/// orthogonal-random-features papers (the tests below measure how well 1 to 4 rounds mix).
+pub const DEFAULT_ROUNDS: usize = 3;
+
+const PARAMS: &[Param] = &[Param {
+    name: "rounds",
+    title: "rounds",
+    doc: "sign-flip, permutation and Walsh-Hadamard rounds, 1 to 16",
+    ty: ParamType::Integer,
+    default: Some(toml::Value::Integer(DEFAULT_ROUNDS as i64)),
+    initial: toml::Value::Integer(DEFAULT_ROUNDS as i64),
+}];
+
+impl TransformKind for Kind {
+    fn name(&self) -> &'static str {
+        "fast-mix"
+    }
+
+    fn about(&self) -> &'static str {
+        "rounds of keyed sign flips, a keyed permutation and Walsh-Hadamard transforms: mixes every feature \
+         with every other like orthogonal-mix, in O(d log d)"
+    }
+
+    fn params(&self) -> &'static [Param] {
+        PARAMS
+    }
+
+    fn check(&self, p: &Params, _shape: ImageShape) -> Result<(), (&'static str, String)> {
+        let rounds = p.integer("rounds");
+        if !(1..=16).contains(&rounds) {
+            return Err(("rounds", format!("an integer from 1 to 16, got {rounds}")));
+        }
+        Ok(())
+    }
+
+    fn choices(&self, param: &str, _shape: ImageShape) -> Option<Vec<i64>> {
+        (param == "rounds").then(|| (1..=16).collect())
+    }
+
+    fn label(&self, p: &Params) -> String {
+        format!("fast-mix(rounds={})", p.integer("rounds"))
+    }
+
+    fn short_label(&self, _p: &Params) -> String {
+        "fast-mix".into()
+    }
+
+    fn build(&self, p: &Params, shape: ImageShape, rng: &mut ChaCha20Rng) -> Box<dyn Transform> {
+        Box::new(FastMix::random(shape.features(), p.integer("rounds"), rng))
+    }
+
+    fn key_space(&self, p: &Params, shape: ImageShape) -> KeySpace {
+        let (d, rounds) = (shape.features() as u64, p.integer("rounds"));
+        KeySpace {
+            bits: rounds as f64 * (d as f64 + log2_factorial(d)),
+            continuous_dim: 0,
+            note: format!("log2((2^{d} * {d}!)^{rounds}): keyed signs and a permutation per round"),
+        }
+    }
+
+    fn structure(&self, _p: &Params) -> Structure {
+        Structure::Mixes { separable: false }
+    }
+
+    fn style(&self) -> FamilyStyle {
+        FamilyStyle { color: (160, 140, 0), marker: Shape::Triangle } // Okabe-Ito yellow, darkened to show on white
+    }
+}
 
 /// One round's key: which features change sign, then where each output position reads from.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,10 +292,6 @@ impl FastMix {
 }
 
 impl Transform for FastMix {
-    fn spec(&self) -> TransformSpec {
-        TransformSpec::FastMix { rounds: self.rounds() }
-    }
-
     fn encode(&self, images: &mut [f32], _fresh: &mut ChaCha20Rng) {
         FastMix::encode(self, images);
     }
@@ -387,7 +455,6 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::config::FAST_MIX_DEFAULT_ROUNDS as DEFAULT_ROUNDS;
 
     fn mix(features: usize, rounds: usize) -> FastMix {
         FastMix::random(features, rounds, &mut ChaCha20Rng::seed_from_u64(9))

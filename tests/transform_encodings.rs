@@ -1,0 +1,100 @@
+//! The same fixed key gives the same encodings, byte for byte, as the version that recorded these
+//! digests: saved keys and fixed-key configs keep producing the data their runs were trained on. The
+//! transform lists are written as config TOML, so the test does not depend on how specs are built.
+
+use ppdl::config::PrivacyConfig;
+use ppdl::data::{ImageShape, Split};
+use ppdl::scheme::{Customer, SecretKey};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
+
+/// (image shape, `transforms = ...` TOML, SHA-256 of the encodings) recorded before the transform registry.
+const CASES: &[((usize, usize, usize), &str, &str)] = &[
+    (
+        (8, 8, 1),
+        r#"[{ kind = "pixel-permutation" }]"#,
+        "8d828d5076b1ceb7b6c561756233abd223e0ffe4750b9c6dac6b49efea2b8b87",
+    ),
+    (
+        (8, 8, 1),
+        r#"[{ kind = "block-shuffle", block = 2 }]"#,
+        "65f2c295bd87d52f28bbdafd138533241e61b140d888e7136674f95bbcce04b2",
+    ),
+    (
+        (8, 8, 1),
+        r#"[{ kind = "block-shuffle", block = 4, flip = true }]"#,
+        "fe860813adf42e3ee55dd20141109cdb1c0d0bc050cd571e3d86c26bb7cb1f92",
+    ),
+    (
+        (28, 28, 1),
+        r#"[{ kind = "block-shuffle", block = 7, flip = true }]"#,
+        "49d15b3a5c3ae42cd7f174c3a8abd76ff0c4605b987a78e0cbb983b8e43b97c4",
+    ),
+    ((8, 8, 1), r#"[{ kind = "orthogonal-mix" }]"#, "5459b4f2af1d9bcf63bf381b0b53e55035c380364f5625fdc452391883126c92"),
+    ((8, 8, 1), r#"[{ kind = "separable-mix" }]"#, "448657c5fe9b782ca92a4c4abd8a46e387dd139bd8af01efb61d94ae8ad9da9d"),
+    ((6, 6, 3), r#"[{ kind = "separable-mix" }]"#, "5c0f52aa69b01269f07fa2e986608250a64c1034f048e2f4a915aeabbd7c9fd6"),
+    ((8, 8, 1), r#"[{ kind = "fast-mix" }]"#, "387ab884ebef01abdc5e762a1995879a037423ae161ca9effbcdc445af227867"),
+    (
+        (28, 28, 1),
+        r#"[{ kind = "fast-mix", rounds = 2 }]"#,
+        "2003a3f308523b7893c4d0718ce340d6540aace0e4e7161132c688ee35bf9b58",
+    ),
+    (
+        (8, 8, 1),
+        r#"[{ kind = "noise", sigma = 0.1 }]"#,
+        "aad464c821d395a4aa23767249a47ef0b2e1b8e1ba9e2a2cda1c78d5e6298c9b",
+    ),
+    (
+        (8, 8, 1),
+        r#"[{ kind = "noise", sigma = 0.1, per_sample = true }]"#,
+        "4e29647bdfab3442afeafbe65e180dbeb6b4664498c61582a1a1b96437d372f0",
+    ),
+    (
+        (8, 8, 1),
+        r#"[{ kind = "block-shuffle", block = 4, flip = true }, { kind = "noise", sigma = 0.05 }, { kind = "pixel-permutation" }]"#,
+        "c8865f87141e8d2f6802cd499fe9167fe047fa97687ecf36615ff5dc9b7a2141",
+    ),
+    (
+        (8, 8, 1),
+        r#"[{ kind = "fast-mix", rounds = 3 }, { kind = "noise", sigma = 0.2, per_sample = true }]"#,
+        "337b63dac5f65d8349ec9db025476d2fd8c5d3935b7033e8497a843a02cdfa59",
+    ),
+];
+
+fn digest(shape: ImageShape, transforms: &str) -> String {
+    let privacy: PrivacyConfig =
+        toml::from_str(&format!("transforms = {transforms}\ncodes_per_class = 2\n")).expect("privacy table");
+    let key = SecretKey::from_hex(&"5a".repeat(32)).unwrap();
+    let customer = Customer::new(key, &privacy, "digest", shape, 10);
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let n = 6;
+    let train = Split {
+        images: (0..n * shape.features()).map(|_| rng.gen::<f32>()).collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+        features: shape.features(),
+    };
+    let mut h = Sha256::new();
+    let set = customer.encode_training_set(&train);
+    // A later query continues the customer's keyed per-sample stream.
+    let query = customer.encode_inputs(&train.images[..shape.features()]);
+    for v in set.inputs().images().iter().chain(query.images()) {
+        h.update(v.to_le_bytes());
+    }
+    for c in set.codes() {
+        h.update(c.to_le_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+#[test]
+fn a_fixed_key_gives_the_recorded_encodings_for_every_transform() {
+    let mut wrong = Vec::new();
+    for &((height, width, channels), transforms, want) in CASES {
+        let got = digest(ImageShape { height, width, channels }, transforms);
+        if got != want {
+            wrong.push(format!("{height}x{width}x{channels} {transforms}: {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "encodings changed:\n{}", wrong.join("\n"));
+}
