@@ -12,6 +12,7 @@ use crate::train::Control;
 
 use super::actions::{self, Compare, ConfigEntry, RunDetail, RunEntry};
 use super::analysis::{AttackRow, Attacks, Availability, Overhead};
+use super::arms::Arms;
 use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
 use super::live::{LiveRun, RunEnd};
@@ -98,7 +99,14 @@ pub struct App {
     pub analysis_source: Option<String>,
     /// The attacks and overhead views follow the live run (its events update them).
     pub analysis_is_live: bool,
+    /// The arms of the run the attacks and overhead views show (their names and colours).
+    pub analysis_arms: Arms,
+    /// The arm whose attacks and overhead are shown (←/→ in those views); None: the first.
+    pub analysis_arm: Option<String>,
+    /// The arm being attacked in the live run (attack events name it only when the record arrives).
+    pub attacking: Option<String>,
     pub attacks: Attacks,
+    /// The selected row among the shown arm's attacks.
     pub attack_selected: usize,
     pub overhead: Overhead,
     /// Folders scanned for runs besides the configs' `output.dir`s.
@@ -127,6 +135,9 @@ impl App {
             runs_mode: RunsMode::List,
             analysis_source: None,
             analysis_is_live: false,
+            analysis_arms: Arms::default(),
+            analysis_arm: None,
+            attacking: None,
             attacks: Attacks::default(),
             attack_selected: 0,
             overhead: Overhead::default(),
@@ -219,10 +230,17 @@ impl App {
         }
     }
 
-    /// Attack results appear as each attack finishes.
+    /// Attack results appear as each attack finishes, under the arm attacked.
     fn follow_attacks(&mut self, event: &Event) {
+        let attacking = self.attacking.clone().unwrap_or_default();
         match event {
-            Event::AttackStarted { name } => self.attacks.started(name),
+            Event::Stage(stage) => self.attacking = attacked_arm(stage).map(str::to_string),
+            Event::AttackStarted { name } => {
+                self.attacks.started(&attacking, name);
+                if self.analysis_arm.is_none() {
+                    self.analysis_arm = Some(attacking);
+                }
+            }
             Event::AttackProgress { name, done, total } => {
                 self.attacks.progress = Some((name.clone(), *done, *total));
             }
@@ -231,7 +249,7 @@ impl App {
                 self.attacks.progress = None;
             }
             Event::AttackFailed { name, reason } => {
-                self.attacks.upsert(AttackRow::failed(name, reason));
+                self.attacks.upsert(AttackRow::failed(&attacking, name, reason));
                 self.attacks.progress = None;
             }
             _ => {}
@@ -265,6 +283,35 @@ impl App {
         self.analysis_is_live = false;
         self.attacks = Attacks::load(&dir.join("attacks.json"));
         self.overhead = Overhead::load(&dir.join("overhead.json"));
+        // The arms' colours as the run's summary lists them; without one, as the results name them.
+        self.analysis_arms = match crate::results::Summary::load(&dir.join("summary.json")) {
+            Ok(s) => Arms::from_summary(&s),
+            Err(_) => {
+                let names: Vec<String> = self.attacks.arms().into_iter().chain(self.overhead.arm_names()).collect();
+                Arms::from_names(names.iter().map(String::as_str))
+            }
+        };
+        if !self.analysis_arm.as_ref().is_some_and(|a| self.analysis_arms.get(a).is_some()) {
+            self.analysis_arm = None;
+        }
+        self.attack_selected = 0;
+    }
+
+    /// The arms the attacks view can show, and the one it shows.
+    pub fn attack_arm(&self) -> Option<String> {
+        shown_arm(&self.attacks.arms(), self.analysis_arm.as_deref())
+    }
+
+    /// The arm the overhead view shows.
+    pub fn overhead_arm(&self) -> Option<String> {
+        shown_arm(&self.overhead.arm_names(), self.analysis_arm.as_deref())
+    }
+
+    /// ←/→: show the next (or previous) of `arms`.
+    fn switch_analysis_arm(&mut self, arms: &[String], shown: Option<String>, dir: isize) {
+        let Some(at) = shown.and_then(|s| arms.iter().position(|a| *a == s)) else { return };
+        let next = (at as isize + dir).rem_euclid(arms.len() as isize) as usize;
+        self.analysis_arm = Some(arms[next].clone());
         self.attack_selected = 0;
     }
 
@@ -422,7 +469,15 @@ impl App {
                 self.attacks_key(key);
                 None
             }
-            View::Overhead => None,
+            View::Overhead => {
+                let dir = match key.code {
+                    KeyCode::Left | KeyCode::Char('h') => -1,
+                    KeyCode::Right | KeyCode::Char('l') => 1,
+                    _ => return None,
+                };
+                self.switch_analysis_arm(&self.overhead.arm_names(), self.overhead_arm(), dir);
+                None
+            }
             View::Runs => self.runs_key(key),
         }
     }
@@ -506,8 +561,12 @@ impl App {
     /// Show a new live run and ask the loop to start it.
     pub fn begin_run(&mut self, config: Config, dir: PathBuf) -> Command {
         let control = Arc::new(Control::default());
-        let mut live = LiveRun::new(config.name.clone(), dir.clone(), config.privacy.describe(), Arc::clone(&control));
+        let arms = config.arms();
+        let mut live = LiveRun::new(config.name.clone(), dir.clone(), &arms, Arc::clone(&control));
         live.attacks_enabled = !config.attacks.selected().is_empty();
+        self.analysis_arms = Arms::from_config(&arms);
+        self.analysis_arm = None;
+        self.attacking = None;
         self.live = Some(live);
         self.quit_after_stop = false;
         self.view = View::Live;
@@ -536,8 +595,11 @@ impl App {
     }
 
     fn attacks_key(&mut self, key: KeyEvent) {
-        let n = self.attacks.rows.len();
+        let shown = self.attack_arm();
+        let n = shown.as_deref().map_or(0, |a| self.attacks.of_arm(a).count());
         match key.code {
+            KeyCode::Left | KeyCode::Char('h') => self.switch_analysis_arm(&self.attacks.arms(), shown, -1),
+            KeyCode::Right | KeyCode::Char('l') => self.switch_analysis_arm(&self.attacks.arms(), shown, 1),
             KeyCode::Up | KeyCode::Char('k') => self.attack_selected = self.attack_selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') => {
                 self.attack_selected = (self.attack_selected + 1).min(n.saturating_sub(1))
@@ -625,4 +687,15 @@ impl App {
         self.info(format!("exporting figures for {} ...", dir.display()));
         Command::ExportFigures(dir)
     }
+}
+
+/// `preferred` when `arms` has it, else the first of `arms`.
+fn shown_arm(arms: &[String], preferred: Option<&str>) -> Option<String> {
+    preferred.filter(|p| arms.iter().any(|a| a == p)).map(str::to_string).or_else(|| arms.first().cloned())
+}
+
+/// The arm a stage of the run attacks ("attacks on `NAME`: ...", as `attacks::run_on_folder` announces
+/// it); attack events before their record do not name the arm.
+pub fn attacked_arm(stage: &str) -> Option<&str> {
+    stage.strip_prefix("attacks on `")?.split_once('`').map(|(arm, _)| arm)
 }
