@@ -72,6 +72,9 @@ pub enum Command {
     /// per-sample noise, its spread over fresh noise draws) and bytes exchanged.
     Infer {
         run_dir: PathBuf,
+        /// The keyed arm to serve (needed when the run has several).
+        #[arg(long)]
+        arm: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -113,12 +116,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Plot { run_dirs, out }) => crate::plot::plot_command(&run_dirs, out.as_deref()),
-        Some(Command::Infer { run_dir, json }) => {
-            let r = crate::infer::infer(&run_dir)?;
+        Some(Command::Infer { run_dir, arm, json }) => {
+            let r = crate::infer::infer(&run_dir, arm.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("inference round trip on {} test samples of {}", r.samples, run_dir.display());
+                println!(
+                    "inference round trip on {} test samples of {}, arm `{}`",
+                    r.samples,
+                    run_dir.display(),
+                    r.arm
+                );
                 println!(
                     "  decoded accuracy        {:.2}% ({} the run's recorded {:.2}%)",
                     100.0 * r.accuracy,

@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::attacks::Event;
 use crate::run::{run_dir_for, run_experiment, RunOutcome};
-use crate::train::{Arm, Control};
+use crate::train::{Control, MetricSplit};
 
 /// `ppdl run CONFIG [--out DIR]`.
 pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome> {
@@ -70,7 +70,7 @@ pub fn attack(run_dir: &Path, only: Option<&str>) -> anyhow::Result<()> {
         anyhow::bail!(
             "{} attack(s) failed: {}",
             file.failures.len(),
-            file.failures.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+            file.failures.iter().map(|f| format!("{} on {}", f.name, f.arm)).collect::<Vec<_>>().join(", ")
         );
     }
     Ok(())
@@ -102,20 +102,31 @@ fn print_summary(outcome: &RunOutcome) {
         s.arch,
         s.seed
     );
-    println!("privacy: {}", s.privacy);
-    println!("{:<10} {:>10} {:>12} {:>12}", "arm", "test acc", "train s", "samples/s");
-    for (name, r) in [("baseline", &s.baseline), ("private", &s.private)] {
-        println!(
-            "{:<10} {:>9.2}% {:>12.2} {:>12.0}  {}",
-            name,
+    print!("{}", arm_table(s));
+    println!("run folder: {}", outcome.folder.root.display());
+}
+
+/// One line per arm: accuracy with its delta against the baseline, time, throughput, status, scheme.
+pub fn arm_table(s: &crate::results::Summary) -> String {
+    let width = s.arms.iter().map(|a| a.name.len()).max().unwrap_or(3).max(3);
+    let mut out = format!(
+        "{:<width$} {:>10} {:>9} {:>10} {:>11}  {:<9} {}\n",
+        "arm", "test acc", "delta", "train s", "samples/s", "status", "scheme"
+    );
+    for r in &s.arms {
+        let delta = r.accuracy_delta.map(|d| format!("{:+.2} pt", 100.0 * d)).unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "{:<width$} {:>9.2}% {:>9} {:>10.2} {:>11.0}  {:<9} {}\n",
+            r.name,
             100.0 * r.test_accuracy,
+            delta,
             r.train_seconds,
             r.samples_per_second,
-            r.status
-        );
+            r.status.name(),
+            r.description
+        ));
     }
-    println!("accuracy delta (private - baseline): {:+.2} points", 100.0 * s.accuracy_delta);
-    println!("run folder: {}", outcome.folder.root.display());
+    out
 }
 
 /// The attack table of a finished run, if it ran attacks.
@@ -132,26 +143,28 @@ fn print_attacks(path: &Path) {
 /// One line per attack: its headline and its verdict with the deciding metric.
 pub fn attack_table(file: &crate::attacks::AttacksFile) -> String {
     use crate::results::attacks::fmt_value;
-    let mut out = format!("{:<16} {:>12}  {}\n", "attack", "headline", "verdict (deciding metric)");
+    let width = file.arms().iter().map(|a| a.len()).max().unwrap_or(3).max(3);
+    let mut out = format!("{:<width$} {:<16} {:>12}  {}\n", "arm", "attack", "headline", "verdict (deciding metric)");
     for r in &file.records {
         let stopped = if r.complete { "" } else { ", stopped early" };
         out.push_str(&format!(
-            "{:<16} {:>12}  {}{stopped}\n",
+            "{:<width$} {:<16} {:>12}  {}{stopped}\n",
+            r.arm,
             r.name,
             fmt_value(r.headline.value, &r.headline.unit),
             r.verdict_cell()
         ));
     }
     for f in &file.failures {
-        out.push_str(&format!("{:<16} {:>12}  failed: {}\n", f.name, "-", f.reason));
+        out.push_str(&format!("{:<width$} {:<16} {:>12}  failed: {}\n", f.arm, f.name, "-", f.reason));
     }
     out
 }
 
 /// Renders events: bars on a terminal, lines otherwise.
 pub struct Printer {
-    bars: Option<(MultiProgress, HashMap<Arm, ProgressBar>)>,
-    epochs: HashMap<Arm, (usize, usize)>,
+    bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
+    epochs: HashMap<String, (usize, usize)>,
     /// The running attack's bar (terminal only).
     attack_bar: Option<ProgressBar>,
 }
@@ -179,28 +192,28 @@ impl Printer {
             Event::Stage(s) => self.line(format!("== {s}")),
             Event::Log(s) => self.line(s.clone()),
             Event::TrainStarted { arm, epochs, steps_per_epoch, samples } => {
-                self.epochs.insert(*arm, (*epochs, *steps_per_epoch));
+                self.epochs.insert(arm.clone(), (*epochs, *steps_per_epoch));
                 if let Some((multi, bars)) = &mut self.bars {
                     let bar = multi.add(ProgressBar::new((epochs * steps_per_epoch) as u64));
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix:>9} [{bar:30.cyan/blue}] {pos}/{len} steps {msg} ({eta})",
+                            "{prefix:>12} [{bar:30.cyan/blue}] {pos}/{len} steps {msg} ({eta})",
                         )
                         .expect("valid template")
                         .progress_chars("=> "),
                     );
-                    bar.set_prefix(arm.name());
-                    bars.insert(*arm, bar);
+                    bar.set_prefix(arm.clone());
+                    bars.insert(arm.clone(), bar);
                 } else {
-                    println!("[{}] training: {epochs} epochs x {steps_per_epoch} steps, {samples} samples", arm.name());
+                    println!("[{arm}] training: {epochs} epochs x {steps_per_epoch} steps, {samples} samples");
                 }
             }
             Event::Metric(row) => {
                 let (epochs, steps) = self.epochs.get(&row.arm).copied().unwrap_or((0, 0));
-                let text = if row.split == "test" {
+                let text = if row.split == MetricSplit::Test {
                     format!(
                         "[{}] epoch {}/{} test accuracy {:.2}% (loss {:.4}), {:.0} samples/s",
-                        row.arm.name(),
+                        row.arm,
                         row.epoch,
                         epochs,
                         100.0 * row.accuracy,
@@ -210,7 +223,7 @@ impl Printer {
                 } else {
                     format!(
                         "[{}] epoch {}/{} step {}/{} loss {:.4} train acc {:.2}% {:.0} samples/s",
-                        row.arm.name(),
+                        row.arm,
                         row.epoch,
                         epochs,
                         row.step,
@@ -226,7 +239,7 @@ impl Printer {
                             bar.set_position(row.step as u64);
                             bar.set_message(format!("loss {:.3} acc {:.1}%", row.loss, 100.0 * row.accuracy));
                         }
-                        if row.split == "test" {
+                        if row.split == MetricSplit::Test {
                             let _ = multi.println(text);
                         }
                     }
@@ -241,7 +254,7 @@ impl Printer {
                 }
                 self.line(format!(
                     "[{}] finished: test accuracy {:.2}%, {:.2} s, {:.0} samples/s",
-                    arm.name(),
+                    arm,
                     100.0 * summary.test_accuracy,
                     summary.train_seconds,
                     summary.samples_per_second
@@ -253,7 +266,7 @@ impl Printer {
                         bar.abandon_with_message("stopped");
                     }
                 }
-                self.line(format!("[{}] stopped after {} epochs", arm.name(), summary.epochs_completed));
+                self.line(format!("[{}] stopped after {} epochs", arm, summary.epochs_completed));
             }
             Event::TrainFailed { arm, reason } => {
                 if let Some((_, bars)) = &self.bars {
@@ -261,30 +274,30 @@ impl Printer {
                         bar.abandon_with_message("failed");
                     }
                 }
-                self.line(format!("[{}] FAILED: {reason}", arm.name()));
+                self.line(format!("[{arm}] FAILED: {reason}"));
             }
-            Event::AttackStarted { name } => {
+            Event::AttackStarted { arm, name } => {
                 if let Some((multi, _)) = &self.bars {
                     let bar = multi.add(ProgressBar::new(1));
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix:>16} [{bar:30.yellow/blue}] {pos}/{len} {msg} ({elapsed})",
+                            "{prefix:>24} [{bar:30.yellow/blue}] {pos}/{len} {msg} ({elapsed})",
                         )
                         .expect("valid template")
                         .progress_chars("=> "),
                     );
-                    bar.set_prefix(name.clone());
+                    bar.set_prefix(format!("{name} on {arm}"));
                     self.attack_bar = Some(bar);
                 } else {
-                    println!("[attack {name}] started");
+                    println!("[attack {name} on {arm}] started");
                 }
             }
-            Event::AttackProgress { name, done, total } => match &self.attack_bar {
+            Event::AttackProgress { arm, name, done, total } => match &self.attack_bar {
                 Some(bar) => {
                     bar.set_length(*total as u64);
                     bar.set_position(*done as u64);
                 }
-                None => println!("[attack {name}] {done}/{total}"),
+                None => println!("[attack {name} on {arm}] {done}/{total}"),
             },
             Event::AttackFinished { record } => {
                 if let Some(bar) = self.attack_bar.take() {
@@ -297,8 +310,9 @@ impl Printer {
                     unit => format!("{:.2} {unit}", h.value),
                 };
                 self.line(format!(
-                    "[attack {}] {}: {} ({:.1} s): {}{}",
+                    "[attack {} on {}] {}: {} ({:.1} s): {}{}",
                     record.name,
+                    record.arm,
                     h.metric,
                     value,
                     record.seconds,
@@ -307,11 +321,11 @@ impl Printer {
                 ));
                 self.line(format!("    {}", record.verdict));
             }
-            Event::AttackFailed { name, reason } => {
+            Event::AttackFailed { arm, name, reason } => {
                 if let Some(bar) = self.attack_bar.take() {
                     bar.abandon_with_message("failed");
                 }
-                self.line(format!("[attack {name}] FAILED: {reason}"));
+                self.line(format!("[attack {name} on {arm}] FAILED: {reason}"));
             }
         }
     }

@@ -8,7 +8,8 @@ use dfdx::prelude::*;
 use serde::Serialize;
 
 use crate::model::arch::{with_net, Net, WithNet};
-use crate::results::RunFolder;
+use crate::error::InputError;
+use crate::results::{ArmRecord, RunFolder, Summary};
 use crate::scheme::{Customer, EncodedInputs, KeyFile};
 use crate::train::trainer::predict;
 
@@ -18,11 +19,13 @@ pub const FRESH_DRAWS: usize = 5;
 /// What one round trip over the test set measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InferenceReport {
+    /// The keyed arm served.
+    pub arm: String,
     pub samples: usize,
     /// Decoded accuracy (customer side) of the stored model on the test set encoded as the run encoded
     /// it: with per-sample noise, the run's own noise draws, replayed from the key.
     pub accuracy: f64,
-    /// The private arm's test accuracy in summary.json (the run's evaluation after its last epoch).
+    /// The arm's test accuracy in summary.json (the run's evaluation after its last epoch).
     pub recorded_accuracy: f64,
     /// `accuracy` and `recorded_accuracy` count the same number of correct samples.
     pub matches_run: bool,
@@ -64,7 +67,7 @@ impl FreshNoise {
 
 /// The provider: holds the stored model, sees only encoded inputs, returns raw scores.
 pub struct Provider<'a> {
-    folder: &'a RunFolder,
+    model: &'a Path,
     arch: crate::config::Arch,
     shape: crate::data::ImageShape,
     outputs: usize,
@@ -76,7 +79,7 @@ impl Provider<'_> {
         // The device the run trained and evaluated on (denormals flushed alike).
         let dev = crate::model::cpu_training_device(0);
         let job = Serve {
-            path: &self.folder.provider_model_path(),
+            path: self.model,
             dev: &dev,
             inputs: inputs.images(),
             features: inputs.features(),
@@ -100,45 +103,70 @@ impl WithNet<Cpu> for Serve<'_> {
     }
 }
 
-/// `ppdl infer RUN_DIR`: the customer -> provider -> customer round trip on the run's test set.
-pub fn infer(run_dir: &Path) -> anyhow::Result<InferenceReport> {
+/// The keyed arm `infer` serves: the one named, or the run's only keyed arm.
+fn pick_arm<'a>(summary: &'a Summary, arm: Option<&str>, run_dir: &Path) -> anyhow::Result<&'a ArmRecord> {
+    let keyed: Vec<&ArmRecord> = summary.protected().filter(|a| a.scheme.keyed().is_some()).collect();
+    let names = keyed.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
+    match arm {
+        Some(name) => keyed.iter().find(|a| a.name == name).copied().ok_or_else(|| {
+            let hint = crate::error::did_you_mean(name, keyed.iter().map(|a| a.name.as_str()));
+            InputError::new(format!(
+                "{}: --arm {name}: expected a keyed arm of this run, one of {names}{hint}",
+                run_dir.display()
+            ))
+            .into()
+        }),
+        None => match keyed.as_slice() {
+            [only] => Ok(only),
+            [] => Err(InputError::new(format!("{}: the run has no keyed arm to serve", run_dir.display())).into()),
+            _ => Err(InputError::new(format!(
+                "{}: the run has {} keyed arms ({names}): choose one with --arm NAME",
+                run_dir.display(),
+                keyed.len()
+            ))
+            .into()),
+        },
+    }
+}
+
+/// `ppdl infer RUN_DIR [--arm NAME]`: the customer -> provider -> customer round trip on the run's
+/// test set, for one keyed arm.
+pub fn infer(run_dir: &Path, arm: Option<&str>) -> anyhow::Result<InferenceReport> {
     let folder = RunFolder::open(run_dir)?;
     let summary = folder.load_summary()?;
+    let record = pick_arm(&summary, arm, run_dir)?;
+    let privacy = record.scheme.keyed().expect("pick_arm returns keyed arms");
     let config = folder.load_config()?;
     let dataset = config.data.load()?;
-    let probe = Customer::new(
-        crate::scheme::SecretKey::fresh(),
-        &config.privacy,
-        &dataset.name,
-        dataset.shape,
-        dataset.classes,
-    );
-    let key = KeyFile::load(&folder.key_path(), &probe.key_context())?;
-    if key.fingerprint() != summary.key_fingerprint {
-        return Err(crate::error::InputError::in_file(
-            &folder.key_path(),
+    let probe =
+        Customer::new(crate::scheme::SecretKey::fresh(), privacy, &dataset.name, dataset.shape, dataset.classes);
+    let key_path = folder.key_path(&record.name);
+    let key = KeyFile::load(&key_path, &probe.key_context())?;
+    if let Some(recorded) = record.key_fingerprint.as_deref().filter(|f| *f != key.fingerprint()) {
+        return Err(InputError::in_file(
+            &key_path,
             format!(
-                "key fingerprint {} is not this run's ({} in summary.json): a key file from another run",
+                "key fingerprint {} is not this run's ({recorded} in summary.json): a key file from another run",
                 key.fingerprint(),
-                summary.key_fingerprint
             ),
         )
         .into());
     }
-    let model_path = folder.provider_model_path();
+    let model_path = folder.model_path(&record.name);
     if !model_path.is_file() {
-        return Err(crate::error::InputError::in_file(
+        return Err(InputError::in_file(
             &model_path,
             format!(
-                "missing: the private arm is `{}` in summary.json and only a finished arm saves its model",
-                summary.private.status
+                "missing: the arm `{}` is `{}` in summary.json and only a finished arm saves its model",
+                record.name,
+                record.status.name()
             ),
         )
         .into());
     }
-    let customer = Customer::new(key, &config.privacy, &dataset.name, dataset.shape, dataset.classes);
+    let customer = Customer::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);
     let provider =
-        Provider { folder: &folder, arch: config.model.arch, shape: dataset.shape, outputs: customer.outputs() };
+        Provider { model: &model_path, arch: config.model.arch, shape: dataset.shape, outputs: customer.outputs() };
     let judge = customer.judge(&dataset.test.labels);
     let n = dataset.test.len();
 
@@ -171,11 +199,12 @@ pub fn infer(run_dir: &Path) -> anyhow::Result<InferenceReport> {
         None
     };
 
-    let recorded_accuracy = summary.private.test_accuracy;
+    let recorded_accuracy = record.test_accuracy;
     let hits = |a: f64| (a * n as f64).round() as i64;
     let matches_run = hits(accuracy) == hits(recorded_accuracy);
     let explanation = explain(noise, matches_run, hits(accuracy) - hits(recorded_accuracy), fresh_noise.as_ref());
     Ok(InferenceReport {
+        arm: record.name.clone(),
         samples: n,
         accuracy,
         recorded_accuracy,

@@ -232,17 +232,18 @@ impl AttackContext<'_> {
 
 /// Reports one attack's progress.
 pub struct Progress<'a> {
+    arm: &'a str,
     name: &'static str,
     events: &'a Sender<Event>,
 }
 
 impl Progress<'_> {
     pub fn report(&self, done: usize, total: usize) {
-        let _ = self.events.send(Event::AttackProgress { name: self.name.into(), done, total });
+        let _ = self.events.send(Event::AttackProgress { arm: self.arm.into(), name: self.name.into(), done, total });
     }
 
     pub fn log(&self, text: impl Into<String>) {
-        let _ = self.events.send(Event::Log(format!("[{}] {}", self.name, text.into())));
+        let _ = self.events.send(Event::Log(format!("[{} on {}] {}", self.name, self.arm, text.into())));
     }
 }
 
@@ -420,8 +421,8 @@ pub fn run_attacks(
         if control.stop_requested() {
             break;
         }
-        let _ = events.send(Event::AttackStarted { name: kind.name().into() });
-        let progress = Progress { name: kind.name(), events };
+        let _ = events.send(Event::AttackStarted { arm: arm.into(), name: kind.name().into() });
+        let progress = Progress { arm, name: kind.name(), events };
         let start = Instant::now();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(kind, &ctx, &progress)));
         let result = match result {
@@ -447,7 +448,7 @@ pub fn run_attacks(
             }
             Err(e) => {
                 let reason = format!("{e:#}");
-                let _ = events.send(Event::AttackFailed { name: kind.name().into(), reason: reason.clone() });
+                let _ = events.send(Event::AttackFailed { arm: arm.into(), name: kind.name().into(), reason: reason.clone() });
                 file.failures.push(AttackFailure { arm: arm.to_string(), name: kind.name().into(), reason });
             }
         }

@@ -159,10 +159,12 @@ pub(crate) enum Marker {
     Cross,
 }
 
-pub(crate) fn arm_marker(arm: crate::train::Arm) -> Marker {
-    match arm {
-        crate::train::Arm::Baseline => Marker::Circle,
-        crate::train::Arm::Private => Marker::Triangle,
+/// An arm's marker: a circle for the baseline, then by position among the protected arms.
+pub(crate) fn arm_marker(baseline: bool, protected_index: usize) -> Marker {
+    if baseline {
+        Marker::Circle
+    } else {
+        [Marker::Triangle, Marker::Square, Marker::Diamond][protected_index % 3]
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use crate::config::Schedule;
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -9,11 +11,12 @@ use super::draw::{
     arm_marker, fmt_sig, fmt_thousands, render, series_marker, titled, Bar, BarChart, Figure, HLine, LegendItem,
     LineKind, Placed, Series, Swatch, XTicks, XyChart,
 };
-use super::inputs::{AttackRecord, Curve, RunData};
-use super::style::{self, arm_color, series_color, text};
+use super::inputs::{codes_per_class, RunData};
+use super::style::{self, series_color, text};
 use super::FigureFiles;
+use crate::results::attacks::{AttackRecord, Curve};
 use crate::results::samples::SamplesFile;
-use crate::train::Arm;
+use crate::results::ArmRecord;
 
 /// A figure made of charts.
 pub(crate) enum Body {
@@ -108,31 +111,55 @@ pub(crate) fn render_all(run: &RunData, dir: &Path) -> anyhow::Result<(Vec<Figur
     match &run.attacks {
         None => skipped.push("key-space and attack figures: attacks.json not found (attacks not run)".into()),
         Some(doc) => {
-            match doc.record("key-space").and_then(|r| key_space(run, r)) {
-                Some((f, c)) => emit(&f, c, dir, &mut out)?,
-                None => skipped.push("key-space: no key-space record with components in attacks.json".into()),
-            }
-            for r in &doc.records {
-                if r.name == "key-space" {
-                    continue;
-                }
-                match attack(r, run) {
+            for arm in doc.arms() {
+                let suffix = arm_suffix(run, arm);
+                match doc.record(arm, "key-space").and_then(|r| key_space(run, r)) {
                     Some((f, c)) => emit(&f, c, dir, &mut out)?,
-                    None => skipped.push(format!("attack-{}: the record has no curves", file_stem(&r.name))),
+                    None => skipped.push(format!(
+                        "key-space{suffix}: no key-space record with components in attacks.json"
+                    )),
+                }
+                for r in doc.records.iter().filter(|r| r.arm == arm && r.name != "key-space") {
+                    match attack(r, run) {
+                        Some((f, c)) => emit(&f, c, dir, &mut out)?,
+                        None => skipped.push(format!("attack-{}{suffix}: the record has no curves", file_stem(&r.name))),
+                    }
                 }
             }
         }
     }
-    match &run.samples {
-        None => skipped.push("samples: samples.json not found".into()),
-        Some(s) if s.raw.is_empty() => skipped.push("samples: samples.json holds no images".into()),
-        Some(s) => {
-            let f = SamplesFigure::new(run, s);
-            let c = f.caption();
-            emit(&f, c, dir, &mut out)?;
+    if run.samples.is_empty() {
+        skipped.push("samples: no samples file (samples/ARM.json)".into());
+    }
+    for (arm, s) in &run.samples {
+        if s.raw.is_empty() {
+            skipped.push(format!("samples{}: the samples file holds no images", arm_suffix(run, arm)));
+            continue;
         }
+        let f = SamplesFigure::new(run, arm, s);
+        let c = f.caption();
+        emit(&f, c, dir, &mut out)?;
     }
     Ok((out, skipped))
+}
+
+/// `-ARM` for the files of a run with several protected arms (one figure per arm), else nothing, so
+/// two-arm runs keep their figure names.
+pub(crate) fn arm_suffix(run: &RunData, arm: &str) -> String {
+    if run.several_protected() {
+        format!("-{}", file_stem(arm))
+    } else {
+        String::new()
+    }
+}
+
+/// " (ARM)" for titles, in a run with several protected arms.
+fn arm_in_title(run: &RunData, arm: &str) -> String {
+    if run.several_protected() {
+        format!(" on `{arm}`")
+    } else {
+        String::new()
+    }
 }
 
 /// A safe file stem from an attack name.
@@ -153,11 +180,35 @@ pub(crate) fn transforms_of(privacy: &str) -> String {
     privacy.split(';').next().unwrap_or(privacy).trim().to_string()
 }
 
-pub(crate) fn arm_label(run: &RunData, arm: Arm) -> String {
-    match arm {
-        Arm::Baseline => "baseline (raw data)".into(),
-        Arm::Private => format!("private ({})", transforms_of(&run.summary.privacy)),
+/// An arm in legends: "baseline (raw data)" or "NAME (TRANSFORMS)".
+pub(crate) fn arm_label(arm: &ArmRecord) -> String {
+    if arm.is_baseline() {
+        format!("{} (raw data)", arm.name)
+    } else {
+        format!("{} ({})", arm.name, transforms_of(&arm.description))
     }
+}
+
+/// An arm's colour in every figure of the run.
+pub(crate) fn arm_color(run: &RunData, arm: &ArmRecord) -> RGBColor {
+    style::arm_color(arm.is_baseline(), run.protected_index(&arm.name))
+}
+
+fn arm_mark(run: &RunData, arm: &ArmRecord) -> super::draw::Marker {
+    arm_marker(arm.is_baseline(), run.protected_index(&arm.name))
+}
+
+/// "baseline 72.60%, private 73.20% (+0.60 points)": each arm's final test accuracy, with its delta.
+fn finals(run: &RunData) -> String {
+    run.summary
+        .arms
+        .iter()
+        .map(|a| match a.accuracy_delta {
+            Some(d) => format!("{} {:.2}% ({:+.2} points)", a.name, 100.0 * a.test_accuracy, 100.0 * d),
+            None => format!("{} {:.2}%", a.name, 100.0 * a.test_accuracy),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The run's dataset as a reader knows it ("Fashion-MNIST (6k/1k subset)"), for titles and the report.
@@ -178,16 +229,17 @@ fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
     let mut c = XyChart::new("epoch", "test accuracy (%)");
     c.title = Some(format!("Test accuracy per epoch{}{}", style::TITLE_PART_SEPARATOR, subject(run)));
     c.x_ticks = XTicks::Integer;
-    for arm in Arm::BOTH {
-        let pts: Vec<(f64, f64)> = run.test_rows(arm).iter().map(|r| (r.epoch as f64, 100.0 * r.accuracy)).collect();
+    for arm in &run.summary.arms {
+        let pts: Vec<(f64, f64)> =
+            run.test_rows(&arm.name).iter().map(|r| (r.epoch as f64, 100.0 * r.accuracy)).collect();
         if !pts.is_empty() {
             c.series.push(Series {
-                label: arm_label(run, arm),
+                label: arm_label(arm),
                 points: pts,
-                color: arm_color(arm),
+                color: arm_color(run, arm),
                 line: LineKind::Solid,
-                marker: Some(arm_marker(arm)),
-                on_top: arm == Arm::Private,
+                marker: Some(arm_mark(run, arm)),
+                on_top: !arm.is_baseline(),
             });
         }
     }
@@ -201,44 +253,41 @@ fn accuracy(run: &RunData) -> Option<(ChartFigure, String)> {
     Some((
         single("accuracy", c),
         format!(
-            "Test accuracy after each epoch ({} test images; the private arm's scores decoded by the customer). Final: baseline {:.2}%, private {:.2}% ({:+.2} points).",
+            "Test accuracy after each epoch ({} test images; protected arms' scores decoded by the customer). Final: {}.",
             run.summary.dataset.test,
-            100.0 * run.summary.baseline.test_accuracy,
-            100.0 * run.summary.private.test_accuracy,
-            100.0 * run.summary.accuracy_delta
+            finals(run)
         ),
     ))
 }
 
 fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
-    let m = run.codes_per_class();
     let mut c = XyChart::new("optimiser step", "cross-entropy loss");
     c.title = Some(format!("Training and test loss{}{}", style::TITLE_PART_SEPARATOR, subject(run)));
     c.y_from_zero = true;
-    for arm in Arm::BOTH {
-        let pts: Vec<(f64, f64)> = run.train_rows(arm).iter().map(|r| (r.step as f64, r.loss)).collect();
+    for arm in &run.summary.arms {
+        let pts: Vec<(f64, f64)> = run.train_rows(&arm.name).iter().map(|r| (r.step as f64, r.loss)).collect();
         if !pts.is_empty() {
-            let what = if arm == Arm::Private && m > 1 { "train, over output codes" } else { "train" };
+            let what = if codes_per_class(arm) > 1 { "train, over output codes" } else { "train" };
             c.series.push(Series {
-                label: format!("{}, {what}", arm.name()),
+                label: format!("{}, {what}", arm.name),
                 points: pts,
-                color: arm_color(arm),
+                color: arm_color(run, arm),
                 line: LineKind::Solid,
                 marker: None,
-                on_top: arm == Arm::Private,
+                on_top: !arm.is_baseline(),
             });
         }
     }
-    for arm in Arm::BOTH {
-        let pts: Vec<(f64, f64)> = run.test_rows(arm).iter().map(|r| (r.step as f64, r.loss)).collect();
+    for arm in &run.summary.arms {
+        let pts: Vec<(f64, f64)> = run.test_rows(&arm.name).iter().map(|r| (r.step as f64, r.loss)).collect();
         if !pts.is_empty() {
             c.series.push(Series {
-                label: format!("{}, test (end of epoch)", arm.name()),
+                label: format!("{}, test (end of epoch)", arm.name),
                 points: pts,
-                color: arm_color(arm),
+                color: arm_color(run, arm),
                 line: LineKind::Dashed,
-                marker: Some(arm_marker(arm)),
-                on_top: arm == Arm::Private,
+                marker: Some(arm_mark(run, arm)),
+                on_top: !arm.is_baseline(),
             });
         }
     }
@@ -246,9 +295,11 @@ fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
         return None;
     }
     let mut caption = "Training loss (running mean over each logging interval, solid) and test loss of the decoded class probabilities at each epoch's end (dashed, markers).".to_string();
-    if m > 1 {
+    for arm in run.summary.arms.iter().filter(|a| codes_per_class(a) > 1) {
+        let m = codes_per_class(arm);
         caption.push_str(&format!(
-            " With label splitting (m = {m}) the private arm's training loss is over its {} output codes, so it is not comparable with the baseline's; its test loss is over classes.",
+            " With label splitting (m = {m}) the `{}` arm's training loss is over its {} output codes, so it is not comparable with the baseline's; its test loss is over classes.",
+            arm.name,
             m * run.summary.dataset.classes
         ));
     }
@@ -257,56 +308,80 @@ fn loss(run: &RunData) -> Option<(ChartFigure, String)> {
 
 fn throughput(run: &RunData) -> Option<(ChartFigure, String)> {
     let mut c = XyChart::new("wall time since the arm started (s)", "throughput (samples/s)");
-    c.title = Some(format!("Training throughput ({} schedule, {} threads)", run.summary.schedule, run.summary.threads));
+    c.title = Some(format!(
+        "Training throughput ({} schedule, {} threads)",
+        run.summary.schedule.name(),
+        run.summary.threads
+    ));
     c.y_from_zero = true;
-    for arm in Arm::BOTH {
-        let pts: Vec<(f64, f64)> = run.train_rows(arm).iter().map(|r| (r.wall_s, r.samples_per_s)).collect();
+    for arm in &run.summary.arms {
+        let pts: Vec<(f64, f64)> = run.train_rows(&arm.name).iter().map(|r| (r.wall_s, r.samples_per_s)).collect();
         if !pts.is_empty() {
             let few = pts.len() <= 25;
             c.series.push(Series {
-                label: arm_label(run, arm),
+                label: arm_label(arm),
                 points: pts,
-                color: arm_color(arm),
+                color: arm_color(run, arm),
                 line: LineKind::Solid,
-                marker: if few { Some(arm_marker(arm)) } else { None },
-                on_top: arm == Arm::Private,
+                marker: if few { Some(arm_mark(run, arm)) } else { None },
+                on_top: !arm.is_baseline(),
             });
         }
     }
     if c.series.is_empty() {
         return None;
     }
-    let sched = if run.summary.schedule == "parallel" {
-        "Both arms trained at the same time and shared the machine's cores."
-    } else {
-        "Each arm was trained alone (sequential schedule)."
+    let n = run.summary.arms.len();
+    let sched = match run.summary.schedule {
+        Schedule::Parallel => format!("All {n} arms trained at the same time and shared the machine's cores."),
+        Schedule::Sequential => "Each arm was trained alone (sequential schedule).".to_string(),
+    };
+    let means = run
+        .summary
+        .arms
+        .iter()
+        .map(|a| format!("{} {:.0}", a.name, a.samples_per_second))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let total: f64 = run.summary.arms.iter().map(|a| a.samples_per_second).sum();
+    let total = match run.summary.schedule {
+        Schedule::Parallel if n > 1 => format!(" (together {total:.0} samples/s)"),
+        _ => String::new(),
     };
     Some((
         single("throughput", c),
-        format!(
-            "Training throughput over each logging interval. {sched} Mean over the run: baseline {:.0}, private {:.0} samples/s.",
-            run.summary.baseline.samples_per_second, run.summary.private.samples_per_second
-        ),
+        format!("Training throughput over each logging interval. {sched} Mean over the run: {means} samples/s{total}."),
     ))
 }
 
 fn training_time(run: &RunData) -> Option<(ChartFigure, String)> {
-    let (b, p, source) = run.epoch_seconds();
-    let epochs = b.len().max(p.len());
+    let arms = &run.summary.arms;
+    let epochs = arms.iter().map(|a| a.epoch_seconds.len()).max().unwrap_or(0);
     if epochs == 0 {
         return None;
     }
-    let annotate = epochs <= 4;
-    let bar = |v: Option<&f64>, color| Bar {
-        segments: v.map(|v| vec![(*v, color)]).unwrap_or_default(),
-        annotation: if annotate { v.map(|v| fmt_sig(*v)) } else { None },
-    };
-    let groups: Vec<Vec<Bar>> =
-        (0..epochs).map(|e| vec![bar(b.get(e), style::BASELINE), bar(p.get(e), style::PRIVATE)]).collect();
-    let ratio = crate::overhead::TrainingTimeRatio::of(&run.summary).value;
-    let title = match ratio {
-        Some(r) => format!("Training time per epoch (private/baseline = {r:.2}x, medians)"),
-        None => "Training time per epoch".into(),
+    let annotate = epochs <= 4 && arms.len() <= 3;
+    let groups: Vec<Vec<Bar>> = (0..epochs)
+        .map(|e| {
+            arms.iter()
+                .map(|a| {
+                    let v = a.epoch_seconds.get(e);
+                    Bar {
+                        segments: v.map(|v| vec![(*v, arm_color(run, a))]).unwrap_or_default(),
+                        annotation: if annotate { v.map(|v| fmt_sig(*v)) } else { None },
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let ratios: Vec<(String, Option<f64>)> = run
+        .summary
+        .protected()
+        .map(|a| (a.name.clone(), crate::overhead::TrainingTimeRatio::of(&run.summary, &a.name).value))
+        .collect();
+    let title = match ratios.as_slice() {
+        [(name, Some(r))] => format!("Training time per epoch ({name}/baseline = {r:.2}x, medians)"),
+        _ => "Training time per epoch".into(),
     };
     let chart = BarChart {
         title: Some(title),
@@ -314,69 +389,80 @@ fn training_time(run: &RunData) -> Option<(ChartFigure, String)> {
         value_desc: "training time (s)".into(),
         categories: (1..=epochs).map(|e| e.to_string()).collect(),
         groups,
-        legend: vec![
-            LegendItem { label: arm_label(run, Arm::Baseline), swatch: Swatch::Box(style::BASELINE) },
-            LegendItem { label: arm_label(run, Arm::Private), swatch: Swatch::Box(style::PRIVATE) },
-        ],
+        legend: arms.iter().map(|a| LegendItem { label: arm_label(a), swatch: Swatch::Box(arm_color(run, a)) }).collect(),
         horizontal: false,
         log: false,
     };
-    let clean = run.overhead.as_ref().and_then(|o| o.measured.training.as_ref()).and_then(|t| t.clean);
-    let how = match (clean, run.summary.schedule.as_str()) {
-        (Some(true), _) => "each arm timed alone",
-        (Some(false), _) | (None, "parallel") => {
-            "arms trained side by side, sharing the cores, so the ratio is indicative only"
-        }
-        _ => "each arm timed alone (sequential schedule)",
+    let how = match run.summary.schedule {
+        Schedule::Sequential => "each arm timed alone",
+        Schedule::Parallel => "arms trained side by side, sharing the cores, so the ratios are indicative only",
     };
+    let listed = ratios
+        .iter()
+        .map(|(name, r)| format!("{name} {}", r.map_or("n/a".into(), |r| format!("{r:.2}x"))))
+        .collect::<Vec<_>>()
+        .join(", ");
     Some((
         ChartFigure { name: "training-time".into(), size: (style::WIDTH, style::HEIGHT), body: Body::Bars(chart) },
         format!(
-            "Wall-clock training seconds per epoch, evaluation excluded ({how}; from {source}). The ratio in the title is {}.",
+            "Wall-clock training seconds per epoch, evaluation excluded ({how}; from summary.json). Ratio to the baseline ({}): {listed}.",
             crate::overhead::TrainingTimeRatio::DEFINITION
         ),
     ))
 }
 
 fn inference_latency(run: &RunData) -> Option<(ChartFigure, String)> {
-    let inf = run.overhead.as_ref()?.measured.inference.as_ref()?;
-    let fwd_b = inf.baseline_forward_ms?;
-    let (enc, fwd_p, dec) =
-        (inf.private_encode_ms.unwrap_or(0.0), inf.private_forward_ms?, inf.private_decode_ms.unwrap_or(0.0));
-    let total_p = inf.private_total_ms.unwrap_or(enc + fwd_p + dec);
-    let batch = inf.batch_size.map(|b| format!(" of {}", fmt_thousands(b))).unwrap_or_default();
+    let report = run.overhead.as_ref()?;
+    let first = &report.arms.first()?.measured.inference.batch;
+    let fwd_b = first.baseline_forward_ms;
+    let batch = format!(" of {}", fmt_thousands(first.batch_size as f64));
     let ms = |v: f64| format!("{} ms", fmt_sig(v));
+    let baseline = run.summary.baseline();
+    let mut categories = vec![baseline.map_or("baseline".into(), |b| b.name.clone())];
+    let mut groups = vec![vec![Bar { segments: vec![(fwd_b, style::BASELINE)], annotation: Some(ms(fwd_b)) }]];
+    let mut totals = Vec::new();
+    for a in &report.arms {
+        let b = &a.measured.inference.batch;
+        let color = run.summary.arm(&a.arm).map_or(style::PRIVATE, |r| arm_color(run, r));
+        categories.push(a.arm.clone());
+        groups.push(vec![Bar {
+            segments: vec![(b.private_encode_ms, style::ENCODE), (b.private_forward_ms, color), (b.private_decode_ms, style::DECODE)],
+            annotation: Some(format!(
+                "{} ({:.2}x)",
+                ms(b.private_total_ms),
+                if b.baseline_forward_ms > 0.0 { b.private_total_ms / b.baseline_forward_ms } else { f64::NAN }
+            )),
+        }]);
+        totals.push(format!("{} {}", a.arm, ms(b.private_total_ms)));
+    }
+    let mut legend = vec![
+        LegendItem { label: "forward, baseline (provider)".into(), swatch: Swatch::Box(style::BASELINE) },
+        LegendItem { label: "encode (customer)".into(), swatch: Swatch::Box(style::ENCODE) },
+    ];
+    for a in run.summary.protected().filter(|a| report.arm(&a.name).is_some()) {
+        legend.push(LegendItem {
+            label: format!("forward, {} (provider)", a.name),
+            swatch: Swatch::Box(arm_color(run, a)),
+        });
+    }
+    legend.push(LegendItem { label: "decode (customer)".into(), swatch: Swatch::Box(style::DECODE) });
+    let height = (300 + 60 * categories.len() as u32).max(380);
     let chart = BarChart {
         title: Some(format!("Inference latency per batch{batch}")),
         category_desc: String::new(),
         value_desc: format!("latency per batch{batch} (ms)"),
-        categories: vec!["baseline".into(), "private".into()],
-        groups: vec![
-            vec![Bar { segments: vec![(fwd_b, style::BASELINE)], annotation: Some(ms(fwd_b)) }],
-            vec![Bar {
-                segments: vec![(enc, style::ENCODE), (fwd_p, style::PRIVATE), (dec, style::DECODE)],
-                annotation: Some(format!(
-                    "{} ({:.2}x)",
-                    ms(total_p),
-                    if fwd_b > 0.0 { total_p / fwd_b } else { f64::NAN }
-                )),
-            }],
-        ],
-        legend: vec![
-            LegendItem { label: "forward, baseline (provider)".into(), swatch: Swatch::Box(style::BASELINE) },
-            LegendItem { label: "encode (customer)".into(), swatch: Swatch::Box(style::ENCODE) },
-            LegendItem { label: "forward, private (provider)".into(), swatch: Swatch::Box(style::PRIVATE) },
-            LegendItem { label: "decode (customer)".into(), swatch: Swatch::Box(style::DECODE) },
-        ],
+        categories,
+        groups,
+        legend,
         horizontal: true,
         log: false,
     };
     Some((
-        ChartFigure { name: "inference-latency".into(), size: (style::WIDTH, 380), body: Body::Bars(chart) },
+        ChartFigure { name: "inference-latency".into(), size: (style::WIDTH, height), body: Body::Bars(chart) },
         format!(
-            "Inference latency per batch{batch}: the baseline's forward pass vs the private protocol's customer encode + provider forward + customer decode ({} vs {}; from overhead.json).",
+            "Inference latency per batch{batch}: the baseline's forward pass ({}) vs each protected arm's customer encode + provider forward + customer decode ({}; from overhead.json).",
             ms(fwd_b),
-            ms(total_p)
+            totals.join(", ")
         ),
     ))
 }
@@ -401,7 +487,7 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     if comps.is_empty() {
         return None;
     }
-    let total = r.headline.value;
+    let total = Some(r.headline.value).filter(|v| v.is_finite());
     let bits_label = |b: f64| if b >= 100.0 { format!("{} bits", fmt_thousands(b)) } else { format!("{b:.1} bits") };
     let mut categories = Vec::new();
     let mut groups = Vec::new();
@@ -418,7 +504,8 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
         } else {
             "no key".into()
         };
-        groups.push(vec![Bar { segments: vec![(*bits, style::PRIVATE)], annotation: Some(annotation) }]);
+        let color = run.summary.arm(&r.arm).map_or(style::PRIVATE, |a| arm_color(run, a));
+        groups.push(vec![Bar { segments: vec![(*bits, color)], annotation: Some(annotation) }]);
     }
     if let Some(t) = total {
         categories.push("total (discrete)".into());
@@ -429,8 +516,9 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     let log = hi / lo.max(1e-9) > 50.0;
     let chart = BarChart {
         title: Some(format!(
-            "Key space ({}){}{}",
-            transforms_of(&run.summary.privacy),
+            "Key space ({}){}{}{}",
+            transforms_of(&r.transform),
+            arm_in_title(run, &r.arm),
             style::TITLE_PART_SEPARATOR,
             dataset_title(run)
         )),
@@ -444,7 +532,11 @@ fn key_space(run: &RunData, r: &AttackRecord) -> Option<(ChartFigure, String)> {
     };
     let height = (150 + 62 * chart.categories.len() as u32).clamp(320, 700);
     Some((
-        ChartFigure { name: "key-space".into(), size: (style::WIDTH, height), body: Body::Bars(chart) },
+        ChartFigure {
+            name: format!("key-space{}", arm_suffix(run, &r.arm)),
+            size: (style::WIDTH, height),
+            body: Body::Bars(chart),
+        },
         format!(
             "Key space of each secret component, in bits (log2 of the number of keys; analytic, from attacks.json). Verdict: {}: {}",
             r.verdict_cell(),
@@ -663,7 +755,7 @@ fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine
                     && !m.contains("upper bound")
                     && !m.contains("secret")
             })
-            .filter_map(|f| f.value)
+            .map(|f| f.value)
             .fold(None, |best: Option<f64>, v| Some(best.map_or(v, |b| b.max(v))));
         if let Some(v) = raw {
             out.push(HLine {
@@ -734,7 +826,13 @@ fn attack(r: &AttackRecord, run: &RunData) -> Option<(ChartFigure, String)> {
     if panels.is_empty() {
         return None;
     }
-    let mut title = format!("{}{}{}", r.display_title(), style::TITLE_PART_SEPARATOR, dataset_title(run));
+    let mut title = format!(
+        "{}{}{}{}",
+        r.display_title(),
+        arm_in_title(run, &r.arm),
+        style::TITLE_PART_SEPARATOR,
+        dataset_title(run)
+    );
     if r.level.is_some() {
         // The verdict and the metric that decided it travel with the figure, not only with the report.
         title.push_str(&format!("{}verdict: {}", style::TITLE_PART_SEPARATOR, r.verdict_cell()));
@@ -754,18 +852,17 @@ fn attack(r: &AttackRecord, run: &RunData) -> Option<(ChartFigure, String)> {
             caption.push_str(&format!(", holding {}", r.threat_model.holds.join("; ")));
         }
     }
-    if let Some(v) = r.headline.value {
-        caption.push_str(&format!(". {}: {}", r.headline.metric, fmt_value(v, unit)));
-    }
+    caption.push_str(&format!(". {}: {}", r.headline.metric, fmt_value(r.headline.value, unit)));
     caption.push_str(&format!(". Verdict: {}", r.verdict_cell()));
     if !r.verdict.is_empty() {
         caption.push_str(&format!(": {}", r.verdict));
     }
-    if r.complete == Some(false) {
+    if !r.complete {
         caption.push_str(" (stopped early: curves hold the points done)");
     }
     caption.push('.');
-    Some((ChartFigure { name: format!("attack-{}", file_stem(&r.name)), size, body }, caption.replace("..", ".")))
+    let name = format!("attack-{}{}", file_stem(&r.name), arm_suffix(run, &r.arm));
+    Some((ChartFigure { name, size, body }, caption.replace("..", ".")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -802,6 +899,8 @@ pub(crate) struct SamplesFigure {
     columns: Vec<String>,
     iw: u32,
     ih: u32,
+    /// The figure's file name: `samples`, or `samples-ARM` in a run with several protected arms.
+    name: String,
     privacy: String,
     /// "Test images through the scheme (TRANSFORMS) — DATASET", laid out by `style::title_layout`.
     title: String,
@@ -833,7 +932,7 @@ fn to_rgb(values: &[f32], h: usize, w: usize, channels: usize) -> (Vec<u8>, bool
 }
 
 impl SamplesFigure {
-    fn new(run: &RunData, s: &SamplesFile) -> Self {
+    fn new(run: &RunData, arm: &str, s: &SamplesFile) -> Self {
         let shape = s.shape.expect("checked when loaded");
         let (h, w, c) = (shape.height, shape.width, shape.channels);
         let conv = |list: &Vec<Vec<f32>>| list.iter().map(|img| to_rgb(img, h, w, c)).collect::<Vec<_>>();
@@ -857,7 +956,8 @@ impl SamplesFigure {
         let rescaled = rows.iter().any(|r| r.images.iter().any(|i| i.1));
         let columns = s.labels.iter().map(|&l| class_name(&run.summary.dataset.name, l)).collect::<Vec<_>>();
         let columns = if columns.len() == s.raw.len() { columns } else { vec![String::new(); s.raw.len()] };
-        let privacy = if s.privacy.is_empty() { run.summary.privacy.clone() } else { s.privacy.clone() };
+        let described = run.summary.arm(arm).map(|a| a.description.clone()).unwrap_or_default();
+        let privacy = if s.privacy.is_empty() { described } else { s.privacy.clone() };
         // Each row has a heading line above its images: "title  detail", cut to the figure's width.
         let left = Self::MARGIN;
         for r in &mut rows {
@@ -865,12 +965,14 @@ impl SamplesFigure {
             r.detail = style::fit_text(&r.detail, style::NOTE_PX, 16, room).0;
         }
         let title = format!(
-            "Test images through the scheme ({}){}{}",
+            "Test images through the scheme ({}){}{}{}",
             transforms_of(&privacy),
+            arm_in_title(run, arm),
             style::TITLE_PART_SEPARATOR,
             dataset_title(run)
         );
-        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, privacy, title, rescaled, left }
+        let name = format!("samples{}", arm_suffix(run, arm));
+        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, name, privacy, title, rescaled, left }
     }
 
     fn caption(&self) -> String {
@@ -919,7 +1021,7 @@ impl SamplesFigure {
 
 impl Figure for SamplesFigure {
     fn name(&self) -> String {
-        "samples".into()
+        self.name.clone()
     }
 
     fn size(&self) -> (u32, u32) {

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::figures::{arm_label, dataset_title, transforms_of};
-use super::inputs::{AttackRecord, RunData};
+use super::figures::{arm_suffix, dataset_title, transforms_of};
+use super::inputs::RunData;
 use super::FigureFiles;
-use crate::train::Arm;
+use crate::results::attacks::AttacksFile;
 
 /// Escape a table cell.
 fn cell(s: &str) -> String {
@@ -24,9 +24,9 @@ fn num(v: Option<f64>, digits: usize) -> String {
     }
 }
 
-fn headline_value(r: &AttackRecord, v: Option<f64>) -> String {
+fn headline_value(unit: &str, v: Option<f64>) -> String {
     let Some(v) = v else { return "n/a".into() };
-    match r.headline.unit.as_str() {
+    match unit {
         "fraction" => format!("{v:.3}"),
         "points" => format!("{:+.2} points", 100.0 * v),
         "dB" => format!("{v:.1} dB"),
@@ -37,7 +37,7 @@ fn headline_value(r: &AttackRecord, v: Option<f64>) -> String {
 }
 
 /// "How verdicts are decided": the rule set, then each attack's rule as applied in this run.
-fn rules_section(out: &mut String, doc: &super::inputs::AttacksDoc) {
+fn rules_section(out: &mut String, doc: &AttacksFile, several: bool) {
     use crate::attacks::verdict::{BROKEN_SHARE, PARTIAL_LEAK_SHARE};
     let _ = writeln!(
         out,
@@ -51,15 +51,16 @@ fn rules_section(out: &mut String, doc: &super::inputs::AttacksDoc) {
     );
     for r in &doc.records {
         let level = r.level.map_or("no verdict".to_string(), |l| l.to_string());
+        let on = if several { format!(" on `{}`", r.arm) } else { String::new() };
         let Some(rule) = &r.rule else {
             let why = match r.parameters.get("broken_if").and_then(|v| v.as_str()) {
                 Some(b) => format!("its format-1 record's `broken` and verdict words (its criterion: {b})"),
                 None => "no recorded verdict (nothing measured)".into(),
             };
-            let _ = writeln!(out, "- **{}**: {level}, from {why}.", r.display_title());
+            let _ = writeln!(out, "- **{}**{on}: {level}, from {why}.", r.display_title());
             continue;
         };
-        let _ = writeln!(out, "- **{}**: {level}: {}.", r.display_title(), r.level.map_or("", |l| rule.meaning(l)));
+        let _ = writeln!(out, "- **{}**{on}: {level}: {}.", r.display_title(), r.level.map_or("", |l| rule.meaning(l)));
         for (i, c) in rule.criteria.iter().enumerate() {
             let deciding = if i == rule.deciding { "deciding: " } else { "" };
             let _ = writeln!(out, "  - {deciding}{}: {}; {}", c.value_text(), c.level, c.thresholds_text());
@@ -122,72 +123,70 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         ds.classes
     );
     let _ = writeln!(out, "| model | {} |", s.arch);
-    let _ = writeln!(out, "| privacy | {} |", cell(&s.privacy));
-    let _ = writeln!(out, "| seed | {} |", s.seed);
-    let _ = writeln!(
-        out,
-        "| key | fingerprint `{}` ({}) |",
-        s.key_fingerprint,
-        if s.fixed_key { "fixed key from the config" } else { "fresh 256-bit secret" }
-    );
-    let _ = writeln!(out, "| schedule | {}, {} threads |", s.schedule, s.threads);
-    let _ = writeln!(out, "| customer encoding of the training set | {:.3} s |", s.encode_seconds);
+    let _ = writeln!(out, "| arms | {} |", s.arms.len());
+    let _ = writeln!(out, "| seed | {} (data order and initialisation, the same for every arm) |", s.seed);
+    let _ = writeln!(out, "| schedule | {}, {} threads |", s.schedule.name(), s.threads);
     out.push('\n');
     out.push_str(
-        "| arm | status | test accuracy | training time (s) | samples/s | epochs |\n|---|---|---:|---:|---:|---:|\n",
+        "| arm | scheme | key | status | test accuracy | delta (points) | training time (s) | samples/s | epochs | encoding (s) |\n\
+         |---|---|---|---|---:|---:|---:|---:|---:|---:|\n",
     );
-    for (arm, r) in [(Arm::Baseline, &s.baseline), (Arm::Private, &s.private)] {
+    for r in &s.arms {
         let status = match &r.failure {
-            Some(f) => format!("{} ({})", r.status, cell(f)),
-            None => r.status.clone(),
+            Some(f) => format!("{} ({})", r.status.name(), cell(f)),
+            None => r.status.name().to_string(),
+        };
+        let key = match &r.key_fingerprint {
+            Some(f) => format!("`{f}` ({})", if r.fixed_key { "fixed in the config" } else { "fresh 256-bit secret" }),
+            None => "—".into(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2} | {:.0} | {} |",
-            cell(&arm_label(run, arm)),
+            "| {} | {} | {key} | {} | {} | {} | {:.2} | {:.0} | {} | {} |",
+            cell(&r.name),
+            cell(&r.description),
             status,
             pct(r.test_accuracy),
+            r.accuracy_delta.map_or("—".into(), |d| format!("{:+.2}", 100.0 * d)),
             r.train_seconds,
             r.samples_per_second,
             match run.status.configured_epochs {
                 Some(c) => format!("{}/{c}", r.epochs_completed),
                 None => r.epochs_completed.to_string(),
-            }
+            },
+            num(r.encode_seconds, 3),
         );
     }
-    let _ = writeln!(out, "\nAccuracy delta (private − baseline): **{:+.2} points**.\n", 100.0 * s.accuracy_delta);
+    out.push_str(&format!(
+        "\nDeltas are each arm's test accuracy minus the baseline's, on the same {} test images.\n\n",
+        ds.test
+    ));
 
     // Training
     out.push_str("## Training\n\n");
-    let (bt, pt) = (run.test_rows(Arm::Baseline), run.test_rows(Arm::Private));
-    let (bs, ps, source) = run.epoch_seconds();
-    let epochs = bt.len().max(pt.len());
+    let rows: Vec<_> = s.arms.iter().map(|a| run.test_rows(&a.name)).collect();
+    let epochs = rows.iter().map(|r| r.len()).max().unwrap_or(0);
     if epochs > 0 {
-        out.push_str(
-            "| epoch | baseline accuracy | private accuracy | delta (points) | baseline test loss | private test loss | baseline s | private s |\n\
-             |---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        );
-        for e in 0..epochs {
-            let (b, p) = (bt.get(e), pt.get(e));
-            let epoch = b.or(p).map(|r| r.epoch).unwrap_or(e + 1);
-            let delta = match (b, p) {
-                (Some(b), Some(p)) => format!("{:+.2}", 100.0 * (p.accuracy - b.accuracy)),
-                _ => "n/a".into(),
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                epoch,
-                b.map(|r| pct(r.accuracy)).unwrap_or_else(|| "n/a".into()),
-                p.map(|r| pct(r.accuracy)).unwrap_or_else(|| "n/a".into()),
-                delta,
-                num(b.map(|r| r.loss), 4),
-                num(p.map(|r| r.loss), 4),
-                num(bs.get(e).copied(), 2),
-                num(ps.get(e).copied(), 2),
-            );
+        out.push_str("Test accuracy (test loss) and training seconds of each epoch:\n\n| epoch |");
+        for a in &s.arms {
+            let _ = write!(out, " {} |", cell(&a.name));
         }
-        let _ = writeln!(out, "\nEpoch seconds from {source}; accuracy and loss from metrics.csv (test rows).\n");
+        out.push_str("\n|---:|");
+        out.push_str(&"---:|".repeat(s.arms.len()));
+        out.push('\n');
+        for e in 0..epochs {
+            let epoch = rows.iter().find_map(|r| r.get(e)).map(|r| r.epoch).unwrap_or(e + 1);
+            let _ = write!(out, "| {epoch} |");
+            for (a, r) in s.arms.iter().zip(&rows) {
+                let cellv = match r.get(e) {
+                    Some(m) => format!("{} ({}), {} s", pct(m.accuracy), num(Some(m.loss), 4), num(a.epoch_seconds.get(e).copied(), 2)),
+                    None => "n/a".into(),
+                };
+                let _ = write!(out, " {cellv} |");
+            }
+            out.push('\n');
+        }
+        out.push_str("\nEpoch seconds from summary.json; accuracy and loss from metrics.csv (test rows).\n\n");
     } else {
         out.push_str("metrics.csv has no test rows (no epoch finished).\n\n");
     }
@@ -196,9 +195,12 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
     }
 
     // Samples
-    if let Some(f) = figures.iter().find(|f| f.name == "samples") {
+    let samples = figures_named(figures, |n| n == "samples" || n.starts_with("samples-"));
+    if !samples.is_empty() {
         out.push_str("## What the provider sees\n\n");
-        figure_block(&mut out, run, f, &mut fig_no);
+        for f in samples {
+            figure_block(&mut out, run, f, &mut fig_no);
+        }
     }
 
     // Attacks
@@ -216,14 +218,16 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                 "Each attack is simulated against this run's artifacts. Its verdict, *protects*, *partial leak* or \
                  *broken*, is decided by the rule under \"How verdicts are decided\" below; the metric that decided \
                  it is shown next to it.\n\n\
-                 | attack | adversary | headline | without the attack | reference | verdict (deciding metric) | finding |\n\
-                 |---|---|---|---:|---:|---|---|\n",
+                 | arm | attack | adversary | headline | without the attack | reference | verdict (deciding metric) | finding |\n\
+                 |---|---|---|---|---:|---:|---|---|\n",
             );
+            let several = run.several_protected();
             for r in &doc.records {
+                let unit = r.headline.unit.as_str();
                 let labelled = |v: Option<f64>, label: &Option<String>, default: &str| match (v, label) {
-                    (Some(v), Some(l)) => format!("{} ({})", headline_value(r, Some(v)), cell(l)),
-                    (Some(v), None) if default.is_empty() => headline_value(r, Some(v)),
-                    (Some(v), None) => format!("{} ({default})", headline_value(r, Some(v))),
+                    (Some(v), Some(l)) => format!("{} ({})", headline_value(unit, Some(v)), cell(l)),
+                    (Some(v), None) if default.is_empty() => headline_value(unit, Some(v)),
+                    (Some(v), None) => format!("{} ({default})", headline_value(unit, Some(v))),
                     _ => "n/a".into(),
                 };
                 let verdict = match r.level {
@@ -232,29 +236,31 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {}: {} | {} | {} | {} | {}{} |",
+                    "| {} | {} | {} | {}: {} | {} | {} | {} | {}{} |",
+                    cell(&r.arm),
                     cell(&r.display_title()),
                     cell(&r.threat_model.adversary),
                     cell(&r.headline.metric),
-                    headline_value(r, r.headline.value),
+                    headline_value(unit, Some(r.headline.value)),
                     labelled(r.chance, &r.chance_label, "chance"),
                     labelled(r.baseline, &r.baseline_label, ""),
                     cell(&verdict),
                     cell(&r.verdict),
-                    if r.complete == Some(false) { " (stopped early)" } else { "" }
+                    if r.complete { "" } else { " (stopped early)" }
                 );
             }
             out.push('\n');
-            rules_section(&mut out, doc);
+            rules_section(&mut out, doc, several);
             if !doc.failures.is_empty() {
                 out.push_str("Attacks that could not run:\n\n");
                 for f in &doc.failures {
-                    let _ = writeln!(out, "- {}: {}", f.name, f.reason);
+                    let _ = writeln!(out, "- {} on `{}`: {}", f.name, f.arm, f.reason);
                 }
                 out.push('\n');
             }
             for r in &doc.records {
-                let _ = writeln!(out, "### {}\n", r.display_title());
+                let on = if several { format!(" on `{}`", r.arm) } else { String::new() };
+                let _ = writeln!(out, "### {}{on}\n", r.display_title());
                 if !r.transform.is_empty() {
                     let _ = writeln!(out, "- attacked: {}", r.transform);
                 }
@@ -283,23 +289,15 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                     let _ = writeln!(out, "- parameters: {}", params.join("; "));
                 }
                 for f in &r.figures {
-                    if let Some(v) = f.value {
-                        let _ = writeln!(
-                            out,
-                            "- {}: {}",
-                            f.metric,
-                            headline_value(&AttackRecord { headline: f.clone(), ..Default::default() }, Some(v))
-                        );
-                    }
+                    let _ = writeln!(out, "- {}: {}", f.metric, headline_value(&f.unit, Some(f.value)));
                 }
-                if let Some(sec) = r.seconds {
-                    let _ = writeln!(out, "- wall time: {sec:.2} s");
-                }
+                let _ = writeln!(out, "- wall time: {:.2} s", r.seconds);
                 out.push('\n');
+                let suffix = arm_suffix(run, &r.arm);
                 let stem = if r.name == "key-space" {
-                    "key-space".to_string()
+                    format!("key-space{suffix}")
                 } else {
-                    format!("attack-{}", super::figures::file_stem(&r.name))
+                    format!("attack-{}{suffix}", super::figures::file_stem(&r.name))
                 };
                 if let Some(f) = figures.iter().find(|f| f.name == stem) {
                     figure_block(&mut out, run, f, &mut fig_no);
@@ -315,57 +313,68 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
             "overhead.json not found: the overhead analysis was not run. Training time per epoch below is from summary.json.\n\n",
         ),
         Some(o) => {
-            let m = &o.measured;
-            out.push_str("Measured in this run (this machine):\n\n| quantity | baseline | private | note |\n|---|---:|---:|---|\n");
-            if let Some(e) = &m.encode {
-                let _ = writeln!(
-                    out,
-                    "| customer encoding | — | {} samples/s | {} samples in {} s |",
-                    num(e.samples_per_second, 0),
-                    num(e.samples, 0),
-                    num(e.seconds, 3)
-                );
+            out.push_str("Measured in this run (this machine), each protected arm against the baseline:\n\n| quantity |");
+            for a in &o.arms {
+                let _ = write!(out, " {} |", cell(&a.arm));
             }
-            if m.training.is_some() {
-                let r = crate::overhead::TrainingTimeRatio::of(s);
-                let median = crate::overhead::median;
-                let _ = writeln!(
-                    out,
-                    "| training time per epoch (s, median) | {} | {} | private / baseline {} ({}){} |",
-                    num(median(&s.baseline.epoch_seconds), 3),
-                    num(median(&s.private.epoch_seconds), 3),
-                    r.value_text(3),
-                    crate::overhead::TrainingTimeRatio::DEFINITION,
-                    if r.timed_alone { ", each arm timed alone" } else { ", arms shared the machine: indicative only" }
-                );
-            }
-            if let Some(i) = &m.inference {
-                let batch = i.batch_size.map(|b| format!("batch of {b:.0}")).unwrap_or_else(|| "per batch".into());
-                let _ = writeln!(
-                    out,
-                    "| inference latency (ms) | {} | {} | {batch}: encode {} + forward {} + decode {} |",
-                    num(i.baseline_forward_ms, 3),
-                    num(i.private_total_ms.or_else(|| Some(i.private_encode_ms? + i.private_forward_ms? + i.private_decode_ms?)), 3),
-                    num(i.private_encode_ms, 3),
-                    num(i.private_forward_ms, 3),
-                    num(i.private_decode_ms, 3)
-                );
-            }
-            if let Some(b) = &m.bytes {
-                let _ = writeln!(
-                    out,
-                    "| bytes per sample, customer → provider | {} | {} | baseline: the raw input |",
-                    num(b.raw_input_per_sample, 0),
-                    num(b.to_provider_per_sample, 0)
-                );
-                let _ = writeln!(out, "| bytes per sample, provider → customer | — | {} | scores over output codes |", num(b.to_customer_per_sample, 0));
-            }
-            if let Some(d) = m.accuracy_delta {
-                let _ = writeln!(out, "| accuracy delta | — | {:+.2} points | private − baseline |", 100.0 * d);
-            }
-            if let Some(p) = m.peak_memory_bytes {
-                let _ = writeln!(out, "| peak memory | — | {:.1} MiB | whole process |", p / (1024.0 * 1024.0));
-            }
+            out.push_str(" note |\n|---|");
+            out.push_str(&"---:|".repeat(o.arms.len()));
+            out.push_str("---|\n");
+            let row = |out: &mut String, quantity: &str, values: Vec<String>, note: &str| {
+                let _ = writeln!(out, "| {quantity} | {} | {note} |", values.join(" | "));
+            };
+            let each = |f: &dyn Fn(&crate::overhead::Measured) -> String| o.arms.iter().map(|a| f(&a.measured)).collect::<Vec<_>>();
+            row(
+                &mut out,
+                "customer encoding (samples/s)",
+                each(&|m| format!("{} ({} s)", num(Some(m.encode.samples_per_second), 0), num(Some(m.encode.seconds), 3))),
+                "the whole training set, inputs and labels",
+            );
+            let timing = match s.schedule {
+                crate::config::Schedule::Sequential => "each arm timed alone",
+                crate::config::Schedule::Parallel => "arms shared the machine: indicative only",
+            };
+            row(
+                &mut out,
+                "training time per epoch, arm / baseline",
+                o.arms.iter().map(|a| crate::overhead::TrainingTimeRatio::of(s, &a.arm).value_text(3)).collect(),
+                &format!("{}; {timing}", crate::overhead::TrainingTimeRatio::DEFINITION),
+            );
+            let batch = o.arms.first().map_or(0, |a| a.measured.inference.batch.batch_size);
+            row(
+                &mut out,
+                "inference latency (ms)",
+                each(&|m| {
+                    let b = &m.inference.batch;
+                    format!(
+                        "{} vs {} (encode {} + forward {} + decode {})",
+                        num(Some(b.private_total_ms), 3),
+                        num(Some(b.baseline_forward_ms), 3),
+                        num(Some(b.private_encode_ms), 3),
+                        num(Some(b.private_forward_ms), 3),
+                        num(Some(b.private_decode_ms), 3)
+                    )
+                }),
+                &format!("batch of {batch}: the arm's protocol vs the baseline's forward pass"),
+            );
+            row(
+                &mut out,
+                "bytes per sample, customer → provider",
+                each(&|m| format!("{} (raw {})", m.bytes.to_provider_per_sample, m.bytes.raw_input_per_sample)),
+                "raw: what the baseline sends",
+            );
+            row(
+                &mut out,
+                "bytes per sample, provider → customer",
+                each(&|m| m.bytes.to_customer_per_sample.to_string()),
+                "scores over output codes",
+            );
+            row(
+                &mut out,
+                "peak memory (MiB)",
+                each(&|m| m.peak_memory_bytes.map_or("n/a".into(), |p| format!("{:.1}", p as f64 / (1024.0 * 1024.0)))),
+                "whole process (all arms, data and encodings)",
+            );
             out.push('\n');
             if !o.literature.is_empty() {
                 out.push_str(
@@ -380,7 +389,7 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                         cell(&l.system),
                         cell(&l.task),
                         cell(&l.metric),
-                        l.value.map(|v| format!("{v}")).unwrap_or_else(|| "n/a".into()),
+                        l.value,
                         cell(&l.unit),
                         cell(&l.source)
                     );
@@ -405,11 +414,13 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
     out.push_str("## Configuration\n\n");
     match &run.config_text {
         Some(t) => {
+            let schemes =
+                s.arms.iter().map(|a| format!("{} ({})", a.name, transforms_of(&a.description))).collect::<Vec<_>>();
             let _ = writeln!(
                 out,
-                "Seed {}, privacy: {}. The resolved config ([config.toml](config.toml)):\n",
+                "Seed {}, arms: {}. The resolved config ([config.toml](config.toml)):\n",
                 s.seed,
-                transforms_of(&s.privacy)
+                schemes.join(", ")
             );
             let _ = writeln!(out, "```toml\n{}\n```\n", t.trim_end());
         }
@@ -439,10 +450,19 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         ("metrics.csv", "per-step and per-epoch metrics"),
         ("attacks.json", "attack records"),
         ("overhead.json", "overhead measurements and literature values"),
-        ("samples.json", "sample images for the panel"),
+        ("samples.json", "sample images for the panel (format 1)"),
     ] {
         if run.folder.root.join(name).is_file() {
             let _ = writeln!(out, "- [{name}]({name}): {what}");
+        }
+    }
+    for (arm, _) in &run.samples {
+        let path = run.folder.samples_path(arm);
+        if let Ok(rel) = path.strip_prefix(&run.folder.root) {
+            if rel != std::path::Path::new("samples.json") {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                let _ = writeln!(out, "- [{rel}]({rel}): sample images of the arm `{arm}`");
+            }
         }
     }
     out

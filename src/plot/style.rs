@@ -7,7 +7,6 @@
 use plotters::style::{FontFamily, FontStyle, IntoFont, RGBColor, TextStyle};
 
 use crate::scheme::family::Family;
-use crate::train::Arm;
 
 /// The baseline arm (plain model on raw data): blue.
 pub const BASELINE: RGBColor = RGBColor(0, 114, 178);
@@ -37,11 +36,25 @@ pub const SERIES: [RGBColor; 5] = [
     RGBColor(0, 0, 0),       // black
 ];
 
-/// The colour of an arm, used for it in every figure.
-pub fn arm_color(arm: Arm) -> RGBColor {
-    match arm {
-        Arm::Baseline => BASELINE,
-        Arm::Private => PRIVATE,
+/// Arm colours in arm order (Okabe-Ito, colour-blind safe): the baseline is the run's first arm in
+/// the two-arm form and always gets [`BASELINE`]; protected arms take the rest in config order.
+pub const ARMS: [RGBColor; 7] = [
+    PRIVATE,                 // vermilion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(160, 140, 0),   // Okabe-Ito yellow, darkened to show on white
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 0, 0),       // black
+];
+
+/// The colour of an arm, used for it in every figure: [`BASELINE`] for the baseline, otherwise by
+/// its position among the run's protected arms (`protected_index`).
+pub fn arm_color(baseline: bool, protected_index: usize) -> RGBColor {
+    if baseline {
+        BASELINE
+    } else {
+        ARMS[protected_index % ARMS.len()]
     }
 }
 

@@ -18,6 +18,7 @@ use super::figures::transforms_of;
 use super::inputs::RunData;
 use super::style;
 use crate::config::AttackKind;
+use crate::results::ArmRecord;
 use crate::scheme::family::Family;
 
 #[derive(Debug, Clone)]
@@ -44,42 +45,43 @@ pub(crate) struct Point {
     pub unfinished: Option<String>,
 }
 
-pub(crate) fn point(run: &RunData) -> Point {
+/// The point of one protected arm of a run, against the run's baseline.
+pub(crate) fn point(run: &RunData, arm: &ArmRecord) -> Point {
     let s = &run.summary;
-    let kept = (s.baseline.test_accuracy > 0.0).then(|| s.private.test_accuracy / s.baseline.test_accuracy);
+    let base = s.baseline().map_or(0.0, |b| b.test_accuracy);
+    let kept = (base > 0.0).then(|| arm.test_accuracy / base);
     let mut best: Option<(f64, String)> = None;
     let mut reference = None;
     let mut key_fraction = None;
     if let Some(doc) = &run.attacks {
-        for r in &doc.records {
+        for r in doc.records.iter().filter(|r| r.arm == arm.name) {
             if AttackKind::from_name(&r.name).is_ok_and(|k| AttackKind::RECONSTRUCTION.contains(&k))
                 && r.headline.unit == "dB"
             {
-                if let Some(v) = r.headline.value {
-                    if best.as_ref().is_none_or(|b| v > b.0) {
-                        best = Some((v, r.name.clone()));
-                        reference = r.baseline;
-                    }
+                let v = r.headline.value;
+                if best.as_ref().is_none_or(|b| v > b.0) {
+                    best = Some((v, r.name.clone()));
+                    reference = r.baseline;
                 }
             }
             if r.name == "known-plaintext" {
                 key_fraction =
-                    r.figures.iter().find(|f| f.metric.contains("key") && f.unit == "fraction").and_then(|f| f.value);
+                    r.figures.iter().find(|f| f.metric.contains("key") && f.unit == "fraction").map(|f| f.value);
             }
         }
     }
+    let several = run.several_protected();
     Point {
-        name: s.name.clone(),
-        privacy: s.privacy.clone(),
-        family: Family::of_description(&s.privacy),
+        name: if several { format!("{}: {}", s.name, arm.name) } else { s.name.clone() },
+        privacy: arm.description.clone(),
+        family: arm.scheme.keyed().map_or(Family::Identity, |p| Family::of_transforms(&p.transforms)),
         dataset: crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test),
         kept,
-        // From the accuracies, like `kept` (summary.json's accuracy_delta is the same difference).
-        delta: kept.map(|_| s.private.test_accuracy - s.baseline.test_accuracy),
+        delta: kept.map(|_| arm.test_accuracy - base),
         delta_half_width: kept.and_then(|_| {
             let n = s.dataset.test as f64;
             let var = |p: f64| p * (1.0 - p) / n;
-            (n > 0.0).then(|| 1.96 * (var(s.baseline.test_accuracy) + var(s.private.test_accuracy)).sqrt())
+            (n > 0.0).then(|| 1.96 * (var(base) + var(arm.test_accuracy)).sqrt())
         }),
         best,
         reference,
@@ -88,14 +90,26 @@ pub(crate) fn point(run: &RunData) -> Point {
     }
 }
 
-/// The points of `runs`, named so that no two share a label (the folder name where run names repeat).
+/// The points of `runs` (one per protected arm), named so that no two share a label (the folder
+/// name where run names repeat).
 pub(crate) fn points(runs: &[RunData]) -> Vec<Point> {
-    let mut points: Vec<Point> = runs.iter().map(point).collect();
+    let mut points: Vec<Point> = Vec::new();
+    let mut folders = Vec::new();
+    for run in runs {
+        for arm in run.summary.protected() {
+            points.push(point(run, arm));
+            folders.push((run.folder.root.clone(), run.several_protected().then(|| arm.name.clone())));
+        }
+    }
     let names: Vec<String> = points.iter().map(|p| p.name.clone()).collect();
-    for (p, run) in points.iter_mut().zip(runs) {
+    for (p, (root, arm)) in points.iter_mut().zip(&folders) {
         if names.iter().filter(|n| **n == p.name).count() > 1 {
-            if let Some(folder) = run.folder.root.file_name() {
-                p.name = folder.to_string_lossy().into_owned();
+            if let Some(folder) = root.file_name() {
+                let folder = folder.to_string_lossy();
+                p.name = match arm {
+                    Some(arm) => format!("{folder}: {arm}"),
+                    None => folder.into_owned(),
+                };
             }
         }
     }

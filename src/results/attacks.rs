@@ -81,6 +81,11 @@ impl Curve {
         self.points.push([finite(x), finite(y)]);
     }
 
+    /// The finite (x, y) points, for drawing.
+    pub fn xy(&self) -> Vec<(f64, f64)> {
+        self.points.iter().filter(|p| p[0].is_finite() && p[1].is_finite()).map(|p| (p[0], p[1])).collect()
+    }
+
     pub fn last_y(&self) -> Option<f64> {
         self.points.last().map(|p| p[1])
     }
@@ -170,6 +175,15 @@ impl AttackRecord {
     /// The verdict with its deciding metric: "partial leak (SSIM 0.480 ≥ 0.353)".
     pub fn verdict_cell(&self) -> String {
         verdict_cell(self.level, self.rule.as_ref())
+    }
+
+    /// A title for figures and tables (the name when the record has none).
+    pub fn display_title(&self) -> String {
+        if self.title.is_empty() {
+            self.name.clone()
+        } else {
+            self.title.clone()
+        }
     }
 
     /// A named figure (headline included) by metric name.

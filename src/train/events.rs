@@ -86,10 +86,13 @@ pub enum Event<R> {
     },
     /// An attack-resistance analysis began (`name` as in `attacks.json`, e.g. "known-plaintext").
     AttackStarted {
+        /// The arm attacked.
+        arm: String,
         name: String,
     },
     /// `done` of `total` units of the attack's work (its own units: sample counts tried, keys, ...).
     AttackProgress {
+        arm: String,
         name: String,
         done: usize,
         total: usize,
@@ -101,6 +104,7 @@ pub enum Event<R> {
     },
     /// An attack could not run (missing artifact, failure); the run goes on with the next one.
     AttackFailed {
+        arm: String,
         name: String,
         reason: String,
     },
