@@ -9,7 +9,6 @@ use std::time::Duration;
 use ppdl::atomic;
 use ppdl::config::TransformSpec;
 use ppdl::results::metrics_csv;
-use ppdl::train::Arm;
 use ppdl::tui::analysis::Availability;
 use ppdl::tui::app::{Overlay, RunsMode, View};
 use ppdl::tui::event::{AppEvent, Command};
@@ -128,7 +127,7 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     let saved = ppdl::validate::load_config(&dir.path().join("noisy.toml")).unwrap();
     assert_eq!(saved.name, "noisy");
     assert_eq!(
-        saved.privacy.transforms,
+        saved.privacy.unwrap().transforms,
         vec![TransformSpec::PixelPermutation, TransformSpec::Noise { sigma: 0.25, per_sample: false }]
     );
     assert_eq!(app.configs.len(), 2);
@@ -149,28 +148,35 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     assert_eq!(std::fs::read_to_string(dir.path().join("noisy.toml")).unwrap(), before);
 }
 
-/// Every "baseline" on the live screen is drawn in the baseline colour, every "private" in the
-/// private colour (gauges, legends, log).
+/// Every arm's name on the live screen is drawn in that arm's colour, never in another arm's
+/// (gauges, legends, log), with four arms; the baseline has the baseline colour.
 #[test]
 fn arm_colours_are_consistent() {
-    let app = live_app();
+    let app = live_app_of(COMPARE4);
+    let legend = &app.live.as_ref().unwrap().legend;
+    assert_eq!(legend.color("baseline"), theme::BASELINE);
     let terminal = render(&app, 120, 40);
     let buf = terminal.backend().buffer();
-    let mut seen = [0, 0];
+    let colours: Vec<_> = ARMS4.iter().map(|a| legend.color(a)).collect();
+    assert_eq!(colours.iter().collect::<std::collections::HashSet<_>>().len(), 4, "four distinct colours");
+    let mut seen = [0; 4];
     for y in 0..buf.area.height {
         let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<Vec<_>>().concat();
         let chars: Vec<char> = line.chars().collect();
-        for (i, arm) in Arm::BOTH.iter().enumerate() {
-            let word: Vec<char> = arm.name().chars().collect();
+        for (i, arm) in ARMS4.iter().enumerate() {
+            let word: Vec<char> = arm.chars().collect();
             for x in 0..chars.len().saturating_sub(word.len()) {
                 if chars[x..x + word.len()] == word[..] {
-                    assert_eq!(buf[(x as u16, y)].fg, theme::arm_color(*arm), "{} at ({x}, {y}): {line}", arm.name());
-                    seen[i] += 1;
+                    let fg = buf[(x as u16, y)].fg;
+                    assert!(!colours.iter().any(|c| *c == fg && *c != colours[i]), "{arm} in another arm's colour at ({x}, {y}): {line}");
+                    if fg == colours[i] {
+                        seen[i] += 1;
+                    }
                 }
             }
         }
     }
-    assert!(seen[0] >= 3 && seen[1] >= 3, "{seen:?}");
+    assert!(seen.iter().all(|n| *n >= 3), "each arm named in its colour in gauge, legend and log: {seen:?}");
 }
 
 fn write_run(root: &Path, label: &str, config_text: &str, base: f64, private: f64) {
@@ -179,9 +185,10 @@ fn write_run(root: &Path, label: &str, config_text: &str, base: f64, private: f6
     let s =
         summary(label, "embedded", base, private, "pixel-permutation; labels: permuted, m=1", "2026-01-01T00:00:00Z");
     atomic::write_json(&dir.join("summary.json"), &s).unwrap();
-    let mut rows = metric_rows(Arm::Baseline, 188);
-    rows.extend(metric_rows(Arm::Private, 188));
-    atomic::write(&dir.join("metrics.csv"), metrics_csv(&rows).as_bytes()).unwrap();
+    let mut rows = metric_rows("baseline", 188);
+    rows.extend(metric_rows("private", 188));
+    let arms = ["baseline".to_string(), "private".to_string()];
+    atomic::write(&dir.join("metrics.csv"), metrics_csv(&rows, &arms).as_bytes()).unwrap();
     std::fs::write(dir.join("config.toml"), config_text).unwrap();
 }
 
@@ -203,7 +210,7 @@ fn runs_open_compare_and_analyses() {
 
     press(&mut app, KeyCode::Enter);
     let RunsMode::Detail(d) = &app.runs_mode else { panic!("Enter opens the run") };
-    assert_eq!(d.curves.baseline.test_accuracy.len(), 2);
+    assert_eq!(d.curves.arm("baseline").unwrap().test_accuracy.len(), 2);
     // A file in a shape ppdl never wrote is not guessed at: the view says it cannot read it, and why.
     assert!(
         matches!(&app.attacks.status, Availability::Unreadable(why) if why.contains("attacks.json") && why.contains("not a ppdl attacks file")),
@@ -258,8 +265,8 @@ fn the_runs_list_marks_interrupted_and_attack_incomplete_runs() {
 fn the_overhead_view_shows_the_one_training_time_ratio() {
     let report = overhead_report();
     let o = ppdl::tui::analysis::Overhead::from(&report);
-    let row = o.rows.iter().find(|r| r.quantity.starts_with("train s/epoch")).unwrap();
-    let t = &report.measured.training;
+    let row = o.arms[0].rows.iter().find(|r| r.quantity.starts_with("train s/epoch")).unwrap();
+    let t = &report.arms[0].measured.training;
     let one = ppdl::overhead::training_time_ratio(&t.baseline_epoch_seconds, &t.private_epoch_seconds);
     assert!(one.is_some());
     assert_eq!(row.ratio(), one);
@@ -317,7 +324,11 @@ fn attacks_json_of_the_attacks_module_loads() {
     let file = ppdl::attacks::AttacksFile {
         format_version: ppdl::attacks::ATTACKS_FORMAT_VERSION,
         records: attack_records(),
-        failures: vec![ppdl::attacks::AttackFailure { name: "statistical".into(), reason: "no model".into() }],
+        failures: vec![ppdl::attacks::AttackFailure {
+            arm: "private".into(),
+            name: "statistical".into(),
+            reason: "no model".into(),
+        }],
     };
     file.save(&dir.path().join("attacks.json")).unwrap();
     let attacks = ppdl::tui::analysis::Attacks::load(&dir.path().join("attacks.json"));
@@ -343,12 +354,12 @@ fn attack_events_follow_the_live_run_only() {
     use ppdl::attacks::Event;
     let mut app = live_app();
     let r = attack_records().remove(1);
-    app.handle_event(Event::AttackStarted { name: r.name.clone() });
+    app.handle_event(Event::AttackStarted { arm: r.arm.clone(), name: r.name.clone() });
     assert!(matches!(app.attacks.status, Availability::Running(_)));
     app.handle_event(Event::AttackFinished { record: Box::new(r.clone()) });
     assert_eq!(app.attacks.rows.len(), 1);
     assert_eq!(app.attacks.rows[0].value_text(), "10.3%");
-    assert!(app.live.as_ref().unwrap().log.iter().any(|l| l.starts_with("[attack wrong-key]")));
+    assert!(app.live.as_ref().unwrap().log.iter().any(|l| l.starts_with("[private] attack wrong-key")));
 
     let other = tempfile::tempdir().unwrap();
     app.show_analyses("other".into(), other.path());

@@ -103,8 +103,6 @@ pub struct App {
     pub analysis_arms: Arms,
     /// The arm whose attacks and overhead are shown (←/→ in those views); None: the first.
     pub analysis_arm: Option<String>,
-    /// The arm being attacked in the live run (attack events name it only when the record arrives).
-    pub attacking: Option<String>,
     pub attacks: Attacks,
     /// The selected row among the shown arm's attacks.
     pub attack_selected: usize,
@@ -137,7 +135,6 @@ impl App {
             analysis_is_live: false,
             analysis_arms: Arms::default(),
             analysis_arm: None,
-            attacking: None,
             attacks: Attacks::default(),
             attack_selected: 0,
             overhead: Overhead::default(),
@@ -232,24 +229,22 @@ impl App {
 
     /// Attack results appear as each attack finishes, under the arm attacked.
     fn follow_attacks(&mut self, event: &Event) {
-        let attacking = self.attacking.clone().unwrap_or_default();
         match event {
-            Event::Stage(stage) => self.attacking = attacked_arm(stage).map(str::to_string),
-            Event::AttackStarted { name } => {
-                self.attacks.started(&attacking, name);
+            Event::AttackStarted { arm, name } => {
+                self.attacks.started(arm, name);
                 if self.analysis_arm.is_none() {
-                    self.analysis_arm = Some(attacking);
+                    self.analysis_arm = Some(arm.clone());
                 }
             }
-            Event::AttackProgress { name, done, total } => {
+            Event::AttackProgress { name, done, total, .. } => {
                 self.attacks.progress = Some((name.clone(), *done, *total));
             }
             Event::AttackFinished { record } => {
                 self.attacks.upsert(AttackRow::from(record.as_ref()));
                 self.attacks.progress = None;
             }
-            Event::AttackFailed { name, reason } => {
-                self.attacks.upsert(AttackRow::failed(&attacking, name, reason));
+            Event::AttackFailed { arm, name, reason } => {
+                self.attacks.upsert(AttackRow::failed(arm, name, reason));
                 self.attacks.progress = None;
             }
             _ => {}
@@ -566,7 +561,6 @@ impl App {
         live.attacks_enabled = !config.attacks.selected().is_empty();
         self.analysis_arms = Arms::from_config(&arms);
         self.analysis_arm = None;
-        self.attacking = None;
         self.live = Some(live);
         self.quit_after_stop = false;
         self.view = View::Live;
@@ -694,8 +688,3 @@ fn shown_arm(arms: &[String], preferred: Option<&str>) -> Option<String> {
     preferred.filter(|p| arms.iter().any(|a| a == p)).map(str::to_string).or_else(|| arms.first().cloned())
 }
 
-/// The arm a stage of the run attacks ("attacks on `NAME`: ...", as `attacks::run_on_folder` announces
-/// it); attack events before their record do not name the arm.
-pub fn attacked_arm(stage: &str) -> Option<&str> {
-    stage.strip_prefix("attacks on `")?.split_once('`').map(|(arm, _)| arm)
-}

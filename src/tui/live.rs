@@ -242,11 +242,13 @@ impl LiveRun {
                 self.log_line(format!("[{arm}] FAILED: {reason}"));
                 self.arm_mut(&arm).state = ArmState::Failed(reason);
             }
-            Event::AttackStarted { name } => {
-                self.stage = format!("attack {name}");
-                self.log_line(format!("[attack {name}] started"));
+            Event::AttackStarted { arm, name } => {
+                self.stage = format!("attack {name} on {arm}");
+                self.log_line(format!("[{arm}] attack {name} started"));
             }
-            Event::AttackProgress { name, done, total } => self.stage = format!("attack {name} {done}/{total}"),
+            Event::AttackProgress { arm, name, done, total } => {
+                self.stage = format!("attack {name} on {arm} {done}/{total}")
+            }
             Event::AttackFinished { record } => {
                 let h = &record.headline;
                 let value = crate::tui::analysis::format_with_unit(&h.metric, &h.unit, h.value);
@@ -258,7 +260,9 @@ impl LiveRun {
                     record.verdict_cell()
                 ));
             }
-            Event::AttackFailed { name, reason } => self.log_line(format!("[attack {name}] FAILED: {reason}")),
+            Event::AttackFailed { arm, name, reason } => {
+                self.log_line(format!("[{arm}] attack {name} FAILED: {reason}"))
+            }
             // Events added later (e.g. overhead) that this state does not fold yet.
             #[allow(unreachable_patterns)]
             other => self.log_line(format!("event: {other:?}")),

@@ -3,17 +3,18 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-/// Arm colours: the Okabe–Ito colour-blind-safe palette as xterm-256 colours (portable to terminals
-/// without true colour), its black swapped for grey so it shows on dark backgrounds. Slot 0 is the
-/// baseline's; the protected arms take the others in config order.
+/// Arm colours: the Okabe–Ito colour-blind-safe palette in the order the figures use
+/// (`plot::style::arm_color`), so an arm has one colour on screen and on paper. As xterm-256 colours
+/// (portable to terminals without true colour), with the figures' black as grey to show on dark
+/// backgrounds. Slot 0 is the baseline's; the protected arms take the others in config order.
 pub const ARM_PALETTE: [Color; 8] = [
-    Color::Indexed(74),  // sky blue: the baseline
-    Color::Indexed(214), // orange
+    Color::Indexed(32),  // blue: the baseline
+    Color::Indexed(166), // vermilion
     Color::Indexed(36),  // bluish green
     Color::Indexed(175), // reddish purple
-    Color::Indexed(227), // yellow
-    Color::Indexed(32),  // blue
-    Color::Indexed(166), // vermillion
+    Color::Indexed(178), // yellow
+    Color::Indexed(74),  // sky blue
+    Color::Indexed(214), // orange
     Color::Indexed(246), // grey
 ];
 

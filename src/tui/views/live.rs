@@ -59,7 +59,8 @@ pub fn gauge_grid(arms: usize, height: u16) -> (usize, usize) {
 }
 
 fn draw_gauges(frame: &mut Frame, area: Rect, live: &LiveRun, columns: usize, rows: usize) {
-    let name_w = live.legend.name_width(8).min(if columns == 1 { 18 } else { 12 }) as u16 + 1;
+    // A space either side of the name.
+    let name_w = live.legend.name_width(8).min(if columns == 1 { 18 } else { 11 }) as u16 + 2;
     let cols = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(area);
     for (c, col) in cols.iter().enumerate() {
         let lines = Layout::vertical(vec![Constraint::Length(1); rows]).split(*col);
@@ -110,7 +111,7 @@ fn draw_gauge(frame: &mut Frame, area: Rect, arms: &Arms, a: &ArmLive, name_w: u
     let info_w = if full { 38 } else { 15 };
     let [name, gauge, info] =
         Layout::horizontal([Constraint::Length(name_w), Constraint::Fill(1), Constraint::Length(info_w)]).areas(area);
-    let shown = super::experiments::fit_left(&a.name, name_w as usize - 1);
+    let shown = super::experiments::fit_left(&a.name, name_w as usize - 2);
     frame.render_widget(Paragraph::new(Span::styled(format!(" {shown}"), arms.style(&a.name))), name);
     let ratio = a.progress();
     let label = format!("{:.0}%", 100.0 * ratio);

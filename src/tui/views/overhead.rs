@@ -83,11 +83,13 @@ fn extra_cell(extra: f64, max: f64) -> String {
 
 fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, arm: &ArmCosts, arms: &Arms, title: &str) {
     let baseline = arms.baseline().map(|b| b.name.clone()).unwrap_or_else(|| crate::config::BASELINE_ARM.into());
+    // The protected arm's column as wide as its name, up to 14.
+    let arm_w = arm.arm.chars().count().clamp(9, 14);
     let header = Row::new([
         Cell::from("quantity"),
         Cell::from("unit"),
         Cell::from(Span::styled(super::experiments::fit_left(&baseline, 9), arms.style(&baseline))),
-        Cell::from(Span::styled(super::experiments::fit_left(&arm.arm, 9), arms.style(&arm.arm))),
+        Cell::from(Span::styled(super::experiments::fit_left(&arm.arm, arm_w), arms.style(&arm.arm))),
         Cell::from("ratio"),
         Cell::from("extra cost"),
     ])
@@ -110,7 +112,7 @@ fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, arm: &ArmCosts
         Constraint::Fill(1),
         Constraint::Length(9),
         Constraint::Length(9),
-        Constraint::Length(9),
+        Constraint::Length(arm_w as u16),
         Constraint::Length(6),
         Constraint::Length(14),
     ];

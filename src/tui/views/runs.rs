@@ -108,10 +108,13 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
                     .iter()
                     .map(|a| {
                         let acc = format!("{:>7} {:>11}", pct(a.test_accuracy), a.accuracy_delta.map(delta_points).unwrap_or_default());
+                        // Cut to the panel's width: the wrapped status line below must keep its rows.
+                        let room = (info.width as usize).saturating_sub(w + acc.chars().count() + 5);
+                        let description: String = a.description.chars().take(room).collect();
                         Line::from(vec![
                             Span::styled(format!("{:<w$} ", a.name), arms.style(&a.name)),
                             Span::raw(acc),
-                            Span::styled(format!("  {}", a.description), theme::muted()),
+                            Span::styled(format!("  {description}"), theme::muted()),
                         ])
                     })
                     .collect();
@@ -182,9 +185,9 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
     lines.extend(s.arms.iter().map(|r| arm_line(s, &arms, w, r)));
     for a in s.protected() {
         let key = match (&a.key_fingerprint, a.fixed_key) {
-            (Some(f), true) => format!(" (fixed key {f})"),
-            (Some(f), false) => format!(" (fresh key {f})"),
-            (None, _) => String::new(),
+            (Some(_), true) => " (fixed key)",
+            (Some(_), false) => " (fresh key)",
+            (None, _) => "",
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", a.name), arms.style(&a.name)),
@@ -205,7 +208,8 @@ fn draw_detail(frame: &mut Frame, area: Rect, d: &RunDetail) {
     let height = lines.len() as u16 + 2;
     let [summary, charts] = Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(area);
     let title = format!("Run {} [{}]", d.label, d.status.label());
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title)), summary);
+    // Not wrapped: the block is as high as the lines, a long one is cut at the border.
+    frame.render_widget(Paragraph::new(lines).block(block(title)), summary);
     let [acc, loss] = Layout::horizontal([Constraint::Fill(1); 2]).areas(charts);
     let x_max = d.curves.max_x().ceil();
     let arms = Arms::from_summary(&d.summary);
