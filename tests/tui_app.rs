@@ -376,3 +376,110 @@ fn the_workbench_opens_on_the_quickstart_config() {
     assert!(app.configs.len() > 1);
     assert_eq!(app.selected_config().map(|e| e.rel.as_str()), Some(ppdl::tui::app::DEFAULT_CONFIG));
 }
+
+/// The form on an `[[arms]]` config edits the arm picked in its `arm` row, maps a validation error to
+/// that arm's row, and saves TOML that reloads with only that arm changed.
+#[test]
+fn the_form_edits_one_arm_of_an_arms_config_and_saves_valid_toml() {
+    use ppdl::tui::form::Field;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compare.toml"), COMPARE4).unwrap();
+    let mut app = App::load(dir.path().to_path_buf());
+    press(&mut app, KeyCode::Enter);
+    let form = app.form.as_ref().expect("Enter opens the form");
+    assert_eq!(form.fields()[..3], [Field::Epochs, Field::Arm, Field::LabelPermutation]);
+    assert_eq!(form.arm_name(), "pixel-permutation", "the first keyed arm");
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.form.as_ref().unwrap().arm_name(), "block-shuffle");
+    // Its block size: an invalid value is reported on the row of this arm's setting.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.form.as_ref().unwrap().current(), Field::Block(0));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('5'));
+    let form = app.form.as_ref().unwrap();
+    assert_eq!(form.invalid.as_ref().map(|(f, _)| f.as_str()), Some("arms[2].transforms[0].block"));
+    assert_eq!(form.invalid_field(), Some(Field::Block(0)));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('7'));
+    assert!(app.form.as_ref().unwrap().is_valid(), "{:?}", app.form.as_ref().unwrap().invalid);
+    press(&mut app, KeyCode::Char('w'));
+    for _ in 0.."compare-custom".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "mine");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, None, "{:?}", app.message);
+    let saved = ppdl::validate::load_config(&dir.path().join("mine.toml")).unwrap();
+    let original = config(COMPARE4);
+    let (a, b) = (saved.arms(), original.arms());
+    assert_eq!(a.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ARMS4);
+    assert_eq!(a[2].scheme.keyed().unwrap().transforms, vec![TransformSpec::BlockShuffle { block: 7, flip: true }]);
+    for i in [0, 1, 3] {
+        assert_eq!(a[i], b[i], "arm {i} unchanged");
+    }
+    assert!(saved.privacy.is_none(), "an [[arms]] config gains no [privacy] table");
+}
+
+/// The committed run folder of format 1 opens in the workbench: listed, opened with both arms'
+/// figures and curves, its attacks and overhead under the arm `private`.
+#[test]
+fn the_version_1_fixture_run_opens_in_the_workbench() {
+    let results = tempfile::tempdir().unwrap();
+    let run = results.path().join("fixture");
+    std::fs::create_dir_all(&run).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+        std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+    }
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    assert_eq!(app.runs.len(), 1);
+    let s = app.runs[0].summary.as_ref().expect("format 1 reads");
+    assert_eq!(s.arms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["baseline", "private"]);
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Enter);
+    let RunsMode::Detail(d) = &app.runs_mode else { panic!("Enter opens the run: {:?}", app.message) };
+    assert!(d.curves.arm("baseline").is_some() && d.curves.arm("private").is_some());
+    let screen = format!("{:?}", render(&app, 80, 24).backend());
+    assert!(screen.contains("baseline") && screen.contains("private"), "{screen}");
+    assert_eq!(app.attacks.status, Availability::Done);
+    assert_eq!(app.attacks.arms(), ["private"]);
+    assert_eq!(app.overhead.arm_names(), ["private"]);
+    assert_eq!(app.analysis_arms.baseline().map(|b| b.name.as_str()), Some("baseline"));
+    press(&mut app, KeyCode::Char('3'));
+    let screen = format!("{:?}", render(&app, 80, 24).backend());
+    assert!(screen.contains("arm private"), "{screen}");
+}
+
+/// Attack events of several arms go under their arm; ←/→ switch the arm the attacks view shows.
+#[test]
+fn attack_events_of_several_arms_are_shown_per_arm() {
+    use ppdl::attacks::Event;
+    let mut app = live_app_of(COMPARE4);
+    let records = attack_records();
+    for arm in ["pixel-permutation", "fast-mix"] {
+        for r in &records[..2] {
+            let mut r = r.clone();
+            r.arm = arm.into();
+            app.handle_event(Event::AttackStarted { arm: arm.into(), name: r.name.clone() });
+            app.handle_event(Event::AttackFinished { record: Box::new(r) });
+        }
+    }
+    app.handle_event(Event::AttackFailed { arm: "fast-mix".into(), name: "inversion".into(), reason: "x".into() });
+    assert_eq!(app.attacks.arms(), ["pixel-permutation", "fast-mix"]);
+    assert_eq!(app.attacks.of_arm("fast-mix").count(), 3);
+    press(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.attack_arm().as_deref(), Some("pixel-permutation"));
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.attack_arm().as_deref(), Some("fast-mix"));
+    let screen = format!("{:?}", render(&app, 80, 24).backend());
+    assert!(screen.contains("arm fast-mix") && screen.contains("inversion"), "{screen}");
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.attack_arm().as_deref(), Some("pixel-permutation"), "wraps around");
+    let log = &app.live.as_ref().unwrap().log;
+    assert!(log.iter().any(|l| l.starts_with("[fast-mix] attack inversion FAILED")), "{log:?}");
+}

@@ -4,9 +4,11 @@
 use ratatui::style::{Color, Modifier, Style};
 
 /// Arm colours: the Okabe–Ito colour-blind-safe palette in the order the figures use
-/// (`plot::style::arm_color`), so an arm has one colour on screen and on paper. As xterm-256 colours
-/// (portable to terminals without true colour), with the figures' black as grey to show on dark
-/// backgrounds. Slot 0 is the baseline's; the protected arms take the others in config order.
+/// (`plot::style::arm_color`), so an arm has one colour on screen and on paper, with the figures'
+/// black as grey to show on dark backgrounds; the eighth, orange (the figures' encode colour), is
+/// the terminal's own, where the figures wrap around. As xterm-256 colours (portable to terminals
+/// without true colour). Slot 0 is the baseline's; the protected arms take the others in config
+/// order.
 pub const ARM_PALETTE: [Color; 8] = [
     Color::Indexed(32),  // blue: the baseline
     Color::Indexed(166), // vermilion
@@ -14,8 +16,8 @@ pub const ARM_PALETTE: [Color; 8] = [
     Color::Indexed(175), // reddish purple
     Color::Indexed(178), // yellow
     Color::Indexed(74),  // sky blue
-    Color::Indexed(214), // orange
     Color::Indexed(246), // grey
+    Color::Indexed(214), // orange
 ];
 
 /// The baseline arm's colour.
