@@ -135,7 +135,7 @@ fn prepare_arms(
 ) -> anyhow::Result<Vec<PreparedArm>> {
     let mut prepared = Vec::new();
     for (arm, key) in config.arms().into_iter().zip(keys) {
-        folder.create_arm_dirs(&arm.name)?;
+        folder.create_arm_dirs(&arm.name, arm.scheme.keyed().is_some())?;
         let data = match (&arm.scheme, key) {
             (SchemeConfig::Keyed(privacy), Some(key)) => {
                 let customer = Customer::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);

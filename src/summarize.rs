@@ -78,7 +78,7 @@ pub fn overhead_table(paths: &[PathBuf]) -> anyhow::Result<String> {
                 a.arm,
                 status.label(),
                 s.arch,
-                m.context.privacy,
+                s.arm(&a.arm).map_or(m.context.privacy.as_str(), |r| r.description.as_str()),
                 m.encode.seconds,
                 m.encode.samples_per_second,
                 m.encode.fraction_of_baseline_epoch.map_or("n/a".into(), |f| format!("{:.1}%", 100.0 * f)),

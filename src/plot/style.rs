@@ -19,7 +19,7 @@ pub const REFERENCE: RGBColor = RGBColor(0, 0, 0);
 /// Customer-side encoding cost.
 pub const ENCODE: RGBColor = RGBColor(230, 159, 0);
 /// Customer-side decoding cost.
-pub const DECODE: RGBColor = RGBColor(204, 121, 167);
+pub const DECODE: RGBColor = RGBColor(150, 150, 150);
 /// Grid lines.
 pub const GRID: RGBColor = RGBColor(225, 225, 225);
 /// Text and axes.
@@ -38,13 +38,13 @@ pub const SERIES: [RGBColor; 5] = [
 
 /// Arm colours in arm order (Okabe-Ito, colour-blind safe): the baseline is the run's first arm in
 /// the two-arm form and always gets [`BASELINE`]; protected arms take the rest in config order.
-pub const ARMS: [RGBColor; 7] = [
+/// None is [`ENCODE`] or [`DECODE`], which stack beside an arm's bar in the inference figure.
+pub const ARMS: [RGBColor; 6] = [
     PRIVATE,                 // vermilion
     RGBColor(0, 158, 115),   // bluish green
     RGBColor(204, 121, 167), // reddish purple
     RGBColor(160, 140, 0),   // Okabe-Ito yellow, darkened to show on white
     RGBColor(86, 180, 233),  // sky blue
-    RGBColor(230, 159, 0),   // orange
     RGBColor(0, 0, 0),       // black
 ];
 

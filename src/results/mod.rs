@@ -122,9 +122,14 @@ impl RunFolder {
         }
     }
 
-    /// Create the folders an arm's files go in (the customer's mode 0700, as the run's).
-    pub fn create_arm_dirs(&self, arm: &str) -> anyhow::Result<()> {
-        for dir in [self.provider_dir().join(arm), self.customer_dir().join(arm), self.root.join("samples")] {
+    /// Create the folders an arm's files go in: the provider's, and for a keyed arm the customer's
+    /// (inside `customer/`, mode 0700) and `samples/`.
+    pub fn create_arm_dirs(&self, arm: &str, keyed: bool) -> anyhow::Result<()> {
+        let mut dirs = vec![self.provider_dir().join(arm)];
+        if keyed {
+            dirs.extend([self.customer_dir().join(arm), self.root.join("samples")]);
+        }
+        for dir in dirs {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| InputError::new(format!("{}: cannot create output folder: {e}", dir.display())))?;
         }
