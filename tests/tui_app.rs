@@ -168,7 +168,10 @@ fn arm_colours_are_consistent() {
             for x in 0..chars.len().saturating_sub(word.len()) {
                 if chars[x..x + word.len()] == word[..] {
                     let fg = buf[(x as u16, y)].fg;
-                    assert!(!colours.iter().any(|c| *c == fg && *c != colours[i]), "{arm} in another arm's colour at ({x}, {y}): {line}");
+                    assert!(
+                        !colours.iter().any(|c| *c == fg && *c != colours[i]),
+                        "{arm} in another arm's colour at ({x}, {y}): {line}"
+                    );
                     if fg == colours[i] {
                         seen[i] += 1;
                     }

@@ -257,7 +257,10 @@ fn live_8arms_80x24() {
     let mut text = COMPARE4.to_string();
     for (i, t) in ["orthogonal-mix", "separable-mix"].iter().enumerate() {
         text.push_str(&format!("[[arms]]\nname = \"{t}\"\nscheme = \"keyed\"\ntransforms = [{{ kind = \"{t}\" }}]\n"));
-        text.push_str(&format!("[[arms]]\nname = \"noise-{i}\"\nscheme = \"keyed\"\ntransforms = [{{ kind = \"noise\", sigma = 0.{} }}]\n", i + 1));
+        text.push_str(&format!(
+            "[[arms]]\nname = \"noise-{i}\"\nscheme = \"keyed\"\ntransforms = [{{ kind = \"noise\", sigma = 0.{} }}]\n",
+            i + 1
+        ));
     }
     let app = live_app_of(&text);
     assert_eq!(app.live.as_ref().unwrap().arms.len(), 8);

@@ -687,4 +687,3 @@ impl App {
 fn shown_arm(arms: &[String], preferred: Option<&str>) -> Option<String> {
     preferred.filter(|p| arms.iter().any(|a| a == p)).map(str::to_string).or_else(|| arms.first().cloned())
 }
-

@@ -144,7 +144,9 @@ impl Curves {
 
 /// Steps per epoch of an arm, from its first test row (step at the end of epoch e is e * spe).
 pub fn infer_steps_per_epoch(rows: &[MetricRow], arm: &str) -> Option<usize> {
-    rows.iter().find(|r| r.arm == arm && r.split == MetricSplit::Test && r.epoch > 0 && r.step > 0).map(|r| r.step / r.epoch)
+    rows.iter()
+        .find(|r| r.arm == arm && r.split == MetricSplit::Test && r.epoch > 0 && r.step > 0)
+        .map(|r| r.step / r.epoch)
 }
 
 #[cfg(test)]

@@ -273,7 +273,13 @@ impl LiveRun {
         let spe = self.arm_mut(&row.arm).steps_per_epoch;
         self.curves.push(&row, (spe > 0).then_some(spe));
         if row.split == MetricSplit::Test {
-            self.log_line(format!("[{}] ep{} test {:.2}% loss {:.3}", row.arm, row.epoch, 100.0 * row.accuracy, row.loss));
+            self.log_line(format!(
+                "[{}] ep{} test {:.2}% loss {:.3}",
+                row.arm,
+                row.epoch,
+                100.0 * row.accuracy,
+                row.loss
+            ));
         }
         let a = self.arm_mut(&row.arm);
         a.step = a.step.max(row.step);

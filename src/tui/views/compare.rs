@@ -82,7 +82,10 @@ fn head_lines(c: &Compare) -> Vec<Line<'static>> {
         ]));
     }
     let n = changes(&c.diff);
-    lines.push(Line::styled(format!("config.toml: {n} changed lines (Δ: points against the run's baseline)"), theme::muted()));
+    lines.push(Line::styled(
+        format!("config.toml: {n} changed lines (Δ: points against the run's baseline)"),
+        theme::muted(),
+    ));
     lines
 }
 

@@ -11,8 +11,8 @@ use crate::overhead::TrainingTimeRatio;
 use crate::results::status::{RunStatus, Training};
 use crate::results::{ArmRecord, Summary};
 use crate::tui::actions::RunDetail;
-use crate::tui::arms::Arms;
 use crate::tui::app::{App, RunsMode};
+use crate::tui::arms::Arms;
 use crate::tui::curves::Quantity;
 use crate::tui::theme;
 
@@ -107,7 +107,11 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
                     .arms
                     .iter()
                     .map(|a| {
-                        let acc = format!("{:>7} {:>11}", pct(a.test_accuracy), a.accuracy_delta.map(delta_points).unwrap_or_default());
+                        let acc = format!(
+                            "{:>7} {:>11}",
+                            pct(a.test_accuracy),
+                            a.accuracy_delta.map(delta_points).unwrap_or_default()
+                        );
                         // Cut to the panel's width: the wrapped status line below must keep its rows.
                         let room = (info.width as usize).saturating_sub(w + acc.chars().count() + 5);
                         let description: String = a.description.chars().take(room).collect();
@@ -130,7 +134,8 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
 
 /// Each protected arm's accuracy delta against the baseline, in points: "-0.07 -3.88 +0.12".
 fn deltas_line(s: &Summary) -> String {
-    let deltas: Vec<String> = s.protected().map(|a| a.accuracy_delta.map_or("-".into(), |d| format!("{:+.2}", 100.0 * d))).collect();
+    let deltas: Vec<String> =
+        s.protected().map(|a| a.accuracy_delta.map_or("-".into(), |d| format!("{:+.2}", 100.0 * d))).collect();
     if deltas.is_empty() {
         "-".into()
     } else {
@@ -178,7 +183,10 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
             Span::raw(format!("{}  seed {}", s.arch, s.seed)),
         ]),
         Line::styled(
-            format!("{:<w$}{:>8} {:>6} {:>7} {:>5} {:>9} {:>6}", "arm", "test acc", "Δ pts", "train", "time×", "speed", "epochs"),
+            format!(
+                "{:<w$}{:>8} {:>6} {:>7} {:>5} {:>9} {:>6}",
+                "arm", "test acc", "Δ pts", "train", "time×", "speed", "epochs"
+            ),
             theme::muted(),
         ),
     ];
