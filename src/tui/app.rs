@@ -286,7 +286,7 @@ impl App {
                 Arms::from_names(names.iter().map(String::as_str))
             }
         };
-        if !self.analysis_arm.as_ref().is_some_and(|a| self.analysis_arms.get(a).is_some()) {
+        if self.analysis_arm.as_ref().is_none_or(|a| self.analysis_arms.get(a).is_none()) {
             self.analysis_arm = None;
         }
         self.attack_selected = 0;
