@@ -230,10 +230,20 @@ impl Default for TrainConfig {
 /// and what they mean belong to the transform registry (`scheme::transforms`, which sits above
 /// config); `validate::check` checks them and fills their defaults. Parameters keep their order, so a
 /// resolved config prints them as the kind declares them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TransformSpec {
     pub kind: String,
     pub params: Vec<(String, toml::Value)>,
+}
+
+/// The same kind with the same parameters, in any order (a table's order carries no meaning; JSON
+/// records may hold them sorted).
+impl PartialEq for TransformSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.params.len() == other.params.len()
+            && self.params.iter().all(|(k, v)| other.params.iter().any(|(k2, v2)| k == k2 && v == v2))
+    }
 }
 
 impl TransformSpec {

@@ -878,7 +878,7 @@ fn bad_arm_lists_are_input_errors_naming_file_line_and_field() {
         ),
     ];
     for (i, (body, needles)) in cases.iter().enumerate() {
-        let cfg = write(tmp.path(), &format!("bad{i}.toml"), &body);
+        let cfg = write(tmp.path(), &format!("bad{i}.toml"), body);
         let out = tmp.path().join(format!("out{i}"));
         let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
         let mut needles = needles.clone();
@@ -886,6 +886,9 @@ fn bad_arm_lists_are_input_errors_naming_file_line_and_field() {
         needles.push(&name);
         assert_input_error(&o, &needles);
         assert!(!out.exists(), "case {i}: something was written");
+    }
+}
+
 #[test]
 fn a_saved_run_whose_config_names_a_bad_transform_is_refused_before_anything_runs() {
     // A run folder's config.toml rebuilds the scheme for `attack` and `infer`: it is checked like any

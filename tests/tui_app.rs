@@ -9,7 +9,6 @@ use std::time::Duration;
 use ppdl::atomic;
 use ppdl::config::TransformSpec;
 use ppdl::results::metrics_csv;
-use ppdl::train::Arm;
 use ppdl::tui::analysis::Availability;
 use ppdl::tui::app::{Overlay, RunsMode, View};
 use ppdl::tui::event::{AppEvent, Command};
@@ -128,7 +127,7 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     let saved = ppdl::validate::load_config(&dir.path().join("noisy.toml")).unwrap();
     assert_eq!(saved.name, "noisy");
     assert_eq!(
-        saved.privacy.transforms,
+        saved.privacy.unwrap().transforms,
         vec![
             TransformSpec::new("pixel-permutation"),
             TransformSpec::new("noise").with("sigma", 0.25).with("per_sample", false)
@@ -152,28 +151,38 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     assert_eq!(std::fs::read_to_string(dir.path().join("noisy.toml")).unwrap(), before);
 }
 
-/// Every "baseline" on the live screen is drawn in the baseline colour, every "private" in the
-/// private colour (gauges, legends, log).
+/// Every arm's name on the live screen is drawn in that arm's colour, never in another arm's
+/// (gauges, legends, log), with four arms; the baseline has the baseline colour.
 #[test]
 fn arm_colours_are_consistent() {
-    let app = live_app();
+    let app = live_app_of(COMPARE4);
+    let legend = &app.live.as_ref().unwrap().legend;
+    assert_eq!(legend.color("baseline"), theme::BASELINE);
     let terminal = render(&app, 120, 40);
     let buf = terminal.backend().buffer();
-    let mut seen = [0, 0];
+    let colours: Vec<_> = ARMS4.iter().map(|a| legend.color(a)).collect();
+    assert_eq!(colours.iter().collect::<std::collections::HashSet<_>>().len(), 4, "four distinct colours");
+    let mut seen = [0; 4];
     for y in 0..buf.area.height {
         let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<Vec<_>>().concat();
         let chars: Vec<char> = line.chars().collect();
-        for (i, arm) in Arm::BOTH.iter().enumerate() {
-            let word: Vec<char> = arm.name().chars().collect();
+        for (i, arm) in ARMS4.iter().enumerate() {
+            let word: Vec<char> = arm.chars().collect();
             for x in 0..chars.len().saturating_sub(word.len()) {
                 if chars[x..x + word.len()] == word[..] {
-                    assert_eq!(buf[(x as u16, y)].fg, theme::arm_color(*arm), "{} at ({x}, {y}): {line}", arm.name());
-                    seen[i] += 1;
+                    let fg = buf[(x as u16, y)].fg;
+                    assert!(
+                        !colours.iter().any(|c| *c == fg && *c != colours[i]),
+                        "{arm} in another arm's colour at ({x}, {y}): {line}"
+                    );
+                    if fg == colours[i] {
+                        seen[i] += 1;
+                    }
                 }
             }
         }
     }
-    assert!(seen[0] >= 3 && seen[1] >= 3, "{seen:?}");
+    assert!(seen.iter().all(|n| *n >= 3), "each arm named in its colour in gauge, legend and log: {seen:?}");
 }
 
 fn write_run(root: &Path, label: &str, config_text: &str, base: f64, private: f64) {
@@ -182,9 +191,10 @@ fn write_run(root: &Path, label: &str, config_text: &str, base: f64, private: f6
     let s =
         summary(label, "embedded", base, private, "pixel-permutation; labels: permuted, m=1", "2026-01-01T00:00:00Z");
     atomic::write_json(&dir.join("summary.json"), &s).unwrap();
-    let mut rows = metric_rows(Arm::Baseline, 188);
-    rows.extend(metric_rows(Arm::Private, 188));
-    atomic::write(&dir.join("metrics.csv"), metrics_csv(&rows).as_bytes()).unwrap();
+    let mut rows = metric_rows("baseline", 188);
+    rows.extend(metric_rows("private", 188));
+    let arms = ["baseline".to_string(), "private".to_string()];
+    atomic::write(&dir.join("metrics.csv"), metrics_csv(&rows, &arms).as_bytes()).unwrap();
     std::fs::write(dir.join("config.toml"), config_text).unwrap();
 }
 
@@ -206,10 +216,10 @@ fn runs_open_compare_and_analyses() {
 
     press(&mut app, KeyCode::Enter);
     let RunsMode::Detail(d) = &app.runs_mode else { panic!("Enter opens the run") };
-    assert_eq!(d.curves.baseline.test_accuracy.len(), 2);
+    assert_eq!(d.curves.arm("baseline").unwrap().test_accuracy.len(), 2);
     // A file in a shape ppdl never wrote is not guessed at: the view says it cannot read it, and why.
     assert!(
-        matches!(&app.attacks.status, Availability::Unreadable(why) if why.contains("attacks.json") && why.contains("not a ppdl attacks file")),
+        matches!(&app.attacks.status, Availability::Unreadable(why) if why.contains("attacks.json") && why.contains("expected a ppdl attacks file")),
         "{:?}",
         app.attacks.status
     );
@@ -261,8 +271,8 @@ fn the_runs_list_marks_interrupted_and_attack_incomplete_runs() {
 fn the_overhead_view_shows_the_one_training_time_ratio() {
     let report = overhead_report();
     let o = ppdl::tui::analysis::Overhead::from(&report);
-    let row = o.rows.iter().find(|r| r.quantity.starts_with("train s/epoch")).unwrap();
-    let t = &report.measured.training;
+    let row = o.arms[0].rows.iter().find(|r| r.quantity.starts_with("train s/epoch")).unwrap();
+    let t = &report.arms[0].measured.training;
     let one = ppdl::overhead::training_time_ratio(&t.baseline_epoch_seconds, &t.private_epoch_seconds);
     assert!(one.is_some());
     assert_eq!(row.ratio(), one);
@@ -320,7 +330,11 @@ fn attacks_json_of_the_attacks_module_loads() {
     let file = ppdl::attacks::AttacksFile {
         format_version: ppdl::attacks::ATTACKS_FORMAT_VERSION,
         records: attack_records(),
-        failures: vec![ppdl::attacks::AttackFailure { name: "statistical".into(), reason: "no model".into() }],
+        failures: vec![ppdl::attacks::AttackFailure {
+            arm: "private".into(),
+            name: "statistical".into(),
+            reason: "no model".into(),
+        }],
     };
     file.save(&dir.path().join("attacks.json")).unwrap();
     let attacks = ppdl::tui::analysis::Attacks::load(&dir.path().join("attacks.json"));
@@ -346,12 +360,12 @@ fn attack_events_follow_the_live_run_only() {
     use ppdl::attacks::Event;
     let mut app = live_app();
     let r = attack_records().remove(1);
-    app.handle_event(Event::AttackStarted { name: r.name.clone() });
+    app.handle_event(Event::AttackStarted { arm: r.arm.clone(), name: r.name.clone() });
     assert!(matches!(app.attacks.status, Availability::Running(_)));
     app.handle_event(Event::AttackFinished { record: Box::new(r.clone()) });
     assert_eq!(app.attacks.rows.len(), 1);
     assert_eq!(app.attacks.rows[0].value_text(), "10.3%");
-    assert!(app.live.as_ref().unwrap().log.iter().any(|l| l.starts_with("[attack wrong-key]")));
+    assert!(app.live.as_ref().unwrap().log.iter().any(|l| l.starts_with("[private] attack wrong-key")));
 
     let other = tempfile::tempdir().unwrap();
     app.show_analyses("other".into(), other.path());
@@ -367,4 +381,111 @@ fn the_workbench_opens_on_the_quickstart_config() {
     let app = App::load(configs);
     assert!(app.configs.len() > 1);
     assert_eq!(app.selected_config().map(|e| e.rel.as_str()), Some(ppdl::tui::app::DEFAULT_CONFIG));
+}
+
+/// The form on an `[[arms]]` config edits the arm picked in its `arm` row, maps a validation error to
+/// that arm's row, and saves TOML that reloads with only that arm changed.
+#[test]
+fn the_form_edits_one_arm_of_an_arms_config_and_saves_valid_toml() {
+    use ppdl::tui::form::Field;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compare.toml"), COMPARE4).unwrap();
+    let mut app = App::load(dir.path().to_path_buf());
+    press(&mut app, KeyCode::Enter);
+    let form = app.form.as_ref().expect("Enter opens the form");
+    assert_eq!(form.fields()[..3], [Field::Epochs, Field::Arm, Field::LabelPermutation]);
+    assert_eq!(form.arm_name(), "pixel-permutation", "the first keyed arm");
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.form.as_ref().unwrap().arm_name(), "block-shuffle");
+    // Its block size: an invalid value is reported on the row of this arm's setting.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.form.as_ref().unwrap().current(), Field::Param(0, 0));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('5'));
+    let form = app.form.as_ref().unwrap();
+    assert_eq!(form.invalid.as_ref().map(|(f, _)| f.as_str()), Some("arms[2].transforms[0].block"));
+    assert_eq!(form.invalid_field(), Some(Field::Param(0, 0)));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('7'));
+    assert!(app.form.as_ref().unwrap().is_valid(), "{:?}", app.form.as_ref().unwrap().invalid);
+    press(&mut app, KeyCode::Char('w'));
+    for _ in 0.."compare-custom".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "mine");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, None, "{:?}", app.message);
+    let saved = ppdl::validate::load_config(&dir.path().join("mine.toml")).unwrap();
+    let original = config(COMPARE4);
+    let (a, b) = (saved.arms(), original.arms());
+    assert_eq!(a.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ARMS4);
+    assert_eq!(a[2].scheme.keyed().unwrap().transforms, vec![TransformSpec::new("block-shuffle").with("block", 7).with("flip", true)]);
+    for i in [0, 1, 3] {
+        assert_eq!(a[i], b[i], "arm {i} unchanged");
+    }
+    assert!(saved.privacy.is_none(), "an [[arms]] config gains no [privacy] table");
+}
+
+/// The committed run folder of format 1 opens in the workbench: listed, opened with both arms'
+/// figures and curves, its attacks and overhead under the arm `private`.
+#[test]
+fn the_version_1_fixture_run_opens_in_the_workbench() {
+    let results = tempfile::tempdir().unwrap();
+    let run = results.path().join("fixture");
+    std::fs::create_dir_all(&run).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+        std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+    }
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    assert_eq!(app.runs.len(), 1);
+    let s = app.runs[0].summary.as_ref().expect("format 1 reads");
+    assert_eq!(s.arms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["baseline", "private"]);
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Enter);
+    let RunsMode::Detail(d) = &app.runs_mode else { panic!("Enter opens the run: {:?}", app.message) };
+    assert!(d.curves.arm("baseline").is_some() && d.curves.arm("private").is_some());
+    let screen = format!("{:?}", render(&app, 80, 24).backend());
+    assert!(screen.contains("baseline") && screen.contains("private"), "{screen}");
+    assert_eq!(app.attacks.status, Availability::Done);
+    assert_eq!(app.attacks.arms(), ["private"]);
+    assert_eq!(app.overhead.arm_names(), ["private"]);
+    assert_eq!(app.analysis_arms.baseline().map(|b| b.name.as_str()), Some("baseline"));
+    press(&mut app, KeyCode::Char('3'));
+    let screen = format!("{:?}", render(&app, 80, 24).backend());
+    assert!(screen.contains("arm private"), "{screen}");
+}
+
+/// Attack events of several arms go under their arm; ←/→ switch the arm the attacks view shows.
+#[test]
+fn attack_events_of_several_arms_are_shown_per_arm() {
+    use ppdl::attacks::Event;
+    let mut app = live_app_of(COMPARE4);
+    let records = attack_records();
+    for arm in ["pixel-permutation", "fast-mix"] {
+        for r in &records[..2] {
+            let mut r = r.clone();
+            r.arm = arm.into();
+            app.handle_event(Event::AttackStarted { arm: arm.into(), name: r.name.clone() });
+            app.handle_event(Event::AttackFinished { record: Box::new(r) });
+        }
+    }
+    app.handle_event(Event::AttackFailed { arm: "fast-mix".into(), name: "inversion".into(), reason: "x".into() });
+    assert_eq!(app.attacks.arms(), ["pixel-permutation", "fast-mix"]);
+    assert_eq!(app.attacks.of_arm("fast-mix").count(), 3);
+    press(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.attack_arm().as_deref(), Some("pixel-permutation"));
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.attack_arm().as_deref(), Some("fast-mix"));
+    let screen = format!("{:?}", render(&app, 80, 24).backend());
+    assert!(screen.contains("arm fast-mix") && screen.contains("inversion"), "{screen}");
+    press(&mut app, KeyCode::Right);
+    assert_eq!(app.attack_arm().as_deref(), Some("pixel-permutation"), "wraps around");
+    let log = &app.live.as_ref().unwrap().log;
+    assert!(log.iter().any(|l| l.starts_with("[fast-mix] attack inversion FAILED")), "{log:?}");
 }

@@ -140,7 +140,7 @@ fn tui_runs_an_experiment_end_to_end() {
     tmux.keys(&["5"]);
     tmux.wait_for("the run in the runs view", minute, |s| s.contains("tiny-"));
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the run's detail", minute, |s| s.contains("accuracy delta"));
+    tmux.wait_for("the run's detail", minute, |s| s.contains("training time per epoch"));
     tmux.keys(&["f"]);
     tmux.wait_for("figures to be exported", minute, |s| s.contains("figures (PNG + SVG)"));
     tmux.keys(&["q"]);
@@ -153,7 +153,8 @@ fn tui_runs_an_experiment_end_to_end() {
         assert!(runs[0].join(file).is_file(), "{} missing in {}", file, runs[0].display());
     }
     let summary = ppdl::results::RunFolder::open(&runs[0]).unwrap().load_summary().unwrap();
-    assert_eq!((summary.baseline.status.as_str(), summary.private.status.as_str()), ("finished", "finished"));
+    let statuses: Vec<(&str, &str)> = summary.arms.iter().map(|a| (a.name.as_str(), a.status.name())).collect();
+    assert_eq!(statuses, [("baseline", "finished"), ("private", "finished")]);
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn experiments_80x24() {
 #[test]
 fn experiments_invalid_config_80x24() {
     let mut app = app();
-    app.config_selected = 2;
+    app.config_selected = 3;
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -183,11 +183,17 @@ fn attacks_live_80x24() {
     let mut app = live_app();
     let records = attack_records();
     for r in &records[..2] {
-        app.handle_event(ppdl::attacks::Event::AttackStarted { name: r.name.clone() });
+        app.handle_event(ppdl::attacks::Event::AttackStarted { arm: r.arm.clone(), name: r.name.clone() });
         app.handle_event(ppdl::attacks::Event::AttackFinished { record: Box::new(r.clone()) });
     }
-    app.handle_event(ppdl::attacks::Event::AttackStarted { name: "known-plaintext".into() });
-    app.handle_event(ppdl::attacks::Event::AttackProgress { name: "known-plaintext".into(), done: 3, total: 6 });
+    let arm = || "private".to_string();
+    app.handle_event(ppdl::attacks::Event::AttackStarted { arm: arm(), name: "known-plaintext".into() });
+    app.handle_event(ppdl::attacks::Event::AttackProgress {
+        arm: arm(),
+        name: "known-plaintext".into(),
+        done: 3,
+        total: 6,
+    });
     app.view = View::Attacks;
     key(&mut app, KeyCode::Down);
     insta::assert_snapshot!(render(&app, 80, 24).backend());
@@ -228,4 +234,137 @@ fn overhead_120x40() {
     app.analysis_source = Some("quickstart-20260102-090000".into());
     app.overhead = overhead();
     insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
+
+/// Four arms training (baseline, pixel-permutation, block-shuffle, fast-mix): a gauge, a curve and a
+/// legend entry per arm, each in its colour, at 80x24.
+#[test]
+fn live_4arms_80x24() {
+    let app = live_app_of(COMPARE4);
+    assert_eq!(app.live.as_ref().unwrap().arms.len(), 4);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+#[test]
+fn live_4arms_120x40() {
+    let app = live_app_of(COMPARE4);
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
+
+/// Eight arms (the most the palette colours apart) at 80x24: the gauges go to two columns.
+#[test]
+fn live_8arms_80x24() {
+    let mut text = COMPARE4.to_string();
+    for (i, t) in ["orthogonal-mix", "separable-mix"].iter().enumerate() {
+        text.push_str(&format!("[[arms]]\nname = \"{t}\"\nscheme = \"keyed\"\ntransforms = [{{ kind = \"{t}\" }}]\n"));
+        text.push_str(&format!(
+            "[[arms]]\nname = \"noise-{i}\"\nscheme = \"keyed\"\ntransforms = [{{ kind = \"noise\", sigma = 0.{} }}]\n",
+            i + 1
+        ));
+    }
+    let app = live_app_of(&text);
+    assert_eq!(app.live.as_ref().unwrap().arms.len(), 8);
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// A four-arm run opened: one row per arm (accuracy, Δ against the baseline, time ratio), each
+/// protected arm's scheme, and every arm's curves.
+#[test]
+fn run_detail_4arms_80x24() {
+    let mut app = app();
+    app.view = View::Runs;
+    app.runs_mode = RunsMode::Detail(Box::new(run_detail4()));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// The runs list with a four-arm run selected: each protected arm's Δ in the list, every arm below.
+#[test]
+fn runs_4arms_80x24() {
+    let mut app = app();
+    let four = RunEntry {
+        dir: "results/compare-quickstart-20260103-100000".into(),
+        label: "compare-quickstart-20260103-100000".into(),
+        summary: Ok(summary4("2026-01-03T10:00:00Z")),
+        status: Some(status_of(&summary4("2026-01-03T10:00:00Z"))),
+    };
+    app.runs.insert(0, four);
+    app.view = View::Runs;
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// A four-arm run against a two-arm one: arms matched by name, those only in one run shown with "-".
+#[test]
+fn compare_4arms_80x24() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut entries: Vec<RunEntry> = run_entries().into_iter().take(1).collect();
+    entries.push(RunEntry {
+        dir: "compare".into(),
+        label: "compare-quickstart-20260103-100000".into(),
+        summary: Ok(summary4("2026-01-03T10:00:00Z")),
+        status: None,
+    });
+    for (e, text) in entries.iter_mut().zip([CONFIG_A.to_string(), COMPARE4.to_string()]) {
+        e.dir = tmp.path().join(&e.label);
+        std::fs::create_dir_all(&e.dir).unwrap();
+        std::fs::write(e.dir.join("config.toml"), text).unwrap();
+    }
+    let mut app = app();
+    app.view = View::Runs;
+    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&entries[0], &entries[1])));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// The form on an `[[arms]]` config: the arms listed, the `arm` row picks the keyed arm edited.
+#[test]
+fn form_arms_80x24() {
+    let mut app = app();
+    app.config_selected = 2;
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.form.as_ref().unwrap().arm_name(), "block-shuffle");
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// The experiments view with the four-arm config selected: its arms, each in its colour.
+#[test]
+fn experiments_4arms_80x24() {
+    let mut app = app();
+    app.config_selected = 2;
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// Attacks of a run with two attacked arms: the second shown after →.
+#[test]
+fn attacks_second_arm_80x24() {
+    let mut app = app();
+    app.view = View::Attacks;
+    app.analysis_source = Some("compare-quickstart-20260103-100000".into());
+    app.analysis_arms = ppdl::tui::arms::Arms::from_summary(&summary4("2026-01-03T10:00:00Z"));
+    let mut attacks = attacks();
+    let all = std::mem::take(&mut attacks.rows);
+    for (arm, n) in [("pixel-permutation", all.len()), ("fast-mix", 3)] {
+        attacks.rows.extend(all[..n].iter().cloned().map(|mut r| {
+            r.arm = arm.into();
+            r
+        }));
+    }
+    app.attacks = attacks;
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.attack_arm().as_deref(), Some("fast-mix"));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// Overhead of a run with three protected arms: the second one's costs after →.
+#[test]
+fn overhead_second_arm_80x24() {
+    let mut app = app();
+    app.view = View::Overhead;
+    app.analysis_source = Some("compare-quickstart-20260103-100000".into());
+    app.analysis_arms = ppdl::tui::arms::Arms::from_summary(&summary4("2026-01-03T10:00:00Z"));
+    let report = overhead_report_of(&[("pixel-permutation", 1.0), ("block-shuffle", 1.1), ("fast-mix", 1.3)]);
+    app.overhead = ppdl::tui::analysis::Overhead::from(&report);
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.overhead_arm().as_deref(), Some("block-shuffle"));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
 }

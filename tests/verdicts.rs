@@ -44,26 +44,26 @@ fn format_1_fixture_loads_with_sensible_verdicts() {
     assert!(String::from_utf8_lossy(&before).contains("\"format_version\": 1"));
     let file = ppdl::attacks::load_file(&path).unwrap();
     assert_eq!(file.format_version, ATTACKS_FORMAT_VERSION);
-    let level = |name: &str| file.record(name).unwrap().level;
+    let level = |name: &str| file.record("private", name).unwrap().level;
     // Re-decided by the rule from the figures the records hold ...
     assert_eq!(level("key-space"), Some(Level::Protects));
     assert_eq!(level("wrong-key"), Some(Level::Protects), "19% against chance 10% and the right key's 73.2%");
     assert_eq!(level("fine-tune"), Some(Level::Protects), "+0.75 points");
     assert_eq!(level("label-frequency"), Some(Level::PartialLeak), "40% of the classes against chance 10%");
     for name in ["key-space", "wrong-key", "fine-tune", "label-frequency"] {
-        assert!(file.record(name).unwrap().rule.is_some(), "{name}");
+        assert!(file.record("private", name).unwrap().rule.is_some(), "{name}");
     }
     // ... or, where they lack the deciding figures, from the recorded `broken` and its words.
     assert_eq!(level("known-plaintext"), Some(Level::Broken));
     assert_eq!(level("statistical"), Some(Level::PartialLeak), "its verdict said \"partial\"");
     assert_eq!(level("inversion"), Some(Level::Protects));
-    assert!(file.record("inversion").unwrap().rule.is_none());
+    assert!(file.record("private", "inversion").unwrap().rule.is_none());
     // Reconstructions' no-attack reference is the mean image's PSNR (format 1 recorded 0 dB).
-    let inv = file.record("inversion").unwrap();
+    let inv = file.record("private", "inversion").unwrap();
     assert_eq!(inv.chance, Some(11.2));
     assert!(inv.chance_label.as_deref().unwrap().contains("mean public image"));
     assert_eq!(
-        file.record("label-frequency").unwrap().verdict_cell(),
+        file.record("private", "label-frequency").unwrap().verdict_cell(),
         "partial leak (classes recovered 40.0% ≥ 32.5%)"
     );
 

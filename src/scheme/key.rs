@@ -152,7 +152,11 @@ impl KeyFile {
             return Err(mismatch("classes", ctx.classes.to_string(), file.classes.to_string()));
         }
         if file.transforms != ctx.transforms {
-            return Err(mismatch("transforms", format!("{:?}", ctx.transforms), format!("{:?}", file.transforms)));
+            let labels = |specs: &[TransformSpec]| {
+                use crate::scheme::transforms::TransformLabel;
+                format!("[{}]", specs.iter().map(|t| t.label()).collect::<Vec<_>>().join(", "))
+            };
+            return Err(mismatch("transforms", labels(ctx.transforms), labels(&file.transforms)));
         }
         if file.label_permutation != ctx.label_permutation || file.codes_per_class != ctx.codes_per_class {
             return Err(mismatch(

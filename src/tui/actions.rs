@@ -174,7 +174,8 @@ pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathB
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
         config.name = stem.to_string();
     }
-    crate::validate::check(&config).map_err(|(field, expected)| format!("not saved: field `{field}`: expected {expected}"))?;
+    crate::validate::check(&config)
+        .map_err(|(field, expected)| format!("not saved: field `{field}`: expected {expected}"))?;
     let text = format!("# Saved from the ppdl workbench.\n{}", config.to_toml());
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut file = std::fs::OpenOptions::new()
@@ -208,7 +209,8 @@ mod tests {
     #[test]
     fn save_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = crate::validate::parse_config("name = \"a\"\n[data]\ndataset = \"embedded\"\n", Path::new("a.toml")).unwrap();
+        let cfg = crate::validate::parse_config("name = \"a\"\n[data]\ndataset = \"embedded\"\n", Path::new("a.toml"))
+            .unwrap();
         let name = config_file_name("mine").unwrap();
         let path = save_config(dir.path(), &name, &cfg).unwrap();
         assert_eq!(path, dir.path().join("mine.toml"));

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::attacks::{AttackRecord, Level};
-use crate::overhead::OverheadReport;
+use crate::overhead::{Measured, OverheadReport};
 use crate::results::attacks::unit_matches;
 
 /// Whether an analysis has results to show.
@@ -87,6 +87,8 @@ pub struct Series {
 /// (e.g. accuracy against the number of samples the adversary holds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttackRow {
+    /// The arm attacked.
+    pub arm: String,
     pub name: String,
     pub metric: String,
     pub value: Option<f64>,
@@ -119,8 +121,9 @@ pub struct AttackRow {
 }
 
 impl AttackRow {
-    pub fn new(name: &str, metric: &str, value: f64, verdict: Verdict) -> AttackRow {
+    pub fn new(arm: &str, name: &str, metric: &str, value: f64, verdict: Verdict) -> AttackRow {
         AttackRow {
+            arm: arm.into(),
             name: name.into(),
             metric: metric.into(),
             value: Some(value),
@@ -142,16 +145,16 @@ impl AttackRow {
     }
 
     /// An attack that could not run.
-    pub fn failed(name: &str, reason: &str) -> AttackRow {
-        let mut row = AttackRow::new(name, "", 0.0, Verdict::Failed(reason.into()));
+    pub fn failed(arm: &str, name: &str, reason: &str) -> AttackRow {
+        let mut row = AttackRow::new(arm, name, "", 0.0, Verdict::Failed(reason.into()));
         row.value = None;
         row.detail = reason.into();
         row
     }
 
     /// An attack under way (shown until its record arrives).
-    pub fn running(name: &str) -> AttackRow {
-        let mut row = AttackRow::new(name, "", 0.0, Verdict::Info("running".into()));
+    pub fn running(arm: &str, name: &str) -> AttackRow {
+        let mut row = AttackRow::new(arm, name, "", 0.0, Verdict::Info("running".into()));
         row.value = None;
         row
     }
@@ -197,6 +200,7 @@ impl From<&AttackRecord> for AttackRow {
         let decided_by = crate::results::attacks::decided_by(r.level, r.rule.as_ref());
         let thresholds = deciding.map(|c| c.thresholds_text());
         AttackRow {
+            arm: r.arm.clone(),
             name: r.name.clone(),
             metric: r.headline.metric.clone(),
             value: Some(r.headline.value),
@@ -218,10 +222,11 @@ impl From<&AttackRecord> for AttackRow {
     }
 }
 
-/// The attack results of one run.
+/// The attack results of one run, every attacked arm's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attacks {
     pub status: Availability,
+    /// In the order they were run: arm by arm.
     pub rows: Vec<AttackRow>,
     /// The attack running now: (name, done, total) in its own units.
     pub progress: Option<(String, usize, usize)>,
@@ -247,56 +252,81 @@ impl Attacks {
         match crate::attacks::load_file(path) {
             Ok(file) => {
                 let mut rows: Vec<AttackRow> = file.records.iter().map(AttackRow::from).collect();
-                rows.extend(file.failures.iter().map(|f| AttackRow::failed(&f.name, &f.reason)));
+                rows.extend(file.failures.iter().map(|f| AttackRow::failed(&f.arm, &f.name, &f.reason)));
+                // Each arm's failures beside its records.
+                let arms = arms_in_order(rows.iter().map(|r| r.arm.as_str()));
+                rows.sort_by_key(|r| arms.iter().position(|a| *a == r.arm));
                 Attacks { status: Availability::Done, rows, progress: None }
             }
             Err(e) => Attacks::with_status(Availability::Unreadable(format!("{e:#}"))),
         }
     }
 
-    /// An attack began: list it as running.
-    pub fn started(&mut self, name: &str) {
-        self.status = Availability::Running(name.into());
+    /// An attack on `arm` began: list it as running.
+    pub fn started(&mut self, arm: &str, name: &str) {
+        self.status = Availability::Running(format!("{name} on {arm}"));
         self.progress = Some((name.into(), 0, 0));
-        if !self.rows.iter().any(|r| r.name == name) {
-            self.rows.push(AttackRow::running(name));
+        if !self.rows.iter().any(|r| r.arm == arm && r.name == name) {
+            self.rows.push(AttackRow::running(arm, name));
         }
     }
 
-    /// Add a finished attack (or replace the one with the same name).
+    /// Add a finished attack (or replace the one of the same arm and name).
     pub fn upsert(&mut self, row: AttackRow) {
-        match self.rows.iter_mut().find(|r| r.name == row.name) {
+        match self.rows.iter_mut().find(|r| r.arm == row.arm && r.name == row.name) {
             Some(r) => *r = row,
             None => self.rows.push(row),
         }
     }
+
+    /// The attacked arms, in the order their results came.
+    pub fn arms(&self) -> Vec<String> {
+        arms_in_order(self.rows.iter().map(|r| r.arm.as_str()))
+    }
+
+    /// The rows of one arm.
+    pub fn of_arm<'a>(&'a self, arm: &'a str) -> impl Iterator<Item = &'a AttackRow> + 'a {
+        self.rows.iter().filter(move |r| r.arm == arm)
+    }
 }
 
-/// One measured quantity, baseline against private.
+/// Distinct names in the order they first appear.
+fn arms_in_order<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    out
+}
+
+/// One measured quantity, the baseline against one protected arm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverheadRow {
     pub quantity: String,
     pub unit: String,
     pub baseline: Option<f64>,
-    pub private: Option<f64>,
-    /// A cost (time, bytes): more is worse, so private / baseline - 1 is the extra cost. False for
+    /// The protected arm's figure.
+    pub arm: Option<f64>,
+    /// A cost (time, bytes): more is worse, so arm / baseline - 1 is the extra cost. False for
     /// rates and deltas, which the extra-cost chart leaves out.
     pub cost: bool,
 }
 
 impl OverheadRow {
-    pub fn new(quantity: &str, unit: &str, baseline: Option<f64>, private: Option<f64>) -> OverheadRow {
-        OverheadRow { quantity: quantity.into(), unit: unit.into(), baseline, private, cost: true }
+    pub fn new(quantity: &str, unit: &str, baseline: Option<f64>, arm: Option<f64>) -> OverheadRow {
+        OverheadRow { quantity: quantity.into(), unit: unit.into(), baseline, arm, cost: true }
     }
 
     /// A row that is not a cost (throughput, accuracy delta, memory of the whole process).
-    pub fn figure(quantity: &str, unit: &str, baseline: Option<f64>, private: Option<f64>) -> OverheadRow {
-        OverheadRow { cost: false, ..OverheadRow::new(quantity, unit, baseline, private) }
+    pub fn figure(quantity: &str, unit: &str, baseline: Option<f64>, arm: Option<f64>) -> OverheadRow {
+        OverheadRow { cost: false, ..OverheadRow::new(quantity, unit, baseline, arm) }
     }
 
-    /// private / baseline, when both are known and the baseline is not zero.
+    /// arm / baseline, when both are known and the baseline is not zero.
     pub fn ratio(&self) -> Option<f64> {
-        match (self.baseline, self.private) {
+        match (self.baseline, self.arm) {
             (Some(b), Some(p)) if b != 0.0 && b.is_finite() && p.is_finite() => Some(p / b),
             _ => None,
         }
@@ -312,14 +342,22 @@ pub struct LiteratureRow {
     pub source: String,
 }
 
+/// One protected arm's costs against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmCosts {
+    pub arm: String,
+    pub rows: Vec<OverheadRow>,
+    /// How to read the measurements (shared machine, noisy load, ...).
+    pub notes: Vec<String>,
+}
+
 /// The overhead analysis of one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overhead {
     pub status: Availability,
-    pub rows: Vec<OverheadRow>,
+    /// Each measured arm, in arm order.
+    pub arms: Vec<ArmCosts>,
     pub literature: Vec<LiteratureRow>,
-    /// How to read the measurements (shared machine, noisy load, ...).
-    pub notes: Vec<String>,
 }
 
 impl Default for Overhead {
@@ -330,7 +368,7 @@ impl Default for Overhead {
 
 impl Overhead {
     pub fn with_status(status: Availability) -> Overhead {
-        Overhead { status, rows: vec![], literature: vec![], notes: vec![] }
+        Overhead { status, arms: vec![], literature: vec![] }
     }
 
     /// `RUN_DIR/overhead.json` through its one schema ([`OverheadReport`]). A file that does not read
@@ -343,17 +381,37 @@ impl Overhead {
         }
     }
 
-    pub fn upsert(&mut self, row: OverheadRow) {
-        match self.rows.iter_mut().find(|r| r.quantity == row.quantity) {
-            Some(r) => *r = row,
-            None => self.rows.push(row),
-        }
+    /// The measured arms' names, in order.
+    pub fn arm_names(&self) -> Vec<String> {
+        self.arms.iter().map(|a| a.arm.clone()).collect()
+    }
+
+    pub fn arm(&self, name: &str) -> Option<&ArmCosts> {
+        self.arms.iter().find(|a| a.arm == name)
     }
 }
 
 impl From<&OverheadReport> for Overhead {
     fn from(r: &OverheadReport) -> Overhead {
-        let m = &r.measured;
+        let arms = r.arms.iter().map(|a| ArmCosts::of(&a.arm, &a.measured)).collect();
+        let literature = r
+            .literature
+            .iter()
+            .map(|e| LiteratureRow {
+                system: e.system.clone(),
+                quantity: e.metric.clone(),
+                value: format!("{} {}", format_number(e.value), e.unit),
+                // The venue part of the citation ("ICML 2016 (PMLR 48), abstract").
+                source: e.source.rsplit(". ").next().unwrap_or(&e.source).to_string(),
+            })
+            .collect();
+        Overhead { status: Availability::Done, arms, literature }
+    }
+}
+
+impl ArmCosts {
+    /// The rows of one arm's measurements.
+    pub fn of(arm: &str, m: &Measured) -> ArmCosts {
         let (t, inf, b) = (&m.training, &m.inference, &m.bytes);
         // Medians, so that this row's ratio is the one training-time ratio
         // (crate::overhead::training_time_ratio).
@@ -415,18 +473,7 @@ impl From<&OverheadReport> for Overhead {
                 m.context.threads
             ));
         }
-        let literature = r
-            .literature
-            .iter()
-            .map(|e| LiteratureRow {
-                system: e.system.clone(),
-                quantity: e.metric.clone(),
-                value: format!("{} {}", format_number(e.value), e.unit),
-                // The venue part of the citation ("ICML 2016 (PMLR 48), abstract").
-                source: e.source.rsplit(". ").next().unwrap_or(&e.source).to_string(),
-            })
-            .collect();
-        Overhead { status: Availability::Done, rows, literature, notes }
+        ArmCosts { arm: arm.to_string(), rows, notes }
     }
 }
 

@@ -8,11 +8,11 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::attacks::Event;
 use crate::config::Config;
-use crate::scheme::transforms::DescribePrivacy;
 use crate::train::Control;
 
 use super::actions::{self, Compare, ConfigEntry, RunDetail, RunEntry};
 use super::analysis::{AttackRow, Attacks, Availability, Overhead};
+use super::arms::Arms;
 use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
 use super::live::{LiveRun, RunEnd};
@@ -99,7 +99,12 @@ pub struct App {
     pub analysis_source: Option<String>,
     /// The attacks and overhead views follow the live run (its events update them).
     pub analysis_is_live: bool,
+    /// The arms of the run the attacks and overhead views show (their names and colours).
+    pub analysis_arms: Arms,
+    /// The arm whose attacks and overhead are shown (←/→ in those views); None: the first.
+    pub analysis_arm: Option<String>,
     pub attacks: Attacks,
+    /// The selected row among the shown arm's attacks.
     pub attack_selected: usize,
     pub overhead: Overhead,
     /// Folders scanned for runs besides the configs' `output.dir`s.
@@ -128,6 +133,8 @@ impl App {
             runs_mode: RunsMode::List,
             analysis_source: None,
             analysis_is_live: false,
+            analysis_arms: Arms::default(),
+            analysis_arm: None,
             attacks: Attacks::default(),
             attack_selected: 0,
             overhead: Overhead::default(),
@@ -220,19 +227,24 @@ impl App {
         }
     }
 
-    /// Attack results appear as each attack finishes.
+    /// Attack results appear as each attack finishes, under the arm attacked.
     fn follow_attacks(&mut self, event: &Event) {
         match event {
-            Event::AttackStarted { name } => self.attacks.started(name),
-            Event::AttackProgress { name, done, total } => {
+            Event::AttackStarted { arm, name } => {
+                self.attacks.started(arm, name);
+                if self.analysis_arm.is_none() {
+                    self.analysis_arm = Some(arm.clone());
+                }
+            }
+            Event::AttackProgress { name, done, total, .. } => {
                 self.attacks.progress = Some((name.clone(), *done, *total));
             }
             Event::AttackFinished { record } => {
                 self.attacks.upsert(AttackRow::from(record.as_ref()));
                 self.attacks.progress = None;
             }
-            Event::AttackFailed { name, reason } => {
-                self.attacks.upsert(AttackRow::failed(name, reason));
+            Event::AttackFailed { arm, name, reason } => {
+                self.attacks.upsert(AttackRow::failed(arm, name, reason));
                 self.attacks.progress = None;
             }
             _ => {}
@@ -266,6 +278,35 @@ impl App {
         self.analysis_is_live = false;
         self.attacks = Attacks::load(&dir.join("attacks.json"));
         self.overhead = Overhead::load(&dir.join("overhead.json"));
+        // The arms' colours as the run's summary lists them; without one, as the results name them.
+        self.analysis_arms = match crate::results::Summary::load(&dir.join("summary.json")) {
+            Ok(s) => Arms::from_summary(&s),
+            Err(_) => {
+                let names: Vec<String> = self.attacks.arms().into_iter().chain(self.overhead.arm_names()).collect();
+                Arms::from_names(names.iter().map(String::as_str))
+            }
+        };
+        if self.analysis_arm.as_ref().is_none_or(|a| self.analysis_arms.get(a).is_none()) {
+            self.analysis_arm = None;
+        }
+        self.attack_selected = 0;
+    }
+
+    /// The arms the attacks view can show, and the one it shows.
+    pub fn attack_arm(&self) -> Option<String> {
+        shown_arm(&self.attacks.arms(), self.analysis_arm.as_deref())
+    }
+
+    /// The arm the overhead view shows.
+    pub fn overhead_arm(&self) -> Option<String> {
+        shown_arm(&self.overhead.arm_names(), self.analysis_arm.as_deref())
+    }
+
+    /// ←/→: show the next (or previous) of `arms`.
+    fn switch_analysis_arm(&mut self, arms: &[String], shown: Option<String>, dir: isize) {
+        let Some(at) = shown.and_then(|s| arms.iter().position(|a| *a == s)) else { return };
+        let next = (at as isize + dir).rem_euclid(arms.len() as isize) as usize;
+        self.analysis_arm = Some(arms[next].clone());
         self.attack_selected = 0;
     }
 
@@ -423,7 +464,15 @@ impl App {
                 self.attacks_key(key);
                 None
             }
-            View::Overhead => None,
+            View::Overhead => {
+                let dir = match key.code {
+                    KeyCode::Left | KeyCode::Char('h') => -1,
+                    KeyCode::Right | KeyCode::Char('l') => 1,
+                    _ => return None,
+                };
+                self.switch_analysis_arm(&self.overhead.arm_names(), self.overhead_arm(), dir);
+                None
+            }
             View::Runs => self.runs_key(key),
         }
     }
@@ -507,8 +556,11 @@ impl App {
     /// Show a new live run and ask the loop to start it.
     pub fn begin_run(&mut self, config: Config, dir: PathBuf) -> Command {
         let control = Arc::new(Control::default());
-        let mut live = LiveRun::new(config.name.clone(), dir.clone(), config.privacy.describe(), Arc::clone(&control));
+        let arms = config.arms();
+        let mut live = LiveRun::new(config.name.clone(), dir.clone(), &arms, Arc::clone(&control));
         live.attacks_enabled = !config.attacks.selected().is_empty();
+        self.analysis_arms = Arms::from_config(&arms);
+        self.analysis_arm = None;
         self.live = Some(live);
         self.quit_after_stop = false;
         self.view = View::Live;
@@ -537,8 +589,11 @@ impl App {
     }
 
     fn attacks_key(&mut self, key: KeyEvent) {
-        let n = self.attacks.rows.len();
+        let shown = self.attack_arm();
+        let n = shown.as_deref().map_or(0, |a| self.attacks.of_arm(a).count());
         match key.code {
+            KeyCode::Left | KeyCode::Char('h') => self.switch_analysis_arm(&self.attacks.arms(), shown, -1),
+            KeyCode::Right | KeyCode::Char('l') => self.switch_analysis_arm(&self.attacks.arms(), shown, 1),
             KeyCode::Up | KeyCode::Char('k') => self.attack_selected = self.attack_selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') => {
                 self.attack_selected = (self.attack_selected + 1).min(n.saturating_sub(1))
@@ -626,4 +681,9 @@ impl App {
         self.info(format!("exporting figures for {} ...", dir.display()));
         Command::ExportFigures(dir)
     }
+}
+
+/// `preferred` when `arms` has it, else the first of `arms`.
+fn shown_arm(arms: &[String], preferred: Option<&str>) -> Option<String> {
+    preferred.filter(|p| arms.iter().any(|a| a == p)).map(str::to_string).or_else(|| arms.first().cloned())
 }

@@ -1,7 +1,7 @@
 //! Chart series built from metric rows, shared by the live view and the runs view.
 //! The x axis is in epochs (fractional for running train rows).
 
-use crate::train::{Arm, MetricRow};
+use crate::train::{MetricRow, MetricSplit};
 
 /// The series of one arm.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,11 +13,10 @@ pub struct ArmCurves {
     pub samples_per_s: Vec<(f64, f64)>,
 }
 
-/// Both arms' series, indexed by [`Arm`].
+/// Every arm's series, by arm name, in the order the arms first appeared.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Curves {
-    pub baseline: ArmCurves,
-    pub private: ArmCurves,
+    pub arms: Vec<(String, ArmCurves)>,
 }
 
 /// A chart series: (x, y) points.
@@ -35,7 +34,13 @@ impl Curves {
     /// Series from a whole metrics file; steps per epoch are inferred from the test rows.
     pub fn from_rows(rows: &[MetricRow]) -> Curves {
         let mut curves = Curves::default();
-        for arm in Arm::BOTH {
+        let mut names: Vec<&str> = Vec::new();
+        for r in rows {
+            if !names.contains(&r.arm.as_str()) {
+                names.push(&r.arm);
+            }
+        }
+        for arm in names {
             let spe = infer_steps_per_epoch(rows, arm);
             for row in rows.iter().filter(|r| r.arm == arm) {
                 curves.push(row, spe);
@@ -44,18 +49,25 @@ impl Curves {
         curves
     }
 
-    pub fn arm(&self, arm: Arm) -> &ArmCurves {
-        match arm {
-            Arm::Baseline => &self.baseline,
-            Arm::Private => &self.private,
-        }
+    /// The series of arm `name` (None when it has no row yet).
+    pub fn arm(&self, name: &str) -> Option<&ArmCurves> {
+        self.arms.iter().find(|(n, _)| n == name).map(|(_, c)| c)
     }
 
-    fn arm_mut(&mut self, arm: Arm) -> &mut ArmCurves {
-        match arm {
-            Arm::Baseline => &mut self.baseline,
-            Arm::Private => &mut self.private,
-        }
+    /// The arms with series, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.arms.iter().map(|(n, _)| n.as_str())
+    }
+
+    fn arm_mut(&mut self, name: &str) -> &mut ArmCurves {
+        let i = match self.arms.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                self.arms.push((name.to_string(), ArmCurves::default()));
+                self.arms.len() - 1
+            }
+        };
+        &mut self.arms[i].1
     }
 
     /// Add one row; `steps_per_epoch` converts steps to epochs (None: x is the epoch number).
@@ -64,8 +76,8 @@ impl Curves {
             Some(spe) if spe > 0 => row.step as f64 / spe as f64,
             _ => row.epoch as f64,
         };
-        let c = self.arm_mut(row.arm);
-        if row.split == "test" {
+        let c = self.arm_mut(&row.arm);
+        if row.split == MetricSplit::Test {
             // The test row sits exactly at the end of its epoch.
             let x = row.epoch as f64;
             c.test_accuracy.push((x, row.accuracy));
@@ -77,7 +89,7 @@ impl Curves {
                 c.samples_per_s.push((x, row.samples_per_s));
             }
         }
-        if row.split == "test" && c.train_accuracy.is_empty() && row.samples_per_s > 0.0 {
+        if row.split == MetricSplit::Test && c.train_accuracy.is_empty() && row.samples_per_s > 0.0 {
             // No train rows (tiny runs): plot speed at epoch ends instead.
             c.samples_per_s.push((row.epoch as f64, row.samples_per_s));
         }
@@ -85,8 +97,8 @@ impl Curves {
 
     /// (line, points) of one arm for a quantity: train rows as a line, test rows as points.
     /// When an arm has no train rows (short runs), its test rows become the line.
-    pub fn series(&self, arm: Arm, q: Quantity) -> (&Points, &Points) {
-        let c = self.arm(arm);
+    pub fn series(&self, arm: &str, q: Quantity) -> (&Points, &Points) {
+        let Some(c) = self.arm(arm) else { return (&[], &[]) };
         let (train, test): (&Points, &Points) = match q {
             Quantity::Accuracy => (&c.train_accuracy, &c.test_accuracy),
             Quantity::Loss => (&c.train_loss, &c.test_loss),
@@ -101,20 +113,19 @@ impl Curves {
 
     /// Largest x over every series (at least 1).
     pub fn max_x(&self) -> f64 {
-        Arm::BOTH
+        self.arms
             .iter()
-            .flat_map(|&a| {
-                let c = self.arm(a);
+            .flat_map(|(_, c)| {
                 [&c.train_accuracy, &c.test_accuracy, &c.samples_per_s].into_iter().flat_map(|s| s.iter().map(|p| p.0))
             })
             .fold(1.0, f64::max)
     }
 
-    /// (min, max) of y over both arms for a quantity, or None when there is no data.
+    /// (min, max) of y over every arm for a quantity, or None when there is no data.
     pub fn y_range(&self, q: Quantity) -> Option<(f64, f64)> {
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
-        for arm in Arm::BOTH {
+        for arm in self.names() {
             let (line, points) = self.series(arm, q);
             for &(_, y) in line.iter().chain(points) {
                 if y.is_finite() {
@@ -132,20 +143,22 @@ impl Curves {
 }
 
 /// Steps per epoch of an arm, from its first test row (step at the end of epoch e is e * spe).
-pub fn infer_steps_per_epoch(rows: &[MetricRow], arm: Arm) -> Option<usize> {
-    rows.iter().find(|r| r.arm == arm && r.split == "test" && r.epoch > 0 && r.step > 0).map(|r| r.step / r.epoch)
+pub fn infer_steps_per_epoch(rows: &[MetricRow], arm: &str) -> Option<usize> {
+    rows.iter()
+        .find(|r| r.arm == arm && r.split == MetricSplit::Test && r.epoch > 0 && r.step > 0)
+        .map(|r| r.step / r.epoch)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(arm: Arm, epoch: usize, step: usize, split: &str, acc: f64) -> MetricRow {
+    fn row(arm: &str, epoch: usize, step: usize, split: &str, acc: f64) -> MetricRow {
         MetricRow {
-            arm,
+            arm: arm.into(),
             epoch,
             step,
-            split: split.into(),
+            split: MetricSplit::from_name(split).unwrap(),
             loss: 1.0 - acc,
             accuracy: acc,
             samples_per_s: 1000.0,
@@ -156,24 +169,29 @@ mod tests {
     #[test]
     fn x_is_in_epochs() {
         let rows = vec![
-            row(Arm::Baseline, 1, 50, "train", 0.5),
-            row(Arm::Baseline, 1, 100, "test", 0.6),
-            row(Arm::Baseline, 2, 150, "train", 0.7),
+            row("baseline", 1, 50, "train", 0.5),
+            row("fast-mix", 1, 25, "train", 0.4),
+            row("baseline", 1, 100, "test", 0.6),
+            row("baseline", 2, 150, "train", 0.7),
+            row("fast-mix", 1, 50, "test", 0.6),
         ];
         let c = Curves::from_rows(&rows);
-        assert_eq!(c.baseline.train_accuracy, vec![(0.5, 0.5), (1.5, 0.7)]);
-        assert_eq!(c.baseline.test_accuracy, vec![(1.0, 0.6)]);
+        assert_eq!(c.names().collect::<Vec<_>>(), ["baseline", "fast-mix"]);
+        assert_eq!(c.arm("baseline").unwrap().train_accuracy, vec![(0.5, 0.5), (1.5, 0.7)]);
+        assert_eq!(c.arm("baseline").unwrap().test_accuracy, vec![(1.0, 0.6)]);
+        assert_eq!(c.arm("fast-mix").unwrap().train_accuracy, vec![(0.5, 0.4)], "its own steps per epoch");
+        assert_eq!(c.y_range(Quantity::Accuracy), Some((0.4, 0.7)));
         assert_eq!(c.max_x(), 1.5);
-        assert_eq!(c.y_range(Quantity::Accuracy), Some((0.5, 0.7)));
     }
 
     #[test]
     fn test_rows_become_the_line_without_train_rows() {
-        let rows = vec![row(Arm::Private, 1, 10, "test", 0.6), row(Arm::Private, 2, 20, "test", 0.7)];
+        let rows = vec![row("private", 1, 10, "test", 0.6), row("private", 2, 20, "test", 0.7)];
         let c = Curves::from_rows(&rows);
-        let (line, points) = c.series(Arm::Private, Quantity::Accuracy);
+        let (line, points) = c.series("private", Quantity::Accuracy);
         assert_eq!(line, &[(1.0, 0.6), (2.0, 0.7)]);
         assert!(points.is_empty());
-        assert_eq!(c.series(Arm::Private, Quantity::Speed).0.len(), 2);
+        assert_eq!(c.series("private", Quantity::Speed).0.len(), 2);
+        assert!(c.series("baseline", Quantity::Accuracy).0.is_empty());
     }
 }

@@ -1,9 +1,10 @@
-//! The privacy-settings form: a copy of one config being edited, validated after every change.
-//! Pure state: no terminal, no files.
+//! The protection-settings form: a copy of one config being edited, validated after every change.
+//! A two-arm config (`[privacy]`) edits its one keyed arm; an `[[arms]]` config edits one keyed arm
+//! at a time, picked with the `arm` row. Pure state: no terminal, no files.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use crate::config::{Config, TransformSpec};
+use crate::config::{Config, PrivacyConfig, SchemeConfig, TransformSpec};
 use crate::scheme::transforms::{self, Param, ParamType, Params};
 
 /// What ←/→ adds to or takes from a number parameter.
@@ -13,6 +14,8 @@ const NUMBER_STEP: f64 = 0.05;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Epochs,
+    /// Which keyed arm of an `[[arms]]` config the rows below edit.
+    Arm,
     LabelPermutation,
     CodesPerClass,
     /// The kind of transform i.
@@ -53,6 +56,9 @@ pub struct Form {
     /// The file the edits started from, as shown to the user (relative to the configs folder).
     pub source: String,
     pub config: Config,
+    /// For an `[[arms]]` config: the index in `config.arms` of the keyed arm being edited (None for
+    /// a `[privacy]` config, or arms without a keyed one).
+    pub arm: Option<usize>,
     /// Index into [`Form::fields`].
     pub cursor: usize,
     /// Digits typed into the current numeric field, not yet a valid number (or not yet left).
@@ -64,16 +70,75 @@ pub struct Form {
 }
 
 impl Form {
-    pub fn new(source: String, config: Config) -> Form {
-        let mut form = Form { source, config, cursor: 0, edit: None, invalid: None, dirty: false };
+    pub fn new(source: String, mut config: Config) -> Form {
+        if config.arms.is_none() && config.privacy.is_none() {
+            // The two-arm form without a [privacy] table runs the defaults: edit them explicitly.
+            config.privacy = Some(PrivacyConfig::default());
+        }
+        let mut form = Form { source, config, arm: None, cursor: 0, edit: None, invalid: None, dirty: false };
+        form.arm = form.keyed_arms().first().copied();
         form.revalidate();
         form
     }
 
+    /// Indices in `config.arms` of the keyed arms (empty for a `[privacy]` config).
+    pub fn keyed_arms(&self) -> Vec<usize> {
+        let arms = self.config.arms.as_deref().unwrap_or_default();
+        arms.iter().enumerate().filter(|(_, a)| a.scheme.keyed().is_some()).map(|(i, _)| i).collect()
+    }
+
+    /// The name of the arm being edited (`private` for a `[privacy]` config).
+    pub fn arm_name(&self) -> String {
+        match (&self.config.arms, self.arm) {
+            (Some(arms), Some(i)) => arms[i].name.clone(),
+            (Some(_), None) => String::new(),
+            (None, _) => crate::config::PRIVATE_ARM.into(),
+        }
+    }
+
+    /// The keyed settings being edited.
+    pub fn privacy(&self) -> Option<&PrivacyConfig> {
+        match (&self.config.arms, self.arm) {
+            (Some(arms), Some(i)) => arms[i].scheme.keyed(),
+            (Some(_), None) => None,
+            (None, _) => self.config.privacy.as_ref(),
+        }
+    }
+
+    fn privacy_mut(&mut self) -> Option<&mut PrivacyConfig> {
+        match (&mut self.config.arms, self.arm) {
+            (Some(arms), Some(i)) => match &mut arms[i].scheme {
+                SchemeConfig::Keyed(p) => Some(p),
+                SchemeConfig::None => None,
+            },
+            (Some(_), None) => None,
+            (None, _) => self.config.privacy.as_mut(),
+        }
+    }
+
+    /// The config path of the settings being edited: `privacy` or `arms[i]`.
+    fn prefix(&self) -> String {
+        match (&self.config.arms, self.arm) {
+            (Some(_), Some(i)) => format!("arms[{i}]"),
+            _ => "privacy".into(),
+        }
+    }
+
+    fn transforms(&self) -> &[TransformSpec] {
+        self.privacy().map(|p| p.transforms.as_slice()).unwrap_or_default()
+    }
+
     /// Every row, top to bottom.
     pub fn fields(&self) -> Vec<Field> {
-        let mut out = vec![Field::Epochs, Field::LabelPermutation, Field::CodesPerClass];
-        for (i, t) in self.config.privacy.transforms.iter().enumerate() {
+        let mut out = vec![Field::Epochs];
+        if self.config.arms.is_some() && self.arm.is_some() {
+            out.push(Field::Arm);
+        }
+        if self.privacy().is_none() {
+            return out;
+        }
+        out.extend([Field::LabelPermutation, Field::CodesPerClass]);
+        for (i, t) in self.transforms().iter().enumerate() {
             out.push(Field::Kind(i));
             let params = transforms::find(&t.kind).map_or(&[][..], |k| k.params());
             out.extend((0..params.len()).map(|j| Field::Param(i, j)));
@@ -84,7 +149,7 @@ impl Form {
     /// The declaration of a parameter row.
     pub fn param(&self, field: Field) -> Option<&'static Param> {
         let Field::Param(i, j) = field else { return None };
-        transforms::find(&self.config.privacy.transforms.get(i)?.kind)?.params().get(j)
+        transforms::find(&self.transforms().get(i)?.kind)?.params().get(j)
     }
 
     fn is_numeric(&self, field: Field) -> bool {
@@ -104,16 +169,19 @@ impl Form {
     /// The row a validation error points at, if it maps to one.
     pub fn invalid_field(&self) -> Option<Field> {
         let (path, _) = self.invalid.as_ref()?;
-        match path.as_str() {
-            "train.epochs" => return Some(Field::Epochs),
-            "privacy.codes_per_class" => return Some(Field::CodesPerClass),
-            "privacy.label_permutation" => return Some(Field::LabelPermutation),
+        if path == "train.epochs" {
+            return Some(Field::Epochs);
+        }
+        let rest = path.strip_prefix(&self.prefix())?.strip_prefix('.')?;
+        match rest {
+            "codes_per_class" => return Some(Field::CodesPerClass),
+            "label_permutation" => return Some(Field::LabelPermutation),
             _ => {}
         }
-        let rest = path.strip_prefix("privacy.transforms[")?;
+        let rest = rest.strip_prefix("transforms[")?;
         let (idx, tail) = rest.split_once(']')?;
         let i: usize = idx.parse().ok()?;
-        let params = transforms::find(&self.config.privacy.transforms.get(i)?.kind).map_or(&[][..], |k| k.params());
+        let params = transforms::find(&self.transforms().get(i)?.kind).map_or(&[][..], |k| k.params());
         let name = tail.strip_prefix('.').unwrap_or("");
         Some(params.iter().position(|p| p.name == name).map_or(Field::Kind(i), |j| Field::Param(i, j)))
     }
@@ -126,11 +194,18 @@ impl Form {
             }
         }
         let onoff = |b: bool| if b { "on" } else { "off" }.to_string();
-        let t = |i: usize| &self.config.privacy.transforms[i];
+        if field == Field::Epochs {
+            return self.config.train.epochs.to_string();
+        }
+        if field == Field::Arm {
+            return self.arm_name();
+        }
+        let Some(p) = self.privacy() else { return String::new() };
+        let t = |i: usize| &p.transforms[i];
         match field {
-            Field::Epochs => self.config.train.epochs.to_string(),
-            Field::LabelPermutation => onoff(self.config.privacy.label_permutation),
-            Field::CodesPerClass => self.config.privacy.codes_per_class.to_string(),
+            Field::Epochs | Field::Arm => String::new(),
+            Field::LabelPermutation => onoff(p.label_permutation),
+            Field::CodesPerClass => p.codes_per_class.to_string(),
             Field::Kind(i) => t(i).kind.clone(),
             Field::Param(i, _) => {
                 let Some(decl) = self.param(field) else { return String::new() };
@@ -194,9 +269,19 @@ impl Form {
     fn adjust(&mut self, field: Field, dir: i64) {
         self.edit = None;
         let step = |v: usize, min: usize| (v as i64 + dir).max(min as i64) as usize;
-        let p = &mut self.config.privacy;
         match field {
-            Field::Epochs => self.config.train.epochs = step(self.config.train.epochs, 1),
+            Field::Epochs => {
+                self.config.train.epochs = step(self.config.train.epochs, 1);
+                return self.changed();
+            }
+            Field::Arm => return self.switch_arm(dir),
+            _ => {}
+        }
+        let decl = self.param(field);
+        let shape = self.config.image_shape();
+        let Some(p) = self.privacy_mut() else { return };
+        match field {
+            Field::Epochs | Field::Arm => {}
             Field::LabelPermutation => p.label_permutation = !p.label_permutation,
             Field::CodesPerClass => p.codes_per_class = step(p.codes_per_class, 1),
             Field::Kind(i) => {
@@ -205,20 +290,20 @@ impl Form {
                 p.transforms[i] = transforms::initial_spec(transforms::ALL[k]);
             }
             Field::Param(i, _) => {
-                let Some(decl) = self.param(field) else { return };
-                let spec = &self.config.privacy.transforms[i];
+                let Some(decl) = decl else { return };
+                let spec = &p.transforms[i];
                 let kind = transforms::kind::kind_of(spec);
-                let p = Params::new(spec, kind);
+                let params = Params::new(spec, kind);
                 let value = match decl.ty {
-                    ParamType::Flag => toml::Value::Boolean(!p.flag(decl.name)),
+                    ParamType::Flag => toml::Value::Boolean(!params.flag(decl.name)),
                     ParamType::Number => {
-                        let v = (p.number(decl.name) + NUMBER_STEP * dir as f64).max(0.0);
+                        let v = (params.number(decl.name) + NUMBER_STEP * dir as f64).max(0.0);
                         toml::Value::Float((v * 1e6).round() / 1e6)
                     }
                     ParamType::Integer => {
-                        let v = p.integer(decl.name) as i64;
+                        let v = params.integer(decl.name) as i64;
                         // Only valid values where the kind lists them (block sizes that divide the image).
-                        let next = match kind.choices(decl.name, self.config.image_shape()) {
+                        let next = match kind.choices(decl.name, shape) {
                             Some(c) if dir > 0 => c.iter().copied().find(|&x| x > v).or(c.last().copied()),
                             Some(c) => c.iter().rev().copied().find(|&x| x < v).or(c.first().copied()),
                             None => Some((v + dir).max(0)),
@@ -226,10 +311,18 @@ impl Form {
                         toml::Value::Integer(next.unwrap_or(v))
                     }
                 };
-                self.config.privacy.transforms[i].set(decl.name, value);
+                p.transforms[i].set(decl.name, value);
             }
         }
         self.changed();
+    }
+
+    /// Edit the next (or previous) keyed arm; the cursor stays on the `arm` row.
+    fn switch_arm(&mut self, dir: i64) {
+        let keyed = self.keyed_arms();
+        let Some(at) = self.arm.and_then(|a| keyed.iter().position(|k| *k == a)) else { return };
+        self.arm = Some(keyed[(at as i64 + dir).rem_euclid(keyed.len() as i64) as usize]);
+        self.revalidate();
     }
 
     fn type_char(&mut self, field: Field, c: char) {
@@ -251,19 +344,24 @@ impl Form {
 
     /// Keep the typed text and apply it when it parses; validation then judges the value.
     fn apply_text(&mut self, field: Field, text: String) {
-        match field {
-            Field::Epochs => {
-                if let Ok(v) = text.parse() {
-                    self.config.train.epochs = v;
-                }
+        if field == Field::Epochs {
+            if let Ok(v) = text.parse() {
+                self.config.train.epochs = v;
             }
+        }
+        let decl = self.param(field).map(|d| (d.name, d.ty));
+        let Some(p) = self.privacy_mut() else {
+            self.edit = Some(text);
+            return self.changed();
+        };
+        match field {
             Field::CodesPerClass => {
                 if let Ok(v) = text.parse() {
-                    self.config.privacy.codes_per_class = v;
+                    p.codes_per_class = v;
                 }
             }
             Field::Param(i, _) => {
-                let value = match self.param(field).map(|d| (d.name, d.ty)) {
+                let value = match decl {
                     Some((name, ParamType::Integer)) => {
                         text.parse::<i64>().ok().map(|v| (name, toml::Value::Integer(v)))
                     }
@@ -271,7 +369,7 @@ impl Form {
                     _ => None,
                 };
                 if let Some((name, value)) = value {
-                    self.config.privacy.transforms[i].set(name, value);
+                    p.transforms[i].set(name, value);
                 }
             }
             _ => {}
@@ -285,9 +383,10 @@ impl Form {
         self.edit = None;
         let at = match self.current().transform() {
             Some(i) => i + 1,
-            None => self.config.privacy.transforms.len(),
+            None => self.transforms().len(),
         };
-        self.config.privacy.transforms.insert(at, transforms::initial_spec(transforms::ALL[0]));
+        let Some(p) = self.privacy_mut() else { return };
+        p.transforms.insert(at, transforms::initial_spec(transforms::ALL[0]));
         self.changed();
         self.cursor = self.fields().iter().position(|f| *f == Field::Kind(at)).unwrap_or(0);
     }
@@ -297,11 +396,12 @@ impl Form {
         let Some(i) = self.current().transform() else {
             return;
         };
-        self.config.privacy.transforms.remove(i);
+        let Some(p) = self.privacy_mut() else { return };
+        p.transforms.remove(i);
         self.changed();
         let target = if i > 0 {
             Field::Kind(i - 1)
-        } else if self.config.privacy.transforms.is_empty() {
+        } else if self.transforms().is_empty() {
             Field::CodesPerClass
         } else {
             Field::Kind(0)
@@ -315,12 +415,13 @@ impl Form {
             return;
         };
         let j = i as isize + delta;
-        let n = self.config.privacy.transforms.len() as isize;
+        let n = self.transforms().len() as isize;
         if j < 0 || j >= n {
             return;
         }
         let j = j as usize;
-        self.config.privacy.transforms.swap(i, j);
+        let Some(p) = self.privacy_mut() else { return };
+        p.transforms.swap(i, j);
         self.changed();
         self.cursor = self.fields().iter().position(|f| *f == Field::Kind(j)).unwrap_or(0);
     }
@@ -359,17 +460,17 @@ mod tests {
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]); // on Kind(0)
         assert_eq!(f.current(), Field::Kind(0));
         press(&mut f, &[KeyCode::Char('a'), KeyCode::Right]); // Kind(1) -> block-shuffle
-        assert_eq!(f.config.privacy.transforms[1], block(4, false));
+        assert_eq!(f.privacy().unwrap().transforms[1], block(4, false));
         press(&mut f, &[KeyCode::Down, KeyCode::Char('5')]);
         assert_eq!(f.current(), Field::Param(1, 0));
-        assert_eq!(f.config.privacy.transforms[1], block(5, false));
+        assert_eq!(f.privacy().unwrap().transforms[1], block(5, false));
         assert!(!f.is_valid());
         assert_eq!(f.invalid_field(), Some(Field::Param(1, 0)));
         press(&mut f, &[KeyCode::Backspace, KeyCode::Char('7')]);
         assert!(f.is_valid(), "{:?}", f.invalid);
         assert_eq!(f.value_text(Field::Param(1, 0)), "7");
         press(&mut f, &[KeyCode::Down, KeyCode::Char(' ')]);
-        assert_eq!(f.config.privacy.transforms[1], block(7, true));
+        assert_eq!(f.privacy().unwrap().transforms[1], block(7, true));
     }
 
     #[test]
@@ -399,7 +500,7 @@ mod tests {
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]);
         let mut kinds = Vec::new();
         for _ in 0..transforms::ALL.len() {
-            let spec = &f.config.privacy.transforms[0];
+            let spec = &f.privacy().unwrap().transforms[0];
             kinds.push(spec.kind.clone());
             let kind = transforms::find(&spec.kind).unwrap();
             let rows: Vec<Field> = f.fields().into_iter().filter(|r| matches!(r, Field::Param(0, _))).collect();
@@ -417,17 +518,17 @@ mod tests {
     fn reorder_and_remove() {
         let mut f = form();
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char('a'), KeyCode::Left]); // Kind(1) -> noise
-        assert_eq!(f.config.privacy.transforms[1].kind, "noise");
+        assert_eq!(f.privacy().unwrap().transforms[1].kind, "noise");
         press(&mut f, &[KeyCode::Char('[')]);
-        assert_eq!(f.config.privacy.transforms[0].kind, "noise");
+        assert_eq!(f.privacy().unwrap().transforms[0].kind, "noise");
         assert_eq!(f.current(), Field::Kind(0));
         press(&mut f, &[KeyCode::Down, KeyCode::Right, KeyCode::Right]);
         let noise = TransformSpec::new("noise").with("sigma", 0.2).with("per_sample", false);
-        assert_eq!(f.config.privacy.transforms[0], noise);
+        assert_eq!(f.privacy().unwrap().transforms[0], noise);
         press(&mut f, &[KeyCode::Char('x')]);
-        assert_eq!(f.config.privacy.transforms, vec![TransformSpec::new("pixel-permutation")]);
+        assert_eq!(f.privacy().unwrap().transforms, vec![TransformSpec::new("pixel-permutation")]);
         press(&mut f, &[KeyCode::Char('x')]);
-        assert!(f.config.privacy.transforms.is_empty());
+        assert!(f.privacy().unwrap().transforms.is_empty());
         assert_eq!(f.current(), Field::CodesPerClass);
     }
 

@@ -1,4 +1,4 @@
-//! State of the run being watched: both arms' progress, curves, status and log, updated from the
+//! State of the run being watched: every arm's progress, curves, status and log, updated from the
 //! same [`Event`]s the headless printer reads.
 
 use std::collections::VecDeque;
@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::attacks::Event;
-use crate::train::{Arm, ArmSummary, Control, MetricRow};
+use crate::config::ArmConfig;
+use crate::train::{ArmSummary, Control, MetricRow, MetricSplit};
 
+use super::arms::Arms;
 use super::curves::Curves;
 
 /// Log lines kept for the live view.
@@ -76,6 +78,7 @@ impl ArmState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmLive {
+    pub name: String,
     pub state: ArmState,
     pub epochs: usize,
     pub steps_per_epoch: usize,
@@ -90,9 +93,10 @@ pub struct ArmLive {
     pub summary: Option<ArmSummary>,
 }
 
-impl Default for ArmLive {
-    fn default() -> Self {
+impl ArmLive {
+    pub fn new(name: &str) -> Self {
         ArmLive {
+            name: name.to_string(),
             state: ArmState::Waiting,
             epochs: 0,
             steps_per_epoch: 0,
@@ -105,9 +109,7 @@ impl Default for ArmLive {
             summary: None,
         }
     }
-}
 
-impl ArmLive {
     pub fn total_steps(&self) -> usize {
         self.epochs * self.steps_per_epoch
     }
@@ -147,11 +149,12 @@ impl ArmLive {
 pub struct LiveRun {
     pub name: String,
     pub dir: PathBuf,
-    pub privacy: String,
+    /// The run's arms in config order, with their colours.
+    pub legend: Arms,
     pub status: RunStatus,
     pub stage: String,
-    pub baseline: ArmLive,
-    pub private: ArmLive,
+    /// Each arm's progress, in config order.
+    pub arms: Vec<ArmLive>,
     pub curves: Curves,
     pub log: VecDeque<String>,
     pub error: Option<String>,
@@ -161,15 +164,15 @@ pub struct LiveRun {
 }
 
 impl LiveRun {
-    pub fn new(name: String, dir: PathBuf, privacy: String, control: Arc<Control>) -> LiveRun {
+    /// A run of the arms `arms` (as `Config::arms` resolves them) that is starting.
+    pub fn new(name: String, dir: PathBuf, arms: &[ArmConfig], control: Arc<Control>) -> LiveRun {
         LiveRun {
             name,
             dir,
-            privacy,
+            legend: Arms::from_config(arms),
             status: RunStatus::Running,
             stage: "starting".into(),
-            baseline: ArmLive::default(),
-            private: ArmLive::default(),
+            arms: arms.iter().map(|a| ArmLive::new(&a.name)).collect(),
             curves: Curves::default(),
             log: VecDeque::new(),
             error: None,
@@ -178,18 +181,25 @@ impl LiveRun {
         }
     }
 
-    pub fn arm(&self, arm: Arm) -> &ArmLive {
-        match arm {
-            Arm::Baseline => &self.baseline,
-            Arm::Private => &self.private,
-        }
+    pub fn arm(&self, name: &str) -> Option<&ArmLive> {
+        self.arms.iter().find(|a| a.name == name)
     }
 
-    fn arm_mut(&mut self, arm: Arm) -> &mut ArmLive {
-        match arm {
-            Arm::Baseline => &mut self.baseline,
-            Arm::Private => &mut self.private,
-        }
+    /// The arm's state; an arm the config did not list (events of another run) is added at the end.
+    fn arm_mut(&mut self, name: &str) -> &mut ArmLive {
+        let i = match self.arms.iter().position(|a| a.name == name) {
+            Some(i) => i,
+            None => {
+                self.arms.push(ArmLive::new(name));
+                self.arms.len() - 1
+            }
+        };
+        &mut self.arms[i]
+    }
+
+    /// Epochs of the longest arm (the charts' x range while training).
+    pub fn max_epochs(&self) -> usize {
+        self.arms.iter().map(|a| a.epochs).max().unwrap_or(0)
     }
 
     pub fn log_line(&mut self, line: impl Into<String>) {
@@ -208,41 +218,51 @@ impl LiveRun {
             }
             Event::Log(s) => self.log_line(s),
             Event::TrainStarted { arm, epochs, steps_per_epoch, samples } => {
-                let a = self.arm_mut(arm);
+                let a = self.arm_mut(&arm);
                 a.state = ArmState::Training;
                 a.epochs = epochs;
                 a.steps_per_epoch = steps_per_epoch;
                 a.samples = samples;
-                self.log_line(format!("[{}] {epochs} epochs x {steps_per_epoch} steps, {samples} samples", arm.name()));
+                self.log_line(format!("[{arm}] {epochs} epochs x {steps_per_epoch} steps, {samples} samples"));
             }
             Event::Metric(row) => self.apply_metric(row),
             Event::TrainFinished { arm, summary } => {
-                self.log_line(format!("[{}] done: test {:.2}%", arm.name(), 100.0 * summary.test_accuracy));
-                let a = self.arm_mut(arm);
+                self.log_line(format!("[{arm}] done: test {:.2}%", 100.0 * summary.test_accuracy));
+                let a = self.arm_mut(&arm);
                 a.state = ArmState::Finished;
                 a.summary = Some(summary);
             }
             Event::TrainStopped { arm, summary } => {
-                self.log_line(format!("[{}] stopped after {} epochs", arm.name(), summary.epochs_completed));
-                let a = self.arm_mut(arm);
+                self.log_line(format!("[{arm}] stopped after {} epochs", summary.epochs_completed));
+                let a = self.arm_mut(&arm);
                 a.state = ArmState::Stopped;
                 a.summary = Some(summary);
             }
             Event::TrainFailed { arm, reason } => {
-                self.log_line(format!("[{}] FAILED: {reason}", arm.name()));
-                self.arm_mut(arm).state = ArmState::Failed(reason);
+                self.log_line(format!("[{arm}] FAILED: {reason}"));
+                self.arm_mut(&arm).state = ArmState::Failed(reason);
             }
-            Event::AttackStarted { name } => {
-                self.stage = format!("attack {name}");
-                self.log_line(format!("[attack {name}] started"));
+            Event::AttackStarted { arm, name } => {
+                self.stage = format!("attack {name} on {arm}");
+                self.log_line(format!("[{arm}] attack {name} started"));
             }
-            Event::AttackProgress { name, done, total } => self.stage = format!("attack {name} {done}/{total}"),
+            Event::AttackProgress { arm, name, done, total } => {
+                self.stage = format!("attack {name} on {arm} {done}/{total}")
+            }
             Event::AttackFinished { record } => {
                 let h = &record.headline;
                 let value = crate::tui::analysis::format_with_unit(&h.metric, &h.unit, h.value);
-                self.log_line(format!("[attack {}] {}: {value}: {}", record.name, h.metric, record.verdict_cell()));
+                self.log_line(format!(
+                    "[{}] attack {}: {}: {value}: {}",
+                    record.arm,
+                    record.name,
+                    h.metric,
+                    record.verdict_cell()
+                ));
             }
-            Event::AttackFailed { name, reason } => self.log_line(format!("[attack {name}] FAILED: {reason}")),
+            Event::AttackFailed { arm, name, reason } => {
+                self.log_line(format!("[{arm}] attack {name} FAILED: {reason}"))
+            }
             // Events added later (e.g. overhead) that this state does not fold yet.
             #[allow(unreachable_patterns)]
             other => self.log_line(format!("event: {other:?}")),
@@ -250,24 +270,22 @@ impl LiveRun {
     }
 
     fn apply_metric(&mut self, row: MetricRow) {
-        let spe = self.arm(row.arm).steps_per_epoch;
+        let spe = self.arm_mut(&row.arm).steps_per_epoch;
         self.curves.push(&row, (spe > 0).then_some(spe));
-        if row.split == "test" {
-            let epochs = self.arm(row.arm).epochs;
-            let _ = epochs;
+        if row.split == MetricSplit::Test {
             self.log_line(format!(
                 "[{}] ep{} test {:.2}% loss {:.3}",
-                row.arm.name(),
+                row.arm,
                 row.epoch,
                 100.0 * row.accuracy,
                 row.loss
             ));
         }
-        let a = self.arm_mut(row.arm);
+        let a = self.arm_mut(&row.arm);
         a.step = a.step.max(row.step);
         a.epoch = row.epoch;
         a.wall_s = row.wall_s;
-        if row.split == "test" {
+        if row.split == MetricSplit::Test {
             a.last_test = Some(row);
         } else {
             a.last_train = Some(row);

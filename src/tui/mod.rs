@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod analysis;
 pub mod app;
+pub mod arms;
 pub mod curves;
 pub mod diff;
 pub mod event;

@@ -1,14 +1,27 @@
-//! Colours and styles used across every view. The two arms keep the same colour everywhere
-//! (gauges, chart lines, legends, tables).
+//! Colours and styles used across every view. Each arm keeps one colour everywhere (gauges, chart
+//! lines, legends, tables, log lines): see [`crate::tui::arms::Arms`] for which arm gets which.
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::train::Arm;
+/// Arm colours: the Okabe–Ito colour-blind-safe palette in the order the figures use
+/// (`plot::style::arm_color`), so an arm has one colour on screen and on paper, with the figures'
+/// black as grey to show on dark backgrounds; the eighth, orange (the figures' encode colour), is
+/// the terminal's own, where the figures wrap around. As xterm-256 colours (portable to terminals
+/// without true colour). Slot 0 is the baseline's; the protected arms take the others in config
+/// order.
+pub const ARM_PALETTE: [Color; 8] = [
+    Color::Indexed(32),  // blue: the baseline
+    Color::Indexed(166), // vermilion
+    Color::Indexed(36),  // bluish green
+    Color::Indexed(175), // reddish purple
+    Color::Indexed(178), // yellow
+    Color::Indexed(74),  // sky blue
+    Color::Indexed(246), // grey
+    Color::Indexed(214), // orange
+];
 
-/// The baseline arm (raw data).
-pub const BASELINE: Color = Color::Cyan;
-/// The private arm (keyed data).
-pub const PRIVATE: Color = Color::Magenta;
+/// The baseline arm's colour.
+pub const BASELINE: Color = ARM_PALETTE[0];
 
 pub const GOOD: Color = Color::Green;
 pub const BAD: Color = Color::Red;
@@ -16,15 +29,9 @@ pub const WARN: Color = Color::Yellow;
 pub const MUTED: Color = Color::DarkGray;
 pub const ACCENT: Color = Color::Yellow;
 
-pub fn arm_color(arm: Arm) -> Color {
-    match arm {
-        Arm::Baseline => BASELINE,
-        Arm::Private => PRIVATE,
-    }
-}
-
-pub fn arm_style(arm: Arm) -> Style {
-    Style::new().fg(arm_color(arm))
+/// The colour of palette slot `slot` (wrapping past the last one).
+pub fn arm_color(slot: usize) -> Color {
+    ARM_PALETTE[slot % ARM_PALETTE.len()]
 }
 
 pub fn title() -> Style {

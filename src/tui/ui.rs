@@ -18,9 +18,21 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Experiments => views::experiments::draw(frame, body, app),
         View::Live => views::live::draw(frame, body, app.live.as_ref()),
         View::Attacks => {
-            views::attacks::draw(frame, body, &app.attacks, app.attack_selected, app.analysis_source.as_deref())
+            let arm = app.attack_arm();
+            let shown = views::attacks::Shown {
+                attacks: &app.attacks,
+                arm: arm.as_deref(),
+                arms: &app.analysis_arms,
+                selected: app.attack_selected,
+                source: app.analysis_source.as_deref(),
+            };
+            views::attacks::draw(frame, body, &shown)
         }
-        View::Overhead => views::overhead::draw(frame, body, &app.overhead, app.analysis_source.as_deref()),
+        View::Overhead => {
+            let arm = app.overhead_arm();
+            let source = app.analysis_source.as_deref();
+            views::overhead::draw(frame, body, &app.overhead, arm.as_deref(), &app.analysis_arms, source)
+        }
         View::Runs => views::runs::draw(frame, body, app),
     }
     draw_footer(frame, footer, app);
@@ -40,7 +52,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let badge = app.live.as_ref().map(|l| {
-        let p = (l.baseline.progress() + l.private.progress()) / 2.0;
+        let p = l.arms.iter().map(|a| a.progress()).sum::<f64>() / l.arms.len().max(1) as f64;
         Line::from(vec![
             Span::styled("run ", theme::muted()),
             Span::styled(l.status.label(), views::live::status_style(l.status)),
@@ -69,7 +81,9 @@ fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
         View::Experiments => vec![("↑↓", "select"), ("Enter", "edit"), ("s", "start"), ("r", "rescan")],
         View::Live if app.run_active() => vec![("p", "pause/resume"), ("x", "stop")],
         View::Live => vec![("1", "experiments")],
+        View::Attacks if app.attacks.arms().len() > 1 => vec![("↑↓", "select"), ("←→", "arm")],
         View::Attacks => vec![("↑↓", "select")],
+        View::Overhead if app.overhead.arms.len() > 1 => vec![("←→", "arm")],
         View::Overhead => vec![],
         View::Runs => match app.runs_mode {
             RunsMode::List => {

@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 
 use ppdl::attacks::Event;
 use ppdl::attacks::{AttackRecord, Curve, Figure, ThreatModel};
-use ppdl::config::Config;
+use ppdl::config::{Config, Schedule, SchemeConfig};
+use ppdl::scheme::transforms::DescribePrivacy;
 use ppdl::data::ImageShape;
 use ppdl::overhead::{
-    BytesPerSample, EncodeCost, InferenceCost, InferenceTimes, LiteratureEntry, Measured, MeasurementContext,
-    OverheadReport, TrainingCost,
+    ArmOverhead, BytesPerSample, EncodeCost, InferenceCost, InferenceTimes, LiteratureEntry, Measured,
+    MeasurementContext, OverheadReport, TrainingCost,
 };
-use ppdl::results::{ArmRecord, DatasetRecord, RunStatus, Summary, RUN_FORMAT_VERSION};
-use ppdl::train::{Arm, ArmSummary, MetricRow};
+use ppdl::results::{ArmRecord, ArmStatus, DatasetRecord, RunStatus, Summary, RUN_FORMAT_VERSION};
+use ppdl::train::{ArmSummary, MetricRow, MetricSplit};
 use ppdl::tui::actions::{ConfigEntry, RunDetail, RunEntry};
 use ppdl::tui::analysis::{AttackRow, Attacks, Availability, Overhead};
 use ppdl::tui::curves::Curves;
@@ -54,6 +55,36 @@ codes_per_class = 3
 enabled = ["inversion", "key-space", "wrong-key"]
 "#;
 
+/// Four arms on the embedded data: the baseline and three keyed schemes.
+pub const COMPARE4: &str = r#"
+name = "compare-quickstart"
+seed = 42
+[data]
+dataset = "embedded"
+[model]
+arch = "mlp-256"
+[train]
+epochs = 5
+[[arms]]
+name = "baseline"
+scheme = "none"
+[[arms]]
+name = "pixel-permutation"
+scheme = "keyed"
+transforms = [{ kind = "pixel-permutation" }]
+[[arms]]
+name = "block-shuffle"
+scheme = "keyed"
+transforms = [{ kind = "block-shuffle", block = 4, flip = true }]
+[[arms]]
+name = "fast-mix"
+scheme = "keyed"
+transforms = [{ kind = "fast-mix" }]
+"#;
+
+/// The arm names of [`COMPARE4`], in order.
+pub const ARMS4: [&str; 4] = ["baseline", "pixel-permutation", "block-shuffle", "fast-mix"];
+
 pub fn config(text: &str) -> Config {
     ppdl::validate::parse_config(text, Path::new("fixture.toml")).expect("fixture config is valid")
 }
@@ -69,6 +100,11 @@ pub fn config_entries() -> Vec<ConfigEntry> {
             path: "configs/fashion-cnn.toml".into(),
             rel: "fashion-cnn.toml".into(),
             config: Ok(config(FASHION_CNN)),
+        },
+        ConfigEntry {
+            path: "configs/compare-quickstart.toml".into(),
+            rel: "compare-quickstart.toml".into(),
+            config: Ok(config(COMPARE4)),
         },
         ConfigEntry {
             path: "configs/broken.toml".into(),
@@ -88,7 +124,7 @@ pub fn app() -> App {
 
 #[allow(clippy::too_many_arguments)]
 pub fn row(
-    arm: Arm,
+    arm: &str,
     epoch: usize,
     step: usize,
     split: &str,
@@ -97,15 +133,19 @@ pub fn row(
     sps: f64,
     wall: f64,
 ) -> MetricRow {
-    MetricRow { arm, epoch, step, split: split.into(), loss, accuracy, samples_per_s: sps, wall_s: wall }
+    let split = MetricSplit::from_name(split).expect("train or test");
+    MetricRow { arm: arm.into(), epoch, step, split, loss, accuracy, samples_per_s: sps, wall_s: wall }
 }
 
 /// Metric rows of a 5-epoch run, 94 steps per epoch, a train row every 30 steps, up to `upto` steps.
-pub fn metric_rows(arm: Arm, upto: usize) -> Vec<MetricRow> {
+/// Each arm its own accuracy gap to the baseline and speed.
+pub fn metric_rows(arm: &str, upto: usize) -> Vec<MetricRow> {
     let spe = 94;
     let (acc_gap, speed) = match arm {
-        Arm::Baseline => (0.0, 5200.0),
-        Arm::Private => (0.004, 5000.0),
+        "baseline" => (0.0, 5200.0),
+        "private" | "pixel-permutation" => (0.004, 5000.0),
+        "block-shuffle" => (0.05, 4900.0),
+        _ => (0.02, 4700.0),
     };
     let mut rows = vec![];
     for step in 1..=upto {
@@ -125,26 +165,38 @@ pub fn metric_rows(arm: Arm, upto: usize) -> Vec<MetricRow> {
     rows
 }
 
-/// A live run part-way: baseline at step 300 of 470, private at 260.
-pub fn live_app() -> App {
+/// Steps each arm has reached in the live fixtures.
+fn live_steps(arm: &str) -> usize {
+    match arm {
+        "baseline" => 300,
+        "private" | "pixel-permutation" => 260,
+        "block-shuffle" => 200,
+        _ => 120,
+    }
+}
+
+/// `config` started as a live run, each arm part-way (baseline at step 300 of 470, the next arm at
+/// 260, then 200 and 120).
+pub fn live_app_of(config_text: &str) -> App {
     let mut app = app();
-    let _ = app.begin_run(config(QUICKSTART), PathBuf::from("results/quickstart-run"));
+    let cfg = config(config_text);
+    let arms: Vec<String> = cfg.arms().into_iter().map(|a| a.name).collect();
+    let _ = app.begin_run(cfg.clone(), PathBuf::from(format!("results/{}-run", cfg.name)));
     let mut events = vec![
         Event::Stage("loading embedded".into()),
         Event::Log(
             "encoded 6000 training and 1000 test samples in 0.041 s (pixel-permutation; labels: permuted, m=1)".into(),
         ),
-        Event::Stage("training both arms".into()),
+        Event::Stage(format!("training {} arms: {}", arms.len(), arms.join(", "))),
     ];
-    for arm in Arm::BOTH {
-        events.push(Event::TrainStarted { arm, epochs: 5, steps_per_epoch: 94, samples: 6000 });
+    for arm in &arms {
+        events.push(Event::TrainStarted { arm: arm.clone(), epochs: 5, steps_per_epoch: 94, samples: 6000 });
     }
-    let b = metric_rows(Arm::Baseline, 300);
-    let p = metric_rows(Arm::Private, 260);
-    let n = b.len().max(p.len());
+    let rows: Vec<Vec<MetricRow>> = arms.iter().map(|a| metric_rows(a, live_steps(a))).collect();
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     for i in 0..n {
-        for rows in [&b, &p] {
-            if let Some(r) = rows.get(i) {
+        for arm_rows in &rows {
+            if let Some(r) = arm_rows.get(i) {
                 events.push(Event::Metric(r.clone()));
             }
         }
@@ -155,19 +207,21 @@ pub fn live_app() -> App {
     app
 }
 
+/// A live run of the quickstart part-way: baseline at step 300 of 470, private at 260.
+pub fn live_app() -> App {
+    live_app_of(QUICKSTART)
+}
+
 /// The live run after both arms finished.
 pub fn finished_live_app() -> App {
     let mut app = live_app();
-    for arm in Arm::BOTH {
+    for arm in ["baseline", "private"] {
         let rows = metric_rows(arm, 470);
-        let start = match arm {
-            Arm::Baseline => metric_rows(arm, 300).len(),
-            Arm::Private => metric_rows(arm, 260).len(),
-        };
+        let start = metric_rows(arm, live_steps(arm)).len();
         for r in &rows[start..] {
             app.handle_event(Event::Metric(r.clone()));
         }
-        let last = rows.iter().rev().find(|r| r.split == "test").unwrap();
+        let last = rows.iter().rev().find(|r| r.split == MetricSplit::Test).unwrap();
         let summary = ArmSummary {
             test_accuracy: last.accuracy,
             train_seconds: last.wall_s,
@@ -175,7 +229,7 @@ pub fn finished_live_app() -> App {
             epochs_completed: 5,
             epoch_seconds: vec![],
         };
-        app.handle_event(Event::TrainFinished { arm, summary });
+        app.handle_event(Event::TrainFinished { arm: arm.into(), summary });
     }
     app
 }
@@ -187,6 +241,7 @@ fn record(name: &str, title: &str, metric: &str, value: f64, unit: &str, verdict
         knowledge: "the public scheme, not the key".into(),
     };
     AttackRecord {
+        arm: "private".into(),
         parameters: [("evaluation_samples".to_string(), serde_json::json!(500))].into_iter().collect(),
         headline: Figure::new(metric, value, unit),
         verdict: verdict.into(),
@@ -280,12 +335,17 @@ pub fn attack_records() -> Vec<AttackRecord> {
 
 pub fn attacks() -> Attacks {
     let mut rows: Vec<AttackRow> = attack_records().iter().map(AttackRow::from).collect();
-    rows.push(AttackRow::failed("statistical", "no provider model in the run folder"));
+    rows.push(AttackRow::failed("private", "statistical", "no provider model in the run folder"));
     Attacks { status: Availability::Done, rows, progress: None }
 }
 
-/// overhead.json as the overhead module writes it (fixed numbers).
+/// overhead.json as the overhead module writes it (fixed numbers), for the arm `private`.
 pub fn overhead_report() -> OverheadReport {
+    overhead_report_of(&[("private", 1.0)])
+}
+
+/// overhead.json of several protected arms: (name, cost factor on the `private` figures).
+pub fn overhead_report_of(arms: &[(&str, f64)]) -> OverheadReport {
     let times = |batch: usize, base: f64, total: f64| InferenceTimes {
         batch_size: batch,
         baseline_forward_ms: base,
@@ -306,52 +366,53 @@ pub fn overhead_report() -> OverheadReport {
         kind: "literature".into(),
         note: String::new(),
     };
-    OverheadReport {
-        format_version: 1,
-        measured: Measured {
-            encode: EncodeCost {
-                samples: 6000,
-                seconds: 0.041,
-                samples_per_second: 146_341.0,
-                per_transform: vec![],
-                labels_seconds: 0.001,
-                key_setup_seconds: 0.0,
-                fraction_of_baseline_epoch: Some(0.034),
-            },
-            training: TrainingCost {
-                baseline_epoch_seconds: vec![1.2, 1.21, 1.22],
-                private_epoch_seconds: vec![1.25, 1.26, 1.3],
-                ratio: Some(1.26 / 1.21),
-                clean: false,
-                schedule: "parallel".into(),
-                ratio_of_totals: Some(1.04),
-                baseline_samples_per_second: Some(4958.0),
-                private_samples_per_second: Some(4762.0),
-            },
-            inference: InferenceCost {
-                batch: times(256, 2.4, 2.7),
-                single_sample: Some(times(1, 0.042, 0.047)),
-                weights: "trained".into(),
-            },
-            bytes: BytesPerSample {
-                to_provider_per_sample: 3136,
-                to_customer_per_sample: 40,
-                raw_input_per_sample: 3136,
-                raw_input_u8_per_sample: 784,
-                raw_output_per_sample: Some(40),
-                input_expansion: 1.0,
-            },
-            accuracy_delta: -0.0007,
-            peak_memory_bytes: Some(212 * 1024 * 1024),
-            peak_memory_source: "VmHWM".into(),
-            context: MeasurementContext {
-                arch: "mlp-256".into(),
-                dataset: "embedded".into(),
-                privacy: "pixel-permutation; labels: permuted, m=1".into(),
-                threads: 2,
-                load_average_1m: Some(1.1),
-            },
+    let measured = |f: f64| Measured {
+        encode: EncodeCost {
+            samples: 6000,
+            seconds: 0.041,
+            samples_per_second: 146_341.0,
+            per_transform: vec![],
+            labels_seconds: 0.001,
+            key_setup_seconds: 0.0,
+            fraction_of_baseline_epoch: Some(0.034),
         },
+        training: TrainingCost {
+            baseline_epoch_seconds: vec![1.2, 1.21, 1.22],
+            private_epoch_seconds: vec![1.25 * f, 1.26 * f, 1.3 * f],
+            ratio: Some(1.26 * f / 1.21),
+            clean: false,
+            schedule: "parallel".into(),
+            ratio_of_totals: Some(1.04),
+            baseline_samples_per_second: Some(4958.0),
+            private_samples_per_second: Some(4762.0),
+        },
+        inference: InferenceCost {
+            batch: times(256, 2.4, 2.7 * f),
+            single_sample: Some(times(1, 0.042, 0.047)),
+            weights: "trained".into(),
+        },
+        bytes: BytesPerSample {
+            to_provider_per_sample: 3136,
+            to_customer_per_sample: 40,
+            raw_input_per_sample: 3136,
+            raw_input_u8_per_sample: 784,
+            raw_output_per_sample: Some(40),
+            input_expansion: 1.0,
+        },
+        accuracy_delta: -0.0007,
+        peak_memory_bytes: Some(212 * 1024 * 1024),
+        peak_memory_source: "VmHWM".into(),
+        context: MeasurementContext {
+            arch: "mlp-256".into(),
+            dataset: "embedded".into(),
+            privacy: "pixel-permutation; labels: permuted, m=1".into(),
+            threads: 2,
+            load_average_1m: Some(1.1),
+        },
+    };
+    OverheadReport {
+        format_version: ppdl::overhead::OVERHEAD_FORMAT_VERSION,
+        arms: arms.iter().map(|(arm, f)| ArmOverhead { arm: arm.to_string(), measured: measured(*f) }).collect(),
         literature: vec![
             lit(
                 "CryptoNets",
@@ -376,27 +437,77 @@ pub fn overhead() -> Overhead {
     Overhead::from(&overhead_report())
 }
 
-fn arm_record(acc: f64, secs: f64, sps: f64, status: &str) -> ArmRecord {
+/// An arm's record; `scheme` None is the baseline, else the keyed arm's description.
+pub fn arm_record(name: &str, scheme: Option<&str>, acc: f64, base: f64, secs: f64, sps: f64) -> ArmRecord {
     ArmRecord {
-        status: status.into(),
+        name: name.into(),
+        scheme: match scheme {
+            None => SchemeConfig::None,
+            Some(_) => SchemeConfig::Keyed(Default::default()),
+        },
+        description: scheme.map_or_else(|| SchemeConfig::None.describe(), str::to_string),
+        key_fingerprint: scheme.map(|_| "ab12cd34".into()),
+        fixed_key: false,
+        status: ArmStatus::Finished,
         test_accuracy: acc,
         train_seconds: secs,
         samples_per_second: sps,
         epochs_completed: 5,
         epoch_seconds: vec![secs / 5.0; 5],
+        accuracy_delta: scheme.map(|_| acc - base),
+        encode_seconds: scheme.map(|_| 0.04),
         failure: None,
     }
 }
 
 pub fn summary(name: &str, dataset: &str, base: f64, private: f64, privacy: &str, started: &str) -> Summary {
+    summary_of(
+        name,
+        dataset,
+        vec![
+            arm_record("baseline", None, base, base, 5.8, 5170.0),
+            arm_record("private", Some(privacy), private, base, 6.1, 4920.0),
+        ],
+        started,
+    )
+}
+
+/// A run of the four arms of [`COMPARE4`].
+pub fn summary4(started: &str) -> Summary {
+    let base = 0.8412;
+    summary_of(
+        "compare-quickstart",
+        "embedded",
+        vec![
+            arm_record("baseline", None, base, base, 5.8, 5170.0),
+            arm_record(
+                "pixel-permutation",
+                Some("pixel-permutation; labels: permuted, m=1"),
+                0.8405,
+                base,
+                6.1,
+                4920.0,
+            ),
+            arm_record(
+                "block-shuffle",
+                Some("block-shuffle(b=4,flip); labels: permuted, m=1"),
+                0.7931,
+                base,
+                6.3,
+                4810.0,
+            ),
+            arm_record("fast-mix", Some("fast-mix(rounds=3); labels: permuted, m=1"), 0.8217, base, 6.6, 4650.0),
+        ],
+        started,
+    )
+}
+
+pub fn summary_of(name: &str, dataset: &str, arms: Vec<ArmRecord>, started: &str) -> Summary {
     Summary {
         format_version: RUN_FORMAT_VERSION,
         name: name.into(),
         seed: 42,
         arch: "mlp-256".into(),
-        privacy: privacy.into(),
-        key_fingerprint: "ab12cd34".into(),
-        fixed_key: false,
         dataset: DatasetRecord {
             name: dataset.into(),
             train: 6000,
@@ -404,11 +515,8 @@ pub fn summary(name: &str, dataset: &str, base: f64, private: f64, privacy: &str
             shape: ImageShape { height: 28, width: 28, channels: 1 },
             classes: 10,
         },
-        baseline: arm_record(base, 5.8, 5170.0, "finished"),
-        private: arm_record(private, 6.1, 4920.0, "finished"),
-        accuracy_delta: private - base,
-        encode_seconds: 0.04,
-        schedule: "parallel".into(),
+        arms,
+        schedule: Schedule::Parallel,
         interrupted: false,
         started_at: started.into(),
         finished_at: started.into(),
@@ -426,8 +534,8 @@ pub fn status_of(s: &Summary) -> RunStatus {
 /// `summary` stopped by the user after `epochs` epochs.
 pub fn interrupted(mut s: Summary, epochs: usize) -> Summary {
     s.interrupted = true;
-    for arm in [&mut s.baseline, &mut s.private] {
-        arm.status = "stopped".into();
+    for arm in &mut s.arms {
+        arm.status = ArmStatus::Stopped;
         arm.epochs_completed = epochs;
         arm.epoch_seconds.truncate(epochs);
     }
@@ -496,16 +604,25 @@ pub fn run_entries() -> Vec<RunEntry> {
 
 pub fn run_detail() -> RunDetail {
     let entry = &run_entries()[0];
-    let mut rows = metric_rows(Arm::Baseline, 470);
-    rows.extend(metric_rows(Arm::Private, 470));
+    detail_of(entry.label.clone(), entry.summary.clone().unwrap())
+}
+
+/// A run opened in the runs view: its summary and every arm's full curves.
+pub fn detail_of(label: String, summary: Summary) -> RunDetail {
+    let rows: Vec<MetricRow> = summary.arms.iter().flat_map(|a| metric_rows(&a.name, 470)).collect();
     RunDetail {
-        label: entry.label.clone(),
-        dir: entry.dir.clone(),
-        summary: entry.summary.clone().unwrap(),
-        status: entry.status.clone().unwrap(),
+        dir: PathBuf::from("results").join(&label),
+        label,
+        status: status_of(&summary),
+        summary,
         curves: Curves::from_rows(&rows),
         metrics_error: None,
     }
+}
+
+/// The four-arm run opened in the runs view.
+pub fn run_detail4() -> RunDetail {
+    detail_of("compare-quickstart-20260103-100000".into(), summary4("2026-01-03T10:00:00Z"))
 }
 
 pub const CONFIG_A: &str = "name = \"quickstart\"\nseed = 42\n\n[data]\ndataset = \"embedded\"\n\n[model]\narch = \"mlp-256\"\n\n[train]\nepochs = 5\nbatch_size = 64\noptimizer = \"adam\"\nlearning_rate = 0.001\n\n[privacy]\nlabel_permutation = true\ncodes_per_class = 1\n\n[[privacy.transforms]]\nkind = \"pixel-permutation\"\n\n[output]\ndir = \"results\"\nfigures = true\n";

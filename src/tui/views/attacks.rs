@@ -1,5 +1,6 @@
-//! The attacks view: one row per attack (headline, verdict with its deciding metric) as results
-//! arrive, and the selected attack's curves (with the no-attack reference in range) and what it found.
+//! The attacks view: one attacked arm at a time (←/→ switch): one row per attack (headline, verdict
+//! with its deciding metric) as results arrive, and the selected attack's curves (with the no-attack
+//! reference in range) and what it found.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -11,11 +12,12 @@ use ratatui::widgets::{
 use ratatui::Frame;
 
 use crate::tui::analysis::{AttackRow, Attacks, Availability, Verdict};
+use crate::tui::arms::Arms;
 use crate::tui::theme;
 
 use super::block;
 
-/// Curve colours of an attack chart (not the arm colours: these series are not the two arms).
+/// Curve colours of an attack chart (not the arm colours: these series are not arms).
 const PALETTE: [Color; 5] = [Color::Yellow, Color::Green, Color::LightBlue, Color::LightRed, Color::White];
 
 pub fn verdict_style(v: &Verdict) -> Style {
@@ -27,21 +29,34 @@ pub fn verdict_style(v: &Verdict) -> Style {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize, source: Option<&str>) {
-    let title = match source {
+/// What the view shows: the results, which arm's, the selected row of that arm, and the run.
+pub struct Shown<'a> {
+    pub attacks: &'a Attacks,
+    /// The attacked arm shown (None when no arm has results yet).
+    pub arm: Option<&'a str>,
+    /// The run's arms, for their colours.
+    pub arms: &'a Arms,
+    pub selected: usize,
+    pub source: Option<&'a str>,
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, shown: &Shown<'_>) {
+    let attacks = shown.attacks;
+    let title = match shown.source {
         Some(s) => format!("Attacks · {s}"),
         None => "Attacks".into(),
     };
-    if attacks.rows.is_empty() {
+    let (Some(arm), false) = (shown.arm, attacks.rows.is_empty()) else {
         let lines = super::availability_lines("attack results", &attacks.status, "attacks.json")
             .unwrap_or_else(|| vec![Line::from(""), Line::styled(" attacks.json lists no attacks.", theme::muted())]);
         super::notice(frame, area, &title, lines);
         return;
-    }
-    let table_h = (attacks.rows.len() as u16 + 3).min(area.height / 2).max(5);
+    };
+    let rows: Vec<&AttackRow> = attacks.of_arm(arm).collect();
+    let table_h = (rows.len() as u16 + 4).min(area.height / 2).max(6);
     let [top, bottom] = Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(area);
-    draw_table(frame, top, attacks, selected, &title);
-    if let Some(row) = attacks.rows.get(selected) {
+    draw_table(frame, top, shown, &rows, &title);
+    if let Some(row) = rows.get(shown.selected) {
         let [curve, detail] = Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(bottom);
         draw_curves(frame, curve, row);
         draw_detail(frame, detail, row);
@@ -58,9 +73,29 @@ fn progress_text(attacks: &Attacks) -> String {
     }
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize, title: &str) {
+/// "arm NAME (2 of 3 attacked arms, ←/→ switch)" in the arm's colour.
+fn arm_line(shown: &Shown<'_>, arm: &str) -> Line<'static> {
+    let arms = shown.attacks.arms();
+    let mut spans = vec![Span::styled("arm ", theme::muted()), Span::styled(arm.to_string(), shown.arms.style(arm))];
+    if arms.len() > 1 {
+        let i = arms.iter().position(|a| a == arm).unwrap_or(0);
+        spans.push(Span::styled(format!("  ({} of {} attacked arms, ←/→ switch)", i + 1, arms.len()), theme::muted()));
+    }
+    if let Some(d) = shown.arms.get(arm).map(|a| a.description.clone()).filter(|d| !d.is_empty()) {
+        spans.push(Span::styled(format!("  {d}"), theme::muted()));
+    }
+    Line::from(spans)
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, shown: &Shown<'_>, rows: &[&AttackRow], title: &str) {
+    let arm = rows.first().map(|r| r.arm.as_str()).unwrap_or_default();
+    let outer = block(format!("{title}{}", progress_text(shown.attacks)));
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let [which, table_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(arm_line(shown, arm)), which);
     let header = Row::new(["attack", "headline", "verdict (deciding metric)"]).style(theme::title());
-    let rows = attacks.rows.iter().map(|r| {
+    let rows = rows.iter().map(|r| {
         Row::new([
             Cell::from(r.name.clone()),
             Cell::from(r.value_text()),
@@ -68,13 +103,9 @@ fn draw_table(frame: &mut Frame, area: Rect, attacks: &Attacks, selected: usize,
         ])
     });
     let widths = [Constraint::Length(16), Constraint::Length(14), Constraint::Fill(1)];
-    let table = Table::new(rows, widths)
-        .header(header)
-        .row_highlight_style(theme::selected())
-        .highlight_symbol("> ")
-        .block(block(format!("{title}{}", progress_text(attacks))));
-    let mut state = TableState::default().with_selected(Some(selected));
-    frame.render_stateful_widget(table, area, &mut state);
+    let table = Table::new(rows, widths).header(header).row_highlight_style(theme::selected()).highlight_symbol("> ");
+    let mut state = TableState::default().with_selected(Some(shown.selected));
+    frame.render_stateful_widget(table, table_area, &mut state);
 }
 
 /// Data bounds of every point, widened when flat.

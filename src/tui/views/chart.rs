@@ -1,4 +1,4 @@
-//! The metric chart shared by the live view and the runs view: both arms overlaid in their colours,
+//! The metric chart shared by the live view and the runs view: every arm overlaid in its colour,
 //! train rows as a line, test rows (end of epoch) as dots.
 
 use ratatui::layout::{Constraint, Rect};
@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph};
 use ratatui::Frame;
 
-use crate::train::Arm;
+use crate::tui::arms::Arms;
 use crate::tui::curves::{Curves, Quantity};
 use crate::tui::theme;
 
@@ -46,21 +46,26 @@ fn x_label(v: f64) -> String {
     }
 }
 
-/// Draw one quantity of both arms in `area`, titled `title`.
+/// Draw one quantity of every arm in `area`, titled `title`: the arms of `arms` in their order and
+/// colours, then any arm with curves that `arms` does not list.
 /// `x_max`: right end of the x axis in epochs (the run's epoch count while it trains).
-pub fn draw(frame: &mut Frame, area: Rect, title: &str, curves: &Curves, q: Quantity, x_max: f64) {
+pub fn draw(frame: &mut Frame, area: Rect, title: &str, curves: &Curves, arms: &Arms, q: Quantity, x_max: f64) {
     let Some((lo, hi)) = curves.y_range(q) else {
         let text = Paragraph::new(Line::styled(" waiting for metrics", theme::muted())).block(block(title));
         frame.render_widget(text, area);
         return;
     };
     let mut datasets = Vec::new();
-    for arm in Arm::BOTH {
+    let extra = curves.names().filter(|n| arms.get(n).is_none());
+    for arm in arms.names().chain(extra) {
         let (line, points) = curves.series(arm, q);
-        let style = theme::arm_style(arm);
+        if line.is_empty() && points.is_empty() {
+            continue;
+        }
+        let style = arms.style(arm);
         datasets.push(
             Dataset::default()
-                .name(arm.name())
+                .name(arm.to_string())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(style)

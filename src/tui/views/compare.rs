@@ -1,30 +1,29 @@
-//! Two runs compared: headline figures side by side and a diff of their config.toml.
+//! Two runs compared: each arm's test accuracy in both runs (arms matched by name) and a diff of
+//! their config.toml.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::results::Summary;
 use crate::tui::actions::Compare;
+use crate::tui::arms::Arms;
 use crate::tui::diff::{changes, DiffLine};
 use crate::tui::theme;
 
 use super::{block, delta_points, pct};
 
 pub fn draw(frame: &mut Frame, area: Rect, c: &Compare) {
-    let [heads, diff] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(area);
-    draw_heads(frame, heads, c);
+    let heads_h = (head_lines(c).len() as u16 + 2).min(area.height / 2);
+    let [heads, diff] = Layout::vertical([Constraint::Length(heads_h), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(head_lines(c)).block(block("Compare runs")), heads);
     draw_diff(frame, diff, c);
 }
 
-fn head_line(tag: &str, label: &str, s: Option<&crate::results::Summary>) -> Line<'static> {
+fn head_line(tag: &str, label: &str, s: Option<&Summary>) -> Line<'static> {
     let figures = match s {
-        Some(s) => format!(
-            "baseline {}  private {}  Δ {}",
-            pct(s.baseline.test_accuracy),
-            pct(s.private.test_accuracy),
-            delta_points(s.accuracy_delta)
-        ),
+        Some(s) => format!("{} arms", s.arms.len()),
         None => "summary unreadable".into(),
     };
     Line::from(vec![
@@ -34,23 +33,60 @@ fn head_line(tag: &str, label: &str, s: Option<&crate::results::Summary>) -> Lin
     ])
 }
 
-fn draw_heads(frame: &mut Frame, area: Rect, c: &Compare) {
-    let mut lines =
-        vec![head_line("-", &c.left, c.left_summary.as_ref()), head_line("+", &c.right, c.right_summary.as_ref())];
-    if let (Some(a), Some(b)) = (&c.left_summary, &c.right_summary) {
-        let d = |x: f64, y: f64| delta_points(y - x);
+/// The arms of both runs, matched by name: the left run's in order, then the right run's others.
+fn arm_names(a: Option<&Summary>, b: Option<&Summary>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in [a, b].into_iter().flatten() {
+        for arm in &s.arms {
+            if !names.contains(&arm.name) {
+                names.push(arm.name.clone());
+            }
+        }
+    }
+    names
+}
+
+/// Both runs, then one row per arm: test accuracy in each run (Δ against that run's baseline) and
+/// the change from - to +.
+fn head_lines(c: &Compare) -> Vec<Line<'static>> {
+    let (a, b) = (c.left_summary.as_ref(), c.right_summary.as_ref());
+    let mut lines = vec![head_line("-", &c.left, a), head_line("+", &c.right, b)];
+    let names = arm_names(a, b);
+    // Colours from the run that lists the arm (the left one first).
+    let arms_a = a.map(Arms::from_summary).unwrap_or_default();
+    let arms_b = b.map(Arms::from_summary).unwrap_or_default();
+    let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(3).clamp(8, 18) + 1;
+    if !names.is_empty() {
+        lines.push(Line::styled(
+            format!("{:<w$}{:>18} {:>18} {:>11}", "arm", "- test (Δ)", "+ test (Δ)", "change"),
+            theme::muted(),
+        ));
+    }
+    let cell = |s: Option<&Summary>, name: &str| -> (String, Option<f64>) {
+        match s.and_then(|s| s.arm(name)) {
+            Some(r) => {
+                let delta = r.accuracy_delta.map(|d| format!(" ({:+.2})", 100.0 * d)).unwrap_or_default();
+                (format!("{}{delta}", pct(r.test_accuracy)), Some(r.test_accuracy))
+            }
+            None => ("-".into(), None),
+        }
+    };
+    for name in &names {
+        let style = if arms_a.get(name).is_some() { arms_a.style(name) } else { arms_b.style(name) };
+        let (ta, va) = cell(a, name);
+        let (tb, vb) = cell(b, name);
+        let change = va.zip(vb).map(|(x, y)| delta_points(y - x)).unwrap_or_else(|| "-".into());
         lines.push(Line::from(vec![
-            Span::styled("change (+ minus -) ", theme::muted()),
-            Span::raw(format!(
-                "baseline {}  private {}",
-                d(a.baseline.test_accuracy, b.baseline.test_accuracy),
-                d(a.private.test_accuracy, b.private.test_accuracy)
-            )),
+            Span::styled(format!("{:<w$}", super::experiments::fit_left(name, w - 1)), style),
+            Span::raw(format!("{ta:>18} {tb:>18} {change:>11}")),
         ]));
     }
     let n = changes(&c.diff);
-    lines.push(Line::styled(format!("config.toml: {n} changed lines"), theme::muted()));
-    frame.render_widget(Paragraph::new(lines).block(block("Compare runs")), area);
+    lines.push(Line::styled(
+        format!("config.toml: {n} changed lines (Δ: points against the run's baseline)"),
+        theme::muted(),
+    ));
+    lines
 }
 
 fn draw_diff(frame: &mut Frame, area: Rect, c: &Compare) {

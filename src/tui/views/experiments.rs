@@ -7,9 +7,10 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use crate::attacks::AttackKind;
-use crate::config::{AttacksConfig, Config, OptimizerKind, PrivacyConfig, Schedule};
-use crate::scheme::transforms::{DescribePrivacy, TransformLabel};
+use crate::config::{AttacksConfig, Config, OptimizerKind, PrivacyConfig, Schedule, SchemeConfig};
+use crate::scheme::transforms::TransformLabel;
 use crate::tui::app::App;
+use crate::tui::arms::Arms;
 use crate::tui::theme;
 
 use super::block;
@@ -47,7 +48,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block(title)), area);
         return;
     }
-    let header = Row::new(["config", "dataset", "arch", "ep", "attacks", "privacy"]).style(theme::title());
+    let header = Row::new(["config", "dataset", "arch", "ep", "attacks", "protection"]).style(theme::title());
     let longest = app.configs.iter().map(|e| display_name(&e.rel).chars().count()).max().unwrap_or(6);
     let name_w = longest.clamp(12, (area.width as usize / 3).max(12));
     let rows = app.configs.iter().map(|e| match &e.config {
@@ -57,7 +58,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(c.model.arch.name()),
             Cell::from(c.train.epochs.to_string()),
             Cell::from(attacks_short(&c.attacks)),
-            Cell::from(privacy_short(&c.privacy)),
+            Cell::from(protection_short(c)),
         ]),
         Err(_) => Row::new([
             Cell::from(fit_left(&display_name(&e.rel), name_w)),
@@ -96,13 +97,39 @@ pub fn fit_left(text: &str, width: usize) -> String {
     format!("…{tail}")
 }
 
+/// A config's protection in a table cell: the keyed settings of a two-arm config ("pixel-perm,
+/// labels perm, m=3"), or the arm count and each protected arm's transforms for `[[arms]]`
+/// ("4 arms: pixel-perm · block(4,flip) · fast-mix").
+pub fn protection_short(c: &Config) -> String {
+    match &c.arms {
+        None => privacy_short(&c.privacy.clone().unwrap_or_default()),
+        Some(arms) => {
+            let keyed: Vec<String> = arms
+                .iter()
+                .map(|a| match &a.scheme {
+                    SchemeConfig::Keyed(p) => transforms_short(p),
+                    SchemeConfig::None => String::new(),
+                })
+                .filter(|t| !t.is_empty())
+                .collect();
+            format!("{} arms: {}", arms.len(), keyed.join(" · "))
+        }
+    }
+}
+
+/// The transforms in a table cell: "block(4,flip)+noise(0.1)", or "no transform".
+fn transforms_short(p: &PrivacyConfig) -> String {
+    let parts: Vec<String> = p.transforms.iter().map(|t| t.short_label()).collect();
+    if parts.is_empty() {
+        "no transform".into()
+    } else {
+        parts.join("+")
+    }
+}
+
 /// The privacy settings in a table cell: "pixel-perm, labels perm, m=3".
 pub fn privacy_short(p: &PrivacyConfig) -> String {
-    let mut parts: Vec<String> = p.transforms.iter().map(|t| t.short_label()).collect();
-    if parts.is_empty() {
-        parts.push("no transform".into());
-    }
-    let mut s = parts.join("+");
+    let mut s = transforms_short(p);
     s.push_str(if p.label_permutation { ", labels perm" } else { ", labels plain" });
     if p.codes_per_class > 1 {
         s.push_str(&format!(", m={}", p.codes_per_class));
@@ -160,10 +187,31 @@ pub fn summary_lines(c: &Config) -> Vec<Line<'static>> {
             ]
             .concat(),
         ),
-        Line::from(field("privacy", c.privacy.describe())),
+    ]
+    .into_iter()
+    .chain(arm_lines(c))
+    .chain([
         Line::from(field("attacks", c.attacks.describe())),
         Line::from(field("output", c.output.dir.display().to_string())),
-    ]
+    ])
+    .collect()
+}
+
+/// One line per arm, its name in its colour and its scheme in words.
+fn arm_lines(c: &Config) -> Vec<Line<'static>> {
+    let configs = c.arms();
+    let arms = Arms::from_config(&configs);
+    let w = arms.name_width(8);
+    arms.list
+        .iter()
+        .map(|a| {
+            Line::from(vec![
+                Span::styled("arm ", theme::muted()),
+                Span::styled(format!("{:<w$} ", a.name), arms.style(&a.name)),
+                Span::raw(a.description.clone()),
+            ])
+        })
+        .collect()
 }
 
 fn draw_details(frame: &mut Frame, area: Rect, app: &App) {
@@ -176,7 +224,7 @@ fn draw_details(frame: &mut Frame, area: Rect, app: &App) {
             let mut l = summary_lines(c);
             l.push(Line::from(vec![
                 Span::styled("valid", theme::good()),
-                Span::styled("  (Enter: edit privacy settings, s: start)", theme::muted()),
+                Span::styled("  (Enter: edit the protection settings, s: start)", theme::muted()),
             ]));
             l
         }

@@ -1,5 +1,6 @@
-//! The privacy-settings form: one row per setting, the transform list in order, and the live
-//! validation verdict underneath.
+//! The protection-settings form: for an `[[arms]]` config the arms in their colours and which one is
+//! edited, one row per setting, the transform list in order, and the live validation verdict
+//! underneath.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -7,6 +8,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::scheme::transforms::{DescribePrivacy, ParamType};
+use crate::tui::arms::Arms;
 use crate::tui::form::{Field, Form};
 use crate::tui::theme;
 
@@ -15,6 +17,7 @@ use super::block;
 fn label(form: &Form, field: Field) -> String {
     match field {
         Field::Epochs => "epochs".into(),
+        Field::Arm => "arm".into(),
         Field::LabelPermutation => "label permutation".into(),
         Field::CodesPerClass => "codes per class".into(),
         Field::Kind(i) => format!("transform {}", i + 1),
@@ -25,6 +28,7 @@ fn label(form: &Form, field: Field) -> String {
 fn hint(form: &Form, field: Field) -> &'static str {
     match field {
         Field::Epochs | Field::CodesPerClass => "type digits or ←/→",
+        Field::Arm => "←/→ which keyed arm to edit",
         Field::LabelPermutation => "Space toggles",
         Field::Kind(_) => "←/→ kind  [ ] move  x remove  a add",
         Field::Param(..) => match form.param(field).map(|p| p.ty) {
@@ -39,6 +43,26 @@ pub fn draw(frame: &mut Frame, area: Rect, form: &Form) {
     let [fields, verdict] = Layout::vertical([Constraint::Min(6), Constraint::Length(5)]).areas(area);
     draw_fields(frame, fields, form);
     draw_verdict(frame, verdict, form);
+}
+
+/// "arms: baseline · [pixel-permutation] · block-shuffle": every arm in its colour, the edited one
+/// in brackets (None for a `[privacy]` config).
+fn arms_line(form: &Form) -> Option<Line<'static>> {
+    let configs = form.config.arms.as_ref()?;
+    let arms = Arms::from_config(configs);
+    let edited = form.arm_name();
+    let mut spans = vec![Span::styled("  arms ", theme::muted())];
+    for (i, a) in arms.list.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme::muted()));
+        }
+        let text = if a.name == edited { format!("[{}]", a.name) } else { a.name.clone() };
+        spans.push(Span::styled(text, arms.style(&a.name)));
+    }
+    if form.arm.is_none() {
+        spans.push(Span::styled("  (no keyed arm to edit)", theme::muted()));
+    }
+    Some(Line::from(spans))
 }
 
 fn draw_fields(frame: &mut Frame, area: Rect, form: &Form) {
@@ -65,12 +89,21 @@ fn draw_fields(frame: &mut Frame, area: Rect, form: &Form) {
     let changed = if form.dirty { " (edited, not saved)" } else { "" };
     let title = format!("Edit {}{changed}", form.source);
     let mut lines = items;
-    if form.config.privacy.transforms.is_empty() {
+    if form.privacy().is_some_and(|p| p.transforms.is_empty()) {
         lines.push(ListItem::new(Line::styled("  no input transform: a adds one", theme::muted())));
     }
-    let list = List::new(lines).block(block(title)).highlight_style(theme::selected()).highlight_symbol("> ");
+    let outer = block(title);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let arms = arms_line(form);
+    let [head, list_area] =
+        Layout::vertical([Constraint::Length(arms.is_some() as u16), Constraint::Min(0)]).areas(inner);
+    if let Some(line) = arms {
+        frame.render_widget(Paragraph::new(line), head);
+    }
+    let list = List::new(lines).highlight_style(theme::selected()).highlight_symbol("> ");
     let mut state = ListState::default().with_selected(Some(form.cursor));
-    frame.render_stateful_widget(list, area, &mut state);
+    frame.render_stateful_widget(list, list_area, &mut state);
 }
 
 fn draw_verdict(frame: &mut Frame, area: Rect, form: &Form) {
@@ -78,7 +111,10 @@ fn draw_verdict(frame: &mut Frame, area: Rect, form: &Form) {
     match &form.invalid {
         None => lines.push(Line::from(vec![
             Span::styled("✓ valid  ", theme::good()),
-            Span::raw(form.config.privacy.describe()),
+            Span::raw(match form.privacy() {
+                Some(p) => format!("{}: {}", form.arm_name(), p.describe()),
+                None => "no keyed arm".into(),
+            }),
         ])),
         Some((field, expected)) => lines.push(Line::from(vec![
             Span::styled("✗ ", theme::bad()),

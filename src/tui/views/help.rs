@@ -24,7 +24,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         "Experiments",
         &[
             ("↑↓  j k", "select a config"),
-            ("Enter  e", "edit privacy settings"),
+            ("Enter  e", "edit protection settings"),
             ("s", "start selected config"),
             ("r", "rescan configs folder"),
         ],
@@ -33,7 +33,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         "Edit form",
         &[
             ("↑↓  j k", "move between settings"),
-            ("←→  h l", "change value or kind"),
+            ("←→  h l", "change value, kind or arm"),
             ("0-9 .  ⌫", "type a number"),
             ("Space", "toggle on/off"),
             ("a  x", "add / remove a transform"),
@@ -42,7 +42,8 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("Live", &[("p  Space", "pause / resume training"), ("x", "stop run (keeps epochs)")]),
-    ("Attacks", &[("↑↓  j k", "select an attack (curve)")]),
+    ("Attacks", &[("↑↓  j k", "select an attack (curve)"), ("←→  h l", "attacks of another arm")]),
+    ("Overhead", &[("←→  h l", "costs of another arm")]),
     (
         "Runs",
         &[

@@ -1,5 +1,6 @@
-//! The live view: both arms side by side while they train: progress gauges with ETA, accuracy and
-//! loss charts overlaid, samples/s, status and the latest log lines.
+//! The live view: every arm side by side while they train: progress gauges with ETA (one row per
+//! arm, two columns when the arms do not fit), accuracy and loss charts overlaid in the arms'
+//! colours, samples/s, status and the latest log lines.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -7,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 use ratatui::Frame;
 
-use crate::train::Arm;
+use crate::tui::arms::Arms;
 use crate::tui::curves::Quantity;
 use crate::tui::live::{ArmLive, ArmState, LiveRun, RunStatus};
 use crate::tui::theme;
@@ -26,21 +27,49 @@ pub fn draw(frame: &mut Frame, area: Rect, live: Option<&LiveRun>) {
         super::notice(frame, area, "Live", text);
         return;
     };
-    let [header, gauges, charts, bottom] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(2), Constraint::Fill(3), Constraint::Fill(2)])
-            .areas(area);
+    let (columns, rows) = gauge_grid(live.arms.len(), area.height);
+    let [header, gauges, charts, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(rows as u16),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+    ])
+    .areas(area);
     draw_header(frame, header, live);
-    let [g0, g1] = Layout::vertical([Constraint::Length(1); 2]).areas(gauges);
-    draw_gauge(frame, g0, Arm::Baseline, live.arm(Arm::Baseline));
-    draw_gauge(frame, g1, Arm::Private, live.arm(Arm::Private));
+    draw_gauges(frame, gauges, live, columns, rows);
     let [acc, loss] = Layout::horizontal([Constraint::Fill(1); 2]).areas(charts);
-    let epochs = live.baseline.epochs.max(live.private.epochs) as f64;
-    let x_max = live.curves.max_x().max(epochs);
-    chart::draw(frame, acc, "Accuracy (line train, • test)", &live.curves, Quantity::Accuracy, x_max);
-    chart::draw(frame, loss, "Loss", &live.curves, Quantity::Loss, x_max);
+    let x_max = live.curves.max_x().max(live.max_epochs() as f64);
+    let arms = &live.legend;
+    chart::draw(frame, acc, "Accuracy (line train, • test)", &live.curves, arms, Quantity::Accuracy, x_max);
+    chart::draw(frame, loss, "Loss", &live.curves, arms, Quantity::Loss, x_max);
     let [speed, log] = Layout::horizontal([Constraint::Fill(1); 2]).areas(bottom);
-    chart::draw(frame, speed, "Samples/s", &live.curves, Quantity::Speed, x_max);
+    chart::draw(frame, speed, "Samples/s", &live.curves, arms, Quantity::Speed, x_max);
     draw_log(frame, log, live);
+}
+
+/// (columns, rows) of the gauge grid: one arm a row while they take at most a quarter of the height
+/// (and at least two rows), otherwise two columns.
+pub fn gauge_grid(arms: usize, height: u16) -> (usize, usize) {
+    let fits = (height.saturating_sub(1) as usize / 4).max(2);
+    if arms <= fits {
+        (1, arms.max(1))
+    } else {
+        (2, arms.div_ceil(2))
+    }
+}
+
+fn draw_gauges(frame: &mut Frame, area: Rect, live: &LiveRun, columns: usize, rows: usize) {
+    // A space either side of the name.
+    let name_w = live.legend.name_width(8).min(if columns == 1 { 18 } else { 11 }) as u16 + 2;
+    let cols = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(area);
+    for (c, col) in cols.iter().enumerate() {
+        let lines = Layout::vertical(vec![Constraint::Length(1); rows]).split(*col);
+        for (r, line) in lines.iter().enumerate() {
+            if let Some(a) = live.arms.get(c * rows + r) {
+                draw_gauge(frame, *line, &live.legend, a, name_w, columns == 1);
+            }
+        }
+    }
 }
 
 pub fn status_style(status: RunStatus) -> Style {
@@ -63,28 +92,35 @@ fn draw_header(frame: &mut Frame, area: Rect, live: &LiveRun) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-fn arm_info(a: &ArmLive) -> String {
-    let test = a.test_accuracy().map(|v| format!("acc {}", pct(v))).unwrap_or_else(|| "acc -".into());
-    let speed = a.samples_per_s().map(|v| format!("{}/s", rate(v))).unwrap_or_default();
+/// The figures beside a gauge; `full` adds the epoch and speed (one arm a row).
+fn arm_info(a: &ArmLive, full: bool) -> String {
+    let test = a.test_accuracy().map(pct).unwrap_or_else(|| "-".into());
     let when = match &a.state {
         ArmState::Training => a.eta_s().map(|s| format!("ETA {}", duration(s))).unwrap_or_else(|| "ETA -".into()),
         other => other.label().to_string(),
     };
-    format!(" ep {}/{} {test} {speed:>7} {when}", a.epoch, a.epochs)
+    if full {
+        let speed = a.samples_per_s().map(|v| format!("{}/s", rate(v))).unwrap_or_default();
+        format!(" ep {}/{} acc {test} {speed:>7} {when}", a.epoch, a.epochs)
+    } else {
+        format!(" {test:>6} {when}")
+    }
 }
 
-fn draw_gauge(frame: &mut Frame, area: Rect, arm: Arm, a: &ArmLive) {
+fn draw_gauge(frame: &mut Frame, area: Rect, arms: &Arms, a: &ArmLive, name_w: u16, full: bool) {
+    let info_w = if full { 38 } else { 15 };
     let [name, gauge, info] =
-        Layout::horizontal([Constraint::Length(10), Constraint::Fill(1), Constraint::Length(38)]).areas(area);
-    frame.render_widget(Paragraph::new(Span::styled(format!(" {}", arm.name()), theme::arm_style(arm))), name);
+        Layout::horizontal([Constraint::Length(name_w), Constraint::Fill(1), Constraint::Length(info_w)]).areas(area);
+    let shown = super::experiments::fit_left(&a.name, name_w as usize - 2);
+    frame.render_widget(Paragraph::new(Span::styled(format!(" {shown}"), arms.style(&a.name))), name);
     let ratio = a.progress();
     let label = format!("{:.0}%", 100.0 * ratio);
     frame.render_widget(
-        Gauge::default().gauge_style(theme::arm_style(arm)).ratio(ratio).label(label).use_unicode(true),
+        Gauge::default().gauge_style(arms.style(&a.name)).ratio(ratio).label(label).use_unicode(true),
         gauge,
     );
     let style = if matches!(a.state, ArmState::Failed(_)) { theme::bad() } else { Style::new() };
-    frame.render_widget(Paragraph::new(Span::styled(arm_info(a), style)), info);
+    frame.render_widget(Paragraph::new(Span::styled(arm_info(a, full), style)), info);
 }
 
 fn draw_log(frame: &mut Frame, area: Rect, live: &LiveRun) {
@@ -94,12 +130,12 @@ fn draw_log(frame: &mut Frame, area: Rect, live: &LiveRun) {
         .iter()
         .skip(live.log.len().saturating_sub(height))
         .map(|l| {
+            // Lines about one arm start with "[NAME]": in that arm's colour.
+            let arm = l.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(name, _)| name);
             let style = if l.contains("FAILED") || l.starts_with("error") {
                 theme::bad()
-            } else if l.starts_with("[baseline]") {
-                theme::arm_style(Arm::Baseline)
-            } else if l.starts_with("[private]") {
-                theme::arm_style(Arm::Private)
+            } else if let Some(name) = arm.filter(|n| live.legend.get(n).is_some()) {
+                live.legend.style(name)
             } else {
                 Style::new()
             };

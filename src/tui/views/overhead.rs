@@ -1,14 +1,14 @@
-//! The overhead view: what the scheme costs against the baseline (a table whose last column is a
-//! small bar chart of the extra cost, and a bar chart when there is room), and published figures of
-//! cryptographic approaches, marked as literature values.
+//! The overhead view: what one protected arm's scheme costs against the baseline (←/→ switch arm; a
+//! table whose last column is a small bar chart of the extra cost, and a bar chart when there is
+//! room), and published figures of cryptographic approaches, marked as literature values.
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use crate::train::Arm;
-use crate::tui::analysis::{format_number, Availability, Overhead, OverheadRow};
+use crate::tui::analysis::{format_number, ArmCosts, Availability, Overhead, OverheadRow};
+use crate::tui::arms::Arms;
 use crate::tui::theme;
 
 use super::block;
@@ -16,21 +16,23 @@ use super::block;
 /// Width of the in-table extra-cost bar.
 const BAR_CELLS: usize = 6;
 
-pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, source: Option<&str>) {
+/// Draw the costs of arm `arm` (the first measured arm when None or not measured).
+pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, arm: Option<&str>, arms: &Arms, source: Option<&str>) {
     let title = match source {
         Some(s) => format!("Overhead · {s}"),
         None => "Overhead".into(),
     };
-    if overhead.rows.is_empty() && overhead.literature.is_empty() {
+    let costs = arm.and_then(|a| overhead.arm(a)).or(overhead.arms.first());
+    let Some(costs) = costs else {
         let lines =
             super::availability_lines("overhead results", &overhead.status, "overhead.json").unwrap_or_else(|| {
                 vec![Line::from(""), Line::styled(" overhead.json has no measurements.", theme::muted())]
             });
         super::notice(frame, area, &title, lines);
         return;
-    }
-    let table_h = (overhead.rows.len() as u16 + 3).min(area.height.saturating_sub(4));
-    let notes_h = (overhead.notes.len() as u16).min(area.height.saturating_sub(table_h));
+    };
+    let table_h = (costs.rows.len() as u16 + 3).min(area.height.saturating_sub(4));
+    let notes_h = (costs.notes.len() as u16).min(area.height.saturating_sub(table_h));
     let lit_h = if overhead.literature.is_empty() { 0 } else { overhead.literature.len() as u16 + 3 };
     let [top, notes, lit, rest] = Layout::vertical([
         Constraint::Length(table_h),
@@ -39,15 +41,22 @@ pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, source: Option<&
         Constraint::Min(0),
     ])
     .areas(area);
-    draw_table(frame, top, overhead, &title);
-    let note_lines: Vec<Line> = overhead.notes.iter().map(|n| Line::styled(format!(" {n}"), theme::warn())).collect();
+    let title = match overhead.arms.len() {
+        0 | 1 => title,
+        n => {
+            let i = overhead.arms.iter().position(|a| a.arm == costs.arm).unwrap_or(0);
+            format!("{title} · arm {} of {n} (←/→ switch)", i + 1)
+        }
+    };
+    draw_table(frame, top, overhead, costs, arms, &title);
+    let note_lines: Vec<Line> = costs.notes.iter().map(|n| Line::styled(format!(" {n}"), theme::warn())).collect();
     frame.render_widget(Paragraph::new(note_lines), notes);
     if lit_h > 0 {
         draw_literature(frame, lit, overhead);
     }
-    let costs = cost_rows(overhead);
-    if !costs.is_empty() && rest.height as usize >= costs.len() + 2 {
-        draw_extra_cost(frame, rest, &costs);
+    let extra = cost_rows(costs);
+    if !extra.is_empty() && rest.height as usize >= extra.len() + 2 {
+        draw_extra_cost(frame, rest, &extra, &costs.arm, arms);
     }
 }
 
@@ -60,8 +69,8 @@ fn cell(v: Option<f64>, unit: &str) -> String {
 }
 
 /// (quantity, extra cost in percent) of the rows that are costs measured on both arms.
-fn cost_rows(overhead: &Overhead) -> Vec<(&OverheadRow, f64)> {
-    overhead.rows.iter().filter(|r| r.cost).filter_map(|r| Some((r, 100.0 * (r.ratio()? - 1.0)))).collect()
+fn cost_rows(costs: &ArmCosts) -> Vec<(&OverheadRow, f64)> {
+    costs.rows.iter().filter(|r| r.cost).filter_map(|r| Some((r, 100.0 * (r.ratio()? - 1.0)))).collect()
 }
 
 /// "+4.1% ██▌" scaled so the largest extra cost fills the bar.
@@ -72,35 +81,38 @@ fn extra_cell(extra: f64, max: f64) -> String {
     format!("{:>7} {bar}", format!("{extra:+.1}%"))
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, title: &str) {
+fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, arm: &ArmCosts, arms: &Arms, title: &str) {
+    let baseline = arms.baseline().map(|b| b.name.clone()).unwrap_or_else(|| crate::config::BASELINE_ARM.into());
+    // The protected arm's column as wide as its name, up to 14.
+    let arm_w = arm.arm.chars().count().clamp(9, 14);
     let header = Row::new([
         Cell::from("quantity"),
         Cell::from("unit"),
-        Cell::from(Span::styled("baseline", theme::arm_style(Arm::Baseline))),
-        Cell::from(Span::styled("private", theme::arm_style(Arm::Private))),
+        Cell::from(Span::styled(super::experiments::fit_left(&baseline, 9), arms.style(&baseline))),
+        Cell::from(Span::styled(super::experiments::fit_left(&arm.arm, arm_w), arms.style(&arm.arm))),
         Cell::from("ratio"),
         Cell::from("extra cost"),
     ])
     .style(theme::title());
-    let costs = cost_rows(overhead);
+    let costs = cost_rows(arm);
     let max = costs.iter().map(|c| c.1).fold(0.0, f64::max);
-    let rows = overhead.rows.iter().map(|r| {
+    let rows = arm.rows.iter().map(|r| {
         let ratio = r.ratio().map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into());
         let extra = costs.iter().find(|c| std::ptr::eq(c.0, r)).map(|c| extra_cell(c.1, max)).unwrap_or_default();
         Row::new([
             Cell::from(r.quantity.clone()),
             Cell::from(r.unit.clone()),
             Cell::from(cell(r.baseline, &r.unit)),
-            Cell::from(cell(r.private, &r.unit)),
+            Cell::from(cell(r.arm, &r.unit)),
             Cell::from(ratio),
-            Cell::from(Span::styled(extra, theme::arm_style(Arm::Private))),
+            Cell::from(Span::styled(extra, arms.style(&arm.arm))),
         ])
     });
     let widths = [
         Constraint::Fill(1),
         Constraint::Length(9),
         Constraint::Length(9),
-        Constraint::Length(9),
+        Constraint::Length(arm_w as u16),
         Constraint::Length(6),
         Constraint::Length(14),
     ];
@@ -111,8 +123,8 @@ fn draw_table(frame: &mut Frame, area: Rect, overhead: &Overhead, title: &str) {
     frame.render_widget(Table::new(rows, widths).header(header).block(block(format!("{title}{status}"))), area);
 }
 
-/// One horizontal bar per cost measured on both arms: how much more the private arm pays.
-fn draw_extra_cost(frame: &mut Frame, area: Rect, costs: &[(&OverheadRow, f64)]) {
+/// One horizontal bar per cost measured on both arms: how much more the protected arm pays.
+fn draw_extra_cost(frame: &mut Frame, area: Rect, costs: &[(&OverheadRow, f64)], arm: &str, arms: &Arms) {
     let bars: Vec<Bar> = costs
         .iter()
         .map(|(r, extra)| {
@@ -124,12 +136,12 @@ fn draw_extra_cost(frame: &mut Frame, area: Rect, costs: &[(&OverheadRow, f64)])
         })
         .collect();
     let widget = BarChart::default()
-        .block(block("private vs baseline: extra cost"))
+        .block(block(format!("{arm} vs baseline: extra cost")))
         .direction(Direction::Horizontal)
         .data(BarGroup::default().bars(&bars))
         .bar_width(1)
         .bar_gap(0)
-        .bar_style(theme::arm_style(Arm::Private))
+        .bar_style(arms.style(arm))
         .value_style(theme::title());
     frame.render_widget(widget, area);
 }

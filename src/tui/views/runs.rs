@@ -2,16 +2,17 @@
 //! summary.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use crate::overhead::TrainingTimeRatio;
 use crate::results::status::{RunStatus, Training};
-use crate::results::Summary;
-use crate::train::Arm;
+use crate::results::{ArmRecord, Summary};
 use crate::tui::actions::RunDetail;
 use crate::tui::app::{App, RunsMode};
+use crate::tui::arms::Arms;
 use crate::tui::curves::Quantity;
 use crate::tui::theme;
 
@@ -48,9 +49,8 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         Cell::from(" "),
         Cell::from("run"),
         Cell::from("dataset"),
-        Cell::from(Span::styled("baseline", theme::arm_style(Arm::Baseline))),
-        Cell::from(Span::styled("private", theme::arm_style(Arm::Private))),
-        Cell::from("Δ pts"),
+        Cell::from(Span::styled("baseline", Style::new().fg(theme::BASELINE))),
+        Cell::from("Δ pts of each arm"),
         Cell::from("status"),
     ])
     .style(theme::title());
@@ -63,15 +63,13 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(Span::styled(mark, theme::key())),
                 Cell::from(r.label.clone()),
                 Cell::from(s.dataset.name.clone()),
-                Cell::from(pct(s.baseline.test_accuracy)),
-                Cell::from(pct(s.private.test_accuracy)),
-                Cell::from(format!("{:+.2}", 100.0 * s.accuracy_delta)),
+                Cell::from(s.baseline().map(|b| pct(b.test_accuracy)).unwrap_or_else(|| "-".into())),
+                Cell::from(deltas_line(s)),
                 r.status.as_ref().map(status_cell).unwrap_or_else(|| Cell::from("-")),
             ]),
             Err(_) => Row::new([
                 Cell::from(mark),
                 Cell::from(r.label.clone()),
-                Cell::from("-"),
                 Cell::from("-"),
                 Cell::from("-"),
                 Cell::from("-"),
@@ -84,14 +82,14 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Fill(1),
         Constraint::Length(13),
         Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(6),
+        Constraint::Length(17),
         Constraint::Length(status_width.max("status".len()) as u16),
     ];
     let selected = app.runs.get(app.run_selected);
     // Two more lines when the selected run is not finished: its status, wrapped.
     let unfinished = selected.and_then(|r| r.status.as_ref()).is_some_and(|s| !s.is_finished());
-    let info_height = if unfinished { 5 } else { 3 };
+    let arm_lines = selected.and_then(|r| r.summary.as_ref().ok()).map_or(1, |s| s.arms.len().max(1));
+    let info_height = (arm_lines as u16 + 2 + if unfinished { 2 } else { 0 }).min(area.height / 2);
     let [table_area, info] = Layout::vertical([Constraint::Min(4), Constraint::Length(info_height)]).areas(area);
     let table = Table::new(rows, widths)
         .header(header)
@@ -103,8 +101,27 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let text = match selected {
         Some(r) => match &r.summary {
             Ok(s) => {
-                let mut lines =
-                    vec![Line::from(vec![Span::styled("privacy ", theme::muted()), Span::raw(s.privacy.clone())])];
+                let arms = Arms::from_summary(s);
+                let w = arms.name_width(8);
+                let mut lines: Vec<Line> = s
+                    .arms
+                    .iter()
+                    .map(|a| {
+                        let acc = format!(
+                            "{:>7} {:>11}",
+                            pct(a.test_accuracy),
+                            a.accuracy_delta.map(delta_points).unwrap_or_default()
+                        );
+                        // Cut to the panel's width: the wrapped status line below must keep its rows.
+                        let room = (info.width as usize).saturating_sub(w + acc.chars().count() + 5);
+                        let description: String = a.description.chars().take(room).collect();
+                        Line::from(vec![
+                            Span::styled(format!("{:<w$} ", a.name), arms.style(&a.name)),
+                            Span::raw(acc),
+                            Span::styled(format!("  {description}"), theme::muted()),
+                        ])
+                    })
+                    .collect();
                 lines.extend(r.status.as_ref().and_then(status_line));
                 lines
             }
@@ -115,16 +132,32 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block("Selected")), info);
 }
 
-fn arm_line(arm: Arm, r: &crate::results::ArmRecord) -> Line<'static> {
+/// Each protected arm's accuracy delta against the baseline, in points: "-0.07 -3.88 +0.12".
+fn deltas_line(s: &Summary) -> String {
+    let deltas: Vec<String> =
+        s.protected().map(|a| a.accuracy_delta.map_or("-".into(), |d| format!("{:+.2}", 100.0 * d))).collect();
+    if deltas.is_empty() {
+        "-".into()
+    } else {
+        deltas.join(" ")
+    }
+}
+
+/// One arm's row of the detail table.
+fn arm_line(s: &Summary, arms: &Arms, w: usize, r: &ArmRecord) -> Line<'static> {
+    let delta = r.accuracy_delta.map(|d| format!("{:+.2}", 100.0 * d)).unwrap_or_default();
+    let ratio = if r.is_baseline() { String::new() } else { TrainingTimeRatio::of(s, &r.name).value_text(2) };
     Line::from(vec![
-        Span::styled(format!("{:<9}", arm.name()), theme::arm_style(arm)),
+        Span::styled(format!("{:<w$}", super::experiments::fit_left(&r.name, w - 1)), arms.style(&r.name)),
         Span::raw(format!(
-            "{:>8} {:>8} {:>8}/s  {:>2} ep  {}",
+            "{:>8} {:>6} {:>7} {:>5} {:>7}/s {:>3} ep {}",
             pct(r.test_accuracy),
+            delta,
             duration(r.train_seconds),
+            ratio,
             rate(r.samples_per_second),
             r.epochs_completed,
-            r.status
+            r.status.name()
         )),
     ])
 }
@@ -136,35 +169,42 @@ fn status_line(status: &RunStatus) -> Option<Line<'static>> {
     })
 }
 
-/// Headline lines of a summary (used by the detail and compare views).
+/// Headline lines of a summary (used by the detail view): the data and model, one row per arm
+/// (accuracy, delta against the baseline in points, training time and its ratio to the baseline's),
+/// and each protected arm's scheme.
 pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
-    let key = if s.fixed_key { "fixed key" } else { "fresh key" };
-    vec![
+    let arms = Arms::from_summary(s);
+    let w = arms.name_width(8).min(18) + 1;
+    let mut lines = vec![
         Line::from(vec![
             Span::styled("data ", theme::muted()),
             Span::raw(format!("{}  ", crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test))),
             Span::styled("model ", theme::muted()),
             Span::raw(format!("{}  seed {}", s.arch, s.seed)),
         ]),
-        Line::from(vec![Span::styled("privacy ", theme::muted()), Span::raw(format!("{} ({key})", s.privacy))]),
         Line::styled(
-            format!("{:<9}{:>8} {:>8} {:>10}  {:>5}", "arm", "test acc", "train", "speed", "epochs"),
+            format!(
+                "{:<w$}{:>8} {:>6} {:>7} {:>5} {:>9} {:>6}",
+                "arm", "test acc", "Δ pts", "train", "time×", "speed", "epochs"
+            ),
             theme::muted(),
         ),
-        arm_line(Arm::Baseline, &s.baseline),
-        arm_line(Arm::Private, &s.private),
-        Line::from(vec![Span::styled("accuracy delta ", theme::muted()), Span::raw(delta_points(s.accuracy_delta))]),
-        ratio_line(s),
-    ]
-}
-
-/// The one private/baseline training-time ratio ([`TrainingTimeRatio`]).
-fn ratio_line(s: &Summary) -> Line<'static> {
-    let r = TrainingTimeRatio::of(s);
-    Line::from(vec![
-        Span::styled(format!("{} ", TrainingTimeRatio::NAME), theme::muted()),
-        Span::raw(format!("{} (medians; {})", r.value_text(2), r.timing())),
-    ])
+    ];
+    lines.extend(s.arms.iter().map(|r| arm_line(s, &arms, w, r)));
+    for a in s.protected() {
+        let key = match (&a.key_fingerprint, a.fixed_key) {
+            (Some(_), true) => " (fixed key)",
+            (Some(_), false) => " (fresh key)",
+            (None, _) => "",
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", a.name), arms.style(&a.name)),
+            Span::raw(format!("{}{key}", a.description)),
+        ]));
+    }
+    let timing = TrainingTimeRatio::of(s, s.protected().next().map_or("", |a| a.name.as_str())).timing();
+    lines.push(Line::styled(format!("time×: {} (medians; {timing})", TrainingTimeRatio::NAME), theme::muted()));
+    lines
 }
 
 fn draw_detail(frame: &mut Frame, area: Rect, d: &RunDetail) {
@@ -176,9 +216,11 @@ fn draw_detail(frame: &mut Frame, area: Rect, d: &RunDetail) {
     let height = lines.len() as u16 + 2;
     let [summary, charts] = Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(area);
     let title = format!("Run {} [{}]", d.label, d.status.label());
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title)), summary);
+    // Not wrapped: the block is as high as the lines, a long one is cut at the border.
+    frame.render_widget(Paragraph::new(lines).block(block(title)), summary);
     let [acc, loss] = Layout::horizontal([Constraint::Fill(1); 2]).areas(charts);
     let x_max = d.curves.max_x().ceil();
-    chart::draw(frame, acc, "Accuracy (line train, • test)", &d.curves, Quantity::Accuracy, x_max);
-    chart::draw(frame, loss, "Loss", &d.curves, Quantity::Loss, x_max);
+    let arms = Arms::from_summary(&d.summary);
+    chart::draw(frame, acc, "Accuracy (line train, • test)", &d.curves, &arms, Quantity::Accuracy, x_max);
+    chart::draw(frame, loss, "Loss", &d.curves, &arms, Quantity::Loss, x_max);
 }
