@@ -191,7 +191,7 @@ pub fn run_experiment(
             ));
         }
     }
-    let attacks = config.attacks.selected();
+    let attacks = crate::attacks::registry::selected(&config.attacks);
     if !attacks.is_empty() {
         crate::attacks::run_on_folder(
             config,

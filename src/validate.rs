@@ -15,10 +15,13 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     parse_config(&text, path)
 }
 
-/// Parse and fully check config text; `path` is only used in messages.
+/// Parse and fully check config text, and fill every attack's parameter table with its defaults (as
+/// `ppdl validate` shows it); `path` is only used in messages.
 pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<Config> {
-    let config = Config::parse_fields(text, path)?;
-    check(&config).map_err(|(field, expected)| field_error(text, path, &field, &expected))?;
+    let mut config = Config::parse_fields(text, path)?;
+    let bad = |(field, expected): (String, String)| field_error(text, path, &field, &expected);
+    check(&config).map_err(bad)?;
+    config.attacks = crate::attacks::registry::resolve(&config.attacks).map_err(bad)?;
     Ok(config)
 }
 
@@ -26,5 +29,6 @@ pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<Config> {
 /// expected)).
 pub fn check(config: &Config) -> Result<(), (String, String)> {
     config.validate_fields()?;
+    crate::attacks::registry::check(&config.attacks)?;
     Ok(())
 }

@@ -249,7 +249,7 @@ impl RunData {
         let attacks = load_attacks(&folder.attacks_path())?;
         let overhead: Option<OverheadDoc> = load_optional_json(&folder.overhead_path(), "a ppdl overhead file")?;
         let samples = SamplesFile::load(&SamplesFile::path(&folder))?;
-        let status = RunStatus::load(&folder, &summary);
+        let status = RunStatus::load(&folder, &summary, &crate::attacks::registry::names());
         Ok(RunData { folder, summary, status, metrics, config_text, attacks, overhead, samples })
     }
 

@@ -227,15 +227,14 @@ impl AttacksFile {
     }
 
     /// Replace the records (and failures) of the attacks in `newer`, keep the others, and keep the
-    /// canonical attack order.
-    pub fn merge(&mut self, newer: AttacksFile) {
+    /// canonical attack order (`rank`: an attack's position in it, `attacks::registry::rank`).
+    pub fn merge(&mut self, newer: AttacksFile, rank: impl Fn(&str) -> usize) {
         let names: Vec<String> =
             newer.records.iter().map(|r| r.name.clone()).chain(newer.failures.iter().map(|f| f.name.clone())).collect();
         self.records.retain(|r| !names.contains(&r.name));
         self.failures.retain(|f| !names.contains(&f.name));
         self.records.extend(newer.records);
         self.failures.extend(newer.failures);
-        let rank = |name: &str| crate::config::AttackKind::from_name(name).map(|k| k as usize).unwrap_or(usize::MAX);
         self.records.sort_by_key(|r| rank(&r.name));
         self.failures.sort_by_key(|f| rank(&f.name));
     }

@@ -507,14 +507,15 @@ impl App {
     pub fn begin_run(&mut self, config: Config, dir: PathBuf) -> Command {
         let control = Arc::new(Control::default());
         let mut live = LiveRun::new(config.name.clone(), dir.clone(), config.privacy.describe(), Arc::clone(&control));
-        live.attacks_enabled = !config.attacks.selected().is_empty();
+        let attacks_enabled = !crate::attacks::registry::selected(&config.attacks).is_empty();
+        live.attacks_enabled = attacks_enabled;
         self.live = Some(live);
         self.quit_after_stop = false;
         self.view = View::Live;
         self.analysis_source = Some(format!("live: {}", config.name));
         self.analysis_is_live = true;
         self.attack_selected = 0;
-        self.attacks = if config.attacks.selected().is_empty() {
+        self.attacks = if !attacks_enabled {
             Attacks::with_status(Availability::NotEnabled)
         } else {
             Attacks::with_status(Availability::Running("waiting for training to finish".into()))
