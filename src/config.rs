@@ -567,10 +567,29 @@ fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
-/// Best-effort line of a dotted field path such as `train.batch_size` or `privacy.transforms[1].block`.
+/// Best-effort line of a dotted field path such as `train.batch_size` or `privacy.transforms[1].block`:
+/// the `[table]` header the path names (`attacks.inversoin`), else its key under its parent's header
+/// (`attacks.inversion.hidden`), else the first line that sets the key.
 fn find_field_line(text: &str, field: &str) -> Option<usize> {
     let last = field.rsplit('.').next()?;
     let key = last.split('[').next()?;
+    let header = |l: &str| {
+        let l = l.trim();
+        (l.starts_with('[') && !l.starts_with("[[")).then(|| l[1..].split(']').next().unwrap_or("").trim().to_string())
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if let Some(i) = lines.iter().position(|l| header(l).as_deref() == Some(field)) {
+        return Some(i + 1);
+    }
+    if let Some((parent, _)) = field.rsplit_once('.') {
+        if let Some(start) = lines.iter().position(|l| header(l).as_deref() == Some(parent)) {
+            let sets_key = |l: &str| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='));
+            let section = lines[start + 1..].iter().take_while(|l| header(l).is_none());
+            if let Some(i) = section.into_iter().position(|l| sets_key(l)) {
+                return Some(start + 2 + i);
+            }
+        }
+    }
     text.lines()
         .position(|l| {
             let l = l.trim_start();

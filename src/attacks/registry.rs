@@ -168,7 +168,8 @@ fn explain(attack: &str, defaults: &toml::Table, field: &str, e: &toml::de::Erro
             let names = || defaults.keys().map(String::as_str);
             format!("a parameter of `{attack}`, one of {}{}", quoted(names()), did_you_mean(unknown, names()))
         };
-        return (join(field, unknown), expected);
+        // The path already ends with the unknown key (serde_path_to_error records it), unless empty.
+        return (if field.is_empty() { unknown.to_string() } else { field.to_string() }, expected);
     }
     // "invalid type: string \"x\", expected usize" -> "a non-negative integer, got string \"x\""
     let (got, wanted) = msg.rsplit_once(", expected ").unwrap_or(("", msg));
@@ -185,10 +186,10 @@ fn explain(attack: &str, defaults: &toml::Table, field: &str, e: &toml::de::Erro
 }
 
 fn join(parent: &str, child: &str) -> String {
-    if parent.is_empty() {
-        child.to_string()
-    } else {
-        format!("{parent}.{child}")
+    match (parent.is_empty(), child.is_empty()) {
+        (true, _) => child.to_string(),
+        (_, true) => parent.to_string(),
+        _ => format!("{parent}.{child}"),
     }
 }
 
@@ -294,7 +295,12 @@ fn tables(config: &AttacksConfig) -> Result<toml::Table, (String, String)> {
                 format!("attacks.{key}"),
                 format!(
                     "`enabled`, `aux_fraction` or an attack's parameter table, one of {}{}",
-                    table_names.iter().map(|t| format!("`[attacks.{t}]`")).collect::<Vec<_>>().join(", "),
+                    ATTACKS
+                        .iter()
+                        .filter(|a| a.resolve_table(None).is_ok_and(|t| !t.is_empty()))
+                        .map(|a| format!("`[attacks.{}]`", table_name(a.name())))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default()
                 ),
             ));
