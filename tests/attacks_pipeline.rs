@@ -344,3 +344,67 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
     let c = ppdl::validate::parse_config(&format!("{base}[attacks.key_space]\n"), Path::new("c.toml")).unwrap();
     assert!(!c.attacks.tables.contains_key("key_space") && !c.to_toml().contains("key_space"));
 }
+
+/// README documents every registered attack: its name among `enabled`'s choices, and its parameter
+/// table with every field and its default (an attack without parameters says so).
+#[test]
+fn readme_documents_every_attack_and_its_parameters() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let enabled = readme.lines().skip_while(|l| !l.starts_with("enabled = [\"all\"]")).take(2).collect::<String>();
+    // The rows of the parameter table: (table, fields, defaults), a blank table cell continuing the last.
+    let start = readme.find("| table | field | default | meaning |").expect("README's attack parameter table");
+    let mut rows: Vec<(String, Vec<String>, Vec<toml::Value>)> = Vec::new();
+    for line in readme[start..].lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.split(" | ").map(|c| c.trim_matches(|c| c == '|' || c == ' ')).collect();
+        let table = if cells[0].is_empty() { rows.last().unwrap().0.clone() } else { cells[0].to_string() };
+        let fields: Vec<String> = cells[1].split(", ").map(|f| f.trim_matches('`').to_string()).collect();
+        // Split the defaults at top-level commas ("64, 0.001"; "[1, 2]" is one value).
+        let (mut defaults, mut depth, mut item) = (Vec::new(), 0, String::new());
+        for ch in cells[2].chars().chain([',']) {
+            match ch {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                ',' if depth == 0 => {
+                    defaults.push(std::mem::take(&mut item));
+                    continue;
+                }
+                _ => {}
+            }
+            item.push(ch);
+        }
+        let defaults = defaults
+            .iter()
+            .filter_map(|d| toml::from_str::<toml::Table>(&format!("v = {}", d.trim())).ok().map(|t| t["v"].clone()))
+            .collect();
+        rows.push((table, fields, defaults));
+    }
+    for attack in ATTACKS {
+        let name = attack.name();
+        assert!(enabled.contains(&format!(" {name} ")) || enabled.contains(&format!(" {name},")), "{name} not among enabled's choices: {enabled}");
+        let defaults = attack.resolve_table(None).unwrap();
+        let table = format!("`{}`", registry::table_name(name));
+        if defaults.is_empty() {
+            assert!(rows.iter().any(|r| r.0 == format!("({name})")), "README: no row saying {name} has no parameters");
+            continue;
+        }
+        for (field, value) in &defaults {
+            let row = rows
+                .iter()
+                .find(|r| r.0 == table && r.1.contains(field))
+                .unwrap_or_else(|| panic!("README documents no `{field}` of {table}"));
+            let i = row.1.iter().position(|f| f == field).unwrap();
+            assert_eq!(row.2.get(i), Some(value), "README's default of {table}.{field}");
+        }
+    }
+    // And nothing that is not there.
+    for (table, fields, _) in &rows {
+        let Some(attack) = ATTACKS.iter().find(|a| format!("`{}`", registry::table_name(a.name())) == *table) else {
+            assert!(table.starts_with('('), "README documents a table no attack has: {table}");
+            continue;
+        };
+        let defaults = attack.resolve_table(None).unwrap();
+        for f in fields {
+            assert!(defaults.contains_key(f), "README documents `{f}`, which {table} does not have");
+        }
+    }
+}
