@@ -6,10 +6,10 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use dfdx::prelude::*;
-use ppdl::attacks::nn::{train_classifier, Plan};
-use ppdl::attacks::Event;
 use ppdl::attacks::fine_tune::FineTune;
+use ppdl::attacks::nn::{train_classifier, Plan};
 use ppdl::attacks::wrong_key::WrongKey;
+use ppdl::attacks::Event;
 use ppdl::attacks::{registry, run_attacks, AnyAttack, AttackInputs, AttacksFile, ATTACKS};
 use ppdl::config::{AttacksConfig, Config};
 use ppdl::data::{Dataset, ImageShape, Split};
@@ -328,9 +328,15 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
         ("[attacks.fine_tune]\nepochs = 2\nn = [10, 0]\n", &["c.toml:6:", "`attacks.fine_tune.n[1]`", ">= 1"]),
         ("[attacks.inversoin]\nn = [3]\n", &["c.toml:4:", "`attacks.inversoin`", "did you mean `inversion`"]),
         ("[attacks]\nenabld = [\"all\"]\n", &["c.toml:5:", "`attacks.enabld`", "did you mean `enabled`"]),
-        ("[attacks]\nenabled = [\"key-space\", \"inverson\"]\n", &["c.toml:5:", "`attacks.enabled[1]`", "did you mean `inversion`"]),
+        (
+            "[attacks]\nenabled = [\"key-space\", \"inverson\"]\n",
+            &["c.toml:5:", "`attacks.enabled[1]`", "did you mean `inversion`"],
+        ),
         ("[attacks]\nenabled = \"all\"\n", &["c.toml:5:", "`attacks.enabled`", "sequence"]),
-        ("[attacks.inversion]\nhidden = 8\nn = \"many\"\n", &["c.toml:6:", "`attacks.inversion.n`", "a list, got string"]),
+        (
+            "[attacks.inversion]\nhidden = 8\nn = \"many\"\n",
+            &["c.toml:6:", "`attacks.inversion.n`", "a list, got string"],
+        ),
         ("[attacks.wrong_key]\nkeys = -1\n", &["c.toml:5:", "`attacks.wrong_key.keys`", "a non-negative integer"]),
         ("[attacks.key_space]\nbits = 3\n", &["c.toml:5:", "`attacks.key_space.bits`", "`key-space` has none"]),
         ("[attacks]\nwrong_key = 3\n", &["c.toml:5:", "`attacks.wrong_key`", "a table of `wrong-key` parameters"]),
@@ -380,7 +386,10 @@ fn readme_documents_every_attack_and_its_parameters() {
     }
     for attack in ATTACKS {
         let name = attack.name();
-        assert!(enabled.contains(&format!(" {name} ")) || enabled.contains(&format!(" {name},")), "{name} not among enabled's choices: {enabled}");
+        assert!(
+            enabled.contains(&format!(" {name} ")) || enabled.contains(&format!(" {name},")),
+            "{name} not among enabled's choices: {enabled}"
+        );
         let defaults = attack.resolve_table(None).unwrap();
         let table = format!("`{}`", registry::table_name(name));
         if defaults.is_empty() {

@@ -7,17 +7,15 @@ use dfdx::prelude::*;
 use serde_json::json;
 
 use super::nn::{train_classifier, Plan};
+use super::registry::{ranges, Attack, Need, ResultKind};
+use super::verdict::{evaluation_samples, Spec, Z95};
 use super::wrong_key::identity_codec;
-use super::{
-    accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel,
-};
+use super::{accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::results::attacks::Criterion;
 use crate::results::attacks::Level;
 use crate::scheme::labels::LabelCodec;
 use crate::train::trainer::predict;
-use super::registry::{ranges, Attack, Need, ResultKind};
-use super::verdict::{evaluation_samples, Spec, Z95};
-use crate::results::attacks::Criterion;
 
 /// The `fine-tune` attack (registered in `super::ATTACKS`).
 pub struct FineTune;
@@ -52,7 +50,12 @@ impl Attack for FineTune {
         }
     }
 
-    fn run(&self, ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &FineTuneParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
         run(ctx, p, progress)
     }
 }
@@ -97,7 +100,6 @@ impl Default for FineTuneParams {
         }
     }
 }
-
 
 /// Curve labels the verdict rule reads (for the interval of the advantage).
 pub const TUNED_CURVE: &str = "fine-tuned stolen model";

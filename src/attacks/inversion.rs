@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::nn::{decode_with, train_decoder, Plan};
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
-use super::{clip_counts, AttackContext, AttackRecord, Progress, ThreatModel};
 use super::registry::{ranges, Attack, ResultKind};
 use super::verdict::Spec;
+use super::{clip_counts, AttackContext, AttackRecord, Progress, ThreatModel};
 
 /// The `inversion` attack (registered in `super::ATTACKS`).
 pub struct Inversion;
@@ -33,7 +33,12 @@ impl Attack for Inversion {
         super::recon::rule()
     }
 
-    fn run(&self, ctx: &AttackContext<'_>, p: &InversionParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &InversionParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
         run(ctx, p, progress)
     }
 }
@@ -83,12 +88,7 @@ impl Default for InversionParams {
     }
 }
 
-
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &InversionParams,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &InversionParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let ns = clip_counts(&p.n, ctx.aux.len());
     let n_max = *ns.last().unwrap_or(&0);

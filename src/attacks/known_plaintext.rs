@@ -22,12 +22,10 @@ use super::linalg::{at_b, ridge_solve};
 use super::metrics::Quality;
 use super::oracle::TrueMap;
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
-use super::separable::{self, SeparableDecoder};
-use super::{
-    clip_counts, to_f64, AttackContext, AttackRecord, Curve, Family, Figure, Progress, ThreatModel,
-};
 use super::registry::{ranges, Attack, ResultKind};
+use super::separable::{self, SeparableDecoder};
 use super::verdict::Spec;
+use super::{clip_counts, to_f64, AttackContext, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
 
 /// The `known-plaintext` attack (registered in `super::ATTACKS`).
 pub struct KnownPlaintext;
@@ -50,7 +48,12 @@ impl Attack for KnownPlaintext {
         super::recon::rule()
     }
 
-    fn run(&self, ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &KnownPlaintextParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
         run(ctx, p, progress)
     }
 }
@@ -79,7 +82,6 @@ impl Default for KnownPlaintextParams {
         Self { n: default_known_plaintext_n(), ridge: default_ridge() }
     }
 }
-
 
 /// An estimate of a feature-wise transform: `y[j] = sign[j] * x[src[j]] + offset[j]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,11 +270,7 @@ pub fn varying_features(x: &[f32], d: usize) -> Vec<bool> {
     var.iter().map(|&v| v > 1e-12).collect()
 }
 
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &KnownPlaintextParams,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let family = ctx.family();
     let ns = clip_counts(&p.n, ctx.aux.len());

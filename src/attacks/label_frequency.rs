@@ -12,15 +12,13 @@
 use serde_json::json;
 
 use super::assignment::assign;
-use super::wrong_key::with_provider_model;
-use super::{
-    accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel,
-};
-use crate::results::attacks::Level;
-use crate::scheme::labels::{argmax_rows, LabelCodec};
 use super::registry::{ranges, Attack, Need, ResultKind};
 use super::verdict::{on_scale_thresholds, Spec};
+use super::wrong_key::with_provider_model;
+use super::{accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::results::attacks::Criterion;
+use crate::results::attacks::Level;
+use crate::scheme::labels::{argmax_rows, LabelCodec};
 
 /// The `label-frequency` attack (registered in `super::ATTACKS`).
 pub struct LabelFrequency;
@@ -50,7 +48,12 @@ impl Attack for LabelFrequency {
         }
     }
 
-    fn run(&self, ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &LabelFrequencyParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
         run(ctx, p, progress)
     }
 }
@@ -79,7 +82,6 @@ impl Default for LabelFrequencyParams {
         Self { n: default_label_frequency_n(), group_samples: default_group_samples() }
     }
 }
-
 
 /// Adversary: assign codes to classes so that code frequencies match `priors / m` (Hungarian over
 /// C*m codes and C*m class slots). Returns the class of each code.
@@ -201,11 +203,7 @@ pub fn predict_classes(scores: &[f32], outputs: usize, class_of_code: &[usize], 
     out
 }
 
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &LabelFrequencyParams,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let (c, m) = (ctx.classes, ctx.codes_per_class());
     let outputs = c * m;
     // --- Observation: the provider's training codes and encoded inputs (what it trained on), the

@@ -75,8 +75,12 @@ pub trait Attack: Sync + 'static {
 
     /// Observe, recover, score: the record with its verdict (`super::verdict::decide`). Report
     /// progress through `progress`; stop early (`complete = false`) when `ctx.stop_requested()`.
-    fn run(&self, ctx: &AttackContext<'_>, params: &Self::Params, progress: &Progress<'_>)
-        -> anyhow::Result<AttackRecord>;
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        params: &Self::Params,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord>;
 }
 
 /// The parameters of an attack that has none (no table is shown for it).
@@ -228,11 +232,7 @@ pub fn rank(name: &str) -> usize {
 
 /// The enabled attacks in canonical order, `all` expanded, duplicates removed.
 pub fn selected(config: &AttacksConfig) -> Vec<&'static dyn AnyAttack> {
-    ATTACKS
-        .iter()
-        .copied()
-        .filter(|a| config.enabled.iter().any(|e| e == ALL_ATTACKS || e == a.name()))
-        .collect()
+    ATTACKS.iter().copied().filter(|a| config.enabled.iter().any(|e| e == ALL_ATTACKS || e == a.name())).collect()
 }
 
 /// Which attacks will run, in words: "all 7: key-space, wrong-key, ..." or "none: attacks are off".

@@ -27,9 +27,9 @@ use super::known_plaintext::{functional_fraction, key_fraction, FeatureMap};
 use super::linalg::{a_bt, at_b, matmul, symmetric_eigen};
 use super::oracle::TrueMap;
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
-use super::{clip_counts, AttackContext, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
 use super::registry::{ranges, Attack, Need, ResultKind};
 use super::verdict::Spec;
+use super::{clip_counts, AttackContext, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
 
 /// The `statistical` attack (registered in `super::ATTACKS`).
 pub struct Statistical;
@@ -53,7 +53,12 @@ impl Attack for Statistical {
         super::recon::rule()
     }
 
-    fn run(&self, ctx: &AttackContext<'_>, p: &StatisticalParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &StatisticalParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
         run(ctx, p, progress)
     }
 }
@@ -92,7 +97,6 @@ impl Default for StatisticalParams {
         }
     }
 }
-
 
 /// Per-feature statistics of a data set.
 #[derive(Debug, Clone, PartialEq)]
@@ -373,11 +377,7 @@ pub fn pca_alignment(
     PcaDecoder { d, k, mean_x: raw.mean.clone(), mean_y: enc.mean.clone(), vx, vy, sign }
 }
 
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &StatisticalParams,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &StatisticalParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let family = ctx.family();
     let noise_var = family.noise_sigma * family.noise_sigma;

@@ -413,7 +413,13 @@ mod tests {
         let rows: Vec<&str> = md.lines().skip(2).map(|l| l.split(" | ").next().unwrap()).collect();
         assert_eq!(
             rows,
-            ["| `key-space`", "| `wrong-key`", "| `fine-tune`", "| `known-plaintext`, `statistical`, `inversion`", "| `label-frequency`"]
+            [
+                "| `key-space`",
+                "| `wrong-key`",
+                "| `fine-tune`",
+                "| `known-plaintext`, `statistical`, `inversion`",
+                "| `label-frequency`"
+            ]
         );
         for needle in ["below 128", "below 80", "+1 point", "+3 points", "0.25 of the way", "from 0.75"] {
             assert!(md.contains(needle), "{needle}: {md}");

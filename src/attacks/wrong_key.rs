@@ -10,15 +10,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
+use super::registry::{ranges, Attack, Need, ResultKind};
+use super::verdict::{evaluation_samples, on_scale_thresholds, proportion_interval, Spec};
 use super::{accuracy, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::results::attacks::Criterion;
 use crate::results::attacks::Level;
 use crate::scheme::labels::{argmax_rows, LabelCodec};
 use crate::scheme::{Customer, SecretKey};
 use crate::train::trainer::predict;
-use super::registry::{ranges, Attack, Need, ResultKind};
-use super::verdict::{evaluation_samples, on_scale_thresholds, proportion_interval, Spec};
-use crate::results::attacks::Criterion;
 
 /// The `wrong-key` attack (registered in `super::ATTACKS`).
 pub struct WrongKey;
@@ -48,7 +48,12 @@ impl Attack for WrongKey {
         }
     }
 
-    fn run(&self, ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &WrongKeyParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
         run(ctx, p, progress)
     }
 }
@@ -71,7 +76,6 @@ impl Default for WrongKeyParams {
         Self { keys: default_wrong_keys() }
     }
 }
-
 
 /// Load the provider's model and hand `f` a scorer (inputs -> raw output scores, n rows of C*m).
 pub(crate) fn with_provider_model<R>(

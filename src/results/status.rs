@@ -100,7 +100,11 @@ impl RunStatus {
             .as_ref()
             .map(|c| {
                 let all = c.attacks.enabled.iter().any(|e| e == crate::config::ALL_ATTACKS);
-                attacks.iter().filter(|a| all || c.attacks.enabled.iter().any(|e| e == *a)).map(|a| a.to_string()).collect()
+                attacks
+                    .iter()
+                    .filter(|a| all || c.attacks.enabled.iter().any(|e| e == *a))
+                    .map(|a| a.to_string())
+                    .collect()
             })
             .unwrap_or_default();
         let attacks = AttacksSeen::load(&folder.attacks_path());

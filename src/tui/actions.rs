@@ -106,7 +106,10 @@ pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
             }
             let label = entry.file_name().to_string_lossy().into_owned();
             let summary = Summary::load(&path.join("summary.json")).map_err(|e| format!("{e:#}"));
-            let status = summary.as_ref().ok().map(|s| RunStatus::load(&RunFolder::new(&path), s, &crate::attacks::registry::names()));
+            let status = summary
+                .as_ref()
+                .ok()
+                .map(|s| RunStatus::load(&RunFolder::new(&path), s, &crate::attacks::registry::names()));
             runs.push(RunEntry { dir: path, label, summary, status });
         }
     }
