@@ -417,3 +417,28 @@ fn readme_documents_every_attack_and_its_parameters() {
         }
     }
 }
+
+/// An attack whose needs the run lacks is recorded as skipped, saying what it needs; the others run.
+#[test]
+fn an_attack_without_what_it_needs_is_skipped_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config("");
+    let data = dataset();
+    let (tx, _rx) = mpsc::channel();
+    let inputs = AttackInputs {
+        config: &config,
+        dataset: &data,
+        key: SecretKey::from_hex(KEY).unwrap(),
+        provider_model: tmp.path().join("no-model.safetensors"),
+        provider_digests: None,
+        provider_train: None,
+        folder: None,
+    };
+    let kinds: Vec<&dyn AnyAttack> = ["key-space", "wrong-key"].map(|n| registry::by_name(n).unwrap()).to_vec();
+    let file = run_attacks(inputs, &kinds, &tx, &Control::default());
+    assert_eq!(file.records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["key-space"]);
+    assert_eq!(file.failures.len(), 1);
+    let f = &file.failures[0];
+    assert_eq!(f.name, "wrong-key");
+    assert!(f.reason.starts_with("skipped: it needs the provider's trained model"), "{}", f.reason);
+}

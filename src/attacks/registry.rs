@@ -143,8 +143,10 @@ impl<A: Attack> AnyAttack for A {
 
 /// An attack's typed parameters from the config (defaults where its table is absent).
 pub fn params<A: Attack>(config: &AttacksConfig) -> anyhow::Result<A::Params> {
-    read::<A>(config.tables.get(&table_name(A::NAME)))
-        .map_err(|(field, expected)| InputError::new(format!("field `{field}`: expected {expected}")).into())
+    let key = table_name(A::NAME);
+    read::<A>(config.tables.get(&key)).map_err(|(field, expected)| {
+        InputError::new(format!("field `{}`: expected {expected}", join(&format!("attacks.{key}"), &field))).into()
+    })
 }
 
 fn read<A: Attack>(given: Option<&toml::Value>) -> Result<A::Params, (String, String)> {
@@ -345,5 +347,48 @@ pub mod ranges {
             return Err((field.to_string(), format!("a positive number, got {v}")));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_tables_are_unique_and_every_default_passes_its_own_check() {
+        let mut names = names();
+        let tables: std::collections::BTreeSet<String> = names.iter().map(|n| table_name(n)).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ATTACKS.len());
+        assert_eq!(tables.len(), ATTACKS.len());
+        for a in ATTACKS {
+            assert!(!a.name().contains('_') && a.name() != ALL_ATTACKS, "{}", a.name());
+            assert!(a.resolve_table(None).is_ok(), "{}: its defaults fail its own check", a.name());
+            assert_eq!(rank(a.name()), ATTACKS.iter().position(|b| b.name() == a.name()).unwrap());
+        }
+        assert_eq!(rank("no-such-attack"), usize::MAX);
+    }
+
+    #[test]
+    fn the_reconstruction_attacks_are_known_by_their_result_kind() {
+        let recon: Vec<&str> =
+            ATTACKS.iter().filter(|a| a.result() == ResultKind::Reconstruction).map(|a| a.name()).collect();
+        assert_eq!(recon, ["known-plaintext", "statistical", "inversion"]);
+    }
+
+    #[test]
+    fn selection_and_its_description_follow_the_registry_order() {
+        let mut c = AttacksConfig { enabled: vec!["inversion".into(), "key-space".into()], ..Default::default() };
+        assert_eq!(selected(&c).iter().map(|a| a.name()).collect::<Vec<_>>(), ["key-space", "inversion"]);
+        assert_eq!(describe(&c), format!("2 of {}: key-space, inversion", ATTACKS.len()));
+        assert_eq!(count(&c), format!("2 of {}", ATTACKS.len()));
+        c.enabled = vec![ALL_ATTACKS.into(), "inversion".into()];
+        assert_eq!(selected(&c).len(), ATTACKS.len());
+        assert_eq!(describe(&c), format!("all {}: {}", ATTACKS.len(), names().join(", ")));
+        c.enabled.clear();
+        assert_eq!(count(&c), "none");
+        assert!(by_name("fine_tune").err().unwrap().message.contains("(did you mean `fine-tune`?)"));
+        assert!(only_help().contains(&names().join(", ")));
     }
 }

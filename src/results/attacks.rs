@@ -16,7 +16,7 @@
 //!
 //! | field | type | meaning |
 //! |---|---|---|
-//! | `name` | string | `key-space`, `wrong-key`, `fine-tune`, `known-plaintext`, `statistical`, `label-frequency`, `inversion` |
+//! | `name` | string | the attack's registered name (`attacks::ATTACKS`), e.g. `key-space`, `known-plaintext` |
 //! | `title` | string | a human title for tables and figure captions |
 //! | `transform` | string | the privacy settings attacked (`PrivacyConfig::describe`) |
 //! | `threat_model` | object | `adversary` (who), `holds` (list: what it holds), `knowledge` (what it knows, e.g. the public scheme but not the key) |
