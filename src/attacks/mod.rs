@@ -490,8 +490,8 @@ fn check_digests(path: &Path, t: &EncodedTrainingSet) -> String {
     }
 }
 
-/// Run `kinds` on a run folder and write `attacks.json` atomically. With `merge`, records of other attacks already in
-/// `attacks.json` are kept.
+/// Run `kinds` on a run folder and write `attacks.json` atomically. With `merge`, records of other
+/// attacks already in `attacks.json` are kept.
 #[allow(clippy::too_many_arguments)]
 pub fn run_on_folder(
     config: &Config,
