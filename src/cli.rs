@@ -33,9 +33,7 @@ pub enum Command {
     Attack {
         /// A run folder written by `ppdl run`.
         run_dir: PathBuf,
-        /// Run only this attack and merge its record into attacks.json (key-space, wrong-key,
-        /// fine-tune, known-plaintext, statistical, label-frequency, inversion).
-        #[arg(long)]
+        #[arg(long, help = crate::attacks::registry::only_help())]
         only: Option<String>,
         /// Attack only this keyed arm (default: every keyed arm of the run).
         #[arg(long)]
@@ -100,7 +98,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Validate { config }) => {
             let cfg = crate::validate::load_config(&config)?;
             println!("# {}: valid", config.display());
-            println!("# attacks that will run after training: {}", cfg.attacks.describe());
+            println!("# attacks that will run after training: {}", crate::attacks::registry::describe(&cfg.attacks));
             // The same check `ppdl run` makes before training, relative to the current folder.
             if let Err(e) = crate::data::load::check_present(cfg.data.dataset, cfg.data.dir.as_deref()) {
                 println!("# warning: the data is missing, so `ppdl run` would stop here: {e:#}");

@@ -493,98 +493,29 @@ impl<'de> Deserialize<'de> for ArmConfig {
     }
 }
 
-/// The attack-resistance analyses by name, in canonical order: the names `[attacks] enabled` and
-/// `[attacks.NAME]` use (the attacks themselves live in the `attacks` module, above config).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AttackKind {
-    KeySpace,
-    WrongKey,
-    FineTune,
-    KnownPlaintext,
-    Statistical,
-    LabelFrequency,
-    Inversion,
-}
-
-impl AttackKind {
-    pub const ALL: [AttackKind; 7] = [
-        AttackKind::KeySpace,
-        AttackKind::WrongKey,
-        AttackKind::FineTune,
-        AttackKind::KnownPlaintext,
-        AttackKind::Statistical,
-        AttackKind::LabelFrequency,
-        AttackKind::Inversion,
-    ];
-
-    /// The attacks that reconstruct the customer's inputs (judged, and plotted, by reconstruction quality).
-    pub const RECONSTRUCTION: [AttackKind; 3] =
-        [AttackKind::KnownPlaintext, AttackKind::Statistical, AttackKind::Inversion];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AttackKind::KeySpace => "key-space",
-            AttackKind::WrongKey => "wrong-key",
-            AttackKind::FineTune => "fine-tune",
-            AttackKind::KnownPlaintext => "known-plaintext",
-            AttackKind::Statistical => "statistical",
-            AttackKind::LabelFrequency => "label-frequency",
-            AttackKind::Inversion => "inversion",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            AttackKind::KeySpace => "Key space (brute force)",
-            AttackKind::WrongKey => "Stolen model without the key (raw inputs, wrong keys)",
-            AttackKind::FineTune => "Stolen-model fine-tuning vs training from scratch",
-            AttackKind::KnownPlaintext => "Known-plaintext recovery of the input transform",
-            AttackKind::Statistical => "Ciphertext-only statistical recovery of the input transform",
-            AttackKind::LabelFrequency => "Label assignment from output-code frequencies",
-            AttackKind::Inversion => "Model inversion: a decoder network T_K(x) -> x",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Result<AttackKind, InputError> {
-        AttackKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
-            let list = AttackKind::ALL.iter().map(|k| format!("`{}`", k.name())).collect::<Vec<_>>().join(", ");
-            let hint = crate::error::did_you_mean(name, AttackKind::ALL.map(AttackKind::name));
-            InputError::new(format!("unknown attack `{name}`, expected one of {list}{hint}"))
-        })
-    }
-}
-
-/// `[attacks]`: which attack-resistance analyses run after training (docs/ARCHITECTURE.md, "Attacks") and their
-/// parameters. Every sub-table has defaults sized so that all seven attacks on full MNIST take a few
-/// minutes on 2 CPU cores. Sample counts larger than the data available are clipped (and recorded).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[attacks]`: which attack-resistance analyses run after training and their parameters. The attacks
+/// themselves, their names and their parameters belong to the attack registry (`attacks::registry`,
+/// above config; docs/ARCHITECTURE.md, "Attacks"): this layer keeps `enabled` and the `[attacks.NAME]`
+/// tables as written, `validate::check` checks them against the registry and `validate::parse_config`
+/// fills every table with its defaults.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttacksConfig {
-    /// Attacks to run after training: names from `key-space`, `wrong-key`, `fine-tune`,
-    /// `known-plaintext`, `statistical`, `label-frequency`, `inversion`, or `all` (the default; an
-    /// empty list turns them off).
-    #[serde(default = "default_enabled")]
-    pub enabled: Vec<AttackChoice>,
+    /// Attacks to run after training: their names, or `all` (the default; an empty list turns them
+    /// off).
+    pub enabled: Vec<String>,
     /// Fraction of the test split given to the adversary as auxiliary (public) data; the rest is the
     /// evaluation half that scores every attack. Both are disjoint from the customer's training data.
-    #[serde(default = "default_aux_fraction")]
     pub aux_fraction: f64,
-    #[serde(default)]
-    pub wrong_key: WrongKeyAttackConfig,
-    #[serde(default)]
-    pub fine_tune: FineTuneAttackConfig,
-    #[serde(default)]
-    pub known_plaintext: KnownPlaintextAttackConfig,
-    #[serde(default)]
-    pub statistical: StatisticalAttackConfig,
-    #[serde(default)]
-    pub label_frequency: LabelFrequencyAttackConfig,
-    #[serde(default)]
-    pub inversion: InversionAttackConfig,
+    /// Each attack's parameter table `[attacks.NAME]` (NAME in snake case, e.g. `known_plaintext`).
+    #[serde(flatten)]
+    pub tables: toml::Table,
 }
 
-fn default_enabled() -> Vec<AttackChoice> {
-    vec![AttackChoice::All]
+/// The entry of `attacks.enabled` that stands for every attack.
+pub const ALL_ATTACKS: &str = "all";
+
+fn default_enabled() -> Vec<String> {
+    vec![ALL_ATTACKS.to_string()]
 }
 fn default_aux_fraction() -> f64 {
     0.5
@@ -592,334 +523,49 @@ fn default_aux_fraction() -> f64 {
 
 impl Default for AttacksConfig {
     fn default() -> Self {
-        Self {
-            enabled: default_enabled(),
-            aux_fraction: default_aux_fraction(),
-            wrong_key: Default::default(),
-            fine_tune: Default::default(),
-            known_plaintext: Default::default(),
-            statistical: Default::default(),
-            label_frequency: Default::default(),
-            inversion: Default::default(),
-        }
+        Self { enabled: default_enabled(), aux_fraction: default_aux_fraction(), tables: toml::Table::new() }
     }
 }
 
-impl AttacksConfig {
-    /// The enabled attacks in canonical order, `all` expanded, duplicates removed.
-    pub fn selected(&self) -> Vec<AttackKind> {
-        AttackKind::ALL
-            .into_iter()
-            .filter(|k| self.enabled.iter().any(|c| matches!(c, AttackChoice::All) || *c == AttackChoice::Only(*k)))
-            .collect()
-    }
-
-    /// Which attacks will run, in words: "all 7: key-space, wrong-key, ..." or "none: attacks are off".
-    pub fn describe(&self) -> String {
-        let selected = self.selected();
-        let names = selected.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ");
-        match selected.len() {
-            0 => "none: attacks are off (attacks.enabled = [])".into(),
-            n if n == AttackKind::ALL.len() => format!("all {n}: {names}"),
-            n => format!("{n} of {}: {names}", AttackKind::ALL.len()),
-        }
-    }
-}
-
-/// One entry of `attacks.enabled`: an attack's name, or `all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttackChoice {
-    All,
-    Only(AttackKind),
-}
-
-impl AttackChoice {
-    pub fn name(self) -> &'static str {
-        match self {
-            AttackChoice::All => "all",
-            AttackChoice::Only(k) => k.name(),
-        }
-    }
-
-    /// Parse a name, with a suggestion for a near miss.
-    pub fn parse(name: &str) -> Result<Self, String> {
-        if name == "all" {
-            return Ok(AttackChoice::All);
-        }
-        AttackKind::from_name(name).map(AttackChoice::Only).map_err(|_| {
-            let names: Vec<&str> = std::iter::once("all").chain(AttackKind::ALL.iter().map(|k| k.name())).collect();
-            let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-            format!("unknown attack `{name}`, expected one of {list}{}", did_you_mean(name, names.iter().copied()))
-        })
-    }
-}
-
-impl Serialize for AttackChoice {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for AttackChoice {
+/// By hand so that the fields keep their paths and lines in errors (serde's `flatten` loses both);
+/// every key other than `enabled` and `aux_fraction` is a table for the registry to check.
+impl<'de> Deserialize<'de> for AttacksConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        AttackChoice::parse(&name).map_err(serde::de::Error::custom)
-    }
-}
-
-/// `[attacks.wrong_key]`: the stolen model on raw inputs and under random wrong keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WrongKeyAttackConfig {
-    /// Number of random wrong keys (same transform list, fresh secrets).
-    #[serde(default = "default_wrong_keys")]
-    pub keys: usize,
-}
-
-fn default_wrong_keys() -> usize {
-    10
-}
-
-impl Default for WrongKeyAttackConfig {
-    fn default() -> Self {
-        Self { keys: default_wrong_keys() }
-    }
-}
-
-/// `[attacks.fine_tune]`: stolen-model fine-tuning vs a fresh model on n labelled raw samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FineTuneAttackConfig {
-    /// Labelled raw samples the adversary holds (from the auxiliary half).
-    #[serde(default = "default_fine_tune_n")]
-    pub n: Vec<usize>,
-    /// Passes over the n samples (both models).
-    #[serde(default = "default_fine_tune_epochs")]
-    pub epochs: usize,
-    /// At least this many optimiser steps (so tiny n still trains); both models get the same count.
-    #[serde(default = "default_min_steps")]
-    pub min_steps: usize,
-    #[serde(default = "default_attack_batch")]
-    pub batch_size: usize,
-    #[serde(default = "default_attack_lr")]
-    pub learning_rate: f64,
-}
-
-fn default_fine_tune_n() -> Vec<usize> {
-    vec![50, 100, 500, 1000, 2000]
-}
-fn default_fine_tune_epochs() -> usize {
-    10
-}
-fn default_min_steps() -> usize {
-    100
-}
-fn default_attack_batch() -> usize {
-    64
-}
-fn default_attack_lr() -> f64 {
-    1e-3
-}
-
-impl Default for FineTuneAttackConfig {
-    fn default() -> Self {
-        Self {
-            n: default_fine_tune_n(),
-            epochs: default_fine_tune_epochs(),
-            min_steps: default_min_steps(),
-            batch_size: default_attack_batch(),
-            learning_rate: default_attack_lr(),
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = AttacksConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the [attacks] table")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<AttacksConfig, M::Error> {
+                let mut config = AttacksConfig::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "enabled" => config.enabled = map.next_value()?,
+                        "aux_fraction" => config.aux_fraction = map.next_value()?,
+                        _ => {
+                            let value: toml::Value = map.next_value()?;
+                            config.tables.insert(key, value);
+                        }
+                    }
+                }
+                Ok(config)
+            }
         }
-    }
-}
-
-/// `[attacks.known_plaintext]`: recovering T_K from n pairs (x, T_K(x)).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KnownPlaintextAttackConfig {
-    /// Numbers of known pairs to try.
-    #[serde(default = "default_known_plaintext_n")]
-    pub n: Vec<usize>,
-    /// Ridge term of the least-squares solve, relative to the mean diagonal of the Gram matrix.
-    #[serde(default = "default_ridge")]
-    pub ridge: f64,
-}
-
-fn default_known_plaintext_n() -> Vec<usize> {
-    vec![1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
-}
-fn default_ridge() -> f64 {
-    1e-6
-}
-
-impl Default for KnownPlaintextAttackConfig {
-    fn default() -> Self {
-        Self { n: default_known_plaintext_n(), ridge: default_ridge() }
-    }
-}
-
-/// `[attacks.statistical]`: ciphertext-only matching of encoded-data statistics to public raw data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatisticalAttackConfig {
-    /// Numbers of encoded training samples seen (the provider holds the whole encoded training set).
-    #[serde(default = "default_statistical_n")]
-    pub n: Vec<usize>,
-    /// Rounds of correlation-structure refinement after the first (mean/spread) assignment.
-    #[serde(default = "default_refine_rounds")]
-    pub refine_rounds: usize,
-    /// PCA alignment keeps the leading components that explain this fraction of the variance.
-    #[serde(default = "default_pca_variance")]
-    pub pca_variance: f64,
-}
-
-fn default_statistical_n() -> Vec<usize> {
-    vec![100, 1000, 10000, 60000]
-}
-fn default_refine_rounds() -> usize {
-    6
-}
-fn default_pca_variance() -> f64 {
-    0.5
-}
-
-impl Default for StatisticalAttackConfig {
-    fn default() -> Self {
-        Self {
-            n: default_statistical_n(),
-            refine_rounds: default_refine_rounds(),
-            pca_variance: default_pca_variance(),
-        }
-    }
-}
-
-/// `[attacks.label_frequency]`: recovering the label assignment from output-code frequencies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LabelFrequencyAttackConfig {
-    /// Numbers of the provider's training codes counted.
-    #[serde(default = "default_label_frequency_n")]
-    pub n: Vec<usize>,
-    /// Encoded training samples the provider scores with its own model to group split codes.
-    #[serde(default = "default_group_samples")]
-    pub group_samples: usize,
-}
-
-fn default_label_frequency_n() -> Vec<usize> {
-    vec![100, 1000, 10000, 60000]
-}
-fn default_group_samples() -> usize {
-    2000
-}
-
-impl Default for LabelFrequencyAttackConfig {
-    fn default() -> Self {
-        Self { n: default_label_frequency_n(), group_samples: default_group_samples() }
-    }
-}
-
-/// `[attacks.inversion]`: a decoder network T_K(x) -> x trained on n known pairs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InversionAttackConfig {
-    #[serde(default = "default_inversion_n")]
-    pub n: Vec<usize>,
-    /// Hidden width of the decoder d -> hidden -> d (ReLU, sigmoid output).
-    #[serde(default = "default_inversion_hidden")]
-    pub hidden: usize,
-    #[serde(default = "default_inversion_epochs")]
-    pub epochs: usize,
-    #[serde(default = "default_inversion_min_steps")]
-    pub min_steps: usize,
-    #[serde(default = "default_attack_batch")]
-    pub batch_size: usize,
-    #[serde(default = "default_attack_lr")]
-    pub learning_rate: f64,
-}
-
-fn default_inversion_n() -> Vec<usize> {
-    vec![100, 500, 2000, 5000]
-}
-fn default_inversion_hidden() -> usize {
-    256
-}
-fn default_inversion_epochs() -> usize {
-    8
-}
-fn default_inversion_min_steps() -> usize {
-    200
-}
-
-impl Default for InversionAttackConfig {
-    fn default() -> Self {
-        Self {
-            n: default_inversion_n(),
-            hidden: default_inversion_hidden(),
-            epochs: default_inversion_epochs(),
-            min_steps: default_inversion_min_steps(),
-            batch_size: default_attack_batch(),
-            learning_rate: default_attack_lr(),
-        }
+        d.deserialize_map(Fields)
     }
 }
 
 impl AttacksConfig {
-    /// Ranges of every field. Err((field path, what was expected)).
+    /// The range of the field this layer checks. Err((field path, what was expected)); the names and
+    /// the tables are checked by `attacks::registry::check`.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let err = |f: &str, m: String| Err((f.to_string(), m));
         if !(self.aux_fraction > 0.0 && self.aux_fraction < 1.0) {
-            return err(
-                "attacks.aux_fraction",
+            return Err((
+                "attacks.aux_fraction".into(),
                 format!("a number strictly between 0 and 1, got {}", self.aux_fraction),
-            );
+            ));
         }
-        let counts = |field: &str, n: &[usize]| -> Result<(), (String, String)> {
-            if n.is_empty() {
-                return Err((field.to_string(), "a non-empty list of sample counts".into()));
-            }
-            if let Some(i) = n.iter().position(|&v| v == 0) {
-                return Err((format!("{field}[{i}]"), "an integer >= 1, got 0".into()));
-            }
-            Ok(())
-        };
-        let positive = |field: &str, v: usize| -> Result<(), (String, String)> {
-            if v == 0 {
-                return Err((field.to_string(), "an integer >= 1, got 0".into()));
-            }
-            Ok(())
-        };
-        let rate = |field: &str, v: f64| -> Result<(), (String, String)> {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err((field.to_string(), format!("a positive number, got {v}")));
-            }
-            Ok(())
-        };
-        positive("attacks.wrong_key.keys", self.wrong_key.keys)?;
-        let f = &self.fine_tune;
-        counts("attacks.fine_tune.n", &f.n)?;
-        positive("attacks.fine_tune.epochs", f.epochs)?;
-        positive("attacks.fine_tune.batch_size", f.batch_size)?;
-        rate("attacks.fine_tune.learning_rate", f.learning_rate)?;
-        counts("attacks.known_plaintext.n", &self.known_plaintext.n)?;
-        if !(self.known_plaintext.ridge > 0.0 && self.known_plaintext.ridge.is_finite()) {
-            return err(
-                "attacks.known_plaintext.ridge",
-                format!("a positive number (e.g. 1e-6), got {}", self.known_plaintext.ridge),
-            );
-        }
-        let s = &self.statistical;
-        counts("attacks.statistical.n", &s.n)?;
-        if !(s.pca_variance > 0.0 && s.pca_variance <= 1.0) {
-            return err("attacks.statistical.pca_variance", format!("a fraction in (0, 1], got {}", s.pca_variance));
-        }
-        counts("attacks.label_frequency.n", &self.label_frequency.n)?;
-        positive("attacks.label_frequency.group_samples", self.label_frequency.group_samples)?;
-        let v = &self.inversion;
-        counts("attacks.inversion.n", &v.n)?;
-        positive("attacks.inversion.hidden", v.hidden)?;
-        positive("attacks.inversion.epochs", v.epochs)?;
-        positive("attacks.inversion.batch_size", v.batch_size)?;
-        rate("attacks.inversion.learning_rate", v.learning_rate)?;
         Ok(())
     }
 }
@@ -1143,11 +789,29 @@ fn line_of(text: &str, byte: usize) -> usize {
 }
 
 /// Best-effort line of a dotted field path such as `train.batch_size`, `privacy.transforms[1].block`
-/// or `arms[2].name` (searched from the third `[[arms]]` header on).
+/// or `arms[2].name`: the `[table]` header the path names (`attacks.inversoin`), else its key under
+/// its parent's header (`attacks.inversion.hidden`), else the first line that sets the key (for
+/// `arms[i]...`, from the (i+1)-th `[[arms]]` header on).
 fn find_field_line(text: &str, field: &str) -> Option<usize> {
     let last = field.rsplit('.').next()?;
     let key = last.split('[').next()?;
+    let header = |l: &str| {
+        let l = l.trim();
+        (l.starts_with('[') && !l.starts_with("[[")).then(|| l[1..].split(']').next().unwrap_or("").trim().to_string())
+    };
     let lines: Vec<&str> = text.lines().collect();
+    if let Some(i) = lines.iter().position(|l| header(l).as_deref() == Some(field)) {
+        return Some(i + 1);
+    }
+    if let Some((parent, _)) = field.rsplit_once('.') {
+        if let Some(start) = lines.iter().position(|l| header(l).as_deref() == Some(parent)) {
+            let sets_key = |l: &str| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='));
+            let section = lines[start + 1..].iter().take_while(|l| header(l).is_none());
+            if let Some(i) = section.into_iter().position(|l| sets_key(l)) {
+                return Some(start + 2 + i);
+            }
+        }
+    }
     let from = match field.strip_prefix("arms[").and_then(|r| r.split(']').next()).and_then(|i| i.parse().ok()) {
         Some(i) => lines.iter().enumerate().filter(|(_, l)| l.trim() == "[[arms]]").nth(i).map_or(0, |(n, _)| n),
         None => 0,

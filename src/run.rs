@@ -225,7 +225,7 @@ pub fn run_experiment(
             folder.root.display()
         ));
     }
-    let attacks = config.attacks.selected();
+    let attacks = crate::attacks::registry::selected(&config.attacks);
     if !attacks.is_empty() {
         for arm in &arms {
             if arm.customer().is_none() || control.stop_requested() {

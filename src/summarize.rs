@@ -25,7 +25,7 @@ pub fn markdown_table(paths: &[PathBuf]) -> anyhow::Result<String> {
     for dir in run_folders_in(paths)? {
         let folder = RunFolder::open(&dir)?;
         let s = folder.load_summary()?;
-        let status = RunStatus::load(&folder, &s);
+        let status = RunStatus::load(&folder, &s, &crate::attacks::registry::names());
         if !status.is_finished() {
             notes.push(format!("- {}: {}", s.name, status.detail()));
         }
@@ -65,7 +65,7 @@ pub fn overhead_table(paths: &[PathBuf]) -> anyhow::Result<String> {
     for dir in run_folders_in(paths)? {
         let folder = RunFolder::open(&dir)?;
         let s = folder.load_summary()?;
-        let status = RunStatus::load(&folder, &s);
+        let status = RunStatus::load(&folder, &s, &crate::attacks::registry::names());
         let path = folder.overhead_path();
         let Some(report) = crate::overhead::OverheadReport::load(&path)? else {
             return Err(crate::error::InputError::in_file(&path, "missing: the run measured no overhead").into());
@@ -94,7 +94,7 @@ pub fn overhead_table(paths: &[PathBuf]) -> anyhow::Result<String> {
 /// run's name, with `: ARM` when the run attacked several arms); each cell the headline and the
 /// verdict with its deciding metric (broken in bold), from each run's attacks.json.
 pub fn attacks_table(runs: &[PathBuf]) -> anyhow::Result<String> {
-    use crate::attacks::{load_file, AttackKind, Level};
+    use crate::attacks::{load_file, Level, ATTACKS};
     use crate::results::attacks::fmt_value;
     // (column title, attacked arm, the run's attacks.json)
     let mut columns = Vec::new();
@@ -113,7 +113,7 @@ pub fn attacks_table(runs: &[PathBuf]) -> anyhow::Result<String> {
         format!("| attack | {} |\n|---|", columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(" | "));
     out.push_str(&"---|".repeat(columns.len()));
     out.push('\n');
-    for kind in AttackKind::ALL {
+    for kind in ATTACKS {
         let cells: Vec<String> = columns
             .iter()
             .map(|(_, arm, file)| {

@@ -16,11 +16,14 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     parse_config(&text, path)
 }
 
-/// Parse and fully check config text; `path` is only used in messages.
+/// Parse and fully check config text, and fill every transform parameter and attack parameter table
+/// with its defaults (as `ppdl validate` shows it); `path` is only used in messages.
 pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<Config> {
     let mut config = Config::parse_fields(text, path)?;
-    check(&config).map_err(|(field, expected)| field_error(text, path, &field, &expected))?;
-    resolve(&mut config);
+    let bad = |(field, expected): (String, String)| field_error(text, path, &field, &expected);
+    check(&config).map_err(bad)?;
+    transforms::resolve_config_transforms(&mut config);
+    config.attacks = crate::attacks::registry::resolve(&config.attacks).map_err(bad)?;
     Ok(config)
 }
 
@@ -29,11 +32,7 @@ pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<Config> {
 pub fn check(config: &Config) -> Result<(), (String, String)> {
     config.validate_fields()?;
     transforms::check_config_transforms(config)?;
+    crate::attacks::registry::check(&config.attacks)?;
     Ok(())
 }
 
-/// Fill in what a checked config leaves to its defaults where the registries own them (transform
-/// parameters), so that a resolved config (`ppdl validate`, a run's config.toml) shows every value.
-pub fn resolve(config: &mut Config) {
-    transforms::resolve_config_transforms(config);
-}

@@ -6,10 +6,12 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use dfdx::prelude::*;
+use ppdl::attacks::fine_tune::FineTune;
 use ppdl::attacks::nn::{train_classifier, Plan};
+use ppdl::attacks::wrong_key::WrongKey;
 use ppdl::attacks::Event;
-use ppdl::attacks::{run_attacks, AttackInputs, AttackKind, AttacksFile};
-use ppdl::config::{AttackChoice, Config};
+use ppdl::attacks::{registry, run_attacks, AnyAttack, AttackInputs, AttacksFile, ATTACKS};
+use ppdl::config::{AttacksConfig, Config};
 use ppdl::data::{Dataset, ImageShape, Split};
 use ppdl::model::arch::Mlp1;
 use ppdl::scheme::{Customer, SecretKey};
@@ -105,6 +107,11 @@ fn provider_model(config: &Config, data: &Dataset, dir: &Path) -> std::path::Pat
     path
 }
 
+/// The names of the attacks `enabled` selects, in the order they run.
+fn selected(a: &AttacksConfig) -> Vec<&'static str> {
+    registry::selected(a).iter().map(|a| a.name()).collect()
+}
+
 fn dataset() -> Dataset {
     Dataset { name: "digits".into(), shape: SHAPE, classes: 10, train: synthetic(3000, 1), test: synthetic(1200, 2) }
 }
@@ -113,7 +120,7 @@ fn dataset() -> Dataset {
 fn all_attacks_run_report_and_tell_the_expected_truths() {
     let tmp = tempfile::tempdir().unwrap();
     let config = config("");
-    assert_eq!(config.attacks.selected(), AttackKind::ALL.to_vec());
+    assert_eq!(selected(&config.attacks), registry::names());
     let data = dataset();
     let model = provider_model(&config, &data, tmp.path());
     let (tx, rx) = mpsc::channel();
@@ -129,11 +136,11 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
         provider_train: None,
         folder: None,
     };
-    let file = run_attacks(inputs, &AttackKind::ALL, &tx, &Control::default());
+    let file = run_attacks(inputs, ATTACKS, &tx, &Control::default());
     drop(tx);
     assert!(file.failures.is_empty(), "failures: {:?}", file.failures);
     let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, AttackKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>());
+    assert_eq!(names, registry::names());
 
     // Events: each attack starts, may progress, and finishes with the record that attacks.json holds.
     let events: Vec<Event> = rx.iter().collect();
@@ -228,7 +235,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let mut kp2 = kp.clone();
     kp2.verdict = "replaced".into();
     newer.records.push(kp2);
-    merged.merge(newer);
+    merged.merge(newer, registry::rank);
     assert_eq!(merged.records.len(), 7);
     assert_eq!(merged.record("private", "known-plaintext").unwrap().verdict, "replaced");
     assert_eq!(merged.records[3].name, "known-plaintext", "canonical order kept");
@@ -266,7 +273,8 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
         provider_train: None,
         folder: None,
     };
-    let kinds = [AttackKind::KeySpace, AttackKind::KnownPlaintext, AttackKind::Inversion];
+    let kinds: Vec<&dyn AnyAttack> =
+        ["key-space", "known-plaintext", "inversion"].map(|n| registry::by_name(n).unwrap()).to_vec();
     let file = run_attacks(inputs, &kinds, &tx, &control);
     drop(tx);
     watcher.join().unwrap();
@@ -282,21 +290,29 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
 fn attacks_config_has_defaults_and_errors_name_the_field() {
     let base = "name = \"x\"\n[data]\ndataset = \"mnist\"\n";
     let c = ppdl::validate::parse_config(base, Path::new("c.toml")).unwrap();
-    assert_eq!(c.attacks.selected(), AttackKind::ALL.to_vec(), "every attack runs unless turned off");
-    assert_eq!(c.attacks.enabled, vec![AttackChoice::All]);
+    assert_eq!(selected(&c.attacks), registry::names(), "every attack runs unless turned off");
+    assert_eq!(c.attacks.enabled, vec!["all"]);
     let off = ppdl::validate::parse_config(&format!("{base}[attacks]\nenabled = []\n"), Path::new("c.toml")).unwrap();
-    assert!(off.attacks.selected().is_empty(), "an empty list turns them off");
-    assert_eq!(off.attacks.describe(), "none: attacks are off (attacks.enabled = [])");
-    assert_eq!(c.attacks.wrong_key.keys, 10);
-    assert_eq!(c.attacks.fine_tune.n, vec![50, 100, 500, 1000, 2000]);
+    assert!(selected(&off.attacks).is_empty(), "an empty list turns them off");
+    assert_eq!(registry::describe(&off.attacks), "none: attacks are off (attacks.enabled = [])");
+    assert_eq!(registry::params::<WrongKey>(&c.attacks).unwrap().keys, 10);
+    assert_eq!(registry::params::<FineTune>(&c.attacks).unwrap().n, vec![50, 100, 500, 1000, 2000]);
+    // The resolved config holds every attack's table with its defaults (none for key-space).
+    let tables: Vec<&str> = c.attacks.tables.keys().map(String::as_str).collect();
+    assert_eq!(
+        tables,
+        ["wrong_key", "fine_tune", "known_plaintext", "statistical", "label_frequency", "inversion"],
+        "in canonical order"
+    );
+    assert_eq!(c.attacks.tables["inversion"]["hidden"].as_integer(), Some(256));
     assert_eq!(c.attacks.aux_fraction, 0.5);
     let c = ppdl::validate::parse_config(
         &format!("{base}[attacks]\nenabled = [\"inversion\", \"key-space\", \"inversion\"]\n"),
         Path::new("c.toml"),
     )
     .unwrap();
-    assert_eq!(c.attacks.selected(), vec![AttackKind::KeySpace, AttackKind::Inversion]);
-    assert_eq!(c.attacks.enabled[0], AttackChoice::Only(AttackKind::Inversion));
+    assert_eq!(selected(&c.attacks), ["key-space", "inversion"]);
+    assert_eq!(c.attacks.enabled[0], "inversion");
     // The resolved config round-trips.
     let again = ppdl::validate::parse_config(&c.to_toml(), Path::new("resolved.toml")).unwrap();
     assert_eq!(again, c);
@@ -314,4 +330,127 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
     assert!(e.contains("hiden") && e.contains("did you mean `hidden`"), "{e}");
     let e = err("[attacks.statistical]\npca_variance = 0\n");
     assert!(e.contains("attacks.statistical.pca_variance"), "{e}");
+    // Each error names the file and line (the header of a table, the key inside it), the field and what
+    // was expected; the registry supplies the names and parameters.
+    for (text, needles) in [
+        ("[attacks.inversion]\nhiden = 3\n", &["c.toml:5:", "`attacks.inversion.hiden`", "did you mean `hidden`"][..]),
+        ("[attacks.fine_tune]\nepochs = 2\nn = [10, 0]\n", &["c.toml:6:", "`attacks.fine_tune.n[1]`", ">= 1"]),
+        ("[attacks.inversoin]\nn = [3]\n", &["c.toml:4:", "`attacks.inversoin`", "did you mean `inversion`"]),
+        ("[attacks]\nenabld = [\"all\"]\n", &["c.toml:5:", "`attacks.enabld`", "did you mean `enabled`"]),
+        (
+            "[attacks]\nenabled = [\"key-space\", \"inverson\"]\n",
+            &["c.toml:5:", "`attacks.enabled[1]`", "did you mean `inversion`"],
+        ),
+        ("[attacks]\nenabled = \"all\"\n", &["c.toml:5:", "`attacks.enabled`", "sequence"]),
+        (
+            "[attacks.inversion]\nhidden = 8\nn = \"many\"\n",
+            &["c.toml:6:", "`attacks.inversion.n`", "a list, got string"],
+        ),
+        ("[attacks.wrong_key]\nkeys = -1\n", &["c.toml:5:", "`attacks.wrong_key.keys`", "a non-negative integer"]),
+        ("[attacks.key_space]\nbits = 3\n", &["c.toml:5:", "`attacks.key_space.bits`", "`key-space` has none"]),
+        ("[attacks]\nwrong_key = 3\n", &["c.toml:5:", "`attacks.wrong_key`", "a table of `wrong-key` parameters"]),
+    ] {
+        let e = err(text);
+        for n in needles {
+            assert!(e.contains(n), "{text:?}: {n:?} missing from {e}");
+        }
+    }
+    // An attack without parameters shows no table once resolved, and an empty one is accepted.
+    let c = ppdl::validate::parse_config(&format!("{base}[attacks.key_space]\n"), Path::new("c.toml")).unwrap();
+    assert!(!c.attacks.tables.contains_key("key_space") && !c.to_toml().contains("key_space"));
+}
+
+/// README documents every registered attack: its name among `enabled`'s choices, and its parameter
+/// table with every field and its default (an attack without parameters says so).
+#[test]
+fn readme_documents_every_attack_and_its_parameters() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let enabled = readme.lines().skip_while(|l| !l.starts_with("enabled = [\"all\"]")).take(2).collect::<String>();
+    // The rows of the parameter table: (table, fields, defaults), a blank table cell continuing the last.
+    let start = readme.find("| table | field | default | meaning |").expect("README's attack parameter table");
+    let mut rows: Vec<(String, Vec<String>, Vec<toml::Value>)> = Vec::new();
+    for line in readme[start..].lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.split(" | ").map(|c| c.trim_matches(|c| c == '|' || c == ' ')).collect();
+        let table = if cells[0].is_empty() { rows.last().unwrap().0.clone() } else { cells[0].to_string() };
+        let fields: Vec<String> = cells[1].split(", ").map(|f| f.trim_matches('`').to_string()).collect();
+        // Split the defaults at top-level commas ("64, 0.001"; "[1, 2]" is one value).
+        let (mut defaults, mut depth, mut item) = (Vec::new(), 0, String::new());
+        for ch in cells[2].chars().chain([',']) {
+            match ch {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                ',' if depth == 0 => {
+                    defaults.push(std::mem::take(&mut item));
+                    continue;
+                }
+                _ => {}
+            }
+            item.push(ch);
+        }
+        let defaults = defaults
+            .iter()
+            .filter_map(|d| toml::from_str::<toml::Table>(&format!("v = {}", d.trim())).ok().map(|t| t["v"].clone()))
+            .collect();
+        rows.push((table, fields, defaults));
+    }
+    for attack in ATTACKS {
+        let name = attack.name();
+        assert!(
+            enabled.contains(&format!(" {name} ")) || enabled.contains(&format!(" {name},")),
+            "{name} not among enabled's choices: {enabled}"
+        );
+        let defaults = attack.resolve_table(None).unwrap();
+        let table = format!("`{}`", registry::table_name(name));
+        if defaults.is_empty() {
+            assert!(rows.iter().any(|r| r.0 == format!("({name})")), "README: no row saying {name} has no parameters");
+            continue;
+        }
+        for (field, value) in &defaults {
+            let row = rows
+                .iter()
+                .find(|r| r.0 == table && r.1.contains(field))
+                .unwrap_or_else(|| panic!("README documents no `{field}` of {table}"));
+            let i = row.1.iter().position(|f| f == field).unwrap();
+            assert_eq!(row.2.get(i), Some(value), "README's default of {table}.{field}");
+        }
+    }
+    // And nothing that is not there.
+    for (table, fields, _) in &rows {
+        let Some(attack) = ATTACKS.iter().find(|a| format!("`{}`", registry::table_name(a.name())) == *table) else {
+            assert!(table.starts_with('('), "README documents a table no attack has: {table}");
+            continue;
+        };
+        let defaults = attack.resolve_table(None).unwrap();
+        for f in fields {
+            assert!(defaults.contains_key(f), "README documents `{f}`, which {table} does not have");
+        }
+    }
+}
+
+/// An attack whose needs the run lacks is recorded as skipped, saying what it needs; the others run.
+#[test]
+fn an_attack_without_what_it_needs_is_skipped_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config("");
+    let data = dataset();
+    let (tx, _rx) = mpsc::channel();
+    let privacy = config.keyed_settings().remove(0).1;
+    let inputs = AttackInputs {
+        config: &config,
+        arm: "private",
+        privacy: &privacy,
+        dataset: &data,
+        key: SecretKey::from_hex(KEY).unwrap(),
+        provider_model: tmp.path().join("no-model.safetensors"),
+        provider_digests: None,
+        provider_train: None,
+        folder: None,
+    };
+    let kinds: Vec<&dyn AnyAttack> = ["key-space", "wrong-key"].map(|n| registry::by_name(n).unwrap()).to_vec();
+    let file = run_attacks(inputs, &kinds, &tx, &Control::default());
+    assert_eq!(file.records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["key-space"]);
+    assert_eq!(file.failures.len(), 1);
+    let f = &file.failures[0];
+    assert_eq!(f.name, "wrong-key");
+    assert!(f.reason.starts_with("skipped: it needs the provider's trained model"), "{}", f.reason);
 }

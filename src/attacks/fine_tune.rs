@@ -7,19 +7,107 @@ use dfdx::prelude::*;
 use serde_json::json;
 
 use super::nn::{train_classifier, Plan};
+use super::registry::{ranges, Attack, Need, ResultKind};
+use super::verdict::{evaluation_samples, Spec, Z95};
 use super::wrong_key::identity_codec;
-use super::{
-    accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
-};
-use crate::config::FineTuneAttackConfig;
+use super::{accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::results::attacks::Criterion;
 use crate::results::attacks::Level;
 use crate::scheme::labels::LabelCodec;
 use crate::train::trainer::predict;
 
+/// The `fine-tune` attack (registered in `super::ATTACKS`).
+pub struct FineTune;
+
+impl Attack for FineTune {
+    const NAME: &'static str = "fine-tune";
+    const TITLE: &'static str = "Stolen-model fine-tuning vs training from scratch";
+    const RESULT: ResultKind = ResultKind::ModelTheft;
+    const NEEDS: &'static [Need] = &[Need::ProviderModel];
+    type Params = FineTuneParams;
+
+    fn check(p: &FineTuneParams) -> Result<(), (String, String)> {
+        ranges::counts("n", &p.n)?;
+        ranges::positive("epochs", p.epochs)?;
+        ranges::positive("batch_size", p.batch_size)?;
+        ranges::rate("learning_rate", p.learning_rate)
+    }
+
+    fn rule() -> Spec {
+        Spec {
+            decided_by: format!(
+                "mean accuracy advantage of the fine-tuned stolen model over a fresh model trained on the same labelled \
+                 data, over the data sizes tried: partial leak from {:+.0} point, broken from {:+.0} points, with a 95% \
+                 interval (evaluation-set sampling) that must exclude 0",
+                100.0 * FINE_TUNE_PARTIAL_LEAK,
+                100.0 * FINE_TUNE_BROKEN
+            ),
+            protects: "the stolen weights are no better a start than random ones",
+            partial_leak: "the stolen weights save the adversary some labelled data",
+            broken: "the stolen weights are a real head start: the model's utility is stolen along with it",
+            criteria,
+        }
+    }
+
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &FineTuneParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
+        run(ctx, p, progress)
+    }
+}
+
+/// `[attacks.fine_tune]`: stolen-model fine-tuning vs a fresh model on n labelled raw samples.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FineTuneParams {
+    /// Labelled raw samples the adversary holds (from the auxiliary half).
+    #[serde(default = "default_fine_tune_n")]
+    pub n: Vec<usize>,
+    /// Passes over the n samples (both models).
+    #[serde(default = "default_fine_tune_epochs")]
+    pub epochs: usize,
+    /// At least this many optimiser steps (so tiny n still trains); both models get the same count.
+    #[serde(default = "default_min_steps")]
+    pub min_steps: usize,
+    #[serde(default = "super::nn::default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default = "super::nn::default_learning_rate")]
+    pub learning_rate: f64,
+}
+
+fn default_fine_tune_n() -> Vec<usize> {
+    vec![50, 100, 500, 1000, 2000]
+}
+fn default_fine_tune_epochs() -> usize {
+    10
+}
+fn default_min_steps() -> usize {
+    100
+}
+
+impl Default for FineTuneParams {
+    fn default() -> Self {
+        Self {
+            n: default_fine_tune_n(),
+            epochs: default_fine_tune_epochs(),
+            min_steps: default_min_steps(),
+            batch_size: super::nn::default_batch_size(),
+            learning_rate: super::nn::default_learning_rate(),
+        }
+    }
+}
+
 /// Curve labels the verdict rule reads (for the interval of the advantage).
 pub const TUNED_CURVE: &str = "fine-tuned stolen model";
 pub const FRESH_CURVE: &str = "fresh model, same n and steps";
+/// Partial leak from this mean advantage (a fraction: 0.01 = 1 point).
+pub const FINE_TUNE_PARTIAL_LEAK: f64 = 0.01;
+/// Broken from this mean advantage.
+pub const FINE_TUNE_BROKEN: f64 = 0.03;
 
 /// One n: accuracy of the fine-tuned stolen model and of the fresh model on the evaluation half.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,7 +166,7 @@ impl WithNet<Cpu> for Job<'_> {
     }
 }
 
-pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let ns = clip_counts(&p.n, ctx.aux.len());
     let plan = Plan {
         epochs: p.epochs,
@@ -96,8 +184,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
     let (start, points) = with_net(ctx.config.model.arch, &dev, ctx.shape, ctx.classes * ctx.codes_per_class(), job)?;
 
     let chance = 1.0 / ctx.classes as f64;
-    let mut r = ctx.new_record(
-        AttackKind::FineTune,
+    let mut r = ctx.new_record::<FineTune>(
         ThreatModel {
             adversary: "whoever steals the provider's model and has a few labelled raw samples".into(),
             holds: vec!["provider/model.safetensors".into(), "n labelled raw samples (adversary half)".into()],
@@ -179,4 +266,34 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneAttackConfig, progress: &Progres
         None => "stopped before any data size finished".into(),
     };
     Ok(r)
+}
+
+/// The rule's criterion: the mean advantage, in absolute points, with its interval.
+fn criteria(r: &AttackRecord) -> Vec<Criterion> {
+    let mean = r.headline.value;
+    let mut c = Criterion::new(
+        "advantage",
+        mean,
+        "points",
+        FINE_TUNE_PARTIAL_LEAK,
+        FINE_TUNE_BROKEN,
+        "absolute, in points of accuracy the stolen weights are worth".into(),
+    );
+    c.no_attack = Some(0.0);
+    // Sampling error of each point's two accuracies (taken as independent, which overstates it for
+    // two models scored on the same samples), averaged over the points.
+    if let (Some(n), Some(tuned), Some(fresh)) = (evaluation_samples(r), r.curve(TUNED_CURVE), r.curve(FRESH_CURVE)) {
+        let k = tuned.points.len().min(fresh.points.len());
+        if k > 0 {
+            let var: f64 = tuned
+                .points
+                .iter()
+                .zip(&fresh.points)
+                .map(|(t, f)| (t[1] * (1.0 - t[1]) + f[1] * (1.0 - f[1])) / n)
+                .sum();
+            let half = Z95 * var.sqrt() / k as f64;
+            c.interval = Some([mean - half, mean + half]);
+        }
+    }
+    vec![c]
 }

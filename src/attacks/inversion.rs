@@ -8,14 +8,87 @@ use serde_json::json;
 
 use super::nn::{decode_with, train_decoder, Plan};
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
-use super::{clip_counts, AttackContext, AttackKind, AttackRecord, Progress, ThreatModel};
-use crate::config::InversionAttackConfig;
+use super::registry::{ranges, Attack, ResultKind};
+use super::verdict::Spec;
+use super::{clip_counts, AttackContext, AttackRecord, Progress, ThreatModel};
 
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &InversionAttackConfig,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+/// The `inversion` attack (registered in `super::ATTACKS`).
+pub struct Inversion;
+
+impl Attack for Inversion {
+    const NAME: &'static str = "inversion";
+    const TITLE: &'static str = "Model inversion: a decoder network T_K(x) -> x";
+    const RESULT: ResultKind = ResultKind::Reconstruction;
+    type Params = InversionParams;
+
+    fn check(p: &InversionParams) -> Result<(), (String, String)> {
+        ranges::counts("n", &p.n)?;
+        ranges::positive("hidden", p.hidden)?;
+        ranges::positive("epochs", p.epochs)?;
+        ranges::positive("batch_size", p.batch_size)?;
+        ranges::rate("learning_rate", p.learning_rate)
+    }
+
+    fn rule() -> Spec {
+        super::recon::rule()
+    }
+
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &InversionParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
+        run(ctx, p, progress)
+    }
+}
+
+/// `[attacks.inversion]`: a decoder network T_K(x) -> x trained on n known pairs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InversionParams {
+    #[serde(default = "default_inversion_n")]
+    pub n: Vec<usize>,
+    /// Hidden width of the decoder d -> hidden -> d (ReLU, sigmoid output).
+    #[serde(default = "default_inversion_hidden")]
+    pub hidden: usize,
+    #[serde(default = "default_inversion_epochs")]
+    pub epochs: usize,
+    #[serde(default = "default_inversion_min_steps")]
+    pub min_steps: usize,
+    #[serde(default = "super::nn::default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default = "super::nn::default_learning_rate")]
+    pub learning_rate: f64,
+}
+
+fn default_inversion_n() -> Vec<usize> {
+    vec![100, 500, 2000, 5000]
+}
+fn default_inversion_hidden() -> usize {
+    256
+}
+fn default_inversion_epochs() -> usize {
+    8
+}
+fn default_inversion_min_steps() -> usize {
+    200
+}
+
+impl Default for InversionParams {
+    fn default() -> Self {
+        Self {
+            n: default_inversion_n(),
+            hidden: default_inversion_hidden(),
+            epochs: default_inversion_epochs(),
+            min_steps: default_inversion_min_steps(),
+            batch_size: super::nn::default_batch_size(),
+            learning_rate: super::nn::default_learning_rate(),
+        }
+    }
+}
+
+pub fn run(ctx: &AttackContext<'_>, p: &InversionParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let ns = clip_counts(&p.n, ctx.aux.len());
     let n_max = *ns.last().unwrap_or(&0);
@@ -61,11 +134,10 @@ pub fn run(
     }
 
     if let Some((n, q, images)) = &last {
-        ctx.add_reconstruction(AttackKind::Inversion, format!("decoder network, n={n}"), q, images);
+        ctx.add_reconstruction(Inversion::NAME, format!("decoder network, n={n}"), q, images);
     }
 
-    let mut r = ctx.new_record(
-        AttackKind::Inversion,
+    let mut r = ctx.new_record::<Inversion>(
         ThreatModel {
             adversary:
                 "the provider (or a thief of its artifacts) that also obtains n raw samples whose encodings it saw"

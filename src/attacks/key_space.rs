@@ -4,11 +4,46 @@
 
 use serde_json::json;
 
-use super::{AttackContext, AttackKind, AttackRecord, Figure, ThreatModel};
+use super::registry::{Attack, NoParams, ResultKind};
+use super::verdict::Spec;
+use super::{AttackContext, AttackRecord, Figure, Progress, ThreatModel};
 use crate::config::TransformSpec;
 use crate::data::ImageShape;
-use crate::results::attacks::Level;
-use crate::scheme::transforms::{self, KeySpace, TransformLabel};
+use crate::results::attacks::{Criterion, Level};
+use crate::scheme::transforms::{self, TransformLabel};
+
+/// Key space: below this many discrete bits, a partial leak (under the 128-bit margin of modern
+/// ciphers: within reach of a determined search in the foreseeable future).
+pub const KEY_BITS_PARTIAL_LEAK: f64 = 128.0;
+/// Key space: below this many discrete bits, broken (2^80 trials is within today's reach).
+pub const KEY_BITS_BROKEN: f64 = 80.0;
+
+/// The key-space analysis (no parameters).
+pub struct KeySpace;
+
+impl Attack for KeySpace {
+    const NAME: &'static str = "key-space";
+    const TITLE: &'static str = "Key space (brute force)";
+    const RESULT: ResultKind = ResultKind::KeySearch;
+    type Params = NoParams;
+
+    fn rule() -> Spec {
+        Spec {
+            decided_by: format!(
+                "discrete key bits (input transforms + label assignment): partial leak below {KEY_BITS_PARTIAL_LEAK:.0}, \
+                 broken below {KEY_BITS_BROKEN:.0}; a key with a continuous component cannot be enumerated and protects"
+            ),
+            protects: "exhaustive search over the key is out of reach (which says nothing about the structural attacks)",
+            partial_leak: "below the 128-bit margin of modern ciphers: a determined adversary may search the key in the foreseeable future",
+            broken: "below 2^80 trials: an exhaustive search over the key is feasible today",
+            criteria,
+        }
+    }
+
+    fn run(&self, ctx: &AttackContext<'_>, _: &NoParams, _: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+        Ok(run(ctx))
+    }
+}
 
 /// The figure the verdict rule reads: a key with a continuous component cannot be enumerated.
 pub const CONTINUOUS_DIM: &str = "continuous key dimension";
@@ -32,7 +67,7 @@ pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> 
         .iter()
         .map(|t| {
             let (kind, p) = transforms::kind::params(t);
-            let KeySpace { bits, continuous_dim, note } = kind.key_space(&p, shape);
+            let transforms::KeySpace { bits, continuous_dim, note } = kind.key_space(&p, shape);
             Component { what: t.label(), bits, continuous_dim, note }
         })
         .collect()
@@ -72,8 +107,7 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
     let input_bits = discrete_sum.min(cap);
     let total = input_bits + labels.bits;
 
-    let mut r = ctx.new_record(
-        AttackKind::KeySpace,
+    let mut r = ctx.new_record::<KeySpace>(
         ThreatModel {
             adversary: "anyone who tries keys one by one (brute force)".into(),
             holds: vec!["a way to test a key guess (e.g. a few known pairs or labelled samples)".into()],
@@ -119,4 +153,38 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
         ),
     };
     r
+}
+
+/// The rule's criterion: the discrete bits, or the continuous dimension when there is one.
+fn criteria(r: &AttackRecord) -> Vec<Criterion> {
+    let bits = r.headline.value;
+    match r.figure(CONTINUOUS_DIM) {
+        Some(dim) if dim > 0.0 => {
+            let mut c = Criterion::new(
+                "continuous key dim",
+                dim,
+                "dimensions",
+                1.0,
+                1.0,
+                "any continuous key component (dimension ≥ 1) cannot be enumerated".into(),
+            );
+            c.lower_is_worse = true;
+            vec![c]
+        }
+        // Without the figure (hand-made or format-1 records) only a key large enough either way decides.
+        None if bits < KEY_BITS_PARTIAL_LEAK => vec![],
+        _ => {
+            let mut c = Criterion::new(
+                "key",
+                bits,
+                "bits",
+                KEY_BITS_PARTIAL_LEAK,
+                KEY_BITS_BROKEN,
+                "the limits of exhaustive search: 2^80 trials feasible today, 2^128 the margin of modern ciphers"
+                    .into(),
+            );
+            c.lower_is_worse = true;
+            vec![c]
+        }
+    }
 }

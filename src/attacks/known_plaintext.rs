@@ -22,11 +22,66 @@ use super::linalg::{at_b, ridge_solve};
 use super::metrics::Quality;
 use super::oracle::TrueMap;
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
+use super::registry::{ranges, Attack, ResultKind};
 use super::separable::{self, SeparableDecoder};
-use super::{
-    clip_counts, to_f64, AttackContext, AttackKind, AttackRecord, Curve, Family, Figure, Progress, ThreatModel,
-};
-use crate::config::KnownPlaintextAttackConfig;
+use super::verdict::Spec;
+use super::{clip_counts, to_f64, AttackContext, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
+
+/// The `known-plaintext` attack (registered in `super::ATTACKS`).
+pub struct KnownPlaintext;
+
+impl Attack for KnownPlaintext {
+    const NAME: &'static str = "known-plaintext";
+    const TITLE: &'static str = "Known-plaintext recovery of the input transform";
+    const RESULT: ResultKind = ResultKind::Reconstruction;
+    type Params = KnownPlaintextParams;
+
+    fn check(p: &KnownPlaintextParams) -> Result<(), (String, String)> {
+        ranges::counts("n", &p.n)?;
+        if !(p.ridge > 0.0 && p.ridge.is_finite()) {
+            return Err(("ridge".into(), format!("a positive number (e.g. 1e-6), got {}", p.ridge)));
+        }
+        Ok(())
+    }
+
+    fn rule() -> Spec {
+        super::recon::rule()
+    }
+
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &KnownPlaintextParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
+        run(ctx, p, progress)
+    }
+}
+
+/// `[attacks.known_plaintext]`: recovering T_K from n pairs (x, T_K(x)).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownPlaintextParams {
+    /// Numbers of known pairs to try.
+    #[serde(default = "default_known_plaintext_n")]
+    pub n: Vec<usize>,
+    /// Ridge term of the least-squares solve, relative to the mean diagonal of the Gram matrix.
+    #[serde(default = "default_ridge")]
+    pub ridge: f64,
+}
+
+fn default_known_plaintext_n() -> Vec<usize> {
+    vec![1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
+}
+fn default_ridge() -> f64 {
+    1e-6
+}
+
+impl Default for KnownPlaintextParams {
+    fn default() -> Self {
+        Self { n: default_known_plaintext_n(), ridge: default_ridge() }
+    }
+}
 
 /// An estimate of a feature-wise transform: `y[j] = sign[j] * x[src[j]] + offset[j]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,11 +270,7 @@ pub fn varying_features(x: &[f32], d: usize) -> Vec<bool> {
     var.iter().map(|&v| v > 1e-12).collect()
 }
 
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &KnownPlaintextAttackConfig,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let family = ctx.family();
     let ns = clip_counts(&p.n, ctx.aux.len());
@@ -347,12 +398,11 @@ pub fn run(
                     (format!("least squares, n={n}"), *q, dec.decode(samples))
                 }
             };
-            ctx.add_reconstruction(AttackKind::KnownPlaintext, label, &q, &images);
+            ctx.add_reconstruction(KnownPlaintext::NAME, label, &q, &images);
         }
     }
 
-    let mut r = ctx.new_record(
-        AttackKind::KnownPlaintext,
+    let mut r = ctx.new_record::<KnownPlaintext>(
         ThreatModel {
             adversary:
                 "the provider (or a thief of its artifacts) that also obtains n raw samples whose encodings it saw"

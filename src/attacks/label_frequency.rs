@@ -12,13 +12,76 @@
 use serde_json::json;
 
 use super::assignment::assign;
+use super::registry::{ranges, Attack, Need, ResultKind};
+use super::verdict::{on_scale_thresholds, Spec};
 use super::wrong_key::with_provider_model;
-use super::{
-    accuracy, clip_counts, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel,
-};
-use crate::config::LabelFrequencyAttackConfig;
+use super::{accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
+use crate::results::attacks::Criterion;
 use crate::results::attacks::Level;
 use crate::scheme::labels::{argmax_rows, LabelCodec};
+
+/// The `label-frequency` attack (registered in `super::ATTACKS`).
+pub struct LabelFrequency;
+
+impl Attack for LabelFrequency {
+    const NAME: &'static str = "label-frequency";
+    const TITLE: &'static str = "Label assignment from output-code frequencies";
+    const RESULT: ResultKind = ResultKind::LabelRecovery;
+    const NEEDS: &'static [Need] = &[Need::ProviderTrainingSet];
+    type Params = LabelFrequencyParams;
+
+    fn check(p: &LabelFrequencyParams) -> Result<(), (String, String)> {
+        ranges::counts("n", &p.n)?;
+        ranges::positive("group_samples", p.group_samples)
+    }
+
+    fn rule() -> Spec {
+        Spec {
+            decided_by: format!(
+                "classes whose codes the provider recovers, on the scale from chance to all: {}",
+                on_scale_thresholds()
+            ),
+            protects: "the provider cannot tell which class most output codes stand for",
+            partial_leak: "the provider reads the class of queries for some classes",
+            broken: "the output protection is undone: the provider reads the class of most queries",
+            criteria,
+        }
+    }
+
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &LabelFrequencyParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
+        run(ctx, p, progress)
+    }
+}
+
+/// `[attacks.label_frequency]`: recovering the label assignment from output-code frequencies.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelFrequencyParams {
+    /// Numbers of the provider's training codes counted.
+    #[serde(default = "default_label_frequency_n")]
+    pub n: Vec<usize>,
+    /// Encoded training samples the provider scores with its own model to group split codes.
+    #[serde(default = "default_group_samples")]
+    pub group_samples: usize,
+}
+
+fn default_label_frequency_n() -> Vec<usize> {
+    vec![100, 1000, 10000, 60000]
+}
+fn default_group_samples() -> usize {
+    2000
+}
+
+impl Default for LabelFrequencyParams {
+    fn default() -> Self {
+        Self { n: default_label_frequency_n(), group_samples: default_group_samples() }
+    }
+}
 
 /// Adversary: assign codes to classes so that code frequencies match `priors / m` (Hungarian over
 /// C*m codes and C*m class slots). Returns the class of each code.
@@ -140,11 +203,7 @@ pub fn predict_classes(scores: &[f32], outputs: usize, class_of_code: &[usize], 
     out
 }
 
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &LabelFrequencyAttackConfig,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let (c, m) = (ctx.classes, ctx.codes_per_class());
     let outputs = c * m;
     // --- Observation: the provider's training codes and encoded inputs (what it trained on), the
@@ -210,8 +269,7 @@ pub fn run(
         progress.report(step + 1, ns.len());
     }
 
-    let mut r = ctx.new_record(
-        AttackKind::LabelFrequency,
+    let mut r = ctx.new_record::<LabelFrequency>(
         ThreatModel {
             adversary: "the provider".into(),
             holds: vec![
@@ -309,4 +367,10 @@ pub fn run(
         }
     }
     Ok(r)
+}
+
+/// The rule's criterion: classes recovered, from chance to all.
+fn criteria(r: &AttackRecord) -> Vec<Criterion> {
+    let Some(chance) = r.chance.filter(|c| *c < 1.0) else { return vec![] };
+    vec![Criterion::on_scale("classes recovered", r.headline.value, "fraction", (chance, "chance"), (1.0, "all"))]
 }

@@ -2,18 +2,9 @@
 //!
 //! Every attack has the same shape: (run artifacts the adversary is assumed to hold, adversary
 //! knowledge, parameters) -> an [`AttackRecord`] with its figures, a three-level verdict (`protects`,
-//! `partial leak`, `broken`) with the rule that decided it, and a one-line finding. One file per
-//! attack:
-//!
-//! | name | file | adversary | result |
-//! |---|---|---|---|
-//! | `key-space` | [`key_space`] | brute force | log2 of the number of keys, analytic |
-//! | `wrong-key` | [`wrong_key`] | thief of the provider's model | accuracy on raw inputs / under wrong keys vs chance |
-//! | `fine-tune` | [`fine_tune`] | thief with n labelled raw samples | fine-tuned stolen model vs fresh model, vs n |
-//! | `known-plaintext` | [`known_plaintext`] | provider with n pairs (x, T_K(x)) | key recovered, reconstruction of unseen data, vs n |
-//! | `statistical` | [`statistical`] | provider with public raw data of the same distribution (ciphertext only) | same, vs encoded data seen |
-//! | `label-frequency` | [`label_frequency`] | provider with public class priors | label assignment recovered, with/without splitting |
-//! | `inversion` | [`inversion`] | provider with n pairs | decoder network T_K(x) -> x, reconstruction vs n |
+//! `partial leak`, `broken`) with the rule that decided it, and a one-line finding. Each attack is one
+//! file implementing [`registry::Attack`] (name, title, parameters, needs, result kind, verdict rule,
+//! run), listed once in [`ATTACKS`]; the file's doc says who the adversary is and what it measures.
 //!
 //! **Data.** The adversary's auxiliary data is the *adversary half* of the test split (a seeded
 //! shuffle, `attacks.aux_fraction` of it); the rest, the *evaluation half*, scores every attack. Both
@@ -24,8 +15,8 @@
 //! score the result; both go through [`oracle::Oracle`]. Each attack file is laid out in three steps
 //! (observe, recover, score) and its recovery functions take only observations, never an `Oracle`.
 //!
-//! **Verdicts.** One rule set for all attacks, in [`verdict`] (and README, "How verdicts are
-//! decided"): each attack's deciding metric on the scale from what the adversary has without the
+//! **Verdicts.** One rule set for all attacks, in [`verdict`] with each attack's criteria in its
+//! own file (and README, "How verdicts are decided"): each attack's deciding metric on the scale from what the adversary has without the
 //! attack to what the key holder has, partial leak from a quarter of the way, broken from three
 //! quarters; absolute thresholds for the key space (bits) and fine-tuning (points). The deciding metric
 //! is shown next to the verdict in every table, view and figure.
@@ -46,6 +37,7 @@ pub mod nn;
 pub mod oracle;
 pub mod recon;
 pub mod record;
+pub mod registry;
 pub mod separable;
 pub mod statistical;
 pub mod verdict;
@@ -60,12 +52,24 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
-pub use crate::config::AttackKind;
 pub use crate::results::attacks::{
     AttackFailure, AttackRecord, AttacksFile, Curve, Figure, Level, Rule, ThreatModel, ATTACKS_FORMAT_VERSION,
 };
 pub use oracle::Oracle;
 pub use record::load_file;
+pub use registry::{AnyAttack, Attack};
+
+/// The attacks, in canonical order (the order of attacks.json, tables and figures). A new attack is a
+/// file of this module implementing [`Attack`], its `pub mod` line above and one entry here.
+pub static ATTACKS: &[&dyn AnyAttack] = &[
+    &key_space::KeySpace,
+    &wrong_key::WrongKey,
+    &fine_tune::FineTune,
+    &known_plaintext::KnownPlaintext,
+    &statistical::Statistical,
+    &label_frequency::LabelFrequency,
+    &inversion::Inversion,
+];
 
 /// The run's events, with the attack record as what a finished attack reports.
 pub type Event = crate::train::Event<AttackRecord>;
@@ -81,11 +85,7 @@ use crate::scheme::key::KeyContext;
 use crate::scheme::transforms::{self as scheme_transforms, DescribePrivacy, Structure};
 use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
 use crate::train::Control;
-
-/// Whether the attack reads the provider's encoded training set (inputs or codes).
-fn needs_provider_training_set(kind: AttackKind) -> bool {
-    matches!(kind, AttackKind::Statistical | AttackKind::LabelFrequency)
-}
+use registry::Need;
 
 /// Everything the attacks draw on for one run. Recovery code receives only observations made from
 /// it, never the context (which holds the [`Oracle`]).
@@ -165,18 +165,18 @@ impl AttackContext<'_> {
 
     /// Store one attack's reconstructions of the sample images (from [`Self::samples_encoded`]) in
     /// samples.json; failures are logged, not fatal.
-    pub fn add_reconstruction(&self, kind: AttackKind, label: String, quality: &metrics::Quality, images: &[f32]) {
+    pub fn add_reconstruction(&self, attack: &str, label: String, quality: &metrics::Quality, images: &[f32]) {
         let Some(s) = &self.samples else { return };
         let d = self.features();
         let recon = crate::results::samples::Reconstruction {
-            attack: kind.name().into(),
+            attack: attack.into(),
             label,
             psnr_db: Some(quality.psnr_db),
             ssim: Some(quality.ssim),
             images: images.chunks_exact(d).map(|img| img.iter().map(|v| v.clamp(0.0, 1.0)).collect()).collect(),
         };
         if let Err(e) = crate::results::samples::add_reconstruction(&s.folder, self.arm, recon) {
-            let _ = self.events.send(Event::Log(format!("[{}] reconstructions not stored: {e:#}", kind.name())));
+            let _ = self.events.send(Event::Log(format!("[{attack}] reconstructions not stored: {e:#}")));
         }
     }
 
@@ -215,14 +215,27 @@ impl AttackContext<'_> {
         Some(accuracy(&crate::scheme::labels::argmax_rows(&scores, self.classes), &self.eval.labels))
     }
 
+    /// What of `needs` this run lacks, in words (None: it has all of it).
+    fn missing(&self, needs: &[Need]) -> Option<String> {
+        let missing: Vec<&str> = needs
+            .iter()
+            .filter(|n| match n {
+                Need::ProviderModel => !self.provider_model.is_file(),
+                Need::ProviderTrainingSet => matches!(self.provider_train, ProviderTrain::None),
+            })
+            .map(|n| n.describe())
+            .collect();
+        (!missing.is_empty()).then(|| missing.join(" and "))
+    }
+
     /// The run's stop/pause requests, for training loops.
     pub fn control(&self) -> &Control {
         self.control
     }
 
-    /// A record with the common fields filled in; the attack sets the rest.
-    pub fn new_record(&self, kind: AttackKind, threat_model: ThreatModel, aux_data: String) -> AttackRecord {
-        AttackRecord::new(kind.name(), kind.title(), self.privacy.describe(), threat_model, aux_data)
+    /// A record of attack `A` with the common fields filled in; the attack sets the rest.
+    pub fn new_record<A: Attack>(&self, threat_model: ThreatModel, aux_data: String) -> AttackRecord {
+        AttackRecord::new(A::NAME, A::TITLE, self.privacy.describe(), threat_model, aux_data)
     }
 
     /// The public transform family (known to the adversary; the key is not).
@@ -359,17 +372,18 @@ pub fn split_test(test: &Split, aux_fraction: f64, seed: u64, reserved: &[usize]
     (aux, eval, description)
 }
 
-/// Run `kinds` on one run's artifacts, reporting events; failures are recorded, not fatal.
+/// Run `kinds` on one run's artifacts, reporting events; failures (and attacks skipped for want of
+/// what they need) are recorded, not fatal.
 pub fn run_attacks(
     inputs: AttackInputs<'_>,
-    kinds: &[AttackKind],
+    kinds: &[&dyn AnyAttack],
     events: &Sender<Event>,
     control: &Control,
 ) -> AttacksFile {
     let AttackInputs { config, arm, privacy, dataset, key, provider_model, provider_digests, provider_train, folder } =
         inputs;
     let oracle = Oracle::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);
-    let needs_train = kinds.iter().any(|&k| needs_provider_training_set(k));
+    let needs_train = kinds.iter().any(|k| k.needs().contains(&Need::ProviderTrainingSet));
     // The customer's per-sample randomness is one keyed stream. Encoding the training set first, as
     // the run did, reproduces the provider's data exactly and leaves the stream where the customer's
     // later encodings (queries) continue, so simulated queries never reuse training noise.
@@ -430,7 +444,11 @@ pub fn run_attacks(
         let _ = events.send(Event::AttackStarted { arm: arm.into(), name: kind.name().into() });
         let progress = Progress { arm, name: kind.name(), events };
         let start = Instant::now();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(kind, &ctx, &progress)));
+        let table = config.attacks.tables.get(&registry::table_name(kind.name()));
+        let result = match ctx.missing(kind.needs()) {
+            Some(why) => Ok(Err(anyhow::anyhow!("skipped: it needs {why}"))),
+            None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kind.run_with(&ctx, table, &progress))),
+        };
         let result = match result {
             Ok(r) => r,
             Err(panic) => {
@@ -466,19 +484,6 @@ pub fn run_attacks(
     file
 }
 
-fn run_one(kind: AttackKind, ctx: &AttackContext<'_>, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
-    let a = &ctx.config.attacks;
-    match kind {
-        AttackKind::KeySpace => Ok(key_space::run(ctx)),
-        AttackKind::WrongKey => wrong_key::run(ctx, &a.wrong_key, progress),
-        AttackKind::FineTune => fine_tune::run(ctx, &a.fine_tune, progress),
-        AttackKind::KnownPlaintext => known_plaintext::run(ctx, &a.known_plaintext, progress),
-        AttackKind::Statistical => statistical::run(ctx, &a.statistical, progress),
-        AttackKind::LabelFrequency => label_frequency::run(ctx, &a.label_frequency, progress),
-        AttackKind::Inversion => inversion::run(ctx, &a.inversion, progress),
-    }
-}
-
 /// Compare a re-encoded training set with the digests the run stored for the provider.
 fn check_digests(path: &Path, t: &EncodedTrainingSet) -> String {
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -506,9 +511,8 @@ fn check_digests(path: &Path, t: &EncodedTrainingSet) -> String {
     }
 }
 
-/// Run attacks on a run folder and write `attacks.json` atomically. `kinds` None: the config's
-/// enabled attacks (all seven if none are enabled). With `merge`, records of other attacks already in
-/// `attacks.json` are kept.
+/// Run `kinds` on a run folder and write `attacks.json` atomically. With `merge`, records of other
+/// attacks already in `attacks.json` are kept.
 #[allow(clippy::too_many_arguments)]
 pub fn run_on_folder(
     config: &Config,
@@ -516,7 +520,7 @@ pub fn run_on_folder(
     dataset: &Dataset,
     folder: &RunFolder,
     provider_train: Option<&EncodedTrainingSet>,
-    kinds: &[AttackKind],
+    kinds: &[&dyn AnyAttack],
     merge: bool,
     events: &Sender<Event>,
     control: &Control,
@@ -555,7 +559,7 @@ pub fn run_on_folder(
     let path = folder.attacks_path();
     let file = if merge && path.is_file() {
         let mut old = load_file(&path)?;
-        old.merge(fresh);
+        old.merge(fresh, registry::rank);
         old
     } else {
         fresh
@@ -576,25 +580,46 @@ pub fn rerun(
 ) -> anyhow::Result<AttacksFile> {
     let folder = RunFolder::open(run_dir)?;
     let config = folder.load_config()?;
+    registry::check(&config.attacks).map_err(|(field, expected)| {
+        let text = std::fs::read_to_string(folder.config_path()).unwrap_or_default();
+        crate::config::field_error(&text, &folder.config_path(), &field, &expected)
+    })?;
     let kinds = match only {
-        Some(name) => vec![AttackKind::from_name(name)?],
+        Some(name) => vec![registry::by_name(name)?],
         None => {
-            let selected = config.attacks.selected();
+            let selected = registry::selected(&config.attacks);
             if selected.is_empty() {
-                AttackKind::ALL.to_vec()
+                ATTACKS.to_vec()
             } else {
                 selected
             }
         }
     };
-    let keyed: Vec<String> = config.arms().into_iter().filter(|a| a.scheme.keyed().is_some()).map(|a| a.name).collect();
+    let mut keyed: Vec<String> =
+        config.arms().into_iter().filter(|a| a.scheme.keyed().is_some()).map(|a| a.name).collect();
+    if let Some(name) = arm {
+        if !keyed.iter().any(|k| k == name) {
+            let list = keyed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            let hint = crate::error::did_you_mean(name, keyed.iter().map(String::as_str));
+            return Err(InputError::new(format!(
+                "{}: --arm {name}: expected a keyed arm of this run, one of {list}{hint}",
+                run_dir.display()
+            ))
+            .into());
+        }
+        keyed.retain(|k| k == name);
+    }
+    let need_model: Vec<&str> =
+        kinds.iter().filter(|k| k.needs().contains(&Need::ProviderModel)).map(|k| k.name()).collect();
     for arm in &keyed {
         let model = folder.model_path(arm);
-        if !model.is_file() && kinds.iter().any(|k| *k != AttackKind::KeySpace) {
+        if !model.is_file() && !need_model.is_empty() {
             return Err(InputError::new(format!(
-                "{}: no model for the arm `{arm}` ({}); did it finish?",
+                "{}: no model for the arm `{arm}` ({}), which {} need{}; did the arm finish?",
                 run_dir.display(),
-                model.display()
+                model.display(),
+                need_model.join(", "),
+                if need_model.len() == 1 { "s" } else { "" }
             ))
             .into());
         }

@@ -115,3 +115,13 @@ pub fn decode_with(dev: &Cpu, model: &Mlp1<Cpu>, x: &[f32], d_in: usize) -> anyh
     }
     Ok(out)
 }
+
+/// Batch size of the attacks' networks when their table does not say.
+pub(crate) fn default_batch_size() -> usize {
+    64
+}
+
+/// Adam's learning rate for the attacks' networks when their table does not say.
+pub(crate) fn default_learning_rate() -> f64 {
+    1e-3
+}

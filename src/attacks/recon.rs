@@ -4,9 +4,13 @@
 //! reconstructions), and zero-effort references (the verdict rule is in [`super::verdict`]).
 
 use super::metrics::{quality, Quality};
-use super::verdict::{AS_RAW_RECOGNISED, AS_RAW_SSIM};
+use super::verdict::{evaluation_samples, on_scale_thresholds, proportion_interval, Spec};
 use super::{to_f64, AttackContext, AttackRecord, Curve, Figure};
-use crate::results::attacks::Level;
+use crate::results::attacks::{Criterion, Level};
+
+/// Criterion names of the encoded data read as raw (no attack needed) in the reconstruction rule.
+pub const AS_RAW_RECOGNISED: &str = "encoded-as-raw recognised";
+pub const AS_RAW_SSIM: &str = "encoded-as-raw SSIM";
 
 /// One set of reconstructions of the evaluation half, scored.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -185,4 +189,58 @@ pub fn conclude(
             refs.identity.q.ssim
         ));
     }
+}
+
+/// The verdict rule of every attack whose result is a reconstruction of the customer's inputs.
+pub fn rule() -> Spec {
+    Spec {
+        decided_by: format!(
+            "the worst of: reconstructions of unseen inputs recognised by a classifier the adversary trained on public \
+             raw data, on the scale from its rate on the adversary's mean image to its rate on the true images; their \
+             SSIM, from the mean image's SSIM to 1; and both for the encoded data read as raw (no attack needed). \
+             Each: {}",
+            on_scale_thresholds()
+        ),
+        protects: "reconstructions tell no more about the customer's inputs than the adversary's mean image",
+        partial_leak: "some content survives: the class of many inputs can be read, details are lost",
+        broken: "the adversary reads the customer's inputs nearly as well as the true images",
+        criteria,
+    }
+}
+
+/// The rule's criteria: recognition and SSIM of the reconstructions and of the encoded data read as raw.
+fn criteria(r: &AttackRecord) -> Vec<Criterion> {
+    let mut out = Vec::new();
+    let n = evaluation_samples(r);
+    if let (Some(floor), Some(ceiling)) = (r.figure(MEAN_RECOGNISED), r.figure(TRUE_RECOGNISED)) {
+        if ceiling > floor {
+            for (metric, figure) in [("recognised", RECOGNISED), (AS_RAW_RECOGNISED, RAW_RECOGNISED)] {
+                if let Some(v) = r.figure(figure) {
+                    let mut c = Criterion::on_scale(
+                        metric,
+                        v,
+                        "fraction",
+                        (floor, "the mean image's rate"),
+                        (ceiling, "the true images' rate"),
+                    );
+                    c.interval = n.map(|n| proportion_interval(v, n));
+                    out.push(c);
+                }
+            }
+        }
+    }
+    if let Some(floor) = r.figure(MEAN_SSIM).filter(|f| *f < 1.0) {
+        for (metric, figure) in [("SSIM", SSIM_AT_LARGEST), (AS_RAW_SSIM, RAW_SSIM)] {
+            if let Some(v) = r.figure(figure) {
+                out.push(Criterion::on_scale(
+                    metric,
+                    v,
+                    "",
+                    (floor, "the mean image's SSIM"),
+                    (1.0, "identical images"),
+                ));
+            }
+        }
+    }
+    out
 }

@@ -27,8 +27,76 @@ use super::known_plaintext::{functional_fraction, key_fraction, FeatureMap};
 use super::linalg::{a_bt, at_b, matmul, symmetric_eigen};
 use super::oracle::TrueMap;
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
-use super::{clip_counts, AttackContext, AttackKind, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
-use crate::config::StatisticalAttackConfig;
+use super::registry::{ranges, Attack, Need, ResultKind};
+use super::verdict::Spec;
+use super::{clip_counts, AttackContext, AttackRecord, Curve, Family, Figure, Progress, ThreatModel};
+
+/// The `statistical` attack (registered in `super::ATTACKS`).
+pub struct Statistical;
+
+impl Attack for Statistical {
+    const NAME: &'static str = "statistical";
+    const TITLE: &'static str = "Ciphertext-only statistical recovery of the input transform";
+    const RESULT: ResultKind = ResultKind::Reconstruction;
+    const NEEDS: &'static [Need] = &[Need::ProviderTrainingSet];
+    type Params = StatisticalParams;
+
+    fn check(p: &StatisticalParams) -> Result<(), (String, String)> {
+        ranges::counts("n", &p.n)?;
+        if !(p.pca_variance > 0.0 && p.pca_variance <= 1.0) {
+            return Err(("pca_variance".into(), format!("a fraction in (0, 1], got {}", p.pca_variance)));
+        }
+        Ok(())
+    }
+
+    fn rule() -> Spec {
+        super::recon::rule()
+    }
+
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &StatisticalParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
+        run(ctx, p, progress)
+    }
+}
+
+/// `[attacks.statistical]`: ciphertext-only matching of encoded-data statistics to public raw data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatisticalParams {
+    /// Numbers of encoded training samples seen (the provider holds the whole encoded training set).
+    #[serde(default = "default_statistical_n")]
+    pub n: Vec<usize>,
+    /// Rounds of correlation-structure refinement after the first (mean/spread) assignment.
+    #[serde(default = "default_refine_rounds")]
+    pub refine_rounds: usize,
+    /// PCA alignment keeps the leading components that explain this fraction of the variance.
+    #[serde(default = "default_pca_variance")]
+    pub pca_variance: f64,
+}
+
+fn default_statistical_n() -> Vec<usize> {
+    vec![100, 1000, 10000, 60000]
+}
+fn default_refine_rounds() -> usize {
+    6
+}
+fn default_pca_variance() -> f64 {
+    0.5
+}
+
+impl Default for StatisticalParams {
+    fn default() -> Self {
+        Self {
+            n: default_statistical_n(),
+            refine_rounds: default_refine_rounds(),
+            pca_variance: default_pca_variance(),
+        }
+    }
+}
 
 /// Per-feature statistics of a data set.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,11 +377,7 @@ pub fn pca_alignment(
     PcaDecoder { d, k, mean_x: raw.mean.clone(), mean_y: enc.mean.clone(), vx, vy, sign }
 }
 
-pub fn run(
-    ctx: &AttackContext<'_>,
-    p: &StatisticalAttackConfig,
-    progress: &Progress<'_>,
-) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &StatisticalParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let d = ctx.features();
     let family = ctx.family();
     let noise_var = family.noise_sigma * family.noise_sigma;
@@ -401,11 +465,10 @@ pub fn run(
     }
 
     if let (Some((n, images)), Some(q)) = (&last, &last_q) {
-        ctx.add_reconstruction(AttackKind::Statistical, format!("{method}, {n} encoded samples seen"), q, images);
+        ctx.add_reconstruction(Statistical::NAME, format!("{method}, {n} encoded samples seen"), q, images);
     }
 
-    let mut r = ctx.new_record(
-        AttackKind::Statistical,
+    let mut r = ctx.new_record::<Statistical>(
         ThreatModel {
             adversary: "the provider, ciphertext only".into(),
             holds: vec![

@@ -18,13 +18,10 @@
 //! by starting from the stolen weights). A criterion whose 95% interval includes its no-attack value
 //! is not distinguishable from no attack and counts as `protects`.
 //!
-//! | attack | criteria |
-//! |---|---|
-//! | key-space | discrete key bits: partial leak below 128, broken below 80; a continuous key component is not enumerable |
-//! | wrong-key | best accuracy without the key, from chance to the right key's accuracy |
-//! | fine-tune | mean accuracy advantage of the fine-tuned stolen model over a fresh one: partial leak from +1 point, broken from +3 |
-//! | known-plaintext, statistical, inversion | reconstructions recognised by the adversary's classifier, from its rate on the mean image to its rate on the true images; SSIM, from the mean image's to 1; the same two for the encoded data read as raw |
-//! | label-frequency | classes recovered, from chance to all |
+//! Each attack states its own rule in its file ([`super::registry::Attack::rule`], a [`Spec`]: the
+//! criteria read from its record and what each level means); the reconstruction attacks share one
+//! (`super::recon::rule`). This module holds what every rule shares: the levels, the thresholds on a
+//! scale, the 95% intervals and the table of all rules.
 //!
 //! [`rules_markdown`] renders the full table (thresholds and what an adversary can do at each level),
 //! which README.md quotes verbatim (a test checks it).
@@ -32,35 +29,19 @@
 //! The rule reads the record's own figures, so it also re-decides records saved by older versions
 //! (format 1 recorded only `broken`); [`Level::legacy`] covers those whose figures do not suffice.
 
-use super::fine_tune::{FRESH_CURVE, TUNED_CURVE};
-use super::key_space::CONTINUOUS_DIM;
-use super::recon::{
-    MEAN_RECOGNISED, MEAN_SSIM, RAW_RECOGNISED, RAW_SSIM, RECOGNISED, SSIM_AT_LARGEST, TRUE_RECOGNISED,
-};
-use super::{AttackKind, EVALUATION_SAMPLES};
+use super::{registry, EVALUATION_SAMPLES};
 use crate::results::attacks::{finite, fmt_value, AttackRecord, Criterion, Level, Rule};
 
 /// Partial leak from this share of the way from "without the attack" to "the key holder".
 pub const PARTIAL_LEAK_SHARE: f64 = 0.25;
 /// Broken from this share of the way.
 pub const BROKEN_SHARE: f64 = 0.75;
-/// Key space: below this many discrete bits, a partial leak (under the 128-bit margin of modern
-/// ciphers: within reach of a determined search in the foreseeable future).
-pub const KEY_BITS_PARTIAL_LEAK: f64 = 128.0;
-/// Key space: below this many discrete bits, broken (2^80 trials is within today's reach).
-pub const KEY_BITS_BROKEN: f64 = 80.0;
-/// Fine-tuning: partial leak from this mean advantage (a fraction: 0.01 = 1 point).
-pub const FINE_TUNE_PARTIAL_LEAK: f64 = 0.01;
-/// Fine-tuning: broken from this mean advantage.
-pub const FINE_TUNE_BROKEN: f64 = 0.03;
-/// Criterion names of the encoded data read as raw (no attack needed) in reconstruction rules.
-pub const AS_RAW_RECOGNISED: &str = "encoded-as-raw recognised";
-pub const AS_RAW_SSIM: &str = "encoded-as-raw SSIM";
 /// Two-sided 95% normal quantile.
-const Z95: f64 = 1.96;
+pub const Z95: f64 = 1.96;
 
 impl Criterion {
-    fn new(metric: &str, value: f64, unit: &str, partial_leak_at: f64, broken_at: f64, thresholds: String) -> Self {
+    /// A criterion with thresholds in the metric's own unit, described by `thresholds`.
+    pub fn new(metric: &str, value: f64, unit: &str, partial_leak_at: f64, broken_at: f64, thresholds: String) -> Self {
         Criterion {
             metric: metric.into(),
             value: finite(value),
@@ -78,7 +59,7 @@ impl Criterion {
 
     /// On the scale from `without` (no attack) to `holder` (the key holder): thresholds at
     /// [`PARTIAL_LEAK_SHARE`] and [`BROKEN_SHARE`] of the way.
-    fn on_scale(metric: &str, value: f64, unit: &str, without: (f64, &str), holder: (f64, &str)) -> Self {
+    pub fn on_scale(metric: &str, value: f64, unit: &str, without: (f64, &str), holder: (f64, &str)) -> Self {
         let at = |share: f64| without.0 + share * (holder.0 - without.0);
         let thresholds = format!(
             "a quarter / three quarters of the way from {} ({}) to {} ({})",
@@ -143,84 +124,41 @@ impl Rule {
 
 /// What one attack's rule says, independent of any run.
 pub struct Spec {
-    /// The attacks the rule applies to.
-    pub kinds: &'static [AttackKind],
     /// The criteria and their thresholds, in words.
     pub decided_by: String,
     pub protects: &'static str,
     pub partial_leak: &'static str,
     pub broken: &'static str,
+    /// The criteria read from a record's own figures (undecided: none, when they do not suffice).
+    pub criteria: fn(&AttackRecord) -> Vec<Criterion>,
 }
 
-/// The rule set: one entry per group of attacks.
-pub fn specs() -> Vec<Spec> {
-    let (p, b) = (PARTIAL_LEAK_SHARE, BROKEN_SHARE);
-    let share = format!("partial leak from {p} of the way, broken from {b}");
-    vec![
-        Spec {
-            kinds: &[AttackKind::KeySpace],
-            decided_by: format!(
-                "discrete key bits (input transforms + label assignment): partial leak below {KEY_BITS_PARTIAL_LEAK:.0}, \
-                 broken below {KEY_BITS_BROKEN:.0}; a key with a continuous component cannot be enumerated and protects"
-            ),
-            protects: "exhaustive search over the key is out of reach (which says nothing about the structural attacks)",
-            partial_leak: "below the 128-bit margin of modern ciphers: a determined adversary may search the key in the foreseeable future",
-            broken: "below 2^80 trials: an exhaustive search over the key is feasible today",
-        },
-        Spec {
-            kinds: &[AttackKind::WrongKey],
-            decided_by: format!(
-                "best accuracy of the stolen model without the key (raw inputs or wrong keys, any label map), on the scale \
-                 from chance to the right key's accuracy: {share}"
-            ),
-            protects: "without the key the stolen model is little better than guessing",
-            partial_leak: "without the key the stolen model is a weak but usable classifier",
-            broken: "the stolen model works without the key",
-        },
-        Spec {
-            kinds: &[AttackKind::FineTune],
-            decided_by: format!(
-                "mean accuracy advantage of the fine-tuned stolen model over a fresh model trained on the same labelled \
-                 data, over the data sizes tried: partial leak from {:+.0} point, broken from {:+.0} points, with a 95% \
-                 interval (evaluation-set sampling) that must exclude 0",
-                100.0 * FINE_TUNE_PARTIAL_LEAK,
-                100.0 * FINE_TUNE_BROKEN
-            ),
-            protects: "the stolen weights are no better a start than random ones",
-            partial_leak: "the stolen weights save the adversary some labelled data",
-            broken: "the stolen weights are a real head start: the model's utility is stolen along with it",
-        },
-        Spec {
-            kinds: &AttackKind::RECONSTRUCTION,
-            decided_by: format!(
-                "the worst of: reconstructions of unseen inputs recognised by a classifier the adversary trained on public \
-                 raw data, on the scale from its rate on the adversary's mean image to its rate on the true images; their \
-                 SSIM, from the mean image's SSIM to 1; and both for the encoded data read as raw (no attack needed). \
-                 Each: {share}"
-            ),
-            protects: "reconstructions tell no more about the customer's inputs than the adversary's mean image",
-            partial_leak: "some content survives: the class of many inputs can be read, details are lost",
-            broken: "the adversary reads the customer's inputs nearly as well as the true images",
-        },
-        Spec {
-            kinds: &[AttackKind::LabelFrequency],
-            decided_by: format!("classes whose codes the provider recovers, on the scale from chance to all: {share}"),
-            protects: "the provider cannot tell which class most output codes stand for",
-            partial_leak: "the provider reads the class of queries for some classes",
-            broken: "the output protection is undone: the provider reads the class of most queries",
-        },
-    ]
+/// "partial leak from 0.25 of the way, broken from 0.75": the thresholds of [`Criterion::on_scale`].
+pub fn on_scale_thresholds() -> String {
+    format!("partial leak from {PARTIAL_LEAK_SHARE} of the way, broken from {BROKEN_SHARE}")
 }
 
-fn spec_of(kind: AttackKind) -> Spec {
-    specs().into_iter().find(|s| s.kinds.contains(&kind)).expect("every attack has a rule")
+impl Spec {
+    /// Same words: the table shows such attacks in one row.
+    fn same_words(&self, other: &Spec) -> bool {
+        (&self.decided_by, self.protects, self.partial_leak, self.broken)
+            == (&other.decided_by, other.protects, other.partial_leak, other.broken)
+    }
 }
 
 /// The rule set as a markdown table (README quotes it; report.md lists it).
 pub fn rules_markdown() -> String {
+    let mut rows: Vec<(Vec<&str>, Spec)> = Vec::new();
+    for attack in super::ATTACKS {
+        let spec = attack.rule();
+        match rows.iter_mut().find(|(_, s)| s.same_words(&spec)) {
+            Some((names, _)) => names.push(attack.name()),
+            None => rows.push((vec![attack.name()], spec)),
+        }
+    }
     let mut out = String::from("| attack | decided by | protects | partial leak | broken |\n|---|---|---|---|---|\n");
-    for s in specs() {
-        let names = s.kinds.iter().map(|k| format!("`{}`", k.name())).collect::<Vec<_>>().join(", ");
+    for (names, s) in rows {
+        let names = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
         out.push_str(&format!("| {names} | {} | {} | {} | {} |\n", s.decided_by, s.protects, s.partial_leak, s.broken));
     }
     out
@@ -234,21 +172,13 @@ pub fn decide(r: &mut AttackRecord) {
 
 /// The rule applied to a record's figures; None when the figures it needs are missing.
 pub fn judge(r: &AttackRecord) -> Option<Rule> {
-    let kind = AttackKind::from_name(&r.name).ok()?;
-    let criteria: Vec<Criterion> = match kind {
-        AttackKind::KeySpace => key_space(r),
-        AttackKind::WrongKey => wrong_key(r),
-        AttackKind::FineTune => fine_tune(r),
-        AttackKind::KnownPlaintext | AttackKind::Statistical | AttackKind::Inversion => reconstruction(r),
-        AttackKind::LabelFrequency => label_frequency(r),
-    }
-    .into_iter()
-    .map(Criterion::judged)
-    .collect();
-    Rule::new(&spec_of(kind), criteria)
+    let spec = registry::find(&r.name)?.rule();
+    let criteria: Vec<Criterion> = (spec.criteria)(r).into_iter().map(Criterion::judged).collect();
+    Rule::new(&spec, criteria)
 }
 
-fn evaluation_samples(r: &AttackRecord) -> Option<f64> {
+/// The size of the evaluation half the record was scored on (for intervals), if it says.
+pub fn evaluation_samples(r: &AttackRecord) -> Option<f64> {
     r.parameters.get(EVALUATION_SAMPLES).and_then(serde_json::Value::as_f64).filter(|n| *n > 0.0)
 }
 
@@ -260,126 +190,15 @@ pub fn proportion_interval(p: f64, n: f64) -> [f64; 2] {
     [(centre - half).max(0.0), (centre + half).min(1.0)]
 }
 
-fn key_space(r: &AttackRecord) -> Vec<Criterion> {
-    let bits = r.headline.value;
-    match r.figure(CONTINUOUS_DIM) {
-        Some(dim) if dim > 0.0 => {
-            let mut c = Criterion::new(
-                "continuous key dim",
-                dim,
-                "dimensions",
-                1.0,
-                1.0,
-                "any continuous key component (dimension ≥ 1) cannot be enumerated".into(),
-            );
-            c.lower_is_worse = true;
-            vec![c]
-        }
-        // Without the figure (hand-made or format-1 records) only a key large enough either way decides.
-        None if bits < KEY_BITS_PARTIAL_LEAK => vec![],
-        _ => {
-            let mut c = Criterion::new(
-                "key",
-                bits,
-                "bits",
-                KEY_BITS_PARTIAL_LEAK,
-                KEY_BITS_BROKEN,
-                "the limits of exhaustive search: 2^80 trials feasible today, 2^128 the margin of modern ciphers"
-                    .into(),
-            );
-            c.lower_is_worse = true;
-            vec![c]
-        }
-    }
-}
-
-fn wrong_key(r: &AttackRecord) -> Vec<Criterion> {
-    let (Some(chance), Some(right)) = (r.chance, r.baseline) else { return vec![] };
-    let best = r.headline.value;
-    let mut c = Criterion::on_scale(
-        "keyless accuracy",
-        best,
-        "fraction",
-        (chance, "chance"),
-        (right.max(chance), "the right key's accuracy"),
-    );
-    c.interval = evaluation_samples(r).map(|n| proportion_interval(best, n));
-    vec![c]
-}
-
-fn fine_tune(r: &AttackRecord) -> Vec<Criterion> {
-    let mean = r.headline.value;
-    let mut c = Criterion::new(
-        "advantage",
-        mean,
-        "points",
-        FINE_TUNE_PARTIAL_LEAK,
-        FINE_TUNE_BROKEN,
-        "absolute, in points of accuracy the stolen weights are worth".into(),
-    );
-    c.no_attack = Some(0.0);
-    // Sampling error of each point's two accuracies (taken as independent, which overstates it for
-    // two models scored on the same samples), averaged over the points.
-    if let (Some(n), Some(tuned), Some(fresh)) = (evaluation_samples(r), r.curve(TUNED_CURVE), r.curve(FRESH_CURVE)) {
-        let k = tuned.points.len().min(fresh.points.len());
-        if k > 0 {
-            let var: f64 = tuned
-                .points
-                .iter()
-                .zip(&fresh.points)
-                .map(|(t, f)| (t[1] * (1.0 - t[1]) + f[1] * (1.0 - f[1])) / n)
-                .sum();
-            let half = Z95 * var.sqrt() / k as f64;
-            c.interval = Some([mean - half, mean + half]);
-        }
-    }
-    vec![c]
-}
-
-fn reconstruction(r: &AttackRecord) -> Vec<Criterion> {
-    let mut out = Vec::new();
-    let n = evaluation_samples(r);
-    if let (Some(floor), Some(ceiling)) = (r.figure(MEAN_RECOGNISED), r.figure(TRUE_RECOGNISED)) {
-        if ceiling > floor {
-            for (metric, figure) in [("recognised", RECOGNISED), (AS_RAW_RECOGNISED, RAW_RECOGNISED)] {
-                if let Some(v) = r.figure(figure) {
-                    let mut c = Criterion::on_scale(
-                        metric,
-                        v,
-                        "fraction",
-                        (floor, "the mean image's rate"),
-                        (ceiling, "the true images' rate"),
-                    );
-                    c.interval = n.map(|n| proportion_interval(v, n));
-                    out.push(c);
-                }
-            }
-        }
-    }
-    if let Some(floor) = r.figure(MEAN_SSIM).filter(|f| *f < 1.0) {
-        for (metric, figure) in [("SSIM", SSIM_AT_LARGEST), (AS_RAW_SSIM, RAW_SSIM)] {
-            if let Some(v) = r.figure(figure) {
-                out.push(Criterion::on_scale(
-                    metric,
-                    v,
-                    "",
-                    (floor, "the mean image's SSIM"),
-                    (1.0, "identical images"),
-                ));
-            }
-        }
-    }
-    out
-}
-
-fn label_frequency(r: &AttackRecord) -> Vec<Criterion> {
-    let Some(chance) = r.chance.filter(|c| *c < 1.0) else { return vec![] };
-    vec![Criterion::on_scale("classes recovered", r.headline.value, "fraction", (chance, "chance"), (1.0, "all"))]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attacks::fine_tune::{FRESH_CURVE, TUNED_CURVE};
+    use crate::attacks::key_space::CONTINUOUS_DIM;
+    use crate::attacks::recon::{
+        AS_RAW_RECOGNISED, MEAN_RECOGNISED, MEAN_SSIM, RAW_RECOGNISED, RAW_SSIM, RECOGNISED, SSIM_AT_LARGEST,
+        TRUE_RECOGNISED,
+    };
     use crate::results::attacks::{verdict_cell, Curve, Figure, ThreatModel};
 
     fn record(name: &str, headline: f64, unit: &str) -> AttackRecord {
@@ -584,13 +403,29 @@ mod tests {
 
     #[test]
     fn every_attack_has_one_rule_and_the_table_states_the_thresholds() {
-        for kind in AttackKind::ALL {
-            assert_eq!(specs().iter().filter(|s| s.kinds.contains(&kind)).count(), 1, "{}", kind.name());
-        }
         let md = rules_markdown();
+        for attack in crate::attacks::ATTACKS {
+            let name = format!("`{}`", attack.name());
+            assert_eq!(md.lines().filter(|l| l.starts_with("| ") && l.contains(&name)).count(), 1, "{name}: {md}");
+        }
+        // Attacks with the same rule share a row, in canonical order of their first member.
+        assert!(md.contains("| `known-plaintext`, `statistical`, `inversion` |"), "{md}");
+        let rows: Vec<&str> = md.lines().skip(2).map(|l| l.split(" | ").next().unwrap()).collect();
+        assert_eq!(
+            rows,
+            [
+                "| `key-space`",
+                "| `wrong-key`",
+                "| `fine-tune`",
+                "| `known-plaintext`, `statistical`, `inversion`",
+                "| `label-frequency`"
+            ]
+        );
         for needle in ["below 128", "below 80", "+1 point", "+3 points", "0.25 of the way", "from 0.75"] {
             assert!(md.contains(needle), "{needle}: {md}");
         }
+        // A record of an unregistered attack has no rule.
+        assert!(judge(&record("no-such-attack", 1.0, "bits")).is_none());
     }
 
     #[test]

@@ -10,13 +10,72 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
-use super::{accuracy, pct, AttackContext, AttackKind, AttackRecord, Curve, Figure, Progress, ThreatModel};
-use crate::config::WrongKeyAttackConfig;
+use super::registry::{ranges, Attack, Need, ResultKind};
+use super::verdict::{evaluation_samples, on_scale_thresholds, proportion_interval, Spec};
+use super::{accuracy, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::results::attacks::Criterion;
 use crate::results::attacks::Level;
 use crate::scheme::labels::{argmax_rows, LabelCodec};
 use crate::scheme::{Customer, SecretKey};
 use crate::train::trainer::predict;
+
+/// The `wrong-key` attack (registered in `super::ATTACKS`).
+pub struct WrongKey;
+
+impl Attack for WrongKey {
+    const NAME: &'static str = "wrong-key";
+    const TITLE: &'static str = "Stolen model without the key (raw inputs, wrong keys)";
+    const RESULT: ResultKind = ResultKind::ModelTheft;
+    const NEEDS: &'static [Need] = &[Need::ProviderModel];
+    type Params = WrongKeyParams;
+
+    fn check(p: &WrongKeyParams) -> Result<(), (String, String)> {
+        ranges::positive("keys", p.keys)
+    }
+
+    fn rule() -> Spec {
+        Spec {
+            decided_by: format!(
+                "best accuracy of the stolen model without the key (raw inputs or wrong keys, any label map), on the scale \
+                 from chance to the right key's accuracy: {}",
+                on_scale_thresholds()
+            ),
+            protects: "without the key the stolen model is little better than guessing",
+            partial_leak: "without the key the stolen model is a weak but usable classifier",
+            broken: "the stolen model works without the key",
+            criteria,
+        }
+    }
+
+    fn run(
+        &self,
+        ctx: &AttackContext<'_>,
+        p: &WrongKeyParams,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<AttackRecord> {
+        run(ctx, p, progress)
+    }
+}
+
+/// `[attacks.wrong_key]`: the stolen model on raw inputs and under random wrong keys.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongKeyParams {
+    /// Number of random wrong keys (same transform list, fresh secrets).
+    #[serde(default = "default_wrong_keys")]
+    pub keys: usize,
+}
+
+fn default_wrong_keys() -> usize {
+    10
+}
+
+impl Default for WrongKeyParams {
+    fn default() -> Self {
+        Self { keys: default_wrong_keys() }
+    }
+}
 
 /// Load the provider's model and hand `f` a scorer (inputs -> raw output scores, n rows of C*m).
 pub(crate) fn with_provider_model<R>(
@@ -91,7 +150,7 @@ pub fn wrong_keys(seed: u64, n: usize) -> Vec<SecretKey> {
         .collect()
 }
 
-pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let (c, m) = (ctx.classes, ctx.codes_per_class());
     let outputs = c * m;
     let chance = 1.0 / c as f64;
@@ -103,8 +162,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
     let right_eval = ctx.oracle.encode(&ctx.eval.images);
     let identity = identity_codec(c, m);
 
-    let mut r = ctx.new_record(
-        AttackKind::WrongKey,
+    let mut r = ctx.new_record::<WrongKey>(
         ThreatModel {
             adversary: "whoever steals the provider's artifacts (or the provider itself)".into(),
             holds: vec![
@@ -188,4 +246,19 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyAttackConfig, progress: &Progres
         Level::Protects => format!("without the key the stolen model is little better than chance: {figures}"),
     };
     Ok(r)
+}
+
+/// The rule's criterion: the best keyless accuracy, from chance to the right key's.
+fn criteria(r: &AttackRecord) -> Vec<Criterion> {
+    let (Some(chance), Some(right)) = (r.chance, r.baseline) else { return vec![] };
+    let best = r.headline.value;
+    let mut c = Criterion::on_scale(
+        "keyless accuracy",
+        best,
+        "fraction",
+        (chance, "chance"),
+        (right.max(chance), "the right key's accuracy"),
+    );
+    c.interval = evaluation_samples(r).map(|n| proportion_interval(best, n));
+    vec![c]
 }

@@ -59,7 +59,7 @@ impl RunData {
                 samples.push((arm.name.clone(), file));
             }
         }
-        let status = RunStatus::load(&folder, &summary);
+        let status = RunStatus::load(&folder, &summary, &crate::attacks::registry::names());
         Ok(RunData { folder, summary, status, metrics, config_text, attacks, overhead, samples })
     }
 

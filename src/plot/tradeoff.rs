@@ -1,6 +1,6 @@
 //! The cross-run privacy/utility trade-off: one point per run, the test accuracy change (private minus
 //! baseline, points) against the best reconstruction an attack achieved (PSNR of unseen data, dB, over
-//! the known-plaintext, statistical and inversion attacks), coloured by scheme family, with lines at
+//! the attacks whose result is a reconstruction, `ResultKind::Reconstruction`), coloured by scheme family, with lines at
 //! no accuracy change and at the attacks' no-attack reference. Labels are placed so that they do not
 //! overlap. Written as tradeoff.png/.svg plus tradeoff.md (the same numbers as a table, with accuracy
 //! kept = private / baseline, including runs that have no reconstruction attack).
@@ -17,7 +17,7 @@ use super::draw::{
 use super::figures::transforms_of;
 use super::inputs::RunData;
 use super::style;
-use crate::config::AttackKind;
+use crate::attacks::registry::{self, ResultKind};
 use crate::results::ArmRecord;
 use crate::scheme::family::Family;
 use crate::scheme::transforms::Shape;
@@ -56,7 +56,7 @@ pub(crate) fn point(run: &RunData, arm: &ArmRecord) -> Point {
     let mut key_fraction = None;
     if let Some(doc) = &run.attacks {
         for r in doc.records.iter().filter(|r| r.arm == arm.name) {
-            if AttackKind::from_name(&r.name).is_ok_and(|k| AttackKind::RECONSTRUCTION.contains(&k))
+            if registry::find(&r.name).is_some_and(|a| a.result() == ResultKind::Reconstruction)
                 && r.headline.unit == "dB"
             {
                 let v = r.headline.value;
@@ -258,7 +258,16 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
         written.push(png);
         written.push(svg);
     } else {
-        md.push_str("No run has both an accuracy and a reconstruction attack (known-plaintext, statistical or inversion): no scatter drawn.\n\n");
+        let reconstructions: Vec<&str> = crate::attacks::ATTACKS
+            .iter()
+            .filter(|a| a.result() == ResultKind::Reconstruction)
+            .map(|a| a.name())
+            .collect();
+        let list = match reconstructions.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => reconstructions.join(""),
+        };
+        let _ = writeln!(md, "No run has both an accuracy and a reconstruction attack ({list}): no scatter drawn.\n");
     }
     md.push_str(
         "Accuracy change: private minus baseline test accuracy on each run's test images; ± is a 95% \

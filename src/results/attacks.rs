@@ -16,7 +16,7 @@
 //!
 //! | field | type | meaning |
 //! |---|---|---|
-//! | `name` | string | `key-space`, `wrong-key`, `fine-tune`, `known-plaintext`, `statistical`, `label-frequency`, `inversion` |
+//! | `name` | string | the attack's registered name (`attacks::ATTACKS`), e.g. `key-space`, `known-plaintext` |
 //! | `title` | string | a human title for tables and figure captions |
 //! | `transform` | string | the privacy settings attacked (`PrivacyConfig::describe`) |
 //! | `threat_model` | object | `adversary` (who), `holds` (list: what it holds), `knowledge` (what it knows, e.g. the public scheme but not the key) |
@@ -251,8 +251,9 @@ impl AttacksFile {
     }
 
     /// Replace the records (and failures) of the (arm, attack) pairs in `newer`, keep the others, and
-    /// keep the arms' order of first appearance and the canonical attack order within each.
-    pub fn merge(&mut self, newer: AttacksFile) {
+    /// keep the arms' order of first appearance and the canonical attack order within each (`rank`:
+    /// an attack's position in it, `attacks::registry::rank`).
+    pub fn merge(&mut self, newer: AttacksFile, rank: impl Fn(&str) -> usize) {
         let pairs: Vec<(String, String)> = newer
             .records
             .iter()
@@ -263,14 +264,13 @@ impl AttacksFile {
         self.records.retain(|r| !replaced(&r.arm, &r.name));
         self.failures.retain(|f| !replaced(&f.arm, &f.name));
         let mut arms: Vec<String> = Vec::new();
-        for arm in self.records.iter().map(|r| &r.arm).chain(&pairs.iter().map(|p| p.0.clone()).collect::<Vec<_>>()) {
+        for arm in self.records.iter().map(|r| &r.arm).chain(pairs.iter().map(|p| &p.0)) {
             if !arms.contains(arm) {
                 arms.push(arm.clone());
             }
         }
         self.records.extend(newer.records);
         self.failures.extend(newer.failures);
-        let rank = |name: &str| crate::config::AttackKind::from_name(name).map(|k| k as usize).unwrap_or(usize::MAX);
         let arm_rank = |arm: &str| arms.iter().position(|a| a == arm).unwrap_or(usize::MAX);
         self.records.sort_by_key(|r| (arm_rank(&r.arm), rank(&r.name)));
         self.failures.sort_by_key(|f| (arm_rank(&f.arm), rank(&f.name)));

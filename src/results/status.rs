@@ -97,13 +97,22 @@ pub struct RunStatus {
 }
 
 impl RunStatus {
-    /// The status of the run in `folder`, whose summary.json is `summary`. A missing or unreadable
-    /// config.toml leaves the configured epochs unknown and no attack counted as enabled.
-    pub fn load(folder: &RunFolder, summary: &Summary) -> RunStatus {
+    /// The status of the run in `folder`, whose summary.json is `summary`; `attacks` are the attack
+    /// names in canonical order (`attacks::registry::names()`, what `enabled = ["all"]` stands for). A
+    /// missing or unreadable config.toml leaves the configured epochs unknown and no attack counted as
+    /// enabled.
+    pub fn load(folder: &RunFolder, summary: &Summary, attacks: &[&str]) -> RunStatus {
         let config = folder.load_config().ok();
         let enabled: Vec<String> = config
             .as_ref()
-            .map(|c| c.attacks.selected().iter().map(|k| k.name().to_string()).collect())
+            .map(|c| {
+                let all = c.attacks.enabled.iter().any(|e| e == crate::config::ALL_ATTACKS);
+                attacks
+                    .iter()
+                    .filter(|a| all || c.attacks.enabled.iter().any(|e| e == *a))
+                    .map(|a| a.to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         let attacks = AttacksSeen::load(&folder.attacks_path());
         RunStatus::derive(summary, config.map(|c| c.train.epochs), &enabled, attacks)
@@ -367,7 +376,7 @@ mod tests {
     fn the_committed_fixture_loads_as_finished() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
         let folder = RunFolder::open(&dir).unwrap();
-        let s = RunStatus::load(&folder, &folder.load_summary().unwrap());
+        let s = RunStatus::load(&folder, &folder.load_summary().unwrap(), &crate::attacks::registry::names());
         assert_eq!(s.configured_epochs, Some(3));
         assert!(s.is_finished(), "{s:?}");
     }

@@ -106,7 +106,10 @@ pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
             }
             let label = entry.file_name().to_string_lossy().into_owned();
             let summary = Summary::load(&path.join("summary.json")).map_err(|e| format!("{e:#}"));
-            let status = summary.as_ref().ok().map(|s| RunStatus::load(&RunFolder::new(&path), s));
+            let status = summary
+                .as_ref()
+                .ok()
+                .map(|s| RunStatus::load(&RunFolder::new(&path), s, &crate::attacks::registry::names()));
             runs.push(RunEntry { dir: path, label, summary, status });
         }
     }
@@ -121,7 +124,7 @@ pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
 pub fn load_run(entry: &RunEntry) -> Result<RunDetail, String> {
     let folder = RunFolder::open(&entry.dir).map_err(|e| format!("{e:#}"))?;
     let summary = folder.load_summary().map_err(|e| format!("{e:#}"))?;
-    let status = RunStatus::load(&folder, &summary);
+    let status = RunStatus::load(&folder, &summary, &crate::attacks::registry::names());
     let (curves, metrics_error) = match folder.load_metrics() {
         Ok(rows) => (Curves::from_rows(&rows), None),
         Err(e) => (Curves::default(), Some(format!("{e:#}"))),

@@ -558,7 +558,8 @@ impl App {
         let control = Arc::new(Control::default());
         let arms = config.arms();
         let mut live = LiveRun::new(config.name.clone(), dir.clone(), &arms, Arc::clone(&control));
-        live.attacks_enabled = !config.attacks.selected().is_empty();
+        let attacks_enabled = !crate::attacks::registry::selected(&config.attacks).is_empty();
+        live.attacks_enabled = attacks_enabled;
         self.analysis_arms = Arms::from_config(&arms);
         self.analysis_arm = None;
         self.live = Some(live);
@@ -567,7 +568,7 @@ impl App {
         self.analysis_source = Some(format!("live: {}", config.name));
         self.analysis_is_live = true;
         self.attack_selected = 0;
-        self.attacks = if config.attacks.selected().is_empty() {
+        self.attacks = if !attacks_enabled {
             Attacks::with_status(Availability::NotEnabled)
         } else {
             Attacks::with_status(Availability::Running("waiting for training to finish".into()))

@@ -6,7 +6,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use crate::attacks::AttackKind;
 use crate::config::{AttacksConfig, Config, OptimizerKind, PrivacyConfig, Schedule, SchemeConfig};
 use crate::scheme::transforms::TransformLabel;
 use crate::tui::app::App;
@@ -139,11 +138,7 @@ pub fn privacy_short(p: &PrivacyConfig) -> String {
 
 /// How many attacks a config runs after training, in a table cell: "all 7", "3 of 7" or "none".
 pub fn attacks_short(a: &AttacksConfig) -> String {
-    match a.selected().len() {
-        0 => "none".into(),
-        n if n == AttackKind::ALL.len() => format!("all {n}"),
-        n => format!("{n} of {}", AttackKind::ALL.len()),
-    }
+    crate::attacks::registry::count(a)
 }
 
 fn field(name: &str, value: String) -> Vec<Span<'static>> {
@@ -191,7 +186,7 @@ pub fn summary_lines(c: &Config) -> Vec<Line<'static>> {
     .into_iter()
     .chain(arm_lines(c))
     .chain([
-        Line::from(field("attacks", c.attacks.describe())),
+        Line::from(field("attacks", crate::attacks::registry::describe(&c.attacks))),
         Line::from(field("output", c.output.dir.display().to_string())),
     ])
     .collect()
