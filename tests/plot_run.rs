@@ -116,3 +116,67 @@ fn reconstructions_can_be_added_and_are_drawn() {
     let samples = r.figures.iter().find(|f| f.name == "samples").expect("samples figure");
     assert!(samples.caption.contains("known-plaintext"), "{}", samples.caption);
 }
+
+/// A run with several keyed arms draws every per-arm figure once per arm (named NAME-ARM), the arms'
+/// trade-off, and a report with every arm and the verdicts side by side.
+#[test]
+fn a_run_with_several_keyed_arms_draws_each_arm_and_their_tradeoff() {
+    let config = r#"
+name = "arms"
+seed = 3
+[data]
+dataset = "embedded"
+train_limit = 300
+test_limit = 100
+[model]
+arch = "mlp-256"
+[train]
+epochs = 1
+batch_size = 50
+[[arms]]
+name = "baseline"
+scheme = "none"
+[[arms]]
+name = "perm"
+scheme = "keyed"
+transforms = [{ kind = "pixel-permutation" }]
+[[arms]]
+name = "mix"
+scheme = "keyed"
+transforms = [{ kind = "fast-mix" }]
+[attacks]
+enabled = ["key-space", "known-plaintext"]
+[attacks.known_plaintext]
+n = [5, 50]
+"#;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let out = tmp.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_ppdl"))
+        .args(["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{text}");
+    let attacks = ppdl::attacks::load_file(&out.join("attacks.json")).unwrap();
+    assert_eq!(attacks.arms(), ["perm", "mix"]);
+    for arm in ["perm", "mix"] {
+        for name in ["key-space", "known-plaintext"] {
+            assert!(attacks.record(arm, name).is_some(), "{name} on {arm}");
+        }
+        for figure in [format!("key-space-{arm}"), format!("attack-known-plaintext-{arm}"), format!("samples-{arm}")] {
+            for ext in ["png", "svg"] {
+                assert!(out.join("figures").join(format!("{figure}.{ext}")).is_file(), "missing {figure}.{ext}");
+            }
+        }
+    }
+    assert!(out.join("figures/tradeoff.png").is_file() && out.join("figures/tradeoff.svg").is_file());
+    assert!(!out.join("figures/key-space.png").exists(), "one key-space figure per arm, none unnamed");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| attack | perm | mix |"), "verdicts side by side: {report}");
+    for arm in ["| baseline |", "| perm |", "| mix |", "on `perm`", "on `mix`"] {
+        assert!(report.contains(arm), "report lacks {arm:?}");
+    }
+}

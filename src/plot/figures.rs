@@ -130,6 +130,12 @@ pub(crate) fn render_all(run: &RunData, dir: &Path) -> anyhow::Result<(Vec<Figur
             }
         }
     }
+    if run.several_protected() {
+        match super::tradeoff::run_figure(run) {
+            Some((f, c)) => emit(&f, c, dir, &mut out)?,
+            None => skipped.push("tradeoff: fewer than two arms with a reconstruction attack".into()),
+        }
+    }
     if run.samples.is_empty() {
         skipped.push("samples: no samples file (samples/ARM.json)".into());
     }

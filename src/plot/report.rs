@@ -69,6 +69,40 @@ fn rules_section(out: &mut String, doc: &AttacksFile, several: bool) {
     out.push('\n');
 }
 
+/// One row per attack, one column per keyed arm: the verdicts side by side.
+fn verdict_matrix(out: &mut String, run: &RunData, doc: &AttacksFile) {
+    let arms: Vec<&str> = run.summary.protected().map(|a| a.name.as_str()).collect();
+    let _ = write!(out, "Verdicts by arm (deciding metric in brackets; broken in bold):\n\n| attack |");
+    for arm in &arms {
+        let _ = write!(out, " {} |", cell(arm));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(arms.len()));
+    out.push('\n');
+    let mut names: Vec<&str> = Vec::new();
+    for r in &doc.records {
+        if !names.contains(&r.name.as_str()) {
+            names.push(&r.name);
+        }
+    }
+    for name in names {
+        let _ = write!(out, "| {name} |");
+        for arm in &arms {
+            let text = match doc.record(arm, name) {
+                Some(r) if r.level == Some(crate::attacks::Level::Broken) => format!("**{}**", r.verdict_cell()),
+                Some(r) => r.verdict_cell(),
+                None => match doc.failures.iter().find(|f| f.arm == *arm && f.name == name) {
+                    Some(_) => "failed".into(),
+                    None => "not run".into(),
+                },
+            };
+            let _ = write!(out, " {} |", cell(&text));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
 /// File name relative to the run folder (`figures/NAME.png`).
 fn rel(run: &RunData, path: &std::path::Path) -> String {
     path.strip_prefix(&run.folder.root).unwrap_or(path).to_string_lossy().replace('\\', "/")
@@ -210,6 +244,12 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
 
     // Attacks
     out.push_str("## Attacks\n\n");
+    if let Some(f) = figures.iter().find(|f| f.name == "tradeoff") {
+        figure_block(&mut out, run, f, &mut fig_no);
+    }
+    if let Some(doc) = run.attacks.as_ref().filter(|_| run.several_protected()) {
+        verdict_matrix(&mut out, run, doc);
+    }
     match &run.attacks {
         None => out.push_str(
             "attacks.json not found: the attack-resistance analyses were not run for this run \

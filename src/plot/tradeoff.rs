@@ -1,5 +1,5 @@
-//! The cross-run privacy/utility trade-off: one point per run, the test accuracy change (private minus
-//! baseline, points) against the best reconstruction an attack achieved (PSNR of unseen data, dB, over
+//! The cross-run privacy/utility trade-off: one point per protected arm of each run, the test accuracy
+//! change (arm minus its run's baseline, points) against the best reconstruction an attack achieved (PSNR of unseen data, dB, over
 //! the attacks whose result is a reconstruction, `ResultKind::Reconstruction`), coloured by scheme family, with lines at
 //! no accuracy change and at the attacks' no-attack reference. Labels are placed so that they do not
 //! overlap. Written as tradeoff.png/.svg plus tradeoff.md (the same numbers as a table, with accuracy
@@ -91,24 +91,22 @@ pub(crate) fn point(run: &RunData, arm: &ArmRecord) -> Point {
     }
 }
 
-/// The points of `runs` (one per protected arm), named so that no two share a label (the folder
-/// name where run names repeat).
-pub(crate) fn points(runs: &[RunData]) -> Vec<Point> {
-    let mut points: Vec<Point> = Vec::new();
-    let mut folders = Vec::new();
+/// The points of `runs`, one per protected arm, each with the run it belongs to, named so that no two
+/// share a label (the folder name where run names repeat).
+pub(crate) fn points(runs: &[RunData]) -> Vec<(Point, &RunData)> {
+    let mut points: Vec<(Point, &RunData)> = Vec::new();
     for run in runs {
         for arm in run.summary.protected() {
-            points.push(point(run, arm));
-            folders.push((run.folder.root.clone(), run.several_protected().then(|| arm.name.clone())));
+            points.push((point(run, arm), run));
         }
     }
-    let names: Vec<String> = points.iter().map(|p| p.name.clone()).collect();
-    for (p, (root, arm)) in points.iter_mut().zip(&folders) {
+    let names: Vec<String> = points.iter().map(|(p, _)| p.name.clone()).collect();
+    for (p, run) in points.iter_mut() {
         if names.iter().filter(|n| **n == p.name).count() > 1 {
-            if let Some(folder) = root.file_name() {
+            if let Some(folder) = run.folder.root.file_name() {
                 let folder = folder.to_string_lossy();
-                p.name = match arm {
-                    Some(arm) => format!("{folder}: {arm}"),
+                p.name = match p.name.split_once(": ") {
+                    Some((_, arm)) => format!("{folder}: {arm}"),
                     None => folder.into_owned(),
                 };
             }
@@ -135,12 +133,12 @@ pub(crate) fn chart(plotted: &[&Point]) -> XyChart {
     datasets.sort_unstable();
     datasets.dedup();
     let mut c = XyChart::new(
-        "test accuracy change, private - baseline (points)",
+        "test accuracy change, arm - baseline (points)",
         "best reconstruction PSNR of unseen data (dB; higher = less private)",
     );
     c.title = Some(match datasets.as_slice() {
-        [one] => format!("Privacy/utility trade-off (one point per run){}{one}", style::TITLE_PART_SEPARATOR),
-        _ => "Privacy/utility trade-off (one point per run)".into(),
+        [one] => format!("Privacy/utility trade-off (one point per protected arm){}{one}", style::TITLE_PART_SEPARATOR),
+        _ => "Privacy/utility trade-off (one point per protected arm)".into(),
     });
     let mut families: Vec<Family> = plotted.iter().map(|p| p.family).collect();
     families.sort_unstable();
@@ -225,7 +223,33 @@ pub(crate) fn family_marker(f: Family) -> Marker {
 /// Smallest span of the accuracy-change axis, in points: a 0.2-point change does not fill it.
 const MIN_DELTA_SPAN_POINTS: f64 = 2.0;
 
-struct Scatter(XyChart);
+pub(crate) struct Scatter(XyChart);
+
+/// The trade-off of one run's protected arms, for a run with several (its own `figures/tradeoff.*`),
+/// with its caption; None when fewer than two arms have both an accuracy and a reconstruction attack.
+pub(crate) fn run_figure(run: &RunData) -> Option<(Scatter, String)> {
+    let points = points(std::slice::from_ref(run));
+    let plotted: Vec<&Point> = points.iter().map(|(p, _)| p).filter(|p| p.kept.is_some() && p.best.is_some()).collect();
+    if plotted.len() < 2 {
+        return None;
+    }
+    let listed = plotted
+        .iter()
+        .map(|p| {
+            let (psnr, by) = p.best.as_ref().expect("filtered");
+            format!("{} {:+.2} points, {psnr:.1} dB ({by})", p.name, 100.0 * p.delta.unwrap_or(0.0))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some((
+        Scatter(chart(&plotted)),
+        format!(
+            "Each protected arm at its test accuracy change against the baseline (points, conservative 95% \
+             interval) and the best reconstruction PSNR any attack achieved on it (dB; higher is less private): \
+             {listed}."
+        ),
+    ))
+}
 
 impl Figure for Scatter {
     fn name(&self) -> String {
@@ -249,7 +273,7 @@ impl Figure for Scatter {
 pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let points = points(runs);
     let mut written = Vec::new();
-    let plotted: Vec<&Point> = points.iter().filter(|p| p.kept.is_some() && p.best.is_some()).collect();
+    let plotted: Vec<&Point> = points.iter().map(|(p, _)| p).filter(|p| p.kept.is_some() && p.best.is_some()).collect();
     let mut md = String::from("# Privacy/utility trade-off across runs\n\n");
     if !plotted.is_empty() {
         let c = chart(&plotted);
@@ -270,17 +294,18 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
         let _ = writeln!(md, "No run has both an accuracy and a reconstruction attack ({list}): no scatter drawn.\n");
     }
     md.push_str(
-        "Accuracy change: private minus baseline test accuracy on each run's test images; ± is a 95% \
+        "One row per protected arm of each run (`run: arm` where a run has several). Accuracy change: the \
+         arm's minus its run's baseline test accuracy on the run's test images; ± is a 95% \
          interval (normal approximation for two proportions, unpaired, so conservative: both arms are \
          scored on the same images). Family: the kind of input transform (several kinds: combined). \
          No-attack reference: the best reconstruction attack's PSNR without attacking (its record's \
          reference, e.g. the adversary's mean image).\n\n",
     );
     md.push_str(
-        "| run | status | privacy | family | dataset | accuracy kept | accuracy change (points, 95% interval) | best reconstruction PSNR (dB) | no-attack reference (dB) | by | known-plaintext key fraction | folder |\n\
+        "| run | status | scheme | family | dataset | accuracy kept | accuracy change (points, 95% interval) | best reconstruction PSNR (dB) | no-attack reference (dB) | by | known-plaintext key fraction | folder |\n\
          |---|---|---|---|---|---:|---:|---:|---:|---|---:|---|\n",
     );
-    for (p, run) in points.iter().zip(runs) {
+    for (p, run) in &points {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
