@@ -1,11 +1,16 @@
 //! `ppdl bench`: training throughput of ppdl's networks against PyTorch on CPU, same data, same
 //! networks, same batch size, optimiser (Adam, lr 1e-3) and number of threads.
 //!
-//! The ppdl side runs the real trainer ([`train_arm`]) on the chosen architectures and reports the
-//! median epoch time after a warm-up epoch (training steps only: data is in memory, evaluation is not
-//! counted). The PyTorch side runs `bench/torch_reference.py` (compiled into the binary, so the
-//! command works from any folder) the same way, when `import torch` works; otherwise it is skipped
-//! with a message.
+//! The ppdl side runs the real trainer ([`train_arm`]) on the chosen architectures; one run is a
+//! warm-up epoch and then the timed epochs (training steps only: data is in memory, evaluation is
+//! not counted), and its figure is the median timed epoch. The PyTorch side runs
+//! `bench/torch_reference.py` (compiled into the binary, so the command works from any folder) the
+//! same way, when `import torch` works; otherwise it is skipped with a message. The reference runs
+//! as its users run it: ppdl sets no variable in its environment (PyTorch's defaults, or whatever
+//! the caller exported, which the report names). Both sides run `repeats` times in alternating
+//! order (ppdl first in odd repeats, PyTorch first in even ones), and the report gives the median
+//! and the range of each side and the ratio of the medians, per wall-clock second and per CPU-second
+//! of the process (all its threads).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,6 +32,9 @@ use super::{median, memory, worker_threads};
 /// The PyTorch reference script, as shipped in `bench/torch_reference.py`.
 pub const TORCH_REFERENCE: &str = include_str!("../../bench/torch_reference.py");
 
+/// Repeats of each side when none is given.
+pub const DEFAULT_REPEATS: usize = 3;
+
 /// What to benchmark.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -36,8 +44,10 @@ pub struct BenchOptions {
     /// Training samples per epoch (the first N of the training split).
     pub samples: usize,
     pub batch_size: usize,
-    /// Timed epochs (after one warm-up epoch).
+    /// Timed epochs of one run (after one warm-up epoch).
     pub epochs: usize,
+    /// Runs of each side per architecture, alternating which side goes first.
+    pub repeats: usize,
     /// Run PyTorch too (when it is installed).
     pub torch: bool,
     /// Python interpreter for the PyTorch side.
@@ -53,9 +63,87 @@ impl Default for BenchOptions {
             samples: 6000,
             batch_size: 64,
             epochs: 3,
+            repeats: DEFAULT_REPEATS,
             torch: true,
             python: std::env::var("PPDL_PYTHON").unwrap_or_else(|_| "python3".into()),
         }
+    }
+}
+
+/// Median and range of one figure over the repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// How many values (runs) it summarises.
+    pub n: usize,
+}
+
+impl Spread {
+    /// None when there is no finite value.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        Some(Spread {
+            median: median(&finite)?,
+            min: finite.iter().copied().fold(f64::INFINITY, f64::min),
+            max: finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            n: finite.len(),
+        })
+    }
+}
+
+/// a / b of the medians (above 1: the first is larger); None when either is missing or b is not
+/// positive.
+pub fn ratio_of_medians(a: Option<&Spread>, b: Option<&Spread>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b.median > 0.0 => Some(a.median / b.median),
+        _ => None,
+    }
+}
+
+/// One run of one side: every epoch (warm-up first) and the figures of the timed ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideRun {
+    pub epoch_seconds: Vec<f64>,
+    /// CPU seconds of the whole process (all threads) in every epoch, where measurable.
+    pub epoch_cpu_seconds: Option<Vec<f64>>,
+    /// Samples / median timed epoch's seconds.
+    pub samples_per_second: f64,
+    /// Samples / median timed epoch's CPU seconds.
+    pub samples_per_cpu_second: Option<f64>,
+}
+
+impl SideRun {
+    fn new(samples: usize, epoch_seconds: Vec<f64>, epoch_cpu_seconds: Option<Vec<f64>>) -> SideRun {
+        SideRun {
+            samples_per_second: samples_per_second(samples, timed(&epoch_seconds)),
+            samples_per_cpu_second: epoch_cpu_seconds.as_deref().map(|c| samples_per_second(samples, timed(c))),
+            epoch_seconds,
+            epoch_cpu_seconds,
+        }
+    }
+}
+
+/// One side over all its runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideFigures {
+    pub runs: Vec<SideRun>,
+    pub samples_per_second: Spread,
+    /// Only when every run has a CPU figure.
+    pub samples_per_cpu_second: Option<Spread>,
+}
+
+impl SideFigures {
+    /// None when there is no run.
+    pub fn of(runs: Vec<SideRun>) -> Option<SideFigures> {
+        let wall: Vec<f64> = runs.iter().map(|r| r.samples_per_second).collect();
+        let cpu: Option<Vec<f64>> = runs.iter().map(|r| r.samples_per_cpu_second).collect();
+        Some(SideFigures {
+            samples_per_second: Spread::of(&wall)?,
+            samples_per_cpu_second: cpu.as_deref().and_then(Spread::of),
+            runs,
+        })
     }
 }
 
@@ -63,20 +151,12 @@ impl Default for BenchOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchRow {
     pub arch: String,
-    pub ppdl_epoch_seconds: Vec<f64>,
-    pub ppdl_samples_per_second: f64,
-    pub torch_epoch_seconds: Option<Vec<f64>>,
-    pub torch_samples_per_second: Option<f64>,
-    /// ppdl / torch samples per second (above 1: ppdl is faster).
+    pub ppdl: SideFigures,
+    pub torch: Option<SideFigures>,
+    /// Median ppdl samples/s / median torch samples/s (above 1: ppdl is faster).
     pub ratio: Option<f64>,
-    /// CPU seconds (all threads) of every epoch, and samples per CPU-second (median after the
-    /// warm-up): hardly affected by other programs on the machine, so the fairer figure on a busy
-    /// machine, above all with one thread.
-    pub ppdl_epoch_cpu_seconds: Option<Vec<f64>>,
-    pub ppdl_samples_per_cpu_second: Option<f64>,
-    pub torch_epoch_cpu_seconds: Option<Vec<f64>>,
-    pub torch_samples_per_cpu_second: Option<f64>,
-    /// ppdl / torch samples per CPU-second.
+    /// The same per CPU-second of each process (all threads): what each side costs in CPU time,
+    /// less moved than wall-clock time by other programs on the machine.
     pub cpu_ratio: Option<f64>,
 }
 
@@ -90,12 +170,15 @@ pub struct BenchReport {
     pub threads: usize,
     pub warmup_epochs: usize,
     pub timed_epochs: usize,
+    /// Runs of each side per architecture, in alternating order.
+    pub repeats: usize,
     pub rows: Vec<BenchRow>,
     /// Why PyTorch was not run, if it was not.
     pub torch_skipped: Option<String>,
     pub torch_version: Option<String>,
-    /// `OMP_WAIT_POLICY` the PyTorch side ran with.
-    pub torch_omp_wait_policy: Option<String>,
+    /// Threading variables (`OMP_*`, `KMP_*`, `GOMP_*`, `MKL_*`) the PyTorch side inherited from the
+    /// caller, as `NAME=value`; empty: it ran at PyTorch's defaults. ppdl sets none of them.
+    pub torch_inherited_env: Vec<String>,
     pub load_average_1m_before: Option<f64>,
     pub load_average_1m_after: Option<f64>,
 }
@@ -111,23 +194,19 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         ))
         .into());
     }
-    if opts.samples == 0 || opts.batch_size == 0 || opts.epochs == 0 {
-        return Err(InputError::new("--samples, --batch and --epochs must be at least 1").into());
+    if opts.samples == 0 || opts.batch_size == 0 || opts.epochs == 0 || opts.repeats == 0 {
+        return Err(InputError::new("--samples, --batch, --epochs and --repeats must be at least 1").into());
     }
     let threads = worker_threads();
     let load_before = memory::load_average_1m();
     let dataset = load_dataset(opts.dataset, opts.data_dir.as_deref(), Some(opts.samples), Some(100))?;
     let n = dataset.train.len();
     println!(
-        "ppdl bench: {} ({} training samples), batch {}, Adam lr 1e-3, {} thread(s), median of {} epoch(s) after {} warm-up",
-        dataset.name, n, opts.batch_size, threads, opts.epochs, WARMUP_EPOCHS
+        "ppdl bench: {} ({} training samples), batch {}, Adam lr 1e-3, {} thread(s); each run: median of {} epoch(s) after {} warm-up; {} run(s) of each side, alternating",
+        dataset.name, n, opts.batch_size, threads, opts.epochs, WARMUP_EPOCHS, opts.repeats
     );
-    if let Some(l) = load_before {
-        if l > threads as f64 {
-            println!(
-                "note: load average {l:.2} is above the {threads} thread(s): the machine is shared, timings are noisy"
-            );
-        }
+    if let Some(warning) = load_warning(load_before, threads) {
+        println!("note: {warning}");
     }
 
     let torch = if opts.torch { TorchSide::probe(&opts.python) } else { Err("--no-torch given".to_string()) };
@@ -136,6 +215,10 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     if let Some(why) = &torch_skipped {
         println!("PyTorch side skipped: {why}");
     }
+    let torch_inherited_env = inherited_threading_env(std::env::vars());
+    if torch.is_ok() && !torch_inherited_env.is_empty() {
+        println!("note: PyTorch inherits {} from this environment (not its defaults)", torch_inherited_env.join(" "));
+    }
     let workdir = match &torch {
         Ok(_) => Some(BenchDir::create(opts)?),
         Err(_) => None,
@@ -143,36 +226,50 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 
     let mut rows = Vec::new();
     for &arch in &opts.archs {
-        let (ppdl_epoch_seconds, ppdl_cpu) = ppdl_epochs(arch, &dataset, opts.batch_size, opts.epochs)?;
-        let ppdl_sps = samples_per_second(n, timed(&ppdl_epoch_seconds));
-        let ppdl_cpu_sps = ppdl_cpu.as_deref().map(|c| samples_per_second(n, timed(c)));
-        println!("  {:<13} ppdl  {:>9.0} samples/s{}", arch.name(), ppdl_sps, per_cpu(ppdl_cpu_sps));
-        let (mut torch_epoch_seconds, mut torch_sps, mut torch_cpu, mut torch_cpu_sps) = (None, None, None, None);
-        if let (Ok(t), Some(dir)) = (&torch, &workdir) {
-            let (secs, cpu) = t.epochs(dir, arch, opts, threads, n)?;
-            let sps = samples_per_second(n, timed(&secs));
-            torch_cpu_sps = cpu.as_deref().map(|c| samples_per_second(n, timed(c)));
-            println!("  {:<13} torch {:>9.0} samples/s{}", arch.name(), sps, per_cpu(torch_cpu_sps));
-            torch_epoch_seconds = Some(secs);
-            torch_sps = Some(sps);
-            torch_cpu = cpu;
+        let (mut ppdl_runs, mut torch_runs) = (Vec::new(), Vec::new());
+        for repeat in 0..opts.repeats {
+            let torch_first = repeat % 2 == 1;
+            for side in if torch_first { [Side::Torch, Side::Ppdl] } else { [Side::Ppdl, Side::Torch] } {
+                let (label, figures) = match (side, &torch, &workdir) {
+                    (Side::Ppdl, _, _) => {
+                        let (secs, cpu) = ppdl_epochs(arch, &dataset, opts.batch_size, opts.epochs)?;
+                        ppdl_runs.push(SideRun::new(n, secs, cpu));
+                        ("ppdl ", ppdl_runs.last())
+                    }
+                    (Side::Torch, Ok(t), Some(dir)) => {
+                        let cmd = torch_command(&t.python, dir, arch, opts, threads, n);
+                        let (secs, cpu) = torch_epochs(cmd, arch)?;
+                        torch_runs.push(SideRun::new(n, secs, cpu));
+                        ("torch", torch_runs.last())
+                    }
+                    _ => continue,
+                };
+                if let Some(r) = figures {
+                    println!(
+                        "  {:<13} run {}/{}  {label} {:>9.0} samples/s{}",
+                        arch.name(),
+                        repeat + 1,
+                        opts.repeats,
+                        r.samples_per_second,
+                        per_cpu(r.samples_per_cpu_second)
+                    );
+                }
+            }
         }
-        let ratio_of = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-            _ => None,
-        };
+        let ppdl = SideFigures::of(ppdl_runs).context("no ppdl run")?;
+        let torch_figures = SideFigures::of(torch_runs);
         rows.push(BenchRow {
             arch: arch.name().into(),
-            ratio: ratio_of(Some(ppdl_sps), torch_sps),
-            cpu_ratio: ratio_of(ppdl_cpu_sps, torch_cpu_sps),
-            ppdl_epoch_seconds,
-            ppdl_samples_per_second: ppdl_sps,
-            torch_epoch_seconds,
-            torch_samples_per_second: torch_sps,
-            ppdl_epoch_cpu_seconds: ppdl_cpu,
-            ppdl_samples_per_cpu_second: ppdl_cpu_sps,
-            torch_epoch_cpu_seconds: torch_cpu,
-            torch_samples_per_cpu_second: torch_cpu_sps,
+            ratio: ratio_of_medians(
+                Some(&ppdl.samples_per_second),
+                torch_figures.as_ref().map(|t| &t.samples_per_second),
+            ),
+            cpu_ratio: ratio_of_medians(
+                ppdl.samples_per_cpu_second.as_ref(),
+                torch_figures.as_ref().and_then(|t| t.samples_per_cpu_second.as_ref()),
+            ),
+            ppdl,
+            torch: torch_figures,
         });
     }
     if let Some(dir) = workdir {
@@ -186,45 +283,78 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         threads,
         warmup_epochs: WARMUP_EPOCHS,
         timed_epochs: opts.epochs,
+        repeats: opts.repeats,
         rows,
-        torch_omp_wait_policy: torch_version.as_ref().map(|_| torch_omp_wait_policy()),
         torch_skipped,
         torch_version,
+        torch_inherited_env,
         load_average_1m_before: load_before,
         load_average_1m_after: memory::load_average_1m(),
     })
 }
 
-/// The comparison as a table.
+#[derive(Clone, Copy)]
+enum Side {
+    Ppdl,
+    Torch,
+}
+
+/// A warning when the 1-minute load average is above the thread count.
+fn load_warning(load: Option<f64>, threads: usize) -> Option<String> {
+    let l = load?;
+    (l > threads as f64).then(|| {
+        format!("load average {l:.2} is above the {threads} thread(s): the machine is busy, timings are noisy")
+    })
+}
+
+/// The comparison as a table: per side the median over the runs and, in brackets, the range.
 pub fn table(report: &BenchReport) -> String {
-    let opt = |v: Option<f64>, suffix: &str| v.map(|v| format!("{v:.0}{suffix}")).unwrap_or_else(|| "-".into());
+    let spread = |s: Option<&Spread>| {
+        s.map(|s| format!("{:.0} ({:.0}-{:.0})", s.median, s.min, s.max)).unwrap_or_else(|| "-".into())
+    };
     let ratio = |v: Option<f64>| v.map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
     let mut out = format!(
-        "{:<13} {:>15} {:>15} {:>10}   {:>15} {:>15} {:>10}\n",
+        "{:<13} {:>23} {:>23} {:>10}   {:>23} {:>23} {:>10}\n",
         "", "ppdl", "torch", "ppdl/torch", "ppdl", "torch", "ppdl/torch"
     );
     out.push_str(&format!(
-        "{:<13} {:>15} {:>15} {:>10}   {:>15} {:>15} {:>10}\n",
+        "{:<13} {:>23} {:>23} {:>10}   {:>23} {:>23} {:>10}\n",
         "arch", "samples/s", "samples/s", "(wall)", "per CPU-s", "per CPU-s", "(CPU)"
     ));
     for r in &report.rows {
+        let torch = r.torch.as_ref();
         out.push_str(&format!(
-            "{:<13} {:>15.0} {:>15} {:>10}   {:>15} {:>15} {:>10}\n",
+            "{:<13} {:>23} {:>23} {:>10}   {:>23} {:>23} {:>10}\n",
             r.arch,
-            r.ppdl_samples_per_second,
-            opt(r.torch_samples_per_second, ""),
+            spread(Some(&r.ppdl.samples_per_second)),
+            spread(torch.map(|t| &t.samples_per_second)),
             ratio(r.ratio),
-            opt(r.ppdl_samples_per_cpu_second, ""),
-            opt(r.torch_samples_per_cpu_second, ""),
+            spread(r.ppdl.samples_per_cpu_second.as_ref()),
+            spread(torch.and_then(|t| t.samples_per_cpu_second.as_ref())),
             ratio(r.cpu_ratio),
         ));
     }
+    out.push_str(&format!(
+        "median (min-max) of {} run(s) per side, alternating order; ratios are of the medians\n",
+        report.repeats
+    ));
     if let Some(v) = &report.torch_version {
-        out.push_str(&format!(
-            "(PyTorch {v}, {} thread(s), OMP_WAIT_POLICY={})\n",
-            report.threads,
-            report.torch_omp_wait_policy.as_deref().unwrap_or("?")
-        ));
+        let env = if report.torch_inherited_env.is_empty() {
+            "at its defaults".to_string()
+        } else {
+            format!("with {} from the environment", report.torch_inherited_env.join(" "))
+        };
+        out.push_str(&format!("PyTorch {v}, {} thread(s), {env}\n", report.threads));
+    }
+    let load = |l: Option<f64>| l.map(|l| format!("{l:.2}")).unwrap_or_else(|| "unknown".into());
+    out.push_str(&format!(
+        "load average (1 min): {} before, {} after\n",
+        load(report.load_average_1m_before),
+        load(report.load_average_1m_after)
+    ));
+    let worst = report.load_average_1m_before.into_iter().chain(report.load_average_1m_after).reduce(f64::max);
+    if let Some(warning) = load_warning(worst, report.threads) {
+        out.push_str(&format!("warning: {warning}\n"));
     }
     out
 }
@@ -305,14 +435,16 @@ pub fn ppdl_epochs(
     }
 }
 
-/// PyTorch's OpenMP threads spin while waiting by default; on a machine shared with other work that
-/// costs it up to 10x (measured here). ppdl's rayon threads yield. Unless the caller set
-/// `OMP_WAIT_POLICY`, the reference runs with passive waiting.
-const OMP_WAIT_POLICY: &str = "PASSIVE";
+/// Whether an environment variable steers PyTorch's CPU threads (OpenMP, Intel's OpenMP, MKL).
+fn is_threading_var(name: &str) -> bool {
+    ["OMP_", "KMP_", "GOMP_", "MKL_"].iter().any(|p| name.starts_with(p))
+}
 
-/// The `OMP_WAIT_POLICY` the PyTorch side runs with.
-pub fn torch_omp_wait_policy() -> String {
-    std::env::var("OMP_WAIT_POLICY").unwrap_or_else(|_| OMP_WAIT_POLICY.into())
+/// The threading variables of an environment, as sorted `NAME=value`.
+fn inherited_threading_env(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut found: Vec<String> = vars.filter(|(k, _)| is_threading_var(k)).map(|(k, v)| format!("{k}={v}")).collect();
+    found.sort();
+    found
 }
 
 /// A Python with torch.
@@ -334,46 +466,42 @@ impl TorchSide {
         }
         Ok(TorchSide { python: python.into(), version: String::from_utf8_lossy(&out.stdout).trim().to_string() })
     }
+}
 
-    fn epochs(
-        &self,
-        dir: &BenchDir,
-        arch: Arch,
-        opts: &BenchOptions,
-        threads: usize,
-        n: usize,
-    ) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>)> {
-        let mut cmd = Command::new(&self.python);
-        if std::env::var_os("OMP_WAIT_POLICY").is_none() {
-            cmd.env("OMP_WAIT_POLICY", OMP_WAIT_POLICY);
-        }
-        let out = cmd
-            .arg(&dir.script)
-            .args(["--idx-dir", &dir.data.to_string_lossy()])
-            .args(["--arch", arch.name()])
-            .args(["--batch", &opts.batch_size.to_string()])
-            .args(["--samples", &n.to_string()])
-            .args(["--epochs", &(WARMUP_EPOCHS + opts.epochs).to_string()])
-            .args(["--threads", &threads.to_string()])
-            .arg("--json")
-            .output()
-            .with_context(|| format!("running {}", dir.script.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            anyhow::bail!(
-                "torch_reference.py failed for {}: {}{}",
-                arch.name(),
-                stdout,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
-        let v: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("torch_reference.py printed no JSON: {stdout}"))?;
-        let list = |key: &str| v[key].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>());
-        let secs = list("epoch_seconds").context("torch_reference.py: no epoch_seconds")?;
-        Ok((secs, list("epoch_cpu_seconds")))
+/// The command of one reference run. It sets no environment variable: the reference runs as its
+/// users run it (an earlier version set `OMP_WAIT_POLICY=PASSIVE`, which made PyTorch about 1.6x
+/// slower on an idle machine); the thread count is the script's `--threads`, the same as ppdl's.
+fn torch_command(python: &str, dir: &BenchDir, arch: Arch, opts: &BenchOptions, threads: usize, n: usize) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(&dir.script)
+        .args(["--idx-dir", &dir.data.to_string_lossy()])
+        .args(["--arch", arch.name()])
+        .args(["--batch", &opts.batch_size.to_string()])
+        .args(["--samples", &n.to_string()])
+        .args(["--epochs", &(WARMUP_EPOCHS + opts.epochs).to_string()])
+        .args(["--threads", &threads.to_string()])
+        .arg("--json");
+    cmd
+}
+
+/// Run one reference command and read the wall and CPU seconds of its epochs from its JSON line.
+fn torch_epochs(mut cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>)> {
+    let out = cmd.output().with_context(|| format!("running {:?}", cmd.get_program()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        anyhow::bail!(
+            "torch_reference.py failed for {}: {}{}",
+            arch.name(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
+    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
+    let v: serde_json::Value =
+        serde_json::from_str(line).with_context(|| format!("torch_reference.py printed no JSON: {stdout}"))?;
+    let list = |key: &str| v[key].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>());
+    let secs = list("epoch_seconds").context("torch_reference.py: no epoch_seconds")?;
+    Ok((secs, list("epoch_cpu_seconds")))
 }
 
 /// A temporary folder with the reference script and the IDX files both sides read.
@@ -422,7 +550,7 @@ fn absolute(p: &Path) -> PathBuf {
 /// `ppdl bench [...]` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Architectures, comma-separated (mlp-256, mlp-512-256, mlp-1024-512, cnn-small, lenet).
+    /// Architectures, comma-separated (mlp-256, mlp-512-256, mlp-1024-512, cnn-small, lenet), or all.
     #[arg(long, value_delimiter = ',', default_value = "mlp-256,mlp-512-256,cnn-small")]
     pub arch: Vec<String>,
     /// embedded | mnist | fashion-mnist
@@ -436,9 +564,12 @@ pub struct BenchArgs {
     pub samples: usize,
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
-    /// Timed epochs, after one warm-up epoch.
+    /// Timed epochs of one run, after one warm-up epoch.
     #[arg(long, default_value_t = 3)]
     pub epochs: usize,
+    /// Runs of each side per architecture, in alternating order (median and range reported).
+    #[arg(long, default_value_t = DEFAULT_REPEATS)]
+    pub repeats: usize,
     /// Threads for both sides (default: all cores, or RAYON_NUM_THREADS).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -453,6 +584,25 @@ pub struct BenchArgs {
     pub json: Option<PathBuf>,
 }
 
+/// `--arch` names, or `all` for every architecture.
+fn parse_archs(names: &[String]) -> Result<Vec<Arch>, InputError> {
+    if names.iter().any(|n| n.trim() == "all") {
+        return Ok(Arch::ALL.to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            Arch::ALL.iter().copied().find(|a| a.name() == name.trim()).ok_or_else(|| {
+                InputError::new(format!(
+                    "--arch {name}: expected all or one of {}{}",
+                    Arch::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
+                    crate::error::did_you_mean(name.trim(), Arch::ALL.map(Arch::name))
+                ))
+            })
+        })
+        .collect()
+}
+
 /// `ppdl bench`: parse the arguments, run, print the table (and write the JSON).
 pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     if let Some(t) = args.threads {
@@ -462,19 +612,7 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         // Before anything touches the rayon pool (it is sized once, on first use).
         std::env::set_var("RAYON_NUM_THREADS", t.to_string());
     }
-    let archs = args
-        .arch
-        .iter()
-        .map(|name| {
-            Arch::ALL.iter().copied().find(|a| a.name() == name.trim()).ok_or_else(|| {
-                InputError::new(format!(
-                    "--arch {name}: expected one of {}{}",
-                    Arch::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
-                    crate::error::did_you_mean(name.trim(), Arch::ALL.map(Arch::name))
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let archs = parse_archs(&args.arch)?;
     let dataset = DatasetKind::ALL.iter().copied().find(|k| k.name() == args.dataset).ok_or_else(|| {
         InputError::new(format!(
             "--dataset {}: expected embedded, mnist or fashion-mnist{}",
@@ -490,6 +628,7 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         samples: args.samples,
         batch_size: args.batch,
         epochs: args.epochs,
+        repeats: args.repeats,
         torch: !args.no_torch,
         python: args.python.clone().unwrap_or(defaults.python),
     };
@@ -501,4 +640,180 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         println!("wrote {}", path.display());
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spread(median: f64, min: f64, max: f64, n: usize) -> Spread {
+        Spread { median, min, max, n }
+    }
+
+    #[test]
+    fn spread_is_the_median_and_range_of_the_finite_values() {
+        assert_eq!(Spread::of(&[3.0, 1.0, f64::NAN, 2.0]), Some(spread(2.0, 1.0, 3.0, 3)));
+        assert_eq!(Spread::of(&[4.0, 1.0, 2.0, 3.0]), Some(spread(2.5, 1.0, 4.0, 4)));
+        assert_eq!(Spread::of(&[]), None);
+        assert_eq!(Spread::of(&[f64::NAN]), None);
+    }
+
+    #[test]
+    fn ratio_is_of_the_medians() {
+        let a = spread(300.0, 100.0, 900.0, 3);
+        let b = spread(200.0, 199.0, 201.0, 3);
+        assert_eq!(ratio_of_medians(Some(&a), Some(&b)), Some(1.5));
+        assert_eq!(ratio_of_medians(Some(&a), None), None);
+        assert_eq!(ratio_of_medians(None, Some(&b)), None);
+        assert_eq!(ratio_of_medians(Some(&a), Some(&spread(0.0, 0.0, 0.0, 1))), None);
+    }
+
+    #[test]
+    fn a_run_skips_its_warm_up_epoch_and_the_sides_summarise_their_runs() {
+        let run = SideRun::new(100, vec![10.0, 1.0, 2.0, 4.0], Some(vec![20.0, 2.0, 4.0, 8.0]));
+        assert_eq!(run.samples_per_second, 50.0);
+        assert_eq!(run.samples_per_cpu_second, Some(25.0));
+        let other = SideRun::new(100, vec![10.0, 1.0], None);
+        assert_eq!(other.samples_per_second, 100.0);
+        let both = SideFigures::of(vec![run.clone(), other]).unwrap();
+        assert_eq!(both.samples_per_second, spread(75.0, 50.0, 100.0, 2));
+        // One run without a CPU figure: no CPU spread rather than one over fewer runs.
+        assert_eq!(both.samples_per_cpu_second, None);
+        let one = SideFigures::of(vec![run]).unwrap();
+        assert_eq!(one.samples_per_cpu_second, Some(spread(25.0, 25.0, 25.0, 1)));
+        assert_eq!(SideFigures::of(Vec::new()), None);
+    }
+
+    fn test_dir(root: &Path, script: &str) -> BenchDir {
+        BenchDir { root: root.into(), script: root.join(script), data: root.join("data") }
+    }
+
+    #[test]
+    fn the_reference_command_sets_no_environment_and_passes_the_same_settings() {
+        let dir = test_dir(Path::new("/tmp/ppdl-bench-test"), "torch_reference.py");
+        let opts = BenchOptions { batch_size: 128, epochs: 2, ..BenchOptions::default() };
+        let cmd = torch_command("python3", &dir, Arch::CnnSmall, &opts, 2, 12000);
+        let envs: Vec<_> = cmd.get_envs().collect();
+        assert!(envs.is_empty(), "the reference must run with the caller's environment, got {envs:?}");
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let after = |flag: &str| args.iter().position(|a| a == flag).map(|i| args[i + 1].clone());
+        assert_eq!(after("--arch").as_deref(), Some("cnn-small"));
+        assert_eq!(after("--batch").as_deref(), Some("128"));
+        assert_eq!(after("--samples").as_deref(), Some("12000"));
+        assert_eq!(after("--epochs").as_deref(), Some("3"));
+        assert_eq!(after("--threads").as_deref(), Some("2"));
+    }
+
+    /// A stand-in for python that records the environment it was started with.
+    #[cfg(unix)]
+    #[test]
+    fn a_fake_reference_sees_the_callers_environment_unchanged() {
+        let root = std::env::temp_dir().join(format!("ppdl-bench-fake-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let dir = test_dir(&root, "fake_reference.sh");
+        let env_file = root.join("env.txt");
+        std::fs::write(
+            &dir.script,
+            format!(
+                "env > '{}'\necho 'some log line'\necho '{{\"epoch_seconds\": [2.0, 1.0, 1.5], \"epoch_cpu_seconds\": [4.0, 2.0, 3.0]}}'\n",
+                env_file.display()
+            ),
+        )
+        .unwrap();
+        // `sh` reads the script, so it needs no execute bit.
+        let cmd = torch_command("sh", &dir, Arch::Mlp256, &BenchOptions { epochs: 2, ..Default::default() }, 2, 10);
+        let (secs, cpu) = torch_epochs(cmd, Arch::Mlp256).unwrap();
+        assert_eq!(secs, vec![2.0, 1.0, 1.5]);
+        assert_eq!(cpu, Some(vec![4.0, 2.0, 3.0]));
+        let seen = std::fs::read_to_string(&env_file).unwrap();
+        let child: Vec<&str> = seen.lines().filter(|l| l.starts_with("OMP_WAIT_POLICY=")).collect();
+        let parent: Vec<String> =
+            std::env::var("OMP_WAIT_POLICY").map(|v| format!("OMP_WAIT_POLICY={v}")).into_iter().collect();
+        assert_eq!(child, parent, "ppdl must not change PyTorch's wait policy");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_failing_or_silent_reference_is_an_error() {
+        let root = std::env::temp_dir().join(format!("ppdl-bench-silent-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let dir = test_dir(&root, "silent.sh");
+        std::fs::write(&dir.script, "echo nothing here\n").unwrap();
+        let err = torch_epochs(torch_command("sh", &dir, Arch::Mlp256, &BenchOptions::default(), 1, 10), Arch::Mlp256)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("printed no JSON"), "{err:#}");
+        std::fs::write(&dir.script, "echo broken >&2\nexit 3\n").unwrap();
+        let err = torch_epochs(torch_command("sh", &dir, Arch::Mlp256, &BenchOptions::default(), 1, 10), Arch::Mlp256)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("broken"), "{err:#}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn threading_variables_are_picked_out_of_the_environment() {
+        let vars =
+            [("PATH", "/bin"), ("OMP_WAIT_POLICY", "ACTIVE"), ("RAYON_NUM_THREADS", "2"), ("MKL_NUM_THREADS", "2")]
+                .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(inherited_threading_env(vars.into_iter()), vec!["MKL_NUM_THREADS=2", "OMP_WAIT_POLICY=ACTIVE"]);
+    }
+
+    fn report(load_before: f64, load_after: f64, env: Vec<String>) -> BenchReport {
+        let side = |sps: [f64; 3]| {
+            SideFigures::of(
+                sps.iter().map(|&s| SideRun::new(1000, vec![1.0, 1000.0 / s], Some(vec![2.0, 2000.0 / s]))).collect(),
+            )
+            .unwrap()
+        };
+        let (ppdl, torch) = (side([110.0, 90.0, 100.0]), side([50.0, 40.0, 60.0]));
+        BenchReport {
+            dataset: "test".into(),
+            samples: 1000,
+            batch_size: 64,
+            optimizer: "adam lr=0.001".into(),
+            threads: 2,
+            warmup_epochs: 1,
+            timed_epochs: 1,
+            repeats: 3,
+            rows: vec![BenchRow {
+                arch: "mlp-256".into(),
+                ratio: ratio_of_medians(Some(&ppdl.samples_per_second), Some(&torch.samples_per_second)),
+                cpu_ratio: ratio_of_medians(
+                    ppdl.samples_per_cpu_second.as_ref(),
+                    torch.samples_per_cpu_second.as_ref(),
+                ),
+                ppdl,
+                torch: Some(torch),
+            }],
+            torch_skipped: None,
+            torch_version: Some("2.15.0".into()),
+            torch_inherited_env: env,
+            load_average_1m_before: Some(load_before),
+            load_average_1m_after: Some(load_after),
+        }
+    }
+
+    #[test]
+    fn the_table_shows_medians_ranges_ratios_and_the_machine_load() {
+        let t = table(&report(0.5, 0.8, Vec::new()));
+        assert!(t.contains("100 (90-110)"), "{t}");
+        assert!(t.contains("50 (40-60)"), "{t}");
+        assert!(t.contains("2.00x"), "{t}");
+        assert!(t.contains("median (min-max) of 3 run(s)"), "{t}");
+        assert!(t.contains("PyTorch 2.15.0, 2 thread(s), at its defaults"), "{t}");
+        assert!(t.contains("load average (1 min): 0.50 before, 0.80 after"), "{t}");
+        assert!(!t.contains("warning"), "{t}");
+
+        let busy = table(&report(0.5, 3.25, vec!["OMP_WAIT_POLICY=PASSIVE".into()]));
+        assert!(busy.contains("with OMP_WAIT_POLICY=PASSIVE from the environment"), "{busy}");
+        assert!(busy.contains("warning: load average 3.25 is above the 2 thread(s)"), "{busy}");
+        assert_eq!(load_warning(Some(2.0), 2), None);
+        assert_eq!(load_warning(None, 2), None);
+    }
+
+    #[test]
+    fn arch_all_names_every_architecture() {
+        assert_eq!(parse_archs(&["all".into()]).unwrap(), Arch::ALL.to_vec());
+        assert_eq!(parse_archs(&["lenet".into(), " mlp-256".into()]).unwrap(), vec![Arch::Lenet, Arch::Mlp256]);
+        assert!(parse_archs(&["lenot".into()]).unwrap_err().to_string().contains("expected all or one of"));
+    }
 }
