@@ -113,7 +113,8 @@ pub fn parse_image(
     limits.max_alloc = Some(1 << 30);
     let mut reader = image::io::Reader::with_format(std::io::Cursor::new(bytes), format);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| InputError::in_file(path, format!("cannot decode as {format:?}: {e}")))?;
+    let name = if format == image::ImageFormat::Png { "PNG" } else { "JPEG" };
+    let img = reader.decode().map_err(|e| InputError::in_file(path, format!("cannot decode as {name}: {e}")))?;
     let colour = img.color().has_color();
     let channels = if colour { 3 } else { 1 };
     if let Some(want) = expected {
