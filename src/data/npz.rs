@@ -380,6 +380,18 @@ mod tests {
         assert_eq!(back, vec![("x".to_string(), x), ("y".to_string(), y)]);
     }
 
+    /// Made by Python's zipfile the way np.savez / np.savez_compressed write (zip64 extra fields).
+    #[test]
+    fn reads_archives_as_numpy_writes_them() {
+        for seed in ["savez-stored-zip64.npz", "savez-compressed.npz"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/npz").join(seed);
+            let arrays = read_npz(&path).unwrap();
+            let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, ["x_train", "y_train", "x_test", "y_test"], "{seed}");
+            assert_eq!(arrays[2].1.get_f64(1), 0.5);
+        }
+    }
+
     #[test]
     fn npy_header_as_numpy_writes_it() {
         let header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2, 1), }      \n";
