@@ -97,7 +97,9 @@ impl DataConfig {
     /// The field that does not fit the dataset kind, and what was expected.
     fn check_format_fields(&self) -> Result<(), (String, String)> {
         let kind = self.dataset;
-        let only = |field: &str, kinds: &str| Err((format!("data.{field}"), format!("no `{field}` for dataset \"{kind}\" (it is for {kinds})")));
+        let only = |field: &str, kinds: &str| {
+            Err((format!("data.{field}"), format!("no `{field}` for dataset \"{kind}\" (it is for {kinds})")))
+        };
         if kind.is_format() && self.dir.is_none() {
             let what = if kind == DatasetKind::Npz { "the .npz file" } else { "the dataset folder" };
             return Err(("data.dir".into(), format!("{what} (dataset \"{kind}\" has no default)")));

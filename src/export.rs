@@ -81,7 +81,11 @@ fn labels<T: Copy + Into<i64>>(values: &[T]) -> Array {
     Array::from_i64(vec![values.len()], &values.iter().map(|&v| v.into()).collect::<Vec<_>>())
 }
 
-fn provider_view(folder: &RunFolder, run_dir: &Path, arm: Option<&str>) -> Result<(Named, Option<String>, Option<bool>)> {
+fn provider_view(
+    folder: &RunFolder,
+    run_dir: &Path,
+    arm: Option<&str>,
+) -> Result<(Named, Option<String>, Option<bool>)> {
     let summary = folder.load_summary()?;
     let record = crate::infer::pick_arm(&summary, arm, run_dir)?;
     let privacy = record.scheme.keyed().expect("pick_arm returns keyed arms");
@@ -138,7 +142,10 @@ fn samples_arrays(file: &SamplesFile) -> Named {
     let shape = file.shape.expect("a loaded samples file has a shape");
     let stack = |rows: &[Vec<f32>]| images(rows.len(), shape, &rows.concat());
     let mut out = vec![
-        ("indices".to_string(), Array::from_i64(vec![file.indices.len()], &file.indices.iter().map(|&i| i as i64).collect::<Vec<_>>())),
+        (
+            "indices".to_string(),
+            Array::from_i64(vec![file.indices.len()], &file.indices.iter().map(|&i| i as i64).collect::<Vec<_>>()),
+        ),
         ("labels".to_string(), labels(&file.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>())),
         ("raw".to_string(), stack(&file.raw)),
         ("encoded".to_string(), stack(&file.encoded)),
@@ -170,7 +177,7 @@ fn safetensors_bytes(arrays: &[(&str, &Array)]) -> Vec<u8> {
         offset += a.data.len();
     }
     let mut text = serde_json::Value::Object(header).to_string();
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(' ');
     }
     let mut out = (text.len() as u64).to_le_bytes().to_vec();

@@ -53,7 +53,9 @@ fn npz_file(root: &Path) -> PathBuf {
     let x = |s: &ppdl::data::Split| {
         Array::from_u8(vec![s.len(), 1, 28, 28], &(0..s.len()).flat_map(|i| pixels(s, i)).collect::<Vec<_>>())
     };
-    let y = |s: &ppdl::data::Split| Array::from_i64(vec![s.len()], &s.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>());
+    let y = |s: &ppdl::data::Split| {
+        Array::from_i64(vec![s.len()], &s.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>())
+    };
     let (xt, yt, xs, ys) = (x(&d.train), y(&d.train), x(&d.test), y(&d.test));
     let bytes = npz::write_npz(&[("x_train", &xt), ("y_train", &yt), ("x_test", &xs), ("y_test", &ys)]).unwrap();
     let path = root.join("fashion.npz");
@@ -97,7 +99,8 @@ fn an_image_folder_of_real_pngs_trains_well_above_chance() {
     let cfg = config(tmp.path(), &format!("dataset = \"image-folder\"\ndir = {:?}", dir));
     let (_, summary) = run(tmp.path(), &cfg);
     check_learned(&summary, "fashion-png");
-    let sorted: Vec<&str> = summary["dataset"]["class_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let sorted: Vec<&str> =
+        summary["dataset"]["class_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     let mut want = CLASSES.to_vec();
     want.sort();
     assert_eq!(sorted, want);
@@ -110,14 +113,18 @@ fn an_npz_of_real_data_trains_and_exports_both_views() {
     let names = CLASSES.map(|c| format!("{c:?}")).join(", ");
     let cfg = config(
         tmp.path(),
-        &format!("dataset = \"npz\"\ndir = {:?}\nname = \"fashion-arrays\"\nlayout = \"nchw\"\nclasses = [{names}]", file),
+        &format!(
+            "dataset = \"npz\"\ndir = {:?}\nname = \"fashion-arrays\"\nlayout = \"nchw\"\nclasses = [{names}]",
+            file
+        ),
     );
     let (run_dir, summary) = run(tmp.path(), &cfg);
     check_learned(&summary, "fashion-arrays");
 
     // Provider view: the encoded arrays, matching the run's digests, with no key material.
     let provider = tmp.path().join("provider.npz");
-    let o = ppdl(&["export", run_dir.to_str().unwrap(), "--what", "provider-view", "--out", provider.to_str().unwrap()]);
+    let o =
+        ppdl(&["export", run_dir.to_str().unwrap(), "--what", "provider-view", "--out", provider.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("matches the provider's digests"));
     let bytes = std::fs::read(&provider).unwrap();
@@ -159,7 +166,8 @@ fn an_npz_of_real_data_trains_and_exports_both_views() {
     assert_eq!(header["y_test"]["dtype"], "I64");
     assert_eq!(header["x_train"]["shape"], serde_json::json!([TRAIN, 28, 28, 1]));
     let [a, b] = [0, 1].map(|i| header["y_train"]["data_offsets"][i].as_u64().unwrap() as usize);
-    let labels: Vec<i64> = st[8 + n + a..8 + n + b].chunks(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+    let labels: Vec<i64> =
+        st[8 + n + a..8 + n + b].chunks(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
     assert_eq!(labels, real_data().train.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>());
 }
 

@@ -35,7 +35,10 @@ pub fn class_names(dir: &Path) -> Result<Vec<String>> {
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let read = std::fs::read_dir(dir).map_err(|e| {
-        InputError::in_file(dir, format!("cannot list the folder ({e}): expected train/CLASS/*.png and test/CLASS/*.png"))
+        InputError::in_file(
+            dir,
+            format!("cannot list the folder ({e}): expected train/CLASS/*.png and test/CLASS/*.png"),
+        )
     })?;
     let mut out: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
     out.sort();
@@ -103,7 +106,8 @@ pub fn parse_image(
     expected: Option<ImageShape>,
     resize: Option<[usize; 2]>,
 ) -> Result<(ImageShape, Vec<u8>)> {
-    let format = image::guess_format(bytes).ok().filter(|f| matches!(f, image::ImageFormat::Png | image::ImageFormat::Jpeg));
+    let format =
+        image::guess_format(bytes).ok().filter(|f| matches!(f, image::ImageFormat::Png | image::ImageFormat::Jpeg));
     let Some(format) = format else {
         return Err(InputError::at_offset(path, 0, "expected a PNG or JPEG file (its signature is neither)").into());
     };

@@ -132,10 +132,9 @@ impl DatasetKind {
                 cifar::TEST_FILE,
                 dir.display()
             ),
-            DatasetKind::Idx => format!(
-                "expected a folder holding {}",
-                IDX_FILES.map(|f| format!("{f}[.gz]")).join(", ")
-            ),
+            DatasetKind::Idx => {
+                format!("expected a folder holding {}", IDX_FILES.map(|f| format!("{f}[.gz]")).join(", "))
+            }
             DatasetKind::ImageFolder => {
                 "expected a folder holding train/CLASS/*.png|jpg and test/CLASS/*.png|jpg".to_string()
             }

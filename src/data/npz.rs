@@ -124,7 +124,9 @@ pub fn parse_npy(bytes: &[u8], place: &str) -> Result<Array> {
     }
     let (header_len, start): (usize, usize) = match bytes.get(6) {
         Some(1) if bytes.len() >= 10 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        Some(2 | 3) if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        Some(2 | 3) if bytes.len() >= 12 => {
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        }
         Some(v @ (1..=3)) => return Err(bad(bytes.len(), format!("file ends inside the version {v} header"))),
         other => return Err(bad(6, format!("expected .npy format version 1, 2 or 3, got {other:?}"))),
     };
@@ -145,11 +147,14 @@ pub fn parse_npy(bytes: &[u8], place: &str) -> Result<Array> {
     })?;
     match dict_value(header, "fortran_order") {
         Some("False") => {}
-        Some("True") => return Err(bad(start, "array is in Fortran order: expected C order (np.ascontiguousarray)".into())),
+        Some("True") => {
+            return Err(bad(start, "array is in Fortran order: expected C order (np.ascontiguousarray)".into()))
+        }
         _ => return Err(bad(start, "header lacks 'fortran_order': False".into())),
     }
     let shape_text = dict_value(header, "shape").ok_or_else(|| bad(start, "header lacks 'shape'".into()))?;
-    let shape = parse_shape(shape_text).ok_or_else(|| bad(start, format!("shape {shape_text} is not a tuple of integers")))?;
+    let shape =
+        parse_shape(shape_text).ok_or_else(|| bad(start, format!("shape {shape_text} is not a tuple of integers")))?;
     let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     let need = count.and_then(|c| c.checked_mul(dtype.size()));
     let have = bytes.len() - end;
@@ -231,8 +236,11 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 
 /// [`read_npz`] on in-memory bytes; `path` is used in messages.
 pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, Array)>> {
-    let bad = |offset: usize, what: String| -> anyhow::Error { InputError::at_offset(path, offset as u64, what).into() };
-    let truncated = |offset: usize, what: &str| bad(offset, format!("file ends inside {what}: expected a whole zip archive (.npz)"));
+    let bad =
+        |offset: usize, what: String| -> anyhow::Error { InputError::at_offset(path, offset as u64, what).into() };
+    let truncated = |offset: usize, what: &str| {
+        bad(offset, format!("file ends inside {what}: expected a whole zip archive (.npz)"))
+    };
     // End of central directory: the last signature within the final 64 KiB + 22 bytes.
     let lowest = bytes.len().saturating_sub(65_557);
     let eocd = (lowest..bytes.len().saturating_sub(21))
@@ -268,7 +276,9 @@ pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, Array)>> {
         let name_at = at + 46;
         let name_bytes = bytes.get(name_at..name_at + name_len).ok_or_else(|| truncated(name_at, "an entry name"))?;
         let name = String::from_utf8_lossy(name_bytes).into_owned();
-        let extra = bytes.get(name_at + name_len..name_at + name_len + extra_len).ok_or_else(|| truncated(at, "an extra field"))?;
+        let extra = bytes
+            .get(name_at + name_len..name_at + name_len + extra_len)
+            .ok_or_else(|| truncated(at, "an extra field"))?;
         // zip64 extra field: the 64-bit values of whichever fields are 0xFFFFFFFF, in this order.
         let mut e = 0;
         while e + 4 <= extra.len() {
@@ -289,12 +299,13 @@ pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, Array)>> {
         if u32_at(bytes, local) != Some(LOCAL_SIG) {
             return Err(bad(local, format!("entry {name}: expected a zip local file header (PK\\x03\\x04)")));
         }
-        let data_at = (|| Some(local + 30 + usize::from(u16_at(bytes, local + 26)?) + usize::from(u16_at(bytes, local + 28)?)))()
-            .ok_or_else(|| truncated(local, "a local file header"))?;
-        let data = usize::try_from(compressed)
-            .ok()
-            .and_then(|c| bytes.get(data_at..data_at.checked_add(c)?))
-            .ok_or_else(|| bad(data_at, format!("entry {name}: {compressed} compressed bytes run past the end of the file")))?;
+        let data_at =
+            (|| Some(local + 30 + usize::from(u16_at(bytes, local + 26)?) + usize::from(u16_at(bytes, local + 28)?)))()
+                .ok_or_else(|| truncated(local, "a local file header"))?;
+        let data =
+            usize::try_from(compressed).ok().and_then(|c| bytes.get(data_at..data_at.checked_add(c)?)).ok_or_else(
+                || bad(data_at, format!("entry {name}: {compressed} compressed bytes run past the end of the file")),
+            )?;
         let raw: Vec<u8> = match method {
             0 => data.to_vec(),
             8 => {
@@ -305,7 +316,12 @@ pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, Array)>> {
                     .map_err(|e| bad(data_at, format!("entry {name}: not a valid deflate stream: {e}")))?;
                 out
             }
-            m => return Err(bad(at + 10, format!("entry {name}: compression method {m}: expected 0 (stored) or 8 (deflate)"))),
+            m => {
+                return Err(bad(
+                    at + 10,
+                    format!("entry {name}: compression method {m}: expected 0 (stored) or 8 (deflate)"),
+                ))
+            }
         };
         if raw.len() as u64 != size {
             return Err(bad(data_at, format!("entry {name}: holds {} bytes, the directory says {size}", raw.len())));
@@ -313,7 +329,10 @@ pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, Array)>> {
         let mut c = flate2::Crc::new();
         c.update(&raw);
         if c.sum() != crc {
-            return Err(bad(data_at, format!("entry {name}: CRC-32 {:08x} does not match the directory's {crc:08x}", c.sum())));
+            return Err(bad(
+                data_at,
+                format!("entry {name}: CRC-32 {:08x} does not match the directory's {crc:08x}", c.sum()),
+            ));
         }
         if let Some(stem) = name.strip_suffix(".npy") {
             out.push((stem.to_string(), parse_npy(&raw, &place)?));
@@ -331,7 +350,8 @@ pub fn write_npz(arrays: &[(&str, &Array)]) -> Result<Vec<u8>> {
     for (name, array) in arrays {
         let npy = write_npy(array);
         let name = format!("{name}.npy");
-        let size = u32::try_from(npy.len()).map_err(|_| anyhow::anyhow!("array {name} is over 4 GiB: too large for .npz export"))?;
+        let size = u32::try_from(npy.len())
+            .map_err(|_| anyhow::anyhow!("array {name} is over 4 GiB: too large for .npz export"))?;
         let offset = u32::try_from(out.len()).map_err(|_| anyhow::anyhow!("export over 4 GiB: too large for .npz"))?;
         let mut c = flate2::Crc::new();
         c.update(&npy);

@@ -55,10 +55,9 @@ pub fn from_arrays(
         ));
     }
     let limit = names.map_or(256, <[String]>::len);
-    let train_y = labels(get("y_train")?, train_x.len() / train_shape.features(), limit)
-        .map_err(|w| entry("y_train", w))?;
-    let test_y =
-        labels(get("y_test")?, test_x.len() / test_shape.features(), limit).map_err(|w| entry("y_test", w))?;
+    let train_y =
+        labels(get("y_train")?, train_x.len() / train_shape.features(), limit).map_err(|w| entry("y_train", w))?;
+    let test_y = labels(get("y_test")?, test_x.len() / test_shape.features(), limit).map_err(|w| entry("y_test", w))?;
     let (classes, class_names) = match names {
         Some(n) => (n.len(), n.to_vec()),
         None => {

@@ -227,7 +227,11 @@ pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str
 
 /// [`check_transforms`], leaving out the checks against the image shape when it is not known (a
 /// dataset whose files cannot be read yet: loading it then fails with the reason).
-fn check_transforms_for(specs: &[TransformSpec], shape: Option<ImageShape>, prefix: &str) -> Result<(), (String, String)> {
+fn check_transforms_for(
+    specs: &[TransformSpec],
+    shape: Option<ImageShape>,
+    prefix: &str,
+) -> Result<(), (String, String)> {
     for (i, spec) in specs.iter().enumerate() {
         let field = format!("{prefix}[{i}]");
         let Some(kind) = find(&spec.kind) else {
