@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the input parsers with cargo-fuzz (libFuzzer) on the stable toolchain.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      default: 60 s, every target
-# Targets: config, idx, cifar, digits_csv (fuzz/fuzz_targets/). `--sanitizer none` is what lets
+# Targets: config, idx, cifar, digits_csv, npz, image (fuzz/fuzz_targets/). `--sanitizer none` is what lets
 # cargo-fuzz run on stable; Rust's own bounds checks and the targets' assertions are the oracles.
 # Each target starts from the committed seeds in fuzz/seeds/TARGET and grows fuzz/corpus/TARGET
 # (git-ignored). A crash leaves its input in fuzz/artifacts/TARGET and makes this script exit 1;
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config idx cifar digits_csv)
+[ ${#targets[@]} -gt 0 ] || targets=(config idx cifar digits_csv npz image)
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz is not installed: cargo install cargo-fuzz --locked" >&2
   exit 2

@@ -80,6 +80,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a saved run's arrays for outside tools: the provider's view of a keyed arm (encoded inputs
+    /// and code labels, no key), the customer's view (raw inputs, true labels) or an arm's samples.
+    Export {
+        run_dir: PathBuf,
+        #[arg(long, value_enum)]
+        what: crate::export::What,
+        /// The keyed arm (provider view, samples; needed when the run has several).
+        #[arg(long)]
+        arm: Option<String>,
+        #[arg(long, value_enum, default_value = "npz")]
+        format: crate::export::Format,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Training throughput of ppdl's networks against the same networks in PyTorch (CPU), when
     /// `import torch` works; same data, batch, optimiser and threads.
     Bench(crate::overhead::bench::BenchArgs),
@@ -107,6 +121,19 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Tui { configs }) => crate::tui::run(&configs),
+        Some(Command::Export { run_dir, what, arm, format, out }) => {
+            let r = crate::export::export(&run_dir, what, arm.as_deref(), format, &out)?;
+            println!("wrote {}{}", out.display(), r.arm.map(|a| format!(" (arm `{a}`)")).unwrap_or_default());
+            for (name, dtype, shape) in &r.arrays {
+                println!("  {name:<24} {dtype} {shape:?}");
+            }
+            match r.digests_match {
+                Some(true) => println!("  matches the provider's digests (provider/ARM/encoded-data.json)"),
+                Some(false) => println!("  WARNING: differs from the provider's digests (data or key changed?)"),
+                None => {}
+            }
+            Ok(())
+        }
         Some(Command::Summarize { run_dirs, overhead, attacks }) => {
             let table = if attacks {
                 crate::summarize::attacks_table

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::load::DatasetKind;
+use crate::data::load::{DatasetKind, FormatOptions, Layout};
 use crate::data::ImageShape;
 use crate::error::{closest, did_you_mean, InputError};
 
@@ -53,12 +53,82 @@ pub struct DataConfig {
     /// Use only the first N test samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_limit: Option<usize>,
+    /// The dataset's name in every output (default: the preset's, or the folder's / file's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Class names by label (`idx`, `npz`); default: the labels' numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
+    /// `[height, width]` every image is resized to (`image-folder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize: Option<[usize; 2]>,
+    /// Layout of an `.npz`'s image arrays (`npz`; default nhwc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Layout>,
 }
 
 impl DataConfig {
     /// Load the configured dataset (limits applied).
     pub fn load(&self) -> anyhow::Result<crate::data::Dataset> {
-        crate::data::load::load_dataset(self.dataset, self.dir.as_deref(), self.train_limit, self.test_limit)
+        crate::data::load::load_dataset_with(
+            self.dataset,
+            self.dir.as_deref(),
+            self.train_limit,
+            self.test_limit,
+            self.format_options(),
+        )
+    }
+
+    fn format_options(&self) -> FormatOptions<'_> {
+        FormatOptions {
+            name: self.name.as_deref(),
+            classes: self.classes.as_deref(),
+            resize: self.resize,
+            layout: self.layout.unwrap_or_default(),
+        }
+    }
+
+    /// The image shape, from the preset or by peeking at the files; `None` when they cannot be read
+    /// (loading them then fails with the reason).
+    pub fn image_shape(&self) -> Option<ImageShape> {
+        crate::data::load::peek_shape(self.dataset, self.dir.as_deref(), self.format_options()).ok()
+    }
+
+    /// The field that does not fit the dataset kind, and what was expected.
+    fn check_format_fields(&self) -> Result<(), (String, String)> {
+        let kind = self.dataset;
+        let only = |field: &str, kinds: &str| {
+            Err((format!("data.{field}"), format!("no `{field}` for dataset \"{kind}\" (it is for {kinds})")))
+        };
+        if kind.is_format() && self.dir.is_none() {
+            let what = if kind == DatasetKind::Npz { "the .npz file" } else { "the dataset folder" };
+            return Err(("data.dir".into(), format!("{what} (dataset \"{kind}\" has no default)")));
+        }
+        if self.classes.is_some() && !matches!(kind, DatasetKind::Idx | DatasetKind::Npz) {
+            return only("classes", "idx and npz; image folders take them from the folder names");
+        }
+        if let Some(names) = &self.classes {
+            if names.len() < 2 || names.len() > 256 {
+                return Err(("data.classes".into(), format!("2 to 256 class names, got {}", names.len())));
+            }
+        }
+        if self.resize.is_some() && kind != DatasetKind::ImageFolder {
+            return only("resize", "image-folder");
+        }
+        if let Some([h, w]) = self.resize {
+            if h == 0 || w == 0 || h > 4096 || w > 4096 {
+                return Err(("data.resize".into(), format!("[height, width] from 1 to 4096, got [{h}, {w}]")));
+            }
+        }
+        if self.layout.is_some() && kind != DatasetKind::Npz {
+            return only("layout", "npz");
+        }
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() {
+                return Err(("data.name".into(), "a non-empty name".into()));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -646,9 +716,10 @@ impl Config {
         toml::to_string_pretty(self).expect("config serialises to TOML")
     }
 
-    /// Image shape of the configured dataset, known without loading it.
-    pub fn image_shape(&self) -> ImageShape {
-        self.data.dataset.shape()
+    /// Image shape of the configured dataset: a preset's, or peeked at in the files of a format
+    /// dataset (`None` when they cannot be read; the shape checks then wait for the run to load them).
+    pub fn image_shape(&self) -> Option<ImageShape> {
+        self.data.image_shape()
     }
 
     /// Check the ranges and cross-field rules of the fields the config layer owns. Err((field path,
@@ -672,6 +743,7 @@ impl Config {
                     .into(),
             );
         }
+        self.data.check_format_fields()?;
         if self.data.train_limit == Some(0) {
             return err("data.train_limit", "an integer >= 1, got 0".into());
         }
@@ -701,7 +773,7 @@ impl Config {
             return err("train.log_every", "an integer >= 1, got 0".into());
         }
         let shape = self.image_shape();
-        if self.model.arch.is_cnn() && (shape.height < 8 || shape.width < 8) {
+        if let Some(shape) = shape.filter(|s| self.model.arch.is_cnn() && (s.height < 8 || s.width < 8)) {
             return err(
                 "model.arch",
                 format!(

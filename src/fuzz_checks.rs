@@ -7,15 +7,21 @@
 
 use std::path::Path;
 
-use crate::data::{cifar, digits, idx};
+use crate::data::{cifar, digits, idx, image_folder, npz, npz_dataset};
 use crate::error::exit_code;
 
 /// A property check over arbitrary bytes: panics when the code under test is wrong.
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets, by the name of their folder under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Check); 4] =
-    [("config", check_config), ("idx", check_idx), ("cifar", check_cifar), ("digits_csv", check_digits_csv)];
+pub const TARGETS: [(&str, Check); 6] = [
+    ("config", check_config),
+    ("idx", check_idx),
+    ("cifar", check_cifar),
+    ("digits_csv", check_digits_csv),
+    ("npz", check_npz),
+    ("image", check_image),
+];
 
 fn assert_bad_input(result: anyhow::Result<()>) {
     if let Err(e) = result {
@@ -66,4 +72,38 @@ pub fn check_digits_csv(data: &[u8]) {
         assert!(labels.iter().all(|&l| usize::from(l) < digits::CLASSES), "a label out of range was accepted");
         assert!(pixels.iter().all(|&v| v <= digits::MAX_PIXEL), "a pixel out of range was accepted");
     }));
+}
+
+/// The bytes as an `.npz` (zip of `.npy`), as one `.npy`, and, when they parse, as a dataset in both
+/// layouts: arrays agree with their shapes, pixels in [0, 1], labels in range.
+pub fn check_npz(data: &[u8]) {
+    let p = Path::new("fuzz.npz");
+    assert_bad_input(npz::parse_npy(data, "fuzz.npy").map(|a| assert_eq!(a.data.len(), a.len() * a.dtype.size())));
+    assert_bad_input(npz::parse_npz(data, p).map(|arrays| {
+        for (_, a) in &arrays {
+            assert_eq!(a.data.len(), a.len() * a.dtype.size(), "array bytes do not match its shape");
+        }
+        for layout in [crate::data::load::Layout::Nhwc, crate::data::load::Layout::Nchw] {
+            assert_bad_input(npz_dataset::from_arrays(arrays.clone(), p, layout, None).map(|d| {
+                for s in [&d.train, &d.test] {
+                    assert_eq!(s.images.len(), s.len() * d.shape.features());
+                    assert!(s.labels.iter().all(|&l| usize::from(l) < d.classes), "a label out of range");
+                    assert!(s.images.iter().all(|v| (0.0..=1.0).contains(v)), "a pixel out of [0, 1]");
+                }
+            }));
+        }
+    }));
+}
+
+/// The bytes as one image of an image folder (PNG or JPEG), alone and resized to 8x8.
+pub fn check_image(data: &[u8]) {
+    let p = Path::new("fuzz.png");
+    for resize in [None, Some([8, 8])] {
+        assert_bad_input(image_folder::parse_image(data, p, None, resize).map(|(shape, px)| {
+            assert_eq!(px.len(), shape.features(), "pixels do not match the shape");
+            if resize.is_some() {
+                assert_eq!((shape.height, shape.width), (8, 8));
+            }
+        }));
+    }
 }

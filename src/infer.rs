@@ -98,8 +98,8 @@ impl WithNet<Cpu> for Serve<'_> {
     }
 }
 
-/// The keyed arm `infer` serves: the one named, or the run's only keyed arm.
-fn pick_arm<'a>(summary: &'a Summary, arm: Option<&str>, run_dir: &Path) -> anyhow::Result<&'a ArmRecord> {
+/// The keyed arm `infer` (and `export`) works on: the one named, or the run's only keyed arm.
+pub(crate) fn pick_arm<'a>(summary: &'a Summary, arm: Option<&str>, run_dir: &Path) -> anyhow::Result<&'a ArmRecord> {
     let keyed: Vec<&ArmRecord> = summary.protected().filter(|a| a.scheme.keyed().is_some()).collect();
     let names = keyed.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
     match arm {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod export;
 #[doc(hidden)]
 pub mod fuzz_checks;
 mod gemm_f32;

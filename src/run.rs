@@ -309,6 +309,7 @@ fn summarize(
             test: dataset.test.len(),
             shape: dataset.shape,
             classes: dataset.classes,
+            class_names: dataset.class_names.clone(),
         },
         arms: records,
         schedule: config.train.schedule,

@@ -654,7 +654,7 @@ fn near_miss_enum_values_get_a_suggestion_and_nothing_is_written() {
         assert!(!out.exists(), "{to}: nothing may be written for a bad config");
     }
     // Far from every accepted value: the list of values, no guess.
-    let cfg = write(tmp.path(), "bad.toml", &SMALL.replace("dataset = \"embedded\"", "dataset = \"imagenet\""));
+    let cfg = write(tmp.path(), "bad.toml", &SMALL.replace("dataset = \"embedded\"", "dataset = \"svhn\""));
     let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
     assert_input_error(&o, &["bad.toml:5:", "field `data.dataset`", "`fashion-mnist`"]);
     assert!(!text(&o).contains("did you mean"), "{}", text(&o));

@@ -12,6 +12,7 @@ impl DatasetKind {
             DatasetKind::Mnist => "MNIST",
             DatasetKind::Digits => "scikit-learn digits",
             DatasetKind::Cifar10 => "CIFAR-10",
+            DatasetKind::Idx | DatasetKind::ImageFolder | DatasetKind::Npz => self.name(),
         }
     }
 
@@ -22,6 +23,7 @@ impl DatasetKind {
             DatasetKind::Mnist | DatasetKind::FashionMnist => (60_000, 10_000),
             DatasetKind::Digits => digits::split_sizes(digits::ROWS),
             DatasetKind::Cifar10 => (50_000, 10_000),
+            DatasetKind::Idx | DatasetKind::ImageFolder | DatasetKind::Npz => (0, 0),
         }
     }
 }
@@ -30,9 +32,10 @@ impl DatasetKind {
 /// run used): the published name, plus the sizes whenever they are not the whole dataset.
 ///
 /// `embedded` with 6,000/1,000 -> "Fashion-MNIST (6k/1k subset)"; `mnist` with 60,000/10,000 ->
-/// "MNIST"; `mnist` with limits 600/500 -> "MNIST (600 train / 500 test)"; an unknown name is kept.
+/// "MNIST"; `mnist` with limits 600/500 -> "MNIST (600 train / 500 test)"; any other name (a format
+/// dataset's `data.name` or folder name) is kept as it is.
 pub fn display_name(name: &str, train: usize, test: usize) -> String {
-    let Ok(kind) = name.parse::<DatasetKind>() else {
+    let Some(kind) = name.parse::<DatasetKind>().ok().filter(|k| !k.is_format()) else {
         return name.to_string();
     };
     let full = kind.full_sizes();

@@ -50,6 +50,7 @@ pub fn load() -> Result<Dataset> {
         name: NAME.to_string(),
         shape,
         classes: 10,
+        class_names: Vec::new(),
         train: Split { images: super::load::scale_pixels(&train_px, 255), labels: train_labels, features },
         test: Split { images: super::load::scale_pixels(&test_px, 255), labels: test_labels, features },
     })

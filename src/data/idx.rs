@@ -30,6 +30,34 @@ pub fn read_images(path: &Path) -> Result<(ImageShape, Vec<u8>)> {
     parse_images(&read_file(path)?, path)
 }
 
+/// The image shape in an IDX images file's header, reading only its first 16 (decompressed) bytes.
+pub fn peek_shape(path: &Path) -> Result<ImageShape> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| InputError::in_file(path, format!("cannot read file: {e}")))?;
+    let mut start = Vec::new();
+    file.take(2).read_to_end(&mut start).map_err(|e| InputError::in_file(path, format!("cannot read file: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| InputError::in_file(path, format!("cannot read file: {e}")))?;
+    let mut header = Vec::new();
+    let read = if is_gzip(&start) {
+        flate2::read::MultiGzDecoder::new(file).take(IMAGES_HEADER_BYTES as u64).read_to_end(&mut header)
+    } else {
+        file.take(IMAGES_HEADER_BYTES as u64).read_to_end(&mut header)
+    };
+    read.map_err(|e| InputError::in_file(path, format!("cannot read the IDX header: {e}")))?;
+    let field = |i: usize| header.get(4 * i..4 * i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    match (field(0), field(2), field(3)) {
+        (Some(IMAGES_MAGIC), Some(rows), Some(cols)) if rows > 0 && cols > 0 => {
+            Ok(ImageShape { height: rows as usize, width: cols as usize, channels: 1 })
+        }
+        _ => Err(offset_error(
+            path,
+            is_gzip(&start),
+            0,
+            "expected an IDX images header (magic 0x00000803, count, rows >= 1, cols >= 1)",
+        )),
+    }
+}
+
 /// Reads an IDX labels file (raw or gzip). Label values are not range-checked here (see [`read_pair`]).
 pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
     parse_labels(&read_file(path)?, path)

@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 use anyhow::Result;
 
-use super::{cifar, digits, embedded, idx, Dataset, ImageShape, Split};
+use super::{cifar, digits, embedded, idx, image_folder, npz_dataset, Dataset, ImageShape, Split};
 use crate::error::InputError;
 
 /// Which dataset to load.
@@ -39,16 +39,33 @@ pub enum DatasetKind {
     Digits,
     #[serde(rename = "cifar10")]
     Cifar10,
+    /// Any IDX image/label set with the MNIST file names (`data.dir`, optional `data.classes`).
+    #[serde(rename = "idx")]
+    Idx,
+    /// `train/CLASS/*.png|jpg` and `test/CLASS/*` ([`super::image_folder`]).
+    #[serde(rename = "image-folder")]
+    ImageFolder,
+    /// A NumPy `.npz` with `x_train`, `y_train`, `x_test`, `y_test` ([`super::npz`]).
+    #[serde(rename = "npz")]
+    Npz,
 }
 
 impl DatasetKind {
-    pub const ALL: [DatasetKind; 5] = [
+    pub const ALL: [DatasetKind; 8] = [
         DatasetKind::Embedded,
         DatasetKind::Mnist,
         DatasetKind::FashionMnist,
         DatasetKind::Digits,
         DatasetKind::Cifar10,
+        DatasetKind::Idx,
+        DatasetKind::ImageFolder,
+        DatasetKind::Npz,
     ];
+
+    /// The kinds read by format from a user's `data.dir` (no preset shape, classes or folder).
+    pub fn is_format(self) -> bool {
+        matches!(self, DatasetKind::Idx | DatasetKind::ImageFolder | DatasetKind::Npz)
+    }
 
     /// The name used in configs, on the command line and as `Dataset::name`.
     pub fn name(self) -> &'static str {
@@ -58,10 +75,14 @@ impl DatasetKind {
             DatasetKind::FashionMnist => "fashion-mnist",
             DatasetKind::Digits => "digits",
             DatasetKind::Cifar10 => "cifar10",
+            DatasetKind::Idx => "idx",
+            DatasetKind::ImageFolder => "image-folder",
+            DatasetKind::Npz => "npz",
         }
     }
 
-    /// The folder used when none is given (relative to the current directory); `None` for `embedded`.
+    /// The folder used when none is given (relative to the current directory); `None` for `embedded`
+    /// and the format kinds, which need `data.dir`.
     pub fn default_dir(self) -> Option<PathBuf> {
         match self {
             DatasetKind::Embedded => None,
@@ -69,23 +90,20 @@ impl DatasetKind {
             DatasetKind::FashionMnist => Some(PathBuf::from("data/fashion-mnist")),
             DatasetKind::Digits => Some(PathBuf::from("data/digits")),
             DatasetKind::Cifar10 => Some(PathBuf::from("data/cifar10")),
+            DatasetKind::Idx | DatasetKind::ImageFolder | DatasetKind::Npz => None,
         }
     }
 
-    /// Image shape of this kind.
-    pub fn shape(self) -> ImageShape {
+    /// Image shape of a preset kind; `None` for the format kinds (see [`peek_shape`]).
+    pub fn shape(self) -> Option<ImageShape> {
         match self {
             DatasetKind::Embedded | DatasetKind::Mnist | DatasetKind::FashionMnist => {
-                ImageShape { height: 28, width: 28, channels: 1 }
+                Some(ImageShape { height: 28, width: 28, channels: 1 })
             }
-            DatasetKind::Digits => digits::SHAPE,
-            DatasetKind::Cifar10 => cifar::SHAPE,
+            DatasetKind::Digits => Some(digits::SHAPE),
+            DatasetKind::Cifar10 => Some(cifar::SHAPE),
+            DatasetKind::Idx | DatasetKind::ImageFolder | DatasetKind::Npz => None,
         }
-    }
-
-    /// Number of classes (10 for every kind).
-    pub fn classes(self) -> usize {
-        CLASSES
     }
 
     /// How to get the files, for messages.
@@ -114,6 +132,13 @@ impl DatasetKind {
                 cifar::TEST_FILE,
                 dir.display()
             ),
+            DatasetKind::Idx => {
+                format!("expected a folder holding {}", IDX_FILES.map(|f| format!("{f}[.gz]")).join(", "))
+            }
+            DatasetKind::ImageFolder => {
+                "expected a folder holding train/CLASS/*.png|jpg and test/CLASS/*.png|jpg".to_string()
+            }
+            DatasetKind::Npz => "expected a NumPy .npz file holding x_train, y_train, x_test and y_test".to_string(),
         }
     }
 }
@@ -138,23 +163,59 @@ impl FromStr for DatasetKind {
     }
 }
 
-/// Classes of every dataset kind.
+/// Classes of every preset dataset kind.
 pub const CLASSES: usize = 10;
 
 /// Base names of the four IDX files: train images, train labels, test images, test labels.
 pub const IDX_FILES: [&str; 4] =
     ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
-/// Loads a dataset.
-///
-/// `dir` overrides the default folder (it must be `None` for `embedded`). `train_limit` / `test_limit`
-/// keep the first N samples of each split (all when N is larger); a limit of 0 is an error. Every
-/// problem with the user's files or arguments is an [`InputError`].
+/// How the numbers of an `.npz`'s image arrays are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// `(N, H, W, C)` (or `(N, H, W)` for one channel): NumPy's and TensorFlow's usual order.
+    #[default]
+    Nhwc,
+    /// `(N, C, H, W)`: PyTorch's.
+    Nchw,
+}
+
+/// What the format kinds take beyond the folder (the config's `[data]` fields); presets ignore it
+/// except for `name`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormatOptions<'a> {
+    /// The dataset's name in every output (default: the folder or file name; a preset's own name).
+    pub name: Option<&'a str>,
+    /// Class names (`idx`, `npz`); their count is the number of classes.
+    pub classes: Option<&'a [String]>,
+    /// `[height, width]` every image is resized to (`image-folder`).
+    pub resize: Option<[usize; 2]>,
+    /// `npz` image arrays' layout.
+    pub layout: Layout,
+}
+
+/// Loads a preset dataset (see [`load_dataset_with`]).
 pub fn load_dataset(
     kind: DatasetKind,
     dir: Option<&Path>,
     train_limit: Option<usize>,
     test_limit: Option<usize>,
+) -> Result<Dataset> {
+    load_dataset_with(kind, dir, train_limit, test_limit, FormatOptions::default())
+}
+
+/// Loads a dataset.
+///
+/// `dir` overrides the default folder (it must be `None` for `embedded`, and is needed by the format
+/// kinds). `train_limit` / `test_limit` keep the first N samples of each split (all when N is larger);
+/// a limit of 0 is an error. Every problem with the user's files or arguments is an [`InputError`].
+pub fn load_dataset_with(
+    kind: DatasetKind,
+    dir: Option<&Path>,
+    train_limit: Option<usize>,
+    test_limit: Option<usize>,
+    opts: FormatOptions<'_>,
 ) -> Result<Dataset> {
     for (name, limit) in [("train_limit", train_limit), ("test_limit", test_limit)] {
         if limit == Some(0) {
@@ -167,14 +228,43 @@ pub fn load_dataset(
     let test_limit = test_limit.unwrap_or(usize::MAX);
     let mut dataset = match locate(kind, dir)? {
         Located::Embedded => embedded::load()?,
-        Located::Idx(paths) => load_idx(kind, paths, train_limit, test_limit)?,
+        Located::Idx(paths) => load_idx(kind, paths, train_limit, test_limit, opts.classes)?,
         Located::Digits(path) => load_digits(&path)?,
         Located::Cifar(base) => load_cifar(&base, train_limit, test_limit)?,
+        Located::ImageFolder(dir) => {
+            let (class_names, shape, train, test) = image_folder::load(&dir, opts.resize, train_limit, test_limit)?;
+            Dataset { name: String::new(), shape, classes: class_names.len(), class_names, train, test }
+        }
+        Located::Npz(path) => npz_dataset::load(&path, opts.layout, opts.classes)?,
     };
-    dataset.name = kind.name().to_string();
+    dataset.name = match (opts.name, dir) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(dir)) if kind.is_format() => source_name(dir),
+        _ => kind.name().to_string(),
+    };
     dataset.train = dataset.train.truncated(train_limit);
     dataset.test = dataset.test.truncated(test_limit);
     Ok(dataset)
+}
+
+/// The name a format dataset gets when `data.name` is not set: its folder's (or `.npz` file's) name.
+pub fn source_name(dir: &Path) -> String {
+    let stem = if dir.is_file() { dir.file_stem() } else { dir.file_name() };
+    stem.map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string())
+}
+
+/// The image shape a dataset will have, reading as little as possible of its files (an IDX header,
+/// the first image of a folder, an `.npz`'s arrays); presets know it without files.
+pub fn peek_shape(kind: DatasetKind, dir: Option<&Path>, opts: FormatOptions<'_>) -> Result<ImageShape> {
+    if let Some(shape) = kind.shape() {
+        return Ok(shape);
+    }
+    Ok(match locate(kind, dir)? {
+        Located::Idx(paths) => idx::peek_shape(&paths[0])?,
+        Located::ImageFolder(dir) => image_folder::peek_shape(&dir, opts.resize)?,
+        Located::Npz(path) => npz_dataset::load(&path, opts.layout, opts.classes)?.shape,
+        _ => unreachable!("presets have a shape"),
+    })
 }
 
 /// Checks, without reading them, that the files [`load_dataset`] needs for `kind` are in `dir` (the
@@ -192,6 +282,8 @@ enum Located {
     Digits(PathBuf),
     /// The folder holding the CIFAR-10 batch files.
     Cifar(PathBuf),
+    ImageFolder(PathBuf),
+    Npz(PathBuf),
 }
 
 /// Finds every file the loader of `kind` needs, or says what is missing and how to get it.
@@ -207,17 +299,43 @@ fn locate(kind: DatasetKind, dir: Option<&Path>) -> Result<Located> {
         }
         return Ok(Located::Embedded);
     }
-    let default = kind.default_dir().expect("non-embedded kinds have a default folder");
-    let dir = dir.unwrap_or(&default);
+    let default = kind.default_dir();
+    let Some(dir) = dir.or(default.as_deref()) else {
+        return Err(anyhow::Error::new(InputError::new(format!(
+            "dataset \"{}\" needs data.dir: {}",
+            kind.name(),
+            kind.how_to_get(Path::new("."))
+        ))));
+    };
+    if kind == DatasetKind::Npz {
+        if !dir.is_file() {
+            let what = if dir.exists() { "is not a file" } else { "not found" };
+            return Err(anyhow::Error::new(InputError::in_file(dir, format!("{what}: {}", kind.how_to_get(dir)))));
+        }
+        return Ok(Located::Npz(dir.to_path_buf()));
+    }
     check_dir(kind, dir)?;
     Ok(match kind {
-        DatasetKind::Mnist | DatasetKind::FashionMnist => {
+        DatasetKind::Mnist | DatasetKind::FashionMnist | DatasetKind::Idx => {
             let [a, b, c, d] = IDX_FILES.map(|base| find_idx(kind, dir, base));
             Located::Idx([a?, b?, c?, d?])
         }
         DatasetKind::Digits => Located::Digits(find_digits(dir)?),
         DatasetKind::Cifar10 => Located::Cifar(find_cifar(dir)?),
-        DatasetKind::Embedded => unreachable!("handled above"),
+        DatasetKind::ImageFolder => {
+            for split in ["train", "test"] {
+                if !dir.join(split).is_dir() {
+                    return Err(anyhow::Error::new(InputError::new(format!(
+                        "{}: missing folder {split}/ in dataset folder {} (dataset \"image-folder\"); {}",
+                        dir.join(split).display(),
+                        dir.display(),
+                        kind.how_to_get(dir)
+                    ))));
+                }
+            }
+            Located::ImageFolder(dir.to_path_buf())
+        }
+        DatasetKind::Embedded | DatasetKind::Npz => unreachable!("handled above"),
     })
 }
 
@@ -260,10 +378,22 @@ fn find_idx(kind: DatasetKind, dir: &Path, base: &str) -> Result<PathBuf> {
 }
 
 /// Scales only the first `limit` samples of each split.
-fn load_idx(kind: DatasetKind, paths: [PathBuf; 4], train_limit: usize, test_limit: usize) -> Result<Dataset> {
+/// `idx` takes its classes from `names` (their count), or else from the largest label + 1.
+fn load_idx(
+    kind: DatasetKind,
+    paths: [PathBuf; 4],
+    train_limit: usize,
+    test_limit: usize,
+    names: Option<&[String]>,
+) -> Result<Dataset> {
     let [train_images, train_labels, test_images, test_labels] = paths;
-    let (shape, train_px, train_y) = idx::read_pair(&train_images, &train_labels, CLASSES)?;
-    let (test_shape, test_px, test_y) = idx::read_pair(&test_images, &test_labels, CLASSES)?;
+    let limit = match (kind, names) {
+        (DatasetKind::Idx, Some(names)) => names.len(),
+        (DatasetKind::Idx, None) => 256,
+        _ => CLASSES,
+    };
+    let (shape, train_px, train_y) = idx::read_pair(&train_images, &train_labels, limit)?;
+    let (test_shape, test_px, test_y) = idx::read_pair(&test_images, &test_labels, limit)?;
     if test_shape != shape {
         return Err(anyhow::Error::new(InputError::in_file(
             &test_images,
@@ -284,10 +414,25 @@ fn load_idx(kind: DatasetKind, paths: [PathBuf; 4], train_limit: usize, test_lim
         y.truncate(limit);
         Split { images: scale_pixels(&px[..y.len() * features], 255), labels: y, features }
     };
+    let (classes, class_names) = match (kind, names) {
+        (DatasetKind::Idx, Some(names)) => (names.len(), names.to_vec()),
+        (DatasetKind::Idx, None) => {
+            let n = train_y.iter().chain(&test_y).map(|&l| usize::from(l) + 1).max().unwrap_or(0);
+            if n < 2 {
+                return Err(anyhow::Error::new(InputError::in_file(
+                    &train_labels,
+                    "every label is 0: expected at least 2 classes",
+                )));
+            }
+            (n, Vec::new())
+        }
+        _ => (CLASSES, Vec::new()),
+    };
     Ok(Dataset {
         name: kind.name().to_string(),
         shape,
-        classes: CLASSES,
+        classes,
+        class_names,
         train: split(&train_px, train_y, train_limit),
         test: split(&test_px, test_y, test_limit),
     })
@@ -328,6 +473,7 @@ fn load_digits(path: &Path) -> Result<Dataset> {
         name: DatasetKind::Digits.name().to_string(),
         shape: digits::SHAPE,
         classes: CLASSES,
+        class_names: Vec::new(),
         train: Split { images: train_images.to_vec(), labels: train_labels.to_vec(), features },
         test: Split { images: test_images.to_vec(), labels: test_labels.to_vec(), features },
     })
@@ -372,6 +518,7 @@ fn load_cifar(base: &Path, train_limit: usize, test_limit: usize) -> Result<Data
         name: DatasetKind::Cifar10.name().to_string(),
         shape: cifar::SHAPE,
         classes: CLASSES,
+        class_names: Vec::new(),
         train: read(&cifar::TRAIN_FILES, train_limit)?,
         test: read(&[cifar::TEST_FILE], test_limit)?,
     })

@@ -8,7 +8,10 @@ pub mod digits;
 pub mod display;
 pub mod embedded;
 pub mod idx;
+pub mod image_folder;
 pub mod load;
+pub mod npz;
+pub mod npz_dataset;
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -68,6 +71,8 @@ pub struct Dataset {
     pub name: String,
     pub shape: ImageShape,
     pub classes: usize,
+    /// Names of the classes, by label, when the source gives them (`data.classes`, image folders).
+    pub class_names: Vec<String>,
     pub train: Split,
     pub test: Split,
 }

@@ -969,7 +969,12 @@ impl SamplesFigure {
             rows.push(Row { title: format!("attack: {}", r.attack), detail, images: conv(&r.images) });
         }
         let rescaled = rows.iter().any(|r| r.images.iter().any(|i| i.1));
-        let columns = s.labels.iter().map(|&l| class_name(&run.summary.dataset.name, l)).collect::<Vec<_>>();
+        let ds = &run.summary.dataset;
+        let columns = s
+            .labels
+            .iter()
+            .map(|&l| ds.class_names.get(l as usize).cloned().unwrap_or_else(|| class_name(&ds.name, l)))
+            .collect::<Vec<_>>();
         let columns = if columns.len() == s.raw.len() { columns } else { vec![String::new(); s.raw.len()] };
         let described = run.summary.arm(arm).map(|a| a.description.clone()).unwrap_or_default();
         let privacy = if s.privacy.is_empty() { described } else { s.privacy.clone() };

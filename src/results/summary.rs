@@ -20,6 +20,9 @@ pub struct DatasetRecord {
     pub test: usize,
     pub shape: ImageShape,
     pub classes: usize,
+    /// Class names by label when the dataset gives them (`data.classes`, image folders).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_names: Vec<String>,
 }
 
 /// How an arm's training ended.

@@ -278,6 +278,7 @@ impl Form {
             _ => {}
         }
         let decl = self.param(field);
+        // Files not readable yet: step integer parameters freely (block sizes are checked on load).
         let shape = self.config.image_shape();
         let Some(p) = self.privacy_mut() else { return };
         match field {
@@ -303,7 +304,7 @@ impl Form {
                     ParamType::Integer => {
                         let v = params.integer(decl.name) as i64;
                         // Only valid values where the kind lists them (block sizes that divide the image).
-                        let next = match kind.choices(decl.name, shape) {
+                        let next = match shape.and_then(|shape| kind.choices(decl.name, shape)) {
                             Some(c) if dir > 0 => c.iter().copied().find(|&x| x > v).or(c.last().copied()),
                             Some(c) => c.iter().rev().copied().find(|&x| x < v).or(c.first().copied()),
                             None => Some((v + dir).max(0)),

@@ -514,6 +514,7 @@ pub fn summary_of(name: &str, dataset: &str, arms: Vec<ArmRecord>, started: &str
             test: 1000,
             shape: ImageShape { height: 28, width: 28, channels: 1 },
             classes: 10,
+            class_names: Vec::new(),
         },
         arms,
         schedule: Schedule::Parallel,

@@ -222,6 +222,16 @@ pub fn params(spec: &TransformSpec) -> (&'static dyn TransformKind, Params<'_>) 
 /// Check a transform list (kinds, parameter names and types, values against the image shape).
 /// Err((field path under `prefix`, what was expected)).
 pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str) -> Result<(), (String, String)> {
+    check_transforms_for(specs, Some(shape), prefix)
+}
+
+/// [`check_transforms`], leaving out the checks against the image shape when it is not known (a
+/// dataset whose files cannot be read yet: loading it then fails with the reason).
+fn check_transforms_for(
+    specs: &[TransformSpec],
+    shape: Option<ImageShape>,
+    prefix: &str,
+) -> Result<(), (String, String)> {
     for (i, spec) in specs.iter().enumerate() {
         let field = format!("{prefix}[{i}]");
         let Some(kind) = find(&spec.kind) else {
@@ -258,6 +268,7 @@ pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str
             // The transform's own path: the missing key has no line of its own to point at.
             return Err((field, format!("`{}` for {} ({})", missing.name, kind.name(), missing.doc)));
         }
+        let Some(shape) = shape else { continue };
         kind.check(&Params::new(spec, kind), shape).map_err(|(param, expected)| {
             (if param.is_empty() { field.clone() } else { format!("{field}.{param}") }, expected)
         })?;
@@ -269,7 +280,7 @@ pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str
 /// `arms[i].transforms`). Err((field path, what was expected)).
 pub fn check_config_transforms(config: &Config) -> Result<(), (String, String)> {
     for (prefix, keyed) in config.keyed_settings() {
-        check_transforms(&keyed.transforms, config.image_shape(), &format!("{prefix}.transforms"))?;
+        check_transforms_for(&keyed.transforms, config.image_shape(), &format!("{prefix}.transforms"))?;
     }
     Ok(())
 }
