@@ -110,22 +110,26 @@ fn print_summary(outcome: &RunOutcome) {
 pub fn arm_table(s: &crate::results::Summary) -> String {
     let width = s.arms.iter().map(|a| a.name.len()).max().unwrap_or(3).max(3);
     let mut out = format!(
-        "{:<width$} {:>10} {:>9} {:>10} {:>11}  {:<9} {}\n",
-        "arm", "test acc", "delta", "train s", "samples/s", "status", "scheme"
+        "{:<width$} {:>10} {:>14} {:>9} {:>14} {:>10} {:>11}  {:<9} {}\n",
+        "arm", "test acc", "95% CI", "delta", "delta 95% CI", "train s", "samples/s", "status", "scheme"
     );
     for r in &s.arms {
         let delta = r.accuracy_delta.map(|d| format!("{:+.2} pt", 100.0 * d)).unwrap_or_else(|| "-".into());
+        let ci = |i: Option<crate::results::stats::Interval>| i.map(|i| i.points()).unwrap_or_else(|| "-".into());
         out.push_str(&format!(
-            "{:<width$} {:>9.2}% {:>9} {:>10.2} {:>11.0}  {:<9} {}\n",
+            "{:<width$} {:>9.2}% {:>14} {:>9} {:>14} {:>10.2} {:>11.0}  {:<9} {}\n",
             r.name,
             100.0 * r.test_accuracy,
+            ci(r.accuracy_interval),
             delta,
+            ci(r.delta_interval),
             r.train_seconds,
             r.samples_per_second,
             r.status.name(),
             r.description
         ));
     }
+    out.push_str(&format!("{}\n", crate::results::stats::single_run_note(s.dataset.test)));
     out
 }
 

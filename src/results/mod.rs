@@ -2,6 +2,7 @@
 
 pub mod attacks;
 pub mod samples;
+pub mod stats;
 pub mod status;
 pub mod summary;
 
