@@ -13,17 +13,16 @@ use crate::attacks::Event;
 use crate::run::{run_dir_for, run_experiment, RunOutcome};
 use crate::train::{Control, MetricSplit};
 
-/// `ppdl run CONFIG [--out DIR]`.
-pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome> {
-    let config = crate::validate::load_config(config_path)?;
+/// `ppdl run CONFIG [--out DIR]`: `config` is CONFIG loaded (with any overrides applied).
+pub fn run(config_path: &Path, config: &crate::config::Config, out: Option<&Path>) -> anyhow::Result<RunOutcome> {
     let control = Arc::new(Control::default());
     install_interrupt_handler(&control);
-    let dir = run_dir_for(&config, out);
+    let dir = run_dir_for(config, out);
     let (tx, rx) = mpsc::channel();
     let mut printer = Printer::new(std::io::stdout().is_terminal());
     println!("ppdl run {} -> {}", config_path.display(), dir.display());
     let outcome = std::thread::scope(|scope| {
-        let (config, dir, control) = (&config, &dir, &control);
+        let (dir, control) = (&dir, &control);
         // The worker owns the only sender: the loop ends when the experiment returns.
         let worker = scope.spawn(move || run_experiment(config, dir, &tx, control));
         for event in rx.iter() {
