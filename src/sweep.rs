@@ -33,6 +33,9 @@ pub struct SweepFile {
     pub seed: Option<u64>,
     #[serde(default)]
     pub mode: Mode,
+    /// Overrides every run gets (path = value), e.g. the transform the axes then vary.
+    #[serde(default)]
+    pub set: toml::Table,
     #[serde(default)]
     pub axes: Vec<Axis>,
 }
@@ -122,11 +125,18 @@ pub fn load(file: &Path) -> anyhow::Result<Sweep> {
     })?;
     if spec.repeats == 0 {
         let line = line_of(&text, "repeats").unwrap_or(1);
-        return Err(InputError::new(format!("{}:{line}: field `repeats`: expected an integer >= 1", file.display())).into());
+        return Err(
+            InputError::new(format!("{}:{line}: field `repeats`: expected an integer >= 1", file.display())).into()
+        );
     }
     if let Some(a) = spec.axes.iter().find(|a| a.values.is_empty()) {
         let line = line_of(&text, &format!("\"{}\"", a.path)).unwrap_or(1);
-        return Err(InputError::new(format!("{}:{line}: axis `{}`: expected at least one value", file.display(), a.path)).into());
+        return Err(InputError::new(format!(
+            "{}:{line}: axis `{}`: expected at least one value",
+            file.display(),
+            a.path
+        ))
+        .into());
     }
     let cells = cells(&spec.axes, spec.mode).map_err(|e| InputError::in_file(file, e))?;
     let base_path = file.parent().unwrap_or(Path::new(".")).join(&spec.base);
@@ -143,6 +153,14 @@ pub fn load(file: &Path) -> anyhow::Result<Sweep> {
         file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into())
     });
     let first_seed = spec.seed.unwrap_or(base.seed);
+    let fixed: Vec<Override> = spec
+        .set
+        .iter()
+        .map(|(path, value)| {
+            let line = line_of(&text, path).unwrap_or(1);
+            Override::new(path, value.clone(), format!("{}:{line}: set `{path}`", file.display()))
+        })
+        .collect();
     let mut runs = Vec::new();
     let mut configs = Vec::new();
     for (cell, picks) in cells.iter().enumerate() {
@@ -158,8 +176,13 @@ pub fn load(file: &Path) -> anyhow::Result<Sweep> {
         for repeat in 0..spec.repeats {
             let seed = first_seed + repeat as u64;
             let mut overrides = axis_overrides.clone();
-            overrides.push(Override::new("seed", toml::Value::Integer(seed as i64), format!("{}: repeat {repeat}", file.display())));
+            overrides.push(Override::new(
+                "seed",
+                toml::Value::Integer(seed as i64),
+                format!("{}: repeat {repeat}", file.display()),
+            ));
             let run_name = derived_name(&base.name, &overrides);
+            overrides.splice(0..0, fixed.iter().cloned());
             overrides.push(Override::new("name", toml::Value::String(run_name.clone()), file.display().to_string()));
             let config = crate::validate::parse_config_with(&base_text, &base_path, &overrides)?;
             runs.push(SweepRun {
@@ -280,7 +303,12 @@ pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::
     }
     if !failures.is_empty() {
         let list: Vec<String> = failures.iter().map(|(n, e)| format!("  {n}: {e}")).collect();
-        anyhow::bail!("{} of {} runs failed (run the sweep again to retry them):\n{}", failures.len(), sweep.runs.len(), list.join("\n"));
+        anyhow::bail!(
+            "{} of {} runs failed (run the sweep again to retry them):\n{}",
+            failures.len(),
+            sweep.runs.len(),
+            list.join("\n")
+        );
     }
     Ok(())
 }

@@ -85,4 +85,3 @@ pub fn check(config: &Config) -> Result<(), (String, String)> {
     crate::attacks::registry::check(&config.attacks)?;
     Ok(())
 }
-

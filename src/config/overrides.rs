@@ -41,7 +41,10 @@ impl Override {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        format!("{field}{value}").chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect()
+        format!("{field}{value}")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            .collect()
     }
 }
 

@@ -58,9 +58,9 @@ pub fn difference_unpaired(p1: f64, n1: usize, p0: f64, n0: usize) -> Interval {
 /// Cornish-Fisher expansion, good to 1e-4).
 pub fn t975(df: usize) -> f64 {
     const TABLE: [f64; 30] = [
-        12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,
-        2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963,
-        2.079614, 2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272,
+        12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139, 2.200985,
+        2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922, 2.093024, 2.085963, 2.079614, 2.073873,
+        2.068658, 2.063899, 2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272,
     ];
     match df {
         0 => f64::NAN,
@@ -95,8 +95,7 @@ pub fn mean_interval(xs: &[f64]) -> MeanStats {
 
 /// Paired differences `a - b` over the keys (seeds) both have, then their mean interval.
 pub fn paired_difference(a: &[(u64, f64)], b: &[(u64, f64)]) -> MeanStats {
-    let diffs: Vec<f64> =
-        a.iter().filter_map(|(k, x)| b.iter().find(|(kb, _)| kb == k).map(|(_, y)| x - y)).collect();
+    let diffs: Vec<f64> = a.iter().filter_map(|(k, x)| b.iter().find(|(kb, _)| kb == k).map(|(_, y)| x - y)).collect();
     mean_interval(&diffs)
 }
 

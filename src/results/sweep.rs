@@ -93,9 +93,9 @@ pub fn aggregate(name: &str, root: &std::path::Path, runs: &[SweepRun]) -> anyho
         }
     }
     let baseline_of = |cell: usize| -> Option<String> {
-        runs.iter().filter(|r| r.cell == cell).find_map(|r| {
-            RunFolder::new(root.join(&r.folder)).load_summary().ok()?.baseline().map(|b| b.name.clone())
-        })
+        runs.iter()
+            .filter(|r| r.cell == cell)
+            .find_map(|r| RunFolder::new(root.join(&r.folder)).load_summary().ok()?.baseline().map(|b| b.name.clone()))
     };
     let mut rows = Vec::new();
     for (cell, arms) in &values {
@@ -134,7 +134,8 @@ fn finished_training(s: &crate::results::Summary) -> bool {
 impl SweepTable {
     /// sweep.csv: one line per cell, arm and metric.
     pub fn csv(&self) -> String {
-        let axis_names: Vec<String> = self.rows.first().map(|r| r.axes.iter().map(|(p, _)| p.clone()).collect()).unwrap_or_default();
+        let axis_names: Vec<String> =
+            self.rows.first().map(|r| r.axes.iter().map(|(p, _)| p.clone()).collect()).unwrap_or_default();
         let mut out = String::from("cell,");
         for a in &axis_names {
             out.push_str(&format!("{a},"));
@@ -187,9 +188,10 @@ impl SweepTable {
             let ci = |m: &MeanStats| {
                 m.ci.map(|c| format!("[{:.2}, {:.2}]", scale * c.lo, scale * c.hi)).unwrap_or_else(|| "n < 2".into())
             };
-            let delta = r.paired_delta.as_ref().map_or(String::new(), |d| {
-                format!("n = {}, {:+.2}, {}", d.n, scale * d.mean, ci(d))
-            });
+            let delta = r
+                .paired_delta
+                .as_ref()
+                .map_or(String::new(), |d| format!("n = {}, {:+.2}, {}", d.n, scale * d.mean, ci(d)));
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {:.2} | {} | {} | {} |\n",
                 cell.join(", "),

@@ -215,10 +215,7 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
             }
         })
         .collect();
-    lines.push(Line::styled(
-        format!("95% CI (n = {} test): {}", s.dataset.test, intervals.join("  ")),
-        theme::muted(),
-    ));
+    lines.push(Line::styled(format!("95% CI (n = {} test): {}", s.dataset.test, intervals.join("  ")), theme::muted()));
     lines
 }
 
