@@ -231,3 +231,23 @@ fn tiny_sweep_end_to_end_and_resumed() {
         "{table}"
     );
 }
+
+#[test]
+fn a_failed_run_does_not_stop_the_others_and_is_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_base(tmp.path());
+    // A learning rate of 1e30 makes every arm diverge: that run fails, the other finishes.
+    let sweep = write(
+        tmp.path(),
+        "f.toml",
+        "base = \"base.toml\"\n[[axes]]\npath = \"train.learning_rate\"\nvalues = [1e30, 0.001]\n",
+    );
+    let out = tmp.path().join("f");
+    let o = ppdl(&["sweep", sweep.to_str().unwrap(), "--jobs", "1", "--out", out.to_str().unwrap()], tmp.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 of 2 runs failed") && stderr.contains("diverged"), "{stderr}");
+    let ok = ppdl::results::Summary::load(&out.join("runs/tiny-learning_rate0.001-seed5/summary.json")).unwrap();
+    assert!(ok.arms.iter().all(|a| a.status == ppdl::results::ArmStatus::Finished));
+    assert!(out.join("sweep.csv").is_file());
+}
