@@ -204,7 +204,10 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
     }
     let timing = TrainingTimeRatio::of(s, s.protected().next().map_or("", |a| a.name.as_str())).timing();
     lines.push(Line::styled(format!("time×: {} (medians; {timing})", TrainingTimeRatio::NAME), theme::muted()));
-    let intervals: Vec<String> = s
+    // Records made in memory (not read from summary.json) may lack them.
+    let mut filled = s.clone();
+    filled.fill_intervals();
+    let intervals: Vec<String> = filled
         .arms
         .iter()
         .map(|a| {
@@ -215,7 +218,7 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
             }
         })
         .collect();
-    lines.push(Line::styled(format!("95% CI (n = {} test): {}", s.dataset.test, intervals.join("  ")), theme::muted()));
+    lines.push(Line::styled(format!("95% CI (n = {}): {}", s.dataset.test, intervals.join("  ")), theme::muted()));
     lines
 }
 
