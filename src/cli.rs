@@ -24,10 +24,29 @@ pub enum Command {
         /// Run folder to create (default: OUTPUT_DIR/NAME-TIMESTAMP).
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        overrides: OverrideArgs,
     },
     /// Check a config and print it with every default filled in, which attacks will run, and a
     /// warning (with the fetch command) when its dataset's files are not there.
-    Validate { config: PathBuf },
+    Validate {
+        config: PathBuf,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
+    /// Run a sweep: a base config, axes of values for config paths (grid or zip) and repeats (seeds),
+    /// each run in its own folder of one sweep folder, then sweep.csv / sweep.json with n, mean, sd and
+    /// 95% intervals per cell and arm. A second invocation skips finished runs.
+    Sweep {
+        /// Sweep file (see configs/sweeps/).
+        sweep: PathBuf,
+        /// Runs at a time (default: the cores divided by the threads one run uses, at least 1).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Sweep folder (default: OUTPUT_DIR/sweep-NAME, from the base config's output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Re-run the attack-resistance analyses on a saved run (no retraining), rewrite attacks.json, and
     /// regenerate the run's figures and report.md (or say they are stale when `output.figures` is off).
     Attack {
@@ -99,18 +118,62 @@ pub enum Command {
     Bench(crate::overhead::bench::BenchArgs),
 }
 
+/// Changes to a config on the command line, applied before its full check.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OverrideArgs {
+    /// Override a config field: PATH=VALUE, PATH dotted with list indices (train.epochs=3,
+    /// arms.1.transforms.0.sigma=0.2); VALUE is TOML (a bare word is a string). Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// The seed (same as --set seed=N).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The run's name (default with overrides: the config's name and what changed, e.g. quickstart-epochs3-seed7).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+impl OverrideArgs {
+    /// Load `path` with these overrides applied and the run named.
+    pub fn load(&self, path: &std::path::Path) -> anyhow::Result<crate::config::Config> {
+        use crate::config::overrides::{derived_name, Override};
+        let mut list = Vec::new();
+        for arg in &self.set {
+            list.push(Override::parse(arg).map_err(crate::error::InputError::new)?);
+        }
+        if let Some(seed) = self.seed {
+            list.push(Override::new("seed", toml::Value::Integer(seed as i64), format!("--seed {seed}")));
+        }
+        let named = list.iter().any(|o| o.path == "name");
+        let name = match &self.name {
+            Some(n) => Some(n.clone()),
+            None if !list.is_empty() && !named => {
+                let base = crate::validate::load_config(path)?;
+                Some(derived_name(&base.name, &list))
+            }
+            None => None,
+        };
+        if let Some(n) = name {
+            list.push(Override::new("name", toml::Value::String(n.clone()), format!("--name {n}")));
+        }
+        crate::validate::load_config_with(path, &list)
+    }
+}
+
 /// Run the parsed command; returns the process exit code on success.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Some(Command::Run { config, out }) => {
-            crate::headless::run(&config, out.as_deref())?;
+        Some(Command::Run { config, out, overrides }) => {
+            let cfg = overrides.load(&config)?;
+            crate::headless::run(&config, &cfg, out.as_deref())?;
             Ok(())
         }
+        Some(Command::Sweep { sweep, jobs, out }) => crate::sweep::command(&sweep, jobs, out.as_deref()),
         Some(Command::Attack { run_dir, only, arm }) => {
             crate::headless::attack(&run_dir, only.as_deref(), arm.as_deref())
         }
-        Some(Command::Validate { config }) => {
-            let cfg = crate::validate::load_config(&config)?;
+        Some(Command::Validate { config, overrides }) => {
+            let cfg = overrides.load(&config)?;
             println!("# {}: valid", config.display());
             println!("# attacks that will run after training: {}", crate::attacks::registry::describe(&cfg.attacks));
             // The same check `ppdl run` makes before training, relative to the current folder.
@@ -142,6 +205,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             } else {
                 crate::summarize::markdown_table
             };
+            if let [dir] = run_dirs.as_slice() {
+                if crate::sweep::is_sweep_folder(dir) && !overhead && !attacks {
+                    print!("{}", crate::sweep::summarize(dir)?);
+                    return Ok(());
+                }
+            }
             print!("{}", table(&run_dirs)?);
             Ok(())
         }

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod overrides;
+
 use serde::{Deserialize, Serialize};
 
 use crate::data::load::{DatasetKind, FormatOptions, Layout};
@@ -864,7 +866,7 @@ fn line_of(text: &str, byte: usize) -> usize {
 /// or `arms[2].name`: the `[table]` header the path names (`attacks.inversoin`), else its key under
 /// its parent's header (`attacks.inversion.hidden`), else the first line that sets the key (for
 /// `arms[i]...`, from the (i+1)-th `[[arms]]` header on).
-fn find_field_line(text: &str, field: &str) -> Option<usize> {
+pub fn find_field_line(text: &str, field: &str) -> Option<usize> {
     let last = field.rsplit('.').next()?;
     let key = last.split('[').next()?;
     let header = |l: &str| {

@@ -13,17 +13,16 @@ use crate::attacks::Event;
 use crate::run::{run_dir_for, run_experiment, RunOutcome};
 use crate::train::{Control, MetricSplit};
 
-/// `ppdl run CONFIG [--out DIR]`.
-pub fn run(config_path: &Path, out: Option<&Path>) -> anyhow::Result<RunOutcome> {
-    let config = crate::validate::load_config(config_path)?;
+/// `ppdl run CONFIG [--out DIR]`: `config` is CONFIG loaded (with any overrides applied).
+pub fn run(config_path: &Path, config: &crate::config::Config, out: Option<&Path>) -> anyhow::Result<RunOutcome> {
     let control = Arc::new(Control::default());
     install_interrupt_handler(&control);
-    let dir = run_dir_for(&config, out);
+    let dir = run_dir_for(config, out);
     let (tx, rx) = mpsc::channel();
     let mut printer = Printer::new(std::io::stdout().is_terminal());
     println!("ppdl run {} -> {}", config_path.display(), dir.display());
     let outcome = std::thread::scope(|scope| {
-        let (config, dir, control) = (&config, &dir, &control);
+        let (dir, control) = (&dir, &control);
         // The worker owns the only sender: the loop ends when the experiment returns.
         let worker = scope.spawn(move || run_experiment(config, dir, &tx, control));
         for event in rx.iter() {
@@ -110,22 +109,26 @@ fn print_summary(outcome: &RunOutcome) {
 pub fn arm_table(s: &crate::results::Summary) -> String {
     let width = s.arms.iter().map(|a| a.name.len()).max().unwrap_or(3).max(3);
     let mut out = format!(
-        "{:<width$} {:>10} {:>9} {:>10} {:>11}  {:<9} {}\n",
-        "arm", "test acc", "delta", "train s", "samples/s", "status", "scheme"
+        "{:<width$} {:>10} {:>14} {:>9} {:>14} {:>10} {:>11}  {:<9} {}\n",
+        "arm", "test acc", "95% CI", "delta", "delta 95% CI", "train s", "samples/s", "status", "scheme"
     );
     for r in &s.arms {
         let delta = r.accuracy_delta.map(|d| format!("{:+.2} pt", 100.0 * d)).unwrap_or_else(|| "-".into());
+        let ci = |i: Option<crate::results::stats::Interval>| i.map(|i| i.points()).unwrap_or_else(|| "-".into());
         out.push_str(&format!(
-            "{:<width$} {:>9.2}% {:>9} {:>10.2} {:>11.0}  {:<9} {}\n",
+            "{:<width$} {:>9.2}% {:>14} {:>9} {:>14} {:>10.2} {:>11.0}  {:<9} {}\n",
             r.name,
             100.0 * r.test_accuracy,
+            ci(r.accuracy_interval),
             delta,
+            ci(r.delta_interval),
             r.train_seconds,
             r.samples_per_second,
             r.status.name(),
             r.description
         ));
     }
+    out.push_str(&format!("{}\n", crate::results::stats::single_run_note(s.dataset.test)));
     out
 }
 

@@ -22,6 +22,7 @@ pub mod results;
 pub mod run;
 pub mod scheme;
 pub mod summarize;
+pub mod sweep;
 pub mod train;
 pub mod tui;
 pub mod validate;

@@ -290,6 +290,8 @@ fn summarize(
                     ArmData::Plain { .. } => None,
                 },
                 failure,
+                accuracy_interval: None,
+                delta_interval: None,
             }
         })
         .collect();
@@ -298,7 +300,7 @@ fn summarize(
             r.accuracy_delta = Some(r.test_accuracy - baseline);
         }
     }
-    Summary {
+    let mut summary = Summary {
         format_version: RUN_FORMAT_VERSION,
         name: config.name.clone(),
         seed: config.seed,
@@ -319,7 +321,9 @@ fn summarize(
         ppdl_version: env!("CARGO_PKG_VERSION").into(),
         crate_versions: results::summary::crate_versions(),
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-    }
+    };
+    summary.fill_intervals();
+    summary
 }
 
 /// overhead.json: each keyed arm's costs against the baseline.

@@ -17,14 +17,16 @@ fn ratio_cell(s: &Summary, arm: &str) -> String {
 /// of each run, against that run's baseline.
 pub fn markdown_table(paths: &[PathBuf]) -> anyhow::Result<String> {
     let mut out = String::from(
-        "| run | arm | status | epochs | dataset | arch | scheme | baseline acc | arm acc | delta (points) \
+        "| run | arm | status | epochs | dataset | arch | scheme | baseline acc | arm acc (95% CI) | delta (points, 95% CI) \
          | training time per epoch, arm/baseline (median) |\n\
          |---|---|---|---:|---|---|---|---:|---:|---:|---:|\n",
     );
     let mut notes = Vec::new();
+    let mut test_sizes = std::collections::BTreeSet::new();
     for dir in run_folders_in(paths)? {
         let folder = RunFolder::open(&dir)?;
         let s = folder.load_summary()?;
+        test_sizes.insert(s.dataset.test);
         let status = RunStatus::load(&folder, &s, &crate::attacks::registry::names());
         if !status.is_finished() {
             notes.push(format!("- {}: {}", s.name, status.detail()));
@@ -32,7 +34,7 @@ pub fn markdown_table(paths: &[PathBuf]) -> anyhow::Result<String> {
         let baseline = s.baseline().map_or("n/a".into(), |b| format!("{:.2}%", 100.0 * b.test_accuracy));
         for arm in s.protected() {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2}% | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2}% {} | {} | {} |\n",
                 s.name,
                 arm.name,
                 status.label(),
@@ -42,10 +44,18 @@ pub fn markdown_table(paths: &[PathBuf]) -> anyhow::Result<String> {
                 arm.description,
                 baseline,
                 100.0 * arm.test_accuracy,
-                arm.accuracy_delta.map_or("n/a".into(), |d| format!("{:+.2}", 100.0 * d)),
+                arm.accuracy_interval.map_or(String::new(), |i| i.points()),
+                match (arm.accuracy_delta, arm.delta_interval) {
+                    (Some(d), Some(i)) => format!("{:+.2} {}", 100.0 * d, i.points()),
+                    (Some(d), None) => format!("{:+.2}", 100.0 * d),
+                    _ => "n/a".into(),
+                },
                 ratio_cell(&s, &arm.name)
             ));
         }
+    }
+    for n in &test_sizes {
+        out.push_str(&format!("\n{}\n", crate::results::stats::single_run_note(*n)));
     }
     if !notes.is_empty() {
         out.push_str("\nNot finished:\n\n");

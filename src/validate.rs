@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::config::overrides::{self, Override};
 use crate::config::{field_error, Config};
 use crate::error::InputError;
 use crate::scheme::transforms;
@@ -27,6 +28,55 @@ pub fn parse_config(text: &str, path: &Path) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// Read a config file, apply `overrides` to its document, then fully check the result.
+pub fn load_config_with(path: &Path, overrides: &[Override]) -> anyhow::Result<Config> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read config: {e}")))?;
+    parse_config_with(&text, path, overrides)
+}
+
+/// [`parse_config`] after applying `overrides` (in order) to the document. The file itself must be
+/// valid; an override of a field the file leaves out sets it (the schema's default is what it
+/// replaces). Errors name the file and, for a field an override set, the override.
+pub fn parse_config_with(text: &str, path: &Path, overrides: &[Override]) -> anyhow::Result<Config> {
+    let base = parse_config(text, path)?;
+    if overrides.is_empty() {
+        return Ok(base);
+    }
+    let defaults: toml::Table = toml::from_str(&base.to_toml())?;
+    let mut doc: toml::Table = toml::from_str(text)?;
+    for o in overrides {
+        overrides::apply(&mut doc, &defaults, o)
+            .map_err(|e| InputError::in_file(path, format!("{}: {e}", o.origin)))?;
+    }
+    let changed = toml::to_string(&doc)?;
+    parse_config(&changed, path).map_err(|e| blame_override(&e, text, path, overrides).into())
+}
+
+/// Rewrite an error about the overridden document: a field an override set names the override
+/// (no line: the file does not hold that value); any other field gets its line in the file as written.
+fn blame_override(err: &anyhow::Error, original: &str, path: &Path, overrides: &[Override]) -> InputError {
+    let message = format!("{err:#}");
+    let file = path.display().to_string();
+    let rest = message.strip_prefix(&file).unwrap_or(&message);
+    let rest = match rest.strip_prefix(':') {
+        Some(r) if r.starts_with(|c: char| c.is_ascii_digit()) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
+        _ => rest,
+    };
+    let field = rest.split("field `").nth(1).and_then(|r| r.split('`').next()).unwrap_or("");
+    let dotted = field.replace('[', ".").replace(']', "");
+    let related = |o: &&Override| {
+        dotted == o.path || dotted.starts_with(&format!("{}.", o.path)) || o.path.starts_with(&format!("{dotted}."))
+    };
+    match overrides.iter().rev().find(related) {
+        Some(o) => InputError::new(format!("{file}{rest} (the value came from {})", o.origin)),
+        None => match crate::config::find_field_line(original, field).filter(|_| !field.is_empty()) {
+            Some(line) => InputError::new(format!("{file}:{line}{rest}")),
+            None => InputError::new(format!("{file}{rest}")),
+        },
+    }
+}
+
 /// Every check of a parsed config (the TUI form runs it on each edit). Err((field path, what was
 /// expected)).
 pub fn check(config: &Config) -> Result<(), (String, String)> {
@@ -35,4 +85,3 @@ pub fn check(config: &Config) -> Result<(), (String, String)> {
     crate::attacks::registry::check(&config.attacks)?;
     Ok(())
 }
-

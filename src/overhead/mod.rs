@@ -454,6 +454,8 @@ mod tests {
             epochs_completed: epochs.len(),
             epoch_seconds: epochs.to_vec(),
             failure: None,
+            accuracy_interval: None,
+            delta_interval: None,
         }
     }
 

@@ -162,7 +162,7 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
     let _ = writeln!(out, "| schedule | {}, {} threads |", s.schedule.name(), s.threads);
     out.push('\n');
     out.push_str(
-        "| arm | scheme | key | status | test accuracy | delta (points) | training time (s) | samples/s | epochs | encoding (s) |\n\
+        "| arm | scheme | key | status | test accuracy (95% CI) | delta (points, 95% CI) | training time (s) | samples/s | epochs | encoding (s) |\n\
          |---|---|---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in &s.arms {
@@ -180,8 +180,15 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
             cell(&r.name),
             cell(&r.description),
             status,
-            pct(r.test_accuracy),
-            r.accuracy_delta.map_or("—".into(), |d| format!("{:+.2}", 100.0 * d)),
+            match r.accuracy_interval {
+                Some(i) => format!("{} {}", pct(r.test_accuracy), i.points()),
+                None => pct(r.test_accuracy),
+            },
+            match (r.accuracy_delta, r.delta_interval) {
+                (Some(d), Some(i)) => format!("{:+.2} {}", 100.0 * d, i.points()),
+                (Some(d), None) => format!("{:+.2}", 100.0 * d),
+                _ => "—".into(),
+            },
             r.train_seconds,
             r.samples_per_second,
             match run.status.configured_epochs {
@@ -192,8 +199,9 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         );
     }
     out.push_str(&format!(
-        "\nDeltas are each arm's test accuracy minus the baseline's, on the same {} test images.\n\n",
-        ds.test
+        "\nDeltas are each arm's test accuracy minus the baseline's, on the same {} test images. {}.\n\n",
+        ds.test,
+        crate::results::stats::single_run_note(ds.test)
     ));
 
     // Training

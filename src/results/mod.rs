@@ -2,6 +2,8 @@
 
 pub mod attacks;
 pub mod samples;
+pub mod stats;
+pub mod sweep;
 pub mod status;
 pub mod summary;
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Schedule, SchemeConfig};
 use crate::data::ImageShape;
 use crate::error::InputError;
+use crate::results::stats::{self, Interval};
 
 /// Bumped when the run folder layout changes incompatibly. Format 1 (two fixed arms, `baseline` and
 /// `private`) still reads: [`Summary::load`] migrates it.
@@ -74,6 +75,13 @@ pub struct ArmRecord {
     pub encode_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// 95% Wilson interval of test_accuracy over the run's test samples (files without it: computed on
+    /// read, [`Summary::fill_intervals`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_interval: Option<Interval>,
+    /// 95% interval of accuracy_delta: unpaired normal, conservative ([`stats::difference_unpaired`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_interval: Option<Interval>,
 }
 
 impl ArmRecord {
@@ -111,7 +119,11 @@ impl Summary {
         })?;
         let unexpected = |e: serde_json::Error| InputError::in_file(path, format!("unexpected content: {e}"));
         match value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) {
-            2 => Ok(serde_json::from_value(value).map_err(unexpected)?),
+            2 => {
+                let mut summary: Summary = serde_json::from_value(value).map_err(unexpected)?;
+                summary.fill_intervals();
+                Ok(summary)
+            }
             1 => {
                 let old: v1::Summary = serde_json::from_value(value).map_err(unexpected)?;
                 let config = path.with_file_name("config.toml");
@@ -121,7 +133,9 @@ impl Summary {
                     })?
                     .privacy
                     .unwrap_or_default();
-                Ok(old.into_current(privacy))
+                let mut summary = old.into_current(privacy);
+                summary.fill_intervals();
+                Ok(summary)
             }
             version => Err(InputError::in_file(
                 path,
@@ -131,6 +145,21 @@ impl Summary {
                 ),
             )
             .into()),
+        }
+    }
+
+    /// Give every arm its accuracy interval (Wilson over the test samples) and every protected arm the
+    /// interval of its delta, where absent (older files; a new run's records).
+    pub fn fill_intervals(&mut self) {
+        let n = self.dataset.test;
+        let baseline = self.baseline().map(|b| b.test_accuracy);
+        for arm in &mut self.arms {
+            if arm.accuracy_interval.is_none() {
+                arm.accuracy_interval = Some(stats::wilson(arm.test_accuracy, n));
+            }
+            if let (None, Some(_), Some(b)) = (arm.delta_interval, arm.accuracy_delta, baseline) {
+                arm.delta_interval = Some(stats::difference_unpaired(arm.test_accuracy, n, b, n));
+            }
         }
     }
 
@@ -210,6 +239,8 @@ mod v1 {
                 accuracy_delta: None,
                 encode_seconds: None,
                 failure: self.failure,
+                accuracy_interval: None,
+                delta_interval: None,
             }
         }
     }

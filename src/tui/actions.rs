@@ -79,8 +79,11 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     for entry in entries.flatten() {
         let path = entry.path();
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if is_dir && depth < 8 {
-            collect_toml(&path, out, depth + 1);
+        if is_dir {
+            // configs/sweeps/ holds sweep files (`ppdl sweep`), not experiment configs.
+            if depth < 8 && path.file_name().is_some_and(|n| n != "sweeps") {
+                collect_toml(&path, out, depth + 1);
+            }
         } else if path.extension().is_some_and(|e| e == "toml") {
             out.push(path);
         }

@@ -457,6 +457,8 @@ pub fn arm_record(name: &str, scheme: Option<&str>, acc: f64, base: f64, secs: f
         accuracy_delta: scheme.map(|_| acc - base),
         encode_seconds: scheme.map(|_| 0.04),
         failure: None,
+        accuracy_interval: None,
+        delta_interval: None,
     }
 }
 

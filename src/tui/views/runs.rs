@@ -204,6 +204,21 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
     }
     let timing = TrainingTimeRatio::of(s, s.protected().next().map_or("", |a| a.name.as_str())).timing();
     lines.push(Line::styled(format!("time×: {} (medians; {timing})", TrainingTimeRatio::NAME), theme::muted()));
+    // Records made in memory (not read from summary.json) may lack them.
+    let mut filled = s.clone();
+    filled.fill_intervals();
+    let intervals: Vec<String> = filled
+        .arms
+        .iter()
+        .map(|a| {
+            let acc = a.accuracy_interval.map(|i| i.points()).unwrap_or_default();
+            match a.delta_interval {
+                Some(d) => format!("{} {acc} Δ{}", a.name, d.points()),
+                None => format!("{} {acc}", a.name),
+            }
+        })
+        .collect();
+    lines.push(Line::styled(format!("95% CI (n = {}): {}", s.dataset.test, intervals.join("  ")), theme::muted()));
     lines
 }
 

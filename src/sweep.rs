@@ -1,0 +1,356 @@
+//! `ppdl sweep SWEEP.toml`: a base config, axes of values for config paths (a grid or zipped) and
+//! repeats (seeds). Expands to runs in one sweep folder (sweep.toml, runs.json, runs/NAME/ each), runs
+//! them on a local pool of worker threads, skips finished runs when invoked again, and writes
+//! sweep.json / sweep.csv (`results::sweep`). Every run's config is fully checked before any starts.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use serde::Deserialize;
+
+use crate::config::overrides::{derived_name, Override};
+use crate::config::{Config, Schedule};
+use crate::error::InputError;
+use crate::results::sweep::{aggregate, SweepRun, SweepTable};
+use crate::results::{RunFolder, RunStatus};
+use crate::train::Control;
+
+/// The sweep file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// The base config, relative to the sweep file.
+    pub base: PathBuf,
+    /// The sweep's name (default: the sweep file's stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seeds seed..seed+repeats (default seed: the base config's).
+    #[serde(default = "one")]
+    pub repeats: usize,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub mode: Mode,
+    /// Overrides every run gets (path = value), e.g. the transform the axes then vary.
+    #[serde(default)]
+    pub set: toml::Table,
+    #[serde(default)]
+    pub axes: Vec<Axis>,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Every combination of the axes' values.
+    #[default]
+    Grid,
+    /// The axes' i-th values together (all axes the same length).
+    Zip,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axis {
+    pub path: String,
+    pub values: Vec<toml::Value>,
+}
+
+/// A sweep file read and expanded, every run's config checked.
+pub struct Sweep {
+    pub name: String,
+    pub file: PathBuf,
+    pub text: String,
+    pub base: Config,
+    pub runs: Vec<SweepRun>,
+    pub configs: Vec<Config>,
+}
+
+/// The cells of `axes`: for each, the (axis index, value index) it takes.
+pub fn cells(axes: &[Axis], mode: Mode) -> Result<Vec<Vec<usize>>, String> {
+    if axes.is_empty() {
+        return Ok(vec![vec![]]);
+    }
+    match mode {
+        Mode::Zip => {
+            let len = axes[0].values.len();
+            if let Some(a) = axes.iter().find(|a| a.values.len() != len) {
+                return Err(format!(
+                    "mode = \"zip\" needs axes of one length: `{}` has {len} values, `{}` has {}",
+                    axes[0].path,
+                    a.path,
+                    a.values.len()
+                ));
+            }
+            Ok((0..len).map(|i| vec![i; axes.len()]).collect())
+        }
+        Mode::Grid => {
+            let mut out = vec![vec![]];
+            for a in axes {
+                out = out
+                    .into_iter()
+                    .flat_map(|prefix: Vec<usize>| {
+                        (0..a.values.len()).map(move |i| {
+                            let mut c = prefix.clone();
+                            c.push(i);
+                            c
+                        })
+                    })
+                    .collect();
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The line of `text` that names `needle` (1-based), for messages.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+/// Read and expand a sweep file; check every run's config (exit 2 naming the sweep file, line and
+/// path) before anything runs.
+pub fn load(file: &Path) -> anyhow::Result<Sweep> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| InputError::in_file(file, format!("cannot read sweep file: {e}")))?;
+    let spec: SweepFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        let place = line.map_or(file.display().to_string(), |l| format!("{}:{l}", file.display()));
+        InputError::new(format!("{place}: {}", e.message()))
+    })?;
+    if spec.repeats == 0 {
+        let line = line_of(&text, "repeats").unwrap_or(1);
+        return Err(
+            InputError::new(format!("{}:{line}: field `repeats`: expected an integer >= 1", file.display())).into()
+        );
+    }
+    if let Some(a) = spec.axes.iter().find(|a| a.values.is_empty()) {
+        let line = line_of(&text, &format!("\"{}\"", a.path)).unwrap_or(1);
+        return Err(InputError::new(format!(
+            "{}:{line}: axis `{}`: expected at least one value",
+            file.display(),
+            a.path
+        ))
+        .into());
+    }
+    let cells = cells(&spec.axes, spec.mode).map_err(|e| InputError::in_file(file, e))?;
+    let base_path = file.parent().unwrap_or(Path::new(".")).join(&spec.base);
+    let base_text = std::fs::read_to_string(&base_path).map_err(|e| {
+        InputError::new(format!(
+            "{}:{}: field `base`: cannot read {}: {e}",
+            file.display(),
+            line_of(&text, "base").unwrap_or(1),
+            base_path.display()
+        ))
+    })?;
+    let base = crate::validate::parse_config(&base_text, &base_path)?;
+    let name = spec.name.clone().unwrap_or_else(|| {
+        file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into())
+    });
+    let first_seed = spec.seed.unwrap_or(base.seed);
+    let fixed: Vec<Override> = spec
+        .set
+        .iter()
+        .map(|(path, value)| {
+            let line = line_of(&text, path).unwrap_or(1);
+            Override::new(path, value.clone(), format!("{}:{line}: set `{path}`", file.display()))
+        })
+        .collect();
+    let mut runs = Vec::new();
+    let mut configs = Vec::new();
+    for (cell, picks) in cells.iter().enumerate() {
+        let axis_overrides: Vec<Override> = spec
+            .axes
+            .iter()
+            .zip(picks)
+            .map(|(a, &i)| {
+                let line = line_of(&text, &format!("\"{}\"", a.path)).unwrap_or(1);
+                Override::new(&a.path, a.values[i].clone(), format!("{}:{line}: axis `{}`", file.display(), a.path))
+            })
+            .collect();
+        for repeat in 0..spec.repeats {
+            let seed = first_seed + repeat as u64;
+            let mut overrides = axis_overrides.clone();
+            overrides.push(Override::new(
+                "seed",
+                toml::Value::Integer(seed as i64),
+                format!("{}: repeat {repeat}", file.display()),
+            ));
+            let run_name = derived_name(&base.name, &overrides);
+            overrides.splice(0..0, fixed.iter().cloned());
+            overrides.push(Override::new("name", toml::Value::String(run_name.clone()), file.display().to_string()));
+            let config = crate::validate::parse_config_with(&base_text, &base_path, &overrides)?;
+            runs.push(SweepRun {
+                name: run_name.clone(),
+                cell,
+                repeat,
+                seed,
+                axes: axis_overrides.iter().map(|o| (o.path.clone(), o.value.to_string())).collect(),
+                overrides: overrides.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
+                folder: PathBuf::from("runs").join(&run_name),
+            });
+            configs.push(config);
+        }
+    }
+    // Two cells whose labels coincide (e.g. two axes ending in the same field) keep apart by index.
+    let mut seen = std::collections::HashSet::new();
+    if !runs.iter().all(|r| seen.insert(r.name.clone())) {
+        for (i, r) in runs.iter_mut().enumerate() {
+            r.folder = PathBuf::from("runs").join(format!("{i:03}-{}", r.name));
+        }
+    }
+    Ok(Sweep { name, file: file.to_path_buf(), text, base, runs, configs })
+}
+
+/// Threads one run keeps busy: its arms side by side, or one at a time.
+fn threads_per_run(config: &Config) -> usize {
+    match config.train.schedule {
+        Schedule::Parallel => config.arms().len().max(1),
+        Schedule::Sequential => 1,
+    }
+}
+
+/// `ppdl sweep SWEEP.toml [--jobs N] [--out DIR]`.
+pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result<()> {
+    let sweep = load(file)?;
+    let root = match out {
+        Some(p) => p.to_path_buf(),
+        None => sweep.base.output.dir.join(format!("sweep-{}", sweep.name)),
+    };
+    std::fs::create_dir_all(root.join("runs"))
+        .map_err(|e| InputError::new(format!("{}: cannot create sweep folder: {e}", root.display())))?;
+    crate::atomic::write(&root.join("sweep.toml"), sweep.text.as_bytes())?;
+    crate::atomic::write_json(&root.join("runs.json"), &sweep.runs)?;
+
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let jobs = jobs.unwrap_or_else(|| cores / threads_per_run(&sweep.base)).max(1);
+    let names = crate::attacks::registry::names();
+    let todo: Vec<usize> = (0..sweep.runs.len())
+        .filter(|&i| {
+            let folder = RunFolder::new(root.join(&sweep.runs[i].folder));
+            !folder.load_summary().is_ok_and(|s| RunStatus::load(&folder, &s, &names).is_finished())
+        })
+        .collect();
+    let skipped = sweep.runs.len() - todo.len();
+    println!(
+        "ppdl sweep {} -> {}: {} runs ({} finished before, {} to run), {jobs} at a time",
+        file.display(),
+        root.display(),
+        sweep.runs.len(),
+        skipped,
+        todo.len()
+    );
+
+    let control = Arc::new(Control::default());
+    crate::headless::install_interrupt_handler(&control);
+    let terminal = std::io::stdout().is_terminal();
+    let bar = indicatif::ProgressBar::new(sweep.runs.len() as u64);
+    if terminal {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed_precise} eta {eta} {msg}")
+                .expect("valid template"),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_position(skipped as u64);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(skipped);
+    let failures: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(todo.len()) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                if k >= todo.len() || control.stop_requested() {
+                    break;
+                }
+                let i = todo[k];
+                let run = &sweep.runs[i];
+                let dir = root.join(&run.folder);
+                let result = run_one(&sweep.configs[i], &dir, &control);
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                let line = match &result {
+                    Ok(()) => format!("[{n}/{}] {} finished", sweep.runs.len(), run.name),
+                    Err(e) => format!("[{n}/{}] {} FAILED: {e}", sweep.runs.len(), run.name),
+                };
+                if let Err(e) = result {
+                    failures.lock().expect("no panics hold it").push((run.name.clone(), e));
+                }
+                if terminal {
+                    bar.println(line);
+                    bar.inc(1);
+                } else {
+                    println!("{line}");
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+
+    let table = aggregate(&sweep.name, &root, &sweep.runs)?;
+    write_table(&root, &table)?;
+    print!("\n{}", table.markdown());
+    println!("sweep folder: {} (sweep.csv, sweep.json)", root.display());
+    let failures = failures.into_inner().expect("workers ended");
+    if control.stop_requested() {
+        return Err(anyhow::Error::new(crate::error::Interrupted)
+            .context(format!("sweep interrupted; run it again to finish: ppdl sweep {}", file.display())));
+    }
+    if !failures.is_empty() {
+        let list: Vec<String> = failures.iter().map(|(n, e)| format!("  {n}: {e}")).collect();
+        anyhow::bail!(
+            "{} of {} runs failed (run the sweep again to retry them):\n{}",
+            failures.len(),
+            sweep.runs.len(),
+            list.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// One run into a fresh folder (an unfinished one from before is replaced). Err: why it failed.
+fn run_one(config: &Config, dir: &Path, control: &Arc<Control>) -> Result<(), String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+    }
+    // Events are not shown per run (the sweep has one progress bar); the receiver drains them.
+    let (tx, rx) = mpsc::channel();
+    let drain = std::thread::spawn(move || rx.iter().count());
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::run::run_experiment(config, dir, &tx, control)
+    }));
+    drop(tx);
+    let _ = drain.join();
+    match result {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err("the run panicked".into()),
+    }
+}
+
+/// sweep.json and sweep.csv.
+pub fn write_table(root: &Path, table: &SweepTable) -> anyhow::Result<()> {
+    crate::atomic::write_json(&root.join("sweep.json"), table)?;
+    crate::atomic::write(&root.join("sweep.csv"), table.csv().as_bytes())?;
+    Ok(())
+}
+
+/// `ppdl summarize SWEEP_DIR`: the table from the sweep's run folders (recomputed from them).
+pub fn summarize(root: &Path) -> anyhow::Result<String> {
+    let path = root.join("runs.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
+    let runs: Vec<SweepRun> =
+        serde_json::from_str(&text).map_err(|e| InputError::in_file(&path, format!("unexpected content: {e}")))?;
+    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(aggregate(&name, root, &runs)?.markdown())
+}
+
+/// Whether `dir` is a sweep folder (it has runs.json).
+pub fn is_sweep_folder(dir: &Path) -> bool {
+    dir.join("runs.json").is_file()
+}
