@@ -27,19 +27,26 @@ figures = true
 enabled = []
 "#;
 
-#[test]
-fn run_writes_samples_figures_and_report() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("c.toml");
-    std::fs::write(&cfg, CONFIG).unwrap();
-    let out = tmp.path().join("run");
+/// `ppdl run` on `config` (written into `dir`) into `dir/run`, which must succeed; the run folder and
+/// the printed output.
+fn run_config(dir: &Path, config: &str) -> (std::path::PathBuf, String) {
+    let cfg = dir.join("c.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let out = dir.join("run");
     let o = Command::new(env!("CARGO_BIN_EXE_ppdl"))
         .args(["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .current_dir(tmp.path())
+        .current_dir(dir)
         .output()
         .unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success(), "{text}");
+    (out, text)
+}
+
+#[test]
+fn run_writes_samples_figures_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, text) = run_config(tmp.path(), CONFIG);
     assert!(text.contains("== figures and report"), "{text}");
     assert!(!text.contains("figures failed"), "{text}");
     // Every run now writes overhead.json, so its two figures are expected too.
@@ -150,16 +157,7 @@ enabled = ["key-space", "known-plaintext"]
 n = [5, 50]
 "#;
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("c.toml");
-    std::fs::write(&cfg, config).unwrap();
-    let out = tmp.path().join("run");
-    let o = Command::new(env!("CARGO_BIN_EXE_ppdl"))
-        .args(["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "{text}");
+    let (out, _) = run_config(tmp.path(), config);
     let attacks = ppdl::attacks::load_file(&out.join("attacks.json")).unwrap();
     assert_eq!(attacks.arms(), ["perm", "mix"]);
     for arm in ["perm", "mix"] {
