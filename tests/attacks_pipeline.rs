@@ -113,7 +113,14 @@ fn selected(a: &AttacksConfig) -> Vec<&'static str> {
 }
 
 fn dataset() -> Dataset {
-    Dataset { name: "digits".into(), shape: SHAPE, classes: 10, class_names: Vec::new(), train: synthetic(3000, 1), test: synthetic(1200, 2) }
+    Dataset {
+        name: "digits".into(),
+        shape: SHAPE,
+        classes: 10,
+        class_names: Vec::new(),
+        train: synthetic(3000, 1),
+        test: synthetic(1200, 2),
+    }
 }
 
 #[test]

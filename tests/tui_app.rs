@@ -422,7 +422,10 @@ fn the_form_edits_one_arm_of_an_arms_config_and_saves_valid_toml() {
     let original = config(COMPARE4);
     let (a, b) = (saved.arms(), original.arms());
     assert_eq!(a.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ARMS4);
-    assert_eq!(a[2].scheme.keyed().unwrap().transforms, vec![TransformSpec::new("block-shuffle").with("block", 7).with("flip", true)]);
+    assert_eq!(
+        a[2].scheme.keyed().unwrap().transforms,
+        vec![TransformSpec::new("block-shuffle").with("block", 7).with("flip", true)]
+    );
     for i in [0, 1, 3] {
         assert_eq!(a[i], b[i], "arm {i} unchanged");
     }

@@ -3,9 +3,9 @@
 pub mod attacks;
 pub mod samples;
 pub mod stats;
-pub mod sweep;
 pub mod status;
 pub mod summary;
+pub mod sweep;
 
 use std::path::{Path, PathBuf};
 

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use ppdl::attacks::Event;
 use ppdl::attacks::{AttackRecord, Curve, Figure, ThreatModel};
 use ppdl::config::{Config, Schedule, SchemeConfig};
-use ppdl::scheme::transforms::DescribePrivacy;
 use ppdl::data::ImageShape;
 use ppdl::overhead::{
     ArmOverhead, BytesPerSample, EncodeCost, InferenceCost, InferenceTimes, LiteratureEntry, Measured,
     MeasurementContext, OverheadReport, TrainingCost,
 };
 use ppdl::results::{ArmRecord, ArmStatus, DatasetRecord, RunStatus, Summary, RUN_FORMAT_VERSION};
+use ppdl::scheme::transforms::DescribePrivacy;
 use ppdl::train::{ArmSummary, MetricRow, MetricSplit};
 use ppdl::tui::actions::{ConfigEntry, RunDetail, RunEntry};
 use ppdl::tui::analysis::{AttackRow, Attacks, Availability, Overhead};

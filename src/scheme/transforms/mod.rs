@@ -15,9 +15,9 @@ pub mod kind;
 
 pub use block_shuffle::BlockShuffle;
 pub use kind::{
-    check_config_transforms, check_transforms, draws_fresh_noise, find, initial_spec, log2_factorial, reference_table, resolve_config_transforms, resolve_transforms,
-    DescribePrivacy, FamilyStyle, FeatureMap, KeySpace, Param, ParamType, Params, Shape, Structure, TransformKind,
-    TransformLabel,
+    check_config_transforms, check_transforms, draws_fresh_noise, find, initial_spec, log2_factorial, reference_table,
+    resolve_config_transforms, resolve_transforms, DescribePrivacy, FamilyStyle, FeatureMap, KeySpace, Param,
+    ParamType, Params, Shape, Structure, TransformKind, TransformLabel,
 };
 pub use noise::Noise;
 pub use orthogonal_mix::{random_orthogonal, OrthogonalMix};
