@@ -701,16 +701,22 @@ impl Config {
         }
     }
 
-    /// The keyed arms' settings with their field prefix (`privacy` or `arms[i]`).
-    pub fn keyed_settings(&self) -> Vec<(String, PrivacyConfig)> {
+    /// The config path of arm `i`'s own settings (of `arms()`): `arms[i]`, or `privacy` for the keyed
+    /// arm of the two-arm form.
+    pub fn arm_field(&self, i: usize) -> String {
         match &self.arms {
-            Some(arms) => arms
-                .iter()
-                .enumerate()
-                .filter_map(|(i, a)| a.scheme.keyed().map(|p| (format!("arms[{i}]"), p.clone())))
-                .collect(),
-            None => vec![("privacy".into(), self.privacy.clone().unwrap_or_default())],
+            Some(_) => format!("arms[{i}]"),
+            None => "privacy".into(),
         }
+    }
+
+    /// The keyed arms' settings with their field prefix ([`Config::arm_field`]).
+    pub fn keyed_settings(&self) -> Vec<(String, PrivacyConfig)> {
+        self.arms()
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.scheme.keyed().map(|p| (self.arm_field(i), p.clone())))
+            .collect()
     }
 
     /// The resolved config (every default filled in) as TOML.

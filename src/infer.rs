@@ -100,24 +100,17 @@ impl WithNet<Cpu> for Serve<'_> {
 
 /// The keyed arm `infer` (and `export`) works on: the one named, or the run's only keyed arm.
 pub(crate) fn pick_arm<'a>(summary: &'a Summary, arm: Option<&str>, run_dir: &Path) -> anyhow::Result<&'a ArmRecord> {
-    let keyed: Vec<&ArmRecord> = summary.protected().filter(|a| a.scheme.keyed().is_some()).collect();
-    let names = keyed.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
+    let keyed: Vec<&ArmRecord> = summary.keyed_arms().collect();
     match arm {
-        Some(name) => keyed.iter().find(|a| a.name == name).copied().ok_or_else(|| {
-            let hint = crate::error::did_you_mean(name, keyed.iter().map(|a| a.name.as_str()));
-            InputError::new(format!(
-                "{}: --arm {name}: expected a keyed arm of this run, one of {names}{hint}",
-                run_dir.display()
-            ))
-            .into()
-        }),
+        Some(name) => summary.keyed_arm(name, run_dir),
         None => match keyed.as_slice() {
             [only] => Ok(only),
             [] => Err(InputError::new(format!("{}: the run has no keyed arm to serve", run_dir.display())).into()),
             _ => Err(InputError::new(format!(
-                "{}: the run has {} keyed arms ({names}): choose one with --arm NAME",
+                "{}: the run has {} keyed arms ({}): choose one with --arm NAME",
                 run_dir.display(),
-                keyed.len()
+                keyed.len(),
+                keyed.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ")
             ))
             .into()),
         },

@@ -118,10 +118,7 @@ fn make_keys(config: &Config) -> anyhow::Result<Vec<Option<SecretKey>>> {
         .arms()
         .iter()
         .enumerate()
-        .map(|(i, arm)| {
-            let field = if config.arms.is_some() { format!("arms[{i}]") } else { "privacy".into() };
-            arm.scheme.keyed().map(|p| make_key(p, &field)).transpose()
-        })
+        .map(|(i, arm)| arm.scheme.keyed().map(|p| make_key(p, &config.arm_field(i))).transpose())
         .collect()
 }
 

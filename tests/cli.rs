@@ -847,6 +847,16 @@ label_permutation = false
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["arm"], "blocks");
     assert_eq!(report["matches_run"], true, "{report}");
+    // `attack --arm` attacks that keyed arm alone; an unknown name is an input error with a suggestion.
+    assert_input_error(
+        &ppdl(&["attack", b.to_str().unwrap(), "--only", "key-space", "--arm", "blokcs"], tmp.path()),
+        &["--arm blokcs", "did you mean `blocks`"],
+    );
+    let o = ppdl(&["attack", b.to_str().unwrap(), "--only", "key-space", "--arm", "blocks"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let attacks = ppdl::attacks::load_file(&b.join("attacks.json")).unwrap();
+    assert_eq!(attacks.arms(), ["blocks"]);
+    assert!(attacks.record("blocks", "key-space").is_some());
 }
 
 #[test]

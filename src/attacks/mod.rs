@@ -595,20 +595,11 @@ pub fn rerun(
             }
         }
     };
-    let mut keyed: Vec<String> =
-        config.arms().into_iter().filter(|a| a.scheme.keyed().is_some()).map(|a| a.name).collect();
-    if let Some(name) = arm {
-        if !keyed.iter().any(|k| k == name) {
-            let list = keyed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-            let hint = crate::error::did_you_mean(name, keyed.iter().map(String::as_str));
-            return Err(InputError::new(format!(
-                "{}: --arm {name}: expected a keyed arm of this run, one of {list}{hint}",
-                run_dir.display()
-            ))
-            .into());
-        }
-        keyed.retain(|k| k == name);
-    }
+    let summary = folder.load_summary()?;
+    let keyed: Vec<String> = match arm {
+        Some(name) => vec![summary.keyed_arm(name, run_dir)?.name.clone()],
+        None => summary.keyed_arms().map(|a| a.name.clone()).collect(),
+    };
     let need_model: Vec<&str> =
         kinds.iter().filter(|k| k.needs().contains(&Need::ProviderModel)).map(|k| k.name()).collect();
     for arm in &keyed {

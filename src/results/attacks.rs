@@ -263,10 +263,10 @@ impl AttacksFile {
         let replaced = |arm: &str, name: &str| pairs.iter().any(|(a, n)| a == arm && n == name);
         self.records.retain(|r| !replaced(&r.arm, &r.name));
         self.failures.retain(|f| !replaced(&f.arm, &f.name));
-        let mut arms: Vec<String> = Vec::new();
-        for arm in self.records.iter().map(|r| &r.arm).chain(pairs.iter().map(|p| &p.0)) {
-            if !arms.contains(arm) {
-                arms.push(arm.clone());
+        let mut arms: Vec<String> = self.arms().into_iter().map(str::to_string).collect();
+        for arm in newer.arms() {
+            if !arms.iter().any(|a| a == arm) {
+                arms.push(arm.to_string());
             }
         }
         self.records.extend(newer.records);

@@ -176,6 +176,25 @@ impl Summary {
     pub fn arm(&self, name: &str) -> Option<&ArmRecord> {
         self.arms.iter().find(|a| a.name == name)
     }
+
+    /// The arms with a key (what `infer` serves and the attacks attack), in order.
+    pub fn keyed_arms(&self) -> impl Iterator<Item = &ArmRecord> {
+        self.arms.iter().filter(|a| a.scheme.keyed().is_some())
+    }
+
+    /// The keyed arm `name` (`--arm NAME` of `infer` and `attack` on the run in `run_dir`), or an
+    /// input error listing the run's keyed arms with a suggestion.
+    pub fn keyed_arm(&self, name: &str, run_dir: &Path) -> anyhow::Result<&ArmRecord> {
+        self.keyed_arms().find(|a| a.name == name).ok_or_else(|| {
+            let names = self.keyed_arms().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
+            let hint = crate::error::did_you_mean(name, self.keyed_arms().map(|a| a.name.as_str()));
+            InputError::new(format!(
+                "{}: --arm {name}: expected a keyed arm of this run, one of {names}{hint}",
+                run_dir.display()
+            ))
+            .into()
+        })
+    }
 }
 
 /// summary.json format 1: two fixed arms.

@@ -118,9 +118,9 @@ impl Form {
 
     /// The config path of the settings being edited: `privacy` or `arms[i]`.
     fn prefix(&self) -> String {
-        match (&self.config.arms, self.arm) {
-            (Some(_), Some(i)) => format!("arms[{i}]"),
-            _ => "privacy".into(),
+        match self.arm {
+            Some(i) => self.config.arm_field(i),
+            None => "privacy".into(),
         }
     }
 
