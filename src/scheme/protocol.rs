@@ -1,7 +1,8 @@
 //! The two parties and what crosses between them.
 //!
 //! The trust boundary is carried by types: only [`Customer`] holds the [`SecretKey`]; what it hands the
-//! provider ([`EncodedInputs`], [`EncodedTrainingSet`]) can be made only by encoding, and the provider
+//! provider ([`EncodedInputs`], [`EncodedTrainingSet`]) can be made only by encoding (a provider that runs
+//! as its own process rebuilds [`EncodedInputs`] from the bytes it received, `ppdl provider`), and the provider
 //! side of the code (trainers, model serving) takes only [`TrainingSet`] views and returns raw scores.
 //! Accuracy on the test set is judged by a [`Judge`] the customer makes: it decodes the provider's
 //! scores with the secret label assignment and compares with the true labels the provider never sees.
@@ -72,7 +73,7 @@ impl EncodedInputs {
     /// What a provider running as its own process rebuilds from the bytes it received (`ppdl provider`):
     /// it holds those bytes and nothing else. The customer side makes encoded inputs only by encoding.
     pub fn received(images: Vec<f32>, features: usize) -> Self {
-        assert!(features > 0 && images.len() % features == 0, "received inputs are whole rows");
+        assert!(features > 0 && images.len().is_multiple_of(features), "received inputs are whole rows");
         EncodedInputs { images, features }
     }
 }
