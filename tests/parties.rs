@@ -129,6 +129,23 @@ fn four_commands_as_separate_processes_match_an_in_process_run() {
     assert_eq!(decoded, recorded, "two processes: {decoded}, in-process run: {recorded}");
     assert!(decoded > 0.5, "a trained model decodes well above chance: {decoded}");
 
+    // The same with the true labels from a file, writing the predictions; and without labels.
+    let test = ppdl::data::embedded::load().unwrap().test.truncated(500);
+    let labels = root.join("labels.npz");
+    let y = Array::from_i64(vec![500], &test.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>());
+    std::fs::write(&labels, npz::write_npz(&[("y_test", &y)]).unwrap()).unwrap();
+    let pred = root.join("pred.npz");
+    let args = ["customer", "decode", s(&key), s(&scores), "--labels", s(&labels), "--out", s(&pred), "--json"];
+    let with_file: serde_json::Value = serde_json::from_str(&ok(ppdl_in(root, &args), "decode --labels")).unwrap();
+    assert_eq!(with_file["accuracy"].as_f64(), Some(recorded));
+    let arrays = npz::read_npz(&pred).unwrap();
+    let y_pred = &arrays.iter().find(|(n, _)| n == "y_pred").unwrap().1;
+    let hits = (0..500).filter(|&i| y_pred.get_f64(i) as u8 == test.labels[i]).count();
+    assert_eq!(hits as f64 / 500.0, recorded, "y_pred holds the decoded classes");
+    let args = ["customer", "decode", s(&key), s(&scores), "--no-labels", "--json"];
+    let unlabelled: serde_json::Value = serde_json::from_str(&ok(ppdl_in(root, &args), "decode --no-labels")).unwrap();
+    assert!(unlabelled["accuracy"].is_null());
+
     // A second key file is not written over without --force.
     refused(ppdl_in(root, &["customer", "keygen", s(&cfg), "--out", s(&key)]), &[s(&key), "--force"]);
     ok(ppdl_in(root, &["customer", "keygen", s(&cfg), "--out", s(&key), "--force"]), "keygen --force");
