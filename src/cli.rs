@@ -113,6 +113,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The data owner as its own process: make a key, encode the data for the provider, decode scores.
+    #[command(subcommand)]
+    Customer(crate::parties::CustomerCommand),
+    /// The compute owner as its own process: train on a customer's package, score encoded inputs.
+    #[command(subcommand)]
+    Provider(crate::parties::ProviderCommand),
     /// Training throughput of ppdl's networks against the same networks in PyTorch (CPU), when
     /// `import torch` works; same data, batch, optimiser and threads.
     Bench(crate::overhead::bench::BenchArgs),
@@ -251,6 +257,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Customer(cmd)) => crate::parties::customer_command(cmd),
+        Some(Command::Provider(cmd)) => crate::parties::provider_command(cmd),
         Some(Command::Bench(args)) => {
             crate::overhead::bench::command(&args)?;
             Ok(())

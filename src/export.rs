@@ -12,12 +12,12 @@
 use std::path::Path;
 
 use anyhow::Result;
-use sha2::{Digest, Sha256};
 
-use crate::data::npz::{self, Array};
+use crate::data::npz::Array;
 use crate::error::InputError;
 use crate::results::samples::SamplesFile;
 use crate::results::RunFolder;
+use crate::scheme::protocol::WireDigests;
 use crate::scheme::{Customer, KeyFile, SecretKey};
 
 /// Which arrays to export.
@@ -28,12 +28,8 @@ pub enum What {
     Samples,
 }
 
-/// The file format written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Npz,
-    Safetensors,
-}
+/// The file format written (one writer for every array file ppdl makes: `data::arrays`).
+pub use crate::data::arrays::ArrayFormat as Format;
 
 /// What was written, for the front end to print.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,10 +58,7 @@ pub fn export(run_dir: &Path, what: What, arm: Option<&str>, format: Format, out
         }
     };
     let refs: Vec<(&str, &Array)> = arrays.iter().map(|(n, a)| (n.as_str(), a)).collect();
-    let bytes = match format {
-        Format::Npz => npz::write_npz(&refs)?,
-        Format::Safetensors => safetensors_bytes(&refs),
-    };
+    let bytes = crate::data::arrays::to_bytes(format, &refs)?;
     crate::atomic::write(out, &bytes)?;
     let arrays = arrays.iter().map(|(n, a)| (n.clone(), a.dtype.descr(), a.shape.clone())).collect();
     Ok(ExportReport { arrays, arm, digests_match })
@@ -107,24 +100,8 @@ fn provider_view(
 
 /// Compares the re-encoding with the digests the run stored; `None` when there are none to compare.
 fn digests_match(path: &Path, train: &crate::scheme::EncodedTrainingSet, test: &[f32]) -> Option<bool> {
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    let sha = |bytes: &mut dyn Iterator<Item = [u8; 4]>| {
-        let mut h = Sha256::new();
-        bytes.for_each(|b| h.update(b));
-        hex::encode(h.finalize())
-    };
-    let codes = {
-        let mut h = Sha256::new();
-        train.codes().iter().for_each(|c| h.update(c.to_le_bytes()));
-        hex::encode(h.finalize())
-    };
-    let train_sha = sha(&mut train.inputs().images().iter().map(|v| v.to_le_bytes()));
-    let test_sha = sha(&mut test.iter().map(|v| v.to_le_bytes()));
-    Some(
-        json["train_inputs_sha256"].as_str() == Some(train_sha.as_str())
-            && json["train_codes_sha256"].as_str() == Some(codes.as_str())
-            && json["test_inputs_sha256"].as_str() == Some(test_sha.as_str()),
-    )
+    let stored: WireDigests = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    Some(stored == WireDigests::of_encoded(train, test))
 }
 
 fn customer_view(folder: &RunFolder) -> Result<Named> {
@@ -156,32 +133,5 @@ fn samples_arrays(file: &SamplesFile) -> Named {
     for r in &file.reconstructions {
         out.push((format!("reconstructed_{}", r.attack.replace('-', "_")), stack(&r.images)));
     }
-    out
-}
-
-/// A safetensors file: an 8-byte little-endian header length, the JSON header, then the data.
-fn safetensors_bytes(arrays: &[(&str, &Array)]) -> Vec<u8> {
-    let mut header = serde_json::Map::new();
-    let mut offset = 0;
-    for (name, a) in arrays {
-        let dtype = match a.dtype {
-            npz::DType::F32 => "F32",
-            npz::DType::I64 => "I64",
-            npz::DType::U8 => "U8",
-            other => unreachable!("export writes no {other:?}"),
-        };
-        header.insert(
-            name.to_string(),
-            serde_json::json!({"dtype": dtype, "shape": a.shape, "data_offsets": [offset, offset + a.data.len()]}),
-        );
-        offset += a.data.len();
-    }
-    let mut text = serde_json::Value::Object(header).to_string();
-    while !text.len().is_multiple_of(8) {
-        text.push(' ');
-    }
-    let mut out = (text.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(text.as_bytes());
-    arrays.iter().for_each(|(_, a)| out.extend_from_slice(&a.data));
     out
 }

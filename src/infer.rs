@@ -73,7 +73,12 @@ pub struct Provider<'a> {
     outputs: usize,
 }
 
-impl Provider<'_> {
+impl<'a> Provider<'a> {
+    /// The provider serving the weights in `model` (an `arch` network for `shape` inputs and `outputs` codes).
+    pub fn new(model: &'a Path, arch: crate::config::Arch, shape: crate::data::ImageShape, outputs: usize) -> Self {
+        Provider { model, arch, shape, outputs }
+    }
+
     /// Scores for the encoded inputs from the stored model (n rows of `outputs`).
     pub fn serve(&self, inputs: &EncodedInputs) -> anyhow::Result<Vec<f32>> {
         // The device the run trained and evaluated on (denormals flushed alike).

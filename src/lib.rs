@@ -17,6 +17,7 @@ pub mod headless;
 pub mod infer;
 pub mod model;
 pub mod overhead;
+pub mod parties;
 pub mod plot;
 pub mod results;
 pub mod run;

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sha2::{Digest, Sha256};
 
 use crate::atomic;
 use crate::attacks::Event;
@@ -500,21 +499,11 @@ fn write_provider_digests(
     train: &crate::scheme::EncodedTrainingSet,
     test_inputs: &[f32],
 ) -> anyhow::Result<()> {
-    let digest = |values: &[f32]| {
-        let mut h = Sha256::new();
-        for v in values {
-            h.update(v.to_le_bytes());
-        }
-        hex::encode(h.finalize())
-    };
-    let mut codes = Sha256::new();
-    for c in train.codes() {
-        codes.update(c.to_le_bytes());
-    }
+    let digests = crate::scheme::protocol::WireDigests::of_encoded(train, test_inputs);
     let record = serde_json::json!({
-        "train_inputs_sha256": digest(train.inputs().images()),
-        "train_codes_sha256": hex::encode(codes.finalize()),
-        "test_inputs_sha256": digest(test_inputs),
+        "train_inputs_sha256": digests.train_inputs_sha256,
+        "train_codes_sha256": digests.train_codes_sha256,
+        "test_inputs_sha256": digests.test_inputs_sha256,
         "train_samples": train.inputs().len(),
         "features": train.inputs().features(),
         "encoding": "little-endian f32, row-major, samples in dataset order",

@@ -216,3 +216,61 @@ fn bad_image_folders_and_npz_files_are_refused_naming_file_and_place() {
         &["fashion.npz", "entry y_train.npy", "integer class labels"],
     );
 }
+
+/// `ppdl export --what provider-view` on the committed format-1 run folder: it re-encodes from the key
+/// file at the format-1 place (`customer/key.json`; the fixture keeps no key file, so the test writes the
+/// one its run had, from the config's fixed key) and gives what that run's provider received: the
+/// encoded test rows equal the encoded samples the run stored in `samples.json`.
+#[test]
+fn provider_view_of_a_format_1_run_folder_is_re_encoded_from_its_key_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    let run = tmp.path().join("v1");
+    std::fs::create_dir_all(run.join("customer")).unwrap();
+    for e in std::fs::read_dir(&fixture).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+    }
+    let config = ppdl::validate::load_config(&run.join("config.toml")).unwrap();
+    let privacy = config.arms()[1].scheme.keyed().unwrap().clone();
+    let data = config.data.load().unwrap();
+    let key = ppdl::scheme::SecretKey::from_hex(privacy.fixed_key.as_deref().unwrap()).unwrap();
+    let customer = ppdl::scheme::Customer::new(key, &privacy, &data.name, data.shape, data.classes);
+    let summary = read_json(&run.join("summary.json"));
+    assert_eq!(summary["key_fingerprint"].as_str(), Some(customer.fingerprint().as_str()), "the run's key");
+    customer.key_file().save(&run.join("customer/key.json")).unwrap();
+
+    let out = tmp.path().join("provider.npz");
+    let o = ppdl(&["export", run.to_str().unwrap(), "--what", "provider-view", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(arm `private`)"));
+    let arrays = npz::read_npz(&out).unwrap();
+    let get = |name: &str| arrays.iter().find(|(n, _)| n == name).map(|(_, a)| a.clone()).unwrap();
+    let (x_train, y_train, x_test) = (get("x_train"), get("y_train"), get("x_test"));
+    assert_eq!(x_train.shape, [600, 28, 28, 1]);
+    assert_eq!(x_test.shape, [500, 28, 28, 1]);
+    assert_eq!(y_train.shape, [600]);
+    let samples = read_json(&run.join("samples.json"));
+    let indices = samples["indices"].as_array().unwrap();
+    assert!(!indices.is_empty());
+    for (row, index) in samples["encoded"].as_array().unwrap().iter().zip(indices) {
+        let i = index.as_u64().unwrap() as usize;
+        let stored: Vec<f32> = row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let exported: Vec<f32> = (0..784).map(|j| x_test.get_f64(i * 784 + j) as f32).collect();
+        // samples.json keeps 4 decimals.
+        let worst = exported.iter().zip(&stored).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst <= 0.5e-4 + 1e-6, "encoded test sample {i}: off by {worst} from the run's samples.json");
+    }
+    // A secret label permutation: one code per class, different classes different codes.
+    let mut code_of = std::collections::HashMap::new();
+    for (i, &label) in data.train.labels.iter().enumerate() {
+        let code = y_train.get_f64(i) as i64;
+        assert_eq!(*code_of.entry(label).or_insert(code), code, "class {label}");
+    }
+    let codes: std::collections::HashSet<i64> = code_of.values().copied().collect();
+    assert_eq!(codes.len(), code_of.len());
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

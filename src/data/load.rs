@@ -237,14 +237,20 @@ pub fn load_dataset_with(
         }
         Located::Npz(path) => npz_dataset::load(&path, opts.layout, opts.classes)?,
     };
-    dataset.name = match (opts.name, dir) {
-        (Some(name), _) => name.to_string(),
-        (None, Some(dir)) if kind.is_format() => source_name(dir),
-        _ => kind.name().to_string(),
-    };
+    dataset.name = dataset_name(kind, opts.name, dir);
     dataset.train = dataset.train.truncated(train_limit);
     dataset.test = dataset.test.truncated(test_limit);
     Ok(dataset)
+}
+
+/// The name a dataset goes by in every output: `data.name` when set, else a format dataset's folder
+/// (or `.npz` file) name, else the preset's name. Also what the TUI lists for a config, before loading.
+pub fn dataset_name(kind: DatasetKind, name: Option<&str>, dir: Option<&Path>) -> String {
+    match (name, dir) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(dir)) if kind.is_format() => source_name(dir),
+        _ => kind.name().to_string(),
+    }
 }
 
 /// The name a format dataset gets when `data.name` is not set: its folder's (or `.npz` file's) name.

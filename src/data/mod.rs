@@ -3,6 +3,7 @@
 //! Every image is stored flattened, channel-last (`index = (row * width + col) * channels + channel`),
 //! as `f32` in `[0, 1]`. Labels are class indices `0..classes`.
 
+pub mod arrays;
 pub mod cifar;
 pub mod digits;
 pub mod display;

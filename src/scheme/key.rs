@@ -78,6 +78,14 @@ pub struct KeyFile {
     pub transforms: Vec<TransformSpec>,
     pub label_permutation: bool,
     pub codes_per_class: usize,
+    /// Keys made by `ppdl customer keygen`: the resolved config the key was made from (TOML), so that
+    /// `ppdl customer encode` and `decode` need only the key file. Run keys leave it out (the run
+    /// folder has its config.toml).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    /// With `config`: the keyed arm of that config the key is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
 }
 
 /// What a key must match to be used on a run.
@@ -103,11 +111,14 @@ impl KeyFile {
             transforms: ctx.transforms.to_vec(),
             label_permutation: ctx.label_permutation,
             codes_per_class: ctx.codes_per_class,
+            config: None,
+            arm: None,
         }
     }
 
-    /// Read a key file, refusing one readable by others, from another format, or made for another setup.
-    pub fn load(path: &Path, ctx: &KeyContext) -> anyhow::Result<SecretKey> {
+    /// Read a key file without checking what it was made for (its mode, format and fingerprint are
+    /// checked): for the customer commands, which learn the setup from the file itself.
+    pub fn peek(path: &Path) -> anyhow::Result<KeyFile> {
         check_private_permissions(path)?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| InputError::in_file(path, format!("cannot read key file: {e}")))?;
@@ -133,6 +144,13 @@ impl KeyFile {
             )
             .into());
         }
+        Ok(file)
+    }
+
+    /// Read a key file, refusing one readable by others, from another format, or made for another setup.
+    pub fn load(path: &Path, ctx: &KeyContext) -> anyhow::Result<SecretKey> {
+        let file = Self::peek(path)?;
+        let key = SecretKey::from_hex(&file.secret)?;
         let mismatch = |field: &str, want: String, got: String| -> anyhow::Error {
             InputError::in_file(
                 path,

@@ -1,7 +1,8 @@
 //! The two parties and what crosses between them.
 //!
 //! The trust boundary is carried by types: only [`Customer`] holds the [`SecretKey`]; what it hands the
-//! provider ([`EncodedInputs`], [`EncodedTrainingSet`]) can be made only by encoding, and the provider
+//! provider ([`EncodedInputs`], [`EncodedTrainingSet`]) can be made only by encoding (a provider that runs
+//! as its own process rebuilds [`EncodedInputs`] from the bytes it received, `ppdl provider`), and the provider
 //! side of the code (trainers, model serving) takes only [`TrainingSet`] views and returns raw scores.
 //! Accuracy on the test set is judged by a [`Judge`] the customer makes: it decodes the provider's
 //! scores with the secret label assignment and compares with the true labels the provider never sees.
@@ -66,6 +67,56 @@ impl EncodedInputs {
     pub fn wire_bytes(&self) -> usize {
         self.images.len() * 4
     }
+}
+
+impl EncodedInputs {
+    /// What a provider running as its own process rebuilds from the bytes it received (`ppdl provider`):
+    /// it holds those bytes and nothing else. The customer side makes encoded inputs only by encoding.
+    pub fn received(images: Vec<f32>, features: usize) -> Self {
+        assert!(features > 0 && images.len().is_multiple_of(features), "received inputs are whole rows");
+        EncodedInputs { images, features }
+    }
+}
+
+/// sha256 digests of what the provider receives, the one definition (little-endian f32 inputs and u16
+/// codes, row-major, samples in dataset order): a run's `provider/ARM/encoded-data.json`, a provider
+/// package's manifest, and `ppdl export`'s check all use it, so they can be compared with each other.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WireDigests {
+    pub train_inputs_sha256: String,
+    pub train_codes_sha256: String,
+    pub test_inputs_sha256: String,
+}
+
+impl WireDigests {
+    pub fn of(train_inputs: &[f32], train_codes: &[u16], test_inputs: &[f32]) -> Self {
+        WireDigests {
+            train_inputs_sha256: sha256_f32(train_inputs),
+            train_codes_sha256: sha256_u16(train_codes),
+            test_inputs_sha256: sha256_f32(test_inputs),
+        }
+    }
+
+    /// The digests of an encoded training set and encoded test inputs.
+    pub fn of_encoded(train: &EncodedTrainingSet, test: &[f32]) -> Self {
+        Self::of(train.inputs().images(), train.codes(), test)
+    }
+}
+
+/// sha256 of f32 values as little-endian bytes.
+pub fn sha256_f32(values: &[f32]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    values.chunks(4096).for_each(|c| h.update(c.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
+    hex::encode(h.finalize())
+}
+
+/// sha256 of u16 values as little-endian bytes.
+pub fn sha256_u16(values: &[u16]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    values.iter().for_each(|c| h.update(c.to_le_bytes()));
+    hex::encode(h.finalize())
 }
 
 /// The encoded training set: encoded inputs and secret output codes.

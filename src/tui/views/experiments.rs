@@ -14,12 +14,10 @@ use crate::tui::theme;
 
 use super::block;
 
-/// A dataset's config spelling ("fashion-mnist"), independent of loader internals.
+/// The dataset's name as every output of a run will give it: `data.name`, a format dataset's folder or
+/// file name, or the preset's config spelling ("fashion-mnist").
 pub fn dataset_name(config: &Config) -> String {
-    serde_json::to_value(config.data.dataset)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
+    crate::data::load::dataset_name(config.data.dataset, config.data.name.as_deref(), config.data.dir.as_deref())
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -227,4 +225,23 @@ fn draw_details(frame: &mut Frame, area: Rect, app: &App) {
     };
     let widget = Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(format!("Details: {}", entry.rel)));
     frame.render_widget(widget, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::dataset_name;
+
+    fn config(data: &str) -> crate::config::Config {
+        crate::validate::parse_config(&format!("name = \"t\"\n[data]\n{data}\n"), Path::new("t.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_list_names_a_dataset_as_its_runs_will() {
+        assert_eq!(dataset_name(&config("dataset = \"npz\"\ndir = \"scans.npz\"\nname = \"my-scans\"")), "my-scans");
+        assert_eq!(dataset_name(&config("dataset = \"image-folder\"\ndir = \"photos/pets\"")), "pets");
+        assert_eq!(dataset_name(&config("dataset = \"mnist\"\nname = \"digits-2\"")), "digits-2");
+        assert_eq!(dataset_name(&config("dataset = \"fashion-mnist\"")), "fashion-mnist");
+    }
 }
