@@ -23,7 +23,7 @@ use super::FigureFiles;
 use crate::attacks::registry::{self, ResultKind};
 use crate::error::InputError;
 use crate::results::stats::MeanStats;
-use crate::results::sweep::{short_path, SweepRow, SweepRun, SweepTable, ACCURACY};
+use crate::results::sweep::{short_path, Reference, SweepRow, SweepRun, SweepTable, ACCURACY};
 
 /// What `ppdl plot SWEEP_DIR` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -164,7 +164,7 @@ pub(crate) fn delta_charts(t: &SweepTable, runs: &[SweepRun]) -> Vec<(String, Xy
         c.x_categories = layout.labels.clone();
         let ns: Vec<usize> = rows.iter().map(|(_, d)| d.n).collect();
         c.title = Some(format!(
-            "Accuracy delta per arm, mean and 95% interval ({} seeds per point){}{}",
+            "Accuracy delta per arm ({} seeds per point){}{}",
             n_text(&ns),
             style::TITLE_PART_SEPARATOR,
             t.name
@@ -521,36 +521,23 @@ pub(crate) fn frontier_chart(t: &SweepTable, m: &MetricChoice, group: Option<&st
     });
     // The metric's own levels, as its attack records define them (mean over the rows drawn).
     let rows: Vec<&SweepRow> = t.rows.iter().filter(|r| m.matches(&r.metric) && r.paired_delta.is_none()).collect();
-    // A level that differs between cells (e.g. the encoded data read as raw, which depends on the
-    // noise) is no one line: it is left to report.md's table.
-    let level = |pick: &dyn Fn(&SweepRow) -> Option<(f64, Option<String>)>| {
-        let vals: Vec<(f64, Option<String>)> = rows.iter().filter_map(|r| pick(r)).collect();
-        let (lo, hi) = min_max(&vals.iter().map(|v| v.0).collect::<Vec<_>>())?;
-        let mean = vals.iter().map(|v| v.0).sum::<f64>() / vals.len() as f64;
-        (hi - lo <= 0.01 * mean.abs().max(1e-9)).then(|| (mean, vals.iter().find_map(|v| v.1.clone())))
-    };
-    if let Some((v, label)) = level(&|r| {
-        r.chance
-            .as_ref()
-            .filter(|c| super::figures::meaningful_chance(c.value, &r.unit))
-            .map(|c| (c.value, c.label.clone()))
-    }) {
-        let what = label.unwrap_or_else(|| "chance".into());
-        c.hlines.push(HLine {
-            label: format!("{what} ({})", fmt_level(scale * v, &unit)),
-            y: scale * v,
-            color: style::CHANCE,
-            dotted: false,
-        });
-    }
-    if let Some((v, label)) = level(&|r| r.reference.as_ref().map(|c| (c.value, c.label.clone()))) {
-        let what = label.unwrap_or_else(|| "reference".into());
-        c.hlines.push(HLine {
-            label: format!("{what} ({})", fmt_level(scale * v, &unit)),
-            y: scale * v,
-            color: style::REFERENCE,
-            dotted: true,
-        });
+    let chances: Vec<&Reference> = rows
+        .iter()
+        .filter_map(|r| r.chance.as_ref().filter(|c| super::figures::meaningful_chance(c.value, &r.unit)))
+        .collect();
+    let references: Vec<&Reference> = rows.iter().filter_map(|r| r.reference.as_ref()).collect();
+    for (levels, what, color, dotted) in
+        [(chances, "chance", style::CHANCE, false), (references, "reference", style::REFERENCE, true)]
+    {
+        if let Some((v, label)) = common_level(&levels) {
+            let what = label.unwrap_or_else(|| what.into());
+            c.hlines.push(HLine {
+                label: format!("{what} ({})", fmt_level(scale * v, &unit)),
+                y: scale * v,
+                color,
+                dotted,
+            });
+        }
     }
     // x: every interval, 0 and the cost line, at least 3 points wide.
     let xs: Vec<f64> = points
@@ -580,6 +567,15 @@ pub(crate) fn frontier_chart(t: &SweepTable, m: &MetricChoice, group: Option<&st
     let lower = if m.unit == "dB" || m.unit == "fraction" { "lower = more private; " } else { "" };
     c.note = Some(format!("{lower}right of the dotted line: costs at most 1 point"));
     Some(c)
+}
+
+/// The mean of `levels` and the first label, when they agree to 1% (a level that differs between cells,
+/// e.g. the encoded data read as raw, which depends on the noise, is no one line: report.md lists it).
+fn common_level(levels: &[&Reference]) -> Option<(f64, Option<String>)> {
+    let values: Vec<f64> = levels.iter().map(|l| l.value).collect();
+    let (lo, hi) = min_max(&values)?;
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    (hi - lo <= 0.01 * mean.abs().max(1e-9)).then(|| (mean, levels.iter().find_map(|l| l.label.clone())))
 }
 
 fn fmt_level(v: f64, unit: &str) -> String {
@@ -710,9 +706,7 @@ pub(crate) fn report_markdown(
         let _ = writeln!(md, "| cell | arm | metric | unit | n | mean [95% CI] | without the attack (record's `chance`) | reference (record's `baseline`) |\n|---|---|---|---|---:|---:|---:|---:|");
         for r in attack_rows {
             let scale = 1.0;
-            let lvl = |x: &Option<crate::results::sweep::Reference>| {
-                x.as_ref().map_or(String::new(), |l| format!("{:.3}", l.value))
-            };
+            let lvl = |x: &Option<Reference>| x.as_ref().map_or(String::new(), |l| format!("{:.3}", l.value));
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -783,10 +777,8 @@ mod tests {
             unit: if metric == ACCURACY { "fraction".into() } else { "dB".into() },
             stats: mean_interval(xs),
             paired_delta: delta.map(mean_interval),
-            chance: (metric != ACCURACY).then(|| crate::results::sweep::Reference {
-                value: 10.6,
-                label: Some("no attack: the adversary's mean public image".into()),
-            }),
+            chance: (metric != ACCURACY)
+                .then(|| Reference { value: 10.6, label: Some("no attack: the adversary's mean public image".into()) }),
             reference: None,
         }
     }
