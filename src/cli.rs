@@ -79,6 +79,7 @@ pub enum Command {
     /// Regenerate every figure (RUN_DIR/figures/*.png and *.svg) and RUN_DIR/report.md from saved
     /// results, without retraining. With several run folders (or --out), also write the cross-run
     /// privacy/utility scatter (tradeoff.png, .svg, .md) into --out (default: the current folder).
+    /// A sweep folder gets its own figures (delta per axis, frontier) and report.md.
     Plot {
         /// Run folders, or folders holding run folders (e.g. `results`).
         #[arg(required = true)]
@@ -86,6 +87,13 @@ pub enum Command {
         /// Folder for the cross-run trade-off figure and table.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Sweep folder: the frontier's y, an attack's name or ATTACK:METRIC of sweep.json (default: the
+        /// strongest reconstruction attack's headline).
+        #[arg(long)]
+        metric: Option<String>,
+        /// Sweep folder: colour the frontier's points by this axis path (default: the first axis) or `arm`.
+        #[arg(long)]
+        group_by: Option<String>,
     },
     /// Inference protocol on a saved run: customer encodes the test set, provider serves its stored
     /// model, customer decodes; prints decoded accuracy against the run's recorded one (and, with
@@ -220,7 +228,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", table(&run_dirs)?);
             Ok(())
         }
-        Some(Command::Plot { run_dirs, out }) => crate::plot::plot_command(&run_dirs, out.as_deref()),
+        Some(Command::Plot { run_dirs, out, metric, group_by }) => crate::plot::plot_command(
+            &run_dirs,
+            out.as_deref(),
+            &crate::plot::sweep::SweepPlotOptions { metric, group_by },
+        ),
         Some(Command::Infer { run_dir, arm, json }) => {
             let r = crate::infer::infer(&run_dir, arm.as_deref())?;
             if json {

@@ -296,6 +296,22 @@ pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::
     write_table(&root, &table)?;
     print!("\n{}", table.markdown());
     println!("sweep folder: {} (sweep.csv, sweep.json)", root.display());
+    // Figures of what finished, like the end of `ppdl run` (off with the base's output.figures).
+    if sweep.base.output.figures {
+        match crate::plot::render_sweep(&root, &Default::default()) {
+            Ok(r) => println!(
+                "figures: {} (PNG + SVG) in {} from {} of {} runs; report {}",
+                r.figures.len(),
+                root.join("figures").display(),
+                r.finished,
+                r.runs,
+                r.report.display()
+            ),
+            Err(e) => {
+                println!("figures failed (the results are kept; retry with `ppdl plot {}`): {e:#}", root.display())
+            }
+        }
+    }
     let failures = failures.into_inner().expect("workers ended");
     if control.stop_requested() {
         return Err(anyhow::Error::new(crate::error::Interrupted)
@@ -340,17 +356,14 @@ pub fn write_table(root: &Path, table: &SweepTable) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `ppdl summarize SWEEP_DIR`: the table from the sweep's run folders (recomputed from them).
+/// `ppdl summarize SWEEP_DIR`: the tables from the sweep's run folders (recomputed from them): test
+/// accuracy and delta per cell and arm, ready for a README, then every metric.
 pub fn summarize(root: &Path) -> anyhow::Result<String> {
-    let path = root.join("runs.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
-    let runs: Vec<SweepRun> =
-        serde_json::from_str(&text).map_err(|e| InputError::in_file(&path, format!("unexpected content: {e}")))?;
-    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(aggregate(&name, root, &runs)?.markdown())
+    let (table, _) = crate::results::sweep::load_table(root)?;
+    Ok(format!("{}\nEvery metric:\n\n{}", table.accuracy_markdown(), table.markdown()))
 }
 
 /// Whether `dir` is a sweep folder (it has runs.json).
 pub fn is_sweep_folder(dir: &Path) -> bool {
-    dir.join("runs.json").is_file()
+    crate::results::sweep::is_sweep_folder(dir)
 }

@@ -722,6 +722,12 @@ pub(crate) const MIN_PSNR_SPAN_DB: f64 = 10.0;
 /// Smallest span of an accuracy-difference axis (fraction; 0.1 = 10 points).
 pub(crate) const MIN_DIFFERENCE_SPAN: f64 = 0.1;
 
+/// Whether an attack record's `chance` is a level worth a line: a PSNR "chance" of 0 dB (format-1
+/// records) is none.
+pub(crate) fn meaningful_chance(chance: f64, unit: &str) -> bool {
+    !(unit == "dB" && chance <= 0.0)
+}
+
 /// The reference lines of one attack panel: chance and the record's reference when the record's
 /// headline unit is what the panel shows, chance (1 / classes) on any other accuracy panel, and on
 /// accuracy panels the stolen model's best accuracy on raw inputs when the record holds it.
@@ -732,7 +738,7 @@ fn reference_lines(r: &AttackRecord, y_label: &str, classes: usize) -> Vec<HLine
     if crate::results::attacks::unit_matches(unit, y_label) {
         // A PSNR "chance" of 0 dB is no meaningful level (the reference line, e.g. the adversary's
         // mean image, is the no-knowledge floor), so it is not drawn.
-        let chance = r.chance.filter(|c| !(unit == "dB" && *c <= 0.0));
+        let chance = r.chance.filter(|c| meaningful_chance(*c, unit));
         if let Some(ch) = chance {
             let label = match &r.chance_label {
                 Some(what) => format!("{what} ({})", fmt_value(ch, unit)),

@@ -29,6 +29,7 @@ mod figures;
 pub mod inputs;
 mod report;
 pub mod style;
+pub mod sweep;
 mod tradeoff;
 
 use std::path::{Path, PathBuf};
@@ -97,11 +98,46 @@ pub fn render_tradeoff(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathB
     tradeoff::render(runs, out)
 }
 
+/// Figures and report.md of a sweep folder (`SWEEP_DIR/figures/`, `SWEEP_DIR/report.md`) from its
+/// run folders' results, with what `options` asks for. Bad `--metric` or `--group-by`: an input error
+/// naming the choices, before anything is written.
+pub fn render_sweep(root: &Path, options: &sweep::SweepPlotOptions) -> anyhow::Result<sweep::SweepRendered> {
+    register_fonts()?;
+    let (table, runs) = crate::results::sweep::load_table(root)?;
+    let metric = sweep::choose_metric(&table, options.metric.as_deref(), root)?;
+    let group = sweep::choose_group(&runs, options.group_by.as_deref())?;
+    sweep::render(root, &table, &runs, metric.as_ref(), group.as_deref())
+}
+
 /// `ppdl plot RUN_DIR... [--out DIR]`: every run folder is read (and checked) before anything is
 /// written; per-run figures and report go into each run folder; with two or more runs (or `--out`),
 /// the cross-run scatter goes into `out` (default `.`). A folder that is not a run stands for the run
 /// folders directly inside it. Prints what it wrote.
-pub fn plot_command(run_dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<()> {
+pub fn plot_command(run_dirs: &[PathBuf], out: Option<&Path>, options: &sweep::SweepPlotOptions) -> anyhow::Result<()> {
+    if let [dir] = run_dirs {
+        if crate::results::sweep::is_sweep_folder(dir) {
+            let r = render_sweep(dir, options)?;
+            println!(
+                "{}: sweep, {} of {} runs finished; {} figures (PNG + SVG) in {}",
+                dir.display(),
+                r.finished,
+                r.runs,
+                r.figures.len(),
+                dir.join("figures").display()
+            );
+            for s in &r.skipped {
+                println!("  skipped: {s}");
+            }
+            println!("  report: {}", r.report.display());
+            return Ok(());
+        }
+    }
+    if options.metric.is_some() || options.group_by.is_some() {
+        return Err(crate::error::InputError::new(
+            "--metric and --group-by apply to a sweep folder (one folder with runs.json)".to_string(),
+        )
+        .into());
+    }
     let run_dirs = crate::results::run_folders_in(run_dirs)?;
     let runs: Vec<RunData> = run_dirs.iter().map(|d| RunData::load(d)).collect::<anyhow::Result<_>>()?;
     for run in &runs {

@@ -3,10 +3,11 @@
 //! this module only reads the finished run folders.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::InputError;
 use crate::results::stats::{self, MeanStats};
 use crate::results::{attacks::AttacksFile, RunFolder};
 
@@ -40,6 +41,22 @@ pub struct SweepRow {
     /// Paired per-seed difference against the baseline arm of the same run (test accuracy of
     /// protected arms only).
     pub paired_delta: Option<MeanStats>,
+    /// An attack metric's level without the attack (its records' `chance`, mean over the runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance: Option<Reference>,
+    /// An attack metric's reference (its records' `baseline`, mean over the runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+}
+
+/// A reference level of an attack metric, as its attack records define it (`chance` / `baseline`
+/// with their labels in attacks.json), averaged over a cell's runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    pub value: f64,
+    /// What it is (the record's label; absent for plain chance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +74,9 @@ pub fn aggregate(name: &str, root: &std::path::Path, runs: &[SweepRun]) -> anyho
     type Values = BTreeMap<usize, BTreeMap<String, BTreeMap<String, (String, Vec<(u64, f64)>)>>>;
     let mut values: Values = BTreeMap::new();
     let mut arm_order: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    // (cell, arm, metric) -> (chance values, chance label, reference values, reference label)
+    type Levels = (Vec<f64>, Option<String>, Vec<f64>, Option<String>);
+    let mut levels: BTreeMap<(usize, String, String), Levels> = BTreeMap::new();
     let mut missing = Vec::new();
     for run in runs {
         let folder = RunFolder::new(root.join(&run.folder));
@@ -89,6 +109,12 @@ pub fn aggregate(name: &str, root: &std::path::Path, runs: &[SweepRun]) -> anyho
                     .or_insert_with(|| (r.headline.unit.clone(), Vec::new()))
                     .1
                     .push((run.seed, r.headline.value));
+                let l =
+                    levels.entry((run.cell, r.arm.clone(), format!("{}:{}", r.name, r.headline.metric))).or_default();
+                l.0.extend(r.chance.filter(|c| c.is_finite()));
+                l.1 = l.1.take().or_else(|| r.chance_label.clone());
+                l.2.extend(r.baseline.filter(|c| c.is_finite()));
+                l.3 = l.3.take().or_else(|| r.baseline_label.clone());
             }
         }
     }
@@ -111,6 +137,13 @@ pub fn aggregate(name: &str, root: &std::path::Path, runs: &[SweepRun]) -> anyho
                     _ => None,
                 };
                 let only: Vec<f64> = xs.iter().map(|(_, x)| *x).collect();
+                let level = |values: &[f64], label: &Option<String>| {
+                    (!values.is_empty()).then(|| Reference {
+                        value: values.iter().sum::<f64>() / values.len() as f64,
+                        label: label.clone(),
+                    })
+                };
+                let l = levels.get(&(*cell, arm.clone(), metric.clone()));
                 rows.push(SweepRow {
                     cell: *cell,
                     axes: axes.clone(),
@@ -119,6 +152,8 @@ pub fn aggregate(name: &str, root: &std::path::Path, runs: &[SweepRun]) -> anyho
                     unit: unit.clone(),
                     stats: stats::mean_interval(&only),
                     paired_delta,
+                    chance: l.and_then(|l| level(&l.0, &l.1)),
+                    reference: l.and_then(|l| level(&l.2, &l.3)),
                 });
             }
         }
@@ -213,6 +248,114 @@ impl SweepTable {
         }
         out
     }
+}
+
+impl SweepTable {
+    /// The accuracy table to paste into a README: per cell and arm, test accuracy and the paired delta
+    /// against the baseline, each mean with its 95% t-interval, n, and whether the delta's interval
+    /// excludes 0.
+    pub fn accuracy_markdown(&self) -> String {
+        let rows: Vec<&SweepRow> = self.rows.iter().filter(|r| r.metric == ACCURACY).collect();
+        let has_cells = rows.iter().any(|r| !r.axes.is_empty());
+        let mut out = String::new();
+        if has_cells {
+            out.push_str("| cell ");
+        }
+        out.push_str(
+            "| arm | test accuracy (%), mean [95% CI] | delta vs baseline (points), mean [95% CI] | delta ≠ 0? | n |\n",
+        );
+        out.push_str(if has_cells { "|---|---|---:|---:|---|---:|\n" } else { "|---|---:|---:|---|---:|\n" });
+        for r in rows {
+            if has_cells {
+                out.push_str(&format!("| {} ", r.cell_label()));
+            }
+            let (delta, distinct) = match &r.paired_delta {
+                Some(d) => (
+                    format!("{} (n = {})", points_with_interval(d, true), d.n),
+                    match d.excludes_zero() {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "n < 2",
+                    },
+                ),
+                None => ("(baseline)".to_string(), ""),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                r.arm,
+                points_with_interval(&r.stats, false),
+                delta,
+                distinct,
+                r.stats.n
+            ));
+        }
+        out.push_str(
+            "\nn: finished runs (seeds) per cell; 95% CI: Student's t over the n runs. Delta: each run's arm minus \
+             the same run's baseline (same seed, data order and initialisation), paired per seed; \"delta ≠ 0?\": \
+             whether its interval excludes 0.\n",
+        );
+        if !self.missing.is_empty() {
+            out.push_str(&format!("Not finished (left out): {}\n", self.missing.join(", ")));
+        }
+        out
+    }
+}
+
+/// The metric name of test accuracy in sweep rows.
+pub const ACCURACY: &str = "test_accuracy";
+
+impl SweepRow {
+    /// "sigma=0.05, block=4": the cell's axis values, each by the last part of its path.
+    pub fn cell_label(&self) -> String {
+        self.axes
+            .iter()
+            .map(|(p, v)| format!("{}={}", short_path(p), v.trim_matches('"')))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The last field of a config path (`privacy.transforms.0.sigma` -> `sigma`).
+pub fn short_path(path: &str) -> &str {
+    path.rsplit('.').find(|p| p.parse::<usize>().is_err()).unwrap_or(path)
+}
+
+impl MeanStats {
+    /// Whether the 95% interval excludes 0 (None without an interval).
+    pub fn excludes_zero(&self) -> Option<bool> {
+        self.ci.map(|c| c.lo > 0.0 || c.hi < 0.0)
+    }
+}
+
+/// A fraction's mean and interval in points: "78.30 [76.10, 80.50]" (signed for differences).
+fn points_with_interval(m: &MeanStats, signed: bool) -> String {
+    let f = |x: f64| if signed { format!("{:+.2}", 100.0 * x) } else { format!("{:.2}", 100.0 * x) };
+    match m.ci {
+        Some(c) => format!("{} [{}, {}]", f(m.mean), f(c.lo), f(c.hi)),
+        None => format!("{} [n < 2]", f(m.mean)),
+    }
+}
+
+/// Whether `dir` is a sweep folder (it has runs.json).
+pub fn is_sweep_folder(dir: &Path) -> bool {
+    dir.join(RUNS_FILE).is_file()
+}
+
+/// The expanded run list of a sweep folder.
+pub const RUNS_FILE: &str = "runs.json";
+
+/// Read a sweep folder's runs.json (exit 2 naming it when unreadable).
+pub fn load_runs(root: &Path) -> anyhow::Result<Vec<SweepRun>> {
+    let path = root.join(RUNS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
+    Ok(serde_json::from_str(&text).map_err(|e| InputError::in_file(&path, format!("unexpected content: {e}")))?)
+}
+
+/// The table of a sweep folder, recomputed from its run folders (named after the folder).
+pub fn load_table(root: &Path) -> anyhow::Result<(SweepTable, Vec<SweepRun>)> {
+    let runs = load_runs(root)?;
+    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok((aggregate(&name, root, &runs)?, runs))
 }
 
 fn csv_cell(s: &str) -> String {
