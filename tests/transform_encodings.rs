@@ -60,6 +60,9 @@ const CASES: &[((usize, usize, usize), &str, &str)] = &[
         r#"[{ kind = "fast-mix", rounds = 3 }, { kind = "noise", sigma = 0.2, per_sample = true }]"#,
         "337b63dac5f65d8349ec9db025476d2fd8c5d3935b7033e8497a843a02cdfa59",
     ),
+    ((8, 8, 3), r#"[{ kind = "etc", block = 4 }]"#, "TBD-etc"),
+    ((8, 8, 3), r#"[{ kind = "pe" }]"#, "TBD-pe"),
+    ((8, 8, 3), r#"[{ kind = "pe", per_image = true }]"#, "TBD-pe-per-image"),
 ];
 
 fn digest(shape: ImageShape, transforms: &str) -> String {

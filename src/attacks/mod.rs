@@ -28,6 +28,7 @@
 pub mod assignment;
 pub mod fine_tune;
 pub mod inversion;
+pub mod jigsaw;
 pub mod key_space;
 pub mod known_plaintext;
 pub mod label_frequency;
@@ -69,6 +70,7 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &statistical::Statistical,
     &label_frequency::LabelFrequency,
     &inversion::Inversion,
+    &jigsaw::Jigsaw,
 ];
 
 /// The run's events, with the attack record as what a finished attack reports.

@@ -188,6 +188,17 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
+    fn a_block_that_does_not_divide_the_image_is_refused_naming_the_field() {
+        let shape = ImageShape { height: 28, width: 28, channels: 1 };
+        let spec = crate::config::TransformSpec::new("etc").with("block", 5i64);
+        let (field, expected) = super::super::check_transforms(&[spec], shape, "arms[1].transforms").unwrap_err();
+        assert_eq!(field, "arms[1].transforms[0].block");
+        assert!(expected.contains("divides the 28x28 image, got 5"), "{expected}");
+        let ok = crate::config::TransformSpec::new("etc");
+        assert!(super::super::check_transforms(&[ok], shape, "t").is_ok(), "the default block divides 28");
+    }
+
+    #[test]
     fn orientations_are_the_eight_symmetries_of_a_square() {
         let b = 3;
         let mut seen = std::collections::HashSet::new();
