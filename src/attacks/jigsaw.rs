@@ -22,8 +22,8 @@
 //! map), fraction whose content is right (identical blank blocks count), and the reconstruction
 //! quality of `recon` (PSNR, SSIM, recognition) on the evaluation half.
 //!
-//! Only for an arm whose one transform is a block scramble (`TransformKind::block_scramble`); others
-//! are recorded as skipped, saying why.
+//! Only for an arm whose one transform is a block scramble (`TransformKind::block_scramble`); for
+//! others attacks.json records it as not applicable, saying why.
 
 use serde_json::json;
 
@@ -112,8 +112,12 @@ impl Attack for Jigsaw {
         }
     }
 
+    fn applies(ctx: &AttackContext<'_>) -> Result<(), String> {
+        block_scramble_of(ctx).map(|_| ())
+    }
+
     fn run(&self, ctx: &AttackContext<'_>, p: &JigsawParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
-        let scramble = block_scramble_of(ctx)?;
+        let scramble = block_scramble_of(ctx).map_err(anyhow::Error::msg)?;
         let shape = ctx.shape;
         let blocks = (shape.height / scramble.block) * (shape.width / scramble.block);
         if blocks > p.max_blocks {
@@ -226,7 +230,7 @@ fn criteria(r: &AttackRecord) -> Vec<Criterion> {
 }
 
 /// The arm's block scramble, or why the attack does not apply.
-fn block_scramble_of(ctx: &AttackContext<'_>) -> anyhow::Result<BlockScramble> {
+fn block_scramble_of(ctx: &AttackContext<'_>) -> Result<BlockScramble, String> {
     let specs = &ctx.privacy.transforms;
     let labels = specs.iter().map(|s| s.label()).collect::<Vec<_>>().join(" + ");
     let scramble = match specs.as_slice() {
@@ -237,8 +241,8 @@ fn block_scramble_of(ctx: &AttackContext<'_>) -> anyhow::Result<BlockScramble> {
         _ => None,
     };
     scramble.ok_or_else(|| {
-        anyhow::anyhow!(
-            "skipped: it applies to one block scramble (block-shuffle, etc), not to `{}`",
+        format!(
+            "it solves one block scramble (block-shuffle, etc), not `{}`",
             if labels.is_empty() { "identity".to_string() } else { labels }
         )
     })

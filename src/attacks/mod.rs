@@ -54,7 +54,8 @@ use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
 pub use crate::results::attacks::{
-    AttackFailure, AttackRecord, AttacksFile, Curve, Figure, Level, Rule, ThreatModel, ATTACKS_FORMAT_VERSION,
+    AttackFailure, AttackRecord, AttacksFile, Curve, Figure, Level, NotApplicable, Rule, ThreatModel,
+    ATTACKS_FORMAT_VERSION,
 };
 pub use oracle::Oracle;
 pub use record::load_file;
@@ -442,6 +443,10 @@ pub fn run_attacks(
     for &kind in kinds {
         if control.stop_requested() {
             break;
+        }
+        if let Err(reason) = kind.applies(&ctx) {
+            file.not_applicable.push(NotApplicable { arm: arm.to_string(), name: kind.name().into(), reason });
+            continue;
         }
         let _ = events.send(Event::AttackStarted { arm: arm.into(), name: kind.name().into() });
         let progress = Progress { arm, name: kind.name(), events };
