@@ -161,6 +161,9 @@ pub fn attack_table(file: &crate::attacks::AttacksFile) -> String {
     for f in &file.failures {
         out.push_str(&format!("{:<width$} {:<16} {:>12}  failed: {}\n", f.arm, f.name, "-", f.reason));
     }
+    for f in &file.not_applicable {
+        out.push_str(&format!("{:<width$} {:<16} {:>12}  not applicable: {}\n", f.arm, f.name, "-", f.reason));
+    }
     out
 }
 

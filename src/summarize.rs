@@ -138,6 +138,8 @@ pub fn attacks_table(runs: &[PathBuf]) -> anyhow::Result<String> {
                     format!("{}; {verdict}{stopped}", headline.replace('|', "/"))
                 } else if let Some(f) = file.failures.iter().find(|f| f.arm == *arm && f.name == kind.name()) {
                     format!("failed: {}", f.reason.replace('|', "/"))
+                } else if let Some(f) = file.not_applicable(arm, kind.name()) {
+                    format!("not applicable: {}", f.reason.replace('|', "/"))
                 } else {
                     "not run".into()
                 }

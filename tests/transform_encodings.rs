@@ -9,7 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
-/// (image shape, `transforms = ...` TOML, SHA-256 of the encodings) recorded before the transform registry.
+/// (image shape, `transforms = ...` TOML, SHA-256 of the encodings) recorded before the transform registry
+/// (etc and pe: recorded when they were added).
 const CASES: &[((usize, usize, usize), &str, &str)] = &[
     (
         (8, 8, 1),
@@ -59,6 +60,13 @@ const CASES: &[((usize, usize, usize), &str, &str)] = &[
         (8, 8, 1),
         r#"[{ kind = "fast-mix", rounds = 3 }, { kind = "noise", sigma = 0.2, per_sample = true }]"#,
         "337b63dac5f65d8349ec9db025476d2fd8c5d3935b7033e8497a843a02cdfa59",
+    ),
+    ((8, 8, 3), r#"[{ kind = "etc", block = 4 }]"#, "507dac0835f98e0248f59f5beb08b15507ff40b2f44c3edf29eb7612a387233c"),
+    ((8, 8, 3), r#"[{ kind = "pe" }]"#, "22b680df5af50b4ebdfb4800ba49143897282a1027e9b552cb864a5866d1ca25"),
+    (
+        (8, 8, 3),
+        r#"[{ kind = "pe", per_image = true }]"#,
+        "7f1818313ac9fca807c06049749e315555a285e139c0b4aa22340470d1f0c36c",
     ),
 ];
 

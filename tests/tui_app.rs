@@ -113,7 +113,10 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
         press(&mut app, KeyCode::Down);
     }
     press(&mut app, KeyCode::Char('a'));
-    press(&mut app, KeyCode::Left); // pixel-permutation -> noise
+    // Left steps back through the registry, wrapping: pixel-permutation -> pe -> etc -> noise.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Left);
+    }
     press(&mut app, KeyCode::Down);
     type_text(&mut app, "0.25");
     press(&mut app, KeyCode::Char('w'));
@@ -335,12 +338,20 @@ fn attacks_json_of_the_attacks_module_loads() {
             name: "statistical".into(),
             reason: "no model".into(),
         }],
+        not_applicable: vec![ppdl::attacks::NotApplicable {
+            arm: "private".into(),
+            name: "jigsaw".into(),
+            reason: "it solves one block scramble".into(),
+        }],
     };
     file.save(&dir.path().join("attacks.json")).unwrap();
     let attacks = ppdl::tui::analysis::Attacks::load(&dir.path().join("attacks.json"));
     assert_eq!(attacks.status, Availability::Done);
     let names: Vec<&str> = attacks.rows.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["key-space", "wrong-key", "known-plaintext", "label-frequency", "inversion", "statistical"]);
+    assert_eq!(
+        names,
+        ["key-space", "wrong-key", "known-plaintext", "label-frequency", "inversion", "statistical", "jigsaw"]
+    );
     assert_eq!(attacks.rows[1].value_text(), "10.3%");
     assert_eq!(attacks.rows[1].chance, Some(0.1));
     use ppdl::tui::analysis::Verdict;
@@ -351,6 +362,8 @@ fn attacks_json_of_the_attacks_module_loads() {
     assert!(attacks.rows[2].x_log);
     assert_eq!(attacks.rows[2].curves.len(), 2);
     assert!(matches!(attacks.rows[5].verdict, Verdict::Failed(_)));
+    assert_eq!(attacks.rows[6].verdict, Verdict::Info("not applicable".into()));
+    assert_eq!(attacks.rows[6].detail, "it solves one block scramble");
 }
 
 /// Attack events update the attacks view while the live run is its source, and not after another

@@ -101,8 +101,12 @@ fn format_1_fixture_loads_with_sensible_verdicts() {
 /// A format-2 attacks.json (records decided by the attacks module's rule) in a copy of the fixture.
 fn run_with_fresh_records(tmp: &Path) -> PathBuf {
     let dir = fixture_copy(tmp);
-    let file =
-        AttacksFile { format_version: ATTACKS_FORMAT_VERSION, records: tui_common::attack_records(), failures: vec![] };
+    let file = AttacksFile {
+        format_version: ATTACKS_FORMAT_VERSION,
+        records: tui_common::attack_records(),
+        failures: vec![],
+        not_applicable: vec![],
+    };
     file.save(&dir.join("attacks.json")).unwrap();
     dir
 }

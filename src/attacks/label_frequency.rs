@@ -278,7 +278,11 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
                 "its model and the encoded training inputs (to group split codes)".into(),
                 "the customer's encoded queries and its own outputs (evaluation half)".into(),
             ],
-            knowledge: "the number of classes C and codes per class m (public), not the assignment".into(),
+            knowledge: if ctx.privacy.label_permutation {
+                "the number of classes C and codes per class m (public), not the assignment".into()
+            } else {
+                "the scheme: labels are not permuted (codes in class order), so the assignment is public".into()
+            },
         },
         format!(
             "{}; priors from the adversary half's labels; the provider's codes are the customer's training split, encoded; query decoding scored on the evaluation half",
@@ -294,8 +298,13 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
     r.parameters.insert("priors".into(), json!(priors));
     let freq_cl = freq_classes.last_y().unwrap_or(0.0);
     let grp_cl = grp_classes.last_y();
-    let (best, variant) = match grp_cl {
-        Some(g) if g > freq_cl => (g, "grouped by model outputs"),
+    // A scheme that does not permute labels keeps codes in class order (code k is class k / m): the
+    // public scheme gives the provider the assignment without counting anything.
+    let public = (!ctx.privacy.label_permutation).then(|| (0..outputs).map(|k| k / m).collect::<Vec<usize>>());
+    let public_cl = public.as_ref().map(|map| score_map(map, &truth).0);
+    let (best, variant) = match (public_cl, grp_cl) {
+        (Some(p), _) if p >= freq_cl && grp_cl.is_none_or(|g| p >= g) => (p, "public assignment: labels not permuted"),
+        (_, Some(g)) if g > freq_cl => (g, "grouped by model outputs"),
         _ => (freq_cl, "frequencies only"),
     };
     r.headline = Figure::new(format!("classes recovered ({variant})"), best, "fraction");
@@ -313,6 +322,9 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
             "fraction",
         ));
     }
+    if let Some(p) = public_cl {
+        r.figures.push(Figure::new("classes recovered, public assignment (labels not permuted)", p, "fraction"));
+    }
     if let Some(g) = grp_cl {
         r.figures.push(Figure::new("classes recovered, grouped by model outputs", g, "fraction"));
         r.figures.push(Figure::new(
@@ -323,8 +335,9 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
     }
     // What the recovered map gives the provider on the customer's queries.
     if let Some(scores) = &eval_scores {
-        let best_map = match (&last_maps.1, grp_cl) {
-            (Some(g), Some(v)) if v > freq_cl => g,
+        let best_map = match (&public, &last_maps.1, grp_cl) {
+            (Some(p), ..) if variant.starts_with("public") => p,
+            (_, Some(g), Some(v)) if v > freq_cl => g,
             _ => &last_maps.0,
         };
         let learned = accuracy(&predict_classes(scores, outputs, best_map, c), &ctx.eval.labels);

@@ -28,6 +28,7 @@
 pub mod assignment;
 pub mod fine_tune;
 pub mod inversion;
+pub mod jigsaw;
 pub mod key_space;
 pub mod known_plaintext;
 pub mod label_frequency;
@@ -53,7 +54,8 @@ use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
 pub use crate::results::attacks::{
-    AttackFailure, AttackRecord, AttacksFile, Curve, Figure, Level, Rule, ThreatModel, ATTACKS_FORMAT_VERSION,
+    AttackFailure, AttackRecord, AttacksFile, Curve, Figure, Level, NotApplicable, Rule, ThreatModel,
+    ATTACKS_FORMAT_VERSION,
 };
 pub use oracle::Oracle;
 pub use record::load_file;
@@ -69,6 +71,7 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &statistical::Statistical,
     &label_frequency::LabelFrequency,
     &inversion::Inversion,
+    &jigsaw::Jigsaw,
 ];
 
 /// The run's events, with the attack record as what a finished attack reports.
@@ -440,6 +443,10 @@ pub fn run_attacks(
     for &kind in kinds {
         if control.stop_requested() {
             break;
+        }
+        if let Err(reason) = kind.applies(&ctx) {
+            file.not_applicable.push(NotApplicable { arm: arm.to_string(), name: kind.name().into(), reason });
+            continue;
         }
         let _ = events.send(Event::AttackStarted { arm: arm.into(), name: kind.name().into() });
         let progress = Progress { arm, name: kind.name(), events };

@@ -73,6 +73,12 @@ pub trait Attack: Sync + 'static {
     /// The verdict rule (`super::verdict` decides with it; README prints it).
     fn rule() -> Spec;
 
+    /// Err(why) when the attack does not apply to the arm's scheme (recorded as not applicable, not
+    /// as a failure).
+    fn applies(_ctx: &AttackContext<'_>) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Observe, recover, score: the record with its verdict (`super::verdict::decide`). Report
     /// progress through `progress`; stop early (`complete = false`) when `ctx.stop_requested()`.
     fn run(
@@ -95,6 +101,8 @@ pub trait AnyAttack: Sync {
     fn result(&self) -> ResultKind;
     fn needs(&self) -> &'static [Need];
     fn rule(&self) -> Spec;
+    /// Err(why) when it does not apply to the arm's scheme.
+    fn applies(&self, ctx: &AttackContext<'_>) -> Result<(), String>;
     /// Its parameter table with every default filled in, after reading and checking `given` (the
     /// table as written, if any). Err((field inside the table, what was expected)).
     fn resolve_table(&self, given: Option<&toml::Value>) -> Result<toml::Table, (String, String)>;
@@ -122,6 +130,9 @@ impl<A: Attack> AnyAttack for A {
     }
     fn rule(&self) -> Spec {
         A::rule()
+    }
+    fn applies(&self, ctx: &AttackContext<'_>) -> Result<(), String> {
+        A::applies(ctx)
     }
     fn resolve_table(&self, given: Option<&toml::Value>) -> Result<toml::Table, (String, String)> {
         let params = read::<A>(given)?;

@@ -93,6 +93,7 @@ fn verdict_matrix(out: &mut String, run: &RunData, doc: &AttacksFile) {
                 Some(r) => r.verdict_cell(),
                 None => match doc.failures.iter().find(|f| f.arm == *arm && f.name == name) {
                     Some(_) => "failed".into(),
+                    None if doc.not_applicable(arm, name).is_some() => "not applicable".into(),
                     None => "not run".into(),
                 },
             };
@@ -307,6 +308,13 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
             if !doc.failures.is_empty() {
                 out.push_str("Attacks that could not run:\n\n");
                 for f in &doc.failures {
+                    let _ = writeln!(out, "- {} on `{}`: {}", f.name, f.arm, f.reason);
+                }
+                out.push('\n');
+            }
+            if !doc.not_applicable.is_empty() {
+                out.push_str("Attacks that do not apply:\n\n");
+                for f in &doc.not_applicable {
                     let _ = writeln!(out, "- {} on `{}`: {}", f.name, f.arm, f.reason);
                 }
                 out.push('\n');

@@ -9,6 +9,7 @@
 //!   "format_version": 2,
 //!   "records": [ RECORD, ... ],          // canonical attack order, one per attack that ran
 //!   "failures": [ {"name", "reason"} ]   // attacks that could not run (absent when none)
+//!   "not_applicable": [ {"arm", "name", "reason"} ]   // attacks that do not apply to the arm's scheme
 //! }
 //! ```
 //!
@@ -205,6 +206,15 @@ pub struct AttackFailure {
     pub reason: String,
 }
 
+/// An attack that does not apply to an arm's scheme (a jigsaw solver on a pixel permutation): no
+/// failure, nothing to run, and the run is complete without it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotApplicable {
+    pub arm: String,
+    pub name: String,
+    pub reason: String,
+}
+
 /// The whole of `attacks.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttacksFile {
@@ -212,11 +222,18 @@ pub struct AttacksFile {
     pub records: Vec<AttackRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<AttackFailure>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<NotApplicable>,
 }
 
 impl Default for AttacksFile {
     fn default() -> Self {
-        Self { format_version: ATTACKS_FORMAT_VERSION, records: Vec::new(), failures: Vec::new() }
+        Self {
+            format_version: ATTACKS_FORMAT_VERSION,
+            records: Vec::new(),
+            failures: Vec::new(),
+            not_applicable: Vec::new(),
+        }
     }
 }
 
@@ -259,10 +276,12 @@ impl AttacksFile {
             .iter()
             .map(|r| (r.arm.clone(), r.name.clone()))
             .chain(newer.failures.iter().map(|f| (f.arm.clone(), f.name.clone())))
+            .chain(newer.not_applicable.iter().map(|f| (f.arm.clone(), f.name.clone())))
             .collect();
         let replaced = |arm: &str, name: &str| pairs.iter().any(|(a, n)| a == arm && n == name);
         self.records.retain(|r| !replaced(&r.arm, &r.name));
         self.failures.retain(|f| !replaced(&f.arm, &f.name));
+        self.not_applicable.retain(|f| !replaced(&f.arm, &f.name));
         let mut arms: Vec<String> = self.arms().into_iter().map(str::to_string).collect();
         for arm in newer.arms() {
             if !arms.iter().any(|a| a == arm) {
@@ -271,9 +290,16 @@ impl AttacksFile {
         }
         self.records.extend(newer.records);
         self.failures.extend(newer.failures);
+        self.not_applicable.extend(newer.not_applicable);
         let arm_rank = |arm: &str| arms.iter().position(|a| a == arm).unwrap_or(usize::MAX);
         self.records.sort_by_key(|r| (arm_rank(&r.arm), rank(&r.name)));
         self.failures.sort_by_key(|f| (arm_rank(&f.arm), rank(&f.name)));
+        self.not_applicable.sort_by_key(|f| (arm_rank(&f.arm), rank(&f.name)));
+    }
+
+    /// Why attack `name` does not apply to arm `arm`, if it does not.
+    pub fn not_applicable(&self, arm: &str, name: &str) -> Option<&NotApplicable> {
+        self.not_applicable.iter().find(|f| f.arm == arm && f.name == name)
     }
 
     /// The record of attack `name` on arm `arm`.
@@ -281,10 +307,11 @@ impl AttacksFile {
         self.records.iter().find(|r| r.arm == arm && r.name == name)
     }
 
-    /// The arms with records or failures, in file order.
+    /// The arms with records, failures or attacks that do not apply, in file order.
     pub fn arms(&self) -> Vec<&str> {
         let mut arms: Vec<&str> = Vec::new();
-        for arm in self.records.iter().map(|r| r.arm.as_str()).chain(self.failures.iter().map(|f| f.arm.as_str())) {
+        let named = self.records.iter().map(|r| r.arm.as_str()).chain(self.failures.iter().map(|f| f.arm.as_str()));
+        for arm in named.chain(self.not_applicable.iter().map(|f| f.arm.as_str())) {
             if !arms.contains(&arm) {
                 arms.push(arm);
             }
@@ -355,6 +382,7 @@ mod v1 {
                 format_version: super::ATTACKS_FORMAT_VERSION,
                 records: self.records.into_iter().map(AttackRecord::into_current).collect(),
                 failures: self.failures,
+                not_applicable: Vec::new(),
             }
         }
     }

@@ -44,6 +44,8 @@ impl AttackGaps {
 pub struct AttacksSeen {
     pub records: Vec<SeenRecord>,
     pub failures: Vec<SeenFailure>,
+    /// (arm, attack) pairs that do not apply to the arm's scheme: nothing is missing there.
+    pub not_applicable: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +75,7 @@ impl AttacksSeen {
                 .iter()
                 .map(|f| SeenFailure { arm: f.arm.clone(), name: f.name.clone(), reason: f.reason.clone() })
                 .collect(),
+            not_applicable: file.not_applicable.iter().map(|f| (f.arm.clone(), f.name.clone())).collect(),
         }
     }
 
@@ -164,7 +167,8 @@ impl RunStatus {
                 for arm in &attacked {
                     for a in enabled_attacks {
                         let ran = seen.records.iter().any(|r| r.arm == *arm && &r.name == a)
-                            || seen.failures.iter().any(|f| f.arm == *arm && &f.name == a);
+                            || seen.failures.iter().any(|f| f.arm == *arm && &f.name == a)
+                            || seen.not_applicable.iter().any(|(x, n)| x == arm && n == a);
                         if !ran {
                             gaps.missing.push(label(arm, a));
                         }
@@ -286,6 +290,7 @@ mod tests {
                 .iter()
                 .map(|(n, r)| SeenFailure { arm: "private".into(), name: n.to_string(), reason: r.to_string() })
                 .collect(),
+            not_applicable: Vec::new(),
         }))
     }
 
@@ -305,6 +310,20 @@ mod tests {
         let s = RunStatus::derive(&fixture(), None, &[], Ok(None));
         assert!(s.is_finished());
         assert_eq!(s.epochs(), "3");
+    }
+
+    #[test]
+    fn an_attack_that_does_not_apply_is_not_missing() {
+        let mut attacks = seen(&[("key-space", true)], &[]);
+        if let Ok(Some(a)) = &mut attacks {
+            a.not_applicable.push(("private".into(), "jigsaw".into()));
+        }
+        let s = RunStatus::derive(&fixture(), Some(3), &names(&["key-space", "jigsaw"]), attacks);
+        assert!(s.is_finished(), "{}", s.detail());
+        // Without the entry, the same run misses an attack.
+        let s =
+            RunStatus::derive(&fixture(), Some(3), &names(&["key-space", "jigsaw"]), seen(&[("key-space", true)], &[]));
+        assert!(!s.is_finished());
     }
 
     #[test]

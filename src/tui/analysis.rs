@@ -152,6 +152,14 @@ impl AttackRow {
         row
     }
 
+    /// An attack that does not apply to the arm's scheme.
+    pub fn not_applicable(arm: &str, name: &str, reason: &str) -> AttackRow {
+        let mut row = AttackRow::new(arm, name, "", 0.0, Verdict::Info("not applicable".into()));
+        row.value = None;
+        row.detail = reason.into();
+        row
+    }
+
     /// An attack under way (shown until its record arrives).
     pub fn running(arm: &str, name: &str) -> AttackRow {
         let mut row = AttackRow::new(arm, name, "", 0.0, Verdict::Info("running".into()));
@@ -253,6 +261,7 @@ impl Attacks {
             Ok(file) => {
                 let mut rows: Vec<AttackRow> = file.records.iter().map(AttackRow::from).collect();
                 rows.extend(file.failures.iter().map(|f| AttackRow::failed(&f.arm, &f.name, &f.reason)));
+                rows.extend(file.not_applicable.iter().map(|f| AttackRow::not_applicable(&f.arm, &f.name, &f.reason)));
                 // Each arm's failures beside its records.
                 let arms = arms_in_order(rows.iter().map(|r| r.arm.as_str()));
                 rows.sort_by_key(|r| arms.iter().position(|a| *a == r.arm));

@@ -5,7 +5,7 @@ use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
 use super::kind::{
-    log2_factorial, FamilyStyle, FeatureMap, KeySpace, Param, ParamType, Params, Shape, Structure, TransformKind,
+    log2_factorial, BlockScramble, FamilyStyle, FeatureMap, KeySpace, Param, ParamType, Params, Shape, Structure, TransformKind,
 };
 use super::{gather_rows, gather_rows_into, on_image_runs, random_permutation, scatter_rows, Transform};
 use crate::data::ImageShape;
@@ -103,6 +103,16 @@ impl TransformKind for Kind {
 
     fn style(&self) -> FamilyStyle {
         FamilyStyle { color: (0, 114, 178), marker: Shape::Square } // blue
+    }
+
+    fn block_scramble(&self, p: &Params) -> Option<BlockScramble> {
+        Some(BlockScramble {
+            block: p.integer("block"),
+            inner_shuffle: p.integer("block") > 1,
+            orientations: false,
+            negative_positive: p.flag("flip"),
+            channel_shuffle: false,
+        })
     }
 }
 

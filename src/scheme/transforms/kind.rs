@@ -47,6 +47,30 @@ pub trait TransformKind: Sync {
     }
     /// Colour and marker of its family in figures (colour-blind-safe, distinct from the others').
     fn style(&self) -> FamilyStyle;
+    /// Whether encoding draws fresh randomness per sample (from the customer's keyed fresh stream).
+    fn draws_fresh(&self, p: &Params) -> bool {
+        matches!(self.structure(p), Structure::Noise { per_sample: true, .. })
+    }
+    /// Its public block structure, if it is a block scramble (the jigsaw-puzzle attack applies).
+    fn block_scramble(&self, _p: &Params) -> Option<BlockScramble> {
+        None
+    }
+}
+
+/// What the public description of a block scramble says: the block size and which keyed operations
+/// act on each block (a jigsaw-puzzle solver tries every orientation, negation and channel order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockScramble {
+    /// Side of the square blocks in pixels.
+    pub block: usize,
+    /// The pixels inside each block are permuted too (no edges left to match).
+    pub inner_shuffle: bool,
+    /// Blocks are rotated and flipped (the 8 orientations of a square).
+    pub orientations: bool,
+    /// Blocks may be negative-positive transformed (x -> 1 - x).
+    pub negative_positive: bool,
+    /// The channels of each block are shuffled.
+    pub channel_shuffle: bool,
 }
 
 /// The type of a parameter's TOML value.
@@ -381,10 +405,7 @@ impl DescribePrivacy for SchemeConfig {
 
 /// Whether encoding with these transforms draws fresh randomness per sample.
 pub fn draws_fresh_noise(specs: &[TransformSpec]) -> bool {
-    specs.iter().any(|s| {
-        find(&s.kind)
-            .is_some_and(|k| matches!(k.structure(&Params::new(s, k)), Structure::Noise { per_sample: true, .. }))
-    })
+    specs.iter().any(|s| find(&s.kind).is_some_and(|k| k.draws_fresh(&Params::new(s, k))))
 }
 
 /// README's table of transform kinds and their parameters, from the registry (a test keeps README's

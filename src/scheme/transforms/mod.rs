@@ -16,8 +16,8 @@ pub mod kind;
 pub use block_shuffle::BlockShuffle;
 pub use kind::{
     check_config_transforms, check_transforms, draws_fresh_noise, find, initial_spec, log2_factorial, reference_table,
-    resolve_config_transforms, resolve_transforms, DescribePrivacy, FamilyStyle, FeatureMap, KeySpace, Param,
-    ParamType, Params, Shape, Structure, TransformKind, TransformLabel,
+    resolve_config_transforms, resolve_transforms, BlockScramble, DescribePrivacy, FamilyStyle, FeatureMap, KeySpace,
+    Param, ParamType, Params, Shape, Structure, TransformKind, TransformLabel,
 };
 pub use noise::Noise;
 pub use orthogonal_mix::{random_orthogonal, OrthogonalMix};
@@ -33,7 +33,7 @@ macro_rules! registry {
     };
 }
 
-registry!(pixel_permutation, block_shuffle, orthogonal_mix, separable_mix, fast_mix, noise);
+registry!(pixel_permutation, block_shuffle, orthogonal_mix, separable_mix, fast_mix, noise, etc, pe);
 
 /// One keyed transform over flattened channel-last images of `features` values.
 pub trait Transform: Send + Sync {
