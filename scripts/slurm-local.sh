@@ -90,8 +90,9 @@ alive() { # pid file -> true while that process runs (an exited daemon can linge
   [ -f "$1" ] || return 1
   local pid stat
   pid=$(cat "$1")
-  stat=$(ps -o stat= -p "$pid" 2>/dev/null || true)
-  [ -n "$stat" ] && [ "${stat:0:1}" != Z ]
+  # /proc rather than ps (a minimal image may lack procps): the state letter after "(comm) ".
+  stat=$(sed -e 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1 || true)
+  [ -n "$stat" ] && [ "$stat" != Z ]
 }
 
 node_state() { sinfo -h -n localhost -o %t 2>/dev/null || true; }

@@ -239,7 +239,7 @@ pub fn dispatch(
 /// What `ppdl sweep` does with an existing sweep folder instead of a sweep file.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum SweepAction {
-    /// Each run's state (finished, failed, running, pending, not submitted) from its run folder and,
+    /// Each run's state (finished, failed, running, pending, not started) from its run folder and,
     /// for a sweep submitted with --slurm, from squeue / scontrol.
     Status { dir: PathBuf },
     /// Write sweep.csv / sweep.json from the runs finished so far (the same aggregation as a local
@@ -432,14 +432,19 @@ pub fn read_runs(root: &Path) -> anyhow::Result<Vec<SweepRun>> {
 }
 
 /// The sweep's name as the local path gives it: the copied sweep file's `name`, else the name a
-/// submission recorded (the sweep file's stem), else the folder's name.
+/// submission recorded or an earlier sweep.json holds (the sweep file's stem), else the folder's name.
 fn folder_sweep_name(root: &Path) -> String {
     let from_file = std::fs::read_to_string(root.join("sweep.toml"))
         .ok()
         .and_then(|t| toml::from_str::<SweepFile>(&t).ok())
         .and_then(|s| s.name);
+    let from_table = || {
+        let text = std::fs::read_to_string(root.join("sweep.json")).ok()?;
+        Some(serde_json::from_str::<SweepTable>(&text).ok()?.name)
+    };
     from_file
         .or_else(|| slurm::recorded_name(root))
+        .or_else(from_table)
         .unwrap_or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
 }
 

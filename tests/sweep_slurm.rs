@@ -308,7 +308,7 @@ fn status_reads_squeue_and_scontrol_and_a_queued_sweep_is_not_run_here_too() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let t = text(&ppdl_env(&["sweep", "status", out.to_str().unwrap()], tmp.path(), Some(empty.to_str().unwrap())));
-    assert!(t.contains("0 finished of 4 runs, 4 submitted") && t.contains("no squeue here"), "{t}");
+    assert!(t.contains("0 finished of 4 runs, 4 submitted") && t.contains("cannot ask Slurm here"), "{t}");
 }
 
 #[test]

@@ -354,6 +354,11 @@ impl SlurmView {
             // One line per array task (-r), pending ones included: `JOB_TASK|STATE`. An unknown (purged)
             // job is exit 1 with nothing on stdout: nothing of it is queued.
             if let Ok(o) = Command::new("squeue").args(["-h", "-r", "-j", job, "-o", "%i|%T"]).output() {
+                // Any other failure (controller down, no permission) means Slurm cannot be asked now.
+                if !o.status.success() && !String::from_utf8_lossy(&o.stderr).contains("Invalid job id") {
+                    view.available = false;
+                    return view;
+                }
                 for line in String::from_utf8_lossy(&o.stdout).lines() {
                     if let Some((id, state)) = line.trim().split_once('|') {
                         if let Some(task) = id.strip_prefix(&format!("{job}_")).and_then(|t| t.parse().ok()) {
@@ -397,7 +402,7 @@ pub enum RunState {
     Running,
     Pending,
     Failed,
-    /// Submitted, but this machine cannot ask Slurm (no squeue) and the run has not finished.
+    /// Submitted, but Slurm cannot be asked from here (no squeue, or it fails) and the run has not finished.
     Submitted,
     NotSubmitted,
 }
@@ -410,7 +415,7 @@ impl RunState {
             RunState::Pending => "pending",
             RunState::Failed => "failed",
             RunState::Submitted => "submitted",
-            RunState::NotSubmitted => "not submitted",
+            RunState::NotSubmitted => "not started",
         }
     }
 }
@@ -450,7 +455,7 @@ pub fn run_state(
         return (s, format!("job {id} {state}{on}"));
     }
     if !view.available {
-        return (RunState::Submitted, format!("job {id} (no squeue here to ask Slurm)"));
+        return (RunState::Submitted, format!("job {id} (cannot ask Slurm here: no squeue, or it failed)"));
     }
     let slurm = view
         .ended
