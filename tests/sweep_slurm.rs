@@ -196,6 +196,13 @@ fn sbatch_missing_is_exit_2_with_nothing_written_and_the_sweep_still_runs_here()
 
     let o = ppdl_env(&["sweep", s, "--out", out.to_str().unwrap()], tmp.path(), Some(path));
     assert!(o.status.success(), "{}", text(&o));
+    // Each run's line gives its time and its start-up (start to first training step).
+    let starts: Vec<f64> = text(&o)
+        .lines()
+        .filter(|l| l.contains(" finished ("))
+        .filter_map(|l| l.split("start-up ").nth(1)?.trim_end_matches(" s)").parse().ok())
+        .collect();
+    assert!(starts.len() == 2 && starts.iter().all(|&s| s > 0.0 && s < 60.0), "{}", text(&o));
     let t = text(&ppdl_env(&["sweep", "status", out.to_str().unwrap()], tmp.path(), Some(path)));
     assert!(t.contains("2 finished of 2 runs") && !t.contains("slurm jobs"), "{t}");
 }

@@ -384,7 +384,7 @@ impl SlurmView {
     }
 
     /// The latest submission of run `index`.
-    fn submission<'a>(record: &'a JobRecord, index: usize) -> Option<&'a Submission> {
+    fn submission(record: &JobRecord, index: usize) -> Option<&Submission> {
         record.submissions.iter().rev().find(|s| s.runs.contains(&index))
     }
 
