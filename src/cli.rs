@@ -36,16 +36,23 @@ pub enum Command {
     },
     /// Run a sweep: a base config, axes of values for config paths (grid or zip) and repeats (seeds),
     /// each run in its own folder of one sweep folder, then sweep.csv / sweep.json with n, mean, sd and
-    /// 95% intervals per cell and arm. A second invocation skips finished runs.
+    /// 95% intervals per cell and arm. A second invocation skips finished runs. With --slurm, the
+    /// unfinished runs go to a Slurm job array instead; `sweep status` / `sweep collect` follow it.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Sweep {
+        #[command(subcommand)]
+        action: Option<crate::sweep::SweepAction>,
         /// Sweep file (see configs/sweeps/).
-        sweep: PathBuf,
+        #[arg(required = true)]
+        sweep: Option<PathBuf>,
         /// Runs at a time (default: the cores divided by the threads one run uses, at least 1).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "slurm")]
         jobs: Option<usize>,
         /// Sweep folder (default: OUTPUT_DIR/sweep-NAME, from the base config's output.dir).
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        slurm: crate::sweep::slurm::SlurmArgs,
     },
     /// Re-run the attack-resistance analyses on a saved run (no retraining), rewrite attacks.json, and
     /// regenerate the run's figures and report.md (or say they are stale when `output.figures` is off).
@@ -182,7 +189,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             crate::headless::run(&config, &cfg, out.as_deref())?;
             Ok(())
         }
-        Some(Command::Sweep { sweep, jobs, out }) => crate::sweep::command(&sweep, jobs, out.as_deref()),
+        Some(Command::Sweep { action, sweep, jobs, out, slurm }) => {
+            crate::sweep::dispatch(action, sweep.as_deref(), jobs, out.as_deref(), &slurm)
+        }
         Some(Command::Attack { run_dir, only, arm }) => {
             crate::headless::attack(&run_dir, only.as_deref(), arm.as_deref())
         }

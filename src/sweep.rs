@@ -7,15 +7,18 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use crate::config::overrides::{derived_name, Override};
 use crate::config::{Config, Schedule};
 use crate::error::InputError;
-use crate::results::sweep::{aggregate, SweepRun, SweepTable};
+use crate::results::sweep::{aggregate, load_runs, SweepRun, SweepTable};
 use crate::results::{RunFolder, RunStatus};
 use crate::train::Control;
+
+pub mod slurm;
 
 /// The sweep file.
 #[derive(Debug, Clone, Deserialize)]
@@ -215,27 +218,73 @@ fn threads_per_run(config: &Config) -> usize {
     }
 }
 
-/// `ppdl sweep SWEEP.toml [--jobs N] [--out DIR]`.
-pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result<()> {
-    let sweep = load(file)?;
-    let root = match out {
+/// `ppdl sweep ...`: run a sweep here, submit it to Slurm, or one of the sweep-folder actions.
+pub fn dispatch(
+    action: Option<SweepAction>,
+    file: Option<&Path>,
+    jobs: Option<usize>,
+    out: Option<&Path>,
+    slurm_args: &slurm::SlurmArgs,
+) -> anyhow::Result<()> {
+    match (action, file) {
+        (Some(SweepAction::Status { dir }), _) => slurm::status_command(&dir),
+        (Some(SweepAction::Collect { dir }), _) => collect(&dir),
+        (Some(SweepAction::RunOne { dir, index }), _) => slurm::run_one_command(&dir, index),
+        (None, Some(file)) if slurm_args.slurm => slurm::submit_command(file, out, slurm_args),
+        (None, Some(file)) => command(file, jobs, out),
+        (None, None) => Err(InputError::new("ppdl sweep: give a sweep file (or status / collect DIR)").into()),
+    }
+}
+
+/// What `ppdl sweep` does with an existing sweep folder instead of a sweep file.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SweepAction {
+    /// Each run's state (finished, failed, running, pending, not started) from its run folder and,
+    /// for a sweep submitted with --slurm, from squeue / scontrol.
+    Status { dir: PathBuf },
+    /// Write sweep.csv / sweep.json from the runs finished so far (the same aggregation as a local
+    /// sweep) and print the table, saying how many of the runs it covers.
+    Collect { dir: PathBuf },
+    /// Run entry INDEX of DIR/runs.json into its run folder (what each Slurm array task does).
+    #[command(hide = true)]
+    RunOne { dir: PathBuf, index: usize },
+}
+
+/// The sweep folder: `--out`, or OUTPUT_DIR/sweep-NAME.
+fn sweep_root(sweep: &Sweep, out: Option<&Path>) -> PathBuf {
+    match out {
         Some(p) => p.to_path_buf(),
         None => sweep.base.output.dir.join(format!("sweep-{}", sweep.name)),
-    };
+    }
+}
+
+/// Create the sweep folder (or reuse it) with the sweep file's copy and the expanded list.
+fn write_folder(sweep: &Sweep, root: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(root.join("runs"))
         .map_err(|e| InputError::new(format!("{}: cannot create sweep folder: {e}", root.display())))?;
     crate::atomic::write(&root.join("sweep.toml"), sweep.text.as_bytes())?;
     crate::atomic::write_json(&root.join("runs.json"), &sweep.runs)?;
+    Ok(())
+}
+
+/// Whether `run`'s folder holds a finished run (training and every enabled attack): what a second
+/// invocation skips.
+pub fn is_finished(root: &Path, run: &SweepRun) -> bool {
+    let folder = RunFolder::new(root.join(&run.folder));
+    folder.load_summary().is_ok_and(|s| RunStatus::load(&folder, &s, &crate::attacks::registry::names()).is_finished())
+}
+
+/// `ppdl sweep SWEEP.toml [--jobs N] [--out DIR]`.
+pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result<()> {
+    let sweep = load(file)?;
+    let root = sweep_root(&sweep, out);
+    // Runs a Slurm job of this folder still holds would be run twice at once.
+    slurm::refuse_if_queued(&root)?;
+    write_folder(&sweep, &root)?;
 
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let jobs = jobs.unwrap_or_else(|| cores / threads_per_run(&sweep.base)).max(1);
-    let names = crate::attacks::registry::names();
-    let todo: Vec<usize> = (0..sweep.runs.len())
-        .filter(|&i| {
-            let folder = RunFolder::new(root.join(&sweep.runs[i].folder));
-            !folder.load_summary().is_ok_and(|s| RunStatus::load(&folder, &s, &names).is_finished())
-        })
-        .collect();
+    let todo: Vec<usize> = (0..sweep.runs.len()).filter(|&i| !is_finished(&root, &sweep.runs[i])).collect();
     let skipped = sweep.runs.len() - todo.len();
     println!(
         "ppdl sweep {} -> {}: {} runs ({} finished before, {} to run), {jobs} at a time",
@@ -272,13 +321,13 @@ pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::
                 let i = todo[k];
                 let run = &sweep.runs[i];
                 let dir = root.join(&run.folder);
-                let result = run_one(&sweep.configs[i], &dir, &control);
+                let report = run_one(&sweep.configs[i], &dir, &control);
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                let line = match &result {
-                    Ok(()) => format!("[{n}/{}] {} finished", sweep.runs.len(), run.name),
+                let line = match &report.result {
+                    Ok(()) => format!("[{n}/{}] {} finished ({})", sweep.runs.len(), run.name, report.timing()),
                     Err(e) => format!("[{n}/{}] {} FAILED: {e}", sweep.runs.len(), run.name),
                 };
-                if let Err(e) = result {
+                if let Err(e) = report.result {
                     failures.lock().expect("no panics hold it").push((run.name.clone(), e));
                 }
                 if terminal {
@@ -329,24 +378,58 @@ pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::
     Ok(())
 }
 
-/// One run into a fresh folder (an unfinished one from before is replaced). Err: why it failed.
-fn run_one(config: &Config, dir: &Path, control: &Arc<Control>) -> Result<(), String> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+/// How one run of a sweep went.
+pub struct RunReport {
+    /// Err: why it failed.
+    pub result: Result<(), String>,
+    /// From the start of the run to its first training step (data load, keys, encoding): the per-run
+    /// start-up overhead. None when no arm started training.
+    pub startup: Option<Duration>,
+    /// The whole run.
+    pub total: Duration,
+}
+
+impl RunReport {
+    /// `12.3 s, start-up 0.41 s`
+    pub fn timing(&self) -> String {
+        let startup = self.startup.map_or("no training step".into(), |d| format!("start-up {:.2} s", d.as_secs_f64()));
+        format!("{:.1} s, {startup}", self.total.as_secs_f64())
     }
-    // Events are not shown per run (the sweep has one progress bar); the receiver drains them.
+}
+
+/// One run into a fresh folder (an unfinished one from before is replaced): the local pool's and each
+/// Slurm task's one way of running a run.
+pub fn run_one(config: &Config, dir: &Path, control: &Arc<Control>) -> RunReport {
+    let start = Instant::now();
+    if dir.exists() {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            let result = Err(format!("cannot clear {}: {e}", dir.display()));
+            return RunReport { result, startup: None, total: start.elapsed() };
+        }
+    }
+    // Events are not shown per run (the sweep has one progress bar); the receiver drains them, noting
+    // when the first arm starts training.
     let (tx, rx) = mpsc::channel();
-    let drain = std::thread::spawn(move || rx.iter().count());
+    let drain = std::thread::spawn(move || {
+        let mut first_step = None;
+        for event in rx {
+            if first_step.is_none() && matches!(event, crate::attacks::Event::TrainStarted { .. }) {
+                first_step = Some(start.elapsed());
+            }
+        }
+        first_step
+    });
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         crate::run::run_experiment(config, dir, &tx, control)
     }));
     drop(tx);
-    let _ = drain.join();
-    match result {
+    let startup = drain.join().unwrap_or(None);
+    let result = match result {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(_) => Err("the run panicked".into()),
-    }
+    };
+    RunReport { result, startup, total: start.elapsed() }
 }
 
 /// sweep.json and sweep.csv.
@@ -356,11 +439,43 @@ pub fn write_table(root: &Path, table: &SweepTable) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The sweep's name as the local path gives it: the copied sweep file's `name`, else the name a
+/// submission recorded or an earlier sweep.json holds (the sweep file's stem), else the folder's name.
+fn folder_sweep_name(root: &Path) -> String {
+    let from_file = std::fs::read_to_string(root.join("sweep.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<SweepFile>(&t).ok())
+        .and_then(|s| s.name);
+    let from_table = || {
+        let text = std::fs::read_to_string(root.join("sweep.json")).ok()?;
+        Some(serde_json::from_str::<SweepTable>(&text).ok()?.name)
+    };
+    from_file
+        .or_else(|| slurm::recorded_name(root))
+        .or_else(from_table)
+        .unwrap_or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
 /// `ppdl summarize SWEEP_DIR`: the tables from the sweep's run folders (recomputed from them): test
 /// accuracy and delta per cell and arm, ready for a README, then every metric.
 pub fn summarize(root: &Path) -> anyhow::Result<String> {
     let (table, _) = crate::results::sweep::load_table(root)?;
     Ok(format!("{}\nEvery metric:\n\n{}", table.accuracy_markdown(), table.markdown()))
+}
+
+/// `ppdl sweep collect DIR`: sweep.csv / sweep.json from the runs finished so far.
+pub fn collect(root: &Path) -> anyhow::Result<()> {
+    let runs = load_runs(root)?;
+    let table = aggregate(&folder_sweep_name(root), root, &runs)?;
+    write_table(root, &table)?;
+    print!("{}", table.markdown());
+    println!(
+        "collected {} finished of {} runs into {} (sweep.csv, sweep.json)",
+        runs.len() - table.missing.len(),
+        runs.len(),
+        root.display()
+    );
+    Ok(())
 }
 
 /// Whether `dir` is a sweep folder (it has runs.json).

@@ -347,7 +347,8 @@ pub const RUNS_FILE: &str = "runs.json";
 /// Read a sweep folder's runs.json (exit 2 naming it when unreadable).
 pub fn load_runs(root: &Path) -> anyhow::Result<Vec<SweepRun>> {
     let path = root.join(RUNS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| InputError::in_file(&path, format!("cannot read (is this a sweep folder?): {e}")))?;
     Ok(serde_json::from_str(&text).map_err(|e| InputError::in_file(&path, format!("unexpected content: {e}")))?)
 }
 
