@@ -418,7 +418,8 @@ mod tests {
                 "| `wrong-key`",
                 "| `fine-tune`",
                 "| `known-plaintext`, `statistical`, `inversion`",
-                "| `label-frequency`"
+                "| `label-frequency`",
+                "| `jigsaw`",
             ]
         );
         for needle in ["below 128", "below 80", "+1 point", "+3 points", "0.25 of the way", "from 0.75"] {

@@ -518,7 +518,9 @@ mod tests {
     #[test]
     fn reorder_and_remove() {
         let mut f = form();
-        press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char('a'), KeyCode::Left]); // Kind(1) -> noise
+        // Kind(1) steps back from pixel-permutation, wrapping: pe, etc, noise.
+        press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char('a')]);
+        press(&mut f, &[KeyCode::Left, KeyCode::Left, KeyCode::Left]);
         assert_eq!(f.privacy().unwrap().transforms[1].kind, "noise");
         press(&mut f, &[KeyCode::Char('[')]);
         assert_eq!(f.privacy().unwrap().transforms[0].kind, "noise");
