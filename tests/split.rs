@@ -168,3 +168,143 @@ fn distance_correlation_matches_f64_and_its_gradient_matches_finite_differences(
     let fd = (dcor_f64(&x64, &shifted(1.0), n) - dcor_f64(&x64, &shifted(-1.0), n)) / (2.0 * h);
     assert!((fd - norm2).abs() < 1e-2 * norm2, "finite difference {fd} vs |grad|^2 {norm2}");
 }
+
+const RUN_CONFIG: &str = r#"
+name = "split-run"
+seed = 3
+[data]
+dataset = "embedded"
+train_limit = 1000
+test_limit = 300
+[model]
+arch = "mlp-512-256"
+[train]
+epochs = 2
+batch_size = 50
+log_every = 5
+[[arms]]
+name = "baseline"
+scheme = "none"
+[[arms]]
+name = "split-1"
+scheme = "split"
+cut = 1
+[[arms]]
+name = "split-noisy"
+scheme = "split"
+cut = 1
+noise_sigma = 0.1
+nopeek_alpha = 0.2
+[attacks]
+enabled = ["label-frequency"]
+[output]
+figures = false
+"#;
+
+/// `ppdl run` (or `validate`) on `config` written into `dir`: exit code and printed output.
+fn ppdl(dir: &std::path::Path, command: &str, config: &str) -> (Option<i32>, String) {
+    let cfg = dir.join("c.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ppdl"));
+    cmd.args([command, cfg.to_str().unwrap()]).current_dir(dir);
+    if command == "run" {
+        cmd.args(["--out", dir.join("run").to_str().unwrap()]);
+    }
+    let o = cmd.output().unwrap();
+    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+#[test]
+fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, text) = ppdl(tmp.path(), "run", RUN_CONFIG);
+    assert_eq!(code, Some(0), "{text}");
+    let run = tmp.path().join("run");
+    let summary = ppdl::results::Summary::load(&run.join("summary.json")).unwrap();
+    for name in ["split-1", "split-noisy"] {
+        let arm = summary.arm(name).unwrap();
+        assert_eq!(arm.scheme.kind(), "split");
+        assert!(arm.test_accuracy > 0.5, "{name}: {} is not well above chance (0.1)", arm.test_accuracy);
+        assert!(arm.accuracy_delta.is_some() && arm.delta_interval.is_some());
+        let t = arm.split.as_ref().expect("the split record");
+        assert_eq!(
+            (t.head.clone(), t.middle.clone(), t.tail.clone()),
+            (vec!["fc1".into()], vec!["fc2".into()], vec!["fc3".into()])
+        );
+        // A step of 50 rows sends 50 x 512 activations (4 bytes each) and gets 50 x 512 gradients
+        // back; the middle's 256-wide output and its gradient cross the other way.
+        assert_eq!((t.cut_width, t.middle_width, t.batch_rows), (512, 256, 50));
+        assert_eq!(t.per_step.activations_to_provider, 50 * 512 * 4);
+        assert_eq!(t.per_step.gradients_to_customer, 50 * 512 * 4);
+        assert_eq!(t.per_step.activations_to_customer, 50 * 256 * 4);
+        assert_eq!(t.per_step.gradients_to_provider, 50 * 256 * 4);
+        let epoch = t.per_epoch.unwrap();
+        assert_eq!(epoch.activations_to_provider, 1000 * 512 * 4, "every training sample once per epoch");
+        assert_eq!(t.inference_per_sample.activations_to_provider, 512 * 4);
+        assert_eq!(t.inference_per_sample.gradients_to_customer, 0);
+        // The provider keeps the middle, the customer the head and the tail, and no key.
+        assert!(run.join("provider").join(name).join("model.safetensors").is_file());
+        for part in ["head", "tail"] {
+            assert!(run.join("customer").join(name).join(format!("{part}.safetensors")).is_file());
+        }
+        assert!(!run.join("customer").join(name).join("key.json").exists());
+    }
+    // Same seed, initialisation and batch order, no defence: split training is the baseline's.
+    let (b, s) = (summary.arm("baseline").unwrap(), summary.arm("split-1").unwrap());
+    assert!((b.test_accuracy - s.test_accuracy).abs() < 0.02, "{} vs {}", b.test_accuracy, s.test_accuracy);
+    // The provider's file holds the middle under the unsplit network's names.
+    let bytes = std::fs::read(run.join("provider/split-1/model.safetensors")).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+    assert!(header.contains("\"fc2.weight\"") && !header.contains("fc1") && !header.contains("fc3"), "{header}");
+    // Metrics rows, overhead and the keyed-arm attacks: split arms appear in the first two, and the
+    // attacks (for keyed arms) are not run on them.
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("split-noisy,")));
+    let overhead = ppdl::overhead::OverheadReport::load(&run.join("overhead.json")).unwrap().unwrap();
+    let names: Vec<&str> = overhead.split_arms.iter().map(|s| s.arm.as_str()).collect();
+    assert_eq!(names, ["split-1", "split-noisy"]);
+    assert!(overhead.split_arms[0].training.ratio.is_some());
+    let attacks = std::fs::read_to_string(run.join("attacks.json")).unwrap_or_default();
+    assert!(!attacks.contains("split-"), "{attacks}");
+    assert!(text.contains("split-1") && text.contains("per epoch"), "{text}");
+}
+
+/// `ppdl validate` on the run config with `arm` as its second arm: exit code 2 and the message.
+fn refused(arm: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        "name = \"x\"\n[data]\ndataset = \"embedded\"\n[model]\narch = \"mlp-512-256\"\n\n[[arms]]\nname = \"baseline\"\nscheme = \"none\"\n\n{arm}"
+    );
+    let (code, text) = ppdl(tmp.path(), "validate", &config);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    text
+}
+
+#[test]
+fn bad_split_settings_exit_2_naming_file_line_field_and_expectation() {
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 2\n");
+    assert!(text.contains("c.toml:14: field `arms[1].cut`: expected from 1 to 1"), "{text}");
+    assert!(text.contains("mlp-512-256 has 3 layers (fc1, fc2, fc3)"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 0\n");
+    assert!(text.contains("field `arms[1].cut`: expected from 1 to 1"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\ntail = 2\n");
+    assert!(text.contains("c.toml:15: field `arms[1].tail`: expected from 1 to 1"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\nnopeek_alpha = -0.5\n");
+    assert!(text.contains("c.toml:15: field `arms[1].nopeek_alpha`: expected a number >= 0, got -0.5"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\nnopeek_alpha = nan\n");
+    assert!(text.contains("field `arms[1].nopeek_alpha`: expected a number >= 0, got NaN"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\nnoise_sigma = -1.0\n");
+    assert!(text.contains("field `arms[1].noise_sigma`: expected a number >= 0"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\ncutt = 1\n");
+    assert!(text.contains("unknown field `cutt`"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\n");
+    assert!(text.contains("missing field `cut`"), "{text}");
+    // mlp-256 has two layers: no room for a head, a middle and a tail.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "name = \"x\"\n[data]\ndataset = \"embedded\"\n[[arms]]\nname = \"b\"\nscheme = \"none\"\n[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\n";
+    let (code, text) = ppdl(tmp.path(), "validate", config);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("field `arms[1].cut`: expected an architecture with at least 3 layers"), "{text}");
+}

@@ -459,6 +459,7 @@ pub fn arm_record(name: &str, scheme: Option<&str>, acc: f64, base: f64, secs: f
         failure: None,
         accuracy_interval: None,
         delta_interval: None,
+        split: None,
     }
 }
 
