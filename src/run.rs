@@ -272,7 +272,7 @@ fn summarize(
     config: &Config,
     dataset: &Dataset,
     arms: &[PreparedArm],
-    outcomes: &[(ArmOutcome, Option<SplitTraffic>)],
+    outcomes: &[Trained],
     interrupted: bool,
     started_at: String,
 ) -> Summary {
@@ -430,6 +430,9 @@ pub fn refresh_after_attacks(run_dir: &Path, events: &Sender<Event>, control: &C
     }
 }
 
+/// How an arm's training ended, and a split arm's traffic.
+type Trained = (ArmOutcome, Option<SplitTraffic>);
+
 struct ArmInput<'a> {
     spec: TrainSpec,
     /// A split arm's settings and where its parts go.
@@ -448,10 +451,10 @@ fn train_arms(
     control: &Arc<Control>,
     metrics_path: &Path,
     names: &[String],
-) -> anyhow::Result<(Vec<(ArmOutcome, Option<SplitTraffic>)>, Vec<MetricRow>)> {
+) -> anyhow::Result<(Vec<Trained>, Vec<MetricRow>)> {
     let (tx, rx) = mpsc::channel::<Event>();
     let mut rows: Vec<MetricRow> = Vec::new();
-    let outcomes = std::thread::scope(|scope| -> anyhow::Result<Vec<(ArmOutcome, Option<SplitTraffic>)>> {
+    let outcomes = std::thread::scope(|scope| -> anyhow::Result<Vec<Trained>> {
         let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| train_on_configured_device(config, arm, &tx, control);
         // Each handle yields the outcomes of the arms it trained, in arm order.
         let handles: Vec<_> = match config.train.schedule {
@@ -488,12 +491,7 @@ fn train_arms(
 
 /// Train one arm on the device the config asks for, seeded with the experiment seed (same
 /// initialisation for both arms).
-fn train_on_configured_device(
-    config: &Config,
-    arm: &ArmInput<'_>,
-    tx: &Sender<Event>,
-    control: &Control,
-) -> (ArmOutcome, Option<SplitTraffic>) {
+fn train_on_configured_device(config: &Config, arm: &ArmInput<'_>, tx: &Sender<Event>, control: &Control) -> Trained {
     match config.train.device {
         DeviceKind::Cpu => train_on(&crate::model::cpu_training_device(config.seed), arm, tx, control),
         #[cfg(feature = "cuda")]
@@ -516,7 +514,7 @@ fn train_on<D: dfdx::prelude::Device<f32>>(
     arm: &ArmInput<'_>,
     tx: &Sender<Event>,
     control: &Control,
-) -> (ArmOutcome, Option<SplitTraffic>) {
+) -> Trained {
     let ArmInput { spec, data, test_inputs, judge, .. } = arm;
     match &arm.split {
         Some((split, saves)) => train_split_arm(dev, spec, split, Some(saves), *data, test_inputs, judge, tx, control),

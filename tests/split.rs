@@ -46,7 +46,7 @@ impl WithNet<Cpu> for Unsplit<'_> {
             &mut model,
             opt,
             |o: &mut Adam<M, f32, Cpu>, lr| o.cfg.lr = lr,
-            |out, y| cross_entropy_with_logits_loss(out, y),
+            cross_entropy_with_logits_loss,
         );
         for (x, y) in self.batches {
             step.step(x, y, self.rows, false).unwrap();

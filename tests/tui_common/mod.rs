@@ -413,6 +413,7 @@ pub fn overhead_report_of(arms: &[(&str, f64)]) -> OverheadReport {
     OverheadReport {
         format_version: ppdl::overhead::OVERHEAD_FORMAT_VERSION,
         arms: arms.iter().map(|(arm, f)| ArmOverhead { arm: arm.to_string(), measured: measured(*f) }).collect(),
+        split_arms: Vec::new(),
         literature: vec![
             lit(
                 "CryptoNets",

@@ -105,11 +105,14 @@ impl<D: Device<f32>> TensorCollection<f32, D> for Leaf<D> {
     }
 }
 
+/// A scalar with its tape.
+pub type Scalar<D> = Tensor<(), f32, D, OwnedTape<f32, D>>;
+
 /// The gradient of `sum(out * grad)` with respect to `out` is exactly `grad`: the backward pass of
 /// this scalar injects a gradient that arrived from the other party into this party's tape.
 pub fn inject_gradient<D: Device<f32>>(
     out: Tensor<(usize, usize), f32, D, OwnedTape<f32, D>>,
     grad: Tensor<(usize, usize), f32, D>,
-) -> Result<Tensor<(), f32, D, OwnedTape<f32, D>>, D::Err> {
+) -> Result<Scalar<D>, D::Err> {
     out.try_mul(grad)?.try_sum()
 }

@@ -10,6 +10,7 @@ use crate::config::TrainConfig;
 use crate::model::split::Part;
 use crate::model::tensor_from_slice;
 
+type Rows<D> = Tensor<(usize, usize), f32, D>;
 type Taped<D> = Tensor<(usize, usize), f32, D, OwnedTape<f32, D>>;
 
 pub struct SplitProvider<D: Device<f32>> {
@@ -17,7 +18,7 @@ pub struct SplitProvider<D: Device<f32>> {
     middle: TrainedPart<D>,
     /// Between `forward` and `backward`: the received activations (a leaf of this party's tape)
     /// and the middle's taped output.
-    pending: Option<(Tensor<(usize, usize), f32, D>, Taped<D>)>,
+    pending: Option<(Rows<D>, Taped<D>)>,
 }
 
 impl<D: Device<f32>> SplitProvider<D> {
@@ -33,7 +34,7 @@ impl<D: Device<f32>> SplitProvider<D> {
         self.middle.set_learning_rate(lr);
     }
 
-    fn leaf(&self, m: &Activations) -> Result<Tensor<(usize, usize), f32, D>, String> {
+    fn leaf(&self, m: &Activations) -> Result<Rows<D>, String> {
         tensor_from_slice(&self.dev, m.values(), (m.rows(), m.width())).map_err(|e| format!("cannot allocate: {e:?}"))
     }
 
