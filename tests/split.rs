@@ -308,3 +308,16 @@ fn bad_split_settings_exit_2_naming_file_line_field_and_expectation() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("field `arms[1].cut`: expected an architecture with at least 3 layers"), "{text}");
 }
+
+#[test]
+fn the_keyed_attacks_are_not_expected_of_split_arms() {
+    use ppdl::results::status::AttacksSeen;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = RUN_CONFIG.replace("enabled = [\"label-frequency\"]", "enabled = []");
+    let (code, text) = ppdl(tmp.path(), "run", &config);
+    assert_eq!(code, Some(0), "{text}");
+    let summary = ppdl::results::Summary::load(&tmp.path().join("run/summary.json")).unwrap();
+    let seen: Result<Option<AttacksSeen>, String> = Ok(None);
+    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &["label-frequency".to_string()], seen);
+    assert!(!status.detail().contains("split"), "split arms have no keyed attacks to miss: {}", status.detail());
+}
