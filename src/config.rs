@@ -435,16 +435,43 @@ pub enum SchemeConfig {
     None,
     /// Keyed input transforms with label protection, the fields of `[privacy]`.
     Keyed(PrivacyConfig),
+    /// U-shaped split learning: the customer keeps the first and last layers, the provider trains
+    /// the middle.
+    Split(SplitConfig),
+}
+
+/// A split arm's settings (`scheme = "split"`). Layers are counted as `model::split` defines them;
+/// `validate::check` checks `cut` and `tail` against the architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    /// Layers the customer's head keeps (the cut is after layer `cut`).
+    pub cut: usize,
+    /// Final layers the customer keeps (the tail; raw labels never leave the customer).
+    #[serde(default = "default_tail")]
+    pub tail: usize,
+    /// Standard deviation of the Gaussian noise added to every activation the customer sends.
+    #[serde(default)]
+    pub noise_sigma: f64,
+    /// NoPeek: weight of the distance correlation between a batch's inputs and its cut activations
+    /// in the customer's loss (0 = off).
+    #[serde(default)]
+    pub nopeek_alpha: f64,
+}
+
+fn default_tail() -> usize {
+    1
 }
 
 impl SchemeConfig {
     /// Accepted values of `scheme`, in the order of the variants.
-    pub const KINDS: [&'static str; 2] = ["none", "keyed"];
+    pub const KINDS: [&'static str; 3] = ["none", "keyed", "split"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             SchemeConfig::None => "none",
             SchemeConfig::Keyed(_) => "keyed",
+            SchemeConfig::Split(_) => "split",
         }
     }
 
@@ -452,7 +479,15 @@ impl SchemeConfig {
     pub fn keyed(&self) -> Option<&PrivacyConfig> {
         match self {
             SchemeConfig::Keyed(p) => Some(p),
-            SchemeConfig::None => None,
+            SchemeConfig::None | SchemeConfig::Split(_) => None,
+        }
+    }
+
+    /// The split settings, for split arms.
+    pub fn split(&self) -> Option<&SplitConfig> {
+        match self {
+            SchemeConfig::Split(s) => Some(s),
+            SchemeConfig::None | SchemeConfig::Keyed(_) => None,
         }
     }
 
@@ -460,7 +495,7 @@ impl SchemeConfig {
     pub fn without_key(&self) -> SchemeConfig {
         match self {
             SchemeConfig::Keyed(p) => SchemeConfig::Keyed(PrivacyConfig { fixed_key: None, ..p.clone() }),
-            SchemeConfig::None => SchemeConfig::None,
+            other => other.clone(),
         }
     }
 }
@@ -475,11 +510,14 @@ impl SchemeConfig {
     /// The kind's own fields (everything but `scheme`).
     fn fields(&self) -> Result<toml::Table, String> {
         let mut table = toml::Table::new();
-        if let SchemeConfig::Keyed(p) = self {
-            match toml::Value::try_from(p).map_err(|e| e.to_string())? {
-                toml::Value::Table(fields) => table.extend(fields),
-                _ => return Err("keyed settings serialise to a table".into()),
-            }
+        let value = match self {
+            SchemeConfig::None => return Ok(table),
+            SchemeConfig::Keyed(p) => toml::Value::try_from(p),
+            SchemeConfig::Split(s) => toml::Value::try_from(s),
+        };
+        match value.map_err(|e| e.to_string())? {
+            toml::Value::Table(fields) => table.extend(fields),
+            _ => return Err("scheme settings serialise to a table".into()),
         }
         Ok(table)
     }
@@ -502,6 +540,10 @@ impl SchemeConfig {
             "keyed" => toml::Value::Table(table)
                 .try_into()
                 .map(SchemeConfig::Keyed)
+                .map_err(|e: toml::de::Error| format!("arm `{arm}`: {}", e.message().trim())),
+            "split" => toml::Value::Table(table)
+                .try_into()
+                .map(SchemeConfig::Split)
                 .map_err(|e: toml::de::Error| format!("arm `{arm}`: {}", e.message().trim())),
             other => Err(format!(
                 "arm `{arm}`: field `scheme`: unknown scheme `{other}`, expected one of {kinds}{}",
@@ -807,6 +849,11 @@ impl Config {
         for (prefix, p) in self.keyed_settings() {
             check_keyed(&p, &prefix)?;
         }
+        for (i, arm) in self.arms().iter().enumerate() {
+            if let Some(s) = arm.scheme.split() {
+                check_split(s, &self.arm_field(i))?;
+            }
+        }
         self.attacks.validate()?;
         Ok(())
     }
@@ -826,6 +873,18 @@ fn check_keyed(p: &PrivacyConfig, prefix: &str) -> Result<(), (String, String)> 
         if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
             return err(&format!("{prefix}.fixed_key"), "64 hexadecimal digits (a 256-bit secret)".into());
         }
+    }
+    Ok(())
+}
+
+/// The ranges of a split arm's own fields (`prefix` is `arms[i]`); `validate::check` checks `cut`
+/// and `tail` against the architecture.
+fn check_split(s: &SplitConfig, prefix: &str) -> Result<(), (String, String)> {
+    if !(s.noise_sigma >= 0.0 && s.noise_sigma.is_finite()) {
+        return Err((format!("{prefix}.noise_sigma"), format!("a number >= 0, got {}", s.noise_sigma)));
+    }
+    if !(s.nopeek_alpha >= 0.0 && s.nopeek_alpha.is_finite()) {
+        return Err((format!("{prefix}.nopeek_alpha"), format!("a number >= 0, got {}", s.nopeek_alpha)));
     }
     Ok(())
 }

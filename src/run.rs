@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use crate::atomic;
 use crate::attacks::Event;
-use crate::config::{ArmConfig, Config, DeviceKind, PrivacyConfig, Schedule, SchemeConfig};
+use crate::config::{ArmConfig, Config, DeviceKind, PrivacyConfig, Schedule, SchemeConfig, SplitConfig};
 use crate::data::Dataset;
 use crate::error::{InputError, Interrupted};
 use crate::results::{self, ArmRecord, ArmStatus, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
@@ -19,6 +19,8 @@ use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::transforms::DescribePrivacy;
 use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
+use crate::train::split::exchange::SplitTraffic;
+use crate::train::split::{train_split_arm, SplitSaves};
 use crate::train::{train_arm, ArmOutcome, Control, MetricRow, MetricSplit, TrainSpec};
 
 /// What a finished (or interrupted) run leaves behind.
@@ -49,6 +51,8 @@ pub fn run_dir_for(config: &Config, out: Option<&Path>) -> PathBuf {
 enum ArmData {
     /// The baseline: raw inputs, true labels.
     Plain { targets: Vec<u16> },
+    /// Split learning: raw inputs and true labels, which stay with the customer's head and tail.
+    Split { targets: Vec<u16> },
     /// Keyed transforms with label protection: the customer's encodings.
     Keyed {
         customer: Box<Customer>,
@@ -69,14 +73,14 @@ impl PreparedArm {
     fn customer(&self) -> Option<&Customer> {
         match &self.data {
             ArmData::Keyed { customer, .. } => Some(customer),
-            ArmData::Plain { .. } => None,
+            ArmData::Plain { .. } | ArmData::Split { .. } => None,
         }
     }
 
     fn encoded_train(&self) -> Option<&EncodedTrainingSet> {
         match &self.data {
             ArmData::Keyed { train, .. } => Some(train),
-            ArmData::Plain { .. } => None,
+            ArmData::Plain { .. } | ArmData::Split { .. } => None,
         }
     }
 
@@ -89,9 +93,16 @@ impl PreparedArm {
             seed: config.seed,
             save_to: Some(folder.model_path(&self.config.name)),
         };
+        let split = self.config.scheme.split().map(|s| {
+            let part = |p: &str| folder.customer_dir().join(&self.config.name).join(format!("{p}.safetensors"));
+            let saves =
+                SplitSaves { middle: folder.model_path(&self.config.name), head: part("head"), tail: part("tail") };
+            (s.clone(), saves)
+        });
         match &self.data {
-            ArmData::Plain { targets } => ArmInput {
+            ArmData::Plain { targets } | ArmData::Split { targets } => ArmInput {
                 spec,
+                split,
                 data: TrainingSet {
                     images: &dataset.train.images,
                     targets,
@@ -103,6 +114,7 @@ impl PreparedArm {
             },
             ArmData::Keyed { customer, train, test, .. } => ArmInput {
                 spec,
+                split: None,
                 data: train.view(),
                 test_inputs: test.images(),
                 judge: customer.judge(&dataset.test.labels),
@@ -133,6 +145,9 @@ fn prepare_arms(
     let mut prepared = Vec::new();
     for (arm, key) in config.arms().into_iter().zip(keys) {
         folder.create_arm_dirs(&arm.name, arm.scheme.keyed().is_some())?;
+        if arm.scheme.split().is_some() {
+            folder.create_customer_dir(&arm.name)?;
+        }
         let data = match (&arm.scheme, key) {
             (SchemeConfig::Keyed(privacy), Some(key)) => {
                 let customer = Customer::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);
@@ -161,6 +176,7 @@ fn prepare_arms(
                 )));
                 ArmData::Keyed { customer: Box::new(customer), train, timings, test, encode_seconds }
             }
+            (SchemeConfig::Split(_), _) => ArmData::Split { targets: plain_targets(&dataset.train) },
             _ => ArmData::Plain { targets: plain_targets(&dataset.train) },
         };
         prepared.push(PreparedArm { config: arm, data });
@@ -255,14 +271,14 @@ fn summarize(
     config: &Config,
     dataset: &Dataset,
     arms: &[PreparedArm],
-    outcomes: &[ArmOutcome],
+    outcomes: &[Trained],
     interrupted: bool,
     started_at: String,
 ) -> Summary {
     let mut records: Vec<ArmRecord> = arms
         .iter()
         .zip(outcomes)
-        .map(|(arm, outcome)| {
+        .map(|(arm, (outcome, traffic))| {
             let (status, s, failure) = match outcome {
                 ArmOutcome::Finished(s) => (ArmStatus::Finished, Some(s), None),
                 ArmOutcome::Stopped(s) => (ArmStatus::Stopped, Some(s), None),
@@ -283,11 +299,12 @@ fn summarize(
                 accuracy_delta: None,
                 encode_seconds: match &arm.data {
                     ArmData::Keyed { encode_seconds, .. } => Some(*encode_seconds),
-                    ArmData::Plain { .. } => None,
+                    ArmData::Plain { .. } | ArmData::Split { .. } => None,
                 },
                 failure,
                 accuracy_interval: None,
                 delta_interval: None,
+                split: traffic.clone(),
             }
         })
         .collect();
@@ -332,7 +349,11 @@ fn measure_overhead(
 ) -> anyhow::Result<crate::overhead::OverheadReport> {
     let baseline = summary.baseline().expect("a validated config has one baseline arm");
     let mut measured = Vec::new();
+    let mut split = Vec::new();
     for (arm, record) in arms.iter().zip(&summary.arms) {
+        if let Some(traffic) = &record.split {
+            split.push(crate::overhead::split_overhead(config.train.schedule, baseline, record, traffic));
+        }
         let ArmData::Keyed { customer, timings, .. } = &arm.data else { continue };
         measured.push(crate::overhead::measure_arm(&crate::overhead::RunFacts {
             config,
@@ -345,7 +366,9 @@ fn measure_overhead(
             private_model: &folder.model_path(&record.name),
         })?);
     }
-    Ok(crate::overhead::OverheadReport::new(measured))
+    let mut report = crate::overhead::OverheadReport::new(measured);
+    report.split_arms = split;
+    Ok(report)
 }
 
 /// The customer's encoding in a run: the training set (inputs, then label codes), then the test
@@ -406,8 +429,13 @@ pub fn refresh_after_attacks(run_dir: &Path, events: &Sender<Event>, control: &C
     }
 }
 
+/// How an arm's training ended, and a split arm's traffic.
+type Trained = (ArmOutcome, Option<SplitTraffic>);
+
 struct ArmInput<'a> {
     spec: TrainSpec,
+    /// A split arm's settings and where its parts go.
+    split: Option<(SplitConfig, SplitSaves)>,
     data: TrainingSet<'a>,
     test_inputs: &'a [f32],
     judge: Judge,
@@ -422,13 +450,11 @@ fn train_arms(
     control: &Arc<Control>,
     metrics_path: &Path,
     names: &[String],
-) -> anyhow::Result<(Vec<ArmOutcome>, Vec<MetricRow>)> {
+) -> anyhow::Result<(Vec<Trained>, Vec<MetricRow>)> {
     let (tx, rx) = mpsc::channel::<Event>();
     let mut rows: Vec<MetricRow> = Vec::new();
-    let outcomes = std::thread::scope(|scope| -> anyhow::Result<Vec<ArmOutcome>> {
-        let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| -> ArmOutcome {
-            train_on_configured_device(config, &arm.spec, arm.data, arm.test_inputs, &arm.judge, &tx, control)
-        };
+    let outcomes = std::thread::scope(|scope| -> anyhow::Result<Vec<Trained>> {
+        let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| train_on_configured_device(config, arm, &tx, control);
         // Each handle yields the outcomes of the arms it trained, in arm order.
         let handles: Vec<_> = match config.train.schedule {
             Schedule::Parallel => arms
@@ -464,31 +490,34 @@ fn train_arms(
 
 /// Train one arm on the device the config asks for, seeded with the experiment seed (same
 /// initialisation for both arms).
-fn train_on_configured_device(
-    config: &Config,
-    spec: &TrainSpec,
-    data: TrainingSet<'_>,
-    test_inputs: &[f32],
-    judge: &Judge,
-    tx: &Sender<Event>,
-    control: &Control,
-) -> ArmOutcome {
+fn train_on_configured_device(config: &Config, arm: &ArmInput<'_>, tx: &Sender<Event>, control: &Control) -> Trained {
     match config.train.device {
-        DeviceKind::Cpu => {
-            let dev = crate::model::cpu_training_device(config.seed);
-            train_arm(&dev, spec, data, test_inputs, judge, tx, control)
-        }
+        DeviceKind::Cpu => train_on(&crate::model::cpu_training_device(config.seed), arm, tx, control),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => match dfdx::tensor::Cuda::try_seed_from_u64(config.seed) {
-            Ok(dev) => train_arm(&dev, spec, data, test_inputs, judge, tx, control),
+            Ok(dev) => train_on(&dev, arm, tx, control),
             Err(e) => {
                 let reason = format!("cannot open the CUDA device: {e:?}");
-                let _ = tx.send(Event::TrainFailed { arm: spec.arm.clone(), reason: reason.clone() });
-                ArmOutcome::Failed(reason)
+                let _ = tx.send(Event::TrainFailed { arm: arm.spec.arm.clone(), reason: reason.clone() });
+                (ArmOutcome::Failed(reason), None)
             }
         },
         #[cfg(not(feature = "cuda"))]
         DeviceKind::Cuda => unreachable!("run_experiment refuses device = cuda without the cuda feature"),
+    }
+}
+
+/// Train one arm on `dev` by its kind: a split arm across its cut, any other as one network.
+fn train_on<D: dfdx::prelude::Device<f32>>(
+    dev: &D,
+    arm: &ArmInput<'_>,
+    tx: &Sender<Event>,
+    control: &Control,
+) -> Trained {
+    let ArmInput { spec, data, test_inputs, judge, .. } = arm;
+    match &arm.split {
+        Some((split, saves)) => train_split_arm(dev, spec, split, Some(saves), *data, test_inputs, judge, tx, control),
+        None => (train_arm(dev, spec, *data, test_inputs, judge, tx, control), None),
     }
 }
 

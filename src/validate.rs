@@ -81,7 +81,19 @@ fn blame_override(err: &anyhow::Error, original: &str, path: &Path, overrides: &
 /// expected)).
 pub fn check(config: &Config) -> Result<(), (String, String)> {
     config.validate_fields()?;
+    check_split_arms(config)?;
     transforms::check_config_transforms(config)?;
     crate::attacks::registry::check(&config.attacks)?;
+    Ok(())
+}
+
+/// Each split arm's `cut` and `tail` against the architecture's layers (`model::split`).
+fn check_split_arms(config: &Config) -> Result<(), (String, String)> {
+    for (i, arm) in config.arms().iter().enumerate() {
+        if let Some(s) = arm.scheme.split() {
+            crate::model::split::SplitPlan::new(config.model.arch, s.cut, s.tail)
+                .map_err(|(field, expected)| (format!("{}.{field}", config.arm_field(i)), expected))?;
+        }
+    }
     Ok(())
 }

@@ -7,6 +7,7 @@ use dfdx::prelude::*;
 use super::conv::{Conv2d, ConvGeometry};
 use super::linear::DynLinear;
 use super::pool::MaxPool2x2;
+use super::split::Layer;
 use crate::config::Arch;
 use crate::data::ImageShape;
 
@@ -22,6 +23,10 @@ pub trait Net<D: Device<f32>>:
 {
     /// The first fully connected layer that sees the input (for MLPs), e.g. to absorb a permutation.
     fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>>;
+
+    /// The network as its layers in forward order, as split learning counts them
+    /// (`model::split::layer_names`).
+    fn into_layers(self) -> Vec<Layer<D>>;
 }
 
 /// Generic code to run on the concrete model type the config chose.
@@ -229,11 +234,26 @@ impl<D: Device<f32>> Net<D> for Mlp1<D> {
     fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>> {
         Some(&mut self.fc1)
     }
+
+    fn into_layers(self) -> Vec<Layer<D>> {
+        vec![
+            Layer::Dense { name: "fc1", linear: self.fc1, relu: true },
+            Layer::Dense { name: "fc2", linear: self.fc2, relu: false },
+        ]
+    }
 }
 
 impl<D: Device<f32>> Net<D> for Mlp2<D> {
     fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>> {
         Some(&mut self.fc1)
+    }
+
+    fn into_layers(self) -> Vec<Layer<D>> {
+        vec![
+            Layer::Dense { name: "fc1", linear: self.fc1, relu: true },
+            Layer::Dense { name: "fc2", linear: self.fc2, relu: true },
+            Layer::Dense { name: "fc3", linear: self.fc3, relu: false },
+        ]
     }
 }
 
@@ -244,5 +264,14 @@ where
 {
     fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>> {
         None
+    }
+
+    fn into_layers(self) -> Vec<Layer<D>> {
+        vec![
+            Layer::Conv { name: "conv1", conv: self.conv1, pool: self.pool1 },
+            Layer::Conv { name: "conv2", conv: self.conv2, pool: self.pool2 },
+            Layer::Dense { name: "fc1", linear: self.fc1, relu: true },
+            Layer::Dense { name: "fc2", linear: self.fc2, relu: false },
+        ]
     }
 }

@@ -7,6 +7,7 @@ mod cpu_kernels;
 pub mod io;
 pub mod linear;
 pub mod pool;
+pub mod split;
 
 use dfdx::prelude::*;
 

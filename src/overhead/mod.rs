@@ -23,6 +23,7 @@ use crate::data::Dataset;
 use crate::results::ArmRecord;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::Customer;
+use crate::train::split::exchange::SplitTraffic;
 
 pub use inference::{InferenceCost, InferenceTimes};
 pub use literature::LiteratureEntry;
@@ -37,6 +38,10 @@ pub struct OverheadReport {
     pub format_version: u32,
     /// Measured in this run, on this machine: each protected arm against the baseline, in arm order.
     pub arms: Vec<ArmOverhead>,
+    /// Each split arm's traffic and training time against the baseline, in arm order (runs older
+    /// than split arms have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_arms: Vec<SplitOverhead>,
     /// Published figures of other systems, never measured here (see `literature_note`).
     pub literature: Vec<LiteratureEntry>,
     #[serde(default)]
@@ -48,6 +53,32 @@ pub struct OverheadReport {
 pub struct ArmOverhead {
     pub arm: String,
     pub measured: Measured,
+}
+
+/// One split arm's costs against the baseline: the bytes each way (counted as they crossed) and
+/// the training time per epoch, exchange included (no network latency modelled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitOverhead {
+    pub arm: String,
+    pub traffic: SplitTraffic,
+    pub training: TrainingCost,
+    /// split test accuracy - baseline test accuracy (fraction, not points).
+    pub accuracy_delta: f64,
+}
+
+/// The overhead record of the split arm `arm` (its summary record) against the baseline.
+pub fn split_overhead(
+    schedule: Schedule,
+    baseline: &ArmRecord,
+    arm: &ArmRecord,
+    traffic: &SplitTraffic,
+) -> SplitOverhead {
+    SplitOverhead {
+        arm: arm.name.clone(),
+        traffic: traffic.clone(),
+        training: training_cost(schedule, baseline, arm),
+        accuracy_delta: arm.test_accuracy - baseline.test_accuracy,
+    }
 }
 
 /// overhead.json format 1: the one keyed arm's figures.
@@ -65,6 +96,7 @@ impl OverheadReport {
         OverheadReport {
             format_version: OVERHEAD_FORMAT_VERSION,
             arms,
+            split_arms: Vec::new(),
             literature: literature::entries(),
             literature_note: literature::NOTE.into(),
         }
@@ -101,6 +133,7 @@ impl OverheadReport {
                 Ok(Some(OverheadReport {
                     format_version: OVERHEAD_FORMAT_VERSION,
                     arms: vec![ArmOverhead { arm: crate::config::PRIVATE_ARM.into(), measured: old.measured }],
+                    split_arms: Vec::new(),
                     literature: old.literature,
                     literature_note: old.literature_note,
                 }))
@@ -377,7 +410,28 @@ impl TrainingTimeRatio {
 /// One line for logs: the headline figures.
 /// One line per measured arm, for the run's log.
 pub fn headlines(report: &OverheadReport) -> Vec<String> {
-    report.arms.iter().map(|a| format!("`{}` {}", a.arm, headline(&a.measured))).collect()
+    let keyed = report.arms.iter().map(|a| format!("`{}` {}", a.arm, headline(&a.measured)));
+    keyed.chain(report.split_arms.iter().map(split_headline)).collect()
+}
+
+/// A split arm's bytes per epoch each way and its training-time ratio.
+pub fn split_headline(s: &SplitOverhead) -> String {
+    let t = &s.traffic;
+    let epoch = |f: fn(&crate::train::split::exchange::Traffic) -> u64| {
+        t.per_epoch.as_ref().map(|e| format!("{:.1} MB", f(e) as f64 / 1e6)).unwrap_or_else(|| "n/a".into())
+    };
+    format!(
+        "`{}` split: {} B to the provider and {} B back per step of {} rows, {} and {} per epoch; training time per \
+         epoch split/baseline {} (medians; {}; exchange included, no network latency)",
+        s.arm,
+        t.per_step.to_provider(),
+        t.per_step.to_customer(),
+        t.batch_rows,
+        epoch(|e| e.to_provider()),
+        epoch(|e| e.to_customer()),
+        s.training.ratio.map(|r| format!("{r:.3}")).unwrap_or_else(|| "n/a".into()),
+        if s.training.clean { "clean: sequential" } else { "arms side by side" },
+    )
 }
 
 /// The headline costs of one arm: encoding, training-time ratio, inference.
@@ -456,6 +510,7 @@ mod tests {
             failure: None,
             accuracy_interval: None,
             delta_interval: None,
+            split: None,
         }
     }
 

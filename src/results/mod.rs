@@ -138,6 +138,14 @@ impl RunFolder {
         Ok(())
     }
 
+    /// `customer/ARM/` (mode 0700 through `customer/`) for an arm whose customer keeps files: a split
+    /// arm's head and tail, `customer/ARM/{head,tail}.safetensors`.
+    pub fn create_customer_dir(&self, arm: &str) -> anyhow::Result<()> {
+        let dir = self.customer_dir().join(arm);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| InputError::new(format!("{}: cannot create output folder: {e}", dir.display())).into())
+    }
+
     pub fn load_summary(&self) -> anyhow::Result<Summary> {
         Summary::load(&self.summary_path())
     }

@@ -122,7 +122,8 @@ impl RunStatus {
     }
 
     /// The status from what the run left: its summary, the configured epochs, the attacks its config
-    /// enabled (run on every protected arm) and attacks.json (`Ok(None)`: absent).
+    /// enabled (run on every keyed arm: split arms have none of these attacks) and attacks.json
+    /// (`Ok(None)`: absent).
     pub fn derive(
         summary: &Summary,
         configured_epochs: Option<usize>,
@@ -149,7 +150,7 @@ impl RunStatus {
             Training::Finished
         };
 
-        let attacked: Vec<&str> = summary.protected().map(|a| a.name.as_str()).collect();
+        let attacked: Vec<&str> = summary.keyed_arms().map(|a| a.name.as_str()).collect();
         let label = |arm: &str, name: &str| {
             if attacked.len() > 1 {
                 format!("{arm}: {name}")

@@ -9,6 +9,7 @@ use crate::config::{Schedule, SchemeConfig};
 use crate::data::ImageShape;
 use crate::error::InputError;
 use crate::results::stats::{self, Interval};
+use crate::train::split::exchange::SplitTraffic;
 
 /// Bumped when the run folder layout changes incompatibly. Format 1 (two fixed arms, `baseline` and
 /// `private`) still reads: [`Summary::load`] migrates it.
@@ -82,6 +83,9 @@ pub struct ArmRecord {
     /// 95% interval of accuracy_delta: unpaired normal, conservative ([`stats::difference_unpaired`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta_interval: Option<Interval>,
+    /// A split arm's parties and the bytes that crossed between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitTraffic>,
 }
 
 impl ArmRecord {
@@ -260,6 +264,7 @@ mod v1 {
                 failure: self.failure,
                 accuracy_interval: None,
                 delta_interval: None,
+                split: None,
             }
         }
     }

@@ -243,6 +243,10 @@ impl<'a, D: Device<f32>, M: Net<D>, O: Optimizer<M, D, f32>> ModelStep<'a, D, M,
         let grads = Some(model.alloc_grads());
         Self { dev, model, optimizer, set_lr, loss, grads }
     }
+
+    pub fn device(&self) -> &D {
+        self.dev
+    }
 }
 
 impl<D: Device<f32>, M: Net<D>, O: Optimizer<M, D, f32>> TrainStep for ModelStep<'_, D, M, O> {

@@ -3,6 +3,7 @@
 pub mod control;
 pub mod events;
 pub mod fit;
+pub mod split;
 pub mod trainer;
 
 pub use control::Control;

@@ -12,7 +12,7 @@ use dfdx::prelude::*;
 
 use super::control::Control;
 use super::events::{ArmSummary, Event, MetricRow, MetricSplit};
-use super::fit::{fit, FitEnd, ModelStep, Observer, Progress, Rows, Schedule, StepOutput, Targets};
+use super::fit::{fit, FitEnd, ModelStep, Observer, Progress, Rows, Schedule, StepOutput, Targets, TrainStep};
 use crate::config::{Arch, OptimizerKind, TrainConfig};
 use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
@@ -59,23 +59,41 @@ pub fn train_arm<D: Device<f32>, R>(
     dfdx::flush_denormals_to_zero();
     let job = ArmJob { dev, spec, data, test_inputs, judge, events, control };
     let outcome = with_net(spec.arch, dev, spec.shape, data.outputs, job);
-    let event = match &outcome {
+    report_end(spec, events, &outcome);
+    outcome
+}
+
+/// The arm's last event: finished, stopped or failed.
+pub(crate) fn report_end<R>(spec: &TrainSpec, events: &Sender<Event<R>>, outcome: &ArmOutcome) {
+    let event = match outcome {
         ArmOutcome::Finished(s) => Event::TrainFinished { arm: spec.arm.clone(), summary: s.clone() },
         ArmOutcome::Stopped(s) => Event::TrainStopped { arm: spec.arm.clone(), summary: s.clone() },
         ArmOutcome::Failed(r) => Event::TrainFailed { arm: spec.arm.clone(), reason: r.clone() },
     };
     let _ = events.send(event);
-    outcome
 }
 
-struct ArmJob<'a, D: Device<f32>, R> {
-    dev: &'a D,
-    spec: &'a TrainSpec,
-    data: TrainingSet<'a>,
-    test_inputs: &'a [f32],
-    judge: &'a Judge,
-    events: &'a Sender<Event<R>>,
-    control: &'a Control,
+/// A training step whose network can score inputs: the arm's test evaluation after each epoch.
+pub trait Evaluate {
+    /// Scores of `inputs` (rows of `features`), row after row.
+    fn scores(&self, inputs: &[f32], features: usize) -> Result<Vec<f32>, String>;
+}
+
+impl<D: Device<f32>, M: Net<D>, O: Optimizer<M, D, f32>> Evaluate for ModelStep<'_, D, M, O> {
+    fn scores(&self, inputs: &[f32], features: usize) -> Result<Vec<f32>, String> {
+        predict(&*self.model, self.device(), inputs, features).map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// One arm's training: its device, spec, data, evaluation and reporting.
+pub(crate) struct ArmJob<'a, D: Device<f32>, R> {
+    pub dev: &'a D,
+    pub spec: &'a TrainSpec,
+    pub data: TrainingSet<'a>,
+    pub test_inputs: &'a [f32],
+    pub judge: &'a Judge,
+    pub events: &'a Sender<Event<R>>,
+    pub control: &'a Control,
 }
 
 impl<D: Device<f32>, R> WithNet<D> for ArmJob<'_, D, R> {
@@ -112,7 +130,8 @@ impl<D: Device<f32>, R> WithNet<D> for ArmJob<'_, D, R> {
 }
 
 impl<D: Device<f32>, R> ArmJob<'_, D, R> {
-    fn fit<M: Net<D>, O: Optimizer<M, D, f32>>(&self, step: &mut ModelStep<'_, D, M, O>) -> ArmOutcome {
+    /// Train `step` through the one loop, reporting events and evaluating after every epoch.
+    pub(crate) fn fit<S: TrainStep + Evaluate>(&self, step: &mut S) -> ArmOutcome {
         let (spec, data) = (self.spec, self.data);
         let t = &spec.train;
         let schedule = Schedule {
@@ -236,10 +255,7 @@ impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
     }
 }
 
-impl<D: Device<f32>, M: Net<D>, O, R> Observer<ModelStep<'_, D, M, O>> for ArmReporter<'_, '_, D, R>
-where
-    O: Optimizer<M, D, f32>,
-{
+impl<D: Device<f32>, S: Evaluate, R> Observer<S> for ArmReporter<'_, '_, D, R> {
     fn proceed(&mut self) -> bool {
         self.job.control.wait_while_paused()
     }
@@ -271,15 +287,15 @@ where
         Ok(())
     }
 
-    fn after_epoch(&mut self, step: &ModelStep<'_, D, M, O>, at: Progress, seconds: f64) -> Result<(), String> {
+    fn after_epoch(&mut self, step: &S, at: Progress, seconds: f64) -> Result<(), String> {
         self.train_seconds += seconds;
         self.epoch_seconds.push(seconds);
         if self.window.samples > 0 {
             self.flush_window(at, self.train_seconds);
         }
         let (job, d) = (self.job, self.job.data.features);
-        let scores = predict(&*step.model, job.dev, job.test_inputs, d)
-            .map_err(|e| format!("evaluation failed after epoch {}: {e:?}", at.epoch))?;
+        let scores =
+            step.scores(job.test_inputs, d).map_err(|e| format!("evaluation failed after epoch {}: {e}", at.epoch))?;
         let eval = job.judge.evaluate(&scores);
         self.last_test_accuracy = eval.accuracy;
         let n = job.data.len();

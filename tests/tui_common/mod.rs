@@ -413,6 +413,7 @@ pub fn overhead_report_of(arms: &[(&str, f64)]) -> OverheadReport {
     OverheadReport {
         format_version: ppdl::overhead::OVERHEAD_FORMAT_VERSION,
         arms: arms.iter().map(|(arm, f)| ArmOverhead { arm: arm.to_string(), measured: measured(*f) }).collect(),
+        split_arms: Vec::new(),
         literature: vec![
             lit(
                 "CryptoNets",
@@ -459,6 +460,7 @@ pub fn arm_record(name: &str, scheme: Option<&str>, acc: f64, base: f64, secs: f
         failure: None,
         accuracy_interval: None,
         delta_interval: None,
+        split: None,
     }
 }
 

@@ -399,6 +399,16 @@ impl DescribePrivacy for SchemeConfig {
         match self {
             SchemeConfig::None => "none (raw inputs, true labels)".into(),
             SchemeConfig::Keyed(p) => p.describe(),
+            SchemeConfig::Split(s) => {
+                let mut text = format!("split: head {} layer(s), tail {} (U-shaped)", s.cut, s.tail);
+                if s.noise_sigma > 0.0 {
+                    text.push_str(&format!("; noise sigma {}", s.noise_sigma));
+                }
+                if s.nopeek_alpha > 0.0 {
+                    text.push_str(&format!("; NoPeek alpha {}", s.nopeek_alpha));
+                }
+                text
+            }
         }
     }
 }

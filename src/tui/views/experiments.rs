@@ -105,6 +105,7 @@ pub fn protection_short(c: &Config) -> String {
                 .iter()
                 .map(|a| match &a.scheme {
                     SchemeConfig::Keyed(p) => transforms_short(p),
+                    SchemeConfig::Split(s) => format!("split({})", s.cut),
                     SchemeConfig::None => String::new(),
                 })
                 .filter(|t| !t.is_empty())

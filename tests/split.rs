@@ -1,0 +1,323 @@
+//! Split learning (`scheme = "split"`): training across the cut equals training the unsplit
+//! network, NoPeek's distance correlation, the config's checks, and a real run.
+
+use dfdx::optim::{Adam, AdamConfig};
+use dfdx::prelude::*;
+use ppdl::config::{Arch, SplitConfig, TrainConfig};
+use ppdl::data::ImageShape;
+use ppdl::model::arch::{with_net, Net, WithNet};
+use ppdl::model::split::{Layer, SplitPlan};
+use ppdl::train::fit::{ModelStep, TrainStep};
+use ppdl::train::split::nopeek::distance_correlation;
+use ppdl::train::split::{initial_layers, SplitStep};
+use ppdl::train::TrainSpec;
+
+const SEED: u64 = 11;
+
+/// Two batches of `rows` rows of `features` inputs with one-hot targets over 10 classes.
+fn batches(features: usize, rows: usize) -> Vec<(Vec<f32>, Vec<f32>)> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    use rand::{Rng, SeedableRng};
+    (0..2)
+        .map(|_| {
+            let x: Vec<f32> = (0..rows * features).map(|_| rng.gen::<f32>()).collect();
+            let mut y = vec![0.0; rows * 10];
+            for r in 0..rows {
+                y[r * 10 + rng.gen_range(0..10)] = 1.0;
+            }
+            (x, y)
+        })
+        .collect()
+}
+
+/// The unsplit network trained by the ordinary step (as the baseline arm trains), then taken apart.
+struct Unsplit<'a> {
+    dev: &'a Cpu,
+    batches: &'a [(Vec<f32>, Vec<f32>)],
+    rows: usize,
+}
+
+impl WithNet<Cpu> for Unsplit<'_> {
+    type Output = Vec<Layer<Cpu>>;
+    fn run<M: Net<Cpu>>(self, mut model: M) -> Vec<Layer<Cpu>> {
+        let opt = Adam::new(&model, AdamConfig { lr: 1e-3, ..Default::default() });
+        let mut step = ModelStep::new(
+            self.dev,
+            &mut model,
+            opt,
+            |o: &mut Adam<M, f32, Cpu>, lr| o.cfg.lr = lr,
+            cross_entropy_with_logits_loss,
+        );
+        for (x, y) in self.batches {
+            step.step(x, y, self.rows, false).unwrap();
+        }
+        drop(step);
+        model.into_layers()
+    }
+}
+
+fn spec(arch: Arch, shape: ImageShape) -> TrainSpec {
+    TrainSpec { arm: "split".into(), arch, shape, train: TrainConfig::default(), seed: SEED, save_to: None }
+}
+
+fn split(cut: usize, tail: usize) -> SplitConfig {
+    SplitConfig { cut, tail, noise_sigma: 0.0, nopeek_alpha: 0.0 }
+}
+
+/// Every parameter of `a` and `b`, layer by layer, within `tol`; the largest difference.
+fn max_difference(a: &[Layer<Cpu>], b: &[Layer<Cpu>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let mut worst = 0.0f32;
+    for (la, lb) in a.iter().zip(b) {
+        assert_eq!(la.name(), lb.name());
+        for (u, v) in [(la.weight().as_vec(), lb.weight().as_vec()), (la.bias().as_vec(), lb.bias().as_vec())] {
+            assert_eq!(u.len(), v.len());
+            worst = u.iter().zip(&v).map(|(p, q)| (p - q).abs()).fold(worst, f32::max);
+        }
+    }
+    worst
+}
+
+fn check_equivalence(arch: Arch, shape: ImageShape, cut: usize, tail: usize) {
+    let rows = 16;
+    let data = batches(shape.features(), rows);
+    let dev = ppdl::model::cpu_training_device(SEED);
+    let initial = with_net(arch, &dev, shape, 10, Unsplit { dev: &dev, batches: &[], rows });
+    let dev = ppdl::model::cpu_training_device(SEED);
+    let trained = with_net(arch, &dev, shape, 10, Unsplit { dev: &dev, batches: &data, rows });
+
+    let dev = ppdl::model::cpu_training_device(SEED);
+    let layers = initial_layers(&dev, &spec(arch, shape), 10);
+    assert_eq!(max_difference(&layers, &initial), 0.0, "the split network starts from the unsplit initialisation");
+    let plan = SplitPlan::new(arch, cut, tail).unwrap();
+    let mut step = SplitStep::new(&dev, layers, plan, &split(cut, tail), &TrainConfig::default(), SEED, 2 * rows);
+    for (x, y) in &data {
+        step.step(x, y, rows, false).unwrap();
+    }
+    let mut after: Vec<Layer<Cpu>> = step.customer.head().layers.clone();
+    after.extend(step.provider.middle().layers.iter().cloned());
+    after.extend(step.customer.tail().layers.iter().cloned());
+    let moved = max_difference(&after, &initial);
+    assert!(moved > 1e-4, "training moved the parameters ({moved})");
+    let diff = max_difference(&after, &trained);
+    assert!(diff < 1e-6, "{}: split and unsplit training differ by {diff} (cut {cut}, tail {tail})", arch.name());
+}
+
+#[test]
+fn split_training_equals_unsplit_training_mlp() {
+    check_equivalence(Arch::Mlp512x256, ImageShape { height: 8, width: 8, channels: 1 }, 1, 1);
+}
+
+#[test]
+fn split_training_equals_unsplit_training_cnn_at_both_cuts() {
+    let shape = ImageShape { height: 8, width: 8, channels: 1 };
+    check_equivalence(Arch::CnnSmall, shape, 1, 1);
+    check_equivalence(Arch::CnnSmall, shape, 2, 1);
+    check_equivalence(Arch::Lenet, shape, 1, 2);
+}
+
+/// Distance correlation computed directly in f64 (Székely et al. 2007, V-statistic).
+fn dcor_f64(x: &[f64], z: &[f64], n: usize) -> f64 {
+    let centred = |v: &[f64]| {
+        let d = v.len() / n;
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = (0..d).map(|k| (v[i * d + k] - v[j * d + k]).powi(2)).sum::<f64>().sqrt();
+            }
+        }
+        let row: Vec<f64> = (0..n).map(|i| (0..n).map(|j| a[i * n + j]).sum::<f64>() / n as f64).collect();
+        let all = row.iter().sum::<f64>() / n as f64;
+        (0..n * n).map(|k| a[k] - row[k / n] - row[k % n] + all).collect::<Vec<f64>>()
+    };
+    let (a, b) = (centred(x), centred(z));
+    let mean = |p: &[f64], q: &[f64]| p.iter().zip(q).map(|(u, v)| u * v).sum::<f64>() / (n * n) as f64;
+    (mean(&a, &b) / (mean(&a, &a) * mean(&b, &b)).sqrt()).sqrt()
+}
+
+#[test]
+fn distance_correlation_matches_f64_and_its_gradient_matches_finite_differences() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let (n, dx, dz) = (12, 20, 6);
+    let x: Vec<f32> = (0..n * dx).map(|_| rng.gen::<f32>()).collect();
+    // Activations partly determined by the inputs, so the correlation is neither 0 nor 1.
+    let z: Vec<f32> = (0..n * dz).map(|k| x[(k / dz) * dx + k % dz] + 0.5 * rng.gen::<f32>()).collect();
+    let dev = Cpu::seed_from_u64(0);
+    let xt = dev.tensor_from_vec(x.clone(), (n, dx));
+    let zt = dev.tensor_from_vec(z.clone(), (n, dz));
+    let d = distance_correlation(xt.clone(), zt.clone().leaky_traced()).unwrap();
+    let got = d.with_empty_tape().as_vec()[0] as f64;
+    let (x64, z64): (Vec<f64>, Vec<f64>) =
+        (x.iter().map(|&v| v as f64).collect(), z.iter().map(|&v| v as f64).collect());
+    let want = dcor_f64(&x64, &z64, n);
+    assert!(want > 0.2 && want < 0.95, "{want}");
+    assert!((got - want).abs() < 1e-4, "dfdx {got} vs f64 {want}");
+    // Identical inputs and activations correlate perfectly.
+    let same = distance_correlation(xt.clone(), xt.clone()).unwrap().as_vec()[0] as f64;
+    assert!((same - 1.0).abs() < 1e-4, "{same}");
+
+    // The gradient flows to the activations: the directional derivative along it matches f64 finite
+    // differences.
+    let grads = d.backward();
+    let g: Vec<f64> = grads.get(&zt).as_vec().iter().map(|&v| v as f64).collect();
+    let norm2: f64 = g.iter().map(|v| v * v).sum();
+    assert!(norm2 > 0.0);
+    let h = 1e-4;
+    let shifted = |s: f64| z64.iter().zip(&g).map(|(v, gv)| v + s * h * gv).collect::<Vec<f64>>();
+    let fd = (dcor_f64(&x64, &shifted(1.0), n) - dcor_f64(&x64, &shifted(-1.0), n)) / (2.0 * h);
+    assert!((fd - norm2).abs() < 1e-2 * norm2, "finite difference {fd} vs |grad|^2 {norm2}");
+}
+
+const RUN_CONFIG: &str = r#"
+name = "split-run"
+seed = 3
+[data]
+dataset = "embedded"
+train_limit = 1000
+test_limit = 300
+[model]
+arch = "mlp-512-256"
+[train]
+epochs = 2
+batch_size = 50
+log_every = 5
+[[arms]]
+name = "baseline"
+scheme = "none"
+[[arms]]
+name = "split-1"
+scheme = "split"
+cut = 1
+[[arms]]
+name = "split-noisy"
+scheme = "split"
+cut = 1
+noise_sigma = 0.1
+nopeek_alpha = 0.2
+[attacks]
+enabled = ["label-frequency"]
+[output]
+figures = false
+"#;
+
+/// `ppdl run` (or `validate`) on `config` written into `dir`: exit code and printed output.
+fn ppdl(dir: &std::path::Path, command: &str, config: &str) -> (Option<i32>, String) {
+    let cfg = dir.join("c.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ppdl"));
+    cmd.args([command, cfg.to_str().unwrap()]).current_dir(dir);
+    if command == "run" {
+        cmd.args(["--out", dir.join("run").to_str().unwrap()]);
+    }
+    let o = cmd.output().unwrap();
+    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+#[test]
+fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, text) = ppdl(tmp.path(), "run", RUN_CONFIG);
+    assert_eq!(code, Some(0), "{text}");
+    let run = tmp.path().join("run");
+    let summary = ppdl::results::Summary::load(&run.join("summary.json")).unwrap();
+    for name in ["split-1", "split-noisy"] {
+        let arm = summary.arm(name).unwrap();
+        assert_eq!(arm.scheme.kind(), "split");
+        assert!(arm.test_accuracy > 0.5, "{name}: {} is not well above chance (0.1)", arm.test_accuracy);
+        assert!(arm.accuracy_delta.is_some() && arm.delta_interval.is_some());
+        let t = arm.split.as_ref().expect("the split record");
+        assert_eq!(
+            (t.head.clone(), t.middle.clone(), t.tail.clone()),
+            (vec!["fc1".into()], vec!["fc2".into()], vec!["fc3".into()])
+        );
+        // A step of 50 rows sends 50 x 512 activations (4 bytes each) and gets 50 x 512 gradients
+        // back; the middle's 256-wide output and its gradient cross the other way.
+        assert_eq!((t.cut_width, t.middle_width, t.batch_rows), (512, 256, 50));
+        assert_eq!(t.per_step.activations_to_provider, 50 * 512 * 4);
+        assert_eq!(t.per_step.gradients_to_customer, 50 * 512 * 4);
+        assert_eq!(t.per_step.activations_to_customer, 50 * 256 * 4);
+        assert_eq!(t.per_step.gradients_to_provider, 50 * 256 * 4);
+        let epoch = t.per_epoch.unwrap();
+        assert_eq!(epoch.activations_to_provider, 1000 * 512 * 4, "every training sample once per epoch");
+        assert_eq!(t.inference_per_sample.activations_to_provider, 512 * 4);
+        assert_eq!(t.inference_per_sample.gradients_to_customer, 0);
+        // The provider keeps the middle, the customer the head and the tail, and no key.
+        assert!(run.join("provider").join(name).join("model.safetensors").is_file());
+        for part in ["head", "tail"] {
+            assert!(run.join("customer").join(name).join(format!("{part}.safetensors")).is_file());
+        }
+        assert!(!run.join("customer").join(name).join("key.json").exists());
+    }
+    // Same seed, initialisation and batch order, no defence: split training is the baseline's.
+    let (b, s) = (summary.arm("baseline").unwrap(), summary.arm("split-1").unwrap());
+    assert!((b.test_accuracy - s.test_accuracy).abs() < 0.02, "{} vs {}", b.test_accuracy, s.test_accuracy);
+    // The provider's file holds the middle under the unsplit network's names.
+    let bytes = std::fs::read(run.join("provider/split-1/model.safetensors")).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+    assert!(header.contains("\"fc2.weight\"") && !header.contains("fc1") && !header.contains("fc3"), "{header}");
+    // Metrics rows, overhead and the keyed-arm attacks: split arms appear in the first two, and the
+    // attacks (for keyed arms) are not run on them.
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("split-noisy,")));
+    let overhead = ppdl::overhead::OverheadReport::load(&run.join("overhead.json")).unwrap().unwrap();
+    let names: Vec<&str> = overhead.split_arms.iter().map(|s| s.arm.as_str()).collect();
+    assert_eq!(names, ["split-1", "split-noisy"]);
+    assert!(overhead.split_arms[0].training.ratio.is_some());
+    let attacks = std::fs::read_to_string(run.join("attacks.json")).unwrap_or_default();
+    assert!(!attacks.contains("split-"), "{attacks}");
+    assert!(text.contains("split-1") && text.contains("per epoch"), "{text}");
+}
+
+/// `ppdl validate` on the run config with `arm` as its second arm: exit code 2 and the message.
+fn refused(arm: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        "name = \"x\"\n[data]\ndataset = \"embedded\"\n[model]\narch = \"mlp-512-256\"\n\n[[arms]]\nname = \"baseline\"\nscheme = \"none\"\n\n{arm}"
+    );
+    let (code, text) = ppdl(tmp.path(), "validate", &config);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    text
+}
+
+#[test]
+fn bad_split_settings_exit_2_naming_file_line_field_and_expectation() {
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 2\n");
+    assert!(text.contains("c.toml:14: field `arms[1].cut`: expected from 1 to 1"), "{text}");
+    assert!(text.contains("mlp-512-256 has 3 layers (fc1, fc2, fc3)"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 0\n");
+    assert!(text.contains("field `arms[1].cut`: expected from 1 to 1"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\ntail = 2\n");
+    assert!(text.contains("c.toml:15: field `arms[1].tail`: expected from 1 to 1"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\nnopeek_alpha = -0.5\n");
+    assert!(text.contains("c.toml:15: field `arms[1].nopeek_alpha`: expected a number >= 0, got -0.5"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\nnopeek_alpha = nan\n");
+    assert!(text.contains("field `arms[1].nopeek_alpha`: expected a number >= 0, got NaN"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\nnoise_sigma = -1.0\n");
+    assert!(text.contains("field `arms[1].noise_sigma`: expected a number >= 0"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\ncutt = 1\n");
+    assert!(text.contains("unknown field `cutt`"), "{text}");
+    let text = refused("[[arms]]\nname = \"s\"\nscheme = \"split\"\n");
+    assert!(text.contains("missing field `cut`"), "{text}");
+    // mlp-256 has two layers: no room for a head, a middle and a tail.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "name = \"x\"\n[data]\ndataset = \"embedded\"\n[[arms]]\nname = \"b\"\nscheme = \"none\"\n[[arms]]\nname = \"s\"\nscheme = \"split\"\ncut = 1\n";
+    let (code, text) = ppdl(tmp.path(), "validate", config);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("field `arms[1].cut`: expected an architecture with at least 3 layers"), "{text}");
+}
+
+#[test]
+fn the_keyed_attacks_are_not_expected_of_split_arms() {
+    use ppdl::results::status::AttacksSeen;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = RUN_CONFIG.replace("enabled = [\"label-frequency\"]", "enabled = []");
+    let (code, text) = ppdl(tmp.path(), "run", &config);
+    assert_eq!(code, Some(0), "{text}");
+    let summary = ppdl::results::Summary::load(&tmp.path().join("run/summary.json")).unwrap();
+    let seen: Result<Option<AttacksSeen>, String> = Ok(None);
+    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &["label-frequency".to_string()], seen);
+    assert!(!status.detail().contains("split"), "split arms have no keyed attacks to miss: {}", status.detail());
+}
