@@ -557,16 +557,8 @@ fn record_names(attacks: &serde_json::Value) -> Vec<String> {
     attacks["records"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
 }
 
-const ALL_ATTACKS: [&str; 8] = [
-    "key-space",
-    "wrong-key",
-    "fine-tune",
-    "known-plaintext",
-    "statistical",
-    "label-frequency",
-    "inversion",
-    "jigsaw",
-];
+const ALL_ATTACKS: [&str; 8] =
+    ["key-space", "wrong-key", "fine-tune", "known-plaintext", "statistical", "label-frequency", "inversion", "jigsaw"];
 
 #[test]
 fn a_config_without_an_attacks_table_runs_every_attack() {

@@ -19,8 +19,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::{is_finished, load, run_one, sweep_root, threads_per_run, write_folder};
-use crate::results::sweep::load_runs;
 use crate::error::InputError;
+use crate::results::sweep::load_runs;
 use crate::results::sweep::SweepRun;
 use crate::results::RunFolder;
 use crate::train::Control;

@@ -93,7 +93,7 @@ impl TransformKind for Kind {
     }
 
     fn style(&self) -> FamilyStyle {
-        FamilyStyle { color: (86, 180, 233), marker: Shape::Diamond } // sky blue
+        FamilyStyle { color: (120, 40, 140), marker: Shape::Diamond } // dark purple (Okabe-Ito has no colour left)
     }
 
     fn block_scramble(&self, p: &Params) -> Option<BlockScramble> {

@@ -88,7 +88,7 @@ impl TransformKind for Kind {
     }
 
     fn style(&self) -> FamilyStyle {
-        FamilyStyle { color: (90, 90, 90), marker: Shape::Cross } // grey
+        FamilyStyle { color: (120, 75, 30), marker: Shape::Cross } // brown (grey is "other")
     }
 }
 
