@@ -538,14 +538,7 @@ pub fn run_on_folder(
             InputError::new(format!("no keyed arm named `{arm}` in this run (attacks need a keyed arm)")).into()
         );
     };
-    let ctx = KeyContext {
-        dataset: &dataset.name,
-        shape: dataset.shape,
-        classes: dataset.classes,
-        transforms: &privacy.transforms,
-        label_permutation: privacy.label_permutation,
-        codes_per_class: privacy.codes_per_class,
-    };
+    let ctx = KeyContext::of(dataset, privacy);
     let key = KeyFile::load(&folder.key_path(arm), &ctx)?;
     let inputs = AttackInputs {
         config,

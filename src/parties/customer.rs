@@ -107,14 +107,7 @@ pub fn open(key_path: &Path) -> Result<CustomerSide> {
             InputError::in_file(key_path, format!("field `arm`: the recorded config has no keyed arm `{arm}`"))
         })?;
     let dataset = config.data.load()?;
-    let context = KeyContext {
-        dataset: &dataset.name,
-        shape: dataset.shape,
-        classes: dataset.classes,
-        transforms: &privacy.transforms,
-        label_permutation: privacy.label_permutation,
-        codes_per_class: privacy.codes_per_class,
-    };
+    let context = KeyContext::of(&dataset, &privacy);
     let key = KeyFile::load(key_path, &context)?;
     let customer = Customer::new(key, &privacy, &dataset.name, dataset.shape, dataset.classes);
     Ok(CustomerSide { arm: arm.to_string(), dataset, customer })

@@ -202,16 +202,18 @@ pub(crate) fn delta_charts(t: &SweepTable, runs: &[SweepRun]) -> Vec<(String, Xy
             c.x_ticks = XTicks::Log;
         }
         // One series per protected arm and combination of the other axes' values.
-        let mut keys: Vec<(String, String)> = Vec::new();
-        for (r, _) in &rows {
-            let others: Vec<String> = r
-                .axes
+        let other_axes = |axes: &[(String, String)]| -> String {
+            let others: Vec<String> = axes
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| *j != k)
                 .map(|(_, (p, v))| format!("{}={}", short_path(p), v.trim_matches('"')))
                 .collect();
-            let key = (r.arm.clone(), others.join(", "));
+            others.join(", ")
+        };
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for (r, _) in &rows {
+            let key = (r.arm.clone(), other_axes(&r.axes));
             if !keys.contains(&key) {
                 keys.push(key);
             }
@@ -228,14 +230,7 @@ pub(crate) fn delta_charts(t: &SweepTable, runs: &[SweepRun]) -> Vec<(String, Xy
             let color = style::arm_color(false, i);
             let mut pts: Vec<(f64, f64)> = Vec::new();
             for (r, d) in &rows {
-                let o: Vec<String> = r
-                    .axes
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != k)
-                    .map(|(_, (p, v))| format!("{}={}", short_path(p), v.trim_matches('"')))
-                    .collect();
-                if &r.arm != arm || &o.join(", ") != others {
+                if &r.arm != arm || &other_axes(&r.axes) != others {
                     continue;
                 }
                 let Some(x) = r.axes.get(k).and_then(|(_, v)| layout.x(v)) else { continue };

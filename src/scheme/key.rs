@@ -99,6 +99,20 @@ pub struct KeyContext<'a> {
     pub codes_per_class: usize,
 }
 
+impl<'a> KeyContext<'a> {
+    /// What a key for `privacy` on `dataset` must match.
+    pub fn of(dataset: &'a crate::data::Dataset, privacy: &'a crate::config::PrivacyConfig) -> Self {
+        KeyContext {
+            dataset: &dataset.name,
+            shape: dataset.shape,
+            classes: dataset.classes,
+            transforms: &privacy.transforms,
+            label_permutation: privacy.label_permutation,
+            codes_per_class: privacy.codes_per_class,
+        }
+    }
+}
+
 impl KeyFile {
     pub fn new(key: &SecretKey, ctx: &KeyContext) -> Self {
         KeyFile {
