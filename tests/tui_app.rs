@@ -101,6 +101,36 @@ fn form_refuses_to_start_invalid_settings() {
     assert_eq!(req.config.train.epochs, 2);
 }
 
+/// A run started from the form is named by what was edited, as `--set` names one; unedited, it keeps
+/// the config's name.
+#[test]
+fn runs_started_from_the_form_are_named_by_their_edits() {
+    let mut unedited = app();
+    press(&mut unedited, KeyCode::Enter);
+    let Some(Command::StartRun(req)) = press(&mut unedited, KeyCode::Char('s')) else { panic!("the form starts") };
+    assert_eq!(req.config.name, "quickstart");
+
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Down);
+    }
+    for _ in 0..20 {
+        let form = app.form.as_ref().unwrap();
+        if form.value_text(form.current()) == "orthogonal-mix" {
+            break;
+        }
+        press(&mut app, KeyCode::Right);
+    }
+    let form = app.form.as_ref().unwrap();
+    assert_eq!(form.value_text(form.current()), "orthogonal-mix");
+    let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Char('s')) else { panic!("the form starts") };
+    assert_eq!(req.config.name, "quickstart-kindorthogonal-mix");
+    let folder = req.dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(folder.starts_with("quickstart-kindorthogonal-mix-"), "{folder}");
+    assert_eq!(app.live.as_ref().unwrap().name, "quickstart-kindorthogonal-mix");
+}
+
 #[test]
 fn save_as_writes_a_new_file_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,6 +266,39 @@ fn runs_open_compare_and_analyses() {
     let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
     assert_eq!((c.left.as_str(), c.right.as_str()), ("b-run", "a-run"));
     assert_eq!(ppdl::tui::diff::changes(&c.diff), 8);
+}
+
+/// The compare mark follows the run, not its row: a run added above it (a reload after a new run)
+/// shifts the rows, and `c` still compares the run that was marked.
+#[test]
+fn the_compare_mark_stays_on_its_run_when_rows_shift() {
+    let results = tempfile::tempdir().unwrap();
+    write_run(results.path(), "a-run", CONFIG_A, 0.84, 0.83);
+    write_run(results.path(), "b-run", &config_b(), 0.85, 0.80);
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.runs[app.run_selected].label, "a-run");
+    press(&mut app, KeyCode::Char('m'));
+
+    // A newer run lands at the top of the list: every row below moves down one.
+    write_run(results.path(), "c-run", &config_b(), 0.86, 0.81);
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.runs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), vec!["c-run", "b-run", "a-run"]);
+    assert_eq!(app.run_marked.as_deref(), Some(results.path().join("a-run").as_path()));
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Char('c'));
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
+    assert_eq!((c.left.as_str(), c.right.as_str()), ("a-run", "c-run"));
+
+    // A marked run whose folder is gone is unmarked, not moved onto another run.
+    press(&mut app, KeyCode::Esc);
+    std::fs::remove_dir_all(results.path().join("a-run")).unwrap();
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.run_marked, None);
 }
 
 /// The runs list reads each run's status from its folder: an interrupted run shows its epochs, a
