@@ -88,6 +88,51 @@ fn live_view_stop_key_and_run_failure() {
     assert_eq!(live.log.back().unwrap(), "error: disk full");
 }
 
+/// The screen's lines as text.
+fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
+    let terminal = render(app, w, h);
+    let buf = terminal.backend().buffer();
+    (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>()).collect()
+}
+
+/// What the live view says matches where the run is: once stopped, the "stopping" note is gone and
+/// the footer says how it ended; after training, attacks are not shown as the run at 100%; a run that
+/// failed before its folder existed does not point at that folder.
+#[test]
+fn the_live_status_follows_the_run_to_its_end() {
+    let mut app = live_app();
+    press(&mut app, KeyCode::Char('x'));
+    assert!(app.message.as_ref().unwrap().text.contains("stopping after the current step"));
+    app.update(AppEvent::RunDone(RunEnd::Stopped));
+    let footer = screen(&app, 120, 40).pop().unwrap();
+    assert!(!footer.contains("stopping after"), "{footer}");
+    assert!(footer.contains("stopped: finished epochs kept in"), "{footer}");
+
+    let mut app = finished_live_app();
+    app.handle_event(ppdl::attacks::Event::Stage("measuring overhead".into()));
+    let top = screen(&app, 120, 40).remove(0);
+    assert!(top.contains("run running training done, overhead"), "{top}");
+    app.handle_event(ppdl::attacks::Event::AttackStarted { arm: "private".into(), name: "known-plaintext".into() });
+    let top = screen(&app, 120, 40).remove(0);
+    assert!(top.contains("run running training done, attacks") && !top.contains("100%"), "{top}");
+    let training = screen(&live_app(), 120, 40).remove(0);
+    assert!(training.contains("run running 57%"), "{training}");
+
+    let mut app = live_app();
+    let dir = app.live.as_ref().unwrap().dir.display().to_string();
+    assert!(!std::path::Path::new(&dir).exists());
+    assert!(screen(&app, 120, 40)[1].contains(&dir));
+    app.update(AppEvent::RunDone(RunEnd::Failed("dataset folder data/cifar10 not found".into())));
+    let header = &screen(&app, 120, 40)[1];
+    assert!(!header.contains(&dir) && header.contains("no run folder written"), "{header}");
+    // A run that failed after writing its folder still points at it.
+    let written = tempfile::tempdir().unwrap();
+    let mut app = tui_common::app();
+    let _ = app.begin_run(config(QUICKSTART), written.path().to_path_buf());
+    app.update(AppEvent::RunDone(RunEnd::Failed("the `private` arm failed".into())));
+    assert!(screen(&app, 200, 40)[1].contains(&written.path().display().to_string()));
+}
+
 #[test]
 fn form_refuses_to_start_invalid_settings() {
     let mut app = app();

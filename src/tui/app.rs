@@ -15,7 +15,7 @@ use super::analysis::{AttackRow, Attacks, Availability, Overhead};
 use super::arms::Arms;
 use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
-use super::live::{LiveRun, RunEnd};
+use super::live::{LiveRun, RunEnd, RunStatus};
 
 /// The top-level views, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,8 +257,15 @@ impl App {
         let Some(live) = &mut self.live else {
             return None;
         };
+        let was_stopping = live.status == RunStatus::Stopping;
         live.finish(end);
         let (dir, name, attacks_enabled) = (live.dir.clone(), live.name.clone(), live.attacks_enabled);
+        if was_stopping {
+            // "stopping after the current step" is over: say how the run ended (finish logged it).
+            let failed = live.status == RunStatus::Failed;
+            let text = live.log.back().cloned().unwrap_or_default();
+            self.message = Some(Message { text, error: failed });
+        }
         if self.analysis_is_live {
             // The run folder now holds every result (attacks.json written atomically at the end).
             self.show_analyses(format!("live: {name}"), &dir);
