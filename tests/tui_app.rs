@@ -125,6 +125,18 @@ fn the_live_status_follows_the_run_to_its_end() {
     app.update(AppEvent::RunDone(RunEnd::Failed("dataset folder data/cifar10 not found".into())));
     let header = &screen(&app, 120, 40)[1];
     assert!(!header.contains(&dir) && header.contains("no run folder written"), "{header}");
+    // An arm that waited while paused says so when it finishes.
+    let summary = ppdl::train::ArmSummary {
+        test_accuracy: 0.8,
+        train_seconds: 4.0,
+        samples_per_second: 7500.0,
+        epochs_completed: 5,
+        epoch_seconds: vec![0.8; 5],
+        paused_seconds: 15.04,
+    };
+    app.handle_event(ppdl::attacks::Event::TrainFinished { arm: "baseline".into(), summary });
+    let line = app.live.as_ref().unwrap().log.back().unwrap().clone();
+    assert_eq!(line, "[baseline] done: test 80.00% (paused 15.0 s, left out of its timings)");
     // A run that failed after writing its folder still points at it.
     let written = tempfile::tempdir().unwrap();
     let mut app = tui_common::app();

@@ -250,7 +250,12 @@ impl LiveRun {
             }
             Event::Metric(row) => self.apply_metric(row),
             Event::TrainFinished { arm, summary } => {
-                self.log_line(format!("[{arm}] done: test {:.2}%", 100.0 * summary.test_accuracy));
+                let paused = if summary.paused_seconds > 0.0 {
+                    format!(" (paused {:.1} s, left out of its timings)", summary.paused_seconds)
+                } else {
+                    String::new()
+                };
+                self.log_line(format!("[{arm}] done: test {:.2}%{paused}", 100.0 * summary.test_accuracy));
                 let a = self.arm_mut(&arm);
                 a.state = ArmState::Finished;
                 a.summary = Some(summary);
