@@ -296,6 +296,7 @@ fn summarize(
                 samples_per_second: s.map_or(0.0, |s| s.samples_per_second),
                 epochs_completed: s.map_or(0, |s| s.epochs_completed),
                 epoch_seconds: s.map(|s| s.epoch_seconds.clone()).unwrap_or_default(),
+                paused_seconds: s.map_or(0.0, |s| s.paused_seconds),
                 accuracy_delta: None,
                 encode_seconds: match &arm.data {
                     ArmData::Keyed { encode_seconds, .. } => Some(*encode_seconds),

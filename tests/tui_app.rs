@@ -88,6 +88,63 @@ fn live_view_stop_key_and_run_failure() {
     assert_eq!(live.log.back().unwrap(), "error: disk full");
 }
 
+/// The screen's lines as text.
+fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
+    let terminal = render(app, w, h);
+    let buf = terminal.backend().buffer();
+    (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>()).collect()
+}
+
+/// What the live view says matches where the run is: once stopped, the "stopping" note is gone and
+/// the footer says how it ended; after training, attacks are not shown as the run at 100%; a run that
+/// failed before its folder existed does not point at that folder.
+#[test]
+fn the_live_status_follows_the_run_to_its_end() {
+    let mut app = live_app();
+    press(&mut app, KeyCode::Char('x'));
+    assert!(app.message.as_ref().unwrap().text.contains("stopping after the current step"));
+    app.update(AppEvent::RunDone(RunEnd::Stopped));
+    let footer = screen(&app, 120, 40).pop().unwrap();
+    assert!(!footer.contains("stopping after"), "{footer}");
+    assert!(footer.contains("stopped: finished epochs kept in"), "{footer}");
+
+    let mut app = finished_live_app();
+    app.handle_event(ppdl::attacks::Event::Stage("measuring overhead".into()));
+    let top = screen(&app, 120, 40).remove(0);
+    assert!(top.contains("run running training done, overhead"), "{top}");
+    app.handle_event(ppdl::attacks::Event::AttackStarted { arm: "private".into(), name: "known-plaintext".into() });
+    let top = screen(&app, 120, 40).remove(0);
+    assert!(top.contains("run running training done, attacks") && !top.contains("100%"), "{top}");
+    let training = screen(&live_app(), 120, 40).remove(0);
+    assert!(training.contains("run running 57%"), "{training}");
+
+    let mut app = live_app();
+    let dir = app.live.as_ref().unwrap().dir.display().to_string();
+    assert!(!std::path::Path::new(&dir).exists());
+    assert!(screen(&app, 120, 40)[1].contains(&dir));
+    app.update(AppEvent::RunDone(RunEnd::Failed("dataset folder data/cifar10 not found".into())));
+    let header = &screen(&app, 120, 40)[1];
+    assert!(!header.contains(&dir) && header.contains("no run folder written"), "{header}");
+    // An arm that waited while paused says so when it finishes.
+    let summary = ppdl::train::ArmSummary {
+        test_accuracy: 0.8,
+        train_seconds: 4.0,
+        samples_per_second: 7500.0,
+        epochs_completed: 5,
+        epoch_seconds: vec![0.8; 5],
+        paused_seconds: 15.04,
+    };
+    app.handle_event(ppdl::attacks::Event::TrainFinished { arm: "baseline".into(), summary });
+    let line = app.live.as_ref().unwrap().log.back().unwrap().clone();
+    assert_eq!(line, "[baseline] done: test 80.00% (paused 15.0 s, left out of its timings)");
+    // A run that failed after writing its folder still points at it.
+    let written = tempfile::tempdir().unwrap();
+    let mut app = tui_common::app();
+    let _ = app.begin_run(config(QUICKSTART), written.path().to_path_buf());
+    app.update(AppEvent::RunDone(RunEnd::Failed("the `private` arm failed".into())));
+    assert!(screen(&app, 200, 40)[1].contains(&written.path().display().to_string()));
+}
+
 #[test]
 fn form_refuses_to_start_invalid_settings() {
     let mut app = app();
@@ -99,6 +156,36 @@ fn form_refuses_to_start_invalid_settings() {
     press(&mut app, KeyCode::Char('2'));
     let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Char('s')) else { panic!("valid form starts") };
     assert_eq!(req.config.train.epochs, 2);
+}
+
+/// A run started from the form is named by what was edited, as `--set` names one; unedited, it keeps
+/// the config's name.
+#[test]
+fn runs_started_from_the_form_are_named_by_their_edits() {
+    let mut unedited = app();
+    press(&mut unedited, KeyCode::Enter);
+    let Some(Command::StartRun(req)) = press(&mut unedited, KeyCode::Char('s')) else { panic!("the form starts") };
+    assert_eq!(req.config.name, "quickstart");
+
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Down);
+    }
+    for _ in 0..20 {
+        let form = app.form.as_ref().unwrap();
+        if form.value_text(form.current()) == "orthogonal-mix" {
+            break;
+        }
+        press(&mut app, KeyCode::Right);
+    }
+    let form = app.form.as_ref().unwrap();
+    assert_eq!(form.value_text(form.current()), "orthogonal-mix");
+    let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Char('s')) else { panic!("the form starts") };
+    assert_eq!(req.config.name, "quickstart-kindorthogonal-mix");
+    let folder = req.dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(folder.starts_with("quickstart-kindorthogonal-mix-"), "{folder}");
+    assert_eq!(app.live.as_ref().unwrap().name, "quickstart-kindorthogonal-mix");
 }
 
 #[test]
@@ -236,6 +323,39 @@ fn runs_open_compare_and_analyses() {
     let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
     assert_eq!((c.left.as_str(), c.right.as_str()), ("b-run", "a-run"));
     assert_eq!(ppdl::tui::diff::changes(&c.diff), 8);
+}
+
+/// The compare mark follows the run, not its row: a run added above it (a reload after a new run)
+/// shifts the rows, and `c` still compares the run that was marked.
+#[test]
+fn the_compare_mark_stays_on_its_run_when_rows_shift() {
+    let results = tempfile::tempdir().unwrap();
+    write_run(results.path(), "a-run", CONFIG_A, 0.84, 0.83);
+    write_run(results.path(), "b-run", &config_b(), 0.85, 0.80);
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.runs[app.run_selected].label, "a-run");
+    press(&mut app, KeyCode::Char('m'));
+
+    // A newer run lands at the top of the list: every row below moves down one.
+    write_run(results.path(), "c-run", &config_b(), 0.86, 0.81);
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.runs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), vec!["c-run", "b-run", "a-run"]);
+    assert_eq!(app.run_marked.as_deref(), Some(results.path().join("a-run").as_path()));
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Char('c'));
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
+    assert_eq!((c.left.as_str(), c.right.as_str()), ("a-run", "c-run"));
+
+    // A marked run whose folder is gone is unmarked, not moved onto another run.
+    press(&mut app, KeyCode::Esc);
+    std::fs::remove_dir_all(results.path().join("a-run")).unwrap();
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.run_marked, None);
 }
 
 /// The runs list reads each run's status from its folder: an interrupted run shows its epochs, a

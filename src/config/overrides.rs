@@ -54,6 +54,46 @@ pub fn derived_name(name: &str, overrides: &[Override]) -> String {
     std::iter::once(name.to_string()).chain(overrides.iter().map(Override::label)).collect::<Vec<_>>().join("-")
 }
 
+/// The overrides that turn the config document `from` into `to`, one per changed field, for naming a
+/// run edited by hand (the TUI form) as `--set` names one: a table whose `kind` changed (a transform
+/// of another kind) is one change of its `kind`; a list that changed length is one change of the
+/// whole list. Fields only `from` has, and the run's `name`, are left out.
+pub fn changes(from: &Table, to: &Table, origin: &str) -> Vec<Override> {
+    let mut out = Vec::new();
+    table_changes(from, to, "", origin, &mut out);
+    out.retain(|o| o.path != "name");
+    out
+}
+
+fn table_changes(from: &Table, to: &Table, at: &str, origin: &str, out: &mut Vec<Override>) {
+    let path = |key: &str| if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+    if let (Some(old), Some(new)) = (from.get("kind"), to.get("kind")) {
+        if old != new {
+            out.push(Override::new(path("kind"), new.clone(), origin));
+            return;
+        }
+    }
+    for (key, new) in to {
+        match from.get(key) {
+            Some(old) => value_changes(old, new, &path(key), origin, out),
+            None => out.push(Override::new(path(key), new.clone(), origin)),
+        }
+    }
+}
+
+fn value_changes(old: &Value, new: &Value, at: &str, origin: &str, out: &mut Vec<Override>) {
+    match (old, new) {
+        (Value::Table(a), Value::Table(b)) => table_changes(a, b, at, origin, out),
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                value_changes(x, y, &format!("{at}.{i}"), origin, out);
+            }
+        }
+        _ if old != new => out.push(Override::new(at, new.clone(), origin)),
+        _ => {}
+    }
+}
+
 /// A TOML value (`3`, `0.1`, `true`, `"x"`, `[1, 2]`, `{ kind = "noise" }`), else the text as a string.
 pub fn parse_value(raw: &str) -> Value {
     toml::from_str::<Table>(&format!("v = {raw}"))
@@ -146,6 +186,26 @@ mod tests {
 
     fn table(text: &str) -> Table {
         toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn changes_name_each_edited_field_once() {
+        let from = table(
+            "name = \"q\"\n[train]\nepochs = 5\nbatch_size = 64\n[privacy]\ntransforms = [{ kind = \"pixel-permutation\" }, { kind = \"noise\", sigma = 0.05 }]",
+        );
+        let to = table(
+            "name = \"other\"\n[train]\nepochs = 3\nbatch_size = 64\n[privacy]\ntransforms = [{ kind = \"orthogonal-mix\" }, { kind = \"noise\", sigma = 0.2 }]",
+        );
+        let found = changes(&from, &to, "test");
+        let paths: Vec<&str> = found.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, ["train.epochs", "privacy.transforms.0.kind", "privacy.transforms.1.sigma"]);
+        assert_eq!(derived_name("q", &found), "q-epochs3-kindorthogonal-mix-sigma0.2");
+        assert!(changes(&from, &from, "test").is_empty());
+        // A transform added: the whole list is the change.
+        let longer = table("[privacy]\ntransforms = [{ kind = \"pixel-permutation\" }, { kind = \"noise\", sigma = 0.05 }, { kind = \"orthogonal-mix\" }]");
+        let found = changes(&from, &longer, "test");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].path, "privacy.transforms");
     }
 
     #[test]

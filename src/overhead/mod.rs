@@ -507,6 +507,7 @@ mod tests {
             samples_per_second: 1.0,
             epochs_completed: epochs.len(),
             epoch_seconds: epochs.to_vec(),
+            paused_seconds: 0.0,
             failure: None,
             accuracy_interval: None,
             delta_interval: None,

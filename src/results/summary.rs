@@ -67,7 +67,12 @@ pub struct ArmRecord {
     pub train_seconds: f64,
     pub samples_per_second: f64,
     pub epochs_completed: usize,
+    /// Training seconds of each completed epoch; these, train_seconds and samples_per_second leave out
+    /// the time the run was paused.
     pub epoch_seconds: Vec<f64>,
+    /// Seconds this arm's training waited while the run was paused (absent: never paused).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paused_seconds: f64,
     /// test_accuracy minus the baseline's (a fraction, not points); None for the baseline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy_delta: Option<f64>,
@@ -86,6 +91,10 @@ pub struct ArmRecord {
     /// A split arm's parties and the bytes that crossed between them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitTraffic>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl ArmRecord {
@@ -259,6 +268,7 @@ mod v1 {
                 samples_per_second: self.samples_per_second,
                 epochs_completed: self.epochs_completed,
                 epoch_seconds: self.epoch_seconds,
+                paused_seconds: 0.0,
                 accuracy_delta: None,
                 encode_seconds: None,
                 failure: self.failure,

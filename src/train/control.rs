@@ -2,7 +2,7 @@
 //! trainers, which poll it between steps.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
 pub struct Control {
@@ -27,11 +27,14 @@ impl Control {
         self.pause.load(Ordering::SeqCst)
     }
 
-    /// Block while paused; false once a stop was requested (the caller should stop).
-    pub fn wait_while_paused(&self) -> bool {
+    /// Block while paused. Returns false once a stop was requested (the caller should stop), and how
+    /// long it blocked (zero when not paused): trainers leave that time out of their timings.
+    pub fn wait_while_paused(&self) -> (bool, Duration) {
+        let mut since: Option<Instant> = None;
         while self.is_paused() && !self.stop_requested() {
+            since.get_or_insert_with(Instant::now);
             std::thread::sleep(Duration::from_millis(20));
         }
-        !self.stop_requested()
+        (!self.stop_requested(), since.map_or(Duration::ZERO, |t| t.elapsed()))
     }
 }

@@ -39,7 +39,7 @@ pub struct MetricRow {
     pub loss: f64,
     pub accuracy: f64,
     pub samples_per_s: f64,
-    /// Seconds since this arm started training (evaluation time excluded).
+    /// Seconds since this arm started training (evaluation time and pauses excluded).
     pub wall_s: f64,
 }
 
@@ -50,8 +50,11 @@ pub struct ArmSummary {
     pub train_seconds: f64,
     pub samples_per_second: f64,
     pub epochs_completed: usize,
-    /// Wall seconds of each completed epoch (training only).
+    /// Wall seconds of each completed epoch (training only, pauses excluded).
     pub epoch_seconds: Vec<f64>,
+    /// Seconds the arm's training waited while the run was paused (left out of every timing above).
+    #[serde(default)]
+    pub paused_seconds: f64,
 }
 
 /// What the run reports to its front ends (the TUI and the headless printer read the same events).

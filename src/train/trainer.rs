@@ -182,6 +182,9 @@ struct ArmReporter<'a, 'j, D: Device<f32>, R> {
     last_test_accuracy: f64,
     epoch_start: Instant,
     window: Window,
+    /// Seconds waited while paused: in all, and in the current epoch (left out of its time).
+    paused_seconds: f64,
+    paused_in_epoch: f64,
 }
 
 /// Loss and hits since the last train metric row.
@@ -190,11 +193,17 @@ struct Window {
     hits: usize,
     samples: usize,
     start: Instant,
+    /// Seconds of the window spent paused (not training).
+    paused: f64,
 }
 
 impl Window {
     fn new() -> Self {
-        Self { loss: 0.0, hits: 0, samples: 0, start: Instant::now() }
+        Self { loss: 0.0, hits: 0, samples: 0, start: Instant::now(), paused: 0.0 }
+    }
+
+    fn training_seconds(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() - self.paused
     }
 }
 
@@ -207,6 +216,8 @@ impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
             last_test_accuracy: 0.0,
             epoch_start: Instant::now(),
             window: Window::new(),
+            paused_seconds: 0.0,
+            paused_in_epoch: 0.0,
         }
     }
 
@@ -222,6 +233,7 @@ impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
             },
             epochs_completed: self.epoch_seconds.len(),
             epoch_seconds: self.epoch_seconds.clone(),
+            paused_seconds: self.paused_seconds,
         }
     }
 
@@ -242,7 +254,7 @@ impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
     /// The running train row of the window so far, then a fresh window.
     fn flush_window(&mut self, at: Progress, wall_s: f64) {
         let w = &self.window;
-        let samples_per_s = w.samples as f64 / w.start.elapsed().as_secs_f64().max(1e-9);
+        let samples_per_s = w.samples as f64 / w.training_seconds().max(1e-9);
         self.send_metric(
             at,
             MetricSplit::Train,
@@ -257,11 +269,17 @@ impl<'a, 'j, D: Device<f32>, R> ArmReporter<'a, 'j, D, R> {
 
 impl<D: Device<f32>, S: Evaluate, R> Observer<S> for ArmReporter<'_, '_, D, R> {
     fn proceed(&mut self) -> bool {
-        self.job.control.wait_while_paused()
+        let (go, waited) = self.job.control.wait_while_paused();
+        let waited = waited.as_secs_f64();
+        self.paused_seconds += waited;
+        self.paused_in_epoch += waited;
+        self.window.paused += waited;
+        go
     }
 
     fn before_epoch(&mut self, _epoch: usize) {
         self.epoch_start = Instant::now();
+        self.paused_in_epoch = 0.0;
     }
 
     fn wants_outputs(&self) -> bool {
@@ -280,14 +298,16 @@ impl<D: Device<f32>, S: Evaluate, R> Observer<S> for ArmReporter<'_, '_, D, R> {
         self.window.loss += out.loss * indices.len() as f64;
         self.window.samples += indices.len();
         if at.step.is_multiple_of(self.job.spec.train.log_every) {
-            // Training time so far: finished epochs plus this one's part.
-            let wall_s = self.train_seconds + self.epoch_start.elapsed().as_secs_f64();
+            // Training time so far: finished epochs plus this one's part, pauses left out.
+            let wall_s = self.train_seconds + self.epoch_start.elapsed().as_secs_f64() - self.paused_in_epoch;
             self.flush_window(at, wall_s);
         }
         Ok(())
     }
 
     fn after_epoch(&mut self, step: &S, at: Progress, seconds: f64) -> Result<(), String> {
+        // The loop's clock ran on through any pause in proceed(): take the paused time out.
+        let seconds = (seconds - self.paused_in_epoch).max(0.0);
         self.train_seconds += seconds;
         self.epoch_seconds.push(seconds);
         if self.window.samples > 0 {

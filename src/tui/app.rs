@@ -15,7 +15,7 @@ use super::analysis::{AttackRow, Attacks, Availability, Overhead};
 use super::arms::Arms;
 use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
-use super::live::{LiveRun, RunEnd};
+use super::live::{LiveRun, RunEnd, RunStatus};
 
 /// The top-level views, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,8 @@ pub struct App {
     pub quit_after_stop: bool,
     pub runs: Vec<RunEntry>,
     pub run_selected: usize,
-    pub run_marked: Option<usize>,
+    /// The run marked for comparison, by its folder (rows shift when runs are added or reloaded).
+    pub run_marked: Option<PathBuf>,
     pub runs_mode: RunsMode,
     /// Which run the attacks and overhead views show ("live: NAME" or a run folder name).
     pub analysis_source: Option<String>,
@@ -175,7 +176,7 @@ impl App {
     pub fn reload_runs(&mut self) {
         self.runs = actions::scan_runs(&self.results_dirs());
         self.run_selected = self.run_selected.min(self.runs.len().saturating_sub(1));
-        if self.run_marked.is_some_and(|m| m >= self.runs.len()) {
+        if self.run_marked.as_ref().is_some_and(|m| !self.runs.iter().any(|r| r.dir == *m)) {
             self.run_marked = None;
         }
     }
@@ -256,8 +257,15 @@ impl App {
         let Some(live) = &mut self.live else {
             return None;
         };
+        let was_stopping = live.status == RunStatus::Stopping;
         live.finish(end);
         let (dir, name, attacks_enabled) = (live.dir.clone(), live.name.clone(), live.attacks_enabled);
+        if was_stopping {
+            // "stopping after the current step" is over: say how the run ended (finish logged it).
+            let failed = live.status == RunStatus::Failed;
+            let text = live.log.back().cloned().unwrap_or_default();
+            self.message = Some(Message { text, error: failed });
+        }
         if self.analysis_is_live {
             // The run folder now holds every result (attacks.json written atomically at the end).
             self.show_analyses(format!("live: {name}"), &dir);
@@ -441,6 +449,7 @@ impl App {
                         if let Ok(c) = &entry.config {
                             form.config.name = c.name.clone();
                         }
+                        form.base = form.config.clone();
                     }
                 }
                 self.info(format!("saved {}", path.display()));
@@ -537,7 +546,7 @@ impl App {
                     self.error(text);
                     return None;
                 }
-                let config = form.config.clone();
+                let config = form.run_config();
                 self.start_run(config)
             }
         }
@@ -633,8 +642,8 @@ impl App {
             KeyCode::Down | KeyCode::Char('j') => self.run_selected = (self.run_selected + 1).min(n.saturating_sub(1)),
             KeyCode::Enter => self.open_run(),
             KeyCode::Char('m') if n > 0 => {
-                self.run_marked =
-                    if self.run_marked == Some(self.run_selected) { None } else { Some(self.run_selected) };
+                let dir = self.runs.get(self.run_selected).map(|r| r.dir.clone());
+                self.run_marked = if self.run_marked == dir { None } else { dir };
             }
             KeyCode::Char('c') => self.compare_runs(),
             KeyCode::Char('f') => {
@@ -664,15 +673,16 @@ impl App {
     }
 
     fn compare_runs(&mut self) {
-        let Some(marked) = self.run_marked else {
+        let Some(marked) = &self.run_marked else {
             self.error("mark a run with m, select another, then press c");
             return;
         };
-        if marked == self.run_selected {
+        let marked = self.runs.iter().find(|r| r.dir == *marked);
+        if marked.is_some_and(|m| self.runs.get(self.run_selected).is_some_and(|s| s.dir == m.dir)) {
             self.error("select a different run to compare with the marked one");
             return;
         }
-        match (self.runs.get(marked), self.runs.get(self.run_selected)) {
+        match (marked, self.runs.get(self.run_selected)) {
             (Some(a), Some(b)) => self.runs_mode = RunsMode::Compare(Box::new(actions::compare_runs(a, b))),
             _ => self.error("no such run"),
         }

@@ -67,6 +67,8 @@ pub struct Form {
     pub invalid: Option<(String, String)>,
     /// Whether anything changed since the form opened or was saved.
     pub dirty: bool,
+    /// The config as it was opened (or last saved): runs are named by what changed from it.
+    pub base: Config,
 }
 
 impl Form {
@@ -75,10 +77,21 @@ impl Form {
             // The two-arm form without a [privacy] table runs the defaults: edit them explicitly.
             config.privacy = Some(PrivacyConfig::default());
         }
-        let mut form = Form { source, config, arm: None, cursor: 0, edit: None, invalid: None, dirty: false };
+        let base = config.clone();
+        let mut form = Form { source, config, arm: None, cursor: 0, edit: None, invalid: None, dirty: false, base };
         form.arm = form.keyed_arms().first().copied();
         form.revalidate();
         form
+    }
+
+    /// The edited config to run, named by what changed as `--set` names a run: a quickstart with its
+    /// first transform changed to orthogonal-mix runs as `quickstart-kindorthogonal-mix`.
+    pub fn run_config(&self) -> Config {
+        let doc = |c: &Config| toml::from_str::<toml::Table>(&c.to_toml()).unwrap_or_default();
+        let changes = crate::config::overrides::changes(&doc(&self.base), &doc(&self.config), "the form");
+        let mut config = self.config.clone();
+        config.name = crate::config::overrides::derived_name(&self.base.name, &changes);
+        config
     }
 
     /// Indices in `config.arms` of the keyed arms (empty for a `[privacy]` config).

@@ -161,6 +161,8 @@ pub struct LiveRun {
     pub control: Arc<Control>,
     /// The config asks for attacks after training.
     pub attacks_enabled: bool,
+    /// The run failed before its folder was created (`dir` does not exist).
+    pub folder_missing: bool,
 }
 
 impl LiveRun {
@@ -178,6 +180,7 @@ impl LiveRun {
             error: None,
             control,
             attacks_enabled: false,
+            folder_missing: false,
         }
     }
 
@@ -195,6 +198,26 @@ impl LiveRun {
             }
         };
         &mut self.arms[i]
+    }
+
+    /// How far the run is, in a few characters: the share of training steps done, or once every arm
+    /// has ended training while the run goes on, what it is doing instead (not a misleading 100%).
+    pub fn progress_label(&self) -> String {
+        let ended = |a: &ArmLive| matches!(a.state, ArmState::Finished | ArmState::Stopped | ArmState::Failed(_));
+        if self.status.is_active() && !self.arms.is_empty() && self.arms.iter().all(ended) {
+            let doing = if self.stage.starts_with("attack") {
+                "attacks"
+            } else if self.stage.contains("overhead") {
+                "overhead"
+            } else if self.stage.starts_with("figures") {
+                "figures"
+            } else {
+                "finishing"
+            };
+            return format!("training done, {doing}");
+        }
+        let p = self.arms.iter().map(|a| a.progress()).sum::<f64>() / self.arms.len().max(1) as f64;
+        format!("{:.0}%", 100.0 * p)
     }
 
     /// Epochs of the longest arm (the charts' x range while training).
@@ -227,7 +250,12 @@ impl LiveRun {
             }
             Event::Metric(row) => self.apply_metric(row),
             Event::TrainFinished { arm, summary } => {
-                self.log_line(format!("[{arm}] done: test {:.2}%", 100.0 * summary.test_accuracy));
+                let paused = if summary.paused_seconds > 0.0 {
+                    format!(" (paused {:.1} s, left out of its timings)", summary.paused_seconds)
+                } else {
+                    String::new()
+                };
+                self.log_line(format!("[{arm}] done: test {:.2}%{paused}", 100.0 * summary.test_accuracy));
                 let a = self.arm_mut(&arm);
                 a.state = ArmState::Finished;
                 a.summary = Some(summary);
@@ -308,6 +336,8 @@ impl LiveRun {
             RunEnd::Failed(e) => {
                 self.status = RunStatus::Failed;
                 self.stage = "failed".into();
+                // Runs fail before their folder exists (bad data path, invalid key): do not point at it.
+                self.folder_missing = !self.dir.exists();
                 self.log_line(format!("error: {e}"));
                 self.error = Some(e);
             }

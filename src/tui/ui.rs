@@ -52,11 +52,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let badge = app.live.as_ref().map(|l| {
-        let p = l.arms.iter().map(|a| a.progress()).sum::<f64>() / l.arms.len().max(1) as f64;
         Line::from(vec![
             Span::styled("run ", theme::muted()),
             Span::styled(l.status.label(), views::live::status_style(l.status)),
-            Span::styled(format!(" {:.0}% ", 100.0 * p), theme::muted()),
+            Span::styled(format!(" {} ", l.progress_label()), theme::muted()),
         ])
     });
     let badge_w = badge.as_ref().map(|b| b.width() as u16).unwrap_or(0);

@@ -228,6 +228,7 @@ pub fn finished_live_app() -> App {
             samples_per_second: 5100.0,
             epochs_completed: 5,
             epoch_seconds: vec![],
+            paused_seconds: 0.0,
         };
         app.handle_event(Event::TrainFinished { arm: arm.into(), summary });
     }
@@ -455,6 +456,7 @@ pub fn arm_record(name: &str, scheme: Option<&str>, acc: f64, base: f64, secs: f
         samples_per_second: sps,
         epochs_completed: 5,
         epoch_seconds: vec![secs / 5.0; 5],
+        paused_seconds: 0.0,
         accuracy_delta: scheme.map(|_| acc - base),
         encode_seconds: scheme.map(|_| 0.04),
         failure: None,

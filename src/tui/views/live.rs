@@ -87,7 +87,14 @@ fn draw_header(frame: &mut Frame, area: Rect, live: &LiveRun) {
         Span::styled(format!(" {} ", live.name), theme::title()),
         Span::styled(format!("[{}]", live.status.label()), status_style(live.status)),
         Span::raw(stage),
-        Span::styled(format!(" → {}", live.dir.display()), theme::muted()),
+        Span::styled(
+            if live.folder_missing {
+                " → no run folder written".to_string()
+            } else {
+                format!(" → {}", live.dir.display())
+            },
+            theme::muted(),
+        ),
     ]);
     frame.render_widget(Paragraph::new(line), area);
 }

@@ -56,8 +56,8 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     .style(theme::title());
     // The status column as wide as its longest entry, so finished runs leave the names room.
     let status_width = app.runs.iter().filter_map(|r| r.status.as_ref()).map(|s| s.short().len()).max().unwrap_or(0);
-    let rows = app.runs.iter().enumerate().map(|(i, r)| {
-        let mark = if app.run_marked == Some(i) { "*" } else { " " };
+    let rows = app.runs.iter().map(|r| {
+        let mark = if app.run_marked.as_ref() == Some(&r.dir) { "*" } else { " " };
         match &r.summary {
             Ok(s) => Row::new([
                 Cell::from(Span::styled(mark, theme::key())),
