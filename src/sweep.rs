@@ -283,7 +283,10 @@ pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::
     write_folder(&sweep, &root)?;
 
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let jobs = jobs.unwrap_or_else(|| cores / threads_per_run(&sweep.base)).max(1);
+    // As many runs as cores, even when a run has several arms on threads of its own: a run leaves cores
+    // idle between epochs and while its arms are attacked one after another (measured: 15 two-arm
+    // quickstart runs kept 1.26 of 2 cores busy one at a time, 1.83 two at a time, 100 s against 65 s).
+    let jobs = jobs.unwrap_or(cores).max(1);
     let todo: Vec<usize> = (0..sweep.runs.len()).filter(|&i| !is_finished(&root, &sweep.runs[i])).collect();
     let skipped = sweep.runs.len() - todo.len();
     println!(
