@@ -138,21 +138,8 @@ impl Package {
             return Err(InputError::in_file(dir, format!("no such folder: {expected}")).into());
         }
         let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| InputError::in_file(&path, format!("cannot read ({e}): {expected}")))?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            InputError::in_file(&path, format!("line {} column {}: not a package manifest: {e}", e.line(), e.column()))
-        })?;
-        if manifest.format != PACKAGE_FORMAT || manifest.version != PACKAGE_VERSION {
-            return Err(InputError::in_file(
-                &path,
-                format!(
-                    "fields `format`/`version`: expected \"{PACKAGE_FORMAT}\"/{PACKAGE_VERSION}, found {:?}/{}",
-                    manifest.format, manifest.version
-                ),
-            )
-            .into());
-        }
+        let manifest: Manifest = read_record(&path, expected, "a package manifest")?;
+        check_format(&path, (&manifest.format, manifest.version), (PACKAGE_FORMAT, PACKAGE_VERSION))?;
         for name in [&manifest.train_file, &manifest.test_file] {
             // The provider opens nothing outside the package: plain file names only.
             if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
@@ -277,6 +264,29 @@ fn images(
         .into());
     }
     Ok(a.data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
+/// The JSON record at `path` (`what` it should be, for errors); exit 2 saying `expected` when unreadable.
+pub(crate) fn read_record<T: serde::de::DeserializeOwned>(path: &Path, expected: &str, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::in_file(path, format!("cannot read ({e}): {expected}")))?;
+    Ok(serde_json::from_str(&text)
+        .map_err(|e| InputError::in_file(path, format!("line {} column {}: not {what}: {e}", e.line(), e.column())))?)
+}
+
+/// A record's `format`/`version` fields against the ones this build writes.
+pub(crate) fn check_format(path: &Path, found: (&str, u32), expected: (&str, u32)) -> Result<()> {
+    if found != expected {
+        return Err(InputError::in_file(
+            path,
+            format!(
+                "fields `format`/`version`: expected \"{}\"/{}, found {:?}/{}",
+                expected.0, expected.1, found.0, found.1
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn check_digest(manifest: &Path, file: &Path, field: &str, recorded: &str, actual: &str) -> Result<()> {

@@ -122,21 +122,8 @@ fn open_model(dir: &Path) -> Result<ModelRecord> {
         return Err(InputError::in_file(dir, format!("not a folder: {expected}")).into());
     }
     let path = dir.join(MODEL_JSON);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| InputError::in_file(&path, format!("cannot read ({e}): {expected}")))?;
-    let record: ModelRecord = serde_json::from_str(&text).map_err(|e| {
-        InputError::in_file(&path, format!("line {} column {}: not a provider model record: {e}", e.line(), e.column()))
-    })?;
-    if record.format != MODEL_FORMAT || record.version != MODEL_VERSION {
-        return Err(InputError::in_file(
-            &path,
-            format!(
-                "fields `format`/`version`: expected \"{MODEL_FORMAT}\"/{MODEL_VERSION}, found {:?}/{}",
-                record.format, record.version
-            ),
-        )
-        .into());
-    }
+    let record: ModelRecord = package::read_record(&path, expected, "a provider model record")?;
+    package::check_format(&path, (&record.format, record.version), (MODEL_FORMAT, MODEL_VERSION))?;
     Ok(record)
 }
 
