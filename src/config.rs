@@ -761,6 +761,24 @@ impl Config {
             .collect()
     }
 
+    /// What decides the baseline arm's training, as text: two configs with the same identity train
+    /// the same baseline (arms are independent: same seed, initialisation and batch order whatever the
+    /// other arms), so a sweep trains it once (`run::reused_baseline`). The name, the other arms, the
+    /// attacks and the output settings are left out; the data, model, training settings, seed and the
+    /// baseline arm's name are in. None without a baseline arm.
+    pub fn baseline_identity(&self) -> Option<String> {
+        let baseline = self.arms().into_iter().find(|a| matches!(a.scheme, SchemeConfig::None))?;
+        let only = Config {
+            name: String::new(),
+            privacy: None,
+            arms: Some(vec![baseline]),
+            attacks: AttacksConfig::default(),
+            output: OutputConfig::default(),
+            ..self.clone()
+        };
+        Some(only.to_toml())
+    }
+
     /// The resolved config (every default filled in) as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises to TOML")

@@ -23,6 +23,9 @@ use crate::train::split::exchange::SplitTraffic;
 use crate::train::split::{train_split_arm, SplitSaves};
 use crate::train::{train_arm, ArmOutcome, Control, MetricRow, MetricSplit, TrainSpec};
 
+pub mod reused_baseline;
+use reused_baseline::ReusedBaseline;
+
 /// What a finished (or interrupted) run leaves behind.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
@@ -103,6 +106,7 @@ impl PreparedArm {
             ArmData::Plain { targets } | ArmData::Split { targets } => ArmInput {
                 spec,
                 split,
+                reuse: None,
                 data: TrainingSet {
                     images: &dataset.train.images,
                     targets,
@@ -115,6 +119,7 @@ impl PreparedArm {
             ArmData::Keyed { customer, train, test, .. } => ArmInput {
                 spec,
                 split: None,
+                reuse: None,
                 data: train.view(),
                 test_inputs: test.images(),
                 judge: customer.judge(&dataset.test.labels),
@@ -191,6 +196,18 @@ pub fn run_experiment(
     events: &Sender<Event>,
     control: &Arc<Control>,
 ) -> anyhow::Result<RunOutcome> {
+    run_experiment_reusing(config, dir, None, events, control)
+}
+
+/// [`run_experiment`], taking the baseline arm from the run folder `baseline_from` when it holds a
+/// finished, identical one ([`reused_baseline`]; otherwise the baseline is trained here, saying why).
+pub fn run_experiment_reusing(
+    config: &Config,
+    dir: &Path,
+    baseline_from: Option<&Path>,
+    events: &Sender<Event>,
+    control: &Arc<Control>,
+) -> anyhow::Result<RunOutcome> {
     let started_at = results::utc_timestamp_iso();
     if config.train.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
         return Err(InputError::new("train.device = \"cuda\" needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only").into());
@@ -203,14 +220,32 @@ pub fn run_experiment(
     atomic::write(&folder.config_path(), config.to_toml().as_bytes())?;
     let arms = prepare_arms(config, &dataset, keys, &folder, events)?;
     let names: Vec<String> = arms.iter().map(|a| a.config.name.clone()).collect();
-    let inputs: Vec<ArmInput<'_>> = arms.iter().map(|a| a.input(config, &dataset, &folder)).collect();
+    let mut inputs: Vec<ArmInput<'_>> = arms.iter().map(|a| a.input(config, &dataset, &folder)).collect();
+    let reused = baseline_from.and_then(|from| match reused_baseline::find(config, from) {
+        Ok(r) => Some(r),
+        Err(why) => {
+            let _ =
+                events.send(Event::Log(format!("baseline trained here, not reused from {}: {why}", from.display())));
+            None
+        }
+    });
+    if let Some(r) = &reused {
+        if let Some(input) = inputs.iter_mut().find(|i| i.spec.arm == r.record.name) {
+            input.reuse = Some(r.clone());
+        }
+    }
 
     let _ = events.send(Event::Stage(format!("training {} arms: {}", arms.len(), names.join(", "))));
     let metrics_path = folder.metrics_path();
     let (outcomes, rows) = train_arms(config, &inputs, events, control, &metrics_path, &names)?;
     atomic::write(&metrics_path, results::metrics_csv(&rows, &names).as_bytes())?;
 
-    let summary = summarize(config, &dataset, &arms, &outcomes, control.stop_requested(), started_at);
+    let mut summary = summarize(config, &dataset, &arms, &outcomes, control.stop_requested(), started_at);
+    if let Some(r) = &reused {
+        if let Some(record) = summary.arms.iter_mut().find(|a| a.name == r.record.name) {
+            record.reused_from = Some(r.from.clone());
+        }
+    }
     atomic::write_json(&folder.summary_path(), &summary)?;
 
     let _ = events.send(Event::Stage("measuring overhead".into()));
@@ -306,6 +341,7 @@ fn summarize(
                 accuracy_interval: None,
                 delta_interval: None,
                 split: traffic.clone(),
+                reused_from: None,
             }
         })
         .collect();
@@ -437,6 +473,8 @@ struct ArmInput<'a> {
     spec: TrainSpec,
     /// A split arm's settings and where its parts go.
     split: Option<(SplitConfig, SplitSaves)>,
+    /// A baseline trained in another run and copied instead of trained.
+    reuse: Option<ReusedBaseline>,
     data: TrainingSet<'a>,
     test_inputs: &'a [f32],
     judge: Judge,
@@ -490,8 +528,11 @@ fn train_arms(
 }
 
 /// Train one arm on the device the config asks for, seeded with the experiment seed (same
-/// initialisation for both arms).
+/// initialisation for both arms); a reused baseline is replayed instead.
 fn train_on_configured_device(config: &Config, arm: &ArmInput<'_>, tx: &Sender<Event>, control: &Control) -> Trained {
+    if let Some(reused) = &arm.reuse {
+        return (reused.replay(arm.spec.save_to.as_deref(), tx), None);
+    }
     match config.train.device {
         DeviceKind::Cpu => train_on(&crate::model::cpu_training_device(config.seed), arm, tx, control),
         #[cfg(feature = "cuda")]

@@ -196,6 +196,7 @@ pub fn load(file: &Path) -> anyhow::Result<Sweep> {
                 axes: axis_overrides.iter().map(|o| (o.path.clone(), o.value.to_string())).collect(),
                 overrides: overrides.iter().map(|o| format!("{}={}", o.path, o.value)).collect(),
                 folder: PathBuf::from("runs").join(&run_name),
+                baseline_from: None,
             });
             configs.push(config);
         }
@@ -205,6 +206,18 @@ pub fn load(file: &Path) -> anyhow::Result<Sweep> {
     if !runs.iter().all(|r| seen.insert(r.name.clone())) {
         for (i, r) in runs.iter_mut().enumerate() {
             r.folder = PathBuf::from("runs").join(format!("{i:03}-{}", r.name));
+        }
+    }
+    // Identical baselines are trained once: each run names the first run with its baseline.
+    let mut first_with: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
+    for (run, config) in runs.iter_mut().zip(&configs) {
+        if let Some(identity) = config.baseline_identity() {
+            match first_with.get(&identity) {
+                Some(folder) => run.baseline_from = Some(folder.clone()),
+                None => {
+                    first_with.insert(identity, run.folder.clone());
+                }
+            }
         }
     }
     Ok(Sweep { name, file: file.to_path_buf(), text, base, runs, configs })
@@ -258,13 +271,15 @@ fn sweep_root(sweep: &Sweep, out: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Create the sweep folder (or reuse it) with the sweep file's copy and the expanded list.
+/// Create the sweep folder (or reuse it) with the sweep file's copy, the expanded list and the table
+/// of what finished so far (sweep.json names the sweep from the start, so every later reader of the
+/// folder, local or after a Slurm job, names it the same).
 fn write_folder(sweep: &Sweep, root: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(root.join("runs"))
         .map_err(|e| InputError::new(format!("{}: cannot create sweep folder: {e}", root.display())))?;
     crate::atomic::write(&root.join("sweep.toml"), sweep.text.as_bytes())?;
     crate::atomic::write_json(&root.join("runs.json"), &sweep.runs)?;
-    Ok(())
+    write_table(root, &aggregate(&sweep.name, root, &sweep.runs)?)
 }
 
 /// Whether `run`'s folder holds a finished run (training and every enabled attack): what a second
@@ -324,7 +339,8 @@ pub fn command(file: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::
                 let i = todo[k];
                 let run = &sweep.runs[i];
                 let dir = root.join(&run.folder);
-                let report = run_one(&sweep.configs[i], &dir, &control);
+                let baseline_from = run.baseline_from.as_ref().map(|f| root.join(f));
+                let report = run_one(&sweep.configs[i], &dir, baseline_from.as_deref(), &control);
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 let line = match &report.result {
                     Ok(()) => format!("[{n}/{}] {} finished ({})", sweep.runs.len(), run.name, report.timing()),
@@ -401,8 +417,9 @@ impl RunReport {
 }
 
 /// One run into a fresh folder (an unfinished one from before is replaced): the local pool's and each
-/// Slurm task's one way of running a run.
-pub fn run_one(config: &Config, dir: &Path, control: &Arc<Control>) -> RunReport {
+/// Slurm task's one way of running a run. Its baseline is copied from the run folder `baseline_from`
+/// when that holds a finished, identical one.
+pub fn run_one(config: &Config, dir: &Path, baseline_from: Option<&Path>, control: &Arc<Control>) -> RunReport {
     let start = Instant::now();
     if dir.exists() {
         if let Err(e) = std::fs::remove_dir_all(dir) {
@@ -423,7 +440,7 @@ pub fn run_one(config: &Config, dir: &Path, control: &Arc<Control>) -> RunReport
         first_step
     });
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::run::run_experiment(config, dir, &tx, control)
+        crate::run::run_experiment_reusing(config, dir, baseline_from, &tx, control)
     }));
     drop(tx);
     let startup = drain.join().unwrap_or(None);
@@ -442,23 +459,6 @@ pub fn write_table(root: &Path, table: &SweepTable) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The sweep's name as the local path gives it: the copied sweep file's `name`, else the name a
-/// submission recorded or an earlier sweep.json holds (the sweep file's stem), else the folder's name.
-fn folder_sweep_name(root: &Path) -> String {
-    let from_file = std::fs::read_to_string(root.join("sweep.toml"))
-        .ok()
-        .and_then(|t| toml::from_str::<SweepFile>(&t).ok())
-        .and_then(|s| s.name);
-    let from_table = || {
-        let text = std::fs::read_to_string(root.join("sweep.json")).ok()?;
-        Some(serde_json::from_str::<SweepTable>(&text).ok()?.name)
-    };
-    from_file
-        .or_else(|| slurm::recorded_name(root))
-        .or_else(from_table)
-        .unwrap_or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
-}
-
 /// `ppdl summarize SWEEP_DIR`: the tables from the sweep's run folders (recomputed from them): test
 /// accuracy and delta per cell and arm, ready for a README, then every metric.
 pub fn summarize(root: &Path) -> anyhow::Result<String> {
@@ -469,7 +469,7 @@ pub fn summarize(root: &Path) -> anyhow::Result<String> {
 /// `ppdl sweep collect DIR`: sweep.csv / sweep.json from the runs finished so far.
 pub fn collect(root: &Path) -> anyhow::Result<()> {
     let runs = load_runs(root)?;
-    let table = aggregate(&folder_sweep_name(root), root, &runs)?;
+    let table = aggregate(&crate::results::sweep::sweep_name(root), root, &runs)?;
     write_table(root, &table)?;
     print!("{}", table.markdown());
     println!(

@@ -251,3 +251,131 @@ fn a_failed_run_does_not_stop_the_others_and_is_listed() {
     assert!(ok.arms.iter().all(|a| a.status == ppdl::results::ArmStatus::Finished));
     assert!(out.join("sweep.csv").is_file());
 }
+
+/// Runs whose baselines are identical (same data, model, training and seed) train it once: the later
+/// runs copy the first one's model, curves and record, which equal what training it again gives.
+#[test]
+fn identical_baselines_are_trained_once_and_equal_a_fresh_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_base(tmp.path());
+    let sweep = write(
+        tmp.path(),
+        "share.toml",
+        "base = \"base.toml\"\nrepeats = 2\n[[axes]]\npath = \"privacy.transforms.0.sigma\"\nvalues = [0.05, 0.2]\n",
+    );
+    let out = tmp.path().join("shared-out");
+    // One at a time, so the first cell's runs have finished when the second cell's start.
+    let args = ["sweep", sweep.to_str().unwrap(), "--jobs", "1", "--out", out.to_str().unwrap()];
+    let o = ppdl(&args, tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let runs = ppdl::results::sweep::load_runs(&out).unwrap();
+    for run in &runs {
+        let owner = runs.iter().find(|r| r.cell == 0 && r.seed == run.seed).unwrap();
+        let expected = (run.cell == 1).then(|| owner.folder.clone());
+        assert_eq!(run.baseline_from, expected, "{}", run.name);
+    }
+    let summary = |folder: &Path| ppdl::results::Summary::load(&out.join(folder).join("summary.json")).unwrap();
+    let baseline_rows = |dir: &Path| -> Vec<String> {
+        let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        // arm,epoch,step,split,loss,accuracy (timings differ between runs, so they are left out)
+        csv.lines()
+            .filter(|l| l.starts_with("baseline,"))
+            .map(|l| l.split(',').take(6).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    for run in runs.iter().filter(|r| r.cell == 1) {
+        let owner = run.baseline_from.as_ref().unwrap();
+        let (ours, theirs) = (summary(&run.folder), summary(owner));
+        let (b, ob) = (ours.arm("baseline").unwrap(), theirs.arm("baseline").unwrap());
+        assert_eq!(b.reused_from.as_deref(), Some(owner.file_name().unwrap().to_str().unwrap()));
+        assert_eq!((b.test_accuracy, &b.epoch_seconds), (ob.test_accuracy, &ob.epoch_seconds));
+        assert!(ob.reused_from.is_none(), "the first run trained its own");
+        assert_eq!(baseline_rows(&out.join(&run.folder)), baseline_rows(&out.join(owner)));
+        let model = |f: &Path| std::fs::read(out.join(f).join("provider/baseline/model.safetensors")).unwrap();
+        assert_eq!(model(&run.folder), model(owner));
+        // The paired delta is against the copied baseline.
+        let p = ours.arm("private").unwrap();
+        assert!((p.accuracy_delta.unwrap() - (p.test_accuracy - b.test_accuracy)).abs() < 1e-12);
+        let overhead: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join(&run.folder).join("overhead.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            overhead["arms"][0]["measured"]["training"]["baseline_from"],
+            owner.file_name().unwrap().to_str().unwrap()
+        );
+    }
+    // Training the same config again from nothing gives the baseline that was copied.
+    let reusing = runs.iter().find(|r| r.cell == 1).unwrap();
+    let solo = tmp.path().join("solo");
+    let config = out.join(&reusing.folder).join("config.toml");
+    let o = ppdl(&["run", config.to_str().unwrap(), "--out", solo.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fresh = ppdl::results::Summary::load(&solo.join("summary.json")).unwrap();
+    let copied = summary(&reusing.folder);
+    assert_eq!(fresh.arm("baseline").unwrap().test_accuracy, copied.arm("baseline").unwrap().test_accuracy);
+    assert!(fresh.arm("baseline").unwrap().reused_from.is_none());
+    assert_eq!(baseline_rows(&solo), baseline_rows(&out.join(&reusing.folder)));
+    assert_eq!(
+        std::fs::read(solo.join("provider/baseline/model.safetensors")).unwrap(),
+        std::fs::read(out.join(&reusing.folder).join("provider/baseline/model.safetensors")).unwrap()
+    );
+
+    // An owner that no longer holds a finished baseline: the run trains its own.
+    let owner = reusing.baseline_from.clone().unwrap();
+    std::fs::remove_file(out.join(&owner).join("summary.json")).unwrap();
+    std::fs::remove_file(out.join(&reusing.folder).join("summary.json")).unwrap();
+    let o = ppdl(&["sweep", sweep.to_str().unwrap(), "--jobs", "1", "--out", out.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Both reran; the owner first (run order), so the reusing run found it finished again.
+    assert!(summary(&owner).arm("baseline").unwrap().reused_from.is_none());
+    assert!(summary(&reusing.folder).arm("baseline").unwrap().reused_from.is_some());
+
+    // The sweep is named after its file wherever it is read: sweep.json, summarize, report.md.
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(table["name"], "share");
+    let o = ppdl(&["sweep", "collect", out.to_str().unwrap()], tmp.path());
+    assert!(o.status.success());
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(table["name"], "share", "collect names it as the sweep did");
+    assert_eq!(ppdl::results::sweep::sweep_name(&out), "share");
+}
+
+/// A run whose baseline folder is unusable trains its own baseline and says why.
+#[test]
+fn a_baseline_that_cannot_be_reused_is_trained_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tiny_base(tmp.path());
+    let config = ppdl::validate::parse_config(&std::fs::read_to_string(&base).unwrap(), &base).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let control = std::sync::Arc::new(ppdl::train::Control::default());
+    let nowhere = tmp.path().join("no-such-run");
+    let outcome =
+        ppdl::run::run_experiment_reusing(&config, &tmp.path().join("r"), Some(&nowhere), &tx, &control).unwrap();
+    drop(tx);
+    assert!(outcome.summary.arm("baseline").unwrap().reused_from.is_none());
+    let logs: Vec<String> = rx
+        .iter()
+        .filter_map(|e| match e {
+            ppdl::attacks::Event::Log(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        logs.iter().any(|l| l.contains("baseline trained here, not reused from") && l.contains("no-such-run")),
+        "{logs:?}"
+    );
+
+    // A different seed is a different baseline.
+    let mut other = config.clone();
+    other.seed += 1;
+    assert_ne!(config.baseline_identity(), other.baseline_identity());
+    // Attacks, output, the name and the keyed arm do not change it.
+    let mut same = config.clone();
+    same.name = "x".into();
+    same.attacks.enabled = vec!["key-space".into()];
+    same.output.figures = true;
+    same.privacy = Some(Default::default());
+    assert_eq!(config.baseline_identity(), same.baseline_identity());
+}

@@ -218,6 +218,10 @@ pub struct TrainingCost {
     pub baseline_samples_per_second: Option<f64>,
     #[serde(default)]
     pub private_samples_per_second: Option<f64>,
+    /// The run whose baseline this run reused (a sweep trains an identical baseline once): the
+    /// baseline's epochs were timed there, beside that run's arms, not beside this arm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_from: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -339,6 +343,17 @@ pub fn measure_arm(facts: &RunFacts<'_>) -> anyhow::Result<ArmOverhead> {
     })
 }
 
+impl TrainingCost {
+    /// How the two arms' epochs were timed, for every line that prints the ratio.
+    pub fn timing_note(&self) -> String {
+        match (&self.baseline_from, self.clean) {
+            (Some(run), _) => format!("baseline timed in run {run}, whose baseline this run reused"),
+            (None, true) => "clean: sequential".into(),
+            (None, false) => "arms side by side".into(),
+        }
+    }
+}
+
 /// Per-epoch seconds of both arms and their ratio.
 pub fn training_cost(schedule: Schedule, baseline: &ArmRecord, private: &ArmRecord) -> TrainingCost {
     let ratio = training_time_ratio(&baseline.epoch_seconds, &private.epoch_seconds);
@@ -352,6 +367,7 @@ pub fn training_cost(schedule: Schedule, baseline: &ArmRecord, private: &ArmReco
         ratio_of_totals: (sb > 0.0 && sp > 0.0).then(|| sp / sb),
         baseline_samples_per_second: Some(baseline.samples_per_second),
         private_samples_per_second: Some(private.samples_per_second),
+        baseline_from: baseline.reused_from.clone(),
     }
 }
 
@@ -430,7 +446,7 @@ pub fn split_headline(s: &SplitOverhead) -> String {
         epoch(|e| e.to_provider()),
         epoch(|e| e.to_customer()),
         s.training.ratio.map(|r| format!("{r:.3}")).unwrap_or_else(|| "n/a".into()),
-        if s.training.clean { "clean: sequential" } else { "arms side by side" },
+        s.training.timing_note(),
     )
 }
 
@@ -446,7 +462,7 @@ pub fn headline(m: &Measured) -> String {
         m.encode.seconds,
         m.encode.samples_per_second,
         ratio,
-        if m.training.clean { "clean: sequential" } else { "arms side by side" },
+        m.training.timing_note(),
         m.inference.batch.batch_size,
         m.inference.batch.private_total_ms,
         m.inference.batch.baseline_forward_ms,
@@ -512,6 +528,7 @@ mod tests {
             accuracy_interval: None,
             delta_interval: None,
             split: None,
+            reused_from: None,
         }
     }
 

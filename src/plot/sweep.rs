@@ -841,6 +841,7 @@ mod tests {
             axes: vec![("privacy.transforms.0.sigma".into(), v.into()), ("train.epochs".into(), "2".into())],
             overrides: vec![],
             folder: PathBuf::from("runs/x"),
+            baseline_from: None,
         };
         let runs = [run(0, "0.1"), run(1, "0.2")];
         assert_eq!(choose_group(&runs, None).unwrap().as_deref(), Some("privacy.transforms.0.sigma"));
@@ -864,6 +865,7 @@ mod tests {
                 axes: r.axes.clone(),
                 overrides: vec![],
                 folder: PathBuf::new(),
+                baseline_from: None,
             })
             .collect();
         let charts = delta_charts(&t, &runs);

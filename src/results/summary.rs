@@ -91,6 +91,11 @@ pub struct ArmRecord {
     /// A split arm's parties and the bytes that crossed between them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitTraffic>,
+    /// A baseline trained once in another run of the same sweep (identical data, model, training
+    /// settings and seed) and copied from that run's folder, named here: its accuracy, curves and
+    /// model are that run's, its timings were measured there (beside that run's other arms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -275,6 +280,7 @@ mod v1 {
                 accuracy_interval: None,
                 delta_interval: None,
                 split: None,
+                reused_from: None,
             }
         }
     }

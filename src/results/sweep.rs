@@ -25,6 +25,11 @@ pub struct SweepRun {
     pub overrides: Vec<String>,
     /// The run folder, relative to the sweep folder.
     pub folder: PathBuf,
+    /// The folder (relative to the sweep folder) of the first run with an identical baseline (same
+    /// data, model, training settings and seed), whose baseline this run copies when it finished
+    /// (`run::reused_baseline`); none for that first run, and in sweeps older than the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_from: Option<PathBuf>,
 }
 
 /// The statistics of one metric of one arm in one cell.
@@ -352,11 +357,25 @@ pub fn load_runs(root: &Path) -> anyhow::Result<Vec<SweepRun>> {
     Ok(serde_json::from_str(&text).map_err(|e| InputError::in_file(&path, format!("unexpected content: {e}")))?)
 }
 
-/// The table of a sweep folder, recomputed from its run folders (named after the folder).
+/// The table of a sweep folder, recomputed from its run folders.
 pub fn load_table(root: &Path) -> anyhow::Result<(SweepTable, Vec<SweepRun>)> {
     let runs = load_runs(root)?;
-    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok((aggregate(&name, root, &runs)?, runs))
+    Ok((aggregate(&sweep_name(root), root, &runs)?, runs))
+}
+
+/// THE name of the sweep in a sweep folder: the one its sweep.json records (written when the folder
+/// is made, from the sweep file's `name` or stem); for folders older than that, the folder's name
+/// without the `sweep-` the default folder adds.
+pub fn sweep_name(root: &Path) -> String {
+    let recorded = std::fs::read_to_string(root.join("sweep.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<SweepTable>(&text).ok())
+        .map(|t| t.name)
+        .filter(|n| !n.is_empty());
+    recorded.unwrap_or_else(|| {
+        let folder = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        folder.strip_prefix("sweep-").map(str::to_string).unwrap_or(folder)
+    })
 }
 
 fn csv_cell(s: &str) -> String {

@@ -114,11 +114,6 @@ pub fn read_record(root: &Path) -> anyhow::Result<JobRecord> {
     }
 }
 
-/// The sweep name a submission recorded, if any.
-pub fn recorded_name(root: &Path) -> Option<String> {
-    read_record(root).ok().map(|r| r.sweep).filter(|s| !s.is_empty())
-}
-
 /// Whether `program` is an executable file on PATH.
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| {
@@ -532,7 +527,8 @@ pub fn run_one_command(root: &Path, index: usize) -> anyhow::Result<()> {
     let control = Arc::new(Control::default());
     crate::headless::install_interrupt_handler(&control);
     let before_run = start.elapsed();
-    let report = run_one(&config, &root.join(&run.folder), &control);
+    let baseline_from = run.baseline_from.as_ref().map(|f| root.join(f));
+    let report = run_one(&config, &root.join(&run.folder), baseline_from.as_deref(), &control);
     task.finished_at = Some(crate::results::utc_timestamp_iso());
     task.startup_seconds = report.startup.map(|d| (before_run + d).as_secs_f64());
     task.seconds = Some(start.elapsed().as_secs_f64());

@@ -473,7 +473,9 @@ impl ArmCosts {
             ),
         ];
         let mut notes = Vec::new();
-        if !t.clean {
+        if let Some(run) = &t.baseline_from {
+            notes.push(format!("baseline reused from run {run}: its epochs were timed there, not beside this arm"));
+        } else if !t.clean {
             notes.push("arms shared the machine (parallel): a sequential schedule gives clean timings".into());
         }
         if let Some(load) = m.context.load_average_1m.filter(|l| *l > m.context.threads as f64) {

@@ -386,6 +386,7 @@ pub fn overhead_report_of(arms: &[(&str, f64)]) -> OverheadReport {
             ratio_of_totals: Some(1.04),
             baseline_samples_per_second: Some(4958.0),
             private_samples_per_second: Some(4762.0),
+            baseline_from: None,
         },
         inference: InferenceCost {
             batch: times(256, 2.4, 2.7 * f),
@@ -463,6 +464,7 @@ pub fn arm_record(name: &str, scheme: Option<&str>, acc: f64, base: f64, secs: f
         accuracy_interval: None,
         delta_interval: None,
         split: None,
+        reused_from: None,
     }
 }
 
