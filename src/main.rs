@@ -1,6 +1,12 @@
 use clap::Parser;
 
 fn main() {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`ppdl summarize DIR | head`) would panic;
+    // the default action ends the program quietly, as every other command-line tool does.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match ppdl::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

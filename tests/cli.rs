@@ -943,3 +943,23 @@ fn a_saved_run_whose_config_names_a_bad_transform_is_refused_before_anything_run
         assert_eq!(std::fs::read(run.join("attacks.json")).unwrap(), before);
     }
 }
+
+/// Output into a pipe whose reader has gone (`ppdl validate CONFIG | head -0`) ends the program
+/// quietly, as other command-line tools do, with no panic text.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_ends_quietly_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ppdl"))
+        .args(["validate", "configs/quickstart.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the first line is written
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?} {stderr}", out.status);
+}
