@@ -749,6 +749,15 @@ fn attack_only_regenerates_the_figures_and_report_or_says_they_are_stale() {
     assert!(t.contains("STALE") && t.contains(&format!("`ppdl plot {}`", out.display())), "{t}");
     assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report, "report.md is not rewritten");
     assert_eq!(mtimes(&figures), times_before, "figures are not rewritten");
+
+    // An older failure of another attack stays in attacks.json and the table, but is not this call's:
+    // `--only key-space` succeeds; re-running the failed attack itself would report it.
+    let mut file = attacks_json(&out);
+    file["failures"] = serde_json::json!([{ "arm": "private", "name": "known-plaintext", "reason": "an older failure" }]);
+    std::fs::write(out.join("attacks.json"), serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    let o = ppdl(&["attack", out.to_str().unwrap(), "--only", "key-space"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(attacks_json(&out)["failures"][0]["reason"], "an older failure", "kept in attacks.json");
 }
 
 /// SMALL with `[[arms]]`: the baseline, the same keyed arm as SMALL's `[privacy]` (named `private`),
