@@ -79,8 +79,9 @@ pub fn attack(run_dir: &Path, only: Option<&str>, arm: Option<&str>) -> anyhow::
     Ok(())
 }
 
-/// First Ctrl-C: ask the trainers to stop after their current step (finished epochs are kept).
-/// Second Ctrl-C: leave at once.
+/// First Ctrl-C (or SIGTERM, e.g. Slurm's time limit or `scancel`, or SIGHUP): ask the trainers to
+/// stop after their current step (finished epochs are kept, the run folder says interrupted). A
+/// second one: leave at once.
 pub fn install_interrupt_handler(control: &Arc<Control>) {
     let control = Arc::clone(control);
     let _ = ctrlc::set_handler(move || {
@@ -88,7 +89,7 @@ pub fn install_interrupt_handler(control: &Arc<Control>) {
             eprintln!("\nppdl: interrupted again, exiting now");
             std::process::exit(130);
         }
-        eprintln!("\nppdl: stopping after the current step (Ctrl-C again to quit at once)");
+        eprintln!("\nppdl: interrupted (Ctrl-C or SIGTERM): stopping after the current step (again to quit at once)");
         control.request_stop();
     });
 }

@@ -753,7 +753,8 @@ fn attack_only_regenerates_the_figures_and_report_or_says_they_are_stale() {
     // An older failure of another attack stays in attacks.json and the table, but is not this call's:
     // `--only key-space` succeeds; re-running the failed attack itself would report it.
     let mut file = attacks_json(&out);
-    file["failures"] = serde_json::json!([{ "arm": "private", "name": "known-plaintext", "reason": "an older failure" }]);
+    file["failures"] =
+        serde_json::json!([{ "arm": "private", "name": "known-plaintext", "reason": "an older failure" }]);
     std::fs::write(out.join("attacks.json"), serde_json::to_string_pretty(&file).unwrap()).unwrap();
     let o = ppdl(&["attack", out.to_str().unwrap(), "--only", "key-space"], tmp.path());
     assert!(o.status.success(), "{}", text(&o));

@@ -338,3 +338,51 @@ fn run_one_rejects_an_index_outside_the_sweep() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("runs.json: cannot read (is this a sweep folder?)"), "{}", text(&o));
 }
+
+/// A task Slurm stops (SIGTERM at its time limit or on scancel) stops like Ctrl-C: the run folder
+/// keeps the finished epochs and says interrupted, the task record has the reason, exit 130.
+#[test]
+fn a_terminated_task_keeps_what_finished_and_records_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = tiny_sweep(tmp.path(), 1);
+    // Long enough to be mid-training when the signal comes.
+    let base = std::fs::read_to_string(tmp.path().join("base.toml")).unwrap();
+    std::fs::write(tmp.path().join("base.toml"), base.replace("epochs = 1", "epochs = 5000")).unwrap();
+    let out = tmp.path().join("sw");
+    let bin = fake_bin(tmp.path(), &[("sbatch", "echo 5")]);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let o = ppdl_env(
+        &["sweep", sweep.to_str().unwrap(), "--slurm", "--out", out.to_str().unwrap()],
+        tmp.path(),
+        Some(&path),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let child = Command::new(env!("CARGO_BIN_EXE_ppdl"))
+        .args(["sweep", "run-one", out.to_str().unwrap(), "0"])
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runs: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("runs.json")).unwrap()).unwrap();
+    let run_dir = out.join(runs[0]["folder"].as_str().unwrap());
+    let start = Instant::now();
+    while !run_dir.join("metrics.csv").is_file() {
+        assert!(start.elapsed() < Duration::from_secs(120), "training never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let task: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("slurm/tasks/0.json")).unwrap()).unwrap();
+    assert!(task["error"].as_str().unwrap().contains("interrupted"), "{task}");
+    let summary = ppdl::results::Summary::load(&run_dir.join("summary.json")).unwrap();
+    assert!(summary.interrupted);
+    assert!(summary.arms.iter().all(|a| a.epochs_completed < 5000));
+    let o = ppdl(&["sweep", "status", out.to_str().unwrap()], tmp.path());
+    assert!(text(&o).contains("interrupted"), "{}", text(&o));
+}

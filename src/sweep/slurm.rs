@@ -547,6 +547,10 @@ pub fn run_one_command(root: &Path, index: usize) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Err(e) if control.stop_requested() => Err(anyhow::Error::new(crate::error::Interrupted).context(format!(
+            "run {} ({index}) interrupted (SIGTERM from a time limit or scancel, or Ctrl-C): {e}",
+            run.name
+        ))),
         Err(e) => anyhow::bail!("run {} ({index}) failed: {e}", run.name),
     }
 }
