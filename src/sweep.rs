@@ -462,8 +462,10 @@ pub fn write_table(root: &Path, table: &SweepTable) -> anyhow::Result<()> {
 /// `ppdl summarize SWEEP_DIR`: the tables from the sweep's run folders (recomputed from them): test
 /// accuracy and delta per cell and arm, ready for a README, then every metric.
 pub fn summarize(root: &Path) -> anyhow::Result<String> {
-    let (table, _) = crate::results::sweep::load_table(root)?;
-    Ok(format!("{}\nEvery metric:\n\n{}", table.accuracy_markdown(), table.markdown()))
+    let (table, runs) = crate::results::sweep::load_table(root)?;
+    let facts = crate::plot::sweep_arms::collect(root, &runs, &table);
+    let arms = crate::plot::sweep_arms::markdown(&table, &facts, &crate::attacks::registry::names());
+    Ok(format!("{}\nArms side by side:\n\n{arms}\nEvery metric:\n\n{}", table.accuracy_markdown(), table.markdown()))
 }
 
 /// `ppdl sweep collect DIR`: sweep.csv / sweep.json from the runs finished so far.

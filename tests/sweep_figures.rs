@@ -54,6 +54,12 @@ fn a_sweep_draws_its_figures_and_report_and_replots_what_finished() {
     for needle in ["`privacy.transforms.0.sigma`: 0.05, 0.3", "4 finished", "delta ≠ 0?", "| n |", "(n = 2)"] {
         assert!(report.contains(needle), "{needle}: {report}");
     }
+    // The arms side by side: what crossed in training (600 encoded images of 784 f32, sent once: 1.9 MB),
+    // the epoch-time ratio, and each attack's verdict in how many of the 2 runs.
+    let side = report.split("## Arms side by side").nth(1).expect("a side-by-side section");
+    let private = side.lines().find(|l| l.starts_with("| sigma=0.05 | private |")).expect(side);
+    assert!(private.contains("| 1.9 | 0.0 |") && private.contains("/2 |") && private.contains("n = 2)"), "{private}");
+    assert!(side.contains("| known-plaintext |") && side.contains("| statistical |"), "{side}");
     for link in ["figures/frontier.png", "figures/frontier.svg", "figures/delta-vs-privacy-transforms-0-sigma.png"] {
         assert!(report.contains(&format!("({link})")) && out.join(link).is_file(), "{link}");
     }

@@ -30,6 +30,7 @@ pub mod inputs;
 mod report;
 pub mod style;
 pub mod sweep;
+pub mod sweep_arms;
 mod tradeoff;
 
 use std::path::{Path, PathBuf};

@@ -620,7 +620,9 @@ pub(crate) fn render(
     }
     let finished = runs.len() - t.missing.len();
     let report = root.join("report.md");
-    let text = report_markdown(t, runs, &figures, &skipped, metric);
+    let arms =
+        super::sweep_arms::markdown(t, &super::sweep_arms::collect(root, runs, t), &crate::attacks::registry::names());
+    let text = report_markdown(t, runs, &arms, &figures, &skipped, metric);
     crate::atomic::write(&report, text.as_bytes())?;
     Ok(SweepRendered { figures, report, skipped, finished, runs: runs.len() })
 }
@@ -632,7 +634,7 @@ fn write(dir: &Path, name: String, caption: String, chart: XyChart, size: (u32, 
 }
 
 /// A mean with its interval, scaled: "78.30 [76.10, 80.50]".
-fn with_interval(m: &MeanStats, scale: f64, signed: bool) -> String {
+pub(crate) fn with_interval(m: &MeanStats, scale: f64, signed: bool) -> String {
     let f = |x: f64| if signed { format!("{:+.2}", scale * x) } else { format!("{:.2}", scale * x) };
     match m.ci {
         Some(c) => format!("{} [{}, {}]", f(m.mean), f(c.lo), f(c.hi)),
@@ -644,6 +646,7 @@ fn with_interval(m: &MeanStats, scale: f64, signed: bool) -> String {
 pub(crate) fn report_markdown(
     t: &SweepTable,
     runs: &[SweepRun],
+    arms_side_by_side: &str,
     figures: &[FigureFiles],
     skipped: &[String],
     metric: Option<&MetricChoice>,
@@ -694,6 +697,9 @@ pub(crate) fn report_markdown(
         let _ = writeln!(md, "None: every protected arm's accuracy delta is within noise of 0 at this n.\n");
     } else {
         let _ = writeln!(md, "{}\n", distinct.join("\n"));
+    }
+    if !arms_side_by_side.is_empty() {
+        let _ = writeln!(md, "## Arms side by side: accuracy, traffic, time and verdicts\n\n{arms_side_by_side}");
     }
     let attack_rows: Vec<&SweepRow> = t.rows.iter().filter(|r| r.metric != ACCURACY).collect();
     if !attack_rows.is_empty() {
