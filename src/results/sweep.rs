@@ -359,7 +359,8 @@ pub fn load_table(root: &Path) -> anyhow::Result<(SweepTable, Vec<SweepRun>)> {
     Ok((aggregate(&name, root, &runs)?, runs))
 }
 
-fn csv_cell(s: &str) -> String {
+/// One CSV field, quoted when it holds a comma, quote or newline.
+pub fn csv_cell(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
