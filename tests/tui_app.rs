@@ -637,7 +637,7 @@ fn the_log_pane_wraps_long_lines_and_scrolls() {
         let mut app = live_app();
         app.update(AppEvent::RunDone(RunEnd::Failed(error.into())));
         let text = screen(&app, w, h).join("\n");
-        assert!(text.contains("or set data.dir") && text.contains("that holds it"), "{w}x{h}:\n{text}");
+        assert!(text.contains("error: dataset folder") && text.contains("holds it"), "{w}x{h}:\n{text}");
     }
 
     let mut app = live_app();

@@ -62,9 +62,19 @@ impl Column {
             Column::Arms => "protected arms",
             Column::Epochs => "epochs",
             Column::Seed => "seed",
-            Column::Accuracy => "test acc % [95% CI] per arm",
+            Column::Accuracy => "test accuracy % [95% CI] of each arm",
             Column::Attack => "strongest attack",
             Column::Tags => "tags",
+        }
+    }
+
+    /// The column's name in the sort note of the title and the help.
+    pub fn short(self) -> &'static str {
+        match self {
+            Column::Arms => "arms",
+            Column::Accuracy => "accuracy",
+            Column::Attack => "attack",
+            other => other.title(),
         }
     }
 
@@ -86,7 +96,7 @@ impl Column {
             Column::Arms => arms_text(s),
             Column::Epochs => run.status.as_ref().map(|st| st.epochs()).unwrap_or_else(|| "-".into()),
             Column::Seed => s.seed.to_string(),
-            Column::Accuracy => accuracy_text(s),
+            Column::Accuracy => accuracy_text(s, true),
             Column::Attack => run.strongest_attack.clone().unwrap_or_else(|| "-".into()),
             Column::Tags => run.tags_text(),
         }
@@ -119,8 +129,9 @@ pub fn arms_text(s: &Summary) -> String {
     }
 }
 
-/// Every arm's test accuracy with its 95% Wilson interval, in points: "84.1 [83.4,84.8] · 83.9 [...]".
-pub fn accuracy_text(s: &Summary) -> String {
+/// Every arm's test accuracy with its 95% Wilson interval, in points: "baseline 84.1 [83.4,84.8] ·
+/// private 83.9 [...]"; without `names`, the arms in the run's order only.
+pub fn accuracy_text(s: &Summary, names: bool) -> String {
     let mut s = s.clone();
     s.fill_intervals();
     s.arms
@@ -129,6 +140,8 @@ pub fn accuracy_text(s: &Summary) -> String {
             Some(i) => format!("{:.1} [{:.1},{:.1}]", 100.0 * a.test_accuracy, 100.0 * i.lo, 100.0 * i.hi),
             None => format!("{:.1}", 100.0 * a.test_accuracy),
         })
+        .zip(s.arms.iter())
+        .map(|(text, a)| if names { format!("{} {text}", a.name) } else { text })
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -234,7 +247,7 @@ impl TableView {
         let mut parts = vec![match self.sort {
             None if self.descending => "oldest first".to_string(),
             None => "newest first".to_string(),
-            Some(c) => format!("sorted by {} {}", c.title(), if self.descending { "↓" } else { "↑" }),
+            Some(c) => format!("sorted by {} {}", c.short(), if self.descending { "↓" } else { "↑" }),
         }];
         if self.editing_filter || !self.filter.is_empty() {
             let cursor = if self.editing_filter { "▏" } else { "" };

@@ -93,15 +93,11 @@ fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
             RunsMode::List if app.runs_table.editing_filter => {
                 vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]
             }
-            // The rest (f figures, S reverse, r rescan) is in the help: 80 columns hold no more.
-            RunsMode::List => vec![
-                ("Enter", "open"),
-                ("/", "filter"),
-                ("s", "sort"),
-                ("m c", "mark/cmp"),
-                ("n t", "note/tags"),
-                ("e", "csv"),
-            ],
+            // The rest (n t note and tags, f figures, S reverse, r rescan) is in the help: 80 columns
+            // hold no more.
+            RunsMode::List => {
+                vec![("Enter", "open"), ("/", "filter"), ("s", "sort"), ("m", "mark"), ("c", "compare"), ("e", "csv")]
+            }
             RunsMode::Detail(_) => vec![("f", "export figures"), ("Esc", "back")],
             RunsMode::Compare(_) => vec![("↑↓", "scroll"), ("Esc", "back")],
         },

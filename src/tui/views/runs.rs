@@ -36,37 +36,54 @@ fn status_cell(status: &RunStatus) -> Cell<'static> {
     Cell::from(Span::styled(status.short(), style))
 }
 
+/// The run name's least width: enough for "quickstart…0102-090000".
+const NAME_MIN: usize = 22;
+
 /// The widths of the columns shown in `width` columns: each as wide as its widest cell (capped), the
-/// name taking what is left; columns are added by [`Column::PRIORITY`] while the name keeps 16.
-fn column_widths(app: &App, rows: &[TableRow], width: usize) -> Vec<(Column, usize)> {
+/// name taking what is left; columns are added by [`Column::PRIORITY`] while the name keeps [`NAME_MIN`].
+/// Also whether the accuracy column is compact (no arm names: they did not fit).
+fn column_widths(app: &App, rows: &[TableRow], width: usize) -> (Vec<(Column, usize)>, bool) {
     let cap = |c: Column| match c {
         Column::Name => 48,
         Column::Arms | Column::Attack | Column::Tags => 40,
         Column::Accuracy => 70,
         _ => 17,
     };
-    let widest = |c: Column| {
+    let widest = |c: Column, compact: bool| {
         let cells = rows.iter().filter_map(|r| match r {
-            TableRow::Run { index, .. } => Some(c.cell(&app.runs[*index]).chars().count()),
+            TableRow::Run { index, .. } => Some(cell_text(&app.runs[*index], c, compact).chars().count()),
             TableRow::Group { .. } => None,
         });
-        cells.max().unwrap_or(0).max(c.title().chars().count().min(12)).min(cap(c))
+        // A sweep's row puts "12/15 finished" in the status column.
+        let group = if c == Column::Status { 14 } else { 0 };
+        cells.max().unwrap_or(0).max(group).max(c.title().chars().count().min(12)).min(cap(c))
     };
     // Borders, the mark column and the highlight symbol.
     let room = width.saturating_sub(2 + 2 + 2);
     let mut chosen: Vec<(Column, usize)> = vec![];
-    let mut used = 16;
+    let mut used = NAME_MIN;
+    // The arm names in the accuracy cells only when every column fits with them.
+    let all: usize = Column::PRIORITY.into_iter().skip(1).map(|c| widest(c, false) + 1).sum();
+    let compact = used + all > room;
     for c in Column::PRIORITY.into_iter().skip(1) {
-        let w = widest(c);
+        let w = widest(c, compact);
         if used + w + 1 <= room {
             used += w + 1;
             chosen.push((c, w));
         }
     }
-    chosen.push((Column::Name, room.saturating_sub(used).max(16)));
+    chosen.push((Column::Name, room.saturating_sub(used) + NAME_MIN));
     // Display order; the name absorbs the slack.
     chosen.sort_by_key(|(c, _)| Column::ALL.iter().position(|x| x == c));
-    chosen
+    (chosen, compact)
+}
+
+/// A cell's text; the compact accuracy leaves the arm names out (the header says so).
+fn cell_text(run: &RunEntry, c: Column, compact: bool) -> String {
+    match (&run.summary, c) {
+        (Ok(s), Column::Accuracy) if compact => crate::tui::runs_table::accuracy_text(s, false),
+        _ => c.cell(run),
+    }
 }
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
@@ -82,25 +99,29 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         super::notice(frame, area, &title, vec![Line::from(""), Line::styled(text, theme::muted())]);
         return;
     }
-    let columns = column_widths(app, &rows, area.width as usize);
+    let (columns, compact) = column_widths(app, &rows, area.width as usize);
     let hidden = Column::ALL.len() - columns.len();
     let title =
         if hidden > 0 { format!("{title} · {hidden} more columns when wider (e: all in the CSV)") } else { title };
     let header = Row::new(
-        std::iter::once(Cell::from(" ")).chain(columns.iter().map(|(c, _)| Cell::from(c.title()))).collect::<Vec<_>>(),
+        std::iter::once(Cell::from(" "))
+            .chain(columns.iter().map(|(c, _)| match c {
+                Column::Accuracy if compact => Cell::from("test acc % [95% CI], arms in order"),
+                _ => Cell::from(c.title()),
+            }))
+            .collect::<Vec<_>>(),
     )
     .style(theme::title());
     let table_rows = rows.iter().map(|row| match row {
         TableRow::Group { name, shown, total, expanded } => {
             let arrow = if *expanded { "▾" } else { "▸" };
             let runs = if *total == 1 { "run" } else { "runs" };
-            let count =
-                if shown == total { format!("{total} {runs}") } else { format!("{shown} of {total} {runs} match") };
+            let count = if shown == total { format!("{total} {runs}") } else { format!("{shown} of {total} match") };
             let mut cells = vec![Cell::from(" ")];
             for (c, w) in &columns {
                 cells.push(match c {
                     Column::Name => Cell::from(Span::styled(
-                        super::experiments::fit_left(&format!("{arrow} {name} ({count})"), *w),
+                        super::experiments::fit_middle(&format!("{arrow} {name} ({count})"), *w),
                         theme::title(),
                     )),
                     Column::Status => Cell::from(group_status(app, name)),
@@ -114,13 +135,13 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
             let mark = if app.run_marked.as_ref() == Some(&r.dir) { "*" } else { " " };
             let mut cells = vec![Cell::from(Span::styled(mark, theme::key()))];
             for (c, w) in &columns {
-                let text = c.cell(r);
+                let text = cell_text(r, *c, compact);
                 cells.push(match c {
                     Column::Name => {
                         let indent = if *grouped { "  " } else { "" };
                         Cell::from(format!(
                             "{indent}{}",
-                            super::experiments::fit_left(&text, w.saturating_sub(indent.len()))
+                            super::experiments::fit_middle(&text, w.saturating_sub(indent.len()))
                         ))
                     }
                     Column::Status => match (&r.status, &r.summary) {
@@ -143,7 +164,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let selected = app.selected_run();
     // Two more lines when the selected run is not finished (its status, wrapped), one for a note.
     let unfinished = selected.and_then(|r| r.status.as_ref()).is_some_and(|s| !s.is_finished());
-    let noted = selected.is_some_and(|r| r.notes.as_ref().map_or(true, |n| !n.note.is_empty() || !n.tags.is_empty()));
+    let noted = selected.is_some_and(|r| !matches!(&r.notes, Ok(n) if n.note.is_empty() && n.tags.is_empty()));
     let arm_lines = selected.and_then(|r| r.summary.as_ref().ok()).map_or(1, |s| s.arms.len().max(1));
     let info_height = (arm_lines as u16 + 2 + if unfinished { 2 } else { 0 } + u16::from(noted)).min(area.height / 2);
     let [table_area, info] = Layout::vertical([Constraint::Min(4), Constraint::Length(info_height)]).areas(area);
