@@ -733,3 +733,67 @@ fn a_run_killed_during_its_attacks_is_not_finished() {
     let text = screen(&app, 80, 24).join("\n");
     assert!(text.contains("attacks missing") && !text.contains("done") && !text.contains("finished"), "{text}");
 }
+
+/// `t` and `n` write the selected run's notes.json (atomically; folders without one load with no
+/// note); the tags show in the table, the filter finds the note; a sweep's runs open and close
+/// under its row; `e` writes the matching runs as CSV and says where.
+#[test]
+fn runs_table_notes_tags_sweep_groups_and_csv() {
+    let results = tempfile::tempdir().unwrap();
+    write_run(results.path(), "a-run", CONFIG_A, 0.84, 0.83);
+    let sweep = results.path().join("sweep-noise");
+    write_run(&sweep.join("runs"), "s1", CONFIG_A, 0.80, 0.79);
+    write_run(&sweep.join("runs"), "s2", CONFIG_A, 0.81, 0.78);
+    std::fs::write(sweep.join("runs.json"), "[]").unwrap();
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    assert_eq!(app.runs.len(), 3);
+    assert!(app.runs.iter().all(|r| r.notes == Ok(Default::default())), "no notes.json: no note");
+    press(&mut app, KeyCode::Char('5'));
+    let rows = app.runs_rows();
+    assert_eq!(rows.len(), 2, "the sweep's runs start hidden under its row: {rows:?}");
+
+    press(&mut app, KeyCode::Char('t'));
+    type_text(&mut app, "noise, paper");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    let written = ppdl::results::notes::RunNotes::load(&results.path().join("a-run")).unwrap();
+    assert_eq!(written.tags, vec!["noise".to_string(), "paper".to_string()]);
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "lr too high?");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 120, 40).join("\n");
+    assert!(text.contains("noise, paper") && text.contains("lr too high?"), "{text}");
+
+    // The sweep's row opens with Enter and closes again.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.runs_rows().len(), 4);
+    assert!(screen(&app, 120, 40).join("\n").contains("s2"));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.runs_rows().len(), 2);
+
+    // The filter finds the note; `e` exports what matches.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "too high");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.runs_rows().len(), 1);
+    assert!(press(&mut app, KeyCode::Char('e')).is_none());
+    let message = app.message.clone().unwrap();
+    assert!(!message.error && message.text.starts_with("wrote 1 run to"), "{}", message.text);
+    let csv: Vec<_> = std::fs::read_dir(results.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    assert_eq!(csv.len(), 1);
+    assert!(message.text.contains(&csv[0].display().to_string()));
+    let text = std::fs::read_to_string(&csv[0]).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("a-run") && text.contains("\"noise, paper\"") && text.contains("lr too high?"), "{text}");
+    // Esc while typing the filter clears it.
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.runs_rows().len(), 2);
+}
