@@ -67,7 +67,7 @@ fn column_widths(app: &App, rows: &[TableRow], width: usize) -> (Vec<(Column, us
     let compact = used + all > room;
     for c in Column::PRIORITY.into_iter().skip(1) {
         let w = widest(c, compact);
-        if used + w + 1 <= room {
+        if used + w < room {
             used += w + 1;
             chosen.push((c, w));
         }
