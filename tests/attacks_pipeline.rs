@@ -474,7 +474,11 @@ fn a_pause_holds_the_attacks_and_is_left_out_of_their_timing() {
     use std::time::{Duration, Instant};
     const PAUSE: Duration = Duration::from_millis(1200);
     let tmp = tempfile::tempdir().unwrap();
-    let config = config("");
+    let mut config = config("");
+    // A long second size, so that the pause (set from the first size's progress report, on another
+    // thread) lands while the inversion still trains.
+    let inversion: toml::Table = toml::from_str("n = [50, 400]\nhidden = 32\nepochs = 30\nmin_steps = 600").unwrap();
+    config.attacks.tables.insert("inversion".into(), toml::Value::Table(inversion));
     let data = dataset();
     let model = provider_model(&config, &data, tmp.path());
     let control = Arc::new(Control::default());
