@@ -466,3 +466,101 @@ fn an_attack_without_what_it_needs_is_skipped_and_says_why() {
     assert_eq!(f.name, "wrong-key");
     assert!(f.reason.starts_with("skipped: it needs the provider's trained model"), "{}", f.reason);
 }
+
+/// A pause holds the attacks: the next attack does not start while paused, an attack's network
+/// training waits between its steps, and the time paused is left out of the attack's `seconds`.
+#[test]
+fn a_pause_holds_the_attacks_and_is_left_out_of_their_timing() {
+    use std::time::{Duration, Instant};
+    const PAUSE: Duration = Duration::from_millis(1200);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = config("");
+    // A long second size, so that the pause (set from the first size's progress report, on another
+    // thread) lands while the inversion still trains.
+    let inversion: toml::Table = toml::from_str("n = [50, 400]\nhidden = 32\nepochs = 30\nmin_steps = 600").unwrap();
+    config.attacks.tables.insert("inversion".into(), toml::Value::Table(inversion));
+    let data = dataset();
+    let model = provider_model(&config, &data, tmp.path());
+    let control = Arc::new(Control::default());
+    let (tx, rx) = mpsc::channel();
+    let resume_after = |control: &Arc<Control>| {
+        let control = Arc::clone(control);
+        std::thread::spawn(move || {
+            std::thread::sleep(PAUSE);
+            control.set_paused(false);
+        })
+    };
+    // Paused before the attacks begin: the first one waits for the resume.
+    control.set_paused(true);
+    let started = Instant::now();
+    let first_resume = resume_after(&control);
+    let watcher = {
+        let control = Arc::clone(&control);
+        std::thread::spawn(move || {
+            let mut first_start = None;
+            // When the inversion started, was paused and finished.
+            let mut inversion: [Option<Instant>; 3] = [None; 3];
+            let mut resumer = None;
+            for e in rx {
+                match &e {
+                    Event::AttackStarted { name, .. } => {
+                        first_start.get_or_insert_with(Instant::now);
+                        if name == "inversion" {
+                            inversion[0] = Some(Instant::now());
+                        }
+                    }
+                    // The inversion's first progress report (one of its two sizes done): pause it
+                    // before the second size's training.
+                    Event::AttackProgress { name, .. } if name == "inversion" && resumer.is_none() => {
+                        inversion[1] = Some(Instant::now());
+                        control.set_paused(true);
+                        resumer = Some(resume_after(&control));
+                    }
+                    Event::AttackFinished { record } if record.name == "inversion" => {
+                        inversion[2] = Some(Instant::now())
+                    }
+                    _ => {}
+                }
+            }
+            resumer.expect("the inversion reported progress").join().unwrap();
+            (first_start.unwrap(), inversion)
+        })
+    };
+    let privacy = config.keyed_settings().remove(0).1;
+    let inputs = AttackInputs {
+        config: &config,
+        arm: "private",
+        privacy: &privacy,
+        dataset: &data,
+        key: SecretKey::from_hex(KEY).unwrap(),
+        provider_model: model,
+        provider_digests: None,
+        provider_train: None,
+        folder: None,
+    };
+    let kinds: Vec<&dyn AnyAttack> = ["key-space", "inversion"].map(|n| registry::by_name(n).unwrap()).to_vec();
+    let file = run_attacks(inputs, &kinds, &tx, &control);
+    drop(tx);
+    first_resume.join().unwrap();
+    let (first_start, inversion_at) = watcher.join().unwrap();
+    let [begun, paused_at, finished_at] =
+        inversion_at.map(|t| t.expect("the inversion started, reported and finished"));
+    assert!(
+        first_start - started >= PAUSE - Duration::from_millis(50),
+        "the first attack started {:?} into a {PAUSE:?} pause",
+        first_start - started
+    );
+    let inversion = file.records.iter().find(|r| r.name == "inversion").expect("the inversion ran");
+    assert!(inversion.complete, "a pause is not a stop");
+    let held = finished_at - paused_at;
+    assert!(
+        held >= PAUSE - Duration::from_millis(50),
+        "the inversion went on while paused: done {held:?} after the pause"
+    );
+    let wall = (finished_at - begun).as_secs_f64();
+    assert!(
+        inversion.seconds < wall - 0.8 * PAUSE.as_secs_f64(),
+        "the inversion's {} s counts the pause ({wall} s from its start to its end)",
+        inversion.seconds
+    );
+}

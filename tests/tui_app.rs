@@ -625,3 +625,175 @@ fn attack_events_of_several_arms_are_shown_per_arm() {
     let log = &app.live.as_ref().unwrap().log;
     assert!(log.iter().any(|l| l.starts_with("[fast-mix] attack inversion FAILED")), "{log:?}");
 }
+
+/// A failed run's error is read whole in the Log pane: long lines wrap, the pane scrolls back with
+/// ↑/PgUp (the title says how many newer lines are below), stays put while new lines arrive, and End
+/// follows the newest line again.
+#[test]
+fn the_log_pane_wraps_long_lines_and_scrolls() {
+    let error = "dataset folder data/cifar10 not found (dataset \"cifar10\"): download it with `ppdl fetch \
+                 cifar10` or set data.dir to the folder that holds it";
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut app = live_app();
+        app.update(AppEvent::RunDone(RunEnd::Failed(error.into())));
+        let text = screen(&app, w, h).join("\n");
+        assert!(text.contains("error: dataset folder") && text.contains("holds it"), "{w}x{h}:\n{text}");
+    }
+
+    let mut app = live_app();
+    for i in 0..30 {
+        app.handle_event(ppdl::attacks::Event::Log(format!("line number {i}")));
+    }
+    let text = screen(&app, 120, 40).join("\n");
+    assert!(text.contains("line number 29") && !text.contains("newer lines below"), "{text}");
+    press(&mut app, KeyCode::PageUp);
+    let text = screen(&app, 120, 40).join("\n");
+    assert!(!text.contains("line number 29") && text.contains("line number 19"), "{text}");
+    assert!(text.contains("10 newer lines below"), "{text}");
+    // A new line arrives: the lines shown do not move.
+    app.handle_event(ppdl::attacks::Event::Log("line number 30".into()));
+    let text = screen(&app, 120, 40).join("\n");
+    assert!(text.contains("line number 19") && !text.contains("line number 30"), "{text}");
+    assert!(text.contains("11 newer lines below"), "{text}");
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.live.as_ref().unwrap().log_back, 10);
+    press(&mut app, KeyCode::End);
+    let text = screen(&app, 120, 40).join("\n");
+    assert!(text.contains("line number 30") && !text.contains("newer lines below"), "{text}");
+    // The footer names the keys.
+    let footer = screen(&app, 120, 40).pop().unwrap();
+    assert!(footer.contains("↑↓ log") && footer.contains("End follow"), "{footer}");
+}
+
+/// Attacks wait on a pause (the attacks module honours it); the overhead measurement and the
+/// figures cannot, and the workbench says so instead of claiming "paused".
+#[test]
+fn pausing_is_refused_where_the_run_cannot_pause() {
+    let mut app = finished_live_app();
+    app.handle_event(ppdl::attacks::Event::AttackStarted { arm: "private".into(), name: "inversion".into() });
+    press(&mut app, KeyCode::Char('p'));
+    let live = app.live.as_ref().unwrap();
+    assert_eq!(live.status, RunStatus::Paused);
+    assert!(live.control.is_paused());
+
+    // Paused as the last attack ends: the figures do not wait, and the status says it runs.
+    app.handle_event(ppdl::attacks::Event::Stage("figures and report".into()));
+    let live = app.live.as_ref().unwrap();
+    assert_eq!(live.status, RunStatus::Running);
+    assert!(!live.control.is_paused());
+    assert_eq!(live.log.back().unwrap(), "figures and report cannot be paused: resumed");
+
+    let mut app = finished_live_app();
+    app.handle_event(ppdl::attacks::Event::Stage("measuring overhead".into()));
+    press(&mut app, KeyCode::Char('p'));
+    let live = app.live.as_ref().unwrap();
+    assert_eq!(live.status, RunStatus::Running);
+    assert!(!live.control.is_paused());
+    let message = app.message.as_ref().unwrap();
+    assert!(message.error && message.text.contains("measuring overhead cannot be paused"), "{}", message.text);
+    let top = screen(&app, 120, 40).remove(0);
+    assert!(!top.contains("paused"), "{top}");
+}
+
+/// At 80 columns two configs that differ only in their noise still read differently in the list.
+#[test]
+fn configs_that_differ_in_one_setting_read_differently_at_80_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    for sigma in ["0.05", "0.2"] {
+        let text = FASHION_CNN.replace("sigma = 0.05 }", &format!("sigma = {sigma} }}"));
+        assert!(text.contains(&format!("sigma = {sigma}")));
+        std::fs::write(dir.path().join(format!("noise-{sigma}.toml")), text).unwrap();
+    }
+    let mut app = App::load(dir.path().to_path_buf());
+    app.extra_results_dirs = vec![];
+    let lines = screen(&app, 80, 24);
+    let row = |name: &str| lines.iter().find(|l| l.contains(name)).unwrap().clone();
+    let (a, b) = (row("noise-0.05"), row("noise-0.2 "));
+    assert!(a.contains("(0.05)") && b.contains("(0.2)"), "{a}\n{b}");
+}
+
+/// A run killed during its attacks left summary.json but only some of attacks.json: the runs list
+/// reads that from the folder and says "attacks missing", never "finished" or "done".
+#[test]
+fn a_run_killed_during_its_attacks_is_not_finished() {
+    let results = tempfile::tempdir().unwrap();
+    let config = CONFIG_A.replace("[output]", "[attacks]\nenabled = [\"key-space\", \"wrong-key\"]\n\n[output]");
+    write_run(results.path(), "killed", &config, 0.84, 0.83);
+    let records: Vec<_> = attack_records().into_iter().filter(|r| r.name == "key-space").collect();
+    assert_eq!(records.len(), 1);
+    let file = ppdl::attacks::AttacksFile { records, ..Default::default() };
+    atomic::write_json(&results.path().join("killed/attacks.json"), &file).unwrap();
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    let status = app.runs[0].status.as_ref().unwrap();
+    assert_eq!(status.short(), "attacks missing");
+    assert_eq!(status.attacks.missing, vec!["wrong-key".to_string()]);
+    press(&mut app, KeyCode::Char('5'));
+    let text = screen(&app, 80, 24).join("\n");
+    assert!(text.contains("attacks missing") && !text.contains("done") && !text.contains("finished"), "{text}");
+}
+
+/// `t` and `n` write the selected run's notes.json (atomically; folders without one load with no
+/// note); the tags show in the table, the filter finds the note; a sweep's runs open and close
+/// under its row; `e` writes the matching runs as CSV and says where.
+#[test]
+fn runs_table_notes_tags_sweep_groups_and_csv() {
+    let results = tempfile::tempdir().unwrap();
+    write_run(results.path(), "a-run", CONFIG_A, 0.84, 0.83);
+    let sweep = results.path().join("sweep-noise");
+    write_run(&sweep.join("runs"), "s1", CONFIG_A, 0.80, 0.79);
+    write_run(&sweep.join("runs"), "s2", CONFIG_A, 0.81, 0.78);
+    std::fs::write(sweep.join("runs.json"), "[]").unwrap();
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    assert_eq!(app.runs.len(), 3);
+    assert!(app.runs.iter().all(|r| r.notes == Ok(Default::default())), "no notes.json: no note");
+    press(&mut app, KeyCode::Char('5'));
+    let rows = app.runs_rows();
+    assert_eq!(rows.len(), 2, "the sweep's runs start hidden under its row: {rows:?}");
+
+    press(&mut app, KeyCode::Char('t'));
+    type_text(&mut app, "noise, paper");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, None);
+    let written = ppdl::results::notes::RunNotes::load(&results.path().join("a-run")).unwrap();
+    assert_eq!(written.tags, vec!["noise".to_string(), "paper".to_string()]);
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "lr too high?");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 120, 40).join("\n");
+    assert!(text.contains("noise, paper") && text.contains("lr too high?"), "{text}");
+
+    // The sweep's row opens with Enter and closes again.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.runs_rows().len(), 4);
+    assert!(screen(&app, 120, 40).join("\n").contains("s2"));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.runs_rows().len(), 2);
+
+    // The filter finds the note; `e` exports what matches.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "too high");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.runs_rows().len(), 1);
+    assert!(press(&mut app, KeyCode::Char('e')).is_none());
+    let message = app.message.clone().unwrap();
+    assert!(!message.error && message.text.starts_with("wrote 1 run to"), "{}", message.text);
+    let csv: Vec<_> = std::fs::read_dir(results.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    assert_eq!(csv.len(), 1);
+    assert!(message.text.contains(&csv[0].display().to_string()));
+    let text = std::fs::read_to_string(&csv[0]).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("a-run") && text.contains("\"noise, paper\"") && text.contains("lr too high?"), "{text}");
+    // Esc while typing the filter clears it.
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.runs_rows().len(), 2);
+}

@@ -195,3 +195,94 @@ fn tui_restores_the_terminal_after_a_panic() {
     assert!(screen.contains("test panic requested by PPDL_TUI_TEST_PANIC"), "{screen}");
     assert!(!screen.contains("Experiments │"), "the alternate screen was left: {screen}");
 }
+
+/// Copy the committed version-1 run folder to `to`, with another seed and start time when given.
+fn copy_fixture_run(to: &Path, seed: Option<u64>, started: &str) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    let path = to.join("summary.json");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    if let Some(seed) = seed {
+        json["seed"] = seed.into();
+    }
+    json["started_at"] = started.into();
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+}
+
+/// The runs table in a real terminal: `/` filters to one run and `e` exports it; `s` sorts by seed
+/// and `S` reverses it; the export then holds every run (the sweep's too) in that order.
+#[test]
+fn tui_runs_table_filters_sorts_and_exports_csv() {
+    if !tmux_available() {
+        println!(
+            "SKIPPED tui_runs_table_filters_sorts_and_exports_csv: tmux is not installed (apt-get install -y tmux)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "tiny", 600, 200, 1);
+    let results = tmp.path().join("results");
+    copy_fixture_run(&results.join("alpha-run"), None, "2026-01-01T00:00:00Z");
+    copy_fixture_run(&results.join("beta-run"), Some(9999), "2026-01-02T00:00:00Z");
+    std::fs::create_dir_all(results.join("sweep-demo")).unwrap();
+    std::fs::write(results.join("sweep-demo/runs.json"), "[]").unwrap();
+    copy_fixture_run(&results.join("sweep-demo/runs/gamma-run"), Some(3), "2026-01-03T00:00:00Z");
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 120, 40);
+    let minute = Duration::from_secs(60);
+    let csvs = || -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&results)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+            .collect();
+        v.sort();
+        v
+    };
+
+    tmux.wait_for("the config list", minute, |s| s.contains("tiny.toml"));
+    tmux.keys(&["5"]);
+    let screen = tmux.wait_for("the runs table", minute, |s| {
+        s.contains("alpha-run") && s.contains("beta-run") && s.contains("sweep-demo (1 run)")
+    });
+    assert!(!screen.contains("gamma-run"), "the sweep's group starts closed:\n{screen}");
+    tmux.keys(&["/", "beta", "Enter"]);
+    tmux.wait_for("the filtered table", minute, |s| s.contains("filter: beta") && !s.contains("alpha-run"));
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("the export message", minute, |s| s.contains("wrote 1 run to"));
+    let files = csvs();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(screen.contains(&files[0].file_name().unwrap().to_string_lossy().to_string()), "{screen}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("sweep,run,status,dataset,arch,"), "{text}");
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].contains("beta-run") && lines[1].contains(",9999,"), "{text}");
+
+    // Clear the filter, sort by seed (the 7th column), then reverse.
+    tmux.keys(&["/", "Escape"]);
+    tmux.wait_for("the whole table again", minute, |s| s.contains("alpha-run") && !s.contains("filter:"));
+    for _ in 0..7 {
+        tmux.keys(&["s"]);
+    }
+    let screen = tmux.wait_for("the sort by seed", minute, |s| s.contains("sorted by seed ↑"));
+    let at = |s: &str, name: &str| s.find(name).unwrap_or_else(|| panic!("{name} not on screen:\n{s}"));
+    assert!(at(&screen, "alpha-run") < at(&screen, "beta-run"), "seed 7 above 9999:\n{screen}");
+    tmux.keys(&["S"]);
+    let screen = tmux.wait_for("the reversed sort", minute, |s| s.contains("sorted by seed ↓"));
+    assert!(at(&screen, "beta-run") < at(&screen, "alpha-run"), "seed 9999 above 7:\n{screen}");
+    tmux.keys(&["e"]);
+    tmux.wait_for("the second export", minute, |s| s.contains("wrote 3 runs to"));
+    let files = csvs();
+    assert_eq!(files.len(), 2, "the second export is a new file: {files:?}");
+    let newest = files.iter().find(|f| std::fs::read_to_string(f).unwrap().lines().count() == 4).expect("3 runs");
+    let text = std::fs::read_to_string(newest).unwrap();
+    let order: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(order, ["beta-run", "alpha-run", "gamma-run"], "{text}");
+    assert!(text.lines().nth(3).unwrap().starts_with("sweep-demo,"), "{text}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+}

@@ -283,6 +283,9 @@ fn runs_4arms_80x24() {
     let mut app = app();
     let four = RunEntry {
         dir: "results/compare-quickstart-20260103-100000".into(),
+        group: None,
+        notes: Ok(Default::default()),
+        strongest_attack: None,
         label: "compare-quickstart-20260103-100000".into(),
         summary: Ok(summary4("2026-01-03T10:00:00Z")),
         status: Some(status_of(&summary4("2026-01-03T10:00:00Z"))),
@@ -299,6 +302,9 @@ fn compare_4arms_80x24() {
     let mut entries: Vec<RunEntry> = run_entries().into_iter().take(1).collect();
     entries.push(RunEntry {
         dir: "compare".into(),
+        group: None,
+        notes: Ok(Default::default()),
+        strongest_attack: None,
         label: "compare-quickstart-20260103-100000".into(),
         summary: Ok(summary4("2026-01-03T10:00:00Z")),
         status: None,
@@ -366,5 +372,48 @@ fn overhead_second_arm_80x24() {
     app.overhead = ppdl::tui::analysis::Overhead::from(&report);
     key(&mut app, KeyCode::Right);
     assert_eq!(app.overhead_arm().as_deref(), Some("block-shuffle"));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// The runs table with a sweep's runs grouped (open), a note and tags, an attack result, sorted by
+/// accuracy.
+fn runs_table_app() -> ppdl::tui::App {
+    let mut app = app();
+    app.runs[0].notes = Ok(ppdl::results::notes::RunNotes { note: "first try".into(), tags: vec!["paper".into()] });
+    app.runs[1].strongest_attack = Some("inversion: SSIM 0.41 partial leak".into());
+    for (i, sigma) in ["0.05", "0.2"].iter().enumerate() {
+        let mut e = run_entries().remove(1);
+        e.label = format!("quickstart-noise-sigma{sigma}-s1");
+        e.dir = format!("results/sweep-noise/runs/{}", e.label).into();
+        e.group = Some("sweep-noise".into());
+        if let Ok(s) = &mut e.summary {
+            s.arms[1].test_accuracy -= 0.01 * i as f64;
+            s.fill_intervals();
+        }
+        app.runs.push(e);
+    }
+    app.runs_table.expanded.insert("sweep-noise".into());
+    app.view = View::Runs;
+    app
+}
+
+#[test]
+fn runs_table_120x40() {
+    let mut app = runs_table_app();
+    for _ in 0..8 {
+        key(&mut app, KeyCode::Char('s'));
+    }
+    assert_eq!(app.runs_table.sort, Some(ppdl::tui::runs_table::Column::Accuracy));
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
+
+/// At 80 columns, while a filter is typed: the sweep's row says how many of its runs match.
+#[test]
+fn runs_table_filtered_80x24() {
+    let mut app = runs_table_app();
+    key(&mut app, KeyCode::Char('/'));
+    for c in "sigma0.2".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }

@@ -441,7 +441,8 @@ pub fn run_attacks(
     };
     let mut file = AttacksFile::default();
     for &kind in kinds {
-        if control.stop_requested() {
+        // A pause holds the next attack back (and an attack's network training between steps).
+        if !control.wait_while_paused().0 {
             break;
         }
         if let Err(reason) = kind.applies(&ctx) {
@@ -450,7 +451,7 @@ pub fn run_attacks(
         }
         let _ = events.send(Event::AttackStarted { arm: arm.into(), name: kind.name().into() });
         let progress = Progress { arm, name: kind.name(), events };
-        let start = Instant::now();
+        let (start, paused_before) = (Instant::now(), control.paused_total());
         let table = config.attacks.tables.get(&registry::table_name(kind.name()));
         let result = match ctx.missing(kind.needs()) {
             Some(why) => Ok(Err(anyhow::anyhow!("skipped: it needs {why}"))),
@@ -469,7 +470,9 @@ pub fn run_attacks(
         };
         match result {
             Ok(mut record) => {
-                record.seconds = start.elapsed().as_secs_f64();
+                // Time paused inside the attack is not the attack's.
+                let paused = control.paused_total().saturating_sub(paused_before);
+                record.seconds = start.elapsed().saturating_sub(paused).as_secs_f64();
                 record.arm = arm.to_string();
                 if control.stop_requested() {
                     record.complete = false;

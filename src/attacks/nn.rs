@@ -41,12 +41,12 @@ impl Plan {
     }
 }
 
-/// An attack's observer: it only stops when the run is stopped.
+/// An attack's observer: it waits while the run is paused and stops when the run is stopped.
 struct StopOnRequest<'a>(&'a Control);
 
 impl<S> Observer<S> for StopOnRequest<'_> {
     fn proceed(&mut self) -> bool {
-        !self.0.stop_requested()
+        self.0.wait_while_paused().0
     }
 }
 

@@ -1,6 +1,7 @@
 //! The run folder: layout, atomic writes, CSV/JSON records, and reloading them for `plot`/`attack`.
 
 pub mod attacks;
+pub mod notes;
 pub mod samples;
 pub mod stats;
 pub mod status;

@@ -378,7 +378,8 @@ pub fn sweep_name(root: &Path) -> String {
     })
 }
 
-fn csv_cell(s: &str) -> String {
+/// One CSV field, quoted when it holds a comma, quote or newline.
+pub fn csv_cell(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

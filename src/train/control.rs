@@ -1,13 +1,15 @@
 //! Pause / resume / stop requests shared between whoever drives a run (Ctrl-C handler, TUI) and the
 //! trainers, which poll it between steps.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
 pub struct Control {
     stop: AtomicBool,
     pause: AtomicBool,
+    /// Nanoseconds spent blocked in [`Control::wait_while_paused`], by every caller together.
+    paused_nanos: AtomicU64,
 }
 
 impl Control {
@@ -35,6 +37,14 @@ impl Control {
             since.get_or_insert_with(Instant::now);
             std::thread::sleep(Duration::from_millis(20));
         }
-        (!self.stop_requested(), since.map_or(Duration::ZERO, |t| t.elapsed()))
+        let waited = since.map_or(Duration::ZERO, |t| t.elapsed());
+        self.paused_nanos.fetch_add(waited.as_nanos() as u64, Ordering::SeqCst);
+        (!self.stop_requested(), waited)
+    }
+
+    /// Time spent paused so far, all callers together: one sequential step (an attack) leaves the
+    /// difference across it out of its own timing.
+    pub fn paused_total(&self) -> Duration {
+        Duration::from_nanos(self.paused_nanos.load(Ordering::SeqCst))
     }
 }

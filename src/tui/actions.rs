@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::results::notes::RunNotes;
 use crate::results::{RunFolder, RunStatus, Summary};
 
 use super::curves::Curves;
@@ -30,6 +31,35 @@ pub struct RunEntry {
     pub summary: Result<Summary, String>,
     /// Finished, interrupted, failed or attacks incomplete (None when the summary is unreadable).
     pub status: Option<RunStatus>,
+    /// The sweep folder the run belongs to (`results/sweep-NAME/runs/RUN`), by its name.
+    pub group: Option<String>,
+    /// notes.json (empty when absent), or why it does not read.
+    pub notes: Result<RunNotes, String>,
+    /// The attack that did best against the run, with its headline figure (None: no attack results).
+    pub strongest_attack: Option<String>,
+}
+
+impl RunEntry {
+    /// The folder's runs-table entry: its summary, status, notes and strongest attack.
+    pub fn load(dir: PathBuf, group: Option<String>) -> RunEntry {
+        let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let folder = RunFolder::new(&dir);
+        let summary = Summary::load(&folder.summary_path()).map_err(|e| format!("{e:#}"));
+        let status = summary.as_ref().ok().map(|s| RunStatus::load(&folder, s, &crate::attacks::registry::names()));
+        let notes = RunNotes::load(&dir).map_err(|e| format!("{e:#}"));
+        let strongest_attack = crate::attacks::load_file(&folder.attacks_path())
+            .ok()
+            .and_then(|f| super::runs_table::strongest_attack(&f));
+        RunEntry { dir, label, summary, status, group, notes, strongest_attack }
+    }
+
+    /// The tags as one cell: "noise, paper" ("notes.json unreadable" when it does not read).
+    pub fn tags_text(&self) -> String {
+        match &self.notes {
+            Ok(n) => n.tags.join(", "),
+            Err(_) => "notes.json unreadable".into(),
+        }
+    }
 }
 
 /// A run opened in the runs view.
@@ -90,30 +120,25 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     }
 }
 
-/// Run folders (sub-folders with a summary.json) directly under each of `dirs`, newest first.
+/// Run folders (sub-folders with a summary.json) directly under each of `dirs`, and those of each sweep
+/// folder there (`SWEEP/runs/*`, grouped under the sweep's name), newest first.
 pub fn scan_runs(dirs: &[PathBuf]) -> Vec<RunEntry> {
     let mut runs = Vec::new();
     // The same folder may be named twice ("results" and its absolute path).
     let mut seen = std::collections::HashSet::new();
+    let run_folders = |dir: &Path| -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+        entries.flatten().map(|e| e.path()).filter(|p| p.join("summary.json").is_file()).collect()
+    };
     for dir in dirs {
         if !seen.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone())) {
             continue;
         }
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !path.join("summary.json").is_file() {
-                continue;
-            }
-            let label = entry.file_name().to_string_lossy().into_owned();
-            let summary = Summary::load(&path.join("summary.json")).map_err(|e| format!("{e:#}"));
-            let status = summary
-                .as_ref()
-                .ok()
-                .map(|s| RunStatus::load(&RunFolder::new(&path), s, &crate::attacks::registry::names()));
-            runs.push(RunEntry { dir: path, label, summary, status });
+        runs.extend(run_folders(dir).into_iter().map(|p| RunEntry::load(p, None)));
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        for sweep in entries.flatten().map(|e| e.path()).filter(|p| crate::results::sweep::is_sweep_folder(p)) {
+            let name = sweep.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            runs.extend(run_folders(&sweep.join("runs")).into_iter().map(|p| RunEntry::load(p, Some(name.clone()))));
         }
     }
     runs.sort_by(|a, b| {

@@ -16,6 +16,8 @@ use super::arms::Arms;
 use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
 use super::live::{LiveRun, RunEnd, RunStatus};
+use super::runs_table::{self, Column, TableRow, TableView};
+use crate::results::notes::RunNotes;
 
 /// The top-level views, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,13 @@ pub enum Overlay {
         input: String,
         error: Option<String>,
     },
+    /// Edit a run's note (or, `tags`, its tags) in its notes.json.
+    RunNotes {
+        dir: PathBuf,
+        tags: bool,
+        input: String,
+        error: Option<String>,
+    },
 }
 
 /// What the runs view shows.
@@ -96,6 +105,8 @@ pub struct App {
     /// The run marked for comparison, by its folder (rows shift when runs are added or reloaded).
     pub run_marked: Option<PathBuf>,
     pub runs_mode: RunsMode,
+    /// The runs table's sort, filter and open sweep groups.
+    pub runs_table: TableView,
     /// Which run the attacks and overhead views show ("live: NAME" or a run folder name).
     pub analysis_source: Option<String>,
     /// The attacks and overhead views follow the live run (its events update them).
@@ -132,6 +143,7 @@ impl App {
             run_selected: 0,
             run_marked: None,
             runs_mode: RunsMode::List,
+            runs_table: TableView::default(),
             analysis_source: None,
             analysis_is_live: false,
             analysis_arms: Arms::default(),
@@ -175,10 +187,27 @@ impl App {
 
     pub fn reload_runs(&mut self) {
         self.runs = actions::scan_runs(&self.results_dirs());
-        self.run_selected = self.run_selected.min(self.runs.len().saturating_sub(1));
+        self.clamp_run_selected();
         if self.run_marked.as_ref().is_some_and(|m| !self.runs.iter().any(|r| r.dir == *m)) {
             self.run_marked = None;
         }
+    }
+
+    /// The rows the runs table shows (sorted, filtered, sweeps grouped); `run_selected` indexes them.
+    pub fn runs_rows(&self) -> Vec<TableRow> {
+        self.runs_table.rows(&self.runs)
+    }
+
+    /// The run on the selected row (None on a sweep's group row).
+    pub fn selected_run(&self) -> Option<&RunEntry> {
+        match self.runs_rows().get(self.run_selected)? {
+            TableRow::Run { index, .. } => self.runs.get(*index),
+            TableRow::Group { .. } => None,
+        }
+    }
+
+    fn clamp_run_selected(&mut self) {
+        self.run_selected = self.run_selected.min(self.runs_rows().len().saturating_sub(1));
     }
 
     pub fn selected_config(&self) -> Option<&ConfigEntry> {
@@ -329,6 +358,10 @@ impl App {
         if self.form_takes(key) {
             return self.form_key(key);
         }
+        if self.view == View::Runs && matches!(self.runs_mode, RunsMode::List) && self.runs_table.editing_filter {
+            self.filter_key(key);
+            return None;
+        }
         match key.code {
             KeyCode::Char('?') => {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
@@ -403,8 +436,74 @@ impl App {
                 _ => {}
             },
             Overlay::SaveAs { .. } => return self.save_as_key(key),
+            Overlay::RunNotes { .. } => self.run_notes_key(key),
         }
         None
+    }
+
+    /// A key while the note or tags of a run are edited: Enter writes notes.json, Esc leaves it.
+    fn run_notes_key(&mut self, key: KeyEvent) {
+        let Some(Overlay::RunNotes { dir, tags, input, error }) = &mut self.overlay else { return };
+        match key.code {
+            KeyCode::Esc => self.overlay = None,
+            KeyCode::Backspace => {
+                input.pop();
+                *error = None;
+            }
+            KeyCode::Char(c) if input.chars().count() < 500 => {
+                input.push(c);
+                *error = None;
+            }
+            KeyCode::Enter => {
+                let (dir, tags, input) = (dir.clone(), *tags, input.clone());
+                let mut notes = match RunNotes::load(&dir) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        *error = Some(format!("{e:#}"));
+                        return;
+                    }
+                };
+                if tags {
+                    notes.tags = RunNotes::parse_tags(&input);
+                } else {
+                    notes.note = input.trim().to_string();
+                }
+                match notes.save(&dir) {
+                    Ok(()) => {
+                        self.overlay = None;
+                        self.info(format!("saved {}", dir.join(crate::results::notes::NOTES_FILE).display()));
+                        if let Some(r) = self.runs.iter_mut().find(|r| r.dir == dir) {
+                            r.notes = Ok(notes);
+                        }
+                        self.clamp_run_selected();
+                    }
+                    Err(e) => {
+                        if let Some(Overlay::RunNotes { error, .. }) = &mut self.overlay {
+                            *error = Some(format!("{e:#}"));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A key while the runs filter is typed: it applies as typed; Enter keeps it, Esc clears it.
+    fn filter_key(&mut self, key: KeyEvent) {
+        let t = &mut self.runs_table;
+        match key.code {
+            KeyCode::Enter => t.editing_filter = false,
+            KeyCode::Esc => {
+                t.editing_filter = false;
+                t.filter.clear();
+            }
+            KeyCode::Backspace => {
+                t.filter.pop();
+            }
+            KeyCode::Char(c) if t.filter.chars().count() < 100 => t.filter.push(c),
+            _ => {}
+        }
+        self.run_selected = 0;
     }
 
     fn save_as_key(&mut self, key: KeyEvent) -> Option<Command> {
@@ -589,11 +688,20 @@ impl App {
     fn live_key(&mut self, key: KeyEvent) {
         let Some(live) = &mut self.live else { return };
         match key.code {
-            KeyCode::Char('p') | KeyCode::Char(' ') => live.toggle_pause(),
+            KeyCode::Char('p') | KeyCode::Char(' ') => {
+                if let Err(why) = live.toggle_pause() {
+                    self.error(why);
+                }
+            }
             KeyCode::Char('x') if live.status.is_active() => {
                 live.request_stop();
                 self.info("stopping after the current step");
             }
+            KeyCode::Up | KeyCode::Char('k') => live.scroll_log(1),
+            KeyCode::Down | KeyCode::Char('j') => live.scroll_log(-1),
+            KeyCode::PageUp => live.scroll_log(10),
+            KeyCode::PageDown => live.scroll_log(-10),
+            KeyCode::End | KeyCode::Char('G') => live.log_back = 0,
             _ => {}
         }
     }
@@ -636,30 +744,83 @@ impl App {
     }
 
     fn runs_list_key(&mut self, key: KeyEvent) -> Option<Command> {
-        let n = self.runs.len();
+        let rows = self.runs_rows();
+        let n = rows.len();
+        let selected_dir = self.selected_run().map(|r| r.dir.clone());
         match key.code {
             KeyCode::Up | KeyCode::Char('k') => self.run_selected = self.run_selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') => self.run_selected = (self.run_selected + 1).min(n.saturating_sub(1)),
-            KeyCode::Enter => self.open_run(),
-            KeyCode::Char('m') if n > 0 => {
-                let dir = self.runs.get(self.run_selected).map(|r| r.dir.clone());
-                self.run_marked = if self.run_marked == dir { None } else { dir };
+            KeyCode::Enter | KeyCode::Char(' ') => match rows.get(self.run_selected) {
+                Some(TableRow::Group { name, .. }) => {
+                    let name = name.clone();
+                    if !self.runs_table.expanded.remove(&name) {
+                        self.runs_table.expanded.insert(name);
+                    }
+                }
+                Some(TableRow::Run { .. }) if key.code == KeyCode::Enter => self.open_run(),
+                _ => {}
+            },
+            KeyCode::Char('m') if selected_dir.is_some() => {
+                self.run_marked = if self.run_marked == selected_dir { None } else { selected_dir };
             }
             KeyCode::Char('c') => self.compare_runs(),
-            KeyCode::Char('f') => {
-                return self.runs.get(self.run_selected).map(|r| r.dir.clone()).map(|d| self.export(d))
-            }
+            KeyCode::Char('f') => return selected_dir.map(|d| self.export(d)),
             KeyCode::Char('r') => {
                 self.reload_runs();
                 self.info(format!("{} runs", self.runs.len()));
             }
+            KeyCode::Char('/') => self.runs_table.editing_filter = true,
+            KeyCode::Char('s') => {
+                self.runs_table.sort = Column::next(self.runs_table.sort);
+                self.runs_table.descending = false;
+                self.reselect(selected_dir);
+            }
+            KeyCode::Char('S') => {
+                self.runs_table.descending = !self.runs_table.descending;
+                self.reselect(selected_dir);
+            }
+            KeyCode::Char(c @ ('n' | 't')) => match self.selected_run() {
+                Some(r) => {
+                    let notes = r.notes.clone().unwrap_or_default();
+                    let input = if c == 't' { notes.tags.join(", ") } else { notes.note };
+                    self.overlay = Some(Overlay::RunNotes { dir: r.dir.clone(), tags: c == 't', input, error: None });
+                }
+                None => self.error("select a run (not a sweep's row) to give it a note or tags"),
+            },
+            KeyCode::Char('e') => self.export_table(),
             _ => {}
         }
         None
     }
 
+    /// Keep the selection on the run in `dir` after the rows were reordered.
+    fn reselect(&mut self, dir: Option<PathBuf>) {
+        let rows = self.runs_rows();
+        if let Some(i) = rows
+            .iter()
+            .position(|r| matches!(r, TableRow::Run { index, .. } if Some(&self.runs[*index].dir) == dir.as_ref()))
+        {
+            self.run_selected = i;
+        }
+        self.clamp_run_selected();
+    }
+
+    /// Write the runs that match the filter, in the table's order, as CSV into the first results folder.
+    fn export_table(&mut self) {
+        let indices = self.runs_table.matching(&self.runs);
+        let text = runs_table::csv(&self.runs, &indices);
+        let dir = self.results_dirs().into_iter().next().unwrap_or_else(|| PathBuf::from("results"));
+        match runs_table::export_csv(&dir, &text) {
+            Ok(path) => {
+                let runs = if indices.len() == 1 { "run" } else { "runs" };
+                self.info(format!("wrote {} {runs} to {}", indices.len(), path.display()))
+            }
+            Err(e) => self.error(format!("{e:#}")),
+        }
+    }
+
     fn open_run(&mut self) {
-        let Some(entry) = self.runs.get(self.run_selected) else {
+        let Some(entry) = self.selected_run() else {
             return;
         };
         match actions::load_run(entry) {
@@ -678,11 +839,12 @@ impl App {
             return;
         };
         let marked = self.runs.iter().find(|r| r.dir == *marked);
-        if marked.is_some_and(|m| self.runs.get(self.run_selected).is_some_and(|s| s.dir == m.dir)) {
+        let selected = self.selected_run();
+        if marked.is_some_and(|m| selected.is_some_and(|s| s.dir == m.dir)) {
             self.error("select a different run to compare with the marked one");
             return;
         }
-        match (marked, self.runs.get(self.run_selected)) {
+        match (marked, selected) {
             (Some(a), Some(b)) => self.runs_mode = RunsMode::Compare(Box::new(actions::compare_runs(a, b))),
             _ => self.error("no such run"),
         }

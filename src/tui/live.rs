@@ -163,6 +163,8 @@ pub struct LiveRun {
     pub attacks_enabled: bool,
     /// The run failed before its folder was created (`dir` does not exist).
     pub folder_missing: bool,
+    /// How many log lines the Log pane is scrolled back from the newest; 0 follows the end.
+    pub log_back: usize,
 }
 
 impl LiveRun {
@@ -181,6 +183,7 @@ impl LiveRun {
             control,
             attacks_enabled: false,
             folder_missing: false,
+            log_back: 0,
         }
     }
 
@@ -230,6 +233,16 @@ impl LiveRun {
             self.log.pop_front();
         }
         self.log.push_back(line.into());
+        // Scrolled back: the lines shown stay put while new ones arrive below them.
+        if self.log_back > 0 {
+            self.log_back = (self.log_back + 1).min(self.log.len().saturating_sub(1));
+        }
+    }
+
+    /// Scroll the Log pane `lines` back (positive) or forward (negative); 0 back follows the end.
+    pub fn scroll_log(&mut self, lines: isize) {
+        let max = self.log.len().saturating_sub(1) as isize;
+        self.log_back = (self.log_back as isize + lines).clamp(0, max) as usize;
     }
 
     /// Fold one event into the state.
@@ -238,6 +251,11 @@ impl LiveRun {
             Event::Stage(s) => {
                 self.log_line(format!("== {s}"));
                 self.stage = s;
+                if self.status == RunStatus::Paused && !self.stage_pausable() {
+                    self.control.set_paused(false);
+                    self.status = RunStatus::Running;
+                    self.log_line(format!("{} cannot be paused: resumed", self.stage));
+                }
             }
             Event::Log(s) => self.log_line(s),
             Event::TrainStarted { arm, epochs, steps_per_epoch, samples } => {
@@ -345,18 +363,30 @@ impl LiveRun {
         self.control.set_paused(false);
     }
 
-    /// Pause or resume the trainers (they poll between steps).
-    pub fn toggle_pause(&mut self) {
+    /// Whether the current stage waits on a pause: training (between steps) and attacks (between
+    /// attacks and between their training steps) do; the overhead measurement and the figures do not.
+    pub fn stage_pausable(&self) -> bool {
+        !(self.stage.contains("overhead") || self.stage.starts_with("figures"))
+    }
+
+    /// Pause or resume the trainers and attacks (they poll between steps). Err says why the current
+    /// stage cannot be paused.
+    pub fn toggle_pause(&mut self) -> Result<(), String> {
         match self.status {
+            RunStatus::Running if !self.stage_pausable() => {
+                Err(format!("{} cannot be paused; training and attacks can", self.stage))
+            }
             RunStatus::Running => {
                 self.control.set_paused(true);
                 self.status = RunStatus::Paused;
+                Ok(())
             }
             RunStatus::Paused => {
                 self.control.set_paused(false);
                 self.status = RunStatus::Running;
+                Ok(())
             }
-            _ => {}
+            _ => Ok(()),
         }
     }
 

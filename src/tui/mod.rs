@@ -14,6 +14,7 @@ pub mod diff;
 pub mod event;
 pub mod form;
 pub mod live;
+pub mod runs_table;
 pub mod theme;
 pub mod ui;
 pub mod views;

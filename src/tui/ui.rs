@@ -46,6 +46,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
             input,
             error.as_deref(),
         ),
+        Some(Overlay::RunNotes { dir, tags, input, error }) => {
+            let run = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            views::dialog::draw_run_notes(frame, frame.area(), &run, *tags, input, error.as_deref())
+        }
         None => {}
     }
 }
@@ -78,21 +82,28 @@ fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
             vec![("↑↓", "move"), ("←→", "change"), ("s", "start"), ("w", "save as"), ("Esc", "back")]
         }
         View::Experiments => vec![("↑↓", "select"), ("Enter", "edit"), ("s", "start"), ("r", "rescan")],
-        View::Live if app.run_active() => vec![("p", "pause/resume"), ("x", "stop")],
+        View::Live if app.run_active() => vec![("p", "pause/resume"), ("x", "stop"), ("↑↓", "log"), ("End", "follow")],
+        View::Live if app.live.is_some() => vec![("↑↓ PgUp PgDn", "scroll log"), ("End", "follow")],
         View::Live => vec![("1", "experiments")],
         View::Attacks if app.attacks.arms().len() > 1 => vec![("↑↓", "select"), ("←→", "arm")],
         View::Attacks => vec![("↑↓", "select")],
         View::Overhead if app.overhead.arms.len() > 1 => vec![("←→", "arm")],
         View::Overhead => vec![],
         View::Runs => match app.runs_mode {
+            RunsMode::List if app.runs_table.editing_filter => {
+                vec![("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]
+            }
+            // The rest (n t note and tags, f figures, S reverse, r rescan) is in the help: 80 columns
+            // hold no more.
             RunsMode::List => {
-                vec![("↑↓", "select"), ("Enter", "open"), ("m", "mark"), ("c", "compare"), ("f", "figures")]
+                vec![("Enter", "open"), ("/", "filter"), ("s", "sort"), ("m", "mark"), ("c", "compare"), ("e", "csv")]
             }
             RunsMode::Detail(_) => vec![("f", "export figures"), ("Esc", "back")],
             RunsMode::Compare(_) => vec![("↑↓", "scroll"), ("Esc", "back")],
         },
     };
-    if app.form.is_none() || app.view != View::Experiments {
+    let runs_list = app.view == View::Runs && matches!(app.runs_mode, RunsMode::List);
+    if (app.form.is_none() || app.view != View::Experiments) && !runs_list {
         h.push(("Tab", "view"));
     }
     h.extend([("?", "help"), ("q", "quit")]);

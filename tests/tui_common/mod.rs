@@ -555,6 +555,9 @@ pub fn run_entries() -> Vec<RunEntry> {
     let entries = vec![
         RunEntry {
             dir: "results/quickstart-20260102-090000".into(),
+            group: None,
+            notes: Ok(Default::default()),
+            strongest_attack: None,
             label: "quickstart-20260102-090000".into(),
             status: None,
             summary: Ok(summary(
@@ -568,6 +571,9 @@ pub fn run_entries() -> Vec<RunEntry> {
         },
         RunEntry {
             dir: "results/fashion-cnn-20260101-120000".into(),
+            group: None,
+            notes: Ok(Default::default()),
+            strongest_attack: None,
             label: "fashion-cnn-20260101-120000".into(),
             status: None,
             summary: Ok(summary(
@@ -581,6 +587,9 @@ pub fn run_entries() -> Vec<RunEntry> {
         },
         RunEntry {
             dir: "results/mnist-mlp-20251231-080000".into(),
+            group: None,
+            notes: Ok(Default::default()),
+            strongest_attack: None,
             label: "mnist-mlp-20251231-080000".into(),
             status: None,
             summary: Ok(interrupted(
@@ -597,6 +606,9 @@ pub fn run_entries() -> Vec<RunEntry> {
         },
         RunEntry {
             dir: "results/old-run".into(),
+            group: None,
+            notes: Ok(Default::default()),
+            strongest_attack: None,
             label: "old-run".into(),
             status: None,
             summary: Err("results/old-run/summary.json: run folder format 0, but this ppdl reads format 1".into()),

@@ -36,3 +36,21 @@ pub fn draw_save_as(frame: &mut Frame, area: Rect, dir: &str, input: &str, error
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Save as")), popup);
 }
+
+/// Edit a run's note or tags (stored in its notes.json).
+pub fn draw_run_notes(frame: &mut Frame, area: Rect, run: &str, tags: bool, input: &str, error: Option<&str>) {
+    let popup = centered(area, 72, 9);
+    frame.render_widget(Clear, popup);
+    let what = if tags { "Tags, separated by commas," } else { "A note" };
+    let mut lines = vec![
+        Line::from(format!("{what} for {run}:")),
+        Line::styled(format!("{input}▏"), theme::title()),
+        Line::from(""),
+    ];
+    match error {
+        Some(e) => lines.push(Line::styled(e.to_string(), theme::bad())),
+        None => lines.push(key_hints(&[("Enter", "save in the run's notes.json"), ("Esc", "cancel")])),
+    }
+    let title = if tags { "Run tags" } else { "Run note" };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title)), popup);
+}

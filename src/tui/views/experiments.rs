@@ -48,6 +48,8 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let header = Row::new(["config", "dataset", "arch", "ep", "attacks", "protection"]).style(theme::title());
     let longest = app.configs.iter().map(|e| display_name(&e.rel).chars().count()).max().unwrap_or(6);
     let name_w = longest.clamp(12, (area.width as usize / 3).max(12));
+    // What the protection column has left: borders, the highlight symbol and five column gaps.
+    let protection_w = (area.width as usize).saturating_sub(2 + 2 + name_w + 13 + 12 + 3 + 7 + 5);
     let rows = app.configs.iter().map(|e| match &e.config {
         Ok(c) => Row::new([
             Cell::from(fit_left(&display_name(&e.rel), name_w)),
@@ -55,7 +57,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(c.model.arch.name()),
             Cell::from(c.train.epochs.to_string()),
             Cell::from(attacks_short(&c.attacks)),
-            Cell::from(protection_short(c)),
+            Cell::from(protection_fitted(c, protection_w)),
         ]),
         Err(_) => Row::new([
             Cell::from(fit_left(&display_name(&e.rel), name_w)),
@@ -115,8 +117,37 @@ pub fn protection_short(c: &Config) -> String {
     }
 }
 
+/// [`protection_short`] in `width` columns: whole where it fits, else the transforms alone (the label
+/// settings are in the details), cut in the middle so that both ends, where two configs usually
+/// differ (`block(7,flip)+noise(0.05)` against `+noise(0.2)`), stay readable.
+pub fn protection_fitted(c: &Config, width: usize) -> String {
+    let full = protection_short(c);
+    if full.chars().count() <= width {
+        return full;
+    }
+    let transforms = match &c.arms {
+        None => transforms_short(&c.privacy.clone().unwrap_or_default()),
+        Some(_) => full,
+    };
+    fit_middle(&transforms, width)
+}
+
+/// `text` in `width` columns, cut in the middle ("block(7,…noise(0.2)") so that both ends stay.
+pub fn fit_middle(text: &str, width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width || width < 3 {
+        return chars.into_iter().take(width.max(1)).collect();
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 /// The transforms in a table cell: "block(4,flip)+noise(0.1)", or "no transform".
-fn transforms_short(p: &PrivacyConfig) -> String {
+pub fn transforms_short(p: &PrivacyConfig) -> String {
     let parts: Vec<String> = p.transforms.iter().map(|t| t.short_label()).collect();
     if parts.is_empty() {
         "no transform".into()

@@ -41,14 +41,26 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ("s  w  Esc", "start / save as / back"),
         ],
     ),
-    ("Live", &[("p  Space", "pause / resume training"), ("x", "stop run (keeps epochs)")]),
+    (
+        "Live",
+        &[
+            ("p  Space", "pause / resume training, attacks"),
+            ("x", "stop run (keeps epochs)"),
+            ("↑↓ PgUp PgDn", "scroll the log"),
+            ("End  G", "follow the newest log line"),
+        ],
+    ),
     ("Attacks", &[("↑↓  j k", "select an attack (curve)"), ("←→  h l", "attacks of another arm")]),
     ("Overhead", &[("←→  h l", "costs of another arm")]),
     (
         "Runs",
         &[
             ("↑↓  j k", "select a run"),
-            ("Enter", "open: curves and summary"),
+            ("Enter", "open a run; open/close a sweep"),
+            ("/", "filter (Enter keeps, Esc clears)"),
+            ("s  S", "sort by next column / reverse"),
+            ("n  t", "note / tags (notes.json)"),
+            ("e", "export the table as CSV"),
             ("m  c", "mark / compare to marked"),
             ("f", "export figures (PNG+SVG)"),
             ("r", "rescan run folders"),

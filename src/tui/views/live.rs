@@ -131,23 +131,52 @@ fn draw_gauge(frame: &mut Frame, area: Rect, arms: &Arms, a: &ArmLive, name_w: u
 }
 
 fn draw_log(frame: &mut Frame, area: Rect, live: &LiveRun) {
+    let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
-    let lines: Vec<Line> = live
-        .log
-        .iter()
-        .skip(live.log.len().saturating_sub(height))
-        .map(|l| {
-            // Lines about one arm start with "[NAME]": in that arm's colour.
-            let arm = l.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(name, _)| name);
-            let style = if l.contains("FAILED") || l.starts_with("error") {
-                theme::bad()
-            } else if let Some(name) = arm.filter(|n| live.legend.get(n).is_some()) {
-                live.legend.style(name)
-            } else {
-                Style::new()
-            };
-            Line::styled(l.clone(), style)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block("Log")), area);
+    // Every line wrapped to the pane (an error's fix is at its end), the newest at the bottom unless
+    // scrolled back.
+    let end = live.log.len().saturating_sub(live.log_back);
+    let mut rows: Vec<Line> = Vec::new();
+    for l in live.log.iter().take(end) {
+        // Lines about one arm start with "[NAME]": in that arm's colour.
+        let arm = l.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(name, _)| name);
+        let style = if l.contains("FAILED") || l.starts_with("error") {
+            theme::bad()
+        } else if let Some(name) = arm.filter(|n| live.legend.get(n).is_some()) {
+            live.legend.style(name)
+        } else {
+            Style::new()
+        };
+        rows.extend(wrap_chars(l, width).into_iter().map(|part| Line::styled(part, style)));
+    }
+    let shown: Vec<Line> = rows.split_off(rows.len().saturating_sub(height));
+    let title = if live.log_back > 0 {
+        format!("Log · {} newer lines below (End: follow)", live.log_back)
+    } else {
+        "Log".to_string()
+    };
+    frame.render_widget(Paragraph::new(shown).block(block(title)), area);
+}
+
+/// `text` cut into pieces of at most `width` characters (at a space where there is one), so that a
+/// long line is read whole.
+pub fn wrap_chars(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if width == 0 || chars.len() <= width {
+        return vec![text.to_string()];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > width {
+        let window = &chars[start..start + width];
+        // Break after the last space in the window unless that leaves most of it empty.
+        let cut = match window.iter().rposition(|c| *c == ' ') {
+            Some(i) if i >= width / 2 => i + 1,
+            _ => width,
+        };
+        out.push(chars[start..start + cut].iter().collect());
+        start += cut;
+    }
+    out.push(chars[start..].iter().collect());
+    out
 }

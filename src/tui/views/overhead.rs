@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use crate::tui::analysis::{format_number, ArmCosts, Availability, Overhead, OverheadRow};
+use crate::tui::analysis::{format_number, ArmCosts, Availability, LiteratureRow, Overhead, OverheadRow};
 use crate::tui::arms::Arms;
 use crate::tui::theme;
 
@@ -33,7 +33,9 @@ pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, arm: Option<&str
     };
     let table_h = (costs.rows.len() as u16 + 3).min(area.height.saturating_sub(4));
     let notes_h = (costs.notes.len() as u16).min(area.height.saturating_sub(table_h));
-    let lit_h = if overhead.literature.is_empty() { 0 } else { overhead.literature.len() as u16 + 3 };
+    let literature = literature_rows(overhead, area.width.saturating_sub(2) as usize);
+    let lit_h =
+        if overhead.literature.is_empty() { 0 } else { literature.iter().map(Vec::len).sum::<usize>() as u16 + 2 };
     let [top, notes, lit, rest] = Layout::vertical([
         Constraint::Length(table_h),
         Constraint::Length(notes_h),
@@ -52,7 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, overhead: &Overhead, arm: Option<&str
     let note_lines: Vec<Line> = costs.notes.iter().map(|n| Line::styled(format!(" {n}"), theme::warn())).collect();
     frame.render_widget(Paragraph::new(note_lines), notes);
     if lit_h > 0 {
-        draw_literature(frame, lit, overhead);
+        draw_literature(frame, lit, &literature);
     }
     let extra = cost_rows(costs);
     if !extra.is_empty() && rest.height as usize >= extra.len() + 2 {
@@ -146,15 +148,43 @@ fn draw_extra_cost(frame: &mut Frame, area: Rect, costs: &[(&OverheadRow, f64)],
     frame.render_widget(widget, area);
 }
 
-fn draw_literature(frame: &mut Frame, area: Rect, overhead: &Overhead) {
-    let header = Row::new(["system", "figure", "value", "source"]).style(theme::title());
-    let rows = overhead
-        .literature
+/// The literature table's lines in `width` columns (one entry may take several): system, figure and
+/// value as wide as their longest entry, the source in what is left, wrapped rather than cut.
+fn literature_rows(overhead: &Overhead, width: usize) -> Vec<Vec<String>> {
+    let lit = &overhead.literature;
+    let widest = |title: &str, f: &dyn Fn(&LiteratureRow) -> &str| {
+        lit.iter().map(|l| f(l).chars().count()).max().unwrap_or(0).max(title.len())
+    };
+    let sys_w = widest("system", &|l| &l.system);
+    let fig_w = widest("figure", &|l| &l.quantity);
+    let val_w = widest("value", &|l| &l.value);
+    let source_w = width.saturating_sub(sys_w + fig_w + val_w + 3).max(12);
+    let line = |a: &str, b: &str, c: &str, d: &str| format!("{a:<sys_w$} {b:<fig_w$} {c:<val_w$} {d}");
+    let mut rows = vec![vec![line("system", "figure", "value", "source")]];
+    rows.extend(lit.iter().map(|l| {
+        let parts = super::live::wrap_chars(&l.source, source_w);
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| match i {
+                0 => line(&l.system, &l.quantity, &l.value, part),
+                _ => line("", "", "", part),
+            })
+            .collect()
+    }));
+    rows
+}
+
+/// The header line first (bold), then each entry's lines.
+fn draw_literature(frame: &mut Frame, area: Rect, rows: &[Vec<String>]) {
+    let lines: Vec<Line> = rows
         .iter()
-        .map(|l| Row::new([l.system.clone(), l.quantity.clone(), l.value.clone(), l.source.clone()]));
-    let widths = [Constraint::Length(11), Constraint::Fill(1), Constraint::Fill(1), Constraint::Fill(1)];
-    let widget = Table::new(rows, widths)
-        .header(header)
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.iter().map(move |l| if i == 0 { Line::styled(l.clone(), theme::title()) } else { Line::raw(l.clone()) })
+        })
+        .collect();
+    let widget = Paragraph::new(lines)
         .block(block("Published figures of cryptographic approaches (literature, not measured here)"));
     frame.render_widget(widget, area);
 }

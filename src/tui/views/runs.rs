@@ -2,7 +2,6 @@
 //! summary.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
@@ -10,10 +9,11 @@ use ratatui::Frame;
 use crate::overhead::TrainingTimeRatio;
 use crate::results::status::{RunStatus, Training};
 use crate::results::{ArmRecord, Summary};
-use crate::tui::actions::RunDetail;
+use crate::tui::actions::{RunDetail, RunEntry};
 use crate::tui::app::{App, RunsMode};
 use crate::tui::arms::Arms;
 use crate::tui::curves::Quantity;
+use crate::tui::runs_table::{Column, TableRow};
 use crate::tui::theme;
 
 use super::{block, chart, delta_points, duration, pct, rate};
@@ -36,62 +36,139 @@ fn status_cell(status: &RunStatus) -> Cell<'static> {
     Cell::from(Span::styled(status.short(), style))
 }
 
+/// The run name's least width: enough for "quickstart…0102-090000".
+const NAME_MIN: usize = 22;
+
+/// The widths of the columns shown in `width` columns: each as wide as its widest cell (capped), the
+/// name taking what is left; columns are added by [`Column::PRIORITY`] while the name keeps [`NAME_MIN`].
+/// Also whether the accuracy column is compact (no arm names: they did not fit).
+fn column_widths(app: &App, rows: &[TableRow], width: usize) -> (Vec<(Column, usize)>, bool) {
+    let cap = |c: Column| match c {
+        Column::Name => 48,
+        Column::Arms | Column::Attack | Column::Tags => 40,
+        Column::Accuracy => 70,
+        _ => 17,
+    };
+    let widest = |c: Column, compact: bool| {
+        let cells = rows.iter().filter_map(|r| match r {
+            TableRow::Run { index, .. } => Some(cell_text(&app.runs[*index], c, compact).chars().count()),
+            TableRow::Group { .. } => None,
+        });
+        // A sweep's row puts "12/15 finished" in the status column.
+        let group = if c == Column::Status { 14 } else { 0 };
+        cells.max().unwrap_or(0).max(group).max(c.title().chars().count().min(12)).min(cap(c))
+    };
+    // Borders, the mark column and the highlight symbol.
+    let room = width.saturating_sub(2 + 2 + 2);
+    let mut chosen: Vec<(Column, usize)> = vec![];
+    let mut used = NAME_MIN;
+    // The arm names in the accuracy cells only when every column fits with them.
+    let all: usize = Column::PRIORITY.into_iter().skip(1).map(|c| widest(c, false) + 1).sum();
+    let compact = used + all > room;
+    for c in Column::PRIORITY.into_iter().skip(1) {
+        let w = widest(c, compact);
+        if used + w < room {
+            used += w + 1;
+            chosen.push((c, w));
+        }
+    }
+    chosen.push((Column::Name, room.saturating_sub(used) + NAME_MIN));
+    // Display order; the name absorbs the slack.
+    chosen.sort_by_key(|(c, _)| Column::ALL.iter().position(|x| x == c));
+    (chosen, compact)
+}
+
+/// A cell's text; the compact accuracy leaves the arm names out (the header says so).
+fn cell_text(run: &RunEntry, c: Column, compact: bool) -> String {
+    match (&run.summary, c) {
+        (Ok(s), Column::Accuracy) if compact => crate::tui::runs_table::accuracy_text(s, false),
+        _ => c.cell(run),
+    }
+}
+
 fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let dirs: Vec<String> = app.results_dirs().iter().map(|d| d.display().to_string()).collect();
-    let title = format!("Runs in {}", dirs.join(", "));
-    if app.runs.is_empty() {
-        let text =
-            vec![Line::from(""), Line::styled(" No run folders yet: finished runs appear here.", theme::muted())];
-        super::notice(frame, area, &title, text);
+    let title = format!("Runs in {} · {}", dirs.join(", "), app.runs_table.describe());
+    let rows = app.runs_rows();
+    if app.runs.is_empty() || rows.is_empty() {
+        let text = if app.runs.is_empty() {
+            " No run folders yet: finished runs appear here."
+        } else {
+            " No run matches the filter (/ to change it, Esc while typing clears it)."
+        };
+        super::notice(frame, area, &title, vec![Line::from(""), Line::styled(text, theme::muted())]);
         return;
     }
-    let header = Row::new([
-        Cell::from(" "),
-        Cell::from("run"),
-        Cell::from("dataset"),
-        Cell::from(Span::styled("baseline", Style::new().fg(theme::BASELINE))),
-        Cell::from("Δ pts of each arm"),
-        Cell::from("status"),
-    ])
+    let (columns, compact) = column_widths(app, &rows, area.width as usize);
+    let hidden = Column::ALL.len() - columns.len();
+    let title =
+        if hidden > 0 { format!("{title} · {hidden} more columns when wider (e: all in the CSV)") } else { title };
+    let header = Row::new(
+        std::iter::once(Cell::from(" "))
+            .chain(columns.iter().map(|(c, _)| match c {
+                Column::Accuracy if compact => Cell::from("test acc % [95% CI], arms in order"),
+                _ => Cell::from(c.title()),
+            }))
+            .collect::<Vec<_>>(),
+    )
     .style(theme::title());
-    // The status column as wide as its longest entry, so finished runs leave the names room.
-    let status_width = app.runs.iter().filter_map(|r| r.status.as_ref()).map(|s| s.short().len()).max().unwrap_or(0);
-    let rows = app.runs.iter().map(|r| {
-        let mark = if app.run_marked.as_ref() == Some(&r.dir) { "*" } else { " " };
-        match &r.summary {
-            Ok(s) => Row::new([
-                Cell::from(Span::styled(mark, theme::key())),
-                Cell::from(r.label.clone()),
-                Cell::from(s.dataset.name.clone()),
-                Cell::from(s.baseline().map(|b| pct(b.test_accuracy)).unwrap_or_else(|| "-".into())),
-                Cell::from(deltas_line(s)),
-                r.status.as_ref().map(status_cell).unwrap_or_else(|| Cell::from("-")),
-            ]),
-            Err(_) => Row::new([
-                Cell::from(mark),
-                Cell::from(r.label.clone()),
-                Cell::from("-"),
-                Cell::from("-"),
-                Cell::from("-"),
-                Cell::from(Span::styled("error", theme::bad())),
-            ]),
+    let table_rows = rows.iter().map(|row| match row {
+        TableRow::Group { name, shown, total, expanded } => {
+            let arrow = if *expanded { "▾" } else { "▸" };
+            let runs = if *total == 1 { "run" } else { "runs" };
+            let count = if shown == total { format!("{total} {runs}") } else { format!("{shown} of {total} match") };
+            let mut cells = vec![Cell::from(" ")];
+            for (c, w) in &columns {
+                cells.push(match c {
+                    Column::Name => Cell::from(Span::styled(
+                        super::experiments::fit_middle(&format!("{arrow} {name} ({count})"), *w),
+                        theme::title(),
+                    )),
+                    Column::Status => Cell::from(group_status(app, name)),
+                    _ => Cell::from(""),
+                });
+            }
+            Row::new(cells)
+        }
+        TableRow::Run { index, grouped } => {
+            let r = &app.runs[*index];
+            let mark = if app.run_marked.as_ref() == Some(&r.dir) { "*" } else { " " };
+            let mut cells = vec![Cell::from(Span::styled(mark, theme::key()))];
+            for (c, w) in &columns {
+                let text = cell_text(r, *c, compact);
+                cells.push(match c {
+                    Column::Name => {
+                        let indent = if *grouped { "  " } else { "" };
+                        Cell::from(format!(
+                            "{indent}{}",
+                            super::experiments::fit_middle(&text, w.saturating_sub(indent.len()))
+                        ))
+                    }
+                    Column::Status => match (&r.status, &r.summary) {
+                        (Some(st), _) => status_cell(st),
+                        (None, _) => Cell::from(Span::styled(text, theme::bad())),
+                    },
+                    _ => Cell::from(super::experiments::fit_middle(&text, *w)),
+                });
+            }
+            Row::new(cells)
         }
     });
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(13),
-        Constraint::Length(8),
-        Constraint::Length(17),
-        Constraint::Length(status_width.max("status".len()) as u16),
-    ];
-    let selected = app.runs.get(app.run_selected);
-    // Two more lines when the selected run is not finished: its status, wrapped.
+    let widths: Vec<Constraint> = std::iter::once(Constraint::Length(1))
+        .chain(
+            columns
+                .iter()
+                .map(|(c, w)| if *c == Column::Name { Constraint::Fill(1) } else { Constraint::Length(*w as u16) }),
+        )
+        .collect();
+    let selected = app.selected_run();
+    // Two more lines when the selected run is not finished (its status, wrapped), one for a note.
     let unfinished = selected.and_then(|r| r.status.as_ref()).is_some_and(|s| !s.is_finished());
+    let noted = selected.is_some_and(|r| !matches!(&r.notes, Ok(n) if n.note.is_empty() && n.tags.is_empty()));
     let arm_lines = selected.and_then(|r| r.summary.as_ref().ok()).map_or(1, |s| s.arms.len().max(1));
-    let info_height = (arm_lines as u16 + 2 + if unfinished { 2 } else { 0 }).min(area.height / 2);
+    let info_height = (arm_lines as u16 + 2 + if unfinished { 2 } else { 0 } + u16::from(noted)).min(area.height / 2);
     let [table_area, info] = Layout::vertical([Constraint::Min(4), Constraint::Length(info_height)]).areas(area);
-    let table = Table::new(rows, widths)
+    let table = Table::new(table_rows, widths)
         .header(header)
         .block(block(title))
         .row_highlight_style(theme::selected())
@@ -122,24 +199,40 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
                         ])
                     })
                     .collect();
+                lines.extend(notes_line(r));
                 lines.extend(r.status.as_ref().and_then(status_line));
                 lines
             }
             Err(e) => vec![Line::styled(e.clone(), theme::bad())],
         },
-        None => vec![],
+        None => match rows.get(app.run_selected) {
+            Some(TableRow::Group { name, expanded, .. }) => vec![Line::styled(
+                format!("sweep {name}: Enter {} its runs", if *expanded { "hides" } else { "shows" }),
+                theme::muted(),
+            )],
+            _ => vec![],
+        },
     };
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block("Selected")), info);
 }
 
-/// Each protected arm's accuracy delta against the baseline, in points: "-0.07 -3.88 +0.12".
-fn deltas_line(s: &Summary) -> String {
-    let deltas: Vec<String> =
-        s.protected().map(|a| a.accuracy_delta.map_or("-".into(), |d| format!("{:+.2}", 100.0 * d))).collect();
-    if deltas.is_empty() {
-        "-".into()
-    } else {
-        deltas.join(" ")
+/// How many of a sweep's runs are finished: "12/15 finished".
+fn group_status(app: &App, group: &str) -> Span<'static> {
+    let runs: Vec<&RunEntry> = app.runs.iter().filter(|r| r.group.as_deref() == Some(group)).collect();
+    let finished = runs.iter().filter(|r| r.status.as_ref().is_some_and(|s| s.is_finished())).count();
+    let style = if finished == runs.len() { theme::good() } else { theme::warn() };
+    Span::styled(format!("{finished}/{} finished", runs.len()), style)
+}
+
+/// The run's note and tags, or why its notes.json does not read (None when it has neither).
+fn notes_line(r: &RunEntry) -> Option<Line<'static>> {
+    match &r.notes {
+        Ok(n) if n.note.is_empty() && n.tags.is_empty() => None,
+        Ok(n) => {
+            let tags = if n.tags.is_empty() { String::new() } else { format!("[{}] ", n.tags.join(", ")) };
+            Some(Line::from(vec![Span::styled("note ", theme::muted()), Span::raw(format!("{tags}{}", n.note))]))
+        }
+        Err(e) => Some(Line::styled(e.clone(), theme::bad())),
     }
 }
 
