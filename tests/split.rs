@@ -343,3 +343,42 @@ fn status_expects_every_enabled_attack_of_split_arms_recorded_or_not_applicable(
     let status = ppdl::results::RunStatus::derive(&summary, Some(2), &enabled, Ok(None));
     assert!(status.detail().contains("split-1: label-frequency"), "{}", status.detail());
 }
+
+#[test]
+fn unsplit_inversion_reconstructs_a_split_arms_queries_and_refuses_bad_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = RUN_CONFIG.replace(
+        "enabled = [\"label-frequency\"]",
+        "enabled = [\"split-inversion\"]\n[attacks.split_inversion]\nrounds = 4\nimages = 40",
+    );
+    let (code, text) = ppdl(tmp.path(), "run", &config);
+    assert_eq!(code, Some(0), "{text}");
+    let attacks = ppdl::attacks::load_file(&tmp.path().join("run/attacks.json")).unwrap();
+    assert!(attacks.failures.is_empty(), "{:?}", attacks.failures);
+    for arm in ["split-1", "split-noisy"] {
+        let r = attacks.record(arm, "split-inversion").expect("a record for each split arm");
+        assert!(r.complete && r.level.is_some() && r.headline.value.is_finite(), "{r:?}");
+        assert_eq!(r.parameters["images"], 40);
+        assert_eq!(r.curve("UnSplit: PSNR").unwrap().points.len(), 4, "one point per round");
+        // Scored like the keyed reconstructions: recognition against the mean image and the truth.
+        for figure in [
+            "reconstructions recognised at the largest n",
+            "reference: adversary's mean image, recognised",
+            "reference: true images, recognised (the classifier's ceiling)",
+        ] {
+            assert!(r.figure(figure).is_some(), "{figure}: {:?}", r.figures);
+        }
+        assert!(r.rule.as_ref().is_some_and(|rule| rule.deciding().is_some()), "{r:?}");
+    }
+    // The noise the customer adds is part of what the provider observed.
+    assert_eq!(attacks.record("split-noisy", "split-inversion").unwrap().parameters["noise_sigma"], 0.1);
+
+    for (table, needle) in [
+        ("rounds = 0", "field `attacks.split_inversion.rounds`: expected an integer >= 1, got 0"),
+        ("tv_weight = -1.0", "field `attacks.split_inversion.tv_weight`: expected a number >= 0, got -1"),
+        ("iterations = 3", "`attacks.split_inversion.iterations`"),
+    ] {
+        let text = refused(&format!("[attacks.split_inversion]\n{table}\n"));
+        assert!(text.contains(needle), "{table}: {text}");
+    }
+}

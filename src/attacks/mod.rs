@@ -40,6 +40,7 @@ pub mod recon;
 pub mod record;
 pub mod registry;
 pub mod separable;
+pub mod split_inversion;
 pub mod statistical;
 pub mod verdict;
 pub mod wrong_key;
@@ -72,6 +73,7 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &label_frequency::LabelFrequency,
     &inversion::Inversion,
     &jigsaw::Jigsaw,
+    &split_inversion::SplitInversion,
 ];
 
 /// The run's events, with the attack record as what a finished attack reports.
@@ -140,7 +142,7 @@ struct Samples {
 
 /// What an attack attacks: a keyed arm or a split arm, with what the simulation holds of each.
 pub enum Target<'a> {
-    Keyed(KeyedTarget<'a>),
+    Keyed(Box<KeyedTarget<'a>>),
     Split(SplitTarget<'a>),
 }
 
@@ -295,14 +297,16 @@ impl<'a> AttackContext<'a> {
         }
     }
 
-    /// Accuracy (on the evaluation half's labels) of the recogniser applied to `images`, n_eval
-    /// reconstructions of the evaluation half; None if it could not be trained (stopped, no data).
+    /// Accuracy (on the evaluation half's labels) of the recogniser applied to `images`,
+    /// reconstructions of the evaluation half or of its first images; None if it could not be
+    /// trained (stopped, no data).
     pub fn recognise(&self, images: &[f32]) -> Option<f64> {
         use dfdx::prelude::*;
         let d = self.features();
-        if images.len() != self.eval.len() * d || self.eval.is_empty() {
+        if images.is_empty() || !images.len().is_multiple_of(d) || images.len() > self.eval.len() * d {
             return None;
         }
+        let labels = &self.eval.labels[..images.len() / d];
         let r = self
             .recogniser
             .get_or_init(|| {
@@ -327,7 +331,7 @@ impl<'a> AttackContext<'a> {
             .as_ref()?;
         let clamped: Vec<f32> = images.iter().map(|v| if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }).collect();
         let scores = crate::train::trainer::predict(&r.model, &r.dev, &clamped, d).ok()?;
-        Some(accuracy(&crate::scheme::labels::argmax_rows(&scores, self.classes), &self.eval.labels))
+        Some(accuracy(&crate::scheme::labels::argmax_rows(&scores, self.classes), labels))
     }
 
     /// What of `needs` this run lacks, in words (None: it has all of it).
@@ -337,7 +341,7 @@ impl<'a> AttackContext<'a> {
             .filter(|n| match n {
                 Need::ProviderModel => !self.provider_model.is_file(),
                 Need::ProviderTrainingSet => {
-                    matches!(&self.target, Target::Keyed(KeyedTarget { provider_train: ProviderTrain::None, .. }))
+                    matches!(&self.target, Target::Keyed(k) if matches!(k.provider_train, ProviderTrain::None))
                 }
             })
             .map(|n| n.describe())
@@ -540,7 +544,7 @@ pub fn run_attacks(
     let ctx = AttackContext {
         config,
         arm,
-        target: Target::Keyed(KeyedTarget { privacy, oracle, provider_train }),
+        target: Target::Keyed(Box::new(KeyedTarget { privacy, oracle, provider_train })),
         shape: dataset.shape,
         classes: dataset.classes,
         aux,
