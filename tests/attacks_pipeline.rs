@@ -156,7 +156,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     assert!(na.reason.contains("block scramble") && na.reason.contains("pixel-permutation"), "{}", na.reason);
     let na = file.not_applicable("private", "split-inversion").expect("split-inversion recorded as not applicable");
     assert!(na.reason.starts_with("keyed arm:"), "{}", na.reason);
-    assert_eq!(file.not_applicable.len(), 2);
+    assert_eq!(file.not_applicable.len(), 3);
 
     // Events: each attack starts, may progress, and finishes with the record that attacks.json holds.
     let events: Vec<Event> = rx.iter().collect();
@@ -325,7 +325,8 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
             "label_frequency",
             "inversion",
             "jigsaw",
-            "split_inversion"
+            "split_inversion",
+            "split_known_pairs"
         ],
         "in canonical order"
     );

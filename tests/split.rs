@@ -382,3 +382,30 @@ fn unsplit_inversion_reconstructs_a_split_arms_queries_and_refuses_bad_parameter
         assert!(text.contains(needle), "{table}: {text}");
     }
 }
+
+#[test]
+fn known_pair_inversion_gives_a_curve_over_n_on_split_arms_and_refuses_bad_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = RUN_CONFIG.replace(
+        "enabled = [\"label-frequency\"]",
+        "enabled = [\"split-known-pairs\"]\n[attacks.split_known_pairs]\nn = [20, 100]\nepochs = 2\nmin_steps = 20",
+    );
+    let (code, text) = ppdl(tmp.path(), "run", &config);
+    assert_eq!(code, Some(0), "{text}");
+    let attacks = ppdl::attacks::load_file(&tmp.path().join("run/attacks.json")).unwrap();
+    assert!(attacks.failures.is_empty(), "{:?}", attacks.failures);
+    for arm in ["split-1", "split-noisy"] {
+        let r = attacks.record(arm, "split-known-pairs").expect("a record for each split arm");
+        assert!(r.complete && r.level.is_some() && r.headline.value.is_finite(), "{r:?}");
+        let xs: Vec<f64> = r.curve("activation decoder: PSNR").unwrap().points.iter().map(|p| p[0]).collect();
+        assert_eq!(xs, [20.0, 100.0], "one point per n");
+        assert!(r.figure("reconstructions recognised at the largest n").is_some(), "{:?}", r.figures);
+    }
+    for (table, needle) in [
+        ("n = [10, 0]", "field `attacks.split_known_pairs.n[1]`: expected an integer >= 1, got 0"),
+        ("hiden = 3", "did you mean `hidden`"),
+    ] {
+        let text = refused(&format!("[attacks.split_known_pairs]\n{table}\n"));
+        assert!(text.contains(needle), "{table}: {text}");
+    }
+}

@@ -41,6 +41,7 @@ pub mod record;
 pub mod registry;
 pub mod separable;
 pub mod split_inversion;
+pub mod split_known_pairs;
 pub mod statistical;
 pub mod verdict;
 pub mod wrong_key;
@@ -74,6 +75,7 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &inversion::Inversion,
     &jigsaw::Jigsaw,
     &split_inversion::SplitInversion,
+    &split_known_pairs::SplitKnownPairs,
 ];
 
 /// The run's events, with the attack record as what a finished attack reports.

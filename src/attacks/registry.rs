@@ -433,7 +433,10 @@ mod tests {
     fn the_reconstruction_attacks_are_known_by_their_result_kind() {
         let recon: Vec<&str> =
             ATTACKS.iter().filter(|a| a.result() == ResultKind::Reconstruction).map(|a| a.name()).collect();
-        assert_eq!(recon, ["known-plaintext", "statistical", "inversion", "jigsaw", "split-inversion"]);
+        assert_eq!(
+            recon,
+            ["known-plaintext", "statistical", "inversion", "jigsaw", "split-inversion", "split-known-pairs"]
+        );
     }
 
     #[test]

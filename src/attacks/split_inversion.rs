@@ -100,7 +100,7 @@ fn default_tv() -> f64 {
     0.05
 }
 fn default_images() -> usize {
-    100
+    200
 }
 
 impl Default for SplitInversionParams {
@@ -118,7 +118,7 @@ impl Default for SplitInversionParams {
 }
 
 /// The customer's sending of cut activations for `x`: the trained head, then the arm's noise.
-fn observe(head: &Part<Cpu>, x: &[f32], d: usize, sigma: f64, seed: u64) -> anyhow::Result<Vec<f32>> {
+pub(crate) fn observe(head: &Part<Cpu>, x: &[f32], d: usize, sigma: f64, seed: u64) -> anyhow::Result<Vec<f32>> {
     let dev = Cpu::seed_from_u64(seed);
     let rows = x.len() / d;
     let t = tensor_from_slice(&dev, x, (rows, d)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -264,20 +264,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &SplitInversionParams, progress: &Progres
         progress.report(round, p.rounds);
     }
 
-    // References on the same queries: the adversary's mean public image, and the true images.
-    let mean: Vec<f32> = super::linalg::column_means(&super::to_f64(&ctx.aux.images), ctx.aux.len(), d)
-        .into_iter()
-        .map(|v| v as f32)
-        .collect();
-    let guess: Vec<f32> = (0..n).flat_map(|_| mean.iter().copied()).collect();
-    let mean_assessed = assess(ctx, &guess);
-    let refs = References {
-        mean: mean_assessed,
-        // No "encoded data read as raw" for a split arm: activations are not images. The rule reads
-        // only the figures recorded below, so this copy is never shown.
-        identity: mean_assessed,
-        truth_recognised: ctx.recognise(&ctx.eval.images[..n * d]),
-    };
+    let refs = references_on(ctx, n);
     if !samples.is_empty() {
         if let Some((_, a)) = curves.last() {
             let label = format!("UnSplit, {} rounds", curves.psnr.points.len());
@@ -310,6 +297,37 @@ pub fn run(ctx: &AttackContext<'_>, p: &SplitInversionParams, progress: &Progres
     r.parameters.insert("noise_sigma".into(), json!(split.split.noise_sigma));
     r.parameters.insert("head".into(), json!(split.plan.head().len()));
     r.parameters.insert("final_activation_mse".into(), json!(last_mse));
+    record_references(&mut r, &refs, n);
+    if let Some((rounds, last)) = curves.last() {
+        conclude(&mut r, &refs, "UnSplit", n, &last, "UnSplit inversion", &format!("{n} queries' activations"), "");
+        r.headline = Figure::new(format!("PSNR of {n} queries after {rounds} rounds (UnSplit)"), last.q.psnr_db, "dB");
+    }
+    r.curves = curves.into_curves();
+    r.complete = !stopped;
+    Ok(r)
+}
+
+/// The references of a split arm's reconstructions of the first `n` evaluation queries: the
+/// adversary's mean public image and the true images.
+pub(crate) fn references_on(ctx: &AttackContext<'_>, n: usize) -> References {
+    let d = ctx.features();
+    let mean: Vec<f32> = super::linalg::column_means(&super::to_f64(&ctx.aux.images), ctx.aux.len(), d)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
+    let guess: Vec<f32> = (0..n).flat_map(|_| mean.iter().copied()).collect();
+    let mean = assess(ctx, &guess);
+    References {
+        mean,
+        // No "encoded data read as raw" for a split arm: activations are not images. The rule reads
+        // only the figures of `record_references`, so this copy is never shown.
+        identity: mean,
+        truth_recognised: ctx.recognise(&ctx.eval.images[..n * d]),
+    }
+}
+
+/// Record the references (the figures the reconstruction rule reads) and the no-attack PSNR.
+pub(crate) fn record_references(r: &mut AttackRecord, refs: &References, n: usize) {
     r.parameters.insert(EVALUATION_SAMPLES.into(), json!(n));
     r.figures.push(Figure::new(MEAN_PSNR, refs.mean.q.psnr_db, "dB"));
     r.figures.push(Figure::new(MEAN_SSIM, refs.mean.q.ssim, "fraction"));
@@ -321,13 +339,6 @@ pub fn run(ctx: &AttackContext<'_>, p: &SplitInversionParams, progress: &Progres
     }
     r.chance = Some(refs.mean.q.psnr_db);
     r.chance_label = Some(super::recon::NO_ATTACK_LABEL.into());
-    if let Some((rounds, last)) = curves.last() {
-        conclude(&mut r, &refs, "UnSplit", n, &last, "UnSplit inversion", &format!("{n} queries' activations"), "");
-        r.headline = Figure::new(format!("PSNR of {n} queries after {rounds} rounds (UnSplit)"), last.q.psnr_db, "dB");
-    }
-    r.curves = curves.into_curves();
-    r.complete = !stopped;
-    Ok(r)
 }
 
 #[cfg(test)]
