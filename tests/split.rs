@@ -258,16 +258,35 @@ fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() 
     let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
     assert!(header.contains("\"fc2.weight\"") && !header.contains("fc1") && !header.contains("fc3"), "{header}");
     // Metrics rows, overhead and the keyed-arm attacks: split arms appear in the first two, and the
-    // attacks (for keyed arms) are not run on them.
+    // attacks for keyed arms are recorded as not applicable to them, saying why.
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert!(metrics.lines().any(|l| l.starts_with("split-noisy,")));
     let overhead = ppdl::overhead::OverheadReport::load(&run.join("overhead.json")).unwrap().unwrap();
     let names: Vec<&str> = overhead.split_arms.iter().map(|s| s.arm.as_str()).collect();
     assert_eq!(names, ["split-1", "split-noisy"]);
     assert!(overhead.split_arms[0].training.ratio.is_some());
-    let attacks = std::fs::read_to_string(run.join("attacks.json")).unwrap_or_default();
-    assert!(!attacks.contains("split-"), "{attacks}");
+    let attacks = ppdl::attacks::load_file(&run.join("attacks.json")).unwrap();
+    assert!(attacks.records.is_empty() && attacks.failures.is_empty(), "{attacks:?}");
+    for name in ["split-1", "split-noisy"] {
+        let na = attacks.not_applicable(name, "label-frequency").expect("recorded as not applicable");
+        assert!(na.reason.contains("split arm") && na.reason.contains("cut-layer activations"), "{}", na.reason);
+    }
     assert!(text.contains("split-1") && text.contains("per epoch"), "{text}");
+
+    // `ppdl attack --arm` takes a split arm, and refuses the baseline naming the arms it takes.
+    let attack = |arm: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ppdl"))
+            .args(["attack", run.to_str().unwrap(), "--arm", arm])
+            .output()
+            .unwrap();
+        (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    };
+    let (code, out) = attack("split-noisy");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(ppdl::attacks::load_file(&run.join("attacks.json")).unwrap().not_applicable.len() == 2);
+    let (code, out) = attack("baseline");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("expected a keyed or split arm of this run, one of `split-1`, `split-noisy`"), "{out}");
 }
 
 /// `ppdl validate` on the run config with `arm` as its second arm: exit code 2 and the message.
@@ -310,14 +329,83 @@ fn bad_split_settings_exit_2_naming_file_line_field_and_expectation() {
 }
 
 #[test]
-fn the_keyed_attacks_are_not_expected_of_split_arms() {
+fn status_expects_every_enabled_attack_of_split_arms_recorded_or_not_applicable() {
     use ppdl::results::status::AttacksSeen;
     let tmp = tempfile::tempdir().unwrap();
-    let config = RUN_CONFIG.replace("enabled = [\"label-frequency\"]", "enabled = []");
+    let (code, text) = ppdl(tmp.path(), "run", RUN_CONFIG);
+    assert_eq!(code, Some(0), "{text}");
+    let run = tmp.path().join("run");
+    let summary = ppdl::results::Summary::load(&run.join("summary.json")).unwrap();
+    let enabled = ["label-frequency".to_string()];
+    let seen = AttacksSeen::load(&run.join("attacks.json"));
+    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &enabled, seen);
+    assert_eq!(status.detail(), "", "the not-applicable entries complete the split arms");
+    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &enabled, Ok(None));
+    assert!(status.detail().contains("split-1: label-frequency"), "{}", status.detail());
+}
+
+#[test]
+fn unsplit_inversion_reconstructs_a_split_arms_queries_and_refuses_bad_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = RUN_CONFIG.replace(
+        "enabled = [\"label-frequency\"]",
+        "enabled = [\"split-inversion\"]\n[attacks.split_inversion]\nrounds = 4\nimages = 40",
+    );
     let (code, text) = ppdl(tmp.path(), "run", &config);
     assert_eq!(code, Some(0), "{text}");
-    let summary = ppdl::results::Summary::load(&tmp.path().join("run/summary.json")).unwrap();
-    let seen: Result<Option<AttacksSeen>, String> = Ok(None);
-    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &["label-frequency".to_string()], seen);
-    assert!(!status.detail().contains("split"), "split arms have no keyed attacks to miss: {}", status.detail());
+    let attacks = ppdl::attacks::load_file(&tmp.path().join("run/attacks.json")).unwrap();
+    assert!(attacks.failures.is_empty(), "{:?}", attacks.failures);
+    for arm in ["split-1", "split-noisy"] {
+        let r = attacks.record(arm, "split-inversion").expect("a record for each split arm");
+        assert!(r.complete && r.level.is_some() && r.headline.value.is_finite(), "{r:?}");
+        assert_eq!(r.parameters["images"], 40);
+        assert_eq!(r.curve("UnSplit: PSNR").unwrap().points.len(), 4, "one point per round");
+        // Scored like the keyed reconstructions: recognition against the mean image and the truth.
+        for figure in [
+            "reconstructions recognised at the largest n",
+            "reference: adversary's mean image, recognised",
+            "reference: true images, recognised (the classifier's ceiling)",
+        ] {
+            assert!(r.figure(figure).is_some(), "{figure}: {:?}", r.figures);
+        }
+        assert!(r.rule.as_ref().is_some_and(|rule| rule.deciding().is_some()), "{r:?}");
+    }
+    // The noise the customer adds is part of what the provider observed.
+    assert_eq!(attacks.record("split-noisy", "split-inversion").unwrap().parameters["noise_sigma"], 0.1);
+
+    for (table, needle) in [
+        ("rounds = 0", "field `attacks.split_inversion.rounds`: expected an integer >= 1, got 0"),
+        ("tv_weight = -1.0", "field `attacks.split_inversion.tv_weight`: expected a number >= 0, got -1"),
+        ("iterations = 3", "`attacks.split_inversion.iterations`"),
+    ] {
+        let text = refused(&format!("[attacks.split_inversion]\n{table}\n"));
+        assert!(text.contains(needle), "{table}: {text}");
+    }
+}
+
+#[test]
+fn known_pair_inversion_gives_a_curve_over_n_on_split_arms_and_refuses_bad_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = RUN_CONFIG.replace(
+        "enabled = [\"label-frequency\"]",
+        "enabled = [\"split-known-pairs\"]\n[attacks.split_known_pairs]\nn = [20, 100]\nepochs = 2\nmin_steps = 20",
+    );
+    let (code, text) = ppdl(tmp.path(), "run", &config);
+    assert_eq!(code, Some(0), "{text}");
+    let attacks = ppdl::attacks::load_file(&tmp.path().join("run/attacks.json")).unwrap();
+    assert!(attacks.failures.is_empty(), "{:?}", attacks.failures);
+    for arm in ["split-1", "split-noisy"] {
+        let r = attacks.record(arm, "split-known-pairs").expect("a record for each split arm");
+        assert!(r.complete && r.level.is_some() && r.headline.value.is_finite(), "{r:?}");
+        let xs: Vec<f64> = r.curve("activation decoder: PSNR").unwrap().points.iter().map(|p| p[0]).collect();
+        assert_eq!(xs, [20.0, 100.0], "one point per n");
+        assert!(r.figure("reconstructions recognised at the largest n").is_some(), "{:?}", r.figures);
+    }
+    for (table, needle) in [
+        ("n = [10, 0]", "field `attacks.split_known_pairs.n[1]`: expected an integer >= 1, got 0"),
+        ("hiden = 3", "did you mean `hidden`"),
+    ] {
+        let text = refused(&format!("[attacks.split_known_pairs]\n{table}\n"));
+        assert!(text.contains(needle), "{table}: {text}");
+    }
 }

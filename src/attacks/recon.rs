@@ -20,9 +20,9 @@ pub struct Assessed {
     pub recognised: Option<f64>,
 }
 
-/// Score reconstructions of the evaluation half (n_eval rows).
+/// Score reconstructions of the evaluation half (n_eval rows) or of its first rows.
 pub fn assess(ctx: &AttackContext<'_>, recon: &[f32]) -> Assessed {
-    Assessed { q: quality(recon, &ctx.eval.images, ctx.shape), recognised: ctx.recognise(recon) }
+    Assessed { q: quality(recon, &ctx.eval.images[..recon.len()], ctx.shape), recognised: ctx.recognise(recon) }
 }
 
 /// The curves of one reconstruction method.

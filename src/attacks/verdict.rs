@@ -409,7 +409,10 @@ mod tests {
             assert_eq!(md.lines().filter(|l| l.starts_with("| ") && l.contains(&name)).count(), 1, "{name}: {md}");
         }
         // Attacks with the same rule share a row, in canonical order of their first member.
-        assert!(md.contains("| `known-plaintext`, `statistical`, `inversion` |"), "{md}");
+        assert!(
+            md.contains("| `known-plaintext`, `statistical`, `inversion`, `split-inversion`, `split-known-pairs` |"),
+            "{md}"
+        );
         let rows: Vec<&str> = md.lines().skip(2).map(|l| l.split(" | ").next().unwrap()).collect();
         assert_eq!(
             rows,
@@ -417,7 +420,7 @@ mod tests {
                 "| `key-space`",
                 "| `wrong-key`",
                 "| `fine-tune`",
-                "| `known-plaintext`, `statistical`, `inversion`",
+                "| `known-plaintext`, `statistical`, `inversion`, `split-inversion`, `split-known-pairs`",
                 "| `label-frequency`",
                 "| `jigsaw`",
             ]

@@ -12,7 +12,7 @@
 pub mod customer;
 pub mod exchange;
 pub mod nopeek;
-mod party;
+pub mod party;
 pub mod provider;
 
 use std::cell::RefCell;
