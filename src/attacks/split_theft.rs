@@ -135,11 +135,30 @@ pub fn steal(
     Ok(points)
 }
 
-/// The middle between a random head and tail drawn from `seed`, untrained: its accuracy on `eval`.
-pub fn with_random_parts(a: &Architecture, middle: &Part<Cpu>, eval: &Split, seed: u64) -> anyhow::Result<f64> {
+/// The middle between a random head and tail drawn from `seed`, untrained: its output scores on
+/// `inputs` (rows of `features`).
+pub fn with_random_parts(
+    a: &Architecture,
+    middle: &Part<Cpu>,
+    inputs: &[f32],
+    features: usize,
+    seed: u64,
+) -> anyhow::Result<Vec<f32>> {
     let (dev, layers) = a.layers(seed, Some(middle));
-    let plan = Plan { epochs: 1, min_steps: 0, batch_size: 1, learning_rate: 0.0, seed };
-    eval_accuracy(&a.step(&dev, layers, &plan, 1), eval, a.classes)
+    scores_of(a, &dev, layers, inputs, features)
+}
+
+/// The output scores of the network `layers` (a whole network of this architecture, head to tail)
+/// on `inputs`, run across the cut as the arm runs it.
+pub fn scores_of(
+    a: &Architecture,
+    dev: &Cpu,
+    layers: Vec<Layer<Cpu>>,
+    inputs: &[f32],
+    features: usize,
+) -> anyhow::Result<Vec<f32>> {
+    let plan = Plan { epochs: 1, min_steps: 0, batch_size: 1, learning_rate: 0.0, seed: 0 };
+    a.step(dev, layers, &plan, 1).scores(inputs, features).map_err(|e| anyhow::anyhow!("evaluation failed: {e}"))
 }
 
 #[cfg(test)]
@@ -193,7 +212,8 @@ mod tests {
         let last = points[1];
         assert!(last.stolen > 0.9 && last.scratch > 0.9, "{points:?}: an easy task learnt both ways");
         // The middle between random parts is near chance (4 classes).
-        let random = with_random_parts(&a, &middle, &eval, 11).unwrap();
+        let scores = with_random_parts(&a, &middle, &eval.images, 64, 11).unwrap();
+        let random = accuracy(&argmax_rows(&scores, 4), &eval.labels);
         assert!(random < 0.6, "{random}");
     }
 
