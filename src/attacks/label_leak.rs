@@ -95,19 +95,20 @@ pub fn spherical_kmeans(x: &[f64], width: usize, k: usize, iterations: usize, se
 }
 
 /// Direction clustering of gradient rows into `classes` clusters within each group of rows (one
-/// training epoch's rows each), cluster ids made distinct across groups (group g's clusters are
-/// `g * classes ..`).
+/// training epoch's rows each; at most `iterations` k-means rounds), cluster ids made distinct
+/// across groups (group g's clusters are `g * classes ..`).
 pub fn cluster_directions(
     gradient: &[f32],
     width: usize,
     groups: &[std::ops::Range<usize>],
     classes: usize,
+    iterations: usize,
     seed: u64,
 ) -> Vec<usize> {
     let mut out = vec![0; gradient.len() / width.max(1)];
     for (g, rows) in groups.iter().enumerate() {
         let x = unit_rows(&gradient[rows.start * width..rows.end * width], width);
-        let c = spherical_kmeans(&x, width, classes, 50, seed ^ g as u64);
+        let c = spherical_kmeans(&x, width, classes, iterations, seed ^ g as u64);
         for (o, c) in out[rows.clone()].iter_mut().zip(c) {
             *o = g * classes + c;
         }
@@ -270,7 +271,7 @@ mod tests {
     fn direction_clusters_are_the_classes_and_frequencies_name_the_frequent_one() {
         let (classes, width, n) = (4, 16, 500);
         let (g, _, labels, priors, _) = tail_gradients(n, width, classes);
-        let cluster = cluster_directions(&g, width, &[0..n], classes, 1);
+        let cluster = cluster_directions(&g, width, &[0..n], classes, 50, 1);
         let truth = name_by_truth(&cluster, classes, &labels, classes);
         assert!(recovered(&cluster, &truth, &labels) > 0.99);
         let named = name_by_frequency(&cluster, classes, &priors);
@@ -283,7 +284,7 @@ mod tests {
     fn per_epoch_groups_get_their_own_clusters() {
         let (classes, width, n) = (4, 16, 200);
         let (g, _, labels, _, _) = tail_gradients(n, width, classes);
-        let cluster = cluster_directions(&g, width, &[0..100, 100..200], classes, 1);
+        let cluster = cluster_directions(&g, width, &[0..100, 100..200], classes, 50, 1);
         assert!(cluster[..100].iter().all(|&k| k < classes) && cluster[100..].iter().all(|&k| k >= classes));
         let truth = name_by_truth(&cluster, 2 * classes, &labels, classes);
         assert!(recovered(&cluster, &truth, &labels) > 0.99);
@@ -295,7 +296,7 @@ mod tests {
         let (classes, width, n) = (4, 16, 400);
         let g: Vec<f32> = (0..n * width).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels: Vec<u32> = (0..n).map(|i| (i % classes) as u32).collect();
-        let cluster = cluster_directions(&g, width, &[0..n], classes, 1);
+        let cluster = cluster_directions(&g, width, &[0..n], classes, 50, 1);
         let truth = name_by_truth(&cluster, classes, &labels, classes);
         assert!(recovered(&cluster, &truth, &labels) < 0.45);
     }
