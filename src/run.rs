@@ -94,7 +94,7 @@ impl PreparedArm {
             save_to: Some(folder.model_path(&self.config.name)),
         };
         let split = self.config.scheme.split().map(|s| {
-            let part = |p: &str| folder.customer_dir().join(&self.config.name).join(format!("{p}.safetensors"));
+            let part = |p: &str| folder.split_part_path(&self.config.name, p);
             let saves = SplitSaves {
                 middle: folder.model_path(&self.config.name),
                 head: part("head"),
@@ -245,7 +245,7 @@ pub fn run_experiment(
     let attacks = crate::attacks::registry::selected(&config.attacks);
     if !attacks.is_empty() {
         for arm in &arms {
-            if arm.customer().is_none() || control.stop_requested() {
+            if arm.config.is_baseline() || control.stop_requested() {
                 continue;
             }
             crate::attacks::run_on_folder(

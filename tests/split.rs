@@ -258,15 +258,19 @@ fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() 
     let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
     assert!(header.contains("\"fc2.weight\"") && !header.contains("fc1") && !header.contains("fc3"), "{header}");
     // Metrics rows, overhead and the keyed-arm attacks: split arms appear in the first two, and the
-    // attacks (for keyed arms) are not run on them.
+    // attacks for keyed arms are recorded as not applicable to them, saying why.
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert!(metrics.lines().any(|l| l.starts_with("split-noisy,")));
     let overhead = ppdl::overhead::OverheadReport::load(&run.join("overhead.json")).unwrap().unwrap();
     let names: Vec<&str> = overhead.split_arms.iter().map(|s| s.arm.as_str()).collect();
     assert_eq!(names, ["split-1", "split-noisy"]);
     assert!(overhead.split_arms[0].training.ratio.is_some());
-    let attacks = std::fs::read_to_string(run.join("attacks.json")).unwrap_or_default();
-    assert!(!attacks.contains("split-"), "{attacks}");
+    let attacks = ppdl::attacks::load_file(&run.join("attacks.json")).unwrap();
+    assert!(attacks.records.is_empty() && attacks.failures.is_empty(), "{attacks:?}");
+    for name in ["split-1", "split-noisy"] {
+        let na = attacks.not_applicable(name, "label-frequency").expect("recorded as not applicable");
+        assert!(na.reason.contains("split arm") && na.reason.contains("sees no labels"), "{}", na.reason);
+    }
     // The provider kept the gradients it received (40 steps of 50 rows fit the sample: all kept) and
     // the customer the true labels of those rows, identified by the seeded batch order.
     use ppdl::train::split::observed::{load_labels, ReceivedGradients};
@@ -283,6 +287,21 @@ fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() 
     let want: Vec<u32> = order.iter().map(|&i| train.labels[i] as u32).collect();
     assert_eq!(labels[..1000], want[..], "the kept labels are the first epoch's rows in batch order");
     assert!(text.contains("split-1") && text.contains("per epoch"), "{text}");
+
+    // `ppdl attack --arm` takes a split arm, and refuses the baseline naming the arms it takes.
+    let attack = |arm: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ppdl"))
+            .args(["attack", run.to_str().unwrap(), "--arm", arm])
+            .output()
+            .unwrap();
+        (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    };
+    let (code, out) = attack("split-noisy");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(ppdl::attacks::load_file(&run.join("attacks.json")).unwrap().not_applicable.len() == 2);
+    let (code, out) = attack("baseline");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("expected a keyed or split arm of this run, one of `split-1`, `split-noisy`"), "{out}");
 }
 
 /// `ppdl validate` on the run config with `arm` as its second arm: exit code 2 and the message.
@@ -325,14 +344,17 @@ fn bad_split_settings_exit_2_naming_file_line_field_and_expectation() {
 }
 
 #[test]
-fn the_keyed_attacks_are_not_expected_of_split_arms() {
+fn status_expects_every_enabled_attack_of_split_arms_recorded_or_not_applicable() {
     use ppdl::results::status::AttacksSeen;
     let tmp = tempfile::tempdir().unwrap();
-    let config = RUN_CONFIG.replace("enabled = [\"label-frequency\"]", "enabled = []");
-    let (code, text) = ppdl(tmp.path(), "run", &config);
+    let (code, text) = ppdl(tmp.path(), "run", RUN_CONFIG);
     assert_eq!(code, Some(0), "{text}");
-    let summary = ppdl::results::Summary::load(&tmp.path().join("run/summary.json")).unwrap();
-    let seen: Result<Option<AttacksSeen>, String> = Ok(None);
-    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &["label-frequency".to_string()], seen);
-    assert!(!status.detail().contains("split"), "split arms have no keyed attacks to miss: {}", status.detail());
+    let run = tmp.path().join("run");
+    let summary = ppdl::results::Summary::load(&run.join("summary.json")).unwrap();
+    let enabled = ["label-frequency".to_string()];
+    let seen = AttacksSeen::load(&run.join("attacks.json"));
+    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &enabled, seen);
+    assert_eq!(status.detail(), "", "the not-applicable entries complete the split arms");
+    let status = ppdl::results::RunStatus::derive(&summary, Some(2), &enabled, Ok(None));
+    assert!(status.detail().contains("split-1: label-frequency"), "{}", status.detail());
 }

@@ -89,14 +89,15 @@ impl Default for InversionParams {
 }
 
 pub fn run(ctx: &AttackContext<'_>, p: &InversionParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    let keyed = ctx.keyed()?;
     let d = ctx.features();
     let ns = clip_counts(&p.n, ctx.aux.len());
     let n_max = *ns.last().unwrap_or(&0);
     // --- Observation (simulation uses the key to encode): known pairs from the adversary half and the
     // customer's encoded queries (evaluation half).
     let pairs_raw = &ctx.aux.images[..n_max * d];
-    let pairs_enc = ctx.oracle.encode(pairs_raw);
-    let eval_enc = ctx.oracle.encode(&ctx.eval.images);
+    let pairs_enc = keyed.oracle.encode(pairs_raw);
+    let eval_enc = keyed.oracle.encode(&ctx.eval.images);
     let refs = references(ctx, &eval_enc);
 
     let plan = Plan {

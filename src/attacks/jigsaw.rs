@@ -129,7 +129,7 @@ impl Attack for Jigsaw {
         }
         let d = ctx.features();
         // --- Observation (simulation): the customer's encoded queries (evaluation half).
-        let eval_enc = ctx.oracle.encode(&ctx.eval.images);
+        let eval_enc = ctx.keyed()?.oracle.encode(&ctx.eval.images);
         let refs = references(ctx, &eval_enc);
         let mean = mean_image(&ctx.aux.images, d);
         let n = ctx.eval.len();
@@ -231,7 +231,7 @@ fn criteria(r: &AttackRecord) -> Vec<Criterion> {
 
 /// The arm's block scramble, or why the attack does not apply.
 fn block_scramble_of(ctx: &AttackContext<'_>) -> Result<BlockScramble, String> {
-    let specs = &ctx.privacy.transforms;
+    let specs = &ctx.keyed().map_err(|e| e.to_string())?.privacy.transforms;
     let labels = specs.iter().map(|s| s.label()).collect::<Vec<_>>().join(" + ");
     let scramble = match specs.as_slice() {
         [one] => {
@@ -261,7 +261,7 @@ fn mean_image(images: &[f32], d: usize) -> Vec<f32> {
 
 /// For each encoded block position, the raw block it holds (the oracle's ground truth).
 fn origin_of(ctx: &AttackContext<'_>, shape: ImageShape, s: BlockScramble) -> anyhow::Result<Vec<usize>> {
-    let TrueMap::FeatureWise { src, .. } = ctx.oracle.truth() else {
+    let TrueMap::FeatureWise { src, .. } = ctx.keyed()?.oracle.truth() else {
         anyhow::bail!("the block scramble has no feature-wise ground truth");
     };
     Ok(block_origins(src, shape, s.block))

@@ -41,7 +41,7 @@ impl Attack for KeySpace {
     }
 
     fn run(&self, ctx: &AttackContext<'_>, _: &NoParams, _: &Progress<'_>) -> anyhow::Result<AttackRecord> {
-        Ok(run(ctx))
+        run(ctx)
     }
 }
 
@@ -89,8 +89,9 @@ pub fn label_component(classes: usize, m: usize, permuted: bool) -> Component {
     }
 }
 
-pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
-    let p = ctx.privacy;
+pub fn run(ctx: &AttackContext<'_>) -> anyhow::Result<AttackRecord> {
+    let keyed = ctx.keyed()?;
+    let p = keyed.privacy;
     let d = ctx.features() as u64;
     let inputs = transform_components(&p.transforms, ctx.shape);
     let labels = label_component(ctx.classes, p.codes_per_class, p.label_permutation);
@@ -98,9 +99,9 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
     let continuous: u64 = inputs.iter().map(|c| c.continuous_dim).sum();
     // Composed permutations are one permutation (with flips, one signed permutation): the sum over
     // the list overstates the distinct input transforms.
-    let fw = ctx.family().feature_wise;
+    let fw = keyed.family().feature_wise;
     let cap = if fw && continuous == 0 {
-        log2_factorial(d) + if ctx.family().flips { d as f64 } else { 0.0 }
+        log2_factorial(d) + if keyed.family().flips { d as f64 } else { 0.0 }
     } else {
         f64::INFINITY
     };
@@ -152,7 +153,7 @@ pub fn run(ctx: &AttackContext<'_>) -> AttackRecord {
             labels.bits
         ),
     };
-    r
+    Ok(r)
 }
 
 /// The rule's criterion: the discrete bits, or the continuous dimension when there is one.

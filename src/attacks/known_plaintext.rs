@@ -271,16 +271,17 @@ pub fn varying_features(x: &[f32], d: usize) -> Vec<bool> {
 }
 
 pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    let keyed = ctx.keyed()?;
     let d = ctx.features();
-    let family = ctx.family();
+    let family = keyed.family();
     let ns = clip_counts(&p.n, ctx.aux.len());
     let n_max = *ns.last().unwrap_or(&0);
 
     // --- Observation (simulation uses the key to encode): n_max known pairs from the adversary half,
     // and the customer's encoded queries (evaluation half) to decode.
     let pairs_raw = &ctx.aux.images[..n_max * d];
-    let pairs_enc = ctx.oracle.encode(pairs_raw);
-    let eval_enc = ctx.oracle.encode(&ctx.eval.images);
+    let pairs_enc = keyed.oracle.encode(pairs_raw);
+    let eval_enc = keyed.oracle.encode(&ctx.eval.images);
     let refs = references(ctx, &eval_enc);
 
     let x_label = "known pairs n";
@@ -302,7 +303,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progres
     let mut stopped = false;
     let steps = ns.len() * (1 + usize::from(family.feature_wise) + usize::from(family.separable));
     let mut done = 0;
-    let truth = ctx.oracle.truth().clone();
+    let truth = keyed.oracle.truth().clone();
     let mut first_full_key: Option<usize> = None;
     let mut last_matching: Option<(usize, Quality, FeatureMap)> = None;
     let mut last_ls: Option<(usize, Quality, AffineDecoder)> = None;

@@ -12,7 +12,7 @@
 use serde_json::json;
 
 use super::assignment::assign;
-use super::registry::{ranges, Attack, Need, ResultKind};
+use super::registry::{ranges, Attack, Need, ResultKind, Scheme};
 use super::verdict::{on_scale_thresholds, Spec};
 use super::wrong_key::with_provider_model;
 use super::{accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
@@ -33,6 +33,17 @@ impl Attack for LabelFrequency {
     fn check(p: &LabelFrequencyParams) -> Result<(), (String, String)> {
         ranges::counts("n", &p.n)?;
         ranges::positive("group_samples", p.group_samples)
+    }
+
+    fn not_for(scheme: Scheme) -> String {
+        match scheme {
+            Scheme::Split => {
+                "split arm (U-shaped): the customer's tail computes the loss, so the provider sees no labels \
+                              or output codes to count; label-leakage attacks the gradients it receives instead"
+                    .into()
+            }
+            other => other.not_for().into(),
+        }
     }
 
     fn rule() -> Spec {
@@ -204,6 +215,7 @@ pub fn predict_classes(scores: &[f32], outputs: usize, class_of_code: &[usize], 
 }
 
 pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    let keyed = ctx.keyed()?;
     let (c, m) = (ctx.classes, ctx.codes_per_class());
     let outputs = c * m;
     // --- Observation: the provider's training codes and encoded inputs (what it trained on), the
@@ -216,8 +228,8 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
         priors[y as usize] += 1.0 / ctx.aux.len().max(1) as f64;
     }
     let group_rows = p.group_samples.min(provider.inputs().len());
-    let eval_enc = ctx.oracle.encode(&ctx.eval.images);
-    let truth = ctx.oracle.codec().clone();
+    let eval_enc = keyed.oracle.encode(&ctx.eval.images);
+    let truth = keyed.oracle.codec().clone();
 
     let (group_scores, eval_scores) = if ctx.provider_model.is_file() {
         with_provider_model(ctx, |score| {
@@ -278,7 +290,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
                 "its model and the encoded training inputs (to group split codes)".into(),
                 "the customer's encoded queries and its own outputs (evaluation half)".into(),
             ],
-            knowledge: if ctx.privacy.label_permutation {
+            knowledge: if keyed.privacy.label_permutation {
                 "the number of classes C and codes per class m (public), not the assignment".into()
             } else {
                 "the scheme: labels are not permuted (codes in class order), so the assignment is public".into()
@@ -300,7 +312,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
     let grp_cl = grp_classes.last_y();
     // A scheme that does not permute labels keeps codes in class order (code k is class k / m): the
     // public scheme gives the provider the assignment without counting anything.
-    let public = (!ctx.privacy.label_permutation).then(|| (0..outputs).map(|k| k / m).collect::<Vec<usize>>());
+    let public = (!keyed.privacy.label_permutation).then(|| (0..outputs).map(|k| k / m).collect::<Vec<usize>>());
     let public_cl = public.as_ref().map(|map| score_map(map, &truth).0);
     let (best, variant) = match (public_cl, grp_cl) {
         (Some(p), _) if p >= freq_cl && grp_cl.is_none_or(|g| p >= g) => (p, "public assignment: labels not permuted"),

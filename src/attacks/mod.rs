@@ -33,8 +33,10 @@ pub mod key_space;
 pub mod known_plaintext;
 pub mod label_frequency;
 pub mod label_leak;
+pub mod label_leakage;
 pub mod linalg;
 pub mod metrics;
+pub mod model_theft;
 pub mod nn;
 pub mod oracle;
 pub mod recon;
@@ -45,6 +47,7 @@ pub mod split_theft;
 pub mod statistical;
 pub mod verdict;
 pub mod wrong_key;
+pub mod wrong_parts;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
@@ -61,7 +64,7 @@ pub use crate::results::attacks::{
 };
 pub use oracle::Oracle;
 pub use record::load_file;
-pub use registry::{AnyAttack, Attack};
+pub use registry::{AnyAttack, Attack, Scheme};
 
 /// The attacks, in canonical order (the order of attacks.json, tables and figures). A new attack is a
 /// file of this module implementing [`Attack`], its `pub mod` line above and one entry here.
@@ -69,9 +72,11 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &key_space::KeySpace,
     &wrong_key::WrongKey,
     &fine_tune::FineTune,
+    &model_theft::ModelTheft,
     &known_plaintext::KnownPlaintext,
     &statistical::Statistical,
     &label_frequency::LabelFrequency,
+    &label_leakage::LabelLeakage,
     &inversion::Inversion,
     &jigsaw::Jigsaw,
 ];
@@ -82,25 +87,29 @@ pub type Event = crate::train::Event<AttackRecord>;
 /// Parameter naming the size of the evaluation half an attack was scored on (for intervals).
 pub const EVALUATION_SAMPLES: &str = "evaluation_samples";
 
-use crate::config::{Config, PrivacyConfig, TransformSpec};
+use crate::config::{Config, PrivacyConfig, SchemeConfig, SplitConfig, TransformSpec};
 use crate::data::{Dataset, ImageShape, Split};
 use crate::error::InputError;
+use crate::model::split::{network_layers, split_layers, Part, SplitPlan};
 use crate::results::RunFolder;
 use crate::scheme::key::KeyContext;
 use crate::scheme::transforms::{self as scheme_transforms, DescribePrivacy, Structure};
 use crate::scheme::{EncodedTrainingSet, KeyFile, SecretKey};
+use crate::train::split::SplitSaves;
 use crate::train::Control;
 use registry::Need;
 
 /// Everything the attacks draw on for one run. Recovery code receives only observations made from
-/// it, never the context (which holds the [`Oracle`]).
+/// it, never the context (which holds the [`Oracle`] of a keyed arm and the customer's parts of a
+/// split arm).
 pub struct AttackContext<'a> {
     /// The experiment's config. Public to the adversary (Kerckhoffs): the architecture, the transform
-    /// list and its parameters, label splitting. Not the key.
+    /// list and its parameters, label splitting, the cut. Not the key.
     pub config: &'a Config,
-    /// The attacked arm's name and its keyed settings (public too; its key is the oracle's).
+    /// The attacked arm's name.
     pub arm: &'a str,
-    pub privacy: &'a PrivacyConfig,
+    /// What is attacked: a keyed arm's key or a split arm's cut ([`Self::keyed`], [`Self::split`]).
+    pub target: Target<'a>,
     pub shape: ImageShape,
     pub classes: usize,
     /// The adversary half of the test split (labelled raw samples of the customer's distribution).
@@ -108,10 +117,9 @@ pub struct AttackContext<'a> {
     /// The evaluation half: raw truth for scoring, and the customer's queries once encoded.
     pub eval: Split,
     pub aux_description: String,
+    /// The provider's trained model: the whole network of a keyed arm, the middle of a split arm
+    /// (`provider/ARM/model.safetensors`).
     pub provider_model: PathBuf,
-    /// The key holder (simulation only).
-    pub oracle: Oracle,
-    provider_train: ProviderTrain<'a>,
     samples: Option<Samples>,
     /// Trained on first use (scoring only; see [`recon`]).
     recogniser: std::cell::OnceCell<Option<Recogniser>>,
@@ -126,29 +134,33 @@ struct Recogniser {
     model: crate::model::arch::Mlp1<dfdx::prelude::Cpu>,
 }
 
-/// The run's sample images (samples.json) as the provider received them.
+/// The run's sample images (samples.json): as the customer has them and, for a keyed arm, as the
+/// provider received them.
 struct Samples {
     folder: RunFolder,
-    /// Flattened encoded images.
+    /// Flattened raw images.
+    raw: Vec<f32>,
+    /// Flattened encoded images (keyed arms; empty for split arms).
     encoded: Vec<f32>,
     indices: Vec<usize>,
 }
 
-enum ProviderTrain<'a> {
-    Given(&'a EncodedTrainingSet),
-    Encoded(EncodedTrainingSet),
-    None,
+/// What an attack attacks: a keyed arm or a split arm, with what the simulation holds of each.
+pub enum Target<'a> {
+    Keyed(KeyedTarget<'a>),
+    Split(SplitTarget<'a>),
 }
 
-impl AttackContext<'_> {
-    pub fn codes_per_class(&self) -> usize {
-        self.privacy.codes_per_class
-    }
+/// A keyed arm: its public settings, the key holder, the encoded training set.
+pub struct KeyedTarget<'a> {
+    /// The keyed settings (public; the key is the oracle's).
+    pub privacy: &'a PrivacyConfig,
+    /// The key holder (simulation only).
+    pub oracle: Oracle,
+    provider_train: ProviderTrain<'a>,
+}
 
-    pub fn features(&self) -> usize {
-        self.shape.features()
-    }
-
+impl KeyedTarget<'_> {
     /// What the provider holds from training: the encoded training set and its output codes.
     pub fn provider_training_set(&self) -> anyhow::Result<&EncodedTrainingSet> {
         match &self.provider_train {
@@ -158,6 +170,104 @@ impl AttackContext<'_> {
         }
     }
 
+    /// The public transform family (known to the adversary; the key is not).
+    pub fn family(&self) -> Family {
+        Family::of(&self.privacy.transforms)
+    }
+}
+
+/// A split arm: its public settings and cut, where its three parts are, and the customer's data
+/// (simulation only: to make what the provider observes and to score).
+pub struct SplitTarget<'a> {
+    /// The split settings (public: the cut, the tail, the noise and NoPeek settings).
+    pub split: &'a SplitConfig,
+    pub plan: SplitPlan,
+    /// The trained parts: the customer's head and tail, the provider's middle.
+    pub parts: SplitSaves,
+    /// The customer's raw training split (customer knowledge, never the provider's).
+    pub train: &'a Split,
+    arch: crate::config::Arch,
+    shape: ImageShape,
+    classes: usize,
+}
+
+/// The three parts of a split arm, on the CPU.
+pub struct SplitParts {
+    pub head: Part<dfdx::prelude::Cpu>,
+    pub middle: Part<dfdx::prelude::Cpu>,
+    pub tail: Part<dfdx::prelude::Cpu>,
+}
+
+impl SplitTarget<'_> {
+    /// The parts of this architecture and cut, initialised at random from `seed` (the adversary's
+    /// own guesses: it knows the architecture, not the weights).
+    pub fn fresh_parts(&self, seed: u64) -> SplitParts {
+        use dfdx::prelude::*;
+        let dev = Cpu::seed_from_u64(seed);
+        let (head, middle, tail) = split_layers(network_layers(self.arch, &dev, self.shape, self.classes), self.plan);
+        SplitParts { head, middle, tail }
+    }
+
+    /// The trained parts as the run saved them (head and tail: the customer's; middle: the provider's).
+    pub fn load_parts(&self) -> anyhow::Result<SplitParts> {
+        let mut p = self.fresh_parts(0);
+        p.head.load(&self.parts.head)?;
+        p.middle.load(&self.parts.middle)?;
+        p.tail.load(&self.parts.tail)?;
+        Ok(p)
+    }
+}
+
+enum ProviderTrain<'a> {
+    Given(&'a EncodedTrainingSet),
+    Encoded(EncodedTrainingSet),
+    None,
+}
+
+impl<'a> AttackContext<'a> {
+    /// The kind of arm attacked.
+    pub fn scheme(&self) -> Scheme {
+        match self.target {
+            Target::Keyed(_) => Scheme::Keyed,
+            Target::Split(_) => Scheme::Split,
+        }
+    }
+
+    /// The keyed arm attacked (an error on a split arm: attacks declare their [`Scheme`]s).
+    pub fn keyed(&self) -> anyhow::Result<&KeyedTarget<'a>> {
+        match &self.target {
+            Target::Keyed(k) => Ok(k),
+            Target::Split(_) => Err(anyhow::anyhow!("`{}` is a split arm, not a keyed one", self.arm)),
+        }
+    }
+
+    /// The split arm attacked (an error on a keyed arm).
+    pub fn split(&self) -> anyhow::Result<&SplitTarget<'a>> {
+        match &self.target {
+            Target::Split(s) => Ok(s),
+            Target::Keyed(_) => Err(anyhow::anyhow!("`{}` is a keyed arm, not a split one", self.arm)),
+        }
+    }
+
+    /// Output codes per class: the keyed arm's label splitting; 1 for a split arm (true labels,
+    /// which stay with the customer's tail).
+    pub fn codes_per_class(&self) -> usize {
+        match &self.target {
+            Target::Keyed(k) => k.privacy.codes_per_class,
+            Target::Split(_) => 1,
+        }
+    }
+
+    pub fn features(&self) -> usize {
+        self.shape.features()
+    }
+
+    /// What the provider holds from training, for a keyed arm: the encoded training set and its
+    /// output codes.
+    pub fn provider_training_set(&self) -> anyhow::Result<&EncodedTrainingSet> {
+        self.keyed()?.provider_training_set()
+    }
+
     pub fn stop_requested(&self) -> bool {
         self.control.stop_requested()
     }
@@ -165,10 +275,17 @@ impl AttackContext<'_> {
     /// The encoded sample images of samples.json (flattened), if the run has them: reconstruction
     /// attacks decode them for the figures.
     pub fn samples_encoded(&self) -> Option<&[f32]> {
-        self.samples.as_ref().map(|s| s.encoded.as_slice())
+        self.samples.as_ref().map(|s| s.encoded.as_slice()).filter(|e| !e.is_empty())
     }
 
-    /// Store one attack's reconstructions of the sample images (from [`Self::samples_encoded`]) in
+    /// The raw sample images of samples.json (flattened), if the run has them: split attacks make
+    /// what the provider observed for them and reconstruct them for the figures.
+    pub fn samples_raw(&self) -> Option<&[f32]> {
+        self.samples.as_ref().map(|s| s.raw.as_slice()).filter(|r| !r.is_empty())
+    }
+
+    /// Store one attack's reconstructions of the sample images (from [`Self::samples_encoded`] or
+    /// [`Self::samples_raw`]) in
     /// samples.json; failures are logged, not fatal.
     pub fn add_reconstruction(&self, attack: &str, label: String, quality: &metrics::Quality, images: &[f32]) {
         let Some(s) = &self.samples else { return };
@@ -226,7 +343,9 @@ impl AttackContext<'_> {
             .iter()
             .filter(|n| match n {
                 Need::ProviderModel => !self.provider_model.is_file(),
-                Need::ProviderTrainingSet => matches!(self.provider_train, ProviderTrain::None),
+                Need::ProviderTrainingSet => {
+                    matches!(&self.target, Target::Keyed(KeyedTarget { provider_train: ProviderTrain::None, .. }))
+                }
             })
             .map(|n| n.describe())
             .collect();
@@ -240,12 +359,11 @@ impl AttackContext<'_> {
 
     /// A record of attack `A` with the common fields filled in; the attack sets the rest.
     pub fn new_record<A: Attack>(&self, threat_model: ThreatModel, aux_data: String) -> AttackRecord {
-        AttackRecord::new(A::NAME, A::TITLE, self.privacy.describe(), threat_model, aux_data)
-    }
-
-    /// The public transform family (known to the adversary; the key is not).
-    pub fn family(&self) -> Family {
-        Family::of(&self.privacy.transforms)
+        let scheme = match &self.target {
+            Target::Keyed(k) => k.privacy.describe(),
+            Target::Split(s) => crate::config::SchemeConfig::Split(s.split.clone()).describe(),
+        };
+        AttackRecord::new(A::NAME, A::TITLE, scheme, threat_model, aux_data)
     }
 }
 
@@ -346,6 +464,19 @@ pub struct AttackInputs<'a> {
     pub folder: Option<&'a RunFolder>,
 }
 
+/// What [`run_split_attacks`] needs from a run.
+pub struct SplitInputs<'a> {
+    pub config: &'a Config,
+    /// The attacked (split) arm's name and settings.
+    pub arm: &'a str,
+    pub split: &'a SplitConfig,
+    pub dataset: &'a Dataset,
+    /// Where the trained parts are (the middle is the provider's model).
+    pub parts: SplitSaves,
+    /// The run folder, if any: its samples receive the attacks' reconstructions.
+    pub folder: Option<&'a RunFolder>,
+}
+
 /// Divide the test split into the adversary half and the evaluation half (seeded shuffle). The
 /// `reserved` positions (the sample images shown in figures) always go to the evaluation half, so
 /// their reconstructions are of data the adversary never saw.
@@ -410,43 +541,102 @@ pub fn run_attacks(
         }
         None => ProviderTrain::None,
     };
-    let samples = folder.and_then(|f| {
-        match crate::results::samples::SamplesFile::load(&crate::results::samples::SamplesFile::path(f, arm)) {
-            Ok(Some(file)) if file.shape == Some(dataset.shape) && !file.encoded.is_empty() => {
-                Some(Samples { folder: f.clone(), encoded: file.encoded.concat(), indices: file.indices })
-            }
-            Ok(_) => None,
-            Err(e) => {
-                let _ = events.send(Event::Log(format!("attacks: samples.json not used: {e:#}")));
-                None
-            }
-        }
-    });
+    let samples = load_samples(folder, arm, dataset, true, events);
     let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
     let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
     let ctx = AttackContext {
         config,
         arm,
-        privacy,
+        target: Target::Keyed(KeyedTarget { privacy, oracle, provider_train }),
         shape: dataset.shape,
         classes: dataset.classes,
         aux,
         eval,
         aux_description,
         provider_model,
-        oracle,
-        provider_train,
         samples,
         recogniser: std::cell::OnceCell::new(),
         events,
         control,
     };
+    run_kinds(&ctx, kinds)
+}
+
+/// Run `kinds` on one split arm's parts, as [`run_attacks`] does on a keyed arm.
+pub fn run_split_attacks(
+    inputs: SplitInputs<'_>,
+    kinds: &[&dyn AnyAttack],
+    events: &Sender<Event>,
+    control: &Control,
+) -> anyhow::Result<AttacksFile> {
+    let SplitInputs { config, arm, split, dataset, parts, folder } = inputs;
+    let plan = SplitPlan::new(config.model.arch, split.cut, split.tail)
+        .map_err(|(field, expected)| InputError::new(format!("arm `{arm}`: field `{field}`: expected {expected}")))?;
+    let samples = load_samples(folder, arm, dataset, false, events);
+    let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
+    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
+    let ctx = AttackContext {
+        config,
+        arm,
+        provider_model: parts.middle.clone(),
+        target: Target::Split(SplitTarget {
+            split,
+            plan,
+            parts,
+            train: &dataset.train,
+            arch: config.model.arch,
+            shape: dataset.shape,
+            classes: dataset.classes,
+        }),
+        shape: dataset.shape,
+        classes: dataset.classes,
+        aux,
+        eval,
+        aux_description,
+        samples,
+        recogniser: std::cell::OnceCell::new(),
+        events,
+        control,
+    };
+    Ok(run_kinds(&ctx, kinds))
+}
+
+/// The arm's sample images, if the run folder has them (raw, and encoded for a keyed arm).
+fn load_samples(
+    folder: Option<&RunFolder>,
+    arm: &str,
+    dataset: &Dataset,
+    keyed: bool,
+    events: &Sender<Event>,
+) -> Option<Samples> {
+    let f = folder?;
+    let used = |file: &crate::results::samples::SamplesFile| {
+        file.shape == Some(dataset.shape) && !(if keyed { &file.encoded } else { &file.raw }).is_empty()
+    };
+    match crate::results::samples::SamplesFile::load(&crate::results::samples::SamplesFile::path(f, arm)) {
+        Ok(Some(file)) if used(&file) => Some(Samples {
+            folder: f.clone(),
+            raw: file.raw.concat(),
+            encoded: file.encoded.concat(),
+            indices: file.indices,
+        }),
+        Ok(_) => None,
+        Err(e) => {
+            let _ = events.send(Event::Log(format!("attacks: samples.json not used: {e:#}")));
+            None
+        }
+    }
+}
+
+/// Run `kinds` in `ctx`: records, failures and attacks that do not apply, reported as events.
+fn run_kinds(ctx: &AttackContext<'_>, kinds: &[&dyn AnyAttack]) -> AttacksFile {
+    let (config, arm, events, control) = (ctx.config, ctx.arm, ctx.events, ctx.control);
     let mut file = AttacksFile::default();
     for &kind in kinds {
         if control.stop_requested() {
             break;
         }
-        if let Err(reason) = kind.applies(&ctx) {
+        if let Err(reason) = kind.applies(ctx) {
             file.not_applicable.push(NotApplicable { arm: arm.to_string(), name: kind.name().into(), reason });
             continue;
         }
@@ -456,7 +646,7 @@ pub fn run_attacks(
         let table = config.attacks.tables.get(&registry::table_name(kind.name()));
         let result = match ctx.missing(kind.needs()) {
             Some(why) => Ok(Err(anyhow::anyhow!("skipped: it needs {why}"))),
-            None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kind.run_with(&ctx, table, &progress))),
+            None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kind.run_with(ctx, table, &progress))),
         };
         let result = match result {
             Ok(r) => r,
@@ -535,29 +725,48 @@ pub fn run_on_folder(
     control: &Control,
 ) -> anyhow::Result<AttacksFile> {
     let arms = config.arms();
-    let Some(privacy) = arms.iter().find(|a| a.name == arm).and_then(|a| a.scheme.keyed()) else {
-        return Err(
-            InputError::new(format!("no keyed arm named `{arm}` in this run (attacks need a keyed arm)")).into()
-        );
+    let scheme = arms.iter().find(|a| a.name == arm).map(|a| &a.scheme);
+    let stage = || {
+        let names = kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ");
+        let _ = events.send(Event::Stage(format!("attacks on `{arm}`: {names}")));
     };
-    let ctx = KeyContext::of(dataset, privacy);
-    let key = KeyFile::load(&folder.key_path(arm), &ctx)?;
-    let inputs = AttackInputs {
-        config,
-        arm,
-        privacy,
-        dataset,
-        key,
-        provider_model: folder.model_path(arm),
-        provider_digests: Some(folder.provider_digests_path(arm)),
-        provider_train,
-        folder: Some(folder),
+    let fresh = match scheme {
+        Some(SchemeConfig::Keyed(privacy)) => {
+            let ctx = KeyContext::of(dataset, privacy);
+            let key = KeyFile::load(&folder.key_path(arm), &ctx)?;
+            stage();
+            let inputs = AttackInputs {
+                config,
+                arm,
+                privacy,
+                dataset,
+                key,
+                provider_model: folder.model_path(arm),
+                provider_digests: Some(folder.provider_digests_path(arm)),
+                provider_train,
+                folder: Some(folder),
+            };
+            run_attacks(inputs, kinds, events, control)
+        }
+        Some(SchemeConfig::Split(split)) => {
+            stage();
+            let parts = SplitSaves {
+                middle: folder.model_path(arm),
+                head: folder.split_part_path(arm, "head"),
+                tail: folder.split_part_path(arm, "tail"),
+                received: folder.received_gradients_path(arm),
+                received_labels: folder.received_labels_path(arm),
+            };
+            let inputs = SplitInputs { config, arm, split, dataset, parts, folder: Some(folder) };
+            run_split_attacks(inputs, kinds, events, control)?
+        }
+        _ => {
+            return Err(InputError::new(format!(
+                "no keyed or split arm named `{arm}` in this run (attacks need a keyed or a split arm)"
+            ))
+            .into())
+        }
     };
-    let _ = events.send(Event::Stage(format!(
-        "attacks on `{arm}`: {}",
-        kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
-    )));
-    let fresh = run_attacks(inputs, kinds, events, control);
     let path = folder.attacks_path();
     let file = if merge && path.is_file() {
         let mut old = load_file(&path)?;
@@ -572,7 +781,7 @@ pub fn run_on_folder(
 }
 
 /// `ppdl attack RUN_DIR [--only NAME] [--arm NAME]`: re-run attacks on a saved run without
-/// retraining, on every keyed arm or the one named.
+/// retraining, on every keyed and split arm or the one named.
 pub fn rerun(
     run_dir: &Path,
     only: Option<&str>,
@@ -598,13 +807,13 @@ pub fn rerun(
         }
     };
     let summary = folder.load_summary()?;
-    let keyed: Vec<String> = match arm {
-        Some(name) => vec![summary.keyed_arm(name, run_dir)?.name.clone()],
-        None => summary.keyed_arms().map(|a| a.name.clone()).collect(),
+    let attacked: Vec<String> = match arm {
+        Some(name) => vec![summary.attacked_arm(name, run_dir)?.name.clone()],
+        None => summary.attacked_arms().map(|a| a.name.clone()).collect(),
     };
     let need_model: Vec<&str> =
         kinds.iter().filter(|k| k.needs().contains(&Need::ProviderModel)).map(|k| k.name()).collect();
-    for arm in &keyed {
+    for arm in &attacked {
         let model = folder.model_path(arm);
         if !model.is_file() && !need_model.is_empty() {
             return Err(InputError::new(format!(
@@ -622,7 +831,7 @@ pub fn rerun(
     let mut file = AttacksFile::default();
     // Records of the attacks and arms not re-run are kept (`--only`, `--arm`); a full re-run
     // replaces them all.
-    for (i, name) in keyed.iter().enumerate() {
+    for (i, name) in attacked.iter().enumerate() {
         let merge = only.is_some() || arm.is_some() || i > 0;
         file = run_on_folder(&config, name, &dataset, &folder, None, &kinds, merge, events, control)?;
         if control.stop_requested() {

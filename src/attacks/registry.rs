@@ -31,6 +31,38 @@ pub enum ResultKind {
     LabelRecovery,
 }
 
+/// The kinds of protected arm an attack can target (the baseline is never attacked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Keyed input transforms with label protection: the adversary faces a secret key.
+    Keyed,
+    /// U-shaped split learning: the adversary sees cut-layer activations and gradients.
+    Split,
+}
+
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Keyed => "keyed",
+            Scheme::Split => "split",
+        }
+    }
+
+    /// Why an attack made for other schemes does not apply to an arm of this one.
+    pub fn not_for(self) -> &'static str {
+        match self {
+            Scheme::Keyed => {
+                "keyed arm: this attack targets a split arm's cut (cut-layer activations and gradients, the provider's \
+                 middle layers); a keyed arm's provider holds the whole network and the encoded inputs instead"
+            }
+            Scheme::Split => {
+                "split arm: the provider never sees the customer's inputs, encoded or raw, only cut-layer \
+                 activations, and there is no key to attack"
+            }
+        }
+    }
+}
+
 /// What an attack draws on beyond the public scheme and the adversary's public data (the adversary
 /// half of the test split, from which known pairs are made through the oracle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +93,9 @@ pub trait Attack: Sync + 'static {
     const RESULT: ResultKind;
     /// What it needs from the run (it is skipped, saying why, when one is missing).
     const NEEDS: &'static [Need] = &[];
+    /// The kinds of arm it attacks; on the others it is recorded as not applicable, saying why
+    /// ([`Attack::not_for`]).
+    const SCHEMES: &'static [Scheme] = &[Scheme::Keyed];
     /// Its `[attacks.NAME]` table: every field with a serde default, `deny_unknown_fields`.
     /// [`NoParams`] for an attack without parameters.
     type Params: Serialize + DeserializeOwned + Default;
@@ -73,8 +108,13 @@ pub trait Attack: Sync + 'static {
     /// The verdict rule (`super::verdict` decides with it; README prints it).
     fn rule() -> Spec;
 
-    /// Err(why) when the attack does not apply to the arm's scheme (recorded as not applicable, not
-    /// as a failure).
+    /// Why it does not apply to an arm of `scheme` (one not in [`Attack::SCHEMES`]).
+    fn not_for(scheme: Scheme) -> String {
+        scheme.not_for().into()
+    }
+
+    /// Err(why) when the attack does not apply to this arm of one of its [`Attack::SCHEMES`]
+    /// (recorded as not applicable, not as a failure).
     fn applies(_ctx: &AttackContext<'_>) -> Result<(), String> {
         Ok(())
     }
@@ -100,8 +140,9 @@ pub trait AnyAttack: Sync {
     fn title(&self) -> &'static str;
     fn result(&self) -> ResultKind;
     fn needs(&self) -> &'static [Need];
+    fn schemes(&self) -> &'static [Scheme];
     fn rule(&self) -> Spec;
-    /// Err(why) when it does not apply to the arm's scheme.
+    /// Err(why) when it does not apply to the arm: another kind of scheme, or [`Attack::applies`].
     fn applies(&self, ctx: &AttackContext<'_>) -> Result<(), String>;
     /// Its parameter table with every default filled in, after reading and checking `given` (the
     /// table as written, if any). Err((field inside the table, what was expected)).
@@ -128,10 +169,17 @@ impl<A: Attack> AnyAttack for A {
     fn needs(&self) -> &'static [Need] {
         A::NEEDS
     }
+    fn schemes(&self) -> &'static [Scheme] {
+        A::SCHEMES
+    }
     fn rule(&self) -> Spec {
         A::rule()
     }
     fn applies(&self, ctx: &AttackContext<'_>) -> Result<(), String> {
+        let scheme = ctx.scheme();
+        if !A::SCHEMES.contains(&scheme) {
+            return Err(A::not_for(scheme));
+        }
         A::applies(ctx)
     }
     fn resolve_table(&self, given: Option<&toml::Value>) -> Result<toml::Table, (String, String)> {

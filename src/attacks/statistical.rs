@@ -378,20 +378,21 @@ pub fn pca_alignment(
 }
 
 pub fn run(ctx: &AttackContext<'_>, p: &StatisticalParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
+    let keyed = ctx.keyed()?;
     let d = ctx.features();
-    let family = ctx.family();
+    let family = keyed.family();
     let noise_var = family.noise_sigma * family.noise_sigma;
     // --- Observation (simulation): the provider's encoded training set (made by the customer with the
     // key during the run) and the customer's encoded queries (evaluation half).
     let provider = ctx.provider_training_set()?;
     let held = provider.inputs().images();
     let ns = clip_counts(&p.n, provider.inputs().len());
-    let eval_enc = ctx.oracle.encode(&ctx.eval.images);
+    let eval_enc = keyed.oracle.encode(&ctx.eval.images);
     let refs = references(ctx, &eval_enc);
     // Public raw data: the adversary half, unpaired.
     let raw = Stats::of(&ctx.aux.images, d, 0.0);
     let raw_varying: Vec<bool> = raw.std.iter().map(|&s| s > 1e-9).collect();
-    let truth = ctx.oracle.truth().clone();
+    let truth = keyed.oracle.truth().clone();
     let mut raw_eigen: Option<(Vec<f64>, Vec<f64>)> = None;
 
     let x_label = "encoded samples seen";

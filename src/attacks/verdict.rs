@@ -417,8 +417,10 @@ mod tests {
                 "| `key-space`",
                 "| `wrong-key`",
                 "| `fine-tune`",
+                "| `model-theft`",
                 "| `known-plaintext`, `statistical`, `inversion`",
                 "| `label-frequency`",
+                "| `label-leakage`",
                 "| `jigsaw`",
             ]
         );

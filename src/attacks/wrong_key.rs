@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
-use super::registry::{ranges, Attack, Need, ResultKind};
+use super::registry::{ranges, Attack, Need, ResultKind, Scheme};
 use super::verdict::{evaluation_samples, on_scale_thresholds, proportion_interval, Spec};
 use super::{accuracy, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::model::arch::{with_net, Net, WithNet};
@@ -28,6 +28,8 @@ impl Attack for WrongKey {
     const TITLE: &'static str = "Stolen model without the key (raw inputs, wrong keys)";
     const RESULT: ResultKind = ResultKind::ModelTheft;
     const NEEDS: &'static [Need] = &[Need::ProviderModel];
+    /// On a split arm: the provider's middle between random heads and tails (`super::wrong_parts`).
+    const SCHEMES: &'static [Scheme] = &[Scheme::Keyed, Scheme::Split];
     type Params = WrongKeyParams;
 
     fn check(p: &WrongKeyParams) -> Result<(), (String, String)> {
@@ -54,7 +56,10 @@ impl Attack for WrongKey {
         p: &WrongKeyParams,
         progress: &Progress<'_>,
     ) -> anyhow::Result<AttackRecord> {
-        run(ctx, p, progress)
+        match ctx.scheme() {
+            Scheme::Split => super::wrong_parts::run(ctx, p, progress),
+            Scheme::Keyed => run(ctx, p, progress),
+        }
     }
 }
 
@@ -154,12 +159,13 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>)
     let (c, m) = (ctx.classes, ctx.codes_per_class());
     let outputs = c * m;
     let chance = 1.0 / c as f64;
-    let privacy = ctx.privacy;
+    let keyed = ctx.keyed()?;
+    let privacy = keyed.privacy;
     let total = p.keys + 2;
 
     // --- Observation (simulation). The right key only makes the customer's queries for the
     // reference accuracy; wrong keys are fresh secrets, unrelated to the customer's.
-    let right_eval = ctx.oracle.encode(&ctx.eval.images);
+    let right_eval = keyed.oracle.encode(&ctx.eval.images);
     let identity = identity_codec(c, m);
 
     let mut r = ctx.new_record::<WrongKey>(
@@ -187,8 +193,8 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>)
         let raw_fitted = accuracy(&predict_with_map(&raw_eval, outputs, &map), &ctx.eval.labels);
         // --- Scoring references (use the key): the true label map on raw inputs (upper bound), and the
         // customer's own accuracy with the right key.
-        let raw_true_map = accuracy(&ctx.oracle.codec().predict(&raw_eval), &ctx.eval.labels);
-        let right_key = accuracy(&ctx.oracle.codec().predict(&score(&right_eval)), &ctx.eval.labels);
+        let raw_true_map = accuracy(&keyed.oracle.codec().predict(&raw_eval), &ctx.eval.labels);
+        let right_key = accuracy(&keyed.oracle.codec().predict(&score(&right_eval)), &ctx.eval.labels);
         progress.report(2, total);
         for (i, key) in wrong_keys(ctx.config.seed, p.keys).into_iter().enumerate() {
             if ctx.stop_requested() {

@@ -235,6 +235,59 @@ impl<D: Device<f32>> Part<D> {
     }
 }
 
+impl<D: Device<f32>> Part<D> {
+    /// Read weights written by [`Part::save`] into this part (built for the same architecture and
+    /// cut): every layer's `NAME.weight` and `NAME.bias` with the shapes this part has.
+    pub fn load(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        use crate::error::InputError;
+        let bytes = std::fs::read(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+        let file = ::safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| InputError::in_file(path, format!("expected a safetensors file: {e:?}")))?;
+        let read = |name: String, shape: Vec<usize>| -> anyhow::Result<Vec<f32>> {
+            let t = file.tensor(&name).map_err(|_| {
+                InputError::in_file(
+                    path,
+                    format!("expected a tensor `{name}` (a split part of this run's architecture)"),
+                )
+            })?;
+            if t.dtype() != ::safetensors::Dtype::F32 || t.shape() != shape.as_slice() {
+                return Err(InputError::in_file(
+                    path,
+                    format!("tensor `{name}`: expected f32 of shape {shape:?}, found {:?} {:?}", t.dtype(), t.shape()),
+                )
+                .into());
+            }
+            Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        };
+        for layer in &mut self.layers {
+            let (r, c) = *layer.weight().shape();
+            let w = read(format!("{}.weight", layer.name()), vec![r, c])?;
+            let b = read(format!("{}.bias", layer.name()), vec![c])?;
+            layer.weight_mut().copy_from(&w);
+            layer.bias_mut().copy_from(&b);
+        }
+        Ok(())
+    }
+}
+
+/// The layers of the network `arch` builds on `dev` (initialised from the device's seed, as
+/// `Net::into_layers` takes it apart), for `outputs` classes.
+pub fn network_layers<D: Device<f32>>(
+    arch: Arch,
+    dev: &D,
+    shape: crate::data::ImageShape,
+    outputs: usize,
+) -> Vec<Layer<D>> {
+    struct IntoLayers;
+    impl<D: Device<f32>> crate::model::arch::WithNet<D> for IntoLayers {
+        type Output = Vec<Layer<D>>;
+        fn run<M: crate::model::arch::Net<D>>(self, model: M) -> Vec<Layer<D>> {
+            model.into_layers()
+        }
+    }
+    crate::model::arch::with_net(arch, dev, shape, outputs, IntoLayers)
+}
+
 /// The three parts of a U-shaped split of `layers` (a network's `into_layers`), by `plan`. The head's
 /// first layer computes no input gradient (its input is data), as in the unsplit network's training;
 /// the middle's and the tail's first layers do (their input gradients cross the cut).
@@ -274,6 +327,27 @@ mod tests {
             assert_eq!(names, layer_names(arch), "{}", arch.name());
             assert_eq!(*widths.last().unwrap(), 10);
         }
+    }
+
+    #[test]
+    fn a_saved_part_loads_back_into_a_fresh_part_and_a_wrong_file_is_refused() {
+        let shape = ImageShape { height: 8, width: 8, channels: 1 };
+        let plan = SplitPlan::new(Arch::Lenet, 1, 1).unwrap();
+        let parts = |seed| split_layers(network_layers(Arch::Lenet, &Cpu::seed_from_u64(seed), shape, 10), plan);
+        let (head, middle, _) = parts(1);
+        let (mut fresh, _, _) = parts(2);
+        assert_ne!(head.layers[0].weight().as_vec(), fresh.layers[0].weight().as_vec());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("head.safetensors");
+        head.save(&path).unwrap();
+        fresh.load(&path).unwrap();
+        for (a, b) in head.layers.iter().zip(&fresh.layers) {
+            assert_eq!((a.weight().as_vec(), a.bias().as_vec()), (b.weight().as_vec(), b.bias().as_vec()));
+        }
+        // The middle's file has no `conv1`: loading it as a head names the tensor it lacks.
+        middle.save(&path).unwrap();
+        let e = fresh.load(&path).unwrap_err().to_string();
+        assert!(e.contains("head.safetensors") && e.contains("`conv1.weight`"), "{e}");
     }
 
     #[test]

@@ -135,6 +135,11 @@ impl RunFolder {
         }
     }
 
+    /// A split arm's part the customer keeps, `head` or `tail`: `customer/ARM/PART.safetensors`.
+    pub fn split_part_path(&self, arm: &str, part: &str) -> PathBuf {
+        self.customer_dir().join(arm).join(format!("{part}.safetensors"))
+    }
+
     /// Create the folders an arm's files go in: the provider's, and for a keyed arm the customer's
     /// (inside `customer/`, mode 0700) and `samples/`.
     pub fn create_arm_dirs(&self, arm: &str, keyed: bool) -> anyhow::Result<()> {

@@ -150,7 +150,7 @@ impl RunStatus {
             Training::Finished
         };
 
-        let attacked: Vec<&str> = summary.keyed_arms().map(|a| a.name.as_str()).collect();
+        let attacked: Vec<&str> = summary.attacked_arms().map(|a| a.name.as_str()).collect();
         let label = |arm: &str, name: &str| {
             if attacked.len() > 1 {
                 format!("{arm}: {name}")

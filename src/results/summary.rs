@@ -195,6 +195,24 @@ impl Summary {
         self.arms.iter().filter(|a| a.scheme.keyed().is_some())
     }
 
+    /// The arms attacks run on: the keyed and the split arms (not the baseline).
+    pub fn attacked_arms(&self) -> impl Iterator<Item = &ArmRecord> {
+        self.arms.iter().filter(|a| a.scheme.keyed().is_some() || a.scheme.split().is_some())
+    }
+
+    /// The attacked arm `name` (`--arm NAME` of `attack`), or an input error listing them.
+    pub fn attacked_arm(&self, name: &str, run_dir: &Path) -> anyhow::Result<&ArmRecord> {
+        self.attacked_arms().find(|a| a.name == name).ok_or_else(|| {
+            let names = self.attacked_arms().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
+            let hint = crate::error::did_you_mean(name, self.attacked_arms().map(|a| a.name.as_str()));
+            InputError::new(format!(
+                "{}: --arm {name}: expected a keyed or split arm of this run, one of {names}{hint}",
+                run_dir.display()
+            ))
+            .into()
+        })
+    }
+
     /// The keyed arm `name` (`--arm NAME` of `infer` and `attack` on the run in `run_dir`), or an
     /// input error listing the run's keyed arms with a suggestion.
     pub fn keyed_arm(&self, name: &str, run_dir: &Path) -> anyhow::Result<&ArmRecord> {
