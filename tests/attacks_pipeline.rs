@@ -146,13 +146,15 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let file = run_attacks(inputs, ATTACKS, &tx, &Control::default());
     drop(tx);
     assert!(file.failures.is_empty(), "failures: {:?}", file.failures);
-    // The jigsaw solver applies to block scrambles only: not applicable here, saying why, no failure.
+    // The jigsaw solver applies to block scrambles only, split learning's attacks to split arms: not
+    // applicable here, saying why, no failure.
     let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
-    let applicable: Vec<&str> = registry::names().into_iter().filter(|n| *n != "jigsaw").collect();
+    let elsewhere = ["jigsaw", "model-theft", "label-leakage"];
+    let applicable: Vec<&str> = registry::names().into_iter().filter(|n| !elsewhere.contains(n)).collect();
     assert_eq!(names, applicable);
     let na = file.not_applicable("private", "jigsaw").expect("jigsaw recorded as not applicable");
     assert!(na.reason.contains("block scramble") && na.reason.contains("pixel-permutation"), "{}", na.reason);
-    assert_eq!(file.not_applicable.len(), 1);
+    assert_eq!(file.not_applicable.len(), 3);
 
     // Events: each attack starts, may progress, and finishes with the record that attacks.json holds.
     let events: Vec<Event> = rx.iter().collect();
@@ -313,7 +315,17 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
     let tables: Vec<&str> = c.attacks.tables.keys().map(String::as_str).collect();
     assert_eq!(
         tables,
-        ["wrong_key", "fine_tune", "known_plaintext", "statistical", "label_frequency", "inversion", "jigsaw"],
+        [
+            "wrong_key",
+            "fine_tune",
+            "model_theft",
+            "known_plaintext",
+            "statistical",
+            "label_frequency",
+            "label_leakage",
+            "inversion",
+            "jigsaw"
+        ],
         "in canonical order"
     );
     assert_eq!(c.attacks.tables["inversion"]["hidden"].as_integer(), Some(256));
