@@ -244,7 +244,10 @@ mod tests {
     /// `h` of a class-`y` row is the class's mean plus noise and the tail's row `W_c` is class c's
     /// mean (a tail that learnt the classes); random confident-ish `p`; labels cycling with class 0
     /// twice as frequent.
-    fn tail_gradients(n: usize, width: usize, classes: usize) -> (Vec<f32>, Vec<f32>, Vec<u32>, Vec<f64>, Vec<f64>) {
+    /// Gradients, middle outputs, labels, priors and the tail's weights.
+    type Synthetic = (Vec<f32>, Vec<f32>, Vec<u32>, Vec<f64>, Vec<f64>);
+
+    fn tail_gradients(n: usize, width: usize, classes: usize) -> Synthetic {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let w: Vec<f64> = (0..classes * width).map(|_| rng.gen_range(0.0..1.0)).collect();
         let mut labels = Vec::new();
@@ -271,7 +274,7 @@ mod tests {
     fn direction_clusters_are_the_classes_and_frequencies_name_the_frequent_one() {
         let (classes, width, n) = (4, 16, 500);
         let (g, _, labels, priors, _) = tail_gradients(n, width, classes);
-        let cluster = cluster_directions(&g, width, &[0..n], classes, 50, 1);
+        let cluster = cluster_directions(&g, width, std::slice::from_ref(&(0..n)), classes, 50, 1);
         let truth = name_by_truth(&cluster, classes, &labels, classes);
         assert!(recovered(&cluster, &truth, &labels) > 0.99);
         let named = name_by_frequency(&cluster, classes, &priors);
@@ -296,7 +299,7 @@ mod tests {
         let (classes, width, n) = (4, 16, 400);
         let g: Vec<f32> = (0..n * width).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels: Vec<u32> = (0..n).map(|i| (i % classes) as u32).collect();
-        let cluster = cluster_directions(&g, width, &[0..n], classes, 50, 1);
+        let cluster = cluster_directions(&g, width, std::slice::from_ref(&(0..n)), classes, 50, 1);
         let truth = name_by_truth(&cluster, classes, &labels, classes);
         assert!(recovered(&cluster, &truth, &labels) < 0.45);
     }

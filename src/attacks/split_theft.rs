@@ -97,6 +97,7 @@ fn eval_accuracy<S: Evaluate>(step: &S, eval: &Split, classes: usize) -> anyhow:
 
 /// The theft for each n of `ns` (the first n rows of `aux`), scored on `eval`; the thief's fresh
 /// parts and the from-scratch network are drawn from `seed`. Stops early (fewer points) when asked.
+#[allow(clippy::too_many_arguments)]
 pub fn steal(
     a: &Architecture,
     middle: &Part<Cpu>,

@@ -36,7 +36,7 @@ impl Sampling {
 
     /// Whether step `step` (1-based) is kept.
     pub fn keeps(&self, step: usize) -> bool {
-        step >= 1 && (step - 1) % self.every == 0
+        step >= 1 && (step - 1).is_multiple_of(self.every)
     }
 }
 
