@@ -98,8 +98,13 @@ impl PreparedArm {
         };
         let split = self.config.scheme.split().map(|s| {
             let part = |p: &str| folder.split_part_path(&self.config.name, p);
-            let saves =
-                SplitSaves { middle: folder.model_path(&self.config.name), head: part("head"), tail: part("tail") };
+            let saves = SplitSaves {
+                middle: folder.model_path(&self.config.name),
+                head: part("head"),
+                tail: part("tail"),
+                received: folder.received_gradients_path(&self.config.name),
+                received_labels: folder.received_labels_path(&self.config.name),
+            };
             (s.clone(), saves)
         });
         match &self.data {

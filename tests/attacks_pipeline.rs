@@ -146,17 +146,17 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let file = run_attacks(inputs, ATTACKS, &tx, &Control::default());
     drop(tx);
     assert!(file.failures.is_empty(), "failures: {:?}", file.failures);
-    // The jigsaw solver applies to block scrambles only, the split attacks to split arms: not
+    // The jigsaw solver applies to block scrambles only, split learning's attacks to split arms: not
     // applicable here, saying why, no failure.
     let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
-    let applicable: Vec<&str> =
-        registry::names().into_iter().filter(|n| *n != "jigsaw" && !n.starts_with("split-")).collect();
+    let elsewhere = ["jigsaw", "model-theft", "label-leakage", "split-inversion", "split-known-pairs"];
+    let applicable: Vec<&str> = registry::names().into_iter().filter(|n| !elsewhere.contains(n)).collect();
     assert_eq!(names, applicable);
     let na = file.not_applicable("private", "jigsaw").expect("jigsaw recorded as not applicable");
     assert!(na.reason.contains("block scramble") && na.reason.contains("pixel-permutation"), "{}", na.reason);
     let na = file.not_applicable("private", "split-inversion").expect("split-inversion recorded as not applicable");
     assert!(na.reason.starts_with("keyed arm:"), "{}", na.reason);
-    assert_eq!(file.not_applicable.len(), 3);
+    assert_eq!(file.not_applicable.len(), 5);
 
     // Events: each attack starts, may progress, and finishes with the record that attacks.json holds.
     let events: Vec<Event> = rx.iter().collect();
@@ -320,9 +320,11 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
         [
             "wrong_key",
             "fine_tune",
+            "model_theft",
             "known_plaintext",
             "statistical",
             "label_frequency",
+            "label_leakage",
             "inversion",
             "jigsaw",
             "split_inversion",

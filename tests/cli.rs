@@ -266,7 +266,7 @@ fn every_shipped_config_validates() {
             assert!(o.status.success(), "{}: {}", p.display(), text(&o));
             // Every shipped config attacks the scheme after training.
             assert!(
-                text(&o).contains("# attacks that will run after training: all 10:"),
+                text(&o).contains("# attacks that will run after training: all 12:"),
                 "{}: {}",
                 p.display(),
                 text(&o)
@@ -557,13 +557,15 @@ fn record_names(attacks: &serde_json::Value) -> Vec<String> {
     attacks["records"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
 }
 
-const ALL_ATTACKS: [&str; 10] = [
+const ALL_ATTACKS: [&str; 12] = [
     "key-space",
     "wrong-key",
     "fine-tune",
+    "model-theft",
     "known-plaintext",
     "statistical",
     "label-frequency",
+    "label-leakage",
     "inversion",
     "jigsaw",
     "split-inversion",
@@ -576,18 +578,20 @@ fn a_config_without_an_attacks_table_runs_every_attack() {
     let cfg = write(tmp.path(), "default.toml", &small_with_attacks(""));
     let v = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
     assert!(v.status.success(), "{}", text(&v));
-    assert!(text(&v).contains(&format!("# attacks that will run after training: all 10: {}", ALL_ATTACKS.join(", "))));
+    assert!(text(&v).contains(&format!("# attacks that will run after training: all 12: {}", ALL_ATTACKS.join(", "))));
     assert!(text(&v).contains("enabled = [\"all\"]"), "the resolved config shows the default: {}", text(&v));
     let out = tmp.path().join("run");
     let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
     assert!(o.status.success(), "{}", text(&o));
     let file = attacks_json(&out);
-    // Every attack but the jigsaw solver, which applies to block scrambles, and the split attacks,
-    // which apply to split arms; each says so.
-    assert_eq!(record_names(&file), ALL_ATTACKS[..7], "failures: {}", file["failures"]);
-    assert_eq!(file["not_applicable"][0]["name"], "jigsaw", "{}", file["not_applicable"]);
-    assert_eq!(file["not_applicable"][1]["name"], "split-inversion", "{}", file["not_applicable"]);
-    assert_eq!(file["not_applicable"][2]["name"], "split-known-pairs", "{}", file["not_applicable"]);
+    // Every attack but the jigsaw solver, which applies to block scrambles, and split learning's own
+    // attacks; each says so.
+    let not_applicable = ["model-theft", "label-leakage", "jigsaw", "split-inversion", "split-known-pairs"];
+    let keyed: Vec<&str> = ALL_ATTACKS.iter().copied().filter(|a| !not_applicable.contains(a)).collect();
+    assert_eq!(record_names(&file), keyed, "failures: {}", file["failures"]);
+    let skipped: Vec<&str> =
+        file["not_applicable"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(skipped, not_applicable, "{}", file["not_applicable"]);
     assert!(file.get("failures").is_none(), "{}", file["failures"]);
 }
 
@@ -596,8 +600,8 @@ fn validate_lists_the_attacks_that_will_run() {
     let tmp = tempfile::tempdir().unwrap();
     for (attacks, expected) in [
         ("[attacks]\nenabled = []\n", "none: attacks are off (attacks.enabled = [])"),
-        ("[attacks]\nenabled = [\"inversion\", \"key-space\"]\n", "2 of 10: key-space, inversion"),
-        ("[attacks]\nenabled = [\"all\"]\n", "all 10: key-space, wrong-key,"),
+        ("[attacks]\nenabled = [\"inversion\", \"key-space\"]\n", "2 of 12: key-space, inversion"),
+        ("[attacks]\nenabled = [\"all\"]\n", "all 12: key-space, wrong-key,"),
     ] {
         let cfg = write(tmp.path(), "a.toml", &small_with_attacks(attacks));
         let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());

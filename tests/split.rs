@@ -269,8 +269,23 @@ fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() 
     assert!(attacks.records.is_empty() && attacks.failures.is_empty(), "{attacks:?}");
     for name in ["split-1", "split-noisy"] {
         let na = attacks.not_applicable(name, "label-frequency").expect("recorded as not applicable");
-        assert!(na.reason.contains("split arm") && na.reason.contains("cut-layer activations"), "{}", na.reason);
+        assert!(na.reason.contains("split arm") && na.reason.contains("sees no labels"), "{}", na.reason);
     }
+    // The provider kept the gradients it received (40 steps of 50 rows fit the sample: all kept) and
+    // the customer the true labels of those rows, identified by the seeded batch order.
+    use ppdl::train::split::observed::{load_labels, ReceivedGradients};
+    let folder = ppdl::results::RunFolder::open(&run).unwrap();
+    let received = ReceivedGradients::load(&folder.received_gradients_path("split-1")).unwrap().unwrap();
+    assert_eq!((received.rows(), received.width), (2000, 256));
+    assert_eq!((received.step[0], received.epoch[0], received.step[1999], received.epoch[1999]), (1, 1, 40, 2));
+    assert!(received.gradient.iter().any(|&v| v != 0.0) && received.middle_output.iter().any(|&v| v > 0.0));
+    assert!(run.join("provider/split-1/received-gradients.safetensors").is_file());
+    let labels = load_labels(&folder.received_labels_path("split-1")).unwrap().unwrap();
+    assert!(folder.received_labels_path("split-1").starts_with(run.join("customer")));
+    let train = folder.load_config().unwrap().data.load().unwrap().train;
+    let order = ppdl::train::fit::epoch_order(3, 1, 1000);
+    let want: Vec<u32> = order.iter().map(|&i| train.labels[i] as u32).collect();
+    assert_eq!(labels[..1000], want[..], "the kept labels are the first epoch's rows in batch order");
     assert!(text.contains("split-1") && text.contains("per epoch"), "{text}");
 
     // `ppdl attack --arm` takes a split arm, and refuses the baseline naming the arms it takes.

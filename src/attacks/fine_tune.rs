@@ -268,8 +268,13 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>)
     Ok(r)
 }
 
-/// The rule's criterion: the mean advantage, in absolute points, with its interval.
 fn criteria(r: &AttackRecord) -> Vec<Criterion> {
+    advantage_criteria(r, TUNED_CURVE, FRESH_CURVE)
+}
+
+/// The rule's criterion: the mean advantage (the headline), in absolute points, with its interval
+/// from the accuracies of the curves `with` (the stolen weights) and `without` (from scratch).
+pub(crate) fn advantage_criteria(r: &AttackRecord, with: &str, without: &str) -> Vec<Criterion> {
     let mean = r.headline.value;
     let mut c = Criterion::new(
         "advantage",
@@ -282,7 +287,7 @@ fn criteria(r: &AttackRecord) -> Vec<Criterion> {
     c.no_attack = Some(0.0);
     // Sampling error of each point's two accuracies (taken as independent, which overstates it for
     // two models scored on the same samples), averaged over the points.
-    if let (Some(n), Some(tuned), Some(fresh)) = (evaluation_samples(r), r.curve(TUNED_CURVE), r.curve(FRESH_CURVE)) {
+    if let (Some(n), Some(tuned), Some(fresh)) = (evaluation_samples(r), r.curve(with), r.curve(without)) {
         let k = tuned.points.len().min(fresh.points.len());
         if k > 0 {
             let var: f64 = tuned

@@ -12,7 +12,7 @@
 use serde_json::json;
 
 use super::assignment::assign;
-use super::registry::{ranges, Attack, Need, ResultKind};
+use super::registry::{ranges, Attack, Need, ResultKind, Scheme};
 use super::verdict::{on_scale_thresholds, Spec};
 use super::wrong_key::with_provider_model;
 use super::{accuracy, clip_counts, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
@@ -33,6 +33,17 @@ impl Attack for LabelFrequency {
     fn check(p: &LabelFrequencyParams) -> Result<(), (String, String)> {
         ranges::counts("n", &p.n)?;
         ranges::positive("group_samples", p.group_samples)
+    }
+
+    fn not_for(scheme: Scheme) -> String {
+        match scheme {
+            Scheme::Split => {
+                "split arm (U-shaped): the customer's tail computes the loss, so the provider sees no labels \
+                              or output codes to count; label-leakage attacks the gradients it receives instead"
+                    .into()
+            }
+            other => other.not_for().into(),
+        }
     }
 
     fn rule() -> Spec {

@@ -32,8 +32,11 @@ pub mod jigsaw;
 pub mod key_space;
 pub mod known_plaintext;
 pub mod label_frequency;
+pub mod label_leak;
+pub mod label_leakage;
 pub mod linalg;
 pub mod metrics;
+pub mod model_theft;
 pub mod nn;
 pub mod oracle;
 pub mod recon;
@@ -42,9 +45,11 @@ pub mod registry;
 pub mod separable;
 pub mod split_inversion;
 pub mod split_known_pairs;
+pub mod split_theft;
 pub mod statistical;
 pub mod verdict;
 pub mod wrong_key;
+pub mod wrong_parts;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
@@ -69,9 +74,11 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &key_space::KeySpace,
     &wrong_key::WrongKey,
     &fine_tune::FineTune,
+    &model_theft::ModelTheft,
     &known_plaintext::KnownPlaintext,
     &statistical::Statistical,
     &label_frequency::LabelFrequency,
+    &label_leakage::LabelLeakage,
     &inversion::Inversion,
     &jigsaw::Jigsaw,
     &split_inversion::SplitInversion,
@@ -756,6 +763,8 @@ pub fn run_on_folder(
                 middle: folder.model_path(arm),
                 head: folder.split_part_path(arm, "head"),
                 tail: folder.split_part_path(arm, "tail"),
+                received: folder.received_gradients_path(arm),
+                received_labels: folder.received_labels_path(arm),
             };
             let inputs = SplitInputs { config, arm, split, dataset, parts, folder: Some(folder) };
             run_split_attacks(inputs, kinds, events, control)?

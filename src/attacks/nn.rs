@@ -8,7 +8,7 @@ use dfdx::prelude::*;
 
 use crate::model::arch::{Mlp1, Net};
 use crate::model::tensor_from_slice;
-use crate::train::fit::{fit, FitEnd, ModelStep, Observer, Rows, Schedule, Targets};
+use crate::train::fit::{fit, FitEnd, ModelStep, Observer, Rows, Schedule, Targets, TrainStep};
 use crate::train::Control;
 
 /// How long and how fast to train.
@@ -61,8 +61,12 @@ fn train<M: Net<Cpu>>(
 ) -> anyhow::Result<bool> {
     let opt = Adam::new(&*model, AdamConfig { lr: plan.learning_rate, ..Default::default() });
     let set_lr = |o: &mut Adam<M, f32, Cpu>, lr| o.cfg.lr = lr;
-    let mut step = ModelStep::new(dev, model, opt, set_lr, loss);
-    match fit(&mut step, rows, &plan.schedule(), &mut StopOnRequest(control)) {
+    train_step(&mut ModelStep::new(dev, model, opt, set_lr, loss), rows, plan, control)
+}
+
+/// Train any step (a split network's parties, say) on `rows` by `plan`. Ok(false) if stopped.
+pub fn train_step<S: TrainStep>(step: &mut S, rows: Rows<'_>, plan: &Plan, control: &Control) -> anyhow::Result<bool> {
+    match fit(step, rows, &plan.schedule(), &mut StopOnRequest(control)) {
         Ok(end) => Ok(end == FitEnd::Finished),
         Err(reason) => Err(anyhow::anyhow!("training the adversary's network failed: {reason}")),
     }

@@ -420,8 +420,10 @@ mod tests {
                 "| `key-space`",
                 "| `wrong-key`",
                 "| `fine-tune`",
+                "| `model-theft`",
                 "| `known-plaintext`, `statistical`, `inversion`, `split-inversion`, `split-known-pairs`",
                 "| `label-frequency`",
+                "| `label-leakage`",
                 "| `jigsaw`",
             ]
         );

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
-use super::registry::{ranges, Attack, Need, ResultKind};
+use super::registry::{ranges, Attack, Need, ResultKind, Scheme};
 use super::verdict::{evaluation_samples, on_scale_thresholds, proportion_interval, Spec};
 use super::{accuracy, pct, AttackContext, AttackRecord, Curve, Figure, Progress, ThreatModel};
 use crate::model::arch::{with_net, Net, WithNet};
@@ -28,6 +28,8 @@ impl Attack for WrongKey {
     const TITLE: &'static str = "Stolen model without the key (raw inputs, wrong keys)";
     const RESULT: ResultKind = ResultKind::ModelTheft;
     const NEEDS: &'static [Need] = &[Need::ProviderModel];
+    /// On a split arm: the provider's middle between random heads and tails (`super::wrong_parts`).
+    const SCHEMES: &'static [Scheme] = &[Scheme::Keyed, Scheme::Split];
     type Params = WrongKeyParams;
 
     fn check(p: &WrongKeyParams) -> Result<(), (String, String)> {
@@ -54,7 +56,10 @@ impl Attack for WrongKey {
         p: &WrongKeyParams,
         progress: &Progress<'_>,
     ) -> anyhow::Result<AttackRecord> {
-        run(ctx, p, progress)
+        match ctx.scheme() {
+            Scheme::Split => super::wrong_parts::run(ctx, p, progress),
+            Scheme::Keyed => run(ctx, p, progress),
+        }
     }
 }
 

@@ -117,6 +117,17 @@ impl RunFolder {
         })
     }
 
+    /// A split arm's sample of the gradients its provider received (`train::split::observed`):
+    /// `provider/ARM/received-gradients.safetensors`.
+    pub fn received_gradients_path(&self, arm: &str) -> PathBuf {
+        self.provider_dir().join(arm).join("received-gradients.safetensors")
+    }
+
+    /// The true labels of those rows, on the customer's side: `customer/ARM/received-labels.safetensors`.
+    pub fn received_labels_path(&self, arm: &str) -> PathBuf {
+        self.customer_dir().join(arm).join("received-labels.safetensors")
+    }
+
     /// `current` unless only the format-1 file of the two-arm layout exists.
     fn current_or_format_1(&self, current: PathBuf, format_1: impl Fn(&Path) -> Option<PathBuf>) -> PathBuf {
         match format_1(&self.root) {

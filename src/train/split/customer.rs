@@ -41,6 +41,8 @@ pub struct SplitCustomer<D: Device<f32>> {
     pending: Option<(Rows<D>, Taped<D>)>,
     /// The distance correlation of the last step (NoPeek on), for the record.
     pub last_distance_correlation: Option<f64>,
+    /// The true class of each row whose gradient the provider kept (scoring only).
+    kept_labels: Vec<u32>,
 }
 
 impl<D: Device<f32>> SplitCustomer<D> {
@@ -54,6 +56,7 @@ impl<D: Device<f32>> SplitCustomer<D> {
             rng: RefCell::new(ChaCha20Rng::seed_from_u64(seed ^ 0x5EED_5B11_7000_0001)),
             pending: None,
             last_distance_correlation: None,
+            kept_labels: Vec::new(),
         }
     }
 
@@ -62,6 +65,19 @@ impl<D: Device<f32>> SplitCustomer<D> {
     }
     pub fn tail(&self) -> &Part<D> {
         &self.tail.part
+    }
+
+    /// Keep the classes of a kept step's rows, from its one-hot targets `y`.
+    pub fn keep_labels(&mut self, y: &[f32], rows: usize) {
+        let width = y.len() / rows.max(1);
+        self.kept_labels
+            .extend(y.chunks_exact(width.max(1)).map(|row| {
+                row.iter().enumerate().fold(0, |best, (k, &v)| if v > row[best] { k } else { best }) as u32
+            }));
+    }
+
+    pub fn kept_labels(&self) -> &[u32] {
+        &self.kept_labels
     }
 
     pub fn set_learning_rate(&mut self, lr: f64) {

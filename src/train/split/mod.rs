@@ -12,6 +12,7 @@
 pub mod customer;
 pub mod exchange;
 pub mod nopeek;
+pub mod observed;
 pub mod party;
 pub mod provider;
 
@@ -23,6 +24,7 @@ use dfdx::prelude::*;
 
 use self::customer::SplitCustomer;
 use self::exchange::{Link, SplitTraffic, TRAFFIC_NOTE};
+use self::observed::{Sampling, SAMPLE_ROWS};
 use self::provider::SplitProvider;
 use super::control::Control;
 use super::events::Event;
@@ -38,6 +40,11 @@ pub struct SplitStep<D: Device<f32>> {
     pub customer: SplitCustomer<D>,
     pub provider: SplitProvider<D>,
     link: RefCell<Link>,
+    /// Which steps' received gradients the provider keeps (and the customer their labels).
+    sampling: Sampling,
+    epoch_rows: usize,
+    steps: usize,
+    rows_trained: usize,
 }
 
 impl<D: Device<f32>> SplitStep<D> {
@@ -53,10 +60,16 @@ impl<D: Device<f32>> SplitStep<D> {
         epoch_rows: usize,
     ) -> Self {
         let (head, middle, tail) = split_layers(layers, plan);
+        let batch = train.batch_size.max(1).min(epoch_rows.max(1));
+        let total_steps = train.epochs * epoch_rows.div_ceil(batch).max(1);
         Self {
             customer: SplitCustomer::new(dev, head, tail, split, train, seed),
             provider: SplitProvider::new(dev, middle, train),
             link: RefCell::new(Link::new(epoch_rows)),
+            sampling: Sampling::new(total_steps, batch, SAMPLE_ROWS),
+            epoch_rows,
+            steps: 0,
+            rows_trained: 0,
         }
     }
 
@@ -88,12 +101,20 @@ impl<D: Device<f32>> TrainStep for SplitStep<D> {
         link.activations_to_provider(&cut);
         let middle = self.provider.forward(cut)?;
         link.activations_to_customer(&middle);
+        self.steps += 1;
+        let kept = self.sampling.keeps(self.steps).then(|| middle.clone());
         let tail = self.customer.tail_step(middle, y, want_outputs)?;
         link.gradients_to_provider(&tail.gradient);
+        if let Some(sent) = kept {
+            let epoch = self.rows_trained / self.epoch_rows.max(1) + 1;
+            self.provider.keep_received(&tail.gradient, &sent, self.steps, epoch);
+            self.customer.keep_labels(y, rows);
+        }
         let at_cut = self.provider.backward(tail.gradient)?;
         link.gradients_to_customer(&at_cut);
         self.customer.head_backward(at_cut)?;
         link.end_step(rows);
+        self.rows_trained += rows;
         Ok(StepOutput { loss: tail.loss, outputs: tail.outputs })
     }
 
@@ -122,12 +143,15 @@ impl<D: Device<f32>> Evaluate for SplitStep<D> {
     }
 }
 
-/// Where a split arm's parts are saved: the provider's middle, the customer's head and tail.
+/// Where a split arm's parts are saved: the provider's middle, the customer's head and tail; and the
+/// sample of received gradients ([`observed`]): the provider's, and the customer's labels for it.
 #[derive(Debug, Clone)]
 pub struct SplitSaves {
     pub middle: PathBuf,
     pub head: PathBuf,
     pub tail: PathBuf,
+    pub received: PathBuf,
+    pub received_labels: PathBuf,
 }
 
 /// The layers of the network `arch` builds: the unsplit initialisation, drawn in the same order.
@@ -184,5 +208,7 @@ pub fn train_split_arm<D: Device<f32>, R>(
 fn save_parts<D: Device<f32>>(step: &SplitStep<D>, saves: &SplitSaves) -> anyhow::Result<()> {
     step.provider.middle().save(&saves.middle)?;
     step.customer.head().save(&saves.head)?;
-    step.customer.tail().save(&saves.tail)
+    step.customer.tail().save(&saves.tail)?;
+    step.provider.received().save(&saves.received)?;
+    observed::save_labels(&saves.received_labels, step.customer.kept_labels())
 }

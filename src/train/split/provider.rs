@@ -5,6 +5,7 @@
 use dfdx::prelude::*;
 
 use super::exchange::{Activations, Gradient};
+use super::observed::ReceivedGradients;
 use super::party::{inject_gradient, TrainedPart};
 use crate::config::TrainConfig;
 use crate::model::split::Part;
@@ -19,11 +20,18 @@ pub struct SplitProvider<D: Device<f32>> {
     /// Between `forward` and `backward`: the received activations (a leaf of this party's tape)
     /// and the middle's taped output.
     pending: Option<(Rows<D>, Taped<D>)>,
+    /// A sample of what it received (the label-leakage attacks' observation).
+    received: ReceivedGradients,
 }
 
 impl<D: Device<f32>> SplitProvider<D> {
     pub fn new(dev: &D, middle: Part<D>, train: &TrainConfig) -> Self {
-        Self { dev: dev.clone(), middle: TrainedPart::new(middle, train), pending: None }
+        Self {
+            dev: dev.clone(),
+            middle: TrainedPart::new(middle, train),
+            pending: None,
+            received: ReceivedGradients::default(),
+        }
     }
 
     pub fn middle(&self) -> &Part<D> {
@@ -32,6 +40,15 @@ impl<D: Device<f32>> SplitProvider<D> {
 
     pub fn set_learning_rate(&mut self, lr: f64) {
         self.middle.set_learning_rate(lr);
+    }
+
+    /// Keep a received gradient and the middle's output it answers (a kept step's rows).
+    pub fn keep_received(&mut self, gradient: &Gradient, sent: &Activations, step: usize, epoch: usize) {
+        self.received.keep(gradient.values(), sent.values(), gradient.rows(), step, epoch);
+    }
+
+    pub fn received(&self) -> &ReceivedGradients {
+        &self.received
     }
 
     fn leaf(&self, m: &Activations) -> Result<Rows<D>, String> {
