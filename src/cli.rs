@@ -199,6 +199,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let cfg = overrides.load(&config)?;
             println!("# {}: valid", config.display());
             println!("# attacks that will run after training: {}", crate::attacks::registry::describe(&cfg.attacks));
+            for line in crate::attacks::registry::per_arm(&cfg) {
+                println!("#   on {line}");
+            }
             // The same check `ppdl run` makes before training, relative to the current folder.
             if let Err(e) = crate::data::load::check_present(cfg.data.dataset, cfg.data.dir.as_deref()) {
                 println!("# warning: the data is missing, so `ppdl run` would stop here: {e:#}");

@@ -393,7 +393,11 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
 #[test]
 fn readme_documents_every_attack_and_its_parameters() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let enabled = readme.lines().skip_while(|l| !l.starts_with("enabled = [\"all\"]")).take(2).collect::<String>();
+    // The `enabled` line of the config reference and its continuation lines.
+    let mut lines = readme.lines().skip_while(|l| !l.starts_with("enabled = [\"all\"]"));
+    let first = lines.next().unwrap_or_default();
+    let continued = lines.take_while(|l| l.trim_start().starts_with("#   "));
+    let enabled = std::iter::once(first).chain(continued).collect::<Vec<_>>().join(" ");
     // The rows of the parameter table: (table, fields, defaults), a blank table cell continuing the last.
     let start = readme.find("| table | field | default | meaning |").expect("README's attack parameter table");
     let mut rows: Vec<(String, Vec<String>, Vec<toml::Value>)> = Vec::new();

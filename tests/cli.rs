@@ -609,6 +609,17 @@ fn validate_lists_the_attacks_that_will_run() {
         assert!(text(&o).contains(&format!("# attacks that will run after training: {expected}")), "{}", text(&o));
         assert!(!text(&o).contains("warning"), "the embedded data is always there: {}", text(&o));
     }
+    // Per protected arm, the selected attacks of its family.
+    let o = ppdl(&["validate", "configs/families-quickstart.toml"], Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("#   on `permutation` (keyed): key-space, wrong-key, fine-tune, known-plaintext"), "{t}");
+    assert!(
+        t.contains(
+            "#   on `split-1` (split): wrong-key, model-theft, label-leakage, split-inversion, split-known-pairs"
+        ),
+        "{t}"
+    );
 }
 
 #[test]
@@ -977,15 +988,16 @@ fn a_saved_run_whose_config_names_a_bad_transform_is_refused_before_anything_run
 #[test]
 fn a_closed_output_pipe_ends_quietly_without_a_panic() {
     use std::os::unix::process::ExitStatusExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ppdl"))
+    // The reader is gone before the program starts, so its first line meets a closed pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_ppdl"))
         .args(["validate", "configs/quickstart.toml"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    drop(child.stdout.take()); // the reader is gone before the first line is written
-    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?} {stderr}", out.status);

@@ -307,6 +307,28 @@ pub fn describe(config: &AttacksConfig) -> String {
     }
 }
 
+/// Per protected arm of `config`, the selected attacks of its family (`Attack::SCHEMES`): what
+/// `ppdl validate` lists under the selection, e.g. "`split-1` (split): wrong-key, model-theft, ...". An
+/// attack may still find at run time that it does not apply (the jigsaw solver needs a block scramble).
+pub fn per_arm(config: &crate::config::Config) -> Vec<String> {
+    let selected = selected(&config.attacks);
+    config
+        .arms()
+        .iter()
+        .filter_map(|arm| {
+            let scheme = match arm.scheme {
+                crate::config::SchemeConfig::Keyed(_) => Scheme::Keyed,
+                crate::config::SchemeConfig::Split(_) => Scheme::Split,
+                crate::config::SchemeConfig::None => return None,
+            };
+            let names: Vec<&str> =
+                selected.iter().filter(|a| a.schemes().contains(&scheme)).map(|a| a.name()).collect();
+            let list = if names.is_empty() { "none of the selected attacks".to_string() } else { names.join(", ") };
+            Some(format!("`{}` ({}): {list}", arm.name, scheme.name()))
+        })
+        .collect()
+}
+
 /// How many attacks a config runs, in a table cell: "all 7", "3 of 7" or "none".
 pub fn count(config: &AttacksConfig) -> String {
     match selected(config).len() {
