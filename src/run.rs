@@ -96,17 +96,7 @@ impl PreparedArm {
             seed: config.seed,
             save_to: Some(folder.model_path(&self.config.name)),
         };
-        let split = self.config.scheme.split().map(|s| {
-            let part = |p: &str| folder.split_part_path(&self.config.name, p);
-            let saves = SplitSaves {
-                middle: folder.model_path(&self.config.name),
-                head: part("head"),
-                tail: part("tail"),
-                received: folder.received_gradients_path(&self.config.name),
-                received_labels: folder.received_labels_path(&self.config.name),
-            };
-            (s.clone(), saves)
-        });
+        let split = self.config.scheme.split().map(|s| (s.clone(), folder.split_saves(&self.config.name)));
         match &self.data {
             ArmData::Plain { targets } | ArmData::Split { targets } => ArmInput {
                 spec,

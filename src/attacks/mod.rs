@@ -759,14 +759,8 @@ pub fn run_on_folder(
         }
         Some(SchemeConfig::Split(split)) => {
             stage();
-            let parts = SplitSaves {
-                middle: folder.model_path(arm),
-                head: folder.split_part_path(arm, "head"),
-                tail: folder.split_part_path(arm, "tail"),
-                received: folder.received_gradients_path(arm),
-                received_labels: folder.received_labels_path(arm),
-            };
-            let inputs = SplitInputs { config, arm, split, dataset, parts, folder: Some(folder) };
+            let inputs =
+                SplitInputs { config, arm, split, dataset, parts: folder.split_saves(arm), folder: Some(folder) };
             run_split_attacks(inputs, kinds, events, control)?
         }
         _ => {

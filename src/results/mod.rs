@@ -141,6 +141,19 @@ impl RunFolder {
         self.customer_dir().join(arm).join(format!("{part}.safetensors"))
     }
 
+    /// Every file of the split arm `arm`, as training writes them and the attacks read them: the
+    /// provider's middle, the customer's head and tail, and the kept received-gradient sample with its
+    /// labels.
+    pub fn split_saves(&self, arm: &str) -> crate::train::split::SplitSaves {
+        crate::train::split::SplitSaves {
+            middle: self.model_path(arm),
+            head: self.split_part_path(arm, "head"),
+            tail: self.split_part_path(arm, "tail"),
+            received: self.received_gradients_path(arm),
+            received_labels: self.received_labels_path(arm),
+        }
+    }
+
     /// Create the folders an arm's files go in: the provider's, and for a keyed arm the customer's
     /// (inside `customer/`, mode 0700) and `samples/`.
     pub fn create_arm_dirs(&self, arm: &str, keyed: bool) -> anyhow::Result<()> {
