@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::nn::{decode_with, train_decoder, Plan};
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
-use super::registry::{ranges, Attack, ResultKind};
+use super::registry::{Attack, ResultKind};
 use super::verdict::Spec;
 use super::{clip_counts, AttackContext, AttackRecord, Progress, ThreatModel};
 
@@ -22,11 +22,7 @@ impl Attack for Inversion {
     type Params = InversionParams;
 
     fn check(p: &InversionParams) -> Result<(), (String, String)> {
-        ranges::counts("n", &p.n)?;
-        ranges::positive("hidden", p.hidden)?;
-        ranges::positive("epochs", p.epochs)?;
-        ranges::positive("batch_size", p.batch_size)?;
-        ranges::rate("learning_rate", p.learning_rate)
+        super::nn::check_decoder(&p.n, p.hidden, p.epochs, p.batch_size, p.learning_rate)
     }
 
     fn rule() -> Spec {
@@ -50,11 +46,11 @@ pub struct InversionParams {
     #[serde(default = "default_inversion_n")]
     pub n: Vec<usize>,
     /// Hidden width of the decoder d -> hidden -> d (ReLU, sigmoid output).
-    #[serde(default = "default_inversion_hidden")]
+    #[serde(default = "super::nn::default_decoder_hidden")]
     pub hidden: usize,
-    #[serde(default = "default_inversion_epochs")]
+    #[serde(default = "super::nn::default_decoder_epochs")]
     pub epochs: usize,
-    #[serde(default = "default_inversion_min_steps")]
+    #[serde(default = "super::nn::default_decoder_min_steps")]
     pub min_steps: usize,
     #[serde(default = "super::nn::default_batch_size")]
     pub batch_size: usize,
@@ -65,23 +61,14 @@ pub struct InversionParams {
 fn default_inversion_n() -> Vec<usize> {
     vec![100, 500, 2000, 5000]
 }
-fn default_inversion_hidden() -> usize {
-    256
-}
-fn default_inversion_epochs() -> usize {
-    8
-}
-fn default_inversion_min_steps() -> usize {
-    200
-}
 
 impl Default for InversionParams {
     fn default() -> Self {
         Self {
             n: default_inversion_n(),
-            hidden: default_inversion_hidden(),
-            epochs: default_inversion_epochs(),
-            min_steps: default_inversion_min_steps(),
+            hidden: super::nn::default_decoder_hidden(),
+            epochs: super::nn::default_decoder_epochs(),
+            min_steps: super::nn::default_decoder_min_steps(),
             batch_size: super::nn::default_batch_size(),
             learning_rate: super::nn::default_learning_rate(),
         }

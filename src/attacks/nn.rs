@@ -129,3 +129,32 @@ pub(crate) fn default_batch_size() -> usize {
 pub(crate) fn default_learning_rate() -> f64 {
     1e-3
 }
+
+/// The decoders' (`train_decoder`) shape and budget when their table does not say: `inversion` and
+/// `split-known-pairs` both decode through one hidden layer of this width.
+pub(crate) fn default_decoder_hidden() -> usize {
+    256
+}
+pub(crate) fn default_decoder_epochs() -> usize {
+    8
+}
+pub(crate) fn default_decoder_min_steps() -> usize {
+    200
+}
+
+/// The ranges of a decoder attack's parameters (known-pair counts, hidden width, epochs, batch size,
+/// learning rate).
+pub(crate) fn check_decoder(
+    n: &[usize],
+    hidden: usize,
+    epochs: usize,
+    batch_size: usize,
+    learning_rate: f64,
+) -> Result<(), (String, String)> {
+    use super::registry::ranges;
+    ranges::counts("n", n)?;
+    ranges::positive("hidden", hidden)?;
+    ranges::positive("epochs", epochs)?;
+    ranges::positive("batch_size", batch_size)?;
+    ranges::rate("learning_rate", learning_rate)
+}

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::nn::{decode_with, train_decoder, Plan};
 use super::recon::{assess, conclude, QualityCurves};
-use super::registry::{ranges, Attack, ResultKind, Scheme};
+use super::registry::{Attack, ResultKind, Scheme};
 use super::split_inversion::{observe, record_references, references_on};
 use super::verdict::Spec;
 use super::{clip_counts, AttackContext, AttackRecord, Progress, ThreatModel};
@@ -24,11 +24,7 @@ impl Attack for SplitKnownPairs {
     type Params = SplitKnownPairsParams;
 
     fn check(p: &SplitKnownPairsParams) -> Result<(), (String, String)> {
-        ranges::counts("n", &p.n)?;
-        ranges::positive("hidden", p.hidden)?;
-        ranges::positive("epochs", p.epochs)?;
-        ranges::positive("batch_size", p.batch_size)?;
-        ranges::rate("learning_rate", p.learning_rate)
+        super::nn::check_decoder(&p.n, p.hidden, p.epochs, p.batch_size, p.learning_rate)
     }
 
     fn rule() -> Spec {
@@ -52,11 +48,11 @@ pub struct SplitKnownPairsParams {
     #[serde(default = "default_n")]
     pub n: Vec<usize>,
     /// Hidden width of the decoder width -> hidden -> d (ReLU, sigmoid output).
-    #[serde(default = "default_hidden")]
+    #[serde(default = "super::nn::default_decoder_hidden")]
     pub hidden: usize,
-    #[serde(default = "default_epochs")]
+    #[serde(default = "super::nn::default_decoder_epochs")]
     pub epochs: usize,
-    #[serde(default = "default_min_steps")]
+    #[serde(default = "super::nn::default_decoder_min_steps")]
     pub min_steps: usize,
     #[serde(default = "super::nn::default_batch_size")]
     pub batch_size: usize,
@@ -67,23 +63,14 @@ pub struct SplitKnownPairsParams {
 fn default_n() -> Vec<usize> {
     vec![50, 200, 500]
 }
-fn default_hidden() -> usize {
-    256
-}
-fn default_epochs() -> usize {
-    8
-}
-fn default_min_steps() -> usize {
-    200
-}
 
 impl Default for SplitKnownPairsParams {
     fn default() -> Self {
         Self {
             n: default_n(),
-            hidden: default_hidden(),
-            epochs: default_epochs(),
-            min_steps: default_min_steps(),
+            hidden: super::nn::default_decoder_hidden(),
+            epochs: super::nn::default_decoder_epochs(),
+            min_steps: super::nn::default_decoder_min_steps(),
             batch_size: super::nn::default_batch_size(),
             learning_rate: super::nn::default_learning_rate(),
         }
