@@ -318,19 +318,21 @@ fn status_reads_squeue_and_scontrol_and_a_queued_sweep_is_not_run_here_too() {
     assert!(t.contains("0 finished of 4 runs, 4 submitted") && t.contains("cannot ask Slurm here"), "{t}");
 }
 
+/// `ppdl sweep SWEEP --slurm --out OUT` with an `sbatch` that accepts the job (id 5) and runs nothing,
+/// so the test runs the array tasks itself.
+fn submit_to_fake_sbatch(dir: &Path, sweep: &Path, out: &Path) {
+    let bin = fake_bin(dir, &[("sbatch", "echo 5")]);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let o = ppdl_env(&["sweep", sweep.to_str().unwrap(), "--slurm", "--out", out.to_str().unwrap()], dir, Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn run_one_rejects_an_index_outside_the_sweep() {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = tiny_sweep(tmp.path(), 1);
     let out = tmp.path().join("sw");
-    let bin = fake_bin(tmp.path(), &[("sbatch", "echo 5")]);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let o = ppdl_env(
-        &["sweep", sweep.to_str().unwrap(), "--slurm", "--out", out.to_str().unwrap()],
-        tmp.path(),
-        Some(&path),
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    submit_to_fake_sbatch(tmp.path(), &sweep, &out);
     let o = ppdl(&["sweep", "run-one", out.to_str().unwrap(), "7"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("runs.json: no run 7 (the sweep has 2 runs, 0 to 1)"), "{}", text(&o));
@@ -349,14 +351,7 @@ fn a_terminated_task_keeps_what_finished_and_records_why() {
     let base = std::fs::read_to_string(tmp.path().join("base.toml")).unwrap();
     std::fs::write(tmp.path().join("base.toml"), base.replace("epochs = 1", "epochs = 5000")).unwrap();
     let out = tmp.path().join("sw");
-    let bin = fake_bin(tmp.path(), &[("sbatch", "echo 5")]);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let o = ppdl_env(
-        &["sweep", sweep.to_str().unwrap(), "--slurm", "--out", out.to_str().unwrap()],
-        tmp.path(),
-        Some(&path),
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    submit_to_fake_sbatch(tmp.path(), &sweep, &out);
     let child = Command::new(env!("CARGO_BIN_EXE_ppdl"))
         .args(["sweep", "run-one", out.to_str().unwrap(), "0"])
         .current_dir(tmp.path())
