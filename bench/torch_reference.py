@@ -97,6 +97,8 @@ def main():
     p.add_argument("--epochs", type=int, default=4, help="epochs to run; the first is a warm-up")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda; on cuda the data stays in host memory and each batch is copied, as ppdl does")
+    p.add_argument("--resident", action="store_true", help="on cuda: copy the whole training set to the GPU once and index it there (not what ppdl does; for comparison)")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     args = p.parse_args()
 
@@ -111,27 +113,32 @@ def main():
     torch.manual_seed(args.seed)
     x, y, h, w = load(args.idx_dir, args.samples, torch)
     n = x.shape[0]
-    model = build(args.arch, h, w, 10, nn)
+    device = torch.device(args.device)
+    model = build(args.arch, h, w, 10, nn).to(device)
     if args.arch.startswith("mlp"):
         x = x.view(n, h * w)
+    if args.resident:
+        x, y = x.to(device), y.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
 
     epoch_seconds, epoch_cpu_seconds = [], []
     for _ in range(args.epochs):
-        order = torch.randperm(n)
+        order = torch.randperm(n, device=x.device)
         start, cpu_start = time.perf_counter(), time.process_time()
         for i in range(0, n, args.batch):
             idx = order[i : i + args.batch]
-            xb, yb = x[idx], y[idx]
+            xb, yb = x[idx].to(device), y[idx].to(device)
             opt.zero_grad(set_to_none=True)
             logits = model(xb)
             loss = loss_fn(logits, yb)
             loss.backward()
             opt.step()
             # ppdl reads the loss and the predictions every step too.
-            _ = loss.item(), logits.detach().argmax(1)
+            _ = loss.item(), logits.detach().argmax(1).cpu()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         epoch_seconds.append(time.perf_counter() - start)
         epoch_cpu_seconds.append(time.process_time() - cpu_start)
 
@@ -144,6 +151,9 @@ def main():
         "batch_size": args.batch,
         "samples": n,
         "threads": torch.get_num_threads(),
+        "device": args.device,
+        "resident": args.resident,
+        "gpu_name": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
         "epoch_seconds": epoch_seconds,
         "epoch_cpu_seconds": epoch_cpu_seconds,
         "samples_per_second": n / statistics.median(timed),

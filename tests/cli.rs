@@ -1002,3 +1002,15 @@ fn a_closed_output_pipe_ends_quietly_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?} {stderr}", out.status);
 }
+
+/// `ppdl bench --device`: an unknown device, and `cuda` in a CPU-only build, are input errors.
+#[test]
+fn bench_device_is_checked_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ppdl(&["bench", "--device", "tpu", "--no-torch"], tmp.path());
+    assert_input_error(&o, &["--device tpu", "expected cpu or cuda"]);
+    if !cfg!(feature = "cuda") {
+        let o = ppdl(&["bench", "--device", "cuda", "--no-torch"], tmp.path());
+        assert_input_error(&o, &["--device cuda", "--features cuda"]);
+    }
+}

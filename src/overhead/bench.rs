@@ -11,6 +11,10 @@
 //! order (ppdl first in odd repeats, PyTorch first in even ones), and the report gives the median
 //! and the range of each side and the ratio of the medians, per wall-clock second and per CPU-second
 //! of the process (all its threads).
+//!
+//! `--device cuda` (a build with `--features cuda`) trains both sides on the GPU: ppdl on dfdx's CUDA
+//! device, PyTorch with `--device cuda`. Both keep the training set in host memory and copy each
+//! batch to the GPU, as ppdl's trainer does; CPU-seconds then measure the host's share.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +23,7 @@ use std::sync::mpsc;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Arch, OptimizerKind, Schedule, TrainConfig};
+use crate::config::{Arch, DeviceKind, OptimizerKind, Schedule, TrainConfig};
 use crate::data::load::{load_dataset, DatasetKind};
 use crate::data::Dataset;
 use crate::error::InputError;
@@ -52,6 +56,8 @@ pub struct BenchOptions {
     pub torch: bool,
     /// Python interpreter for the PyTorch side.
     pub python: String,
+    /// Where both sides train.
+    pub device: DeviceKind,
 }
 
 impl Default for BenchOptions {
@@ -66,6 +72,7 @@ impl Default for BenchOptions {
             repeats: DEFAULT_REPEATS,
             torch: true,
             python: std::env::var("PPDL_PYTHON").unwrap_or_else(|_| "python3".into()),
+            device: DeviceKind::Cpu,
         }
     }
 }
@@ -181,6 +188,23 @@ pub struct BenchReport {
     pub torch_inherited_env: Vec<String>,
     pub load_average_1m_before: Option<f64>,
     pub load_average_1m_after: Option<f64>,
+    /// `cpu` or `cuda` (reports before `--device` existed were all CPU).
+    #[serde(default = "cpu_device_name")]
+    pub device: String,
+    /// The GPU's name as PyTorch reports it, on `cuda`.
+    #[serde(default)]
+    pub gpu_name: Option<String>,
+}
+
+fn cpu_device_name() -> String {
+    device_name(DeviceKind::Cpu).into()
+}
+
+fn device_name(device: DeviceKind) -> &'static str {
+    match device {
+        DeviceKind::Cpu => "cpu",
+        DeviceKind::Cuda => "cuda",
+    }
 }
 
 const WARMUP_EPOCHS: usize = 1;
@@ -197,19 +221,26 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     if opts.samples == 0 || opts.batch_size == 0 || opts.epochs == 0 || opts.repeats == 0 {
         return Err(InputError::new("--samples, --batch, --epochs and --repeats must be at least 1").into());
     }
+    if opts.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
+        return Err(InputError::new(
+            "--device cuda needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only",
+        )
+        .into());
+    }
     let threads = worker_threads();
     let load_before = memory::load_average_1m();
     let dataset = load_dataset(opts.dataset, opts.data_dir.as_deref(), Some(opts.samples), Some(100))?;
     let n = dataset.train.len();
     println!(
-        "ppdl bench: {} ({} training samples), batch {}, Adam lr 1e-3, {} thread(s); each run: median of {} epoch(s) after {} warm-up; {} run(s) of each side, alternating",
-        dataset.name, n, opts.batch_size, threads, opts.epochs, WARMUP_EPOCHS, opts.repeats
+        "ppdl bench: {} ({} training samples), batch {}, Adam lr 1e-3, on {} with {} thread(s); each run: median of {} epoch(s) after {} warm-up; {} run(s) of each side, alternating",
+        dataset.name, n, opts.batch_size, device_name(opts.device), threads, opts.epochs, WARMUP_EPOCHS, opts.repeats
     );
     if let Some(warning) = load_warning(load_before, threads) {
         println!("note: {warning}");
     }
 
-    let torch = if opts.torch { TorchSide::probe(&opts.python) } else { Err("--no-torch given".to_string()) };
+    let torch =
+        if opts.torch { TorchSide::probe(&opts.python, opts.device) } else { Err("--no-torch given".to_string()) };
     let torch_version = torch.as_ref().ok().map(|t| t.version.clone());
     let torch_skipped = torch.as_ref().err().cloned();
     if let Some(why) = &torch_skipped {
@@ -232,7 +263,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
             for side in if torch_first { [Side::Torch, Side::Ppdl] } else { [Side::Ppdl, Side::Torch] } {
                 let (label, figures) = match (side, &torch, &workdir) {
                     (Side::Ppdl, _, _) => {
-                        let (secs, cpu) = ppdl_epochs(arch, &dataset, opts.batch_size, opts.epochs)?;
+                        let (secs, cpu) = ppdl_epochs(arch, &dataset, opts.batch_size, opts.epochs, opts.device)?;
                         ppdl_runs.push(SideRun::new(n, secs, cpu));
                         ("ppdl ", ppdl_runs.last())
                     }
@@ -290,6 +321,8 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         torch_inherited_env,
         load_average_1m_before: load_before,
         load_average_1m_after: memory::load_average_1m(),
+        device: device_name(opts.device).into(),
+        gpu_name: torch.ok().and_then(|t| t.gpu_name),
     })
 }
 
@@ -346,6 +379,13 @@ pub fn table(report: &BenchReport) -> String {
         };
         out.push_str(&format!("PyTorch {v}, {} thread(s), {env}\n", report.threads));
     }
+    if report.device != "cpu" {
+        let gpu = report.gpu_name.as_deref().map(|g| format!(" ({g})")).unwrap_or_default();
+        out.push_str(&format!(
+            "both sides trained on {}{gpu}; data in host memory, each batch copied to the GPU; CPU-seconds are the host's\n",
+            report.device
+        ));
+    }
     let load = |l: Option<f64>| l.map(|l| format!("{l:.2}")).unwrap_or_else(|| "unknown".into());
     out.push_str(&format!(
         "load average (1 min): {} before, {} after\n",
@@ -383,6 +423,28 @@ pub fn ppdl_epochs(
     dataset: &Dataset,
     batch_size: usize,
     epochs: usize,
+    device: DeviceKind,
+) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>)> {
+    match device {
+        // The same device setup as a real run, so the figures are the ones a run gets.
+        DeviceKind::Cpu => ppdl_epochs_on(&crate::model::cpu_training_device(1), arch, dataset, batch_size, epochs),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => {
+            let dev = dfdx::tensor::Cuda::try_seed_from_u64(1)
+                .map_err(|e| anyhow::anyhow!("cannot open the CUDA device: {e:?}"))?;
+            ppdl_epochs_on(&dev, arch, dataset, batch_size, epochs)
+        }
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => anyhow::bail!("--device cuda needs a build with `--features cuda`"),
+    }
+}
+
+fn ppdl_epochs_on<D: dfdx::prelude::Device<f32>>(
+    dev: &D,
+    arch: Arch,
+    dataset: &Dataset,
+    batch_size: usize,
+    epochs: usize,
 ) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>)> {
     let targets = plain_targets(&dataset.train);
     let data = TrainingSet {
@@ -410,8 +472,6 @@ pub fn ppdl_epochs(
     let judge = Judge::plain(&dataset.test.labels, dataset.classes);
     // No attacks here: the events carry no attack record.
     let (tx, rx) = mpsc::channel::<Event<()>>();
-    // The same device setup as a real run, so the figures are the ones a run gets.
-    let dev = crate::model::cpu_training_device(1);
     let (outcome, cpu_marks) = std::thread::scope(|scope| {
         let watcher = scope.spawn(move || {
             let mut marks = vec![memory::process_cpu_seconds()];
@@ -422,7 +482,7 @@ pub fn ppdl_epochs(
             }
             marks
         });
-        let outcome = train_arm(&dev, &spec, data, &dataset.test.images, &judge, &tx, &Control::default());
+        let outcome = train_arm(dev, &spec, data, &dataset.test.images, &judge, &tx, &Control::default());
         drop(tx);
         (outcome, watcher.join().unwrap_or_default())
     });
@@ -451,12 +511,18 @@ fn inherited_threading_env(vars: impl Iterator<Item = (String, String)>) -> Vec<
 struct TorchSide {
     python: String,
     version: String,
+    /// The GPU PyTorch sees, when the bench runs on `cuda`.
+    gpu_name: Option<String>,
 }
 
 impl TorchSide {
-    fn probe(python: &str) -> Result<TorchSide, String> {
+    fn probe(python: &str, device: DeviceKind) -> Result<TorchSide, String> {
+        let script = match device {
+            DeviceKind::Cpu => "import torch; print(torch.__version__)",
+            DeviceKind::Cuda => "import torch; print(torch.__version__); print(torch.cuda.get_device_name(0))",
+        };
         let out = Command::new(python)
-            .args(["-c", "import torch; print(torch.__version__)"])
+            .args(["-c", script])
             .output()
             .map_err(|e| format!("cannot run {python}: {e} (set PPDL_PYTHON or --python)"))?;
         if !out.status.success() {
@@ -464,7 +530,11 @@ impl TorchSide {
                 "`{python} -c \"import torch\"` failed: PyTorch is not installed for {python} (pip install torch, or point --python / PPDL_PYTHON at an interpreter that has it)"
             ));
         }
-        Ok(TorchSide { python: python.into(), version: String::from_utf8_lossy(&out.stdout).trim().to_string() })
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let mut lines = stdout.lines().map(|l| l.trim().to_string());
+        let version = lines.next().unwrap_or_default();
+        let gpu_name = lines.next().filter(|g| !g.is_empty());
+        Ok(TorchSide { python: python.into(), version, gpu_name })
     }
 }
 
@@ -480,6 +550,7 @@ fn torch_command(python: &str, dir: &BenchDir, arch: Arch, opts: &BenchOptions, 
         .args(["--samples", &n.to_string()])
         .args(["--epochs", &(WARMUP_EPOCHS + opts.epochs).to_string()])
         .args(["--threads", &threads.to_string()])
+        .args(["--device", device_name(opts.device)])
         .arg("--json");
     cmd
 }
@@ -582,6 +653,9 @@ pub struct BenchArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// cpu | cuda (cuda: both sides train on the GPU; needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// `--arch` names, or `all` for every architecture.
@@ -620,8 +694,20 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
             crate::error::did_you_mean(&args.dataset, ["embedded", "mnist", "fashion-mnist"])
         ))
     })?;
+    let device = match args.device.trim() {
+        "cpu" => DeviceKind::Cpu,
+        "cuda" => DeviceKind::Cuda,
+        other => {
+            return Err(InputError::new(format!(
+                "--device {other}: expected cpu or cuda{}",
+                crate::error::did_you_mean(other, ["cpu", "cuda"])
+            ))
+            .into())
+        }
+    };
     let defaults = BenchOptions::default();
     let opts = BenchOptions {
+        device,
         archs,
         dataset,
         data_dir: args.data_dir.clone(),
@@ -702,6 +788,11 @@ mod tests {
         assert_eq!(after("--samples").as_deref(), Some("12000"));
         assert_eq!(after("--epochs").as_deref(), Some("3"));
         assert_eq!(after("--threads").as_deref(), Some("2"));
+        assert_eq!(after("--device").as_deref(), Some("cpu"));
+        let on_gpu = BenchOptions { device: DeviceKind::Cuda, ..opts };
+        let cmd = torch_command("python3", &dir, Arch::CnnSmall, &on_gpu, 2, 12000);
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert!(args.windows(2).any(|w| w[0] == "--device" && w[1] == "cuda"), "{args:?}");
     }
 
     /// A stand-in for python that records the environment it was started with.
@@ -787,6 +878,8 @@ mod tests {
             torch_skipped: None,
             torch_version: Some("2.15.0".into()),
             torch_inherited_env: env,
+            device: "cpu".into(),
+            gpu_name: None,
             load_average_1m_before: Some(load_before),
             load_average_1m_after: Some(load_after),
         }
