@@ -13,6 +13,7 @@
 //! busy without nested parallelism.
 
 pub(crate) mod conv;
+pub(crate) mod linear;
 pub(crate) mod pool;
 mod scratch;
 
