@@ -119,7 +119,10 @@ fn phases(inside_pool: bool) {
     for p in PHASES {
         head += &format!(" {p:>9}");
     }
-    println!("{head} {:>9} {:>9} {:>6} {:>9} | process CPU ms per phase (same order)", "step", "cpu", "cores", "samples/s");
+    println!(
+        "{head} {:>9} {:>9} {:>6} {:>9} | process CPU ms per phase (same order)",
+        "step", "cpu", "cores", "samples/s"
+    );
     for arch in Arch::ALL {
         let dev = ppdl::model::cpu_training_device(1);
         let job = || with_net(arch, &dev, data.shape, 10, Phases { arch, dev: &dev, x, y: &y });
@@ -151,7 +154,27 @@ fn gemm_call(c: &mut [f32], a: &[f32], b: &[f32], (m, k, n): (usize, usize, usiz
     let (a_cs, a_rs) = if a_t { (m as isize, 1) } else { (1, k as isize) };
     // SAFETY: the buffers are exactly the sizes of the views.
     unsafe {
-        gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), a_cs, a_rs, b.as_ptr(), 1, n as isize, 0.0, 1.0, false, false, false, par)
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        )
     }
 }
 
@@ -163,15 +186,41 @@ fn gemm_split(c: &mut [f32], a: &[f32], b: &[f32], (m, k, n): (usize, usize, usi
     let (a_cs, a_rs) = if a_t { (m as isize, 1) } else { (1, k as isize) };
     let second = if a_t { h } else { h * k };
     let run = |c: &mut [f32], rows: usize, off: usize| unsafe {
-        gemm::gemm(rows, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr().add(off), a_cs, a_rs, b.as_ptr(), 1, n as isize, 0.0, 1.0, false, false, false, gemm::Parallelism::None)
+        gemm::gemm(
+            rows,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr().add(off),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
     };
     rayon::join(|| run(c0, h, 0), || run(c1, m - h, second));
 }
 
 fn ops() {
     let threads = rayon::current_num_threads();
-    println!("ops of an mlp-512-256 step, batch {BATCH}, {threads} rayon thread(s); ms per call (median of {})", reps());
-    println!("{:<34} {:>9} {:>12} {:>12} {:>12}", "matmul (m x k x n)", "1 thread", "pool, outside", "pool, inside", "2 halves, in");
+    println!(
+        "ops of an mlp-512-256 step, batch {BATCH}, {threads} rayon thread(s); ms per call (median of {})",
+        reps()
+    );
+    println!(
+        "{:<34} {:>9} {:>12} {:>12} {:>12}",
+        "matmul (m x k x n)", "1 thread", "pool, outside", "pool, inside", "2 halves, in"
+    );
     let shapes: [(&str, (usize, usize, usize), bool); 7] = [
         ("fwd fc1 128x784x512", (BATCH, 784, 512), false),
         ("fwd fc2 128x512x256", (BATCH, 512, 256), false),
@@ -213,23 +262,6 @@ fn ops() {
             layer.zero_grads(&mut g);
             grads = Some(g);
         });
-        if std::env::var("SPLIT").is_ok() {
-            let (mut f, mut bw, mut z) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..reps() {
-                let t = Instant::now();
-                let y = layer.forward(x.clone().traced(grads.take().unwrap())).relu();
-                let s = y.sum();
-                f.push(t.elapsed().as_secs_f64());
-                let t = Instant::now();
-                let mut g = s.backward();
-                bw.push(t.elapsed().as_secs_f64());
-                let t = Instant::now();
-                layer.zero_grads(&mut g);
-                z.push(t.elapsed().as_secs_f64());
-                grads = Some(g);
-            }
-            println!("split fwd {:.3} bwd {:.3} zero {:.3}", median(&mut f) * 1e3, median(&mut bw) * 1e3, median(&mut z) * 1e3);
-        }
         let name = format!("layer {i}->{o}{} + relu, fwd+bwd", if input_grad { "" } else { " (no dx)" });
         println!("{name:<34} {ppdl:>9.3} (ppdl's DynLinear)  {dfdx_ops:>9.3} (dfdx matmul + broadcast add)");
     }
