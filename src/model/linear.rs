@@ -1,10 +1,10 @@
 //! A fully connected layer whose sizes are runtime values.
 
-use std::any::Any;
-
 use dfdx::nn::{Module, ModuleVisitor, TensorCollection, TensorOptions};
 use dfdx::prelude::*;
 use rand_distr::Uniform;
+
+use super::cpu_kernels::{self, as_cpu};
 
 /// `y = x W + b` with `W` stored as (inputs, outputs), so no transpose is needed in forward.
 #[derive(Debug, Clone)]
@@ -12,9 +12,10 @@ pub struct DynLinear<D: Storage<E>, E: Dtype = f32> {
     pub weight: Tensor<(usize, usize), E, D>,
     pub bias: Tensor<(usize,), E, D>,
     /// False when nothing needs the gradient of this layer's input (the first layer of a network that
-    /// is being trained): on the CPU device the backward pass then computes only the weight and bias
-    /// gradients, which saves the `batch x inputs x outputs` product of the input gradient (a quarter
-    /// of an MLP's training work). Other devices compute it anyway. Default true.
+    /// is being trained): on the CPU device (one fused tape operation, `cpu_kernels::linear`) the
+    /// backward pass then computes only the weight and bias gradients, which saves the
+    /// `batch x inputs x outputs` product of the input gradient (a quarter of an MLP's training work).
+    /// Other devices compute it anyway. Default true.
     pub input_grad: bool,
 }
 
@@ -65,13 +66,14 @@ impl<D: Device<f32>, T: Tape<f32, D> + 'static> Module<Tensor<(usize, usize), f3
     type Error = D::Err;
 
     fn try_forward(&self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
-        let x = if !self.input_grad && T::OWNS_TAPE {
-            match forward_without_input_grad(self, x) {
-                Ok(y) => return Ok(y),
-                Err(x) => x,
-            }
-        } else {
-            x
+        let (b, o) = (x.shape().0, self.outputs());
+        let (weight, bias, input_grad) = (as_cpu(&self.weight), as_cpu(&self.bias), self.input_grad);
+        let x = match cpu_kernels::run_on_cpu(x, (b, o), |x, out, track| {
+            let (weight, bias) = (weight.expect("D is Cpu"), bias.expect("D is Cpu"));
+            cpu_kernels::linear::forward(input_grad, weight, bias, x, out, track)
+        })? {
+            Ok(y) => return Ok(y),
+            Err(x) => x, // not on the CPU: dfdx's formulation below
         };
         let y = x.try_matmul(self.weight.retaped::<T>())?;
         let shape = *y.shape();
@@ -86,49 +88,6 @@ impl<D: Device<f32>, T: Tape<f32, D> + 'static> ModuleMut<Tensor<(usize, usize),
     fn try_forward_mut(&mut self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
         self.try_forward(x)
     }
-}
-
-type CpuTaped = Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>;
-use super::Act;
-
-/// The CPU fast path of [`DynLinear::input_grad`] = false; gives `x` back on any other device/tape.
-fn forward_without_input_grad<D: Device<f32>, T: Tape<f32, D> + 'static>(
-    layer: &DynLinear<D>,
-    x: Act<D, T>,
-) -> Result<Act<D, T>, Act<D, T>> {
-    let Some(layer) = (layer as &dyn Any).downcast_ref::<DynLinear<Cpu>>() else {
-        return Err(x);
-    };
-    let x = match (Box::new(x) as Box<dyn Any>).downcast::<CpuTaped>() {
-        Ok(x) => *x,
-        Err(x) => return Err(*x.downcast().expect("the same type")),
-    };
-    let y = cpu_forward_without_input_grad(layer, x);
-    Ok(*(Box::new(y) as Box<dyn Any>).downcast().expect("D is Cpu and T is its OwnedTape"))
-}
-
-/// `x W + b` whose backward pass adds `x^T dy` to W's gradient (and the bias gradient, through the
-/// ordinary broadcast add) but computes no gradient for `x`.
-fn cpu_forward_without_input_grad(layer: &DynLinear<Cpu>, x: CpuTaped) -> CpuTaped {
-    let (x, mut tape) = x.split_tape();
-    let w = layer.weight.clone();
-    // The CPU device's errors are allocation failures: there is no error path to return them on
-    // through the type juggling above, so they panic like an allocation failure would.
-    let y = x.clone().try_matmul(w.clone()).expect("cpu matmul");
-    let y_ghost = y.clone();
-    tape.add_backward_op(move |grads| {
-        let dy = grads.get(&y_ghost);
-        let dw = x.try_permute::<_, Axes2<1, 0>>()?.try_matmul(dy)?.as_vec();
-        let dst = grads.get_or_alloc_mut(&w)?;
-        for (d, v) in dst.iter_mut().zip(&dw) {
-            *d += v;
-        }
-        Ok(())
-    });
-    let y = y.put_tape(tape);
-    let shape = *y.shape();
-    let bias = layer.bias.retaped::<OwnedTape<f32, Cpu>>().broadcast_like::<_, Axis<0>>(&shape);
-    y.try_add(bias).expect("cpu add")
 }
 
 /// How `reset_params` re-initialises one tensor.
@@ -195,6 +154,32 @@ mod tests {
             }
         }
         assert!(results[1].1.iter().any(|v| *v != 0.0));
+    }
+
+    #[test]
+    fn cpu_layer_matches_the_dfdx_formulation_in_output_and_every_gradient() {
+        let dev = Cpu::seed_from_u64(5);
+        let layer = DynLinear::new(&dev, 9, 6);
+        let x: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(5, 9));
+        let fused = layer.forward(x.clone().traced(Gradients::leaky())).relu();
+        let reference = {
+            type T = OwnedTape<f32, Cpu>;
+            let y = x.clone().traced(Gradients::leaky()).matmul(layer.weight.retaped::<T>());
+            let shape = *y.shape();
+            (y + layer.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape)).relu()
+        };
+        let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
+            assert_eq!(a.len(), b.len(), "{what}");
+            for (u, v) in a.iter().zip(&b) {
+                assert!((u - v).abs() < 1e-5, "{what}: {u} vs {v}");
+            }
+            assert!(a.iter().any(|v| *v != 0.0), "{what} is all zero");
+        };
+        close(fused.with_empty_tape().as_vec(), reference.with_empty_tape().as_vec(), "output");
+        let (gf, gr) = (fused.square().sum().backward(), reference.square().sum().backward());
+        close(gf.get(&layer.weight).as_vec(), gr.get(&layer.weight).as_vec(), "weight gradient");
+        close(gf.get(&layer.bias).as_vec(), gr.get(&layer.bias).as_vec(), "bias gradient");
+        close(gf.get(&x).as_vec(), gr.get(&x).as_vec(), "input gradient");
     }
 
     #[test]

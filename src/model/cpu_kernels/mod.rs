@@ -1,5 +1,6 @@
-//! Hand-written CPU kernels (forward and backward) for the two layers whose dfdx formulation is
-//! dominated by single-threaded data movement: convolution (im2col) and 2x2 max pooling.
+//! Hand-written CPU kernels (forward and backward) for the layers whose dfdx formulation is dominated
+//! by single-threaded data movement: convolution (im2col), 2x2 max pooling, and the dense layer (its
+//! bias broadcast and add).
 //!
 //! dfdx 0.13 has no public custom-op API, so a kernel is attached the way dfdx's own ops are: the
 //! forward result is computed on plain slices, and a backward closure that reads the output gradient
@@ -13,6 +14,7 @@
 //! busy without nested parallelism.
 
 pub(crate) mod conv;
+pub(crate) mod linear;
 pub(crate) mod pool;
 mod scratch;
 

@@ -1,0 +1,63 @@
+//! A fully connected layer `y = x W + b` on the CPU as one tape operation.
+//!
+//! dfdx's formulation (a matmul, a broadcast of the bias, an add) records three operations whose
+//! backward passes are single-threaded index loops over the whole activation (the broadcast's sum
+//! over the batch, the add's two gradient copies) besides the two matrix products, and the
+//! no-input-gradient variant copied the weight gradient out of a fresh tensor. Here the forward
+//! product is dfdx's (its gemm call, no copy of the weight), the bias is added in the same pass that
+//! copies the result out, and the backward pass accumulates both products straight into the gradient
+//! buffers with gemm (`dW += x^T dy`, `dx += dy W^T`) and sums `dy`'s rows for the bias.
+
+use dfdx::prelude::*;
+
+use super::{contiguous_data, CpuBackward, Scratch};
+use crate::gemm_f32::{matmul, MatRef, Threads};
+
+/// `out = x @ weight + bias` (`x`: `(B, I)`, `weight`: `(I, O)`, `out`: `(B, O)`); with `track`, the
+/// backward pass (the input gradient only with `input_grad`).
+pub(crate) fn forward(
+    input_grad: bool,
+    weight: &Tensor<(usize, usize), f32, Cpu>,
+    bias: &Tensor<(usize,), f32, Cpu>,
+    x: &Tensor<(usize, usize), f32, Cpu>,
+    out: &mut Tensor<(usize, usize), f32, Cpu>,
+    track: bool,
+) -> Option<CpuBackward> {
+    let (b, i) = *x.shape();
+    let o = weight.shape().1;
+    let mut y = Scratch::take(b * o);
+    x.clone().matmul(weight.clone()).copy_into(&mut y);
+    let bias_v = bias.as_vec();
+    for row in y.chunks_exact_mut(o) {
+        for (v, c) in row.iter_mut().zip(&bias_v) {
+            *v += c;
+        }
+    }
+    out.copy_from(&y);
+    if !track {
+        return None;
+    }
+    let (x, weight) = (x.clone(), weight.clone());
+    let (x_ghost, out_ghost, w_ghost, b_ghost) = (x.ghost(), out.ghost(), weight.ghost(), bias.ghost());
+    Some(Box::new(move |grads: &mut Gradients<f32, Cpu>| {
+        // Taken out (and put back below) so it can be read while other gradients are written.
+        let dy = std::mem::take(&mut **grads.get_or_alloc_mut(&out_ghost)?);
+        let xs = contiguous_data(&x);
+        let dw: &mut [f32] = grads.get_or_alloc_mut(&w_ghost)?;
+        matmul(dw, i, o, b, MatRef::transposed(&xs, i), MatRef::rows(&dy, o), true, Threads::All);
+        drop(xs);
+        let db: &mut [f32] = grads.get_or_alloc_mut(&b_ghost)?;
+        for row in dy.chunks_exact(o) {
+            for (s, v) in db.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        if input_grad {
+            let w = contiguous_data(&weight);
+            let dx: &mut [f32] = grads.get_or_alloc_mut(&x_ghost)?;
+            matmul(dx, b, i, o, MatRef::rows(&dy, o), MatRef::transposed(&w, o), true, Threads::All);
+        }
+        **grads.get_or_alloc_mut(&out_ghost)? = dy;
+        Ok(())
+    }))
+}
