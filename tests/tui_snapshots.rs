@@ -158,7 +158,7 @@ fn compare_80x24() {
     }
     let mut app = app();
     app.view = View::Runs;
-    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&entries[1], &entries[0])));
+    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&[&entries[1], &entries[0]])));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -316,7 +316,7 @@ fn compare_4arms_80x24() {
     }
     let mut app = app();
     app.view = View::Runs;
-    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&entries[0], &entries[1])));
+    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&[&entries[0], &entries[1]])));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod analysis;
 pub mod app;
 pub mod arms;
+pub mod compare;
 pub mod curves;
 pub mod diff;
 pub mod event;

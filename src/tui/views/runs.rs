@@ -132,7 +132,12 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         }
         TableRow::Run { index, grouped } => {
             let r = &app.runs[*index];
-            let mark = if app.run_marked.as_ref() == Some(&r.dir) { "*" } else { " " };
+            // The mark's number is the run's column in the comparison.
+            let mark = match app.run_marked.iter().position(|m| *m == r.dir) {
+                Some(i) if i < 9 => (i + 1).to_string(),
+                Some(_) => "*".into(),
+                None => " ".into(),
+            };
             let mut cells = vec![Cell::from(Span::styled(mark, theme::key()))];
             for (c, w) in &columns {
                 let text = cell_text(r, *c, compact);
