@@ -17,6 +17,7 @@ use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
 use super::live::{LiveRun, RunEnd, RunStatus};
 use super::runs_table::{self, Column, TableRow, TableView};
+use super::tradeoff::Tradeoff;
 use crate::results::notes::RunNotes;
 
 /// The top-level views, in tab order.
@@ -80,6 +81,7 @@ pub enum RunsMode {
     List,
     Detail(Box<RunDetail>),
     Compare(Box<Compare>),
+    Tradeoff(Box<Tradeoff>),
 }
 
 /// A message in the footer until the next key.
@@ -746,6 +748,21 @@ impl App {
                 KeyCode::PageDown => cmp.scroll = cmp.scroll.saturating_add(10),
                 _ => {}
             },
+            RunsMode::Tradeoff(t) => match key.code {
+                KeyCode::Esc | KeyCode::Backspace => self.runs_mode = RunsMode::List,
+                KeyCode::Char('a') => t.next_attack(),
+                KeyCode::Char('g') => t.next_group(),
+                KeyCode::Up | KeyCode::Char('k') => t.scroll = t.scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => t.scroll = t.scroll.saturating_add(1),
+                KeyCode::Char('e') => match t.export() {
+                    Ok(png) => {
+                        let svg = png.with_extension("svg");
+                        self.info(format!("wrote {} and {}", png.display(), svg.display()))
+                    }
+                    Err(e) => self.error(format!("{e:#}")),
+                },
+                _ => {}
+            },
         }
         None
     }
@@ -774,6 +791,7 @@ impl App {
                 self.info(format!("unmarked {n} runs"));
             }
             KeyCode::Char('c') => self.compare_runs(),
+            KeyCode::Char('p') => self.open_tradeoff(rows.get(self.run_selected).cloned()),
             KeyCode::Char('f') => return selected_dir.map(|d| self.export(d)),
             KeyCode::Char('r') => {
                 self.reload_runs();
@@ -866,6 +884,29 @@ impl App {
     /// The marked runs, in the order marked.
     pub fn marked_runs(&self) -> Vec<&RunEntry> {
         self.run_marked.iter().filter_map(|m| self.runs.iter().find(|r| r.dir == *m)).collect()
+    }
+
+    /// `p`: the trade-off of the sweep on the selected row, else of the marked runs.
+    fn open_tradeoff(&mut self, row: Option<TableRow>) {
+        let (title, out_dir, runs) = match row {
+            Some(TableRow::Group { name, .. }) => {
+                let runs: Vec<&RunEntry> = self.runs.iter().filter(|r| r.group.as_deref() == Some(name.as_str())).collect();
+                // A sweep's runs live in SWEEP/runs/RUN: its figures go to SWEEP/figures.
+                let root = runs.first().and_then(|r| r.dir.parent()?.parent().map(Path::to_path_buf));
+                (format!("sweep {name}"), root.unwrap_or_default().join("figures"), runs)
+            }
+            _ => {
+                let runs = self.marked_runs();
+                let dir = self.results_dirs().into_iter().next().unwrap_or_else(|| PathBuf::from("results"));
+                (format!("{} marked runs", runs.len()), dir.join("tradeoffs"), runs)
+            }
+        };
+        if runs.is_empty() {
+            self.error("mark runs with m (or select a sweep's row), then press p");
+            return;
+        }
+        let t = Tradeoff::load(title, out_dir, &runs);
+        self.runs_mode = RunsMode::Tradeoff(Box::new(t));
     }
 
     /// `c`: compare the marked runs; with one marked, it and the selected run.

@@ -17,6 +17,7 @@ pub mod form;
 pub mod live;
 pub mod runs_table;
 pub mod theme;
+pub mod tradeoff;
 pub mod ui;
 pub mod views;
 

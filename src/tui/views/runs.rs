@@ -23,6 +23,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         RunsMode::List => draw_list(frame, area, app),
         RunsMode::Detail(d) => draw_detail(frame, area, d),
         RunsMode::Compare(c) => super::compare::draw(frame, area, c),
+        RunsMode::Tradeoff(t) => super::tradeoff::draw(frame, area, t),
     }
 }
 
