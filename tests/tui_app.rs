@@ -11,6 +11,7 @@ use ppdl::config::TransformSpec;
 use ppdl::results::metrics_csv;
 use ppdl::tui::analysis::Availability;
 use ppdl::tui::app::{Overlay, RunsMode, View};
+use ppdl::tui::compare::CompareRow;
 use ppdl::tui::event::{AppEvent, Command};
 use ppdl::tui::live::{RunEnd, RunStatus};
 use ppdl::tui::{theme, App};
@@ -808,4 +809,133 @@ fn runs_table_notes_tags_sweep_groups_and_csv() {
     press(&mut app, KeyCode::Char('/'));
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.runs_rows().len(), 2);
+}
+
+/// Runs marked with m stay marked, by folder, through a reload that adds a run above them; c
+/// compares all of them in the order marked: the table has each arm's accuracy with its Wilson
+/// interval, each attack's headline, the time ratio and the config fields that differ.
+#[test]
+fn three_marked_runs_survive_a_reload_and_compare_side_by_side() {
+    let results = tempfile::tempdir().unwrap();
+    let dirs = write_noise_runs(results.path());
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    // Newest first: noise-s2-a, noise-s1-c, noise-s1-b, noise-s1-a. Mark s2-a, s1-b and s1-a.
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.run_marked, [dirs[3].clone(), dirs[1].clone(), dirs[0].clone()]);
+
+    // A newer run lands on top; the marks stay on their folders.
+    write_attacked_run(results.path(), "newest", &noise_config(0.3, 1), 1, 0.84, 0.7, 12.0, 0.1, "2026-02-01T00:00:00Z");
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.runs[0].label, "newest");
+    assert_eq!(app.run_marked, [dirs[3].clone(), dirs[1].clone(), dirs[0].clone()]);
+    // Unmarking the middle one and marking it again puts it last.
+    app.run_selected = 3;
+    assert_eq!(app.selected_run().unwrap().label, "noise-s1-b");
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.run_marked, [dirs[3].clone(), dirs[0].clone(), dirs[1].clone()]);
+
+    press(&mut app, KeyCode::Char('c'));
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
+    let labels: Vec<&str> = c.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["noise-s2-a", "noise-s1-a", "noise-s1-b"]);
+    let fields: Vec<(&str, Vec<Option<&str>>)> =
+        c.diff.fields.iter().map(|f| (f.path.as_str(), f.values.iter().map(|v| v.as_deref()).collect())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("seed", vec![Some("1"), Some("1"), Some("2")]),
+            ("privacy.transforms[0].sigma", vec![Some("0.2"), Some("0.1"), Some("0.1")])
+        ]
+    );
+    let rows = c.rows();
+    let row = |label: &str| {
+        rows.iter()
+            .find_map(|r| match r {
+                CompareRow::Values { label: l, cells } if l == label => Some(cells.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no row {label}: {rows:?}"))
+    };
+    // Wilson 95% of 79% and 83% on 1,000 test images.
+    assert_eq!(row("private"), ["79.0 [76.4,81.4]", "83.0 [80.5,85.2]", "82.0 [79.5,84.3]"]);
+    assert_eq!(row("known-plaintext PSNR of unseen data (private)"), ["15.0 dB", "20.0 dB", "22.0 dB"]);
+    assert_eq!(row("wrong-key accuracy with a wrong key (private)"), ["10.0%", "10.0%", "10.0%"]);
+    // 6.1 s against 5.8 s per run of 5 epochs.
+    assert_eq!(row("private").len(), 3);
+    let ratio = rows.iter().position(|r| matches!(r, CompareRow::Section(s) if s.starts_with("overhead")));
+    let Some(CompareRow::Values { cells, .. }) = ratio.and_then(|i| rows.get(i + 1)) else { panic!("{rows:?}") };
+    assert_eq!(cells, &["1.05×", "1.05×", "1.05×"]);
+    assert_eq!(row("privacy.transforms[0].sigma"), ["0.2", "0.1", "0.1"]);
+
+    // y cycles the overlay's quantity; g colours by the first differing field: s1-a and s1-b
+    // (sigma 0.1) share their protected arm's colour, the baselines are grey.
+    let RunsMode::Compare(_) = &app.runs_mode else { unreachable!() };
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Char('g'));
+    let RunsMode::Compare(c) = &app.runs_mode else { unreachable!() };
+    assert_eq!(c.quantity, ppdl::tui::curves::Quantity::Loss);
+    assert_eq!(c.color_by.as_deref(), Some("privacy.transforms[0].sigma"));
+    let series = c.series();
+    let colour = |run: usize, arm: &str| series.iter().find(|s| s.run == run && s.arm == arm).unwrap().color;
+    assert_eq!(colour(1, "private"), colour(2, "private"));
+    assert_ne!(colour(0, "private"), colour(1, "private"));
+    assert_eq!(colour(0, "baseline"), theme::MUTED);
+    let legends: Vec<&str> = series.iter().filter_map(|s| s.legend.as_deref()).collect();
+    assert_eq!(legends, ["baselines", "sigma=0.2", "sigma=0.1"]);
+}
+
+/// The trade-off of runs with repeats: runs that differ only in their seed are one point, its x the
+/// mean accuracy delta and its y the mean attack metric, each with its 95% t-interval (n = 3); a
+/// config seen once is a point with n = 1 and no interval.
+#[test]
+fn the_tradeoff_of_runs_with_repeats_has_means_and_t_intervals() {
+    let results = tempfile::tempdir().unwrap();
+    write_noise_runs(results.path());
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    assert!(press(&mut app, KeyCode::Char('p')).is_none());
+    assert!(app.message.as_ref().is_some_and(|m| m.error), "p without marks says what to do");
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Char('m'));
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the trade-off: {:?}", app.message) };
+    assert_eq!(t.attacks, ["known-plaintext", "wrong-key"]);
+    assert_eq!(t.groups, ["arm", "privacy.transforms[0].sigma"]);
+    assert_eq!(t.group_field(), Some("privacy.transforms[0].sigma"));
+    let points = t.points();
+    assert_eq!(points.len(), 2, "{points:?}");
+    let p = points.iter().find(|p| p.group == "0.1").unwrap();
+    assert_eq!((p.delta.n, p.metric.n), (3, 3));
+    // Deltas -0.01, -0.02, -0.03: mean -0.02, sd 0.01, t(2) = 4.302653.
+    let half = 4.302653 * 0.01 / 3f64.sqrt();
+    let ci = p.delta.ci.unwrap();
+    assert!((p.delta.mean + 0.02).abs() < 1e-9 && (ci.lo - (-0.02 - half)).abs() < 1e-6, "{:?}", p.delta);
+    // PSNR 20, 22, 24: mean 22, sd 2.
+    let ci = p.metric.ci.unwrap();
+    assert!((p.metric.mean - 22.0).abs() < 1e-9 && (ci.hi - (22.0 + 4.302653 * 2.0 / 3f64.sqrt())).abs() < 1e-5);
+    let single = points.iter().find(|p| p.group == "0.2").unwrap();
+    assert_eq!((single.delta.n, single.delta.ci), (1, None));
+    assert!((single.delta.mean + 0.05).abs() < 1e-9 && (single.metric.mean - 15.0).abs() < 1e-9);
+
+    // a: the next attack's headline; g: by arm (both configs' private arm, one group).
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char('g'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { unreachable!() };
+    assert_eq!(t.metric().unwrap().attack, "wrong-key");
+    assert_eq!(t.group_field(), None);
+    assert!(t.points().iter().all(|p| p.group == "private" && (p.metric.mean - 0.1).abs() < 1e-9));
 }
