@@ -867,8 +867,8 @@ fn three_marked_runs_survive_a_reload_and_compare_side_by_side() {
     };
     // Wilson 95% of 79% and 83% on 1,000 test images.
     assert_eq!(row("private"), ["79.0 [76.4,81.4]", "83.0 [80.5,85.2]", "82.0 [79.5,84.3]"]);
-    assert_eq!(row("known-plaintext PSNR of unseen data (private)"), ["15.0 dB", "20.0 dB", "22.0 dB"]);
-    assert_eq!(row("wrong-key accuracy with a wrong key (private)"), ["10.0%", "10.0%", "10.0%"]);
+    assert_eq!(row("known-plaintext (private): PSNR of unseen data"), ["15.0 dB", "20.0 dB", "22.0 dB"]);
+    assert_eq!(row("wrong-key (private): accuracy with a wrong key"), ["10.0%", "10.0%", "10.0%"]);
     // 6.1 s against 5.8 s per run of 5 epochs.
     assert_eq!(row("private").len(), 3);
     let ratio = rows.iter().position(|r| matches!(r, CompareRow::Section(s) if s.starts_with("overhead")));

@@ -208,6 +208,8 @@ pub fn compare_runs(entries: &[&RunEntry]) -> Compare {
         configs.push(std::fs::read_to_string(&config).map_err(|err| format!("{}: {err}", config.display())));
         let curves = match folder.load_metrics() {
             Ok(rows) => Curves::from_rows(&rows),
+            // A run that logged no metrics has no curves; only a file that does not read is an error.
+            Err(_) if !folder.metrics_path().exists() => Curves::default(),
             Err(err) => {
                 errors.push(format!("{err:#}"));
                 Curves::default()

@@ -113,7 +113,7 @@ impl Compare {
                     })
                 })
                 .collect();
-            rows.push(CompareRow::Values { label: format!("{name} {metric} ({arm})"), cells });
+            rows.push(CompareRow::Values { label: format!("{name} ({arm}): {metric}"), cells });
         }
         let protected: Vec<&String> = arms
             .iter()

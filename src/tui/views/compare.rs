@@ -13,7 +13,17 @@ use crate::tui::compare::{short_field, CompareRow};
 use crate::tui::curves::Quantity;
 use crate::tui::theme;
 
-use super::experiments::{fit_left, fit_middle};
+use super::experiments::fit_middle;
+
+/// `text` cut to `width` characters, its start kept ("known-plaintext (private): PS…").
+fn cut_end(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
 use super::{block, chart};
 
 pub fn draw(frame: &mut Frame, area: Rect, c: &Compare) {
@@ -49,7 +59,7 @@ fn draw_overlay(frame: &mut Frame, area: Rect, c: &Compare) {
         max_x = max_x.max(r.curves.max_x());
     }
     if series.is_empty() || lo > hi {
-        let text = Line::styled(" no curves: the runs' metrics.csv files hold no rows", theme::muted());
+        let text = Line::styled( " no curves: these runs have no metrics.csv rows", theme::muted());
         frame.render_widget(Paragraph::new(text).block(block(title)), area);
         return;
     }
@@ -106,17 +116,17 @@ fn draw_table(frame: &mut Frame, area: Rect, c: &Compare) {
         .unwrap_or(8)
         .clamp(10, 22);
     let cell_w = widest_cell + 1;
-    let label_w = rows
+    let n = c.runs.len();
+    // Labels give way to run columns, down to 12 characters.
+    let widest_label = rows
         .iter()
         .filter_map(|r| match r {
-            CompareRow::Values { label, .. } => Some(label.chars().count()),
+            CompareRow::Values { label, .. } => Some(label.chars().count() + 1),
             CompareRow::Section(_) => None,
         })
         .max()
-        .unwrap_or(8)
-        .clamp(8, 30)
-        .min(inner.saturating_sub(cell_w).max(8));
-    let n = c.runs.len();
+        .unwrap_or(8);
+    let label_w = widest_label.min(30).min(inner.saturating_sub(n * cell_w)).max(12);
     let first = c.first_col.min(n.saturating_sub(1));
     let fit = ((inner.saturating_sub(label_w)) / cell_w).max(1);
     let shown: Vec<usize> = (first..n).take(fit).collect();
@@ -134,7 +144,7 @@ fn draw_table(frame: &mut Frame, area: Rect, c: &Compare) {
         match r {
             CompareRow::Section(t) => lines.push(Line::styled(t.clone(), theme::muted())),
             CompareRow::Values { label, cells } => {
-                let mut spans = vec![Span::raw(format!("{:<label_w$}", fit_left(label, label_w.saturating_sub(1))))];
+                let mut spans = vec![Span::raw(format!("{:<label_w$}", cut_end(label, label_w - 1)))];
                 for &i in &shown {
                     spans.push(Span::raw(format!("{:>cell_w$}", fit_middle(&cells[i], cell_w - 1))));
                 }

@@ -35,11 +35,11 @@ fn color(c: RGBColor) -> Color {
 
 pub fn draw(frame: &mut Frame, area: Rect, t: &Tradeoff) {
     let points = t.points();
-    let table_h = (points.len() as u16 + 4).min(area.height / 2).max(4);
+    let table_h = (points.len() as u16 + 5).min(area.height / 2).max(4);
     let [top, bottom] = Layout::vertical([Constraint::Min(6), Constraint::Length(table_h)]).areas(area);
     let attack = t.attacks.get(t.attack).map_or("no attack", String::as_str);
     let group = short_field(t.groups.get(t.group).map_or("arm", String::as_str));
-    let title = format!("Trade-off of {} · y: {attack} (a) · by {group} (g) · e: PNG+SVG", t.title);
+    let title = format!("Trade-off · {} · y: {attack} (a) · by {group} (g)", t.title);
     match t.chart() {
         Some(c) => draw_chart(frame, top, &title, &c),
         None => {
@@ -63,10 +63,10 @@ fn draw_chart(frame: &mut Frame, area: Rect, title: &str, c: &XyChart) {
     let vlines: Vec<(String, Color, [(f64, f64); 2])> =
         c.vlines.iter().map(|v| (v.label.clone(), color(v.color), [(v.x, yr.start), (v.x, yr.end)])).collect();
     let mut datasets: Vec<Dataset> = Vec::new();
-    for (label, col, pts) in hlines.iter().chain(&vlines) {
+    // The reference lines are named in the table below (the legend keeps to the groups).
+    for (_, col, pts) in hlines.iter().chain(&vlines) {
         datasets.push(
             Dataset::default()
-                .name(label.clone())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::new().fg(*col))
@@ -114,9 +114,13 @@ fn draw_chart(frame: &mut Frame, area: Rect, title: &str, c: &XyChart) {
     frame.render_widget(chart, area);
 }
 
-/// "−1.23 [−2.10, −0.36]" in points (a fraction's mean and interval ×100), or the bare mean.
+/// "-1.23 [-2.10, -0.36]" (scaled), or the bare mean without an interval (n < 2: the n column says).
 fn stat(m: &crate::results::stats::MeanStats, scale: f64, signed: bool) -> String {
-    crate::plot::sweep::with_interval(m, scale, signed)
+    let f = |x: f64| if signed { format!("{:+.2}", scale * x) } else { format!("{:.2}", scale * x) };
+    match m.ci {
+        Some(c) => format!("{} [{}, {}]", f(m.mean), f(c.lo), f(c.hi)),
+        None => f(m.mean),
+    }
 }
 
 fn draw_points(frame: &mut Frame, area: Rect, t: &Tradeoff) {
@@ -125,19 +129,25 @@ fn draw_points(frame: &mut Frame, area: Rect, t: &Tradeoff) {
     let scale = metric.as_ref().map_or(1.0, |m| if m.unit == "fraction" { 100.0 } else { 1.0 });
     let unit = metric.as_ref().map_or(String::new(), |m| if m.unit == "fraction" { "%".into() } else { m.unit.clone() });
     let y_name = metric.as_ref().map_or("metric".to_string(), |m| m.label.clone());
+    let y_head = super::experiments::fit_left(&format!("{y_name} ({unit})"), 24);
     let mut lines = vec![Line::styled(
-        format!("{:<14} {:<22} {:>24} {:>24} {:>3}", "group", "point", "Δ acc pts [95% CI]", format!("{y_name} {unit}"), "n"),
+        format!("{:<22} {:>22} {:>24} {:>3}", "point", "Δ acc pts [95% CI]", y_head, "n"),
         theme::muted(),
     )];
     for p in &points {
         lines.push(Line::raw(format!(
-            "{:<14} {:<22} {:>24} {:>24} {:>3}",
-            super::experiments::fit_left(&p.group, 14),
+            "{:<22} {:>22} {:>24} {:>3}",
             super::experiments::fit_middle(&p.label, 22),
             stat(&p.delta, 100.0, true),
             stat(&p.metric, scale, false),
             p.delta.n.min(p.metric.n)
         )));
+    }
+    // What the chart's lines are (its legend names the groups only).
+    if let Some(c) = t.chart() {
+        let mut refs: Vec<String> = c.vlines.iter().map(|v| format!("│ {} (x = {:.0})", v.label, v.x)).collect();
+        refs.extend(c.hlines.iter().map(|h| format!("─ {}", h.label)));
+        lines.push(Line::styled(format!("lines: {}", refs.join(" · ")), theme::muted()));
     }
     if !t.table.missing.is_empty() {
         lines.push(Line::styled(
@@ -146,5 +156,6 @@ fn draw_points(frame: &mut Frame, area: Rect, t: &Tradeoff) {
         ));
     }
     let title = format!("{} points (n: runs per point; intervals need n ≥ 2) ↑↓", points.len());
-    frame.render_widget(Paragraph::new(lines).scroll((t.scroll, 0)).block(block(title)), area);
+    let text = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }).scroll((t.scroll, 0));
+    frame.render_widget(text.block(block(title)), area);
 }
