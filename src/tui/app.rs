@@ -755,10 +755,7 @@ impl App {
                 KeyCode::Up | KeyCode::Char('k') => t.scroll = t.scroll.saturating_sub(1),
                 KeyCode::Down | KeyCode::Char('j') => t.scroll = t.scroll.saturating_add(1),
                 KeyCode::Char('e') => match t.export() {
-                    Ok(png) => {
-                        let svg = png.with_extension("svg");
-                        self.info(format!("wrote {} and {}", png.display(), svg.display()))
-                    }
+                    Ok(png) => self.info(format!("wrote {} and .svg", png.display())),
                     Err(e) => self.error(format!("{e:#}")),
                 },
                 _ => {}
