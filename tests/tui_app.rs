@@ -832,7 +832,17 @@ fn three_marked_runs_survive_a_reload_and_compare_side_by_side() {
     assert_eq!(app.run_marked, [dirs[3].clone(), dirs[1].clone(), dirs[0].clone()]);
 
     // A newer run lands on top; the marks stay on their folders.
-    write_attacked_run(results.path(), "newest", &noise_config(0.3, 1), 1, 0.84, 0.7, 12.0, 0.1, "2026-02-01T00:00:00Z");
+    write_attacked_run(
+        results.path(),
+        "newest",
+        &noise_config(0.3, 1),
+        1,
+        0.84,
+        0.7,
+        12.0,
+        0.1,
+        "2026-02-01T00:00:00Z",
+    );
     press(&mut app, KeyCode::Char('r'));
     assert_eq!(app.runs[0].label, "newest");
     assert_eq!(app.run_marked, [dirs[3].clone(), dirs[1].clone(), dirs[0].clone()]);

@@ -887,7 +887,8 @@ impl App {
     fn open_tradeoff(&mut self, row: Option<TableRow>) {
         let (title, out_dir, runs) = match row {
             Some(TableRow::Group { name, .. }) => {
-                let runs: Vec<&RunEntry> = self.runs.iter().filter(|r| r.group.as_deref() == Some(name.as_str())).collect();
+                let runs: Vec<&RunEntry> =
+                    self.runs.iter().filter(|r| r.group.as_deref() == Some(name.as_str())).collect();
                 // A sweep's runs live in SWEEP/runs/RUN: its figures go to SWEEP/figures.
                 let root = runs.first().and_then(|r| r.dir.parent()?.parent().map(Path::to_path_buf));
                 (format!("sweep {name}"), root.unwrap_or_default().join("figures"), runs)

@@ -16,7 +16,10 @@ use super::theme;
 pub enum CompareRow {
     Section(String),
     /// A row label and one cell per run ("-" where the run has no such value).
-    Values { label: String, cells: Vec<String> },
+    Values {
+        label: String,
+        cells: Vec<String>,
+    },
 }
 
 /// One curve of the overlay: run `run`'s arm `arm`, its colour and its legend entry (None: the
@@ -117,7 +120,9 @@ impl Compare {
         }
         let protected: Vec<&String> = arms
             .iter()
-            .filter(|a| self.runs.iter().filter_map(|r| r.summary.as_ref()).any(|s| s.protected().any(|p| p.name == **a)))
+            .filter(|a| {
+                self.runs.iter().filter_map(|r| r.summary.as_ref()).any(|s| s.protected().any(|p| p.name == **a))
+            })
             .collect();
         if !protected.is_empty() {
             rows.push(CompareRow::Section(format!("overhead: {} (medians)", TrainingTimeRatio::NAME)));

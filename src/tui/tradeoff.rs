@@ -51,10 +51,8 @@ impl Tradeoff {
         let mut cells: Vec<Vec<(String, String)>> = Vec::new();
         let mut sweep_runs = Vec::new();
         for (i, r) in runs.iter().enumerate() {
-            let values: Vec<(String, String)> = axes
-                .iter()
-                .map(|p| (p.to_string(), diff.value(p, i).unwrap_or("-").to_string()))
-                .collect();
+            let values: Vec<(String, String)> =
+                axes.iter().map(|p| (p.to_string(), diff.value(p, i).unwrap_or("-").to_string())).collect();
             let cell = cells.iter().position(|c| *c == values).unwrap_or_else(|| {
                 cells.push(values.clone());
                 cells.len() - 1
@@ -136,7 +134,8 @@ impl Tradeoff {
             anyhow::bail!("no attack results in these runs: nothing to plot against the accuracy delta");
         };
         let group = super::compare::short_field(self.groups.get(self.group).map_or(GROUP_BY_ARM, String::as_str));
-        let clean = |s: &str| -> String { s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect() };
+        let clean =
+            |s: &str| -> String { s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect() };
         let name = format!("tradeoff-{}-by-{}", clean(attack), clean(group));
         let files = crate::plot::render_frontier(&self.table, attack, self.group_field(), &self.out_dir, &name)?;
         Ok(files.png)

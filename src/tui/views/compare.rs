@@ -46,7 +46,8 @@ fn draw_overlay(frame: &mut Frame, area: Rect, c: &Compare) {
         None => "each run and arm".to_string(),
         Some(f) => format!("by {}", short_field(f)),
     };
-    let title = format!("{} of {} runs · colour {colour} (y: quantity, g: colour)", quantity_name(c.quantity), c.runs.len());
+    let title =
+        format!("{} of {} runs · colour {colour} (y: quantity, g: colour)", quantity_name(c.quantity), c.runs.len());
     let series = c.series();
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -59,7 +60,7 @@ fn draw_overlay(frame: &mut Frame, area: Rect, c: &Compare) {
         max_x = max_x.max(r.curves.max_x());
     }
     if series.is_empty() || lo > hi {
-        let text = Line::styled( " no curves: these runs have no metrics.csv rows", theme::muted());
+        let text = Line::styled(" no curves: these runs have no metrics.csv rows", theme::muted());
         frame.render_widget(Paragraph::new(text).block(block(title)), area);
         return;
     }
@@ -95,7 +96,11 @@ fn draw_overlay(frame: &mut Frame, area: Rect, c: &Compare) {
         .y_axis(
             Axis::default()
                 .bounds([y0, y1])
-                .labels([chart::y_label(c.quantity, y0), chart::y_label(c.quantity, (y0 + y1) / 2.0), chart::y_label(c.quantity, y1)])
+                .labels([
+                    chart::y_label(c.quantity, y0),
+                    chart::y_label(c.quantity, (y0 + y1) / 2.0),
+                    chart::y_label(c.quantity, y1),
+                ])
                 .style(Style::new().fg(theme::MUTED)),
         )
         .legend_position(Some(legend))

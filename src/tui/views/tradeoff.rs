@@ -48,7 +48,10 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Tradeoff) {
             } else {
                 "no protected arm has both an accuracy delta and this attack's metric"
             };
-            frame.render_widget(Paragraph::new(Line::styled(format!(" {why}"), theme::muted())).block(block(title)), top);
+            frame.render_widget(
+                Paragraph::new(Line::styled(format!(" {why}"), theme::muted())).block(block(title)),
+                top,
+            );
         }
     }
     draw_points(frame, bottom, t);
@@ -58,13 +61,13 @@ fn draw_chart(frame: &mut Frame, area: Rect, title: &str, c: &XyChart) {
     let xr = c.x_range();
     let yr = c.y_range();
     // Owned point lists first: the datasets borrow them.
-    let hlines: Vec<(String, Color, [(f64, f64); 2])> =
-        c.hlines.iter().map(|h| (h.label.clone(), color(h.color), [(xr.start, h.y), (xr.end, h.y)])).collect();
-    let vlines: Vec<(String, Color, [(f64, f64); 2])> =
-        c.vlines.iter().map(|v| (v.label.clone(), color(v.color), [(v.x, yr.start), (v.x, yr.end)])).collect();
+    let hlines: Vec<(Color, [(f64, f64); 2])> =
+        c.hlines.iter().map(|h| (color(h.color), [(xr.start, h.y), (xr.end, h.y)])).collect();
+    let vlines: Vec<(Color, [(f64, f64); 2])> =
+        c.vlines.iter().map(|v| (color(v.color), [(v.x, yr.start), (v.x, yr.end)])).collect();
     let mut datasets: Vec<Dataset> = Vec::new();
     // The reference lines are named in the table below (the legend keeps to the groups).
-    for (_, col, pts) in hlines.iter().chain(&vlines) {
+    for (col, pts) in hlines.iter().chain(&vlines) {
         datasets.push(
             Dataset::default()
                 .marker(Marker::Braille)
@@ -127,7 +130,8 @@ fn draw_points(frame: &mut Frame, area: Rect, t: &Tradeoff) {
     let points = t.points();
     let metric = t.metric();
     let scale = metric.as_ref().map_or(1.0, |m| if m.unit == "fraction" { 100.0 } else { 1.0 });
-    let unit = metric.as_ref().map_or(String::new(), |m| if m.unit == "fraction" { "%".into() } else { m.unit.clone() });
+    let unit =
+        metric.as_ref().map_or(String::new(), |m| if m.unit == "fraction" { "%".into() } else { m.unit.clone() });
     let y_name = metric.as_ref().map_or("metric".to_string(), |m| m.label.clone());
     let y_head = super::experiments::fit_left(&format!("{y_name} ({unit})"), 24);
     let mut lines = vec![Line::styled(
@@ -150,10 +154,7 @@ fn draw_points(frame: &mut Frame, area: Rect, t: &Tradeoff) {
         lines.push(Line::styled(format!("lines: {}", refs.join(" · ")), theme::muted()));
     }
     if !t.table.missing.is_empty() {
-        lines.push(Line::styled(
-            format!("left out (not finished): {}", t.table.missing.join(", ")),
-            theme::warn(),
-        ));
+        lines.push(Line::styled(format!("left out (not finished): {}", t.table.missing.join(", ")), theme::warn()));
     }
     let title = format!("{} points (n: runs per point; intervals need n ≥ 2) ↑↓", points.len());
     let text = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }).scroll((t.scroll, 0));
