@@ -949,3 +949,50 @@ fn the_tradeoff_of_runs_with_repeats_has_means_and_t_intervals() {
     assert_eq!(t.group_field(), None);
     assert!(t.points().iter().all(|p| p.group == "private" && (p.metric.mean - 0.1).abs() < 1e-9));
 }
+
+/// The version-1 fixture run compares with a new run and opens in the trade-off view: its curves,
+/// accuracy, attack headlines and config fields are read like a new run's.
+#[test]
+fn the_version_1_fixture_run_compares_and_opens_in_the_tradeoff_view() {
+    let results = tempfile::tempdir().unwrap();
+    let run = results.path().join("fixture");
+    std::fs::create_dir_all(&run).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+        std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+    }
+    write_attacked_run(
+        results.path(),
+        "new-run",
+        &noise_config(0.1, 1),
+        1,
+        0.84,
+        0.83,
+        20.0,
+        0.1,
+        "2030-01-01T00:00:00Z",
+    );
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('c'));
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
+    assert_eq!(c.runs[1].label, "fixture");
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    assert!(c.runs[1].curves.arm("private").is_some_and(|a| !a.test_accuracy.is_empty()));
+    assert!(!c.runs[1].attacks.is_empty(), "its format-1 attacks.json reads");
+    let rows = c.rows();
+    assert!(rows
+        .iter()
+        .any(|r| matches!(r, CompareRow::Values { label, cells } if label == "private" && cells[1] != "-")));
+    assert!(c.diff.fields.iter().any(|f| f.path == "privacy.transforms[0].kind"), "{:?}", c.diff.fields);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the trade-off: {:?}", app.message) };
+    assert!(t.table.missing.is_empty(), "{:?}", t.table.missing);
+    assert_eq!(t.points().len(), 2, "one point per run's protected arm: {:?}", t.points());
+}

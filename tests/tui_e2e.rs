@@ -309,7 +309,7 @@ fn tui_marks_three_runs_and_overlays_them() {
     tmux.keys(&["m", "Down", "m", "Down", "m"]);
     tmux.keys(&["c"]);
     let screen = tmux.wait_for("the overlay of three runs", minute, |s| {
-        s.contains("accuracy of 3 runs") && s.contains("Side by side")
+        s.contains("accuracy (line train, • test) of 3 runs") && s.contains("Side by side")
     });
     for name in ["1 noise-s2-a", "2 noise-s1-c", "3 noise-s1-b"] {
         assert!(screen.contains(name), "{name} has its column:\n{screen}");
@@ -318,7 +318,7 @@ fn tui_marks_three_runs_and_overlays_them() {
     assert!(screen.contains("3 private") && screen.contains("1 baseline"), "a legend entry per run and arm:\n{screen}");
     assert!(screen.contains("privacy.transforms[0].sigma"), "the differing field:\n{screen}");
     tmux.keys(&["y"]);
-    tmux.wait_for("the loss overlay", minute, |s| s.contains("loss of 3 runs"));
+    tmux.wait_for("the loss overlay", minute, |s| s.contains("loss (line train, • test) of 3 runs"));
     tmux.keys(&["q"]);
     tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
 }

@@ -35,8 +35,8 @@ pub fn draw(frame: &mut Frame, area: Rect, c: &Compare) {
 
 fn quantity_name(q: Quantity) -> &'static str {
     match q {
-        Quantity::Accuracy => "accuracy",
-        Quantity::Loss => "loss",
+        Quantity::Accuracy => "accuracy (line train, • test)",
+        Quantity::Loss => "loss (line train, • test)",
         Quantity::Speed => "samples/s",
     }
 }
@@ -46,8 +46,8 @@ fn draw_overlay(frame: &mut Frame, area: Rect, c: &Compare) {
         None => "each run and arm".to_string(),
         Some(f) => format!("by {}", short_field(f)),
     };
-    let title =
-        format!("{} of {} runs · colour {colour} (y: quantity, g: colour)", quantity_name(c.quantity), c.runs.len());
+    // The keys (y, g) are in the footer.
+    let title = format!("{} of {} runs · colour: {colour}", quantity_name(c.quantity), c.runs.len());
     let series = c.series();
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -64,21 +64,28 @@ fn draw_overlay(frame: &mut Frame, area: Rect, c: &Compare) {
         frame.render_widget(Paragraph::new(text).block(block(title)), area);
         return;
     }
-    let datasets: Vec<Dataset> = series
-        .iter()
-        .map(|s| {
-            let line = c.runs[s.run].curves.series(&s.arm, c.quantity).0;
-            let d = Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(Style::new().fg(s.color))
-                .data(line);
-            match &s.legend {
-                Some(name) => d.name(name.clone()),
-                None => d,
-            }
-        })
-        .collect();
+    let mut datasets: Vec<Dataset> = Vec::new();
+    for s in &series {
+        let (line, points) = c.runs[s.run].curves.series(&s.arm, c.quantity);
+        let d = Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::new().fg(s.color))
+            .data(line);
+        datasets.push(match &s.legend {
+            Some(name) => d.name(name.clone()),
+            None => d,
+        });
+        if !points.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(Style::new().fg(s.color))
+                    .data(points),
+            );
+        }
+    }
     let [y0, y1] = chart::y_bounds(c.quantity, lo, hi);
     let legend = match c.quantity {
         Quantity::Loss => LegendPosition::TopRight,

@@ -89,7 +89,11 @@ fn cell_text(run: &RunEntry, c: Column, compact: bool) -> String {
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let dirs: Vec<String> = app.results_dirs().iter().map(|d| d.display().to_string()).collect();
-    let title = format!("Runs in {} · {}", dirs.join(", "), app.runs_table.describe());
+    let marked = match app.run_marked.len() {
+        0 => String::new(),
+        n => format!(" · {n} marked"),
+    };
+    let title = format!("Runs in {} · {}{marked}", dirs.join(", "), app.runs_table.describe());
     let rows = app.runs_rows();
     if app.runs.is_empty() || rows.is_empty() {
         let text = if app.runs.is_empty() {
