@@ -111,7 +111,8 @@ pub fn render_frontier(
 ) -> anyhow::Result<FigureFiles> {
     register_fonts()?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let metric = sweep::choose_metric(table, Some(attack), out)?.expect("Some(attack) resolves or errs");
+    let metric = sweep::choose_metric(table, Some(attack), out)?
+        .ok_or_else(|| anyhow::anyhow!("no attack `{attack}` in these runs"))?;
     sweep::render_frontier(out, name, table, &metric, group)
 }
 

@@ -606,7 +606,7 @@ pub(crate) fn render(
         None => skipped.push("frontier: no attack metric in the sweep (no attack ran on a finished run)".into()),
         Some(m) => match frontier_chart(t, m, group) {
             None => skipped.push(format!("frontier: no protected arm has both a delta and `{}`", m.key)),
-            Some(_) => figures.push(render_frontier(&dir, "frontier", t, m, group)?),
+            Some(chart) => figures.push(write_frontier(&dir, "frontier", chart, m, group)?),
         },
     }
     let finished = runs.len() - t.missing.len();
@@ -628,6 +628,16 @@ pub(crate) fn render_frontier(
 ) -> anyhow::Result<FigureFiles> {
     let chart = frontier_chart(t, m, group)
         .ok_or_else(|| anyhow::anyhow!("no protected arm has both an accuracy delta and `{}`", m.key))?;
+    write_frontier(dir, name, chart, m, group)
+}
+
+fn write_frontier(
+    dir: &Path,
+    name: &str,
+    chart: XyChart,
+    m: &MetricChoice,
+    group: Option<&str>,
+) -> anyhow::Result<FigureFiles> {
     let caption = format!(
         "Privacy/utility frontier: each protected arm and cell at its mean accuracy delta (x) and mean {} \
          `{}` (y), both with 95% t-intervals; coloured by {}. Points right of the dotted line cost at most \

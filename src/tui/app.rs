@@ -785,7 +785,7 @@ impl App {
             KeyCode::Char('u') => {
                 let n = self.run_marked.len();
                 self.run_marked.clear();
-                self.info(format!("unmarked {n} runs"));
+                self.info(format!("unmarked {n} {}", if n == 1 { "run" } else { "runs" }));
             }
             KeyCode::Char('c') => self.compare_runs(),
             KeyCode::Char('p') => self.open_tradeoff(rows.get(self.run_selected).cloned()),

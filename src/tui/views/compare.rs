@@ -129,7 +129,7 @@ fn draw_table(frame: &mut Frame, area: Rect, c: &Compare) {
         .clamp(10, 22);
     let cell_w = widest_cell + 1;
     let n = c.runs.len();
-    // Labels give way to run columns, down to 12 characters.
+    // Labels take what the run columns leave (at most 60 characters), down to 12.
     let widest_label = rows
         .iter()
         .filter_map(|r| match r {
@@ -138,7 +138,7 @@ fn draw_table(frame: &mut Frame, area: Rect, c: &Compare) {
         })
         .max()
         .unwrap_or(8);
-    let label_w = widest_label.min(30).min(inner.saturating_sub(n * cell_w)).max(12);
+    let label_w = widest_label.min(60).min(inner.saturating_sub(n * cell_w)).max(12);
     let first = c.first_col.min(n.saturating_sub(1));
     let fit = ((inner.saturating_sub(label_w)) / cell_w).max(1);
     let shown: Vec<usize> = (first..n).take(fit).collect();

@@ -156,7 +156,11 @@ fn draw_points(frame: &mut Frame, area: Rect, t: &Tradeoff) {
     if !t.table.missing.is_empty() {
         lines.push(Line::styled(format!("left out (not finished): {}", t.table.missing.join(", ")), theme::warn()));
     }
-    let title = format!("{} points (n: runs per point; intervals need n ≥ 2) ↑↓", points.len());
+    let title = format!(
+        "{} {} (n: runs per point; intervals need n ≥ 2) ↑↓",
+        points.len(),
+        if points.len() == 1 { "point" } else { "points" }
+    );
     let text = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }).scroll((t.scroll, 0));
     frame.render_widget(text.block(block(title)), area);
 }
