@@ -996,3 +996,50 @@ fn the_version_1_fixture_run_compares_and_opens_in_the_tradeoff_view() {
     assert!(t.table.missing.is_empty(), "{:?}", t.table.missing);
     assert_eq!(t.points().len(), 2, "one point per run's protected arm: {:?}", t.points());
 }
+
+/// On a sweep's row, m marks all its runs (again: unmarks them), u clears every mark, and p opens
+/// the sweep's trade-off, whose figure goes to the sweep's figures folder; without attack results
+/// e says there is nothing to plot and writes nothing.
+#[test]
+fn a_sweeps_row_marks_its_runs_and_opens_its_tradeoff() {
+    let results = tempfile::tempdir().unwrap();
+    let sweep = results.path().join("sweep-noise");
+    std::fs::create_dir_all(&sweep).unwrap();
+    std::fs::write(sweep.join("runs.json"), "[]").unwrap();
+    let dirs = write_noise_runs(&sweep.join("runs"));
+    write_run(results.path(), "lone-run", CONFIG_A, 0.84, 0.83);
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Down);
+    assert!(app.selected_run().is_none(), "row 2 is the sweep's");
+    press(&mut app, KeyCode::Char('m'));
+    let mut marked = app.run_marked.clone();
+    marked.sort();
+    assert_eq!(marked, dirs);
+    press(&mut app, KeyCode::Char('m'));
+    assert!(app.run_marked.is_empty(), "m again unmarks the sweep's runs");
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('u'));
+    assert!(app.run_marked.is_empty());
+
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the sweep's trade-off: {:?}", app.message) };
+    assert_eq!(t.title, "sweep sweep-noise");
+    assert_eq!(t.out_dir, sweep.join("figures"));
+    assert_eq!(t.runs.len(), 4);
+
+    // The lone run has no attacks: its trade-off has nothing to plot, and e says so.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the trade-off: {:?}", app.message) };
+    assert!(t.attacks.is_empty() && t.points().is_empty());
+    let out = t.out_dir.clone();
+    press(&mut app, KeyCode::Char('e'));
+    let m = app.message.clone().expect("a message");
+    assert!(m.error && m.text.contains("no attack results"), "{m:?}");
+    assert!(!out.exists(), "nothing written");
+}
