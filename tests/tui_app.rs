@@ -11,6 +11,7 @@ use ppdl::config::TransformSpec;
 use ppdl::results::metrics_csv;
 use ppdl::tui::analysis::Availability;
 use ppdl::tui::app::{Overlay, RunsMode, View};
+use ppdl::tui::compare::CompareRow;
 use ppdl::tui::event::{AppEvent, Command};
 use ppdl::tui::live::{RunEnd, RunStatus};
 use ppdl::tui::{theme, App};
@@ -321,8 +322,19 @@ fn runs_open_compare_and_analyses() {
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Char('c'));
     let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
-    assert_eq!((c.left.as_str(), c.right.as_str()), ("b-run", "a-run"));
-    assert_eq!(ppdl::tui::diff::changes(&c.diff), 8);
+    let labels: Vec<&str> = c.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["b-run", "a-run"]);
+    let fields: Vec<&str> = c.diff.fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "train.epochs",
+            "privacy.codes_per_class",
+            "privacy.transforms[0].kind",
+            "privacy.transforms[0].block",
+            "privacy.transforms[0].flip"
+        ]
+    );
 }
 
 /// The compare mark follows the run, not its row: a run added above it (a reload after a new run)
@@ -344,18 +356,19 @@ fn the_compare_mark_stays_on_its_run_when_rows_shift() {
     write_run(results.path(), "c-run", &config_b(), 0.86, 0.81);
     press(&mut app, KeyCode::Char('r'));
     assert_eq!(app.runs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), vec!["c-run", "b-run", "a-run"]);
-    assert_eq!(app.run_marked.as_deref(), Some(results.path().join("a-run").as_path()));
+    assert_eq!(app.run_marked, [results.path().join("a-run")]);
     press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Char('c'));
     let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
-    assert_eq!((c.left.as_str(), c.right.as_str()), ("a-run", "c-run"));
+    let labels: Vec<&str> = c.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["a-run", "c-run"]);
 
     // A marked run whose folder is gone is unmarked, not moved onto another run.
     press(&mut app, KeyCode::Esc);
     std::fs::remove_dir_all(results.path().join("a-run")).unwrap();
     press(&mut app, KeyCode::Char('r'));
-    assert_eq!(app.run_marked, None);
+    assert!(app.run_marked.is_empty());
 }
 
 /// The runs list reads each run's status from its folder: an interrupted run shows its epochs, a
@@ -796,4 +809,237 @@ fn runs_table_notes_tags_sweep_groups_and_csv() {
     press(&mut app, KeyCode::Char('/'));
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.runs_rows().len(), 2);
+}
+
+/// Runs marked with m stay marked, by folder, through a reload that adds a run above them; c
+/// compares all of them in the order marked: the table has each arm's accuracy with its Wilson
+/// interval, each attack's headline, the time ratio and the config fields that differ.
+#[test]
+fn three_marked_runs_survive_a_reload_and_compare_side_by_side() {
+    let results = tempfile::tempdir().unwrap();
+    let dirs = write_noise_runs(results.path());
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    // Newest first: noise-s2-a, noise-s1-c, noise-s1-b, noise-s1-a. Mark s2-a, s1-b and s1-a.
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.run_marked, [dirs[3].clone(), dirs[1].clone(), dirs[0].clone()]);
+
+    // A newer run lands on top; the marks stay on their folders.
+    write_attacked_run(
+        results.path(),
+        "newest",
+        &noise_config(0.3, 1),
+        1,
+        0.84,
+        0.7,
+        12.0,
+        0.1,
+        "2026-02-01T00:00:00Z",
+    );
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.runs[0].label, "newest");
+    assert_eq!(app.run_marked, [dirs[3].clone(), dirs[1].clone(), dirs[0].clone()]);
+    // Unmarking the middle one and marking it again puts it last.
+    app.run_selected = 3;
+    assert_eq!(app.selected_run().unwrap().label, "noise-s1-b");
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.run_marked, [dirs[3].clone(), dirs[0].clone(), dirs[1].clone()]);
+
+    press(&mut app, KeyCode::Char('c'));
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
+    let labels: Vec<&str> = c.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["noise-s2-a", "noise-s1-a", "noise-s1-b"]);
+    let fields: Vec<(&str, Vec<Option<&str>>)> =
+        c.diff.fields.iter().map(|f| (f.path.as_str(), f.values.iter().map(|v| v.as_deref()).collect())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("seed", vec![Some("1"), Some("1"), Some("2")]),
+            ("privacy.transforms[0].sigma", vec![Some("0.2"), Some("0.1"), Some("0.1")])
+        ]
+    );
+    let rows = c.rows();
+    let row = |label: &str| {
+        rows.iter()
+            .find_map(|r| match r {
+                CompareRow::Values { label: l, cells } if l == label => Some(cells.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no row {label}: {rows:?}"))
+    };
+    // Wilson 95% of 79% and 83% on 1,000 test images.
+    assert_eq!(row("private"), ["79.0 [76.4,81.4]", "83.0 [80.5,85.2]", "82.0 [79.5,84.3]"]);
+    assert_eq!(row("known-plaintext (private): PSNR of unseen data"), ["15.0 dB", "20.0 dB", "22.0 dB"]);
+    assert_eq!(row("wrong-key (private): accuracy with a wrong key"), ["10.0%", "10.0%", "10.0%"]);
+    // 6.1 s against 5.8 s per run of 5 epochs.
+    assert_eq!(row("private").len(), 3);
+    let ratio = rows.iter().position(|r| matches!(r, CompareRow::Section(s) if s.starts_with("overhead")));
+    let Some(CompareRow::Values { cells, .. }) = ratio.and_then(|i| rows.get(i + 1)) else { panic!("{rows:?}") };
+    assert_eq!(cells, &["1.05×", "1.05×", "1.05×"]);
+    assert_eq!(row("privacy.transforms[0].sigma"), ["0.2", "0.1", "0.1"]);
+
+    // y cycles the overlay's quantity; g colours by the first differing field: s1-a and s1-b
+    // (sigma 0.1) share their protected arm's colour, the baselines are grey.
+    let RunsMode::Compare(_) = &app.runs_mode else { unreachable!() };
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Char('g'));
+    let RunsMode::Compare(c) = &app.runs_mode else { unreachable!() };
+    assert_eq!(c.quantity, ppdl::tui::curves::Quantity::Loss);
+    assert_eq!(c.color_by.as_deref(), Some("privacy.transforms[0].sigma"));
+    let series = c.series();
+    let colour = |run: usize, arm: &str| series.iter().find(|s| s.run == run && s.arm == arm).unwrap().color;
+    assert_eq!(colour(1, "private"), colour(2, "private"));
+    assert_ne!(colour(0, "private"), colour(1, "private"));
+    assert_eq!(colour(0, "baseline"), theme::MUTED);
+    let legends: Vec<&str> = series.iter().filter_map(|s| s.legend.as_deref()).collect();
+    assert_eq!(legends, ["baselines", "sigma=0.2", "sigma=0.1"]);
+}
+
+/// The trade-off of runs with repeats: runs that differ only in their seed are one point, its x the
+/// mean accuracy delta and its y the mean attack metric, each with its 95% t-interval (n = 3); a
+/// config seen once is a point with n = 1 and no interval.
+#[test]
+fn the_tradeoff_of_runs_with_repeats_has_means_and_t_intervals() {
+    let results = tempfile::tempdir().unwrap();
+    write_noise_runs(results.path());
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    assert!(press(&mut app, KeyCode::Char('p')).is_none());
+    assert!(app.message.as_ref().is_some_and(|m| m.error), "p without marks says what to do");
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Char('m'));
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the trade-off: {:?}", app.message) };
+    assert_eq!(t.attacks, ["known-plaintext", "wrong-key"]);
+    assert_eq!(t.groups, ["arm", "privacy.transforms[0].sigma"]);
+    assert_eq!(t.group_field(), Some("privacy.transforms[0].sigma"));
+    let points = t.points();
+    assert_eq!(points.len(), 2, "{points:?}");
+    let p = points.iter().find(|p| p.group == "0.1").unwrap();
+    assert_eq!((p.delta.n, p.metric.n), (3, 3));
+    // Deltas -0.01, -0.02, -0.03: mean -0.02, sd 0.01, t(2) = 4.302653.
+    let half = 4.302653 * 0.01 / 3f64.sqrt();
+    let ci = p.delta.ci.unwrap();
+    assert!((p.delta.mean + 0.02).abs() < 1e-9 && (ci.lo - (-0.02 - half)).abs() < 1e-6, "{:?}", p.delta);
+    // PSNR 20, 22, 24: mean 22, sd 2.
+    let ci = p.metric.ci.unwrap();
+    assert!((p.metric.mean - 22.0).abs() < 1e-9 && (ci.hi - (22.0 + 4.302653 * 2.0 / 3f64.sqrt())).abs() < 1e-5);
+    let single = points.iter().find(|p| p.group == "0.2").unwrap();
+    assert_eq!((single.delta.n, single.delta.ci), (1, None));
+    assert!((single.delta.mean + 0.05).abs() < 1e-9 && (single.metric.mean - 15.0).abs() < 1e-9);
+
+    // a: the next attack's headline; g: by arm (both configs' private arm, one group).
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char('g'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { unreachable!() };
+    assert_eq!(t.metric().unwrap().attack, "wrong-key");
+    assert_eq!(t.group_field(), None);
+    assert!(t.points().iter().all(|p| p.group == "private" && (p.metric.mean - 0.1).abs() < 1e-9));
+}
+
+/// The version-1 fixture run compares with a new run and opens in the trade-off view: its curves,
+/// accuracy, attack headlines and config fields are read like a new run's.
+#[test]
+fn the_version_1_fixture_run_compares_and_opens_in_the_tradeoff_view() {
+    let results = tempfile::tempdir().unwrap();
+    let run = results.path().join("fixture");
+    std::fs::create_dir_all(&run).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-pixel-permutation");
+    for e in std::fs::read_dir(&fixture).unwrap().flatten() {
+        std::fs::copy(e.path(), run.join(e.file_name())).unwrap();
+    }
+    write_attacked_run(
+        results.path(),
+        "new-run",
+        &noise_config(0.1, 1),
+        1,
+        0.84,
+        0.83,
+        20.0,
+        0.1,
+        "2030-01-01T00:00:00Z",
+    );
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('c'));
+    let RunsMode::Compare(c) = &app.runs_mode else { panic!("c compares: {:?}", app.message) };
+    assert_eq!(c.runs[1].label, "fixture");
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    assert!(c.runs[1].curves.arm("private").is_some_and(|a| !a.test_accuracy.is_empty()));
+    assert!(!c.runs[1].attacks.is_empty(), "its format-1 attacks.json reads");
+    let rows = c.rows();
+    assert!(rows
+        .iter()
+        .any(|r| matches!(r, CompareRow::Values { label, cells } if label == "private" && cells[1] != "-")));
+    assert!(c.diff.fields.iter().any(|f| f.path == "privacy.transforms[0].kind"), "{:?}", c.diff.fields);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the trade-off: {:?}", app.message) };
+    assert!(t.table.missing.is_empty(), "{:?}", t.table.missing);
+    assert_eq!(t.points().len(), 2, "one point per run's protected arm: {:?}", t.points());
+}
+
+/// On a sweep's row, m marks all its runs (again: unmarks them), u clears every mark, and p opens
+/// the sweep's trade-off, whose figure goes to the sweep's figures folder; without attack results
+/// e says there is nothing to plot and writes nothing.
+#[test]
+fn a_sweeps_row_marks_its_runs_and_opens_its_tradeoff() {
+    let results = tempfile::tempdir().unwrap();
+    let sweep = results.path().join("sweep-noise");
+    std::fs::create_dir_all(&sweep).unwrap();
+    std::fs::write(sweep.join("runs.json"), "[]").unwrap();
+    let dirs = write_noise_runs(&sweep.join("runs"));
+    write_run(results.path(), "lone-run", CONFIG_A, 0.84, 0.83);
+    let mut app = App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.path().to_path_buf()];
+    app.reload_runs();
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Down);
+    assert!(app.selected_run().is_none(), "row 2 is the sweep's");
+    press(&mut app, KeyCode::Char('m'));
+    let mut marked = app.run_marked.clone();
+    marked.sort();
+    assert_eq!(marked, dirs);
+    press(&mut app, KeyCode::Char('m'));
+    assert!(app.run_marked.is_empty(), "m again unmarks the sweep's runs");
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('u'));
+    assert!(app.run_marked.is_empty());
+
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the sweep's trade-off: {:?}", app.message) };
+    assert_eq!(t.title, "sweep sweep-noise");
+    assert_eq!(t.out_dir, sweep.join("figures"));
+    assert_eq!(t.runs.len(), 4);
+
+    // The lone run has no attacks: its trade-off has nothing to plot, and e says so.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Char('m'));
+    press(&mut app, KeyCode::Char('p'));
+    let RunsMode::Tradeoff(t) = &app.runs_mode else { panic!("p opens the trade-off: {:?}", app.message) };
+    assert!(t.attacks.is_empty() && t.points().is_empty());
+    let out = t.out_dir.clone();
+    press(&mut app, KeyCode::Char('e'));
+    let m = app.message.clone().expect("a message");
+    assert!(m.error && m.text.contains("no attack results"), "{m:?}");
+    assert!(!out.exists(), "nothing written");
 }

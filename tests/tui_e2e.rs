@@ -2,6 +2,8 @@
 //! Skips (with a message) when tmux is not installed; in CI install it (`apt-get install -y tmux`).
 //! Every wait polls with a timeout, so a slow machine is slower, not flaky.
 
+mod tui_common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -283,6 +285,81 @@ fn tui_runs_table_filters_sorts_and_exports_csv() {
     let order: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
     assert_eq!(order, ["beta-run", "alpha-run", "gamma-run"], "{text}");
     assert!(text.lines().nth(3).unwrap().starts_with("sweep-demo,"), "{text}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+}
+
+/// Compare many in a real terminal: three runs marked with m, c overlays their curves and lists them
+/// side by side; y switches the overlay to the loss.
+#[test]
+fn tui_marks_three_runs_and_overlays_them() {
+    if !tmux_available() {
+        println!("SKIPPED tui_marks_three_runs_and_overlays_them: tmux is not installed (apt-get install -y tmux)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "tiny", 600, 200, 1);
+    tui_common::write_noise_runs(&tmp.path().join("results"));
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 120, 40);
+    let minute = Duration::from_secs(60);
+    tmux.wait_for("the config list", minute, |s| s.contains("tiny.toml"));
+    tmux.keys(&["5"]);
+    tmux.wait_for("the runs table", minute, |s| s.contains("noise-s1-a") && s.contains("noise-s2-a"));
+    // Newest first: s2-a, s1-c, s1-b, s1-a; mark the first three.
+    tmux.keys(&["m", "Down", "m", "Down", "m"]);
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("the overlay of three runs", minute, |s| {
+        s.contains("accuracy (line train, • test) of 3 runs") && s.contains("Side by side")
+    });
+    for name in ["1 noise-s2-a", "2 noise-s1-c", "3 noise-s1-b"] {
+        assert!(screen.contains(name), "{name} has its column:\n{screen}");
+    }
+    assert!(!screen.contains("noise-s1-a"), "the unmarked run is not compared:\n{screen}");
+    assert!(screen.contains("3 private") && screen.contains("1 baseline"), "a legend entry per run and arm:\n{screen}");
+    assert!(screen.contains("privacy.transforms[0].sigma"), "the differing field:\n{screen}");
+    tmux.keys(&["y"]);
+    tmux.wait_for("the loss overlay", minute, |s| s.contains("loss (line train, • test) of 3 runs"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+}
+
+/// The trade-off of a sweep in a real terminal: p on the sweep's row opens it (repeats as one point
+/// with n = 3), e writes the figure as PNG and SVG into the sweep's figures folder and says where.
+#[test]
+fn tui_opens_a_sweeps_tradeoff_and_exports_the_figure() {
+    if !tmux_available() {
+        println!(
+            "SKIPPED tui_opens_a_sweeps_tradeoff_and_exports_the_figure: tmux is not installed (apt-get install -y tmux)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "tiny", 600, 200, 1);
+    let sweep = tmp.path().join("results/sweep-noise");
+    std::fs::create_dir_all(&sweep).unwrap();
+    std::fs::write(sweep.join("runs.json"), "[]").unwrap();
+    tui_common::write_noise_runs(&sweep.join("runs"));
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 120, 40);
+    let minute = Duration::from_secs(60);
+    tmux.wait_for("the config list", minute, |s| s.contains("tiny.toml"));
+    tmux.keys(&["5"]);
+    tmux.wait_for("the sweep's row", minute, |s| s.contains("sweep-noise (4 runs)"));
+    tmux.keys(&["p"]);
+    let screen = tmux.wait_for("the trade-off view", minute, |s| {
+        s.contains("Trade-off · sweep sweep-noise") && s.contains("sigma=0.1")
+    });
+    assert!(screen.contains("-2.00 [-4.48, +0.48]"), "the repeats' mean delta and t-interval:\n{screen}");
+    tmux.keys(&["e"]);
+    let screen = tmux.wait_for("the export message", minute, |s| s.contains("wrote ") && s.contains(" and .svg"));
+    let png = sweep.join("figures/tradeoff-known-plaintext-by-sigma.png");
+    let svg = png.with_extension("svg");
+    for f in [&png, &svg] {
+        let len = std::fs::metadata(f).unwrap_or_else(|e| panic!("{}: {e}\n{screen}", f.display())).len();
+        assert!(len > 1000, "{} has {len} bytes", f.display());
+    }
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"), "a PNG");
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"), "an SVG");
+    assert!(screen.contains("tradeoff-known-plaintext-by-sigma.png"), "the status line names the file:\n{screen}");
     tmux.keys(&["q"]);
     tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
 }

@@ -158,7 +158,7 @@ fn compare_80x24() {
     }
     let mut app = app();
     app.view = View::Runs;
-    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&entries[1], &entries[0])));
+    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&[&entries[1], &entries[0]])));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -316,7 +316,7 @@ fn compare_4arms_80x24() {
     }
     let mut app = app();
     app.view = View::Runs;
-    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&entries[0], &entries[1])));
+    app.runs_mode = RunsMode::Compare(Box::new(compare_runs(&[&entries[0], &entries[1]])));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -416,4 +416,60 @@ fn runs_table_filtered_80x24() {
         key(&mut app, KeyCode::Char(c));
     }
     insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// The noise runs (three repeats of sigma 0.1, one of 0.2) in a workbench on the runs view.
+fn noise_runs_app(results: &std::path::Path) -> ppdl::tui::App {
+    write_noise_runs(results);
+    let mut app = ppdl::tui::App::new("configs-that-do-not-exist".into());
+    app.extra_results_dirs = vec![results.to_path_buf()];
+    app.reload_runs();
+    app.view = View::Runs;
+    app
+}
+
+/// Three marked runs compared: the overlay of every run's arms and the side-by-side table.
+fn compare_many(w: u16, h: u16) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = noise_runs_app(tmp.path());
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('m'));
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('c'));
+    assert!(matches!(app.runs_mode, RunsMode::Compare(_)), "{:?}", app.message);
+    render(&app, w, h).backend().to_string()
+}
+
+#[test]
+fn compare_many_80x24() {
+    insta::assert_snapshot!(compare_many(80, 24));
+}
+
+#[test]
+fn compare_many_120x40() {
+    insta::assert_snapshot!(compare_many(120, 40));
+}
+
+/// The trade-off of the four noise runs, by sigma: a point with n = 3 and its intervals, one with n = 1.
+fn tradeoff(w: u16, h: u16) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = noise_runs_app(tmp.path());
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Char('m'));
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('p'));
+    assert!(matches!(app.runs_mode, RunsMode::Tradeoff(_)), "{:?}", app.message);
+    render(&app, w, h).backend().to_string()
+}
+
+#[test]
+fn tradeoff_80x24() {
+    insta::assert_snapshot!(tradeoff(80, 24));
+}
+
+#[test]
+fn tradeoff_120x40() {
+    insta::assert_snapshot!(tradeoff(120, 40));
 }

@@ -24,7 +24,7 @@
 //! ([`register_fonts`]); no system font library is used. Colours, sizes and fonts are in [`style`].
 //! Bad input (not a run folder, corrupt JSON or CSV) is an `InputError` (exit 2) naming the file.
 
-mod draw;
+pub(crate) mod draw;
 mod figures;
 pub mod inputs;
 mod report;
@@ -97,6 +97,23 @@ pub fn render_tradeoff(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathB
     register_fonts()?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     tradeoff::render(runs, out)
+}
+
+/// The privacy/utility frontier of `table` (accuracy delta against attack `attack`'s headline,
+/// grouped by config field `group`, None: by arm) as `out/NAME.png` + `.svg`, written atomically;
+/// what the TUI's trade-off view exports. Err: no such attack, or no point to draw.
+pub fn render_frontier(
+    table: &crate::results::sweep::SweepTable,
+    attack: &str,
+    group: Option<&str>,
+    out: &Path,
+    name: &str,
+) -> anyhow::Result<FigureFiles> {
+    register_fonts()?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let metric = sweep::choose_metric(table, Some(attack), out)?
+        .ok_or_else(|| anyhow::anyhow!("no attack `{attack}` in these runs"))?;
+    sweep::render_frontier(out, name, table, &metric, group)
 }
 
 /// Figures and report.md of a sweep folder (`SWEEP_DIR/figures/`, `SWEEP_DIR/report.md`) from its

@@ -47,7 +47,8 @@ pub struct SweepRendered {
 
 /// The accuracy cost the frontier marks: the issue's "at most 1 point of accuracy".
 pub const COST_LINE_POINTS: f64 = -1.0;
-const GROUP_BY_ARM: &str = "arm";
+/// The frontier grouped by protected arm rather than by a config field.
+pub const GROUP_BY_ARM: &str = "arm";
 
 /// How one axis is drawn: its distinct values in order, on a numeric scale when every value is a
 /// number (logarithmic when positive and spanning a factor of 20 or more), else as evenly spaced
@@ -311,7 +312,7 @@ fn metrics(t: &SweepTable) -> Vec<(String, String)> {
 
 /// The frontier's metric: which rows it takes (`matches`), its name for labels, and its unit.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct MetricChoice {
+pub struct MetricChoice {
     /// An attack's name (every headline of that attack) or one exact `ATTACK:METRIC`.
     pub key: String,
     pub attack: String,
@@ -424,7 +425,7 @@ pub(crate) fn choose_group(runs: &[SweepRun], asked: Option<&str>) -> anyhow::Re
 
 /// One point of the frontier.
 #[derive(Debug, Clone)]
-pub(crate) struct FrontierPoint {
+pub struct FrontierPoint {
     pub group: String,
     pub label: String,
     pub delta: MeanStats,
@@ -605,17 +606,7 @@ pub(crate) fn render(
         None => skipped.push("frontier: no attack metric in the sweep (no attack ran on a finished run)".into()),
         Some(m) => match frontier_chart(t, m, group) {
             None => skipped.push(format!("frontier: no protected arm has both a delta and `{}`", m.key)),
-            Some(chart) => {
-                let caption = format!(
-                    "Privacy/utility frontier: each protected arm and cell at its mean accuracy delta (x) and mean {} \
-                     `{}` (y), both with 95% t-intervals; coloured by {}. Points right of the dotted line cost at most \
-                     1 point of accuracy; where their bars overlap, the sweep cannot tell them apart.",
-                    m.attack,
-                    m.label,
-                    group.unwrap_or(GROUP_BY_ARM)
-                );
-                figures.push(write(&dir, "frontier".into(), caption, chart, (style::WIDTH, style::HEIGHT + 200))?);
-            }
+            Some(chart) => figures.push(write_frontier(&dir, "frontier", chart, m, group)?),
         },
     }
     let finished = runs.len() - t.missing.len();
@@ -625,6 +616,37 @@ pub(crate) fn render(
     let text = report_markdown(t, runs, &arms, &figures, &skipped, metric);
     crate::atomic::write(&report, text.as_bytes())?;
     Ok(SweepRendered { figures, report, skipped, finished, runs: runs.len() })
+}
+
+/// The frontier chart of `t` as `dir/NAME.png` + `.svg`. Err: no point has both coordinates.
+pub(crate) fn render_frontier(
+    dir: &Path,
+    name: &str,
+    t: &SweepTable,
+    m: &MetricChoice,
+    group: Option<&str>,
+) -> anyhow::Result<FigureFiles> {
+    let chart = frontier_chart(t, m, group)
+        .ok_or_else(|| anyhow::anyhow!("no protected arm has both an accuracy delta and `{}`", m.key))?;
+    write_frontier(dir, name, chart, m, group)
+}
+
+fn write_frontier(
+    dir: &Path,
+    name: &str,
+    chart: XyChart,
+    m: &MetricChoice,
+    group: Option<&str>,
+) -> anyhow::Result<FigureFiles> {
+    let caption = format!(
+        "Privacy/utility frontier: each protected arm and cell at its mean accuracy delta (x) and mean {} \
+         `{}` (y), both with 95% t-intervals; coloured by {}. Points right of the dotted line cost at most \
+         1 point of accuracy; where their bars overlap, the sweep cannot tell them apart.",
+        m.attack,
+        m.label,
+        group.unwrap_or(GROUP_BY_ARM)
+    );
+    write(dir, name.to_string(), caption, chart, (style::WIDTH, style::HEIGHT + 200))
 }
 
 fn write(dir: &Path, name: String, caption: String, chart: XyChart, size: (u32, u32)) -> anyhow::Result<FigureFiles> {

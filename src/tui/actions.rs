@@ -9,8 +9,8 @@ use crate::config::Config;
 use crate::results::notes::RunNotes;
 use crate::results::{RunFolder, RunStatus, Summary};
 
-use super::curves::Curves;
-use super::diff::{diff_lines, DiffLine};
+use super::curves::{Curves, Quantity};
+use super::diff::FieldDiff;
 
 /// One config file in the configs folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,17 +74,54 @@ pub struct RunDetail {
     pub metrics_error: Option<String>,
 }
 
-/// Two runs side by side.
+/// One run of a comparison: what the overlay, the table and the diff read from its folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareRun {
+    pub label: String,
+    pub dir: PathBuf,
+    pub summary: Option<Summary>,
+    pub curves: Curves,
+    /// Its attacks.json records (none when the attacks did not run).
+    pub attacks: Vec<crate::results::attacks::AttackRecord>,
+}
+
+/// Any number of runs side by side: their curves overlaid, accuracy, attacks and overhead per arm,
+/// and the config fields that differ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compare {
-    pub left: String,
-    pub right: String,
-    pub left_summary: Option<Summary>,
-    pub right_summary: Option<Summary>,
-    pub diff: Vec<DiffLine>,
-    /// Why a config.toml could not be read, if one could not.
-    pub error: Option<String>,
+    pub runs: Vec<CompareRun>,
+    pub diff: FieldDiff,
+    /// Files that could not be read (a config.toml, metrics.csv or attacks.json), and why.
+    pub errors: Vec<String>,
+    /// The quantity the overlay shows (`y` cycles).
+    pub quantity: Quantity,
+    /// Colour the curves by this config field (runs with one value share a colour; `g` cycles
+    /// through the fields that differ); None: each run and arm its own colour.
+    pub color_by: Option<String>,
     pub scroll: u16,
+    /// The first run shown in the table when not all columns fit (←/→).
+    pub first_col: usize,
+}
+
+impl Compare {
+    /// `y`: accuracy, loss, samples/s, around.
+    pub fn next_quantity(&mut self) {
+        self.quantity = match self.quantity {
+            Quantity::Accuracy => Quantity::Loss,
+            Quantity::Loss => Quantity::Speed,
+            Quantity::Speed => Quantity::Accuracy,
+        };
+    }
+
+    /// `g`: each run and arm its own colour, then each field that differs, around.
+    pub fn next_color_by(&mut self) {
+        let fields: Vec<&str> = self.diff.fields.iter().map(|f| f.path.as_str()).collect();
+        let at = self.color_by.as_deref().and_then(|c| fields.iter().position(|f| *f == c));
+        self.color_by = match at {
+            None => fields.first().map(|f| f.to_string()),
+            Some(i) => fields.get(i + 1).map(|f| f.to_string()),
+        };
+    }
 }
 
 /// Every `*.toml` under `dir`, recursively, sorted by relative path.
@@ -160,23 +197,43 @@ pub fn load_run(entry: &RunEntry) -> Result<RunDetail, String> {
     Ok(RunDetail { label: entry.label.clone(), dir: entry.dir.clone(), summary, status, curves, metrics_error })
 }
 
-/// Compare two runs: their summaries and a diff of their config.toml.
-pub fn compare_runs(left: &RunEntry, right: &RunEntry) -> Compare {
-    let read = |e: &RunEntry| {
-        std::fs::read_to_string(e.dir.join("config.toml"))
-            .map_err(|err| format!("{}: {err}", e.dir.join("config.toml").display()))
-    };
-    let (a, b) = (read(left), read(right));
-    let error = a.as_ref().err().or(b.as_ref().err()).cloned();
-    Compare {
-        left: left.label.clone(),
-        right: right.label.clone(),
-        left_summary: left.summary.clone().ok(),
-        right_summary: right.summary.clone().ok(),
-        diff: diff_lines(a.as_deref().unwrap_or(""), b.as_deref().unwrap_or("")),
-        error,
-        scroll: 0,
+/// Compare `entries` (in that order): their summaries, curves, attack records and config diff.
+pub fn compare_runs(entries: &[&RunEntry]) -> Compare {
+    let mut errors = Vec::new();
+    let mut configs = Vec::new();
+    let mut runs = Vec::new();
+    for e in entries {
+        let folder = RunFolder::new(&e.dir);
+        let config = folder.root.join("config.toml");
+        configs.push(std::fs::read_to_string(&config).map_err(|err| format!("{}: {err}", config.display())));
+        let curves = match folder.load_metrics() {
+            Ok(rows) => Curves::from_rows(&rows),
+            // A run that logged no metrics has no curves; only a file that does not read is an error.
+            Err(_) if !folder.metrics_path().exists() => Curves::default(),
+            Err(err) => {
+                errors.push(format!("{err:#}"));
+                Curves::default()
+            }
+        };
+        let attacks = match crate::attacks::load_file(&folder.attacks_path()) {
+            Ok(f) => f.records,
+            Err(_) if !folder.attacks_path().exists() => Vec::new(),
+            Err(err) => {
+                errors.push(format!("{err:#}"));
+                Vec::new()
+            }
+        };
+        runs.push(CompareRun {
+            label: e.label.clone(),
+            dir: e.dir.clone(),
+            summary: e.summary.clone().ok(),
+            curves,
+            attacks,
+        });
     }
+    let diff = FieldDiff::of(&configs);
+    errors.extend(diff.errors.iter().cloned());
+    Compare { runs, diff, errors, quantity: Quantity::Accuracy, color_by: None, scroll: 0, first_col: 0 }
 }
 
 /// A file name the user typed for a config: a plain name (no folders), `.toml` added when missing.

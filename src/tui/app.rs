@@ -17,6 +17,7 @@ use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
 use super::live::{LiveRun, RunEnd, RunStatus};
 use super::runs_table::{self, Column, TableRow, TableView};
+use super::tradeoff::Tradeoff;
 use crate::results::notes::RunNotes;
 
 /// The top-level views, in tab order.
@@ -80,6 +81,7 @@ pub enum RunsMode {
     List,
     Detail(Box<RunDetail>),
     Compare(Box<Compare>),
+    Tradeoff(Box<Tradeoff>),
 }
 
 /// A message in the footer until the next key.
@@ -102,8 +104,9 @@ pub struct App {
     pub quit_after_stop: bool,
     pub runs: Vec<RunEntry>,
     pub run_selected: usize,
-    /// The run marked for comparison, by its folder (rows shift when runs are added or reloaded).
-    pub run_marked: Option<PathBuf>,
+    /// The runs marked for comparison, by folder, in the order marked (rows shift when runs are added
+    /// or reloaded; a folder is its identity).
+    pub run_marked: Vec<PathBuf>,
     pub runs_mode: RunsMode,
     /// The runs table's sort, filter and open sweep groups.
     pub runs_table: TableView,
@@ -141,7 +144,7 @@ impl App {
             quit_after_stop: false,
             runs: vec![],
             run_selected: 0,
-            run_marked: None,
+            run_marked: Vec::new(),
             runs_mode: RunsMode::List,
             runs_table: TableView::default(),
             analysis_source: None,
@@ -188,9 +191,9 @@ impl App {
     pub fn reload_runs(&mut self) {
         self.runs = actions::scan_runs(&self.results_dirs());
         self.clamp_run_selected();
-        if self.run_marked.as_ref().is_some_and(|m| !self.runs.iter().any(|r| r.dir == *m)) {
-            self.run_marked = None;
-        }
+        // A marked run whose folder is gone is unmarked, never moved onto another run.
+        let runs = &self.runs;
+        self.run_marked.retain(|m| runs.iter().any(|r| r.dir == *m));
     }
 
     /// The rows the runs table shows (sorted, filtered, sweeps grouped); `run_selected` indexes them.
@@ -733,10 +736,28 @@ impl App {
             },
             RunsMode::Compare(cmp) => match key.code {
                 KeyCode::Esc | KeyCode::Backspace => self.runs_mode = RunsMode::List,
+                KeyCode::Char('y') => cmp.next_quantity(),
+                KeyCode::Char('g') => cmp.next_color_by(),
+                KeyCode::Left | KeyCode::Char('h') => cmp.first_col = cmp.first_col.saturating_sub(1),
+                KeyCode::Right | KeyCode::Char('l') => {
+                    cmp.first_col = (cmp.first_col + 1).min(cmp.runs.len().saturating_sub(1))
+                }
                 KeyCode::Up | KeyCode::Char('k') => cmp.scroll = cmp.scroll.saturating_sub(1),
                 KeyCode::Down | KeyCode::Char('j') => cmp.scroll = cmp.scroll.saturating_add(1),
                 KeyCode::PageUp => cmp.scroll = cmp.scroll.saturating_sub(10),
                 KeyCode::PageDown => cmp.scroll = cmp.scroll.saturating_add(10),
+                _ => {}
+            },
+            RunsMode::Tradeoff(t) => match key.code {
+                KeyCode::Esc | KeyCode::Backspace => self.runs_mode = RunsMode::List,
+                KeyCode::Char('a') => t.next_attack(),
+                KeyCode::Char('g') => t.next_group(),
+                KeyCode::Up | KeyCode::Char('k') => t.scroll = t.scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => t.scroll = t.scroll.saturating_add(1),
+                KeyCode::Char('e') => match t.export() {
+                    Ok(png) => self.info(format!("wrote {} and .svg", png.display())),
+                    Err(e) => self.error(format!("{e:#}")),
+                },
                 _ => {}
             },
         }
@@ -760,10 +781,14 @@ impl App {
                 Some(TableRow::Run { .. }) if key.code == KeyCode::Enter => self.open_run(),
                 _ => {}
             },
-            KeyCode::Char('m') if selected_dir.is_some() => {
-                self.run_marked = if self.run_marked == selected_dir { None } else { selected_dir };
+            KeyCode::Char('m') => self.toggle_mark(rows.get(self.run_selected).cloned()),
+            KeyCode::Char('u') => {
+                let n = self.run_marked.len();
+                self.run_marked.clear();
+                self.info(format!("unmarked {n} {}", if n == 1 { "run" } else { "runs" }));
             }
             KeyCode::Char('c') => self.compare_runs(),
+            KeyCode::Char('p') => self.open_tradeoff(rows.get(self.run_selected).cloned()),
             KeyCode::Char('f') => return selected_dir.map(|d| self.export(d)),
             KeyCode::Char('r') => {
                 self.reload_runs();
@@ -833,21 +858,77 @@ impl App {
         }
     }
 
-    fn compare_runs(&mut self) {
-        let Some(marked) = &self.run_marked else {
-            self.error("mark a run with m, select another, then press c");
-            return;
+    /// `m`: mark or unmark the selected run; on a sweep's row, all its runs (unmarked if all were).
+    fn toggle_mark(&mut self, row: Option<TableRow>) {
+        let dirs: Vec<PathBuf> = match row {
+            Some(TableRow::Run { index, .. }) => vec![self.runs[index].dir.clone()],
+            Some(TableRow::Group { name, .. }) => {
+                self.runs.iter().filter(|r| r.group.as_deref() == Some(name.as_str())).map(|r| r.dir.clone()).collect()
+            }
+            None => return,
         };
-        let marked = self.runs.iter().find(|r| r.dir == *marked);
-        let selected = self.selected_run();
-        if marked.is_some_and(|m| selected.is_some_and(|s| s.dir == m.dir)) {
-            self.error("select a different run to compare with the marked one");
+        if dirs.iter().all(|d| self.run_marked.contains(d)) {
+            self.run_marked.retain(|m| !dirs.contains(m));
+        } else {
+            for d in dirs {
+                if !self.run_marked.contains(&d) {
+                    self.run_marked.push(d);
+                }
+            }
+        }
+    }
+
+    /// The marked runs, in the order marked.
+    pub fn marked_runs(&self) -> Vec<&RunEntry> {
+        self.run_marked.iter().filter_map(|m| self.runs.iter().find(|r| r.dir == *m)).collect()
+    }
+
+    /// `p`: the trade-off of the sweep on the selected row, else of the marked runs.
+    fn open_tradeoff(&mut self, row: Option<TableRow>) {
+        let (title, out_dir, runs) = match row {
+            Some(TableRow::Group { name, .. }) => {
+                let runs: Vec<&RunEntry> =
+                    self.runs.iter().filter(|r| r.group.as_deref() == Some(name.as_str())).collect();
+                // A sweep's runs live in SWEEP/runs/RUN: its figures go to SWEEP/figures.
+                let root = runs.first().and_then(|r| r.dir.parent()?.parent().map(Path::to_path_buf));
+                (format!("sweep {name}"), root.unwrap_or_default().join("figures"), runs)
+            }
+            _ => {
+                let runs = self.marked_runs();
+                let dir = self.results_dirs().into_iter().next().unwrap_or_else(|| PathBuf::from("results"));
+                (format!("{} marked runs", runs.len()), dir.join("tradeoffs"), runs)
+            }
+        };
+        if runs.is_empty() {
+            self.error("mark runs with m (or select a sweep's row), then press p");
             return;
         }
-        match (marked, selected) {
-            (Some(a), Some(b)) => self.runs_mode = RunsMode::Compare(Box::new(actions::compare_runs(a, b))),
-            _ => self.error("no such run"),
+        let t = Tradeoff::load(title, out_dir, &runs);
+        self.runs_mode = RunsMode::Tradeoff(Box::new(t));
+    }
+
+    /// `c`: compare the marked runs; with one marked, it and the selected run.
+    fn compare_runs(&mut self) {
+        let mut runs = self.marked_runs();
+        match runs.len() {
+            0 => {
+                self.error("mark runs with m (or one, then select another), then press c");
+                return;
+            }
+            1 => match self.selected_run() {
+                Some(s) if s.dir == runs[0].dir => {
+                    self.error("select a different run to compare with the marked one, or mark more");
+                    return;
+                }
+                Some(s) => runs.push(s),
+                None => {
+                    self.error("select a run to compare with the marked one, or mark more");
+                    return;
+                }
+            },
+            _ => {}
         }
+        self.runs_mode = RunsMode::Compare(Box::new(actions::compare_runs(&runs)));
     }
 
     fn export(&mut self, dir: PathBuf) -> Command {

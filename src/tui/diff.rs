@@ -1,48 +1,102 @@
-//! A small line diff (longest common subsequence) for comparing two runs' config.toml.
+//! The config diff of any number of runs: every config.toml flattened to `path = value` fields
+//! (`train.epochs`, `privacy.transforms[0].kind`), and the fields whose values differ, one value per
+//! run. Two runs are the n = 2 case.
 
+/// Fields left out of the diff: every run has its own name.
+const IGNORED: [&str; 1] = ["name"];
+
+/// One field that differs: its path and each run's value (None: absent in that run's config).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiffLine {
-    Same(String),
-    /// Only in the first (left) text.
-    Removed(String),
-    /// Only in the second (right) text.
-    Added(String),
+pub struct DiffField {
+    pub path: String,
+    pub values: Vec<Option<String>>,
 }
 
-/// Lines of `a` and `b` in order, marked same / removed / added. Config files are short, so the
-/// quadratic table is fine (inputs are capped at 2,000 lines each).
-pub fn diff_lines(a: &str, b: &str) -> Vec<DiffLine> {
-    let a: Vec<&str> = a.lines().take(2000).collect();
-    let b: Vec<&str> = b.lines().take(2000).collect();
-    let (n, m) = (a.len(), b.len());
-    // lcs[i][j] = LCS length of a[i..] and b[j..].
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(n.max(m));
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            out.push(DiffLine::Same(a[i].to_string()));
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push(DiffLine::Removed(a[i].to_string()));
-            i += 1;
-        } else {
-            out.push(DiffLine::Added(b[j].to_string()));
-            j += 1;
-        }
-    }
-    out
+/// The fields that differ across the runs' configs, in the order they first appear.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldDiff {
+    pub fields: Vec<DiffField>,
+    /// Which runs' config.toml could not be read or parsed, and why (their values count as absent).
+    pub errors: Vec<String>,
 }
 
-/// Number of changed lines (removed + added).
-pub fn changes(diff: &[DiffLine]) -> usize {
-    diff.iter().filter(|d| !matches!(d, DiffLine::Same(_))).count()
+impl FieldDiff {
+    /// The diff of `configs` (each a config.toml's text, or why it could not be read).
+    pub fn of(configs: &[Result<String, String>]) -> FieldDiff {
+        let mut errors = Vec::new();
+        let mut readable = Vec::new();
+        let flat: Vec<Vec<(String, String)>> = configs
+            .iter()
+            .map(|c| match c.as_ref().map_err(Clone::clone).and_then(|t| flatten(t)) {
+                Ok(f) => {
+                    readable.push(true);
+                    f
+                }
+                Err(e) => {
+                    errors.push(e);
+                    readable.push(false);
+                    Vec::new()
+                }
+            })
+            .collect();
+        let mut paths: Vec<&str> = Vec::new();
+        for f in &flat {
+            for (p, _) in f {
+                if !paths.contains(&p.as_str()) && !IGNORED.contains(&p.as_str()) {
+                    paths.push(p);
+                }
+            }
+        }
+        let fields = paths
+            .into_iter()
+            .map(|p| DiffField {
+                path: p.to_string(),
+                values: flat.iter().map(|f| f.iter().find(|(q, _)| q == p).map(|(_, v)| v.clone())).collect(),
+            })
+            // Differ among the configs that read (an unreadable one is not a difference).
+            .filter(|d| {
+                let mut read = d.values.iter().zip(&readable).filter(|(_, r)| **r).map(|(v, _)| v);
+                read.next().is_some_and(|first| read.any(|v| v != first))
+            })
+            .collect();
+        FieldDiff { fields, errors }
+    }
+
+    /// The value of `path` in run `run` ("-" when absent), as a short cell.
+    pub fn value(&self, path: &str, run: usize) -> Option<&str> {
+        self.fields.iter().find(|f| f.path == path)?.values.get(run)?.as_deref()
+    }
+
+    /// Number of fields that differ.
+    pub fn changes(&self) -> usize {
+        self.fields.len()
+    }
+}
+
+/// A config.toml as `path = value` fields in file order; values as TOML writes them (strings quoted).
+pub fn flatten(text: &str) -> Result<Vec<(String, String)>, String> {
+    let value: toml::Table = toml::from_str(text).map_err(|e| format!("config.toml does not parse: {e}"))?;
+    let mut out = Vec::new();
+    flatten_into("", &toml::Value::Table(value), &mut out);
+    Ok(out)
+}
+
+fn flatten_into(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, x) in t {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten_into(&path, x, out);
+            }
+        }
+        // Arrays of tables (arms, transforms) by index; arrays of plain values as one value.
+        toml::Value::Array(a) if a.iter().any(|x| x.is_table()) => {
+            for (i, x) in a.iter().enumerate() {
+                flatten_into(&format!("{prefix}[{i}]"), x, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -50,19 +104,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn marks_changed_lines() {
-        let d = diff_lines("a\nb\nc\n", "a\nB\nc\nd\n");
-        assert_eq!(
-            d,
-            vec![
-                DiffLine::Same("a".into()),
-                DiffLine::Removed("b".into()),
-                DiffLine::Added("B".into()),
-                DiffLine::Same("c".into()),
-                DiffLine::Added("d".into())
-            ]
-        );
-        assert_eq!(changes(&d), 3);
-        assert_eq!(changes(&diff_lines("x\n", "x\n")), 0);
+    fn lists_the_fields_that_differ_with_every_runs_value() {
+        let a = "name = \"a\"\nseed = 1\n[train]\nepochs = 5\n[[privacy.transforms]]\nkind = \"noise\"\nsigma = 0.1\n";
+        let b = "name = \"b\"\nseed = 2\n[train]\nepochs = 5\n[[privacy.transforms]]\nkind = \"noise\"\nsigma = 0.2\n";
+        let c = "name = \"c\"\nseed = 1\n[train]\nepochs = 5\n[[privacy.transforms]]\nkind = \"noise\"\n";
+        let d = FieldDiff::of(&[Ok(a.into()), Ok(b.into()), Ok(c.into()), Err("x: gone".into())]);
+        let paths: Vec<&str> = d.fields.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["seed", "privacy.transforms[0].sigma"]);
+        assert_eq!(d.value("privacy.transforms[0].sigma", 1), Some("0.2"));
+        assert_eq!(d.value("privacy.transforms[0].sigma", 2), None);
+        assert_eq!(d.value("seed", 1), Some("2"));
+        assert_eq!(d.value("seed", 3), None, "an unreadable config has no values");
+        assert_eq!(d.errors, ["x: gone"]);
+        let same = FieldDiff::of(&[Ok(a.into()), Ok(a.replace("\"a\"", "\"z\""))]);
+        assert_eq!(same.changes(), 0, "the name is not a difference");
     }
 }

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod analysis;
 pub mod app;
 pub mod arms;
+pub mod compare;
 pub mod curves;
 pub mod diff;
 pub mod event;
@@ -16,6 +17,7 @@ pub mod form;
 pub mod live;
 pub mod runs_table;
 pub mod theme;
+pub mod tradeoff;
 pub mod ui;
 pub mod views;
 

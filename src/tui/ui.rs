@@ -99,7 +99,12 @@ fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
                 vec![("Enter", "open"), ("/", "filter"), ("s", "sort"), ("m", "mark"), ("c", "compare"), ("e", "csv")]
             }
             RunsMode::Detail(_) => vec![("f", "export figures"), ("Esc", "back")],
-            RunsMode::Compare(_) => vec![("↑↓", "scroll"), ("Esc", "back")],
+            RunsMode::Compare(_) => {
+                vec![("y", "curve"), ("g", "colour by"), ("←→", "runs"), ("↑↓", "scroll"), ("Esc", "back")]
+            }
+            RunsMode::Tradeoff(_) => {
+                vec![("a", "attack"), ("g", "group by"), ("e", "PNG+SVG"), ("↑↓", "scroll"), ("Esc", "back")]
+            }
         },
     };
     let runs_list = app.view == View::Runs && matches!(app.runs_mode, RunsMode::List);

@@ -14,7 +14,7 @@ use crate::tui::theme;
 
 use super::{block, rate};
 
-fn y_bounds(q: Quantity, lo: f64, hi: f64) -> [f64; 2] {
+pub(super) fn y_bounds(q: Quantity, lo: f64, hi: f64) -> [f64; 2] {
     match q {
         Quantity::Accuracy => {
             let lo = ((lo * 10.0).floor() / 10.0).clamp(0.0, 0.9);
@@ -30,7 +30,7 @@ fn y_bounds(q: Quantity, lo: f64, hi: f64) -> [f64; 2] {
     }
 }
 
-fn y_label(q: Quantity, v: f64) -> String {
+pub(super) fn y_label(q: Quantity, v: f64) -> String {
     match q {
         Quantity::Accuracy => format!("{:.0}%", 100.0 * v),
         Quantity::Loss => format!("{v:.2}"),
@@ -38,7 +38,7 @@ fn y_label(q: Quantity, v: f64) -> String {
     }
 }
 
-fn x_label(v: f64) -> String {
+pub(super) fn x_label(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
         format!("{v:.0}")
     } else {

@@ -1,149 +1,175 @@
-//! Two runs compared: each arm's test accuracy in both runs (arms matched by name) and a diff of
-//! their config.toml.
+//! Runs compared (any number): their curves overlaid in one chart, then one column per run with
+//! accuracy per arm, attack headlines, the training-time ratio and the config fields that differ.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph};
 use ratatui::Frame;
 
-use crate::results::Summary;
 use crate::tui::actions::Compare;
-use crate::tui::arms::Arms;
-use crate::tui::diff::{changes, DiffLine};
+use crate::tui::compare::{short_field, CompareRow};
+use crate::tui::curves::Quantity;
 use crate::tui::theme;
 
-use super::{block, delta_points, pct};
+use super::experiments::fit_middle;
+
+/// `text` cut to `width` characters, its start kept ("known-plaintext (private): PS…").
+fn cut_end(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+use super::{block, chart};
 
 pub fn draw(frame: &mut Frame, area: Rect, c: &Compare) {
-    let heads_h = (head_lines(c).len() as u16 + 2).min(area.height / 2);
-    let [heads, diff] = Layout::vertical([Constraint::Length(heads_h), Constraint::Min(0)]).areas(area);
-    frame.render_widget(Paragraph::new(head_lines(c)).block(block("Compare runs")), heads);
-    draw_diff(frame, diff, c);
+    let chart_h = (area.height * 9 / 20).max(8).min(area.height.saturating_sub(5));
+    let [top, table] = Layout::vertical([Constraint::Length(chart_h), Constraint::Min(0)]).areas(area);
+    draw_overlay(frame, top, c);
+    draw_table(frame, table, c);
 }
 
-fn head_line(tag: &str, label: &str, s: Option<&Summary>) -> Line<'static> {
-    let figures = match s {
-        Some(s) => format!("{} arms", s.arms.len()),
-        None => "summary unreadable".into(),
+fn quantity_name(q: Quantity) -> &'static str {
+    match q {
+        Quantity::Accuracy => "accuracy (line train, • test)",
+        Quantity::Loss => "loss (line train, • test)",
+        Quantity::Speed => "samples/s",
+    }
+}
+
+fn draw_overlay(frame: &mut Frame, area: Rect, c: &Compare) {
+    let colour = match &c.color_by {
+        None => "each run and arm".to_string(),
+        Some(f) => format!("by {}", short_field(f)),
     };
-    Line::from(vec![
-        Span::styled(format!("{tag} "), theme::key()),
-        Span::raw(label.to_string()),
-        Span::styled(format!("  {figures}"), theme::muted()),
-    ])
-}
-
-/// The arms of both runs, matched by name: the left run's in order, then the right run's others.
-fn arm_names(a: Option<&Summary>, b: Option<&Summary>) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for s in [a, b].into_iter().flatten() {
-        for arm in &s.arms {
-            if !names.contains(&arm.name) {
-                names.push(arm.name.clone());
-            }
+    // The keys (y, g) are in the footer.
+    let title = format!("{} of {} runs · colour: {colour}", quantity_name(c.quantity), c.runs.len());
+    let series = c.series();
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    let mut max_x: f64 = 1.0;
+    for r in &c.runs {
+        if let Some((a, b)) = r.curves.y_range(c.quantity) {
+            lo = lo.min(a);
+            hi = hi.max(b);
+        }
+        max_x = max_x.max(r.curves.max_x());
+    }
+    if series.is_empty() || lo > hi {
+        let text = Line::styled(" no curves: these runs have no metrics.csv rows", theme::muted());
+        frame.render_widget(Paragraph::new(text).block(block(title)), area);
+        return;
+    }
+    let mut datasets: Vec<Dataset> = Vec::new();
+    for s in &series {
+        let (line, points) = c.runs[s.run].curves.series(&s.arm, c.quantity);
+        let d = Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::new().fg(s.color))
+            .data(line);
+        datasets.push(match &s.legend {
+            Some(name) => d.name(name.clone()),
+            None => d,
+        });
+        if !points.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(Style::new().fg(s.color))
+                    .data(points),
+            );
         }
     }
-    names
-}
-
-/// Both runs, then one row per arm: test accuracy in each run (Δ against that run's baseline) and
-/// the change from - to +.
-fn head_lines(c: &Compare) -> Vec<Line<'static>> {
-    let (a, b) = (c.left_summary.as_ref(), c.right_summary.as_ref());
-    let mut lines = vec![head_line("-", &c.left, a), head_line("+", &c.right, b)];
-    let names = arm_names(a, b);
-    // Colours from the run that lists the arm (the left one first).
-    let arms_a = a.map(Arms::from_summary).unwrap_or_default();
-    let arms_b = b.map(Arms::from_summary).unwrap_or_default();
-    let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(3).clamp(8, 18) + 1;
-    if !names.is_empty() {
-        lines.push(Line::styled(
-            format!("{:<w$}{:>18} {:>18} {:>11}", "arm", "- test (Δ)", "+ test (Δ)", "change"),
-            theme::muted(),
-        ));
-    }
-    let cell = |s: Option<&Summary>, name: &str| -> (String, Option<f64>) {
-        match s.and_then(|s| s.arm(name)) {
-            Some(r) => {
-                let delta = r.accuracy_delta.map(|d| format!(" ({:+.2})", 100.0 * d)).unwrap_or_default();
-                (format!("{}{delta}", pct(r.test_accuracy)), Some(r.test_accuracy))
-            }
-            None => ("-".into(), None),
-        }
+    let [y0, y1] = chart::y_bounds(c.quantity, lo, hi);
+    let legend = match c.quantity {
+        Quantity::Loss => LegendPosition::TopRight,
+        _ => LegendPosition::BottomRight,
     };
-    for name in &names {
-        let style = if arms_a.get(name).is_some() { arms_a.style(name) } else { arms_b.style(name) };
-        let (ta, va) = cell(a, name);
-        let (tb, vb) = cell(b, name);
-        let change = va.zip(vb).map(|(x, y)| delta_points(y - x)).unwrap_or_else(|| "-".into());
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<w$}", super::experiments::fit_left(name, w - 1)), style),
-            Span::raw(format!("{ta:>18} {tb:>18} {change:>11}")),
-        ]));
-    }
-    let n = changes(&c.diff);
-    lines.push(Line::styled(
-        format!("config.toml: {n} changed lines (Δ: points against the run's baseline)"),
-        theme::muted(),
-    ));
-    lines
-}
-
-fn draw_diff(frame: &mut Frame, area: Rect, c: &Compare) {
-    let mut lines: Vec<Line> = condensed(&c.diff)
-        .into_iter()
-        .map(|d| match d {
-            None => Line::styled("  ⋯", theme::muted()),
-            Some(DiffLine::Same(l)) => Line::styled(format!("  {l}"), theme::muted()),
-            Some(DiffLine::Removed(l)) => Line::styled(format!("- {l}"), theme::bad()),
-            Some(DiffLine::Added(l)) => Line::styled(format!("+ {l}"), theme::good()),
-        })
-        .collect();
-    if c.diff.iter().all(|d| matches!(d, DiffLine::Same(_))) {
-        lines = vec![Line::styled("  the two config.toml files are identical", theme::muted())];
-    }
-    if let Some(e) = &c.error {
-        lines.insert(0, Line::styled(e.clone(), theme::bad()));
-    }
-    let widget = Paragraph::new(lines).scroll((c.scroll, 0)).block(block("config.toml diff (↑↓ PgUp PgDn scroll)"));
+    let widget = Chart::new(datasets)
+        .block(block(title))
+        .x_axis(
+            Axis::default()
+                .title(Span::styled("epoch", theme::muted()))
+                .bounds([0.0, max_x])
+                .labels([chart::x_label(0.0), chart::x_label(max_x / 2.0), chart::x_label(max_x)])
+                .style(Style::new().fg(theme::MUTED)),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([y0, y1])
+                .labels([
+                    chart::y_label(c.quantity, y0),
+                    chart::y_label(c.quantity, (y0 + y1) / 2.0),
+                    chart::y_label(c.quantity, y1),
+                ])
+                .style(Style::new().fg(theme::MUTED)),
+        )
+        .legend_position(Some(legend))
+        .hidden_legend_constraints((Constraint::Ratio(2, 3), Constraint::Ratio(3, 4)));
     frame.render_widget(widget, area);
 }
 
-/// Changed lines with one line of context and the `[section]` header of each section with a change;
-/// `None` marks skipped lines.
-fn condensed(diff: &[DiffLine]) -> Vec<Option<&DiffLine>> {
-    let changed: Vec<bool> = diff.iter().map(|d| !matches!(d, DiffLine::Same(_))).collect();
-    let near = |i: usize| changed[i.saturating_sub(1)..(i + 2).min(diff.len())].iter().any(|c| *c);
-    let is_header = |d: &DiffLine| matches!(d, DiffLine::Same(l) if l.trim_start().starts_with('['));
-    // Section number of each line, and whether that section has a change.
-    let mut section = Vec::with_capacity(diff.len());
-    let mut s = 0;
-    for d in diff {
-        if is_header(d) {
-            s += 1;
-        }
-        section.push(s);
+fn draw_table(frame: &mut Frame, area: Rect, c: &Compare) {
+    let rows = c.rows();
+    let inner = area.width.saturating_sub(2) as usize;
+    let widest_cell = rows
+        .iter()
+        .filter_map(|r| match r {
+            CompareRow::Values { cells, .. } => cells.iter().map(|x| x.chars().count()).max(),
+            CompareRow::Section(_) => None,
+        })
+        .max()
+        .unwrap_or(8)
+        .clamp(10, 22);
+    let cell_w = widest_cell + 1;
+    let n = c.runs.len();
+    // Labels take what the run columns leave (at most 60 characters), down to 12.
+    let widest_label = rows
+        .iter()
+        .filter_map(|r| match r {
+            CompareRow::Values { label, .. } => Some(label.chars().count() + 1),
+            CompareRow::Section(_) => None,
+        })
+        .max()
+        .unwrap_or(8);
+    let label_w = widest_label.min(60).min(inner.saturating_sub(n * cell_w)).max(12);
+    let first = c.first_col.min(n.saturating_sub(1));
+    let fit = ((inner.saturating_sub(label_w)) / cell_w).max(1);
+    let shown: Vec<usize> = (first..n).take(fit).collect();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut head = vec![Span::raw(format!("{:<label_w$}", ""))];
+    for &i in &shown {
+        let name = format!("{} {}", i + 1, c.runs[i].label);
+        head.push(Span::styled(format!("{:>cell_w$}", fit_middle(&name, cell_w - 1)), theme::title()));
     }
-    let mut section_changed = vec![false; s + 1];
-    for (i, c) in changed.iter().enumerate() {
-        section_changed[section[i]] |= *c;
+    lines.push(Line::from(head));
+    for e in &c.errors {
+        lines.push(Line::styled(e.clone(), theme::bad()));
     }
-    let mut out = Vec::new();
-    let mut skipped = false;
-    for (i, d) in diff.iter().enumerate() {
-        let header = is_header(d) && section_changed[section[i]];
-        if near(i) || header {
-            if skipped {
-                out.push(None);
-                skipped = false;
+    for r in &rows {
+        match r {
+            CompareRow::Section(t) => lines.push(Line::styled(t.clone(), theme::muted())),
+            CompareRow::Values { label, cells } => {
+                let mut spans = vec![Span::raw(format!("{:<label_w$}", cut_end(label, label_w - 1)))];
+                for &i in &shown {
+                    spans.push(Span::raw(format!("{:>cell_w$}", fit_middle(&cells[i], cell_w - 1))));
+                }
+                lines.push(Line::from(spans));
             }
-            out.push(Some(d));
-        } else {
-            skipped = true;
         }
     }
-    if skipped {
-        out.push(None);
-    }
-    out
+    let hidden = n - shown.len();
+    let cols = if hidden > 0 {
+        format!(" · runs {}-{} of {n} (←/→)", first + 1, first + shown.len())
+    } else {
+        String::new()
+    };
+    let title = format!("Side by side{cols} (↑↓ scroll)");
+    frame.render_widget(Paragraph::new(lines).scroll((c.scroll, 0)).block(block(title)), area);
 }

@@ -10,6 +10,7 @@ pub mod help;
 pub mod live;
 pub mod overhead;
 pub mod runs;
+pub mod tradeoff;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;

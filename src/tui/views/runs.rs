@@ -23,6 +23,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         RunsMode::List => draw_list(frame, area, app),
         RunsMode::Detail(d) => draw_detail(frame, area, d),
         RunsMode::Compare(c) => super::compare::draw(frame, area, c),
+        RunsMode::Tradeoff(t) => super::tradeoff::draw(frame, area, t),
     }
 }
 
@@ -88,7 +89,11 @@ fn cell_text(run: &RunEntry, c: Column, compact: bool) -> String {
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let dirs: Vec<String> = app.results_dirs().iter().map(|d| d.display().to_string()).collect();
-    let title = format!("Runs in {} · {}", dirs.join(", "), app.runs_table.describe());
+    let marked = match app.run_marked.len() {
+        0 => String::new(),
+        n => format!(" · {n} marked"),
+    };
+    let title = format!("Runs in {} · {}{marked}", dirs.join(", "), app.runs_table.describe());
     let rows = app.runs_rows();
     if app.runs.is_empty() || rows.is_empty() {
         let text = if app.runs.is_empty() {
@@ -132,7 +137,12 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         }
         TableRow::Run { index, grouped } => {
             let r = &app.runs[*index];
-            let mark = if app.run_marked.as_ref() == Some(&r.dir) { "*" } else { " " };
+            // The mark's number is the run's column in the comparison.
+            let mark = match app.run_marked.iter().position(|m| *m == r.dir) {
+                Some(i) if i < 9 => (i + 1).to_string(),
+                Some(_) => "*".into(),
+                None => " ".into(),
+            };
             let mut cells = vec![Cell::from(Span::styled(mark, theme::key()))];
             for (c, w) in &columns {
                 let text = cell_text(r, *c, compact);
