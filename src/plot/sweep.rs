@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `delta-vs-PATH` | one per axis: the axis values (numeric scale, or evenly spaced labels) against each protected arm's mean paired delta, 95% t-interval bars, a zero line |
 //! | `delta-by-arm` | a sweep without axes: each protected arm's mean paired delta with its interval |
-//! | `frontier` | x: mean paired delta with its interval; y: the chosen attack metric with its interval; points coloured by `--group-by`; lines at no accuracy change, at a 1-point cost, and at the metric's chance and no-attack levels |
+//! | `frontier` | x: mean paired delta with its interval; y: the chosen attack metric with its interval; points coloured by `--group-by` and, where the sweep has one other axis and it is numeric, joined in its order (a NoPeek alpha curve); lines at no accuracy change, at a 1-point cost, and at the metric's chance and no-attack levels |
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -430,6 +430,9 @@ pub struct FrontierPoint {
     pub label: String,
     pub delta: MeanStats,
     pub metric: MeanStats,
+    /// The value of the sweep's one other numeric axis, when it has exactly one besides the grouping
+    /// field: the group's points are joined in its order (a NoPeek alpha or a noise sigma curve).
+    pub order: Option<f64>,
 }
 
 /// The frontier points: every protected (cell, arm) that has both a paired delta and the metric.
@@ -439,6 +442,11 @@ pub(crate) fn frontier_points(t: &SweepTable, m: &MetricChoice, group: Option<&s
         .into_iter()
         .filter_map(|(r, d)| {
             let y = t.rows.iter().find(|x| x.cell == r.cell && x.arm == r.arm && m.matches(&x.metric))?;
+            let others: Vec<&(String, String)> = r.axes.iter().filter(|(q, _)| Some(q.as_str()) != group).collect();
+            let order = match others.as_slice() {
+                [(_, v)] => v.trim_matches('"').parse::<f64>().ok(),
+                _ => None,
+            };
             let group = match group {
                 None => r.arm.clone(),
                 Some(p) => r.axes.iter().find(|(q, _)| q == p).map(|(_, v)| v.trim_matches('"').to_string())?,
@@ -449,7 +457,7 @@ pub(crate) fn frontier_points(t: &SweepTable, m: &MetricChoice, group: Option<&s
                 (false, true) => format!("{cell}, {}", r.arm),
                 (false, false) => cell,
             };
-            Some(FrontierPoint { group, label, delta: d.clone(), metric: y.stats.clone() })
+            Some(FrontierPoint { group, label, delta: d.clone(), metric: y.stats.clone(), order })
         })
         .collect()
 }
@@ -487,7 +495,12 @@ pub(crate) fn frontier_chart(t: &SweepTable, m: &MetricChoice, group: Option<&st
     for (i, g) in groups.iter().enumerate() {
         let color = style::arm_color(false, i);
         let mut pts = Vec::new();
-        for p in points.iter().filter(|p| &p.group == g) {
+        let mut members: Vec<&FrontierPoint> = points.iter().filter(|p| &p.group == g).collect();
+        let joined = members.len() > 1 && members.iter().all(|p| p.order.is_some());
+        if joined {
+            members.sort_by(|a, b| a.order.unwrap_or(0.0).total_cmp(&b.order.unwrap_or(0.0)));
+        }
+        for p in members {
             let (x, y) = (100.0 * p.delta.mean, scale * p.metric.mean);
             if let Some(ci) = p.delta.ci {
                 c.series.push(segment(vec![(100.0 * ci.lo, y), (100.0 * ci.hi, y)], color));
@@ -499,7 +512,7 @@ pub(crate) fn frontier_chart(t: &SweepTable, m: &MetricChoice, group: Option<&st
             label: format!("{group_name} = {g}"),
             points: pts,
             color,
-            line: LineKind::None,
+            line: if joined { LineKind::Solid } else { LineKind::None },
             marker: Some(series_marker(i)),
             on_top: false,
         });
@@ -857,6 +870,22 @@ mod tests {
         assert!(c.hlines.iter().any(|h| (h.y - 10.6).abs() < 1e-9 && h.label.contains("no attack")));
         assert!(c.x_range().contains(&-3.5) && c.x_range().contains(&0.0));
         assert!(c.title.as_deref().unwrap().contains("n = 3"));
+    }
+
+    #[test]
+    fn an_arm_along_the_one_numeric_axis_is_joined_in_the_axis_order() {
+        let mut t = table();
+        // Rows in another order than the axis: the curve must still follow sigma.
+        t.rows.reverse();
+        let m = choose_metric(&t, None, Path::new("s")).unwrap().unwrap();
+        let c = frontier_chart(&t, &m, None).unwrap();
+        let curve = c.series.iter().find(|s| s.label == "arm = private").expect("the arm's series");
+        assert_eq!(curve.line, LineKind::Solid);
+        let ys: Vec<f64> = curve.points.iter().map(|p| p.1).collect();
+        assert_eq!(ys, [27.0, 24.0, 20.0], "sigma 0.05, 0.1, 0.2 in order");
+        // Grouped by the axis itself there is no other axis to order by: points stand alone.
+        let by_sigma = frontier_chart(&t, &m, Some("privacy.transforms.0.sigma")).unwrap();
+        assert!(by_sigma.series.iter().filter(|s| s.label.starts_with("sigma =")).all(|s| s.line == LineKind::None));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::figures::transforms_of;
 use super::inputs::RunData;
 use super::style;
 use crate::attacks::registry::{self, ResultKind};
+use crate::config::SplitConfig;
 use crate::results::ArmRecord;
 use crate::scheme::family::Family;
 use crate::scheme::transforms::Shape;
@@ -44,6 +45,10 @@ pub(crate) struct Point {
     pub key_fraction: Option<f64>,
     /// None for a finished run, else its status label (drawn hollow; the label says why).
     pub unfinished: Option<String>,
+    /// The architecture (split arms of the same net and cut form one NoPeek curve).
+    pub arch: String,
+    /// A split arm's settings.
+    pub split: Option<SplitConfig>,
 }
 
 /// The point of one protected arm of a run, against the run's baseline.
@@ -75,7 +80,7 @@ pub(crate) fn point(run: &RunData, arm: &ArmRecord) -> Point {
     Point {
         name: if several { format!("{}: {}", s.name, arm.name) } else { s.name.clone() },
         privacy: arm.description.clone(),
-        family: arm.scheme.keyed().map_or(Family::Identity, |p| Family::of_transforms(&p.transforms)),
+        family: Family::of_scheme(&arm.scheme),
         dataset: crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test),
         kept,
         delta: kept.map(|_| arm.test_accuracy - base),
@@ -88,7 +93,39 @@ pub(crate) fn point(run: &RunData, arm: &ArmRecord) -> Point {
         reference,
         key_fraction,
         unfinished: (!run.status.is_finished()).then(|| run.status.label()),
+        arch: s.arch.clone(),
+        split: arm.scheme.split().cloned(),
     }
+}
+
+/// NoPeek curves: split arms of one dataset, net, cut, tail and activation noise that differ only in
+/// NoPeek's weight alpha, in the order of alpha (two or more distinct weights make a curve). Each
+/// curve is its points and a label naming the cut and the weights in order.
+pub(crate) fn nopeek_curves<'a>(plotted: &[&'a Point]) -> Vec<(String, Vec<&'a Point>)> {
+    let mut curves: Vec<(String, Vec<&Point>)> = Vec::new();
+    for p in plotted {
+        let Some(split) = &p.split else { continue };
+        let key = format!("{}|{}|{}|{}|{}", p.dataset, p.arch, split.cut, split.tail, split.noise_sigma);
+        match curves.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, points)) => points.push(p),
+            None => curves.push((key, vec![p])),
+        }
+    }
+    curves
+        .into_iter()
+        .filter_map(|(_, mut points)| {
+            let alpha = |p: &Point| p.split.as_ref().map_or(0.0, |s| s.nopeek_alpha);
+            points.sort_by(|a, b| alpha(a).total_cmp(&alpha(b)));
+            let mut alphas: Vec<f64> = points.iter().map(|p| alpha(p)).collect();
+            alphas.dedup();
+            if alphas.len() < 2 {
+                return None;
+            }
+            let cut = points[0].split.as_ref().map_or(0, |s| s.cut);
+            let list = alphas.iter().map(|a| format!("{a}")).collect::<Vec<_>>().join(", ");
+            Some((format!("NoPeek, cut {cut}: alpha {list}"), points))
+        })
+        .collect()
 }
 
 /// The points of `runs`, one per protected arm, each with the run it belongs to, named so that no two
@@ -162,6 +199,17 @@ pub(crate) fn chart(plotted: &[&Point]) -> XyChart {
             color: style::family_color(f),
             line: LineKind::None,
             marker: Some(family_marker(f)),
+            on_top: false,
+        });
+    }
+    // Split arms that differ only in NoPeek's weight, joined in the order of the weight.
+    for (label, points) in nopeek_curves(plotted) {
+        c.series.push(Series {
+            label,
+            points: points.iter().map(|p| xy(p)).collect(),
+            color: style::family_color(Family::Split),
+            line: LineKind::Dashed,
+            marker: None,
             on_top: false,
         });
     }
@@ -297,7 +345,8 @@ pub(crate) fn render(runs: &[RunData], out: &Path) -> anyhow::Result<Vec<PathBuf
         "One row per protected arm of each run (`run: arm` where a run has several). Accuracy change: the \
          arm's minus its run's baseline test accuracy on the run's test images; ± is a 95% \
          interval (normal approximation for two proportions, unpaired, so conservative: both arms are \
-         scored on the same images). Family: the kind of input transform (several kinds: combined). \
+         scored on the same images). Family: the kind of input transform (several kinds: combined; \
+         split learning for split arms, whose NoPeek weights are joined by a dashed line). \
          No-attack reference: the best reconstruction attack's PSNR without attacking (its record's \
          reference, e.g. the adversary's mean image).\n\n",
     );
@@ -355,7 +404,39 @@ mod tests {
             reference: Some(10.6),
             key_fraction: None,
             unfinished: None,
+            arch: "lenet".into(),
+            split: None,
         }
+    }
+
+    fn split_pt(name: &str, cut: usize, alpha: f64, delta: f64, psnr: f64) -> Point {
+        let split = SplitConfig { cut, tail: 1, noise_sigma: 0.0, nopeek_alpha: alpha };
+        Point { split: Some(split), ..pt(name, Family::Split, delta, psnr) }
+    }
+
+    #[test]
+    fn split_arms_that_differ_in_nopeek_alpha_are_joined_in_its_order() {
+        let points = [
+            split_pt("nopeek-1", 1, 1.0, -0.02, 12.0),
+            split_pt("plain", 1, 0.0, 0.0, 18.0),
+            split_pt("nopeek-0.5", 1, 0.5, -0.01, 14.0),
+            split_pt("other cut", 2, 0.0, 0.0, 16.0),
+            pt("keyed", Family::named("pixel-permutation"), 0.0, 40.0),
+        ];
+        let refs: Vec<&Point> = points.iter().collect();
+        let curves = nopeek_curves(&refs);
+        assert_eq!(curves.len(), 1, "cut 2 has one weight only: no curve");
+        assert_eq!(curves[0].0, "NoPeek, cut 1: alpha 0, 0.5, 1");
+        assert_eq!(
+            curves[0].1.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["plain", "nopeek-0.5", "nopeek-1"]
+        );
+        let c = chart(&refs);
+        let curve = c.series.iter().find(|s| s.label.starts_with("NoPeek")).expect("the curve is drawn");
+        assert_eq!(curve.points, vec![(0.0, 18.0), (-1.0, 14.0), (-2.0, 12.0)]);
+        assert_eq!(curve.line, LineKind::Dashed);
+        let split = c.series.iter().find(|s| s.label == "split learning").expect("split arms are their own family");
+        assert_eq!(split.points.len(), 4);
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub enum Family {
     Combined,
     /// No input transform (labels only).
     Identity,
+    /// Split learning: no keyed transform; the customer keeps the first and last layers.
+    Split,
     /// A description this version does not know (a newer transform).
     Other,
 }
@@ -30,7 +32,7 @@ impl Family {
     pub fn all() -> Vec<Family> {
         (0..transforms::ALL.len())
             .map(Family::Transform)
-            .chain([Family::Combined, Family::Identity, Family::Other])
+            .chain([Family::Combined, Family::Identity, Family::Split, Family::Other])
             .collect()
     }
 
@@ -44,6 +46,7 @@ impl Family {
             Family::Transform(i) => transforms::ALL[i].name(),
             Family::Combined => "combined",
             Family::Identity => "identity",
+            Family::Split => "split learning",
             Family::Other => "other",
         }
     }
@@ -54,7 +57,18 @@ impl Family {
             Family::Transform(i) => transforms::ALL[i].style(),
             Family::Combined => FamilyStyle { color: (86, 180, 233), marker: Shape::Cross }, // sky blue
             Family::Identity => FamilyStyle { color: (0, 0, 0), marker: Shape::Diamond },    // black
+            Family::Split => FamilyStyle { color: (150, 20, 60), marker: Shape::Square },    // crimson
             Family::Other => FamilyStyle { color: (120, 120, 120), marker: Shape::Cross },   // grey
+        }
+    }
+
+    /// The family of an arm's scheme: its transforms' for a keyed arm, `Split` for a split arm,
+    /// `Identity` for the baseline.
+    pub fn of_scheme(scheme: &crate::config::SchemeConfig) -> Family {
+        match scheme {
+            crate::config::SchemeConfig::Keyed(p) => Family::of_transforms(&p.transforms),
+            crate::config::SchemeConfig::Split(_) => Family::Split,
+            crate::config::SchemeConfig::None => Family::Identity,
         }
     }
 
