@@ -436,7 +436,7 @@ impl Family {
                     f.permutes = true;
                     f.flips |= flips;
                 }
-                Structure::Mixes { .. } => f.feature_wise = false,
+                Structure::Mixes { .. } | Structure::Splits => f.feature_wise = false,
                 Structure::Noise { sigma, per_sample } => {
                     if per_sample {
                         var += sigma * sigma;
