@@ -85,11 +85,7 @@ impl TransformKind for Kind {
 
     fn key_space(&self, p: &Params, shape: ImageShape) -> KeySpace {
         let n = sub_pixels(p.integer("block"), shape);
-        KeySpace {
-            bits: block_key_bits(n),
-            continuous_dim: 0,
-            note: format!("log2({n}! * C({n},{}))", n / 2),
-        }
+        KeySpace { bits: block_key_bits(n), continuous_dim: 0, note: format!("log2({n}! * C({n},{}))", n / 2) }
     }
 
     fn structure(&self, _p: &Params) -> Structure {
@@ -148,7 +144,8 @@ impl HalvesScramble {
         // A raw block's key is drawn in raw block order; ELE then moves whole encrypted blocks.
         let keys: Vec<(Vec<u32>, Vec<bool>)> =
             if per_block { (0..blocks).map(|_| draw_key(rng)).collect() } else { Vec::new() };
-        let block_perm: Vec<u32> = if per_block { random_permutation(blocks, rng) } else { (0..blocks as u32).collect() };
+        let block_perm: Vec<u32> =
+            if per_block { random_permutation(blocks, rng) } else { (0..blocks as u32).collect() };
         let encoded = halves_shape(shape).features();
         let (mut src, mut high, mut inverted) = (vec![0u32; encoded], vec![false; encoded], vec![false; encoded]);
         for (out_block, &in_block) in block_perm.iter().enumerate() {
