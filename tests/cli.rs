@@ -1059,6 +1059,15 @@ fn an_le_arm_trains_a_conv_net_on_twice_the_channels_serves_it_and_records_every
     for ran in ["key-space", "wrong-key", "fine-tune", "known-plaintext", "label-frequency", "inversion"] {
         assert!(seen.contains(&ran.to_string()), "{ran} ran on the LE arm: {seen:?}");
     }
+    // Raw images do not fit the 2-channel model: wrong-key and fine-tune say how they fed it.
+    for r in file["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| ["wrong-key", "fine-tune"].contains(&r["name"].as_str().unwrap()))
+    {
+        assert!(r["parameters"]["raw_inputs"].as_str().unwrap().contains("a key of the adversary's own"), "{r}");
+    }
     seen.extend(skipped);
     seen.sort();
     let mut all: Vec<String> = ALL_ATTACKS.iter().map(|a| a.to_string()).collect();

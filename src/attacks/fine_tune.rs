@@ -221,6 +221,9 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>)
     r.parameters.insert("batch_size".into(), json!(p.batch_size));
     r.parameters.insert("learning_rate".into(), json!(p.learning_rate));
     r.parameters.insert("optimizer".into(), json!("adam"));
+    if let Some(note) = ctx.keyless_input_note() {
+        r.parameters.insert("raw_inputs".into(), json!(note));
+    }
     r.parameters.insert(super::EVALUATION_SAMPLES.into(), json!(ctx.eval.len()));
     r.headline = Figure::new("mean accuracy advantage of fine-tuning the stolen model", mean_adv, "points");
     r.figures.push(Figure::new("stolen model before fine-tuning (raw inputs, identity map)", start, "fraction"));

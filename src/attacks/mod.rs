@@ -297,6 +297,19 @@ impl<'a> AttackContext<'a> {
         ))
     }
 
+    /// How [`Self::keyless_input`] gives raw images to the model, for the record's parameters (None:
+    /// as they are).
+    pub fn keyless_input_note(&self) -> Option<String> {
+        let enc = self.encoded_shape();
+        (enc != self.shape).then(|| {
+            format!(
+                "raw samples encoded under a key of the adversary's own (the public scheme, a key derived from the \
+                 run's seed): the model takes {}x{}x{} inputs, raw images do not fit it",
+                enc.height, enc.width, enc.channels
+            )
+        })
+    }
+
     /// Raw images as an adversary without the key can give them to the provider's model: as they
     /// are, or, where the encoding changes the shape (`le`: twice the channels), encoded by the public
     /// scheme under a key of its own making (from the run's seed; never the customer's key).

@@ -225,6 +225,9 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>)
     let best = raw_identity.max(raw_fitted).max(own_mean).max(fitted_mean);
 
     r.parameters.insert("wrong_keys".into(), json!(own.points.len()));
+    if let Some(note) = ctx.keyless_input_note() {
+        r.parameters.insert("raw_inputs".into(), json!(note));
+    }
     r.parameters.insert(super::EVALUATION_SAMPLES.into(), json!(ctx.eval.len()));
     r.headline = Figure::new("best accuracy without the key", best, "fraction");
     r.figures = vec![
