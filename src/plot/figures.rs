@@ -973,7 +973,11 @@ impl SamplesFigure {
         let conv = |list: &Vec<Vec<f32>>| list.iter().map(|img| to_rgb(img, h, w, c)).collect::<Vec<_>>();
         let mut rows = vec![
             Row { title: "raw".into(), detail: "customer's data".into(), images: conv(&s.raw) },
-            Row { title: "encoded".into(), detail: encoded_detail(s), images: conv(&s.encoded_as_raw().unwrap_or_default()) },
+            Row {
+                title: "encoded".into(),
+                detail: encoded_detail(s),
+                images: conv(&s.encoded_as_raw().unwrap_or_default()),
+            },
         ];
         if let Some(d) = &s.decoded {
             rows.push(Row { title: "decoded".into(), detail: "by the customer's key".into(), images: conv(d) });
