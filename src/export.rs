@@ -91,9 +91,9 @@ fn provider_view(
     let test = customer.encode_inputs(&dataset.test.images);
     let digests_match = digests_match(&folder.provider_digests_path(&record.name), &train, test.images());
     let arrays = vec![
-        ("x_train".to_string(), images(dataset.train.len(), dataset.shape, train.inputs().images())),
+        ("x_train".to_string(), images(dataset.train.len(), customer.encoded_shape(), train.inputs().images())),
         ("y_train".to_string(), labels(train.codes())),
-        ("x_test".to_string(), images(dataset.test.len(), dataset.shape, test.images())),
+        ("x_test".to_string(), images(dataset.test.len(), customer.encoded_shape(), test.images())),
     ];
     Ok((arrays, Some(record.name.clone()), digests_match))
 }
@@ -125,7 +125,10 @@ fn samples_arrays(file: &SamplesFile) -> Named {
         ),
         ("labels".to_string(), labels(&file.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>())),
         ("raw".to_string(), stack(&file.raw)),
-        ("encoded".to_string(), stack(&file.encoded)),
+        (
+            "encoded".to_string(),
+            images(file.encoded.len(), file.encoded_shape().unwrap_or(shape), &file.encoded.concat()),
+        ),
     ];
     if let Some(decoded) = &file.decoded {
         out.push(("decoded".into(), stack(decoded)));

@@ -158,8 +158,12 @@ pub fn infer(run_dir: &Path, arm: Option<&str>) -> anyhow::Result<InferenceRepor
         .into());
     }
     let customer = Customer::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);
-    let provider =
-        Provider { model: &model_path, arch: config.model.arch, shape: dataset.shape, outputs: customer.outputs() };
+    let provider = Provider {
+        model: &model_path,
+        arch: config.model.arch,
+        shape: customer.encoded_shape(),
+        outputs: customer.outputs(),
+    };
     let judge = customer.judge(&dataset.test.labels);
     let n = dataset.test.len();
 

@@ -91,7 +91,8 @@ impl PreparedArm {
         let spec = TrainSpec {
             arm: self.config.name.clone(),
             arch: config.model.arch,
-            shape: dataset.shape,
+            // The model takes what the provider receives: the encoded shape for a keyed arm.
+            shape: self.customer().map_or(dataset.shape, Customer::encoded_shape),
             train: config.train.clone(),
             seed: config.seed,
             save_to: Some(folder.model_path(&self.config.name)),

@@ -324,6 +324,15 @@ fn every_bad_config_value_is_named_and_nothing_is_written() {
             &["privacy.transforms[0].block", "divides the 28x28 image, got 5"],
         ),
         (&[("{ kind = \"pixel-permutation\" }", "{ kind = \"rot13\" }")], &["privacy.transforms[0]", "rot13"]),
+        // le and ele (learnable encryption): the block size must divide the image.
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"le\", block = 5 }")],
+            &["bad.toml:15", "privacy.transforms[0].block", "divides the 28x28 image, got 5"],
+        ),
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"ele\", block = 0 }")],
+            &["bad.toml:15", "privacy.transforms[0].block", "divides the 28x28 image, got 0"],
+        ),
         (&[("codes_per_class = 2", "codes_per_class = 0")], &["bad.toml:16", "privacy.codes_per_class", ">= 1"]),
         // Transform parameters are checked by their kind (the registry): names, types, ranges.
         (
@@ -1013,4 +1022,65 @@ fn bench_device_is_checked_before_anything_runs() {
         let o = ppdl(&["bench", "--device", "cuda", "--no-torch"], tmp.path());
         assert_input_error(&o, &["--device cuda", "--features cuda"]);
     }
+#[test]
+fn an_le_arm_trains_a_conv_net_on_twice_the_channels_serves_it_and_records_every_attack() {
+    // LE doubles the channels (28x28x1 -> 28x28x2): the model, the provider package, `infer`, the
+    // overhead bytes and samples.json take the encoded shape; attacks that need one-to-one features
+    // say why they do not apply.
+    let tmp = tempfile::tempdir().unwrap();
+    let body = small_with_attacks("[attacks]\nenabled = [\"all\"]\n[attacks.known_plaintext]\nn = [50]\n[attacks.inversion]\nn = [50]\nepochs = 2\n[attacks.fine_tune]\nn = [50]\n")
+        .replace("arch = \"mlp-256\"", "arch = \"cnn-small\"")
+        .replace("[{ kind = \"pixel-permutation\" }, { kind = \"noise\", sigma = 0.05 }]", "[{ kind = \"le\" }]");
+    let cfg = write(tmp.path(), "le.toml", &body);
+    let run = tmp.path().join("run");
+    let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", run.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = ppdl::results::Summary::load(&run.join("summary.json")).unwrap();
+    let accuracy = summary.arm("private").unwrap().test_accuracy;
+    assert!(accuracy > 0.3, "a conv net learns from the halves: {accuracy}");
+
+    let o = ppdl(&["infer", run.to_str().unwrap(), "--json"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["accuracy"].as_f64(), Some(accuracy), "the served model reproduces the run");
+    assert_eq!(report["bytes_to_provider_per_sample"], 2 * 784 * 4, "twice the values cross");
+
+    let overhead: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("overhead.json")).unwrap()).unwrap();
+    let bytes = &overhead["arms"][0]["measured"]["bytes"];
+    assert_eq!(bytes["input_expansion"], 2.0, "{bytes}");
+
+    let samples = ppdl::results::samples::SamplesFile::load(&run.join("samples/private.json")).unwrap().unwrap();
+    let two = ppdl::data::ImageShape { height: 28, width: 28, channels: 2 };
+    assert_eq!(samples.encoded_shape, Some(two));
+    assert_eq!(samples.encoded[0].len(), 2 * 784);
+    assert_eq!(samples.decoded.as_ref().unwrap()[0], samples.raw[0], "the key decodes the samples exactly");
+
+    let file = attacks_json(&run);
+    let mut seen = record_names(&file);
+    let skipped: Vec<String> =
+        file["not_applicable"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+    for r in file["not_applicable"].as_array().unwrap() {
+        if ["statistical", "jigsaw"].contains(&r["name"].as_str().unwrap()) {
+            assert!(r["reason"].as_str().unwrap().contains("28x28x1 -> 28x28x2"), "{r}");
+        }
+    }
+    assert!(skipped.contains(&"statistical".to_string()) && skipped.contains(&"jigsaw".to_string()), "{skipped:?}");
+    for ran in ["key-space", "wrong-key", "fine-tune", "known-plaintext", "label-frequency", "inversion"] {
+        assert!(seen.contains(&ran.to_string()), "{ran} ran on the LE arm: {seen:?}");
+    }
+    // Raw images do not fit the 2-channel model: wrong-key and fine-tune say how they fed it.
+    for r in file["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| ["wrong-key", "fine-tune"].contains(&r["name"].as_str().unwrap()))
+    {
+        assert!(r["parameters"]["raw_inputs"].as_str().unwrap().contains("a key of the adversary's own"), "{r}");
+    }
+    seen.extend(skipped);
+    seen.sort();
+    let mut all: Vec<String> = ALL_ATTACKS.iter().map(|a| a.to_string()).collect();
+    all.sort();
+    assert_eq!(seen, all, "every attack has a record or a reason");
 }

@@ -342,3 +342,35 @@ fn write_private(path: &Path, text: &str) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 }
+
+#[test]
+fn an_le_package_carries_twice_the_channels_and_the_provider_trains_and_serves_on_them() {
+    // LE turns each 28x28x1 image into 28x28x2 (4-bit halves): the package's manifest says so, the
+    // provider's model takes that shape, and the customer decodes its scores.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let cfg = config(root);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let le = "transforms = [{ kind = \"le\" }]";
+    let text = text.lines().map(|l| if l.starts_with("transforms = ") { le } else { l }).collect::<Vec<_>>().join("\n");
+    std::fs::write(&cfg, text).unwrap();
+    let dir = root.join("customer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, pkg) = (dir.join("key.json"), dir.join("pkg"));
+    ok(ppdl_in(root, &["customer", "keygen", s(&cfg), "--out", s(&key)]), "customer keygen");
+    ok(ppdl_in(root, &["customer", "encode", s(&key), "--out", s(&pkg)]), "customer encode");
+    let manifest = json(&pkg.join("manifest.json"));
+    assert_eq!(manifest["shape"], serde_json::json!({"height": 28, "width": 28, "channels": 2}), "{manifest}");
+    let model = root.join("provider/model");
+    ok(ppdl_in(root, &provider_train_args(s(&pkg), s(&model))), "provider train");
+    assert_eq!(json(&model.join("model.json"))["shape"]["channels"], 2);
+    let test_file = std::fs::read_dir(&pkg)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("test"));
+    let scores = root.join("provider/scores.npz");
+    ok(ppdl_in(root, &["provider", "predict", s(&model), s(&test_file.unwrap()), "--out", s(&scores)]), "predict");
+    let out = ok(ppdl_in(root, &["customer", "decode", s(&key), s(&scores), "--json"]), "customer decode");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(report["accuracy"].as_f64().unwrap() > 0.5, "{report}");
+}

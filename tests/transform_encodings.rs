@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
 /// (image shape, `transforms = ...` TOML, SHA-256 of the encodings) recorded before the transform registry
-/// (etc and pe: recorded when they were added).
+/// (etc, pe, le and ele: recorded when they were added).
 const CASES: &[((usize, usize, usize), &str, &str)] = &[
     (
         (8, 8, 1),
@@ -68,6 +68,14 @@ const CASES: &[((usize, usize, usize), &str, &str)] = &[
         r#"[{ kind = "pe", per_image = true }]"#,
         "7f1818313ac9fca807c06049749e315555a285e139c0b4aa22340470d1f0c36c",
     ),
+    ((8, 8, 1), r#"[{ kind = "le", block = 4 }]"#, "71b0ba79aabe14fd50028dcabac700e3c831b2f83907c0ff9d6188e739987903"),
+    ((8, 8, 3), r#"[{ kind = "le", block = 2 }]"#, "ce844b04bf936cdea8aa86ddb9bc2e0ca040f69994d7470adcbb14e860444418"),
+    ((8, 8, 3), r#"[{ kind = "ele", block = 4 }]"#, "5e0301c1f8f372804e7038f49541ae1892a02b8d41ea92c4448cbd5907e41406"),
+    (
+        (8, 8, 1),
+        r#"[{ kind = "pixel-permutation" }, { kind = "le", block = 4 }, { kind = "pixel-permutation" }]"#,
+        "50db1b26f7e7a27e29f489f85e7c98f513a65ba57daeb50fd3b0c82e1d601e43",
+    ),
 ];
 
 fn digest(shape: ImageShape, transforms: &str) -> String {
@@ -105,4 +113,61 @@ fn a_fixed_key_gives_the_recorded_encodings_for_every_transform() {
         }
     }
     assert!(wrong.is_empty(), "encodings changed:\n{}", wrong.join("\n"));
+}
+
+/// Images of 8-bit values as the loaders make them (p / 255).
+fn byte_images(shape: ImageShape, n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    (0..n * shape.features()).map(|_| f32::from(rng.gen::<u8>()) / 255.0).collect()
+}
+
+#[test]
+fn le_and_ele_double_the_channels_and_the_key_gives_the_bytes_back_exactly() {
+    let cases = [
+        ((28, 28, 1), r#"[{ kind = "le" }]"#),
+        ((28, 28, 1), r#"[{ kind = "ele" }]"#),
+        ((8, 8, 3), r#"[{ kind = "le", block = 2 }]"#),
+        ((8, 8, 3), r#"[{ kind = "ele", block = 4 }]"#),
+        ((8, 8, 1), r#"[{ kind = "pixel-permutation" }, { kind = "ele", block = 4 }, { kind = "pixel-permutation" }]"#),
+    ];
+    for ((height, width, channels), transforms) in cases {
+        let shape = ImageShape { height, width, channels };
+        let privacy: PrivacyConfig = toml::from_str(&format!("transforms = {transforms}")).expect("privacy table");
+        let customer = Customer::new(SecretKey::from_hex(&"5a".repeat(32)).unwrap(), &privacy, "t", shape, 10);
+        assert_eq!(customer.encoded_shape(), ImageShape { channels: 2 * channels, ..shape }, "{transforms}");
+        let raw = byte_images(shape, 5, 7);
+        let encoded = customer.encode_inputs(&raw);
+        assert_eq!(encoded.features(), 2 * shape.features());
+        assert_eq!(encoded.images().len(), 2 * raw.len());
+        // Every encoded value is a 4-bit half scaled to [0, 1].
+        assert!(encoded.images().iter().all(|v| (v * 15.0 - (v * 15.0).round()).abs() < 1e-5), "{transforms}");
+        let decoded = customer.decode_inputs(encoded.images()).expect("invertible");
+        assert_eq!(decoded, raw, "{transforms}: the key restores every 8-bit value exactly");
+        // Another key does not.
+        let other = Customer::new(SecretKey::from_hex(&"a5".repeat(32)).unwrap(), &privacy, "t", shape, 10);
+        assert_ne!(other.decode_inputs(encoded.images()).expect("invertible"), raw, "{transforms}");
+    }
+}
+
+#[test]
+fn ele_keys_each_block_differently_where_le_shares_one_key() {
+    // A constant image: under LE every block encodes alike (one key, blocks in place); under ELE
+    // the blocks differ (a key per block).
+    let shape = ImageShape { height: 8, width: 8, channels: 1 };
+    let raw = vec![f32::from(0x5cu8) / 255.0; shape.features()];
+    let blocks_of = |kind: &str| {
+        let privacy: PrivacyConfig =
+            toml::from_str(&format!("transforms = [{{ kind = \"{kind}\", block = 4 }}]")).expect("privacy table");
+        let customer = Customer::new(SecretKey::from_hex(&"5a".repeat(32)).unwrap(), &privacy, "t", shape, 10);
+        let enc = customer.encode_inputs(&raw).images().to_vec();
+        let block = |b: usize| -> Vec<f32> {
+            let (r0, c0) = ((b / 2) * 4, (b % 2) * 4);
+            (0..4).flat_map(|r| enc[((r0 + r) * 8 + c0) * 2..((r0 + r) * 8 + c0 + 4) * 2].to_vec()).collect()
+        };
+        (0..4).map(block).collect::<Vec<_>>()
+    };
+    let le = blocks_of("le");
+    assert!(le.iter().all(|b| *b == le[0]), "LE: one key for every block");
+    let ele = blocks_of("ele");
+    assert!(ele.iter().any(|b| *b != ele[0]), "ELE: a key per block");
 }

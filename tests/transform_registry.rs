@@ -80,6 +80,8 @@ fn labels_are_the_released_ones() {
         (t("noise").with("sigma", 0.1), "noise(sigma=0.1)"),
         (t("noise").with("sigma", 1), "noise(sigma=1)"),
         (t("noise").with("sigma", 0.25).with("per_sample", true), "noise(sigma=0.25,per-sample)"),
+        (t("le"), "le(b=4)"),
+        (t("ele").with("block", 7), "ele(b=7)"),
     ];
     for (spec, label) in cases {
         assert_eq!(spec.label(), label);

@@ -201,8 +201,8 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
         press(&mut app, KeyCode::Down);
     }
     press(&mut app, KeyCode::Char('a'));
-    // Left steps back through the registry, wrapping: pixel-permutation -> pe -> etc -> noise.
-    for _ in 0..3 {
+    // Left steps back through the registry, wrapping: pixel-permutation -> ele -> le -> pe -> etc -> noise.
+    for _ in 0..5 {
         press(&mut app, KeyCode::Left);
     }
     press(&mut app, KeyCode::Down);

@@ -130,7 +130,11 @@ impl WithNet<Cpu> for Job<'_> {
 
     fn run<M: Net<Cpu>>(self, fresh_init: M) -> Self::Output {
         let ctx = self.ctx;
-        let (c, m, d) = (ctx.classes, ctx.codes_per_class(), ctx.features());
+        // The stolen model takes encoded-shape inputs: the adversary's raw samples as it can give them
+        // without the key (`keyless_input`: as they are unless the encoding changes the shape).
+        let (c, m, d) = (ctx.classes, ctx.codes_per_class(), ctx.encoded_features());
+        let aux_input = ctx.keyless_input(&ctx.aux.images);
+        let eval_input = ctx.keyless_input(&ctx.eval.images);
         let outputs = c * m;
         // The stolen weights.
         let mut stolen = fresh_init.clone();
@@ -139,7 +143,7 @@ impl WithNet<Cpu> for Job<'_> {
         // map (class y -> code y*m) and decodes the same way.
         let identity: LabelCodec = identity_codec(c, m);
         let eval_acc = |model: &M| {
-            let scores = predict(model, self.dev, &ctx.eval.images, d).expect("forward on CPU");
+            let scores = predict(model, self.dev, &eval_input, d).expect("forward on CPU");
             accuracy(&identity.predict(&scores), &ctx.eval.labels)
         };
         let start = eval_acc(&stolen);
@@ -149,7 +153,7 @@ impl WithNet<Cpu> for Job<'_> {
             if control.stop_requested() {
                 break;
             }
-            let x = &ctx.aux.images[..n * d];
+            let x = &aux_input[..n * d];
             let targets: Vec<u16> =
                 ctx.aux.labels[..n].iter().map(|&y| identity.codes_of_class[y as usize][0]).collect();
             let mut tuned = stolen.clone();
@@ -181,7 +185,8 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>)
     // A fresh initialisation that is not the provider's (different seed).
     let dev = Cpu::seed_from_u64(ctx.config.seed ^ 0x5eed_f4e5);
     let job = Job { dev: &dev, ctx, plan, ns: &ns, progress };
-    let (start, points) = with_net(ctx.config.model.arch, &dev, ctx.shape, ctx.classes * ctx.codes_per_class(), job)?;
+    let outputs = ctx.classes * ctx.codes_per_class();
+    let (start, points) = with_net(ctx.config.model.arch, &dev, ctx.encoded_shape(), outputs, job)?;
 
     let chance = 1.0 / ctx.classes as f64;
     let mut r = ctx.new_record::<FineTune>(
@@ -216,6 +221,9 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>)
     r.parameters.insert("batch_size".into(), json!(p.batch_size));
     r.parameters.insert("learning_rate".into(), json!(p.learning_rate));
     r.parameters.insert("optimizer".into(), json!("adam"));
+    if let Some(note) = ctx.keyless_input_note() {
+        r.parameters.insert("raw_inputs".into(), json!(note));
+    }
     r.parameters.insert(super::EVALUATION_SAMPLES.into(), json!(ctx.eval.len()));
     r.headline = Figure::new("mean accuracy advantage of fine-tuning the stolen model", mean_adv, "points");
     r.figures.push(Figure::new("stolen model before fine-tuning (raw inputs, identity map)", start, "fraction"));

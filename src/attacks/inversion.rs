@@ -77,7 +77,8 @@ impl Default for InversionParams {
 
 pub fn run(ctx: &AttackContext<'_>, p: &InversionParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let keyed = ctx.keyed()?;
-    let d = ctx.features();
+    // Raw and encoded values per image: the decoder maps encoded to raw, whatever the two sizes.
+    let (d, de) = (ctx.features(), ctx.encoded_features());
     let ns = clip_counts(&p.n, ctx.aux.len());
     let n_max = *ns.last().unwrap_or(&0);
     // --- Observation (simulation uses the key to encode): known pairs from the adversary half and the
@@ -105,18 +106,18 @@ pub fn run(ctx: &AttackContext<'_>, p: &InversionParams, progress: &Progress<'_>
         // --- Recovery (no key): fit the decoder on the pairs.
         let dev = Cpu::seed_from_u64(ctx.config.seed ^ 0xdec0de);
         let Some(model) =
-            train_decoder(&dev, &pairs_enc[..n * d], d, &pairs_raw[..n * d], d, p.hidden, &plan, ctx.control())?
+            train_decoder(&dev, &pairs_enc[..n * de], de, &pairs_raw[..n * d], d, p.hidden, &plan, ctx.control())?
         else {
             stopped = true;
             break;
         };
         // --- Scoring.
-        let recon = decode_with(&dev, &model, &eval_enc, d)?;
+        let recon = decode_with(&dev, &model, &eval_enc, de)?;
         let a = assess(ctx, &recon);
         let q = a.q;
         curves.push(n as f64, &a);
         if let Some(samples) = ctx.samples_encoded() {
-            last = Some((n, q, decode_with(&dev, &model, samples, d)?));
+            last = Some((n, q, decode_with(&dev, &model, samples, de)?));
         }
         progress.report(step + 1, ns.len());
     }

@@ -113,6 +113,12 @@ impl Attack for Jigsaw {
     }
 
     fn applies(ctx: &AttackContext<'_>) -> Result<(), String> {
+        ctx.same_shape(
+            "the solver matches the edges of tiles of raw pixels, which such an encoding does not keep (`le`, `ele`: \
+             inside each block the 4-bit halves are permuted by key, so no pixel edge is left to match; `le` keeps \
+             the blocks in place, so there is nothing to place, and `ele` shuffles them but scrambles each block's \
+             edges with its own key)",
+        )?;
         block_scramble_of(ctx).map(|_| ())
     }
 

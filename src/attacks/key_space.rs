@@ -63,9 +63,12 @@ pub struct Component {
 
 /// Key space of each transform of the list (each kind counts its own).
 pub fn transform_components(transforms: &[TransformSpec], shape: ImageShape) -> Vec<Component> {
+    // Each transform's key is counted on the shape it receives (`le` doubles the channels).
+    let shapes = transforms::shapes(transforms, shape);
     transforms
         .iter()
-        .map(|t| {
+        .zip(shapes)
+        .map(|(t, shape)| {
             let (kind, p) = transforms::kind::params(t);
             let transforms::KeySpace { bits, continuous_dim, note } = kind.key_space(&p, shape);
             Component { what: t.label(), bits, continuous_dim, note }

@@ -272,7 +272,8 @@ pub fn varying_features(x: &[f32], d: usize) -> Vec<bool> {
 
 pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
     let keyed = ctx.keyed()?;
-    let d = ctx.features();
+    // Raw and encoded values per image (more encoded ones where a transform splits values, `le`).
+    let (d, de) = (ctx.features(), ctx.encoded_features());
     let family = keyed.family();
     let ns = clip_counts(&p.n, ctx.aux.len());
     let n_max = *ns.last().unwrap_or(&0);
@@ -314,7 +315,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progres
             stopped = true;
             break;
         }
-        let (xr, ye) = (&pairs_raw[..n * d], &pairs_enc[..n * d]);
+        let (xr, ye) = (&pairs_raw[..n * d], &pairs_enc[..n * de]);
         let varying = varying_features(xr, d);
         if family.feature_wise {
             // --- Recovery (no key).
@@ -360,7 +361,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progres
             }
         }
         // --- Recovery (no key).
-        let dec = least_squares(xr, d, ye, d, p.ridge);
+        let dec = least_squares(xr, d, ye, de, p.ridge);
         // --- Scoring.
         let recon = dec.decode(&eval_enc);
         let a = assess(ctx, &recon);

@@ -233,7 +233,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &LabelFrequencyParams, progress: &Progres
 
     let (group_scores, eval_scores) = if ctx.provider_model.is_file() {
         with_provider_model(ctx, |score| {
-            (score(&provider.inputs().images()[..group_rows * ctx.features()]), score(&eval_enc))
+            (score(&provider.inputs().images()[..group_rows * ctx.encoded_features()]), score(&eval_enc))
         })
         .map(|(a, b)| (Some(a), Some(b)))
         .unwrap_or((None, None))

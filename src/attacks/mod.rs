@@ -127,6 +127,8 @@ pub struct AttackContext<'a> {
     samples: Option<Samples>,
     /// Trained on first use (scoring only; see [`recon`]).
     recogniser: std::cell::OnceCell<Option<Recogniser>>,
+    /// The scheme under a key of the adversary's own, made on first use ([`Self::keyless_input`]).
+    own_key: std::cell::OnceCell<Option<crate::scheme::Customer>>,
     events: &'a Sender<Event>,
     control: &'a Control,
 }
@@ -262,8 +264,71 @@ impl<'a> AttackContext<'a> {
         }
     }
 
+    /// Values of one raw image.
     pub fn features(&self) -> usize {
         self.shape.features()
+    }
+
+    /// The shape of what the provider receives and its model takes: a keyed arm's encoded shape
+    /// (the raw shape unless a transform changes it, as `le` does), a split arm's raw shape.
+    pub fn encoded_shape(&self) -> ImageShape {
+        match &self.target {
+            Target::Keyed(k) => scheme_transforms::encoded_shape(&k.privacy.transforms, self.shape),
+            Target::Split(_) => self.shape,
+        }
+    }
+
+    /// Values of one encoded image.
+    pub fn encoded_features(&self) -> usize {
+        self.encoded_shape().features()
+    }
+
+    /// Err(why) for an attack that pairs each encoded feature with one raw feature, on an arm whose
+    /// encoding changes the shape (for [`registry::Attack::applies`]).
+    pub fn same_shape(&self, what: &str) -> Result<(), String> {
+        let (raw, enc) = (self.shape, self.encoded_shape());
+        if raw == enc {
+            return Ok(());
+        }
+        Err(format!(
+            "the encoding changes the image's shape ({}x{}x{} -> {}x{}x{}: each value split into several encoded \
+             values), and {what}",
+            raw.height, raw.width, raw.channels, enc.height, enc.width, enc.channels
+        ))
+    }
+
+    /// How [`Self::keyless_input`] gives raw images to the model, for the record's parameters (None:
+    /// as they are).
+    pub fn keyless_input_note(&self) -> Option<String> {
+        let enc = self.encoded_shape();
+        (enc != self.shape).then(|| {
+            format!(
+                "raw samples encoded under a key of the adversary's own (the public scheme, a key derived from the \
+                 run's seed): the model takes {}x{}x{} inputs, raw images do not fit it",
+                enc.height, enc.width, enc.channels
+            )
+        })
+    }
+
+    /// Raw images as an adversary without the key can give them to the provider's model: as they
+    /// are, or, where the encoding changes the shape (`le`: twice the channels), encoded by the public
+    /// scheme under a key of its own making (from the run's seed; never the customer's key).
+    pub fn keyless_input<'r>(&self, raw: &'r [f32]) -> std::borrow::Cow<'r, [f32]> {
+        if self.encoded_shape() == self.shape {
+            return std::borrow::Cow::Borrowed(raw);
+        }
+        let own = self.own_key.get_or_init(|| {
+            let Target::Keyed(k) = &self.target else { return None };
+            let mut seed = Sha256::new();
+            seed.update(format!("ppdl adversary's own key, seed {}", self.config.seed));
+            let key = SecretKey::from_hex(&hex::encode(seed.finalize())).ok()?;
+            let dataset = self.config.data.dataset.name();
+            Some(crate::scheme::Customer::new(key, k.privacy, dataset, self.shape, self.classes))
+        });
+        match own {
+            Some(customer) => std::borrow::Cow::Owned(customer.encode_inputs(raw).images().to_vec()),
+            None => std::borrow::Cow::Borrowed(raw),
+        }
     }
 
     /// What the provider holds from training, for a keyed arm: the encoded training set and its
@@ -436,7 +501,7 @@ impl Family {
                     f.permutes = true;
                     f.flips |= flips;
                 }
-                Structure::Mixes { .. } => f.feature_wise = false,
+                Structure::Mixes { .. } | Structure::Splits => f.feature_wise = false,
                 Structure::Noise { sigma, per_sample } => {
                     if per_sample {
                         var += sigma * sigma;
@@ -562,6 +627,7 @@ pub fn run_attacks(
         provider_model,
         samples,
         recogniser: std::cell::OnceCell::new(),
+        own_key: std::cell::OnceCell::new(),
         events,
         control,
     };
@@ -601,6 +667,7 @@ pub fn run_split_attacks(
         aux_description,
         samples,
         recogniser: std::cell::OnceCell::new(),
+        own_key: std::cell::OnceCell::new(),
         events,
         control,
     };

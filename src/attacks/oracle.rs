@@ -19,7 +19,8 @@ pub enum TrueMap {
     /// what any composition of feature-wise transforms (permutations, block shuffles with flips,
     /// noise) is.
     FeatureWise { src: Vec<u32>, sign: Vec<f32>, offset: Vec<f32>, noise_sigma: f32 },
-    /// The composition mixes features (orthogonal mix): no feature-level key to compare with.
+    /// The composition mixes features (orthogonal mix) or splits them (`le`'s 4-bit halves): no
+    /// feature-level key to compare with.
     Mixing,
 }
 

@@ -107,9 +107,12 @@ pub fn references(ctx: &AttackContext<'_>, eval_encoded: &[f32]) -> References {
     let mean: Vec<f32> =
         super::linalg::column_means(&to_f64(&ctx.aux.images), ctx.aux.len(), d).into_iter().map(|v| v as f32).collect();
     let guess: Vec<f32> = ctx.eval.images.chunks_exact(d).flat_map(|_| mean.iter().copied()).collect();
+    // Read as raw: the encoding itself, or, where it has another shape, its view in the raw shape
+    // (`data::view_as`; the mean image where there is none).
+    let read = crate::data::view_as(eval_encoded, ctx.encoded_shape(), ctx.shape);
     References {
         mean: assess(ctx, &guess),
-        identity: assess(ctx, eval_encoded),
+        identity: assess(ctx, read.as_deref().unwrap_or(&guess)),
         truth_recognised: ctx.recognise(&ctx.eval.images),
     }
 }

@@ -53,6 +53,13 @@ impl Attack for Statistical {
         super::recon::rule()
     }
 
+    fn applies(ctx: &AttackContext<'_>) -> Result<(), String> {
+        ctx.same_shape(
+            "these statistics match each encoded feature (or principal component) with one raw one of the same \
+             dimension; the known-plaintext regression and the decoder inversion map encoded to raw across sizes",
+        )
+    }
+
     fn run(
         &self,
         ctx: &AttackContext<'_>,

@@ -110,9 +110,9 @@ pub(crate) fn with_provider_model<R>(
     with_net(
         ctx.config.model.arch,
         &dev,
-        ctx.shape,
+        ctx.encoded_shape(),
         outputs,
-        Job { dev: &dev, path: &ctx.provider_model, features: ctx.features(), f },
+        Job { dev: &dev, path: &ctx.provider_model, features: ctx.encoded_features(), f },
     )
 }
 
@@ -185,9 +185,10 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>)
     let mut stopped = false;
 
     let figures = with_provider_model(ctx, |score| {
-        // --- Recovery attempts (no key): raw inputs, then wrong keys.
-        let raw_aux = score(&ctx.aux.images);
-        let raw_eval = score(&ctx.eval.images);
+        // --- Recovery attempts (no key): raw inputs (where the encoding changes the shape, encoded
+        // under a key of the adversary's own: `keyless_input`), then wrong keys.
+        let raw_aux = score(&ctx.keyless_input(&ctx.aux.images));
+        let raw_eval = score(&ctx.keyless_input(&ctx.eval.images));
         let raw_identity = accuracy(&identity.predict(&raw_eval), &ctx.eval.labels);
         let map = fit_code_map(&raw_aux, &ctx.aux.labels, outputs, c);
         let raw_fitted = accuracy(&predict_with_map(&raw_eval, outputs, &map), &ctx.eval.labels);
@@ -224,6 +225,9 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>)
     let best = raw_identity.max(raw_fitted).max(own_mean).max(fitted_mean);
 
     r.parameters.insert("wrong_keys".into(), json!(own.points.len()));
+    if let Some(note) = ctx.keyless_input_note() {
+        r.parameters.insert("raw_inputs".into(), json!(note));
+    }
     r.parameters.insert(super::EVALUATION_SAMPLES.into(), json!(ctx.eval.len()));
     r.headline = Figure::new("best accuracy without the key", best, "fraction");
     r.figures = vec![

@@ -36,6 +36,22 @@ impl ImageShape {
     }
 }
 
+/// Flattened images of shape `from` read as images of shape `to` (an encoding looked at as if it were
+/// an image: figures, the attacks' "encoded data read as raw"): the values themselves where the sizes
+/// agree; where `from` has k times the channels of `to` at the same height and width (`le`: each
+/// value's two 4-bit halves), the mean of each group of k channels. None for other shapes.
+pub fn view_as(images: &[f32], from: ImageShape, to: ImageShape) -> Option<Vec<f32>> {
+    if from.features() == to.features() {
+        return Some(images.to_vec());
+    }
+    let same_plane = from.height == to.height && from.width == to.width;
+    if !same_plane || to.channels == 0 || !from.channels.is_multiple_of(to.channels) {
+        return None;
+    }
+    let k = from.channels / to.channels;
+    Some(images.chunks_exact(k).map(|g| g.iter().sum::<f32>() / k as f32).collect())
+}
+
 /// One split (train or test): `len` images of `shape.features()` values each, and their labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {

@@ -119,7 +119,9 @@ impl WithNet<Cpu> for Outer<'_> {
         let private_exists = self.private_model.is_file();
         loaded &= private_exists;
         let inner = Inner { outer: &self, baseline, load_private: private_exists };
-        let (batch, single_sample) = with_net(self.arch, self.dev, self.shape, self.customer.outputs(), inner)?;
+        // The private model takes the encoded shape (`le` doubles the channels).
+        let private_shape = self.customer.encoded_shape();
+        let (batch, single_sample) = with_net(self.arch, self.dev, private_shape, self.customer.outputs(), inner)?;
         Ok(InferenceCost {
             batch,
             single_sample: Some(single_sample),

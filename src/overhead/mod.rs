@@ -313,13 +313,15 @@ pub fn measure_arm(facts: &RunFacts<'_>) -> anyhow::Result<ArmOverhead> {
     )?;
 
     let features = dataset.shape.features();
+    // What crosses is the encoding: more values than the raw input where a transform splits them (`le`).
+    let encoded_features = customer.encoded_shape().features();
     let bytes = BytesPerSample {
-        to_provider_per_sample: 4 * features,
+        to_provider_per_sample: 4 * encoded_features,
         to_customer_per_sample: 4 * customer.outputs(),
         raw_input_per_sample: 4 * features,
         raw_input_u8_per_sample: features,
         raw_output_per_sample: Some(4 * dataset.classes),
-        input_expansion: 1.0,
+        input_expansion: encoded_features as f64 / features.max(1) as f64,
     };
     let (peak_memory_bytes, source) = memory::peak_memory();
     Ok(ArmOverhead {

@@ -127,7 +127,8 @@ pub struct EncodeReport {
 pub fn encode(key_path: &Path, out: &Path, format: ArrayFormat, force: bool) -> Result<EncodeReport> {
     let side = open(key_path)?;
     let (train, _timings, test) = crate::run::encode_run_data(&side.customer, &side.dataset);
-    let outgoing = Outgoing { train: &train, test: &test, shape: side.dataset.shape, outputs: side.customer.outputs() };
+    let outgoing =
+        Outgoing { train: &train, test: &test, shape: side.customer.encoded_shape(), outputs: side.customer.outputs() };
     let manifest = package::write(out, &outgoing, format, force)?;
     let files = [package::MANIFEST, &manifest.train_file, &manifest.test_file].iter().map(|f| out.join(f)).collect();
     Ok(EncodeReport { arm: side.arm, dataset: side.dataset.name, manifest, files })

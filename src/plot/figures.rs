@@ -952,6 +952,20 @@ fn to_rgb(values: &[f32], h: usize, w: usize, channels: usize) -> (Vec<u8>, bool
     (out, rescaled)
 }
 
+/// The encoded row's caption: what the provider sees, and how an encoding of another shape is drawn.
+fn encoded_detail(s: &SamplesFile) -> String {
+    match (s.encoded_shape(), s.shape) {
+        (Some(e), Some(r)) if e != r => format!(
+            "what the provider sees ({}x{}x{}; drawn as the mean of each {} channels)",
+            e.height,
+            e.width,
+            e.channels,
+            e.channels / r.channels.max(1)
+        ),
+        _ => "what the provider sees".into(),
+    }
+}
+
 impl SamplesFigure {
     fn new(run: &RunData, arm: &str, s: &SamplesFile) -> Self {
         let shape = s.shape.expect("checked when loaded");
@@ -959,7 +973,11 @@ impl SamplesFigure {
         let conv = |list: &Vec<Vec<f32>>| list.iter().map(|img| to_rgb(img, h, w, c)).collect::<Vec<_>>();
         let mut rows = vec![
             Row { title: "raw".into(), detail: "customer's data".into(), images: conv(&s.raw) },
-            Row { title: "encoded".into(), detail: "what the provider sees".into(), images: conv(&s.encoded) },
+            Row {
+                title: "encoded".into(),
+                detail: encoded_detail(s),
+                images: conv(&s.encoded_as_raw().unwrap_or_default()),
+            },
         ];
         if let Some(d) = &s.decoded {
             rows.push(Row { title: "decoded".into(), detail: "by the customer's key".into(), images: conv(d) });

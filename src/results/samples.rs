@@ -9,10 +9,11 @@
 //!   "format_version": 1,
 //!   "privacy": "pixel-permutation; labels: permuted, m=1",
 //!   "shape": {"height": 28, "width": 28, "channels": 1},
+//!   "encoded_shape": {"height": 28, "width": 28, "channels": 2},  // absent: `shape` (older files)
 //!   "indices": [0, 2, ...],          // positions in the test split
 //!   "labels": [9, 2, ...],           // true classes (customer knowledge)
 //!   "raw": [[...784 values in 0..1...], ...],
-//!   "encoded": [[...], ...],         // T_K(x): exactly what the provider received for these images
+//!   "encoded": [[...], ...],         // T_K(x): exactly what the provider received, in `encoded_shape`
 //!   "decoded": [[...], ...] | null,  // the customer's inverse of `encoded` (null: not invertible)
 //!   "reconstructions": [             // added by attacks (absent or empty: none yet)
 //!     {"attack": "known-plaintext", "label": "least squares, n=1000",
@@ -63,6 +64,10 @@ pub struct SamplesFile {
     pub format_version: u32,
     pub privacy: String,
     pub shape: Option<ImageShape>,
+    /// Shape of the `encoded` images where a transform changes it (`le`: twice the channels); None:
+    /// `shape` (and files written before the field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoded_shape: Option<ImageShape>,
     pub indices: Vec<usize>,
     pub labels: Vec<u32>,
     pub raw: Vec<Vec<f32>>,
@@ -97,12 +102,24 @@ impl SamplesFile {
         Ok(Some(file))
     }
 
-    /// Every image list has `shape.features()` values and there are as many of each kind as raw images.
+    /// The shape of the `encoded` images (`shape` unless the file says otherwise).
+    pub fn encoded_shape(&self) -> Option<ImageShape> {
+        self.encoded_shape.or(self.shape)
+    }
+
+    /// The encoded images as images of `shape`, for drawing them beside the raw ones (`data::view_as`:
+    /// an encoding of twice the channels shows the mean of each pair); None where no such view exists.
+    pub fn encoded_as_raw(&self) -> Option<Vec<Vec<f32>>> {
+        let (from, to) = (self.encoded_shape()?, self.shape?);
+        self.encoded.iter().map(|e| crate::data::view_as(e, from, to)).collect()
+    }
+
+    /// Every image list has `shape.features()` values (`encoded`: `encoded_shape`'s) and there are as
+    /// many of each kind as raw images.
     fn check(&self, path: &Path) -> anyhow::Result<()> {
         let Some(shape) = self.shape else {
             return Err(InputError::in_file(path, "field `shape`: expected {height, width, channels}").into());
         };
-        let d = shape.features();
         let n = self.raw.len();
         let bad = |field: &str, what: String| -> anyhow::Error {
             InputError::in_file(path, format!("field `{field}`: {what}")).into()
@@ -119,6 +136,8 @@ impl SamplesFile {
                 )
                 .collect();
         for (field, list) in lists {
+            let shape = if field == "encoded" { self.encoded_shape().unwrap_or(shape) } else { shape };
+            let d = shape.features();
             if list.len() != n {
                 return Err(bad(&field, format!("expected {n} images (as many as `raw`), found {}", list.len())));
             }
@@ -187,7 +206,8 @@ pub fn write_samples(
     count: usize,
 ) -> anyhow::Result<()> {
     let shape: ImageShape = customer.shape();
-    let d = shape.features();
+    let encoded_shape = customer.encoded_shape();
+    let d = encoded_shape.features();
     let indices = pick_indices(&test.labels, count.min(test.len()));
     let encoded_all = encoded_test.images();
     let encoded: Vec<Vec<f32>> = indices.iter().map(|&i| encoded_all[i * d..(i + 1) * d].to_vec()).collect();
@@ -197,6 +217,7 @@ pub fn write_samples(
         format_version: SAMPLES_FORMAT_VERSION,
         privacy: privacy.to_string(),
         shape: Some(shape),
+        encoded_shape: (encoded_shape != shape).then_some(encoded_shape),
         labels: indices.iter().map(|&i| test.labels[i] as u32).collect(),
         raw: indices.iter().map(|&i| rounded(test.image(i))).collect(),
         encoded: encoded.iter().map(|e| rounded(e)).collect(),

@@ -204,6 +204,8 @@ pub struct Customer {
     privacy: PrivacyConfig,
     dataset: String,
     shape: ImageShape,
+    /// The shape each transform receives, then the encoded shape ([`transforms::shapes`]).
+    shapes: Vec<ImageShape>,
     transforms: Vec<Box<dyn Transform>>,
     /// Seconds spent building each transform from the key (e.g. generating Q for orthogonal-mix).
     setup_seconds: Vec<f64>,
@@ -214,13 +216,14 @@ pub struct Customer {
 
 impl Customer {
     pub fn new(key: SecretKey, privacy: &PrivacyConfig, dataset: &str, shape: ImageShape, classes: usize) -> Self {
+        let shapes = transforms::shapes(&privacy.transforms, shape);
         let (transforms, setup_seconds) = privacy
             .transforms
             .iter()
             .enumerate()
             .map(|(i, t)| {
                 let start = Instant::now();
-                let built = transforms::build(t, i, &key, shape);
+                let built = transforms::build(t, i, &key, shapes[i]);
                 (built, start.elapsed().as_secs_f64())
             })
             .unzip();
@@ -236,6 +239,7 @@ impl Customer {
             privacy: privacy.clone(),
             dataset: dataset.to_string(),
             shape,
+            shapes,
             transforms,
             setup_seconds,
             codec,
@@ -270,6 +274,12 @@ impl Customer {
         self.shape
     }
 
+    /// The shape of the encoded images: what the provider receives and its model takes (the raw
+    /// shape unless a transform changes it, as `le` does).
+    pub fn encoded_shape(&self) -> ImageShape {
+        *self.shapes.last().expect("starts with the raw shape")
+    }
+
     /// Model outputs the provider must offer (C * codes_per_class).
     pub fn outputs(&self) -> usize {
         self.codec.outputs()
@@ -284,8 +294,10 @@ impl Customer {
     pub fn encode_inputs_timed(&self, images: &[f32]) -> (EncodedInputs, Vec<f64>) {
         // Zeroed pages are mapped lazily, so the first write's page faults are shared by the threads
         // that write. The first transform reads `images` and writes `out` in one pass (so its time
-        // includes producing the copy); the others work in place.
-        let mut out = vec![0f32; images.len()];
+        // includes producing the copy); the others work in place, except one that changes the shape,
+        // which writes a new buffer of its encoded size.
+        let n = images.len() / self.shape.features().max(1);
+        let mut out = vec![0f32; n * self.shapes.get(1).unwrap_or(&self.shape).features()];
         let mut fresh = self.fresh.lock().expect("customer rng");
         let seconds = self
             .transforms
@@ -295,6 +307,10 @@ impl Customer {
                 let start = Instant::now();
                 if i == 0 {
                     t.encode_into(images, &mut out, &mut fresh);
+                } else if self.shapes[i + 1] != self.shapes[i] {
+                    let mut next = vec![0f32; n * self.shapes[i + 1].features()];
+                    t.encode_into(&out, &mut next, &mut fresh);
+                    out = next;
                 } else {
                     t.encode(&mut out, &mut fresh);
                 }
@@ -304,7 +320,7 @@ impl Customer {
         if self.transforms.is_empty() {
             out.copy_from_slice(images);
         }
-        (EncodedInputs { images: out, features: self.shape.features() }, seconds)
+        (EncodedInputs { images: out, features: self.encoded_shape().features() }, seconds)
     }
 
     /// Whether encoding inputs draws fresh randomness (per-sample noise): then each call to
@@ -326,11 +342,16 @@ impl Customer {
 
     /// Undo the transforms where they are invertible (None if some transform is not).
     pub fn decode_inputs(&self, encoded: &[f32]) -> Option<Vec<f32>> {
+        let n = encoded.len() / self.encoded_shape().features().max(1);
         let mut out = encoded.to_vec();
-        for t in self.transforms.iter().rev() {
-            if !t.decode(&mut out) {
-                return None;
-            }
+        for (i, t) in self.transforms.iter().enumerate().rev() {
+            let decoded = if self.shapes[i] != self.shapes[i + 1] {
+                let mut back = vec![0f32; n * self.shapes[i].features()];
+                t.decode_into(&out, &mut back).then_some(back)
+            } else {
+                t.decode(&mut out).then_some(out)
+            };
+            out = decoded?;
         }
         Some(out)
     }

@@ -531,9 +531,9 @@ mod tests {
     #[test]
     fn reorder_and_remove() {
         let mut f = form();
-        // Kind(1) steps back from pixel-permutation, wrapping: pe, etc, noise.
+        // Kind(1) steps back from pixel-permutation, wrapping: ele, le, pe, etc, noise.
         press(&mut f, &[KeyCode::Down, KeyCode::Down, KeyCode::Down, KeyCode::Char('a')]);
-        press(&mut f, &[KeyCode::Left, KeyCode::Left, KeyCode::Left]);
+        press(&mut f, &[KeyCode::Left; 5]);
         assert_eq!(f.privacy().unwrap().transforms[1].kind, "noise");
         press(&mut f, &[KeyCode::Char('[')]);
         assert_eq!(f.privacy().unwrap().transforms[0].kind, "noise");

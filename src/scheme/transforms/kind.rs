@@ -34,6 +34,11 @@ pub trait TransformKind: Sync {
     fn label(&self, p: &Params) -> String;
     /// A short label for the TUI's experiments table, e.g. "block(4,flip)".
     fn short_label(&self, p: &Params) -> String;
+    /// The shape of what it outputs for images of `shape` (checked parameters). Most kinds move or
+    /// mix values and keep it; `le` and `ele` double the channels (each value's two 4-bit halves).
+    fn encoded_shape(&self, _p: &Params, shape: ImageShape) -> ImageShape {
+        shape
+    }
     /// Build the transform from its own key stream.
     fn build(&self, p: &Params, shape: ImageShape, rng: &mut ChaCha20Rng) -> Box<dyn Transform>;
     /// Size of its key, for the key-space attack.
@@ -166,6 +171,9 @@ pub enum Structure {
     Mixes { separable: bool },
     /// Adds keyed Gaussian noise: a fixed secret pattern, or fresh per sample (`sigma` public).
     Noise { sigma: f64, per_sample: bool },
+    /// Splits each value into several encoded values (`le`, `ele`: its two 4-bit halves) and moves
+    /// and negates those: more encoded than raw features, none of them a raw feature.
+    Splits,
 }
 
 /// A feature-wise map `y[j] = sign[j] * x[src[j]] + offset[j]` (+ fresh Gaussian noise of variance
@@ -253,7 +261,7 @@ pub fn check_transforms(specs: &[TransformSpec], shape: ImageShape, prefix: &str
 /// dataset whose files cannot be read yet: loading it then fails with the reason).
 fn check_transforms_for(
     specs: &[TransformSpec],
-    shape: Option<ImageShape>,
+    mut shape: Option<ImageShape>,
     prefix: &str,
 ) -> Result<(), (String, String)> {
     for (i, spec) in specs.iter().enumerate() {
@@ -292,10 +300,13 @@ fn check_transforms_for(
             // The transform's own path: the missing key has no line of its own to point at.
             return Err((field, format!("`{}` for {} ({})", missing.name, kind.name(), missing.doc)));
         }
-        let Some(shape) = shape else { continue };
-        kind.check(&Params::new(spec, kind), shape).map_err(|(param, expected)| {
+        let Some(input) = shape else { continue };
+        // Each transform receives what the ones before it output (`le` doubles the channels).
+        let p = Params::new(spec, kind);
+        kind.check(&p, input).map_err(|(param, expected)| {
             (if param.is_empty() { field.clone() } else { format!("{field}.{param}") }, expected)
         })?;
+        shape = Some(kind.encoded_shape(&p, input));
     }
     Ok(())
 }

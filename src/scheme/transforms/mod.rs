@@ -33,13 +33,19 @@ macro_rules! registry {
     };
 }
 
-registry!(pixel_permutation, block_shuffle, orthogonal_mix, separable_mix, fast_mix, noise, etc, pe);
+registry!(pixel_permutation, block_shuffle, orthogonal_mix, separable_mix, fast_mix, noise, etc, pe, le, ele);
 
 /// One keyed transform over flattened channel-last images of `features` values.
+///
+/// Most kinds keep the image's shape; one that changes it (`le`, `ele`: twice the channels) says so
+/// in [`TransformKind::encoded_shape`], and is then only ever called through
+/// [`encode_into`](Self::encode_into) and [`decode_into`](Self::decode_into) with buffers of the two
+/// shapes (the customer does that, `Customer::encode_inputs`).
 pub trait Transform: Send + Sync {
     /// Encode `n = images.len() / features` images in place. `fresh` supplies per-sample randomness.
     fn encode(&self, images: &mut [f32], fresh: &mut ChaCha20Rng);
-    /// Encode `src` into `dst` (same length): exactly what copying and then [`encode`](Self::encode)
+    /// Encode `src` into `dst` (`dst` holds the same images in the encoded shape: the same length
+    /// unless the kind changes the shape): exactly what copying and then [`encode`](Self::encode)
     /// gives. The default does just that; transforms override it to read each input once, so that
     /// encoding a dataset is one pass over memory instead of two.
     fn encode_into(&self, src: &[f32], dst: &mut [f32], fresh: &mut ChaCha20Rng) {
@@ -48,6 +54,32 @@ pub trait Transform: Send + Sync {
     }
     /// Undo `encode` in place; false (and data untouched) where the transform is not invertible.
     fn decode(&self, images: &mut [f32]) -> bool;
+    /// Undo `encode` from `src` (encoded shape) into `dst` (input shape); false where the transform
+    /// is not invertible. The default copies and decodes in place.
+    fn decode_into(&self, src: &[f32], dst: &mut [f32]) -> bool {
+        if src.len() != dst.len() {
+            return false;
+        }
+        dst.copy_from_slice(src);
+        self.decode(dst)
+    }
+}
+
+/// The shape of the images each transform of `specs` receives, in list order, then the encoded
+/// shape (what the provider receives and its model takes): `specs.len() + 1` shapes.
+pub fn shapes(specs: &[TransformSpec], shape: ImageShape) -> Vec<ImageShape> {
+    let mut out = vec![shape];
+    for spec in specs {
+        let (kind, p) = kind::params(spec);
+        let last = *out.last().expect("starts with the raw shape");
+        out.push(kind.encoded_shape(&p, last));
+    }
+    out
+}
+
+/// The shape of what `specs` encode images of `shape` into.
+pub fn encoded_shape(specs: &[TransformSpec], shape: ImageShape) -> ImageShape {
+    *shapes(specs, shape).last().expect("never empty")
 }
 
 /// The key stream of the transform at position `index` of a list: named by its label, so a fixed key
