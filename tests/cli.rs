@@ -1022,6 +1022,8 @@ fn bench_device_is_checked_before_anything_runs() {
         let o = ppdl(&["bench", "--device", "cuda", "--no-torch"], tmp.path());
         assert_input_error(&o, &["--device cuda", "--features cuda"]);
     }
+}
+
 #[test]
 fn an_le_arm_trains_a_conv_net_on_twice_the_channels_serves_it_and_records_every_attack() {
     // LE doubles the channels (28x28x1 -> 28x28x2): the model, the provider package, `infer`, the
