@@ -57,7 +57,7 @@ impl Family {
             Family::Transform(i) => transforms::ALL[i].style(),
             Family::Combined => FamilyStyle { color: (86, 180, 233), marker: Shape::Cross }, // sky blue
             Family::Identity => FamilyStyle { color: (0, 0, 0), marker: Shape::Diamond },    // black
-            Family::Split => FamilyStyle { color: (150, 20, 60), marker: Shape::Square },    // crimson
+            Family::Split => FamilyStyle { color: (25, 45, 110), marker: Shape::Circle },    // navy (ELE has dark red)
             Family::Other => FamilyStyle { color: (120, 120, 120), marker: Shape::Cross },   // grey
         }
     }
