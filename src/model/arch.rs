@@ -57,6 +57,32 @@ where
     }
 }
 
+/// Multiply-adds per sample of a network: the forward pass, and a training step (forward, weight
+/// gradients, and input gradients of every layer but the first, whose input is data and needs none:
+/// what ppdl's CPU trainer and PyTorch compute). Element-wise work (bias, ReLU, pooling, loss, Adam)
+/// is not counted: it is a few operations per value, not per weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MultiplyAdds {
+    pub forward: u64,
+    pub training: u64,
+}
+
+/// The multiply-adds of `arch` for `shape` inputs and `outputs` classes, counted from the layers it is
+/// built of (so the figure follows the network, not a second table of its sizes).
+pub fn multiply_adds(arch: Arch, shape: ImageShape, outputs: usize) -> MultiplyAdds {
+    struct Count;
+    impl WithNet<Cpu> for Count {
+        type Output = MultiplyAdds;
+        fn run<M: Net<Cpu>>(self, model: M) -> MultiplyAdds {
+            let per_layer: Vec<u64> = model.into_layers().iter().map(Layer::multiply_adds).collect();
+            let forward: u64 = per_layer.iter().sum();
+            let first = per_layer.first().copied().unwrap_or(0);
+            MultiplyAdds { forward, training: 3 * forward - first }
+        }
+    }
+    with_net(arch, &Cpu::default(), shape, outputs, Count)
+}
+
 /// d -> hidden -> outputs
 #[derive(Debug, Clone)]
 pub struct Mlp1<D: Storage<E>, E: Dtype = f32> {
@@ -273,5 +299,24 @@ where
             Layer::Dense { name: "fc1", linear: self.fc1, relu: true },
             Layer::Dense { name: "fc2", linear: self.fc2, relu: false },
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiply_adds_follow_the_layers() {
+        let mnist = ImageShape { height: 28, width: 28, channels: 1 };
+        let mlp = multiply_adds(Arch::Mlp512x256, mnist, 10);
+        let fwd = 784 * 512 + 512 * 256 + 256 * 10;
+        assert_eq!(mlp, MultiplyAdds { forward: fwd as u64, training: (3 * fwd - 784 * 512) as u64 });
+        // LeNet: conv5x5 (6, pad 2) on 28x28, conv5x5 (16, pad 2) on 14x14, fc 7*7*16 -> 120 -> 10.
+        let lenet = multiply_adds(Arch::Lenet, mnist, 10);
+        let conv1 = 28 * 28 * 6 * 25;
+        let fwd = conv1 + 14 * 14 * 16 * 25 * 6 + 7 * 7 * 16 * 120 + 120 * 10;
+        assert_eq!(lenet.forward, fwd as u64);
+        assert_eq!(lenet.training, (3 * fwd - conv1) as u64);
     }
 }

@@ -108,6 +108,20 @@ impl<D: Device<f32>> Layer<D> {
         }
     }
 
+    /// Multiply-adds of this layer's forward pass for one sample (a matrix product's `inputs x
+    /// outputs`; a convolution's `kernel^2 x in_channels` per output value, before pooling). Its
+    /// backward pass costs as much again for the weight gradient and, where the input gradient is
+    /// computed, once more.
+    pub fn multiply_adds(&self) -> u64 {
+        match self {
+            Layer::Dense { linear, .. } => (linear.inputs() * linear.outputs()) as u64,
+            Layer::Conv { conv, .. } => {
+                let g = &conv.geometry;
+                (g.out_features() * g.kernel * g.kernel * g.in_channels) as u64
+            }
+        }
+    }
+
     /// Whether the backward pass computes the gradient of this layer's input (false for a layer
     /// whose input is data).
     pub fn set_input_grad(&mut self, on: bool) {

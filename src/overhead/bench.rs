@@ -165,6 +165,10 @@ pub struct BenchRow {
     /// The same per CPU-second of each process (all threads): what each side costs in CPU time,
     /// less moved than wall-clock time by other programs on the machine.
     pub cpu_ratio: Option<f64>,
+    /// Multiply-adds of one training step per sample (`model::arch::multiply_adds`); absent in
+    /// reports from before it was recorded.
+    #[serde(default)]
+    pub training_multiply_adds_per_sample: Option<u64>,
 }
 
 /// The whole comparison (`--json`).
@@ -194,6 +198,35 @@ pub struct BenchReport {
     /// The GPU's name as PyTorch reports it, on `cuda`.
     #[serde(default)]
     pub gpu_name: Option<String>,
+    /// The ceiling for the roofline columns: billions of multiply-adds per second of one large f32
+    /// matrix product (`PEAK_MATMUL_SIZE` cubed) on the same threads, on the CPU.
+    #[serde(default)]
+    pub peak_matmul_gmacs: Option<f64>,
+}
+
+/// The side of the square matrices of the peak measurement: large enough that packing and threading
+/// costs vanish against the arithmetic.
+pub const PEAK_MATMUL_SIZE: usize = 1024;
+
+/// Billions of multiply-adds per second of `PEAK_MATMUL_SIZE`-square f32 matrix products on `dev`
+/// (dfdx's matmul, the gemm crate on the rayon pool, as training uses it): the median of 5 after a
+/// warm-up.
+pub fn peak_matmul_gmacs(dev: &dfdx::tensor::Cpu) -> f64 {
+    use dfdx::prelude::*;
+    let n = PEAK_MATMUL_SIZE;
+    let a: Tensor<(usize, usize), f32, _> = dev.sample_normal_like(&(n, n));
+    let b: Tensor<(usize, usize), f32, _> = dev.sample_normal_like(&(n, n));
+    let mut seconds: Vec<f64> = (0..6)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let c = a.clone().matmul(b.clone());
+            std::hint::black_box(&c);
+            start.elapsed().as_secs_f64()
+        })
+        .skip(1)
+        .collect();
+    seconds.sort_by(f64::total_cmp);
+    (n * n * n) as f64 / seconds[seconds.len() / 2] / 1e9
 }
 
 fn cpu_device_name() -> String {
@@ -301,8 +334,19 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
             ),
             ppdl,
             torch: torch_figures,
+            training_multiply_adds_per_sample: Some(
+                crate::model::arch::multiply_adds(arch, dataset.shape, dataset.classes).training,
+            ),
         });
     }
+    let peak_matmul_gmacs = (opts.device == DeviceKind::Cpu).then(|| {
+        let peak = peak_matmul_gmacs(&crate::model::cpu_training_device(1));
+        println!(
+            "peak: {n}x{n}x{n} f32 matrix product on the same {threads} thread(s): {peak:.1} GMAC/s",
+            n = PEAK_MATMUL_SIZE
+        );
+        peak
+    });
     if let Some(dir) = workdir {
         dir.remove();
     }
@@ -323,6 +367,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         load_average_1m_after: memory::load_average_1m(),
         device: device_name(opts.device).into(),
         gpu_name: torch.ok().and_then(|t| t.gpu_name),
+        peak_matmul_gmacs,
     })
 }
 
@@ -371,6 +416,7 @@ pub fn table(report: &BenchReport) -> String {
         "median (min-max) of {} run(s) per side, alternating order; ratios are of the medians\n",
         report.repeats
     ));
+    out.push_str(&roofline(report));
     if let Some(v) = &report.torch_version {
         let env = if report.torch_inherited_env.is_empty() {
             "at its defaults".to_string()
@@ -395,6 +441,47 @@ pub fn table(report: &BenchReport) -> String {
     let worst = report.load_average_1m_before.into_iter().chain(report.load_average_1m_after).reduce(f64::max);
     if let Some(warning) = load_warning(worst, report.threads) {
         out.push_str(&format!("warning: {warning}\n"));
+    }
+    out
+}
+
+/// What the training steps achieve in multiply-adds per second (samples/s x the step's multiply-adds
+/// per sample), against the peak of one large matrix product on the same threads; empty when the
+/// report has neither.
+fn roofline(report: &BenchReport) -> String {
+    if report.rows.iter().all(|r| r.training_multiply_adds_per_sample.is_none()) {
+        return String::new();
+    }
+    let rate = |macs: u64, f: Option<&SideFigures>| f.map(|f| macs as f64 * f.samples_per_second.median / 1e9);
+    let cell = |g: Option<f64>| g.map(|g| format!("{g:.2}")).unwrap_or_else(|| "-".into());
+    let share = |g: Option<f64>| match (g, report.peak_matmul_gmacs) {
+        (Some(g), Some(p)) if p > 0.0 => format!("{:.0}%", 100.0 * g / p),
+        _ => "-".into(),
+    };
+    let mut out = format!(
+        "\n{:<13} {:>14} {:>12} {:>8} {:>12} {:>8}\n",
+        "arch", "MAC/sample", "ppdl GMAC/s", "of peak", "torch GMAC/s", "of peak"
+    );
+    for r in &report.rows {
+        let Some(macs) = r.training_multiply_adds_per_sample else { continue };
+        let (p, t) = (rate(macs, Some(&r.ppdl)), rate(macs, r.torch.as_ref()));
+        out.push_str(&format!(
+            "{:<13} {:>14} {:>12} {:>8} {:>12} {:>8}\n",
+            r.arch,
+            macs,
+            cell(p),
+            share(p),
+            cell(t),
+            share(t)
+        ));
+    }
+    out.push_str("MAC/sample: multiply-adds of one training step per sample (forward, weight and input gradients)");
+    match report.peak_matmul_gmacs {
+        Some(p) => out.push_str(&format!(
+            "; peak: one {n}x{n}x{n} f32 matrix product on the same threads, {p:.1} GMAC/s\n",
+            n = PEAK_MATMUL_SIZE
+        )),
+        None => out.push_str("; no CPU peak measured on this device\n"),
     }
     out
 }
@@ -874,12 +961,14 @@ mod tests {
                 ),
                 ppdl,
                 torch: Some(torch),
+                training_multiply_adds_per_sample: Some(40_000_000),
             }],
             torch_skipped: None,
             torch_version: Some("2.15.0".into()),
             torch_inherited_env: env,
             device: "cpu".into(),
             gpu_name: None,
+            peak_matmul_gmacs: Some(20.0),
             load_average_1m_before: Some(load_before),
             load_average_1m_after: Some(load_after),
         }
@@ -895,6 +984,11 @@ mod tests {
         assert!(t.contains("PyTorch 2.15.0, 2 thread(s), at its defaults"), "{t}");
         assert!(t.contains("load average (1 min): 0.50 before, 0.80 after"), "{t}");
         assert!(!t.contains("warning"), "{t}");
+        // Roofline: 100 and 50 samples/s x 40 M multiply-adds against a 20 GMAC/s peak.
+        let roof = t.lines().find(|l| l.starts_with("mlp-256") && l.contains("40000000")).expect(&t);
+        let cells: Vec<&str> = roof.split_whitespace().collect();
+        assert_eq!(cells, ["mlp-256", "40000000", "4.00", "20%", "2.00", "10%"], "{t}");
+        assert!(t.contains("peak: one 1024x1024x1024 f32 matrix product on the same threads, 20.0 GMAC/s"), "{t}");
 
         let busy = table(&report(0.5, 3.25, vec!["OMP_WAIT_POLICY=PASSIVE".into()]));
         assert!(busy.contains("with OMP_WAIT_POLICY=PASSIVE from the environment"), "{busy}");
