@@ -46,13 +46,22 @@ impl TrueMap {
 pub struct Oracle {
     customer: Customer,
     truth: TrueMap,
+    blocks: Option<Vec<usize>>,
 }
 
 impl Oracle {
     pub fn new(key: SecretKey, privacy: &PrivacyConfig, dataset: &str, shape: ImageShape, classes: usize) -> Self {
         let truth = TrueMap::of(&privacy.transforms, &key, shape);
+        // A lone block scramble's puzzle, as the kind itself reports it from its key stream.
+        let blocks = match privacy.transforms.as_slice() {
+            [one] => {
+                let (kind, p) = transforms::kind::params(one);
+                kind.block_origins(&p, shape, &mut transforms::key_stream(one, 0, &key))
+            }
+            _ => None,
+        };
         let customer = Customer::new(key, privacy, dataset, shape, classes);
-        Oracle { customer, truth }
+        Oracle { customer, truth, blocks }
     }
 
     /// Observation: `T_K(x)` of raw images, as the customer would send them.
@@ -75,6 +84,12 @@ impl Oracle {
     pub fn truth(&self) -> &TrueMap {
         &self.truth
     }
+
+    /// Scoring: for an arm whose one transform is a block scramble, the raw block each encoded block
+    /// holds (`TransformKind::block_origins`); None otherwise.
+    pub fn block_origins(&self) -> Option<&[usize]> {
+        self.blocks.as_deref()
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +109,32 @@ mod tests {
             for j in 0..d {
                 let want = sign[j] * raw[s * d + src[j] as usize] + offset[j];
                 assert!((enc[s * d + j] - want).abs() < 1e-5, "sample {s} feature {j}");
+            }
+        }
+    }
+
+    /// ELE's reported block order is where the customer's encoding puts each raw block: raw blocks
+    /// of distinct bytes, and every 4-bit value of an encoded block is a half (or inverted half) of
+    /// the byte of the raw block said to be there.
+    #[test]
+    fn ele_block_origins_match_the_customer_encoding() {
+        let shape = ImageShape { height: 8, width: 8, channels: 1 };
+        let privacy =
+            PrivacyConfig { transforms: vec![TransformSpec::new("ele").with("block", 2i64)], ..Default::default() };
+        let key = SecretKey::from_hex(&"5d".repeat(32)).unwrap();
+        let oracle = Oracle::new(key, &privacy, "t", shape, 10);
+        let origin = oracle.block_origins().expect("ele reports its block order").to_vec();
+        assert_eq!(origin.len(), 16);
+        assert_ne!(origin, (0..16).collect::<Vec<_>>(), "the blocks are shuffled");
+        // Raw block b holds the byte 16 b + (15 - b): high half b, low half 15 - b.
+        let byte = |b: usize| 16 * b + 15 - b;
+        let raw: Vec<f32> = (0..64).map(|i| byte((i / 8 / 2) * 4 + (i % 8) / 2) as f32 / 255.0).collect();
+        let enc = oracle.encode(&raw);
+        for (e, &from) in origin.iter().enumerate() {
+            let (r0, c0) = ((e / 4) * 2, (e % 4) * 2);
+            for (r, c, h) in (0..2).flat_map(|r| (0..2).flat_map(move |c| (0..2).map(move |h| (r, c, h)))) {
+                let v = (enc[((r0 + r) * 8 + c0 + c) * 2 + h] * 15.0).round() as usize;
+                assert!([from, 15 - from].contains(&v), "encoded block {e}: half {v} is not of raw block {from}");
             }
         }
     }

@@ -9,7 +9,9 @@
 use rand_chacha::ChaCha20Rng;
 
 use super::etc::{block_choices, check_block};
-use super::kind::{log2_factorial, FamilyStyle, KeySpace, Param, Params, Shape, Structure, TransformKind};
+use super::kind::{
+    block_origins, log2_factorial, BlockScramble, FamilyStyle, KeySpace, Param, Params, Shape, Structure, TransformKind,
+};
 use super::le::{block_key_bits, halves_shape, sub_pixels, HalvesScramble};
 use super::Transform;
 use crate::data::ImageShape;
@@ -72,5 +74,25 @@ impl TransformKind for Kind {
 
     fn style(&self) -> FamilyStyle {
         FamilyStyle { color: (150, 30, 30), marker: Shape::Square } // dark red (Okabe-Ito has no colour left)
+    }
+
+    /// The blocks are shuffled, so the jigsaw solver applies: its tiles are the encoding's M x M x 2C
+    /// blocks, each scrambled inside by its own key (no orientation, negation or channel order to try).
+    fn block_scramble(&self, p: &Params) -> Option<BlockScramble> {
+        Some(BlockScramble {
+            block: p.integer("block"),
+            inner_shuffle: true,
+            orientations: false,
+            negative_positive: false,
+            channel_shuffle: false,
+        })
+    }
+
+    /// No feature map (a value splits into two halves), so the block order is read off the keyed map
+    /// itself: every half in an encoded block comes from one raw block.
+    fn block_origins(&self, p: &Params, shape: ImageShape, rng: &mut ChaCha20Rng) -> Option<Vec<usize>> {
+        let block = p.integer("block");
+        let t = HalvesScramble::random(shape, block, true, rng);
+        Some(block_origins(&t.src, shape, halves_shape(shape), block))
     }
 }

@@ -60,6 +60,29 @@ pub trait TransformKind: Sync {
     fn block_scramble(&self, _p: &Params) -> Option<BlockScramble> {
         None
     }
+    /// For a block scramble, the ground truth of its puzzle, drawn from the same key stream as
+    /// `build`: for each block of the encoding (row-major), the raw block it holds. By default read
+    /// off the feature map; a kind without one (`ele`, whose blocks hold 4-bit halves) says it itself.
+    fn block_origins(&self, p: &Params, shape: ImageShape, rng: &mut ChaCha20Rng) -> Option<Vec<usize>> {
+        let block = self.block_scramble(p)?.block;
+        let map = self.feature_map(p, shape, rng)?;
+        Some(block_origins(&map.src, shape, self.encoded_shape(p, shape), block))
+    }
+}
+
+/// For each block of an encoded image (`encoded` shape), the index of the raw block (`raw` shape)
+/// its values come from, given for each encoded value the raw value it reads (`src`). Every value of
+/// an encoded block of a block scramble reads the same raw block; its first one tells.
+pub fn block_origins(src: &[u32], raw: ImageShape, encoded: ImageShape, block: usize) -> Vec<usize> {
+    let bw = encoded.width / block;
+    let blocks = (encoded.height / block) * bw;
+    (0..blocks)
+        .map(|e| {
+            let (r, c) = ((e / bw) * block, (e % bw) * block);
+            let pixel = src[(r * encoded.width + c) * encoded.channels] as usize / raw.channels;
+            (pixel / raw.width / block) * bw + (pixel % raw.width) / block
+        })
+        .collect()
 }
 
 /// What the public description of a block scramble says: the block size and which keyed operations
