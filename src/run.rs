@@ -182,7 +182,7 @@ fn prepare_arms(
                     folder,
                     &arm.name,
                     &arm.scheme.describe(),
-                    &format!("cut-layer activations (after layer {} of the network), not images", split.cut),
+                    &format!("cut-layer activations after layer {}, not images", split.cut),
                     dataset.shape,
                     &dataset.test,
                     crate::results::samples::DEFAULT_SAMPLE_COUNT,

@@ -976,7 +976,7 @@ impl SamplesFigure {
         let mut rows = vec![Row { title: "raw".into(), detail: "customer's data".into(), images: conv(&s.raw) }];
         match &s.provider_sees {
             // No images cross (split arms): no encoded row; the raw row says what crosses instead.
-            Some(sees) => rows[0].detail = format!("customer's data; the provider receives {sees}"),
+            Some(sees) => rows[0].detail = format!("customer's data; the provider gets {sees}"),
             None => rows.push(Row {
                 title: "encoded".into(),
                 detail: encoded_detail(s),
@@ -1010,7 +1010,8 @@ impl SamplesFigure {
         let left = Self::MARGIN;
         for r in &mut rows {
             let room = style::WIDTH - 2 * Self::MARGIN - style::text_width(&r.title, style::LEGEND_PX) - 24;
-            r.detail = style::fit_text(&r.detail, style::NOTE_PX, 16, room).0;
+            // Drawn at NOTE_PX: cut to fit at that size, never shrunk (a shrunk size would be ignored).
+            r.detail = style::fit_text(&r.detail, style::NOTE_PX, style::NOTE_PX, room).0;
         }
         let title = format!(
             "Test images through the scheme ({}){}{}{}",
@@ -1027,7 +1028,7 @@ impl SamplesFigure {
     fn caption(&self) -> String {
         let mut c = match &self.provider_sees {
             Some(sees) => format!(
-                "{} test images: raw ({}; the provider receives {sees}, so no encoded row)",
+                "{} test images ({}): raw (no encoded row: the provider receives {sees})",
                 self.columns.len(),
                 transforms_of(&self.privacy)
             ),
