@@ -177,12 +177,12 @@ fn prepare_arms(
                 )));
                 ArmData::Keyed { customer: Box::new(customer), train, timings, test, encode_seconds }
             }
-            (SchemeConfig::Split(split), _) => {
+            (SchemeConfig::Split(_), _) => {
                 crate::results::samples::write_split_samples(
                     folder,
                     &arm.name,
                     &arm.scheme.describe(),
-                    &format!("cut-layer activations after layer {}, not images", split.cut),
+                    "cut-layer activations, not images",
                     dataset.shape,
                     &dataset.test,
                     crate::results::samples::DEFAULT_SAMPLE_COUNT,

@@ -454,7 +454,8 @@ fn split_arms_keep_raw_samples_with_both_inversions_and_ppdl_plot_draws_their_pa
         }
     }
     // `ppdl plot RUN` draws each split arm's panel: raw images and the two attacks' rows.
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ppdl")).args(["plot", run.to_str().unwrap()]).output().unwrap();
+    let o =
+        std::process::Command::new(env!("CARGO_BIN_EXE_ppdl")).args(["plot", run.to_str().unwrap()]).output().unwrap();
     let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.status.code(), Some(0), "{out}");
     for arm in ["split-1", "split-noisy"] {

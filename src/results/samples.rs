@@ -136,17 +136,16 @@ impl SamplesFile {
             return Err(bad("encoded", "expected an empty list where `provider_sees` is set (no images cross)".into()));
         }
         let encoded = self.provider_sees.is_none().then(|| ("encoded".to_string(), &self.encoded));
-        let lists: Vec<(String, &Vec<Vec<f32>>)> =
-            std::iter::once(("raw".to_string(), &self.raw))
-                .chain(encoded)
-                .chain(self.decoded.iter().map(|d| ("decoded".to_string(), d)))
-                .chain(
-                    self.reconstructions
-                        .iter()
-                        .enumerate()
-                        .map(|(k, r)| (format!("reconstructions[{k}].images"), &r.images)),
-                )
-                .collect();
+        let lists: Vec<(String, &Vec<Vec<f32>>)> = std::iter::once(("raw".to_string(), &self.raw))
+            .chain(encoded)
+            .chain(self.decoded.iter().map(|d| ("decoded".to_string(), d)))
+            .chain(
+                self.reconstructions
+                    .iter()
+                    .enumerate()
+                    .map(|(k, r)| (format!("reconstructions[{k}].images"), &r.images)),
+            )
+            .collect();
         for (field, list) in lists {
             let shape = if field == "encoded" { self.encoded_shape().unwrap_or(shape) } else { shape };
             let d = shape.features();
