@@ -125,11 +125,11 @@ fn samples_arrays(file: &SamplesFile) -> Named {
         ),
         ("labels".to_string(), labels(&file.labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>())),
         ("raw".to_string(), stack(&file.raw)),
-        (
-            "encoded".to_string(),
-            images(file.encoded.len(), file.encoded_shape().unwrap_or(shape), &file.encoded.concat()),
-        ),
     ];
+    if file.provider_sees.is_none() {
+        let encoded = images(file.encoded.len(), file.encoded_shape().unwrap_or(shape), &file.encoded.concat());
+        out.push(("encoded".to_string(), encoded));
+    }
     if let Some(decoded) = &file.decoded {
         out.push(("decoded".into(), stack(decoded)));
     }

@@ -177,7 +177,18 @@ fn prepare_arms(
                 )));
                 ArmData::Keyed { customer: Box::new(customer), train, timings, test, encode_seconds }
             }
-            (SchemeConfig::Split(_), _) => ArmData::Split { targets: plain_targets(&dataset.train) },
+            (SchemeConfig::Split(_), _) => {
+                crate::results::samples::write_split_samples(
+                    folder,
+                    &arm.name,
+                    &arm.scheme.describe(),
+                    "cut-layer activations, not images",
+                    dataset.shape,
+                    &dataset.test,
+                    crate::results::samples::DEFAULT_SAMPLE_COUNT,
+                )?;
+                ArmData::Split { targets: plain_targets(&dataset.train) }
+            }
             _ => ArmData::Plain { targets: plain_targets(&dataset.train) },
         };
         prepared.push(PreparedArm { config: arm, data });

@@ -424,3 +424,46 @@ fn known_pair_inversion_gives_a_curve_over_n_on_split_arms_and_refuses_bad_param
         assert!(text.contains(needle), "{table}: {text}");
     }
 }
+
+#[test]
+fn split_arms_keep_raw_samples_with_both_inversions_and_ppdl_plot_draws_their_panel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = RUN_CONFIG.replace(
+        "enabled = [\"label-frequency\"]",
+        "enabled = [\"split-inversion\", \"split-known-pairs\"]\n[attacks.split_inversion]\nrounds = 2\nimages = 30\n\
+         [attacks.split_known_pairs]\nn = [50]\nepochs = 1\nmin_steps = 10",
+    );
+    let (code, text) = ppdl(tmp.path(), "run", &config);
+    assert_eq!(code, Some(0), "{text}");
+    let run = tmp.path().join("run");
+    let d = 28 * 28;
+    for arm in ["split-1", "split-noisy"] {
+        let path = run.join(format!("samples/{arm}.json"));
+        let s = ppdl::results::samples::SamplesFile::load(&path).unwrap().expect("a split arm's samples file");
+        // The raw images, no encoded ones (activations cross, not images), and the file says so.
+        assert_eq!(s.raw.len(), ppdl::results::samples::DEFAULT_SAMPLE_COUNT);
+        assert!(s.raw.iter().all(|img| img.len() == d) && s.encoded.is_empty() && s.decoded.is_none());
+        assert!(s.provider_sees.as_deref().is_some_and(|p| p.contains("activations")), "{:?}", s.provider_sees);
+        let attacks: Vec<&str> = s.reconstructions.iter().map(|r| r.attack.as_str()).collect();
+        assert_eq!(attacks, ["split-inversion", "split-known-pairs"], "{arm}");
+        for r in &s.reconstructions {
+            assert_eq!(r.images.len(), s.raw.len(), "{arm} {}: one reconstruction per raw image", r.attack);
+            assert!(r.images.iter().all(|img| img.len() == d && img.iter().all(|v| (0.0..=1.0).contains(v))));
+            assert!(r.psnr_db.is_some_and(f64::is_finite), "{r:?}");
+            assert_ne!(r.images, s.raw, "reconstructions, not copies of the raw images");
+        }
+    }
+    // `ppdl plot RUN` draws each split arm's panel: raw images and the two attacks' rows.
+    let o =
+        std::process::Command::new(env!("CARGO_BIN_EXE_ppdl")).args(["plot", run.to_str().unwrap()]).output().unwrap();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    for arm in ["split-1", "split-noisy"] {
+        let png = run.join(format!("figures/samples-{arm}.png"));
+        assert!(std::fs::metadata(&png).is_ok_and(|m| m.len() > 1000), "{} missing: {out}", png.display());
+    }
+    let r = ppdl::plot::render_run(&run).unwrap();
+    let f = r.figures.iter().find(|f| f.name == "samples-split-1").expect("the split arm's panel");
+    assert!(f.caption.contains("activations") && !f.caption.contains("decoded by the customer"), "{}", f.caption);
+    assert!(f.caption.contains("split-inversion, split-known-pairs"), "{}", f.caption);
+}

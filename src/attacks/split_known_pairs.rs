@@ -97,6 +97,10 @@ pub fn run(
     let pairs_act = observe(&head, pairs_raw, d, sigma, seed)?;
     let eval_act = observe(&head, &ctx.eval.images, d, sigma, seed ^ 1)?;
     let width = pairs_act.len() / n_max;
+    // The sample images of the figures, sent as queries too (their own noise draw).
+    let samples = ctx.samples_raw().unwrap_or(&[]);
+    let samples_act = if samples.is_empty() { Vec::new() } else { observe(&head, samples, d, sigma, seed ^ 2)? };
+    let mut sample_recon = Vec::new();
     let refs = references_on(ctx, n_eval);
 
     let plan = Plan {
@@ -132,7 +136,14 @@ pub fn run(
         // --- Scoring.
         let recon = decode_with(&dev, &model, &eval_act, width)?;
         curves.push(n as f64, &assess(ctx, &recon));
+        if !samples.is_empty() {
+            sample_recon = decode_with(&dev, &model, &samples_act, width)?;
+        }
         progress.report(step + 1, ns.len());
+    }
+
+    if let Some((n, a)) = curves.last().filter(|_| !sample_recon.is_empty()) {
+        ctx.add_reconstruction(SplitKnownPairs::NAME, format!("activation decoder, n={n}"), &a.q, &sample_recon);
     }
 
     let mut r = ctx.new_record::<SplitKnownPairs>(

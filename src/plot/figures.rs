@@ -923,6 +923,8 @@ pub(crate) struct SamplesFigure {
     /// The figure's file name: `samples`, or `samples-ARM` in a run with several protected arms.
     name: String,
     privacy: String,
+    /// What a split arm's provider receives instead of images (no encoded row); None: images.
+    provider_sees: Option<String>,
     /// "Test images through the scheme (TRANSFORMS) — DATASET", laid out by `style::title_layout`.
     title: String,
     rescaled: bool,
@@ -971,14 +973,16 @@ impl SamplesFigure {
         let shape = s.shape.expect("checked when loaded");
         let (h, w, c) = (shape.height, shape.width, shape.channels);
         let conv = |list: &Vec<Vec<f32>>| list.iter().map(|img| to_rgb(img, h, w, c)).collect::<Vec<_>>();
-        let mut rows = vec![
-            Row { title: "raw".into(), detail: "customer's data".into(), images: conv(&s.raw) },
-            Row {
+        let mut rows = vec![Row { title: "raw".into(), detail: "customer's data".into(), images: conv(&s.raw) }];
+        match &s.provider_sees {
+            // No images cross (split arms): no encoded row; the raw row says what crosses instead.
+            Some(sees) => rows[0].detail = format!("customer's data; the provider gets {sees}"),
+            None => rows.push(Row {
                 title: "encoded".into(),
                 detail: encoded_detail(s),
                 images: conv(&s.encoded_as_raw().unwrap_or_default()),
-            },
-        ];
+            }),
+        }
         if let Some(d) = &s.decoded {
             rows.push(Row { title: "decoded".into(), detail: "by the customer's key".into(), images: conv(d) });
         }
@@ -1006,7 +1010,8 @@ impl SamplesFigure {
         let left = Self::MARGIN;
         for r in &mut rows {
             let room = style::WIDTH - 2 * Self::MARGIN - style::text_width(&r.title, style::LEGEND_PX) - 24;
-            r.detail = style::fit_text(&r.detail, style::NOTE_PX, 16, room).0;
+            // Drawn at NOTE_PX: cut to fit at that size, never shrunk (a shrunk size would be ignored).
+            r.detail = style::fit_text(&r.detail, style::NOTE_PX, style::NOTE_PX, room).0;
         }
         let title = format!(
             "Test images through the scheme ({}){}{}{}",
@@ -1016,16 +1021,24 @@ impl SamplesFigure {
             dataset_title(run)
         );
         let name = format!("samples{}", arm_suffix(run, arm));
-        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, name, privacy, title, rescaled, left }
+        let provider_sees = s.provider_sees.clone();
+        SamplesFigure { rows, columns, iw: w as u32, ih: h as u32, name, privacy, provider_sees, title, rescaled, left }
     }
 
     fn caption(&self) -> String {
-        let mut c = format!(
-            "{} test images: raw, encoded as the provider receives them ({}), decoded by the customer",
-            self.columns.len(),
-            transforms_of(&self.privacy)
-        );
-        let recon: Vec<&str> = self.rows.iter().skip(3).map(|r| r.title.trim_start_matches("attack: ")).collect();
+        let mut c = match &self.provider_sees {
+            Some(sees) => format!(
+                "{} test images ({}): raw (no encoded row: the provider receives {sees})",
+                self.columns.len(),
+                transforms_of(&self.privacy)
+            ),
+            None => format!(
+                "{} test images: raw, encoded as the provider receives them ({}), decoded by the customer",
+                self.columns.len(),
+                transforms_of(&self.privacy)
+            ),
+        };
+        let recon: Vec<&str> = self.rows.iter().filter_map(|r| r.title.strip_prefix("attack: ")).collect();
         if recon.is_empty() {
             c.push_str(" (no attack reconstructions stored)");
         } else {

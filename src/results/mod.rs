@@ -169,11 +169,13 @@ impl RunFolder {
     }
 
     /// `customer/ARM/` (mode 0700 through `customer/`) for an arm whose customer keeps files: a split
-    /// arm's head and tail, `customer/ARM/{head,tail}.safetensors`.
+    /// arm's head and tail, `customer/ARM/{head,tail}.safetensors`; and `samples/` for its sample images.
     pub fn create_customer_dir(&self, arm: &str) -> anyhow::Result<()> {
-        let dir = self.customer_dir().join(arm);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| InputError::new(format!("{}: cannot create output folder: {e}", dir.display())).into())
+        for dir in [self.customer_dir().join(arm), self.root.join("samples")] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| InputError::new(format!("{}: cannot create output folder: {e}", dir.display())))?;
+        }
+        Ok(())
     }
 
     pub fn load_summary(&self) -> anyhow::Result<Summary> {

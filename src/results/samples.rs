@@ -14,6 +14,7 @@
 //!   "labels": [9, 2, ...],           // true classes (customer knowledge)
 //!   "raw": [[...784 values in 0..1...], ...],
 //!   "encoded": [[...], ...],         // T_K(x): exactly what the provider received, in `encoded_shape`
+//!   "provider_sees": "cut-layer activations ...",  // absent: the provider sees `encoded` (see below)
 //!   "decoded": [[...], ...] | null,  // the customer's inverse of `encoded` (null: not invertible)
 //!   "reconstructions": [             // added by attacks (absent or empty: none yet)
 //!     {"attack": "known-plaintext", "label": "least squares, n=1000",
@@ -25,6 +26,9 @@
 //! Images are flattened channel-last (`(row * width + col) * channels + channel`), one list per
 //! sample, values rounded to 4 decimals (display only). `reconstructions[k].images[i]` is attack k's
 //! reconstruction of `encoded[i]`; an attack adds or replaces its entry with [`add_reconstruction`].
+//! A split arm's provider receives cut-layer activations, not images: its file says so in
+//! `provider_sees`, and `encoded` is then empty and `reconstructions[k].images[i]` reconstructs
+//! `raw[i]` from what crossed the cut.
 //! The file holds raw customer images: it belongs to the experimenter's side of the run folder, like
 //! `customer/`, never to `provider/`.
 
@@ -72,6 +76,10 @@ pub struct SamplesFile {
     pub labels: Vec<u32>,
     pub raw: Vec<Vec<f32>>,
     pub encoded: Vec<Vec<f32>>,
+    /// Set where the provider receives no image (split arms send cut-layer activations): what it
+    /// receives instead. `encoded` is then empty; None (and older files): the provider sees `encoded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_sees: Option<String>,
     pub decoded: Option<Vec<Vec<f32>>>,
     pub reconstructions: Vec<Reconstruction>,
 }
@@ -115,7 +123,7 @@ impl SamplesFile {
     }
 
     /// Every image list has `shape.features()` values (`encoded`: `encoded_shape`'s) and there are as
-    /// many of each kind as raw images.
+    /// many of each kind as raw images; `encoded` is empty exactly where `provider_sees` says why.
     fn check(&self, path: &Path) -> anyhow::Result<()> {
         let Some(shape) = self.shape else {
             return Err(InputError::in_file(path, "field `shape`: expected {height, width, channels}").into());
@@ -124,22 +132,26 @@ impl SamplesFile {
         let bad = |field: &str, what: String| -> anyhow::Error {
             InputError::in_file(path, format!("field `{field}`: {what}")).into()
         };
-        let lists: Vec<(String, &Vec<Vec<f32>>)> =
-            [("raw".to_string(), &self.raw), ("encoded".to_string(), &self.encoded)]
-                .into_iter()
-                .chain(self.decoded.iter().map(|d| ("decoded".to_string(), d)))
-                .chain(
-                    self.reconstructions
-                        .iter()
-                        .enumerate()
-                        .map(|(k, r)| (format!("reconstructions[{k}].images"), &r.images)),
-                )
-                .collect();
+        if self.provider_sees.is_some() && !self.encoded.is_empty() {
+            return Err(bad("encoded", "expected an empty list where `provider_sees` is set (no images cross)".into()));
+        }
+        let encoded = self.provider_sees.is_none().then(|| ("encoded".to_string(), &self.encoded));
+        let lists: Vec<(String, &Vec<Vec<f32>>)> = std::iter::once(("raw".to_string(), &self.raw))
+            .chain(encoded)
+            .chain(self.decoded.iter().map(|d| ("decoded".to_string(), d)))
+            .chain(
+                self.reconstructions
+                    .iter()
+                    .enumerate()
+                    .map(|(k, r)| (format!("reconstructions[{k}].images"), &r.images)),
+            )
+            .collect();
         for (field, list) in lists {
             let shape = if field == "encoded" { self.encoded_shape().unwrap_or(shape) } else { shape };
             let d = shape.features();
             if list.len() != n {
-                return Err(bad(&field, format!("expected {n} images (as many as `raw`), found {}", list.len())));
+                let why = if field == "encoded" { " (or `provider_sees`: what crosses instead of images)" } else { "" };
+                return Err(bad(&field, format!("expected {n} images (as many as `raw`){why}, found {}", list.len())));
             }
             if let Some((i, img)) = list.iter().enumerate().find(|(_, img)| img.len() != d) {
                 return Err(bad(
@@ -221,6 +233,7 @@ pub fn write_samples(
         labels: indices.iter().map(|&i| test.labels[i] as u32).collect(),
         raw: indices.iter().map(|&i| rounded(test.image(i))).collect(),
         encoded: encoded.iter().map(|e| rounded(e)).collect(),
+        provider_sees: None,
         decoded,
         reconstructions: Vec::new(),
         indices,
@@ -228,8 +241,37 @@ pub fn write_samples(
     file.save(&SamplesFile::path(folder, arm))
 }
 
+/// Write `samples/ARM.json` for a split arm: the raw test images only, since its provider receives
+/// `provider_sees` (cut-layer activations) rather than images; the split attacks add their
+/// reconstructions of these raw images.
+pub fn write_split_samples(
+    folder: &RunFolder,
+    arm: &str,
+    privacy: &str,
+    provider_sees: &str,
+    shape: ImageShape,
+    test: &Split,
+    count: usize,
+) -> anyhow::Result<()> {
+    let indices = pick_indices(&test.labels, count.min(test.len()));
+    let file = SamplesFile {
+        format_version: SAMPLES_FORMAT_VERSION,
+        privacy: privacy.to_string(),
+        shape: Some(shape),
+        encoded_shape: None,
+        labels: indices.iter().map(|&i| test.labels[i] as u32).collect(),
+        raw: indices.iter().map(|&i| rounded(test.image(i))).collect(),
+        encoded: Vec::new(),
+        provider_sees: Some(provider_sees.to_string()),
+        decoded: None,
+        reconstructions: Vec::new(),
+        indices,
+    };
+    file.save(&SamplesFile::path(folder, arm))
+}
+
 /// Add (or replace: one entry per attack name) one attack's reconstructions of the stored samples.
-/// `recon.images[i]` must reconstruct `encoded[i]` of the file.
+/// `recon.images[i]` must reconstruct `encoded[i]` of the file (split arms: `raw[i]`).
 pub fn add_reconstruction(folder: &RunFolder, arm: &str, mut recon: Reconstruction) -> anyhow::Result<()> {
     let path = SamplesFile::path(folder, arm);
     let Some(mut file) = SamplesFile::load(&path)? else {
@@ -240,4 +282,35 @@ pub fn add_reconstruction(folder: &RunFolder, arm: &str, mut recon: Reconstructi
     file.reconstructions.push(recon);
     file.check(&path)?;
     file.save(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(encoded: usize, provider_sees: Option<&str>) -> SamplesFile {
+        SamplesFile {
+            shape: Some(ImageShape { height: 2, width: 2, channels: 1 }),
+            raw: vec![vec![0.5; 4]; 2],
+            encoded: vec![vec![0.5; 4]; encoded],
+            provider_sees: provider_sees.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn encoded_is_empty_exactly_where_provider_sees_says_what_crosses_instead() {
+        let path = Path::new("samples/s.json");
+        assert!(file(2, None).check(path).is_ok());
+        assert!(file(0, Some("cut-layer activations")).check(path).is_ok());
+        let err = format!("{:#}", file(0, None).check(path).unwrap_err());
+        assert!(err.contains("field `encoded`") && err.contains("`provider_sees`"), "{err}");
+        let err = format!("{:#}", file(2, Some("cut-layer activations")).check(path).unwrap_err());
+        assert!(err.contains("field `encoded`: expected an empty list"), "{err}");
+        // Older files (no `provider_sees`) read as before, and the field is left out when unset.
+        let text = serde_json::to_string(&file(2, None)).unwrap();
+        assert!(!text.contains("provider_sees"), "{text}");
+        let back: SamplesFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.provider_sees, None);
+    }
 }
