@@ -223,6 +223,18 @@ pub enum DeviceKind {
     Cuda,
 }
 
+impl DeviceKind {
+    pub const ALL: [DeviceKind; 2] = [DeviceKind::Cpu, DeviceKind::Cuda];
+
+    /// The name in configs and on the command line (serde's kebab-case name).
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Cpu => "cpu",
+            DeviceKind::Cuda => "cuda",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
@@ -1040,7 +1052,7 @@ fn enum_choices(field: &str) -> Option<String> {
         "data.dataset" => quoted(&DatasetKind::ALL.map(DatasetKind::name)),
         "train.optimizer" => quoted(&["adam", "sgd"]),
         "train.schedule" => quoted(&["parallel", "sequential"]),
-        "train.device" => quoted(&["cpu", "cuda"]),
+        "train.device" => quoted(&DeviceKind::ALL.map(DeviceKind::name)),
         _ => return None,
     })
 }
@@ -1053,4 +1065,17 @@ fn suggest_name(message: &str) -> Option<String> {
     let (unknown, after) = rest.split_once('`')?;
     let (_, expected) = after.split_once("expected")?;
     closest(unknown, expected.split('`').skip(1).step_by(2)).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_are_the_names_configs_use() {
+        for device in DeviceKind::ALL {
+            let as_toml = toml::Value::try_from(device).unwrap();
+            assert_eq!(as_toml.as_str(), Some(device.name()));
+        }
+    }
 }

@@ -230,14 +230,7 @@ pub fn peak_matmul_gmacs(dev: &dfdx::tensor::Cpu) -> f64 {
 }
 
 fn cpu_device_name() -> String {
-    device_name(DeviceKind::Cpu).into()
-}
-
-fn device_name(device: DeviceKind) -> &'static str {
-    match device {
-        DeviceKind::Cpu => "cpu",
-        DeviceKind::Cuda => "cuda",
-    }
+    DeviceKind::Cpu.name().into()
 }
 
 const WARMUP_EPOCHS: usize = 1;
@@ -266,7 +259,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let n = dataset.train.len();
     println!(
         "ppdl bench: {} ({} training samples), batch {}, Adam lr 1e-3, on {} with {} thread(s); each run: median of {} epoch(s) after {} warm-up; {} run(s) of each side, alternating",
-        dataset.name, n, opts.batch_size, device_name(opts.device), threads, opts.epochs, WARMUP_EPOCHS, opts.repeats
+        dataset.name, n, opts.batch_size, opts.device.name(), threads, opts.epochs, WARMUP_EPOCHS, opts.repeats
     );
     if let Some(warning) = load_warning(load_before, threads) {
         println!("note: {warning}");
@@ -365,7 +358,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         torch_inherited_env,
         load_average_1m_before: load_before,
         load_average_1m_after: memory::load_average_1m(),
-        device: device_name(opts.device).into(),
+        device: opts.device.name().into(),
         gpu_name: torch.ok().and_then(|t| t.gpu_name),
         peak_matmul_gmacs,
     })
@@ -425,7 +418,7 @@ pub fn table(report: &BenchReport) -> String {
         };
         out.push_str(&format!("PyTorch {v}, {} thread(s), {env}\n", report.threads));
     }
-    if report.device != "cpu" {
+    if report.device != DeviceKind::Cpu.name() {
         let gpu = report.gpu_name.as_deref().map(|g| format!(" ({g})")).unwrap_or_default();
         out.push_str(&format!(
             "both sides trained on {}{gpu}; data in host memory, each batch copied to the GPU; CPU-seconds are the host's\n",
@@ -637,7 +630,7 @@ fn torch_command(python: &str, dir: &BenchDir, arch: Arch, opts: &BenchOptions, 
         .args(["--samples", &n.to_string()])
         .args(["--epochs", &(WARMUP_EPOCHS + opts.epochs).to_string()])
         .args(["--threads", &threads.to_string()])
-        .args(["--device", device_name(opts.device)])
+        .args(["--device", opts.device.name()])
         .arg("--json");
     cmd
 }
@@ -781,17 +774,13 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<BenchReport> {
             crate::error::did_you_mean(&args.dataset, ["embedded", "mnist", "fashion-mnist"])
         ))
     })?;
-    let device = match args.device.trim() {
-        "cpu" => DeviceKind::Cpu,
-        "cuda" => DeviceKind::Cuda,
-        other => {
-            return Err(InputError::new(format!(
-                "--device {other}: expected cpu or cuda{}",
-                crate::error::did_you_mean(other, ["cpu", "cuda"])
-            ))
-            .into())
-        }
-    };
+    let asked = args.device.trim();
+    let device = DeviceKind::ALL.into_iter().find(|d| d.name() == asked).ok_or_else(|| {
+        InputError::new(format!(
+            "--device {asked}: expected cpu or cuda{}",
+            crate::error::did_you_mean(asked, DeviceKind::ALL.map(DeviceKind::name))
+        ))
+    })?;
     let defaults = BenchOptions::default();
     let opts = BenchOptions {
         device,
