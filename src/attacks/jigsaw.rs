@@ -288,8 +288,15 @@ fn block_scramble_of(ctx: &AttackContext<'_>) -> Result<BlockScramble, String> {
     scramble.ok_or_else(|| {
         // LE is the one peer that looks like a block scheme and is not a puzzle.
         let le = specs.iter().any(|s| s.kind == "le");
+        // The kinds that describe themselves as block scrambles, as the registry has them.
+        let puzzles: Vec<&str> = transforms::ALL
+            .iter()
+            .filter(|k| k.block_scramble(&transforms::kind::params(&transforms::initial_spec(**k)).1).is_some())
+            .map(|k| k.name())
+            .collect();
         format!(
-            "it solves one block scramble (block-shuffle, etc, ele), not `{}`{}",
+            "it solves one block scramble ({}), not `{}`{}",
+            puzzles.join(", "),
             if labels.is_empty() { "identity".to_string() } else { labels },
             if le {
                 " (`le` keeps every block in place, with one block key for all blocks: there is nothing to place)"
