@@ -120,7 +120,7 @@ pub enum Command {
         run_dir: PathBuf,
         #[arg(long, value_enum)]
         what: crate::export::What,
-        /// The keyed arm (provider view, samples; needed when the run has several).
+        /// The arm: a keyed one for the provider view, a keyed or split one for samples (needed when the run has several).
         #[arg(long)]
         arm: Option<String>,
         #[arg(long, value_enum, default_value = "npz")]

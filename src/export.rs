@@ -15,6 +15,7 @@ use anyhow::Result;
 
 use crate::data::npz::Array;
 use crate::error::InputError;
+use crate::infer::ArmKinds;
 use crate::results::samples::SamplesFile;
 use crate::results::RunFolder;
 use crate::scheme::protocol::WireDigests;
@@ -50,7 +51,7 @@ pub fn export(run_dir: &Path, what: What, arm: Option<&str>, format: Format, out
         What::CustomerView => (customer_view(&folder)?, None, None),
         What::Samples => {
             let summary = folder.load_summary()?;
-            let arm = crate::infer::pick_arm(&summary, arm, run_dir)?.name.clone();
+            let arm = crate::infer::pick_arm(&summary, arm, ArmKinds::Attacked, run_dir)?.name.clone();
             let path = folder.samples_path(&arm);
             let file = SamplesFile::load(&path)?
                 .ok_or_else(|| InputError::in_file(&path, "missing: the run kept no samples for this arm"))?;
@@ -80,7 +81,7 @@ fn provider_view(
     arm: Option<&str>,
 ) -> Result<(Named, Option<String>, Option<bool>)> {
     let summary = folder.load_summary()?;
-    let record = crate::infer::pick_arm(&summary, arm, run_dir)?;
+    let record = crate::infer::pick_arm(&summary, arm, ArmKinds::Keyed, run_dir)?;
     let privacy = record.scheme.keyed().expect("pick_arm returns keyed arms");
     let config = folder.load_config()?;
     let dataset = config.data.load()?;

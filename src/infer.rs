@@ -103,19 +103,49 @@ impl WithNet<Cpu> for Serve<'_> {
     }
 }
 
-/// The keyed arm `infer` (and `export`) works on: the one named, or the run's only keyed arm.
-pub(crate) fn pick_arm<'a>(summary: &'a Summary, arm: Option<&str>, run_dir: &Path) -> anyhow::Result<&'a ArmRecord> {
-    let keyed: Vec<&ArmRecord> = summary.keyed_arms().collect();
+/// Which arms a command can work on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArmKinds {
+    /// Arms with a key: what `infer` serves and the provider view re-encodes.
+    Keyed,
+    /// Keyed and split arms: what the attacks attack and keep samples for.
+    Attacked,
+}
+
+impl ArmKinds {
+    fn noun(self) -> &'static str {
+        match self {
+            ArmKinds::Keyed => "keyed",
+            ArmKinds::Attacked => "keyed or split",
+        }
+    }
+}
+
+/// The arm a command works on: the one named, or the run's only arm of the kinds it takes.
+pub(crate) fn pick_arm<'a>(
+    summary: &'a Summary,
+    arm: Option<&str>,
+    kinds: ArmKinds,
+    run_dir: &Path,
+) -> anyhow::Result<&'a ArmRecord> {
+    let candidates: Vec<&ArmRecord> = match kinds {
+        ArmKinds::Keyed => summary.keyed_arms().collect(),
+        ArmKinds::Attacked => summary.attacked_arms().collect(),
+    };
     match arm {
-        Some(name) => summary.keyed_arm(name, run_dir),
-        None => match keyed.as_slice() {
+        Some(name) => match kinds {
+            ArmKinds::Keyed => summary.keyed_arm(name, run_dir),
+            ArmKinds::Attacked => summary.attacked_arm(name, run_dir),
+        },
+        None => match candidates.as_slice() {
             [only] => Ok(only),
-            [] => Err(InputError::new(format!("{}: the run has no keyed arm to serve", run_dir.display())).into()),
+            [] => Err(InputError::new(format!("{}: the run has no {} arm", run_dir.display(), kinds.noun())).into()),
             _ => Err(InputError::new(format!(
-                "{}: the run has {} keyed arms ({}): choose one with --arm NAME",
+                "{}: the run has {} {} arms ({}): choose one with --arm NAME",
                 run_dir.display(),
-                keyed.len(),
-                keyed.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ")
+                candidates.len(),
+                kinds.noun(),
+                candidates.iter().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ")
             ))
             .into()),
         },
@@ -127,7 +157,7 @@ pub(crate) fn pick_arm<'a>(summary: &'a Summary, arm: Option<&str>, run_dir: &Pa
 pub fn infer(run_dir: &Path, arm: Option<&str>) -> anyhow::Result<InferenceReport> {
     let folder = RunFolder::open(run_dir)?;
     let summary = folder.load_summary()?;
-    let record = pick_arm(&summary, arm, run_dir)?;
+    let record = pick_arm(&summary, arm, ArmKinds::Keyed, run_dir)?;
     let privacy = record.scheme.keyed().expect("pick_arm returns keyed arms");
     let config = folder.load_config()?;
     let dataset = config.data.load()?;

@@ -466,4 +466,26 @@ fn split_arms_keep_raw_samples_with_both_inversions_and_ppdl_plot_draws_their_pa
     let f = r.figures.iter().find(|f| f.name == "samples-split-1").expect("the split arm's panel");
     assert!(f.caption.contains("activations") && !f.caption.contains("decoded by the customer"), "{}", f.caption);
     assert!(f.caption.contains("split-inversion, split-known-pairs"), "{}", f.caption);
+
+    // `ppdl export --what samples` takes a split arm: raw images and both reconstructions, no `encoded`.
+    let npz = tmp.path().join("split-1.npz");
+    let export = |arm: &[&str]| {
+        let mut args = vec!["export", run.to_str().unwrap(), "--what", "samples", "--out", npz.to_str().unwrap()];
+        args.extend_from_slice(arm);
+        std::process::Command::new(env!("CARGO_BIN_EXE_ppdl")).args(&args).output().unwrap()
+    };
+    let o = export(&["--arm", "split-1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let arrays = ppdl::data::npz::read_npz(&npz).unwrap();
+    let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["indices", "labels", "raw", "reconstructed_split_inversion", "reconstructed_split_known_pairs"],
+        "{names:?}"
+    );
+    // Two split arms and no --arm: refused, naming both.
+    let o = export(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("2 keyed or split arms") && err.contains("`split-noisy`"), "{err}");
 }
