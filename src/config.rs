@@ -475,6 +475,21 @@ fn default_tail() -> usize {
     1
 }
 
+impl SplitConfig {
+    /// A short label for tables: `split(1)`, `split(1,nopeek 0.5)`, `split(2,noise 0.1)`.
+    pub fn short_label(&self) -> String {
+        let mut extras = Vec::new();
+        if self.nopeek_alpha > 0.0 {
+            extras.push(format!("nopeek {}", self.nopeek_alpha));
+        }
+        if self.noise_sigma > 0.0 {
+            extras.push(format!("noise {}", self.noise_sigma));
+        }
+        let extras: String = extras.iter().map(|e| format!(",{e}")).collect();
+        format!("split({}{extras})", self.cut)
+    }
+}
+
 impl SchemeConfig {
     /// Accepted values of `scheme`, in the order of the variants.
     pub const KINDS: [&'static str; 3] = ["none", "keyed", "split"];
@@ -1077,5 +1092,13 @@ mod tests {
             let as_toml = toml::Value::try_from(device).unwrap();
             assert_eq!(as_toml.as_str(), Some(device.name()));
         }
+    }
+
+    #[test]
+    fn split_labels_tell_defended_arms_from_plain_ones() {
+        let split = |nopeek_alpha, noise_sigma| SplitConfig { cut: 1, tail: 1, noise_sigma, nopeek_alpha };
+        assert_eq!(split(0.0, 0.0).short_label(), "split(1)");
+        assert_eq!(split(0.5, 0.0).short_label(), "split(1,nopeek 0.5)");
+        assert_eq!(split(2.0, 0.1).short_label(), "split(1,nopeek 2,noise 0.1)");
     }
 }

@@ -383,7 +383,7 @@ fn summarize(
     summary
 }
 
-/// overhead.json: each keyed arm's costs against the baseline.
+/// overhead.json: each keyed and split arm's costs against the baseline.
 fn measure_overhead(
     config: &Config,
     dataset: &Dataset,
@@ -395,8 +395,18 @@ fn measure_overhead(
     let mut measured = Vec::new();
     let mut split = Vec::new();
     for (arm, record) in arms.iter().zip(&summary.arms) {
-        if let Some(traffic) = &record.split {
-            split.push(crate::overhead::split_overhead(config.train.schedule, baseline, record, traffic));
+        if let (Some(traffic), Some(settings)) = (&record.split, arm.config.scheme.split()) {
+            let timing = crate::overhead::split_inference::SplitFacts {
+                arch: config.model.arch,
+                shape: dataset.shape,
+                classes: dataset.classes,
+                split: settings,
+                train: &config.train,
+                saves: &folder.split_saves(&record.name),
+                baseline_model: &folder.model_path(&baseline.name),
+                raw: crate::overhead::timing_inputs(dataset),
+            };
+            split.push(crate::overhead::split_overhead(config, dataset, baseline, record, traffic, &timing)?);
         }
         let ArmData::Keyed { customer, timings, .. } = &arm.data else { continue };
         measured.push(crate::overhead::measure_arm(&crate::overhead::RunFacts {

@@ -265,6 +265,29 @@ fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() 
     let names: Vec<&str> = overhead.split_arms.iter().map(|s| s.arm.as_str()).collect();
     assert_eq!(names, ["split-1", "split-noisy"]);
     assert!(overhead.split_arms[0].training.ratio.is_some());
+    // Inference across the cut timed on the trained parts, at a batch and one sample, against the
+    // baseline's forward; the plain service's bytes beside the split arm's.
+    for s in &overhead.split_arms {
+        let inf = s.inference.as_ref().expect("split inference timed");
+        assert_eq!(inf.weights, "trained");
+        assert_eq!(inf.single_sample.batch_size, 1);
+        for r in [&inf.batch, &inf.single_sample] {
+            assert!(r.repeats >= 5 && r.split_ms > 0.0 && r.baseline_forward_ms > 0.0, "{r:?}");
+            assert!((r.overhead_ratio - r.split_ms / r.baseline_forward_ms).abs() < 1e-9, "{r:?}");
+        }
+        let plain = s.plain.expect("the plain service's bytes");
+        assert_eq!((plain.input_per_sample, plain.output_per_sample), (4 * 28 * 28, 4 * 10));
+    }
+    // The TUI's overhead view lists the split arms after the keyed ones, with those rows.
+    let view = ppdl::tui::analysis::Overhead::load(&run.join("overhead.json"));
+    assert_eq!(view.arm_names(), ["split-1", "split-noisy"]);
+    let rows: Vec<&str> = view.arms[0].rows.iter().map(|r| r.quantity.as_str()).collect();
+    for quantity in ["inference, 1 sample", "bytes to provider/sample", "to provider, whole training"] {
+        assert!(rows.contains(&quantity), "{quantity}: {rows:?}");
+    }
+    let up = view.arms[0].rows.iter().find(|r| r.quantity == "to provider, whole training").unwrap();
+    let per_epoch = overhead.split_arms[0].traffic.per_epoch.unwrap().to_provider() as f64;
+    assert_eq!(up.arm, Some(2.0 * per_epoch / 1e6), "two epochs of the first epoch's bytes");
     let attacks = ppdl::attacks::load_file(&run.join("attacks.json")).unwrap();
     assert!(attacks.records.is_empty() && attacks.failures.is_empty(), "{attacks:?}");
     for name in ["split-1", "split-noisy"] {

@@ -153,6 +153,39 @@ impl<B: Net<Cpu>> WithNet<Cpu> for Inner<'_, '_, B> {
     }
 }
 
+pub(super) fn forward_err(e: impl std::fmt::Debug) -> anyhow::Error {
+    anyhow::anyhow!("forward failed while timing inference: {e:?}")
+}
+
+/// Milliseconds since `t`.
+pub(super) fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Repeat one timing round within `budget` (two warm-up rounds not kept; at least `min_repeats`,
+/// at most `max_repeats`, stopping after `time` once the minimum is reached): each kept round's N
+/// figures, gathered per figure. Every inference measurement repeats by this one rule.
+pub(super) fn repeat_rounds<const N: usize>(
+    budget: &Budget,
+    mut round: impl FnMut() -> anyhow::Result<[f64; N]>,
+) -> anyhow::Result<[Vec<f64>; N]> {
+    const WARMUP: usize = 2;
+    let mut kept: [Vec<f64>; N] = std::array::from_fn(|_| Vec::new());
+    let started = Instant::now();
+    let mut done = 0;
+    while done < budget.max_repeats + WARMUP && (done < budget.min_repeats + WARMUP || started.elapsed() < budget.time)
+    {
+        let figures = round()?;
+        if done >= WARMUP {
+            for (k, v) in kept.iter_mut().zip(figures) {
+                k.push(v);
+            }
+        }
+        done += 1;
+    }
+    Ok(kept)
+}
+
 fn time_rounds<B: Net<Cpu>, P: Net<Cpu>>(
     baseline: &B,
     private: &P,
@@ -162,15 +195,7 @@ fn time_rounds<B: Net<Cpu>, P: Net<Cpu>>(
     d: usize,
     budget: &Budget,
 ) -> anyhow::Result<InferenceTimes> {
-    let forward_err = |e| anyhow::anyhow!("forward failed while timing inference: {e:?}");
-    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
-    let (mut base, mut enc, mut fwd, mut dec, mut total) = (vec![], vec![], vec![], vec![], vec![]);
-    let started = Instant::now();
-    let warmup = 2;
-    let mut round = 0;
-    while round < budget.max_repeats + warmup
-        && (round < budget.min_repeats + warmup || started.elapsed() < budget.time)
-    {
+    let [base, enc, fwd, dec, total] = repeat_rounds(budget, || {
         let t = Instant::now();
         let plain = predict(baseline, dev, raw, d).map_err(forward_err)?;
         let base_ms = ms(t);
@@ -185,16 +210,8 @@ fn time_rounds<B: Net<Cpu>, P: Net<Cpu>>(
         let probs = customer.decode_scores(&scores);
         let dec_ms = ms(t);
         std::hint::black_box((&plain, &probs));
-
-        if round >= warmup {
-            base.push(base_ms);
-            enc.push(enc_ms);
-            fwd.push(fwd_ms);
-            dec.push(dec_ms);
-            total.push(enc_ms + fwd_ms + dec_ms);
-        }
-        round += 1;
-    }
+        Ok([base_ms, enc_ms, fwd_ms, dec_ms, enc_ms + fwd_ms + dec_ms])
+    })?;
     let m = |v: &Vec<f64>| median(v).unwrap_or(0.0);
     let (baseline_forward_ms, private_total_ms) = (m(&base), m(&total));
     Ok(InferenceTimes {

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod inference;
 pub mod literature;
 pub mod memory;
+pub mod split_inference;
 
 use std::path::Path;
 
@@ -55,8 +56,9 @@ pub struct ArmOverhead {
     pub measured: Measured,
 }
 
-/// One split arm's costs against the baseline: the bytes each way (counted as they crossed) and
-/// the training time per epoch, exchange included (no network latency modelled).
+/// One split arm's costs against the baseline: the bytes each way (counted as they crossed), the
+/// training time per epoch and the inference latency, exchange included (no network latency
+/// modelled).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitOverhead {
     pub arm: String,
@@ -64,21 +66,54 @@ pub struct SplitOverhead {
     pub training: TrainingCost,
     /// split test accuracy - baseline test accuracy (fraction, not points).
     pub accuracy_delta: f64,
+    /// Head, middle and tail in turn against the baseline's forward (None in runs older than this
+    /// field, or when it could not be timed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference: Option<split_inference::SplitInference>,
+    /// What a plain outsourced service exchanges instead, to read the split arm's bytes against
+    /// (None in runs older than this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plain: Option<PlainService>,
 }
 
-/// The overhead record of the split arm `arm` (its summary record) against the baseline.
+/// The bytes of the plain alternative: the customer uploads its raw training set once (f32, as the
+/// baseline consumes it), then sends raw inputs and receives scores per inference sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlainService {
+    pub training_set_bytes: u64,
+    pub input_per_sample: usize,
+    pub output_per_sample: usize,
+}
+
+impl PlainService {
+    pub fn of(dataset: &Dataset) -> PlainService {
+        let input_per_sample = 4 * dataset.shape.features();
+        PlainService {
+            training_set_bytes: (input_per_sample * dataset.train.len()) as u64,
+            input_per_sample,
+            output_per_sample: 4 * dataset.classes,
+        }
+    }
+}
+
+/// The overhead record of the split arm `arm` (its summary record) against the baseline, its
+/// inference timed on the saved parts.
 pub fn split_overhead(
-    schedule: Schedule,
+    config: &Config,
+    dataset: &Dataset,
     baseline: &ArmRecord,
     arm: &ArmRecord,
     traffic: &SplitTraffic,
-) -> SplitOverhead {
-    SplitOverhead {
+    timing: &split_inference::SplitFacts<'_>,
+) -> anyhow::Result<SplitOverhead> {
+    Ok(SplitOverhead {
         arm: arm.name.clone(),
         traffic: traffic.clone(),
-        training: training_cost(schedule, baseline, arm),
+        training: training_cost(config.train.schedule, baseline, arm),
         accuracy_delta: arm.test_accuracy - baseline.test_accuracy,
-    }
+        inference: Some(split_inference::measure(timing, &inference::Budget::default())?),
+        plain: Some(PlainService::of(dataset)),
+    })
 }
 
 /// overhead.json format 1: the one keyed arm's figures.
@@ -300,7 +335,7 @@ pub fn measure_arm(facts: &RunFacts<'_>) -> anyhow::Result<ArmOverhead> {
 
     let training = training_cost(config.train.schedule, baseline, private);
 
-    let test_inputs = if dataset.test.is_empty() { &dataset.train.images } else { &dataset.test.images };
+    let test_inputs = timing_inputs(dataset);
     let inference = inference::measure(
         config.model.arch,
         dataset.shape,
@@ -343,6 +378,15 @@ pub fn measure_arm(facts: &RunFacts<'_>) -> anyhow::Result<ArmOverhead> {
             },
         },
     })
+}
+
+/// The inputs inference is timed on: the test split (the training split when there is none).
+pub fn timing_inputs(dataset: &Dataset) -> &[f32] {
+    if dataset.test.is_empty() {
+        &dataset.train.images
+    } else {
+        &dataset.test.images
+    }
 }
 
 impl TrainingCost {

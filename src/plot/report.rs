@@ -373,8 +373,9 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         None => out.push_str(
             "overhead.json not found: the overhead analysis was not run. Training time per epoch below is from summary.json.\n\n",
         ),
+        Some(o) if o.arms.is_empty() => split_overhead_table(&mut out, s, o),
         Some(o) => {
-            out.push_str("Measured in this run (this machine), each protected arm against the baseline:\n\n| quantity |");
+            out.push_str("Measured in this run (this machine), each keyed arm against the baseline:\n\n| quantity |");
             for a in &o.arms {
                 let _ = write!(out, " {} |", cell(&a.arm));
             }
@@ -391,10 +392,7 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                 each(&|m| format!("{} ({} s)", num(Some(m.encode.samples_per_second), 0), num(Some(m.encode.seconds), 3))),
                 "the whole training set, inputs and labels",
             );
-            let timing = match s.schedule {
-                crate::config::Schedule::Sequential => "each arm timed alone",
-                crate::config::Schedule::Parallel => "arms shared the machine: indicative only",
-            };
+            let timing = schedule_timing(s);
             row(
                 &mut out,
                 "training time per epoch, arm / baseline",
@@ -437,6 +435,7 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
                 "whole process (all arms, data and encodings)",
             );
             out.push('\n');
+            split_overhead_table(&mut out, s, o);
             if !o.literature.is_empty() {
                 out.push_str(
                     "**Literature values — published figures of cryptographic approaches, NOT measured here** \
@@ -531,4 +530,108 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
 
 fn plotters_version() -> String {
     crate::results::summary::crate_versions().get("plotters").cloned().unwrap_or_else(|| "(unknown version)".into())
+}
+
+/// report.md's table of the split arms' costs (nothing when the run has none): time with the
+/// exchange, and bytes each way against a plain service.
+fn split_overhead_table(out: &mut String, s: &crate::results::Summary, o: &crate::overhead::OverheadReport) {
+    if o.split_arms.is_empty() {
+        return;
+    }
+    out.push_str(
+        "Split arms, measured in this run against the baseline (one process, memory copies across the cut: \
+         no network latency modelled; add your link's cost per message from the bytes):\n\n| quantity |",
+    );
+    for a in &o.split_arms {
+        let _ = write!(out, " {} |", cell(&a.arm));
+    }
+    out.push_str(" note |\n|---|");
+    out.push_str(&"---:|".repeat(o.split_arms.len()));
+    out.push_str("---|\n");
+    let row = |out: &mut String, quantity: &str, f: &dyn Fn(&crate::overhead::SplitOverhead) -> String, note: &str| {
+        let values: Vec<String> = o.split_arms.iter().map(f).collect();
+        let _ = writeln!(out, "| {quantity} | {} | {note} |", values.join(" | "));
+    };
+    let timing = schedule_timing(s);
+    row(
+        out,
+        "layers: head / provider / tail",
+        &|a| format!("{} / {} / {}", a.traffic.head.join(", "), a.traffic.middle.join(", "), a.traffic.tail.join(", ")),
+        "the customer keeps head and tail",
+    );
+    row(
+        out,
+        "training time per epoch, arm / baseline",
+        &|a| crate::overhead::TrainingTimeRatio::of(s, &a.arm).value_text(3),
+        &format!("{}; {timing}", crate::overhead::TrainingTimeRatio::DEFINITION),
+    );
+    let latency = |r: &crate::overhead::split_inference::SplitRoundTrip| {
+        format!(
+            "{} vs {} ({}x)",
+            num(Some(r.split_ms), 3),
+            num(Some(r.baseline_forward_ms), 3),
+            num(Some(r.overhead_ratio), 2)
+        )
+    };
+    let batch = o.split_arms.iter().find_map(|a| a.inference.as_ref()).map_or(0, |i| i.batch.batch_size);
+    row(
+        out,
+        "inference latency (ms)",
+        &|a| a.inference.as_ref().map_or("n/a".into(), |i| latency(&i.batch)),
+        &format!("batch of {batch}: head, middle, tail vs the baseline's forward pass"),
+    );
+    row(
+        out,
+        "inference latency, 1 sample (ms)",
+        &|a| a.inference.as_ref().map_or("n/a".into(), |i| latency(&i.single_sample)),
+        "head, middle, tail vs the baseline's forward pass",
+    );
+    row(
+        out,
+        "bytes per training step, to provider / back",
+        &|a| format!("{} / {}", a.traffic.per_step.to_provider(), a.traffic.per_step.to_customer()),
+        &format!("a step of {} rows: activations and gradients", o.split_arms[0].traffic.batch_rows),
+    );
+    row(
+        out,
+        "MB over the whole training, to provider / back",
+        &|a| {
+            let epochs = a.training.private_epoch_seconds.len() as u64;
+            a.traffic.per_epoch.map_or("n/a".into(), |e| {
+                format!(
+                    "{:.1} / {:.1}",
+                    (epochs * e.to_provider()) as f64 / 1e6,
+                    (epochs * e.to_customer()) as f64 / 1e6
+                )
+            })
+        },
+        &match o.split_arms.iter().find_map(|a| a.plain) {
+            Some(p) => format!(
+                "a plain service receives the raw training set once: {:.1} MB",
+                p.training_set_bytes as f64 / 1e6
+            ),
+            None => "epochs finished times the first epoch's bytes".into(),
+        },
+    );
+    row(
+        out,
+        "inference bytes per sample, to provider / back",
+        &|a| {
+            let t = &a.traffic.inference_per_sample;
+            format!("{} / {}", t.to_provider(), t.to_customer())
+        },
+        &match o.split_arms.iter().find_map(|a| a.plain) {
+            Some(p) => format!("plain service: {} / {} (raw input / scores)", p.input_per_sample, p.output_per_sample),
+            None => "activations at the cut / the middle's output".into(),
+        },
+    );
+    out.push('\n');
+}
+
+/// How the arms' epochs were timed, for the training-time rows.
+fn schedule_timing(s: &crate::results::Summary) -> &'static str {
+    match s.schedule {
+        crate::config::Schedule::Sequential => "each arm timed alone",
+        crate::config::Schedule::Parallel => "arms shared the machine: indicative only",
+    }
 }

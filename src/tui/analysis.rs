@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::attacks::{AttackRecord, Level};
-use crate::overhead::{Measured, OverheadReport};
+use crate::overhead::{Measured, OverheadReport, SplitOverhead};
 use crate::results::attacks::unit_matches;
 
 /// Whether an analysis has results to show.
@@ -402,7 +402,8 @@ impl Overhead {
 
 impl From<&OverheadReport> for Overhead {
     fn from(r: &OverheadReport) -> Overhead {
-        let arms = r.arms.iter().map(|a| ArmCosts::of(&a.arm, &a.measured)).collect();
+        let keyed = r.arms.iter().map(|a| ArmCosts::of(&a.arm, &a.measured));
+        let arms = keyed.chain(r.split_arms.iter().map(ArmCosts::of_split)).collect();
         let literature = r
             .literature
             .iter()
@@ -472,12 +473,7 @@ impl ArmCosts {
                 m.peak_memory_bytes.map(|x| x as f64 / (1024.0 * 1024.0)),
             ),
         ];
-        let mut notes = Vec::new();
-        if let Some(run) = &t.baseline_from {
-            notes.push(format!("baseline reused from run {run}: its epochs were timed there, not beside this arm"));
-        } else if !t.clean {
-            notes.push("arms shared the machine (parallel): a sequential schedule gives clean timings".into());
-        }
+        let mut notes = timing_notes(t);
         if let Some(load) = m.context.load_average_1m.filter(|l| *l > m.context.threads as f64) {
             notes.push(format!(
                 "load average {load:.1} on {} threads when measured: timings are noisy",
@@ -485,6 +481,82 @@ impl ArmCosts {
             ));
         }
         ArmCosts { arm: arm.to_string(), rows, notes }
+    }
+
+    /// The rows of one split arm: training and inference time with the exchange, and the bytes each
+    /// way against what a plain service exchanges (the raw training set once, raw inputs and scores
+    /// per inference sample).
+    pub fn of_split(s: &SplitOverhead) -> ArmCosts {
+        let t = &s.training;
+        let median = crate::overhead::median;
+        let mb = |bytes: u64| bytes as f64 / 1e6;
+        let epochs = t.private_epoch_seconds.len() as u64;
+        let training = s.traffic.per_epoch.map(|e| (epochs * e.to_provider(), epochs * e.to_customer()));
+        let per_sample = &s.traffic.inference_per_sample;
+        let mut rows = vec![
+            OverheadRow::new(
+                "train s/epoch (median)",
+                "s",
+                median(&t.baseline_epoch_seconds),
+                median(&t.private_epoch_seconds),
+            ),
+            OverheadRow::figure(
+                "train throughput",
+                "samples/s",
+                t.baseline_samples_per_second,
+                t.private_samples_per_second,
+            ),
+        ];
+        if let Some(inf) = &s.inference {
+            for (quantity, r) in [
+                (format!("inference, batch {}", inf.batch.batch_size), &inf.batch),
+                ("inference, 1 sample".to_string(), &inf.single_sample),
+            ] {
+                rows.push(OverheadRow::new(&quantity, "ms", Some(r.baseline_forward_ms), Some(r.split_ms)));
+            }
+        }
+        rows.extend([
+            OverheadRow::new(
+                "bytes to provider/sample",
+                "B",
+                s.plain.map(|p| p.input_per_sample as f64),
+                Some(per_sample.to_provider() as f64),
+            ),
+            OverheadRow::new(
+                "bytes to customer/sample",
+                "B",
+                s.plain.map(|p| p.output_per_sample as f64),
+                Some(per_sample.to_customer() as f64),
+            ),
+            OverheadRow::new(
+                "to provider, whole training",
+                "MB",
+                s.plain.map(|p| mb(p.training_set_bytes)),
+                training.map(|(up, _)| mb(up)),
+            ),
+            OverheadRow::figure("to customer, whole training", "MB", None, training.map(|(_, down)| mb(down))),
+            OverheadRow::figure("accuracy delta", "pts", None, Some(100.0 * s.accuracy_delta)),
+        ]);
+        let mut notes = vec![format!(
+            "split: head {} | provider {} | tail {}; baseline column: a plain service (raw training set sent once)",
+            s.traffic.head.join(", "),
+            s.traffic.middle.join(", "),
+            s.traffic.tail.join(", ")
+        )];
+        notes.push("one process, memory copies across the cut: no network latency modelled".into());
+        notes.extend(timing_notes(t));
+        ArmCosts { arm: s.arm.clone(), rows, notes }
+    }
+}
+
+/// How an arm's epochs were timed against the baseline's, when that changes how to read them.
+fn timing_notes(t: &crate::overhead::TrainingCost) -> Vec<String> {
+    if let Some(run) = &t.baseline_from {
+        vec![format!("baseline reused from run {run}: its epochs were timed there, not beside this arm")]
+    } else if !t.clean {
+        vec!["arms shared the machine (parallel): a sequential schedule gives clean timings".into()]
+    } else {
+        vec![]
     }
 }
 

@@ -118,7 +118,7 @@ pub fn arms_text(s: &Summary) -> String {
         .protected()
         .map(|a| match &a.scheme {
             SchemeConfig::Keyed(p) => super::views::experiments::transforms_short(p),
-            SchemeConfig::Split(sp) => format!("split({})", sp.cut),
+            SchemeConfig::Split(sp) => sp.short_label(),
             SchemeConfig::None => "none".into(),
         })
         .collect();

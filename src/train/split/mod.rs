@@ -31,8 +31,7 @@ use super::events::Event;
 use super::fit::{StepOutput, TrainStep};
 use super::trainer::{report_end, ArmJob, ArmOutcome, Evaluate, TrainSpec};
 use crate::config::{SplitConfig, TrainConfig};
-use crate::model::arch::{with_net, Net, WithNet};
-use crate::model::split::{split_layers, Layer, Part, SplitPlan};
+use crate::model::split::{network_layers, split_layers, Layer, Part, SplitPlan};
 use crate::scheme::{Judge, TrainingSet};
 
 /// The training step of a split arm: both parties and the link between them.
@@ -154,19 +153,10 @@ pub struct SplitSaves {
     pub received_labels: PathBuf,
 }
 
-/// The layers of the network `arch` builds: the unsplit initialisation, drawn in the same order.
-struct IntoLayers;
-impl<D: Device<f32>> WithNet<D> for IntoLayers {
-    type Output = Vec<Layer<D>>;
-    fn run<M: Net<D>>(self, model: M) -> Vec<Layer<D>> {
-        model.into_layers()
-    }
-}
-
 /// Build the unsplit network of `spec` on `dev` (seeded by the caller: the same initialisation as
 /// every other arm) and take it apart into the layers a split arm trains.
 pub fn initial_layers<D: Device<f32>>(dev: &D, spec: &TrainSpec, outputs: usize) -> Vec<Layer<D>> {
-    with_net(spec.arch, dev, spec.shape, outputs, IntoLayers)
+    network_layers(spec.arch, dev, spec.shape, outputs)
 }
 
 /// Train one split arm and report events, as `train_arm` does for the other kinds; also returns the

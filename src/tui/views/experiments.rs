@@ -107,7 +107,7 @@ pub fn protection_short(c: &Config) -> String {
                 .iter()
                 .map(|a| match &a.scheme {
                     SchemeConfig::Keyed(p) => transforms_short(p),
-                    SchemeConfig::Split(s) => format!("split({})", s.cut),
+                    SchemeConfig::Split(s) => s.short_label(),
                     SchemeConfig::None => String::new(),
                 })
                 .filter(|t| !t.is_empty())
