@@ -17,7 +17,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train the baseline and the keyed (private) model side by side, headless, from a TOML config.
+    /// Train a config's arms (the baseline, keyed and split arms) side by side, headless, from a TOML config.
     Run {
         /// Experiment config (see configs/).
         config: PathBuf,

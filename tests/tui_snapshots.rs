@@ -473,3 +473,18 @@ fn tradeoff_80x24() {
 fn tradeoff_120x40() {
     insta::assert_snapshot!(tradeoff(120, 40));
 }
+
+/// Overhead of a split arm (after →, past the keyed arm): time and bytes against a plain service,
+/// with the exchange and no network modelled (a measured overhead.json of the families quickstart).
+#[test]
+fn overhead_split_arm_120x40() {
+    let mut app = app();
+    app.view = View::Overhead;
+    app.analysis_source = Some("families-quickstart".into());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/overhead-split.json");
+    app.overhead = ppdl::tui::analysis::Overhead::load(&path);
+    assert_eq!(app.overhead.arm_names(), ["permutation", "split-1"]);
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.overhead_arm().as_deref(), Some("split-1"));
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}

@@ -538,7 +538,7 @@ impl ArmCosts {
             OverheadRow::figure("accuracy delta", "pts", None, Some(100.0 * s.accuracy_delta)),
         ]);
         let mut notes = vec![format!(
-            "split: head {} | provider {} | tail {}; baseline column: a plain service (raw training set sent once)",
+            "split: head {} | provider {} | tail {}; bytes rows' baseline: a plain service (raw set once, inputs and scores per sample)",
             s.traffic.head.join(", "),
             s.traffic.middle.join(", "),
             s.traffic.tail.join(", ")
