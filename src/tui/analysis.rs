@@ -537,12 +537,15 @@ impl ArmCosts {
             OverheadRow::figure("to customer, whole training", "MB", None, training.map(|(_, down)| mb(down))),
             OverheadRow::figure("accuracy delta", "pts", None, Some(100.0 * s.accuracy_delta)),
         ]);
-        let mut notes = vec![format!(
-            "split: head {} | provider {} | tail {}; bytes rows' baseline: a plain service (raw set once, inputs and scores per sample)",
-            s.traffic.head.join(", "),
-            s.traffic.middle.join(", "),
-            s.traffic.tail.join(", ")
-        )];
+        let mut notes = vec![
+            format!(
+                "split: head {} | provider {} | tail {}",
+                s.traffic.head.join(", "),
+                s.traffic.middle.join(", "),
+                s.traffic.tail.join(", ")
+            ),
+            "bytes rows' baseline: a plain service (raw set sent once; inputs and scores per sample)".into(),
+        ];
         notes.push("one process, memory copies across the cut: no network latency modelled".into());
         notes.extend(timing_notes(t));
         ArmCosts { arm: s.arm.clone(), rows, notes }
