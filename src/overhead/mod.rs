@@ -85,6 +85,15 @@ pub struct PlainService {
     pub output_per_sample: usize,
 }
 
+impl SplitOverhead {
+    /// Bytes to the provider and back over the whole training: the epochs finished times the first
+    /// complete epoch's bytes (None when no epoch completed).
+    pub fn training_bytes(&self) -> Option<(u64, u64)> {
+        let epochs = self.training.private_epoch_seconds.len() as u64;
+        self.traffic.per_epoch.map(|e| (epochs * e.to_provider(), epochs * e.to_customer()))
+    }
+}
+
 impl PlainService {
     pub fn of(dataset: &Dataset) -> PlainService {
         let input_per_sample = 4 * dataset.shape.features();

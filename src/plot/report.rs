@@ -596,14 +596,8 @@ fn split_overhead_table(out: &mut String, s: &crate::results::Summary, o: &crate
         out,
         "MB over the whole training, to provider / back",
         &|a| {
-            let epochs = a.training.private_epoch_seconds.len() as u64;
-            a.traffic.per_epoch.map_or("n/a".into(), |e| {
-                format!(
-                    "{:.1} / {:.1}",
-                    (epochs * e.to_provider()) as f64 / 1e6,
-                    (epochs * e.to_customer()) as f64 / 1e6
-                )
-            })
+            a.training_bytes()
+                .map_or("n/a".into(), |(up, down)| format!("{:.1} / {:.1}", up as f64 / 1e6, down as f64 / 1e6))
         },
         &match o.split_arms.iter().find_map(|a| a.plain) {
             Some(p) => format!(

@@ -423,22 +423,8 @@ impl ArmCosts {
     /// The rows of one arm's measurements.
     pub fn of(arm: &str, m: &Measured) -> ArmCosts {
         let (t, inf, b) = (&m.training, &m.inference, &m.bytes);
-        // Medians, so that this row's ratio is the one training-time ratio
-        // (crate::overhead::training_time_ratio).
-        let median = crate::overhead::median;
-        let rows = vec![
-            OverheadRow::new(
-                "train s/epoch (median)",
-                "s",
-                median(&t.baseline_epoch_seconds),
-                median(&t.private_epoch_seconds),
-            ),
-            OverheadRow::figure(
-                "train throughput",
-                "samples/s",
-                t.baseline_samples_per_second,
-                t.private_samples_per_second,
-            ),
+        let mut rows = training_rows(t);
+        rows.extend([
             OverheadRow::new(
                 &format!("inference, batch {}", inf.batch.batch_size),
                 "ms",
@@ -472,7 +458,7 @@ impl ArmCosts {
                 None,
                 m.peak_memory_bytes.map(|x| x as f64 / (1024.0 * 1024.0)),
             ),
-        ];
+        ]);
         let mut notes = timing_notes(t);
         if let Some(load) = m.context.load_average_1m.filter(|l| *l > m.context.threads as f64) {
             notes.push(format!(
@@ -488,25 +474,10 @@ impl ArmCosts {
     /// per inference sample).
     pub fn of_split(s: &SplitOverhead) -> ArmCosts {
         let t = &s.training;
-        let median = crate::overhead::median;
         let mb = |bytes: u64| bytes as f64 / 1e6;
-        let epochs = t.private_epoch_seconds.len() as u64;
-        let training = s.traffic.per_epoch.map(|e| (epochs * e.to_provider(), epochs * e.to_customer()));
+        let training = s.training_bytes();
         let per_sample = &s.traffic.inference_per_sample;
-        let mut rows = vec![
-            OverheadRow::new(
-                "train s/epoch (median)",
-                "s",
-                median(&t.baseline_epoch_seconds),
-                median(&t.private_epoch_seconds),
-            ),
-            OverheadRow::figure(
-                "train throughput",
-                "samples/s",
-                t.baseline_samples_per_second,
-                t.private_samples_per_second,
-            ),
-        ];
+        let mut rows = training_rows(t);
         if let Some(inf) = &s.inference {
             for (quantity, r) in [
                 (format!("inference, batch {}", inf.batch.batch_size), &inf.batch),
@@ -550,6 +521,26 @@ impl ArmCosts {
         notes.extend(timing_notes(t));
         ArmCosts { arm: s.arm.clone(), rows, notes }
     }
+}
+
+/// The two training rows every arm has: median epoch seconds (so that the ratio is the one
+/// training-time ratio, crate::overhead::training_time_ratio) and throughput.
+fn training_rows(t: &crate::overhead::TrainingCost) -> Vec<OverheadRow> {
+    let median = crate::overhead::median;
+    vec![
+        OverheadRow::new(
+            "train s/epoch (median)",
+            "s",
+            median(&t.baseline_epoch_seconds),
+            median(&t.private_epoch_seconds),
+        ),
+        OverheadRow::figure(
+            "train throughput",
+            "samples/s",
+            t.baseline_samples_per_second,
+            t.private_samples_per_second,
+        ),
+    ]
 }
 
 /// How an arm's epochs were timed against the baseline's, when that changes how to read them.
