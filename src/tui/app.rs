@@ -365,6 +365,8 @@ impl App {
             KeyCode::Up | KeyCode::Char('k') => step(&mut pane.selected, n_entries, false),
             KeyCode::Down | KeyCode::Char('j') => step(&mut pane.selected, n_entries, true),
             KeyCode::Enter if on_sweeps => {
+                // The sweep list keeps the focus (with the queue no longer empty).
+                pane.focus_sweeps = true;
                 let file = pane.sweep_files.get(pane.sweep_selected).map(|f| self.configs_dir.join(f));
                 return file.and_then(|f| self.queue_sweep(&f));
             }

@@ -179,9 +179,24 @@ impl Queue {
         if self.active().is_some() {
             return None;
         }
+        // Two runs of one config started within a second would be given one folder name.
+        let taken: Vec<PathBuf> = self.entries.iter().filter_map(|e| e.dir.clone()).collect();
         let e = self.entries.iter_mut().find(|e| e.state.is_pending())?;
         let replace = e.dir.is_some();
-        let dir = e.dir.get_or_insert_with(|| dir_for(&e.config)).clone();
+        let dir = e
+            .dir
+            .get_or_insert_with(|| {
+                let first = dir_for(&e.config);
+                let mut dir = first.clone();
+                for k in 2.. {
+                    if !taken.contains(&dir) {
+                        break;
+                    }
+                    dir = PathBuf::from(format!("{}-{k}", first.display()));
+                }
+                dir
+            })
+            .clone();
         e.state = EntryState::Running;
         Some(Start { config: e.config.clone(), dir, baseline_from: e.baseline_from.clone(), replace })
     }
@@ -352,6 +367,10 @@ mod tests {
         q.end_active(&RunEnd::Finished, vec![("baseline".into(), 0.9)]);
         let s = q.start_next(dir("2")).unwrap();
         assert_eq!(s.config.name, "b");
+        q.push_config(config("b"));
+        q.end_active(&RunEnd::Stopped, vec![]);
+        let again = q.start_next(dir("2")).unwrap();
+        assert_eq!(again.dir, Path::new("results/b-2-2"), "a folder of its own in the same second");
         assert_eq!(status_text(&q.entries[0], None), "finished 90.00%");
     }
 
