@@ -60,19 +60,19 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     // Each tab is padded by a space on either side; a divider between tabs.
     let tabs_w = titles.iter().map(|t| t.chars().count() + 3).sum::<usize>() as u16;
     let badge = app.live.as_ref().map(|l| {
-        let mut spans = vec![
-            Span::styled("run ", theme::muted()),
-            Span::styled(l.status.label(), views::live::status_style(l.status)),
-            Span::styled(format!(" {} ", l.progress_label()), theme::muted()),
-        ];
+        let status = Span::styled(l.status.label(), views::live::status_style(l.status));
+        let progress = Span::styled(format!(" {} ", l.progress_label()), theme::muted());
+        let queued = Span::styled(format!("+{} queued ", app.queue.pending()), theme::muted());
+        let run = Span::styled("run ", theme::muted());
+        let mut candidates = vec![];
         if app.queue.pending() > 0 {
-            spans.insert(3, Span::styled(format!("+{} queued ", app.queue.pending()), theme::muted()));
+            candidates.push(Line::from(vec![run.clone(), status.clone(), progress.clone(), queued]));
         }
-        // Narrow terminals: the tabs first, the badge without its "run " label.
-        if tabs_w + Line::from(spans.clone()).width() as u16 > area.width {
-            spans.remove(0);
-        }
-        Line::from(spans)
+        candidates.push(Line::from(vec![run, status.clone(), progress.clone()]));
+        // Narrow terminals: every tab first, the badge without its "run " label.
+        let compact = Line::from(vec![status, progress]);
+        let room = area.width.saturating_sub(tabs_w) as usize;
+        candidates.into_iter().find(|c| c.width() <= room).unwrap_or(compact)
     });
     let badge_w = badge.as_ref().map(|b| b.width() as u16).unwrap_or(0);
     let [tabs_area, badge_area] = Layout::horizontal([Constraint::Min(0), Constraint::Length(badge_w)]).areas(area);

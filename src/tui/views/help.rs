@@ -25,7 +25,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("↑↓  j k", "select a config"),
             ("Enter  e", "edit protection settings"),
-            ("s", "start it (queue it if a run is active)"),
+            ("s", "start; queue if one runs"),
             ("r", "rescan configs folder"),
         ],
     ),

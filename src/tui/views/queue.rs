@@ -18,9 +18,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [left, right] = Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(area);
     draw_sweep_files(frame, left, app);
     let grid = app.shown_sweep().and_then(|i| Some((i, app.queue.sweeps.get(i)?)));
-    let grid_h = grid.map_or(0, |(_, s)| (s.rows.len() as u16 + 4).min(area.height / 2));
+    // The grid: a row per cell, the legend (two lines when narrow), borders.
+    let legend_lines = if right.width < 70 { 2 } else { 1 };
+    let grid_h = grid.map_or(0, |(_, s)| (s.rows.len() as u16 + legend_lines + 2).min(area.height / 2));
     let [entries, detail, grid_area] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(4), Constraint::Length(grid_h)]).areas(right);
+        Layout::vertical([Constraint::Min(4), Constraint::Length(5), Constraint::Length(grid_h)]).areas(right);
     draw_entries(frame, entries, app);
     draw_detail(frame, detail, app);
     if let Some((i, sweep)) = grid {
@@ -73,24 +75,30 @@ fn draw_entries(frame: &mut Frame, area: Rect, app: &App) {
     let q = &app.queue;
     let running = usize::from(q.active().is_some());
     let ended = q.entries.len() - q.pending() - running;
-    let title = format!("Queue: {running} running, {} pending, {ended} ended · one run at a time", q.pending());
+    let mut title = format!("Queue: {running} running, {} pending, {ended} ended", q.pending());
+    if area.width >= 70 {
+        title.push_str(" · one run at a time");
+    }
     let focused = !app.queue_on_sweeps();
     let b = block(focus_title(&title, focused));
     if q.entries.is_empty() {
         let text = vec![
             Line::from(""),
-            Line::styled(" Nothing queued. Press s on a config in Experiments (1): it starts at once,", theme::muted()),
-            Line::styled(" or waits here while another run is active. Enter on a sweep file (left)", theme::muted()),
-            Line::styled(" queues every run of it not finished yet.", theme::muted()),
+            Line::styled(
+                "Nothing queued. Press s on a config in Experiments (1): it starts at once, or waits here while \
+                 another run is active. Enter on a sweep file (left) queues every run of it not finished yet.",
+                theme::muted(),
+            ),
         ];
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(b), area);
         return;
     }
     let wide = area.width >= 90;
+    // Inside the borders and the highlight symbol: "#", the name, the sweep, the status, 1-wide gaps.
     let inner = area.width.saturating_sub(4) as usize;
-    let name_w = q.entries.iter().map(|e| e.name().chars().count()).max().unwrap_or(4).clamp(8, inner / 2);
+    let name_w = q.entries.iter().map(|e| e.name().chars().count()).max().unwrap_or(4).clamp(8, inner * 2 / 5);
     let sweep_w = if wide { 16 } else { 0 };
-    let status_w = inner.saturating_sub(3 + name_w + sweep_w + 3);
+    let status_w = inner.saturating_sub(2 + 1 + name_w + 1 + if wide { sweep_w + 1 } else { 0 });
     let rows = q.entries.iter().enumerate().map(|(i, e)| {
         let status = status_text(e, app.live.as_ref());
         let mut cells = vec![
@@ -141,8 +149,9 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         Some(d) => d.display().to_string(),
         None => format!("{}/{}-TIMESTAMP (when it starts)", e.config.output.dir.display(), e.name()),
     };
+    let folder_w = area.width.saturating_sub(2 + 7) as usize;
     let lines = vec![
-        Line::from(vec![Span::styled("folder ", theme::muted()), Span::raw(folder)]),
+        Line::from(vec![Span::styled("folder ", theme::muted()), Span::raw(fit_left(&folder, folder_w))]),
         Line::styled(status_text(e, app.live.as_ref()), state_style(&e.state)),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(e.name())), area);
@@ -176,7 +185,11 @@ fn draw_grid(frame: &mut Frame, area: Rect, sweep: &QueuedSweep, cells: &[Cell])
     }
     let count = |c: Cell| cells.iter().filter(|x| **x == c).count();
     let done = count(Cell::Finished) + count(Cell::FinishedBefore);
-    let title = format!("Sweep {}: {done} of {} runs finished → {}", sweep.name, cells.len(), sweep.root.display());
+    let mut title = format!("Sweep {}: {done} of {} runs finished", sweep.name, cells.len());
+    let root = format!(" → {}", sweep.root.display());
+    if title.chars().count() + root.chars().count() + 4 <= area.width as usize {
+        title.push_str(&root);
+    }
     let label_w = sweep.rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(4).min(area.width as usize / 2);
     let mut lines: Vec<Line> = sweep
         .rows
