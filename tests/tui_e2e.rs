@@ -377,15 +377,16 @@ fn tui_queues_two_configs_and_both_finish() {
     let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 100, 30);
     let minute = Duration::from_secs(60);
 
-    tmux.wait_for("the config list", minute, |s| s.contains("first.toml") && s.contains("second") && s.contains("valid"));
+    tmux.wait_for("the config list", minute, |s| {
+        s.contains("first.toml") && s.contains("second") && s.contains("valid")
+    });
     tmux.keys(&["s"]);
     tmux.wait_for("the first run training", minute, |s| s.contains("first [running]"));
     tmux.keys(&["1", "j", "s"]);
     tmux.wait_for("the second run queued", minute, |s| s.contains("queued second: it starts after the active run"));
     tmux.keys(&["6"]);
-    let row = |s: &str, name: &str, status: &str| {
-        s.lines().any(|l| l.contains(&format!(" {name} ")) && l.contains(status))
-    };
+    let row =
+        |s: &str, name: &str, status: &str| s.lines().any(|l| l.contains(&format!(" {name} ")) && l.contains(status));
     tmux.wait_for("the queue view", minute, |s| row(s, "first", "running") && row(s, "second", "pending"));
     let both = |s: &str| row(s, "first", "finished ") && row(s, "second", "finished ");
     let screen = tmux.wait_for("both runs to finish, one after the other", Duration::from_secs(180), both);

@@ -762,7 +762,8 @@ impl App {
         self.queue.push_config(config);
         if self.run_active() {
             let ahead = self.queue.pending() - 1;
-            let after = if ahead == 0 { "the active run".to_string() } else { format!("the active run and {ahead} more") };
+            let after =
+                if ahead == 0 { "the active run".to_string() } else { format!("the active run and {ahead} more") };
             self.info(format!("queued {name}: it starts after {after} (6: Queue)"));
             return None;
         }

@@ -214,7 +214,10 @@ impl Queue {
 
     /// Whether no run of queued sweep `index` waits or runs any more.
     pub fn sweep_ended(&self, index: usize) -> bool {
-        !self.entries.iter().any(|e| e.sweep == Some(index) && matches!(e.state, EntryState::Pending | EntryState::Running))
+        !self
+            .entries
+            .iter()
+            .any(|e| e.sweep == Some(index) && matches!(e.state, EntryState::Pending | EntryState::Running))
     }
 
     /// Take entry `at` out of the queue when it is still pending. Err says why not.

@@ -44,19 +44,20 @@ fn draw_sweep_files(frame: &mut Frame, area: Rect, app: &App) {
     let b = block(focus_title("Sweep files", focused));
     if pane.sweep_files.is_empty() {
         let text = format!("No sweep files in {}.", app.configs_dir.join("sweeps").display());
-        frame.render_widget(Paragraph::new(Line::styled(text, theme::muted())).wrap(Wrap { trim: false }).block(b), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, theme::muted())).wrap(Wrap { trim: false }).block(b),
+            area,
+        );
         return;
     }
     let inner_w = area.width.saturating_sub(4) as usize;
-    let items: Vec<ListItem> = pane
-        .sweep_files
-        .iter()
-        .map(|f| ListItem::new(fit_left(f.trim_start_matches("sweeps/"), inner_w)))
-        .collect();
-    let list = List::new(items)
-        .block(b)
-        .highlight_symbol("▶ ")
-        .highlight_style(if focused { theme::selected() } else { Style::new() });
+    let items: Vec<ListItem> =
+        pane.sweep_files.iter().map(|f| ListItem::new(fit_left(f.trim_start_matches("sweeps/"), inner_w))).collect();
+    let list = List::new(items).block(b).highlight_symbol("▶ ").highlight_style(if focused {
+        theme::selected()
+    } else {
+        Style::new()
+    });
     let mut state = ListState::default().with_selected(Some(pane.sweep_selected));
     frame.render_stateful_widget(list, area, &mut state);
 }
@@ -101,10 +102,7 @@ fn draw_entries(frame: &mut Frame, area: Rect, app: &App) {
     let status_w = inner.saturating_sub(2 + 1 + name_w + 1 + if wide { sweep_w + 1 } else { 0 });
     let rows = q.entries.iter().enumerate().map(|(i, e)| {
         let status = status_text(e, app.live.as_ref());
-        let mut cells = vec![
-            TableCell::from(format!("{:>2}", i + 1)),
-            TableCell::from(fit_left(e.name(), name_w)),
-        ];
+        let mut cells = vec![TableCell::from(format!("{:>2}", i + 1)), TableCell::from(fit_left(e.name(), name_w))];
         if wide {
             let sweep = e.sweep.and_then(|s| q.sweeps.get(s)).map_or("-".to_string(), |s| s.name.clone());
             cells.push(TableCell::from(fit_left(&sweep, sweep_w)));
