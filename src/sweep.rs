@@ -264,7 +264,7 @@ pub enum SweepAction {
 }
 
 /// The sweep folder: `--out`, or OUTPUT_DIR/sweep-NAME.
-fn sweep_root(sweep: &Sweep, out: Option<&Path>) -> PathBuf {
+pub fn sweep_root(sweep: &Sweep, out: Option<&Path>) -> PathBuf {
     match out {
         Some(p) => p.to_path_buf(),
         None => sweep.base.output.dir.join(format!("sweep-{}", sweep.name)),
@@ -274,7 +274,7 @@ fn sweep_root(sweep: &Sweep, out: Option<&Path>) -> PathBuf {
 /// Create the sweep folder (or reuse it) with the sweep file's copy, the expanded list and the table
 /// of what finished so far (sweep.json names the sweep from the start, so every later reader of the
 /// folder, local or after a Slurm job, names it the same).
-fn write_folder(sweep: &Sweep, root: &Path) -> anyhow::Result<()> {
+pub fn write_folder(sweep: &Sweep, root: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(root.join("runs"))
         .map_err(|e| InputError::new(format!("{}: cannot create sweep folder: {e}", root.display())))?;
     crate::atomic::write(&root.join("sweep.toml"), sweep.text.as_bytes())?;
@@ -421,11 +421,8 @@ impl RunReport {
 /// when that holds a finished, identical one.
 pub fn run_one(config: &Config, dir: &Path, baseline_from: Option<&Path>, control: &Arc<Control>) -> RunReport {
     let start = Instant::now();
-    if dir.exists() {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
-            let result = Err(format!("cannot clear {}: {e}", dir.display()));
-            return RunReport { result, startup: None, total: start.elapsed() };
-        }
+    if let Err(e) = clear_run_folder(dir) {
+        return RunReport { result: Err(e), startup: None, total: start.elapsed() };
     }
     // Events are not shown per run (the sweep has one progress bar); the receiver drains them, noting
     // when the first arm starts training.
@@ -452,6 +449,14 @@ pub fn run_one(config: &Config, dir: &Path, baseline_from: Option<&Path>, contro
     RunReport { result, startup, total: start.elapsed() }
 }
 
+/// Remove an unfinished run's folder from before, so the run starts afresh in it.
+pub fn clear_run_folder(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
 /// sweep.json and sweep.csv.
 pub fn write_table(root: &Path, table: &SweepTable) -> anyhow::Result<()> {
     crate::atomic::write_json(&root.join("sweep.json"), table)?;
@@ -470,9 +475,7 @@ pub fn summarize(root: &Path) -> anyhow::Result<String> {
 
 /// `ppdl sweep collect DIR`: sweep.csv / sweep.json from the runs finished so far.
 pub fn collect(root: &Path) -> anyhow::Result<()> {
-    let runs = load_runs(root)?;
-    let table = aggregate(&crate::results::sweep::sweep_name(root), root, &runs)?;
-    write_table(root, &table)?;
+    let (table, runs) = collect_table(root)?;
     print!("{}", table.markdown());
     println!(
         "collected {} finished of {} runs into {} (sweep.csv, sweep.json)",
@@ -481,6 +484,15 @@ pub fn collect(root: &Path) -> anyhow::Result<()> {
         root.display()
     );
     Ok(())
+}
+
+/// sweep.csv / sweep.json of a sweep folder rewritten from the runs finished so far; the table and
+/// the sweep's runs.
+pub fn collect_table(root: &Path) -> anyhow::Result<(SweepTable, Vec<SweepRun>)> {
+    let runs = load_runs(root)?;
+    let table = aggregate(&crate::results::sweep::sweep_name(root), root, &runs)?;
+    write_table(root, &table)?;
+    Ok((table, runs))
 }
 
 /// Whether `dir` is a sweep folder (it has runs.json).

@@ -45,10 +45,12 @@ fn start_pause_and_stop_gracefully() {
     press(&mut app, KeyCode::Char('p'));
     assert!(!req.control.is_paused());
 
-    // A second start while one is active is refused.
+    // A second start while one is active is queued behind it.
     press(&mut app, KeyCode::Char('1'));
     assert!(press(&mut app, KeyCode::Char('s')).is_none());
-    assert!(app.message.as_ref().unwrap().error);
+    let message = app.message.clone().unwrap();
+    assert!(!message.error && message.text.starts_with("queued quickstart"), "{}", message.text);
+    assert_eq!(app.queue.pending(), 1);
 
     // q asks; c cancels; q then s stops gracefully and quits once the folder is written.
     assert!(press(&mut app, KeyCode::Char('q')).is_none());
@@ -59,8 +61,10 @@ fn start_pause_and_stop_gracefully() {
     assert!(press(&mut app, KeyCode::Char('s')).is_none());
     assert!(req.control.stop_requested());
     assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopping);
+    // Quitting: the queued run is not started.
     assert!(matches!(app.update(AppEvent::RunDone(RunEnd::Stopped)), Some(Command::Quit)));
     assert_eq!(app.live.as_ref().unwrap().status, RunStatus::Stopped);
+    assert_eq!(app.queue.pending(), 1);
 }
 
 #[test]
@@ -1042,4 +1046,129 @@ fn a_sweeps_row_marks_its_runs_and_opens_its_tradeoff() {
     let m = app.message.clone().expect("a message");
     assert!(m.error && m.text.contains("no attack results"), "{m:?}");
     assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn queued_runs_start_one_after_another_and_a_failure_does_not_stop_them() {
+    let mut app = app();
+    let Some(Command::StartRun(first)) = press(&mut app, KeyCode::Char('s')) else { panic!("s starts at once") };
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Down);
+    assert!(press(&mut app, KeyCode::Char('s')).is_none(), "a run is active: fashion-cnn waits");
+    assert!(press(&mut app, KeyCode::Char('s')).is_none(), "the same config queued twice waits twice");
+    press(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.view, View::Queue);
+    let names: Vec<&str> = app.queue.entries.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["quickstart", "fashion-cnn", "fashion-cnn"]);
+
+    // The first fails: the next starts, the live view follows it, the queue view stays.
+    let failed = RunEnd::Failed("dataset folder data/cifar10 not found".into());
+    let Some(Command::StartRun(second)) = app.update(AppEvent::RunDone(failed)) else {
+        panic!("a failed run never stops the queue")
+    };
+    assert_eq!(second.config.name, "fashion-cnn");
+    assert_ne!(second.dir, first.dir);
+    assert_eq!(app.view, View::Queue);
+    assert_eq!(app.live.as_ref().unwrap().dir, second.dir);
+    assert!(app.run_active());
+    let status = |app: &App, i: usize| ppdl::tui::queue::status_text(&app.queue.entries[i], app.live.as_ref());
+    assert_eq!(status(&app, 0), "failed: dataset folder data/cifar10 not found");
+    assert!(status(&app, 1).starts_with("running"), "{}", status(&app, 1));
+    assert_eq!(status(&app, 2), "pending");
+
+    // Stopped from the live view: the third starts in a folder of its own.
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('x'));
+    let Some(Command::StartRun(third)) = app.update(AppEvent::RunDone(RunEnd::Stopped)) else {
+        panic!("a stopped run starts the next")
+    };
+    assert_ne!(third.dir, second.dir);
+    assert_eq!(app.view, View::Live, "the live view shows the next run");
+    assert_eq!(app.live.as_ref().unwrap().dir, third.dir);
+    assert_eq!(status(&app, 1), "stopped");
+    assert!(app.update(AppEvent::RunDone(RunEnd::Finished)).is_none(), "nothing left to start");
+    assert_eq!(status(&app, 2), "finished");
+}
+
+#[test]
+fn queue_view_removes_and_reorders_pending_runs() {
+    let mut app = app();
+    assert!(matches!(press(&mut app, KeyCode::Char('s')), Some(Command::StartRun(_))));
+    press(&mut app, KeyCode::Char('1'));
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::Char('s'));
+        press(&mut app, KeyCode::Char('1'));
+    }
+    let names = |app: &App| app.queue.entries.iter().map(|e| e.name().to_string()).collect::<Vec<_>>();
+    // The broken config is not queued (its error is shown instead).
+    assert_eq!(names(&app), ["quickstart", "fashion-cnn", "compare-quickstart"]);
+    press(&mut app, KeyCode::Char('6'));
+    press(&mut app, KeyCode::Char('d'));
+    assert!(app.message.as_ref().unwrap().error, "the running run is not removed");
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('['));
+    assert_eq!(names(&app), ["quickstart", "compare-quickstart", "fashion-cnn"]);
+    assert_eq!(app.queue_pane.selected, 1, "the selection moves with the run");
+    press(&mut app, KeyCode::Char('['));
+    assert!(app.message.as_ref().unwrap().text.contains("first pending"));
+    press(&mut app, KeyCode::Char('d'));
+    assert_eq!(names(&app), ["quickstart", "fashion-cnn"]);
+    let Some(Command::StartRun(next)) = app.update(AppEvent::RunDone(RunEnd::Finished)) else { panic!() };
+    assert_eq!(next.config.name, "fashion-cnn");
+}
+
+/// A configs folder with a tiny base config (results under `dir/results`) and a sweep of two noise
+/// levels over it.
+fn sweep_fixture(dir: &Path) -> std::path::PathBuf {
+    let configs = dir.join("configs");
+    std::fs::create_dir_all(configs.join("sweeps")).unwrap();
+    let base = format!(
+        "name = \"tiny\"\nseed = 1\n[data]\ndataset = \"embedded\"\ntrain_limit = 64\ntest_limit = 32\n\
+         [train]\nepochs = 1\n[privacy]\ntransforms = [{{ kind = \"noise\", sigma = 0.1 }}]\n\
+         [output]\ndir = {:?}\nfigures = true\n[attacks]\nenabled = []\n",
+        dir.join("results")
+    );
+    std::fs::write(configs.join("tiny.toml"), base).unwrap();
+    let sweep = "base = \"../tiny.toml\"\n[[axes]]\npath = \"privacy.transforms.0.sigma\"\nvalues = [0.05, 0.2]\n";
+    std::fs::write(configs.join("sweeps/noise.toml"), sweep).unwrap();
+    configs
+}
+
+#[test]
+fn a_sweep_file_queues_its_unfinished_runs_into_its_sweep_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = sweep_fixture(tmp.path());
+    let root = tmp.path().join("results/sweep-noise");
+    // The first run finished before (as `ppdl sweep` would have left it): it is not run again.
+    let sweep = ppdl::sweep::load(&configs.join("sweeps/noise.toml")).unwrap();
+    let control = std::sync::Arc::new(ppdl::train::Control::default());
+    let done = ppdl::sweep::run_one(&sweep.configs[0], &root.join(&sweep.runs[0].folder), None, &control);
+    assert!(done.result.is_ok(), "{:?}", done.result);
+
+    let mut app = App::load(configs);
+    app.extra_results_dirs.clear();
+    assert_eq!(app.queue_pane.sweep_files, ["sweeps/noise.toml"]);
+    press(&mut app, KeyCode::Char('6'));
+    let Some(Command::StartRun(req)) = press(&mut app, KeyCode::Enter) else {
+        panic!("Enter on a sweep file starts its first unfinished run: {:?}", app.message)
+    };
+    assert_eq!(req.dir, root.join(&sweep.runs[1].folder));
+    assert!(req.replace, "an unfinished folder from before is replaced");
+    assert_eq!(app.view, View::Queue, "the grid stays in view");
+    assert_eq!(app.queue.entries.len(), 1, "{:?}", app.message);
+    assert!(app.message.as_ref().unwrap().text.contains("queued 1 of 2 runs (1 finished before)"));
+    use ppdl::tui::queue::Cell;
+    assert_eq!(app.queue.cells(0), [Cell::FinishedBefore, Cell::Running]);
+    for file in ["sweep.toml", "runs.json", "sweep.json", "sweep.csv"] {
+        assert!(root.join(file).is_file(), "{file} is written as `ppdl sweep` writes it");
+    }
+    // Its last run ended: the table is rewritten and the sweep's figures are rendered.
+    let end = app.update(AppEvent::RunDone(RunEnd::Failed("killed".into())));
+    assert!(matches!(end, Some(Command::ExportFigures(ref d)) if *d == root), "{end:?}");
+    assert_eq!(app.queue.cells(0), [Cell::FinishedBefore, Cell::Failed]);
+    // Queued again: the failed run is retried, the finished one still skipped.
+    assert!(matches!(press(&mut app, KeyCode::Enter), Some(Command::StartRun(_))));
+    assert_eq!(app.queue.entries.len(), 2);
 }

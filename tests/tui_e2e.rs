@@ -363,3 +363,44 @@ fn tui_opens_a_sweeps_tradeoff_and_exports_the_figure() {
     tmux.keys(&["q"]);
     tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
 }
+
+#[test]
+fn tui_queues_two_configs_and_both_finish() {
+    if !tmux_available() {
+        println!("SKIPPED tui_queues_two_configs_and_both_finish: tmux is not installed (apt-get install -y tmux)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // The first runs long enough for the second to be queued behind it.
+    write_config(tmp.path(), "first", 6000, 200, 4);
+    let configs = write_config(tmp.path(), "second", 300, 100, 1);
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 100, 30);
+    let minute = Duration::from_secs(60);
+
+    tmux.wait_for("the config list", minute, |s| {
+        s.contains("first.toml") && s.contains("second") && s.contains("valid")
+    });
+    tmux.keys(&["s"]);
+    tmux.wait_for("the first run training", minute, |s| s.contains("first [running]"));
+    tmux.keys(&["1", "j", "s"]);
+    tmux.wait_for("the second run queued", minute, |s| s.contains("queued second: it starts after the active run"));
+    tmux.keys(&["6"]);
+    let row =
+        |s: &str, name: &str, status: &str| s.lines().any(|l| l.contains(&format!(" {name} ")) && l.contains(status));
+    tmux.wait_for("the queue view", minute, |s| row(s, "first", "running") && row(s, "second", "pending"));
+    let both = |s: &str| row(s, "first", "finished ") && row(s, "second", "finished ");
+    let screen = tmux.wait_for("both runs to finish, one after the other", Duration::from_secs(180), both);
+    assert!(screen.contains("0 running, 0 pending, 2 ended"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+
+    let mut runs: Vec<PathBuf> =
+        std::fs::read_dir(tmp.path().join("results")).unwrap().map(|e| e.unwrap().path()).collect();
+    runs.sort();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for (run, name) in runs.iter().zip(["first-", "second-"]) {
+        assert!(run.file_name().unwrap().to_string_lossy().starts_with(name), "{}", run.display());
+        let summary = ppdl::results::RunFolder::open(run).unwrap().load_summary().unwrap();
+        assert!(summary.arms.iter().all(|a| a.status.name() == "finished"), "{}", run.display());
+    }
+}

@@ -488,3 +488,74 @@ fn overhead_split_arm_120x40() {
     assert_eq!(app.overhead_arm().as_deref(), Some("split-1"));
     insta::assert_snapshot!(render(&app, 120, 40).backend());
 }
+
+/// The queue after a finished and a failed run, with the quickstart running (as the live view shows
+/// it), a noise sweep of 3 cells x 3 seeds (2 runs finished before it was queued) and a config waiting.
+fn queue_app() -> ppdl::tui::App {
+    use ppdl::results::sweep::SweepRun;
+    use ppdl::tui::live::RunEnd;
+    use std::path::PathBuf;
+    let mut app = live_app();
+    let q = &mut app.queue;
+    q.push_config(config(FASHION_CNN));
+    q.start_next(|_| PathBuf::from("results/fashion-cnn-20261130-101500")).unwrap();
+    q.end_active(&RunEnd::Finished, vec![("baseline".into(), 0.8912), ("private".into(), 0.8790)]);
+    let mut cifar = config(FASHION_CNN);
+    cifar.name = "cifar-cnn".into();
+    q.push_config(cifar);
+    q.start_next(|_| PathBuf::from("results/cifar-cnn-20261130-102210")).unwrap();
+    let why = "dataset folder data/cifar10 not found (dataset \"cifar10\"): download it with `ppdl data cifar10`";
+    q.end_active(&RunEnd::Failed(why.into()), vec![]);
+    q.push_config(config(QUICKSTART));
+    q.start_next(|_| PathBuf::from("results/quickstart-run")).unwrap();
+    let mut runs = Vec::new();
+    for (cell, sigma) in ["0.05", "0.1", "0.2"].into_iter().enumerate() {
+        for repeat in 0..3 {
+            let name = format!("quickstart-sigma{sigma}-seed{}", 42 + repeat);
+            runs.push(SweepRun {
+                name: name.clone(),
+                cell,
+                repeat,
+                seed: 42 + repeat as u64,
+                axes: vec![("privacy.transforms.0.sigma".into(), sigma.into())],
+                overrides: vec![],
+                folder: PathBuf::from("runs").join(&name),
+                baseline_from: None,
+            });
+        }
+    }
+    let configs: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            let mut c = config(QUICKSTART);
+            c.name = r.name.clone();
+            c
+        })
+        .collect();
+    let finished_before = |r: &SweepRun| r.cell == 0 && r.repeat < 2;
+    let root = std::path::Path::new("results/sweep-quickstart-noise");
+    assert_eq!(q.push_sweep("quickstart-noise", root, &runs, &configs, true, finished_before), (7, 2));
+    q.push_config(config(COMPARE4));
+    app.view = View::Queue;
+    app.queue_pane.selected = 3;
+    app.queue_pane.sweep_files = vec!["sweeps/quickstart-noise.toml".into(), "sweeps/scheme-mnist-mlp.toml".into()];
+    app
+}
+
+#[test]
+fn queue_80x24() {
+    insta::assert_snapshot!(render(&queue_app(), 80, 24).backend());
+}
+
+#[test]
+fn queue_120x40() {
+    insta::assert_snapshot!(render(&queue_app(), 120, 40).backend());
+}
+
+#[test]
+fn queue_empty_80x24() {
+    let mut app = app();
+    app.queue_pane.sweep_files = vec!["sweeps/quickstart-noise.toml".into(), "sweeps/scheme-mnist-mlp.toml".into()];
+    key(&mut app, KeyCode::Char('6'));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}

@@ -279,6 +279,16 @@ pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathB
 ///
 /// Returns a one-line message for the footer.
 pub fn export_figures(run: &Path) -> anyhow::Result<String> {
+    if crate::sweep::is_sweep_folder(run) {
+        let r = crate::plot::render_sweep(run, &Default::default())?;
+        return Ok(format!(
+            "{} sweep figures (PNG + SVG) from {} of {} runs in {}",
+            r.figures.len(),
+            r.finished,
+            r.runs,
+            run.join("figures").display()
+        ));
+    }
     let rendered = crate::plot::render_run(run)?;
     let skipped =
         if rendered.skipped.is_empty() { String::new() } else { format!("; skipped: {}", rendered.skipped.join("; ")) };
@@ -288,6 +298,41 @@ pub fn export_figures(run: &Path) -> anyhow::Result<String> {
         run.join("figures").display(),
         rendered.report.display()
     ))
+}
+
+/// The sweep files (`*.toml`) in `configs_dir/sweeps`, as paths relative to `configs_dir`, sorted.
+pub fn scan_sweep_files(configs_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(configs_dir.join("sweeps")) else { return vec![] };
+    let mut files: Vec<String> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+        .filter_map(|p| p.file_name().map(|n| format!("sweeps/{}", n.to_string_lossy())))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A sweep file made ready to queue, exactly as `ppdl sweep FILE` starts: every run's config checked,
+/// the sweep folder (output.dir/sweep-NAME) written or reused, and which runs it already finished.
+pub struct OpenedSweep {
+    pub sweep: crate::sweep::Sweep,
+    pub root: PathBuf,
+}
+
+impl OpenedSweep {
+    pub fn open(file: &Path) -> anyhow::Result<OpenedSweep> {
+        let sweep = crate::sweep::load(file)?;
+        let root = crate::sweep::sweep_root(&sweep, None);
+        // Runs a Slurm job of this folder still holds would be run twice at once.
+        crate::sweep::slurm::refuse_if_queued(&root)?;
+        crate::sweep::write_folder(&sweep, &root)?;
+        Ok(OpenedSweep { sweep, root })
+    }
+
+    pub fn is_finished(&self, run: &crate::results::sweep::SweepRun) -> bool {
+        crate::sweep::is_finished(&self.root, run)
+    }
 }
 
 #[cfg(test)]

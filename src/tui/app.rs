@@ -16,6 +16,7 @@ use super::arms::Arms;
 use super::event::{AppEvent, Command, RunRequest};
 use super::form::{Form, FormAction};
 use super::live::{LiveRun, RunEnd, RunStatus};
+use super::queue::{self, Queue, QueuePane};
 use super::runs_table::{self, Column, TableRow, TableView};
 use super::tradeoff::Tradeoff;
 use crate::results::notes::RunNotes;
@@ -28,10 +29,11 @@ pub enum View {
     Attacks,
     Overhead,
     Runs,
+    Queue,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [View::Experiments, View::Live, View::Attacks, View::Overhead, View::Runs];
+    pub const ALL: [View; 6] = [View::Experiments, View::Live, View::Attacks, View::Overhead, View::Runs, View::Queue];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -40,6 +42,7 @@ impl View {
             View::Attacks => "Attacks",
             View::Overhead => "Overhead",
             View::Runs => "Runs",
+            View::Queue => "Queue",
         }
     }
 
@@ -124,6 +127,9 @@ pub struct App {
     pub overhead: Overhead,
     /// Folders scanned for runs besides the configs' `output.dir`s.
     pub extra_results_dirs: Vec<PathBuf>,
+    /// Runs waiting, running and ended this session (one active at a time).
+    pub queue: Queue,
+    pub queue_pane: QueuePane,
 }
 
 /// The config selected when the workbench opens: the embedded-data quickstart.
@@ -155,6 +161,8 @@ impl App {
             attack_selected: 0,
             overhead: Overhead::default(),
             extra_results_dirs: vec![PathBuf::from("results")],
+            queue: Queue::default(),
+            queue_pane: QueuePane::default(),
         }
     }
 
@@ -173,6 +181,9 @@ impl App {
     pub fn reload_configs(&mut self) {
         self.configs = actions::scan_configs(&self.configs_dir);
         self.config_selected = self.config_selected.min(self.configs.len().saturating_sub(1));
+        self.queue_pane.sweep_files = actions::scan_sweep_files(&self.configs_dir);
+        let n = self.queue_pane.sweep_files.len();
+        self.queue_pane.sweep_selected = self.queue_pane.sweep_selected.min(n.saturating_sub(1));
     }
 
     /// Where runs live: `results/` and every config's `output.dir`.
@@ -290,7 +301,8 @@ impl App {
             return None;
         };
         let was_stopping = live.status == RunStatus::Stopping;
-        live.finish(end);
+        let accuracy = queue::live_accuracy(live);
+        live.finish(end.clone());
         let (dir, name, attacks_enabled) = (live.dir.clone(), live.name.clone(), live.attacks_enabled);
         if was_stopping {
             // "stopping after the current step" is over: say how the run ended (finish logged it).
@@ -305,11 +317,99 @@ impl App {
                 self.attacks.status = Availability::NotEnabled;
             }
         }
+        let mut commands = self.queue_run_ended(&end, accuracy);
         self.reload_runs();
         if self.quit_after_stop {
+            // Quitting: the runs still queued are not started (a sweep folder stays resumable).
             return Some(Command::Quit);
         }
+        if let Some(next) = self.start_next(false) {
+            let left = self.queue.pending();
+            let status = self.live.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+            self.info(format!("{name} {}; started {status} ({left} more queued)", end_word(&end)));
+            commands.push(next);
+        }
+        match commands.len() {
+            0 => None,
+            1 => commands.pop(),
+            _ => Some(Command::Batch(commands)),
+        }
+    }
+
+    /// The queue's active run ended: record how; a sweep's table is rewritten from its finished runs,
+    /// and once its last run ended its figures are rendered (as at the end of `ppdl sweep`).
+    fn queue_run_ended(&mut self, end: &RunEnd, accuracy: Vec<(String, f64)>) -> Vec<Command> {
+        let Some(index) = self.queue.end_active(end, accuracy).and_then(|e| e.sweep) else { return vec![] };
+        let sweep = self.queue.sweeps[index].clone();
+        if let Err(e) = crate::sweep::collect_table(&sweep.root) {
+            self.error(format!("sweep {}: {e:#}", sweep.name));
+        }
+        if self.queue.sweep_ended(index) && sweep.figures {
+            return vec![Command::ExportFigures(sweep.root)];
+        }
+        vec![]
+    }
+
+    fn queue_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let on_sweeps = self.queue_on_sweeps();
+        let pane = &mut self.queue_pane;
+        let (n_entries, n_files) = (self.queue.entries.len(), pane.sweep_files.len());
+        let step = |at: &mut usize, n: usize, down: bool| {
+            *at = if down { (*at + 1).min(n.saturating_sub(1)) } else { at.saturating_sub(1) }
+        };
+        match key.code {
+            KeyCode::Left | KeyCode::Char('h') => pane.focus_sweeps = true,
+            KeyCode::Right | KeyCode::Char('l') => pane.focus_sweeps = false,
+            KeyCode::Up | KeyCode::Char('k') if on_sweeps => step(&mut pane.sweep_selected, n_files, false),
+            KeyCode::Down | KeyCode::Char('j') if on_sweeps => step(&mut pane.sweep_selected, n_files, true),
+            KeyCode::Up | KeyCode::Char('k') => step(&mut pane.selected, n_entries, false),
+            KeyCode::Down | KeyCode::Char('j') => step(&mut pane.selected, n_entries, true),
+            KeyCode::Enter if on_sweeps => {
+                // The sweep list keeps the focus (with the queue no longer empty).
+                pane.focus_sweeps = true;
+                let file = pane.sweep_files.get(pane.sweep_selected).map(|f| self.configs_dir.join(f));
+                return file.and_then(|f| self.queue_sweep(&f));
+            }
+            KeyCode::Char('d') | KeyCode::Delete if !on_sweeps => match self.queue.remove(pane.selected) {
+                Ok(e) => {
+                    pane.selected = pane.selected.min(self.queue.entries.len().saturating_sub(1));
+                    self.info(format!("removed {} from the queue", e.name()));
+                }
+                Err(why) => self.error(why),
+            },
+            KeyCode::Char('D') => {
+                let n = self.queue.remove_pending();
+                pane.selected = pane.selected.min(self.queue.entries.len().saturating_sub(1));
+                self.info(format!("removed {n} pending {}", if n == 1 { "run" } else { "runs" }));
+            }
+            KeyCode::Char(c @ ('[' | ']')) if !on_sweeps => {
+                match self.queue.move_pending(pane.selected, if c == '[' { -1 } else { 1 }) {
+                    Ok(at) => pane.selected = at,
+                    Err(why) => self.error(why),
+                }
+            }
+            KeyCode::Char('r') => {
+                self.reload_configs();
+                let n = self.queue_pane.sweep_files.len();
+                self.info(format!("{n} sweep files in {}", self.configs_dir.join("sweeps").display()));
+            }
+            _ => {}
+        }
         None
+    }
+
+    /// The Queue view's keys go to the sweep files list (else to the queue); with an empty queue, always.
+    pub fn queue_on_sweeps(&self) -> bool {
+        self.queue_pane.focus_sweeps || self.queue.entries.is_empty()
+    }
+
+    /// The queued sweep the progress grid shows: the selected entry's, else the active one's, else the
+    /// last queued.
+    pub fn shown_sweep(&self) -> Option<usize> {
+        let selected = self.queue.entries.get(self.queue_pane.selected).and_then(|e| e.sweep);
+        selected
+            .or_else(|| self.queue.active().and_then(|e| e.sweep))
+            .or_else(|| self.queue.sweeps.len().checked_sub(1))
     }
 
     /// Point the attacks and overhead views at a run folder.
@@ -379,7 +479,7 @@ impl App {
                 self.view = self.view.step(-1);
                 None
             }
-            KeyCode::Char(c @ '1'..='5') => {
+            KeyCode::Char(c @ '1'..='6') => {
                 self.view = View::ALL[(c as u8 - b'1') as usize];
                 None
             }
@@ -585,6 +685,7 @@ impl App {
                 None
             }
             View::Runs => self.runs_key(key),
+            View::Queue => self.queue_key(key),
         }
     }
 
@@ -654,14 +755,61 @@ impl App {
         }
     }
 
-    /// Start `config` in a new run folder under its `output.dir`.
+    /// Start `config` in a new run folder under its `output.dir` now when no run is active, else
+    /// queue it: it starts when the runs before it ended.
     pub fn start_run(&mut self, config: Config) -> Option<Command> {
+        let name = config.name.clone();
+        self.queue.push_config(config);
         if self.run_active() {
-            self.error("a run is already active: stop it first (Live view: x)");
+            let ahead = self.queue.pending() - 1;
+            let after =
+                if ahead == 0 { "the active run".to_string() } else { format!("the active run and {ahead} more") };
+            self.info(format!("queued {name}: it starts after {after} (6: Queue)"));
             return None;
         }
-        let dir = crate::run::run_dir_for(&config, None);
-        Some(self.begin_run(config, dir))
+        self.start_next(true)
+    }
+
+    /// Start the queue's next run when none is active; `show`: go to the Live view.
+    fn start_next(&mut self, show: bool) -> Option<Command> {
+        if self.run_active() {
+            return None;
+        }
+        let start = self.queue.start_next(|c| crate::run::run_dir_for(c, None))?;
+        let view = self.view;
+        let mut command = self.begin_run(start.config, start.dir);
+        if let Command::StartRun(req) = &mut command {
+            req.baseline_from = start.baseline_from;
+            req.replace = start.replace;
+        }
+        if !show {
+            self.view = view;
+        }
+        Some(command)
+    }
+
+    /// Queue the unfinished runs of a sweep file into its sweep folder (as `ppdl sweep` lays it out).
+    pub fn queue_sweep(&mut self, file: &Path) -> Option<Command> {
+        let opened = match actions::OpenedSweep::open(file) {
+            Ok(o) => o,
+            Err(e) => {
+                self.error(format!("{e:#}"));
+                return None;
+            }
+        };
+        let sw = &opened.sweep;
+        let figures = sw.base.output.figures;
+        let (queued, skipped) =
+            self.queue.push_sweep(&sw.name, &opened.root, &sw.runs, &sw.configs, figures, |r| opened.is_finished(r));
+        let waiting = sw.runs.len() - queued - skipped;
+        let waiting = if waiting > 0 { format!(", {waiting} already queued") } else { String::new() };
+        self.info(format!(
+            "sweep {}: queued {queued} of {} runs ({skipped} finished before{waiting}) into {}",
+            sw.name,
+            sw.runs.len(),
+            opened.root.display()
+        ));
+        self.start_next(false)
     }
 
     /// Show a new live run and ask the loop to start it.
@@ -685,7 +833,7 @@ impl App {
             Attacks::with_status(Availability::Running("waiting for training to finish".into()))
         };
         self.overhead = Overhead::with_status(Availability::Running("waiting for the run to finish".into()));
-        Command::StartRun(Box::new(RunRequest { config, dir, control }))
+        Command::StartRun(Box::new(RunRequest { config, dir, control, baseline_from: None, replace: false }))
     }
 
     fn live_key(&mut self, key: KeyEvent) {
@@ -934,6 +1082,15 @@ impl App {
     fn export(&mut self, dir: PathBuf) -> Command {
         self.info(format!("exporting figures for {} ...", dir.display()));
         Command::ExportFigures(dir)
+    }
+}
+
+/// "finished", "stopped" or "failed", for messages.
+fn end_word(end: &RunEnd) -> &'static str {
+    match end {
+        RunEnd::Finished => "finished",
+        RunEnd::Stopped => "stopped",
+        RunEnd::Failed(_) => "failed",
     }
 }
 

@@ -37,6 +37,8 @@ pub enum AppEvent {
 pub enum Command {
     StartRun(Box<RunRequest>),
     ExportFigures(PathBuf),
+    /// Several of the above, in order (a queued run ends: render its sweep's figures, start the next).
+    Batch(Vec<Command>),
     Quit,
 }
 
@@ -45,6 +47,10 @@ pub struct RunRequest {
     pub config: Config,
     pub dir: PathBuf,
     pub control: Arc<Control>,
+    /// A finished run folder with an identical baseline to copy (a queued sweep's run).
+    pub baseline_from: Option<PathBuf>,
+    /// Replace an unfinished run left in `dir` (a queued sweep's run, resumed).
+    pub replace: bool,
 }
 
 /// Read terminal input on its own thread.
@@ -85,7 +91,10 @@ pub fn spawn_run(req: Box<RunRequest>, tx: Sender<AppEvent>) {
             }
         });
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            crate::run::run_experiment(&req.config, &req.dir, &etx, &req.control)
+            if req.replace {
+                crate::sweep::clear_run_folder(&req.dir).map_err(anyhow::Error::msg)?;
+            }
+            crate::run::run_experiment_reusing(&req.config, &req.dir, req.baseline_from.as_deref(), &etx, &req.control)
         }));
         drop(etx);
         if let Ok(f) = forwarder {

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod event;
 pub mod form;
 pub mod live;
+pub mod queue;
 pub mod runs_table;
 pub mod theme;
 pub mod tradeoff;
@@ -85,13 +86,23 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<AppEvent>, tx: &S
             terminal.autoresize()?;
         }
         dirty |= !matches!(event, AppEvent::Tick);
-        match app.update(event) {
-            Some(Command::Quit) => return Ok(()),
-            Some(Command::StartRun(req)) => event::spawn_run(req, tx.clone()),
-            Some(Command::ExportFigures(dir)) => event::spawn_export(dir, tx.clone()),
-            None => {}
+        if let Some(command) = app.update(event) {
+            if perform(command, tx) {
+                return Ok(());
+            }
         }
     }
+}
+
+/// Do what the app asked; true: quit.
+fn perform(command: Command, tx: &Sender<AppEvent>) -> bool {
+    match command {
+        Command::Quit => return true,
+        Command::StartRun(req) => event::spawn_run(req, tx.clone()),
+        Command::ExportFigures(dir) => event::spawn_export(dir, tx.clone()),
+        Command::Batch(commands) => return commands.into_iter().any(|c| perform(c, tx)),
+    }
+    false
 }
 
 /// Raw mode and the alternate screen while alive; restored on drop (quit, error, unwinding panic).

@@ -34,11 +34,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
             views::overhead::draw(frame, body, &app.overhead, arm.as_deref(), &app.analysis_arms, source)
         }
         View::Runs => views::runs::draw(frame, body, app),
+        View::Queue => views::queue::draw(frame, body, app),
     }
     draw_footer(frame, footer, app);
     match &app.overlay {
         Some(Overlay::Help { scroll }) => views::help::draw(frame, frame.area(), *scroll),
-        Some(Overlay::Quit) => views::dialog::draw_quit(frame, frame.area()),
+        Some(Overlay::Quit) => views::dialog::draw_quit(frame, frame.area(), app.queue.pending()),
         Some(Overlay::SaveAs { input, error }) => views::dialog::draw_save_as(
             frame,
             frame.area(),
@@ -55,16 +56,26 @@ pub fn draw(frame: &mut Frame, app: &App) {
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
+    let titles: Vec<String> = View::ALL.iter().enumerate().map(|(i, v)| format!("{} {}", i + 1, v.title())).collect();
+    // Each tab is padded by a space on either side; a divider between tabs.
+    let tabs_w = titles.iter().map(|t| t.chars().count() + 3).sum::<usize>() as u16;
     let badge = app.live.as_ref().map(|l| {
-        Line::from(vec![
-            Span::styled("run ", theme::muted()),
-            Span::styled(l.status.label(), views::live::status_style(l.status)),
-            Span::styled(format!(" {} ", l.progress_label()), theme::muted()),
-        ])
+        let status = Span::styled(l.status.label(), views::live::status_style(l.status));
+        let progress = Span::styled(format!(" {} ", l.progress_label()), theme::muted());
+        let queued = Span::styled(format!("+{} queued ", app.queue.pending()), theme::muted());
+        let run = Span::styled("run ", theme::muted());
+        let mut candidates = vec![];
+        if app.queue.pending() > 0 {
+            candidates.push(Line::from(vec![run.clone(), status.clone(), progress.clone(), queued]));
+        }
+        candidates.push(Line::from(vec![run, status.clone(), progress.clone()]));
+        // Narrow terminals: every tab first, the badge without its "run " label.
+        let compact = Line::from(vec![status, progress]);
+        let room = area.width.saturating_sub(tabs_w) as usize;
+        candidates.into_iter().find(|c| c.width() <= room).unwrap_or(compact)
     });
     let badge_w = badge.as_ref().map(|b| b.width() as u16).unwrap_or(0);
     let [tabs_area, badge_area] = Layout::horizontal([Constraint::Min(0), Constraint::Length(badge_w)]).areas(area);
-    let titles = View::ALL.iter().enumerate().map(|(i, v)| format!("{} {}", i + 1, v.title()));
     let tabs = Tabs::new(titles)
         .select(app.view.index())
         .highlight_style(theme::selected().add_modifier(Modifier::BOLD))
@@ -81,7 +92,7 @@ fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
         View::Experiments if app.form.is_some() => {
             vec![("↑↓", "move"), ("←→", "change"), ("s", "start"), ("w", "save as"), ("Esc", "back")]
         }
-        View::Experiments => vec![("↑↓", "select"), ("Enter", "edit"), ("s", "start"), ("r", "rescan")],
+        View::Experiments => vec![("↑↓", "select"), ("Enter", "edit"), ("s", "start/queue"), ("r", "rescan")],
         View::Live if app.run_active() => vec![("p", "pause/resume"), ("x", "stop"), ("↑↓", "log"), ("End", "follow")],
         View::Live if app.live.is_some() => vec![("↑↓ PgUp PgDn", "scroll log"), ("End", "follow")],
         View::Live => vec![("1", "experiments")],
@@ -106,6 +117,8 @@ fn hints(app: &App) -> Vec<(&'static str, &'static str)> {
                 vec![("a", "attack"), ("g", "group by"), ("e", "PNG+SVG"), ("↑↓", "scroll"), ("Esc", "back")]
             }
         },
+        View::Queue if app.queue_on_sweeps() => vec![("↑↓", "select"), ("Enter", "queue sweep"), ("→", "queue")],
+        View::Queue => vec![("↑↓", "select"), ("d", "remove"), ("[ ]", "move"), ("←", "sweep files")],
     };
     let runs_list = app.view == View::Runs && matches!(app.runs_mode, RunsMode::List);
     if (app.form.is_none() || app.view != View::Experiments) && !runs_list {

@@ -9,16 +9,22 @@ use crate::tui::theme;
 
 use super::{block, centered, key_hints};
 
-pub fn draw_quit(frame: &mut Frame, area: Rect) {
-    let popup = centered(area, 60, 8);
+/// `pending`: queued runs that will not start.
+pub fn draw_quit(frame: &mut Frame, area: Rect, pending: usize) {
+    let popup = centered(area, 60, if pending > 0 { 9 } else { 8 });
     frame.render_widget(Clear, popup);
-    let lines = vec![
+    let mut lines = vec![
         Line::from("A run is active. What should happen to it?"),
         Line::from(""),
         key_hints(&[("s", "stop gracefully (keeps finished epochs), then quit")]),
         key_hints(&[("k", "kill: abandon the run and quit now")]),
         key_hints(&[("c", "cancel (Esc)")]),
     ];
+    if pending > 0 {
+        let runs = if pending == 1 { "run" } else { "runs" };
+        let text = format!("{pending} queued {runs} will not start (a sweep resumes with ppdl sweep)");
+        lines.insert(1, Line::styled(text, theme::warn()));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Quit")), popup);
 }
 

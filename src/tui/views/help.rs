@@ -17,7 +17,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ("?", "this help"),
             ("q  Ctrl-C", "quit (asks if running)"),
             ("Tab  S-Tab", "next / previous view"),
-            ("1-5", "go to view (not in form)"),
+            ("1-6", "go to view (not in form)"),
         ],
     ),
     (
@@ -25,7 +25,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("↑↓  j k", "select a config"),
             ("Enter  e", "edit protection settings"),
-            ("s", "start selected config"),
+            ("s", "start; queue if one runs"),
             ("r", "rescan configs folder"),
         ],
     ),
@@ -70,6 +70,17 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ("↑↓ PgUp PgDn", "scroll the compare table"),
             ("y  g  ←→", "compare: curve/colour by/runs"),
             ("a  g  e", "trade-off: attack/group/export"),
+        ],
+    ),
+    (
+        "Queue",
+        &[
+            ("←→  h l", "sweep files / queue"),
+            ("↑↓  j k", "select"),
+            ("Enter", "queue a sweep's unfinished runs"),
+            ("d  D", "remove pending run / all pending"),
+            ("[  ]", "move a pending run up / down"),
+            ("r", "rescan sweep files"),
         ],
     ),
     ("Quit dialog", &[("s", "stop gracefully, quit"), ("k", "kill: abandon run, quit"), ("c  Esc", "cancel")]),

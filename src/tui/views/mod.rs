@@ -9,6 +9,7 @@ pub mod form;
 pub mod help;
 pub mod live;
 pub mod overhead;
+pub mod queue;
 pub mod runs;
 pub mod tradeoff;
 
