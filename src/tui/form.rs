@@ -472,12 +472,6 @@ impl Form {
                 return self.keyed(a).and_then(|p| p.transforms.get(t).map(|s| s.kind.clone())).unwrap_or_default()
             }
             Field::Attack(k) => return onoff(self.attack_on(k)),
-            Field::Dataset => {
-                let kind = self.config.data.dataset;
-                let dir = self.config.data.dir.as_deref();
-                let missing = kind != DatasetKind::Embedded && crate::data::load::check_present(kind, dir).is_err();
-                return format!("{}{}", kind.name(), if missing { " (files missing)" } else { "" });
-            }
             _ => {}
         }
         let Some(path) = self.path(field) else { return String::new() };

@@ -54,7 +54,7 @@ fn hint(form: &Form, field: Field) -> &'static str {
         return "type; Enter keeps, Esc cancels";
     }
     match field {
-        Field::Kind(..) => "←/→ kind  a add  x remove  [ ] move",
+        Field::Kind(..) => "←/→ kind a add x del [ ] move",
         Field::ArmName(_) => "Enter rename  A add arm  x remove",
         Field::Scheme(_) if form.edit_kind(field) == Edit::Choice => "←/→ keyed or split  x remove arm",
         Field::FixedKey(_) => "Space on/off  Enter types the key",
