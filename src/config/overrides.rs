@@ -108,7 +108,9 @@ fn named_changes(a: &[Value], b: &[Value], at: &str, origin: &str, out: &mut Vec
     for (i, new) in b.iter().enumerate() {
         match a.iter().find(|old| name(old) == name(new)) {
             Some(old) => value_changes(old, new, &format!("{at}.{i}"), origin, out),
-            None => out.push(Override::new(format!("{at}.{i}.name"), name(new).unwrap_or(Value::Boolean(true)), origin)),
+            None => {
+                out.push(Override::new(format!("{at}.{i}.name"), name(new).unwrap_or(Value::Boolean(true)), origin))
+            }
         }
     }
     for old in a.iter().filter(|old| b.iter().all(|new| name(new) != name(old))) {
@@ -228,6 +230,19 @@ mod tests {
         let found = changes(&from, &longer, "test");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path, "privacy.transforms");
+    }
+
+    #[test]
+    fn a_new_kind_names_its_parameters_and_named_lists_match_by_name() {
+        let from =
+            table("[[arms]]\nname = \"b\"\n[[arms]]\nname = \"p\"\ntransforms = [{ kind = \"pixel-permutation\" }]");
+        let to = table(
+            "[[arms]]\nname = \"b\"\n[[arms]]\nname = \"p\"\ntransforms = [{ kind = \"noise\", sigma = 0.05 }]\n[[arms]]\nname = \"k\"",
+        );
+        let found = changes(&from, &to, "test");
+        assert_eq!(derived_name("q", &found), "q-kindnoise-sigma0.05-namek");
+        let fewer = table("[[arms]]\nname = \"b\"");
+        assert_eq!(derived_name("q", &changes(&from, &fewer, "test")), "q-withoutp");
     }
 
     #[test]

@@ -9,9 +9,7 @@ use toml::Value;
 
 use crate::attacks::registry;
 use crate::config::overrides::{self, Override};
-use crate::config::{
-    Arch, ArmConfig, Config, PrivacyConfig, SchemeConfig, SplitConfig, BASELINE_ARM, PRIVATE_ARM,
-};
+use crate::config::{Arch, ArmConfig, Config, PrivacyConfig, SchemeConfig, SplitConfig, BASELINE_ARM, PRIVATE_ARM};
 use crate::data::load::DatasetKind;
 use crate::scheme::transforms::{self, Param, ParamType};
 
@@ -96,8 +94,17 @@ impl Field {
     pub fn arm(self) -> Option<usize> {
         use Field::*;
         match self {
-            ArmName(a) | Scheme(a) | LabelPermutation(a) | CodesPerClass(a) | FixedKey(a) | Cut(a) | Tail(a)
-            | SplitNoise(a) | NopeekAlpha(a) | Kind(a, _) | Param(a, _, _) => Some(a),
+            ArmName(a)
+            | Scheme(a)
+            | LabelPermutation(a)
+            | CodesPerClass(a)
+            | FixedKey(a)
+            | Cut(a)
+            | Tail(a)
+            | SplitNoise(a)
+            | NopeekAlpha(a)
+            | Kind(a, _)
+            | Param(a, _, _) => Some(a),
             _ => None,
         }
     }
@@ -513,7 +520,8 @@ impl Form {
             KeyCode::Char(' ') => return self.adjust(field, 1),
             KeyCode::Enter if self.edit.is_some() => self.edit = None,
             KeyCode::Enter if edit == Edit::Text => self.text = Some(self.value_text(field)),
-            KeyCode::Enter if matches!(field, Field::FixedKey(a) if self.keyed(a).is_some_and(|p| p.fixed_key.is_some())) => {
+            KeyCode::Enter if matches!(field, Field::FixedKey(a) if self.keyed(a).is_some_and(|p| p.fixed_key.is_some())) =>
+            {
                 self.text = self.keyed(field.arm().unwrap_or(0)).and_then(|p| p.fixed_key);
             }
             KeyCode::Enter => return self.adjust(field, 1),
@@ -767,8 +775,7 @@ impl Form {
     /// The presets, and the format the config was opened with (its folder is only known for it).
     fn cycle_dataset(&mut self, dir: i64) {
         let base = self.base.data.dataset;
-        let kinds: Vec<DatasetKind> =
-            DatasetKind::ALL.into_iter().filter(|k| !k.is_format() || *k == base).collect();
+        let kinds: Vec<DatasetKind> = DatasetKind::ALL.into_iter().filter(|k| !k.is_format() || *k == base).collect();
         let at = kinds.iter().position(|k| *k == self.config.data.dataset).unwrap_or(0) as i64;
         let next = kinds[(at + dir).rem_euclid(kinds.len() as i64) as usize];
         self.config.data.dataset = next;
@@ -787,9 +794,7 @@ impl Form {
                 let arch = self.config.model.arch;
                 let cut = (1..MAX_LAYERS as usize).find(|&c| crate::model::split::SplitPlan::new(arch, c, 1).is_ok());
                 match cut {
-                    Some(cut) => {
-                        SchemeConfig::Split(SplitConfig { cut, tail: 1, noise_sigma: 0.0, nopeek_alpha: 0.0 })
-                    }
+                    Some(cut) => SchemeConfig::Split(SplitConfig { cut, tail: 1, noise_sigma: 0.0, nopeek_alpha: 0.0 }),
                     None => return,
                 }
             }
