@@ -154,6 +154,7 @@ fn the_live_status_follows_the_run_to_its_end() {
 fn form_refuses_to_start_invalid_settings() {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::PageDown); // the training section: epochs
     press(&mut app, KeyCode::Char('0')); // epochs = 0
     assert!(!app.form.as_ref().unwrap().is_valid());
     assert!(press(&mut app, KeyCode::Char('s')).is_none());
@@ -174,9 +175,7 @@ fn runs_started_from_the_form_are_named_by_their_edits() {
 
     let mut app = app();
     press(&mut app, KeyCode::Enter);
-    for _ in 0..3 {
-        press(&mut app, KeyCode::Down);
-    }
+    press(&mut app, KeyCode::Char('t')); // the first transform
     for _ in 0..20 {
         let form = app.form.as_ref().unwrap();
         if form.value_text(form.current()) == "orthogonal-mix" {
@@ -201,9 +200,7 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     assert_eq!(app.configs.len(), 1);
     press(&mut app, KeyCode::Enter);
     // Add a noise transform after the permutation and set its sigma by typing.
-    for _ in 0..3 {
-        press(&mut app, KeyCode::Down);
-    }
+    press(&mut app, KeyCode::Char('t'));
     press(&mut app, KeyCode::Char('a'));
     // Left steps back through the registry, wrapping: pixel-permutation -> ele -> le -> pe -> etc -> noise.
     for _ in 0..5 {
@@ -212,10 +209,11 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     press(&mut app, KeyCode::Down);
     type_text(&mut app, "0.25");
     press(&mut app, KeyCode::Char('w'));
-    assert!(matches!(app.overlay, Some(Overlay::SaveAs { .. })));
-    for _ in 0.."quickstart-custom".len() {
-        press(&mut app, KeyCode::Backspace);
-    }
+    // The suggested file name is the name the edited config runs under.
+    let run_name = app.form.as_ref().unwrap().run_config().name;
+    assert!(run_name.starts_with("quickstart-transforms"), "{run_name}");
+    assert!(matches!(&app.overlay, Some(Overlay::SaveAs { input, .. }) if *input == run_name));
+    clear_input(&mut app);
     type_text(&mut app, "noisy");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.overlay, None, "{:?}", app.message);
@@ -234,9 +232,9 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     // Same name again: refused, the file is untouched.
     let before = std::fs::read_to_string(dir.path().join("noisy.toml")).unwrap();
     press(&mut app, KeyCode::Char('w'));
-    for _ in 0.."noisy-custom".len() {
-        press(&mut app, KeyCode::Backspace);
-    }
+    // Unchanged since saved: the suggestion is its name, taken, so the next free one.
+    assert!(matches!(&app.overlay, Some(Overlay::SaveAs { input, .. }) if input == "noisy-2"), "{:?}", app.overlay);
+    clear_input(&mut app);
     type_text(&mut app, "noisy");
     press(&mut app, KeyCode::Enter);
     match &app.overlay {
@@ -533,8 +531,8 @@ fn the_workbench_opens_on_the_quickstart_config() {
     assert_eq!(app.selected_config().map(|e| e.rel.as_str()), Some(ppdl::tui::app::DEFAULT_CONFIG));
 }
 
-/// The form on an `[[arms]]` config edits the arm picked in its `arm` row, maps a validation error to
-/// that arm's row, and saves TOML that reloads with only that arm changed.
+/// The form on an `[[arms]]` config shows every arm, maps a validation error to the row of that arm's
+/// setting, and saves TOML that reloads with only that arm changed.
 #[test]
 fn the_form_edits_one_arm_of_an_arms_config_and_saves_valid_toml() {
     use ppdl::tui::form::Field;
@@ -543,28 +541,24 @@ fn the_form_edits_one_arm_of_an_arms_config_and_saves_valid_toml() {
     let mut app = App::load(dir.path().to_path_buf());
     press(&mut app, KeyCode::Enter);
     let form = app.form.as_ref().expect("Enter opens the form");
-    assert_eq!(form.fields()[..3], [Field::Epochs, Field::Arm, Field::LabelPermutation]);
-    assert_eq!(form.arm_name(), "pixel-permutation", "the first keyed arm");
+    let names: Vec<String> = (0..4).map(|a| form.value_text(Field::ArmName(a))).collect();
+    assert_eq!(names, ARMS4);
+    // The block-shuffle arm's block size (t: the next transform row): an invalid value is reported
+    // on the row of this arm's setting.
+    press(&mut app, KeyCode::Char('t'));
+    press(&mut app, KeyCode::Char('t'));
     press(&mut app, KeyCode::Down);
-    press(&mut app, KeyCode::Right);
-    assert_eq!(app.form.as_ref().unwrap().arm_name(), "block-shuffle");
-    // Its block size: an invalid value is reported on the row of this arm's setting.
-    for _ in 0..4 {
-        press(&mut app, KeyCode::Down);
-    }
-    assert_eq!(app.form.as_ref().unwrap().current(), Field::Param(0, 0));
+    assert_eq!(app.form.as_ref().unwrap().current(), Field::Param(2, 0, 0));
     press(&mut app, KeyCode::Backspace);
     press(&mut app, KeyCode::Char('5'));
     let form = app.form.as_ref().unwrap();
     assert_eq!(form.invalid.as_ref().map(|(f, _)| f.as_str()), Some("arms[2].transforms[0].block"));
-    assert_eq!(form.invalid_field(), Some(Field::Param(0, 0)));
+    assert_eq!(form.invalid_field(), Some(Field::Param(2, 0, 0)));
     press(&mut app, KeyCode::Backspace);
     press(&mut app, KeyCode::Char('7'));
     assert!(app.form.as_ref().unwrap().is_valid(), "{:?}", app.form.as_ref().unwrap().invalid);
     press(&mut app, KeyCode::Char('w'));
-    for _ in 0.."compare-custom".len() {
-        press(&mut app, KeyCode::Backspace);
-    }
+    clear_input(&mut app);
     type_text(&mut app, "mine");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.overlay, None, "{:?}", app.message);
@@ -1171,4 +1165,11 @@ fn a_sweep_file_queues_its_unfinished_runs_into_its_sweep_folder() {
     // Queued again: the failed run is retried, the finished one still skipped.
     assert!(matches!(press(&mut app, KeyCode::Enter), Some(Command::StartRun(_))));
     assert_eq!(app.queue.entries.len(), 2);
+}
+
+/// Empty the text of the dialog shown.
+fn clear_input(app: &mut App) {
+    while matches!(&app.overlay, Some(Overlay::SaveAs { input, .. }) if !input.is_empty()) {
+        press(app, KeyCode::Backspace);
+    }
 }

@@ -404,3 +404,39 @@ fn tui_queues_two_configs_and_both_finish() {
         assert!(summary.arms.iter().all(|a| a.status.name() == "finished"), "{}", run.display());
     }
 }
+
+/// The target: comparing noise sigma 0.05 against 0.2 takes fewer than 15 keys from the first
+/// screen. On a quickstart (tiny limits, 1 epoch, attacks off, so the runs take seconds): open the form,
+/// `t` to the transform, `n` makes it noise, ↓ ← sets sigma 0.05, start; back to the form, type `.2`,
+/// start; the runs view, mark one, down, compare.
+#[test]
+fn tui_compares_two_noise_sigmas_in_fewer_than_15_keys() {
+    if !tmux_available() {
+        println!("SKIPPED tui_compares_two_noise_sigmas_in_fewer_than_15_keys: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "quickstart", 300, 200, 1);
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 120, 40);
+    let minute = Duration::from_secs(60);
+    let mut sent = 0;
+    let mut send = |keys: &[&str]| {
+        sent += keys.len();
+        tmux.keys(keys);
+    };
+
+    tmux.wait_for("the config list", minute, |s| s.contains("quickstart.toml") && s.contains("valid"));
+    send(&["Enter", "t", "n", "Down", "Left"]);
+    tmux.wait_for("sigma 0.05 in the form", minute, |s| s.contains("quickstart-kindnoise-sigma0.05"));
+    send(&["s"]);
+    tmux.wait_for("the first run to finish", minute, |s| s.contains("sigma0.05") && s.contains("[done]"));
+    send(&["1", ".", "2"]);
+    tmux.wait_for("sigma 0.2 in the form", minute, |s| s.contains("quickstart-kindnoise-sigma0.2"));
+    send(&["s"]);
+    tmux.wait_for("the second run to finish", minute, |s| s.contains("sigma0.2") && s.contains("[done]"));
+    send(&["5", "m", "Down", "c"]);
+    let screen = tmux.wait_for("the comparison", minute, |s| s.contains("privacy.transforms[0].sigma"));
+    assert!(screen.contains("0.05") && screen.contains("0.2"), "{screen}");
+    assert!(sent < 15, "{sent} keys");
+    println!("sigma 0.05 vs 0.2 compared in {sent} keys");
+}

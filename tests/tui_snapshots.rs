@@ -5,7 +5,7 @@ mod tui_common;
 
 use ppdl::tui::actions::{compare_runs, RunEntry};
 use ppdl::tui::app::{Overlay, RunsMode, View};
-use ppdl::tui::form::Form;
+use ppdl::tui::form::{Field, Form};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_common::*;
 
@@ -34,9 +34,8 @@ fn form_80x24() {
     key(&mut app, KeyCode::Enter);
     assert!(app.form.is_some());
     // Down to transform 1's block size and type an invalid size: the error shows inline.
-    for _ in 0..4 {
-        key(&mut app, KeyCode::Down);
-    }
+    key(&mut app, KeyCode::Char('t'));
+    key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Char('5'));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
@@ -45,6 +44,39 @@ fn form_80x24() {
 fn form_valid_80x24() {
     let mut app = app();
     app.form = Some(Form::new("quickstart.toml".into(), config(QUICKSTART)));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// The whole form at 120x40: every heading, the arms with their settings, the attacks.
+#[test]
+fn form_120x40() {
+    let mut app = app();
+    app.form = Some(Form::new("quickstart.toml".into(), config(QUICKSTART)));
+    insta::assert_snapshot!(render(&app, 120, 40).backend());
+}
+
+/// Scrolled to the attacks: PgDn jumps heading by heading; the list follows the cursor.
+#[test]
+fn form_attacks_80x24() {
+    let mut app = app();
+    app.form = Some(Form::new("quickstart.toml".into(), config(QUICKSTART)));
+    for _ in 0..4 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.form.as_ref().unwrap().current(), Field::Attack(0));
+    insta::assert_snapshot!(render(&app, 80, 24).backend());
+}
+
+/// Esc with unsaved edits asks first.
+#[test]
+fn form_discard_80x24() {
+    let mut app = app();
+    app.form = Some(Form::new("quickstart.toml".into(), config(QUICKSTART)));
+    key(&mut app, KeyCode::PageDown);
+    key(&mut app, KeyCode::Right);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.form.as_ref().unwrap().confirm_discard);
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 
@@ -326,9 +358,9 @@ fn form_arms_80x24() {
     let mut app = app();
     app.config_selected = 2;
     key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Down);
-    key(&mut app, KeyCode::Right);
-    assert_eq!(app.form.as_ref().unwrap().arm_name(), "block-shuffle");
+    key(&mut app, KeyCode::Char('t'));
+    key(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.form.as_ref().unwrap().current(), Field::Kind(2, 0));
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
 

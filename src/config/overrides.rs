@@ -56,8 +56,10 @@ pub fn derived_name(name: &str, overrides: &[Override]) -> String {
 
 /// The overrides that turn the config document `from` into `to`, one per changed field, for naming a
 /// run edited by hand (the TUI form) as `--set` names one: a table whose `kind` changed (a transform
-/// of another kind) is one change of its `kind`; a list that changed length is one change of the
-/// whole list. Fields only `from` has, and the run's `name`, are left out.
+/// of another kind) is its `kind` and the new kind's parameters; a list of named tables (arms) that
+/// changed length is matched by name, an added entry being its `name` and a removed one `without`
+/// its name (a name, not a value to apply); any other list that changed length is one change of the whole
+/// list. Fields only `from` has, and the run's `name`, are left out.
 pub fn changes(from: &Table, to: &Table, origin: &str) -> Vec<Override> {
     let mut out = Vec::new();
     table_changes(from, to, "", origin, &mut out);
@@ -70,6 +72,9 @@ fn table_changes(from: &Table, to: &Table, at: &str, origin: &str, out: &mut Vec
     if let (Some(old), Some(new)) = (from.get("kind"), to.get("kind")) {
         if old != new {
             out.push(Override::new(path("kind"), new.clone(), origin));
+            for (key, value) in to.iter().filter(|(k, _)| *k != "kind") {
+                out.push(Override::new(path(key), value.clone(), origin));
+            }
             return;
         }
     }
@@ -89,8 +94,27 @@ fn value_changes(old: &Value, new: &Value, at: &str, origin: &str, out: &mut Vec
                 value_changes(x, y, &format!("{at}.{i}"), origin, out);
             }
         }
+        (Value::Array(a), Value::Array(b)) if a.iter().chain(b).all(|v| v.get("name").is_some()) => {
+            named_changes(a, b, at, origin, out)
+        }
         _ if old != new => out.push(Override::new(at, new.clone(), origin)),
         _ => {}
+    }
+}
+
+/// Lists of named tables of different lengths: entries matched by name.
+fn named_changes(a: &[Value], b: &[Value], at: &str, origin: &str, out: &mut Vec<Override>) {
+    let name = |v: &Value| v.get("name").cloned();
+    for (i, new) in b.iter().enumerate() {
+        match a.iter().find(|old| name(old) == name(new)) {
+            Some(old) => value_changes(old, new, &format!("{at}.{i}"), origin, out),
+            None => {
+                out.push(Override::new(format!("{at}.{i}.name"), name(new).unwrap_or(Value::Boolean(true)), origin))
+            }
+        }
+    }
+    for old in a.iter().filter(|old| b.iter().all(|new| name(new) != name(old))) {
+        out.push(Override::new(format!("{at}.without"), name(old).unwrap_or(Value::Boolean(true)), origin));
     }
 }
 
@@ -206,6 +230,19 @@ mod tests {
         let found = changes(&from, &longer, "test");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path, "privacy.transforms");
+    }
+
+    #[test]
+    fn a_new_kind_names_its_parameters_and_named_lists_match_by_name() {
+        let from =
+            table("[[arms]]\nname = \"b\"\n[[arms]]\nname = \"p\"\ntransforms = [{ kind = \"pixel-permutation\" }]");
+        let to = table(
+            "[[arms]]\nname = \"b\"\n[[arms]]\nname = \"p\"\ntransforms = [{ kind = \"noise\", sigma = 0.05 }]\n[[arms]]\nname = \"k\"",
+        );
+        let found = changes(&from, &to, "test");
+        assert_eq!(derived_name("q", &found), "q-kindnoise-sigma0.05-namek");
+        let fewer = table("[[arms]]\nname = \"b\"");
+        assert_eq!(derived_name("q", &changes(&from, &fewer, "test")), "q-withoutp");
     }
 
     #[test]

@@ -251,6 +251,16 @@ pub fn config_file_name(input: &str) -> Result<String, String> {
     Ok(if name.ends_with(".toml") { name.to_string() } else { format!("{name}.toml") })
 }
 
+/// The file name (without `.toml`) "save as" suggests for a config named `name`: the name, or with
+/// `-2`, `-3`, ... when `dir` already holds that file (saving never replaces one).
+pub fn free_config_name(dir: &Path, name: &str) -> String {
+    let taken = |n: &str| dir.join(format!("{n}.toml")).exists();
+    std::iter::once(name.to_string())
+        .chain((2..).map(|i| format!("{name}-{i}")))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| name.to_string())
+}
+
 /// Write `config` as `dir/file_name`, never replacing an existing file. The config's `name` becomes
 /// the file's stem so its runs get their own folder names. Returns the path written.
 pub fn save_config(dir: &Path, file_name: &str, config: &Config) -> Result<PathBuf, String> {

@@ -729,6 +729,10 @@ impl App {
         let form = self.form.as_mut()?;
         match form.handle_key(key) {
             FormAction::None => None,
+            FormAction::Notice(text) => {
+                self.info(text);
+                None
+            }
             FormAction::Close => {
                 self.form = None;
                 None
@@ -739,8 +743,8 @@ impl App {
                     self.error(text);
                     return None;
                 }
-                let stem = form.source.trim_end_matches(".toml").rsplit('/').next().unwrap_or("config").to_string();
-                self.overlay = Some(Overlay::SaveAs { input: format!("{stem}-custom"), error: None });
+                let input = actions::free_config_name(&self.configs_dir, &form.run_config().name);
+                self.overlay = Some(Overlay::SaveAs { input, error: None });
                 None
             }
             FormAction::Start => {

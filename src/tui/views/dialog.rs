@@ -1,4 +1,5 @@
-//! Small dialogs over the current view: quit while a run is active, and "save as".
+//! Small dialogs over the current view: quit while a run is active, "save as", and discarding the
+//! form's edits.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -59,4 +60,16 @@ pub fn draw_run_notes(frame: &mut Frame, area: Rect, run: &str, tags: bool, inpu
     }
     let title = if tags { "Run tags" } else { "Run note" };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title)), popup);
+}
+
+/// Esc in the form with unsaved edits: discard them?
+pub fn draw_discard(frame: &mut Frame, area: Rect, source: &str) {
+    let popup = centered(area, 56, 7);
+    frame.render_widget(Clear, popup);
+    let lines = vec![
+        Line::from(format!("Discard the unsaved edits of {source}?")),
+        Line::from(""),
+        key_hints(&[("y", "discard and leave the form"), ("n  Esc", "keep editing")]),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Unsaved edits")), popup);
 }

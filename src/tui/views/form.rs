@@ -1,40 +1,72 @@
-//! The protection-settings form: for an `[[arms]]` config the arms in their colours and which one is
-//! edited, one row per setting, the transform list in order, and the live validation verdict
-//! underneath.
+//! The experiment form: one row per setting under its heading (run, training, data, arms, attacks),
+//! each arm's name in its colour, scrolled to the row being edited, and the live validation verdict
+//! underneath; "discard the edits?" over it when Esc is pressed with unsaved edits.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::scheme::transforms::{DescribePrivacy, ParamType};
 use crate::tui::arms::Arms;
-use crate::tui::form::{Field, Form};
+use crate::tui::form::{Edit, Field, Form};
 use crate::tui::theme;
 
 use super::block;
 
+/// Width of the label column.
+const LABEL: usize = 22;
+/// Width of the value column (longer values push the hint right).
+const VALUE: usize = 18;
+
 fn label(form: &Form, field: Field) -> String {
+    use Field::*;
     match field {
-        Field::Epochs => "epochs".into(),
-        Field::Arm => "arm".into(),
-        Field::LabelPermutation => "label permutation".into(),
-        Field::CodesPerClass => "codes per class".into(),
-        Field::Kind(i) => format!("transform {}", i + 1),
-        Field::Param(..) => format!("  {}", form.param(field).map_or("", |p| p.title)),
+        RunName => "run name".into(),
+        Seed => "seed".into(),
+        Epochs => "epochs".into(),
+        BatchSize => "batch size".into(),
+        Optimizer => "optimizer".into(),
+        LearningRate => "learning rate".into(),
+        LrDecay => "lr decay".into(),
+        Dataset => "dataset".into(),
+        Arch => "arch".into(),
+        TrainLimit => "train limit".into(),
+        TestLimit => "test limit".into(),
+        ArmName(a) => format!("arm {}", a + 1),
+        Scheme(_) => "  scheme".into(),
+        LabelPermutation(_) => "  label permutation".into(),
+        CodesPerClass(_) => "  codes per class".into(),
+        FixedKey(_) => "  fixed key".into(),
+        Kind(_, t) => format!("  transform {}", t + 1),
+        Param(..) => format!("    {}", form.param(field).map_or("", |p| p.title)),
+        Cut(_) => "  cut (head layers)".into(),
+        Tail(_) => "  tail (last layers)".into(),
+        SplitNoise(_) => "  noise sigma".into(),
+        NopeekAlpha(_) => "  nopeek alpha".into(),
+        AuxFraction => "adversary's share".into(),
+        Attack(k) => crate::attacks::registry::names().get(k).copied().unwrap_or("").to_string(),
+        AttackParam(k, j) => format!("  {}", Form::attack_params(k).get(j).cloned().unwrap_or_default()),
     }
 }
 
 fn hint(form: &Form, field: Field) -> &'static str {
+    if form.text.is_some() {
+        return "type; Enter keeps, Esc cancels";
+    }
     match field {
-        Field::Epochs | Field::CodesPerClass => "type digits or ←/→",
-        Field::Arm => "←/→ which keyed arm to edit",
-        Field::LabelPermutation => "Space toggles",
-        Field::Kind(_) => "←/→ kind  [ ] move  x remove  a add",
-        Field::Param(..) => match form.param(field).map(|p| p.ty) {
-            Some(ParamType::Integer) => "type digits or ←/→",
-            Some(ParamType::Number) => "type a number or ←/→ (±0.05)",
-            _ => "Space toggles",
+        Field::Kind(..) => "←/→ kind a add x del [ ] move",
+        Field::ArmName(_) => "Enter rename  A add arm  x remove",
+        Field::Scheme(_) if form.edit_kind(field) == Edit::Choice => "←/→ keyed or split  x remove arm",
+        Field::FixedKey(_) => "Space on/off  Enter types the key",
+        Field::TrainLimit | Field::TestLimit => "digits, ⌫ to all, or ←/→",
+        Field::Attack(_) => "Space runs it or not",
+        _ => match form.edit_kind(field) {
+            Edit::Integer => "type digits or ←/→",
+            Edit::Number => "type a number or ←/→",
+            Edit::Toggle => "Space toggles",
+            Edit::Choice => "←/→ valid values",
+            Edit::Text => "Enter, then type",
+            Edit::ReadOnly(_) => "follows your edits",
         },
     }
 }
@@ -43,85 +75,80 @@ pub fn draw(frame: &mut Frame, area: Rect, form: &Form) {
     let [fields, verdict] = Layout::vertical([Constraint::Min(6), Constraint::Length(5)]).areas(area);
     draw_fields(frame, fields, form);
     draw_verdict(frame, verdict, form);
-}
-
-/// "arms: baseline · [pixel-permutation] · block-shuffle": every arm in its colour, the edited one
-/// in brackets (None for a `[privacy]` config).
-fn arms_line(form: &Form) -> Option<Line<'static>> {
-    let configs = form.config.arms.as_ref()?;
-    let arms = Arms::from_config(configs);
-    let edited = form.arm_name();
-    let mut spans = vec![Span::styled("  arms ", theme::muted())];
-    for (i, a) in arms.list.iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::styled(" · ", theme::muted()));
-        }
-        let text = if a.name == edited { format!("[{}]", a.name) } else { a.name.clone() };
-        spans.push(Span::styled(text, arms.style(&a.name)));
+    if form.confirm_discard {
+        super::dialog::draw_discard(frame, area, &form.source);
     }
-    if form.arm.is_none() {
-        spans.push(Span::styled("  (no keyed arm to edit)", theme::muted()));
-    }
-    Some(Line::from(spans))
 }
 
 fn draw_fields(frame: &mut Frame, area: Rect, form: &Form) {
     let bad = form.invalid_field();
     let current = form.current();
-    let items: Vec<ListItem> = form
-        .fields()
-        .into_iter()
-        .map(|f| {
-            let marker = if Some(f) == bad { Span::styled("✗ ", theme::bad()) } else { Span::raw("  ") };
-            let value = form.value_text(f);
-            let value_style = if Some(f) == bad { theme::bad() } else { theme::title() };
-            let mut spans = vec![
-                marker,
-                Span::raw(format!("{:<20}", label(form, f))),
-                Span::styled(format!("{value:<18}"), value_style),
-            ];
-            if f == current {
-                spans.push(Span::styled(hint(form, f), theme::muted()));
-            }
-            ListItem::new(Line::from(spans))
-        })
-        .collect();
+    let arms = Arms::from_config(&form.arms());
+    let mut items: Vec<ListItem> = Vec::new();
+    let mut selected = 0;
+    let mut section = None;
+    for (i, f) in form.fields().into_iter().enumerate() {
+        if section != Some(f.section()) {
+            section = Some(f.section());
+            let title = format!("── {} ", f.section().title());
+            items.push(ListItem::new(Line::styled(title, theme::muted())));
+        }
+        if i == form.cursor {
+            selected = items.len();
+        }
+        let marker = if Some(f) == bad { Span::styled("✗ ", theme::bad()) } else { Span::raw("  ") };
+        let value = form.value_text(f);
+        let value_style = match f {
+            _ if Some(f) == bad => theme::bad(),
+            Field::ArmName(_) => arms.style(&value),
+            Field::RunName => theme::muted(),
+            _ => theme::title(),
+        };
+        let mut spans = vec![
+            marker,
+            Span::raw(format!("{:<LABEL$}", label(form, f))),
+            Span::styled(format!("{value:<VALUE$}"), value_style),
+        ];
+        if f == current {
+            spans.push(Span::styled(format!(" {}", hint(form, f)), theme::muted()));
+        }
+        items.push(ListItem::new(Line::from(spans)));
+    }
     let changed = if form.dirty { " (edited, not saved)" } else { "" };
     let title = format!("Edit {}{changed}", form.source);
-    let mut lines = items;
-    if form.privacy().is_some_and(|p| p.transforms.is_empty()) {
-        lines.push(ListItem::new(Line::styled("  no input transform: a adds one", theme::muted())));
-    }
-    let outer = block(title);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    let arms = arms_line(form);
-    let [head, list_area] =
-        Layout::vertical([Constraint::Length(arms.is_some() as u16), Constraint::Min(0)]).areas(inner);
-    if let Some(line) = arms {
-        frame.render_widget(Paragraph::new(line), head);
-    }
-    let list = List::new(lines).highlight_style(theme::selected()).highlight_symbol("> ");
-    let mut state = ListState::default().with_selected(Some(form.cursor));
-    frame.render_stateful_widget(list, list_area, &mut state);
+    let list = List::new(items).block(block(title)).highlight_style(theme::selected()).highlight_symbol("> ");
+    let mut state = ListState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(list, area, &mut state);
 }
 
 fn draw_verdict(frame: &mut Frame, area: Rect, form: &Form) {
     let mut lines = vec![];
     match &form.invalid {
-        None => lines.push(Line::from(vec![
-            Span::styled("✓ valid  ", theme::good()),
-            Span::raw(match form.privacy() {
-                Some(p) => format!("{}: {}", form.arm_name(), p.describe()),
-                None => "no keyed arm".into(),
-            }),
-        ])),
+        None => {
+            let arms = form.arms();
+            let protected = arms.iter().filter(|a| !a.is_baseline()).count();
+            lines.push(Line::from(vec![
+                Span::styled("✓ valid  ", theme::good()),
+                Span::raw(format!(
+                    "{} arms ({protected} protected), attacks: {}",
+                    arms.len(),
+                    crate::attacks::registry::count(&form.config.attacks)
+                )),
+            ]))
+        }
         Some((field, expected)) => lines.push(Line::from(vec![
             Span::styled("✗ ", theme::bad()),
             Span::styled(format!("{field}: expected {expected}"), theme::bad()),
         ])),
     }
-    let keys = super::key_hints(&[("s", "start"), ("w", "save as"), ("Esc", "back")]);
+    let keys = super::key_hints(&[
+        ("s", "start"),
+        ("w", "save as"),
+        ("t", "transforms"),
+        ("PgUp/Dn", "sections"),
+        ("A", "add arm"),
+        ("Esc", "back"),
+    ]);
     lines.push(keys);
     let widget = Paragraph::new(lines).wrap(Wrap { trim: false }).block(block("Validation"));
     frame.render_widget(widget, area);
