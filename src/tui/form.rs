@@ -122,7 +122,7 @@ impl Form {
         match (&mut self.config.arms, self.arm) {
             (Some(arms), Some(i)) => match &mut arms[i].scheme {
                 SchemeConfig::Keyed(p) => Some(p),
-                SchemeConfig::None | SchemeConfig::Split(_) => None,
+                SchemeConfig::None | SchemeConfig::Split(_) | SchemeConfig::InstaHide(_) => None,
             },
             (Some(_), None) => None,
             (None, _) => self.config.privacy.as_mut(),

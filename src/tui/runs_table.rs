@@ -119,6 +119,7 @@ pub fn arms_text(s: &Summary) -> String {
         .map(|a| match &a.scheme {
             SchemeConfig::Keyed(p) => super::views::experiments::transforms_short(p),
             SchemeConfig::Split(sp) => format!("split({})", sp.cut),
+            SchemeConfig::InstaHide(h) => format!("instahide(k={})", h.k),
             SchemeConfig::None => "none".into(),
         })
         .collect();

@@ -108,6 +108,7 @@ pub fn protection_short(c: &Config) -> String {
                 .map(|a| match &a.scheme {
                     SchemeConfig::Keyed(p) => transforms_short(p),
                     SchemeConfig::Split(s) => format!("split({})", s.cut),
+                    SchemeConfig::InstaHide(h) => format!("instahide(k={})", h.k),
                     SchemeConfig::None => String::new(),
                 })
                 .filter(|t| !t.is_empty())
