@@ -15,10 +15,10 @@ use crate::config::{ArmConfig, Config, DeviceKind, PrivacyConfig, Schedule, Sche
 use crate::data::Dataset;
 use crate::error::{InputError, Interrupted};
 use crate::results::{self, ArmRecord, ArmStatus, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
+use crate::scheme::instahide::InstaHide;
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::transforms::DescribePrivacy;
-use crate::scheme::instahide::InstaHide;
 use crate::scheme::{Customer, EncodedInputs, EncodedTrainingSet, Judge, SecretKey, TrainingSet};
 use crate::train::split::exchange::SplitTraffic;
 use crate::train::split::{train_split_arm, SplitSaves};
@@ -219,7 +219,8 @@ fn prepare_arms(
             }
             (SchemeConfig::InstaHide(settings), Some(key)) => {
                 let scheme = InstaHide::new(key, settings);
-                crate::scheme::KeyFile::new(scheme.key(), &crate::scheme::instahide::key_context(dataset)).save(&folder.key_path(&arm.name))?;
+                crate::scheme::KeyFile::new(scheme.key(), &crate::scheme::instahide::key_context(dataset))
+                    .save(&folder.key_path(&arm.name))?;
                 crate::results::samples::write_split_samples(
                     folder,
                     &arm.name,

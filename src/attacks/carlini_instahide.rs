@@ -144,12 +144,7 @@ impl Attack for CarliniInstaHide {
         }
     }
 
-    fn run(
-        &self,
-        ctx: &AttackContext<'_>,
-        p: &CarliniParams,
-        progress: &Progress<'_>,
-    ) -> anyhow::Result<AttackRecord> {
+    fn run(&self, ctx: &AttackContext<'_>, p: &CarliniParams, progress: &Progress<'_>) -> anyhow::Result<AttackRecord> {
         let h = ctx.instahide()?;
         let (shape, d, classes) = (ctx.shape, ctx.features(), ctx.classes);
         let (k, upper, epochs) = (h.scheme.k, h.scheme.upper, h.epochs.max(1));
@@ -170,9 +165,8 @@ impl Attack for CarliniInstaHide {
             Observed::of_epochs(epochs, |_| mix(&mut own, public, &public_labels, d, classes, k, upper), d, k);
         progress.report(1, 4);
         // --- Recovery (no key, no private image).
-        let outcome = recover(&observed.encodings, shape, k, m, &training, p.pairs, ctx.config.seed, &|| {
-            ctx.stop_requested()
-        });
+        let outcome =
+            recover(&observed.encodings, shape, k, m, &training, p.pairs, ctx.config.seed, &|| ctx.stop_requested());
         progress.report(4, 4);
         // --- Scoring.
         let s = score(&outcome, &observed, &private, public, shape);
@@ -221,7 +215,11 @@ impl Attack for CarliniInstaHide {
         r.figures.push(Figure::new("clusters found", outcome.clusters.len() as f64, "count"));
         r.figures.push(Figure::new("clusters of one private image (>= 3/4 of members share it)", s.pure, "fraction"));
         r.figures.push(Figure::new("similarity model: shared pairs detected (recall)", s.recall, "fraction"));
-        r.figures.push(Figure::new("similarity model: detections that share an image (precision)", s.precision, "fraction"));
+        r.figures.push(Figure::new(
+            "similarity model: detections that share an image (precision)",
+            s.precision,
+            "fraction",
+        ));
         r.parameters.insert(super::EVALUATION_SAMPLES.into(), json!(m));
         super::verdict::decide(&mut r);
         r.verdict = format!(
@@ -247,7 +245,8 @@ fn criteria(r: &AttackRecord) -> Vec<Criterion> {
         out.push(Criterion::on_scale(BEST_SSIM, v, "SSIM", (guess, "as many public images"), (1.0, "the true images")));
     }
     if let (Some(v), Some(guess)) = (r.figure(RECOVERED), r.figure(GUESS_RECOVERED)) {
-        let mut c = Criterion::on_scale(RECOVERED, v, "fraction", (guess, "as many public images"), (1.0, "every image"));
+        let mut c =
+            Criterion::on_scale(RECOVERED, v, "fraction", (guess, "as many public images"), (1.0, "every image"));
         if let Some(n) = super::verdict::evaluation_samples(r) {
             c.interval = Some(proportion_interval(v, n));
         }
@@ -270,7 +269,12 @@ pub struct Observed {
 
 impl Observed {
     /// Rounds `1..=epochs` of `draw` concatenated.
-    pub fn of_epochs(epochs: usize, mut draw: impl FnMut(usize) -> crate::scheme::instahide::Mix, d: usize, k: usize) -> Self {
+    pub fn of_epochs(
+        epochs: usize,
+        mut draw: impl FnMut(usize) -> crate::scheme::instahide::Mix,
+        d: usize,
+        k: usize,
+    ) -> Self {
         let mut o = Observed { encodings: Vec::new(), members: Vec::new(), weights: Vec::new(), k, epochs };
         for e in 1..=epochs {
             let m = draw(e);
@@ -522,6 +526,19 @@ pub fn recover(
             clusters.push(cluster);
         }
     }
+    // Greedy growth leaves out members linked to only part of a cluster: each encoding also joins
+    // every cluster it is linked to at least half of.
+    let grown: Vec<Vec<usize>> = clusters
+        .iter()
+        .map(|cl| {
+            let mut all = cl.clone();
+            all.extend(
+                (0..n).filter(|i| !cl.contains(i) && 2 * cl.iter().filter(|&&j| linked(*i, j)).count() >= cl.len()),
+            );
+            all
+        })
+        .collect();
+    let clusters = grown;
     // 4. Recovery: alternating least squares over the clusters.
     let c = clusters.len();
     let mut member_of: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -538,7 +555,7 @@ pub fn recover(
     }
     // Per encoding: weights of its clusters, then of the background.
     let mut weights: Vec<Vec<f32>> = member_of.iter().map(|cs| vec![share; cs.len() + 1]).collect();
-    for _ in 0..10 {
+    for _ in 0..25 {
         if c == 0 || stop() {
             break;
         }
@@ -641,8 +658,7 @@ pub fn score(outcome: &Outcome, observed: &Observed, private: &[f32], public: &[
     let image = |t: usize| &private[t * d..(t + 1) * d];
     let c = outcome.images.len() / d;
     // Without recovered images the attack's answer is the mean image.
-    let answers: Vec<&[f32]> =
-        if c == 0 { vec![mean.as_slice()] } else { outcome.images.chunks_exact(d).collect() };
+    let answers: Vec<&[f32]> = if c == 0 { vec![mean.as_slice()] } else { outcome.images.chunks_exact(d).collect() };
     let guesses: Vec<&[f32]> = public.chunks_exact(d).take(answers.len()).collect();
     let best = |candidates: &[&[f32]], t: usize| {
         let s = candidates.iter().map(|x| ssim(x, image(t), shape)).fold(f64::NEG_INFINITY, f64::max);
@@ -675,7 +691,8 @@ pub fn score(outcome: &Outcome, observed: &Observed, private: &[f32], public: &[
         .clusters
         .iter()
         .filter(|cl| {
-            (0..m as u32).any(|t| cl.iter().filter(|&&i| observed.members_of(i).contains(&t)).count() * 4 >= cl.len() * 3)
+            (0..m as u32)
+                .any(|t| cl.iter().filter(|&&i| observed.members_of(i).contains(&t)).count() * 4 >= cl.len() * 3)
         })
         .count() as f64
         / outcome.clusters.len().max(1) as f64;
@@ -724,14 +741,18 @@ mod tests {
     #[test]
     fn two_image_mixes_seen_over_many_epochs_give_the_private_images_away() {
         let s = attack(40, 2, 0.65, 10);
+        // Measured: 40 clusters, all of one image; best SSIM 0.71 against 0.41 for as many public images,
+        // 27.5% recovered at SSIM >= 0.9 (none by the public images), Max-SSIM 0.74.
+        assert!(s.pure >= 0.9, "{s:?}");
         assert!(s.best_ssim > s.guess_ssim + 0.2, "{s:?}");
-        assert!(s.recovered >= 0.25, "{s:?}");
+        assert!(s.recovered >= 0.15 && s.guess_recovered == 0.0, "{s:?}");
     }
 
     #[test]
     fn many_image_mixes_seen_once_keep_the_images() {
         let s = attack(40, 8, 0.3, 1);
-        assert!(s.recovered <= 0.05, "{s:?}");
+        // Measured: no cluster of one image; best SSIM 0.386 against 0.395 for as many public images.
+        assert!(s.recovered <= 0.05 && s.pure <= 0.1, "{s:?}");
         assert!(s.best_ssim < s.guess_ssim + 0.1, "{s:?}");
     }
 }

@@ -202,9 +202,9 @@ impl Summary {
 
     /// The arms attacks run on: the keyed and the split arms (not the baseline).
     pub fn attacked_arms(&self) -> impl Iterator<Item = &ArmRecord> {
-        self.arms.iter().filter(|a| {
-            a.scheme.keyed().is_some() || a.scheme.split().is_some() || a.scheme.instahide().is_some()
-        })
+        self.arms
+            .iter()
+            .filter(|a| a.scheme.keyed().is_some() || a.scheme.split().is_some() || a.scheme.instahide().is_some())
     }
 
     /// The attacked arm `name` (`--arm NAME` of `attack`), or an input error listing them.
