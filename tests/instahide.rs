@@ -41,9 +41,11 @@ fn the_peers_quickstart_runs_instahide_and_carlini_et_al_attack_it() {
     assert_eq!(arm["scheme"]["scheme"], "instahide", "{arm}");
     assert_eq!(arm["scheme"]["k"], 4);
     assert_eq!(arm["status"], "finished");
-    // Trained on mixes, tested on clean images: well above chance (10 classes).
+    // Trained on sign-masked mixes, tested on clean images: far below the baseline after 2 epochs
+    // (README: 39% after 5 on this subset) but above chance (10 classes; 95% of chance runs stay below
+    // 12% on 1,000 test images).
     let accuracy = arm["test_accuracy"].as_f64().unwrap();
-    assert!(accuracy > 0.5, "InstaHide arm accuracy {accuracy}");
+    assert!(accuracy > 0.15, "InstaHide arm accuracy {accuracy}");
     assert!(arm["key_fingerprint"].is_string(), "{arm}");
     assert!(run.join("customer/instahide/key.json").is_file());
 
