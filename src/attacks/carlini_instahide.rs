@@ -386,7 +386,7 @@ impl Similarity {
             }
         }
         let rate = positives.len() as f64 / (n * n.saturating_sub(1) / 2).max(1) as f64;
-        let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x7061_6972_73);
+        let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x0070_6169_7273);
         positives.shuffle(&mut rng);
         positives.truncate(pairs / 2);
         let mut set: Vec<(usize, usize, f32)> = positives.iter().map(|&(i, j)| (i, j, 1.0)).collect();
