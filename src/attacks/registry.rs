@@ -467,7 +467,15 @@ mod tests {
             ATTACKS.iter().filter(|a| a.result() == ResultKind::Reconstruction).map(|a| a.name()).collect();
         assert_eq!(
             recon,
-            ["known-plaintext", "statistical", "inversion", "jigsaw", "split-inversion", "split-known-pairs"]
+            [
+                "known-plaintext",
+                "statistical",
+                "inversion",
+                "jigsaw",
+                "split-inversion",
+                "split-known-pairs",
+                "carlini-instahide"
+            ]
         );
     }
 
