@@ -61,7 +61,7 @@ impl Family {
             Family::Combined => FamilyStyle { color: (86, 180, 233), marker: Shape::Cross }, // sky blue
             Family::Identity => FamilyStyle { color: (0, 0, 0), marker: Shape::Diamond },    // black
             Family::Split => FamilyStyle { color: (25, 45, 110), marker: Shape::Circle },    // navy (ELE has dark red)
-            Family::InstaHide => FamilyStyle { color: (204, 121, 167), marker: Shape::Diamond }, // reddish purple
+            Family::InstaHide => FamilyStyle { color: (200, 0, 120), marker: Shape::TriangleDown }, // magenta
             Family::Other => FamilyStyle { color: (120, 120, 120), marker: Shape::Cross },   // grey
         }
     }
