@@ -492,10 +492,11 @@ impl InstaHideConfig {
         if self.k < 2 {
             return Err(("k".into(), format!("an integer >= 2 (the image and at least one other), got {}", self.k)));
         }
-        // Weights sum to 1, so one of k is at least 1/k: a cap below that is never met.
+        // Weights sum to 1, so one of k is at least 1/k: a cap of 1/k or below is never met (weights are
+        // redrawn until they meet it, the closer to 1/k the longer).
         let least = 1.0 / self.k as f64;
-        if !(self.upper >= least && self.upper <= 1.0) {
-            return Err(("upper".into(), format!("a number in [1/k, 1] = [{least:.4}, 1], got {}", self.upper)));
+        if !(self.upper > least && self.upper <= 1.0) {
+            return Err(("upper".into(), format!("a number in (1/k, 1] = ({least:.4}, 1], got {}", self.upper)));
         }
         if let Some(key) = &self.fixed_key {
             if key.len() != 64 || !key.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -965,8 +965,8 @@ fn bad_instahide_parameters_exit_2_naming_file_line_field_and_range() {
     let arm = "[[arms]]\nname = \"mix\"\nscheme = \"instahide\"\n";
     let cases: &[(&str, &[&str])] = &[
         ("k = 1", &["arms[2].k", "an integer >= 2", "got 1"]),
-        ("k = 4\nupper = 0.2", &["arms[2].upper", "[1/k, 1]", "got 0.2"]),
-        ("upper = 1.5", &["arms[2].upper", "[1/k, 1]", "got 1.5"]),
+        ("k = 4\nupper = 0.25", &["arms[2].upper", "(1/k, 1]", "got 0.25"]),
+        ("upper = 1.5", &["arms[2].upper", "(1/k, 1]", "got 1.5"]),
         ("fixed_key = \"abc\"", &["arms[2].fixed_key", "64 hexadecimal digits"]),
         ("kk = 4", &["unknown field `kk`"]),
     ];
