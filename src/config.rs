@@ -450,6 +450,66 @@ pub enum SchemeConfig {
     /// U-shaped split learning: the customer keeps the first and last layers, the provider trains
     /// the middle.
     Split(SplitConfig),
+    /// Inside-dataset InstaHide (Huang, Song, Li and Arora, ICML 2020): every training image mixed
+    /// with k - 1 others of the private set, labels mixed alike, a fresh sign mask on every pixel
+    /// (`scheme::instahide`).
+    InstaHide(InstaHideConfig),
+}
+
+/// An InstaHide arm's settings (`scheme = "instahide"`), with the published code's defaults
+/// (github.com/Hazelsuko07/InstaHide, train_inside.py: `--klam 4`, `--upper 0.65`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstaHideConfig {
+    /// Images mixed into each encoding (the image itself and k - 1 others), k >= 2.
+    #[serde(default = "default_instahide_k")]
+    pub k: usize,
+    /// The largest weight any one image may get (weights are redrawn until none exceeds it).
+    #[serde(default = "default_instahide_upper")]
+    pub upper: f64,
+    /// A 64-hex-digit secret seeding the mixing and the sign masks (figures, tests). Absent: a fresh
+    /// secret from the operating system for every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_key: Option<String>,
+}
+
+fn default_instahide_k() -> usize {
+    4
+}
+fn default_instahide_upper() -> f64 {
+    0.65
+}
+
+impl Default for InstaHideConfig {
+    fn default() -> Self {
+        Self { k: default_instahide_k(), upper: default_instahide_upper(), fixed_key: None }
+    }
+}
+
+impl InstaHideConfig {
+    /// A short label for tables: `instahide(k=4)`.
+    pub fn short_label(&self) -> String {
+        format!("instahide(k={})", self.k)
+    }
+
+    /// The parameters' ranges. Err((field, what was expected)).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.k < 2 {
+            return Err(("k".into(), format!("an integer >= 2 (the image and at least one other), got {}", self.k)));
+        }
+        // Weights sum to 1, so one of k is at least 1/k: a cap of 1/k or below is never met (weights are
+        // redrawn until they meet it, the closer to 1/k the longer).
+        let least = 1.0 / self.k as f64;
+        if !(self.upper > least && self.upper <= 1.0) {
+            return Err(("upper".into(), format!("a number in (1/k, 1] = ({least:.4}, 1], got {}", self.upper)));
+        }
+        if let Some(key) = &self.fixed_key {
+            if key.len() != 64 || !key.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(("fixed_key".into(), "64 hexadecimal digits (a 256-bit secret)".into()));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A split arm's settings (`scheme = "split"`). Layers are counted as `model::split` defines them;
@@ -492,13 +552,22 @@ impl SplitConfig {
 
 impl SchemeConfig {
     /// Accepted values of `scheme`, in the order of the variants.
-    pub const KINDS: [&'static str; 3] = ["none", "keyed", "split"];
+    pub const KINDS: [&'static str; 4] = ["none", "keyed", "split", "instahide"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             SchemeConfig::None => "none",
             SchemeConfig::Keyed(_) => "keyed",
             SchemeConfig::Split(_) => "split",
+            SchemeConfig::InstaHide(_) => "instahide",
+        }
+    }
+
+    /// The InstaHide settings, for InstaHide arms.
+    pub fn instahide(&self) -> Option<&InstaHideConfig> {
+        match self {
+            SchemeConfig::InstaHide(h) => Some(h),
+            _ => None,
         }
     }
 
@@ -506,7 +575,7 @@ impl SchemeConfig {
     pub fn keyed(&self) -> Option<&PrivacyConfig> {
         match self {
             SchemeConfig::Keyed(p) => Some(p),
-            SchemeConfig::None | SchemeConfig::Split(_) => None,
+            SchemeConfig::None | SchemeConfig::Split(_) | SchemeConfig::InstaHide(_) => None,
         }
     }
 
@@ -514,7 +583,7 @@ impl SchemeConfig {
     pub fn split(&self) -> Option<&SplitConfig> {
         match self {
             SchemeConfig::Split(s) => Some(s),
-            SchemeConfig::None | SchemeConfig::Keyed(_) => None,
+            SchemeConfig::None | SchemeConfig::Keyed(_) | SchemeConfig::InstaHide(_) => None,
         }
     }
 
@@ -522,6 +591,7 @@ impl SchemeConfig {
     pub fn without_key(&self) -> SchemeConfig {
         match self {
             SchemeConfig::Keyed(p) => SchemeConfig::Keyed(PrivacyConfig { fixed_key: None, ..p.clone() }),
+            SchemeConfig::InstaHide(h) => SchemeConfig::InstaHide(InstaHideConfig { fixed_key: None, ..h.clone() }),
             other => other.clone(),
         }
     }
@@ -541,6 +611,7 @@ impl SchemeConfig {
             SchemeConfig::None => return Ok(table),
             SchemeConfig::Keyed(p) => toml::Value::try_from(p),
             SchemeConfig::Split(s) => toml::Value::try_from(s),
+            SchemeConfig::InstaHide(h) => toml::Value::try_from(h),
         };
         match value.map_err(|e| e.to_string())? {
             toml::Value::Table(fields) => table.extend(fields),
@@ -571,6 +642,10 @@ impl SchemeConfig {
             "split" => toml::Value::Table(table)
                 .try_into()
                 .map(SchemeConfig::Split)
+                .map_err(|e: toml::de::Error| format!("arm `{arm}`: {}", e.message().trim())),
+            "instahide" => toml::Value::Table(table)
+                .try_into()
+                .map(SchemeConfig::InstaHide)
                 .map_err(|e: toml::de::Error| format!("arm `{arm}`: {}", e.message().trim())),
             other => Err(format!(
                 "arm `{arm}`: field `scheme`: unknown scheme `{other}`, expected one of {kinds}{}",
@@ -897,6 +972,9 @@ impl Config {
         for (i, arm) in self.arms().iter().enumerate() {
             if let Some(s) = arm.scheme.split() {
                 check_split(s, &self.arm_field(i))?;
+            }
+            if let Some(h) = arm.scheme.instahide() {
+                h.validate().map_err(|(field, expected)| (format!("{}.{field}", self.arm_field(i)), expected))?;
             }
         }
         self.attacks.validate()?;

@@ -15,6 +15,7 @@ use crate::config::{ArmConfig, Config, DeviceKind, PrivacyConfig, Schedule, Sche
 use crate::data::Dataset;
 use crate::error::{InputError, Interrupted};
 use crate::results::{self, ArmRecord, ArmStatus, DatasetRecord, RunFolder, Summary, RUN_FORMAT_VERSION};
+use crate::scheme::instahide::InstaHide;
 use crate::scheme::protocol::plain_targets;
 use crate::scheme::protocol::EncodeTimings;
 use crate::scheme::transforms::DescribePrivacy;
@@ -35,7 +36,12 @@ pub struct RunOutcome {
 
 /// A keyed arm's key: fixed when its settings give one, otherwise fresh from the OS.
 pub fn make_key(privacy: &PrivacyConfig, field: &str) -> anyhow::Result<SecretKey> {
-    match &privacy.fixed_key {
+    secret_of(privacy.fixed_key.as_ref(), field)
+}
+
+/// A secret: `fixed` (hex) when given, otherwise fresh from the OS.
+fn secret_of(fixed: Option<&String>, field: &str) -> anyhow::Result<SecretKey> {
+    match fixed {
         Some(hex) => Ok(SecretKey::from_hex(hex).map_err(|e| InputError::new(format!("{field}.fixed_key: {e}")))?),
         None => Ok(SecretKey::fresh()),
     }
@@ -56,6 +62,8 @@ enum ArmData {
     Plain { targets: Vec<u16> },
     /// Split learning: raw inputs and true labels, which stay with the customer's head and tail.
     Split { targets: Vec<u16> },
+    /// InstaHide: the raw private set and its labels, re-mixed by `scheme` every epoch.
+    InstaHide { scheme: Box<InstaHide>, targets: Vec<u16> },
     /// Keyed transforms with label protection: the customer's encodings.
     Keyed {
         customer: Box<Customer>,
@@ -76,14 +84,14 @@ impl PreparedArm {
     fn customer(&self) -> Option<&Customer> {
         match &self.data {
             ArmData::Keyed { customer, .. } => Some(customer),
-            ArmData::Plain { .. } | ArmData::Split { .. } => None,
+            ArmData::Plain { .. } | ArmData::Split { .. } | ArmData::InstaHide { .. } => None,
         }
     }
 
     fn encoded_train(&self) -> Option<&EncodedTrainingSet> {
         match &self.data {
             ArmData::Keyed { train, .. } => Some(train),
-            ArmData::Plain { .. } | ArmData::Split { .. } => None,
+            ArmData::Plain { .. } | ArmData::Split { .. } | ArmData::InstaHide { .. } => None,
         }
     }
 
@@ -108,6 +116,22 @@ impl PreparedArm {
                     targets,
                     features: dataset.shape.features(),
                     outputs: dataset.classes,
+                    redraw: None,
+                },
+                test_inputs: &dataset.test.images,
+                judge: Judge::plain(&dataset.test.labels, dataset.classes),
+            },
+            // The published code evaluates on the raw (normalised) test set: only training data is mixed.
+            ArmData::InstaHide { scheme, targets } => ArmInput {
+                spec,
+                split: None,
+                reuse: None,
+                data: TrainingSet {
+                    images: &dataset.train.images,
+                    targets,
+                    features: dataset.shape.features(),
+                    outputs: dataset.classes,
+                    redraw: Some(scheme),
                 },
                 test_inputs: &dataset.test.images,
                 judge: Judge::plain(&dataset.test.labels, dataset.classes),
@@ -130,7 +154,11 @@ fn make_keys(config: &Config) -> anyhow::Result<Vec<Option<SecretKey>>> {
         .arms()
         .iter()
         .enumerate()
-        .map(|(i, arm)| arm.scheme.keyed().map(|p| make_key(p, &config.arm_field(i))).transpose())
+        .map(|(i, arm)| match &arm.scheme {
+            SchemeConfig::Keyed(p) => make_key(p, &config.arm_field(i)).map(Some),
+            SchemeConfig::InstaHide(h) => secret_of(h.fixed_key.as_ref(), &config.arm_field(i)).map(Some),
+            SchemeConfig::None | SchemeConfig::Split(_) => Ok(None),
+        })
         .collect()
 }
 
@@ -145,7 +173,7 @@ fn prepare_arms(
 ) -> anyhow::Result<Vec<PreparedArm>> {
     let mut prepared = Vec::new();
     for (arm, key) in config.arms().into_iter().zip(keys) {
-        folder.create_arm_dirs(&arm.name, arm.scheme.keyed().is_some())?;
+        folder.create_arm_dirs(&arm.name, arm.scheme.keyed().is_some() || arm.scheme.instahide().is_some())?;
         if arm.scheme.split().is_some() {
             folder.create_customer_dir(&arm.name)?;
         }
@@ -188,6 +216,21 @@ fn prepare_arms(
                     crate::results::samples::DEFAULT_SAMPLE_COUNT,
                 )?;
                 ArmData::Split { targets: plain_targets(&dataset.train) }
+            }
+            (SchemeConfig::InstaHide(settings), Some(key)) => {
+                let scheme = InstaHide::new(key, settings);
+                crate::scheme::KeyFile::new(scheme.key(), &crate::scheme::instahide::key_context(dataset))
+                    .save(&folder.key_path(&arm.name))?;
+                crate::results::samples::write_split_samples(
+                    folder,
+                    &arm.name,
+                    &arm.scheme.describe(),
+                    "mixes of k training images under a fresh sign mask, redrawn every epoch; test images unencoded",
+                    dataset.shape,
+                    &dataset.test,
+                    crate::results::samples::DEFAULT_SAMPLE_COUNT,
+                )?;
+                ArmData::InstaHide { scheme: Box::new(scheme), targets: plain_targets(&dataset.train) }
             }
             _ => ArmData::Plain { targets: plain_targets(&dataset.train) },
         };
@@ -330,8 +373,12 @@ fn summarize(
                 name: arm.config.name.clone(),
                 scheme: arm.config.scheme.without_key(),
                 description: arm.config.scheme.describe(),
-                key_fingerprint: arm.customer().map(Customer::fingerprint),
-                fixed_key: arm.config.scheme.keyed().is_some_and(|p| p.fixed_key.is_some()),
+                key_fingerprint: match &arm.data {
+                    ArmData::InstaHide { scheme, .. } => Some(scheme.fingerprint()),
+                    _ => arm.customer().map(Customer::fingerprint),
+                },
+                fixed_key: arm.config.scheme.keyed().is_some_and(|p| p.fixed_key.is_some())
+                    || arm.config.scheme.instahide().is_some_and(|h| h.fixed_key.is_some()),
                 status,
                 test_accuracy: s.map_or(0.0, |s| s.test_accuracy),
                 train_seconds: s.map_or(0.0, |s| s.train_seconds),
@@ -342,7 +389,7 @@ fn summarize(
                 accuracy_delta: None,
                 encode_seconds: match &arm.data {
                     ArmData::Keyed { encode_seconds, .. } => Some(*encode_seconds),
-                    ArmData::Plain { .. } | ArmData::Split { .. } => None,
+                    ArmData::Plain { .. } | ArmData::Split { .. } | ArmData::InstaHide { .. } => None,
                 },
                 failure,
                 accuracy_interval: None,

@@ -266,7 +266,7 @@ fn every_shipped_config_validates() {
             assert!(o.status.success(), "{}: {}", p.display(), text(&o));
             // Every shipped config attacks the scheme after training.
             assert!(
-                text(&o).contains("# attacks that will run after training: all 12:"),
+                text(&o).contains("# attacks that will run after training: all 13:"),
                 "{}: {}",
                 p.display(),
                 text(&o)
@@ -566,7 +566,7 @@ fn record_names(attacks: &serde_json::Value) -> Vec<String> {
     attacks["records"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
 }
 
-const ALL_ATTACKS: [&str; 12] = [
+const ALL_ATTACKS: [&str; 13] = [
     "key-space",
     "wrong-key",
     "fine-tune",
@@ -579,6 +579,7 @@ const ALL_ATTACKS: [&str; 12] = [
     "jigsaw",
     "split-inversion",
     "split-known-pairs",
+    "carlini-instahide",
 ];
 
 #[test]
@@ -587,7 +588,7 @@ fn a_config_without_an_attacks_table_runs_every_attack() {
     let cfg = write(tmp.path(), "default.toml", &small_with_attacks(""));
     let v = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
     assert!(v.status.success(), "{}", text(&v));
-    assert!(text(&v).contains(&format!("# attacks that will run after training: all 12: {}", ALL_ATTACKS.join(", "))));
+    assert!(text(&v).contains(&format!("# attacks that will run after training: all 13: {}", ALL_ATTACKS.join(", "))));
     assert!(text(&v).contains("enabled = [\"all\"]"), "the resolved config shows the default: {}", text(&v));
     let out = tmp.path().join("run");
     let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
@@ -595,7 +596,8 @@ fn a_config_without_an_attacks_table_runs_every_attack() {
     let file = attacks_json(&out);
     // Every attack but the jigsaw solver, which applies to block scrambles, and split learning's own
     // attacks; each says so.
-    let not_applicable = ["model-theft", "label-leakage", "jigsaw", "split-inversion", "split-known-pairs"];
+    let not_applicable =
+        ["model-theft", "label-leakage", "jigsaw", "split-inversion", "split-known-pairs", "carlini-instahide"];
     let keyed: Vec<&str> = ALL_ATTACKS.iter().copied().filter(|a| !not_applicable.contains(a)).collect();
     assert_eq!(record_names(&file), keyed, "failures: {}", file["failures"]);
     let skipped: Vec<&str> =
@@ -609,8 +611,8 @@ fn validate_lists_the_attacks_that_will_run() {
     let tmp = tempfile::tempdir().unwrap();
     for (attacks, expected) in [
         ("[attacks]\nenabled = []\n", "none: attacks are off (attacks.enabled = [])"),
-        ("[attacks]\nenabled = [\"inversion\", \"key-space\"]\n", "2 of 12: key-space, inversion"),
-        ("[attacks]\nenabled = [\"all\"]\n", "all 12: key-space, wrong-key,"),
+        ("[attacks]\nenabled = [\"inversion\", \"key-space\"]\n", "2 of 13: key-space, inversion"),
+        ("[attacks]\nenabled = [\"all\"]\n", "all 13: key-space, wrong-key,"),
     ] {
         let cfg = write(tmp.path(), "a.toml", &small_with_attacks(attacks));
         let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
@@ -952,6 +954,36 @@ fn bad_arm_lists_are_input_errors_naming_file_line_and_field() {
         let mut needles = needles.clone();
         let name = format!("bad{i}.toml");
         needles.push(&name);
+        assert_input_error(&o, &needles);
+        assert!(!out.exists(), "case {i}: something was written");
+    }
+}
+
+#[test]
+fn bad_instahide_parameters_exit_2_naming_file_line_field_and_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let arm = "[[arms]]\nname = \"mix\"\nscheme = \"instahide\"\n";
+    let cases: &[(&str, &[&str])] = &[
+        ("k = 1", &["arms[2].k", "an integer >= 2", "got 1"]),
+        ("k = 4\nupper = 0.25", &["arms[2].upper", "(1/k, 1]", "got 0.25"]),
+        ("upper = 1.5", &["arms[2].upper", "(1/k, 1]", "got 1.5"]),
+        ("fixed_key = \"abc\"", &["arms[2].fixed_key", "64 hexadecimal digits"]),
+        ("kk = 4", &["unknown field `kk`"]),
+    ];
+    for (i, (fields, needles)) in cases.iter().enumerate() {
+        let body = small_with_arms(&format!("{arm}{fields}\n"));
+        let name = format!("mix{i}.toml");
+        let cfg = write(tmp.path(), &name, &body);
+        let out = tmp.path().join(format!("out{i}"));
+        let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
+        // The line of the offending field (the last line of the case's fields).
+        let last = fields.lines().last().unwrap();
+        let line = body.lines().position(|l| l == last).unwrap() + 1;
+        let at = format!("{name}:{line}");
+        let mut needles = needles.to_vec();
+        if !last.starts_with("kk") {
+            needles.push(&at);
+        }
         assert_input_error(&o, &needles);
         assert!(!out.exists(), "case {i}: something was written");
     }

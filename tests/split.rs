@@ -324,7 +324,10 @@ fn a_run_with_split_arms_learns_counts_its_bytes_and_saves_each_partys_layers() 
     assert!(ppdl::attacks::load_file(&run.join("attacks.json")).unwrap().not_applicable.len() == 2);
     let (code, out) = attack("baseline");
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("expected a keyed or split arm of this run, one of `split-1`, `split-noisy`"), "{out}");
+    assert!(
+        out.contains("expected a keyed, split or InstaHide arm of this run, one of `split-1`, `split-noisy`"),
+        "{out}"
+    );
 }
 
 /// `ppdl validate` on the run config with `arm` as its second arm: exit code 2 and the message.

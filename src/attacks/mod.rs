@@ -26,6 +26,7 @@
 //! early (returning what it has, `complete = false`) when [`Control::stop_requested`].
 
 pub mod assignment;
+pub mod carlini_instahide;
 pub mod fine_tune;
 pub mod inversion;
 pub mod jigsaw;
@@ -83,6 +84,7 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &jigsaw::Jigsaw,
     &split_inversion::SplitInversion,
     &split_known_pairs::SplitKnownPairs,
+    &carlini_instahide::CarliniInstaHide,
 ];
 
 /// The run's events, with the attack record as what a finished attack reports.
@@ -155,6 +157,20 @@ struct Samples {
 pub enum Target<'a> {
     Keyed(Box<KeyedTarget<'a>>),
     Split(SplitTarget<'a>),
+    InstaHide(InstaHideTarget<'a>),
+}
+
+/// An InstaHide arm: its public parameters and, for the simulation only, the customer's secret (to
+/// make the encodings the provider received) and raw private set (to score).
+pub struct InstaHideTarget<'a> {
+    /// The public parameters (k, the weight cap); the key is `scheme`'s.
+    pub settings: &'a crate::config::InstaHideConfig,
+    /// The customer's mixing (simulation only).
+    pub scheme: crate::scheme::instahide::InstaHide,
+    /// The customer's raw private training set (simulation only: ground truth).
+    pub train: &'a Split,
+    /// Epochs the provider trained for: each gave it one round of encodings.
+    pub epochs: usize,
 }
 
 /// A keyed arm: its public settings, the key holder, the encoded training set.
@@ -236,6 +252,15 @@ impl<'a> AttackContext<'a> {
         match self.target {
             Target::Keyed(_) => Scheme::Keyed,
             Target::Split(_) => Scheme::Split,
+            Target::InstaHide(_) => Scheme::InstaHide,
+        }
+    }
+
+    /// The InstaHide arm attacked (an error on any other).
+    pub fn instahide(&self) -> anyhow::Result<&InstaHideTarget<'a>> {
+        match &self.target {
+            Target::InstaHide(h) => Ok(h),
+            _ => Err(anyhow::anyhow!("`{}` is not an InstaHide arm", self.arm)),
         }
     }
 
@@ -243,7 +268,9 @@ impl<'a> AttackContext<'a> {
     pub fn keyed(&self) -> anyhow::Result<&KeyedTarget<'a>> {
         match &self.target {
             Target::Keyed(k) => Ok(k),
-            Target::Split(_) => Err(anyhow::anyhow!("`{}` is a split arm, not a keyed one", self.arm)),
+            Target::Split(_) | Target::InstaHide(_) => {
+                Err(anyhow::anyhow!("`{}` is a {} arm, not a keyed one", self.arm, self.scheme().name()))
+            }
         }
     }
 
@@ -251,7 +278,9 @@ impl<'a> AttackContext<'a> {
     pub fn split(&self) -> anyhow::Result<&SplitTarget<'a>> {
         match &self.target {
             Target::Split(s) => Ok(s),
-            Target::Keyed(_) => Err(anyhow::anyhow!("`{}` is a keyed arm, not a split one", self.arm)),
+            Target::Keyed(_) | Target::InstaHide(_) => {
+                Err(anyhow::anyhow!("`{}` is a {} arm, not a split one", self.arm, self.scheme().name()))
+            }
         }
     }
 
@@ -260,7 +289,7 @@ impl<'a> AttackContext<'a> {
     pub fn codes_per_class(&self) -> usize {
         match &self.target {
             Target::Keyed(k) => k.privacy.codes_per_class,
-            Target::Split(_) => 1,
+            Target::Split(_) | Target::InstaHide(_) => 1,
         }
     }
 
@@ -274,7 +303,7 @@ impl<'a> AttackContext<'a> {
     pub fn encoded_shape(&self) -> ImageShape {
         match &self.target {
             Target::Keyed(k) => scheme_transforms::encoded_shape(&k.privacy.transforms, self.shape),
-            Target::Split(_) => self.shape,
+            Target::Split(_) | Target::InstaHide(_) => self.shape,
         }
     }
 
@@ -433,6 +462,7 @@ impl<'a> AttackContext<'a> {
         let scheme = match &self.target {
             Target::Keyed(k) => k.privacy.describe(),
             Target::Split(s) => crate::config::SchemeConfig::Split(s.split.clone()).describe(),
+            Target::InstaHide(h) => crate::config::SchemeConfig::InstaHide(h.settings.clone()).describe(),
         };
         AttackRecord::new(A::NAME, A::TITLE, scheme, threat_model, aux_data)
     }
@@ -674,6 +704,46 @@ pub fn run_split_attacks(
     Ok(run_kinds(&ctx, kinds))
 }
 
+/// Run `kinds` on one InstaHide arm, as [`run_attacks`] does on a keyed arm.
+#[allow(clippy::too_many_arguments)]
+fn run_instahide_attacks(
+    config: &Config,
+    arm: &str,
+    settings: &crate::config::InstaHideConfig,
+    key: SecretKey,
+    dataset: &Dataset,
+    folder: &RunFolder,
+    kinds: &[&dyn AnyAttack],
+    events: &Sender<Event>,
+    control: &Control,
+) -> AttacksFile {
+    let samples = load_samples(Some(folder), arm, dataset, false, events);
+    let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
+    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
+    let ctx = AttackContext {
+        config,
+        arm,
+        provider_model: folder.model_path(arm),
+        target: Target::InstaHide(InstaHideTarget {
+            settings,
+            scheme: crate::scheme::instahide::InstaHide::new(key, settings),
+            train: &dataset.train,
+            epochs: config.train.epochs,
+        }),
+        shape: dataset.shape,
+        classes: dataset.classes,
+        aux,
+        eval,
+        aux_description,
+        samples,
+        recogniser: std::cell::OnceCell::new(),
+        own_key: std::cell::OnceCell::new(),
+        events,
+        control,
+    };
+    run_kinds(&ctx, kinds)
+}
+
 /// The arm's sample images, if the run folder has them (raw, and encoded for a keyed arm).
 fn load_samples(
     folder: Option<&RunFolder>,
@@ -830,9 +900,14 @@ pub fn run_on_folder(
                 SplitInputs { config, arm, split, dataset, parts: folder.split_saves(arm), folder: Some(folder) };
             run_split_attacks(inputs, kinds, events, control)?
         }
+        Some(SchemeConfig::InstaHide(settings)) => {
+            let key = KeyFile::load(&folder.key_path(arm), &crate::scheme::instahide::key_context(dataset))?;
+            stage();
+            run_instahide_attacks(config, arm, settings, key, dataset, folder, kinds, events, control)
+        }
         _ => {
             return Err(InputError::new(format!(
-                "no keyed or split arm named `{arm}` in this run (attacks need a keyed or a split arm)"
+                "no keyed, split or InstaHide arm named `{arm}` in this run (attacks need a protected arm)"
             ))
             .into())
         }

@@ -38,6 +38,8 @@ pub enum Scheme {
     Keyed,
     /// U-shaped split learning: the adversary sees cut-layer activations and gradients.
     Split,
+    /// InstaHide: the adversary sees every epoch's mixed, sign-masked training encodings.
+    InstaHide,
 }
 
 impl Scheme {
@@ -45,6 +47,7 @@ impl Scheme {
         match self {
             Scheme::Keyed => "keyed",
             Scheme::Split => "split",
+            Scheme::InstaHide => "instahide",
         }
     }
 
@@ -58,6 +61,12 @@ impl Scheme {
             Scheme::Split => {
                 "split arm: the provider never sees the customer's inputs, encoded or raw, only cut-layer \
                  activations, and there is no key to attack"
+            }
+            Scheme::InstaHide => {
+                "InstaHide arm: no key encodes the inputs and no cut splits the model: each training encoding \
+                 mixes k private images with fresh random weights under a fresh sign mask, redrawn every epoch, and \
+                 test images reach the model unencoded; Carlini et al.'s attack (`carlini-instahide`) is the one \
+                 for it"
             }
         }
     }
@@ -319,6 +328,7 @@ pub fn per_arm(config: &crate::config::Config) -> Vec<String> {
             let scheme = match arm.scheme {
                 crate::config::SchemeConfig::Keyed(_) => Scheme::Keyed,
                 crate::config::SchemeConfig::Split(_) => Scheme::Split,
+                crate::config::SchemeConfig::InstaHide(_) => Scheme::InstaHide,
                 crate::config::SchemeConfig::None => return None,
             };
             let names: Vec<&str> =
@@ -457,7 +467,15 @@ mod tests {
             ATTACKS.iter().filter(|a| a.result() == ResultKind::Reconstruction).map(|a| a.name()).collect();
         assert_eq!(
             recon,
-            ["known-plaintext", "statistical", "inversion", "jigsaw", "split-inversion", "split-known-pairs"]
+            [
+                "known-plaintext",
+                "statistical",
+                "inversion",
+                "jigsaw",
+                "split-inversion",
+                "split-known-pairs",
+                "carlini-instahide"
+            ]
         );
     }
 

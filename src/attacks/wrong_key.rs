@@ -59,6 +59,7 @@ impl Attack for WrongKey {
         match ctx.scheme() {
             Scheme::Split => super::wrong_parts::run(ctx, p, progress),
             Scheme::Keyed => run(ctx, p, progress),
+            Scheme::InstaHide => Err(anyhow::anyhow!("{}", Scheme::InstaHide.not_for())),
         }
     }
 }

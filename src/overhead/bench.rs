@@ -532,6 +532,7 @@ fn ppdl_epochs_on<D: dfdx::prelude::Device<f32>>(
         targets: &targets,
         features: dataset.shape.features(),
         outputs: dataset.classes,
+        redraw: None,
     };
     let spec = TrainSpec {
         arm: crate::config::BASELINE_ARM.into(),

@@ -123,7 +123,13 @@ pub struct ReceivedTraining {
 
 impl ReceivedTraining {
     pub fn view(&self) -> TrainingSet<'_> {
-        TrainingSet { images: &self.inputs, targets: &self.codes, features: self.features, outputs: self.outputs }
+        TrainingSet {
+            images: &self.inputs,
+            targets: &self.codes,
+            features: self.features,
+            outputs: self.outputs,
+            redraw: None,
+        }
     }
 }
 

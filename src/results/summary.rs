@@ -202,7 +202,9 @@ impl Summary {
 
     /// The arms attacks run on: the keyed and the split arms (not the baseline).
     pub fn attacked_arms(&self) -> impl Iterator<Item = &ArmRecord> {
-        self.arms.iter().filter(|a| a.scheme.keyed().is_some() || a.scheme.split().is_some())
+        self.arms
+            .iter()
+            .filter(|a| a.scheme.keyed().is_some() || a.scheme.split().is_some() || a.scheme.instahide().is_some())
     }
 
     /// The attacked arm `name` (`--arm NAME` of `attack`), or an input error listing them.
@@ -211,7 +213,7 @@ impl Summary {
             let names = self.attacked_arms().map(|a| format!("`{}`", a.name)).collect::<Vec<_>>().join(", ");
             let hint = crate::error::did_you_mean(name, self.attacked_arms().map(|a| a.name.as_str()));
             InputError::new(format!(
-                "{}: --arm {name}: expected a keyed or split arm of this run, one of {names}{hint}",
+                "{}: --arm {name}: expected a keyed, split or InstaHide arm of this run, one of {names}{hint}",
                 run_dir.display()
             ))
             .into()

@@ -17,6 +17,8 @@ pub enum Family {
     Identity,
     /// Split learning: no keyed transform; the customer keeps the first and last layers.
     Split,
+    /// InstaHide: training images mixed with each other under a sign mask (`scheme::instahide`).
+    InstaHide,
     /// A description this version does not know (a newer transform).
     Other,
 }
@@ -32,7 +34,7 @@ impl Family {
     pub fn all() -> Vec<Family> {
         (0..transforms::ALL.len())
             .map(Family::Transform)
-            .chain([Family::Combined, Family::Identity, Family::Split, Family::Other])
+            .chain([Family::Combined, Family::Identity, Family::Split, Family::InstaHide, Family::Other])
             .collect()
     }
 
@@ -47,6 +49,7 @@ impl Family {
             Family::Combined => "combined",
             Family::Identity => "identity",
             Family::Split => "split learning",
+            Family::InstaHide => "instahide",
             Family::Other => "other",
         }
     }
@@ -58,6 +61,7 @@ impl Family {
             Family::Combined => FamilyStyle { color: (86, 180, 233), marker: Shape::Cross }, // sky blue
             Family::Identity => FamilyStyle { color: (0, 0, 0), marker: Shape::Diamond },    // black
             Family::Split => FamilyStyle { color: (25, 45, 110), marker: Shape::Circle },    // navy (ELE has dark red)
+            Family::InstaHide => FamilyStyle { color: (200, 0, 120), marker: Shape::TriangleDown }, // magenta
             Family::Other => FamilyStyle { color: (120, 120, 120), marker: Shape::Cross },   // grey
         }
     }
@@ -68,6 +72,7 @@ impl Family {
         match scheme {
             crate::config::SchemeConfig::Keyed(p) => Family::of_transforms(&p.transforms),
             crate::config::SchemeConfig::Split(_) => Family::Split,
+            crate::config::SchemeConfig::InstaHide(_) => Family::InstaHide,
             crate::config::SchemeConfig::None => Family::Identity,
         }
     }
@@ -86,6 +91,9 @@ impl Family {
     /// the transform part is transform labels joined by " + ", or "identity".
     pub fn of_description(privacy: &str) -> Family {
         let transforms = privacy.split(';').next().unwrap_or("").trim();
+        if transforms.starts_with("instahide") {
+            return Family::InstaHide;
+        }
         if transforms.is_empty() || transforms == "identity" {
             return Family::Identity;
         }

@@ -27,6 +27,9 @@ pub struct TrainingSet<'a> {
     pub targets: &'a [u16],
     pub features: usize,
     pub outputs: usize,
+    /// An InstaHide arm: `images` and `targets` are the customer's raw private set, and what the
+    /// model trains on is re-mixed from them at the start of every epoch (soft targets).
+    pub redraw: Option<&'a super::instahide::InstaHide>,
 }
 
 impl TrainingSet<'_> {
@@ -134,6 +137,7 @@ impl EncodedTrainingSet {
             targets: &self.codes,
             features: self.inputs.features,
             outputs: self.outputs,
+            redraw: None,
         }
     }
 

@@ -185,6 +185,22 @@ pub fn fit<S: TrainStep, O: Observer<S>>(
     schedule: &Schedule,
     observer: &mut O,
 ) -> Result<FitEnd, String> {
+    fit_redrawn(step, data, None, schedule, observer)
+}
+
+/// The rows of one epoch (1-based) when they are drawn afresh for each: n rows of inputs and n rows
+/// of target values (InstaHide's re-mixing).
+pub type Redraw<'a> = &'a dyn Fn(usize) -> (Vec<f32>, Vec<f32>);
+
+/// [`fit`], where `redraw` (if given) replaces `data`'s inputs and targets at the start of every
+/// epoch with rows of the same count and widths (targets as rows of `data.targets.width()` values).
+pub fn fit_redrawn<S: TrainStep, O: Observer<S>>(
+    step: &mut S,
+    data: Rows<'_>,
+    redraw: Option<Redraw<'_>>,
+    schedule: &Schedule,
+    observer: &mut O,
+) -> Result<FitEnd, String> {
     let n = data.len();
     if n == 0 {
         return Ok(FitEnd::Finished);
@@ -199,6 +215,11 @@ pub fn fit<S: TrainStep, O: Observer<S>>(
         at.epoch += 1;
         step.set_learning_rate(schedule.learning_rate_in(at.epoch));
         let order = epoch_order(schedule.seed, at.epoch, n);
+        let drawn = redraw.map(|draw| draw(at.epoch));
+        let data = match &drawn {
+            Some((inputs, values)) => Rows { inputs, features: d, targets: Targets::Rows { values, width: k } },
+            None => data,
+        };
         observer.before_epoch(at.epoch);
         let epoch_start = Instant::now();
         for indices in order.chunks(batch) {

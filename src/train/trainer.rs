@@ -12,7 +12,7 @@ use dfdx::prelude::*;
 
 use super::control::Control;
 use super::events::{ArmSummary, Event, MetricRow, MetricSplit};
-use super::fit::{fit, FitEnd, ModelStep, Observer, Progress, Rows, Schedule, StepOutput, Targets, TrainStep};
+use super::fit::{fit_redrawn, FitEnd, ModelStep, Observer, Progress, Rows, Schedule, StepOutput, Targets, TrainStep};
 use crate::config::{Arch, OptimizerKind, TrainConfig};
 use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
@@ -154,8 +154,16 @@ impl<D: Device<f32>, R> ArmJob<'_, D, R> {
             steps_per_epoch: schedule.steps_per_epoch(n),
             samples: n,
         });
+        // InstaHide: each epoch's mixes of the private set, with their soft labels.
+        let remix = data.redraw.map(|h| {
+            move |epoch: usize| {
+                let m = h.epoch(epoch, data.images, data.targets, data.features, data.outputs);
+                (m.inputs, m.targets)
+            }
+        });
+        let redraw = remix.as_ref().map(|f| f as &dyn Fn(usize) -> (Vec<f32>, Vec<f32>));
         let mut reporter = ArmReporter::new(self);
-        match fit(step, rows, &schedule, &mut reporter) {
+        match fit_redrawn(step, rows, redraw, &schedule, &mut reporter) {
             Ok(FitEnd::Finished) => ArmOutcome::Finished(reporter.summary()),
             Ok(FitEnd::Stopped) => ArmOutcome::Stopped(reporter.summary()),
             Err(reason) => ArmOutcome::Failed(reason),

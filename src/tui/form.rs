@@ -9,7 +9,9 @@ use toml::Value;
 
 use crate::attacks::registry;
 use crate::config::overrides::{self, Override};
-use crate::config::{Arch, ArmConfig, Config, PrivacyConfig, SchemeConfig, SplitConfig, BASELINE_ARM, PRIVATE_ARM};
+use crate::config::{
+    Arch, ArmConfig, Config, InstaHideConfig, PrivacyConfig, SchemeConfig, SplitConfig, BASELINE_ARM, PRIVATE_ARM,
+};
 use crate::data::load::DatasetKind;
 use crate::scheme::transforms::{self, Param, ParamType};
 
@@ -71,6 +73,10 @@ pub enum Field {
     Tail(usize),
     SplitNoise(usize),
     NopeekAlpha(usize),
+    /// InstaHide: images mixed into each encoding.
+    MixK(usize),
+    /// InstaHide: the largest weight of one image.
+    MixUpper(usize),
     AuxFraction,
     /// Whether attack k runs.
     Attack(usize),
@@ -103,6 +109,8 @@ impl Field {
             | Tail(a)
             | SplitNoise(a)
             | NopeekAlpha(a)
+            | MixK(a)
+            | MixUpper(a)
             | Kind(a, _)
             | Param(a, _, _) => Some(a),
             _ => None,
@@ -347,6 +355,8 @@ impl Form {
             Tail(a) => arm(a, "tail"),
             SplitNoise(a) => arm(a, "noise_sigma"),
             NopeekAlpha(a) => arm(a, "nopeek_alpha"),
+            MixK(a) => arm(a, "k"),
+            MixUpper(a) => arm(a, "upper"),
             AuxFraction => "attacks.aux_fraction".into(),
             AttackParam(k, j) => {
                 let name = registry::names().get(k).copied()?;
@@ -387,6 +397,7 @@ impl Form {
                     }
                 }
                 SchemeConfig::Split(_) => out.extend([Cut(a), Tail(a), SplitNoise(a), NopeekAlpha(a)]),
+                SchemeConfig::InstaHide(_) => out.extend([MixK(a), MixUpper(a)]),
             }
         }
         out.push(AuxFraction);
@@ -447,8 +458,8 @@ impl Form {
             Optimizer | Dataset | Arch | Scheme(_) | Kind(..) | Cut(_) | Tail(_) => Edit::Choice,
             ArmName(_) => Edit::Text,
             LabelPermutation(_) | FixedKey(_) | Attack(_) => Edit::Toggle,
-            Seed | Epochs | BatchSize | CodesPerClass(_) | TrainLimit | TestLimit => Edit::Integer,
-            LearningRate | LrDecay | SplitNoise(_) | NopeekAlpha(_) | AuxFraction => Edit::Number,
+            Seed | Epochs | BatchSize | CodesPerClass(_) | TrainLimit | TestLimit | MixK(_) => Edit::Integer,
+            LearningRate | LrDecay | SplitNoise(_) | NopeekAlpha(_) | MixUpper(_) | AuxFraction => Edit::Number,
             Param(..) | AttackParam(..) => match self.path(field).and_then(|p| lookup(&self.doc(), &p).cloned()) {
                 Some(Value::Boolean(_)) => Edit::Toggle,
                 Some(Value::Integer(_)) => Edit::Integer,
@@ -696,6 +707,8 @@ impl Form {
             Field::Cut(_) | Field::Tail(_) => {
                 self.cycle(field, &(1..=MAX_LAYERS).map(Value::Integer).collect::<Vec<_>>(), dir, false)
             }
+            // k from 2 to 8 (the published code defaults to 4).
+            Field::MixK(_) => self.cycle(field, &(2..=8).map(Value::Integer).collect::<Vec<_>>(), dir, false),
             Field::Scheme(a) => self.switch_scheme(a),
             Field::Kind(a, t) => {
                 let n = transforms::ALL.len() as i64;
@@ -783,21 +796,20 @@ impl Form {
         self.changed();
     }
 
-    /// ←/→ on a protected arm's scheme: keyed <-> split, with the defaults (a split with the first
-    /// cut the architecture allows; none allowed: it stays keyed).
+    /// ←/→ on a protected arm's scheme: keyed -> split -> instahide -> keyed, each with its defaults
+    /// (a split with the first cut the architecture allows; none allowed: split is skipped).
     fn switch_scheme(&mut self, a: usize) {
         let mut arms = self.arms();
         let Some(arm) = arms.get_mut(a) else { return };
+        let arch = self.config.model.arch;
+        let split = (1..MAX_LAYERS as usize)
+            .find(|&c| crate::model::split::SplitPlan::new(arch, c, 1).is_ok())
+            .map(|cut| SchemeConfig::Split(SplitConfig { cut, tail: 1, noise_sigma: 0.0, nopeek_alpha: 0.0 }));
+        let instahide = SchemeConfig::InstaHide(InstaHideConfig::default());
         arm.scheme = match arm.scheme {
-            SchemeConfig::Split(_) => SchemeConfig::Keyed(PrivacyConfig::default()),
-            _ => {
-                let arch = self.config.model.arch;
-                let cut = (1..MAX_LAYERS as usize).find(|&c| crate::model::split::SplitPlan::new(arch, c, 1).is_ok());
-                match cut {
-                    Some(cut) => SchemeConfig::Split(SplitConfig { cut, tail: 1, noise_sigma: 0.0, nopeek_alpha: 0.0 }),
-                    None => return,
-                }
-            }
+            SchemeConfig::Split(_) => instahide,
+            SchemeConfig::InstaHide(_) => SchemeConfig::Keyed(PrivacyConfig::default()),
+            _ => split.unwrap_or(instahide),
         };
         self.set_arms(arms);
         self.changed();
@@ -1180,18 +1192,46 @@ mod tests {
         type_text(&mut f, "0.1");
         let split = f.arms()[2].scheme.split().unwrap().clone();
         assert_eq!((split.cut, split.tail, split.noise_sigma, split.nopeek_alpha), (1, 2, 0.1, 0.5));
-        // On a two-layer MLP no cut is valid: the scheme stays keyed.
+        // On a two-layer MLP no cut is valid: keyed skips split.
         let mut g = form();
         go(&mut g, Field::Scheme(1));
         press(&mut g, &[KeyCode::Right]);
-        assert_eq!(g.arms()[1].scheme.kind(), "keyed");
-        // On lenet keyed -> split takes the first valid cut; and back.
+        assert_eq!(g.arms()[1].scheme.kind(), "instahide");
+        // On lenet keyed -> split takes the first valid cut, then instahide, then keyed again.
         go(&mut f, Field::Scheme(1));
         press(&mut f, &[KeyCode::Right]);
         assert_eq!(f.arms()[1].scheme.split().map(|s| s.cut), Some(1));
         assert!(f.is_valid(), "{:?}", f.invalid);
         press(&mut f, &[KeyCode::Right]);
+        assert_eq!(f.arms()[1].scheme.kind(), "instahide");
+        press(&mut f, &[KeyCode::Right]);
         assert_eq!(f.arms()[1].scheme.kind(), "keyed");
+    }
+
+    #[test]
+    fn instahide_rows_step_k_within_range_and_flag_a_cap_below_one_over_k() {
+        let mut f = arms_form();
+        go(&mut f, Field::Scheme(1));
+        press(&mut f, &[KeyCode::Right, KeyCode::Right]);
+        assert_eq!(f.arms()[1].scheme.kind(), "instahide");
+        let fields = f.fields();
+        assert!(fields.contains(&Field::MixK(1)) && fields.contains(&Field::MixUpper(1)));
+        assert!(!fields.contains(&Field::Kind(1, 0)), "no transforms on an instahide arm");
+        go(&mut f, Field::MixK(1));
+        assert_eq!(f.value_text(Field::MixK(1)), "4");
+        press(&mut f, &[KeyCode::Left; 4]);
+        assert_eq!(f.value_text(Field::MixK(1)), "2", "k stops at 2");
+        press(&mut f, &[KeyCode::Right; 10]);
+        assert_eq!(f.value_text(Field::MixK(1)), "8", "k stops at 8");
+        assert!(f.is_valid(), "{:?}", f.invalid);
+        // 0.1 is below 1/8: the form says which field is wrong.
+        go(&mut f, Field::MixUpper(1));
+        for _ in 0..6 {
+            press(&mut f, &[KeyCode::Backspace]);
+        }
+        type_text(&mut f, "0.1");
+        assert!(!f.is_valid());
+        assert_eq!(f.invalid_field(), Some(Field::MixUpper(1)), "{:?}", f.invalid);
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub fn arms_text(s: &Summary) -> String {
         .map(|a| match &a.scheme {
             SchemeConfig::Keyed(p) => super::views::experiments::transforms_short(p),
             SchemeConfig::Split(sp) => sp.short_label(),
+            SchemeConfig::InstaHide(h) => h.short_label(),
             SchemeConfig::None => "none".into(),
         })
         .collect();

@@ -433,6 +433,9 @@ impl DescribePrivacy for SchemeConfig {
         match self {
             SchemeConfig::None => "none (raw inputs, true labels)".into(),
             SchemeConfig::Keyed(p) => p.describe(),
+            SchemeConfig::InstaHide(h) => {
+                format!("instahide: k={}, weights <= {}, sign mask; labels: mixed; test set not encoded", h.k, h.upper)
+            }
             SchemeConfig::Split(s) => {
                 let mut text = format!("split: head {} layer(s), tail {} (U-shaped)", s.cut, s.tail);
                 if s.noise_sigma > 0.0 {

@@ -108,6 +108,7 @@ pub fn protection_short(c: &Config) -> String {
                 .map(|a| match &a.scheme {
                     SchemeConfig::Keyed(p) => transforms_short(p),
                     SchemeConfig::Split(s) => s.short_label(),
+                    SchemeConfig::InstaHide(h) => h.short_label(),
                     SchemeConfig::None => String::new(),
                 })
                 .filter(|t| !t.is_empty())

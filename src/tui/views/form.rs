@@ -43,6 +43,8 @@ fn label(form: &Form, field: Field) -> String {
         Tail(_) => "  tail (last layers)".into(),
         SplitNoise(_) => "  noise sigma".into(),
         NopeekAlpha(_) => "  nopeek alpha".into(),
+        MixK(_) => "  k (images mixed)".into(),
+        MixUpper(_) => "  upper (largest weight)".into(),
         AuxFraction => "adversary's share".into(),
         Attack(k) => crate::attacks::registry::names().get(k).copied().unwrap_or("").to_string(),
         AttackParam(k, j) => format!("  {}", Form::attack_params(k).get(j).cloned().unwrap_or_default()),
@@ -56,7 +58,7 @@ fn hint(form: &Form, field: Field) -> &'static str {
     match field {
         Field::Kind(..) => "←/→ kind a add x del [ ] move",
         Field::ArmName(_) => "Enter rename  A add arm  x remove",
-        Field::Scheme(_) if form.edit_kind(field) == Edit::Choice => "←/→ keyed or split  x remove arm",
+        Field::Scheme(_) if form.edit_kind(field) == Edit::Choice => "←/→ keyed, split or instahide  x remove",
         Field::FixedKey(_) => "Space on/off  Enter types the key",
         Field::TrainLimit | Field::TestLimit => "digits, ⌫ to all, or ←/→",
         Field::Attack(_) => "Space runs it or not",
