@@ -440,3 +440,95 @@ fn tui_compares_two_noise_sigmas_in_fewer_than_15_keys() {
     assert!(sent < 15, "{sent} keys");
     println!("sigma 0.05 vs 0.2 compared in {sent} keys");
 }
+
+/// A 10 s pause from the live view leaves the run's timings alone: summary.json records the pause
+/// for each arm and keeps it out of training time, epoch times and speed.
+#[test]
+fn tui_pause_of_10_s_is_left_out_of_summary_timings() {
+    if !tmux_available() {
+        println!("SKIPPED tui_pause_of_10_s_is_left_out_of_summary_timings: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "pausing", 6000, 200, 3);
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 100, 30);
+    let minute = Duration::from_secs(60);
+    let pause = Duration::from_secs(10);
+
+    tmux.wait_for("the config list", minute, |s| s.contains("pausing.toml") && s.contains("valid"));
+    let started = Instant::now();
+    tmux.keys(&["s"]);
+    tmux.wait_for("training to start", minute, |s| s.contains("[running]") && s.contains("ep "));
+    tmux.keys(&["p"]);
+    tmux.wait_for("the paused status", minute, |s| s.contains("[paused]"));
+    std::thread::sleep(pause);
+    tmux.keys(&["p"]);
+    tmux.wait_for("training to resume", minute, |s| !s.contains("[paused]"));
+    tmux.wait_for("the run to finish", Duration::from_secs(180), |s| s.contains("[done]"));
+    let wall = started.elapsed().as_secs_f64();
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+
+    let runs: Vec<PathBuf> =
+        std::fs::read_dir(tmp.path().join("results")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let summary = ppdl::results::RunFolder::open(&runs[0]).unwrap().load_summary().unwrap();
+    let pause = pause.as_secs_f64();
+    for arm in &summary.arms {
+        assert_eq!(arm.status.name(), "finished", "{}", arm.name);
+        // The keys travel through tmux: the pause as the run saw it is within a second or two of 10 s.
+        assert!(
+            arm.paused_seconds > pause - 1.0 && arm.paused_seconds < pause + 3.0,
+            "`{}` recorded a pause of {} s for a {pause} s pause",
+            arm.name,
+            arm.paused_seconds
+        );
+        assert!(
+            arm.train_seconds + arm.paused_seconds < wall,
+            "`{}`: train {} s + paused {} s exceeds the {wall:.1} s the run took: the pause was counted as training",
+            arm.name,
+            arm.train_seconds,
+            arm.paused_seconds
+        );
+        let slowest = arm.epoch_seconds.iter().cloned().fold(0.0, f64::max);
+        assert!(slowest < wall - pause, "`{}`: an epoch of {slowest} s holds the pause", arm.name);
+        let epochs: f64 = arm.epoch_seconds.iter().sum();
+        assert!((epochs - arm.train_seconds).abs() < 1e-6, "`{}`: epochs sum to the train time", arm.name);
+        let speed = arm.epochs_completed as f64 * summary.dataset.train as f64 / arm.train_seconds;
+        assert!((arm.samples_per_second - speed).abs() < 1e-6 * speed, "`{}`: speed from the train time", arm.name);
+    }
+}
+
+/// The compare mark names a run, not a row: marked before another run starts and finishes (the new
+/// run lands at the top of the table), `c` on the new run still compares the marked one.
+#[test]
+fn tui_compare_names_the_marked_run_after_another_run() {
+    if !tmux_available() {
+        println!("SKIPPED tui_compare_names_the_marked_run_after_another_run: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = write_config(tmp.path(), "tiny", 300, 100, 1);
+    tui_common::write_noise_runs(&tmp.path().join("results"));
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 120, 40);
+    let minute = Duration::from_secs(60);
+    tmux.wait_for("the config list", minute, |s| s.contains("tiny.toml") && s.contains("valid"));
+    tmux.keys(&["5"]);
+    tmux.wait_for("the runs table", minute, |s| s.contains("noise-s1-b"));
+    // Newest first: s2-a, s1-c, s1-b, s1-a; mark s1-b.
+    tmux.keys(&["Down", "Down", "m"]);
+    tmux.wait_for("the mark", minute, |s| s.contains("1 marked"));
+    tmux.keys(&["1", "s"]);
+    tmux.wait_for("the new run to finish", minute, |s| s.contains("[done]"));
+    tmux.keys(&["5"]);
+    tmux.wait_for("the new run in the table", minute, |s| s.lines().any(|l| l.contains(" tiny-")));
+    tmux.keys(&["Up", "Up", "Up", "Up", "Up", "c"]);
+    let screen = tmux.wait_for("the comparison", minute, |s| s.contains("Side by side"));
+    assert!(screen.contains("noise-s1-b"), "the marked run is compared:\n{screen}");
+    assert!(screen.contains("tiny-"), "the selected run is compared:\n{screen}");
+    for other in ["noise-s1-a", "noise-s1-c", "noise-s2-a"] {
+        assert!(!screen.contains(other), "{other} was not marked:\n{screen}");
+    }
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+}
