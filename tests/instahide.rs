@@ -32,20 +32,25 @@ fn the_peers_quickstart_runs_instahide_and_carlini_et_al_attack_it() {
         r#"attacks.enabled=["key-space", "carlini-instahide"]"#,
         "--set",
         "attacks.carlini_instahide.private_images=60",
+        // A fixed mixing secret: InstaHide's accuracy on this subset moves by 10 points and more with
+        // the secret (README), so a fresh one would make the threshold below a coin toss.
+        "--set",
+        r#"arms.7.fixed_key="000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f""#,
     ]);
     assert!(o.status.success(), "{}", text(&o));
 
     let summary = json(&run.join("summary.json"));
     let arms = summary["arms"].as_array().unwrap();
-    let arm = arms.iter().find(|a| a["name"] == "instahide").expect("the InstaHide arm in summary.json");
+    assert_eq!(arms[7]["name"], "instahide", "the fixed_key override above names arm 7");
+    let arm = &arms[7];
     assert_eq!(arm["scheme"]["scheme"], "instahide", "{arm}");
     assert_eq!(arm["scheme"]["k"], 4);
     assert_eq!(arm["status"], "finished");
-    // Trained on sign-masked mixes, tested on clean images: far below the baseline after 2 epochs
-    // (README: 39% after 5 on this subset) but above chance (10 classes; 95% of chance runs stay below
-    // 12% on 1,000 test images).
+    // Trained on sign-masked mixes, tested on clean images: far below the baseline (81.5%) after 2
+    // epochs but above chance (10 classes; 95% of chance runs stay below 12% on 1,000 test images).
+    // Measured with this secret: 30.8%, the same in two runs.
     let accuracy = arm["test_accuracy"].as_f64().unwrap();
-    assert!(accuracy > 0.15, "InstaHide arm accuracy {accuracy}");
+    assert!(accuracy > 0.2 && accuracy < 0.6, "InstaHide arm accuracy {accuracy}");
     assert!(arm["key_fingerprint"].is_string(), "{arm}");
     assert!(run.join("customer/instahide/key.json").is_file());
 

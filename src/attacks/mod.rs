@@ -247,6 +247,42 @@ enum ProviderTrain<'a> {
 }
 
 impl<'a> AttackContext<'a> {
+    /// The context of one arm's attacks: the adversary and evaluation halves of the test split (the
+    /// run's sample images kept in the evaluation half) and the arm's samples, the same for every scheme.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        config: &'a Config,
+        arm: &'a str,
+        target: Target<'a>,
+        dataset: &Dataset,
+        provider_model: PathBuf,
+        folder: Option<&RunFolder>,
+        events: &'a Sender<Event>,
+        control: &'a Control,
+    ) -> Self {
+        let keyed = matches!(target, Target::Keyed(_));
+        let samples = load_samples(folder, arm, dataset, keyed, events);
+        let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
+        let (aux, eval, aux_description) =
+            split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
+        AttackContext {
+            config,
+            arm,
+            target,
+            shape: dataset.shape,
+            classes: dataset.classes,
+            aux,
+            eval,
+            aux_description,
+            provider_model,
+            samples,
+            recogniser: std::cell::OnceCell::new(),
+            own_key: std::cell::OnceCell::new(),
+            events,
+            control,
+        }
+    }
+
     /// The kind of arm attacked.
     pub fn scheme(&self) -> Scheme {
         match self.target {
@@ -642,25 +678,8 @@ pub fn run_attacks(
         }
         None => ProviderTrain::None,
     };
-    let samples = load_samples(folder, arm, dataset, true, events);
-    let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
-    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
-    let ctx = AttackContext {
-        config,
-        arm,
-        target: Target::Keyed(Box::new(KeyedTarget { privacy, oracle, provider_train })),
-        shape: dataset.shape,
-        classes: dataset.classes,
-        aux,
-        eval,
-        aux_description,
-        provider_model,
-        samples,
-        recogniser: std::cell::OnceCell::new(),
-        own_key: std::cell::OnceCell::new(),
-        events,
-        control,
-    };
+    let target = Target::Keyed(Box::new(KeyedTarget { privacy, oracle, provider_train }));
+    let ctx = AttackContext::new(config, arm, target, dataset, provider_model, folder, events, control);
     run_kinds(&ctx, kinds)
 }
 
@@ -674,33 +693,17 @@ pub fn run_split_attacks(
     let SplitInputs { config, arm, split, dataset, parts, folder } = inputs;
     let plan = SplitPlan::new(config.model.arch, split.cut, split.tail)
         .map_err(|(field, expected)| InputError::new(format!("arm `{arm}`: field `{field}`: expected {expected}")))?;
-    let samples = load_samples(folder, arm, dataset, false, events);
-    let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
-    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
-    let ctx = AttackContext {
-        config,
-        arm,
-        provider_model: parts.middle.clone(),
-        target: Target::Split(SplitTarget {
-            split,
-            plan,
-            parts,
-            train: &dataset.train,
-            arch: config.model.arch,
-            shape: dataset.shape,
-            classes: dataset.classes,
-        }),
+    let middle = parts.middle.clone();
+    let target = Target::Split(SplitTarget {
+        split,
+        plan,
+        parts,
+        train: &dataset.train,
+        arch: config.model.arch,
         shape: dataset.shape,
         classes: dataset.classes,
-        aux,
-        eval,
-        aux_description,
-        samples,
-        recogniser: std::cell::OnceCell::new(),
-        own_key: std::cell::OnceCell::new(),
-        events,
-        control,
-    };
+    });
+    let ctx = AttackContext::new(config, arm, target, dataset, middle, folder, events, control);
     Ok(run_kinds(&ctx, kinds))
 }
 
@@ -717,30 +720,13 @@ fn run_instahide_attacks(
     events: &Sender<Event>,
     control: &Control,
 ) -> AttacksFile {
-    let samples = load_samples(Some(folder), arm, dataset, false, events);
-    let reserved = samples.as_ref().map(|s| s.indices.clone()).unwrap_or_default();
-    let (aux, eval, aux_description) = split_test(&dataset.test, config.attacks.aux_fraction, config.seed, &reserved);
-    let ctx = AttackContext {
-        config,
-        arm,
-        provider_model: folder.model_path(arm),
-        target: Target::InstaHide(InstaHideTarget {
-            settings,
-            scheme: crate::scheme::instahide::InstaHide::new(key, settings),
-            train: &dataset.train,
-            epochs: config.train.epochs,
-        }),
-        shape: dataset.shape,
-        classes: dataset.classes,
-        aux,
-        eval,
-        aux_description,
-        samples,
-        recogniser: std::cell::OnceCell::new(),
-        own_key: std::cell::OnceCell::new(),
-        events,
-        control,
-    };
+    let target = Target::InstaHide(InstaHideTarget {
+        settings,
+        scheme: crate::scheme::instahide::InstaHide::new(key, settings),
+        train: &dataset.train,
+        epochs: config.train.epochs,
+    });
+    let ctx = AttackContext::new(config, arm, target, dataset, folder.model_path(arm), Some(folder), events, control);
     run_kinds(&ctx, kinds)
 }
 
