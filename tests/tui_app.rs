@@ -192,6 +192,27 @@ fn runs_started_from_the_form_are_named_by_their_edits() {
     assert_eq!(app.live.as_ref().unwrap().name, "quickstart-kindorthogonal-mix");
 }
 
+/// While a run is active, `s` in the form queues the edited config (the form's name and settings)
+/// behind it instead of refusing.
+#[test]
+fn the_form_queues_its_config_while_a_run_is_active() {
+    let mut app = app();
+    let Some(Command::StartRun(_)) = press(&mut app, KeyCode::Char('s')) else { panic!("s starts at once") };
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::PageDown); // the training section: epochs
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('2'));
+    assert!(press(&mut app, KeyCode::Char('s')).is_none(), "a run is active: the form's config waits");
+    let names: Vec<&str> = app.queue.entries.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["quickstart", "quickstart-epochs2"]);
+    assert_eq!(app.queue.entries[1].config.train.epochs, 2);
+    let Some(Command::StartRun(next)) = app.update(AppEvent::RunDone(RunEnd::Finished)) else {
+        panic!("the queued form config starts when the active run ends")
+    };
+    assert_eq!(next.config.name, "quickstart-epochs2");
+}
+
 #[test]
 fn save_as_writes_a_new_file_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
