@@ -216,6 +216,9 @@ impl Schedule {
     }
 }
 
+/// Why `cuda` is refused by a build without the `cuda` feature (after the setting's name).
+pub const CUDA_NOT_BUILT: &str = "needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceKind {

@@ -260,7 +260,7 @@ pub fn run_experiment_reusing(
 ) -> anyhow::Result<RunOutcome> {
     let started_at = results::utc_timestamp_iso();
     if config.train.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
-        return Err(InputError::new("train.device = \"cuda\" needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only").into());
+        return Err(InputError::new(format!("train.device = \"cuda\" {}", crate::config::CUDA_NOT_BUILT)).into());
     }
     let _ = events.send(Event::Stage(format!("loading {}", config.data.dataset.name())));
     let dataset = config.data.load()?;

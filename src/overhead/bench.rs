@@ -248,10 +248,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         return Err(InputError::new("--samples, --batch, --epochs and --repeats must be at least 1").into());
     }
     if opts.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
-        return Err(InputError::new(
-            "--device cuda needs a build with `--features cuda` (and the CUDA toolkit); this binary is CPU-only",
-        )
-        .into());
+        return Err(InputError::new(format!("--device cuda {}", crate::config::CUDA_NOT_BUILT)).into());
     }
     let threads = worker_threads();
     let load_before = memory::load_average_1m();
@@ -515,7 +512,7 @@ pub fn ppdl_epochs(
             ppdl_epochs_on(&dev, arch, dataset, batch_size, epochs)
         }
         #[cfg(not(feature = "cuda"))]
-        DeviceKind::Cuda => anyhow::bail!("--device cuda needs a build with `--features cuda`"),
+        DeviceKind::Cuda => anyhow::bail!("--device cuda {}", crate::config::CUDA_NOT_BUILT),
     }
 }
 
