@@ -9,6 +9,8 @@
 //! process (all threads) instead, which depends much less on it. Layers report the best of `REPS`
 //! (default 10) runs; training steps the median and the best.
 
+mod common;
+
 use std::time::Instant;
 
 use dfdx::nn::ZeroGrads;
@@ -109,36 +111,11 @@ fn train<const F: usize>(name: &str, dev: &Cpu, mut net: Net<F>, batch: usize, s
     );
 }
 
-/// CPU time of the whole process (all threads) in seconds (Linux), `None` elsewhere.
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-fn process_cpu_s() -> Option<f64> {
-    #[repr(C)]
-    struct Timespec {
-        sec: i64,
-        nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-    let mut t = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: plain libc call writing into a properly laid out timespec.
-    let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    (rc == 0).then_some(t.sec as f64 + t.nsec as f64 * 1e-9)
-}
-
-#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn process_cpu_s() -> Option<f64> {
-    None
-}
-
 /// With `CPU_TIME=1`, clocks report process CPU time instead of wall time.
 fn now_s() -> f64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     if std::env::var_os("CPU_TIME").is_some() {
-        if let Some(t) = process_cpu_s() {
-            return t;
-        }
+        return common::process_cpu_s();
     }
     START.get_or_init(Instant::now).elapsed().as_secs_f64()
 }

@@ -1,6 +1,8 @@
 //! Customer encode cost per transform (1,000 embedded images), and deriving Q from the key.
 //! Quick by design: `cargo bench --bench encode`.
 
+mod common;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -48,10 +50,7 @@ fn encode(c: &mut Criterion) {
 }
 
 fn quick() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(2))
+    common::quick(Duration::from_millis(300), Duration::from_secs(2))
 }
 
 criterion_group! { name = benches; config = quick(); targets = encode }

@@ -1,6 +1,8 @@
 //! Inference: the plain forward against the protocol (customer encode + provider forward + customer
 //! decode), one sample and a batch of 256. `cargo bench --bench inference`.
 
+mod common;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -66,10 +68,7 @@ fn inference(c: &mut Criterion) {
 }
 
 fn quick() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
+    common::quick(Duration::from_millis(300), Duration::from_secs(1))
 }
 
 criterion_group! { name = benches; config = quick(); targets = inference }

@@ -8,6 +8,8 @@
 //! medians over `REPS` (default 60) steps, wall clock; `phases` also reports the process CPU time per
 //! step, so CPU / wall says how many cores the step kept busy.
 
+mod common;
+
 use std::time::Instant;
 
 use dfdx::nn::{Module, ZeroGrads};
@@ -21,13 +23,6 @@ const BATCH: usize = 128;
 
 fn reps() -> usize {
     std::env::var("REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(60)
-}
-
-fn cpu_seconds() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: a valid out-pointer to a timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -59,10 +54,10 @@ impl WithNet<Cpu> for Phases<'_> {
         let mut cpu_times = vec![Vec::with_capacity(n); PHASES.len()];
         let (mut walls, mut cpus) = (Vec::new(), Vec::new());
         for rep in 0..n + 5 {
-            let (w0, c0) = (Instant::now(), cpu_seconds());
-            let (mut t, mut c) = (Instant::now(), cpu_seconds());
+            let (w0, c0) = (Instant::now(), common::process_cpu_s());
+            let (mut t, mut c) = (Instant::now(), common::process_cpu_s());
             let mut lap = |i: usize, times: &mut Vec<Vec<f64>>| {
-                let now = cpu_seconds();
+                let now = common::process_cpu_s();
                 if rep >= 5 {
                     times[i].push(t.elapsed().as_secs_f64());
                     cpu_times[i].push(now - c);
@@ -85,7 +80,7 @@ impl WithNet<Cpu> for Phases<'_> {
             lap(5, &mut times);
             if rep >= 5 {
                 walls.push(w0.elapsed().as_secs_f64());
-                cpus.push(cpu_seconds() - c0);
+                cpus.push(common::process_cpu_s() - c0);
             }
         }
         let mut line = format!("{:<13}", self.arch.name());

@@ -1,6 +1,8 @@
 //! One training step (forward, cross-entropy, backward, Adam update) of the MLPs and the CNN on a
 //! batch of 64 embedded images, as the trainer does it. `cargo bench --bench train_step`.
 
+mod common;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -67,10 +69,7 @@ fn train_step(c: &mut Criterion) {
 }
 
 fn quick() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
+    common::quick(Duration::from_millis(500), Duration::from_secs(3))
 }
 
 criterion_group! { name = benches; config = quick(); targets = train_step }
