@@ -61,7 +61,7 @@ pub enum Command {
         run_dir: PathBuf,
         #[arg(long, help = crate::attacks::registry::only_help())]
         only: Option<String>,
-        /// Attack only this keyed arm (default: every keyed arm of the run).
+        /// Attack only this arm (default: every protected arm of the run: keyed, split, InstaHide).
         #[arg(long)]
         arm: Option<String>,
     },

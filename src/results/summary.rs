@@ -200,7 +200,7 @@ impl Summary {
         self.arms.iter().filter(|a| a.scheme.keyed().is_some())
     }
 
-    /// The arms attacks run on: the keyed and the split arms (not the baseline).
+    /// The arms attacks run on: every protected arm (keyed, split, InstaHide), not the baseline.
     pub fn attacked_arms(&self) -> impl Iterator<Item = &ArmRecord> {
         self.arms
             .iter()
