@@ -333,6 +333,11 @@ fn every_bad_config_value_is_named_and_nothing_is_written() {
             &[("{ kind = \"pixel-permutation\" }", "{ kind = \"ele\", block = 0 }")],
             &["bad.toml:15", "privacy.transforms[0].block", "divides the 28x28 image, got 0"],
         ),
+        // neuracrypt: the patch size must divide the image (the paper's 16 does not divide 28).
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"neuracrypt\", patch = 16 }")],
+            &["bad.toml:15", "privacy.transforms[0].patch", "patch size >= 1 that divides the 28x28 image, got 16"],
+        ),
         (&[("codes_per_class = 2", "codes_per_class = 0")], &["bad.toml:16", "privacy.codes_per_class", ">= 1"]),
         // Transform parameters are checked by their kind (the registry): names, types, ranges.
         (

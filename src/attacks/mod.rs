@@ -531,7 +531,7 @@ impl Family {
                     f.permutes = true;
                     f.flips |= flips;
                 }
-                Structure::Mixes { .. } | Structure::Splits => f.feature_wise = false,
+                Structure::Mixes { .. } | Structure::Splits | Structure::Network => f.feature_wise = false,
                 Structure::Noise { sigma, per_sample } => {
                     if per_sample {
                         var += sigma * sigma;
