@@ -126,7 +126,7 @@ impl TransformKind for Kind {
     }
 
     fn build(&self, p: &Params, shape: ImageShape, rng: &mut ChaCha20Rng) -> Box<dyn Transform> {
-        Box::new(NeuraCrypt::random(shape, p.integer("patch"), p.integer("dim"), p.integer("depth"), rng))
+        Box::new(NeuraCrypt::of(p, shape, rng))
     }
 
     fn key_space(&self, p: &Params, shape: ImageShape) -> KeySpace {
@@ -211,6 +211,11 @@ impl NeuraCrypt {
             .collect();
         let mixer = Dense::random(dim, dim, rng);
         NeuraCrypt { shape, patch, dim, patch_encoder, blocks, pos_embedding, mixer }
+    }
+
+    /// The encoder of checked parameters `p`, from the transform's key stream.
+    pub fn of(p: &Params, shape: ImageShape, rng: &mut ChaCha20Rng) -> Self {
+        Self::random(shape, p.integer("patch"), p.integer("dim"), p.integer("depth"), rng)
     }
 
     /// Patch positions per image (the encoding's slots).
