@@ -71,6 +71,8 @@ impl Default for NeuraCryptAttackParams {
     }
 }
 
+/// A plaintext patch of less ink (L2 norm of its values in [0, 1]) counts as blank.
+const BLANK_INK: f64 = 0.05;
 /// Rounds of aligning every encoding to the mean encoding.
 const ALIGN_ROUNDS: usize = 4;
 
@@ -144,15 +146,9 @@ impl Attack for CarliniNeuraCrypt {
         let observed = keyed.oracle.encode(&shown);
         progress.report(1, 4);
         // --- Recovery (no key).
-        let r = recover(
-            &observed,
-            candidates,
-            ctx.shape,
-            patch,
-            Grid { positions, dim },
-            p.rounds,
-            &|| ctx.stop_requested(),
-        );
+        let r = recover(&observed, candidates, ctx.shape, patch, Grid { positions, dim }, p.rounds, &|| {
+            ctx.stop_requested()
+        });
         progress.report(4, 4);
         // --- Scoring.
         let linked = r.link.iter().zip(&order).filter(|(a, b)| a == b).count() as f64 / n as f64;
@@ -198,9 +194,11 @@ impl Attack for CarliniNeuraCrypt {
         rec.chance_label = Some("1 / candidates".into());
         rec.figures.push(Figure::new(LINKED, linked, "fraction"));
         rec.figures.push(Figure::new(CHANCE, chance, "fraction"));
-        rec.figures.push(Figure::new("linked by the weak first step (patch statistics alone)", {
-            r.first_link.iter().zip(&order).filter(|(a, b)| a == b).count() as f64 / n as f64
-        }, "fraction"));
+        rec.figures.push(Figure::new(
+            "linked by the weak first step (patch statistics alone)",
+            { r.first_link.iter().zip(&order).filter(|(a, b)| a == b).count() as f64 / n as f64 },
+            "fraction",
+        ));
         if let (Some(u), Some(pl)) = (unshuffled, placed) {
             rec.figures.push(Figure::new(UNSHUFFLED, u, "fraction"));
             rec.figures.push(Figure::new(PLACED, pl, "fraction"));
@@ -209,7 +207,9 @@ impl Attack for CarliniNeuraCrypt {
         rec.figures.push(Figure::new(LITERATURE_LINKED, 1.0, "fraction"));
         super::verdict::decide(&mut rec);
         let perm = match (unshuffled, placed) {
-            (Some(u), Some(pl)) => format!("; shuffle undone for {:.1}% of patches, {:.1}% at their true position", 100.0 * u, 100.0 * pl),
+            (Some(u), Some(pl)) => {
+                format!("; shuffle undone for {:.1}% of patches, {:.1}% at their true position", 100.0 * u, 100.0 * pl)
+            }
             _ => "; permutation not scored (neuracrypt is not the arm's only transform)".into(),
         };
         rec.verdict = format!(
@@ -278,31 +278,32 @@ pub fn recover(
     // Plaintext patches per candidate and grid position, centred per position.
     let pd = patch * patch * shape.channels;
     let xc = centred_patches(candidates, shape, patch);
-    // 2. Slots to positions by the rank of their spread.
-    let spread = |x: &[f64], width: usize| -> Vec<f64> {
-        (0..np)
-            .map(|q| (0..n).map(|i| sq_norm(&x[(i * np + q) * width..(i * np + q + 1) * width])).sum::<f64>())
-            .collect()
-    };
-    let mut position_of = vec![0usize; np];
-    let (mut slots, mut cells): (Vec<usize>, Vec<usize>) = ((0..np).collect(), (0..np).collect());
-    let (se, sp) = (spread(&ac, dim), spread(&xc, pd));
-    slots.sort_by(|a, b| se[*a].total_cmp(&se[*b]));
-    cells.sort_by(|a, b| sp[*a].total_cmp(&sp[*b]));
-    for (q, g) in slots.iter().zip(&cells) {
-        position_of[*q] = *g;
-    }
-    // 3. The weak link: correlation of per-position deviations.
-    let stats = |x: &[f64], width: usize, i: usize, at: &dyn Fn(usize) -> usize| -> Vec<f64> {
-        let v: Vec<f64> = (0..np).map(|g| sq_norm(&x[(i * np + at(g)) * width..(i * np + at(g) + 1) * width]).sqrt()).collect();
-        standardise(v)
-    };
+    // 2. Patch statistics: which patches are blank. In the plaintexts, those of (nearly) no ink; in
+    // the encodings, those close to their slot's densest patch (blank patches, the commonest kind,
+    // encode alike), each slot's distances in units of its own scale, the cut chosen so that as many
+    // patches count as blank as in the plaintexts.
+    let ink = patch_norms(candidates, shape, patch);
+    let blank_x: Vec<f64> = ink.iter().map(|&v| f64::from(u8::from(v < BLANK_INK))).collect();
+    let blank_rate = blank_x.iter().sum::<f64>() / blank_x.len().max(1) as f64;
+    let blank_e = blank_slots(&aligned, n, np, dim, blank_rate);
+    // Slots to positions: the same blank rate over the images (assignment).
+    let rate =
+        |x: &[f64]| -> Vec<f64> { (0..np).map(|q| (0..n).map(|i| x[i * np + q]).sum::<f64>() / n as f64).collect() };
+    let (re, rx) = (rate(&blank_e), rate(&blank_x));
+    let cost: Vec<f64> = (0..np * np).map(|k| (re[k / np] - rx[k % np]).powi(2)).collect();
+    let mut position_of = assign(&cost, np, np);
+    // 3. The weak link: encodings to images by their blank patterns (Hamming distance), ties broken
+    // by the correlation of the ink and the distance to blank.
     let mut slot_at = vec![0usize; np];
     position_of.iter().enumerate().for_each(|(q, &g)| slot_at[g] = q);
-    let fe: Vec<f64> = (0..n).flat_map(|i| stats(&ac, dim, i, &|g| slot_at[g])).collect();
-    let fx: Vec<f64> = (0..n).flat_map(|j| stats(&xc, pd, j, &|g| g)).collect();
-    let corr = a_bt(&fe, &fx, n, np, n);
-    let mut link = assign(&corr.iter().map(|c| -c).collect::<Vec<_>>(), n, n);
+    let fe: Vec<f64> = (0..n)
+        .flat_map(|i| (0..np).map(move |g| (i, g)))
+        .map(|(i, g)| 2.0 * blank_e[i * np + slot_at[g]] - 1.0)
+        .collect();
+    let fx: Vec<f64> = blank_x.iter().map(|b| 2.0 * b - 1.0).collect();
+    // For +-1 vectors, Hamming distance = (np - dot) / 2: the largest dot is the nearest pattern.
+    let agree = a_bt(&fe, &fx, n, np, n);
+    let mut link = assign(&agree.iter().map(|c| -c).collect::<Vec<_>>(), n, n);
     let first_link = link.clone();
     // 4. Boosting.
     let mut rounds_run = 0;
@@ -384,6 +385,54 @@ fn align(encodings: &[f32], n: usize, np: usize, dim: usize) -> (Vec<usize>, Vec
     (slot_of, aligned, reference)
 }
 
+/// Per image and grid position (n x positions): the norm of the patch (its distance to a blank one).
+fn patch_norms(images: &[f32], shape: ImageShape, patch: usize) -> Vec<f64> {
+    let (c, w) = (shape.channels, shape.width);
+    let (gw, np) = (w / patch, (shape.height / patch) * (w / patch));
+    let mut out = Vec::with_capacity(images.len() / shape.features() * np);
+    for img in images.chunks_exact(shape.features()) {
+        for g in 0..np {
+            let (r0, c0) = ((g / gw) * patch, (g % gw) * patch);
+            let ss: f64 = (0..patch)
+                .flat_map(|dy| (0..patch * c).map(move |k| ((r0 + dy) * w + c0) * c + k))
+                .map(|at| f64::from(img[at]).powi(2))
+                .sum();
+            out.push(ss.sqrt());
+        }
+    }
+    out
+}
+
+/// Per encoding and slot (n x positions): 1 where the aligned patch is taken for a blank one, else 0.
+/// Each slot's distances to its densest patch (the one closest to its nearest tenth of the others),
+/// in units of the mean distance of that tenth; the `rate` quantile of them all is the cut.
+fn blank_slots(aligned: &[f64], n: usize, np: usize, dim: usize, rate: f64) -> Vec<f64> {
+    let at = |i: usize, q: usize| &aligned[(i * np + q) * dim..(i * np + q + 1) * dim];
+    let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let k = (n / 10).max(1);
+    let mut out = vec![0f64; n * np];
+    for q in 0..np {
+        let mut best = (f64::INFINITY, 0usize);
+        for i in 0..n {
+            let mut d: Vec<f64> = (0..n).filter(|&j| j != i).map(|j| dist(at(i, q), at(j, q))).collect();
+            let nth = k.min(d.len().saturating_sub(1));
+            d.select_nth_unstable_by(nth, |a, b| a.total_cmp(b));
+            let spread: f64 = d[..k.min(d.len())].iter().sum();
+            if spread < best.0 {
+                best = (spread, i);
+            }
+        }
+        let scale = (best.0 / k as f64).max(1e-12);
+        for i in 0..n {
+            out[i * np + q] = dist(at(i, q), at(best.1, q)) / scale;
+        }
+    }
+    let mut sorted = out.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let cut = sorted[((rate * sorted.len() as f64) as usize).min(sorted.len() - 1)];
+    out.iter().map(|&d| f64::from(u8::from(d < cut))).collect()
+}
+
 /// Each candidate's patches (n x positions x p p C, grid row-major), minus each position's mean patch.
 fn centred_patches(images: &[f32], shape: ImageShape, patch: usize) -> Vec<f64> {
     let (c, w) = (shape.channels, shape.width);
@@ -455,17 +504,6 @@ fn sq_norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum()
 }
 
-/// Mean 0, norm 1 (all zeros for a constant vector).
-fn standardise(mut v: Vec<f64>) -> Vec<f64> {
-    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-    v.iter_mut().for_each(|x| *x -= mean);
-    let norm = sq_norm(&v).sqrt();
-    if norm > 1e-12 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-    v
-}
-
 /// (shuffle undone up to relabelling, true position) of a recovery, given each encoding's true grid
 /// position per slot (n x positions).
 pub fn permutation_scores(r: &Recovered, truth: &[usize], np: usize) -> (f64, f64) {
@@ -475,9 +513,7 @@ pub fn permutation_scores(r: &Recovered, truth: &[usize], np: usize) -> (f64, f6
     for (k, &t) in truth.iter().enumerate() {
         counts[r.slot_of[k] * np + t] += 1;
     }
-    let majority: Vec<usize> = (0..np)
-        .map(|q| (0..np).max_by_key(|&g| counts[q * np + g]).unwrap_or(0))
-        .collect();
+    let majority: Vec<usize> = (0..np).map(|q| (0..np).max_by_key(|&g| counts[q * np + g]).unwrap_or(0)).collect();
     let consistent = truth.iter().enumerate().filter(|(k, &t)| majority[r.slot_of[*k]] == t).count();
     let placed = truth.iter().enumerate().filter(|(k, &t)| r.position_of[r.slot_of[*k]] == t).count();
     (consistent as f64 / total, placed as f64 / total)

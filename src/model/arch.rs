@@ -393,7 +393,8 @@ mod tests {
         let other: Vec<f32> = x.iter().map(|v| v * v).collect();
         assert!(logits(&other).iter().zip(&a).any(|(u, v)| (u - v).abs() > 1e-3));
         // And it trains: the tape version computes the same forward pass.
-        let taped = model.clone().forward_mut(dev.tensor_from_vec(permuted.clone(), (2, 36)).traced(model.alloc_grads()));
+        let taped =
+            model.clone().forward_mut(dev.tensor_from_vec(permuted.clone(), (2, 36)).traced(model.alloc_grads()));
         for (u, v) in taped.as_vec().iter().zip(&a) {
             assert!((u - v).abs() < 1e-5);
         }

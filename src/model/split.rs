@@ -83,13 +83,29 @@ impl SplitPlan {
 /// One layer (see the module docs): a dense layer with or without its ReLU, or a convolution block.
 #[derive(Debug, Clone)]
 pub enum Layer<D: Storage<E>, E: Dtype = f32> {
-    Dense { name: &'static str, linear: DynLinear<D, E>, relu: bool },
-    Conv { name: &'static str, conv: Conv2d<D, E>, pool: MaxPool2x2 },
+    Dense {
+        name: &'static str,
+        linear: DynLinear<D, E>,
+        relu: bool,
+    },
+    Conv {
+        name: &'static str,
+        conv: Conv2d<D, E>,
+        pool: MaxPool2x2,
+    },
     /// A dense layer applied to each of `positions` vectors of an input (a 1x1 convolution over the
     /// positions of `patch-set`), with its ReLU.
-    PerPosition { name: &'static str, linear: DynLinear<D, E>, positions: usize },
+    PerPosition {
+        name: &'static str,
+        linear: DynLinear<D, E>,
+        positions: usize,
+    },
     /// The mean of `positions` vectors, then a dense layer (the head of `patch-set`; no ReLU).
-    PoolDense { name: &'static str, linear: DynLinear<D, E>, positions: usize },
+    PoolDense {
+        name: &'static str,
+        linear: DynLinear<D, E>,
+        positions: usize,
+    },
 }
 
 impl<D: Device<f32>> Layer<D> {
@@ -128,7 +144,9 @@ impl<D: Device<f32>> Layer<D> {
     /// computed, once more.
     pub fn multiply_adds(&self) -> u64 {
         match self {
-            Layer::Dense { linear, .. } | Layer::PoolDense { linear, .. } => (linear.inputs() * linear.outputs()) as u64,
+            Layer::Dense { linear, .. } | Layer::PoolDense { linear, .. } => {
+                (linear.inputs() * linear.outputs()) as u64
+            }
             Layer::PerPosition { linear, positions, .. } => (positions * linear.inputs() * linear.outputs()) as u64,
             Layer::Conv { conv, .. } => {
                 let g = &conv.geometry;
