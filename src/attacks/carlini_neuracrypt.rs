@@ -1,8 +1,9 @@
 //! Carlini et al.'s attack on NeuraCrypt (Carlini, Garg, Jha, Mahloujifar, Mahmoody and Tramèr,
 //! "NeuraCrypt is not private", arXiv 2108.07256, 2021), which solved the NeuraCrypt challenge
 //! (github.com/yala/NeuraCrypt-Challenge) perfectly: every encoding matched to its plaintext image.
-//! Their attack is "a series of boosting steps" from a weak advantage to a complete break; ours
-//! follows its steps, sized for a CPU:
+//! Their attack is "a series of boosting steps" from a weak advantage to a complete break. Only the
+//! paper's abstract was at hand: step 1 follows it (undo the shuffle against the mean encoding), steps
+//! 2 to 4 are our reconstruction of the boosting, sized for a CPU (README says how far it gets):
 //!
 //! **Adversary.** The challenge's: it holds the encodings and the plaintext images they were made
 //! from (here: `encodings` images of the evaluation half, encoded by the arm's key, presented in a
@@ -14,12 +15,12 @@
 //!    and linear layer, so the patches of one grid position cluster across images. Each encoding's
 //!    patches are assigned (Hungarian) to the slots of a reference encoding, the mean of the aligned
 //!    encodings becomes the reference, and again (the first encoding starts it).
-//! 2. *Slots to grid positions.* Each aligned slot's spread over the encodings (mean squared
-//!    distance to the slot mean) against each grid position's spread over the plaintext patches,
-//!    matched by rank.
-//! 3. *A weak first link.* Per encoding, each slot's distance to the slot mean; per plaintext image,
-//!    each position's patch distance to the position's mean patch (patch statistics); the encodings
-//!    assigned to images (Hungarian) by the correlation of the two.
+//! 2. *Patch statistics: blank patches.* In the plaintexts, patches of no ink; in the encodings,
+//!    patches close to their slot's densest patch (blank patches, the commonest kind, encode alike),
+//!    with the cut set so that as many count as blank as in the plaintexts. Slots are matched to grid
+//!    positions by their blank rate over the images (assignment).
+//! 3. *A weak first link.* Encodings assigned to images (Hungarian) by their blank patterns (Hamming
+//!    distance over the grid).
 //! 4. *Boosting.* Given the current links, a least-squares map from plaintext patches to encoded
 //!    patches (one shared map to re-place the slots, then one per slot), each image's encoding
 //!    predicted, encodings re-assigned to images by the distance to the predictions; repeated
@@ -141,7 +142,7 @@ impl Attack for CarliniNeuraCrypt {
         let d = ctx.features();
         let candidates = &ctx.eval.images[..n * d];
         let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut ChaCha20Rng::seed_from_u64(ctx.config.seed ^ 0x6e65_7572_61));
+        order.shuffle(&mut ChaCha20Rng::seed_from_u64(ctx.config.seed ^ 0x006e_6575_7261));
         let shown: Vec<f32> = order.iter().flat_map(|&j| ctx.eval.image(j).iter().copied()).collect();
         let observed = keyed.oracle.encode(&shown);
         progress.report(1, 4);
@@ -196,7 +197,7 @@ impl Attack for CarliniNeuraCrypt {
         rec.figures.push(Figure::new(CHANCE, chance, "fraction"));
         rec.figures.push(Figure::new(
             "linked by the weak first step (patch statistics alone)",
-            { r.first_link.iter().zip(&order).filter(|(a, b)| a == b).count() as f64 / n as f64 },
+            r.first_link.iter().zip(&order).filter(|(a, b)| a == b).count() as f64 / n as f64,
             "fraction",
         ));
         if let (Some(u), Some(pl)) = (unshuffled, placed) {
