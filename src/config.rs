@@ -153,10 +153,16 @@ pub enum Arch {
     /// LeNet-like: conv5x5(6, pad 2) -> pool -> conv5x5(16, pad 2) -> pool -> 120 -> C
     #[serde(rename = "lenet")]
     Lenet,
+    /// A set model over the image's positions (H x W vectors of C values): the same 128 -> 128
+    /// MLP on each position (1x1 convolutions), the mean over positions, a dense layer to C outputs.
+    /// The same output for any order of the positions: the provider's model for `neuracrypt`.
+    #[serde(rename = "patch-set")]
+    PatchSet,
 }
 
 impl Arch {
-    pub const ALL: [Arch; 5] = [Arch::Mlp256, Arch::Mlp512x256, Arch::Mlp1024x512, Arch::CnnSmall, Arch::Lenet];
+    pub const ALL: [Arch; 6] =
+        [Arch::Mlp256, Arch::Mlp512x256, Arch::Mlp1024x512, Arch::CnnSmall, Arch::Lenet, Arch::PatchSet];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -165,6 +171,7 @@ impl Arch {
             Arch::Mlp1024x512 => "mlp-1024-512",
             Arch::CnnSmall => "cnn-small",
             Arch::Lenet => "lenet",
+            Arch::PatchSet => "patch-set",
         }
     }
 

@@ -149,8 +149,15 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     // The jigsaw solver applies to block scrambles only, split learning's attacks to split arms: not
     // applicable here, saying why, no failure.
     let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
-    let elsewhere =
-        ["jigsaw", "model-theft", "label-leakage", "split-inversion", "split-known-pairs", "carlini-instahide"];
+    let elsewhere = [
+        "jigsaw",
+        "model-theft",
+        "label-leakage",
+        "split-inversion",
+        "split-known-pairs",
+        "carlini-instahide",
+        "carlini-neuracrypt",
+    ];
     let applicable: Vec<&str> = registry::names().into_iter().filter(|n| !elsewhere.contains(n)).collect();
     assert_eq!(names, applicable);
     let na = file.not_applicable("private", "jigsaw").expect("jigsaw recorded as not applicable");
@@ -159,7 +166,10 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     assert!(na.reason.starts_with("keyed arm:"), "{}", na.reason);
     let na = file.not_applicable("private", "carlini-instahide").expect("carlini-instahide recorded as not applicable");
     assert!(na.reason.starts_with("keyed arm:") && na.reason.contains("InstaHide"), "{}", na.reason);
-    assert_eq!(file.not_applicable.len(), 6);
+    let na =
+        file.not_applicable("private", "carlini-neuracrypt").expect("carlini-neuracrypt recorded as not applicable");
+    assert!(na.reason.contains("NeuraCrypt") && na.reason.contains("pixel-permutation"), "{}", na.reason);
+    assert_eq!(file.not_applicable.len(), 7);
 
     // Events: each attack starts, may progress, and finishes with the record that attacks.json holds.
     let events: Vec<Event> = rx.iter().collect();
@@ -332,7 +342,8 @@ fn attacks_config_has_defaults_and_errors_name_the_field() {
             "jigsaw",
             "split_inversion",
             "split_known_pairs",
-            "carlini_instahide"
+            "carlini_instahide",
+            "carlini_neuracrypt"
         ],
         "in canonical order"
     );

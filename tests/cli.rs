@@ -266,7 +266,7 @@ fn every_shipped_config_validates() {
             assert!(o.status.success(), "{}: {}", p.display(), text(&o));
             // Every shipped config attacks the scheme after training.
             assert!(
-                text(&o).contains("# attacks that will run after training: all 13:"),
+                text(&o).contains("# attacks that will run after training: all 14:"),
                 "{}: {}",
                 p.display(),
                 text(&o)
@@ -332,6 +332,11 @@ fn every_bad_config_value_is_named_and_nothing_is_written() {
         (
             &[("{ kind = \"pixel-permutation\" }", "{ kind = \"ele\", block = 0 }")],
             &["bad.toml:15", "privacy.transforms[0].block", "divides the 28x28 image, got 0"],
+        ),
+        // neuracrypt: the patch size must divide the image (the paper's 16 does not divide 28).
+        (
+            &[("{ kind = \"pixel-permutation\" }", "{ kind = \"neuracrypt\", patch = 16 }")],
+            &["bad.toml:15", "privacy.transforms[0].patch", "patch size >= 1 that divides the 28x28 image, got 16"],
         ),
         (&[("codes_per_class = 2", "codes_per_class = 0")], &["bad.toml:16", "privacy.codes_per_class", ">= 1"]),
         // Transform parameters are checked by their kind (the registry): names, types, ranges.
@@ -566,7 +571,7 @@ fn record_names(attacks: &serde_json::Value) -> Vec<String> {
     attacks["records"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
 }
 
-const ALL_ATTACKS: [&str; 13] = [
+const ALL_ATTACKS: [&str; 14] = [
     "key-space",
     "wrong-key",
     "fine-tune",
@@ -580,6 +585,7 @@ const ALL_ATTACKS: [&str; 13] = [
     "split-inversion",
     "split-known-pairs",
     "carlini-instahide",
+    "carlini-neuracrypt",
 ];
 
 #[test]
@@ -588,7 +594,7 @@ fn a_config_without_an_attacks_table_runs_every_attack() {
     let cfg = write(tmp.path(), "default.toml", &small_with_attacks(""));
     let v = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());
     assert!(v.status.success(), "{}", text(&v));
-    assert!(text(&v).contains(&format!("# attacks that will run after training: all 13: {}", ALL_ATTACKS.join(", "))));
+    assert!(text(&v).contains(&format!("# attacks that will run after training: all 14: {}", ALL_ATTACKS.join(", "))));
     assert!(text(&v).contains("enabled = [\"all\"]"), "the resolved config shows the default: {}", text(&v));
     let out = tmp.path().join("run");
     let o = ppdl(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], tmp.path());
@@ -596,8 +602,15 @@ fn a_config_without_an_attacks_table_runs_every_attack() {
     let file = attacks_json(&out);
     // Every attack but the jigsaw solver, which applies to block scrambles, and split learning's own
     // attacks; each says so.
-    let not_applicable =
-        ["model-theft", "label-leakage", "jigsaw", "split-inversion", "split-known-pairs", "carlini-instahide"];
+    let not_applicable = [
+        "model-theft",
+        "label-leakage",
+        "jigsaw",
+        "split-inversion",
+        "split-known-pairs",
+        "carlini-instahide",
+        "carlini-neuracrypt",
+    ];
     let keyed: Vec<&str> = ALL_ATTACKS.iter().copied().filter(|a| !not_applicable.contains(a)).collect();
     assert_eq!(record_names(&file), keyed, "failures: {}", file["failures"]);
     let skipped: Vec<&str> =
@@ -611,8 +624,8 @@ fn validate_lists_the_attacks_that_will_run() {
     let tmp = tempfile::tempdir().unwrap();
     for (attacks, expected) in [
         ("[attacks]\nenabled = []\n", "none: attacks are off (attacks.enabled = [])"),
-        ("[attacks]\nenabled = [\"inversion\", \"key-space\"]\n", "2 of 13: key-space, inversion"),
-        ("[attacks]\nenabled = [\"all\"]\n", "all 13: key-space, wrong-key,"),
+        ("[attacks]\nenabled = [\"inversion\", \"key-space\"]\n", "2 of 14: key-space, inversion"),
+        ("[attacks]\nenabled = [\"all\"]\n", "all 14: key-space, wrong-key,"),
     ] {
         let cfg = write(tmp.path(), "a.toml", &small_with_attacks(attacks));
         let o = ppdl(&["validate", cfg.to_str().unwrap()], tmp.path());

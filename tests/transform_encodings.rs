@@ -171,3 +171,58 @@ fn ele_keys_each_block_differently_where_le_shares_one_key() {
     let ele = blocks_of("ele");
     assert!(ele.iter().any(|b| *b != ele[0]), "ELE: a key per block");
 }
+
+/// The patch vectors (rows of `dim` values) of one encoding, sorted: its multiset of patches.
+fn sorted_patches(encoding: &[f32], dim: usize) -> Vec<Vec<u32>> {
+    let mut rows: Vec<Vec<u32>> = encoding.chunks_exact(dim).map(|r| r.iter().map(|v| v.to_bits()).collect()).collect();
+    rows.sort_unstable();
+    rows
+}
+
+#[test]
+fn neuracrypt_encodes_to_the_patch_grid_and_shuffles_each_encoding_afresh() {
+    let shape = ImageShape { height: 28, width: 28, channels: 1 };
+    let privacy: PrivacyConfig =
+        toml::from_str(r#"transforms = [{ kind = "neuracrypt", patch = 4, dim = 32, depth = 2 }]"#).unwrap();
+    let key = || SecretKey::from_hex(&"5a".repeat(32)).unwrap();
+    let customer = Customer::new(key(), &privacy, "t", shape, 10);
+    assert_eq!(customer.encoded_shape(), ImageShape { height: 7, width: 7, channels: 32 });
+    assert!(customer.decode_inputs(&vec![0.0; 49 * 32]).is_none(), "not invertible");
+    // The same image twice in one batch: two encodings.
+    let one = byte_images(shape, 1, 3);
+    let raw = [one.clone(), one.clone(), byte_images(shape, 1, 4)].concat();
+    let encoded = customer.encode_inputs(&raw);
+    let enc = encoded.images();
+    assert_eq!(enc.len(), 3 * 49 * 32);
+    let (a, b, c) = (&enc[..1568], &enc[1568..3136], &enc[3136..]);
+    assert_ne!(a, b, "each encoding is shuffled with its own permutation");
+    assert_eq!(sorted_patches(a, 32), sorted_patches(b, 32), "the same patches, in another order");
+    assert_ne!(sorted_patches(a, 32), sorted_patches(c, 32), "another image, other patches");
+    // Every patch of the 49 is distinct (each position has its own embedding).
+    let mut rows = sorted_patches(a, 32);
+    rows.dedup();
+    assert_eq!(rows.len(), 49);
+    // The same key gives the same encoder (and the same keyed fresh stream); another key another one.
+    let again = Customer::new(key(), &privacy, "t", shape, 10).encode_inputs(&raw);
+    assert_eq!(again.images(), enc);
+    let other = Customer::new(SecretKey::from_hex(&"a5".repeat(32)).unwrap(), &privacy, "t", shape, 10);
+    assert_ne!(sorted_patches(&other.encode_inputs(&one).images()[..1568], 32), sorted_patches(a, 32));
+}
+
+#[test]
+fn neuracrypt_refuses_a_patch_size_that_does_not_divide_the_image() {
+    use ppdl::config::TransformSpec;
+    use ppdl::scheme::transforms::check_transforms;
+    let shape = ImageShape { height: 28, width: 28, channels: 1 };
+    let spec = |patch: i64| vec![TransformSpec::new("neuracrypt").with("patch", toml::Value::Integer(patch))];
+    for bad in [0, 5, 16] {
+        let (field, expected) = check_transforms(&spec(bad), shape, "privacy.transforms").unwrap_err();
+        assert_eq!(field, "privacy.transforms[0].patch");
+        assert!(expected.contains(&format!("patch size >= 1 that divides the 28x28 image, got {bad}")), "{expected}");
+    }
+    for good in [1, 2, 4, 7, 14, 28] {
+        assert!(check_transforms(&spec(good), shape, "privacy.transforms").is_ok(), "{good}");
+    }
+    let zero_dim = vec![TransformSpec::new("neuracrypt").with("dim", toml::Value::Integer(0))];
+    assert_eq!(check_transforms(&zero_dim, shape, "p").unwrap_err().0, "p[0].dim");
+}

@@ -223,8 +223,9 @@ fn save_as_writes_a_new_file_and_never_overwrites() {
     // Add a noise transform after the permutation and set its sigma by typing.
     press(&mut app, KeyCode::Char('t'));
     press(&mut app, KeyCode::Char('a'));
-    // Left steps back through the registry, wrapping: pixel-permutation -> ele -> le -> pe -> etc -> noise.
-    for _ in 0..5 {
+    // Left steps back through the registry, wrapping: pixel-permutation -> neuracrypt -> ele -> le -> pe -> etc
+    // -> noise.
+    for _ in 0..6 {
         press(&mut app, KeyCode::Left);
     }
     press(&mut app, KeyCode::Down);

@@ -27,6 +27,7 @@
 
 pub mod assignment;
 pub mod carlini_instahide;
+pub mod carlini_neuracrypt;
 pub mod fine_tune;
 pub mod inversion;
 pub mod jigsaw;
@@ -85,6 +86,7 @@ pub static ATTACKS: &[&dyn AnyAttack] = &[
     &split_inversion::SplitInversion,
     &split_known_pairs::SplitKnownPairs,
     &carlini_instahide::CarliniInstaHide,
+    &carlini_neuracrypt::CarliniNeuraCrypt,
 ];
 
 /// The run's events, with the attack record as what a finished attack reports.
@@ -567,7 +569,7 @@ impl Family {
                     f.permutes = true;
                     f.flips |= flips;
                 }
-                Structure::Mixes { .. } | Structure::Splits => f.feature_wise = false,
+                Structure::Mixes { .. } | Structure::Splits | Structure::Network => f.feature_wise = false,
                 Structure::Noise { sigma, per_sample } => {
                     if per_sample {
                         var += sigma * sigma;

@@ -9,6 +9,7 @@
 use crate::config::{PrivacyConfig, TransformSpec};
 use crate::data::{ImageShape, Split};
 use crate::scheme::labels::LabelCodec;
+use crate::scheme::transforms::neuracrypt::NeuraCrypt;
 use crate::scheme::transforms::{self, FeatureMap};
 use crate::scheme::{Customer, EncodedTrainingSet, SecretKey};
 
@@ -47,6 +48,8 @@ pub struct Oracle {
     customer: Customer,
     truth: TrueMap,
     blocks: Option<Vec<usize>>,
+    /// A lone `neuracrypt` transform's encoder, for the true patch positions.
+    neuracrypt: Option<NeuraCrypt>,
 }
 
 impl Oracle {
@@ -60,8 +63,14 @@ impl Oracle {
             }
             _ => None,
         };
+        let neuracrypt = match privacy.transforms.as_slice() {
+            [one] if one.kind == "neuracrypt" => {
+                Some(NeuraCrypt::of(&transforms::kind::params(one).1, shape, &mut transforms::key_stream(one, 0, &key)))
+            }
+            _ => None,
+        };
         let customer = Customer::new(key, privacy, dataset, shape, classes);
-        Oracle { customer, truth, blocks }
+        Oracle { customer, truth, blocks, neuracrypt }
     }
 
     /// Observation: `T_K(x)` of raw images, as the customer would send them.
@@ -89,6 +98,26 @@ impl Oracle {
     /// holds (`TransformKind::block_origins`); None otherwise.
     pub fn block_origins(&self) -> Option<&[usize]> {
         self.blocks.as_deref()
+    }
+
+    /// Scoring: for an arm whose one transform is `neuracrypt`, the grid position of the patch in each
+    /// slot of each encoding of `raw` (n x positions, row-major): the position whose unshuffled
+    /// encoding it equals. None for other arms.
+    pub fn true_patch_positions(&self, raw: &[f32], encoded: &[f32]) -> Option<Vec<usize>> {
+        let t = self.neuracrypt.as_ref()?;
+        let (d, per, dim) = (t.shape.features(), t.encoded_features(), t.dim);
+        let mut plain = vec![0f32; per];
+        let mut out = Vec::with_capacity(encoded.len() / dim);
+        for (img, enc) in raw.chunks_exact(d).zip(encoded.chunks_exact(per)) {
+            t.encode_unshuffled(img, &mut plain);
+            for slot in enc.chunks_exact(dim) {
+                let dist = |g: &usize| -> f32 {
+                    plain[g * dim..(g + 1) * dim].iter().zip(slot).map(|(a, b)| (a - b) * (a - b)).sum()
+                };
+                out.push((0..t.positions()).min_by(|a, b| dist(a).total_cmp(&dist(b))).unwrap_or(0));
+            }
+        }
+        Some(out)
     }
 }
 

@@ -29,6 +29,8 @@ pub enum ResultKind {
     Reconstruction,
     /// The secret label assignment recovered.
     LabelRecovery,
+    /// Encodings linked to the plaintext images they encode (re-identification).
+    Linkage,
 }
 
 /// The kinds of protected arm an attack can target (the baseline is never attacked).

@@ -426,6 +426,7 @@ mod tests {
                 "| `label-leakage`",
                 "| `jigsaw`",
                 "| `carlini-instahide`",
+                "| `carlini-neuracrypt`",
             ]
         );
         for needle in ["below 128", "below 80", "+1 point", "+3 points", "0.25 of the way", "from 0.75"] {

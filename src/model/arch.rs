@@ -7,7 +7,7 @@ use dfdx::prelude::*;
 use super::conv::{Conv2d, ConvGeometry};
 use super::linear::DynLinear;
 use super::pool::MaxPool2x2;
-use super::split::Layer;
+use super::split::{per_position, pool_dense, Layer};
 use crate::config::Arch;
 use crate::data::ImageShape;
 
@@ -54,6 +54,7 @@ where
         Arch::Mlp1024x512 => job.run(Mlp2::new(dev, d, 1024, 512, outputs)),
         Arch::CnnSmall => job.run(Cnn::new(dev, shape, 3, 1, 16, 32, 128, outputs)),
         Arch::Lenet => job.run(Cnn::new(dev, shape, 5, 2, 6, 16, 120, outputs)),
+        Arch::PatchSet => job.run(PatchSet::new(dev, shape, PATCH_SET_HIDDEN, outputs)),
     }
 }
 
@@ -110,6 +111,31 @@ impl<D: Device<f32>> Mlp2<D> {
             fc1: DynLinear::new(dev, inputs, h1),
             fc2: DynLinear::new(dev, h1, h2),
             fc3: DynLinear::new(dev, h2, outputs),
+        }
+    }
+}
+
+/// Width of `patch-set`'s per-position layers.
+pub const PATCH_SET_HIDDEN: usize = 128;
+
+/// Per position (H x W vectors of C values): C -> h -> h (ReLU each); mean over positions; h -> outputs.
+/// Invariant to any permutation of the positions (a Deep Sets network, Zaheer et al. 2017).
+#[derive(Debug, Clone)]
+pub struct PatchSet<D: Storage<E>, E: Dtype = f32> {
+    pub fc1: DynLinear<D, E>,
+    pub fc2: DynLinear<D, E>,
+    pub head: DynLinear<D, E>,
+    pub positions: usize,
+}
+
+impl<D: Device<f32>> PatchSet<D> {
+    pub fn new(dev: &D, shape: ImageShape, hidden: usize, outputs: usize) -> Self {
+        Self {
+            // The first layer's input is data: skip its input gradient.
+            fc1: DynLinear { input_grad: false, ..DynLinear::new(dev, shape.channels, hidden) },
+            fc2: DynLinear::new(dev, hidden, hidden),
+            head: DynLinear::new(dev, hidden, outputs),
+            positions: shape.height * shape.width,
         }
     }
 }
@@ -205,6 +231,12 @@ forward_impls!(Mlp2, |s, x| {
     s.fc3.try_forward(h)
 });
 
+forward_impls!(PatchSet, |s, x| {
+    let h = per_position(&s.fc1, s.positions, x)?;
+    let h = per_position(&s.fc2, s.positions, h)?;
+    pool_dense(&s.head, s.positions, h)
+});
+
 // ReLU after pooling: relu(maxpool(x)) = maxpool(relu(x)), gradients included (the pool's winner is
 // the same pixel whenever the maximum is positive, and no gradient passes otherwise), at a quarter
 // of the ReLU work.
@@ -253,6 +285,36 @@ impl<D: Device<f32>> TensorCollection<f32, D> for Cnn<D> {
             ),
             |(conv1, pool1, conv2, pool2, fc1, fc2)| Cnn { conv1, pool1, conv2, pool2, fc1, fc2 },
         )
+    }
+}
+
+impl<D: Device<f32>> TensorCollection<f32, D> for PatchSet<D> {
+    type To<E2: Dtype, D2: Device<E2>> = PatchSet<D2, E2>;
+    fn iter_tensors<V: ModuleVisitor<Self, f32, D>>(v: &mut V) -> Result<Option<PatchSet<V::D2, V::E2>>, V::Err> {
+        v.visit_fields(
+            (
+                Self::module("fc1", |s| &s.fc1, |s| &mut s.fc1),
+                Self::module("fc2", |s| &s.fc2, |s| &mut s.fc2),
+                Self::module("head", |s| &s.head, |s| &mut s.head),
+                Self::scalar("positions", |s| &s.positions, |s| &mut s.positions, ScalarOptions::from_default(0)),
+            ),
+            |(fc1, fc2, head, positions)| PatchSet { fc1, fc2, head, positions },
+        )
+    }
+}
+
+impl<D: Device<f32>> Net<D> for PatchSet<D> {
+    fn input_layer_mut(&mut self) -> Option<&mut DynLinear<D>> {
+        None // its first layer sees one position's channels, not the whole input
+    }
+
+    fn into_layers(self) -> Vec<Layer<D>> {
+        let positions = self.positions;
+        vec![
+            Layer::PerPosition { name: "fc1", linear: self.fc1, positions },
+            Layer::PerPosition { name: "fc2", linear: self.fc2, positions },
+            Layer::PoolDense { name: "head", linear: self.head, positions },
+        ]
     }
 }
 
@@ -307,6 +369,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn patch_set_gives_the_same_logits_for_any_order_of_the_positions() {
+        let dev = Cpu::seed_from_u64(5);
+        let shape = ImageShape { height: 3, width: 3, channels: 4 };
+        let model = PatchSet::new(&dev, shape, 16, 10);
+        let x: Vec<f32> = (0..2 * 36).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+        // Each image's 9 positions in another order (a different one per image).
+        let orders = [[4, 0, 8, 2, 6, 1, 3, 7, 5], [8, 7, 6, 5, 4, 3, 2, 1, 0]];
+        let mut permuted = x.clone();
+        for (img, order) in orders.iter().enumerate() {
+            for (slot, &from) in order.iter().enumerate() {
+                let (dst, src) = (img * 36 + slot * 4, img * 36 + from * 4);
+                permuted[dst..dst + 4].copy_from_slice(&x[src..src + 4]);
+            }
+        }
+        let logits = |v: &[f32]| model.forward(dev.tensor_from_vec(v.to_vec(), (2, 36))).as_vec();
+        let (a, b) = (logits(&x), logits(&permuted));
+        assert_eq!(a.len(), 20);
+        for (u, v) in a.iter().zip(&b) {
+            assert!((u - v).abs() < 1e-5, "{a:?} vs {b:?}");
+        }
+        // Not a constant: another image, other logits.
+        let other: Vec<f32> = x.iter().map(|v| v * v).collect();
+        assert!(logits(&other).iter().zip(&a).any(|(u, v)| (u - v).abs() > 1e-3));
+        // And it trains: the tape version computes the same forward pass.
+        let taped =
+            model.clone().forward_mut(dev.tensor_from_vec(permuted.clone(), (2, 36)).traced(model.alloc_grads()));
+        for (u, v) in taped.as_vec().iter().zip(&a) {
+            assert!((u - v).abs() < 1e-5);
+        }
+    }
+
+    #[test]
     fn multiply_adds_follow_the_layers() {
         let mnist = ImageShape { height: 28, width: 28, channels: 1 };
         let mlp = multiply_adds(Arch::Mlp512x256, mnist, 10);
@@ -318,5 +412,11 @@ mod tests {
         let fwd = conv1 + 14 * 14 * 16 * 25 * 6 + 7 * 7 * 16 * 120 + 120 * 10;
         assert_eq!(lenet.forward, fwd as u64);
         assert_eq!(lenet.training, (3 * fwd - conv1) as u64);
+        // patch-set on a 7 x 7 x 64 encoding: 49 positions through 64 -> 128 -> 128, then 128 -> 10.
+        let grid = ImageShape { height: 7, width: 7, channels: 64 };
+        let set = multiply_adds(Arch::PatchSet, grid, 10);
+        let first = 49 * 64 * 128;
+        let fwd = first + 49 * 128 * 128 + 128 * 10;
+        assert_eq!(set, MultiplyAdds { forward: fwd as u64, training: (3 * fwd - first) as u64 });
     }
 }

@@ -22,6 +22,7 @@ pub fn layer_names(arch: Arch) -> &'static [&'static str] {
         Arch::Mlp256 => &["fc1", "fc2"],
         Arch::Mlp512x256 | Arch::Mlp1024x512 => &["fc1", "fc2", "fc3"],
         Arch::CnnSmall | Arch::Lenet => &["conv1", "conv2", "fc1", "fc2"],
+        Arch::PatchSet => &["fc1", "fc2", "head"],
     }
 }
 
@@ -82,15 +83,39 @@ impl SplitPlan {
 /// One layer (see the module docs): a dense layer with or without its ReLU, or a convolution block.
 #[derive(Debug, Clone)]
 pub enum Layer<D: Storage<E>, E: Dtype = f32> {
-    Dense { name: &'static str, linear: DynLinear<D, E>, relu: bool },
-    Conv { name: &'static str, conv: Conv2d<D, E>, pool: MaxPool2x2 },
+    Dense {
+        name: &'static str,
+        linear: DynLinear<D, E>,
+        relu: bool,
+    },
+    Conv {
+        name: &'static str,
+        conv: Conv2d<D, E>,
+        pool: MaxPool2x2,
+    },
+    /// A dense layer applied to each of `positions` vectors of an input (a 1x1 convolution over the
+    /// positions of `patch-set`), with its ReLU.
+    PerPosition {
+        name: &'static str,
+        linear: DynLinear<D, E>,
+        positions: usize,
+    },
+    /// The mean of `positions` vectors, then a dense layer (the head of `patch-set`; no ReLU).
+    PoolDense {
+        name: &'static str,
+        linear: DynLinear<D, E>,
+        positions: usize,
+    },
 }
 
 impl<D: Device<f32>> Layer<D> {
     /// The name in the unsplit network (`fc2`, `conv1`).
     pub fn name(&self) -> &'static str {
         match self {
-            Layer::Dense { name, .. } | Layer::Conv { name, .. } => name,
+            Layer::Dense { name, .. }
+            | Layer::Conv { name, .. }
+            | Layer::PerPosition { name, .. }
+            | Layer::PoolDense { name, .. } => name,
         }
     }
 
@@ -99,12 +124,17 @@ impl<D: Device<f32>> Layer<D> {
         match self {
             Layer::Dense { linear, .. } => linear.inputs(),
             Layer::Conv { conv, .. } => conv.geometry.in_features(),
+            Layer::PerPosition { linear, positions, .. } | Layer::PoolDense { linear, positions, .. } => {
+                positions * linear.inputs()
+            }
         }
     }
     pub fn out_width(&self) -> usize {
         match self {
             Layer::Dense { linear, .. } => linear.outputs(),
             Layer::Conv { pool, .. } => pool.out_features(),
+            Layer::PerPosition { linear, positions, .. } => positions * linear.outputs(),
+            Layer::PoolDense { linear, .. } => linear.outputs(),
         }
     }
 
@@ -114,7 +144,10 @@ impl<D: Device<f32>> Layer<D> {
     /// computed, once more.
     pub fn multiply_adds(&self) -> u64 {
         match self {
-            Layer::Dense { linear, .. } => (linear.inputs() * linear.outputs()) as u64,
+            Layer::Dense { linear, .. } | Layer::PoolDense { linear, .. } => {
+                (linear.inputs() * linear.outputs()) as u64
+            }
+            Layer::PerPosition { linear, positions, .. } => (positions * linear.inputs() * linear.outputs()) as u64,
             Layer::Conv { conv, .. } => {
                 let g = &conv.geometry;
                 (g.out_features() * g.kernel * g.kernel * g.in_channels) as u64
@@ -126,32 +159,42 @@ impl<D: Device<f32>> Layer<D> {
     /// whose input is data).
     pub fn set_input_grad(&mut self, on: bool) {
         match self {
-            Layer::Dense { linear, .. } => linear.input_grad = on,
+            Layer::Dense { linear, .. } | Layer::PerPosition { linear, .. } | Layer::PoolDense { linear, .. } => {
+                linear.input_grad = on
+            }
             Layer::Conv { conv, .. } => conv.input_grad = on,
         }
     }
 
     pub fn weight(&self) -> &Tensor<(usize, usize), f32, D> {
         match self {
-            Layer::Dense { linear, .. } => &linear.weight,
+            Layer::Dense { linear, .. } | Layer::PerPosition { linear, .. } | Layer::PoolDense { linear, .. } => {
+                &linear.weight
+            }
             Layer::Conv { conv, .. } => &conv.weight,
         }
     }
     fn weight_mut(&mut self) -> &mut Tensor<(usize, usize), f32, D> {
         match self {
-            Layer::Dense { linear, .. } => &mut linear.weight,
+            Layer::Dense { linear, .. } | Layer::PerPosition { linear, .. } | Layer::PoolDense { linear, .. } => {
+                &mut linear.weight
+            }
             Layer::Conv { conv, .. } => &mut conv.weight,
         }
     }
     pub fn bias(&self) -> &Tensor<(usize,), f32, D> {
         match self {
-            Layer::Dense { linear, .. } => &linear.bias,
+            Layer::Dense { linear, .. } | Layer::PerPosition { linear, .. } | Layer::PoolDense { linear, .. } => {
+                &linear.bias
+            }
             Layer::Conv { conv, .. } => &conv.bias,
         }
     }
     fn bias_mut(&mut self) -> &mut Tensor<(usize,), f32, D> {
         match self {
-            Layer::Dense { linear, .. } => &mut linear.bias,
+            Layer::Dense { linear, .. } | Layer::PerPosition { linear, .. } | Layer::PoolDense { linear, .. } => {
+                &mut linear.bias
+            }
             Layer::Conv { conv, .. } => &mut conv.bias,
         }
     }
@@ -168,8 +211,35 @@ impl<D: Device<f32>> Layer<D> {
                 }
             }
             Layer::Conv { conv, pool, .. } => pool.try_forward(conv.try_forward(x)?)?.try_relu(),
+            Layer::PerPosition { linear, positions, .. } => per_position(linear, *positions, x),
+            Layer::PoolDense { linear, positions, .. } => pool_dense(linear, *positions, x),
         }
     }
+}
+
+/// `linear` and a ReLU on each of the `positions` vectors of every row of `x` (batch x positions
+/// x inputs, flattened).
+pub(crate) fn per_position<D: Device<f32>, T: Tape<f32, D> + 'static>(
+    linear: &DynLinear<D>,
+    positions: usize,
+    x: Act<D, T>,
+) -> Result<Act<D, T>, D::Err> {
+    let b = x.shape().0;
+    let rows = x.try_reshape_like(&(b * positions, linear.inputs()))?;
+    let y = linear.try_forward(rows)?.try_relu()?;
+    y.try_reshape_like(&(b, positions * linear.outputs()))
+}
+
+/// The mean of the `positions` vectors of every row of `x`, then `linear`: the same output for any
+/// order of the positions.
+pub(crate) fn pool_dense<D: Device<f32>, T: Tape<f32, D> + 'static>(
+    linear: &DynLinear<D>,
+    positions: usize,
+    x: Act<D, T>,
+) -> Result<Act<D, T>, D::Err> {
+    let b = x.shape().0;
+    let set = x.try_reshape_like(&(b, positions, linear.inputs()))?;
+    linear.try_forward(set.try_mean::<(usize, usize), Axis<1>>()?)
 }
 
 /// The two tensors of every layer, `weight` and `bias`, so that dfdx's optimisers and `zero_grads`

@@ -1087,7 +1087,8 @@ mod tests {
     fn reorder_and_remove() {
         let mut f = form();
         press(&mut f, &[KeyCode::Char('t'), KeyCode::Char('a')]);
-        press(&mut f, &[KeyCode::Left; 5]); // back from pixel-permutation, wrapping: ele, le, pe, etc, noise
+        // Back from pixel-permutation, wrapping: neuracrypt, ele, le, pe, etc, noise.
+        press(&mut f, &[KeyCode::Left; 6]);
         assert_eq!(transforms_of(&f, 1)[1].kind, "noise");
         press(&mut f, &[KeyCode::Char('[')]);
         assert_eq!(transforms_of(&f, 1)[0].kind, "noise");
@@ -1164,11 +1165,11 @@ mod tests {
         assert_eq!(seen, ["mnist", "fashion-mnist", "digits", "cifar10", "embedded"]);
         go(&mut f, Field::Arch);
         let mut seen = vec![];
-        for _ in 0..5 {
+        for _ in 0..6 {
             press(&mut f, &[KeyCode::Right]);
             seen.push(f.config.model.arch.name());
         }
-        assert_eq!(seen, ["mlp-512-256", "mlp-1024-512", "cnn-small", "lenet", "mlp-256"]);
+        assert_eq!(seen, ["mlp-512-256", "mlp-1024-512", "cnn-small", "lenet", "patch-set", "mlp-256"]);
     }
 
     #[test]

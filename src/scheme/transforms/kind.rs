@@ -197,6 +197,9 @@ pub enum Structure {
     /// Splits each value into several encoded values (`le`, `ele`: its two 4-bit halves) and moves
     /// and negates those: more encoded than raw features, none of them a raw feature.
     Splits,
+    /// Runs the image through a secret random non-linear network (`neuracrypt`): no encoded value is
+    /// a raw value or a linear map of them, and the encoding has another shape.
+    Network,
 }
 
 /// A feature-wise map `y[j] = sign[j] * x[src[j]] + offset[j]` (+ fresh Gaussian noise of variance

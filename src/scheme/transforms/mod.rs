@@ -33,11 +33,12 @@ macro_rules! registry {
     };
 }
 
-registry!(pixel_permutation, block_shuffle, orthogonal_mix, separable_mix, fast_mix, noise, etc, pe, le, ele);
+registry!(pixel_permutation, block_shuffle, orthogonal_mix, separable_mix, fast_mix, noise, etc, pe, le, ele, neuracrypt);
 
 /// One keyed transform over flattened channel-last images of `features` values.
 ///
-/// Most kinds keep the image's shape; one that changes it (`le`, `ele`: twice the channels) says so
+/// Most kinds keep the image's shape; one that changes it (`le`, `ele`: twice the channels; `neuracrypt`:
+/// the patch grid) says so
 /// in [`TransformKind::encoded_shape`], and is then only ever called through
 /// [`encode_into`](Self::encode_into) and [`decode_into`](Self::decode_into) with buffers of the two
 /// shapes (the customer does that, `Customer::encode_inputs`).
