@@ -358,8 +358,7 @@ impl<'a> AttackContext<'a> {
             return Ok(());
         }
         Err(format!(
-            "the encoding changes the image's shape ({}x{}x{} -> {}x{}x{}: each value split into several encoded \
-             values), and {what}",
+            "the encoding changes the image's shape ({}x{}x{} -> {}x{}x{}: no encoded value is one raw value), and {what}",
             raw.height, raw.width, raw.channels, enc.height, enc.width, enc.channels
         ))
     }

@@ -33,7 +33,19 @@ macro_rules! registry {
     };
 }
 
-registry!(pixel_permutation, block_shuffle, orthogonal_mix, separable_mix, fast_mix, noise, etc, pe, le, ele, neuracrypt);
+registry!(
+    pixel_permutation,
+    block_shuffle,
+    orthogonal_mix,
+    separable_mix,
+    fast_mix,
+    noise,
+    etc,
+    pe,
+    le,
+    ele,
+    neuracrypt
+);
 
 /// One keyed transform over flattened channel-last images of `features` values.
 ///
