@@ -2,20 +2,9 @@
 //! others, Carlini et al.'s attack records a verdict on it, every other attack says why it does not
 //! apply, and `ppdl attack` replays the attack from the saved key.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod run_common;
 
-fn ppdl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ppdl")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use run_common::{json, ppdl, text};
 
 #[test]
 fn the_peers_quickstart_runs_instahide_and_carlini_et_al_attack_it() {

@@ -3,20 +3,9 @@
 //! runs), Carlini et al.'s NeuraCrypt attack records a verdict on it and says why it does not apply to
 //! every other arm.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod run_common;
 
-fn ppdl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ppdl")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use run_common::{json, ppdl, text};
 
 fn figure(record: &serde_json::Value, name: &str) -> f64 {
     let figures = record["figures"].as_array().unwrap();
