@@ -2,6 +2,8 @@
 //! 1.5 s mid-training; summary.json's train time and speed, the metrics rows' clock and speed all
 //! leave the pause out, and each arm records how long it waited.
 
+mod run_common;
+
 use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -80,19 +82,9 @@ fn a_pause_mid_training_is_left_out_of_every_timing_and_recorded() {
     );
     for a in &summary.arms {
         assert_eq!(a.epochs_completed, 2);
-        // The run's whole wall time holds each arm's training and its pause once.
-        assert!(
-            a.train_seconds + a.paused_seconds < wall,
-            "`{}`: train {} s + paused {} s exceeds the run's {wall} s: the pause was counted as training",
-            a.name,
-            a.train_seconds,
-            a.paused_seconds
-        );
-        let epochs: f64 = a.epoch_seconds.iter().sum();
-        assert!((epochs - a.train_seconds).abs() < 1e-9);
-        let expected_speed = 2.0 * summary.dataset.train as f64 / a.train_seconds;
-        assert!((a.samples_per_second - expected_speed).abs() < 1e-6 * expected_speed);
     }
+    // The run's whole wall time holds each arm's training and its pause once.
+    run_common::assert_timings_leave_the_pause_out(&summary, wall);
     // metrics.csv's clock and speed: no row's training clock jumps by the pause, and no window of
     // 10 x 50 samples reads as taking the pause (below 500 / 1.5 s ~ 333 samples/s).
     let arm_rows: Vec<_> = rows.iter().filter(|r| r.arm == paused_arm).collect();
