@@ -442,11 +442,15 @@ impl Default for PrivacyConfig {
 pub const BASELINE_ARM: &str = "baseline";
 pub const PRIVATE_ARM: &str = "private";
 
-/// One arm of a run: a unique name (it names the arm in every output and its folders) and its
-/// protection scheme. In TOML: `[[arms]]` with `name`, `scheme` and the scheme's own fields.
+/// One arm of a run: a unique name (it names the arm in every output and its folders), its protection
+/// scheme and, where it is not `model.arch`, its own architecture. In TOML: `[[arms]]` with `name`,
+/// `scheme`, the scheme's own fields and optionally `arch`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmConfig {
     pub name: String,
+    /// This arm's architecture when it differs from `model.arch` (e.g. `patch-set` for a NeuraCrypt
+    /// arm beside MLP arms); `Config::arch_of` resolves it.
+    pub arch: Option<Arch>,
     pub scheme: SchemeConfig,
 }
 
@@ -697,10 +701,11 @@ impl<'de> Deserialize<'de> for SchemeConfig {
 impl Serialize for ArmConfig {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let fields = self.scheme.fields().map_err(serde::ser::Error::custom)?;
-        let head = [
-            ("name", toml::Value::String(self.name.clone())),
-            ("scheme", toml::Value::String(self.scheme.kind().into())),
-        ];
+        let mut head = vec![("name", toml::Value::String(self.name.clone()))];
+        if let Some(arch) = self.arch {
+            head.push(("arch", toml::Value::String(arch.name().into())));
+        }
+        head.push(("scheme", toml::Value::String(self.scheme.kind().into())));
         serialize_table(&head, &fields, s)
     }
 }
@@ -714,8 +719,17 @@ impl<'de> Deserialize<'de> for ArmConfig {
             Some(other) => return Err(D::Error::custom(format!("field `name`: expected a string, got {other}"))),
             None => return Err(D::Error::custom("missing field `name` (every arm needs a unique name)")),
         };
+        let arch = match table.remove("arch") {
+            None => None,
+            Some(value) => Some(Arch::deserialize(value.clone()).map_err(|_| {
+                let names = Arch::ALL.map(Arch::name);
+                let choices = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+                let hint = value.as_str().map_or(String::new(), |v| did_you_mean(v, names));
+                D::Error::custom(format!("arm `{name}`: field `arch`: expected one of {choices}, got {value}{hint}"))
+            })?),
+        };
         let scheme = SchemeConfig::from_table(table, &name).map_err(D::Error::custom)?;
-        Ok(ArmConfig { name, scheme })
+        Ok(ArmConfig { name, arch, scheme })
     }
 }
 
@@ -833,6 +847,10 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
+            if let Some((field, message)) = arm_field_message(&field, inner.message()) {
+                let line = find_field_line(text, &field);
+                return InputError::new(describe_parse_error(path, &field, line, message));
+            }
             let line = inner.span().map(|s| line_of(text, s.start));
             InputError::new(describe_parse_error(path, &field, line, inner.message()))
         })?;
@@ -846,13 +864,29 @@ impl Config {
         match &self.arms {
             Some(arms) => arms.clone(),
             None => vec![
-                ArmConfig { name: BASELINE_ARM.into(), scheme: SchemeConfig::None },
+                ArmConfig { name: BASELINE_ARM.into(), arch: None, scheme: SchemeConfig::None },
                 ArmConfig {
                     name: PRIVATE_ARM.into(),
+                    arch: None,
                     scheme: SchemeConfig::Keyed(self.privacy.clone().unwrap_or_default()),
                 },
             ],
         }
+    }
+
+    /// The architecture `arm` trains: its own `arch`, else `model.arch`.
+    pub fn arch_of(&self, arm: &ArmConfig) -> Arch {
+        arm.arch.unwrap_or(self.model.arch)
+    }
+
+    /// The architectures in words: `model.arch`, then any other an arm trains ([`archs_label`]).
+    pub fn archs_label(&self) -> String {
+        archs_label(self.model.arch.name(), self.arms().iter().filter_map(|a| a.arch.map(Arch::name)))
+    }
+
+    /// The architecture of the arm named `name` (`model.arch` for a name no arm has).
+    pub fn arm_arch(&self, name: &str) -> Arch {
+        self.arms().iter().find(|a| a.name == name).map_or(self.model.arch, |a| self.arch_of(a))
     }
 
     /// The config path of arm `i`'s own settings (of `arms()`): `arms[i]`, or `privacy` for the keyed
@@ -952,18 +986,8 @@ impl Config {
         if t.log_every == 0 {
             return err("train.log_every", "an integer >= 1, got 0".into());
         }
-        let shape = self.image_shape();
-        if let Some(shape) = shape.filter(|s| self.model.arch.is_cnn() && (s.height < 8 || s.width < 8)) {
-            return err(
-                "model.arch",
-                format!(
-                    "an MLP for {} ({}x{} images are too small for {}'s two 2x2 poolings)",
-                    self.data.dataset.name(),
-                    shape.height,
-                    shape.width,
-                    self.model.arch.name()
-                ),
-            );
+        if let Some(shape) = self.image_shape() {
+            self.check_archs_fit(shape)?;
         }
         if self.privacy.is_some() && self.arms.is_some() {
             return err(
@@ -989,6 +1013,31 @@ impl Config {
         }
         self.attacks.validate()?;
         Ok(())
+    }
+    /// Every architecture the arms train takes images of `shape`: the CNNs pool twice by 2, so need 8 x 8
+    /// at least. Err((field path of the first that does not fit, what was expected)).
+    fn check_archs_fit(&self, shape: ImageShape) -> Result<(), (String, String)> {
+        if shape.height >= 8 && shape.width >= 8 {
+            return Ok(());
+        }
+        let arms = self.arms();
+        let own = arms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.arch.map(|arch| (format!("{}.arch", self.arm_field(i)), arch)));
+        match std::iter::once(("model.arch".to_string(), self.model.arch)).chain(own).find(|(_, arch)| arch.is_cnn()) {
+            Some((field, arch)) => Err((
+                field,
+                format!(
+                    "an MLP for {} ({}x{} images are too small for {}'s two 2x2 poolings)",
+                    self.data.dataset.name(),
+                    shape.height,
+                    shape.width,
+                    arch.name()
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -1054,6 +1103,28 @@ fn check_arm_list(arms: &[ArmConfig]) -> Result<(), (String, String)> {
             format!("exactly one baseline arm (`scheme = \"none\"`), got {}", baselines.len()),
         )),
     }
+}
+
+/// An `[[arms]]` entry's own error naming one of its fields (`arm `x`: field `arch`: expected ...`,
+/// from `ArmConfig`'s deserializer, which has no span): the field's full path (`arms[8].arch`, whose
+/// line can then be found) and what was expected.
+fn arm_field_message<'m>(path: &str, message: &'m str) -> Option<(String, &'m str)> {
+    let index = path.strip_prefix("arms[")?.strip_suffix(']')?;
+    let (_, rest) = message.split_once("field `")?;
+    let (key, expected) = rest.split_once("`: ")?;
+    Some((format!("arms[{index}].{key}"), expected))
+}
+
+/// A run's architectures in words: the model's, then each other one an arm trains, once
+/// (`mlp-256 + patch-set`).
+pub fn archs_label<'a>(model: &'a str, arms: impl Iterator<Item = &'a str>) -> String {
+    let mut names = vec![model];
+    for arch in arms {
+        if !names.contains(&arch) {
+            names.push(arch);
+        }
+    }
+    names.join(" + ")
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
@@ -1188,5 +1259,50 @@ mod tests {
         assert_eq!(split(0.0, 0.0).short_label(), "split(1)");
         assert_eq!(split(0.5, 0.0).short_label(), "split(1,nopeek 0.5)");
         assert_eq!(split(2.0, 0.1).short_label(), "split(1,nopeek 2,noise 0.1)");
+    }
+
+    const TWO_ARCHS: &str = "name = \"t\"\n[data]\ndataset = \"embedded\"\n[model]\narch = \"mlp-256\"\n\n\
+        [[arms]]\nname = \"baseline\"\nscheme = \"none\"\n\n\
+        [[arms]]\nname = \"nc\"\narch = \"ARCH\"\nscheme = \"keyed\"\n";
+
+    #[test]
+    fn an_arm_trains_its_own_arch_and_the_others_the_models() {
+        let config = Config::parse_fields(&TWO_ARCHS.replace("ARCH", "patch-set"), Path::new("t.toml")).unwrap();
+        let arms = config.arms();
+        assert_eq!(arms[1].arch, Some(Arch::PatchSet));
+        assert_eq!(config.arch_of(&arms[0]), Arch::Mlp256);
+        assert_eq!(config.arch_of(&arms[1]), Arch::PatchSet);
+        assert_eq!(config.arm_arch("nc"), Arch::PatchSet);
+        // The resolved config (run folders' config.toml) keeps it, so a saved run reads back the same.
+        let again = Config::parse_fields(&config.to_toml(), Path::new("config.toml")).unwrap();
+        assert_eq!(again, config);
+        assert!(config.to_toml().contains("name = \"nc\"\narch = \"patch-set\""), "{}", config.to_toml());
+        // Without `arch` the arm has none of its own, and writes none.
+        let plain = Config::parse_fields(&TWO_ARCHS.replace("arch = \"ARCH\"\n", ""), Path::new("t.toml")).unwrap();
+        assert_eq!(plain.arms()[1].arch, None);
+        assert!(!plain.to_toml().contains("arch = \"mlp-256\"\nscheme"), "{}", plain.to_toml());
+    }
+
+    #[test]
+    fn a_misspelt_arm_arch_names_its_line_field_and_the_choices() {
+        let err = Config::parse_fields(&TWO_ARCHS.replace("ARCH", "patchset"), Path::new("t.toml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.toml:13: field `arms[1].arch`: expected one of `mlp-256`, `mlp-512-256`, `mlp-1024-512`, \
+             `cnn-small`, `lenet`, `patch-set`, got \"patchset\" (did you mean `patch-set`?)"
+        );
+    }
+
+    #[test]
+    fn a_cnn_arm_on_images_too_small_for_it_is_refused_at_its_arch() {
+        let config = Config::parse_fields(&TWO_ARCHS.replace("ARCH", "lenet"), Path::new("t.toml")).unwrap();
+        let small = ImageShape { height: 6, width: 6, channels: 1 };
+        let (field, expected) = config.check_archs_fit(small).unwrap_err();
+        assert_eq!(field, "arms[1].arch");
+        assert!(expected.contains("6x6 images are too small for lenet's two 2x2 poolings"), "{expected}");
+        assert!(config.check_archs_fit(ImageShape { height: 8, width: 8, channels: 1 }).is_ok());
+        // An MLP arm beside an MLP model fits any size.
+        let mlp = Config::parse_fields(&TWO_ARCHS.replace("ARCH", "mlp-512-256"), Path::new("t.toml")).unwrap();
+        assert!(mlp.check_archs_fit(small).is_ok());
     }
 }

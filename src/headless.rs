@@ -103,7 +103,7 @@ fn print_summary(outcome: &RunOutcome) {
         crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test),
         s.dataset.train,
         s.dataset.test,
-        s.arch,
+        s.archs_label(),
         s.seed
     );
     print!("{}", arm_table(s));
@@ -130,7 +130,10 @@ pub fn arm_table(s: &crate::results::Summary) -> String {
             r.train_seconds,
             r.samples_per_second,
             r.status.name(),
-            r.description
+            match &r.arch {
+                Some(arch) => format!("{} (model {arch})", r.description),
+                None => r.description.clone(),
+            }
         ));
     }
     out.push_str(&format!("{}\n", crate::results::stats::single_run_note(s.dataset.test)));

@@ -190,7 +190,7 @@ pub fn infer(run_dir: &Path, arm: Option<&str>) -> anyhow::Result<InferenceRepor
     let customer = Customer::new(key, privacy, &dataset.name, dataset.shape, dataset.classes);
     let provider = Provider {
         model: &model_path,
-        arch: config.model.arch,
+        arch: config.arm_arch(&record.name),
         shape: customer.encoded_shape(),
         outputs: customer.outputs(),
     };

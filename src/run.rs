@@ -98,7 +98,7 @@ impl PreparedArm {
     fn input<'a>(&'a self, config: &Config, dataset: &'a Dataset, folder: &RunFolder) -> ArmInput<'a> {
         let spec = TrainSpec {
             arm: self.config.name.clone(),
-            arch: config.model.arch,
+            arch: config.arch_of(&self.config),
             // The model takes what the provider receives: the encoded shape for a keyed arm.
             shape: self.customer().map_or(dataset.shape, Customer::encoded_shape),
             train: config.train.clone(),
@@ -371,6 +371,7 @@ fn summarize(
             };
             ArmRecord {
                 name: arm.config.name.clone(),
+                arch: arm.config.arch.filter(|a| *a != config.model.arch).map(|a| a.name().into()),
                 scheme: arm.config.scheme.without_key(),
                 description: arm.config.scheme.describe(),
                 key_fingerprint: match &arm.data {
@@ -444,7 +445,8 @@ fn measure_overhead(
     for (arm, record) in arms.iter().zip(&summary.arms) {
         if let (Some(traffic), Some(settings)) = (&record.split, arm.config.scheme.split()) {
             let timing = crate::overhead::split_inference::SplitFacts {
-                arch: config.model.arch,
+                arch: config.arch_of(&arm.config),
+                baseline_arch: config.arm_arch(&baseline.name),
                 shape: dataset.shape,
                 classes: dataset.classes,
                 split: settings,

@@ -91,7 +91,7 @@ pub fn check(config: &Config) -> Result<(), (String, String)> {
 fn check_split_arms(config: &Config) -> Result<(), (String, String)> {
     for (i, arm) in config.arms().iter().enumerate() {
         if let Some(s) = arm.scheme.split() {
-            crate::model::split::SplitPlan::new(config.model.arch, s.cut, s.tail)
+            crate::model::split::SplitPlan::new(config.arch_of(arm), s.cut, s.tail)
                 .map_err(|(field, expected)| (format!("{}.{field}", config.arm_field(i)), expected))?;
         }
     }

@@ -1,7 +1,6 @@
-//! NeuraCrypt end to end: configs/peers-quickstart.toml (embedded data) runs its NeuraCrypt arm beside
-//! the others (under the config's shared mlp-256, which is not invariant to the patch shuffle: it still
-//! runs), Carlini et al.'s NeuraCrypt attack records a verdict on it and says why it does not apply to
-//! every other arm.
+//! NeuraCrypt end to end: configs/peers-quickstart.toml (embedded data) runs its NeuraCrypt arm under its
+//! own architecture (the permutation-invariant patch-set) beside the other arms' mlp-256, Carlini et al.'s
+//! NeuraCrypt attack records a verdict on it and says why it does not apply to every other arm.
 
 mod run_common;
 
@@ -35,10 +34,14 @@ fn the_peers_quickstart_runs_neuracrypt_and_carlini_et_al_attack_it() {
     let arms = summary["arms"].as_array().unwrap();
     let arm = arms.iter().find(|a| a["name"] == "neuracrypt").expect("the NeuraCrypt arm in summary.json");
     assert_eq!(arm["status"], "finished", "{arm}");
-    // Trained on 7 x 7 x 64 encodings whose patches move every time: under this non-invariant MLP it stays
-    // near chance (14-17% after 2 epochs in three runs), so only that it trained is checked here.
+    // The arm trained its own architecture, the other arms the config's.
+    assert_eq!(arm["arch"], "patch-set", "{arm}");
+    assert_eq!(summary["arch"], "mlp-256");
+    assert!(arms.iter().filter(|a| a["name"] != "neuracrypt").all(|a| a.get("arch").is_none()), "{arms:?}");
+    // Under the invariant model the shuffled encodings are learnable: 20.3%, 21.7% and 24.6% after 1 epoch
+    // in three runs (fresh keys), against 10% for chance (Wilson upper bound about 12% at n = 1000).
     let accuracy = arm["test_accuracy"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&accuracy), "{arm}");
+    assert!(accuracy > 0.14, "{arm}");
 
     let attacks = json(&run.join("attacks.json"));
     let records = attacks["records"].as_array().unwrap();

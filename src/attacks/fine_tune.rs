@@ -186,7 +186,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>)
     let dev = Cpu::seed_from_u64(ctx.config.seed ^ 0x5eed_f4e5);
     let job = Job { dev: &dev, ctx, plan, ns: &ns, progress };
     let outputs = ctx.classes * ctx.codes_per_class();
-    let (start, points) = with_net(ctx.config.model.arch, &dev, ctx.encoded_shape(), outputs, job)?;
+    let (start, points) = with_net(ctx.arch, &dev, ctx.encoded_shape(), outputs, job)?;
 
     let chance = 1.0 / ctx.classes as f64;
     let mut r = ctx.new_record::<FineTune>(

@@ -116,6 +116,8 @@ pub struct AttackContext<'a> {
     pub config: &'a Config,
     /// The attacked arm's name.
     pub arm: &'a str,
+    /// The attacked arm's architecture (public, as the config is).
+    pub arch: crate::config::Arch,
     /// What is attacked: a keyed arm's key or a split arm's cut ([`Self::keyed`], [`Self::split`]).
     pub target: Target<'a>,
     pub shape: ImageShape,
@@ -270,6 +272,7 @@ impl<'a> AttackContext<'a> {
         AttackContext {
             config,
             arm,
+            arch: config.arm_arch(arm),
             target,
             shape: dataset.shape,
             classes: dataset.classes,
@@ -692,7 +695,8 @@ pub fn run_split_attacks(
     control: &Control,
 ) -> anyhow::Result<AttacksFile> {
     let SplitInputs { config, arm, split, dataset, parts, folder } = inputs;
-    let plan = SplitPlan::new(config.model.arch, split.cut, split.tail)
+    let arch = config.arm_arch(arm);
+    let plan = SplitPlan::new(arch, split.cut, split.tail)
         .map_err(|(field, expected)| InputError::new(format!("arm `{arm}`: field `{field}`: expected {expected}")))?;
     let middle = parts.middle.clone();
     let target = Target::Split(SplitTarget {
@@ -700,7 +704,7 @@ pub fn run_split_attacks(
         plan,
         parts,
         train: &dataset.train,
-        arch: config.model.arch,
+        arch,
         shape: dataset.shape,
         classes: dataset.classes,
     });

@@ -74,7 +74,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &FineTuneParams, progress: &Progress<'_>)
     };
     // --- Observation: the provider's own middle.
     let middle: Part<Cpu> = split.load_parts()?.middle;
-    let a = Architecture { arch: ctx.config.model.arch, shape: ctx.shape, classes: ctx.classes, plan: split.plan };
+    let a = Architecture { arch: ctx.arch, shape: ctx.shape, classes: ctx.classes, plan: split.plan };
     // --- Recovery and scoring (evaluation half).
     let mut points = Vec::new();
     for (k, &n) in ns.iter().enumerate() {

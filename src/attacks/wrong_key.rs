@@ -109,7 +109,7 @@ pub(crate) fn with_provider_model<R>(
     let dev = Cpu::seed_from_u64(ctx.config.seed);
     let outputs = ctx.classes * ctx.codes_per_class();
     with_net(
-        ctx.config.model.arch,
+        ctx.arch,
         &dev,
         ctx.encoded_shape(),
         outputs,

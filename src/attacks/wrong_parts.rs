@@ -23,7 +23,7 @@ pub fn run(ctx: &AttackContext<'_>, p: &WrongKeyParams, progress: &Progress<'_>)
     let chance = 1.0 / c as f64;
     let total = p.keys + 1;
     let parts = split.load_parts()?;
-    let a = Architecture { arch: ctx.config.model.arch, shape: ctx.shape, classes: c, plan: split.plan };
+    let a = Architecture { arch: ctx.arch, shape: ctx.shape, classes: c, plan: split.plan };
     // --- Scoring reference (the customer's parts): the arm's own accuracy on the evaluation half.
     let own_layers = [&parts.head, &parts.middle, &parts.tail].iter().flat_map(|p| p.layers.iter().cloned()).collect();
     let dev = crate::model::cpu_training_device(ctx.config.seed);

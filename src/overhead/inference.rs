@@ -84,7 +84,8 @@ impl Default for Budget {
 /// `shape.features()`), with the models saved at the given paths (initial weights where missing).
 #[allow(clippy::too_many_arguments)]
 pub fn measure(
-    arch: Arch,
+    baseline_arch: Arch,
+    private_arch: Arch,
     shape: ImageShape,
     classes: usize,
     customer: &Customer,
@@ -94,12 +95,13 @@ pub fn measure(
     budget: &Budget,
 ) -> anyhow::Result<InferenceCost> {
     let dev = Cpu::default();
-    let job = Outer { arch, shape, customer, raw, baseline_model, private_model, budget, dev: &dev };
-    with_net(arch, &dev, shape, classes, job)
+    let job = Outer { private_arch, shape, customer, raw, baseline_model, private_model, budget, dev: &dev };
+    with_net(baseline_arch, &dev, shape, classes, job)
 }
 
 struct Outer<'a> {
-    arch: Arch,
+    /// The keyed arm's architecture (the baseline's builds the outer net).
+    private_arch: Arch,
     shape: ImageShape,
     customer: &'a Customer,
     raw: &'a [f32],
@@ -121,7 +123,8 @@ impl WithNet<Cpu> for Outer<'_> {
         let inner = Inner { outer: &self, baseline, load_private: private_exists };
         // The private model takes the encoded shape (`le` doubles the channels).
         let private_shape = self.customer.encoded_shape();
-        let (batch, single_sample) = with_net(self.arch, self.dev, private_shape, self.customer.outputs(), inner)?;
+        let (batch, single_sample) =
+            with_net(self.private_arch, self.dev, private_shape, self.customer.outputs(), inner)?;
         Ok(InferenceCost {
             batch,
             single_sample: Some(single_sample),

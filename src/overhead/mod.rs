@@ -346,7 +346,8 @@ pub fn measure_arm(facts: &RunFacts<'_>) -> anyhow::Result<ArmOverhead> {
 
     let test_inputs = timing_inputs(dataset);
     let inference = inference::measure(
-        config.model.arch,
+        config.arm_arch(&baseline.name),
+        config.arm_arch(&private.name),
         dataset.shape,
         dataset.classes,
         customer,
@@ -379,7 +380,7 @@ pub fn measure_arm(facts: &RunFacts<'_>) -> anyhow::Result<ArmOverhead> {
             peak_memory_bytes,
             peak_memory_source: source.into(),
             context: MeasurementContext {
-                arch: config.model.arch.name().into(),
+                arch: config.arm_arch(&private.name).name().into(),
                 dataset: dataset.name.clone(),
                 privacy: private.description.clone(),
                 threads: worker_threads(),
@@ -566,6 +567,7 @@ mod tests {
     fn arm(epochs: &[f64]) -> ArmRecord {
         ArmRecord {
             name: "arm".into(),
+            arch: None,
             scheme: crate::config::SchemeConfig::None,
             description: String::new(),
             key_fingerprint: None,

@@ -45,7 +45,10 @@ pub struct SplitInference {
 
 /// What [`measure`] times: the arm's architecture, cut and saved parts, and the baseline's model.
 pub struct SplitFacts<'a> {
+    /// The split arm's architecture.
     pub arch: Arch,
+    /// The baseline's (the arms of a run may differ).
+    pub baseline_arch: Arch,
     pub shape: ImageShape,
     pub classes: usize,
     pub split: &'a SplitConfig,
@@ -59,7 +62,7 @@ pub struct SplitFacts<'a> {
 /// Time the split round trip against the plain forward on the first inputs of `facts.raw`.
 pub fn measure(facts: &SplitFacts<'_>, budget: &Budget) -> anyhow::Result<SplitInference> {
     let dev = Cpu::default();
-    with_net(facts.arch, &dev, facts.shape, facts.classes, Timed { facts, budget, dev: &dev })
+    with_net(facts.baseline_arch, &dev, facts.shape, facts.classes, Timed { facts, budget, dev: &dev })
 }
 
 struct Timed<'a, 'b> {

@@ -52,6 +52,9 @@ impl ArmStatus {
 pub struct ArmRecord {
     /// Unique in the run; names the arm in every output.
     pub name: String,
+    /// The arm's architecture where it is not the run's `arch` (`arch` in its `[[arms]]` entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
     /// The arm's protection as configured (any fixed key removed).
     pub scheme: SchemeConfig,
     /// The scheme in words, e.g. "pixel-permutation; labels: permuted, m=1".
@@ -191,6 +194,16 @@ impl Summary {
         self.arms.iter().filter(|a| !a.is_baseline())
     }
 
+    /// The architecture `arm` trained: its own, else the run's.
+    pub fn arch_of<'a>(&'a self, arm: &'a ArmRecord) -> &'a str {
+        arm.arch.as_deref().unwrap_or(&self.arch)
+    }
+
+    /// The run's architectures in words: `arch`, then any other an arm trained ([`crate::config::archs_label`]).
+    pub fn archs_label(&self) -> String {
+        crate::config::archs_label(&self.arch, self.arms.iter().filter_map(|a| a.arch.as_deref()))
+    }
+
     pub fn arm(&self, name: &str) -> Option<&ArmRecord> {
         self.arms.iter().find(|a| a.name == name)
     }
@@ -283,6 +296,7 @@ mod v1 {
         fn into_current(self, name: &str, scheme: SchemeConfig, description: String) -> super::ArmRecord {
             super::ArmRecord {
                 name: name.into(),
+                arch: None,
                 scheme,
                 description,
                 key_fingerprint: None,

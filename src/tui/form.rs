@@ -64,6 +64,8 @@ pub enum Field {
     TestLimit,
     ArmName(usize),
     Scheme(usize),
+    /// The arm's own architecture, or `model.arch`.
+    ArmArch(usize),
     LabelPermutation(usize),
     CodesPerClass(usize),
     FixedKey(usize),
@@ -102,6 +104,7 @@ impl Field {
         match self {
             ArmName(a)
             | Scheme(a)
+            | ArmArch(a)
             | LabelPermutation(a)
             | CodesPerClass(a)
             | FixedKey(a)
@@ -283,7 +286,8 @@ impl Form {
             && arms.len() == 2
             && arms[0].name == BASELINE_ARM
             && arms[0].is_baseline()
-            && arms[1].name == PRIVATE_ARM;
+            && arms[1].name == PRIVATE_ARM
+            && arms.iter().all(|a| a.arch.is_none());
         match (two_arm, arms.get(1).and_then(|a| a.scheme.keyed())) {
             (true, Some(p)) => self.config.privacy = Some(p.clone()),
             _ => {
@@ -362,7 +366,7 @@ impl Form {
                 let name = registry::names().get(k).copied()?;
                 format!("attacks.{}.{}", registry::table_name(name), Form::attack_params(k).get(j)?)
             }
-            RunName | ArmName(_) | Scheme(_) | FixedKey(_) | Kind(..) | Attack(_) => return None,
+            RunName | ArmName(_) | Scheme(_) | ArmArch(_) | FixedKey(_) | Kind(..) | Attack(_) => return None,
         })
     }
 
@@ -372,6 +376,7 @@ impl Form {
         match field {
             Field::ArmName(a) => Some(format!("arms[{a}].name")),
             Field::Scheme(a) => Some(format!("arms[{a}].scheme")),
+            Field::ArmArch(a) => Some(format!("arms[{a}].arch")),
             Field::FixedKey(a) => Some(format!("{}.fixed_key", prefix(a))),
             Field::Kind(a, t) => Some(format!("{}.transforms[{t}]", prefix(a))),
             Field::Attack(_) => Some("attacks.enabled".into()),
@@ -385,7 +390,7 @@ impl Form {
         let mut out = vec![RunName, Seed, Epochs, BatchSize, Optimizer, LearningRate, LrDecay];
         out.extend([Dataset, Arch, TrainLimit, TestLimit]);
         for (a, arm) in self.arms().iter().enumerate() {
-            out.extend([ArmName(a), Scheme(a)]);
+            out.extend([ArmName(a), Scheme(a), ArmArch(a)]);
             match &arm.scheme {
                 SchemeConfig::None => {}
                 SchemeConfig::Keyed(p) => {
@@ -455,7 +460,7 @@ impl Form {
             Scheme(a) if self.arms().get(a).is_some_and(|arm| arm.is_baseline()) => Edit::ReadOnly(
                 "the baseline has no protection: every delta is measured against it (A adds a protected arm)",
             ),
-            Optimizer | Dataset | Arch | Scheme(_) | Kind(..) | Cut(_) | Tail(_) => Edit::Choice,
+            Optimizer | Dataset | Arch | Scheme(_) | ArmArch(_) | Kind(..) | Cut(_) | Tail(_) => Edit::Choice,
             ArmName(_) => Edit::Text,
             LabelPermutation(_) | FixedKey(_) | Attack(_) => Edit::Toggle,
             Seed | Epochs | BatchSize | CodesPerClass(_) | TrainLimit | TestLimit | MixK(_) => Edit::Integer,
@@ -480,6 +485,12 @@ impl Form {
             Field::RunName => return self.run_config().name,
             Field::ArmName(a) => return arms.get(a).map(|x| x.name.clone()).unwrap_or_default(),
             Field::Scheme(a) => return arms.get(a).map(|x| x.scheme.kind().to_string()).unwrap_or_default(),
+            Field::ArmArch(a) => {
+                return match arms.get(a).and_then(|x| x.arch) {
+                    Some(arch) => arch.name().into(),
+                    None => format!("as model ({})", self.config.model.arch.name()),
+                }
+            }
             Field::FixedKey(a) => {
                 return match self.keyed(a).and_then(|p| p.fixed_key) {
                     Some(k) => format!("on {}…", &k[..k.len().min(8)]),
@@ -710,6 +721,7 @@ impl Form {
             // k from 2 to 8 (the published code defaults to 4).
             Field::MixK(_) => self.cycle(field, &(2..=8).map(Value::Integer).collect::<Vec<_>>(), dir, false),
             Field::Scheme(a) => self.switch_scheme(a),
+            Field::ArmArch(a) => self.cycle_arm_arch(a, dir),
             Field::Kind(a, t) => {
                 let n = transforms::ALL.len() as i64;
                 let Some(p) = self.keyed(a) else { return FormAction::None };
@@ -798,10 +810,21 @@ impl Form {
 
     /// ←/→ on a protected arm's scheme: keyed -> split -> instahide -> keyed, each with its defaults
     /// (a split with the first cut the architecture allows; none allowed: split is skipped).
+    /// An arm's architecture: `model.arch`, then each architecture in turn.
+    fn cycle_arm_arch(&mut self, a: usize, dir: i64) {
+        let mut arms = self.arms();
+        let Some(arm) = arms.get_mut(a) else { return };
+        let choices: Vec<Option<Arch>> = std::iter::once(None).chain(Arch::ALL.map(Some)).collect();
+        let at = choices.iter().position(|c| *c == arm.arch).unwrap_or(0) as i64;
+        arm.arch = choices[(at + dir).rem_euclid(choices.len() as i64) as usize];
+        self.set_arms(arms);
+        self.changed();
+    }
+
     fn switch_scheme(&mut self, a: usize) {
         let mut arms = self.arms();
         let Some(arm) = arms.get_mut(a) else { return };
-        let arch = self.config.model.arch;
+        let arch = self.config.arch_of(arm);
         let split = (1..MAX_LAYERS as usize)
             .find(|&c| crate::model::split::SplitPlan::new(arch, c, 1).is_ok())
             .map(|cut| SchemeConfig::Split(SplitConfig { cut, tail: 1, noise_sigma: 0.0, nopeek_alpha: 0.0 }));
@@ -892,7 +915,7 @@ impl Form {
             transforms: vec![transforms::initial_spec(transforms::ALL[0])],
             ..PrivacyConfig::default()
         });
-        arms.insert(at, ArmConfig { name, scheme });
+        arms.insert(at, ArmConfig { name, arch: None, scheme });
         self.set_arms(arms);
         self.changed();
         self.go_to(Field::ArmName(at));
@@ -1170,6 +1193,23 @@ mod tests {
             seen.push(f.config.model.arch.name());
         }
         assert_eq!(seen, ["mlp-512-256", "mlp-1024-512", "cnn-small", "lenet", "patch-set", "mlp-256"]);
+    }
+
+    #[test]
+    fn an_arm_takes_its_own_arch_or_the_models() {
+        let mut f = form();
+        go(&mut f, Field::ArmArch(1));
+        assert_eq!(f.value_text(Field::ArmArch(1)), "as model (mlp-256)");
+        press(&mut f, &[KeyCode::Left]);
+        assert_eq!(f.arms()[1].arch, Some(Arch::PatchSet));
+        assert_eq!(f.value_text(Field::ArmArch(1)), "patch-set");
+        // An arm of its own architecture cannot be written as `[privacy]`: the arms become `[[arms]]`.
+        assert!(f.config.privacy.is_none() && f.config.arms.is_some());
+        assert_eq!(f.run_config().arm_arch(&f.arms()[1].name), Arch::PatchSet);
+        assert_eq!(f.run_config().arm_arch(&f.arms()[0].name), Arch::Mlp256);
+        assert!(f.is_valid(), "{:?}", f.invalid);
+        press(&mut f, &[KeyCode::Right]);
+        assert_eq!(f.arms()[1].arch, None, "after the last architecture, the model's again");
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl Column {
             Column::Name => run.label.clone(),
             Column::Status => run.status.as_ref().map(|st| st.short()).unwrap_or_else(|| "-".into()),
             Column::Dataset => s.dataset.name.clone(),
-            Column::Arch => s.arch.clone(),
+            Column::Arch => s.archs_label(),
             Column::Arms => arms_text(s),
             Column::Epochs => run.status.as_ref().map(|st| st.epochs()).unwrap_or_else(|| "-".into()),
             Column::Seed => s.seed.to_string(),

@@ -444,6 +444,7 @@ pub fn overhead() -> Overhead {
 pub fn arm_record(name: &str, scheme: Option<&str>, acc: f64, base: f64, secs: f64, sps: f64) -> ArmRecord {
     ArmRecord {
         name: name.into(),
+        arch: None,
         scheme: match scheme {
             None => SchemeConfig::None,
             Some(_) => SchemeConfig::Keyed(Default::default()),

@@ -54,7 +54,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         Ok(c) => Row::new([
             Cell::from(fit_left(&display_name(&e.rel), name_w)),
             Cell::from(dataset_name(c)),
-            Cell::from(c.model.arch.name()),
+            Cell::from(c.archs_label()),
             Cell::from(c.train.epochs.to_string()),
             Cell::from(attacks_short(&c.attacks)),
             Cell::from(protection_fitted(c, protection_w)),
@@ -189,12 +189,8 @@ pub fn summary_lines(c: &Config) -> Vec<Line<'static>> {
     };
     vec![
         Line::from(
-            [
-                field("name", c.name.clone()),
-                field("seed", c.seed.to_string()),
-                field("model", c.model.arch.name().into()),
-            ]
-            .concat(),
+            [field("name", c.name.clone()), field("seed", c.seed.to_string()), field("model", c.archs_label())]
+                .concat(),
         ),
         Line::from(
             [

@@ -34,6 +34,7 @@ fn label(form: &Form, field: Field) -> String {
         TestLimit => "test limit".into(),
         ArmName(a) => format!("arm {}", a + 1),
         Scheme(_) => "  scheme".into(),
+        ArmArch(_) => "  arch".into(),
         LabelPermutation(_) => "  label permutation".into(),
         CodesPerClass(_) => "  codes per class".into(),
         FixedKey(_) => "  fixed key".into(),

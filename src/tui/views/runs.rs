@@ -283,7 +283,7 @@ pub fn summary_lines(s: &Summary) -> Vec<Line<'static>> {
             Span::styled("data ", theme::muted()),
             Span::raw(format!("{}  ", crate::data::display_name(&s.dataset.name, s.dataset.train, s.dataset.test))),
             Span::styled("model ", theme::muted()),
-            Span::raw(format!("{}  seed {}", s.arch, s.seed)),
+            Span::raw(format!("{}  seed {}", s.archs_label(), s.seed)),
         ]),
         Line::styled(
             format!(
