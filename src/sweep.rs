@@ -164,6 +164,12 @@ pub fn load(file: &Path) -> anyhow::Result<Sweep> {
             Override::new(path, value.clone(), format!("{}:{line}: set `{path}`", file.display()))
         })
         .collect();
+    // Runs are named from the base config's name, or the one `[set]` gives it (each run's own `name`
+    // override comes last, so `[set] name` would otherwise be silently replaced).
+    let run_stem = match spec.set.get("name") {
+        Some(toml::Value::String(n)) => n.as_str(),
+        _ => base.name.as_str(),
+    };
     let mut runs = Vec::new();
     let mut configs = Vec::new();
     for (cell, picks) in cells.iter().enumerate() {
@@ -184,7 +190,7 @@ pub fn load(file: &Path) -> anyhow::Result<Sweep> {
                 toml::Value::Integer(seed as i64),
                 format!("{}: repeat {repeat}", file.display()),
             ));
-            let run_name = derived_name(&base.name, &overrides);
+            let run_name = derived_name(run_stem, &overrides);
             overrides.splice(0..0, fixed.iter().cloned());
             overrides.push(Override::new("name", toml::Value::String(run_name.clone()), file.display().to_string()));
             let config = crate::validate::parse_config_with(&base_text, &base_path, &overrides)?;

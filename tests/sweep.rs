@@ -68,6 +68,23 @@ fn grid_zip_and_repeats_expand() {
 }
 
 #[test]
+fn a_name_set_for_every_run_names_the_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_base(tmp.path());
+    let named = write(
+        tmp.path(),
+        "named.toml",
+        "base = \"base.toml\"\nrepeats = 2\n[set]\nname = \"noisy\"\n[[axes]]\npath = \"train.batch_size\"\n\
+         values = [32]\n",
+    );
+    let s = ppdl::sweep::load(&named).unwrap();
+    let names: Vec<&str> = s.runs.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["noisy-batch_size32-seed5", "noisy-batch_size32-seed6"]);
+    assert_eq!(s.configs[1].name, "noisy-batch_size32-seed6");
+    assert_eq!(s.runs[1].folder, Path::new("runs").join("noisy-batch_size32-seed6"));
+}
+
+#[test]
 fn bad_axis_path_or_value_is_exit_2_naming_file_line_and_path_before_any_run() {
     let tmp = tempfile::tempdir().unwrap();
     tiny_base(tmp.path());
