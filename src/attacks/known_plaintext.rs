@@ -18,7 +18,7 @@
 use serde_json::json;
 
 use super::assignment::assign;
-use super::linalg::{at_b, ridge_solve};
+use super::linalg::{a_bt, at_b, ridge_solve};
 use super::metrics::Quality;
 use super::oracle::TrueMap;
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
@@ -209,7 +209,9 @@ impl AffineDecoder {
 }
 
 /// Adversary: ridge regression of raw on encoded (with intercept); `ridge` is relative to the mean
-/// diagonal of the Gram matrix.
+/// diagonal of the Gram matrix. With fewer pairs than encoded features (NeuraCrypt's 3,136, LE's
+/// 1,568) it solves the same problem in its dual form, `A^T (A A^T + lambda I)^-1 Y`, an n x n system
+/// instead of a p x p one (the push-through identity: the same decoder, up to rounding).
 pub fn least_squares(raw: &[f32], d_out: usize, encoded: &[f32], d_in: usize, ridge: f64) -> AffineDecoder {
     let n = encoded.len() / d_in;
     let p = d_in + 1;
@@ -218,10 +220,19 @@ pub fn least_squares(raw: &[f32], d_out: usize, encoded: &[f32], d_in: usize, ri
         a.extend(row.iter().map(|&v| v as f64));
         a.push(1.0);
     }
-    let g = at_b(&a, &a, n, p, p);
-    let b = at_b(&a, &to_f64(raw), n, p, d_out);
-    let trace: f64 = (0..p).map(|i| g[i * p + i]).sum();
-    let (m, _) = ridge_solve(&g, p, &b, d_out, (ridge * trace / p as f64).max(1e-300));
+    let y = to_f64(raw);
+    // trace(A^T A) = trace(A A^T): the sum of squares of A.
+    let trace: f64 = a.iter().map(|v| v * v).sum();
+    let lambda = (ridge * trace / p as f64).max(1e-300);
+    let m = if n < p {
+        let k = a_bt(&a, &a, n, p, n);
+        let (c, _) = ridge_solve(&k, n, &y, d_out, lambda);
+        at_b(&a, &c, n, p, d_out)
+    } else {
+        let g = at_b(&a, &a, n, p, p);
+        let b = at_b(&a, &y, n, p, d_out);
+        ridge_solve(&g, p, &b, d_out, lambda).0
+    };
     AffineDecoder { d_in, d_out, m }
 }
 
@@ -472,4 +483,35 @@ pub fn run(ctx: &AttackContext<'_>, p: &KnownPlaintextParams, progress: &Progres
     r.curves = curves;
     r.complete = !stopped;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The primal solve, `(A^T A + lambda I)^-1 A^T Y`, written out for comparison.
+    fn primal(raw: &[f32], d_out: usize, encoded: &[f32], d_in: usize, ridge: f64) -> Vec<f64> {
+        let n = encoded.len() / d_in;
+        let p = d_in + 1;
+        let a: Vec<f64> = encoded.chunks_exact(d_in).flat_map(|r| r.iter().map(|&v| v as f64).chain([1.0])).collect();
+        let g = at_b(&a, &a, n, p, p);
+        let trace: f64 = (0..p).map(|i| g[i * p + i]).sum();
+        ridge_solve(&g, p, &at_b(&a, &to_f64(raw), n, p, d_out), d_out, ridge * trace / p as f64).0
+    }
+
+    #[test]
+    fn with_fewer_pairs_than_features_the_dual_solve_gives_the_primal_decoder() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (n, d_in, d_out) = (40, 120, 16);
+        let encoded: Vec<f32> = (0..n * d_in).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let raw: Vec<f32> = (0..n * d_out).map(|_| rng.gen_range(0.0..1.0)).collect();
+        for ridge in [1e-6, 1e-2] {
+            let dual = least_squares(&raw, d_out, &encoded, d_in, ridge);
+            let primal = primal(&raw, d_out, &encoded, d_in, ridge);
+            let worst = dual.m.iter().zip(&primal).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let scale = primal.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            assert!(worst <= 1e-6 * scale.max(1.0), "ridge {ridge}: differ by {worst} (scale {scale})");
+        }
+    }
 }
