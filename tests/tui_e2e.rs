@@ -523,3 +523,77 @@ fn tui_compare_names_the_marked_run_after_another_run() {
     tmux.keys(&["q"]);
     tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
 }
+
+#[test]
+fn tui_runs_every_peer_beside_the_baseline_and_records_every_attack() {
+    if !tmux_available() {
+        println!("SKIPPED tui_runs_every_peer_beside_the_baseline_and_records_every_attack: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = tmp.path().join("configs");
+    std::fs::create_dir_all(&configs).unwrap();
+    let results = tmp.path().join("results");
+    // configs/peers-quickstart.toml as shipped, made small: 600 / 400 images, 1 epoch, the Carlini et al.
+    // attacks on fewer images, no figures. Every arm and every attack stays.
+    let mut text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/peers-quickstart.toml")).unwrap();
+    for (from, to) in [
+        ("dataset = \"embedded\"", "dataset = \"embedded\"\ntrain_limit = 600\ntest_limit = 400"),
+        ("epochs = 5", "epochs = 1"),
+        (
+            "enabled = [\"all\"]",
+            "enabled = [\"all\"]\ncarlini_neuracrypt = { encodings = 100 }\n\
+             carlini_instahide = { private_images = 50, public_images = 100, pairs = 2000 }",
+        ),
+        ("dir = \"results\"", &format!("dir = {results:?}\nfigures = false")),
+    ] {
+        assert!(text.contains(from), "configs/peers-quickstart.toml no longer has `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(configs.join("peers.toml"), text).unwrap();
+    let tmux = Tmux::start(tmp.path(), &shell_command(&configs), 140, 50);
+    let minute = Duration::from_secs(60);
+
+    tmux.wait_for("the config list", minute, |s| s.contains("peers.toml") && s.contains("valid"));
+    tmux.keys(&["s"]);
+    tmux.wait_for("the NeuraCrypt arm's accuracy", 3 * minute, |s| shows_accuracy(s, "neuracrypt"));
+    tmux.wait_for("the run and its attacks to finish", 6 * minute, |s| s.contains("[done]"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("ppdl to exit and restore the terminal", minute, |s| exited_and_restored(s, 0));
+
+    let runs: Vec<PathBuf> = std::fs::read_dir(&results).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let folder = ppdl::results::RunFolder::open(&runs[0]).unwrap();
+    let summary = folder.load_summary().unwrap();
+    let names: Vec<&str> = summary.arms.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["baseline", "pixel-permutation", "block-shuffle", "etc", "pe", "le", "ele", "instahide", "neuracrypt"]
+    );
+    assert!(summary.arms.iter().all(|a| a.status.name() == "finished"), "{:?}", summary.arms);
+    let neuracrypt = summary.arm("neuracrypt").unwrap();
+    assert_eq!(summary.arch_of(neuracrypt), "patch-set");
+    assert_eq!(summary.arch_of(summary.baseline().unwrap()), "mlp-256");
+
+    // Every attack of the registry on every protected arm: a record, or a reason it does not apply.
+    let attacks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("attacks.json")).unwrap()).unwrap();
+    let said = |arm: &str, attack: &str| {
+        ["records", "not_applicable"].iter().any(|list| {
+            attacks[list].as_array().is_some_and(|l| l.iter().any(|r| r["arm"] == arm && r["name"] == attack))
+        })
+    };
+    for arm in &names[1..] {
+        for attack in ppdl::attacks::registry::names() {
+            assert!(said(arm, attack), "no record and no reason for {attack} on {arm}");
+        }
+    }
+    let recorded = |arm: &str, attack: &str| {
+        attacks["records"].as_array().unwrap().iter().any(|r| r["arm"] == arm && r["name"] == attack)
+    };
+    // Each peer meets the attack that broke it in the literature.
+    assert!(recorded("etc", "jigsaw") && recorded("ele", "jigsaw"));
+    assert!(recorded("instahide", "carlini-instahide"));
+    assert!(recorded("neuracrypt", "carlini-neuracrypt") && recorded("neuracrypt", "known-plaintext"));
+}
