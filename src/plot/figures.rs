@@ -226,7 +226,7 @@ pub(crate) fn dataset_title(run: &RunData) -> String {
 }
 
 fn subject(run: &RunData) -> String {
-    format!("{}, {}", dataset_title(run), run.summary.arch)
+    format!("{}, {}", dataset_title(run), run.summary.archs_label())
 }
 
 fn single(name: &str, chart: XyChart) -> ChartFigure {

@@ -157,7 +157,7 @@ pub(crate) fn markdown(run: &RunData, figures: &[FigureFiles], skipped: &[String
         ds.shape.channels,
         ds.classes
     );
-    let _ = writeln!(out, "| model | {} |", s.arch);
+    let _ = writeln!(out, "| model | {} |", s.archs_label());
     let _ = writeln!(out, "| arms | {} |", s.arms.len());
     let _ = writeln!(out, "| seed | {} (data order and initialisation, the same for every arm) |", s.seed);
     let _ = writeln!(out, "| schedule | {}, {} threads |", s.schedule.name(), s.threads);

@@ -93,7 +93,7 @@ pub(crate) fn point(run: &RunData, arm: &ArmRecord) -> Point {
         reference,
         key_fraction,
         unfinished: (!run.status.is_finished()).then(|| run.status.label()),
-        arch: s.arch.clone(),
+        arch: s.arch_of(arm).to_string(),
         split: arm.scheme.split().cloned(),
     }
 }
