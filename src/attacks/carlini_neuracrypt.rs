@@ -166,10 +166,20 @@ impl Attack for CarliniNeuraCrypt {
         let keyed = ctx.keyed()?;
         let spec = keyed.privacy.transforms.iter().find(|s| s.kind == "neuracrypt").expect("applies checked it");
         let params = transforms::kind::params(spec).1;
-        let scheme = Scheme { patch: params.integer("patch"), dim: params.integer("dim"), depth: params.integer("depth") };
+        let scheme =
+            Scheme { patch: params.integer("patch"), dim: params.integer("dim"), depth: params.integer("depth") };
         let patch = scheme.patch;
         let encoded = ctx.encoded_shape();
         let (positions, dim) = (encoded.height * encoded.width, encoded.channels);
+        // The adversary simulates the scheme on raw candidates: the encodings must be its output.
+        anyhow::ensure!(
+            positions == (ctx.shape.height / patch) * (ctx.shape.width / patch) && dim == scheme.dim,
+            "carlini-neuracrypt: the arm's encodings ({}x{}x{}) are not the neuracrypt transform's output ({})",
+            encoded.height,
+            encoded.width,
+            encoded.channels,
+            spec.label()
+        );
         // --- Observation (simulation): the customer's images, encoded by its key, in a hidden order.
         let n = p.encodings.min(ctx.eval.len());
         let d = ctx.features();
@@ -274,13 +284,6 @@ fn criteria(r: &AttackRecord) -> Vec<Criterion> {
         out.push(c);
     }
     out
-}
-
-/// The encoding's layout: `positions` patches of `dim` values.
-#[derive(Debug, Clone, Copy)]
-pub struct Grid {
-    pub positions: usize,
-    pub dim: usize,
 }
 
 /// What the recovery found.
@@ -589,7 +592,16 @@ fn predict(
 /// Slots to positions again: the assignment minimising, over the linked pairs, the residual of the
 /// shared map `w` between slot `q`'s encodings and position `g`'s patches.
 #[allow(clippy::too_many_arguments)]
-fn replace(ac: &[f64], xc: &[f64], link: &[usize], n: usize, np: usize, pd: usize, dim: usize, w: &[f64]) -> Vec<usize> {
+fn replace(
+    ac: &[f64],
+    xc: &[f64],
+    link: &[usize],
+    n: usize,
+    np: usize,
+    pd: usize,
+    dim: usize,
+    w: &[f64],
+) -> Vec<usize> {
     // ||a - x W||^2 = ||a||^2 - 2 a . xW + ||xW||^2; the first term does not depend on g.
     let pred = matmul(xc, w, n * np, pd, dim); // (candidate, position) x dim
     let mut cost = vec![0f64; np * np];
@@ -727,5 +739,15 @@ mod tests {
             assert!(weak >= 0.1, "depth {depth}: the weak step links {weak}");
             assert!(placed >= 0.9, "depth {depth}: patches at their true position {placed}");
         }
+    }
+
+    #[test]
+    fn parameters_outside_their_domain_are_refused_by_name() {
+        let ok = NeuraCryptAttackParams::default();
+        assert!(CarliniNeuraCrypt::check(&ok).is_ok());
+        let zero_restarts = NeuraCryptAttackParams { placement_restarts: 0, ..ok.clone() };
+        assert_eq!(CarliniNeuraCrypt::check(&zero_restarts).unwrap_err().0, "placement_restarts");
+        let zero_simulations = NeuraCryptAttackParams { simulations: 0, ..ok };
+        assert_eq!(CarliniNeuraCrypt::check(&zero_simulations).unwrap_err().0, "simulations");
     }
 }
