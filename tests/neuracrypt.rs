@@ -55,8 +55,10 @@ fn the_peers_quickstart_runs_neuracrypt_and_carlini_et_al_attack_it() {
     // The first step works: every encoding's patch shuffle is undone (up to one relabelling of the slots).
     let unshuffled = figure(r, "patches put in the slot of their grid position (shuffle undone, up to relabelling)");
     assert!(unshuffled > 0.9, "shuffle undone for {unshuffled}");
+    // And the encodings are linked to their images (chance 1 / 100).
     let linked = figure(r, "encodings linked to their plaintext image");
-    assert!((0.0..=1.0).contains(&linked));
+    assert!(linked >= 0.9, "linked {linked}");
+    assert_eq!(r["level"], "broken", "{r}");
 
     let na = attacks["not_applicable"].as_array().unwrap();
     for other in ["pixel-permutation", "etc", "pe", "le", "ele", "block-shuffle", "instahide"] {
