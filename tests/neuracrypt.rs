@@ -26,7 +26,7 @@ fn the_peers_quickstart_runs_neuracrypt_and_carlini_et_al_attack_it() {
         "--set",
         r#"attacks.enabled=["carlini-neuracrypt"]"#,
         "--set",
-        "attacks.carlini_neuracrypt.encodings=100",
+        "attacks.carlini_neuracrypt.encodings=300",
     ]);
     assert!(o.status.success(), "{}", text(&o));
 
@@ -50,12 +50,14 @@ fn the_peers_quickstart_runs_neuracrypt_and_carlini_et_al_attack_it() {
         .find(|r| r["arm"] == "neuracrypt" && r["name"] == "carlini-neuracrypt")
         .expect("Carlini et al.'s record on the NeuraCrypt arm");
     assert!(r["level"].is_string(), "a verdict: {r}");
-    assert_eq!(r["parameters"]["encodings"], 100);
-    assert_eq!(figure(r, "chance: 1 / candidates"), 0.01);
+    assert_eq!(r["parameters"]["encodings"], 300);
+    assert_eq!(figure(r, "chance: 1 / candidates"), 1.0 / 300.0);
     // The first step works: every encoding's patch shuffle is undone (up to one relabelling of the slots).
     let unshuffled = figure(r, "patches put in the slot of their grid position (shuffle undone, up to relabelling)");
-    assert!(unshuffled > 0.9, "shuffle undone for {unshuffled}");
-    // And the encodings are linked to their images (chance 1 / 100).
+    // Fresh keys each run: 0.886 in the lowest of about a dozen runs, 1.0 in most.
+    assert!(unshuffled > 0.8, "shuffle undone for {unshuffled}");
+    // And the encodings are linked to their images (chance 1 / 300). With 100 encodings the slot placement
+    // is less reliable (69% and 89% linked in two of five runs), with 300 it linked 90% or more in each of six runs.
     let linked = figure(r, "encodings linked to their plaintext image");
     assert!(linked >= 0.9, "linked {linked}");
     assert_eq!(r["level"], "broken", "{r}");
