@@ -722,9 +722,8 @@ impl<'de> Deserialize<'de> for ArmConfig {
         let arch = match table.remove("arch") {
             None => None,
             Some(value) => Some(Arch::deserialize(value.clone()).map_err(|_| {
-                let names = Arch::ALL.map(Arch::name);
-                let choices = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-                let hint = value.as_str().map_or(String::new(), |v| did_you_mean(v, names));
+                let choices = enum_choices("model.arch").unwrap_or_default();
+                let hint = value.as_str().map_or(String::new(), |v| did_you_mean(v, Arch::ALL.map(Arch::name)));
                 D::Error::custom(format!("arm `{name}`: field `arch`: expected one of {choices}, got {value}{hint}"))
             })?),
         };
@@ -1014,6 +1013,7 @@ impl Config {
         self.attacks.validate()?;
         Ok(())
     }
+
     /// Every architecture the arms train takes images of `shape`: the CNNs pool twice by 2, so need 8 x 8
     /// at least. Err((field path of the first that does not fit, what was expected)).
     fn check_archs_fit(&self, shape: ImageShape) -> Result<(), (String, String)> {
