@@ -15,6 +15,7 @@ Architectures (d = 784 inputs for 28x28 images, 10 classes):
     mlp-1024-512  d -> 1024 -> 512 -> 10
     cnn-small     conv3x3(16, pad 1) - maxpool2 - relu - conv3x3(32, pad 1) - maxpool2 - relu - fc 128 - relu - fc 10
     lenet         conv5x5(6, pad 2) - maxpool2 - relu - conv5x5(16, pad 2) - maxpool2 - relu - fc 120 - relu - fc 10
+    patch-set     per pixel position (h*w vectors of 1 channel): 1 -> 128 -> 128 (relu each), mean over positions, 128 -> 10
 
 The CNNs apply ReLU after pooling, as ppdl does: relu(maxpool(x)) = maxpool(relu(x)) (gradients
 included), with a quarter of the ReLU work, so both sides run the same operations.
@@ -85,7 +86,27 @@ def build(arch, h, w, classes, nn):
             nn.ReLU(),
             nn.Linear(dense, classes),
         )
+    if arch == "patch-set":
+        return PatchSet(1, h * w, 128, classes, nn)
     sys.exit(f"torch_reference.py: unknown --arch {arch}")
+
+
+def PatchSet(channels, positions, hidden, classes, nn):
+    """ppdl's Deep Sets network: the same two layers on every position's vector, the mean over positions,
+    a dense head (the input is channel-last, as ppdl stores images: row-major positions of C values)."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(channels, hidden), nn.Linear(hidden, hidden)
+            self.head = nn.Linear(hidden, classes)
+
+        def forward(self, x):
+            h = x.reshape(x.shape[0], positions, channels)
+            h = self.fc2(self.fc1(h).relu()).relu()
+            return self.head(h.mean(1))
+
+    return Net()
 
 
 def main():

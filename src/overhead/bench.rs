@@ -990,4 +990,16 @@ mod tests {
         assert_eq!(parse_archs(&["lenet".into(), " mlp-256".into()]).unwrap(), vec![Arch::Lenet, Arch::Mlp256]);
         assert!(parse_archs(&["lenot".into()]).unwrap_err().to_string().contains("expected all or one of"));
     }
+
+    /// `--arch all` runs the reference on every architecture: its `build` must know each name (a
+    /// network added to ppdl but not to the script made the whole bench fail at the last net).
+    #[test]
+    fn the_reference_script_builds_every_architecture() {
+        let start = TORCH_REFERENCE.find("def build(").expect("the script has a build function");
+        let end = start + TORCH_REFERENCE[start..].find("unknown --arch").expect("build rejects unknown names");
+        let build = &TORCH_REFERENCE[start..end];
+        for arch in Arch::ALL {
+            assert!(build.contains(&format!("\"{}\"", arch.name())), "torch_reference.py cannot build {}", arch.name());
+        }
+    }
 }
