@@ -19,6 +19,9 @@ pub(crate) type Act<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
 /// that cost about a fifth of a CNN step).
 pub fn cpu_training_device(seed: u64) -> Cpu {
     dfdx::flush_denormals_to_zero();
+    // On the rayon workers too: the layers' products and kernels (and, on the CPU, whole training
+    // steps) run there, and a product must not depend on which thread ran it.
+    rayon::broadcast(|_| dfdx::flush_denormals_to_zero());
     let dev = Cpu::seed_from_u64(seed);
     dev.enable_cache();
     dev

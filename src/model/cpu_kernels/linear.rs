@@ -25,24 +25,23 @@ pub(crate) fn forward(
 ) -> Option<CpuBackward> {
     let (b, i) = *x.shape();
     let o = weight.shape().1;
+    // Copies of the input and the weight: dfdx lends no view of a tensor's buffer. The backward pass
+    // keeps them (it needs both), so each is copied once per step.
+    let (xs, ws) = (contiguous_data(x), contiguous_data(weight));
     let mut y = Scratch::take(b * o);
-    x.clone().matmul(weight.clone()).copy_into(&mut y);
     let bias_v = bias.as_vec();
     for row in y.chunks_exact_mut(o) {
-        for (v, c) in row.iter_mut().zip(&bias_v) {
-            *v += c;
-        }
+        row.copy_from_slice(&bias_v);
     }
+    matmul(&mut y, b, o, i, MatRef::rows(&xs, i), MatRef::rows(&ws, o), true, Threads::All);
     out.copy_from(&y);
     if !track {
         return None;
     }
-    let (x, weight) = (x.clone(), weight.clone());
     let (x_ghost, out_ghost, w_ghost, b_ghost) = (x.ghost(), out.ghost(), weight.ghost(), bias.ghost());
     Some(Box::new(move |grads: &mut Gradients<f32, Cpu>| {
         // Taken out (and put back below) so it can be read while other gradients are written.
         let dy = std::mem::take(&mut **grads.get_or_alloc_mut(&out_ghost)?);
-        let xs = contiguous_data(&x);
         let dw: &mut [f32] = grads.get_or_alloc_mut(&w_ghost)?;
         matmul(dw, i, o, b, MatRef::transposed(&xs, i), MatRef::rows(&dy, o), true, Threads::All);
         drop(xs);
@@ -53,9 +52,8 @@ pub(crate) fn forward(
             }
         }
         if input_grad {
-            let w = contiguous_data(&weight);
             let dx: &mut [f32] = grads.get_or_alloc_mut(&x_ghost)?;
-            matmul(dx, b, i, o, MatRef::rows(&dy, o), MatRef::transposed(&w, o), true, Threads::All);
+            matmul(dx, b, i, o, MatRef::rows(&dy, o), MatRef::transposed(&ws, o), true, Threads::All);
         }
         **grads.get_or_alloc_mut(&out_ghost)? = dy;
         Ok(())

@@ -1,0 +1,176 @@
+//! A single-threaded f32 matrix product with AVX-512 register tiles, for CPUs that have AVX-512F.
+//!
+//! The `gemm` crate that dfdx uses (0.15; 0.18 too) keeps its AVX-512 kernels behind a nightly-only
+//! feature, so on stable Rust it multiplies with 256-bit AVX2 tiles. On the development machine (AMD
+//! EPYC, Zen 4, 2 cores) that reached 60-69 GMAC/s on a 1024^3 product where MKL (inside PyTorch)
+//! reached 95; these tiles close most of that gap (bench/README.md, "How close to the machine").
+//!
+//! The layout is the usual one of BLIS-style products: `b` is packed, one depth block at a time, into
+//! panels of [NR] columns (each depth step one contiguous run of [NR] values); `a` into panels of
+//! [MR] rows (each depth step [MR] values). A register tile keeps an [MR] x [NR] block of the result
+//! in 24 of the 32 vector registers: per depth step it loads two vectors of `b`, broadcasts [MR]
+//! values of `a` and does 24 fused multiply-adds. Panels are zero-padded, so a partial tile computes
+//! a full one and stores only its valid rows and (masked) columns.
+
+use std::arch::x86_64::*;
+
+use super::MatRef;
+
+/// Rows of a register tile (values of `a` broadcast per depth step).
+pub(super) const MR: usize = 12;
+/// Columns of a register tile: two 16-lane vectors.
+pub(super) const NR: usize = 32;
+/// Depth of a packed block: a `b` panel (KC x NR floats, 24 KiB) stays in the 32 KiB L1 cache while
+/// the tiles of one column panel run.
+const KC: usize = 192;
+/// Rows of `a` packed at once (MC x KC floats, 92 KiB, in L2).
+const MC: usize = 120;
+
+/// Whether this CPU runs the AVX-512 path (checked once).
+pub(super) fn available() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| is_x86_feature_detected!("avx512f"))
+}
+
+/// `dst (m x n, row stride n) = [dst +] a (m x k) @ b (k x n)` on the calling thread. The caller
+/// checked the shapes against the buffers and that [available] holds.
+#[allow(clippy::too_many_arguments)] // the shape of a matrix product
+pub(super) fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
+    debug_assert!(available() && dst.len() == m * n);
+    let col_panels = n.div_ceil(NR);
+    PACKED.with_borrow_mut(|(packed_a, packed_b)| {
+        packed_b.resize(KC.min(k) * col_panels * NR, 0.0);
+        packed_a.resize(KC.min(k) * MC.min(m).div_ceil(MR) * MR, 0.0);
+        product(dst, m, n, k, a, b, accumulate, packed_a, packed_b);
+    });
+}
+
+thread_local! {
+    /// Each thread's packing buffers (a, b), kept between products.
+    static PACKED: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// [matmul] with its packing buffers.
+#[allow(clippy::too_many_arguments)] // the shape of a matrix product
+fn product(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    accumulate: bool,
+    packed_a: &mut [f32],
+    packed_b: &mut [f32],
+) {
+    let col_panels = n.div_ceil(NR);
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        pack_b(packed_b, b, p0, kc, n);
+        // The first depth block overwrites the result unless the caller accumulates.
+        let add_to_dst = accumulate || p0 > 0;
+        for i0 in (0..m).step_by(MC) {
+            let mc = MC.min(m - i0);
+            pack_a(packed_a, a, i0, mc, p0, kc);
+            for jp in 0..col_panels {
+                let j0 = jp * NR;
+                let cols = NR.min(n - j0);
+                let b_panel = &packed_b[jp * kc * NR..(jp + 1) * kc * NR];
+                for ip in 0..mc.div_ceil(MR) {
+                    let rows = MR.min(mc - ip * MR);
+                    let a_panel = &packed_a[ip * kc * MR..(ip + 1) * kc * MR];
+                    let first = (i0 + ip * MR) * n + j0;
+                    let last = first + (rows - 1) * n + cols;
+                    // SAFETY: AVX-512F is available (checked by the caller); the panels hold kc
+                    // depth steps each; the tile's rows x cols lie inside `dst[first..last]`.
+                    unsafe { tile(kc, a_panel, b_panel, &mut dst[first..last], n, rows, cols, add_to_dst) };
+                }
+            }
+        }
+    }
+}
+
+/// Pack rows `p0..p0 + kc` of `b` into column panels of [NR] (zero past column `n`).
+fn pack_b(out: &mut [f32], b: MatRef, p0: usize, kc: usize, n: usize) {
+    for (jp, panel) in out.chunks_exact_mut(kc * NR).take(n.div_ceil(NR)).enumerate() {
+        let j0 = jp * NR;
+        let cols = NR.min(n - j0);
+        for (kk, run) in panel.chunks_exact_mut(NR).enumerate() {
+            let start = (p0 + kk) * b.row_stride + j0 * b.col_stride;
+            if b.col_stride == 1 {
+                run[..cols].copy_from_slice(&b.data[start..start + cols]);
+            } else {
+                for (j, v) in run[..cols].iter_mut().enumerate() {
+                    *v = b.data[start + j * b.col_stride];
+                }
+            }
+            run[cols..].fill(0.0);
+        }
+    }
+}
+
+/// Pack rows `i0..i0 + mc`, depth `p0..p0 + kc` of `a` into row panels of [MR] (zero past row `mc`).
+fn pack_a(out: &mut [f32], a: MatRef, i0: usize, mc: usize, p0: usize, kc: usize) {
+    for (ip, panel) in out.chunks_exact_mut(kc * MR).take(mc.div_ceil(MR)).enumerate() {
+        let rows = MR.min(mc - ip * MR);
+        for r in 0..MR {
+            if r >= rows {
+                for kk in 0..kc {
+                    panel[kk * MR + r] = 0.0;
+                }
+                continue;
+            }
+            let start = (i0 + ip * MR + r) * a.row_stride + p0 * a.col_stride;
+            for kk in 0..kc {
+                panel[kk * MR + r] = a.data[start + kk * a.col_stride];
+            }
+        }
+    }
+}
+
+/// One [MR] x [NR] register tile: `c[r][j] (+)= sum_k a[k][r] * b[k][j]` for the valid `rows` and
+/// `cols`; `c` starts at the tile's first element, rows `ldc` apart.
+///
+/// # Safety
+/// AVX-512F must be available; `a` and `b` hold `kc` depth steps; `c` covers `rows` rows of `ldc`
+/// with `cols` valid values each (the last row may end at `cols`).
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)] // the shape of a tile
+unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, rows: usize, cols: usize, add: bool) {
+    debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR);
+    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    let (mut ap, mut bp) = (a.as_ptr(), b.as_ptr());
+    for _ in 0..kc {
+        let b0 = _mm512_loadu_ps(bp);
+        let b1 = _mm512_loadu_ps(bp.add(16));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let av = _mm512_set1_ps(*ap.add(r));
+            acc[0] = _mm512_fmadd_ps(av, b0, acc[0]);
+            acc[1] = _mm512_fmadd_ps(av, b1, acc[1]);
+        }
+        ap = ap.add(MR);
+        bp = bp.add(NR);
+    }
+    // Lanes of the two vectors that hold valid columns.
+    let mask = |from: usize| -> __mmask16 {
+        let valid = cols.saturating_sub(from).min(16);
+        ((1u32 << valid) - 1) as __mmask16
+    };
+    let (m0, m1) = (mask(0), mask(16));
+    let cp = c.as_mut_ptr();
+    for (r, acc) in acc.iter().enumerate() {
+        if r < rows {
+            let row = cp.add(r * ldc);
+            let (mut v0, mut v1) = (acc[0], acc[1]);
+            if add {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)));
+            }
+            // Masked-off lanes are neither read nor written; `wrapping_add` because with 16 or fewer
+            // valid columns the second half may start past the end of `c`.
+            _mm512_mask_storeu_ps(row, m0, v0);
+            _mm512_mask_storeu_ps(row.wrapping_add(16), m1, v1);
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Safe f32 matrix products on the `gemm` crate (the library dfdx's CPU matmul uses), for code that
+//! multiplies plain slices: the CPU dense and conv layers, the dense orthogonal mix, the attacks.
+//!
+//! On CPUs with AVX-512F, products wide and tall enough for its register tiles run on [avx512]'s
+//! kernel (the `gemm` crate's AVX-512 kernels need nightly Rust); everything else on `gemm`.
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+/// A read-only matrix for [matmul]: element `(i, j)` is `data[i * row_stride + j * col_stride]`, so
+/// one buffer serves as a matrix or its transpose.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<'a> {
+    pub data: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// `data` as a dense row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: cols, col_stride: 1 }
+    }
+    /// The transpose of `data` read as a dense row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self { data, row_stride: 1, col_stride: cols }
+    }
+    fn check(&self, rows: usize, cols: usize) {
+        if rows > 0 && cols > 0 {
+            let last = (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
+            assert!(last < self.data.len(), "matrix view ({rows}x{cols}) reads past its buffer");
+        }
+    }
+}
+
+/// How [matmul] may use threads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// The calling thread only (for callers that run it inside their own parallel chunks).
+    One,
+    /// The rayon pool: the rows of the product are split into one contiguous band per pool thread,
+    /// each band multiplied on one thread (see [matmul]).
+    All,
+}
+
+/// Below this many multiply-adds a product runs on the calling thread: a fork-join costs a few
+/// microseconds, about what a 64 x 64 x 64 product takes.
+const SPLIT_MIN_MULTIPLY_ADDS: usize = 1 << 18;
+
+/// A band of output rows needs at least this many rows (three of gemm's 8-row register tiles) to
+/// keep its microkernel fed.
+const SPLIT_MIN_ROWS: usize = 24;
+
+/// `dst (m x n, dense row-major) = [dst +] a (m x k) @ b (k x n)`.
+///
+/// With [Threads::All] the rows of `dst` (and of `a`) are cut into one band per rayon thread and the
+/// bands run on the pool, each a single-threaded gemm: one fork-join per product. gemm's own parallel
+/// mode forks and joins twice per depth block (pack, then multiply) and, called from outside the
+/// pool, wakes every worker each time; on the 2 cores of the development machine the band split did
+/// the forward product of mlp-512-256's first layer (128 x 784 x 512) in 0.74 ms against gemm's 1.34
+/// ms (bench/README.md, "The products on two threads").
+#[allow(clippy::too_many_arguments)] // the shape of a matrix product
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    accumulate: bool,
+    threads: Threads,
+) {
+    assert_eq!(dst.len(), m * n, "gemm destination is not m x n");
+    a.check(m, k);
+    b.check(k, n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
+        return;
+    }
+    // 0 bands: too few rows to split, so gemm splits the columns itself.
+    let bands = match threads {
+        Threads::One => 1,
+        Threads::All if m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
+        Threads::All => rayon::current_num_threads().min(m / SPLIT_MIN_ROWS),
+    };
+    match bands {
+        0 => gemm_in(dst, m, n, k, a, b, accumulate, gemm::Parallelism::Rayon(0)),
+        1 => band(dst, m, n, k, a, b, accumulate),
+        _ => {
+            // Bands of whole rows, as even as possible; a band's rows of `a` start `row_stride` apart.
+            let rows_per_band = m.div_ceil(bands);
+            use rayon::prelude::*;
+            dst.par_chunks_mut(rows_per_band * n).enumerate().for_each(|(i, dst)| {
+                let a = MatRef { data: &a.data[i * rows_per_band * a.row_stride..], ..a };
+                band(dst, dst.len() / n, n, k, a, b, accumulate);
+            });
+        }
+    }
+}
+
+/// One band of [matmul] on the calling thread (arguments checked there; `a` is checked again here):
+/// [avx512]'s kernel when the CPU has it and the band fills its register tiles well (half a tile's
+/// rows, three quarters of the columns it pads to: narrow products such as a LeNet convolution's 6
+/// or 16 output channels ran slower padded to 32 columns), else gemm.
+#[allow(clippy::too_many_arguments)] // the shape of a matrix product
+fn band(dst: &mut [f32], m: usize, n: usize, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
+    a.check(m, k);
+    #[cfg(target_arch = "x86_64")]
+    if avx512::available() && m >= avx512::MR / 2 && 4 * n >= 3 * n.next_multiple_of(avx512::NR) {
+        return avx512::matmul(dst, m, n, k, a, b, accumulate);
+    }
+    gemm_in(dst, m, n, k, a, b, accumulate, gemm::Parallelism::None);
+}
+
+/// The gemm call of [matmul] (arguments checked there; a band's `a` is checked again here).
+#[allow(clippy::too_many_arguments)] // the shape of a matrix product
+fn gemm_in(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    a.check(m, k);
+    // SAFETY: every element the product reads lies inside `a.data` / `b.data` (checked here and in
+    // [matmul]), `dst`
+    // is exactly m x n with the strides given, and it cannot overlap the shared borrows `a`, `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The product by definition, in f64.
+    fn naive(m: usize, n: usize, k: usize, a: MatRef, b: MatRef) -> Vec<f64> {
+        let at = |d: &MatRef, i: usize, j: usize| d.data[i * d.row_stride + j * d.col_stride] as f64;
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|p| at(&a, i, p) * at(&b, p, j)).sum();
+            }
+        }
+        out
+    }
+
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        // A small LCG: deterministic, signed values in [-1, 1).
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..len)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((x >> 40) as f32 / (1u64 << 23) as f32) - 1.0
+            })
+            .collect()
+    }
+
+    /// Every path (one thread, row bands on a pool, the AVX-512 tiles where the CPU has them, gemm's
+    /// column split when there are too few rows to band) against the definition, on shapes that
+    /// leave partial tiles, partial depth blocks and partial packing blocks, with either operand
+    /// transposed, overwriting and accumulating.
+    #[test]
+    fn every_path_computes_the_product() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let shapes = [(1, 1, 1), (5, 40, 3), (6, 16, 7), (12, 32, 192), (13, 33, 193), (50, 10, 400), (128, 100, 70)];
+        let more = [(130, 64, 385), (241, 47, 31), (20, 600, 50), (300, 5, 520)];
+        for (m, n, k) in shapes.into_iter().chain(more) {
+            for (a_t, b_t, accumulate) in
+                [(false, false, false), (true, false, true), (false, true, true), (true, true, false)]
+            {
+                let (a_data, b_data) = (values(m * k, (m * 31 + k) as u64), values(k * n, (n * 17 + k) as u64));
+                let a = if a_t { MatRef::transposed(&a_data, m) } else { MatRef::rows(&a_data, k) };
+                let b = if b_t { MatRef::transposed(&b_data, k) } else { MatRef::rows(&b_data, n) };
+                let start = values(m * n, 7);
+                let mut want = naive(m, n, k, a, b);
+                if accumulate {
+                    want.iter_mut().zip(&start).for_each(|(w, s)| *w += *s as f64);
+                }
+                for threads in [Threads::One, Threads::All] {
+                    let mut got = start.clone();
+                    pool.install(|| matmul(&mut got, m, n, k, a, b, accumulate, threads));
+                    for (idx, (g, w)) in got.iter().zip(&want).enumerate() {
+                        let tolerance = 1e-5 * (k as f64).sqrt() * 4.0;
+                        assert!(
+                            (*g as f64 - w).abs() <= tolerance,
+                            "{m}x{n}x{k} a_t={a_t} b_t={b_t} acc={accumulate}: element {idx} is {g}, expected {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
