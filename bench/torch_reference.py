@@ -109,6 +109,22 @@ def PatchSet(channels, positions, hidden, classes, nn):
     return Net()
 
 
+# The same counts as ppdl's peak (src/overhead/bench.rs): OpenMP's threads take a few products to settle.
+WARMUP_PRODUCTS, TIMED_PRODUCTS = 3, 15
+
+
+def peak_matmul_gmacs(torch, n=1024):
+    """Billions of multiply-adds per second of one n^3 f32 product (PyTorch's BLAS, MKL on x86), into
+    a preallocated result as ppdl's is: the median of TIMED_PRODUCTS after WARMUP_PRODUCTS."""
+    a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+    seconds = []
+    for _ in range(WARMUP_PRODUCTS + TIMED_PRODUCTS):
+        start = time.perf_counter()
+        torch.mm(a, b, out=c)
+        seconds.append(time.perf_counter() - start)
+    return n**3 / statistics.median(seconds[WARMUP_PRODUCTS:]) / 1e9
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--idx-dir", required=True, help="folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]")
@@ -121,12 +137,16 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda; on cuda the data stays in host memory and each batch is copied, as ppdl does")
     p.add_argument("--resident", action="store_true", help="on cuda: copy the whole training set to the GPU once and index it there (not what ppdl does; for comparison)")
     p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.add_argument("--peak", action="store_true", help="only time a 1024 x 1024 x 1024 f32 matrix product (median of 15 after 3 warm-ups) and print its GMAC/s as JSON")
     args = p.parse_args()
 
     import torch
     from torch import nn
 
     torch.set_num_threads(args.threads)
+    if args.peak:
+        print(json.dumps({"peak_matmul_gmacs": peak_matmul_gmacs(torch), "threads": torch.get_num_threads()}))
+        return
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:

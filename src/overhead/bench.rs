@@ -202,28 +202,36 @@ pub struct BenchReport {
     /// matrix product (`PEAK_MATMUL_SIZE` cubed) on the same threads, on the CPU.
     #[serde(default)]
     pub peak_matmul_gmacs: Option<f64>,
+    /// The same product in PyTorch (its BLAS: MKL on x86) on the same threads, when it ran: what the
+    /// machine can do with the best f32 product at hand.
+    #[serde(default)]
+    pub torch_peak_matmul_gmacs: Option<f64>,
 }
 
 /// The side of the square matrices of the peak measurement: large enough that packing and threading
 /// costs vanish against the arithmetic.
 pub const PEAK_MATMUL_SIZE: usize = 1024;
+const PEAK_WARMUP_PRODUCTS: usize = 3;
+const PEAK_TIMED_PRODUCTS: usize = 15;
 
-/// Billions of multiply-adds per second of `PEAK_MATMUL_SIZE`-square f32 matrix products on `dev`
-/// (dfdx's matmul, the gemm crate on the rayon pool, as training uses it): the median of 5 after a
-/// warm-up.
-pub fn peak_matmul_gmacs(dev: &dfdx::tensor::Cpu) -> f64 {
-    use dfdx::prelude::*;
+/// Billions of multiply-adds per second of `PEAK_MATMUL_SIZE`-square f32 matrix products through
+/// the product ppdl's layers use (`gemm_f32::matmul` on the rayon pool), called from a worker as the
+/// training step is: the median of [PEAK_TIMED_PRODUCTS] after [PEAK_WARMUP_PRODUCTS] (the same
+/// counts as `torch_reference.py --peak`).
+pub fn peak_matmul_gmacs() -> f64 {
+    use crate::gemm_f32::{matmul, MatRef, Threads};
     let n = PEAK_MATMUL_SIZE;
-    let a: Tensor<(usize, usize), f32, _> = dev.sample_normal_like(&(n, n));
-    let b: Tensor<(usize, usize), f32, _> = dev.sample_normal_like(&(n, n));
-    let mut seconds: Vec<f64> = (0..6)
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 97) as f32 / 97.0 - 0.5).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 89) as f32 / 89.0 - 0.5).collect();
+    let mut c = vec![0.0f32; n * n];
+    let mut seconds: Vec<f64> = (0..PEAK_WARMUP_PRODUCTS + PEAK_TIMED_PRODUCTS)
         .map(|_| {
             let start = std::time::Instant::now();
-            let c = a.clone().matmul(b.clone());
+            rayon::scope(|_| matmul(&mut c, n, n, n, MatRef::rows(&a, n), MatRef::rows(&b, n), false, Threads::All));
             std::hint::black_box(&c);
             start.elapsed().as_secs_f64()
         })
-        .skip(1)
+        .skip(PEAK_WARMUP_PRODUCTS)
         .collect();
     seconds.sort_by(f64::total_cmp);
     (n * n * n) as f64 / seconds[seconds.len() / 2] / 1e9
@@ -330,13 +338,25 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         });
     }
     let peak_matmul_gmacs = (opts.device == DeviceKind::Cpu).then(|| {
-        let peak = peak_matmul_gmacs(&crate::model::cpu_training_device(1));
+        crate::model::cpu_training_device(1);
+        let peak = peak_matmul_gmacs();
         println!(
-            "peak: {n}x{n}x{n} f32 matrix product on the same {threads} thread(s): {peak:.1} GMAC/s",
+            "peak: {n}x{n}x{n} f32 matrix product on the same {threads} thread(s): {peak:.1} GMAC/s (ppdl)",
             n = PEAK_MATMUL_SIZE
         );
         peak
     });
+    let torch_peak_matmul_gmacs = match (&torch, &workdir) {
+        (Ok(t), Some(dir)) if opts.device == DeviceKind::Cpu => {
+            let mut cmd = Command::new(&t.python);
+            cmd.arg(&dir.script).args(["--idx-dir", &dir.data.to_string_lossy()]);
+            cmd.args(["--threads", &threads.to_string(), "--peak"]);
+            let peak = torch_peak(cmd)?;
+            println!("peak: the same product in PyTorch: {peak:.1} GMAC/s");
+            Some(peak)
+        }
+        _ => None,
+    };
     if let Some(dir) = workdir {
         dir.remove();
     }
@@ -358,6 +378,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         device: opts.device.name().into(),
         gpu_name: torch.ok().and_then(|t| t.gpu_name),
         peak_matmul_gmacs,
+        torch_peak_matmul_gmacs,
     })
 }
 
@@ -444,7 +465,12 @@ fn roofline(report: &BenchReport) -> String {
     }
     let rate = |macs: u64, f: Option<&SideFigures>| f.map(|f| macs as f64 * f.samples_per_second.median / 1e9);
     let cell = |g: Option<f64>| g.map(|g| format!("{g:.2}")).unwrap_or_else(|| "-".into());
-    let share = |g: Option<f64>| match (g, report.peak_matmul_gmacs) {
+    // The machine's ceiling: the faster of the two sides' large products.
+    let best_peak = match (report.peak_matmul_gmacs, report.torch_peak_matmul_gmacs) {
+        (Some(p), Some(t)) => Some(p.max(t)),
+        (p, t) => p.or(t),
+    };
+    let share = |g: Option<f64>| match (g, best_peak) {
         (Some(g), Some(p)) if p > 0.0 => format!("{:.0}%", 100.0 * g / p),
         _ => "-".into(),
     };
@@ -466,12 +492,16 @@ fn roofline(report: &BenchReport) -> String {
         ));
     }
     out.push_str("MAC/sample: multiply-adds of one training step per sample (forward, weight and input gradients)");
-    match report.peak_matmul_gmacs {
-        Some(p) => out.push_str(&format!(
-            "; peak: one {n}x{n}x{n} f32 matrix product on the same threads, {p:.1} GMAC/s\n",
-            n = PEAK_MATMUL_SIZE
+    let n = PEAK_MATMUL_SIZE;
+    match (report.peak_matmul_gmacs, report.torch_peak_matmul_gmacs) {
+        (Some(p), Some(t)) => out.push_str(&format!(
+            "; peak: one {n}x{n}x{n} f32 matrix product on the same threads, {p:.1} GMAC/s in ppdl, {t:.1} in \
+             PyTorch; \"of peak\" is of the faster\n"
         )),
-        None => out.push_str("; no CPU peak measured on this device\n"),
+        (Some(p), None) => {
+            out.push_str(&format!("; peak: one {n}x{n}x{n} f32 matrix product on the same threads, {p:.1} GMAC/s\n"))
+        }
+        _ => out.push_str("; no CPU peak measured on this device\n"),
     }
     out
 }
@@ -651,6 +681,17 @@ fn torch_epochs(mut cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Optio
     let list = |key: &str| v[key].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>());
     let secs = list("epoch_seconds").context("torch_reference.py: no epoch_seconds")?;
     Ok((secs, list("epoch_cpu_seconds")))
+}
+
+/// Run the reference script's `--peak` and read its GMAC/s.
+fn torch_peak(mut cmd: Command) -> anyhow::Result<f64> {
+    let out = cmd.output().with_context(|| format!("running {:?}", cmd.get_program()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(line).with_context(|| {
+        format!("torch_reference.py --peak printed no JSON: {stdout}{}", String::from_utf8_lossy(&out.stderr))
+    })?;
+    v["peak_matmul_gmacs"].as_f64().context("torch_reference.py --peak: no peak_matmul_gmacs")
 }
 
 /// A temporary folder with the reference script and the IDX files both sides read.
@@ -956,6 +997,7 @@ mod tests {
             device: "cpu".into(),
             gpu_name: None,
             peak_matmul_gmacs: Some(20.0),
+            torch_peak_matmul_gmacs: None,
             load_average_1m_before: Some(load_before),
             load_average_1m_after: Some(load_after),
         }
@@ -976,6 +1018,11 @@ mod tests {
         let cells: Vec<&str> = roof.split_whitespace().collect();
         assert_eq!(cells, ["mlp-256", "40000000", "4.00", "20%", "2.00", "10%"], "{t}");
         assert!(t.contains("peak: one 1024x1024x1024 f32 matrix product on the same threads, 20.0 GMAC/s"), "{t}");
+        // With PyTorch's product measured too, shares are of the faster of the two.
+        let both = table(&BenchReport { torch_peak_matmul_gmacs: Some(40.0), ..report(0.5, 0.8, Vec::new()) });
+        let roof = both.lines().find(|l| l.starts_with("mlp-256") && l.contains("40000000")).expect(&both);
+        assert_eq!(roof.split_whitespace().collect::<Vec<_>>(), ["mlp-256", "40000000", "4.00", "10%", "2.00", "5%"]);
+        assert!(both.contains("20.0 GMAC/s in ppdl, 40.0 in PyTorch; \"of peak\" is of the faster"), "{both}");
 
         let busy = table(&report(0.5, 3.25, vec!["OMP_WAIT_POLICY=PASSIVE".into()]));
         assert!(busy.contains("with OMP_WAIT_POLICY=PASSIVE from the environment"), "{busy}");
