@@ -91,39 +91,54 @@ fn product(
     }
 }
 
-/// Pack rows `p0..p0 + kc` of `b` into column panels of [NR] (zero past column `n`).
+/// Pack rows `p0..p0 + kc` of `b` into column panels of [NR] (zero past column `n`). Reads follow
+/// `b`'s memory order: a row-major `b` by rows of a panel, a transposed one (a weight read as `W^T`)
+/// by its columns.
 fn pack_b(out: &mut [f32], b: MatRef, p0: usize, kc: usize, n: usize) {
     for (jp, panel) in out.chunks_exact_mut(kc * NR).take(n.div_ceil(NR)).enumerate() {
         let j0 = jp * NR;
         let cols = NR.min(n - j0);
-        for (kk, run) in panel.chunks_exact_mut(NR).enumerate() {
-            let start = (p0 + kk) * b.row_stride + j0 * b.col_stride;
-            if b.col_stride == 1 {
+        if b.col_stride == 1 {
+            for (kk, run) in panel.chunks_exact_mut(NR).enumerate() {
+                let start = (p0 + kk) * b.row_stride + j0;
                 run[..cols].copy_from_slice(&b.data[start..start + cols]);
-            } else {
-                for (j, v) in run[..cols].iter_mut().enumerate() {
-                    *v = b.data[start + j * b.col_stride];
+                run[cols..].fill(0.0);
+            }
+        } else {
+            if cols < NR {
+                panel.fill(0.0);
+            }
+            for j in 0..cols {
+                let start = p0 * b.row_stride + (j0 + j) * b.col_stride;
+                for (kk, v) in panel.iter_mut().skip(j).step_by(NR).take(kc).enumerate() {
+                    *v = b.data[start + kk * b.row_stride];
                 }
             }
-            run[cols..].fill(0.0);
         }
     }
 }
 
-/// Pack rows `i0..i0 + mc`, depth `p0..p0 + kc` of `a` into row panels of [MR] (zero past row `mc`).
+/// Pack rows `i0..i0 + mc`, depth `p0..p0 + kc` of `a` into row panels of [MR] (zero past row
+/// `mc`), reading in `a`'s memory order: a transposed `a` (an input read as `x^T`) by runs of [MR].
 fn pack_a(out: &mut [f32], a: MatRef, i0: usize, mc: usize, p0: usize, kc: usize) {
     for (ip, panel) in out.chunks_exact_mut(kc * MR).take(mc.div_ceil(MR)).enumerate() {
+        let first = i0 + ip * MR;
         let rows = MR.min(mc - ip * MR);
-        for r in 0..MR {
-            if r >= rows {
-                for kk in 0..kc {
-                    panel[kk * MR + r] = 0.0;
-                }
-                continue;
+        if a.row_stride == 1 {
+            for (kk, run) in panel.chunks_exact_mut(MR).enumerate() {
+                let start = first + (p0 + kk) * a.col_stride;
+                run[..rows].copy_from_slice(&a.data[start..start + rows]);
+                run[rows..].fill(0.0);
             }
-            let start = (i0 + ip * MR + r) * a.row_stride + p0 * a.col_stride;
-            for kk in 0..kc {
-                panel[kk * MR + r] = a.data[start + kk * a.col_stride];
+        } else {
+            if rows < MR {
+                panel.fill(0.0);
+            }
+            for r in 0..rows {
+                let start = (first + r) * a.row_stride + p0 * a.col_stride;
+                for (kk, v) in panel.iter_mut().skip(r).step_by(MR).take(kc).enumerate() {
+                    *v = a.data[start + kk * a.col_stride];
+                }
             }
         }
     }
