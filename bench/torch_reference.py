@@ -109,6 +109,30 @@ def PatchSet(channels, positions, hidden, classes, nn):
     return Net()
 
 
+# Forward passes per inference batch size: (batch, warm-up calls, timed calls), as ppdl's bench times them
+# (src/overhead/bench.rs, INFERENCE_CALLS).
+INFERENCE_CALLS = ((1, 20, 300), (256, 5, 40))
+
+
+def inference_ms(model, x, device, torch):
+    """Median milliseconds of one forward pass (no gradients, scores copied to the host) of the first
+    `batch` training inputs, per batch size of INFERENCE_CALLS."""
+    model.eval()
+    out = {}
+    with torch.no_grad():
+        for batch, warmup, calls in INFERENCE_CALLS:
+            xb = x[:batch].to(device)
+            seconds = []
+            for _ in range(warmup + calls):
+                start = time.perf_counter()
+                scores = model(xb).cpu()
+                seconds.append(time.perf_counter() - start)
+            del scores
+            out[str(batch)] = statistics.median(seconds[warmup:]) * 1e3
+    model.train()
+    return out
+
+
 # The same counts as ppdl's peak (src/overhead/bench.rs): OpenMP's threads take a few products to settle.
 WARMUP_PRODUCTS, TIMED_PRODUCTS = 3, 15
 
@@ -183,6 +207,7 @@ def main():
         epoch_seconds.append(time.perf_counter() - start)
         epoch_cpu_seconds.append(time.process_time() - cpu_start)
 
+    inference = inference_ms(model, x, device, torch)
     timed = epoch_seconds[1:] or epoch_seconds
     timed_cpu = epoch_cpu_seconds[1:] or epoch_cpu_seconds
     result = {
@@ -199,6 +224,7 @@ def main():
         "epoch_cpu_seconds": epoch_cpu_seconds,
         "samples_per_second": n / statistics.median(timed),
         "samples_per_cpu_second": n / statistics.median(timed_cpu),
+        "inference_ms": inference,
     }
     if args.json:
         print(json.dumps(result))

@@ -47,6 +47,9 @@ pub(crate) enum Threads {
 /// microseconds, about what a 64 x 64 x 64 product takes.
 const SPLIT_MIN_MULTIPLY_ADDS: usize = 1 << 18;
 
+/// Below this many multiply-adds a product with too few rows to band runs on the calling thread.
+const COLUMN_SPLIT_MIN_MULTIPLY_ADDS: usize = 1 << 22;
+
 /// A band of output rows needs at least this many rows (three of gemm's 8-row register tiles) to
 /// keep its microkernel fed.
 const SPLIT_MIN_ROWS: usize = 24;
@@ -82,10 +85,12 @@ pub(crate) fn matmul(
         }
         return;
     }
-    // 0 bands: too few rows to split, so gemm splits the columns itself.
+    // 0 bands: too few rows to split a large product, so gemm splits its columns itself. A small
+    // one (a batch-1 forward pass: 1 x 784 x 512) stays on this thread: a fork-join would cost more.
     let bands = match threads {
         Threads::One => 1,
         Threads::All if m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
+        Threads::All if m < SPLIT_MIN_ROWS && m * n * k < COLUMN_SPLIT_MIN_MULTIPLY_ADDS => 1,
         Threads::All => rayon::current_num_threads().min(m / SPLIT_MIN_ROWS),
     };
     match bands {

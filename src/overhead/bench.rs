@@ -119,11 +119,28 @@ pub struct SideRun {
     pub samples_per_second: f64,
     /// Samples / median timed epoch's CPU seconds.
     pub samples_per_cpu_second: Option<f64>,
+    /// Milliseconds of one forward pass per batch size of [INFERENCE_CALLS] (CPU only; absent in
+    /// reports from before it was measured).
+    #[serde(default)]
+    pub inference: Vec<InferenceTime>,
 }
+
+/// The median time of one forward pass (no gradients; scores copied back to plain memory) of a
+/// batch of training inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InferenceTime {
+    pub batch: usize,
+    pub ms: f64,
+}
+
+/// Batch sizes of the inference timing, each with its warm-up and timed calls (the same in
+/// `torch_reference.py`): a single query, and a batch as a served model sees one.
+pub const INFERENCE_CALLS: [(usize, usize, usize); 2] = [(1, 20, 300), (256, 5, 40)];
 
 impl SideRun {
     fn new(samples: usize, epoch_seconds: Vec<f64>, epoch_cpu_seconds: Option<Vec<f64>>) -> SideRun {
         SideRun {
+            inference: Vec::new(),
             samples_per_second: samples_per_second(samples, timed(&epoch_seconds)),
             samples_per_cpu_second: epoch_cpu_seconds.as_deref().map(|c| samples_per_second(samples, timed(c))),
             epoch_seconds,
@@ -139,6 +156,9 @@ pub struct SideFigures {
     pub samples_per_second: Spread,
     /// Only when every run has a CPU figure.
     pub samples_per_cpu_second: Option<Spread>,
+    /// Per inference batch size, the milliseconds over the runs that measured it.
+    #[serde(default)]
+    pub inference_ms: Vec<(usize, Spread)>,
 }
 
 impl SideFigures {
@@ -146,9 +166,18 @@ impl SideFigures {
     pub fn of(runs: Vec<SideRun>) -> Option<SideFigures> {
         let wall: Vec<f64> = runs.iter().map(|r| r.samples_per_second).collect();
         let cpu: Option<Vec<f64>> = runs.iter().map(|r| r.samples_per_cpu_second).collect();
+        let inference_ms = INFERENCE_CALLS
+            .iter()
+            .filter_map(|&(batch, ..)| {
+                let ms: Vec<f64> =
+                    runs.iter().flat_map(|r| r.inference.iter().filter(|t| t.batch == batch).map(|t| t.ms)).collect();
+                Some((batch, Spread::of(&ms)?))
+            })
+            .collect();
         Some(SideFigures {
             samples_per_second: Spread::of(&wall)?,
             samples_per_cpu_second: cpu.as_deref().and_then(Spread::of),
+            inference_ms,
             runs,
         })
     }
@@ -295,13 +324,14 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
                 let (label, figures) = match (side, &torch, &workdir) {
                     (Side::Ppdl, _, _) => {
                         let (secs, cpu) = ppdl_epochs(arch, &dataset, opts.batch_size, opts.epochs, opts.device)?;
-                        ppdl_runs.push(SideRun::new(n, secs, cpu));
+                        let inference = ppdl_inference(arch, &dataset, opts.device)?;
+                        ppdl_runs.push(SideRun { inference, ..SideRun::new(n, secs, cpu) });
                         ("ppdl ", ppdl_runs.last())
                     }
                     (Side::Torch, Ok(t), Some(dir)) => {
                         let cmd = torch_command(&t.python, dir, arch, opts, threads, n);
-                        let (secs, cpu) = torch_epochs(cmd, arch)?;
-                        torch_runs.push(SideRun::new(n, secs, cpu));
+                        let (secs, cpu, inference) = torch_epochs(cmd, arch)?;
+                        torch_runs.push(SideRun { inference, ..SideRun::new(n, secs, cpu) });
                         ("torch", torch_runs.last())
                     }
                     _ => continue,
@@ -427,6 +457,7 @@ pub fn table(report: &BenchReport) -> String {
         "median (min-max) of {} run(s) per side, alternating order; ratios are of the medians\n",
         report.repeats
     ));
+    out.push_str(&inference_table(report));
     out.push_str(&roofline(report));
     if let Some(v) = &report.torch_version {
         let env = if report.torch_inherited_env.is_empty() {
@@ -453,6 +484,40 @@ pub fn table(report: &BenchReport) -> String {
     if let Some(warning) = load_warning(worst, report.threads) {
         out.push_str(&format!("warning: {warning}\n"));
     }
+    out
+}
+
+/// Milliseconds of one forward pass per inference batch size, each side's median over its runs, and
+/// torch / ppdl (above 1: ppdl is faster, as in the training columns); empty when nothing was timed.
+fn inference_table(report: &BenchReport) -> String {
+    if report.rows.iter().all(|r| r.ppdl.inference_ms.is_empty()) {
+        return String::new();
+    }
+    let ms = |f: Option<&SideFigures>, batch: usize| {
+        f.and_then(|f| f.inference_ms.iter().find(|(b, _)| *b == batch)).map(|(_, s)| s.median)
+    };
+    let cell = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into());
+    let mut out = format!("\n{:<13}", "inference");
+    for (batch, ..) in INFERENCE_CALLS {
+        out.push_str(&format!(" {:>14} {:>14} {:>10}", format!("batch {batch} ppdl"), "torch", "ppdl/torch"));
+    }
+    out.push('\n');
+    for r in &report.rows {
+        out.push_str(&format!("{:<13}", r.arch));
+        for (batch, ..) in INFERENCE_CALLS {
+            let (p, t) = (ms(Some(&r.ppdl), batch), ms(r.torch.as_ref(), batch));
+            let speed = match (p, t) {
+                (Some(p), Some(t)) if p > 0.0 => format!("{:.2}x", t / p),
+                _ => "-".into(),
+            };
+            out.push_str(&format!(" {:>14} {:>14} {:>10}", cell(p), cell(t), speed));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "inference: ms per forward pass of a batch of training inputs (no gradients, scores copied out), \
+         median of the runs' medians; ppdl/torch = torch ms / ppdl ms\n",
+    );
     out
 }
 
@@ -663,8 +728,10 @@ fn torch_command(python: &str, dir: &BenchDir, arch: Arch, opts: &BenchOptions, 
     cmd
 }
 
-/// Run one reference command and read the wall and CPU seconds of its epochs from its JSON line.
-fn torch_epochs(mut cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>)> {
+/// Run one reference command and read the wall and CPU seconds of its epochs, and its inference
+/// times, from its JSON line.
+#[allow(clippy::type_complexity)] // epochs' wall seconds, their CPU seconds, inference times
+fn torch_epochs(mut cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>, Vec<InferenceTime>)> {
     let out = cmd.output().with_context(|| format!("running {:?}", cmd.get_program()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -680,7 +747,51 @@ fn torch_epochs(mut cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Optio
         serde_json::from_str(line).with_context(|| format!("torch_reference.py printed no JSON: {stdout}"))?;
     let list = |key: &str| v[key].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>());
     let secs = list("epoch_seconds").context("torch_reference.py: no epoch_seconds")?;
-    Ok((secs, list("epoch_cpu_seconds")))
+    let inference = INFERENCE_CALLS
+        .iter()
+        .filter_map(|&(batch, ..)| Some(InferenceTime { batch, ms: v["inference_ms"][batch.to_string()].as_f64()? }))
+        .collect();
+    Ok((secs, list("epoch_cpu_seconds"), inference))
+}
+
+/// [INFERENCE_CALLS] through `train::trainer::predict` (the forward pass of every evaluation and of
+/// `ppdl infer`) on a freshly built network: the weights' values do not change the time. CPU only.
+fn ppdl_inference(arch: Arch, dataset: &Dataset, device: DeviceKind) -> anyhow::Result<Vec<InferenceTime>> {
+    use crate::model::arch::{with_net, Net, WithNet};
+    use dfdx::tensor::Cpu;
+    if device != DeviceKind::Cpu {
+        return Ok(Vec::new());
+    }
+    struct Timing<'a> {
+        dev: &'a Cpu,
+        inputs: &'a [f32],
+        features: usize,
+    }
+    impl WithNet<Cpu> for Timing<'_> {
+        type Output = anyhow::Result<Vec<InferenceTime>>;
+        fn run<M: Net<Cpu>>(self, model: M) -> Self::Output {
+            let available = self.inputs.len() / self.features;
+            let mut times = Vec::new();
+            for &(batch, warmup, calls) in INFERENCE_CALLS.iter().filter(|c| c.0 <= available) {
+                let x = &self.inputs[..batch * self.features];
+                let mut seconds = Vec::with_capacity(calls);
+                for call in 0..warmup + calls {
+                    let start = std::time::Instant::now();
+                    let scores = crate::train::trainer::predict(&model, self.dev, x, self.features)
+                        .map_err(|e| anyhow::anyhow!("inference: forward pass failed: {e:?}"))?;
+                    std::hint::black_box(&scores);
+                    if call >= warmup {
+                        seconds.push(start.elapsed().as_secs_f64());
+                    }
+                }
+                times.push(InferenceTime { batch, ms: median(&seconds).unwrap_or(f64::NAN) * 1e3 });
+            }
+            Ok(times)
+        }
+    }
+    let dev = crate::model::cpu_training_device(1);
+    let timing = Timing { dev: &dev, inputs: &dataset.train.images, features: dataset.shape.features() };
+    with_net(arch, &dev, dataset.shape, dataset.classes, timing)
 }
 
 /// Run the reference script's `--peak` and read its GMAC/s.
@@ -928,7 +1039,7 @@ mod tests {
         .unwrap();
         // `sh` reads the script, so it needs no execute bit.
         let cmd = torch_command("sh", &dir, Arch::Mlp256, &BenchOptions { epochs: 2, ..Default::default() }, 2, 10);
-        let (secs, cpu) = torch_epochs(cmd, Arch::Mlp256).unwrap();
+        let (secs, cpu, _) = torch_epochs(cmd, Arch::Mlp256).unwrap();
         assert_eq!(secs, vec![2.0, 1.0, 1.5]);
         assert_eq!(cpu, Some(vec![4.0, 2.0, 3.0]));
         let seen = std::fs::read_to_string(&env_file).unwrap();
@@ -1029,6 +1140,27 @@ mod tests {
         assert!(busy.contains("warning: load average 3.25 is above the 2 thread(s)"), "{busy}");
         assert_eq!(load_warning(Some(2.0), 2), None);
         assert_eq!(load_warning(None, 2), None);
+    }
+
+    #[test]
+    fn the_inference_table_gives_each_sides_milliseconds_and_the_speed_up() {
+        let mut r = report(0.5, 0.8, Vec::new());
+        assert!(!table(&r).contains("inference"), "no inference block without figures");
+        let times = |one: f64, many: f64| {
+            INFERENCE_CALLS
+                .iter()
+                .map(|&(b, ..)| (b, Spread::of(&[if b == 1 { one } else { many }]).unwrap()))
+                .collect()
+        };
+        r.rows[0].ppdl.inference_ms = times(0.05, 2.0);
+        r.rows[0].torch.as_mut().unwrap().inference_ms = times(0.1, 1.0);
+        let t = table(&r);
+        let row = t.lines().filter(|l| l.starts_with("mlp-256")).find(|l| l.contains("0.050")).expect(&t);
+        assert_eq!(
+            row.split_whitespace().collect::<Vec<_>>(),
+            ["mlp-256", "0.050", "0.100", "2.00x", "2.000", "1.000", "0.50x"]
+        );
+        assert!(t.contains("batch 256 ppdl"), "{t}");
     }
 
     #[test]

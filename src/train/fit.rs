@@ -245,22 +245,38 @@ pub fn fit_redrawn<S: TrainStep, O: Observer<S>>(
     Ok(FitEnd::Finished)
 }
 
-/// A CPU training step handed to a rayon worker for the duration of one call.
+/// Run `work` on a worker of the rayon pool when `D` is the CPU, else on this thread: on the CPU a
+/// training step or forward pass then forks each parallel product and kernel from a worker (the
+/// idle workers steal its other bands) instead of injecting the work from outside and sleeping
+/// until it is done. mlp-512-256's training step took 2.8 ms this way against 4.2 ms from outside
+/// (bench/README.md, session 12).
 ///
-/// dfdx's optimisers are not `Send` (a `PhantomData<*const M>` marker), so the compiler cannot see
-/// that lending the step to a worker is sound. It is: `rayon::scope` blocks the calling thread until
-/// the closure returns, so exactly one thread touches the step at a time, and on the CPU nothing in
-/// it is tied to a thread (tensors and optimiser moments are plain buffers behind `Arc`s, the device
-/// holds its RNG and buffer cache behind mutexes). The one per-thread setting, flushing denormals to
-/// zero, is made on every worker by [crate::model::cpu_training_device].
-struct HandOff<'s, T>(&'s mut T);
+/// `work` must hold only dfdx CPU state and plain data (what the training step and `predict` hold).
+pub(crate) fn on_cpu_worker<D: 'static, R>(work: impl FnOnce() -> R) -> R {
+    if std::any::TypeId::of::<D>() != std::any::TypeId::of::<Cpu>() {
+        return work();
+    }
+    let work = HandOff(work);
+    rayon::scope(move |_| HandOff(work.into_inner()())).into_inner()
+}
 
-// SAFETY: see the type's comment; only constructed for `D = Cpu` in `ModelStep::step`.
-unsafe impl<T> Send for HandOff<'_, T> {}
+/// A value lent to a rayon worker for the duration of one `rayon::scope` call.
+///
+/// dfdx's optimisers are not `Send` (a `PhantomData<*const M>` marker) and its error type is not
+/// known to be, so the compiler cannot see that lending a CPU training step to a worker is sound.
+/// It is: `rayon::scope` blocks the calling thread until the closure returns, so exactly one thread
+/// touches the state at a time, and on the CPU nothing in it is tied to a thread (tensors and
+/// optimiser moments are plain buffers behind `Arc`s, the device holds its RNG and buffer cache
+/// behind mutexes). The one per-thread setting, flushing denormals to zero, is made on every worker
+/// by [crate::model::cpu_training_device].
+struct HandOff<T>(T);
 
-impl<'s, T> HandOff<'s, T> {
+// SAFETY: see the type's comment; only made by `on_cpu_worker`, for `D = Cpu`.
+unsafe impl<T> Send for HandOff<T> {}
+
+impl<T> HandOff<T> {
     /// By value, so that a closure captures the whole `HandOff` rather than its field.
-    fn into_inner(self) -> &'s mut T {
+    fn into_inner(self) -> T {
         self.0
     }
 }
@@ -292,15 +308,7 @@ impl<'a, D: Device<f32>, M: Net<D>, O: Optimizer<M, D, f32>> ModelStep<'a, D, M,
 
 impl<D: Device<f32>, M: Net<D>, O: Optimizer<M, D, f32>> TrainStep for ModelStep<'_, D, M, O> {
     fn step(&mut self, x: &[f32], y: &[f32], rows: usize, want_outputs: bool) -> Result<StepOutput, String> {
-        if std::any::TypeId::of::<D>() != std::any::TypeId::of::<Cpu>() {
-            return self.step_on_this_thread(x, y, rows, want_outputs);
-        }
-        // On the CPU the step runs on a worker of the rayon pool, so that each parallel product and
-        // kernel in it forks from a worker (its other bands are stolen by the idle workers) instead
-        // of injecting its work from outside and sleeping until it is done: mlp-512-256's step
-        // took 2.8 ms this way against 4.2 ms from outside (bench/README.md).
-        let step = HandOff(self);
-        rayon::scope(move |_| step.into_inner().step_on_this_thread(x, y, rows, want_outputs))
+        on_cpu_worker::<D, _>(|| self.step_on_this_thread(x, y, rows, want_outputs))
     }
 
     fn set_learning_rate(&mut self, lr: f64) {

@@ -349,10 +349,12 @@ pub fn predict<
     features: usize,
 ) -> Result<Vec<f32>, D::Err> {
     const EVAL_BATCH: usize = 1000;
-    let mut out = Vec::new();
-    for chunk in inputs.chunks(EVAL_BATCH * features) {
-        let x = tensor_from_slice(dev, chunk, (chunk.len() / features, features))?;
-        out.extend(model.try_forward(x)?.as_vec());
-    }
-    Ok(out)
+    super::fit::on_cpu_worker::<D, _>(|| {
+        let mut out = Vec::new();
+        for chunk in inputs.chunks(EVAL_BATCH * features) {
+            let x = tensor_from_slice(dev, chunk, (chunk.len() / features, features))?;
+            out.extend(model.try_forward(x)?.as_vec());
+        }
+        Ok(out)
+    })
 }
