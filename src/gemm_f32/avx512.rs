@@ -33,16 +33,29 @@ pub(super) fn available() -> bool {
     *HAS.get_or_init(|| is_x86_feature_detected!("avx512f"))
 }
 
-/// `dst (m x n, row stride n) = [dst +] a (m x k) @ b (k x n)` on the calling thread. The caller
-/// checked the shapes against the buffers and that [available] holds.
+/// `dst (m x n, rows ldc apart) = [dst +] a (m x k) @ b (k x n)` on the calling thread.
+///
+/// # Safety
+/// [available] holds; `a` and `b` cover m x k and k x n; `dst` points to m rows of n writable
+/// values, `ldc` apart, that nothing else reads or writes during the call.
 #[allow(clippy::too_many_arguments)] // the shape of a matrix product
-pub(super) fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
-    debug_assert!(available() && dst.len() == m * n);
+pub(super) unsafe fn matmul(
+    dst: *mut f32,
+    ldc: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    accumulate: bool,
+) {
+    debug_assert!(available());
     let col_panels = n.div_ceil(NR);
     PACKED.with_borrow_mut(|(packed_a, packed_b)| {
         packed_b.resize(KC.min(k) * col_panels * NR, 0.0);
         packed_a.resize(KC.min(k) * MC.min(m).div_ceil(MR) * MR, 0.0);
-        product(dst, m, n, k, a, b, accumulate, packed_a, packed_b);
+        // SAFETY: passed on from the caller.
+        unsafe { product(dst, ldc, m, n, k, a, b, accumulate, packed_a, packed_b) };
     });
 }
 
@@ -52,9 +65,13 @@ thread_local! {
 }
 
 /// [matmul] with its packing buffers.
+///
+/// # Safety
+/// As for [matmul].
 #[allow(clippy::too_many_arguments)] // the shape of a matrix product
-fn product(
-    dst: &mut [f32],
+unsafe fn product(
+    dst: *mut f32,
+    ldc: usize,
     m: usize,
     n: usize,
     k: usize,
@@ -80,11 +97,11 @@ fn product(
                 for ip in 0..mc.div_ceil(MR) {
                     let rows = MR.min(mc - ip * MR);
                     let a_panel = &packed_a[ip * kc * MR..(ip + 1) * kc * MR];
-                    let first = (i0 + ip * MR) * n + j0;
-                    let last = first + (rows - 1) * n + cols;
-                    // SAFETY: AVX-512F is available (checked by the caller); the panels hold kc
-                    // depth steps each; the tile's rows x cols lie inside `dst[first..last]`.
-                    unsafe { tile(kc, a_panel, b_panel, &mut dst[first..last], n, rows, cols, add_to_dst) };
+                    // SAFETY: AVX-512F is available; the panels hold kc depth steps each; the tile's
+                    // rows x cols lie inside the caller's block of `dst`.
+                    unsafe {
+                        tile(kc, a_panel, b_panel, dst.add((i0 + ip * MR) * ldc + j0), ldc, rows, cols, add_to_dst)
+                    };
                 }
             }
         }
@@ -145,14 +162,14 @@ fn pack_a(out: &mut [f32], a: MatRef, i0: usize, mc: usize, p0: usize, kc: usize
 }
 
 /// One [MR] x [NR] register tile: `c[r][j] (+)= sum_k a[k][r] * b[k][j]` for the valid `rows` and
-/// `cols`; `c` starts at the tile's first element, rows `ldc` apart.
+/// `cols`; `c` points to the tile's first element, rows `ldc` apart.
 ///
 /// # Safety
-/// AVX-512F must be available; `a` and `b` hold `kc` depth steps; `c` covers `rows` rows of `ldc`
-/// with `cols` valid values each (the last row may end at `cols`).
+/// AVX-512F must be available; `a` and `b` hold `kc` depth steps; `c` points to `rows` rows of
+/// `cols` writable values, `ldc` apart.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)] // the shape of a tile
-unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, rows: usize, cols: usize, add: bool) {
+unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, rows: usize, cols: usize, add: bool) {
     debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR);
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     let (mut ap, mut bp) = (a.as_ptr(), b.as_ptr());
@@ -173,17 +190,16 @@ unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, rows:
         ((1u32 << valid) - 1) as __mmask16
     };
     let (m0, m1) = (mask(0), mask(16));
-    let cp = c.as_mut_ptr();
     for (r, acc) in acc.iter().enumerate() {
         if r < rows {
-            let row = cp.add(r * ldc);
+            let row = c.add(r * ldc);
             let (mut v0, mut v1) = (acc[0], acc[1]);
             if add {
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
                 v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)));
             }
             // Masked-off lanes are neither read nor written; `wrapping_add` because with 16 or fewer
-            // valid columns the second half may start past the end of `c`.
+            // valid columns the second half may start past the end of the destination.
             _mm512_mask_storeu_ps(row, m0, v0);
             _mm512_mask_storeu_ps(row.wrapping_add(16), m1, v1);
         }

@@ -91,61 +91,100 @@ pub(crate) fn matmul(
         Threads::One => 1,
         Threads::All if m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
         Threads::All if m < SPLIT_MIN_ROWS && m * n * k < COLUMN_SPLIT_MIN_MULTIPLY_ADDS => 1,
-        Threads::All => rayon::current_num_threads().min(m / SPLIT_MIN_ROWS),
+        Threads::All => rayon::current_num_threads().min(m.max(n) / SPLIT_MIN_ROWS),
     };
+    let whole = DstBlock::whole(dst, m, n);
+    use rayon::prelude::*;
     match bands {
-        0 => gemm_in(dst, m, n, k, a, b, accumulate, gemm::Parallelism::Rayon(0)),
-        1 => band(dst, m, n, k, a, b, accumulate),
+        0 => gemm_in(whole, k, a, b, accumulate, gemm::Parallelism::Rayon(0)),
+        1 => band(whole, k, a, b, accumulate),
+        // Wider than tall (a layer's forward product or input gradient, batch x features): bands of
+        // columns, so that each thread packs only its part of `b`, the larger operand.
+        _ if n > m => {
+            let width = n.div_ceil(bands).next_multiple_of(COLUMN_BAND_ALIGN);
+            (0..n.div_ceil(width)).into_par_iter().for_each(|i| {
+                let (first, cols) = (i * width, width.min(n - i * width));
+                let b = MatRef { data: &b.data[first * b.col_stride..], ..b };
+                band(whole.columns(first, cols), k, a, b, accumulate);
+            });
+        }
         _ => {
-            // Bands of whole rows, as even as possible; a band's rows of `a` start `row_stride` apart.
-            let rows_per_band = m.div_ceil(bands);
-            use rayon::prelude::*;
-            dst.par_chunks_mut(rows_per_band * n).enumerate().for_each(|(i, dst)| {
-                let a = MatRef { data: &a.data[i * rows_per_band * a.row_stride..], ..a };
-                band(dst, dst.len() / n, n, k, a, b, accumulate);
+            let height = m.div_ceil(bands);
+            (0..m.div_ceil(height)).into_par_iter().for_each(|i| {
+                let (first, rows) = (i * height, height.min(m - i * height));
+                let a = MatRef { data: &a.data[first * a.row_stride..], ..a };
+                band(whole.rows(first, rows), k, a, b, accumulate);
             });
         }
     }
 }
 
-/// One band of [matmul] on the calling thread (arguments checked there; `a` is checked again here):
+/// Column bands start at multiples of this (the AVX-512 tile's width), so no band pads a tile that
+/// another band fills.
+const COLUMN_BAND_ALIGN: usize = 32;
+
+/// A `rows` x `cols` block of a row-major destination whose rows are `ldc` apart: the whole
+/// destination of a [matmul], or one band of its rows or columns. The bands of one destination do
+/// not overlap, which is what lets different threads write them.
+#[derive(Clone, Copy)]
+struct DstBlock {
+    ptr: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+}
+
+// SAFETY: a block comes from an exclusive borrow of the destination (`whole`) and is only split into
+// disjoint bands, each written by one thread, all within that borrow (`matmul`'s call).
+unsafe impl Send for DstBlock {}
+unsafe impl Sync for DstBlock {}
+
+impl DstBlock {
+    fn whole(dst: &mut [f32], rows: usize, cols: usize) -> DstBlock {
+        debug_assert_eq!(dst.len(), rows * cols);
+        DstBlock { ptr: dst.as_mut_ptr(), ldc: cols, rows, cols }
+    }
+    /// Rows `first..first + rows` of this block.
+    fn rows(self, first: usize, rows: usize) -> DstBlock {
+        assert!(first + rows <= self.rows, "row band outside the block");
+        DstBlock { ptr: self.ptr.wrapping_add(first * self.ldc), rows, ..self }
+    }
+    /// Columns `first..first + cols` of this block.
+    fn columns(self, first: usize, cols: usize) -> DstBlock {
+        assert!(first + cols <= self.cols, "column band outside the block");
+        DstBlock { ptr: self.ptr.wrapping_add(first), cols, ..self }
+    }
+}
+
+/// One band of [matmul] on the calling thread (`a` and `b` already offset to the band):
 /// [avx512]'s kernel when the CPU has it and the band fills its register tiles well (half a tile's
 /// rows, three quarters of the columns it pads to: narrow products such as a LeNet convolution's 6
 /// or 16 output channels ran slower padded to 32 columns), else gemm.
-#[allow(clippy::too_many_arguments)] // the shape of a matrix product
-fn band(dst: &mut [f32], m: usize, n: usize, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
+fn band(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
+    let (m, n) = (dst.rows, dst.cols);
     a.check(m, k);
+    b.check(k, n);
     #[cfg(target_arch = "x86_64")]
     if avx512::available() && m >= avx512::MR / 2 && 4 * n >= 3 * n.next_multiple_of(avx512::NR) {
-        return avx512::matmul(dst, m, n, k, a, b, accumulate);
+        // SAFETY: the CPU has AVX-512F; `a`, `b` are checked; `dst` is a block of the destination.
+        return unsafe { avx512::matmul(dst.ptr, dst.ldc, m, n, k, a, b, accumulate) };
     }
-    gemm_in(dst, m, n, k, a, b, accumulate, gemm::Parallelism::None);
+    gemm_in(dst, k, a, b, accumulate, gemm::Parallelism::None);
 }
 
-/// The gemm call of [matmul] (arguments checked there; a band's `a` is checked again here).
-#[allow(clippy::too_many_arguments)] // the shape of a matrix product
-fn gemm_in(
-    dst: &mut [f32],
-    m: usize,
-    n: usize,
-    k: usize,
-    a: MatRef,
-    b: MatRef,
-    accumulate: bool,
-    parallelism: gemm::Parallelism,
-) {
-    a.check(m, k);
-    // SAFETY: every element the product reads lies inside `a.data` / `b.data` (checked here and in
-    // [matmul]), `dst`
-    // is exactly m x n with the strides given, and it cannot overlap the shared borrows `a`, `b`.
+/// The gemm call of [matmul] (`a`, `b` checked by the caller).
+fn gemm_in(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool, parallelism: gemm::Parallelism) {
+    // SAFETY: every element the product reads lies inside `a.data` / `b.data` (checked by the
+    // caller); `dst` is a block of an exclusively borrowed destination that no other thread writes,
+    // and it cannot overlap the shared borrows `a`, `b`.
     unsafe {
         gemm::gemm(
-            m,
-            n,
+            dst.rows,
+            dst.cols,
             k,
-            dst.as_mut_ptr(),
+            dst.ptr,
             1,
-            n as isize,
+            dst.ldc as isize,
             accumulate,
             a.data.as_ptr(),
             a.col_stride as isize,

@@ -349,12 +349,19 @@ pub fn predict<
     features: usize,
 ) -> Result<Vec<f32>, D::Err> {
     const EVAL_BATCH: usize = 1000;
-    super::fit::on_cpu_worker::<D, _>(|| {
+    // A few rows (a served query) have no parallel work to fork: handing them to a worker would
+    // only add its wake-up.
+    const WORKER_MIN_ROWS: usize = 32;
+    let forward = || {
         let mut out = Vec::new();
         for chunk in inputs.chunks(EVAL_BATCH * features) {
             let x = tensor_from_slice(dev, chunk, (chunk.len() / features, features))?;
             out.extend(model.try_forward(x)?.as_vec());
         }
         Ok(out)
-    })
+    };
+    if inputs.len() < WORKER_MIN_ROWS * features {
+        return forward();
+    }
+    super::fit::on_cpu_worker::<D, _>(forward)
 }
