@@ -368,6 +368,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         });
     }
     let peak_matmul_gmacs = (opts.device == DeviceKind::Cpu).then(|| {
+        // The workers set up as for training (denormals flushed), then the product.
         crate::model::cpu_training_device(1);
         let peak = peak_matmul_gmacs();
         println!(

@@ -4,7 +4,7 @@
 //! backward passes are single-threaded index loops over the whole activation (the broadcast's sum
 //! over the batch, the add's two gradient copies) besides the two matrix products, and the
 //! no-input-gradient variant copied the weight gradient out of a fresh tensor. Here the forward
-//! product is ppdl's (`gemm_f32`: AVX-512 tiles in row bands) on copies of the input and the weight
+//! product is ppdl's (`gemm_f32`: AVX-512 tiles, one band per thread) on copies of the input and the weight
 //! (kept for the backward pass), written over rows holding the bias, and the backward pass
 //! accumulates both products straight into the gradient buffers (`dW += x^T dy`, `dx += dy W^T`)
 //! and sums `dy`'s rows for the bias. Untracked passes of a few rows use dfdx's product instead.
