@@ -14,7 +14,7 @@
 
 use std::arch::x86_64::*;
 
-use super::MatRef;
+use super::{DstBlock, MatRef};
 
 /// Rows of a register tile (values of `a` broadcast per depth step).
 pub(super) const MR: usize = 12;
@@ -33,29 +33,44 @@ pub(super) fn available() -> bool {
     *HAS.get_or_init(|| is_x86_feature_detected!("avx512f"))
 }
 
-/// `dst (m x n, rows ldc apart) = [dst +] a (m x k) @ b (k x n)` on the calling thread.
+/// `dst = [dst +] a (m x k) @ b (k x n)` on the calling thread, `dst` being an m x n block.
 ///
 /// # Safety
-/// [available] holds; `a` and `b` cover m x k and k x n; `dst` points to m rows of n writable
-/// values, `ldc` apart, that nothing else reads or writes during the call.
-#[allow(clippy::too_many_arguments)] // the shape of a matrix product
-pub(super) unsafe fn matmul(
-    dst: *mut f32,
-    ldc: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: MatRef,
-    b: MatRef,
-    accumulate: bool,
-) {
+/// [available] holds; `a` and `b` cover m x k and k x n; nothing else reads or writes `dst`'s block
+/// during the call.
+pub(super) unsafe fn matmul(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
     debug_assert!(available());
+    let (m, n) = (dst.rows, dst.cols);
     let col_panels = n.div_ceil(NR);
     PACKED.with_borrow_mut(|(packed_a, packed_b)| {
         packed_b.resize(KC.min(k) * col_panels * NR, 0.0);
         packed_a.resize(KC.min(k) * MC.min(m).div_ceil(MR) * MR, 0.0);
-        // SAFETY: passed on from the caller.
-        unsafe { product(dst, ldc, m, n, k, a, b, accumulate, packed_a, packed_b) };
+        for p0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - p0);
+            pack_panels(packed_b, NR, b, p0, kc, 0, n);
+            // The first depth block overwrites the result unless the caller accumulates.
+            let add_to_dst = accumulate || p0 > 0;
+            for i0 in (0..m).step_by(MC) {
+                let mc = MC.min(m - i0);
+                // `a`'s rows are the columns of its transpose, packed the way `b`'s columns are.
+                pack_panels(packed_a, MR, a.transpose(), p0, kc, i0, mc);
+                for jp in 0..col_panels {
+                    let j0 = jp * NR;
+                    let cols = NR.min(n - j0);
+                    let b_panel = &packed_b[jp * kc * NR..(jp + 1) * kc * NR];
+                    for ip in 0..mc.div_ceil(MR) {
+                        let rows = MR.min(mc - ip * MR);
+                        let a_panel = &packed_a[ip * kc * MR..(ip + 1) * kc * MR];
+                        // SAFETY: AVX-512F is available; the panels hold kc depth steps each; the
+                        // tile's rows x cols lie inside `dst`'s block.
+                        unsafe {
+                            let c = dst.ptr.add((i0 + ip * MR) * dst.ldc + j0);
+                            tile(kc, a_panel, b_panel, c, dst.ldc, rows, cols, add_to_dst);
+                        }
+                    }
+                }
+            }
+        }
     });
 }
 
@@ -64,97 +79,29 @@ thread_local! {
     static PACKED: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// [matmul] with its packing buffers.
-///
-/// # Safety
-/// As for [matmul].
-#[allow(clippy::too_many_arguments)] // the shape of a matrix product
-unsafe fn product(
-    dst: *mut f32,
-    ldc: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: MatRef,
-    b: MatRef,
-    accumulate: bool,
-    packed_a: &mut [f32],
-    packed_b: &mut [f32],
-) {
-    let col_panels = n.div_ceil(NR);
-    for p0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - p0);
-        pack_b(packed_b, b, p0, kc, n);
-        // The first depth block overwrites the result unless the caller accumulates.
-        let add_to_dst = accumulate || p0 > 0;
-        for i0 in (0..m).step_by(MC) {
-            let mc = MC.min(m - i0);
-            pack_a(packed_a, a, i0, mc, p0, kc);
-            for jp in 0..col_panels {
-                let j0 = jp * NR;
-                let cols = NR.min(n - j0);
-                let b_panel = &packed_b[jp * kc * NR..(jp + 1) * kc * NR];
-                for ip in 0..mc.div_ceil(MR) {
-                    let rows = MR.min(mc - ip * MR);
-                    let a_panel = &packed_a[ip * kc * MR..(ip + 1) * kc * MR];
-                    // SAFETY: AVX-512F is available; the panels hold kc depth steps each; the tile's
-                    // rows x cols lie inside the caller's block of `dst`.
-                    unsafe {
-                        tile(kc, a_panel, b_panel, dst.add((i0 + ip * MR) * ldc + j0), ldc, rows, cols, add_to_dst)
-                    };
-                }
-            }
-        }
-    }
-}
-
-/// Pack rows `p0..p0 + kc` of `b` into column panels of [NR] (zero past column `n`). Reads follow
-/// `b`'s memory order: a row-major `b` by rows of a panel, a transposed one (a weight read as `W^T`)
-/// by its columns.
-fn pack_b(out: &mut [f32], b: MatRef, p0: usize, kc: usize, n: usize) {
-    for (jp, panel) in out.chunks_exact_mut(kc * NR).take(n.div_ceil(NR)).enumerate() {
-        let j0 = jp * NR;
-        let cols = NR.min(n - j0);
-        if b.col_stride == 1 {
-            for (kk, run) in panel.chunks_exact_mut(NR).enumerate() {
-                let start = (p0 + kk) * b.row_stride + j0;
-                run[..cols].copy_from_slice(&b.data[start..start + cols]);
+/// Pack depth steps `p0..p0 + kc` of columns `j0..j0 + n` of `m` (depth x columns) into panels of
+/// `width` columns, each depth step one contiguous run of `width` values, zero past column `n`.
+/// Reads follow `m`'s memory order: along a panel's run when its columns are contiguous (a row-major
+/// `b`, a transposed `a` such as an input read as `x^T`), else down each column (a weight read as
+/// `W^T`, a row-major `a`).
+fn pack_panels(out: &mut [f32], width: usize, m: MatRef, p0: usize, kc: usize, j0: usize, n: usize) {
+    for (jp, panel) in out.chunks_exact_mut(kc * width).take(n.div_ceil(width)).enumerate() {
+        let first = j0 + jp * width;
+        let cols = width.min(n - jp * width);
+        if m.col_stride == 1 {
+            for (kk, run) in panel.chunks_exact_mut(width).enumerate() {
+                let start = (p0 + kk) * m.row_stride + first;
+                run[..cols].copy_from_slice(&m.data[start..start + cols]);
                 run[cols..].fill(0.0);
             }
         } else {
-            if cols < NR {
+            if cols < width {
                 panel.fill(0.0);
             }
             for j in 0..cols {
-                let start = p0 * b.row_stride + (j0 + j) * b.col_stride;
-                for (kk, v) in panel.iter_mut().skip(j).step_by(NR).take(kc).enumerate() {
-                    *v = b.data[start + kk * b.row_stride];
-                }
-            }
-        }
-    }
-}
-
-/// Pack rows `i0..i0 + mc`, depth `p0..p0 + kc` of `a` into row panels of [MR] (zero past row
-/// `mc`), reading in `a`'s memory order: a transposed `a` (an input read as `x^T`) by runs of [MR].
-fn pack_a(out: &mut [f32], a: MatRef, i0: usize, mc: usize, p0: usize, kc: usize) {
-    for (ip, panel) in out.chunks_exact_mut(kc * MR).take(mc.div_ceil(MR)).enumerate() {
-        let first = i0 + ip * MR;
-        let rows = MR.min(mc - ip * MR);
-        if a.row_stride == 1 {
-            for (kk, run) in panel.chunks_exact_mut(MR).enumerate() {
-                let start = first + (p0 + kk) * a.col_stride;
-                run[..rows].copy_from_slice(&a.data[start..start + rows]);
-                run[rows..].fill(0.0);
-            }
-        } else {
-            if rows < MR {
-                panel.fill(0.0);
-            }
-            for r in 0..rows {
-                let start = (first + r) * a.row_stride + p0 * a.col_stride;
-                for (kk, v) in panel.iter_mut().skip(r).step_by(MR).take(kc).enumerate() {
-                    *v = a.data[start + kk * a.col_stride];
+                let start = p0 * m.row_stride + (first + j) * m.col_stride;
+                for (kk, v) in panel.iter_mut().skip(j).step_by(width).take(kc).enumerate() {
+                    *v = m.data[start + kk * m.row_stride];
                 }
             }
         }

@@ -25,6 +25,10 @@ impl<'a> MatRef<'a> {
     pub fn transposed(data: &'a [f32], cols: usize) -> Self {
         Self { data, row_stride: 1, col_stride: cols }
     }
+    /// The same buffer read as the transposed matrix.
+    fn transpose(self) -> Self {
+        Self { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+    }
     fn check(&self, rows: usize, cols: usize) {
         if rows > 0 && cols > 0 {
             let last = (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
@@ -38,8 +42,8 @@ impl<'a> MatRef<'a> {
 pub(crate) enum Threads {
     /// The calling thread only (for callers that run it inside their own parallel chunks).
     One,
-    /// The rayon pool: the rows of the product are split into one contiguous band per pool thread,
-    /// each band multiplied on one thread (see [matmul]).
+    /// The rayon pool: the product is cut into one band of rows or columns per pool thread, each
+    /// band multiplied on one thread (see [matmul]).
     All,
 }
 
@@ -50,18 +54,19 @@ const SPLIT_MIN_MULTIPLY_ADDS: usize = 1 << 18;
 /// Below this many multiply-adds a product with too few rows to band runs on the calling thread.
 const COLUMN_SPLIT_MIN_MULTIPLY_ADDS: usize = 1 << 22;
 
-/// A band of output rows needs at least this many rows (three of gemm's 8-row register tiles) to
-/// keep its microkernel fed.
+/// A band needs at least this many rows or columns (three of gemm's 8-row register tiles, two of the
+/// AVX-512 tile's 12 rows) to keep a microkernel fed.
 const SPLIT_MIN_ROWS: usize = 24;
 
 /// `dst (m x n, dense row-major) = [dst +] a (m x k) @ b (k x n)`.
 ///
-/// With [Threads::All] the rows of `dst` (and of `a`) are cut into one band per rayon thread and the
-/// bands run on the pool, each a single-threaded gemm: one fork-join per product. gemm's own parallel
-/// mode forks and joins twice per depth block (pack, then multiply) and, called from outside the
-/// pool, wakes every worker each time; on the 2 cores of the development machine the band split did
-/// the forward product of mlp-512-256's first layer (128 x 784 x 512) in 0.74 ms against gemm's 1.34
-/// ms (bench/README.md, "The products on two threads").
+/// With [Threads::All] `dst` is cut into one band per rayon thread, of columns when it is wider than
+/// tall (each thread then packs only its part of `b`) and of rows otherwise, and the bands run on the
+/// pool, each a single-threaded product: one fork-join per product. gemm's own parallel mode forks
+/// and joins twice per depth block (pack, then multiply) and, called from outside the pool, wakes
+/// every worker each time; on the 2 cores of the development machine bands did the forward product
+/// of mlp-512-256's first layer (128 x 784 x 512) in 0.74 ms against gemm's 1.34 ms, both with gemm's
+/// tiles (bench/README.md, "The products on two threads").
 #[allow(clippy::too_many_arguments)] // the shape of a matrix product
 pub(crate) fn matmul(
     dst: &mut [f32],
@@ -85,8 +90,9 @@ pub(crate) fn matmul(
         }
         return;
     }
-    // 0 bands: too few rows to split a large product, so gemm splits its columns itself. A small
-    // one (a batch-1 forward pass: 1 x 784 x 512) stays on this thread: a fork-join would cost more.
+    // 0 bands: a large product too small in both directions to band (a great depth), so gemm splits
+    // it itself. A small one with few rows (a batch-1 forward pass: 1 x 784 x 512) stays on this
+    // thread: a fork-join would cost more.
     let bands = match threads {
         Threads::One => 1,
         Threads::All if m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
@@ -167,7 +173,7 @@ fn band(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
     #[cfg(target_arch = "x86_64")]
     if avx512::available() && m >= avx512::MR / 2 && 4 * n >= 3 * n.next_multiple_of(avx512::NR) {
         // SAFETY: the CPU has AVX-512F; `a`, `b` are checked; `dst` is a block of the destination.
-        return unsafe { avx512::matmul(dst.ptr, dst.ldc, m, n, k, a, b, accumulate) };
+        return unsafe { avx512::matmul(dst, k, a, b, accumulate) };
     }
     gemm_in(dst, k, a, b, accumulate, gemm::Parallelism::None);
 }
