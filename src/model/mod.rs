@@ -18,13 +18,18 @@ pub(crate) type Act<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
 /// training down a lot and change nothing visible), and freed buffers reused (avoiding page faults
 /// that cost about a fifth of a CNN step).
 pub fn cpu_training_device(seed: u64) -> Cpu {
-    dfdx::flush_denormals_to_zero();
-    // On the rayon workers too: the layers' products and kernels (and, on the CPU, whole training
-    // steps) run there, and a product must not depend on which thread ran it.
-    rayon::broadcast(|_| dfdx::flush_denormals_to_zero());
+    flush_denormals_on_every_thread();
     let dev = Cpu::seed_from_u64(seed);
     dev.enable_cache();
     dev
+}
+
+/// Flush denormal floats to zero on this thread and on every rayon worker: the layers' products and
+/// kernels (and, on the CPU, whole training steps) run on the workers, and a product must not depend
+/// on which thread ran it.
+pub fn flush_denormals_on_every_thread() {
+    dfdx::flush_denormals_to_zero();
+    rayon::broadcast(|_| dfdx::flush_denormals_to_zero());
 }
 
 /// A (rows, cols) tensor holding `data`, allocated through the device's buffer cache.

@@ -253,17 +253,31 @@ pub fn peak_matmul_gmacs() -> f64 {
     let a: Vec<f32> = (0..n * n).map(|i| (i % 97) as f32 / 97.0 - 0.5).collect();
     let b: Vec<f32> = (0..n * n).map(|i| (i % 89) as f32 / 89.0 - 0.5).collect();
     let mut c = vec![0.0f32; n * n];
-    let mut seconds: Vec<f64> = (0..PEAK_WARMUP_PRODUCTS + PEAK_TIMED_PRODUCTS)
-        .map(|_| {
-            let start = std::time::Instant::now();
-            rayon::scope(|_| matmul(&mut c, n, n, n, MatRef::rows(&a, n), MatRef::rows(&b, n), false, Threads::All));
-            std::hint::black_box(&c);
-            start.elapsed().as_secs_f64()
-        })
-        .skip(PEAK_WARMUP_PRODUCTS)
-        .collect();
-    seconds.sort_by(f64::total_cmp);
-    (n * n * n) as f64 / seconds[seconds.len() / 2] / 1e9
+    let seconds = median_call_seconds(PEAK_WARMUP_PRODUCTS, PEAK_TIMED_PRODUCTS, || {
+        rayon::scope(|_| matmul(&mut c, n, n, n, MatRef::rows(&a, n), MatRef::rows(&b, n), false, Threads::All));
+        std::hint::black_box(&c);
+        Ok(())
+    })
+    .expect("the product cannot fail");
+    (n * n * n) as f64 / seconds / 1e9
+}
+
+/// The median seconds of one of `timed` calls of `call`, after `warmup` untimed ones.
+fn median_call_seconds(
+    warmup: usize,
+    timed: usize,
+    mut call: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<f64> {
+    for _ in 0..warmup {
+        call()?;
+    }
+    let mut seconds = Vec::with_capacity(timed);
+    for _ in 0..timed {
+        let start = std::time::Instant::now();
+        call()?;
+        seconds.push(start.elapsed().as_secs_f64());
+    }
+    Ok(median(&seconds).unwrap_or(f64::NAN))
 }
 
 fn cpu_device_name() -> String {
@@ -368,8 +382,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         });
     }
     let peak_matmul_gmacs = (opts.device == DeviceKind::Cpu).then(|| {
-        // The workers set up as for training (denormals flushed), then the product.
-        crate::model::cpu_training_device(1);
+        crate::model::flush_denormals_on_every_thread();
         let peak = peak_matmul_gmacs();
         println!(
             "peak: {n}x{n}x{n} f32 matrix product on the same {threads} thread(s): {peak:.1} GMAC/s (ppdl)",
@@ -379,10 +392,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     });
     let torch_peak_matmul_gmacs = match (&torch, &workdir) {
         (Ok(t), Some(dir)) if opts.device == DeviceKind::Cpu => {
-            let mut cmd = Command::new(&t.python);
-            cmd.arg(&dir.script).args(["--idx-dir", &dir.data.to_string_lossy()]);
-            cmd.args(["--threads", &threads.to_string(), "--peak"]);
-            let peak = torch_peak(cmd)?;
+            let peak = torch_peak(&t.python, dir, threads)?;
             println!("peak: the same product in PyTorch: {peak:.1} GMAC/s");
             Some(peak)
         }
@@ -716,36 +726,28 @@ impl TorchSide {
 /// users run it (an earlier version set `OMP_WAIT_POLICY=PASSIVE`, which made PyTorch about 1.6x
 /// slower on an idle machine); the thread count is the script's `--threads`, the same as ppdl's.
 fn torch_command(python: &str, dir: &BenchDir, arch: Arch, opts: &BenchOptions, threads: usize, n: usize) -> Command {
-    let mut cmd = Command::new(python);
-    cmd.arg(&dir.script)
-        .args(["--idx-dir", &dir.data.to_string_lossy()])
-        .args(["--arch", arch.name()])
+    let mut cmd = reference_command(python, dir, threads);
+    cmd.args(["--arch", arch.name()])
         .args(["--batch", &opts.batch_size.to_string()])
         .args(["--samples", &n.to_string()])
         .args(["--epochs", &(WARMUP_EPOCHS + opts.epochs).to_string()])
-        .args(["--threads", &threads.to_string()])
         .args(["--device", opts.device.name()])
         .arg("--json");
+    cmd
+}
+
+/// The script on the bench's data with `threads` threads: what every reference command starts with.
+fn reference_command(python: &str, dir: &BenchDir, threads: usize) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(&dir.script).args(["--idx-dir", &dir.data.to_string_lossy()]).args(["--threads", &threads.to_string()]);
     cmd
 }
 
 /// Run one reference command and read the wall and CPU seconds of its epochs, and its inference
 /// times, from its JSON line.
 #[allow(clippy::type_complexity)] // epochs' wall seconds, their CPU seconds, inference times
-fn torch_epochs(mut cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>, Vec<InferenceTime>)> {
-    let out = cmd.output().with_context(|| format!("running {:?}", cmd.get_program()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        anyhow::bail!(
-            "torch_reference.py failed for {}: {}{}",
-            arch.name(),
-            stdout,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
-    let v: serde_json::Value =
-        serde_json::from_str(line).with_context(|| format!("torch_reference.py printed no JSON: {stdout}"))?;
+fn torch_epochs(cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Option<Vec<f64>>, Vec<InferenceTime>)> {
+    let v = reference_json(cmd, arch.name())?;
     let list = |key: &str| v[key].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>());
     let secs = list("epoch_seconds").context("torch_reference.py: no epoch_seconds")?;
     let inference = INFERENCE_CALLS
@@ -775,17 +777,13 @@ fn ppdl_inference(arch: Arch, dataset: &Dataset, device: DeviceKind) -> anyhow::
             let mut times = Vec::new();
             for &(batch, warmup, calls) in INFERENCE_CALLS.iter().filter(|c| c.0 <= available) {
                 let x = &self.inputs[..batch * self.features];
-                let mut seconds = Vec::with_capacity(calls);
-                for call in 0..warmup + calls {
-                    let start = std::time::Instant::now();
+                let seconds = median_call_seconds(warmup, calls, || {
                     let scores = crate::train::trainer::predict(&model, self.dev, x, self.features)
                         .map_err(|e| anyhow::anyhow!("inference: forward pass failed: {e:?}"))?;
                     std::hint::black_box(&scores);
-                    if call >= warmup {
-                        seconds.push(start.elapsed().as_secs_f64());
-                    }
-                }
-                times.push(InferenceTime { batch, ms: median(&seconds).unwrap_or(f64::NAN) * 1e3 });
+                    Ok(())
+                })?;
+                times.push(InferenceTime { batch, ms: seconds * 1e3 });
             }
             Ok(times)
         }
@@ -796,14 +794,23 @@ fn ppdl_inference(arch: Arch, dataset: &Dataset, device: DeviceKind) -> anyhow::
 }
 
 /// Run the reference script's `--peak` and read its GMAC/s.
-fn torch_peak(mut cmd: Command) -> anyhow::Result<f64> {
+fn torch_peak(python: &str, dir: &BenchDir, threads: usize) -> anyhow::Result<f64> {
+    let mut cmd = reference_command(python, dir, threads);
+    cmd.arg("--peak");
+    let v = reference_json(cmd, "the peak product")?;
+    v["peak_matmul_gmacs"].as_f64().context("torch_reference.py --peak: no peak_matmul_gmacs")
+}
+
+/// Run one reference command; its last line that starts with `{`, as JSON. `what` names the run in
+/// the errors (an architecture, or the peak product).
+fn reference_json(mut cmd: Command, what: &str) -> anyhow::Result<serde_json::Value> {
     let out = cmd.output().with_context(|| format!("running {:?}", cmd.get_program()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        anyhow::bail!("torch_reference.py failed for {what}: {}{}", stdout, String::from_utf8_lossy(&out.stderr));
+    }
     let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
-    let v: serde_json::Value = serde_json::from_str(line).with_context(|| {
-        format!("torch_reference.py --peak printed no JSON: {stdout}{}", String::from_utf8_lossy(&out.stderr))
-    })?;
-    v["peak_matmul_gmacs"].as_f64().context("torch_reference.py --peak: no peak_matmul_gmacs")
+    serde_json::from_str(line).with_context(|| format!("torch_reference.py printed no JSON: {stdout}"))
 }
 
 /// A temporary folder with the reference script and the IDX files both sides read.

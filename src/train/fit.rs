@@ -268,7 +268,7 @@ pub(crate) fn on_cpu_worker<D: 'static, R>(work: impl FnOnce() -> R) -> R {
 /// touches the state at a time, and on the CPU nothing in it is tied to a thread (tensors and
 /// optimiser moments are plain buffers behind `Arc`s, the device holds its RNG and buffer cache
 /// behind mutexes). The one per-thread setting, flushing denormals to zero, is made on every worker
-/// by [crate::model::cpu_training_device].
+/// by [crate::model::flush_denormals_on_every_thread] (which `cpu_training_device` calls).
 struct HandOff<T>(T);
 
 // SAFETY: see the type's comment; only made by `on_cpu_worker`, for `D = Cpu`.
