@@ -122,13 +122,7 @@ def inference_ms(model, x, device, torch):
     with torch.no_grad():
         for batch, warmup, calls in INFERENCE_CALLS:
             xb = x[:batch].to(device)
-            seconds = []
-            for _ in range(warmup + calls):
-                start = time.perf_counter()
-                scores = model(xb).cpu()
-                seconds.append(time.perf_counter() - start)
-            del scores
-            out[str(batch)] = statistics.median(seconds[warmup:]) * 1e3
+            out[str(batch)] = median_call_seconds(warmup, calls, lambda: model(xb).cpu()) * 1e3
     model.train()
     return out
 
@@ -141,12 +135,20 @@ def peak_matmul_gmacs(torch, n=1024):
     """Billions of multiply-adds per second of one n^3 f32 product (PyTorch's BLAS, MKL on x86), into
     a preallocated result as ppdl's is: the median of TIMED_PRODUCTS after WARMUP_PRODUCTS."""
     a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
+    return n**3 / median_call_seconds(WARMUP_PRODUCTS, TIMED_PRODUCTS, lambda: torch.mm(a, b, out=c)) / 1e9
+
+
+def median_call_seconds(warmup, timed, call):
+    """The median seconds of one of `timed` calls of `call`, after `warmup` untimed ones (as ppdl's
+    bench times its side)."""
+    for _ in range(warmup):
+        call()
     seconds = []
-    for _ in range(WARMUP_PRODUCTS + TIMED_PRODUCTS):
+    for _ in range(timed):
         start = time.perf_counter()
-        torch.mm(a, b, out=c)
+        call()
         seconds.append(time.perf_counter() - start)
-    return n**3 / statistics.median(seconds[WARMUP_PRODUCTS:]) / 1e9
+    return statistics.median(seconds)
 
 
 def main():
