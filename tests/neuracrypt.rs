@@ -6,6 +6,16 @@ mod run_common;
 
 use run_common::{json, ppdl, text};
 
+/// The NeuraCrypt arm's key in the end-to-end run (any 256-bit key; this one is not chosen for its figures).
+const NEURACRYPT_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The index of the arm called `name` in a config file's `[[arms]]`, for `--set arms.N....`.
+fn arm_index(config: &str, name: &str) -> usize {
+    let doc: toml::Table = toml::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    let arms = doc["arms"].as_array().unwrap();
+    arms.iter().position(|a| a["name"].as_str() == Some(name)).unwrap_or_else(|| panic!("no arm `{name}` in {config}"))
+}
+
 fn figure(record: &serde_json::Value, name: &str) -> f64 {
     let figures = record["figures"].as_array().unwrap();
     let f = figures.iter().find(|f| f["metric"] == name).unwrap_or_else(|| panic!("no figure `{name}`: {record}"));
@@ -16,11 +26,18 @@ fn figure(record: &serde_json::Value, name: &str) -> f64 {
 fn the_peers_quickstart_runs_neuracrypt_and_carlini_et_al_attack_it() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
+    // A fixed NeuraCrypt key makes the figures below this run's own rather than a draw: over 30 fresh keys
+    // the arm's accuracy after 1 epoch was 0.21 +- 0.04 (sd), 0.125 at the lowest, so a bound on a fresh
+    // key's run fails now and then without anything being wrong.
+    let fixed_key =
+        format!("arms.{}.fixed_key=\"{NEURACRYPT_KEY}\"", arm_index("configs/peers-quickstart.toml", "neuracrypt"));
     let o = ppdl(&[
         "run",
         "configs/peers-quickstart.toml",
         "--out",
         run.to_str().unwrap(),
+        "--set",
+        &fixed_key,
         "--set",
         "train.epochs=1",
         "--set",
@@ -38,8 +55,8 @@ fn the_peers_quickstart_runs_neuracrypt_and_carlini_et_al_attack_it() {
     assert_eq!(arm["arch"], "patch-set", "{arm}");
     assert_eq!(summary["arch"], "mlp-256");
     assert!(arms.iter().filter(|a| a["name"] != "neuracrypt").all(|a| a.get("arch").is_none()), "{arms:?}");
-    // Under the invariant model the shuffled encodings are learnable: 20.3%, 21.7% and 24.6% after 1 epoch
-    // in three runs (fresh keys), against 10% for chance (Wilson upper bound about 12% at n = 1000).
+    // Under the invariant model the shuffled encodings are learnable: 18.0% after 1 epoch with this key,
+    // against 10% for chance (Wilson upper bound about 12% at n = 1000).
     let accuracy = arm["test_accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.14, "{arm}");
 
@@ -54,7 +71,7 @@ fn the_peers_quickstart_runs_neuracrypt_and_carlini_et_al_attack_it() {
     assert_eq!(figure(r, "chance: 1 / candidates"), 1.0 / 300.0);
     // The first step works: every encoding's patch shuffle is undone (up to one relabelling of the slots).
     let unshuffled = figure(r, "patches put in the slot of their grid position (shuffle undone, up to relabelling)");
-    // Fresh keys each run: 0.886 in the lowest of about a dozen runs, 1.0 in most.
+    // 0.9999 with this key; 0.886 in the lowest of about a dozen runs with fresh keys, 1.0 in most.
     assert!(unshuffled > 0.8, "shuffle undone for {unshuffled}");
     // And the encodings are linked to their images (chance 1 / 300). With 100 encodings the slot placement
     // is less reliable (69% and 89% linked in two of five runs), with 300 it linked 90% or more in each of six runs.
