@@ -179,8 +179,8 @@ pub fn attack_table(file: &crate::attacks::AttacksFile) -> String {
 pub struct Printer {
     bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
     epochs: HashMap<String, (usize, usize)>,
-    /// The running attack's bar (terminal only).
-    attack_bar: Option<ProgressBar>,
+    /// The running attacks' bars by (arm, attack) (terminal only): an arm's attacks run side by side.
+    attack_bars: HashMap<(String, String), ProgressBar>,
 }
 
 impl Printer {
@@ -188,7 +188,7 @@ impl Printer {
         Printer {
             bars: terminal.then(|| (MultiProgress::new(), HashMap::new())),
             epochs: HashMap::new(),
-            attack_bar: None,
+            attack_bars: HashMap::new(),
         }
     }
 
@@ -301,20 +301,22 @@ impl Printer {
                         .progress_chars("=> "),
                     );
                     bar.set_prefix(format!("{name} on {arm}"));
-                    self.attack_bar = Some(bar);
+                    self.attack_bars.insert((arm.clone(), name.clone()), bar);
                 } else {
                     println!("[attack {name} on {arm}] started");
                 }
             }
-            Event::AttackProgress { arm, name, done, total } => match &self.attack_bar {
-                Some(bar) => {
-                    bar.set_length(*total as u64);
-                    bar.set_position(*done as u64);
+            Event::AttackProgress { arm, name, done, total } => {
+                match self.attack_bars.get(&(arm.clone(), name.clone())) {
+                    Some(bar) => {
+                        bar.set_length(*total as u64);
+                        bar.set_position(*done as u64);
+                    }
+                    None => println!("[attack {name} on {arm}] {done}/{total}"),
                 }
-                None => println!("[attack {name} on {arm}] {done}/{total}"),
-            },
+            }
             Event::AttackFinished { record } => {
-                if let Some(bar) = self.attack_bar.take() {
+                if let Some(bar) = self.attack_bars.remove(&(record.arm.clone(), record.name.clone())) {
                     bar.finish_and_clear();
                 }
                 let h = &record.headline;
@@ -336,7 +338,7 @@ impl Printer {
                 self.line(format!("    {}", record.verdict));
             }
             Event::AttackFailed { arm, name, reason } => {
-                if let Some(bar) = self.attack_bar.take() {
+                if let Some(bar) = self.attack_bars.remove(&(arm.clone(), name.clone())) {
                     bar.abandon_with_message("failed");
                 }
                 self.line(format!("[attack {name} on {arm}] FAILED: {reason}"));

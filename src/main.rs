@@ -7,6 +7,9 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Denormals flushed to zero before any other thread starts: threads inherit the setting, so no
+    // figure depends on which thread computed it (training flushes them anyway, for speed).
+    dfdx::flush_denormals_to_zero();
     let cli = match ppdl::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -276,43 +276,58 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
     let config = config("");
     let data = dataset();
     let model = provider_model(&config, &data, tmp.path());
-    let control = Arc::new(Control::default());
-    let (tx, rx) = mpsc::channel();
-    let watcher = {
-        let control = Arc::clone(&control);
-        std::thread::spawn(move || {
-            for e in rx {
-                if let Event::AttackStarted { name, .. } = &e {
-                    if name == "known-plaintext" {
-                        control.request_stop();
+    let privacy = config.keyed_settings().remove(0).1;
+    // Stop when known-plaintext starts; `threads` is the pool the suite starts from (how many attacks
+    // run side by side).
+    let run = |threads: usize| {
+        let control = Arc::new(Control::default());
+        let (tx, rx) = mpsc::channel();
+        let watcher = {
+            let control = Arc::clone(&control);
+            std::thread::spawn(move || {
+                for e in rx {
+                    if let Event::AttackStarted { name, .. } = &e {
+                        if name == "known-plaintext" {
+                            control.request_stop();
+                        }
                     }
                 }
-            }
-        })
+            })
+        };
+        let inputs = AttackInputs {
+            config: &config,
+            arm: "private",
+            privacy: &privacy,
+            dataset: &data,
+            key: SecretKey::from_hex(KEY).unwrap(),
+            provider_model: model.clone(),
+            provider_digests: None,
+            provider_train: None,
+            folder: None,
+        };
+        let kinds: Vec<&dyn AnyAttack> =
+            ["key-space", "known-plaintext", "inversion"].map(|n| registry::by_name(n).unwrap()).to_vec();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let file = pool.install(|| run_attacks(inputs, &kinds, &tx, &control));
+        drop(tx);
+        watcher.join().unwrap();
+        file
     };
-    let privacy = config.keyed_settings().remove(0).1;
-    let inputs = AttackInputs {
-        config: &config,
-        arm: "private",
-        privacy: &privacy,
-        dataset: &data,
-        key: SecretKey::from_hex(KEY).unwrap(),
-        provider_model: model,
-        provider_digests: None,
-        provider_train: None,
-        folder: None,
-    };
-    let kinds: Vec<&dyn AnyAttack> =
-        ["key-space", "known-plaintext", "inversion"].map(|n| registry::by_name(n).unwrap()).to_vec();
-    let file = run_attacks(inputs, &kinds, &tx, &control);
-    drop(tx);
-    watcher.join().unwrap();
+
+    let file = run(1);
     let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, vec!["key-space", "known-plaintext"], "nothing runs after the stop");
     assert!(file.records[0].complete);
     let kp = &file.records[1];
     assert!(!kp.complete, "the stopped attack says so");
     assert!(kp.curves[0].points.len() < 4, "and keeps only the points it finished");
+
+    // Side by side, inversion may have started beside known-plaintext: then it ends early too.
+    let file = run(3);
+    let names: Vec<&str> = file.records.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(&names[..2], ["key-space", "known-plaintext"], "{names:?}");
+    assert!(file.records[0].complete);
+    assert!(file.records[1..].iter().all(|r| !r.complete), "every attack running at the stop says so: {names:?}");
 }
 
 #[test]
@@ -598,4 +613,52 @@ fn a_pause_holds_the_attacks_and_is_left_out_of_their_timing() {
         "the inversion's {} s counts the pause ({wall} s from its start to its end)",
         inversion.seconds
     );
+}
+
+#[test]
+fn attacks_side_by_side_give_the_records_they_give_one_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config("");
+    let data = dataset();
+    let model = provider_model(&config, &data, tmp.path());
+    let privacy = config.keyed_settings().remove(0).1;
+    // The pool an arm's suite starts from sets how many of its attacks run at once.
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let inputs = AttackInputs {
+            config: &config,
+            arm: "private",
+            privacy: &privacy,
+            dataset: &data,
+            key: SecretKey::from_hex(KEY).unwrap(),
+            provider_model: model.clone(),
+            provider_digests: None,
+            provider_train: None,
+            folder: None,
+        };
+        let mut file = pool.install(|| run_attacks(inputs, ATTACKS, &tx, &Control::default()));
+        drop(tx);
+        let started: Vec<String> = rx
+            .iter()
+            .filter_map(|e| match e {
+                Event::AttackStarted { name, .. } => Some(name),
+                _ => None,
+            })
+            .collect();
+        file.records.iter_mut().for_each(|r| r.seconds = 0.0);
+        (serde_json::to_value(&file).unwrap(), started)
+    };
+    let (one_at_a_time, started_alone) = run(1);
+    let (side_by_side, started_together) = run(3);
+    assert_eq!(one_at_a_time, side_by_side);
+    // Every attack started in both; the file lists them in the suite's order either way.
+    let mut a = started_alone.clone();
+    let mut b = started_together;
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    let listed: Vec<&str> =
+        one_at_a_time["records"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(listed, started_alone, "one at a time, records come in the order the attacks started");
 }

@@ -107,8 +107,8 @@ fn reconstructions_can_be_added_and_are_drawn() {
         ssim: Some(1.0),
         images: s.raw.clone(),
     };
-    ppdl::results::samples::add_reconstruction(&folder, "private", recon.clone()).unwrap();
-    ppdl::results::samples::add_reconstruction(&folder, "private", recon).unwrap(); // replaces, does not duplicate
+    ppdl::results::samples::add_reconstructions(&folder, "private", vec![recon.clone()]).unwrap();
+    ppdl::results::samples::add_reconstructions(&folder, "private", vec![recon]).unwrap(); // replaces, does not duplicate
     let s2 = ppdl::results::samples::SamplesFile::load(&dir.join("samples.json")).unwrap().unwrap();
     assert_eq!(s2.reconstructions.iter().filter(|r| r.attack == "known-plaintext").count(), 1);
     // A reconstruction of the wrong size is refused.
@@ -117,7 +117,7 @@ fn reconstructions_can_be_added_and_are_drawn() {
         images: vec![vec![0.0; 3]; s.raw.len()],
         ..Default::default()
     };
-    let err = ppdl::results::samples::add_reconstruction(&folder, "private", bad).unwrap_err();
+    let err = ppdl::results::samples::add_reconstructions(&folder, "private", vec![bad]).unwrap_err();
     assert_eq!(ppdl::error::exit_code(&err), 2, "{err:#}");
     let r = ppdl::plot::render_run(&dir).unwrap();
     let samples = r.figures.iter().find(|f| f.name == "samples").expect("samples figure");

@@ -50,7 +50,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
 use super::assignment::assign;
-use super::linalg::{a_bt, at_b, column_means, matmul, ridge_solve, symmetric_eigen};
+use super::linalg::{a_bt, column_means, gram, matmul, ridge_solve, symmetric_eigen};
 use super::registry::{ranges, Attack, ResultKind};
 use super::verdict::{proportion_interval, Spec};
 use super::{AttackContext, AttackRecord, Figure, Progress, ThreatModel};
@@ -489,7 +489,7 @@ fn slot_features(ac: &[f64], n: usize, np: usize, dim: usize, k: usize) -> Vec<f
         for i in 0..n {
             rows[i * dim..(i + 1) * dim].copy_from_slice(&ac[(i * np + q) * dim..(i * np + q + 1) * dim]);
         }
-        let cov = at_b(&rows, &rows, n, dim, dim);
+        let cov = gram(&rows, n, dim);
         let (_, vectors) = symmetric_eigen(&cov, dim);
         for i in 0..n {
             for a in 0..k {
@@ -504,7 +504,7 @@ fn slot_features(ac: &[f64], n: usize, np: usize, dim: usize, k: usize) -> Vec<f
 /// RV coefficients (np x np) between the blocks of `k` columns of a row-major n x (np k) matrix of
 /// centred columns: the multivariate correlation of two slots (or two positions), in [0, 1].
 fn rv_matrix(x: &[f64], n: usize, np: usize, k: usize) -> Vec<f64> {
-    let c = at_b(x, x, n, np * k, np * k);
+    let c = gram(x, n, np * k);
     let w = np * k;
     let block = |a: usize, b: usize| -> f64 {
         (0..k).flat_map(|r| (0..k).map(move |s| (r, s))).map(|(r, s)| c[(a * k + r) * w + b * k + s].powi(2)).sum()

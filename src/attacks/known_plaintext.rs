@@ -18,7 +18,7 @@
 use serde_json::json;
 
 use super::assignment::assign;
-use super::linalg::{a_bt, at_b, ridge_solve};
+use super::linalg::{a_bt, at_b, gram, ridge_solve};
 use super::metrics::Quality;
 use super::oracle::TrueMap;
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
@@ -229,7 +229,7 @@ pub fn least_squares(raw: &[f32], d_out: usize, encoded: &[f32], d_in: usize, ri
         let (c, _) = ridge_solve(&k, n, &y, d_out, lambda);
         at_b(&a, &c, n, p, d_out)
     } else {
-        let g = at_b(&a, &a, n, p, p);
+        let g = gram(&a, n, p);
         let b = at_b(&a, &y, n, p, d_out);
         ridge_solve(&g, p, &b, d_out, lambda).0
     };
@@ -495,7 +495,7 @@ mod tests {
         let n = encoded.len() / d_in;
         let p = d_in + 1;
         let a: Vec<f64> = encoded.chunks_exact(d_in).flat_map(|r| r.iter().map(|&v| v as f64).chain([1.0])).collect();
-        let g = at_b(&a, &a, n, p, p);
+        let g = gram(&a, n, p);
         let trace: f64 = (0..p).map(|i| g[i * p + i]).sum();
         ridge_solve(&g, p, &at_b(&a, &to_f64(raw), n, p, d_out), d_out, ridge * trace / p as f64).0
     }

@@ -54,7 +54,9 @@ pub mod wrong_key;
 pub mod wrong_parts;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -131,10 +133,10 @@ pub struct AttackContext<'a> {
     /// (`provider/ARM/model.safetensors`).
     pub provider_model: PathBuf,
     samples: Option<Samples>,
-    /// Trained on first use (scoring only; see [`recon`]).
-    recogniser: std::cell::OnceCell<Option<Recogniser>>,
+    /// Trained on first use (scoring only; see [`recon`]). Attacks run side by side share it.
+    recogniser: OnceLock<Option<Recogniser>>,
     /// The scheme under a key of the adversary's own, made on first use ([`Self::keyless_input`]).
-    own_key: std::cell::OnceCell<Option<crate::scheme::Customer>>,
+    own_key: OnceLock<Option<crate::scheme::Customer>>,
     events: &'a Sender<Event>,
     control: &'a Control,
 }
@@ -155,7 +157,13 @@ struct Samples {
     /// Flattened encoded images (keyed arms; empty for split arms).
     encoded: Vec<f32>,
     indices: Vec<usize>,
+    /// The attacks' reconstructions, stored in samples.json once the suite ends, in the suite's order
+    /// whichever attack finished first ([`AttackContext::store_reconstructions`]).
+    pending: Mutex<Vec<crate::results::samples::Reconstruction>>,
 }
+
+/// The most attacks of one arm that run at once: each also spreads its products over the pool.
+const MOST_ATTACKS_SIDE_BY_SIDE: usize = 4;
 
 /// What an attack attacks: a keyed arm or a split arm, with what the simulation holds of each.
 pub enum Target<'a> {
@@ -281,8 +289,8 @@ impl<'a> AttackContext<'a> {
             aux_description,
             provider_model,
             samples,
-            recogniser: std::cell::OnceCell::new(),
-            own_key: std::cell::OnceCell::new(),
+            recogniser: OnceLock::new(),
+            own_key: OnceLock::new(),
             events,
             control,
         }
@@ -294,6 +302,20 @@ impl<'a> AttackContext<'a> {
             Target::Keyed(_) => Scheme::Keyed,
             Target::Split(_) => Scheme::Split,
             Target::InstaHide(_) => Scheme::InstaHide,
+        }
+    }
+
+    /// How many of this arm's attacks run side by side: one per pool thread up to
+    /// [`MOST_ATTACKS_SIDE_BY_SIDE`] (their serial parts, such as assignments and SSIM, leave cores
+    /// idle), but one at a time where the customer's encodings draw per-sample noise, whose stream
+    /// each encoding continues: side by side, which attack got which noise would vary from run to run.
+    fn attacks_side_by_side(&self) -> usize {
+        match &self.target {
+            Target::Keyed(k) if k.oracle.draws_fresh_noise() => 1,
+            _ => std::env::var("XSIDE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(rayon::current_num_threads().clamp(1, MOST_ATTACKS_SIDE_BY_SIDE)),
         }
     }
 
@@ -422,9 +444,8 @@ impl<'a> AttackContext<'a> {
         self.samples.as_ref().map(|s| s.raw.as_slice()).filter(|r| !r.is_empty())
     }
 
-    /// Store one attack's reconstructions of the sample images (from [`Self::samples_encoded`] or
-    /// [`Self::samples_raw`]) in
-    /// samples.json; failures are logged, not fatal.
+    /// Keep one attack's reconstructions of the sample images (from [`Self::samples_encoded`] or
+    /// [`Self::samples_raw`]) for samples.json, where the end of the suite stores them.
     pub fn add_reconstruction(&self, attack: &str, label: String, quality: &metrics::Quality, images: &[f32]) {
         let Some(s) = &self.samples else { return };
         let d = self.features();
@@ -435,8 +456,20 @@ impl<'a> AttackContext<'a> {
             ssim: Some(quality.ssim),
             images: images.chunks_exact(d).map(|img| img.iter().map(|v| v.clamp(0.0, 1.0)).collect()).collect(),
         };
-        if let Err(e) = crate::results::samples::add_reconstruction(&s.folder, self.arm, recon) {
-            let _ = self.events.send(Event::Log(format!("[{attack}] reconstructions not stored: {e:#}")));
+        s.pending.lock().expect("reconstructions").push(recon);
+    }
+
+    /// Store the reconstructions kept by [`Self::add_reconstruction`] in samples.json, in the order of
+    /// `kinds`; failures are logged, not fatal.
+    fn store_reconstructions(&self, kinds: &[&dyn AnyAttack]) {
+        let Some(s) = &self.samples else { return };
+        let mut recons = std::mem::take(&mut *s.pending.lock().expect("reconstructions"));
+        if recons.is_empty() {
+            return;
+        }
+        recons.sort_by_key(|r| kinds.iter().position(|k| k.name() == r.attack));
+        if let Err(e) = crate::results::samples::add_reconstructions(&s.folder, self.arm, recons) {
+            let _ = self.events.send(Event::Log(format!("attacks: reconstructions not stored: {e:#}")));
         }
     }
 
@@ -753,6 +786,7 @@ fn load_samples(
             raw: file.raw.concat(),
             encoded: file.encoded.concat(),
             indices: file.indices,
+            pending: Mutex::default(),
         }),
         Ok(_) => None,
         Err(e) => {
@@ -764,60 +798,91 @@ fn load_samples(
 
 /// Run `kinds` in `ctx`: records, failures and attacks that do not apply, reported as events.
 fn run_kinds(ctx: &AttackContext<'_>, kinds: &[&dyn AnyAttack]) -> AttacksFile {
-    let (config, arm, events, control) = (ctx.config, ctx.arm, ctx.events, ctx.control);
-    let mut file = AttacksFile::default();
-    for &kind in kinds {
+    // Each attack's outcome in its slot, so the file lists them in `kinds` order whichever finished first.
+    let outcomes: Vec<OnceLock<Outcome>> = kinds.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let take_next = || loop {
         // A pause holds the next attack back (and an attack's network training between steps).
-        if !control.wait_while_paused().0 {
-            break;
+        if !ctx.control.wait_while_paused().0 {
+            return;
         }
-        if let Err(reason) = kind.applies(ctx) {
-            file.not_applicable.push(NotApplicable { arm: arm.to_string(), name: kind.name().into(), reason });
-            continue;
-        }
-        let _ = events.send(Event::AttackStarted { arm: arm.into(), name: kind.name().into() });
-        let progress = Progress { arm, name: kind.name(), events };
-        let (start, paused_before) = (Instant::now(), control.paused_total());
-        let table = config.attacks.tables.get(&registry::table_name(kind.name()));
-        let result = match ctx.missing(kind.needs()) {
-            Some(why) => Ok(Err(anyhow::anyhow!("skipped: it needs {why}"))),
-            None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kind.run_with(ctx, table, &progress))),
-        };
-        let result = match result {
-            Ok(r) => r,
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(anyhow::anyhow!("panicked: {msg}"))
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&kind) = kinds.get(i) else { return };
+        let _ = outcomes[i].set(run_one(ctx, kind));
+    };
+    let side_by_side = ctx.attacks_side_by_side().min(kinds.len());
+    if side_by_side > 1 {
+        std::thread::scope(|s| {
+            for _ in 0..side_by_side {
+                s.spawn(take_next);
             }
-        };
-        match result {
-            Ok(mut record) => {
-                // Time paused inside the attack is not the attack's.
-                let paused = control.paused_total().saturating_sub(paused_before);
-                record.seconds = start.elapsed().saturating_sub(paused).as_secs_f64();
-                record.arm = arm.to_string();
-                if control.stop_requested() {
-                    record.complete = false;
-                }
-                let _ = events.send(Event::AttackFinished { record: Box::new(record.clone()) });
-                file.records.push(record);
-            }
-            Err(e) => {
-                let reason = format!("{e:#}");
-                let _ = events.send(Event::AttackFailed {
-                    arm: arm.into(),
-                    name: kind.name().into(),
-                    reason: reason.clone(),
-                });
-                file.failures.push(AttackFailure { arm: arm.to_string(), name: kind.name().into(), reason });
-            }
+        });
+    } else {
+        take_next();
+    }
+    ctx.store_reconstructions(kinds);
+    let mut file = AttacksFile::default();
+    for outcome in outcomes.into_iter().filter_map(OnceLock::into_inner) {
+        match outcome {
+            Outcome::NotApplicable(n) => file.not_applicable.push(n),
+            Outcome::Finished(record) => file.records.push(*record),
+            Outcome::Failed(f) => file.failures.push(f),
         }
     }
     file
+}
+
+/// How one attack of a suite ended.
+enum Outcome {
+    NotApplicable(NotApplicable),
+    Finished(Box<AttackRecord>),
+    Failed(AttackFailure),
+}
+
+/// Run one attack on the context's arm, reporting events; a failure or panic is its outcome, not fatal.
+fn run_one(ctx: &AttackContext<'_>, kind: &dyn AnyAttack) -> Outcome {
+    let (config, arm, events, control) = (ctx.config, ctx.arm, ctx.events, ctx.control);
+    if let Err(reason) = kind.applies(ctx) {
+        return Outcome::NotApplicable(NotApplicable { arm: arm.to_string(), name: kind.name().into(), reason });
+    }
+    let _ = events.send(Event::AttackStarted { arm: arm.into(), name: kind.name().into() });
+    let progress = Progress { arm, name: kind.name(), events };
+    let (start, paused_before) = (Instant::now(), control.paused_total());
+    let table = config.attacks.tables.get(&registry::table_name(kind.name()));
+    let result = match ctx.missing(kind.needs()) {
+        Some(why) => Ok(Err(anyhow::anyhow!("skipped: it needs {why}"))),
+        None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kind.run_with(ctx, table, &progress))),
+    };
+    let result = match result {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(anyhow::anyhow!("panicked: {msg}"))
+        }
+    };
+    match result {
+        Ok(mut record) => {
+            // Time paused inside the attack is not the attack's.
+            let paused = control.paused_total().saturating_sub(paused_before);
+            record.seconds = start.elapsed().saturating_sub(paused).as_secs_f64();
+            record.arm = arm.to_string();
+            if control.stop_requested() {
+                record.complete = false;
+            }
+            let _ = events.send(Event::AttackFinished { record: Box::new(record.clone()) });
+            Outcome::Finished(Box::new(record))
+        }
+        Err(e) => {
+            let reason = format!("{e:#}");
+            let _ =
+                events.send(Event::AttackFailed { arm: arm.into(), name: kind.name().into(), reason: reason.clone() });
+            Outcome::Failed(AttackFailure { arm: arm.to_string(), name: kind.name().into(), reason })
+        }
+    }
 }
 
 /// Compare a re-encoded training set with the digests the run stored for the provider.

@@ -73,6 +73,12 @@ impl Oracle {
         Oracle { customer, truth, blocks, neuracrypt }
     }
 
+    /// Whether [`Self::encode`] draws from the customer's per-sample stream (per-sample noise): then
+    /// what each call gets depends on the calls before it.
+    pub fn draws_fresh_noise(&self) -> bool {
+        self.customer.draws_fresh_input_noise()
+    }
+
     /// Observation: `T_K(x)` of raw images, as the customer would send them.
     pub fn encode(&self, raw: &[f32]) -> Vec<f32> {
         self.customer.encode_inputs(raw).images().to_vec()

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::assignment::assign;
 use super::known_plaintext::{functional_fraction, key_fraction, FeatureMap};
-use super::linalg::{a_bt, at_b, matmul, symmetric_eigen};
+use super::linalg::{a_bt, gram, matmul, symmetric_eigen};
 use super::oracle::TrueMap;
 use super::recon::{assess, conclude, references, set_reference, QualityCurves};
 use super::registry::{ranges, Attack, Need, ResultKind};
@@ -145,7 +145,7 @@ impl Stats {
                     m3[i] += v * v * v;
                 }
             }
-            for (a, b) in cov.iter_mut().zip(at_b(&c, &c, rows, d, d)) {
+            for (a, b) in cov.iter_mut().zip(gram(&c, rows, d)) {
                 *a += b;
             }
         }

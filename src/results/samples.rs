@@ -270,16 +270,18 @@ pub fn write_split_samples(
     file.save(&SamplesFile::path(folder, arm))
 }
 
-/// Add (or replace: one entry per attack name) one attack's reconstructions of the stored samples.
-/// `recon.images[i]` must reconstruct `encoded[i]` of the file (split arms: `raw[i]`).
-pub fn add_reconstruction(folder: &RunFolder, arm: &str, mut recon: Reconstruction) -> anyhow::Result<()> {
+/// Add (or replace: one entry per attack name) attacks' reconstructions of the stored samples, in the
+/// order given. `recon.images[i]` must reconstruct `encoded[i]` of the file (split arms: `raw[i]`).
+pub fn add_reconstructions(folder: &RunFolder, arm: &str, recons: Vec<Reconstruction>) -> anyhow::Result<()> {
     let path = SamplesFile::path(folder, arm);
     let Some(mut file) = SamplesFile::load(&path)? else {
         return Err(InputError::in_file(&path, "no samples file to add reconstructions to").into());
     };
-    recon.images = recon.images.iter().map(|img| rounded(img)).collect();
-    file.reconstructions.retain(|r| r.attack != recon.attack);
-    file.reconstructions.push(recon);
+    for mut recon in recons {
+        recon.images = recon.images.iter().map(|img| rounded(img)).collect();
+        file.reconstructions.retain(|r| r.attack != recon.attack);
+        file.reconstructions.push(recon);
+    }
     file.check(&path)?;
     file.save(&path)
 }

@@ -230,19 +230,64 @@ impl From<&AttackRecord> for AttackRow {
     }
 }
 
+/// An attack under way: how far it is, in its own units (0 of 0 before its first report).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningAttack {
+    pub arm: String,
+    pub name: String,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// The attacks under way, in the order they started (an arm's attacks run side by side).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunningAttacks(pub Vec<RunningAttack>);
+
+impl RunningAttacks {
+    pub fn started(&mut self, arm: &str, name: &str) {
+        self.ended(arm, name);
+        self.0.push(RunningAttack { arm: arm.into(), name: name.into(), done: 0, total: 0 });
+    }
+
+    pub fn progress(&mut self, arm: &str, name: &str, done: usize, total: usize) {
+        if let Some(r) = self.0.iter_mut().find(|r| r.arm == arm && r.name == name) {
+            (r.done, r.total) = (done, total);
+        }
+    }
+
+    /// It finished or failed.
+    pub fn ended(&mut self, arm: &str, name: &str) {
+        self.0.retain(|r| !(r.arm == arm && r.name == name));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// "statistical 2/4, fine-tune": each attack and how far it is, once it has said.
+    pub fn text(&self) -> String {
+        let each: Vec<String> = self
+            .0
+            .iter()
+            .map(|r| if r.total > 0 { format!("{} {}/{}", r.name, r.done, r.total) } else { r.name.clone() })
+            .collect();
+        each.join(", ")
+    }
+}
+
 /// The attack results of one run, every attacked arm's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attacks {
     pub status: Availability,
     /// In the order they were run: arm by arm.
     pub rows: Vec<AttackRow>,
-    /// The attack running now: (name, done, total) in its own units.
-    pub progress: Option<(String, usize, usize)>,
+    /// The attacks running now (an arm's attacks run side by side), in the order they started.
+    pub running: RunningAttacks,
 }
 
 impl Default for Attacks {
     fn default() -> Self {
-        Attacks { status: Availability::NoRun, rows: vec![], progress: None }
+        Attacks { status: Availability::NoRun, rows: vec![], running: RunningAttacks::default() }
     }
 }
 
@@ -265,7 +310,7 @@ impl Attacks {
                 // Each arm's failures beside its records.
                 let arms = arms_in_order(rows.iter().map(|r| r.arm.as_str()));
                 rows.sort_by_key(|r| arms.iter().position(|a| *a == r.arm));
-                Attacks { status: Availability::Done, rows, progress: None }
+                Attacks { status: Availability::Done, rows, running: RunningAttacks::default() }
             }
             Err(e) => Attacks::with_status(Availability::Unreadable(format!("{e:#}"))),
         }
@@ -274,14 +319,15 @@ impl Attacks {
     /// An attack on `arm` began: list it as running.
     pub fn started(&mut self, arm: &str, name: &str) {
         self.status = Availability::Running(format!("{name} on {arm}"));
-        self.progress = Some((name.into(), 0, 0));
+        self.running.started(arm, name);
         if !self.rows.iter().any(|r| r.arm == arm && r.name == name) {
             self.rows.push(AttackRow::running(arm, name));
         }
     }
 
-    /// Add a finished attack (or replace the one of the same arm and name).
+    /// Add a finished (or failed) attack, no longer running (or replace the one of the same arm and name).
     pub fn upsert(&mut self, row: AttackRow) {
+        self.running.ended(&row.arm, &row.name);
         match self.rows.iter_mut().find(|r| r.arm == row.arm && r.name == row.name) {
             Some(r) => *r = row,
             None => self.rows.push(row),

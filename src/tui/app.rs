@@ -280,17 +280,9 @@ impl App {
                     self.analysis_arm = Some(arm.clone());
                 }
             }
-            Event::AttackProgress { name, done, total, .. } => {
-                self.attacks.progress = Some((name.clone(), *done, *total));
-            }
-            Event::AttackFinished { record } => {
-                self.attacks.upsert(AttackRow::from(record.as_ref()));
-                self.attacks.progress = None;
-            }
-            Event::AttackFailed { arm, name, reason } => {
-                self.attacks.upsert(AttackRow::failed(arm, name, reason));
-                self.attacks.progress = None;
-            }
+            Event::AttackProgress { arm, name, done, total } => self.attacks.running.progress(arm, name, *done, *total),
+            Event::AttackFinished { record } => self.attacks.upsert(AttackRow::from(record.as_ref())),
+            Event::AttackFailed { arm, name, reason } => self.attacks.upsert(AttackRow::failed(arm, name, reason)),
             _ => {}
         }
     }

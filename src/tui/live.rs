@@ -9,6 +9,7 @@ use crate::attacks::Event;
 use crate::config::ArmConfig;
 use crate::train::{ArmSummary, Control, MetricRow, MetricSplit};
 
+use super::analysis::RunningAttacks;
 use super::arms::Arms;
 use super::curves::Curves;
 
@@ -153,6 +154,8 @@ pub struct LiveRun {
     pub legend: Arms,
     pub status: RunStatus,
     pub stage: String,
+    /// The attacks under way (the stage names them).
+    attacks_running: RunningAttacks,
     /// Each arm's progress, in config order.
     pub arms: Vec<ArmLive>,
     pub curves: Curves,
@@ -176,6 +179,7 @@ impl LiveRun {
             legend: Arms::from_config(arms),
             status: RunStatus::Running,
             stage: "starting".into(),
+            attacks_running: RunningAttacks::default(),
             arms: arms.iter().map(|a| ArmLive::new(&a.name)).collect(),
             curves: Curves::default(),
             log: VecDeque::new(),
@@ -289,13 +293,16 @@ impl LiveRun {
                 self.arm_mut(&arm).state = ArmState::Failed(reason);
             }
             Event::AttackStarted { arm, name } => {
-                self.stage = format!("attack {name} on {arm}");
+                self.attacks_running.started(&arm, &name);
+                self.stage = self.attack_stage(&arm);
                 self.log_line(format!("[{arm}] attack {name} started"));
             }
             Event::AttackProgress { arm, name, done, total } => {
-                self.stage = format!("attack {name} on {arm} {done}/{total}")
+                self.attacks_running.progress(&arm, &name, done, total);
+                self.stage = self.attack_stage(&arm);
             }
             Event::AttackFinished { record } => {
+                self.attack_ended(&record.arm, &record.name);
                 let h = &record.headline;
                 let value = crate::tui::analysis::format_with_unit(&h.metric, &h.unit, h.value);
                 self.log_line(format!(
@@ -307,6 +314,7 @@ impl LiveRun {
                 ));
             }
             Event::AttackFailed { arm, name, reason } => {
+                self.attack_ended(&arm, &name);
                 self.log_line(format!("[{arm}] attack {name} FAILED: {reason}"))
             }
             // Events added later (e.g. overhead) that this state does not fold yet.
@@ -361,6 +369,20 @@ impl LiveRun {
             }
         }
         self.control.set_paused(false);
+    }
+
+    /// The stage while attacks on `arm` run: "attack statistical 2/4, fine-tune on private".
+    fn attack_stage(&self, arm: &str) -> String {
+        format!("attack {} on {arm}", self.attacks_running.text())
+    }
+
+    /// An attack finished or failed: the stage names those still running (the last one's stays until
+    /// the next stage).
+    fn attack_ended(&mut self, arm: &str, name: &str) {
+        self.attacks_running.ended(arm, name);
+        if !self.attacks_running.is_empty() {
+            self.stage = self.attack_stage(arm);
+        }
     }
 
     /// Whether the current stage waits on a pause: training (between steps) and attacks (between

@@ -337,7 +337,7 @@ pub fn attack_records() -> Vec<AttackRecord> {
 pub fn attacks() -> Attacks {
     let mut rows: Vec<AttackRow> = attack_records().iter().map(AttackRow::from).collect();
     rows.push(AttackRow::failed("private", "statistical", "no provider model in the run folder"));
-    Attacks { status: Availability::Done, rows, progress: None }
+    Attacks { status: Availability::Done, rows, running: Default::default() }
 }
 
 /// overhead.json as the overhead module writes it (fixed numbers), for the arm `private`.

@@ -64,11 +64,9 @@ pub fn draw(frame: &mut Frame, area: Rect, shown: &Shown<'_>) {
 }
 
 fn progress_text(attacks: &Attacks) -> String {
-    match (&attacks.status, &attacks.progress) {
-        (Availability::Running(_), Some((name, done, total))) if *total > 0 => {
-            format!(" (running {name} {done}/{total})")
-        }
-        (Availability::Running(s), _) => format!(" (running {s})"),
+    match &attacks.status {
+        Availability::Running(_) if !attacks.running.is_empty() => format!(" (running {})", attacks.running.text()),
+        Availability::Running(s) => format!(" (running {s})"),
         _ => String::new(),
     }
 }
