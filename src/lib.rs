@@ -19,6 +19,7 @@ pub mod model;
 pub mod overhead;
 pub mod parties;
 pub mod plot;
+mod pool_share;
 pub mod results;
 pub mod run;
 pub mod scheme;

@@ -562,13 +562,16 @@ fn train_arms(
         let run_arm = |arm: &ArmInput<'_>, tx: Sender<Event>| train_on_configured_device(config, arm, &tx, control);
         // Each handle yields the outcomes of the arms it trained, in arm order.
         let handles: Vec<_> = match config.train.schedule {
-            Schedule::Parallel => arms
-                .iter()
-                .map(|arm| {
-                    let tx = tx.clone();
-                    scope.spawn(move || vec![run_arm(arm, tx)])
-                })
-                .collect(),
+            Schedule::Parallel => {
+                // The arms keep the pool busy together: each fans its products out to its share.
+                let share = crate::pool_share::of(arms.len());
+                arms.iter()
+                    .map(|arm| {
+                        let tx = tx.clone();
+                        scope.spawn(move || vec![crate::pool_share::with_share(Some(share), || run_arm(arm, tx))])
+                    })
+                    .collect()
+            }
             Schedule::Sequential => {
                 let tx = tx.clone();
                 vec![scope.spawn(move || arms.iter().map(|arm| run_arm(arm, tx.clone())).collect())]

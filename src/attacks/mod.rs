@@ -312,10 +312,7 @@ impl<'a> AttackContext<'a> {
     fn attacks_side_by_side(&self) -> usize {
         match &self.target {
             Target::Keyed(k) if k.oracle.draws_fresh_noise() => 1,
-            _ => std::env::var("XSIDE")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(rayon::current_num_threads().clamp(1, MOST_ATTACKS_SIDE_BY_SIDE)),
+            _ => rayon::current_num_threads().clamp(1, MOST_ATTACKS_SIDE_BY_SIDE),
         }
     }
 
@@ -812,9 +809,11 @@ fn run_kinds(ctx: &AttackContext<'_>, kinds: &[&dyn AnyAttack]) -> AttacksFile {
     };
     let side_by_side = ctx.attacks_side_by_side().min(kinds.len());
     if side_by_side > 1 {
+        // Each attack fans its products out to its share of the pool (the others keep the rest busy).
+        let share = crate::pool_share::of(side_by_side);
         std::thread::scope(|s| {
             for _ in 0..side_by_side {
-                s.spawn(take_next);
+                s.spawn(|| crate::pool_share::with_share(Some(share), take_next));
             }
         });
     } else {

@@ -93,16 +93,18 @@ pub(crate) fn matmul(
     // 0 bands: a large product too small in both directions to band (a great depth), so gemm splits
     // it itself. A small one with few rows (a batch-1 forward pass: 1 x 784 x 512) stays on this
     // thread: a fork-join would cost more.
+    // The pool threads this work may use: fewer where arms or attacks run side by side (pool_share).
+    let pool = crate::pool_share::threads();
     let bands = match threads {
         Threads::One => 1,
-        Threads::All if m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
+        Threads::All if pool == 1 || m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
         Threads::All if m < SPLIT_MIN_ROWS && m * n * k < COLUMN_SPLIT_MIN_MULTIPLY_ADDS => 1,
-        Threads::All => rayon::current_num_threads().min(m.max(n) / SPLIT_MIN_ROWS),
+        Threads::All => pool.min(m.max(n) / SPLIT_MIN_ROWS),
     };
     let whole = DstBlock::whole(dst, m, n);
     use rayon::prelude::*;
     match bands {
-        0 => gemm_in(whole, k, a, b, accumulate, gemm::Parallelism::Rayon(0)),
+        0 => gemm_in(whole, k, a, b, accumulate, gemm::Parallelism::Rayon(pool)),
         1 => band(whole, k, a, b, accumulate),
         // Wider than tall (a layer's forward product or input gradient, batch x features): bands of
         // columns, so that each thread packs only its part of `b`, the larger operand.
@@ -267,6 +269,37 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+    /// A product's bits do not depend on how many bands it is cut into: each element sums its depth
+    /// in the same blocks and order in any band. Arms and attacks side by side band their products
+    /// less (pool_share), and a run's figures must not depend on that.
+    #[test]
+    fn the_band_count_does_not_change_a_products_bits() {
+        let shapes = [
+            (128, 784, 512),
+            (128, 512, 784),
+            (784, 512, 128),
+            (128, 16, 150),
+            (1152, 6, 25),
+            (300, 5, 520),
+            (10, 24, 90000),
+        ];
+        for (m, n, k) in shapes {
+            let (a_data, b_data) = (values(m * k, (m + k) as u64), values(k * n, (n + k) as u64));
+            let (a, b) = (MatRef::rows(&a_data, k), MatRef::rows(&b_data, n));
+            let product = |threads: usize, share: Option<usize>| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut out = vec![0f32; m * n];
+                pool.install(|| {
+                    crate::pool_share::with_share(share, || matmul(&mut out, m, n, k, a, b, false, Threads::All))
+                });
+                out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            let one = product(1, None);
+            for (threads, share) in [(2, None), (3, None), (4, Some(2)), (4, Some(1))] {
+                assert!(product(threads, share) == one, "{m}x{n}x{k} on {threads} threads, share {share:?}");
             }
         }
     }

@@ -256,8 +256,10 @@ pub(crate) fn on_cpu_worker<D: 'static, R>(work: impl FnOnce() -> R) -> R {
     if std::any::TypeId::of::<D>() != std::any::TypeId::of::<Cpu>() {
         return work();
     }
+    // The worker takes on this thread's share of the pool (several arms side by side: one each).
+    let share = crate::pool_share::current();
     let work = HandOff(work);
-    rayon::scope(move |_| HandOff(work.into_inner()())).into_inner()
+    rayon::scope(move |_| HandOff(crate::pool_share::with_share(share, work.into_inner()))).into_inner()
 }
 
 /// A value lent to a rayon worker for the duration of one `rayon::scope` call.

@@ -9,7 +9,7 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-use super::{contiguous_data, images_per_chunk, CpuBackward, Scratch};
+use super::{chunks_per_task, contiguous_data, images_per_chunk, CpuBackward, Scratch};
 use crate::gemm_f32::{matmul, MatRef, Threads};
 use crate::model::conv::ConvGeometry;
 
@@ -109,10 +109,11 @@ pub(crate) fn forward(
         y.par_chunks_mut(y_chunk)
             .zip(patches.par_chunks_mut(p_chunk))
             .zip(xs.par_chunks(x_chunk))
+            .with_min_len(chunks_per_task())
             .for_each(|((yc, pc), xc)| forward_chunk(&g, &w, &bias_v, xc, pc, yc));
         patches
     } else {
-        y.par_chunks_mut(y_chunk).zip(xs.par_chunks(x_chunk)).for_each(|(yc, xc)| {
+        y.par_chunks_mut(y_chunk).zip(xs.par_chunks(x_chunk)).with_min_len(chunks_per_task()).for_each(|(yc, xc)| {
             let mut pc = Scratch::take(xc.len() / g.in_features() * rows_per_image * fan_in);
             forward_chunk(&g, &w, &bias_v, xc, &mut pc, yc)
         });
@@ -147,6 +148,7 @@ pub(crate) fn forward(
                 .zip(dy.par_chunks(y_chunk))
                 .zip(patches.par_chunks(p_chunk))
                 .zip(partial.par_chunks_mut(per_chunk))
+                .with_min_len(chunks_per_task())
                 .for_each(|(((dxc, dyc), pc), part)| {
                     param_grads(dyc, pc, part);
                     let rows = dyc.len() / co;
@@ -171,6 +173,7 @@ pub(crate) fn forward(
             dy.par_chunks(y_chunk)
                 .zip(patches.par_chunks(p_chunk))
                 .zip(partial.par_chunks_mut(per_chunk))
+                .with_min_len(chunks_per_task())
                 .for_each(|((dyc, pc), part)| param_grads(dyc, pc, part));
         }
         **grads.get_or_alloc_mut(&out_ghost)? = dy;

@@ -97,7 +97,19 @@ pub(crate) fn contiguous_data(t: &Act<Cpu>) -> Scratch {
 }
 
 /// How many images each parallel chunk gets: a few chunks per thread for balance, whole images only.
+/// The chunks follow the pool's size, not the work's share of it (`pool_share`): a convolution's
+/// weight gradient sums per chunk, so its bits depend on the chunks.
 pub(crate) fn images_per_chunk(batch: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     batch.div_ceil(threads * 2).max(1)
+}
+
+/// The fewest chunks one task takes (rayon's `with_min_len`): all of them, so they run one after
+/// the other on this thread, where this work may use one thread of the pool; else one.
+pub(crate) fn chunks_per_task() -> usize {
+    if crate::pool_share::threads() == 1 {
+        usize::MAX
+    } else {
+        1
+    }
 }

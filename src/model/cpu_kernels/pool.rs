@@ -6,7 +6,7 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-use super::{contiguous_data, images_per_chunk, CpuBackward, Scratch};
+use super::{chunks_per_task, contiguous_data, images_per_chunk, CpuBackward, Scratch};
 use crate::model::pool::MaxPool2x2;
 
 /// Input offset of window pixel `which` (0..4, row-major) relative to the window's top-left pixel.
@@ -53,13 +53,15 @@ pub(crate) fn forward(
     let ipc = images_per_chunk(b);
     let mut y = Scratch::take(b * fo);
     let mut winner = vec![0u8; b * fo];
-    y.par_chunks_mut(ipc * fo).zip(winner.par_chunks_mut(ipc * fo)).zip(xs.par_chunks(ipc * fi)).for_each(
-        |((yc, wc), xc)| {
+    y.par_chunks_mut(ipc * fo)
+        .zip(winner.par_chunks_mut(ipc * fo))
+        .zip(xs.par_chunks(ipc * fi))
+        .with_min_len(chunks_per_task())
+        .for_each(|((yc, wc), xc)| {
             for ((img, yi), wi) in xc.chunks_exact(fi).zip(yc.chunks_exact_mut(fo)).zip(wc.chunks_exact_mut(fo)) {
                 pool_image(&p, img, yi, wi);
             }
-        },
-    );
+        });
     out.copy_from(&y);
     if !track {
         return None;
@@ -72,8 +74,11 @@ pub(crate) fn forward(
         let dx: &mut [f32] = grads.get_or_alloc_mut(&x_ghost)?;
         let (c, w2) = (p.channels, p.out_width());
         let offsets = [0u8, 1, 2, 3].map(|which| window_offset(&p, which));
-        dx.par_chunks_mut(ipc * fi).zip(dy.par_chunks(ipc * fo)).zip(winner.par_chunks(ipc * fo)).for_each(
-            |((dxc, dyc), wc)| {
+        dx.par_chunks_mut(ipc * fi)
+            .zip(dy.par_chunks(ipc * fo))
+            .zip(winner.par_chunks(ipc * fo))
+            .with_min_len(chunks_per_task())
+            .for_each(|((dxc, dyc), wc)| {
                 for ((dxi, dyi), wi) in dxc.chunks_exact_mut(fi).zip(dyc.chunks_exact(fo)).zip(wc.chunks_exact(fo)) {
                     for (o, (g, w)) in dyi.chunks_exact(c).zip(wi.chunks_exact(c)).enumerate() {
                         let (y2, x2) = (o / w2, o % w2);
@@ -83,8 +88,7 @@ pub(crate) fn forward(
                         }
                     }
                 }
-            },
-        );
+            });
         **grads.get_or_alloc_mut(&out_ghost)? = dy;
         Ok(())
     }))
