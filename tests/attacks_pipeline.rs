@@ -123,6 +123,26 @@ fn dataset() -> Dataset {
     }
 }
 
+/// The attack inputs of the synthetic run's keyed arm `private` (its fixed key, no run folder).
+fn inputs<'a>(
+    config: &'a Config,
+    privacy: &'a ppdl::config::PrivacyConfig,
+    data: &'a Dataset,
+    provider_model: std::path::PathBuf,
+) -> AttackInputs<'a> {
+    AttackInputs {
+        config,
+        arm: "private",
+        privacy,
+        dataset: data,
+        key: SecretKey::from_hex(KEY).unwrap(),
+        provider_model,
+        provider_digests: None,
+        provider_train: None,
+        folder: None,
+    }
+}
+
 #[test]
 fn all_attacks_run_report_and_tell_the_expected_truths() {
     let tmp = tempfile::tempdir().unwrap();
@@ -132,17 +152,7 @@ fn all_attacks_run_report_and_tell_the_expected_truths() {
     let model = provider_model(&config, &data, tmp.path());
     let (tx, rx) = mpsc::channel();
     let privacy = config.keyed_settings().remove(0).1;
-    let inputs = AttackInputs {
-        config: &config,
-        arm: "private",
-        privacy: &privacy,
-        dataset: &data,
-        key: SecretKey::from_hex(KEY).unwrap(),
-        provider_model: model,
-        provider_digests: None,
-        provider_train: None,
-        folder: None,
-    };
+    let inputs = inputs(&config, &privacy, &data, model);
     let file = run_attacks(inputs, ATTACKS, &tx, &Control::default());
     drop(tx);
     assert!(file.failures.is_empty(), "failures: {:?}", file.failures);
@@ -294,17 +304,7 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
                 }
             })
         };
-        let inputs = AttackInputs {
-            config: &config,
-            arm: "private",
-            privacy: &privacy,
-            dataset: &data,
-            key: SecretKey::from_hex(KEY).unwrap(),
-            provider_model: model.clone(),
-            provider_digests: None,
-            provider_train: None,
-            folder: None,
-        };
+        let inputs = inputs(&config, &privacy, &data, model.clone());
         let kinds: Vec<&dyn AnyAttack> =
             ["key-space", "known-plaintext", "inversion"].map(|n| registry::by_name(n).unwrap()).to_vec();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -497,17 +497,7 @@ fn an_attack_without_what_it_needs_is_skipped_and_says_why() {
     let data = dataset();
     let (tx, _rx) = mpsc::channel();
     let privacy = config.keyed_settings().remove(0).1;
-    let inputs = AttackInputs {
-        config: &config,
-        arm: "private",
-        privacy: &privacy,
-        dataset: &data,
-        key: SecretKey::from_hex(KEY).unwrap(),
-        provider_model: tmp.path().join("no-model.safetensors"),
-        provider_digests: None,
-        provider_train: None,
-        folder: None,
-    };
+    let inputs = inputs(&config, &privacy, &data, tmp.path().join("no-model.safetensors"));
     let kinds: Vec<&dyn AnyAttack> = ["key-space", "wrong-key"].map(|n| registry::by_name(n).unwrap()).to_vec();
     let file = run_attacks(inputs, &kinds, &tx, &Control::default());
     assert_eq!(file.records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["key-space"]);
@@ -577,17 +567,7 @@ fn a_pause_holds_the_attacks_and_is_left_out_of_their_timing() {
         })
     };
     let privacy = config.keyed_settings().remove(0).1;
-    let inputs = AttackInputs {
-        config: &config,
-        arm: "private",
-        privacy: &privacy,
-        dataset: &data,
-        key: SecretKey::from_hex(KEY).unwrap(),
-        provider_model: model,
-        provider_digests: None,
-        provider_train: None,
-        folder: None,
-    };
+    let inputs = inputs(&config, &privacy, &data, model);
     let kinds: Vec<&dyn AnyAttack> = ["key-space", "inversion"].map(|n| registry::by_name(n).unwrap()).to_vec();
     let file = run_attacks(inputs, &kinds, &tx, &control);
     drop(tx);
@@ -626,17 +606,7 @@ fn attacks_side_by_side_give_the_records_they_give_one_at_a_time() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let (tx, rx) = mpsc::channel();
-        let inputs = AttackInputs {
-            config: &config,
-            arm: "private",
-            privacy: &privacy,
-            dataset: &data,
-            key: SecretKey::from_hex(KEY).unwrap(),
-            provider_model: model.clone(),
-            provider_digests: None,
-            provider_train: None,
-            folder: None,
-        };
+        let inputs = inputs(&config, &privacy, &data, model.clone());
         let mut file = pool.install(|| run_attacks(inputs, ATTACKS, &tx, &Control::default()));
         drop(tx);
         let started: Vec<String> = rx
