@@ -165,6 +165,9 @@ struct Samples {
 /// The most attacks of one arm that run at once: each also spreads its products over the pool.
 const MOST_ATTACKS_SIDE_BY_SIDE: usize = 4;
 
+/// The stack of each thread that runs attacks side by side.
+const ATTACK_STACK_BYTES: usize = 8 << 20;
+
 /// What an attack attacks: a keyed arm or a split arm, with what the simulation holds of each.
 pub enum Target<'a> {
     Keyed(Box<KeyedTarget<'a>>),
@@ -812,8 +815,17 @@ fn run_kinds(ctx: &AttackContext<'_>, kinds: &[&dyn AnyAttack]) -> AttacksFile {
         // Each attack fans its products out to its share of the pool (the others keep the rest busy).
         let share = crate::pool_share::of(side_by_side);
         std::thread::scope(|s| {
-            for _ in 0..side_by_side {
-                s.spawn(|| crate::pool_share::with_share(Some(share), take_next));
+            // The main thread's stack size: the attacks ran there before they ran side by side.
+            let spawned = (0..side_by_side)
+                .filter(|_| {
+                    std::thread::Builder::new()
+                        .stack_size(ATTACK_STACK_BYTES)
+                        .spawn_scoped(s, || crate::pool_share::with_share(Some(share), take_next))
+                        .is_ok()
+                })
+                .count();
+            if spawned == 0 {
+                take_next();
             }
         });
     } else {
