@@ -651,6 +651,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn attacks_side_by_side_are_each_listed_until_they_end() {
+        let mut attacks = Attacks::default();
+        attacks.started("private", "fine-tune");
+        attacks.started("private", "statistical");
+        attacks.running.progress("private", "statistical", 2, 4);
+        assert_eq!(attacks.running.text(), "fine-tune, statistical 2/4");
+        attacks.upsert(AttackRow::failed("private", "fine-tune", "stopped"));
+        assert_eq!(attacks.running.text(), "statistical 2/4");
+        // Rows are kept in the order the attacks started, running or not.
+        let names: Vec<&str> = attacks.of_arm("private").map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["fine-tune", "statistical"]);
+    }
+
+    #[test]
     fn missing_files_mean_not_run() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(Attacks::load(&dir.path().join("attacks.json")).status, Availability::NotRun);
