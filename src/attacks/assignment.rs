@@ -20,6 +20,14 @@ impl Search<'_> {
     fn is_used(&self, j: usize) -> bool {
         self.used[(j - 1) / 8] & (1 << ((j - 1) % 8)) != 0
     }
+
+    /// For the eight columns from `j` (1-based, j - 1 a multiple of 8): bit l set where column j + l
+    /// exists, and where it exists and is free.
+    fn lane_masks(&self, j: usize) -> (u8, u8) {
+        let width = (self.m + 1 - j).min(8);
+        let exists = if width == 8 { 0xff } else { (1u8 << width) - 1 };
+        (exists, exists & !self.used[(j - 1) / 8])
+    }
 }
 
 /// Minimum-cost assignment for an `n x m` cost matrix (row-major, `n <= m`, finite entries): returns
@@ -140,13 +148,10 @@ fn scan_avx512(s: &mut Search<'_>, row: &[f64], ui0: f64, j0: usize) -> usize {
     let mut best = _mm512_set1_pd(f64::INFINITY);
     let mut best_j = _mm512_setzero_si512();
     let lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-    let mut j = 1;
-    while j <= m {
-        let width = (m + 1 - j).min(8);
-        let k: __mmask8 = if width == 8 { 0xff } else { (1u8 << width) - 1 };
-        let free = k & !s.used[(j - 1) / 8];
-        // SAFETY: the masked loads and stores touch lanes 0..width only, columns j..j + width of
-        // `row` (shifted by one), `v`, `minv` and `way`, all inside those slices (j + width <= m + 1).
+    for j in (1..=m).step_by(8) {
+        let (k, free) = s.lane_masks(j);
+        // SAFETY: the masked loads and stores touch only the lanes of columns that exist, columns
+        // j..=m at most of `row` (shifted by one), `v`, `minv` and `way`, all inside those slices.
         unsafe {
             let c = _mm512_maskz_loadu_pd(k, row.as_ptr().add(j - 1));
             let vj = _mm512_maskz_loadu_pd(k, s.v.as_ptr().add(j));
@@ -162,7 +167,6 @@ fn scan_avx512(s: &mut Search<'_>, row: &[f64], ui0: f64, j0: usize) -> usize {
             let cols = _mm512_add_epi64(_mm512_set1_epi64(j as i64), lanes);
             best_j = _mm512_mask_blend_epi64(better, best_j, cols);
         }
-        j += 8;
     }
     let (mut vals, mut cols) = ([0f64; 8], [0i64; 8]);
     // SAFETY: eight f64 and eight i64 stores into arrays of eight.
@@ -196,17 +200,13 @@ fn lower_free_scalar(s: &mut Search<'_>, delta: f64) {
 fn lower_free_avx512(s: &mut Search<'_>, delta: f64) {
     use std::arch::x86_64::*;
     let d = _mm512_set1_pd(delta);
-    let mut j = 1;
-    while j <= s.m {
-        let width = (s.m + 1 - j).min(8);
-        let k: __mmask8 = if width == 8 { 0xff } else { (1u8 << width) - 1 };
-        let free = k & !s.used[(j - 1) / 8];
-        // SAFETY: lanes 0..width only, columns j..j + width of `minv` (j + width <= m + 1).
+    for j in (1..=s.m).step_by(8) {
+        let (_, free) = s.lane_masks(j);
+        // SAFETY: only the lanes of free columns, which exist: columns j..=m at most of `minv`.
         unsafe {
             let p = s.minv.as_mut_ptr().add(j);
             _mm512_mask_storeu_pd(p, free, _mm512_sub_pd(_mm512_maskz_loadu_pd(free, p), d));
         }
-        j += 8;
     }
 }
 

@@ -815,15 +815,14 @@ fn run_kinds(ctx: &AttackContext<'_>, kinds: &[&dyn AnyAttack]) -> AttacksFile {
         // Each attack fans its products out to its share of the pool (the others keep the rest busy).
         let share = crate::pool_share::of(side_by_side);
         std::thread::scope(|s| {
-            // The main thread's stack size: the attacks ran there before they ran side by side.
-            let spawned = (0..side_by_side)
-                .filter(|_| {
-                    std::thread::Builder::new()
-                        .stack_size(ATTACK_STACK_BYTES)
-                        .spawn_scoped(s, || crate::pool_share::with_share(Some(share), take_next))
-                        .is_ok()
-                })
-                .count();
+            let mut spawned = 0;
+            for _ in 0..side_by_side {
+                // The main thread's stack size: the attacks ran there before they ran side by side.
+                let thread = std::thread::Builder::new().stack_size(ATTACK_STACK_BYTES);
+                if thread.spawn_scoped(s, || crate::pool_share::with_share(Some(share), take_next)).is_ok() {
+                    spawned += 1;
+                }
+            }
             if spawned == 0 {
                 take_next();
             }

@@ -90,11 +90,11 @@ pub(crate) fn matmul(
         }
         return;
     }
+    // The pool threads this work may use: fewer where arms or attacks run side by side (pool_share).
+    let pool = crate::pool_share::threads();
     // 0 bands: a large product too small in both directions to band (a great depth), so gemm splits
     // it itself. A small one with few rows (a batch-1 forward pass: 1 x 784 x 512) stays on this
     // thread: a fork-join would cost more.
-    // The pool threads this work may use: fewer where arms or attacks run side by side (pool_share).
-    let pool = crate::pool_share::threads();
     let bands = match threads {
         Threads::One => 1,
         Threads::All if pool == 1 || m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
