@@ -6,7 +6,7 @@
 //! `cargo bench --bench attack_ops`; figures are medians over `REPS` (default 7) runs, wall clock.
 //! The inputs are random (a kernel's time does not depend on what the pixels show).
 
-use std::time::Instant;
+mod common;
 
 use rand::{Rng, SeedableRng};
 
@@ -20,17 +20,8 @@ fn reps() -> usize {
 }
 
 /// Median wall seconds of `f` over [`reps`] runs, after one warm-up.
-fn median_seconds(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..reps())
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
+fn median_seconds(f: impl FnMut()) -> f64 {
+    common::median_seconds(1, reps(), f)
 }
 
 fn main() {

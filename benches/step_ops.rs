@@ -25,11 +25,6 @@ fn reps() -> usize {
     std::env::var("REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(60)
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 const PHASES: [&str; 6] = ["batch", "forward", "loss", "backward", "adam", "zero_grads"];
 
 struct Phases<'a> {
@@ -85,12 +80,12 @@ impl WithNet<Cpu> for Phases<'_> {
         }
         let mut line = format!("{:<13}", self.arch.name());
         for t in times.iter_mut() {
-            line += &format!(" {:>9.3}", median(t) * 1e3);
+            line += &format!(" {:>9.3}", common::median(t) * 1e3);
         }
-        let (w, c) = (median(&mut walls), median(&mut cpus));
+        let (w, c) = (common::median(&mut walls), common::median(&mut cpus));
         line += &format!(" {:>9.3} {:>9.3} {:>6.2} {:>9.0} |", w * 1e3, c * 1e3, c / w, BATCH as f64 / w);
         for t in cpu_times.iter_mut() {
-            line += &format!(" {:>7.3}", median(t) * 1e3);
+            line += &format!(" {:>7.3}", common::median(t) * 1e3);
         }
         println!("{line}");
     }
@@ -129,19 +124,9 @@ fn phases(inside_pool: bool) {
     }
 }
 
-/// Median wall time of `f` over `reps()` calls, in ms.
-fn time(mut f: impl FnMut()) -> f64 {
-    for _ in 0..5 {
-        f();
-    }
-    let mut v: Vec<f64> = (0..reps())
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    median(&mut v) * 1e3
+/// Median wall time of `f` over `reps()` calls after 5 warm-ups, in ms.
+fn time(f: impl FnMut()) -> f64 {
+    common::median_seconds(5, reps(), f) * 1e3
 }
 
 /// `c (m x n) = a (m x k) @ b (k x n)`, row-major, or with `a` read transposed from a (k x m) buffer.
