@@ -14,7 +14,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{DstBlock, MatRef};
+use super::{DstBlock, MatRef, NARROW_DEPTH_BLOCK};
 
 /// Rows of a register tile (values of `a` broadcast per depth step).
 pub(super) const MR: usize = 12;
@@ -150,5 +150,100 @@ unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, rows: u
             _mm512_mask_storeu_ps(row, m0, v0);
             _mm512_mask_storeu_ps(row.wrapping_add(16), m1, v1);
         }
+    }
+}
+
+/// Columns of a narrow product: at most one 16-lane vector.
+pub(super) const NARROW_NR: usize = 16;
+/// Rows of a narrow tile. Each row's values of `a` are broadcast straight from `a`'s buffer through
+/// its own pointer, so `a` is never packed: with one vector of columns every value of `a` feeds a
+/// single multiply-add, and packing it would cost about as much as the product.
+const NARROW_MR: usize = 8;
+
+/// `dst = [dst +] a (m x k) @ b (k x n)` for `n <=` [NARROW_NR] on the calling thread: a 10-class
+/// head, a convolution of at most 16 channels on the patch path. The general tile pads such a
+/// product to 32 columns (LeNet trained slower that way), and `gemm` runs AVX2 on stable Rust: on
+/// LeNet's second layer (16 channels, patch path) a training step's convolution took 3.85 ms here
+/// against 4.22 ms with `gemm` (bench/README.md, "Session 14").
+///
+/// Each value of the result sums its depth in blocks of [NARROW_DEPTH_BLOCK], in order within a
+/// block, so its bits do not depend on which rows a band holds.
+///
+/// # Safety
+/// [available] holds; `n <=` [NARROW_NR]; `a` and `b` cover m x k and k x n; nothing else reads or
+/// writes `dst`'s block during the call.
+pub(super) unsafe fn matmul_narrow(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
+    debug_assert!(available() && dst.cols <= NARROW_NR);
+    let (m, n) = (dst.rows, dst.cols);
+    PACKED.with_borrow_mut(|(_, packed_b)| {
+        packed_b.resize(NARROW_DEPTH_BLOCK.min(k) * NARROW_NR, 0.0);
+        for p0 in (0..k).step_by(NARROW_DEPTH_BLOCK) {
+            let kc = NARROW_DEPTH_BLOCK.min(k - p0);
+            pack_panels(packed_b, NARROW_NR, b, p0, kc, 0, n);
+            let add_to_dst = accumulate || p0 > 0;
+            for i0 in (0..m).step_by(NARROW_MR) {
+                let rows = NARROW_MR.min(m - i0);
+                // SAFETY: AVX-512F is available; rows i0..i0 + rows of `a` hold depth steps
+                // p0..p0 + kc (checked by the caller); the packed block holds kc steps; the tile's
+                // rows x n lie inside `dst`'s block.
+                unsafe {
+                    let first = a.data.as_ptr().add(i0 * a.row_stride + p0 * a.col_stride);
+                    let c = dst.ptr.add(i0 * dst.ldc);
+                    let tile = match rows {
+                        8 => narrow_tile::<8>,
+                        7 => narrow_tile::<7>,
+                        6 => narrow_tile::<6>,
+                        5 => narrow_tile::<5>,
+                        4 => narrow_tile::<4>,
+                        3 => narrow_tile::<3>,
+                        2 => narrow_tile::<2>,
+                        _ => narrow_tile::<1>,
+                    };
+                    tile(kc, first, a.row_stride, a.col_stride, packed_b, c, dst.ldc, n, add_to_dst);
+                }
+            }
+        }
+    });
+}
+
+/// One tile of `R <=` [NARROW_MR] rows of a narrow product: `c[r][j] (+)= sum_k a[r][k] * b[k][j]`
+/// for the valid `cols`; `a` points to the tile's first value (row r, step k at
+/// `a + r * row_stride + k * col_stride`), `b` is a packed block of `kc` steps of [NARROW_NR]. The
+/// row count is a constant so that a band's last, partial tile does no work for rows it lacks (with
+/// a long depth, as in a weight gradient, that work would cost as much as a full tile).
+///
+/// # Safety
+/// AVX-512F must be available; `a` covers `R` rows of `kc` steps at those strides; `b` holds `kc`
+/// steps; `c` points to `R` rows of `cols` writable values, `ldc` apart.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)] // the shape of a tile
+unsafe fn narrow_tile<const R: usize>(
+    kc: usize,
+    a: *const f32,
+    row_stride: usize,
+    col_stride: usize,
+    b: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+    add: bool,
+) {
+    debug_assert!(b.len() >= kc * NARROW_NR);
+    let row_ptr: [*const f32; R] = std::array::from_fn(|r| a.add(r * row_stride));
+    let mut acc = [_mm512_setzero_ps(); R];
+    let mut bp = b.as_ptr();
+    for kk in 0..kc {
+        let bv = _mm512_loadu_ps(bp);
+        let step = kk * col_stride;
+        for (acc, row) in acc.iter_mut().zip(&row_ptr) {
+            *acc = _mm512_fmadd_ps(_mm512_set1_ps(*row.add(step)), bv, *acc);
+        }
+        bp = bp.add(NARROW_NR);
+    }
+    let mask = ((1u32 << cols) - 1) as __mmask16;
+    for (r, acc) in acc.iter().enumerate() {
+        let row = c.add(r * ldc);
+        let v = if add { _mm512_add_ps(*acc, _mm512_maskz_loadu_ps(mask, row)) } else { *acc };
+        _mm512_mask_storeu_ps(row, mask, v);
     }
 }

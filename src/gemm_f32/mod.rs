@@ -1,11 +1,27 @@
 //! Safe f32 matrix products on the `gemm` crate (the library dfdx's CPU matmul uses), for code that
 //! multiplies plain slices: the CPU dense and conv layers, the dense orthogonal mix, the attacks.
 //!
-//! On CPUs with AVX-512F, products wide and tall enough for its register tiles run on [avx512]'s
-//! kernel (the `gemm` crate's AVX-512 kernels need nightly Rust); everything else on `gemm`.
+//! On CPUs with AVX-512F, products wide and tall enough for its register tiles, and products of at
+//! most 16 columns, run on [avx512]'s kernels (the `gemm` crate's AVX-512 kernels need nightly
+//! Rust); everything else on `gemm`.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+
+/// Depth of a block of a product with at most 16 columns on AVX-512 (a packed block of `b`,
+/// 512 x 16 floats, 32 KiB: L1 with room for the rows of `a` it meets). Each value of such a
+/// product sums its depth in blocks of this many steps; the direct convolution kernels
+/// (`model::cpu_kernels::conv_avx512`) sum the same way, so both give the same bits.
+pub(crate) const NARROW_DEPTH_BLOCK: usize = 512;
+
+/// Whether this CPU has AVX-512F (checked once): the products and kernels written with its
+/// intrinsics run only where it does.
+pub(crate) fn avx512_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return avx512::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
 
 /// A read-only matrix for [matmul]: element `(i, j)` is `data[i * row_stride + j * col_stride]`, so
 /// one buffer serves as a matrix or its transpose.
@@ -164,18 +180,26 @@ impl DstBlock {
     }
 }
 
-/// One band of [matmul] on the calling thread (`a` and `b` already offset to the band):
-/// [avx512]'s kernel when the CPU has it and the band fills its register tiles well (half a tile's
-/// rows, three quarters of the columns it pads to: narrow products such as a LeNet convolution's 6
-/// or 16 output channels ran slower padded to 32 columns), else gemm.
+/// One band of [matmul] on the calling thread (`a` and `b` already offset to the band), where the
+/// CPU has AVX-512F: [avx512]'s narrow kernel for at most 16 columns (a 10-class head, a LeNet
+/// convolution's 6 or 16 channels on the patch path: padded to the 32 columns of the general tile
+/// they ran slower), its general tile when the band fills it well (half a tile's rows, three
+/// quarters of the columns it pads to); else gemm.
 fn band(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
     let (m, n) = (dst.rows, dst.cols);
     a.check(m, k);
     b.check(k, n);
     #[cfg(target_arch = "x86_64")]
-    if avx512::available() && m >= avx512::MR / 2 && 4 * n >= 3 * n.next_multiple_of(avx512::NR) {
-        // SAFETY: the CPU has AVX-512F; `a`, `b` are checked; `dst` is a block of the destination.
-        return unsafe { avx512::matmul(dst, k, a, b, accumulate) };
+    if avx512::available() {
+        if n <= avx512::NARROW_NR {
+            // SAFETY: the CPU has AVX-512F; n fits one vector; `a`, `b` are checked; `dst` is a
+            // block of the destination.
+            return unsafe { avx512::matmul_narrow(dst, k, a, b, accumulate) };
+        }
+        if m >= avx512::MR / 2 && 4 * n >= 3 * n.next_multiple_of(avx512::NR) {
+            // SAFETY: the CPU has AVX-512F; `a`, `b` are checked; `dst` is a block of the destination.
+            return unsafe { avx512::matmul(dst, k, a, b, accumulate) };
+        }
     }
     gemm_in(dst, k, a, b, accumulate, gemm::Parallelism::None);
 }
@@ -237,8 +261,8 @@ mod tests {
             .collect()
     }
 
-    /// Every path (one thread, row bands on a pool, the AVX-512 tiles where the CPU has them, gemm's
-    /// column split when there are too few rows to band) against the definition, on shapes that
+    /// Every path (one thread, row bands on a pool, the AVX-512 tiles and narrow kernel where the
+    /// CPU has them, gemm's column split when there are too few rows to band) against the definition, on shapes that
     /// leave partial tiles, partial depth blocks and partial packing blocks, with either operand
     /// transposed, overwriting and accumulating.
     #[test]

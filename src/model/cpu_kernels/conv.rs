@@ -1,7 +1,13 @@
-//! Convolution on the CPU: im2col per image into `(Ho*Wo, K*K*C)` patch rows, then one matrix product
-//! with the `(K*K*C, Co)` weight, per chunk of images in parallel. Backward: the weight gradient is
-//! `patches^T @ dy` (summed over chunks), the input gradient scatters `dy @ W^T` back through the
-//! same patch layout (col2im), each chunk into its own images' slice of the input gradient.
+//! Convolution on the CPU, per chunk of images in parallel, in one of two [Lowering]s:
+//!
+//! - Layers with at most 16 output channels on AVX-512 run the direct kernels of `conv_avx512`
+//!   over zero-padded images ([Lowering::Padded]).
+//! - Every other layer lowers each image by im2col into `(Ho*Wo, K*K*C)` patch rows, then one
+//!   matrix product with the `(K*K*C, Co)` weight ([Lowering::Patches]). Backward: the weight
+//!   gradient is `patches^T @ dy`, the input gradient scatters `dy @ W^T` back through the same
+//!   patch layout (col2im), each chunk into its own images' slice of the input gradient.
+//!
+//! Either way the weight gradient is summed per chunk, then over chunks.
 //!
 //! Channel-last layout makes every patch row a few contiguous runs: for a fixed kernel row `ky`, the
 //! `K` pixels under the kernel are adjacent in memory, so im2col and col2im copy/add `K*C`-long slices.
@@ -68,23 +74,178 @@ fn col2im_add(g: &ConvGeometry, patch_grads: &[f32], image_grad: &mut [f32]) {
     }
 }
 
-/// Forward pass of one chunk of images: patches into `patches`, then `y = bias + patches @ W`.
-fn forward_chunk(g: &ConvGeometry, weight: &[f32], bias: &[f32], x: &[f32], patches: &mut [f32], y: &mut [f32]) {
+/// How a convolution meets its weight on the CPU.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lowering {
+    /// im2col patch rows multiplied by the weight matrix; the input gradient scatters
+    /// `dy @ W^T` back through the patches (col2im).
+    Patches,
+    /// At most 16 output channels on AVX-512: the direct kernels slide over zero-padded images
+    /// (`conv_avx512`). The input gradient is the flipped convolution when the input's channels
+    /// fit a vector too, else it is the patch path's.
+    Padded,
+}
+
+impl Lowering {
+    /// The fastest lowering this CPU has for `g`.
+    pub fn choose(g: &ConvGeometry) -> Lowering {
+        #[cfg(target_arch = "x86_64")]
+        if super::conv_avx512::applies(g) {
+            return Lowering::Padded;
+        }
+        let _ = g;
+        Lowering::Patches
+    }
+
+    /// Floats per image that the forward pass lowers the input to (and keeps for the backward pass).
+    fn lowered_len(self, g: &ConvGeometry) -> usize {
+        match self {
+            Lowering::Patches => g.out_height() * g.out_width() * g.fan_in(),
+            #[cfg(target_arch = "x86_64")]
+            Lowering::Padded => super::conv_avx512::padded_len(g),
+            #[cfg(not(target_arch = "x86_64"))]
+            Lowering::Padded => unreachable!("Padded is only chosen on x86_64"),
+        }
+    }
+}
+
+/// The weight as each step of one lowering reads it.
+struct Weights {
+    /// `fan_in x out_channels`, row-major (the layer's own layout).
+    plain: Vec<f32>,
+    /// [Lowering::Padded]: the weight rows packed to vector width.
+    packed: Vec<f32>,
+    /// [Lowering::Padded] with the flipped input gradient: its packed weight.
+    flipped: Vec<f32>,
+}
+
+impl Weights {
+    fn new(g: &ConvGeometry, lowering: Lowering, plain: Vec<f32>) -> Weights {
+        let (mut packed, mut flipped) = (Vec::new(), Vec::new());
+        #[cfg(target_arch = "x86_64")]
+        if lowering == Lowering::Padded {
+            use super::conv_avx512 as direct;
+            packed = direct::pack_weight(&plain, g.fan_in(), g.out_channels);
+            if direct::input_grad_applies(g) {
+                flipped = direct::pack_flipped_weight(g, &plain);
+            }
+        }
+        let _ = (g, lowering);
+        Weights { plain, packed, flipped }
+    }
+}
+
+/// Forward pass of one chunk of images (`x`, `y` whole images): lowers each image into `lowered`,
+/// then `y = bias + conv(x)`.
+fn forward_chunk(
+    g: &ConvGeometry,
+    lowering: Lowering,
+    w: &Weights,
+    bias: &[f32],
+    x: &[f32],
+    lowered: &mut [f32],
+    y: &mut [f32],
+) {
     let (fan_in, co) = (g.fan_in(), g.out_channels);
-    let rows_per_image = g.out_height() * g.out_width();
-    for (image, p) in x.chunks_exact(g.in_features()).zip(patches.chunks_exact_mut(rows_per_image * fan_in)) {
-        im2col(g, image, p);
+    let images = x.chunks_exact(g.in_features()).zip(lowered.chunks_exact_mut(lowering.lowered_len(g)));
+    match lowering {
+        Lowering::Patches => {
+            for (image, p) in images {
+                im2col(g, image, p);
+            }
+            for row in y.chunks_exact_mut(co) {
+                row.copy_from_slice(bias);
+            }
+            let rows = y.len() / co;
+            matmul(y, rows, co, fan_in, MatRef::rows(lowered, fan_in), MatRef::rows(&w.plain, co), true, Threads::One);
+        }
+        #[cfg(target_arch = "x86_64")]
+        Lowering::Padded => {
+            use super::conv_avx512 as direct;
+            for ((image, p), out) in images.zip(y.chunks_exact_mut(g.out_features())) {
+                direct::pad_image(g, image, p);
+                direct::forward_image(g, p, &w.packed, direct::Start::Bias(bias), out);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Lowering::Padded => unreachable!("Padded is only chosen on x86_64"),
     }
-    for row in y.chunks_exact_mut(co) {
-        row.copy_from_slice(bias);
+}
+
+/// The weight gradient of one chunk, `gw (fan_in x out_channels) = patches^T @ dy` (overwritten).
+fn weight_grad_chunk(g: &ConvGeometry, lowering: Lowering, lowered: &[f32], dy: &[f32], gw: &mut [f32]) {
+    let (fan_in, co) = (g.fan_in(), g.out_channels);
+    match lowering {
+        Lowering::Patches => {
+            let rows = dy.len() / co;
+            matmul(
+                gw,
+                fan_in,
+                co,
+                rows,
+                MatRef::transposed(lowered, fan_in),
+                MatRef::rows(dy, co),
+                false,
+                Threads::One,
+            );
+        }
+        #[cfg(target_arch = "x86_64")]
+        Lowering::Padded => super::conv_avx512::weight_grad(g, lowered, dy, gw),
+        #[cfg(not(target_arch = "x86_64"))]
+        Lowering::Padded => unreachable!("Padded is only chosen on x86_64"),
     }
-    let rows = y.len() / co;
-    matmul(y, rows, co, fan_in, MatRef::rows(patches, fan_in), MatRef::rows(weight, co), true, Threads::One);
+}
+
+/// Adds the input gradient of one chunk of images into `dx`.
+fn input_grad_chunk(g: &ConvGeometry, w: &Weights, dy: &[f32], dx: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if !w.flipped.is_empty() {
+        use super::conv_avx512 as direct;
+        let flipped = direct::input_grad_geometry(g);
+        let mut padded = Scratch::take(direct::padded_len(&flipped));
+        for (dyi, dxi) in dy.chunks_exact(g.out_features()).zip(dx.chunks_exact_mut(g.in_features())) {
+            direct::pad_image(&flipped, dyi, &mut padded);
+            direct::forward_image(&flipped, &padded, &w.flipped, direct::Start::Add, dxi);
+        }
+        return;
+    }
+    let (fan_in, co) = (g.fan_in(), g.out_channels);
+    let rows = dy.len() / co;
+    let mut dpatches = Scratch::take(rows * fan_in);
+    matmul(
+        &mut dpatches,
+        rows,
+        fan_in,
+        co,
+        MatRef::rows(dy, co),
+        MatRef::transposed(&w.plain, co),
+        false,
+        Threads::One,
+    );
+    let patches_per_image = g.out_height() * g.out_width() * fan_in;
+    for (img, dp) in dx.chunks_exact_mut(g.in_features()).zip(dpatches.chunks_exact(patches_per_image)) {
+        col2im_add(g, dp, img);
+    }
 }
 
 /// Runs the convolution of `x` (`(B, H*W*C)` channel-last) into `out` (`(B, Ho*Wo*Co)`); with
-/// `track`, returns the backward pass (it keeps the patches of this batch until it runs).
+/// `track`, returns the backward pass (it keeps the lowered input of this batch until it runs).
 pub(crate) fn forward(
+    g: ConvGeometry,
+    input_grad: bool,
+    weight: &Tensor<(usize, usize), f32, Cpu>,
+    bias: &Tensor<(usize,), f32, Cpu>,
+    x: &Tensor<(usize, usize), f32, Cpu>,
+    out: &mut Tensor<(usize, usize), f32, Cpu>,
+    track: bool,
+) -> Option<CpuBackward> {
+    forward_lowered(Lowering::choose(&g), g, input_grad, weight, bias, x, out, track)
+}
+
+/// [forward] with the lowering given (tests compare them).
+#[allow(clippy::too_many_arguments)] // forward's arguments and the lowering
+pub(crate) fn forward_lowered(
+    lowering: Lowering,
     g: ConvGeometry,
     input_grad: bool,
     weight: &Tensor<(usize, usize), f32, Cpu>,
@@ -95,27 +256,27 @@ pub(crate) fn forward(
 ) -> Option<CpuBackward> {
     let b = x.shape().0;
     let (fan_in, co) = (g.fan_in(), g.out_channels);
-    let rows_per_image = g.out_height() * g.out_width();
     let xs = contiguous_data(x);
-    let w = weight.as_vec();
+    let w = Weights::new(&g, lowering, weight.as_vec());
     let bias_v = bias.as_vec();
     let ipc = images_per_chunk(b);
-    let (x_chunk, p_chunk, y_chunk) = (ipc * g.in_features(), ipc * rows_per_image * fan_in, ipc * rows_per_image * co);
+    let per_image = lowering.lowered_len(&g);
+    let (x_chunk, l_chunk, y_chunk) = (ipc * g.in_features(), ipc * per_image, ipc * g.out_features());
 
-    let mut y = Scratch::take(b * rows_per_image * co);
-    let patches = if track {
+    let mut y = Scratch::take(b * g.out_features());
+    let lowered = if track {
         // Kept for the weight gradient.
-        let mut patches = Scratch::take(b * rows_per_image * fan_in);
+        let mut lowered = Scratch::take(b * per_image);
         y.par_chunks_mut(y_chunk)
-            .zip(patches.par_chunks_mut(p_chunk))
+            .zip(lowered.par_chunks_mut(l_chunk))
             .zip(xs.par_chunks(x_chunk))
             .with_min_len(chunks_per_task())
-            .for_each(|((yc, pc), xc)| forward_chunk(&g, &w, &bias_v, xc, pc, yc));
-        patches
+            .for_each(|((yc, lc), xc)| forward_chunk(&g, lowering, &w, &bias_v, xc, lc, yc));
+        lowered
     } else {
         y.par_chunks_mut(y_chunk).zip(xs.par_chunks(x_chunk)).with_min_len(chunks_per_task()).for_each(|(yc, xc)| {
-            let mut pc = Scratch::take(xc.len() / g.in_features() * rows_per_image * fan_in);
-            forward_chunk(&g, &w, &bias_v, xc, &mut pc, yc)
+            let mut lc = Scratch::take(xc.len() / g.in_features() * per_image);
+            forward_chunk(&g, lowering, &w, &bias_v, xc, &mut lc, yc)
         });
         Scratch::take(0)
     };
@@ -132,10 +293,9 @@ pub(crate) fn forward(
         // Per chunk: weight gradient (fan_in x co) then bias gradient (co), summed afterwards.
         let per_chunk = fan_in * co + co;
         let mut partial = vec![0f32; b.div_ceil(ipc) * per_chunk];
-        let param_grads = |dyc: &[f32], pc: &[f32], part: &mut [f32]| {
-            let rows = dyc.len() / co;
+        let param_grads = |dyc: &[f32], lc: &[f32], part: &mut [f32]| {
             let (gw, gb) = part.split_at_mut(fan_in * co);
-            matmul(gw, fan_in, co, rows, MatRef::transposed(pc, fan_in), MatRef::rows(dyc, co), false, Threads::One);
+            weight_grad_chunk(&g, lowering, lc, dyc, gw);
             for row in dyc.chunks_exact(co) {
                 for (s, v) in gb.iter_mut().zip(row) {
                     *s += v;
@@ -146,35 +306,19 @@ pub(crate) fn forward(
             let dx: &mut [f32] = grads.get_or_alloc_mut(&x_ghost)?;
             dx.par_chunks_mut(x_chunk)
                 .zip(dy.par_chunks(y_chunk))
-                .zip(patches.par_chunks(p_chunk))
+                .zip(lowered.par_chunks(l_chunk))
                 .zip(partial.par_chunks_mut(per_chunk))
                 .with_min_len(chunks_per_task())
-                .for_each(|(((dxc, dyc), pc), part)| {
-                    param_grads(dyc, pc, part);
-                    let rows = dyc.len() / co;
-                    let mut dpatches = Scratch::take(rows * fan_in);
-                    matmul(
-                        &mut dpatches,
-                        rows,
-                        fan_in,
-                        co,
-                        MatRef::rows(dyc, co),
-                        MatRef::transposed(&w, co),
-                        false,
-                        Threads::One,
-                    );
-                    for (img, dp) in
-                        dxc.chunks_exact_mut(g.in_features()).zip(dpatches.chunks_exact(rows_per_image * fan_in))
-                    {
-                        col2im_add(&g, dp, img);
-                    }
+                .for_each(|(((dxc, dyc), lc), part)| {
+                    param_grads(dyc, lc, part);
+                    input_grad_chunk(&g, &w, dyc, dxc);
                 });
         } else {
             dy.par_chunks(y_chunk)
-                .zip(patches.par_chunks(p_chunk))
+                .zip(lowered.par_chunks(l_chunk))
                 .zip(partial.par_chunks_mut(per_chunk))
                 .with_min_len(chunks_per_task())
-                .for_each(|((dyc, pc), part)| param_grads(dyc, pc, part));
+                .for_each(|((dyc, lc), part)| param_grads(dyc, lc, part));
         }
         **grads.get_or_alloc_mut(&out_ghost)? = dy;
         add_chunk_sums(grads.get_or_alloc_mut(&w_ghost)?, &partial, per_chunk, 0);
@@ -190,6 +334,66 @@ fn add_chunk_sums(dst: &mut [f32], partial: &[f32], per_chunk: usize, offset: us
     for part in partial.chunks_exact(per_chunk) {
         for (s, v) in dst.iter_mut().zip(&part[offset..offset + n]) {
             *s += v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dfdx::tensor::Gradients;
+    use rand::{Rng, SeedableRng};
+
+    /// Output, weight, bias and input gradients of one batch through `lowering`.
+    fn run(lowering: Lowering, g: ConvGeometry, batch: usize, seed: u64) -> [Vec<f32>; 4] {
+        let dev: Cpu = Default::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut values = |n: usize| (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect::<Vec<_>>();
+        let weight = dev.tensor_from_vec(values(g.fan_in() * g.out_channels), (g.fan_in(), g.out_channels));
+        let bias = dev.tensor_from_vec(values(g.out_channels), (g.out_channels,));
+        let x = dev.tensor_from_vec(values(batch * g.in_features()), (batch, g.in_features()));
+        let dy = values(batch * g.out_features());
+        let mut out = dev.zeros_like(&(batch, g.out_features()));
+        let backward = forward_lowered(lowering, g, true, &weight, &bias, &x, &mut out, true).expect("tracked");
+        let mut grads = Gradients::leaky();
+        grads.get_or_alloc_mut(&out).unwrap().copy_from_slice(&dy);
+        backward(&mut grads).unwrap();
+        [out.as_vec(), grads.get(&weight).as_vec(), grads.get(&bias).as_vec(), grads.get(&x).as_vec()]
+    }
+
+    /// The direct kernels give the patch path's bits for the output and the parameter gradients
+    /// (the same depth order and blocks), and its input gradient up to rounding (summed in another
+    /// order); on geometries of LeNet, cnn-small's first layer, odd widths that leave partial
+    /// tiles, and batches that span several depth blocks and chunks.
+    #[test]
+    fn the_direct_kernels_give_the_patch_paths_bits() {
+        if !crate::gemm_f32::avx512_available() {
+            eprintln!("no AVX-512F here: the direct kernels do not run on this CPU");
+            return;
+        }
+        let g = |height, width, in_channels, out_channels, kernel, padding| ConvGeometry {
+            height,
+            width,
+            in_channels,
+            out_channels,
+            kernel,
+            padding,
+        };
+        let geometries = [g(28, 28, 1, 6, 5, 2), g(14, 14, 6, 16, 5, 2), g(28, 28, 1, 16, 3, 1), g(9, 11, 3, 5, 3, 0)];
+        for (i, g) in geometries.into_iter().enumerate() {
+            assert_eq!(Lowering::choose(&g), Lowering::Padded, "{g:?}");
+            for batch in [1, 7] {
+                let [y0, w0, b0, x0] = run(Lowering::Patches, g, batch, i as u64);
+                let [y1, w1, b1, x1] = run(Lowering::Padded, g, batch, i as u64);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert!(bits(&y0) == bits(&y1), "{g:?} batch {batch}: outputs");
+                assert!(bits(&w0) == bits(&w1), "{g:?} batch {batch}: weight gradients");
+                assert!(bits(&b0) == bits(&b1), "{g:?} batch {batch}: bias gradients");
+                let scale = x0.iter().fold(1f32, |m, v| m.max(v.abs()));
+                for (j, (a, b)) in x0.iter().zip(&x1).enumerate() {
+                    assert!((a - b).abs() <= 1e-5 * scale, "{g:?} batch {batch}: input gradient {j}: {a} vs {b}");
+                }
+            }
         }
     }
 }

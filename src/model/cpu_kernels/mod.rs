@@ -1,5 +1,5 @@
 //! Hand-written CPU kernels (forward and backward) for the layers whose dfdx formulation is dominated
-//! by single-threaded data movement: convolution (im2col), 2x2 max pooling, and the dense layer (its
+//! by single-threaded data movement: convolution (direct kernels or im2col), 2x2 max pooling, and the dense layer (its
 //! bias broadcast and add).
 //!
 //! dfdx 0.13 has no public custom-op API, so a kernel is attached the way dfdx's own ops are: the
@@ -14,6 +14,8 @@
 //! busy without nested parallelism.
 
 pub(crate) mod conv;
+#[cfg(target_arch = "x86_64")]
+mod conv_avx512;
 pub(crate) mod linear;
 pub(crate) mod pool;
 mod scratch;

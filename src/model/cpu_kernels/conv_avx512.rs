@@ -1,0 +1,273 @@
+//! Direct convolution for layers with at most 16 output channels (LeNet's 6 and 16, cnn-small's
+//! first 16) on CPUs with AVX-512F: the kernels slide over zero-padded images instead of
+//! multiplying im2col patch rows.
+//!
+//! Why: a patch matrix holds `kernel^2` copies of every pixel (25 for a 5x5 kernel); for LeNet's
+//! first layer a batch of 128 writes 10 MB of patches, reads them for the product and again for
+//! the weight gradient, while the product itself is 15 M multiply-adds. The padded images of the
+//! same batch are 0.5 MB.
+//!
+//! Layout: one vector of 16 lanes holds a pixel's output channels (lanes past `out_channels` are
+//! computed on zero weights and never stored). A register tile is up to [ROWS] neighbouring pixels
+//! of one output row; per depth step it loads one packed weight row and broadcasts one input value
+//! per pixel. Depth steps run in im2col's order (kernel row, kernel column, channel), so the forward
+//! pass and the weight gradient give the bits of the patch path's narrow product
+//! (`gemm_f32::matmul` with at most 16 columns and at most [NARROW_DEPTH_BLOCK] depth steps per
+//! output). The input gradient is the convolution of the padded output gradient with the
+//! flipped, transposed weight, which needs the input's channels to fit one vector too.
+
+use std::arch::x86_64::*;
+
+use crate::gemm_f32::NARROW_DEPTH_BLOCK;
+use crate::model::conv::ConvGeometry;
+
+/// Lanes of one vector: the most output channels these kernels compute.
+pub(super) const LANES: usize = 16;
+/// Pixels of a register tile.
+const ROWS: usize = 8;
+
+/// Whether the forward pass and weight gradient of `g` run here.
+pub(super) fn applies(g: &ConvGeometry) -> bool {
+    crate::gemm_f32::avx512_available() && g.out_channels <= LANES
+}
+
+/// Whether the input gradient of `g` runs here: the flipped convolution's outputs (the input's
+/// channels) fit one vector, and its padding `kernel - 1 - padding` is not negative.
+pub(super) fn input_grad_applies(g: &ConvGeometry) -> bool {
+    crate::gemm_f32::avx512_available() && g.in_channels <= LANES && g.padding < g.kernel
+}
+
+/// Floats of one zero-padded image of `g`.
+pub(super) fn padded_len(g: &ConvGeometry) -> usize {
+    (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.in_channels
+}
+
+/// `image` (`height x width x channels`) inside a zero border of `g.padding` pixels.
+pub(super) fn pad_image(g: &ConvGeometry, image: &[f32], padded: &mut [f32]) {
+    let (c, p, w) = (g.in_channels, g.padding, g.width);
+    let row = (w + 2 * p) * c;
+    assert_eq!((image.len(), padded.len()), (g.in_features(), padded_len(g)), "pad_image sizes");
+    padded[..p * row].fill(0.0);
+    for (y, src) in image.chunks_exact(w * c).enumerate() {
+        let dst = &mut padded[(y + p) * row..(y + p + 1) * row];
+        dst[..p * c].fill(0.0);
+        dst[p * c..(p + w) * c].copy_from_slice(src);
+        dst[(p + w) * c..].fill(0.0);
+    }
+    padded[(g.height + p) * row..].fill(0.0);
+}
+
+/// The weight (`fan_in x out_channels`, row-major) as rows of [LANES], zero past the channels.
+pub(super) fn pack_weight(weight: &[f32], fan_in: usize, out_channels: usize) -> Vec<f32> {
+    assert!(out_channels <= LANES && weight.len() == fan_in * out_channels, "pack_weight sizes");
+    let mut packed = vec![0f32; fan_in * LANES];
+    for (dst, src) in packed.chunks_exact_mut(LANES).zip(weight.chunks_exact(out_channels)) {
+        dst[..out_channels].copy_from_slice(src);
+    }
+    packed
+}
+
+/// The geometry of the input gradient as a convolution: the output gradient, padded by
+/// `kernel - 1 - padding`, convolved with the flipped weight gives back the input's shape.
+pub(super) fn input_grad_geometry(g: &ConvGeometry) -> ConvGeometry {
+    ConvGeometry {
+        height: g.out_height(),
+        width: g.out_width(),
+        in_channels: g.out_channels,
+        out_channels: g.in_channels,
+        kernel: g.kernel,
+        padding: g.kernel - 1 - g.padding,
+    }
+}
+
+/// The weight of [input_grad_geometry], packed: row `(ky, kx, o)` holds, in lane `c`, the weight
+/// of input channel `c`, output channel `o` at kernel position `(K-1-ky, K-1-kx)`.
+pub(super) fn pack_flipped_weight(g: &ConvGeometry, weight: &[f32]) -> Vec<f32> {
+    let (k, c, co) = (g.kernel, g.in_channels, g.out_channels);
+    assert!(c <= LANES && weight.len() == g.fan_in() * co, "pack_flipped_weight sizes");
+    let mut packed = vec![0f32; k * k * co * LANES];
+    for ky in 0..k {
+        for kx in 0..k {
+            for o in 0..co {
+                let dst = &mut packed[((ky * k + kx) * co + o) * LANES..][..c];
+                let position = ((k - 1 - ky) * k + (k - 1 - kx)) * c;
+                for (ci, d) in dst.iter_mut().enumerate() {
+                    *d = weight[(position + ci) * co + o];
+                }
+            }
+        }
+    }
+    packed
+}
+
+/// What a forward pass adds its sums to.
+#[derive(Clone, Copy)]
+pub(super) enum Start<'a> {
+    /// The bias (one value per output channel): `out = bias + sum`.
+    Bias(&'a [f32]),
+    /// What `out` holds (an input gradient accumulates): `out = out + sum`.
+    Add,
+}
+
+/// One image: `out (out_height x out_width x out_channels) = start + conv(padded, weight)`, with
+/// `packed` from [pack_weight] (or [pack_flipped_weight] for [input_grad_geometry]).
+pub(super) fn forward_image(g: &ConvGeometry, padded: &[f32], packed: &[f32], start: Start, out: &mut [f32]) {
+    let (c, co, k) = (g.in_channels, g.out_channels, g.kernel);
+    let (wo, ho) = (g.out_width(), g.out_height());
+    let pitch = (g.width + 2 * g.padding) * c;
+    assert!(crate::gemm_f32::avx512_available() && co <= LANES, "forward_image needs AVX-512F and <= 16 outputs");
+    assert_eq!((padded.len(), packed.len(), out.len()), (padded_len(g), g.fan_in() * LANES, g.out_features()));
+    if let Start::Bias(bias) = start {
+        assert_eq!(bias.len(), co, "bias length");
+    }
+    let bias = match start {
+        Start::Bias(b) => b.as_ptr(),
+        Start::Add => std::ptr::null(),
+    };
+    for oy in 0..ho {
+        for ox in (0..wo).step_by(ROWS) {
+            let tile = match wo - ox {
+                8.. => forward_tile::<8>,
+                7 => forward_tile::<7>,
+                6 => forward_tile::<6>,
+                5 => forward_tile::<5>,
+                4 => forward_tile::<4>,
+                3 => forward_tile::<3>,
+                2 => forward_tile::<2>,
+                _ => forward_tile::<1>,
+            };
+            // SAFETY: AVX-512F is available (asserted); the tile's pixels ox..ox + R of row oy
+            // read padded rows oy..oy + k, columns up to (ox + R - 1 + k) * c, inside the padded
+            // image; `packed` holds fan_in rows; the tile writes R pixels of `out`'s row oy.
+            unsafe {
+                let x = padded.as_ptr().add(oy * pitch + ox * c);
+                let dst = out.as_mut_ptr().add((oy * wo + ox) * co);
+                tile(x, c, pitch, k, packed.as_ptr(), dst, co, bias);
+            }
+        }
+    }
+}
+
+/// `R` neighbouring output pixels: `out[r][o] = start[o] + sum over (ky, kx, ci) of
+/// x[ky * pitch + (r + kx) * c + ci] * w[(ky, kx, ci)][o]`, the depth in that order.
+///
+/// # Safety
+/// AVX-512F; `x` covers `k` rows of `pitch` floats from the tile's first pixel; `w` holds
+/// `k * k * c` rows of [LANES]; `out` holds `R * co` floats; `bias` is null or holds `co` floats.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)] // the shape of a tile
+unsafe fn forward_tile<const R: usize>(
+    x: *const f32,
+    c: usize,
+    pitch: usize,
+    k: usize,
+    w: *const f32,
+    out: *mut f32,
+    co: usize,
+    bias: *const f32,
+) {
+    let mut acc = [_mm512_setzero_ps(); R];
+    let mut wp = w;
+    for ky in 0..k {
+        let pixel: [*const f32; R] = std::array::from_fn(|r| x.add(ky * pitch + r * c));
+        for j in 0..k * c {
+            let wv = _mm512_loadu_ps(wp);
+            wp = wp.add(LANES);
+            for (acc, px) in acc.iter_mut().zip(&pixel) {
+                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*px.add(j)), wv, *acc);
+            }
+        }
+    }
+    let mask = ((1u32 << co) - 1) as __mmask16;
+    for (r, acc) in acc.iter().enumerate() {
+        let dst = out.add(r * co);
+        let start = if bias.is_null() { _mm512_maskz_loadu_ps(mask, dst) } else { _mm512_maskz_loadu_ps(mask, bias) };
+        _mm512_mask_storeu_ps(dst, mask, _mm512_add_ps(*acc, start));
+    }
+}
+
+/// The weight gradient of a chunk of images: `gw (fan_in x out_channels) = patches^T @ dy`, where
+/// `padded` holds the chunk's padded images and `dy` its output gradient (pixel rows of
+/// `out_channels`). Each value sums the chunk's pixels in order, in blocks of
+/// [NARROW_DEPTH_BLOCK] as the patch path's product does.
+pub(super) fn weight_grad(g: &ConvGeometry, padded: &[f32], dy: &[f32], gw: &mut [f32]) {
+    let (c, co, k) = (g.in_channels, g.out_channels, g.kernel);
+    let (image_len, kc, pitch) = (padded_len(g), k * c, (g.width + 2 * g.padding) * c);
+    let images = padded.len() / image_len;
+    let pixels = g.out_height() * g.out_width();
+    assert!(crate::gemm_f32::avx512_available() && co <= LANES, "weight_grad needs AVX-512F and <= 16 outputs");
+    assert_eq!((padded.len(), dy.len(), gw.len()), (images * image_len, images * pixels * co, g.fan_in() * co));
+    // Where each output pixel's patch starts in a padded image.
+    let offsets: Vec<usize> = (0..pixels).map(|i| (i / g.out_width()) * pitch + (i % g.out_width()) * c).collect();
+    let depth = images * pixels;
+    // Rows of the gradient in tiles within one kernel row: there a patch's values lie side by side.
+    for ky in 0..k {
+        for j in (0..kc).step_by(ROWS) {
+            let tile = match kc - j {
+                8.. => weight_grad_tile::<8>,
+                7 => weight_grad_tile::<7>,
+                6 => weight_grad_tile::<6>,
+                5 => weight_grad_tile::<5>,
+                4 => weight_grad_tile::<4>,
+                3 => weight_grad_tile::<3>,
+                2 => weight_grad_tile::<2>,
+                _ => weight_grad_tile::<1>,
+            };
+            for q in (0..depth).step_by(NARROW_DEPTH_BLOCK) {
+                let steps = NARROW_DEPTH_BLOCK.min(depth - q);
+                // SAFETY: AVX-512F is available (asserted); every pixel's patch row ky, values
+                // j..j + R lies inside its padded image; `dy` holds `depth` rows of co; the tile
+                // writes R rows of `gw` from row ky * kc + j.
+                unsafe {
+                    let x = padded.as_ptr().add(ky * pitch + j);
+                    let dst = gw.as_mut_ptr().add((ky * kc + j) * co);
+                    tile(x, image_len, &offsets, q, steps, dy.as_ptr(), co, dst, q > 0);
+                }
+            }
+        }
+    }
+}
+
+/// `R` rows of a weight gradient over depth steps (pixels) `q..q + steps`:
+/// `dst[r] (+)= sum over pixels of x[pixel][r] * dy[pixel]`, pixel `i` of image `n` at
+/// `x + n * image_len + offsets[i]`.
+///
+/// # Safety
+/// AVX-512F; every pixel's `R` values lie inside the padded images behind `x`; `dy` holds the
+/// steps' rows of `co`; `dst` holds `R * co` floats.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)] // the shape of a tile
+unsafe fn weight_grad_tile<const R: usize>(
+    x: *const f32,
+    image_len: usize,
+    offsets: &[usize],
+    q: usize,
+    steps: usize,
+    dy: *const f32,
+    co: usize,
+    dst: *mut f32,
+    add: bool,
+) {
+    let mask = ((1u32 << co) - 1) as __mmask16;
+    let mut acc = [_mm512_setzero_ps(); R];
+    let (mut image, mut i) = (x.add(q / offsets.len() * image_len), q % offsets.len());
+    let mut dyp = dy.add(q * co);
+    for _ in 0..steps {
+        let dv = _mm512_maskz_loadu_ps(mask, dyp);
+        dyp = dyp.wrapping_add(co);
+        let px = image.add(*offsets.get_unchecked(i));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            *acc = _mm512_fmadd_ps(_mm512_set1_ps(*px.add(r)), dv, *acc);
+        }
+        i += 1;
+        if i == offsets.len() {
+            i = 0;
+            image = image.wrapping_add(image_len);
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        let row = dst.add(r * co);
+        let v = if add { _mm512_add_ps(*acc, _mm512_maskz_loadu_ps(mask, row)) } else { *acc };
+        _mm512_mask_storeu_ps(row, mask, v);
+    }
+}
