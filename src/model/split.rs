@@ -11,6 +11,7 @@ use dfdx::nn::{Module, ModuleVisitor, TensorCollection};
 use dfdx::prelude::*;
 
 use super::conv::Conv2d;
+use super::cpu_kernels;
 use super::linear::{runtime_options, DynLinear};
 use super::pool::MaxPool2x2;
 use super::Act;
@@ -237,9 +238,15 @@ pub(crate) fn pool_dense<D: Device<f32>, T: Tape<f32, D> + 'static>(
     positions: usize,
     x: Act<D, T>,
 ) -> Result<Act<D, T>, D::Err> {
-    let b = x.shape().0;
-    let set = x.try_reshape_like(&(b, positions, linear.inputs()))?;
-    linear.try_forward(set.try_mean::<(usize, usize), Axis<1>>()?)
+    let (b, f) = (x.shape().0, linear.inputs());
+    let pooled = match cpu_kernels::run_on_cpu(x, (b, f), |x, out, track| {
+        cpu_kernels::mean_positions::forward(positions, x, out, track)
+    })? {
+        Ok(pooled) => pooled,
+        // Not on the CPU: dfdx's formulation (the same values).
+        Err(x) => x.try_reshape_like(&(b, positions, f))?.try_mean::<(usize, usize), Axis<1>>()?,
+    };
+    linear.try_forward(pooled)
 }
 
 /// The two tensors of every layer, `weight` and `bias`, so that dfdx's optimisers and `zero_grads`

@@ -1,6 +1,6 @@
 //! Hand-written CPU kernels (forward and backward) for the layers whose dfdx formulation is dominated
-//! by single-threaded data movement: convolution (direct kernels or im2col), 2x2 max pooling, and the dense layer (its
-//! bias broadcast and add).
+//! by single-threaded data movement: convolution (direct kernels or im2col), 2x2 max pooling, the
+//! dense layer (its bias broadcast and add), and the mean over a set's positions.
 //!
 //! dfdx 0.13 has no public custom-op API, so a kernel is attached the way dfdx's own ops are: the
 //! forward result is computed on plain slices, and a backward closure that reads the output gradient
@@ -17,6 +17,7 @@ pub(crate) mod conv;
 #[cfg(target_arch = "x86_64")]
 mod conv_avx512;
 pub(crate) mod linear;
+pub(crate) mod mean_positions;
 pub(crate) mod pool;
 mod scratch;
 
