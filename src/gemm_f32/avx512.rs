@@ -163,8 +163,8 @@ const NARROW_MR: usize = 8;
 /// `dst = [dst +] a (m x k) @ b (k x n)` for `n <=` [NARROW_NR] on the calling thread: a 10-class
 /// head, a convolution of at most 16 channels on the patch path. The general tile pads such a
 /// product to 32 columns (LeNet trained slower that way), and `gemm` runs AVX2 on stable Rust: on
-/// LeNet's second layer (16 channels, patch path) a training step's convolution took 3.85 ms here
-/// against 4.22 ms with `gemm` (bench/README.md, "Session 14").
+/// LeNet's second layer (16 channels, patch path) a training step's convolution took 3.80-3.90 ms
+/// here against 4.22 ms with `gemm` (bench/README.md, "Session 14").
 ///
 /// Each value of the result sums its depth in blocks of [NARROW_DEPTH_BLOCK], in order within a
 /// block, so its bits do not depend on which rows a band holds.
