@@ -159,6 +159,8 @@ pub(super) const NARROW_NR: usize = 16;
 /// its own pointer, so `a` is never packed: with one vector of columns every value of `a` feeds a
 /// single multiply-add, and packing it would cost about as much as the product.
 const NARROW_MR: usize = 8;
+// The tiles are picked by `tile_of_height`, which has kernels of up to 8 rows.
+const _: () = assert!(NARROW_MR <= 8);
 
 /// `dst = [dst +] a (m x k) @ b (k x n)` for `n <=` [NARROW_NR] on the calling thread: a 10-class
 /// head, a convolution of at most 16 channels on the patch path. The general tile pads such a
@@ -189,16 +191,7 @@ pub(super) unsafe fn matmul_narrow(dst: DstBlock, k: usize, a: MatRef, b: MatRef
                 unsafe {
                     let first = a.data.as_ptr().add(i0 * a.row_stride + p0 * a.col_stride);
                     let c = dst.ptr.add(i0 * dst.ldc);
-                    let tile = match rows {
-                        8 => narrow_tile::<8>,
-                        7 => narrow_tile::<7>,
-                        6 => narrow_tile::<6>,
-                        5 => narrow_tile::<5>,
-                        4 => narrow_tile::<4>,
-                        3 => narrow_tile::<3>,
-                        2 => narrow_tile::<2>,
-                        _ => narrow_tile::<1>,
-                    };
+                    let tile = crate::gemm_f32::tile_of_height!(narrow_tile, rows);
                     tile(kc, first, a.row_stride, a.col_stride, packed_b, c, dst.ldc, n, add_to_dst);
                 }
             }

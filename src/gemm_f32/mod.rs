@@ -5,6 +5,24 @@
 //! most 16 columns, run on [avx512]'s kernels (the `gemm` crate's AVX-512 kernels need nightly
 //! Rust); everything else on `gemm`.
 
+/// `$tile::<R>` with `R` = `$rows` clamped to 1..=8: a kernel whose tile height is a constant (so
+/// its accumulators stay in registers), picked at run time for a tile of `$rows` rows.
+macro_rules! tile_of_height {
+    ($tile:ident, $rows:expr) => {
+        match $rows {
+            8.. => $tile::<8>,
+            7 => $tile::<7>,
+            6 => $tile::<6>,
+            5 => $tile::<5>,
+            4 => $tile::<4>,
+            3 => $tile::<3>,
+            2 => $tile::<2>,
+            _ => $tile::<1>,
+        }
+    };
+}
+pub(crate) use tile_of_height;
+
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 

@@ -25,6 +25,8 @@ use crate::model::conv::ConvGeometry;
 pub(super) const LANES: usize = 16;
 /// Pixels of a register tile.
 const ROWS: usize = 8;
+// The tiles are picked by `tile_of_height`, which has kernels of up to 8 rows.
+const _: () = assert!(ROWS <= 8);
 
 /// Whether the forward pass and weight gradient of `g` run here.
 pub(super) fn applies(g: &ConvGeometry) -> bool {
@@ -126,16 +128,7 @@ pub(super) fn forward_image(g: &ConvGeometry, padded: &[f32], packed: &[f32], st
     };
     for oy in 0..ho {
         for ox in (0..wo).step_by(ROWS) {
-            let tile = match wo - ox {
-                8.. => forward_tile::<8>,
-                7 => forward_tile::<7>,
-                6 => forward_tile::<6>,
-                5 => forward_tile::<5>,
-                4 => forward_tile::<4>,
-                3 => forward_tile::<3>,
-                2 => forward_tile::<2>,
-                _ => forward_tile::<1>,
-            };
+            let tile = crate::gemm_f32::tile_of_height!(forward_tile, wo - ox);
             // SAFETY: AVX-512F is available (asserted); the tile's pixels ox..ox + R of row oy
             // read padded rows oy..oy + k, columns up to (ox + R - 1 + k) * c, inside the padded
             // image; `packed` holds fan_in rows; the tile writes R pixels of `out`'s row oy.
@@ -203,16 +196,7 @@ pub(super) fn weight_grad(g: &ConvGeometry, padded: &[f32], dy: &[f32], gw: &mut
     // Rows of the gradient in tiles within one kernel row: there a patch's values lie side by side.
     for ky in 0..k {
         for j in (0..kc).step_by(ROWS) {
-            let tile = match kc - j {
-                8.. => weight_grad_tile::<8>,
-                7 => weight_grad_tile::<7>,
-                6 => weight_grad_tile::<6>,
-                5 => weight_grad_tile::<5>,
-                4 => weight_grad_tile::<4>,
-                3 => weight_grad_tile::<3>,
-                2 => weight_grad_tile::<2>,
-                _ => weight_grad_tile::<1>,
-            };
+            let tile = crate::gemm_f32::tile_of_height!(weight_grad_tile, kc - j);
             for q in (0..depth).step_by(NARROW_DEPTH_BLOCK) {
                 let steps = NARROW_DEPTH_BLOCK.min(depth - q);
                 // SAFETY: AVX-512F is available (asserted); every pixel's patch row ky, values
