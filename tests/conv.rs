@@ -112,8 +112,12 @@ fn geometries() -> Vec<ConvGeometry> {
         g(28, 28, 1, 4, 5, 2),
         // LeNet's second layer: 16 outputs fill a vector of the direct kernels (AVX-512).
         g(14, 14, 6, 16, 5, 2),
-        // 17 outputs: one past the direct kernels, im2col patches.
+        // 17 outputs: a second vector with one lane.
         g(6, 7, 3, 17, 3, 1),
+        // cnn-small's second layer: two full vectors.
+        g(14, 14, 16, 32, 3, 1),
+        // 33 outputs: one past the direct kernels, im2col patches.
+        g(5, 6, 2, 33, 3, 1),
         // 20 input channels: the input gradient is im2col's, the rest direct.
         g(6, 5, 20, 3, 3, 1),
         // A depth of 600 (5 x 5 x 24), past a narrow product's 512-step blocks.

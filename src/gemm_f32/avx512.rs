@@ -14,15 +14,14 @@
 
 use std::arch::x86_64::*;
 
-use super::{DstBlock, MatRef, NARROW_DEPTH_BLOCK};
+use super::{DstBlock, MatRef, NARROW_DEPTH_BLOCK, TILE_DEPTH_BLOCK};
 
 /// Rows of a register tile (values of `a` broadcast per depth step).
 pub(super) const MR: usize = 12;
 /// Columns of a register tile: two 16-lane vectors.
 pub(super) const NR: usize = 32;
-/// Depth of a packed block: a `b` panel (KC x NR floats, 24 KiB) stays in the 32 KiB L1 cache while
-/// the tiles of one column panel run.
-const KC: usize = 192;
+/// Depth of a packed block ([TILE_DEPTH_BLOCK]: a `b` panel stays in L1).
+const KC: usize = TILE_DEPTH_BLOCK;
 /// Rows of `a` packed at once (MC x KC floats, 92 KiB, in L2).
 const MC: usize = 120;
 

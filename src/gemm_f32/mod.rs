@@ -5,19 +5,20 @@
 //! most 16 columns, run on [avx512]'s kernels (the `gemm` crate's AVX-512 kernels need nightly
 //! Rust); everything else on `gemm`.
 
-/// `$tile::<R>` with `R` = `$rows` clamped to 1..=8: a kernel whose tile height is a constant (so
-/// its accumulators stay in registers), picked at run time for a tile of `$rows` rows.
+/// `$tile::<R, ...>` with `R` = `$rows` clamped to 1..=8 and any further generic arguments after
+/// it: a kernel whose tile height is a constant (so its accumulators stay in registers), picked at
+/// run time for a tile of `$rows` rows.
 macro_rules! tile_of_height {
-    ($tile:ident, $rows:expr) => {
+    ($tile:ident, $rows:expr $(, $more:tt)*) => {
         match $rows {
-            8.. => $tile::<8>,
-            7 => $tile::<7>,
-            6 => $tile::<6>,
-            5 => $tile::<5>,
-            4 => $tile::<4>,
-            3 => $tile::<3>,
-            2 => $tile::<2>,
-            _ => $tile::<1>,
+            8.. => $tile::<8 $(, $more)*>,
+            7 => $tile::<7 $(, $more)*>,
+            6 => $tile::<6 $(, $more)*>,
+            5 => $tile::<5 $(, $more)*>,
+            4 => $tile::<4 $(, $more)*>,
+            3 => $tile::<3 $(, $more)*>,
+            2 => $tile::<2 $(, $more)*>,
+            _ => $tile::<1 $(, $more)*>,
         }
     };
 }
@@ -26,10 +27,16 @@ pub(crate) use tile_of_height;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
+/// Depth of a block of a product on [avx512]'s general register tiles (a packed `b` panel, 192 x 32
+/// floats, 24 KiB, stays in the 32 KiB L1 cache while the tiles of one column panel run). Each value
+/// of such a product sums its depth in blocks of this many steps, and so do the direct convolution
+/// kernels for 17-32 channels.
+pub(crate) const TILE_DEPTH_BLOCK: usize = 192;
+
 /// Depth of a block of a product with at most 16 columns on AVX-512 (a packed block of `b`,
 /// 512 x 16 floats, 32 KiB: L1 with room for the rows of `a` it meets). Each value of such a
-/// product sums its depth in blocks of this many steps; the direct convolution kernels
-/// (`model::cpu_kernels::conv_avx512`) sum the same way, so both give the same bits.
+/// product sums its depth in blocks of this many steps; the direct convolution kernels for up to
+/// 16 channels (`model::cpu_kernels::conv_avx512`) sum the same way, so both give the same bits.
 pub(crate) const NARROW_DEPTH_BLOCK: usize = 512;
 
 /// Whether this CPU has AVX-512F (checked once): the products and kernels written with its

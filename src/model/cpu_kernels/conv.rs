@@ -1,6 +1,6 @@
 //! Convolution on the CPU, per chunk of images in parallel, in one of two [Lowering]s:
 //!
-//! - Layers with at most 16 output channels on AVX-512 run the direct kernels of `conv_avx512`
+//! - Layers with at most 32 output channels on AVX-512 run the direct kernels of `conv_avx512`
 //!   over zero-padded images ([Lowering::Padded]).
 //! - Every other layer lowers each image by im2col into `(Ho*Wo, K*K*C)` patch rows, then one
 //!   matrix product with the `(K*K*C, Co)` weight ([Lowering::Patches]). Backward: the weight
@@ -80,7 +80,7 @@ pub(crate) enum Lowering {
     /// im2col patch rows multiplied by the weight matrix; the input gradient scatters
     /// `dy @ W^T` back through the patches (col2im).
     Patches,
-    /// At most 16 output channels on AVX-512: the direct kernels slide over zero-padded images
+    /// At most 32 output channels on AVX-512: the direct kernels slide over zero-padded images
     /// (`conv_avx512`). The input gradient is the flipped convolution when the input's channels
     /// fit a vector too, else it is the patch path's.
     Padded,
@@ -363,8 +363,9 @@ mod tests {
 
     /// The direct kernels give the patch path's bits for the output and the parameter gradients
     /// (the same depth order and blocks), and its input gradient up to rounding (summed in another
-    /// order); on geometries of LeNet, cnn-small's first layer, odd widths that leave partial
-    /// tiles, and batches that span several depth blocks and chunks.
+    /// order); on geometries of LeNet, cnn-small, odd widths that leave partial tiles, one and two
+    /// vectors of channels (16, 24, 32: where the patch path's product is `gemm_f32`'s own), and
+    /// batches that span several depth blocks and chunks.
     #[test]
     fn the_direct_kernels_give_the_patch_paths_bits() {
         if !crate::gemm_f32::avx512_available() {
@@ -379,7 +380,14 @@ mod tests {
             kernel,
             padding,
         };
-        let geometries = [g(28, 28, 1, 6, 5, 2), g(14, 14, 6, 16, 5, 2), g(28, 28, 1, 16, 3, 1), g(9, 11, 3, 5, 3, 0)];
+        let geometries = [
+            g(28, 28, 1, 6, 5, 2),
+            g(14, 14, 6, 16, 5, 2),
+            g(28, 28, 1, 16, 3, 1),
+            g(14, 14, 16, 32, 3, 1),
+            g(9, 11, 3, 5, 3, 0),
+            g(7, 9, 3, 24, 3, 1),
+        ];
         for (i, g) in geometries.into_iter().enumerate() {
             assert_eq!(Lowering::choose(&g), Lowering::Padded, "{g:?}");
             for batch in [1, 7] {

@@ -1,28 +1,31 @@
-//! Direct convolution for layers with at most 16 output channels (LeNet's 6 and 16, cnn-small's
-//! first 16) on CPUs with AVX-512F: the kernels slide over zero-padded images instead of
-//! multiplying im2col patch rows.
+//! Direct convolution for layers with at most 32 output channels (LeNet's 6 and 16, cnn-small's 16
+//! and 32) on CPUs with AVX-512F: the kernels slide over zero-padded images instead of multiplying
+//! im2col patch rows.
 //!
 //! Why: a patch matrix holds `kernel^2` copies of every pixel (25 for a 5x5 kernel); for LeNet's
 //! first layer a batch of 128 writes 10 MB of patches, reads them for the product and again for
 //! the weight gradient, while the product itself is 15 M multiply-adds. The padded images of the
 //! same batch are 0.5 MB.
 //!
-//! Layout: one vector of 16 lanes holds a pixel's output channels (lanes past `out_channels` are
-//! computed on zero weights and never stored). A register tile is up to [ROWS] neighbouring pixels
-//! of one output row; per depth step it loads one packed weight row and broadcasts one input value
-//! per pixel. Depth steps run in im2col's order (kernel row, kernel column, channel), so the forward
-//! pass and the weight gradient give the bits of the patch path's narrow product
-//! (`gemm_f32::matmul` with at most 16 columns and at most [NARROW_DEPTH_BLOCK] depth steps per
-//! output). The input gradient is the convolution of the padded output gradient with the
-//! flipped, transposed weight, which needs the input's channels to fit one vector too.
+//! Layout: one or two vectors of 16 lanes hold a pixel's output channels (lanes past
+//! `out_channels` are computed on zero weights and never stored). A register tile is up to [ROWS]
+//! neighbouring pixels of one output row; per depth step it loads one packed weight row and
+//! broadcasts one input value per pixel. Depth steps run in im2col's order (kernel row, kernel
+//! column, channel), and the weight gradient sums its pixels in the blocks of the product the patch
+//! path would use ([depth_block]), so where that product is `gemm_f32`'s own (at most 16 columns,
+//! or 24-32) the forward pass and the weight gradient give the patch path's bits (for a depth of
+//! at most one block). The input gradient is the convolution of the padded output gradient with
+//! the flipped, transposed weight, which needs the input's channels to fit one vector.
 
 use std::arch::x86_64::*;
 
-use crate::gemm_f32::NARROW_DEPTH_BLOCK;
+use crate::gemm_f32::{NARROW_DEPTH_BLOCK, TILE_DEPTH_BLOCK};
 use crate::model::conv::ConvGeometry;
 
-/// Lanes of one vector: the most output channels these kernels compute.
-pub(super) const LANES: usize = 16;
+/// Lanes of one vector.
+const LANES: usize = 16;
+/// Vectors per pixel at most: the most output channels these kernels compute is `LANES *` this.
+const MOST_VECTORS: usize = 2;
 /// Pixels of a register tile.
 const ROWS: usize = 8;
 // The tiles are picked by `tile_of_height`, which has kernels of up to 8 rows.
@@ -30,7 +33,28 @@ const _: () = assert!(ROWS <= 8);
 
 /// Whether the forward pass and weight gradient of `g` run here.
 pub(super) fn applies(g: &ConvGeometry) -> bool {
-    crate::gemm_f32::avx512_available() && g.out_channels <= LANES
+    crate::gemm_f32::avx512_available() && g.out_channels <= LANES * MOST_VECTORS
+}
+
+/// Vectors per pixel for `channels` outputs.
+fn vectors(channels: usize) -> usize {
+    channels.div_ceil(LANES)
+}
+
+/// How many pixels the weight gradient sums before adding to what it has: the depth block of the
+/// product the patch path runs (`gemm_f32`: its narrow kernel up to 16 columns, its tile above).
+fn depth_block(out_channels: usize) -> usize {
+    if out_channels <= LANES {
+        NARROW_DEPTH_BLOCK
+    } else {
+        TILE_DEPTH_BLOCK
+    }
+}
+
+/// The lanes of vector `v` that hold one of `channels` values.
+fn lane_mask(channels: usize, v: usize) -> __mmask16 {
+    let valid = channels.saturating_sub(v * LANES).min(LANES);
+    ((1u32 << valid) - 1) as __mmask16
 }
 
 /// Whether the input gradient of `g` runs here: the flipped convolution's outputs (the input's
@@ -59,11 +83,12 @@ pub(super) fn pad_image(g: &ConvGeometry, image: &[f32], padded: &mut [f32]) {
     padded[(g.height + p) * row..].fill(0.0);
 }
 
-/// The weight (`fan_in x out_channels`, row-major) as rows of [LANES], zero past the channels.
+/// The weight (`fan_in x out_channels`, row-major) as rows of whole vectors, zero past the channels.
 pub(super) fn pack_weight(weight: &[f32], fan_in: usize, out_channels: usize) -> Vec<f32> {
-    assert!(out_channels <= LANES && weight.len() == fan_in * out_channels, "pack_weight sizes");
-    let mut packed = vec![0f32; fan_in * LANES];
-    for (dst, src) in packed.chunks_exact_mut(LANES).zip(weight.chunks_exact(out_channels)) {
+    assert!(out_channels <= LANES * MOST_VECTORS && weight.len() == fan_in * out_channels, "pack_weight sizes");
+    let width = vectors(out_channels) * LANES;
+    let mut packed = vec![0f32; fan_in * width];
+    for (dst, src) in packed.chunks_exact_mut(width).zip(weight.chunks_exact(out_channels)) {
         dst[..out_channels].copy_from_slice(src);
     }
     packed
@@ -117,8 +142,9 @@ pub(super) fn forward_image(g: &ConvGeometry, padded: &[f32], packed: &[f32], st
     let (c, co, k) = (g.in_channels, g.out_channels, g.kernel);
     let (wo, ho) = (g.out_width(), g.out_height());
     let pitch = (g.width + 2 * g.padding) * c;
-    assert!(crate::gemm_f32::avx512_available() && co <= LANES, "forward_image needs AVX-512F and <= 16 outputs");
-    assert_eq!((padded.len(), packed.len(), out.len()), (padded_len(g), g.fan_in() * LANES, g.out_features()));
+    assert!(crate::gemm_f32::avx512_available() && applies(g), "forward_image needs AVX-512F and <= 32 outputs");
+    let width = vectors(co) * LANES;
+    assert_eq!((padded.len(), packed.len(), out.len()), (padded_len(g), g.fan_in() * width, g.out_features()));
     if let Start::Bias(bias) = start {
         assert_eq!(bias.len(), co, "bias length");
     }
@@ -128,7 +154,10 @@ pub(super) fn forward_image(g: &ConvGeometry, padded: &[f32], packed: &[f32], st
     };
     for oy in 0..ho {
         for ox in (0..wo).step_by(ROWS) {
-            let tile = crate::gemm_f32::tile_of_height!(forward_tile, wo - ox);
+            let tile = match vectors(co) {
+                1 => crate::gemm_f32::tile_of_height!(forward_tile, wo - ox, 1),
+                _ => crate::gemm_f32::tile_of_height!(forward_tile, wo - ox, 2),
+            };
             // SAFETY: AVX-512F is available (asserted); the tile's pixels ox..ox + R of row oy
             // read padded rows oy..oy + k, columns up to (ox + R - 1 + k) * c, inside the padded
             // image; `packed` holds fan_in rows; the tile writes R pixels of `out`'s row oy.
@@ -141,15 +170,16 @@ pub(super) fn forward_image(g: &ConvGeometry, padded: &[f32], packed: &[f32], st
     }
 }
 
-/// `R` neighbouring output pixels: `out[r][o] = start[o] + sum over (ky, kx, ci) of
-/// x[ky * pitch + (r + kx) * c + ci] * w[(ky, kx, ci)][o]`, the depth in that order.
+/// `R` neighbouring output pixels of `V` vectors each: `out[r][o] = start[o] + sum over (ky, kx,
+/// ci) of x[ky * pitch + (r + kx) * c + ci] * w[(ky, kx, ci)][o]`, the depth in that order.
 ///
 /// # Safety
 /// AVX-512F; `x` covers `k` rows of `pitch` floats from the tile's first pixel; `w` holds
-/// `k * k * c` rows of [LANES]; `out` holds `R * co` floats; `bias` is null or holds `co` floats.
+/// `k * k * c` rows of `V` vectors; `out` holds `R * co` floats, `co <= V * 16`; `bias` is null or
+/// holds `co` floats.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)] // the shape of a tile
-unsafe fn forward_tile<const R: usize>(
+unsafe fn forward_tile<const R: usize, const V: usize>(
     x: *const f32,
     c: usize,
     pitch: usize,
@@ -159,36 +189,41 @@ unsafe fn forward_tile<const R: usize>(
     co: usize,
     bias: *const f32,
 ) {
-    let mut acc = [_mm512_setzero_ps(); R];
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
     let mut wp = w;
     for ky in 0..k {
         let pixel: [*const f32; R] = std::array::from_fn(|r| x.add(ky * pitch + r * c));
         for j in 0..k * c {
-            let wv = _mm512_loadu_ps(wp);
-            wp = wp.add(LANES);
+            let wv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(wp.add(v * LANES)));
+            wp = wp.add(V * LANES);
             for (acc, px) in acc.iter_mut().zip(&pixel) {
-                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*px.add(j)), wv, *acc);
+                let xv = _mm512_set1_ps(*px.add(j));
+                for (acc, wv) in acc.iter_mut().zip(&wv) {
+                    *acc = _mm512_fmadd_ps(xv, *wv, *acc);
+                }
             }
         }
     }
-    let mask = ((1u32 << co) - 1) as __mmask16;
     for (r, acc) in acc.iter().enumerate() {
-        let dst = out.add(r * co);
-        let start = if bias.is_null() { _mm512_maskz_loadu_ps(mask, dst) } else { _mm512_maskz_loadu_ps(mask, bias) };
-        _mm512_mask_storeu_ps(dst, mask, _mm512_add_ps(*acc, start));
+        for (v, acc) in acc.iter().enumerate() {
+            let (mask, dst) = (lane_mask(co, v), out.add(r * co + v * LANES));
+            let start = if bias.is_null() { dst.cast_const() } else { bias.add(v * LANES) };
+            // Masked-off lanes are neither read nor written.
+            _mm512_mask_storeu_ps(dst, mask, _mm512_add_ps(*acc, _mm512_maskz_loadu_ps(mask, start)));
+        }
     }
 }
 
 /// The weight gradient of a chunk of images: `gw (fan_in x out_channels) = patches^T @ dy`, where
 /// `padded` holds the chunk's padded images and `dy` its output gradient (pixel rows of
-/// `out_channels`). Each value sums the chunk's pixels in order, in blocks of
-/// [NARROW_DEPTH_BLOCK] as the patch path's product does.
+/// `out_channels`). Each value sums the chunk's pixels in order, in blocks of [depth_block] as the
+/// patch path's product does.
 pub(super) fn weight_grad(g: &ConvGeometry, padded: &[f32], dy: &[f32], gw: &mut [f32]) {
     let (c, co, k) = (g.in_channels, g.out_channels, g.kernel);
     let (image_len, kc, pitch) = (padded_len(g), k * c, (g.width + 2 * g.padding) * c);
     let images = padded.len() / image_len;
     let pixels = g.out_height() * g.out_width();
-    assert!(crate::gemm_f32::avx512_available() && co <= LANES, "weight_grad needs AVX-512F and <= 16 outputs");
+    assert!(crate::gemm_f32::avx512_available() && applies(g), "weight_grad needs AVX-512F and <= 32 outputs");
     assert_eq!((padded.len(), dy.len(), gw.len()), (images * image_len, images * pixels * co, g.fan_in() * co));
     // Where each output pixel's patch starts in a padded image.
     let offsets: Vec<usize> = (0..pixels).map(|i| (i / g.out_width()) * pitch + (i % g.out_width()) * c).collect();
@@ -196,9 +231,13 @@ pub(super) fn weight_grad(g: &ConvGeometry, padded: &[f32], dy: &[f32], gw: &mut
     // Rows of the gradient in tiles within one kernel row: there a patch's values lie side by side.
     for ky in 0..k {
         for j in (0..kc).step_by(ROWS) {
-            let tile = crate::gemm_f32::tile_of_height!(weight_grad_tile, kc - j);
-            for q in (0..depth).step_by(NARROW_DEPTH_BLOCK) {
-                let steps = NARROW_DEPTH_BLOCK.min(depth - q);
+            let tile = match vectors(co) {
+                1 => crate::gemm_f32::tile_of_height!(weight_grad_tile, kc - j, 1),
+                _ => crate::gemm_f32::tile_of_height!(weight_grad_tile, kc - j, 2),
+            };
+            let block = depth_block(co);
+            for q in (0..depth).step_by(block) {
+                let steps = block.min(depth - q);
                 // SAFETY: AVX-512F is available (asserted); every pixel's patch row ky, values
                 // j..j + R lies inside its padded image; `dy` holds `depth` rows of co; the tile
                 // writes R rows of `gw` from row ky * kc + j.
@@ -212,16 +251,16 @@ pub(super) fn weight_grad(g: &ConvGeometry, padded: &[f32], dy: &[f32], gw: &mut
     }
 }
 
-/// `R` rows of a weight gradient over depth steps (pixels) `q..q + steps`:
+/// `R` rows of `V` vectors of a weight gradient over depth steps (pixels) `q..q + steps`:
 /// `dst[r] (+)= sum over pixels of x[pixel][r] * dy[pixel]`, pixel `i` of image `n` at
 /// `x + n * image_len + offsets[i]`.
 ///
 /// # Safety
 /// AVX-512F; every pixel's `R` values lie inside the padded images behind `x`; `dy` holds the
-/// steps' rows of `co`; `dst` holds `R * co` floats.
+/// steps' rows of `co <= V * 16`; `dst` holds `R * co` floats.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)] // the shape of a tile
-unsafe fn weight_grad_tile<const R: usize>(
+unsafe fn weight_grad_tile<const R: usize, const V: usize>(
     x: *const f32,
     image_len: usize,
     offsets: &[usize],
@@ -232,16 +271,19 @@ unsafe fn weight_grad_tile<const R: usize>(
     dst: *mut f32,
     add: bool,
 ) {
-    let mask = ((1u32 << co) - 1) as __mmask16;
-    let mut acc = [_mm512_setzero_ps(); R];
+    let masks: [__mmask16; V] = std::array::from_fn(|v| lane_mask(co, v));
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
     let (mut image, mut i) = (x.add(q / offsets.len() * image_len), q % offsets.len());
     let mut dyp = dy.add(q * co);
     for _ in 0..steps {
-        let dv = _mm512_maskz_loadu_ps(mask, dyp);
+        let dv: [__m512; V] = std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], dyp.wrapping_add(v * LANES)));
         dyp = dyp.wrapping_add(co);
         let px = image.add(*offsets.get_unchecked(i));
         for (r, acc) in acc.iter_mut().enumerate() {
-            *acc = _mm512_fmadd_ps(_mm512_set1_ps(*px.add(r)), dv, *acc);
+            let xv = _mm512_set1_ps(*px.add(r));
+            for (acc, dv) in acc.iter_mut().zip(&dv) {
+                *acc = _mm512_fmadd_ps(xv, *dv, *acc);
+            }
         }
         i += 1;
         if i == offsets.len() {
@@ -250,8 +292,10 @@ unsafe fn weight_grad_tile<const R: usize>(
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        let row = dst.add(r * co);
-        let v = if add { _mm512_add_ps(*acc, _mm512_maskz_loadu_ps(mask, row)) } else { *acc };
-        _mm512_mask_storeu_ps(row, mask, v);
+        for (v, (acc, mask)) in acc.iter().zip(masks).enumerate() {
+            let row = dst.add(r * co + v * LANES);
+            let sum = if add { _mm512_add_ps(*acc, _mm512_maskz_loadu_ps(mask, row)) } else { *acc };
+            _mm512_mask_storeu_ps(row, mask, sum);
+        }
     }
 }
