@@ -228,6 +228,11 @@ pub(super) fn weight_grad(g: &ConvGeometry, padded: &[f32], dy: &[f32], gw: &mut
     // Where each output pixel's patch starts in a padded image.
     let offsets: Vec<usize> = (0..pixels).map(|i| (i / g.out_width()) * pitch + (i % g.out_width()) * c).collect();
     let depth = images * pixels;
+    if depth == 0 {
+        // No images: the sum is empty (and no pointer below may be formed).
+        gw.fill(0.0);
+        return;
+    }
     // Rows of the gradient in tiles within one kernel row: there a patch's values lie side by side.
     for ky in 0..k {
         for j in (0..kc).step_by(ROWS) {
