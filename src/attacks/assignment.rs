@@ -34,7 +34,7 @@ impl Search<'_> {
 /// the column of each row; every row gets a distinct column.
 pub fn assign(cost: &[f64], n: usize, m: usize) -> Vec<usize> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::gemm_f32::avx512_available() {
         // SAFETY (both): the CPU has AVX-512F, the only feature the functions are compiled for.
         return assign_with(
             cost,

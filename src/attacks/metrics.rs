@@ -85,7 +85,7 @@ fn ssim_each(a: &[f32], b: &[f32], shape: ImageShape) -> Vec<f64> {
     let mut out = Vec::with_capacity(a.len() / d.max(1));
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::gemm_f32::avx512_available() {
         let whole = a.len() / (8 * d) * 8 * d;
         // SAFETY: the CPU has AVX-512F, the only feature the function is compiled for.
         out.extend(unsafe { lanes8::ssim_each(&a[..whole], &b[..whole], shape, &window(shape.height, shape.width)) });

@@ -39,8 +39,8 @@ pub(crate) const TILE_DEPTH_BLOCK: usize = 192;
 /// 16 channels (`model::cpu_kernels::conv_avx512`) sum the same way, so both give the same bits.
 pub(crate) const NARROW_DEPTH_BLOCK: usize = 512;
 
-/// Whether this CPU has AVX-512F (checked once): the products and kernels written with its
-/// intrinsics run only where it does.
+/// Whether this CPU has AVX-512F (checked once): the products, convolution kernels and attack scans
+/// written with its intrinsics run only where it does.
 pub(crate) fn avx512_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     return avx512::available();
