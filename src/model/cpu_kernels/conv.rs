@@ -115,22 +115,24 @@ struct Weights {
     plain: Vec<f32>,
     /// [Lowering::Padded]: the weight rows packed to vector width.
     packed: Vec<f32>,
-    /// [Lowering::Padded] with the flipped input gradient: its packed weight.
+    /// [Lowering::Padded] with the flipped input gradient, when a backward pass will want an input
+    /// gradient: its packed weight.
     flipped: Vec<f32>,
 }
 
 impl Weights {
-    fn new(g: &ConvGeometry, lowering: Lowering, plain: Vec<f32>) -> Weights {
+    /// `input_grad`: a backward pass will compute the input gradient (else `flipped` is not made).
+    fn new(g: &ConvGeometry, lowering: Lowering, plain: Vec<f32>, input_grad: bool) -> Weights {
         let (mut packed, mut flipped) = (Vec::new(), Vec::new());
         #[cfg(target_arch = "x86_64")]
         if lowering == Lowering::Padded {
             use super::conv_avx512 as direct;
             packed = direct::pack_weight(&plain, g.fan_in(), g.out_channels);
-            if direct::input_grad_applies(g) {
+            if input_grad && direct::input_grad_applies(g) {
                 flipped = direct::pack_flipped_weight(g, &plain);
             }
         }
-        let _ = (g, lowering);
+        let _ = (g, lowering, input_grad);
         Weights { plain, packed, flipped }
     }
 }
@@ -257,7 +259,7 @@ pub(crate) fn forward_lowered(
     let b = x.shape().0;
     let (fan_in, co) = (g.fan_in(), g.out_channels);
     let xs = contiguous_data(x);
-    let w = Weights::new(&g, lowering, weight.as_vec());
+    let w = Weights::new(&g, lowering, weight.as_vec(), track && input_grad);
     let bias_v = bias.as_vec();
     let ipc = images_per_chunk(b);
     let per_image = lowering.lowered_len(&g);

@@ -142,7 +142,7 @@ pub(super) fn forward_image(g: &ConvGeometry, padded: &[f32], packed: &[f32], st
     let (c, co, k) = (g.in_channels, g.out_channels, g.kernel);
     let (wo, ho) = (g.out_width(), g.out_height());
     let pitch = (g.width + 2 * g.padding) * c;
-    assert!(crate::gemm_f32::avx512_available() && applies(g), "forward_image needs AVX-512F and <= 32 outputs");
+    assert!(applies(g), "forward_image needs AVX-512F and <= 32 outputs");
     let width = vectors(co) * LANES;
     assert_eq!((padded.len(), packed.len(), out.len()), (padded_len(g), g.fan_in() * width, g.out_features()));
     if let Start::Bias(bias) = start {
@@ -223,7 +223,7 @@ pub(super) fn weight_grad(g: &ConvGeometry, padded: &[f32], dy: &[f32], gw: &mut
     let (image_len, kc, pitch) = (padded_len(g), k * c, (g.width + 2 * g.padding) * c);
     let images = padded.len() / image_len;
     let pixels = g.out_height() * g.out_width();
-    assert!(crate::gemm_f32::avx512_available() && applies(g), "weight_grad needs AVX-512F and <= 32 outputs");
+    assert!(applies(g), "weight_grad needs AVX-512F and <= 32 outputs");
     assert_eq!((padded.len(), dy.len(), gw.len()), (images * image_len, images * pixels * co, g.fan_in() * co));
     // Where each output pixel's patch starts in a padded image.
     let offsets: Vec<usize> = (0..pixels).map(|i| (i / g.out_width()) * pitch + (i % g.out_width()) * c).collect();
