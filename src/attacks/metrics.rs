@@ -152,27 +152,13 @@ mod lanes8 {
                     p.clear();
                 }
                 for i in 0..h * w {
-                    let lane = |g: &[f32], l: usize| g[l * d + i * ch + c] as f64;
-                    let x = _mm512_setr_pd(
-                        lane(ga, 0),
-                        lane(ga, 1),
-                        lane(ga, 2),
-                        lane(ga, 3),
-                        lane(ga, 4),
-                        lane(ga, 5),
-                        lane(ga, 6),
-                        lane(ga, 7),
-                    );
-                    let y = _mm512_setr_pd(
-                        lane(gb, 0),
-                        lane(gb, 1),
-                        lane(gb, 2),
-                        lane(gb, 3),
-                        lane(gb, 4),
-                        lane(gb, 5),
-                        lane(gb, 6),
-                        lane(gb, 7),
-                    );
+                    // Pixel i, channel c of each of the group's eight images, one per lane.
+                    let pixels = |g: &[f32]| {
+                        let each: [f64; 8] = std::array::from_fn(|l| g[l * d + i * ch + c] as f64);
+                        // SAFETY: an unaligned load of the eight f64s of `each`.
+                        unsafe { _mm512_loadu_pd(each.as_ptr()) }
+                    };
+                    let (x, y) = (pixels(ga), pixels(gb));
                     planes[0].push(x);
                     planes[1].push(y);
                     planes[2].push(_mm512_mul_pd(x, x));
