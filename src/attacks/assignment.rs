@@ -16,9 +16,15 @@ struct Search<'a> {
     used: &'a [u8],
 }
 
+/// Where column j >= 1's used bit is: its byte, and the bit within it.
+fn used_bit(j: usize) -> (usize, u8) {
+    ((j - 1) / 8, 1 << ((j - 1) % 8))
+}
+
 impl Search<'_> {
     fn is_used(&self, j: usize) -> bool {
-        self.used[(j - 1) / 8] & (1 << ((j - 1) % 8)) != 0
+        let (byte, bit) = used_bit(j);
+        self.used[byte] & bit != 0
     }
 
     /// For the eight columns from `j` (1-based, j - 1 a multiple of 8): bit l set where column j + l
@@ -78,7 +84,8 @@ fn assign_with(
         used_list.clear();
         loop {
             if j0 > 0 {
-                used[(j0 - 1) / 8] |= 1 << ((j0 - 1) % 8);
+                let (byte, bit) = used_bit(j0);
+                used[byte] |= bit;
             }
             used_list.push(j0);
             let i0 = row_of[j0];
