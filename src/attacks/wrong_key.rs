@@ -18,7 +18,7 @@ use crate::results::attacks::Criterion;
 use crate::results::attacks::Level;
 use crate::scheme::labels::{argmax_rows, LabelCodec};
 use crate::scheme::{Customer, SecretKey};
-use crate::train::trainer::predict;
+use crate::train::trainer::Predictor;
 
 /// The `wrong-key` attack (registered in `super::ATTACKS`).
 pub struct WrongKey;
@@ -99,7 +99,9 @@ pub(crate) fn with_provider_model<R>(
         fn run<M: Net<Cpu>>(self, mut model: M) -> anyhow::Result<R> {
             crate::model::io::load(&mut model, self.path)?;
             let (dev, d) = (self.dev, self.features);
-            let score = |x: &[f32]| predict(&model, dev, x, d).expect("forward on CPU");
+            // One frozen copy of the weights for every key the attack tries.
+            let predictor = Predictor::new(&model, dev);
+            let score = |x: &[f32]| predictor.predict(x, d).expect("forward on CPU");
             Ok((self.f)(&score))
         }
     }

@@ -39,38 +39,97 @@ pub(super) fn available() -> bool {
 /// during the call.
 pub(super) unsafe fn matmul(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
     debug_assert!(available());
-    let (m, n) = (dst.rows, dst.cols);
-    let col_panels = n.div_ceil(NR);
+    let col_panels = dst.cols.div_ceil(NR);
     PACKED.with_borrow_mut(|(packed_a, packed_b)| {
         packed_b.resize(KC.min(k) * col_panels * NR, 0.0);
-        packed_a.resize(KC.min(k) * MC.min(m).div_ceil(MR) * MR, 0.0);
         for p0 in (0..k).step_by(KC) {
             let kc = KC.min(k - p0);
-            pack_panels(packed_b, NR, b, p0, kc, 0, n);
+            pack_panels(packed_b, NR, b, p0, kc, 0, dst.cols);
             // The first depth block overwrites the result unless the caller accumulates.
-            let add_to_dst = accumulate || p0 > 0;
-            for i0 in (0..m).step_by(MC) {
-                let mc = MC.min(m - i0);
-                // `a`'s rows are the columns of its transpose, packed the way `b`'s columns are.
-                pack_panels(packed_a, MR, a.transpose(), p0, kc, i0, mc);
-                for jp in 0..col_panels {
-                    let j0 = jp * NR;
-                    let cols = NR.min(n - j0);
-                    let b_panel = &packed_b[jp * kc * NR..(jp + 1) * kc * NR];
-                    for ip in 0..mc.div_ceil(MR) {
-                        let rows = MR.min(mc - ip * MR);
-                        let a_panel = &packed_a[ip * kc * MR..(ip + 1) * kc * MR];
-                        // SAFETY: AVX-512F is available; the panels hold kc depth steps each; the
-                        // tile's rows x cols lie inside `dst`'s block.
-                        unsafe {
-                            let c = dst.ptr.add((i0 + ip * MR) * dst.ldc + j0);
-                            tile(kc, a_panel, b_panel, c, dst.ldc, rows, cols, add_to_dst);
-                        }
-                    }
+            // SAFETY: as this function's; the block holds `col_panels` panels of kc steps.
+            unsafe { block_product(dst, a, p0, kc, packed_b, accumulate || p0 > 0, packed_a) };
+        }
+    });
+}
+
+/// `b` (k x n) packed for [matmul_prepacked]: its depth blocks of [KC] steps one after another, each
+/// the [NR]-column panels [matmul] packs for that block. `n` rounded up to whole panels.
+pub(super) fn prepack(b: MatRef, k: usize, n: usize) -> Vec<f32> {
+    let col_panels = n.div_ceil(NR);
+    let mut packed = vec![0.0; k * col_panels * NR];
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        pack_panels(&mut packed[p0 * col_panels * NR..], NR, b, p0, kc, 0, n);
+    }
+    packed
+}
+
+/// [matmul] on a `b` that [prepack] packed (`packed`, of `col_panels` panels in all), for the
+/// columns of `dst`'s block, which start at panel `first_panel`: the same blocks, tiles and so the
+/// same bits, without packing `b` on every call (a frozen layer's weight, `model::frozen`).
+///
+/// # Safety
+/// [available] holds; `a` covers m x k; `packed` is [prepack]'s for k steps and `col_panels`
+/// panels; `dst`'s columns lie within panels `first_panel..col_panels`; nothing else reads or
+/// writes `dst`'s block during the call.
+pub(super) unsafe fn matmul_prepacked(
+    dst: DstBlock,
+    k: usize,
+    a: MatRef,
+    packed: &[f32],
+    first_panel: usize,
+    col_panels: usize,
+    accumulate: bool,
+) {
+    debug_assert!(available() && first_panel + dst.cols.div_ceil(NR) <= col_panels);
+    debug_assert_eq!(packed.len(), k * col_panels * NR);
+    PACKED.with_borrow_mut(|(packed_a, _)| {
+        for p0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - p0);
+            let block = &packed[p0 * col_panels * NR + first_panel * kc * NR..];
+            // SAFETY: as this function's; `block` starts at this band's first panel of the block.
+            unsafe { block_product(dst, a, p0, kc, block, accumulate || p0 > 0, packed_a) };
+        }
+    });
+}
+
+/// Depth steps `p0..p0 + kc` of `dst (+)= a @ b`, with `b_block` holding those steps of `dst`'s
+/// columns as packed panels; `a` is packed here, [MC] rows at a time, into `packed_a`.
+///
+/// # Safety
+/// [available] holds; `a` covers `dst.rows` rows of steps `p0..p0 + kc`; `b_block` holds
+/// `dst.cols.div_ceil(NR)` panels of kc steps; nothing else reads or writes `dst`'s block.
+unsafe fn block_product(
+    dst: DstBlock,
+    a: MatRef,
+    p0: usize,
+    kc: usize,
+    b_block: &[f32],
+    add_to_dst: bool,
+    packed_a: &mut Vec<f32>,
+) {
+    let (m, n) = (dst.rows, dst.cols);
+    packed_a.resize(kc * MC.min(m).div_ceil(MR) * MR, 0.0);
+    for i0 in (0..m).step_by(MC) {
+        let mc = MC.min(m - i0);
+        // `a`'s rows are the columns of its transpose, packed the way `b`'s columns are.
+        pack_panels(packed_a, MR, a.transpose(), p0, kc, i0, mc);
+        for jp in 0..n.div_ceil(NR) {
+            let j0 = jp * NR;
+            let cols = NR.min(n - j0);
+            let b_panel = &b_block[jp * kc * NR..(jp + 1) * kc * NR];
+            for ip in 0..mc.div_ceil(MR) {
+                let rows = MR.min(mc - ip * MR);
+                let a_panel = &packed_a[ip * kc * MR..(ip + 1) * kc * MR];
+                // SAFETY: AVX-512F is available; the panels hold kc depth steps each; the tile's
+                // rows x cols lie inside `dst`'s block.
+                unsafe {
+                    let c = dst.ptr.add((i0 + ip * MR) * dst.ldc + j0);
+                    tile_rows(rows, kc, a_panel, b_panel, c, dst.ldc, cols, add_to_dst);
                 }
             }
         }
-    });
+    }
 }
 
 thread_local! {
@@ -107,17 +166,41 @@ fn pack_panels(out: &mut [f32], width: usize, m: MatRef, p0: usize, kc: usize, j
     }
 }
 
-/// One [MR] x [NR] register tile: `c[r][j] (+)= sum_k a[k][r] * b[k][j]` for the valid `rows` and
-/// `cols`; `c` points to the tile's first element, rows `ldc` apart.
+/// A register tile of `rows <=` [MR] rows (of a packed `a` panel) by [NR] columns: the full tile,
+/// or the rows a partial one has (up to two smaller tiles), so that a band's last rows and a query's
+/// single row cost only what they are. Each row's sums are the same whichever tile computes them.
 ///
 /// # Safety
-/// AVX-512F must be available; `a` and `b` hold `kc` depth steps; `c` points to `rows` rows of
-/// `cols` writable values, `ldc` apart.
+/// As [tile]'s, for `rows` rows.
+#[allow(clippy::too_many_arguments)] // the shape of a tile
+unsafe fn tile_rows(rows: usize, kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, cols: usize, add: bool) {
+    // SAFETY: each call covers rows of the panel and of `c` that the caller's `rows` include.
+    unsafe {
+        if rows == MR {
+            return tile::<MR>(kc, a, b, c, ldc, cols, add);
+        }
+        let first = rows.min(8);
+        crate::gemm_f32::tile_of_height!(tile, first)(kc, a, b, c, ldc, cols, add);
+        if rows > 8 {
+            crate::gemm_f32::tile_of_height!(tile, rows - 8)(kc, &a[8..], b, c.add(8 * ldc), ldc, cols, add);
+        }
+    }
+}
+
+/// `R` rows of a register tile: `c[r][j] (+)= sum_k a[k][r] * b[k][j]` for the valid `cols`; `a`
+/// is a packed panel (each depth step [MR] values, of which the first `R` are this tile's rows),
+/// `c` points to the tile's first element, rows `ldc` apart. A full tile ([MR] rows) keeps 24 of
+/// the 32 vector registers as accumulators: per depth step it loads two vectors of `b`, broadcasts
+/// `R` values of `a` and does `2R` fused multiply-adds.
+///
+/// # Safety
+/// AVX-512F must be available; `R <=` [MR]; `a` and `b` hold `kc` depth steps; `c` points to `R`
+/// rows of `cols` writable values, `ldc` apart.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)] // the shape of a tile
-unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, rows: usize, cols: usize, add: bool) {
-    debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR);
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+unsafe fn tile<const R: usize>(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, cols: usize, add: bool) {
+    debug_assert!(R <= MR && kc > 0 && a.len() >= (kc - 1) * MR + R && b.len() >= kc * NR);
+    let mut acc = [[_mm512_setzero_ps(); 2]; R];
     let (mut ap, mut bp) = (a.as_ptr(), b.as_ptr());
     for _ in 0..kc {
         let b0 = _mm512_loadu_ps(bp);
@@ -137,18 +220,16 @@ unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, rows: u
     };
     let (m0, m1) = (mask(0), mask(16));
     for (r, acc) in acc.iter().enumerate() {
-        if r < rows {
-            let row = c.add(r * ldc);
-            let (mut v0, mut v1) = (acc[0], acc[1]);
-            if add {
-                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)));
-            }
-            // Masked-off lanes are neither read nor written; `wrapping_add` because with 16 or fewer
-            // valid columns the second half may start past the end of the destination.
-            _mm512_mask_storeu_ps(row, m0, v0);
-            _mm512_mask_storeu_ps(row.wrapping_add(16), m1, v1);
+        let row = c.add(r * ldc);
+        let (mut v0, mut v1) = (acc[0], acc[1]);
+        if add {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row.wrapping_add(16)));
         }
+        // Masked-off lanes are neither read nor written; `wrapping_add` because with 16 or fewer
+        // valid columns the second half may start past the end of the destination.
+        _mm512_mask_storeu_ps(row, m0, v0);
+        _mm512_mask_storeu_ps(row.wrapping_add(16), m1, v1);
     }
 }
 
@@ -175,27 +256,62 @@ const _: () = assert!(NARROW_MR <= 8);
 /// writes `dst`'s block during the call.
 pub(super) unsafe fn matmul_narrow(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accumulate: bool) {
     debug_assert!(available() && dst.cols <= NARROW_NR);
-    let (m, n) = (dst.rows, dst.cols);
     PACKED.with_borrow_mut(|(_, packed_b)| {
         packed_b.resize(NARROW_DEPTH_BLOCK.min(k) * NARROW_NR, 0.0);
         for p0 in (0..k).step_by(NARROW_DEPTH_BLOCK) {
             let kc = NARROW_DEPTH_BLOCK.min(k - p0);
-            pack_panels(packed_b, NARROW_NR, b, p0, kc, 0, n);
-            let add_to_dst = accumulate || p0 > 0;
-            for i0 in (0..m).step_by(NARROW_MR) {
-                let rows = NARROW_MR.min(m - i0);
-                // SAFETY: AVX-512F is available; rows i0..i0 + rows of `a` hold depth steps
-                // p0..p0 + kc (checked by the caller); the packed block holds kc steps; the tile's
-                // rows x n lie inside `dst`'s block.
-                unsafe {
-                    let first = a.data.as_ptr().add(i0 * a.row_stride + p0 * a.col_stride);
-                    let c = dst.ptr.add(i0 * dst.ldc);
-                    let tile = crate::gemm_f32::tile_of_height!(narrow_tile, rows);
-                    tile(kc, first, a.row_stride, a.col_stride, packed_b, c, dst.ldc, n, add_to_dst);
-                }
-            }
+            pack_panels(packed_b, NARROW_NR, b, p0, kc, 0, dst.cols);
+            // SAFETY: as this function's; the packed block holds kc steps.
+            unsafe { narrow_block(dst, a, p0, kc, packed_b, accumulate || p0 > 0) };
         }
     });
+}
+
+/// `b` (k x n, `n <=` [NARROW_NR]) packed for [matmul_narrow_prepacked]: the blocks of
+/// [NARROW_DEPTH_BLOCK] steps [matmul_narrow] packs, one after another.
+pub(super) fn prepack_narrow(b: MatRef, k: usize, n: usize) -> Vec<f32> {
+    debug_assert!(n <= NARROW_NR);
+    let mut packed = vec![0.0; k * NARROW_NR];
+    for p0 in (0..k).step_by(NARROW_DEPTH_BLOCK) {
+        let kc = NARROW_DEPTH_BLOCK.min(k - p0);
+        pack_panels(&mut packed[p0 * NARROW_NR..], NARROW_NR, b, p0, kc, 0, n);
+    }
+    packed
+}
+
+/// [matmul_narrow] on a `b` that [prepack_narrow] packed: the same bits, `b` packed once.
+///
+/// # Safety
+/// [available] holds; `dst.cols <=` [NARROW_NR]; `a` covers m x k; `packed` is [prepack_narrow]'s
+/// for k steps; nothing else reads or writes `dst`'s block during the call.
+pub(super) unsafe fn matmul_narrow_prepacked(dst: DstBlock, k: usize, a: MatRef, packed: &[f32], accumulate: bool) {
+    debug_assert!(available() && dst.cols <= NARROW_NR && packed.len() == k * NARROW_NR);
+    for p0 in (0..k).step_by(NARROW_DEPTH_BLOCK) {
+        let kc = NARROW_DEPTH_BLOCK.min(k - p0);
+        // SAFETY: as this function's; the block at p0 holds kc steps.
+        unsafe { narrow_block(dst, a, p0, kc, &packed[p0 * NARROW_NR..], accumulate || p0 > 0) };
+    }
+}
+
+/// Depth steps `p0..p0 + kc` of a narrow `dst (+)= a @ b`, `b_block` holding them packed.
+///
+/// # Safety
+/// [available] holds; `dst.cols <=` [NARROW_NR]; `a` covers `dst.rows` rows of steps
+/// `p0..p0 + kc`; `b_block` holds kc steps; nothing else reads or writes `dst`'s block.
+unsafe fn narrow_block(dst: DstBlock, a: MatRef, p0: usize, kc: usize, b_block: &[f32], add_to_dst: bool) {
+    let (m, n) = (dst.rows, dst.cols);
+    for i0 in (0..m).step_by(NARROW_MR) {
+        let rows = NARROW_MR.min(m - i0);
+        // SAFETY: AVX-512F is available; rows i0..i0 + rows of `a` hold depth steps p0..p0 + kc
+        // (checked by the caller); the packed block holds kc steps; the tile's rows x n lie inside
+        // `dst`'s block.
+        unsafe {
+            let first = a.data.as_ptr().add(i0 * a.row_stride + p0 * a.col_stride);
+            let c = dst.ptr.add(i0 * dst.ldc);
+            let tile = crate::gemm_f32::tile_of_height!(narrow_tile, rows);
+            tile(kc, first, a.row_stride, a.col_stride, b_block, c, dst.ldc, n, add_to_dst);
+        }
+    }
 }
 
 /// One tile of `R <=` [NARROW_MR] rows of a narrow product: `c[r][j] (+)= sum_k a[r][k] * b[k][j]`

@@ -131,46 +131,147 @@ pub(crate) fn matmul(
         }
         return;
     }
-    // The pool threads this work may use: fewer where arms or attacks run side by side (pool_share).
+    let whole = DstBlock::whole(dst, m, n);
+    match band_count(m, n, k, threads) {
+        0 => gemm_in(whole, k, a, b, accumulate, gemm::Parallelism::Rayon(crate::pool_share::threads())),
+        bands => in_bands(whole, bands, a, |block, a, first_col| {
+            let b = MatRef { data: &b.data[first_col * b.col_stride..], ..b };
+            band(block, k, a, b, accumulate)
+        }),
+    }
+}
+
+/// How many bands [matmul] cuts an m x n x k product into: one per thread of the pool's share
+/// (fewer where arms or attacks run side by side, `pool_share`), or 1 where a fork-join would cost
+/// more than it saves (a small product; a batch-1 forward pass, 1 x 784 x 512). 0: a large product
+/// too small in both directions to band (a great depth), which gemm splits itself.
+fn band_count(m: usize, n: usize, k: usize, threads: Threads) -> usize {
     let pool = crate::pool_share::threads();
-    // 0 bands: a large product too small in both directions to band (a great depth), so gemm splits
-    // it itself. A small one with few rows (a batch-1 forward pass: 1 x 784 x 512) stays on this
-    // thread: a fork-join would cost more.
-    let bands = match threads {
+    match threads {
         Threads::One => 1,
         Threads::All if pool == 1 || m * n * k < SPLIT_MIN_MULTIPLY_ADDS => 1,
         Threads::All if m < SPLIT_MIN_ROWS && m * n * k < COLUMN_SPLIT_MIN_MULTIPLY_ADDS => 1,
         Threads::All => pool.min(m.max(n) / SPLIT_MIN_ROWS),
-    };
-    let whole = DstBlock::whole(dst, m, n);
+    }
+}
+
+/// Run `band_product(block, a, first_col)` on `bands >= 1` disjoint blocks of `whole` on the pool
+/// (on this thread for one), `a` offset to the block's first row and `first_col` its first column.
+/// Wider than tall (a layer's forward product or input gradient, batch x features): bands of
+/// columns, so that each thread packs only its part of `b`, the larger operand; else of rows.
+fn in_bands(whole: DstBlock, bands: usize, a: MatRef, band_product: impl Fn(DstBlock, MatRef, usize) + Sync) {
     use rayon::prelude::*;
-    match bands {
-        0 => gemm_in(whole, k, a, b, accumulate, gemm::Parallelism::Rayon(pool)),
-        1 => band(whole, k, a, b, accumulate),
-        // Wider than tall (a layer's forward product or input gradient, batch x features): bands of
-        // columns, so that each thread packs only its part of `b`, the larger operand.
-        _ if n > m => {
-            let width = n.div_ceil(bands).next_multiple_of(COLUMN_BAND_ALIGN);
-            (0..n.div_ceil(width)).into_par_iter().for_each(|i| {
-                let (first, cols) = (i * width, width.min(n - i * width));
-                let b = MatRef { data: &b.data[first * b.col_stride..], ..b };
-                band(whole.columns(first, cols), k, a, b, accumulate);
-            });
+    let (m, n) = (whole.rows, whole.cols);
+    if bands == 1 {
+        return band_product(whole, a, 0);
+    }
+    if n > m {
+        let width = n.div_ceil(bands).next_multiple_of(COLUMN_BAND_ALIGN);
+        (0..n.div_ceil(width)).into_par_iter().for_each(|i| {
+            let (first, cols) = (i * width, width.min(n - i * width));
+            band_product(whole.columns(first, cols), a, first);
+        });
+    } else {
+        let height = m.div_ceil(bands);
+        (0..m.div_ceil(height)).into_par_iter().for_each(|i| {
+            let (first, rows) = (i * height, height.min(m - i * height));
+            band_product(whole.rows(first, rows), MatRef { data: &a.data[first * a.row_stride..], ..a }, 0);
+        });
+    }
+}
+
+/// A `b` operand (k x n) packed once for many products ([matmul_packed]): a frozen layer's weight,
+/// multiplied by every batch a served model sees. On AVX-512 it holds the panels [matmul] packs on
+/// every call (all depth blocks), elsewhere a row-major copy.
+pub(crate) struct PackedMatrix {
+    k: usize,
+    n: usize,
+    panels: Panels,
+}
+
+enum Panels {
+    /// [avx512]'s general tile's panels ([NR](avx512::NR) columns each).
+    #[cfg(target_arch = "x86_64")]
+    Tile(Vec<f32>),
+    /// [avx512]'s narrow kernel's blocks (at most 16 columns).
+    #[cfg(target_arch = "x86_64")]
+    Narrow(Vec<f32>),
+    /// Row-major, for [matmul] (no AVX-512).
+    Plain(Vec<f32>),
+}
+
+impl PackedMatrix {
+    /// `b`, k x n, packed.
+    pub fn new(b: MatRef, k: usize, n: usize) -> Self {
+        b.check(k, n);
+        #[cfg(target_arch = "x86_64")]
+        if avx512::available() {
+            let panels = if n <= avx512::NARROW_NR {
+                Panels::Narrow(avx512::prepack_narrow(b, k, n))
+            } else {
+                Panels::Tile(avx512::prepack(b, k, n))
+            };
+            return PackedMatrix { k, n, panels };
         }
-        _ => {
-            let height = m.div_ceil(bands);
-            (0..m.div_ceil(height)).into_par_iter().for_each(|i| {
-                let (first, rows) = (i * height, height.min(m - i * height));
-                let a = MatRef { data: &a.data[first * a.row_stride..], ..a };
-                band(whole.rows(first, rows), k, a, b, accumulate);
-            });
+        let mut plain = vec![0.0; k * n];
+        for (i, row) in plain.chunks_exact_mut(n.max(1)).enumerate().take(k) {
+            row.iter_mut().enumerate().for_each(|(j, v)| *v = b.data[i * b.row_stride + j * b.col_stride]);
         }
+        PackedMatrix { k, n, panels: Panels::Plain(plain) }
+    }
+
+    /// Rows (depth) and columns of the matrix.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.k, self.n)
+    }
+}
+
+/// `dst (m x n) = [dst +] a (m x k) @ b` for a packed `b`, banded as [matmul] bands. Wherever
+/// [matmul] runs the AVX-512 kernels on the same operands (on such CPUs: at most 16 columns, or at
+/// least 6 rows per band and columns that fill three quarters of the tiles they pad to) the result
+/// has its bits; elsewhere [matmul]'s fallback (gemm) sums in another order. Elsewhere than AVX-512
+/// it is [matmul].
+#[allow(clippy::too_many_arguments)] // the shape of a matrix product
+pub(crate) fn matmul_packed(
+    dst: &mut [f32],
+    m: usize,
+    a: MatRef,
+    b: &PackedMatrix,
+    accumulate: bool,
+    threads: Threads,
+) {
+    let (k, n) = (b.k, b.n);
+    assert_eq!(dst.len(), m * n, "gemm destination is not m x n");
+    a.check(m, k);
+    if m == 0 || n == 0 || k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
+        return;
+    }
+    let whole = DstBlock::whole(dst, m, n);
+    let bands = band_count(m, n, k, threads).max(1);
+    match &b.panels {
+        Panels::Plain(plain) => matmul(dst, m, n, k, a, MatRef::rows(plain, n), accumulate, threads),
+        // SAFETY (both): the CPU has AVX-512F (the panels exist only then); `a` is checked; the
+        // panels are `prepack`'s of k steps; each band is a disjoint block of the destination.
+        #[cfg(target_arch = "x86_64")]
+        Panels::Tile(panels) => in_bands(whole, bands, a, |block, a, first_col| unsafe {
+            avx512::matmul_prepacked(block, k, a, panels, first_col / avx512::NR, n.div_ceil(avx512::NR), accumulate)
+        }),
+        #[cfg(target_arch = "x86_64")]
+        Panels::Narrow(panels) => in_bands(whole, bands, a, |block, a, _| unsafe {
+            avx512::matmul_narrow_prepacked(block, k, a, panels, accumulate)
+        }),
     }
 }
 
 /// Column bands start at multiples of this (the AVX-512 tile's width), so no band pads a tile that
 /// another band fills.
 const COLUMN_BAND_ALIGN: usize = 32;
+// A column band of a packed matrix starts at a whole panel.
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(COLUMN_BAND_ALIGN.is_multiple_of(avx512::NR));
 
 /// A `rows` x `cols` block of a row-major destination whose rows are `ldc` apart: the whole
 /// destination of a [matmul], or one band of its rows or columns. The bands of one destination do
@@ -287,7 +388,7 @@ mod tests {
     }
 
     /// Every path (one thread, row bands on a pool, the AVX-512 tiles and narrow kernel where the
-    /// CPU has them, gemm's column split when there are too few rows to band) against the definition, on shapes that
+    /// CPU has them, gemm's column split when there are too few rows to band, a packed `b`) against the definition, on shapes that
     /// leave partial tiles, partial depth blocks and partial packing blocks, with either operand
     /// transposed, overwriting and accumulating.
     #[test]
@@ -307,9 +408,13 @@ mod tests {
                 if accumulate {
                     want.iter_mut().zip(&start).for_each(|(w, s)| *w += *s as f64);
                 }
-                for threads in [Threads::One, Threads::All] {
+                let packed = PackedMatrix::new(b, k, n);
+                for (threads, prepacked) in [(Threads::One, false), (Threads::All, false), (Threads::All, true)] {
                     let mut got = start.clone();
-                    pool.install(|| matmul(&mut got, m, n, k, a, b, accumulate, threads));
+                    pool.install(|| match prepacked {
+                        false => matmul(&mut got, m, n, k, a, b, accumulate, threads),
+                        true => matmul_packed(&mut got, m, a, &packed, accumulate, threads),
+                    });
                     for (idx, (g, w)) in got.iter().zip(&want).enumerate() {
                         let tolerance = 1e-5 * (k as f64).sqrt() * 4.0;
                         assert!(
@@ -349,6 +454,30 @@ mod tests {
             let one = product(1, None);
             for (threads, share) in [(2, None), (3, None), (4, Some(2)), (4, Some(1))] {
                 assert!(product(threads, share) == one, "{m}x{n}x{k} on {threads} threads, share {share:?}");
+            }
+        }
+    }
+
+    /// A packed `b` gives [matmul]'s bits wherever [matmul] runs the AVX-512 kernels (the shapes
+    /// here: a frozen dense layer's products at batch 256 and 37, a 10-class head, a band of 7
+    /// rows, a partial depth block), on any number of bands: a frozen network scores a batch as the
+    /// training-time forward pass does.
+    #[test]
+    fn a_packed_matrix_gives_the_products_bits() {
+        let shapes = [(256, 1024, 784), (37, 256, 400), (256, 10, 1100), (7, 100, 193), (130, 48, 5)];
+        for (m, n, k) in shapes {
+            let (a_data, b_data) = (values(m * k, (m + 3 * k) as u64), values(k * n, (n + 5 * k) as u64));
+            let (a, b) = (MatRef::rows(&a_data, k), MatRef::rows(&b_data, n));
+            let packed = PackedMatrix::new(b, k, n);
+            let start = values(m * n, 11);
+            let mut want = start.clone();
+            matmul(&mut want, m, n, k, a, b, true, Threads::One);
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut got = start.clone();
+                pool.install(|| matmul_packed(&mut got, m, a, &packed, true, Threads::All));
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert!(bits(&got) == bits(&want), "{m}x{n}x{k} on {threads} threads");
             }
         }
     }

@@ -4,6 +4,7 @@
 pub mod arch;
 pub mod conv;
 mod cpu_kernels;
+pub mod frozen;
 pub mod io;
 pub mod linear;
 pub mod pool;

@@ -757,8 +757,11 @@ fn torch_epochs(cmd: Command, arch: Arch) -> anyhow::Result<(Vec<f64>, Option<Ve
     Ok((secs, list("epoch_cpu_seconds"), inference))
 }
 
-/// [INFERENCE_CALLS] through `train::trainer::predict` (the forward pass of every evaluation and of
-/// `ppdl infer`) on a freshly built network: the weights' values do not change the time. CPU only.
+/// [INFERENCE_CALLS] through a `train::trainer::Predictor` (the forward pass of every evaluation and
+/// of `ppdl infer`) on a freshly built network: the weights' values do not change the time. The
+/// predictor is made once, before the timed calls, as a served model's is: an MLP's weights are
+/// frozen then (copied out of dfdx and packed), as PyTorch's are in place before its timed calls.
+/// CPU only.
 fn ppdl_inference(arch: Arch, dataset: &Dataset, device: DeviceKind) -> anyhow::Result<Vec<InferenceTime>> {
     use crate::model::arch::{with_net, Net, WithNet};
     use dfdx::tensor::Cpu;
@@ -774,11 +777,13 @@ fn ppdl_inference(arch: Arch, dataset: &Dataset, device: DeviceKind) -> anyhow::
         type Output = anyhow::Result<Vec<InferenceTime>>;
         fn run<M: Net<Cpu>>(self, model: M) -> Self::Output {
             let available = self.inputs.len() / self.features;
+            let predictor = crate::train::trainer::Predictor::new(&model, self.dev);
             let mut times = Vec::new();
             for &(batch, warmup, calls) in INFERENCE_CALLS.iter().filter(|c| c.0 <= available) {
                 let x = &self.inputs[..batch * self.features];
                 let seconds = median_call_seconds(warmup, calls, || {
-                    let scores = crate::train::trainer::predict(&model, self.dev, x, self.features)
+                    let scores = predictor
+                        .predict(x, self.features)
                         .map_err(|e| anyhow::anyhow!("inference: forward pass failed: {e:?}"))?;
                     std::hint::black_box(&scores);
                     Ok(())

@@ -13,7 +13,7 @@ use crate::config::Arch;
 use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
 use crate::scheme::Customer;
-use crate::train::trainer::predict;
+use crate::train::trainer::Predictor;
 
 use super::median;
 
@@ -198,16 +198,18 @@ fn time_rounds<B: Net<Cpu>, P: Net<Cpu>>(
     d: usize,
     budget: &Budget,
 ) -> anyhow::Result<InferenceTimes> {
+    // Served models: each network's weights are frozen once, before the rounds.
+    let (baseline, private) = (Predictor::new(baseline, dev), Predictor::new(private, dev));
     let [base, enc, fwd, dec, total] = repeat_rounds(budget, || {
         let t = Instant::now();
-        let plain = predict(baseline, dev, raw, d).map_err(forward_err)?;
+        let plain = baseline.predict(raw, d).map_err(forward_err)?;
         let base_ms = ms(t);
 
         let t = Instant::now();
         let encoded = customer.encode_inputs(raw);
         let enc_ms = ms(t);
         let t = Instant::now();
-        let scores = predict(private, dev, encoded.images(), encoded.features()).map_err(forward_err)?;
+        let scores = private.predict(encoded.images(), encoded.features()).map_err(forward_err)?;
         let fwd_ms = ms(t);
         let t = Instant::now();
         let probs = customer.decode_scores(&scores);

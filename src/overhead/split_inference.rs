@@ -3,6 +3,9 @@
 //! the same path that scored the arm's test accuracy (`Evaluate::scores` of the split step), against
 //! the baseline's forward alone. One sample and a batch, median of repeats, the two interleaved
 //! (the repeat rule of [`super::inference`]). One process: no network latency is modelled.
+//!
+//! Both sides run their layers through dfdx: the split's parts are not frozen (`model::frozen`),
+//! so the baseline is not either, and the ratio is the split's own cost.
 
 use std::path::Path;
 use std::time::Instant;
@@ -15,7 +18,7 @@ use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
 use crate::model::split::{network_layers, split_layers, SplitPlan};
 use crate::train::split::{SplitSaves, SplitStep};
-use crate::train::trainer::{predict, Evaluate};
+use crate::train::trainer::{Evaluate, Predictor};
 
 use super::inference::{forward_err, ms, repeat_rounds, Budget};
 use super::median;
@@ -92,10 +95,11 @@ impl WithNet<Cpu> for Timed<'_, '_> {
         anyhow::ensure!(available > 0, "no inputs to time inference on");
         let step = SplitStep::new(self.dev, layers, plan, f.split, f.train, 0, available);
         let b = self.budget.batch_size.clamp(1, available);
+        let baseline = Predictor::through_dfdx(&baseline, self.dev);
         let round_trip = |raw: &[f32]| -> anyhow::Result<SplitRoundTrip> {
             let [base, split] = repeat_rounds(self.budget, || {
                 let t = Instant::now();
-                let plain = predict(&baseline, self.dev, raw, d).map_err(forward_err)?;
+                let plain = baseline.predict(raw, d).map_err(forward_err)?;
                 let base_ms = ms(t);
                 let t = Instant::now();
                 let scores = step.scores(raw, d).map_err(forward_err)?;

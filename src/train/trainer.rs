@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
-use dfdx::nn::Module;
 use dfdx::optim::{Adam, AdamConfig, Momentum, Optimizer, Sgd, SgdConfig, WeightDecay};
 use dfdx::prelude::*;
 
@@ -16,6 +15,7 @@ use super::fit::{fit_redrawn, FitEnd, ModelStep, Observer, Progress, Rows, Sched
 use crate::config::{Arch, OptimizerKind, TrainConfig};
 use crate::data::ImageShape;
 use crate::model::arch::{with_net, Net, WithNet};
+use crate::model::frozen::FrozenNet;
 use crate::model::tensor_from_slice;
 use crate::scheme::{Judge, TrainingSet};
 
@@ -338,30 +338,57 @@ impl<D: Device<f32>, S: Evaluate, R> Observer<S> for ArmReporter<'_, '_, D, R> {
         Ok(())
     }
 }
-/// Forward `inputs` (n rows of `features`) in batches without a tape; returns n rows of outputs.
-pub fn predict<
-    D: Device<f32>,
-    M: Module<Tensor<(usize, usize), f32, D>, Output = Tensor<(usize, usize), f32, D>, Error = D::Err>,
->(
+/// Forward `inputs` (n rows of `features`) without a tape; returns n rows of outputs. One call on
+/// one set of weights: a caller that scores many batches with the same weights keeps a
+/// [Predictor].
+pub fn predict<D: Device<f32>, M: Net<D>>(
     model: &M,
     dev: &D,
     inputs: &[f32],
     features: usize,
 ) -> Result<Vec<f32>, D::Err> {
-    const EVAL_BATCH: usize = 1000;
-    // A few rows (a served query) have no parallel work to fork: handing them to a worker would
-    // only add its wake-up.
-    const WORKER_MIN_ROWS: usize = 32;
-    let forward = || {
-        let mut out = Vec::new();
-        for chunk in inputs.chunks(EVAL_BATCH * features) {
-            let x = tensor_from_slice(dev, chunk, (chunk.len() / features, features))?;
-            out.extend(model.try_forward(x)?.as_vec());
-        }
-        Ok(out)
-    };
-    if inputs.len() < WORKER_MIN_ROWS * features {
-        return forward();
+    Predictor::new(model, dev).predict(inputs, features)
+}
+
+/// A network ready to score inputs: frozen (`model::frozen`: weights copied out of dfdx and packed
+/// once) when it is a dense network on the CPU, else run through dfdx. The weights are those of
+/// the moment it is made: make a new one after training changes them.
+pub struct Predictor<'a, D: Device<f32>, M> {
+    model: &'a M,
+    dev: &'a D,
+    frozen: Option<FrozenNet>,
+}
+
+impl<'a, D: Device<f32>, M: Net<D>> Predictor<'a, D, M> {
+    pub fn new(model: &'a M, dev: &'a D) -> Self {
+        Predictor { model, dev, frozen: FrozenNet::freeze(&model.clone().into_layers()) }
     }
-    super::fit::on_cpu_worker::<D, _>(forward)
+
+    /// One that runs every network through dfdx's layers (to compare against other code that does).
+    pub fn through_dfdx(model: &'a M, dev: &'a D) -> Self {
+        Predictor { model, dev, frozen: None }
+    }
+
+    /// The outputs of `inputs` (n rows of `features`), row after row.
+    pub fn predict(&self, inputs: &[f32], features: usize) -> Result<Vec<f32>, D::Err> {
+        const EVAL_BATCH: usize = 1000;
+        // A few rows (a served query) have no parallel work to fork: handing them to a worker would
+        // only add its wake-up.
+        const WORKER_MIN_ROWS: usize = 32;
+        let forward = || match &self.frozen {
+            Some(frozen) if frozen.inputs() == features => Ok(frozen.forward(inputs)),
+            _ => {
+                let mut out = Vec::new();
+                for chunk in inputs.chunks(EVAL_BATCH * features) {
+                    let x = tensor_from_slice(self.dev, chunk, (chunk.len() / features, features))?;
+                    out.extend(self.model.try_forward(x)?.as_vec());
+                }
+                Ok(out)
+            }
+        };
+        if inputs.len() < WORKER_MIN_ROWS * features {
+            return forward();
+        }
+        super::fit::on_cpu_worker::<D, _>(forward)
+    }
 }

@@ -11,6 +11,20 @@ use rayon::prelude::*;
 
 use super::{chunks_per_task, contiguous_data, images_per_chunk, CpuBackward, Scratch};
 
+/// `y (rows, F) = mean over the P positions of x (rows, P*F)` on this thread: each feature sums its
+/// positions in order, then is multiplied by `1 / P` rounded to f32 (dfdx's values).
+pub(crate) fn mean_rows(positions: usize, f: usize, x: &[f32], y: &mut [f32]) {
+    debug_assert_eq!(x.len() / (positions * f), y.len() / f);
+    let scale = (1.0 / positions as f64) as f32;
+    for (yr, xr) in y.chunks_exact_mut(f).zip(x.chunks_exact(positions * f)) {
+        yr.fill(0.0);
+        for vector in xr.chunks_exact(f) {
+            yr.iter_mut().zip(vector).for_each(|(s, v)| *s += v);
+        }
+        yr.iter_mut().for_each(|s| *s *= scale);
+    }
+}
+
 /// `out (B, F) = mean over the P positions of x (B, P*F)`; with `track`, the backward pass.
 pub(crate) fn forward(
     positions: usize,
@@ -24,17 +38,10 @@ pub(crate) fn forward(
     let xs = contiguous_data(x);
     let rows = images_per_chunk(b);
     let mut y = Scratch::take(b * f);
-    y.par_chunks_mut(rows * f).zip(xs.par_chunks(rows * positions * f)).with_min_len(chunks_per_task()).for_each(
-        |(yc, xc)| {
-            for (yr, xr) in yc.chunks_exact_mut(f).zip(xc.chunks_exact(positions * f)) {
-                yr.fill(0.0);
-                for vector in xr.chunks_exact(f) {
-                    yr.iter_mut().zip(vector).for_each(|(s, v)| *s += v);
-                }
-                yr.iter_mut().for_each(|s| *s *= scale);
-            }
-        },
-    );
+    y.par_chunks_mut(rows * f)
+        .zip(xs.par_chunks(rows * positions * f))
+        .with_min_len(chunks_per_task())
+        .for_each(|(yc, xc)| mean_rows(positions, f, xc, yc));
     drop(xs);
     out.copy_from(&y);
     if !track {
