@@ -287,19 +287,26 @@ fn a_stop_request_ends_the_attacks_early_with_partial_records() {
     let data = dataset();
     let model = provider_model(&config, &data, tmp.path());
     let privacy = config.keyed_settings().remove(0).1;
-    // Stop when known-plaintext starts; `threads` is the pool the suite starts from (how many attacks
-    // run side by side).
+    // Stop once known-plaintext has started and key-space has finished (side by side they start
+    // together, and an attack that finishes after the stop is incomplete); `threads` is the pool the
+    // suite starts from (how many attacks run side by side).
     let run = |threads: usize| {
         let control = Arc::new(Control::default());
         let (tx, rx) = mpsc::channel();
         let watcher = {
             let control = Arc::clone(&control);
             std::thread::spawn(move || {
+                let (mut key_space_done, mut known_plaintext_started) = (false, false);
                 for e in rx {
-                    if let Event::AttackStarted { name, .. } = &e {
-                        if name == "known-plaintext" {
-                            control.request_stop();
+                    match &e {
+                        Event::AttackStarted { name, .. } if name == "known-plaintext" => {
+                            known_plaintext_started = true
                         }
+                        Event::AttackFinished { record } if record.name == "key-space" => key_space_done = true,
+                        _ => {}
+                    }
+                    if key_space_done && known_plaintext_started {
+                        control.request_stop();
                     }
                 }
             })

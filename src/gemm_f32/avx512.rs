@@ -46,8 +46,15 @@ pub(super) unsafe fn matmul(dst: DstBlock, k: usize, a: MatRef, b: MatRef, accum
             let kc = KC.min(k - p0);
             pack_panels(packed_b, NR, b, p0, kc, 0, dst.cols);
             // The first depth block overwrites the result unless the caller accumulates.
+            let add_to_dst = accumulate || p0 > 0;
             // SAFETY: as this function's; the block holds `col_panels` panels of kc steps.
-            unsafe { block_product(dst, a, p0, kc, packed_b, accumulate || p0 > 0, packed_a) };
+            unsafe {
+                if a.col_stride == 1 {
+                    block_product_in_place(dst, a, p0, kc, packed_b, add_to_dst)
+                } else {
+                    block_product(dst, a, p0, kc, packed_b, add_to_dst, packed_a)
+                }
+            };
         }
     });
 }
@@ -83,14 +90,102 @@ pub(super) unsafe fn matmul_prepacked(
 ) {
     debug_assert!(available() && first_panel + dst.cols.div_ceil(NR) <= col_panels);
     debug_assert_eq!(packed.len(), k * col_panels * NR);
-    PACKED.with_borrow_mut(|(packed_a, _)| {
-        for p0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - p0);
-            let block = &packed[p0 * col_panels * NR + first_panel * kc * NR..];
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        let block = &packed[p0 * col_panels * NR + first_panel * kc * NR..];
+        let add_to_dst = accumulate || p0 > 0;
+        if a.col_stride == 1 {
             // SAFETY: as this function's; `block` starts at this band's first panel of the block.
-            unsafe { block_product(dst, a, p0, kc, block, accumulate || p0 > 0, packed_a) };
+            unsafe { block_product_in_place(dst, a, p0, kc, block, add_to_dst) };
+        } else {
+            // SAFETY: as above.
+            PACKED
+                .with_borrow_mut(|(packed_a, _)| unsafe { block_product(dst, a, p0, kc, block, add_to_dst, packed_a) });
         }
-    });
+    }
+}
+
+/// [block_product] for a row-major `a`, read where it lies: each tile broadcasts its rows' values
+/// straight from `a`'s rows. Packing `a` costs a scalar pass over it per band, which a product with
+/// few columns (patch-set's 128: 8 vector multiply-adds per value of `a`) does not earn back; the
+/// sums are the same.
+///
+/// # Safety
+/// As [block_product]'s, and `a.col_stride == 1`.
+unsafe fn block_product_in_place(dst: DstBlock, a: MatRef, p0: usize, kc: usize, b_block: &[f32], add_to_dst: bool) {
+    debug_assert_eq!(a.col_stride, 1);
+    let (m, n) = (dst.rows, dst.cols);
+    for i0 in (0..m).step_by(MC) {
+        let mc = MC.min(m - i0);
+        for jp in 0..n.div_ceil(NR) {
+            let j0 = jp * NR;
+            let cols = NR.min(n - j0);
+            let b_panel = &b_block[jp * kc * NR..(jp + 1) * kc * NR];
+            for r0 in (i0..i0 + mc).step_by(MR) {
+                let rows = MR.min(i0 + mc - r0);
+                // SAFETY: AVX-512F is available; rows r0..r0 + rows of `a` hold steps p0..p0 + kc
+                // (checked by the caller); the panel holds kc steps; the tile lies inside `dst`.
+                unsafe {
+                    let first = a.data.as_ptr().add(r0 * a.row_stride + p0);
+                    let c = dst.ptr.add(r0 * dst.ldc + j0);
+                    let mut done = 0;
+                    while done < rows {
+                        let (first, c) = (first.add(done * a.row_stride), c.add(done * dst.ldc));
+                        let left = rows - done;
+                        done += match left {
+                            MR.. => tile_in_place::<MR>(kc, first, a.row_stride, b_panel, c, dst.ldc, cols, add_to_dst),
+                            _ => crate::gemm_f32::tile_of_height!(tile_in_place, left)(
+                                kc,
+                                first,
+                                a.row_stride,
+                                b_panel,
+                                c,
+                                dst.ldc,
+                                cols,
+                                add_to_dst,
+                            ),
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [tile] with `a`'s `R` rows read in place (`a` the first row's first step, rows `lda` apart);
+/// returns `R`.
+///
+/// # Safety
+/// AVX-512F must be available; `R <=` [MR]; `a` covers `R` rows of `kc` steps; `b` holds `kc`
+/// steps; `c` points to `R` rows of `cols` writable values, `ldc` apart.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)] // the shape of a tile
+unsafe fn tile_in_place<const R: usize>(
+    kc: usize,
+    a: *const f32,
+    lda: usize,
+    b: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+    add: bool,
+) -> usize {
+    debug_assert!(R <= MR && b.len() >= kc * NR);
+    let rows: [*const f32; R] = std::array::from_fn(|r| a.add(r * lda));
+    let mut acc = [[_mm512_setzero_ps(); 2]; R];
+    let mut bp = b.as_ptr();
+    for kk in 0..kc {
+        let b0 = _mm512_loadu_ps(bp);
+        let b1 = _mm512_loadu_ps(bp.add(16));
+        for (acc, row) in acc.iter_mut().zip(&rows) {
+            let av = _mm512_set1_ps(*row.add(kk));
+            acc[0] = _mm512_fmadd_ps(av, b0, acc[0]);
+            acc[1] = _mm512_fmadd_ps(av, b1, acc[1]);
+        }
+        bp = bp.add(NR);
+    }
+    store_tile(&acc, c, ldc, cols, add);
+    R
 }
 
 /// Depth steps `p0..p0 + kc` of `dst (+)= a @ b`, with `b_block` holding those steps of `dst`'s
@@ -213,6 +308,16 @@ unsafe fn tile<const R: usize>(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc
         ap = ap.add(MR);
         bp = bp.add(NR);
     }
+    store_tile(&acc, c, ldc, cols, add);
+}
+
+/// `c[r][j] (+)= acc[r][j]` for a tile's rows and its valid `cols` (two vectors per row).
+///
+/// # Safety
+/// AVX-512F must be available; `c` points to `R` rows of `cols` writable values, `ldc` apart.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn store_tile<const R: usize>(acc: &[[__m512; 2]; R], c: *mut f32, ldc: usize, cols: usize, add: bool) {
     // Lanes of the two vectors that hold valid columns.
     let mask = |from: usize| -> __mmask16 {
         let valid = cols.saturating_sub(from).min(16);

@@ -221,13 +221,13 @@ macro_rules! forward_impls {
 }
 
 forward_impls!(Mlp1, |s, x| {
-    let h = s.fc1.try_forward(x)?.try_relu()?;
+    let h = s.fc1.try_forward_relu(x)?;
     s.fc2.try_forward(h)
 });
 
 forward_impls!(Mlp2, |s, x| {
-    let h = s.fc1.try_forward(x)?.try_relu()?;
-    let h = s.fc2.try_forward(h)?.try_relu()?;
+    let h = s.fc1.try_forward_relu(x)?;
+    let h = s.fc2.try_forward_relu(h)?;
     s.fc3.try_forward(h)
 });
 
@@ -243,7 +243,7 @@ forward_impls!(PatchSet, |s, x| {
 forward_impls!(Cnn, |s, x| {
     let h = s.pool1.try_forward(s.conv1.try_forward(x)?)?.try_relu()?;
     let h = s.pool2.try_forward(s.conv2.try_forward(h)?)?.try_relu()?;
-    let h = s.fc1.try_forward(h)?.try_relu()?;
+    let h = s.fc1.try_forward_relu(h)?;
     s.fc2.try_forward(h)
 });
 

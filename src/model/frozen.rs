@@ -104,8 +104,10 @@ impl FrozenNet {
         let rows = inputs.len() / d;
         let mut out = vec![0.0; rows * o];
         let threads = crate::pool_share::threads().max(1);
+        // One band per thread at least, each with products of enough rows; else (a batch-1 query)
+        // each layer's product uses the pool.
         let product_rows = self.layers.iter().map(FrozenLayer::product_rows).max().unwrap_or(1);
-        if rows * product_rows < BAND_MIN_PRODUCT_ROWS * threads.max(2) {
+        if rows < threads || (rows / threads) * product_rows < BAND_MIN_PRODUCT_ROWS {
             self.forward_rows(inputs, &mut out, Threads::All);
             return out;
         }

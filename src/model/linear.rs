@@ -5,6 +5,7 @@ use dfdx::prelude::*;
 use rand_distr::Uniform;
 
 use super::cpu_kernels::{self, as_cpu};
+use super::Act;
 
 /// `y = x W + b` with `W` stored as (inputs, outputs), so no transpose is needed in forward.
 #[derive(Debug, Clone)]
@@ -39,6 +40,33 @@ impl<D: Device<f32>> DynLinear<D> {
         self.weight.shape().1
     }
 
+    /// `relu(x W + b)`: the layer and a ReLU, on the CPU as one tape operation
+    /// (`cpu_kernels::linear`), elsewhere the layer then dfdx's ReLU. Same values either way.
+    pub fn try_forward_relu<T: Tape<f32, D> + 'static>(&self, x: Act<D, T>) -> Result<Act<D, T>, D::Err> {
+        self.forward_then(x, true)
+    }
+
+    /// The layer on `x`, then a ReLU with `relu`.
+    fn forward_then<T: Tape<f32, D> + 'static>(&self, x: Act<D, T>, relu: bool) -> Result<Act<D, T>, D::Err> {
+        let (b, o) = (x.shape().0, self.outputs());
+        let (weight, bias, input_grad) = (as_cpu(&self.weight), as_cpu(&self.bias), self.input_grad);
+        let x = match cpu_kernels::run_on_cpu(x, (b, o), |x, out, track| {
+            let (weight, bias) = (weight.expect("D is Cpu"), bias.expect("D is Cpu"));
+            cpu_kernels::linear::forward(input_grad, relu, weight, bias, x, out, track)
+        })? {
+            Ok(y) => return Ok(y),
+            Err(x) => x, // not on the CPU: dfdx's formulation below
+        };
+        let y = x.try_matmul(self.weight.retaped::<T>())?;
+        let shape = *y.shape();
+        let y = y.try_add(self.bias.retaped::<T>().try_broadcast_like::<_, Axis<0>>(&shape)?)?;
+        if relu {
+            y.try_relu()
+        } else {
+            Ok(y)
+        }
+    }
+
     fn reset_weight(t: &mut Tensor<(usize, usize), f32, D>) -> Result<(), D::Err> {
         let b = 1.0 / (t.shape().0 as f32).sqrt();
         t.try_fill_with_distr(Uniform::new(-b, b))
@@ -66,18 +94,7 @@ impl<D: Device<f32>, T: Tape<f32, D> + 'static> Module<Tensor<(usize, usize), f3
     type Error = D::Err;
 
     fn try_forward(&self, x: Tensor<(usize, usize), f32, D, T>) -> Result<Self::Output, D::Err> {
-        let (b, o) = (x.shape().0, self.outputs());
-        let (weight, bias, input_grad) = (as_cpu(&self.weight), as_cpu(&self.bias), self.input_grad);
-        let x = match cpu_kernels::run_on_cpu(x, (b, o), |x, out, track| {
-            let (weight, bias) = (weight.expect("D is Cpu"), bias.expect("D is Cpu"));
-            cpu_kernels::linear::forward(input_grad, weight, bias, x, out, track)
-        })? {
-            Ok(y) => return Ok(y),
-            Err(x) => x, // not on the CPU: dfdx's formulation below
-        };
-        let y = x.try_matmul(self.weight.retaped::<T>())?;
-        let shape = *y.shape();
-        y.try_add(self.bias.retaped::<T>().try_broadcast_like::<_, Axis<0>>(&shape)?)
+        self.forward_then(x, false)
     }
 }
 
@@ -180,6 +197,34 @@ mod tests {
         close(gf.get(&layer.weight).as_vec(), gr.get(&layer.weight).as_vec(), "weight gradient");
         close(gf.get(&layer.bias).as_vec(), gr.get(&layer.bias).as_vec(), "bias gradient");
         close(gf.get(&x).as_vec(), gr.get(&x).as_vec(), "input gradient");
+    }
+
+    /// The fused ReLU gives the layer-then-ReLU's bits: output and every gradient, on a batch with
+    /// the own product and one with dfdx's (under 32 rows, untracked).
+    #[test]
+    fn the_fused_relu_gives_the_layer_then_relus_bits() {
+        let dev = Cpu::seed_from_u64(9);
+        let layer = DynLinear::new(&dev, 40, 37);
+        let bits = |t: Vec<f32>| t.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for rows in [5, 64] {
+            let x: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(rows, 40));
+            let coeffs: Tensor<(usize, usize), f32, Cpu> = dev.sample_normal_like(&(rows, 37));
+            let fused = layer.try_forward_relu(x.clone().traced(Gradients::leaky())).unwrap();
+            let separate = layer.forward(x.clone().traced(Gradients::leaky())).relu();
+            assert!(bits(fused.with_empty_tape().as_vec()) == bits(separate.with_empty_tape().as_vec()), "{rows}");
+            // Some units are cut off, so the gradient's mask is exercised.
+            assert!(fused.with_empty_tape().as_vec().contains(&0.0), "{rows}: no unit is cut off");
+            let untracked = layer.try_forward_relu(x.clone()).unwrap().as_vec();
+            assert!(bits(untracked) == bits(layer.forward(x.clone()).relu().as_vec()), "{rows} untracked");
+            let (gf, gs) = ((fused * coeffs.clone()).sum().backward(), (separate * coeffs).sum().backward());
+            for (what, a, b) in [
+                ("weight", gf.get(&layer.weight).as_vec(), gs.get(&layer.weight).as_vec()),
+                ("bias", gf.get(&layer.bias).as_vec(), gs.get(&layer.bias).as_vec()),
+                ("input", gf.get(&x).as_vec(), gs.get(&x).as_vec()),
+            ] {
+                assert!(bits(a) == bits(b), "{rows} rows: {what} gradient");
+            }
+        }
     }
 
     #[test]

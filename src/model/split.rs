@@ -203,14 +203,8 @@ impl<D: Device<f32>> Layer<D> {
     /// The layer's forward pass, exactly as the unsplit network computes it (ReLU after pooling).
     pub fn try_forward<T: Tape<f32, D> + 'static>(&self, x: Act<D, T>) -> Result<Act<D, T>, D::Err> {
         match self {
-            Layer::Dense { linear, relu, .. } => {
-                let y = linear.try_forward(x)?;
-                if *relu {
-                    y.try_relu()
-                } else {
-                    Ok(y)
-                }
-            }
+            Layer::Dense { linear, relu: true, .. } => linear.try_forward_relu(x),
+            Layer::Dense { linear, relu: false, .. } => linear.try_forward(x),
             Layer::Conv { conv, pool, .. } => pool.try_forward(conv.try_forward(x)?)?.try_relu(),
             Layer::PerPosition { linear, positions, .. } => per_position(linear, *positions, x),
             Layer::PoolDense { linear, positions, .. } => pool_dense(linear, *positions, x),
@@ -227,7 +221,7 @@ pub(crate) fn per_position<D: Device<f32>, T: Tape<f32, D> + 'static>(
 ) -> Result<Act<D, T>, D::Err> {
     let b = x.shape().0;
     let rows = x.try_reshape_like(&(b * positions, linear.inputs()))?;
-    let y = linear.try_forward(rows)?.try_relu()?;
+    let y = linear.try_forward_relu(rows)?;
     y.try_reshape_like(&(b, positions * linear.outputs()))
 }
 
