@@ -231,7 +231,6 @@ impl PackedMatrix {
 /// least 6 rows per band and columns that fill three quarters of the tiles they pad to) the result
 /// has its bits; elsewhere [matmul]'s fallback (gemm) sums in another order. Elsewhere than AVX-512
 /// it is [matmul].
-#[allow(clippy::too_many_arguments)] // the shape of a matrix product
 pub(crate) fn matmul_packed(
     dst: &mut [f32],
     m: usize,
@@ -249,10 +248,15 @@ pub(crate) fn matmul_packed(
         }
         return;
     }
+    let panels = match &b.panels {
+        Panels::Plain(plain) => return matmul(dst, m, n, k, a, MatRef::rows(plain, n), accumulate, threads),
+        panels => panels,
+    };
     let whole = DstBlock::whole(dst, m, n);
+    // Where [matmul] would leave a deep, narrow product to gemm's own split (0 bands), one band.
     let bands = band_count(m, n, k, threads).max(1);
-    match &b.panels {
-        Panels::Plain(plain) => matmul(dst, m, n, k, a, MatRef::rows(plain, n), accumulate, threads),
+    match panels {
+        Panels::Plain(_) => unreachable!("multiplied above"),
         // SAFETY (both): the CPU has AVX-512F (the panels exist only then); `a` is checked; the
         // panels are `prepack`'s of k steps; each band is a disjoint block of the destination.
         #[cfg(target_arch = "x86_64")]

@@ -1,5 +1,5 @@
-//! A trained fully connected network frozen for inference: its layers' weights copied out of dfdx
-//! once and packed for ppdl's product (`gemm_f32::PackedMatrix`), so that a served model's queries
+//! A trained network of dense layers (the MLPs, patch-set) frozen for inference: its layers' weights
+//! copied out of dfdx once and packed for ppdl's product (`gemm_f32::PackedMatrix`), so that a served model's queries
 //! neither copy nor pack them (the idea of PyTorch's `torch.jit.freeze` with prepacked weights).
 //!
 //! dfdx 0.13 lends no view of a tensor's buffer, so its forward pass copies every layer's input and
