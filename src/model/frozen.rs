@@ -104,18 +104,37 @@ impl FrozenNet {
         let rows = inputs.len() / d;
         let mut out = vec![0.0; rows * o];
         let threads = crate::pool_share::threads().max(1);
-        // One band per thread at least, each with products of enough rows; else (a batch-1 query)
-        // each layer's product uses the pool.
+        // One band per thread at least, each with products of enough rows.
         let product_rows = self.layers.iter().map(FrozenLayer::product_rows).max().unwrap_or(1);
-        if rows < threads || (rows / threads) * product_rows < BAND_MIN_PRODUCT_ROWS {
-            self.forward_rows(inputs, &mut out, Threads::All);
+        if rows >= threads && (rows / threads) * product_rows >= BAND_MIN_PRODUCT_ROWS {
+            let band = rows.div_ceil(threads).min((BAND_MAX_VALUES / self.widest()).max(1));
+            inputs
+                .par_chunks(band * d)
+                .zip(out.par_chunks_mut(band * o))
+                .for_each(|(x, y)| run_layers(&self.layers, x, y, Threads::One));
             return out;
         }
-        let band = rows.div_ceil(threads).min((BAND_MAX_VALUES / self.widest()).max(1));
+        // Fewer rows (a batch-1 query). Leading per-position layers treat every position alike, so
+        // their positions are cut into one band per thread; the rest, and an MLP, runs each layer's
+        // product on the pool.
+        let per_position = self.layers.iter().take_while(|l| !l.pool && l.positions > 1).count();
+        if per_position == 0 || threads == 1 {
+            run_layers(&self.layers, inputs, &mut out, Threads::All);
+            return out;
+        }
+        let (prefix, rest) = self.layers.split_at(per_position);
+        let (k, n) = (prefix[0].weight.shape().0, prefix[per_position - 1].weight.shape().1);
+        let vectors = inputs.len() / k;
+        let band = vectors.div_ceil(threads);
+        let mut activations = Scratch::take(vectors * n);
         inputs
-            .par_chunks(band * d)
-            .zip(out.par_chunks_mut(band * o))
-            .for_each(|(x, y)| self.forward_rows(x, y, Threads::One));
+            .par_chunks(band * k)
+            .zip(activations.par_chunks_mut(band * n))
+            .for_each(|(x, y)| run_layers(prefix, x, y, Threads::One));
+        match rest.is_empty() {
+            true => out.copy_from_slice(&activations),
+            false => run_layers(rest, &activations, &mut out, Threads::All),
+        }
         out
     }
 
@@ -123,39 +142,41 @@ impl FrozenNet {
     fn widest(&self) -> usize {
         self.layers.iter().map(|l| l.widths().1).max().unwrap_or(0)
     }
+}
 
-    /// The network on the rows of `x`, scores into `out`.
-    fn forward_rows(&self, x: &[f32], out: &mut [f32], threads: Threads) {
-        let rows = x.len() / self.inputs();
-        // Activations alternate between two buffers (`at`: which holds the last layer's output; none
-        // before the first layer, whose input is `x`); the last layer writes `out`.
-        let mut buffers = [Scratch::take(rows * self.widest()), Scratch::take(rows * self.widest())];
-        let mut at: Option<usize> = None;
-        let last = self.layers.len() - 1;
-        for (i, layer) in self.layers.iter().enumerate() {
-            let ((k, n), (width_in, width_out)) = (layer.weight.shape(), layer.widths());
-            let to = at.map_or(0, |held| 1 - held);
-            let [first, second] = &mut buffers;
-            let (held, free) = if to == 0 { (&*second, first) } else { (&*first, second) };
-            let mut input: &[f32] = if at.is_some() { &held[..rows * width_in] } else { x };
-            let pooled;
-            if layer.pool {
-                let mut means = Scratch::take(rows * k);
-                mean_rows(layer.positions, k, input, &mut means);
-                pooled = means;
-                input = &pooled;
-            }
-            let output = if i == last { &mut *out } else { &mut free[..rows * width_out] };
-            // The bias first, then the product added to it: the order the layer's forward pass sums in.
-            for row in output.chunks_exact_mut(n) {
-                row.copy_from_slice(&layer.bias);
-            }
-            let m = rows * layer.product_rows();
-            matmul_packed(output, m, MatRef::rows(input, k), &layer.weight, true, threads);
-            if layer.relu {
-                output.iter_mut().for_each(|v| *v = v.max(0.0));
-            }
-            at = Some(to);
+/// `layers` on `x`, their output into `out`. Each layer's product has as many rows as its input
+/// holds vectors of its width (after the mean over positions, for a pooling layer), so a run may
+/// start on whole rows or, for per-position layers, on any run of positions.
+fn run_layers(layers: &[FrozenLayer], x: &[f32], out: &mut [f32], threads: Threads) {
+    // The last layer's output, the next one's input; `x` before the first.
+    let mut held: Option<Scratch> = None;
+    let last = layers.len() - 1;
+    for (i, layer) in layers.iter().enumerate() {
+        let (k, n) = layer.weight.shape();
+        let mut input: &[f32] = held.as_deref().unwrap_or(x);
+        let pooled;
+        if layer.pool {
+            let mut means = Scratch::take(input.len() / layer.positions);
+            mean_rows(layer.positions, k, input, &mut means);
+            pooled = means;
+            input = &pooled;
+        }
+        let m = input.len() / k;
+        let mut fresh = if i == last { None } else { Some(Scratch::take(m * n)) };
+        let output: &mut [f32] = match fresh.as_deref_mut() {
+            Some(y) => y,
+            None => &mut *out,
+        };
+        // The bias first, then the product added to it: the order the layer's forward pass sums in.
+        for row in output.chunks_exact_mut(n) {
+            row.copy_from_slice(&layer.bias);
+        }
+        matmul_packed(output, m, MatRef::rows(input, k), &layer.weight, true, threads);
+        if layer.relu {
+            output.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        if fresh.is_some() {
+            held = fresh;
         }
     }
 }
