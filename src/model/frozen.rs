@@ -55,8 +55,8 @@ impl FrozenLayer {
 }
 
 /// A thread's band of a query makes products of at least this many rows (two of the product's
-/// 12-row register tiles); fewer run each layer's product on the whole pool instead (a batch-1 query
-/// of an MLP).
+/// 12-row register tiles). A query too small for that (a batch of one) cuts its per-position layers'
+/// positions into bands instead, and runs every other layer's product on the whole pool.
 const BAND_MIN_PRODUCT_ROWS: usize = 24;
 
 /// A band's activations hold at most this many values (256 rows of 1,024, 1 MiB), so that they
