@@ -25,6 +25,13 @@ const KC: usize = TILE_DEPTH_BLOCK;
 /// Rows of `a` packed at once (MC x KC floats, 92 KiB, in L2).
 const MC: usize = 120;
 
+/// The lanes of 16-lane vector `v` (of a run of vectors) that hold one of `values` values: the
+/// mask a tile stores a row's partial last vector with.
+pub(crate) fn lane_mask(values: usize, v: usize) -> __mmask16 {
+    let valid = values.saturating_sub(v * 16).min(16);
+    ((1u32 << valid) - 1) as __mmask16
+}
+
 /// Whether this CPU runs the AVX-512 path (checked once).
 pub(super) fn available() -> bool {
     use std::sync::OnceLock;
@@ -319,11 +326,7 @@ unsafe fn tile<const R: usize>(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc
 #[inline]
 unsafe fn store_tile<const R: usize>(acc: &[[__m512; 2]; R], c: *mut f32, ldc: usize, cols: usize, add: bool) {
     // Lanes of the two vectors that hold valid columns.
-    let mask = |from: usize| -> __mmask16 {
-        let valid = cols.saturating_sub(from).min(16);
-        ((1u32 << valid) - 1) as __mmask16
-    };
-    let (m0, m1) = (mask(0), mask(16));
+    let (m0, m1) = (lane_mask(cols, 0), lane_mask(cols, 1));
     for (r, acc) in acc.iter().enumerate() {
         let row = c.add(r * ldc);
         let (mut v0, mut v1) = (acc[0], acc[1]);
@@ -453,7 +456,7 @@ unsafe fn narrow_tile<const R: usize>(
         }
         bp = bp.add(NARROW_NR);
     }
-    let mask = ((1u32 << cols) - 1) as __mmask16;
+    let mask = lane_mask(cols, 0);
     for (r, acc) in acc.iter().enumerate() {
         let row = c.add(r * ldc);
         let v = if add { _mm512_add_ps(*acc, _mm512_maskz_loadu_ps(mask, row)) } else { *acc };

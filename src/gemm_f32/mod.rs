@@ -26,6 +26,8 @@ pub(crate) use tile_of_height;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::lane_mask;
 
 /// Depth of a block of a product on [avx512]'s general register tiles (a packed `b` panel, 192 x 32
 /// floats, 24 KiB, stays in the 32 KiB L1 cache while the tiles of one column panel run). Each value

@@ -19,7 +19,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::gemm_f32::{NARROW_DEPTH_BLOCK, TILE_DEPTH_BLOCK};
+use crate::gemm_f32::{lane_mask, NARROW_DEPTH_BLOCK, TILE_DEPTH_BLOCK};
 use crate::model::conv::ConvGeometry;
 
 /// Lanes of one vector.
@@ -49,12 +49,6 @@ fn depth_block(out_channels: usize) -> usize {
     } else {
         TILE_DEPTH_BLOCK
     }
-}
-
-/// The lanes of vector `v` that hold one of `channels` values.
-fn lane_mask(channels: usize, v: usize) -> __mmask16 {
-    let valid = channels.saturating_sub(v * LANES).min(LANES);
-    ((1u32 << valid) - 1) as __mmask16
 }
 
 /// Whether the input gradient of `g` runs here: the flipped convolution's outputs (the input's
